@@ -1,0 +1,148 @@
+"""Who may do what, and which rows they reach.
+
+`load_actor` turns a user into an `Actor` (permissions + data scope); the `*_scope` functions
+turn an actor into SQL filters that every service applies to its reads and its writes, so a
+page that forgets to check still cannot leak or change rows outside the user's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlmodel import Session, select
+
+from crm_core.errors import NotFound, PermissionDenied
+from crm_core.models import Lead, Opportunity, OrgUnit, Role, User, UserRole
+from crm_core.permissions import ALL_PERMISSIONS, SCOPE_WIDTH, DataScope
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as the core sees them on one request."""
+
+    user_id: int | None
+    username: str
+    full_name: str
+    org_unit_id: int | None
+    org_path: str | None
+    permissions: frozenset[str]
+    scope: DataScope
+    # Units reached besides the user's own rows: exact units (team, custom) and subtrees.
+    exact_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    subtree_paths: frozenset[str] = field(default_factory=frozenset)
+    role_codes: tuple[str, ...] = ()
+    language: str = "zh"
+
+    @classmethod
+    def system(cls) -> Actor:
+        """The actor of the scheduler, the seed and the command line: everything, everywhere."""
+        return cls(
+            user_id=None,
+            username="system",
+            full_name="System",
+            org_unit_id=None,
+            org_path=None,
+            permissions=ALL_PERMISSIONS,
+            scope=DataScope.ALL,
+        )
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        """Raise PermissionDenied unless the actor holds `permission`."""
+        if permission not in self.permissions:
+            raise PermissionDenied(permission=str(permission))
+
+
+def load_actor(session: Session, user_id: int) -> Actor:
+    """Build the actor for `user_id` from their roles: union of permissions, widest scope."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(entity="user", id=user_id)
+    roles = session.exec(
+        select(Role).join(UserRole, UserRole.role_id == Role.id).where(UserRole.user_id == user_id)
+    ).all()
+    unit_path = None
+    if user.org_unit_id is not None:
+        unit = session.get(OrgUnit, user.org_unit_id)
+        unit_path = unit.path if unit else None
+    return actor_from_roles(user, unit_path, roles)
+
+
+def actor_from_roles(user: User, unit_path: str | None, roles: Iterable[Role]) -> Actor:
+    """Combine `roles` into one actor for `user` (whose unit has path `unit_path`)."""
+    permissions: set[str] = set()
+    exact_units: set[int] = set()
+    subtree_paths: set[str] = set()
+    widest = DataScope.SELF
+    codes = []
+    for role in roles:
+        codes.append(role.code)
+        permissions.update(role.permissions or [])
+        scope = DataScope(role.data_scope)
+        if SCOPE_WIDTH[scope] > SCOPE_WIDTH[widest]:
+            widest = scope
+        if scope is DataScope.TEAM and user.org_unit_id is not None:
+            exact_units.add(user.org_unit_id)
+        elif scope is DataScope.SUBTREE and unit_path:
+            subtree_paths.add(unit_path)
+        elif scope is DataScope.CUSTOM:
+            exact_units.update(int(u) for u in role.scope_unit_ids or [])
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        org_unit_id=user.org_unit_id,
+        org_path=unit_path,
+        permissions=frozenset(permissions),
+        scope=widest,
+        exact_unit_ids=frozenset(exact_units),
+        subtree_paths=frozenset(subtree_paths),
+        role_codes=tuple(sorted(codes)),
+        language=user.language,
+    )
+
+
+def unit_clause(actor: Actor, unit_column) -> ColumnElement[bool]:
+    """Filter on an org-unit id column: the units the actor's scope reaches."""
+    if actor.scope is DataScope.ALL:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if actor.exact_unit_ids:
+        parts.append(unit_column.in_(sorted(actor.exact_unit_ids)))
+    for path in sorted(actor.subtree_paths):
+        parts.append(unit_column.in_(select(OrgUnit.id).where(OrgUnit.path.like(f"{path}%"))))
+    return or_(*parts) if parts else false()
+
+
+def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
+    """Opportunities the actor reaches: their own, plus those of the units in scope."""
+    if actor.scope is DataScope.ALL:
+        return true()
+    return or_(Opportunity.owner_id == actor.user_id, unit_clause(actor, Opportunity.org_unit_id))
+
+
+def lead_scope(actor: Actor) -> ColumnElement[bool]:
+    """Leads the actor reaches: those holding an opportunity in the actor's scope."""
+    if actor.scope is DataScope.ALL:
+        return true()
+    return Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor)))
+
+
+def user_scope(actor: Actor) -> ColumnElement[bool]:
+    """Users the actor reaches: themselves, plus the users of the units in scope."""
+    if actor.scope is DataScope.ALL:
+        return true()
+    return or_(User.id == actor.user_id, unit_clause(actor, User.org_unit_id))
+
+
+def org_unit_scope(actor: Actor) -> ColumnElement[bool]:
+    """Org units the actor reaches."""
+    return unit_clause(actor, OrgUnit.id)

@@ -1,0 +1,51 @@
+"""All tables. Importing this package registers every table on `SQLModel.metadata`."""
+
+from crm_core.models.commerce import ORDER_STATUSES, Product, SalesOrder
+from crm_core.models.lead import Customer, Lead, LeadTag
+from crm_core.models.metadata import AuditLog, MetadataOption, Setting
+from crm_core.models.opportunity import (
+    DEFAULT_STAGES,
+    FOLLOW_UP_CHANNELS,
+    INTENTION_LEVELS,
+    OPEN_STAGES,
+    POOL_STATES,
+    FlowEvent,
+    FollowUp,
+    Opportunity,
+    StageHistory,
+)
+from crm_core.models.org import BusinessLine, OrgUnit
+from crm_core.models.rules import ClaimRule, DepartureRule, DispatchRule, RecycleRule
+from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
+
+__all__ = [
+    "AuditLog",
+    "BusinessLine",
+    "ClaimRule",
+    "Customer",
+    "DEFAULT_STAGES",
+    "DepartureRule",
+    "DispatchRule",
+    "FOLLOW_UP_CHANNELS",
+    "FlowEvent",
+    "FollowUp",
+    "INTENTION_LEVELS",
+    "Lead",
+    "LeadTag",
+    "LoginEvent",
+    "MetadataOption",
+    "OPEN_STAGES",
+    "ORDER_STATUSES",
+    "Opportunity",
+    "OrgUnit",
+    "POOL_STATES",
+    "Product",
+    "RecycleRule",
+    "Role",
+    "SalesOrder",
+    "Setting",
+    "StageHistory",
+    "USER_STATUSES",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,128 @@
+"""Opportunities (商机) and what happens to them: stage history, follow-ups, flow events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Column, Index, Numeric, text
+from sqlmodel import Field, SQLModel
+
+from crm_core.models.base import created_at_field, datetime_field
+
+POOL_STATES = ("unassigned", "owned", "public", "dormant", "closed")
+OPEN_STAGES = ("new", "contacted", "qualified", "trial_booked", "trial_done")
+DEFAULT_STAGES = (*OPEN_STAGES, "won", "lost")
+INTENTION_LEVELS = ("A", "B", "C", "D")
+FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
+
+
+class Opportunity(SQLModel, table=True):
+    """The chance to sell one business line to one lead."""
+
+    __tablename__ = "opportunity"
+    __table_args__ = (
+        CheckConstraint(
+            "pool_state IN ('unassigned','owned','public','dormant','closed')",
+            name="ck_opportunity_pool_state",
+        ),
+        # One open opportunity per lead and business line.
+        Index(
+            "uq_opportunity_open_per_line",
+            "lead_id",
+            "business_line_id",
+            unique=True,
+            sqlite_where=text("pool_state <> 'closed'"),
+            postgresql_where=text("pool_state <> 'closed'"),
+        ),
+        Index("ix_opportunity_owner_state", "owner_id", "pool_state"),
+        Index("ix_opportunity_state_line", "pool_state", "business_line_id"),
+        Index("ix_opportunity_unit_state", "org_unit_id", "pool_state"),
+        Index("ix_opportunity_stage", "stage"),
+        Index("ix_opportunity_last_follow_up", "last_follow_up_at"),
+        Index("ix_opportunity_next_follow_up", "owner_id", "next_follow_up_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id")
+    business_line_id: int = Field(foreign_key="business_line.id")
+    pipeline_type: str = Field(default="new", max_length=20)
+    owner_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # The owner's unit while owned; kept when the opportunity goes to the pool so the pool
+    # stays within the team's reach.
+    org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    stage: str = Field(default="new", max_length=40)
+    intention_level: str | None = Field(default=None, max_length=1)
+    pool_state: str = Field(default="unassigned", max_length=20)
+    unassigned_reason: str | None = Field(default=None, max_length=200)
+    assigned_at: datetime | None = datetime_field()
+    first_follow_up_at: datetime | None = datetime_field()
+    last_follow_up_at: datetime | None = datetime_field()
+    next_follow_up_at: datetime | None = datetime_field()
+    stage_changed_at: datetime | None = datetime_field()
+    protected_until: datetime | None = datetime_field()
+    locked: bool = False
+    recycle_count: int = 0
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
+    lost_reason: str | None = Field(default=None, max_length=80)
+    closed_at: datetime | None = datetime_field()
+    created_at: datetime = created_at_field()
+
+
+class StageHistory(SQLModel, table=True):
+    """Every stage an opportunity entered; funnels count from here."""
+
+    __tablename__ = "stage_history"
+    __table_args__ = (Index("ix_stage_history_stage_at", "to_stage", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunity.id", index=True)
+    from_stage: str | None = Field(default=None, max_length=40)
+    to_stage: str = Field(max_length=40)
+    changed_at: datetime = created_at_field()
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class FollowUp(SQLModel, table=True):
+    """One logged contact (跟进)."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        Index("ix_follow_up_opportunity_at", "opportunity_id", "created_at"),
+        Index("ix_follow_up_author_at", "author_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunity.id")
+    author_id: int | None = Field(default=None, foreign_key="app_user.id")
+    channel: str = Field(max_length=20)
+    content: str = Field(default="", max_length=4000)
+    result: str | None = Field(default=None, max_length=80)
+    intention_level: str | None = Field(default=None, max_length=1)
+    next_follow_up_at: datetime | None = datetime_field()
+    call_duration_s: int | None = None
+    recording_url: str | None = Field(default=None, max_length=400)
+    created_at: datetime = created_at_field()
+
+
+class FlowEvent(SQLModel, table=True):
+    """An append-only record of a change of owner or pool state (流转)."""
+
+    __tablename__ = "flow_event"
+    __table_args__ = (
+        Index("ix_flow_event_opportunity_at", "opportunity_id", "at"),
+        Index("ix_flow_event_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunity.id")
+    at: datetime = created_at_field()
+    from_owner_id: int | None = Field(default=None, foreign_key="app_user.id")
+    to_owner_id: int | None = Field(default=None, foreign_key="app_user.id")
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str = Field(max_length=20)
+    reason: str = Field(max_length=40)
+    rule_kind: str | None = Field(default=None, max_length=20)
+    rule_id: int | None = None
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    note: str | None = Field(default=None, max_length=400)

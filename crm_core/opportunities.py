@@ -1,0 +1,70 @@
+"""Reading and changing opportunities, always within the actor's scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from crm_core.access import Actor, opportunity_scope
+from crm_core.errors import NotFound, ValidationError
+from crm_core.models import INTENTION_LEVELS, Opportunity
+from crm_core.permissions import Permission
+
+
+def get_opportunity(session: Session, actor: Actor, opportunity_id: int) -> Opportunity:
+    """One opportunity in the actor's scope; outside it, it does not exist."""
+    actor.require(Permission.VIEW_OPPORTUNITIES)
+    row = session.exec(
+        select(Opportunity).where(Opportunity.id == opportunity_id, opportunity_scope(actor))
+    ).first()
+    if row is None:
+        raise NotFound(entity="opportunity", id=opportunity_id)
+    return row
+
+
+def list_opportunities(
+    session: Session, actor: Actor, *, limit: int = 50, offset: int = 0
+) -> list[Opportunity]:
+    """A page of the actor's opportunities, newest first."""
+    actor.require(Permission.VIEW_OPPORTUNITIES)
+    return list(
+        session.exec(
+            select(Opportunity)
+            .where(opportunity_scope(actor))
+            .order_by(col(Opportunity.id).desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+def count_by(session: Session, actor: Actor, column) -> dict[str, int]:
+    """Opportunity counts in the actor's scope grouped by `column` (stage, pool state...)."""
+    rows = session.exec(
+        select(column, func.count()).where(opportunity_scope(actor)).group_by(column)
+    ).all()
+    return {key: count for key, count in rows}
+
+
+def set_intention_level(
+    session: Session, actor: Actor, opportunity_ids: list[int], level: str
+) -> int:
+    """Set the intention level of opportunities in the actor's scope.
+
+    The scope is part of the UPDATE itself; an id outside it is reported as not found and
+    nothing is changed.
+    """
+    actor.require(Permission.WORK_OPPORTUNITIES)
+    if level not in INTENTION_LEVELS:
+        raise ValidationError("opportunity.error.intention")
+    ids = sorted(set(opportunity_ids))
+    result = session.exec(
+        update(Opportunity)
+        .where(col(Opportunity.id).in_(ids), opportunity_scope(actor))
+        .values(intention_level=level)
+    )
+    if result.rowcount != len(ids):
+        session.rollback()
+        raise NotFound(entity="opportunity", id=ids)
+    session.commit()
+    return result.rowcount

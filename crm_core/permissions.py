@@ -1,0 +1,115 @@
+"""Named permissions, data scopes and the built-in roles.
+
+A role is a set of these names plus a data scope; a user holding several roles gets the union
+of their permissions and the widest of their scopes (custom unit lists are merged).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    VIEW_LEADS = "view_leads"
+    CREATE_LEADS = "create_leads"
+    IMPORT_LEADS = "import_leads"
+    EXPORT_LEADS = "export_leads"
+    MERGE_LEADS = "merge_leads"
+    VIEW_FULL_PHONE = "view_full_phone"
+    MANAGE_CUSTOMERS = "manage_customers"
+    VIEW_OPPORTUNITIES = "view_opportunities"
+    WORK_OPPORTUNITIES = "work_opportunities"
+    CLAIM_FROM_POOL = "claim_from_pool"
+    ASSIGN_OPPORTUNITIES = "assign_opportunities"
+    MANAGE_RULES = "manage_rules"
+    RUN_JOBS = "run_jobs"
+    VIEW_DASHBOARDS = "view_dashboards"
+    QA_INSPECT = "qa_inspect"
+    MANAGE_PRODUCTS = "manage_products"
+    CREATE_ORDERS = "create_orders"
+    APPROVE_DISCOUNTS = "approve_discounts"
+    RECORD_PAYMENTS = "record_payments"
+    MANAGE_MARKETING_SPEND = "manage_marketing_spend"
+    IMPORT_HISTORY = "import_history"
+    MANAGE_ORG = "manage_org"
+    MANAGE_USERS = "manage_users"
+    MANAGE_ROLES = "manage_roles"
+    MANAGE_METADATA = "manage_metadata"
+    MANAGE_SETTINGS = "manage_settings"
+    VIEW_AUDIT_LOG = "view_audit_log"
+
+
+ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
+
+
+class DataScope(StrEnum):
+    """Which business rows a role reaches, from narrowest to widest."""
+
+    SELF = "self"
+    TEAM = "team"
+    SUBTREE = "subtree"
+    CUSTOM = "custom"
+    ALL = "all"
+
+
+# Width order used to pick a user's widest scope; CUSTOM sits between the unit-based scopes
+# and ALL because its unit list is merged with whatever the other roles reach.
+SCOPE_WIDTH = {
+    DataScope.SELF: 0,
+    DataScope.TEAM: 1,
+    DataScope.SUBTREE: 2,
+    DataScope.CUSTOM: 2,
+    DataScope.ALL: 3,
+}
+
+P = Permission
+_REP = {
+    P.VIEW_LEADS,
+    P.CREATE_LEADS,
+    P.VIEW_OPPORTUNITIES,
+    P.WORK_OPPORTUNITIES,
+    P.CLAIM_FROM_POOL,
+    P.CREATE_ORDERS,
+}
+_TEAM_LEAD = _REP | {P.ASSIGN_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}
+_SALES_MANAGER = _TEAM_LEAD | {
+    P.MANAGE_RULES,
+    P.RUN_JOBS,
+    P.MERGE_LEADS,
+    P.IMPORT_LEADS,
+    P.APPROVE_DISCOUNTS,
+    P.MANAGE_ORG,
+    P.MANAGE_USERS,
+    P.IMPORT_HISTORY,
+}
+
+# code -> (permissions, data scope). Names are translated through "role.<code>".
+BUILTIN_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
+    "admin": (ALL_PERMISSIONS, DataScope.ALL),
+    "executive": (
+        frozenset({P.VIEW_LEADS, P.VIEW_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}),
+        DataScope.ALL,
+    ),
+    "sales_manager": (frozenset(_SALES_MANAGER), DataScope.SUBTREE),
+    "team_lead": (frozenset(_TEAM_LEAD), DataScope.TEAM),
+    "rep": (frozenset(_REP), DataScope.SELF),
+    "qa_inspector": (
+        frozenset({P.VIEW_LEADS, P.VIEW_OPPORTUNITIES, P.QA_INSPECT}),
+        # Inspectors sit in their own unit but review reps company-wide.
+        DataScope.ALL,
+    ),
+    "marketing": (
+        frozenset(
+            {
+                P.VIEW_LEADS,
+                P.CREATE_LEADS,
+                P.IMPORT_LEADS,
+                P.EXPORT_LEADS,
+                P.MANAGE_CUSTOMERS,
+                P.VIEW_DASHBOARDS,
+                P.MANAGE_MARKETING_SPEND,
+            }
+        ),
+        DataScope.ALL,
+    ),
+}
