@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import bcrypt
+import jwt
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -165,6 +166,15 @@ def revoke_sessions(session: Session, user_id: int) -> datetime:
     return at
 
 
+def log_out(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere: their cookies, copied or not, stop working."""
+    user = session.get(User, user_id)
+    if user is None:
+        return
+    _log(session, user.username, user.id, "logout")
+    revoke_sessions(session, user_id)
+
+
 def change_password(session: Session, actor: Actor, old_password: str, new_password: str) -> None:
     """Change the actor's own password; every earlier session and cookie is revoked."""
     user = session.get(User, actor.user_id)
@@ -197,3 +207,46 @@ def recent_login_events(session: Session, actor: Actor, limit: int = 200) -> lis
             select(LoginEvent).order_by(LoginEvent.at.desc(), LoginEvent.id.desc()).limit(limit)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    username: str
+    issued_at: datetime
+
+
+def encode_session_token(
+    username: str, issued_at: datetime, expires_at_epoch: float, key: str
+) -> str:
+    """The signed re-authentication cookie: what streamlit-authenticator reads, plus the
+    issue time that revocation is checked against."""
+    return jwt.encode(
+        {
+            "username": username,
+            "exp_date": expires_at_epoch,
+            "issued_at": issued_at.replace(tzinfo=UTC).timestamp(),
+        },
+        key,
+        algorithm="HS256",
+    )
+
+
+def decode_session_token(
+    token: str | None, key: str, expiry_days: float, at_epoch: float
+) -> SessionToken | None:
+    """The cookie's user and issue time, or None if it is forged, malformed or expired."""
+    if not token:
+        return None
+    try:
+        payload = jwt.decode(token, key, algorithms=["HS256"])
+        expires = float(payload["exp_date"])
+        username = str(payload["username"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+    if expires <= at_epoch:
+        return None
+    if "issued_at" in payload:
+        issued = datetime.fromtimestamp(float(payload["issued_at"]), UTC).replace(tzinfo=None)
+    else:
+        issued = token_issued_at(expires, expiry_days)
+    return SessionToken(username=username, issued_at=issued)

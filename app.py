@@ -1,0 +1,43 @@
+"""The console's entry point: sign-in, then the pages of the user's roles."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.i18n import LANGUAGES
+from crm_core.users import set_language
+from ui import auth
+from ui.db import session
+from ui.i18n import language, t
+from ui.navigation import build_navigation
+
+st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
+
+actor = auth.current_actor()
+if actor is None:
+    st.navigation([st.Page(lambda: None, title=t("login.form_name"))], position="hidden")
+    st.stop()
+
+st.session_state["crm_actor"] = actor
+navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
+
+with st.sidebar:
+    st.caption(t("app.signed_in_as", name=actor.full_name))
+    codes = list(LANGUAGES)
+    chosen = st.selectbox(
+        t("app.language"),
+        codes,
+        index=codes.index(language()),
+        format_func=LANGUAGES.get,
+        key="crm_language_picker",
+    )
+    if chosen != language():
+        with session() as s:
+            set_language(s, actor, chosen)
+        st.session_state["crm_language"] = chosen
+        st.rerun()
+    if st.button(t("app.logout"), key="crm_logout", icon=":material/logout:"):
+        auth.log_out(actor)
+        st.rerun()
+
+navigation.run()

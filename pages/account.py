@@ -1,0 +1,40 @@
+"""My account: profile, language and password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.auth import change_password
+from crm_core.errors import CrmError
+from ui import auth
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+
+me = actor()
+st.title(t("account.title"))
+if st.session_state.get("crm_must_change_password"):
+    st.warning(t("auth.must_change_password"))
+
+st.subheader(t("account.profile"))
+st.markdown(f"**{t('account.username')}**: `{me.username}`")
+
+st.subheader(t("account.change_password"))
+with st.form("change_password", clear_on_submit=True):
+    old = st.text_input(t("account.old_password"), type="password")
+    new = st.text_input(t("account.new_password"), type="password")
+    repeat = st.text_input(t("account.repeat_password"), type="password")
+    submitted = st.form_submit_button(t("account.save_password"))
+if submitted:
+    if new != repeat:
+        st.error(t("auth.error.password_mismatch"))
+    else:
+        try:
+            with session() as s:
+                change_password(s, me, old, new)
+        except CrmError as error:
+            show_error(error)
+        else:
+            auth.password_changed()
+            st.session_state["crm_must_change_password"] = False
+            st.success(t("account.password_changed"))

@@ -1,0 +1,50 @@
+"""Home: who you are, your unit, and what your data scope holds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.home import home_summary
+from ui.context import actor
+from ui.db import session
+from ui.i18n import t
+
+me = actor()
+with session() as s:
+    summary = home_summary(s, me)
+
+st.title(t("home.title", name=summary.full_name))
+left, middle, right = st.columns(3)
+left.markdown(f"**{t('home.unit')}**  \n" + (" / ".join(summary.unit_path) or t("home.no_unit")))
+middle.markdown(
+    f"**{t('home.roles')}**  \n" + ", ".join(t(f"role.{code}") for code in summary.role_codes)
+)
+right.markdown(f"**{t('home.scope')}**  \n" + t(f"scope.{summary.scope}"))
+
+metrics = [
+    ("home.leads_in_scope", summary.lead_count),
+    ("home.opportunities_in_scope", summary.opportunity_count),
+    ("home.open_opportunities", summary.open_count),
+    ("home.owned_by_you", summary.owned_by_me),
+]
+shown = [(key, value) for key, value in metrics if value is not None]
+for column, (key, value) in zip(st.columns(max(len(shown), 1)), shown, strict=False):
+    column.metric(t(key), f"{value:,}")
+
+if summary.by_stage:
+    stage_col, pool_col = st.columns(2)
+    with stage_col:
+        st.subheader(t("home.by_stage"))
+        frame = pd.DataFrame(
+            [(t(f"stage.{k}"), v) for k, v in sorted(summary.by_stage.items())],
+            columns=[t("home.stage"), t("home.count")],
+        )
+        st.dataframe(frame, hide_index=True, width="stretch")
+    with pool_col:
+        st.subheader(t("home.by_pool_state"))
+        frame = pd.DataFrame(
+            [(t(f"pool.{k}"), v) for k, v in sorted(summary.by_pool_state.items())],
+            columns=[t("home.pool_state"), t("home.count")],
+        )
+        st.dataframe(frame, hide_index=True, width="stretch")

@@ -1,0 +1,31 @@
+"""Sign-in log (admins): every success, failure and lock."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.auth import recent_login_events
+from ui.context import actor
+from ui.db import session
+from ui.i18n import t
+
+me = actor()
+st.title(t("login_log.title"))
+with session() as s:
+    events = recent_login_events(s, me, limit=500)
+if not events:
+    st.info(t("login_log.empty"))
+else:
+    frame = pd.DataFrame(
+        [
+            {
+                t("login_log.at"): e.at,
+                t("login_log.username"): e.username,
+                t("login_log.event"): t(f"login_event.{e.event}"),
+                t("login_log.detail"): e.detail or "",
+            }
+            for e in events
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")

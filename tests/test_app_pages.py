@@ -1,0 +1,89 @@
+"""AppTest: the login page, each role's page set, and a refused admin page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.factories import PASSWORD, build_small_company
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+ADMIN_PAGES = {"pages/settings.py", "pages/login_log.py"}
+
+
+@pytest.fixture
+def app_env(db, database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    return build_small_company(db)
+
+
+def login(username: str, password: str = PASSWORD) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click()
+    at.run()
+    return at
+
+
+def test_login_page_shows_the_form(app_env):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert len(at.text_input) == 2
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+
+
+def test_wrong_password_is_refused_with_a_message(app_env):
+    at = login("rep_a1", "wrong-password1")
+    assert not at.exception
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert at.session_state["authentication_status"] is False
+
+
+def test_rep_logs_in_and_sees_home(app_env):
+    at = login("rep_a1")
+    assert not at.exception, at.exception
+    assert at.session_state["authentication_status"] is True
+    assert any("Rep A1" in t.value for t in at.title)
+
+
+@pytest.mark.parametrize(
+    ("username", "admin_pages"),
+    [("rep_a1", False), ("bj_manager", False), ("boss", False), ("admin", True)],
+)
+def test_each_role_gets_its_page_set(app_env, username, admin_pages):
+    at = login(username)
+    for page in ADMIN_PAGES:
+        if admin_pages:
+            at.switch_page(page).run()
+            assert not at.exception, at.exception
+        else:
+            with pytest.raises(Exception):  # noqa: B017 - AppTest raises a plain error
+                at.switch_page(page).run()
+
+
+def test_rep_asking_for_admin_page_is_refused(app_env):
+    at = login("rep_a1")
+    with pytest.raises(Exception, match="(?i)page"):
+        at.switch_page("pages/settings.py").run()
+
+
+def test_admin_changes_a_setting(app_env, db):
+    from crm_core.settings import get_setting
+
+    at = login("admin")
+    at.switch_page("pages/settings.py").run()
+    assert not at.exception
+    at.number_input(key="setting_login.max_failed_attempts").set_value(7)
+    at.button[-1].click()
+    at.run()
+    assert not at.exception
+    db.expire_all()
+    assert get_setting(db, "login.max_failed_attempts") == 7

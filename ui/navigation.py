@@ -1,0 +1,64 @@
+"""Which pages exist and who may open them. `st.navigation` receives only the pages of the
+user's permissions, so a page outside the set cannot be opened by URL either."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from crm_core.access import Actor
+from crm_core.permissions import Permission
+from ui.i18n import t
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title_key: str
+    icon: str
+    section: str
+    permission: str | None = None
+    default: bool = False
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/home.py", "nav.home", ":material/home:", "nav.section.main", default=True),
+    PageSpec("pages/account.py", "nav.account", ":material/person:", "nav.section.main"),
+    PageSpec(
+        "pages/settings.py",
+        "nav.settings",
+        ":material/settings:",
+        "nav.section.admin",
+        Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
+        "pages/login_log.py",
+        "nav.login_log",
+        ":material/login:",
+        "nav.section.admin",
+        Permission.VIEW_AUDIT_LOG,
+    ),
+)
+
+
+def allowed_pages(actor: Actor, must_change_password: bool = False) -> list[PageSpec]:
+    """The pages `actor` may open; only the account page until a forced password change."""
+    if must_change_password:
+        return [p for p in PAGES if p.path == "pages/account.py"]
+    return [p for p in PAGES if p.permission is None or actor.can(p.permission)]
+
+
+def build_navigation(actor: Actor, must_change_password: bool = False):
+    sections: dict[str, list] = {}
+    specs = allowed_pages(actor, must_change_password)
+    for spec in specs:
+        sections.setdefault(t(spec.section), []).append(
+            st.Page(
+                spec.path,
+                title=t(spec.title_key),
+                icon=spec.icon,
+                default=spec.default or len(specs) == 1,
+            )
+        )
+    return st.navigation(sections)
