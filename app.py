@@ -15,7 +15,9 @@ st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="w
 
 actor = auth.current_actor()
 if actor is None:
-    st.navigation([st.Page(lambda: None, title=t("login.form_name"))], position="hidden")
+    # Navigation comes before any widget, so the form's widgets keep their identity.
+    login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
+    st.navigation([login], position="hidden").run()
     st.stop()
 
 st.session_state["crm_actor"] = actor

@@ -22,6 +22,7 @@ from crm_core.i18n import LANGUAGES
 from crm_core.models import User
 from crm_core.settings import get_setting
 from db.engine import DATA_DIR
+from ui import cookies
 from ui.db import session
 from ui.i18n import language, t
 
@@ -30,6 +31,9 @@ _LOGIN_AT = "crm_login_at"
 _LOGIN_RESULT = "crm_login_result"
 _NOTICE = "crm_notice"
 _AUTHENTICATOR = "crm_authenticator"
+_COOKIE_PENDING = "crm_cookie_pending"
+
+cookies.install()
 
 
 def cookie_signing_key() -> str:
@@ -140,30 +144,9 @@ def _end_session(authenticator, message_key: str | None) -> None:
         st.session_state[_NOTICE] = message_key
 
 
-def _draw_login(authenticator) -> None:
-    """The login form; on success it is cleared and the cookie is set outside it."""
-    cookie_model = authenticator.cookie_controller.cookie_model
-    wanted_cookie: list[bool] = []
-    cookie_model.set_cookie = lambda: wanted_cookie.append(True)
-    _language_picker()
-    placeholder = st.empty()
-    with placeholder.container():
-        st.title(t("app.title"))
-        notice = st.session_state.pop(_NOTICE, None)
-        if notice:
-            st.info(t(notice))
-        st.caption(t("login.intro"))
-        authenticator.login(location="main", fields=_login_fields(), key="crm_login")
-        if not st.session_state.get("authentication_status"):
-            _show_login_result()
-    if st.session_state.get("authentication_status"):
-        placeholder.empty()
-        if wanted_cookie:
-            type(cookie_model).set_cookie(cookie_model)
-
-
 def current_actor() -> Actor | None:
-    """The signed-in user's actor, or None after drawing the login form."""
+    """The signed-in user's actor, checked against the database on every run; None when
+    nobody is signed in (then `login_page` is the only page). Draws no widgets."""
     with session() as s:
         expiry_days = float(get_setting(s, "login.cookie_expiry_days"))
     key = cookie_signing_key()
@@ -178,10 +161,11 @@ def current_actor() -> Actor | None:
     st.session_state[_AUTHENTICATOR] = authenticator
     if cookie_refused:
         authenticator.cookie_controller.delete_cookie()
+    if cookie_user is not None:
+        # Signs the session in from the cookie without drawing anything.
+        authenticator.login(location="unrendered")
     if not st.session_state.get("authentication_status"):
-        _draw_login(authenticator)
-        if not st.session_state.get("authentication_status"):
-            return None
+        return None
 
     username = st.session_state.get("username")
     login_at = st.session_state.setdefault(_LOGIN_AT, clock.now())
@@ -190,9 +174,32 @@ def current_actor() -> Actor | None:
         if user is not None:
             st.session_state["crm_must_change_password"] = user.must_change_password
             st.session_state["crm_language"] = user.language
-            return load_actor(s, user.id)
-    _end_session(authenticator, "app.session_ended")
-    st.rerun()
+            actor = load_actor(s, user.id)
+    if user is None:
+        _end_session(authenticator, "app.session_ended")
+        return None
+    if st.session_state.pop(_COOKIE_PENDING, False):
+        authenticator.cookie_controller.set_cookie()
+    return actor
+
+
+def login_page() -> None:
+    """The sign-in page: the only page before sign-in."""
+    authenticator = st.session_state[_AUTHENTICATOR]
+    # The library sets the cookie inside the form; it is set after the rerun instead,
+    # when the page has switched to the user's pages.
+    authenticator.cookie_controller.cookie_model.set_cookie = lambda: None
+    _language_picker()
+    st.title(t("app.title"))
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        st.info(t(notice))
+    st.caption(t("login.intro"))
+    authenticator.login(location="main", fields=_login_fields(), key="crm_login")
+    if st.session_state.get("authentication_status"):
+        st.session_state[_COOKIE_PENDING] = True
+        st.rerun()
+    _show_login_result()
 
 
 def log_out(actor: Actor) -> None:

@@ -1,0 +1,113 @@
+"""Running the real app for browser tests: a server subprocess and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CRM_CHROMIUM") or shutil.which("chromium")
+
+
+def require_chromium() -> str:
+    """The browser, or a skip (a failure where CRM_REQUIRE_BROWSER=1, as in CI)."""
+    path = chromium_path()
+    if path is None:
+        message = "Debian's chromium is not installed"
+        if os.environ.get("CRM_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free port and yield its base URL once healthy."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": database_url,
+        "CRM_DATA_DIR": str(data_dir),
+        "CRM_COOKIE_KEY": "browser-test-cookie-key-0123456789abcdef",
+    }
+    log = open(data_dir / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                    if reply.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError((data_dir / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.2)  # polling a starting server, not waiting on app behaviour
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def idle(page) -> None:
+    """Wait until Streamlit has finished running the script."""
+    from playwright.sync_api import expect
+
+    expect(
+        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
+    ).to_be_visible(timeout=30_000)
