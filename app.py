@@ -18,6 +18,8 @@ if actor is None:
     # Navigation comes before any widget, so the form's widgets keep their identity.
     login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
     st.navigation([login], position="hidden").run()
+    if st.session_state.get("authentication_status"):
+        st.rerun()  # signed in: start over with the user's pages
     st.stop()
 
 st.session_state["crm_actor"] = actor

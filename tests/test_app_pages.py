@@ -11,7 +11,7 @@ from tests.factories import PASSWORD, build_small_company
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
-ADMIN_PAGES = {"pages/settings.py", "pages/login_log.py"}
+ADMIN_PAGES = {"pages/admin/settings.py", "pages/admin/login_log.py"}
 
 
 @pytest.fixture
@@ -72,18 +72,65 @@ def test_each_role_gets_its_page_set(app_env, username, admin_pages):
 def test_rep_asking_for_admin_page_is_refused(app_env):
     at = login("rep_a1")
     with pytest.raises(Exception, match="(?i)page"):
-        at.switch_page("pages/settings.py").run()
+        at.switch_page("pages/admin/settings.py").run()
 
 
 def test_admin_changes_a_setting(app_env, db):
     from crm_core.settings import get_setting
 
     at = login("admin")
-    at.switch_page("pages/settings.py").run()
+    at.switch_page("pages/admin/settings.py").run()
     assert not at.exception
     at.number_input(key="setting_login.max_failed_attempts").set_value(7)
-    at.button[-1].click()
+    next(b for b in at.button if b.label == "保存设置").click()
     at.run()
     assert not at.exception
     db.expire_all()
     assert get_setting(db, "login.max_failed_attempts") == 7
+
+
+def test_resigned_user_is_signed_out_at_the_next_rerun(app_env, db):
+    at = login("rep_a1")
+    assert at.session_state["authentication_status"] is True
+    user = app_env.users["rep_a1"]
+    user.status = "resigned"
+    db.add(user)
+    db.commit()
+    at.run()
+    assert not at.exception
+    assert not at.session_state["authentication_status"]
+    assert any("会话已结束" in i.value for i in at.info)
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+
+
+def test_log_out_button_signs_out(app_env):
+    at = login("rep_a1")
+    at.button(key="crm_logout").click()
+    at.run()
+    assert not at.exception
+    assert not at.session_state["authentication_status"]
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+
+
+def test_language_switch_is_remembered_per_user(app_env, db):
+    from crm_core.models import User
+
+    at = login("rep_a1")
+    at.selectbox(key="crm_language_picker").set_value("en")
+    at.run()
+    assert not at.exception
+    assert any("Welcome, Rep A1" in t.value for t in at.title)
+    db.expire_all()
+    assert db.get(User, app_env.users["rep_a1"].id).language == "en"
+
+
+def test_forced_password_change_shows_only_the_account_page(app_env, db):
+    user = app_env.users["rep_a1"]
+    user.must_change_password = True
+    db.add(user)
+    db.commit()
+    at = login("rep_a1")
+    assert not at.exception
+    assert any("请先设置新密码" in w.value for w in at.warning)
+    with pytest.raises(Exception):  # noqa: B017
+        at.switch_page("pages/workspace/home.py").run()

@@ -198,7 +198,7 @@ def login_page() -> None:
     authenticator.login(location="main", fields=_login_fields(), key="crm_login")
     if st.session_state.get("authentication_status"):
         st.session_state[_COOKIE_PENDING] = True
-        st.rerun()
+        return
     _show_login_result()
 
 

@@ -1,5 +1,10 @@
 """Which pages exist and who may open them. `st.navigation` receives only the pages of the
-user's permissions, so a page outside the set cannot be opened by URL either."""
+user's permissions, so a page outside the set cannot be opened by URL either.
+
+Page scripts live in one folder per section under `pages/`, never directly in `pages/`:
+Streamlit would otherwise serve `pages/*.py` on its own (its older multipage mode) on a
+fresh server's first run, before app.py's sign-in check.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +28,19 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/home.py", "nav.home", ":material/home:", "nav.section.main", default=True),
-    PageSpec("pages/account.py", "nav.account", ":material/person:", "nav.section.main"),
     PageSpec(
-        "pages/settings.py",
+        "pages/workspace/home.py", "nav.home", ":material/home:", "nav.section.main", default=True
+    ),
+    PageSpec("pages/workspace/account.py", "nav.account", ":material/person:", "nav.section.main"),
+    PageSpec(
+        "pages/admin/settings.py",
         "nav.settings",
         ":material/settings:",
         "nav.section.admin",
         Permission.MANAGE_SETTINGS,
     ),
     PageSpec(
-        "pages/login_log.py",
+        "pages/admin/login_log.py",
         "nav.login_log",
         ":material/login:",
         "nav.section.admin",
@@ -45,7 +52,7 @@ PAGES: tuple[PageSpec, ...] = (
 def allowed_pages(actor: Actor, must_change_password: bool = False) -> list[PageSpec]:
     """The pages `actor` may open; only the account page until a forced password change."""
     if must_change_password:
-        return [p for p in PAGES if p.path == "pages/account.py"]
+        return [p for p in PAGES if p.path == "pages/workspace/account.py"]
     return [p for p in PAGES if p.permission is None or actor.can(p.permission)]
 
 
