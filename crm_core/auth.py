@@ -125,7 +125,7 @@ def _record_failure(session: Session, user: User, now: datetime) -> LoginResult:
         user.locked_until = now + timedelta(minutes=get_setting(session, "login.lock_minutes"))
         user.failed_login_count = 0
         session.add(user)
-        _log(session, user.username, user.id, "locked", f"until {user.locked_until.isoformat()}")
+        _log(session, user.username, user.id, "locked", f"{user.locked_until:%Y-%m-%d %H:%M}")
         session.commit()
         return LoginResult(False, "locked", user.id, user.locked_until)
     session.commit()

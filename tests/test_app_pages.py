@@ -134,3 +134,13 @@ def test_forced_password_change_shows_only_the_account_page(app_env, db):
     assert any("请先设置新密码" in w.value for w in at.warning)
     with pytest.raises(Exception):  # noqa: B017
         at.switch_page("pages/workspace/home.py").run()
+
+
+def test_admin_reads_the_sign_in_log(app_env):
+    login("rep_a1", "wrong-password1")
+    at = login("admin")
+    at.switch_page("pages/admin/login_log.py").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert "rep_a1" in set(frame["用户名"])
+    assert "密码错误" in set(frame["详情"])

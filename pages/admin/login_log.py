@@ -10,6 +10,15 @@ from ui.context import actor
 from ui.db import session
 from ui.i18n import t
 
+
+def detail_text(event) -> str:
+    if not event.detail:
+        return ""
+    if event.event == "locked":
+        return t("login_detail.until", until=event.detail)
+    return t(f"login_detail.{event.detail}")
+
+
 me = actor()
 st.title(t("login_log.title"))
 with session() as s:
@@ -23,7 +32,7 @@ else:
                 t("login_log.at"): e.at,
                 t("login_log.username"): e.username,
                 t("login_log.event"): t(f"login_event.{e.event}"),
-                t("login_log.detail"): e.detail or "",
+                t("login_log.detail"): detail_text(e),
             }
             for e in events
         ]

@@ -1,0 +1,36 @@
+"""`python -m benchmarks [NAME ...] [--opportunities N] [--database URL]`"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmarks import home
+from benchmarks.common import prepare, report_value
+
+BENCHMARKS = {"home": home.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument(
+        "names", nargs="*", help=f"which to run (default all: {', '.join(BENCHMARKS)})"
+    )
+    parser.add_argument("--opportunities", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database", default=None, help="database URL (default: a SQLite file per size)"
+    )
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    ctx = prepare(args.database, args.opportunities)
+    if ctx.seeded_now_s is not None:
+        report_value(f"seed_{args.opportunities}", ctx.seeded_now_s, "s")
+    for name in args.names or list(BENCHMARKS):
+        BENCHMARKS[name](ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The home page's scope counts (leads and opportunities in scope, by stage and pool state)
+for a rep, a sales manager and the executive, beside hand-written SQL doing the same
+counting."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from benchmarks.common import BenchContext, best_of, report_ratio
+from crm_core.access import load_actor
+from crm_core.home import home_summary
+from crm_core.models import OrgUnit, User
+
+PLAIN = {
+    "self": (
+        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me)",
+        "SELECT stage, count(*) FROM opportunity WHERE owner_id = :me GROUP BY stage",
+        "SELECT pool_state, count(*) FROM opportunity WHERE owner_id = :me GROUP BY pool_state",
+        "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
+    ),
+    "subtree": (
+        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me"
+        " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))",
+        "SELECT stage, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id IN"
+        " (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage",
+        "SELECT pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id IN"
+        " (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY pool_state",
+        "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
+    ),
+    "all": (
+        "SELECT count(*) FROM lead",
+        "SELECT stage, count(*) FROM opportunity GROUP BY stage",
+        "SELECT pool_state, count(*) FROM opportunity GROUP BY pool_state",
+        "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
+    ),
+}
+
+
+def run(ctx: BenchContext) -> None:
+    for username, kind in (("rep", "self"), ("director", "subtree"), ("boss", "all")):
+        with Session(ctx.engine) as session:
+            user = session.exec(select(User).where(User.username == username)).one()
+            unit = session.get(OrgUnit, user.org_unit_id)
+            actor = load_actor(session, user.id)
+            params = {"me": user.id, "prefix": f"{unit.path}%"}
+
+            def ours(session=session, actor=actor):
+                home_summary(session, actor)
+
+            def plain(session=session, params=params, kind=kind):
+                for statement in PLAIN[kind]:
+                    session.execute(text(statement), params).all()
+
+            report_ratio(f"home_scope_{username}", best_of(ours), best_of(plain))
