@@ -1,19 +1,32 @@
-"""User accounts: creating them, their roles, and what a user sets for themselves."""
+"""User accounts: creating and editing them, their roles, their status.
+
+Nobody grants a permission or a scope wider than their own, and nobody edits an account
+that holds more than they could grant: these checks are here, not in the pages.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from crm_core import audit
-from crm_core.access import Actor, unit_clause
+from crm_core import audit, clock
+from crm_core.access import Actor, unit_clause, user_scope
 from crm_core.auth import hash_password, validate_new_password
+from crm_core.departure import DepartureOutcome, move_open_opportunities
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.i18n import LANGUAGES
-from crm_core.models import OrgUnit, Role, User, UserRole
+from crm_core.models import USER_STATUSES, OrgUnit, Role, User, UserRole
 from crm_core.permissions import SCOPE_WIDTH, DataScope, Permission
+
+EDITABLE_FIELDS = (
+    "full_name", "email", "title", "org_unit_id", "status", "enabled", "skill_tags",
+    "dispatch_weight", "daily_cap", "holding_cap", "on_shift",
+)  # fmt: skip
 
 
 def role_by_code(session: Session, code: str) -> Role:
@@ -23,7 +36,7 @@ def role_by_code(session: Session, code: str) -> Role:
     return role
 
 
-def ensure_can_grant(actor: Actor, role: Role) -> None:
+def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     """Nobody grants a permission or a scope wider than their own."""
     if actor.scope is DataScope.ALL:
         return
@@ -31,10 +44,92 @@ def ensure_can_grant(actor: Actor, role: Role) -> None:
         raise PermissionDenied("users.error.grant_permissions", role=role.code)
     if SCOPE_WIDTH[DataScope(role.data_scope)] > SCOPE_WIDTH[actor.scope]:
         raise PermissionDenied("users.error.grant_scope", role=role.code)
-    if role.data_scope == DataScope.CUSTOM and not set(role.scope_unit_ids or []) <= set(
-        actor.exact_unit_ids
-    ):
-        raise PermissionDenied("users.error.grant_scope", role=role.code)
+    if role.data_scope == DataScope.CUSTOM:
+        wanted = {int(u) for u in role.scope_unit_ids or []}
+        reached = session.exec(
+            select(func.count()).where(col(OrgUnit.id).in_(wanted), unit_clause(actor, OrgUnit.id))
+        ).one()
+        if reached != len(wanted):
+            raise PermissionDenied("users.error.grant_scope", role=role.code)
+
+
+def user_roles(session: Session, user_id: int) -> list[Role]:
+    return list(
+        session.exec(
+            select(Role)
+            .join(UserRole, col(UserRole.role_id) == col(Role.id))
+            .where(UserRole.user_id == user_id)
+        ).all()
+    )
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    """One user within the actor's scope."""
+    user = session.exec(select(User).where(User.id == user_id, user_scope(actor))).first()
+    if user is None:
+        raise NotFound(entity="user", id=user_id)
+    return user
+
+
+def manageable_user(session: Session, actor: Actor, user_id: int) -> User:
+    """A user the actor may edit: in scope, and holding nothing the actor could not grant."""
+    actor.require(Permission.MANAGE_USERS)
+    user = get_user(session, actor, user_id)
+    for role in user_roles(session, user.id):
+        ensure_can_grant(session, actor, role)
+    return user
+
+
+def _unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> OrgUnit | None:
+    if unit_id is None:
+        if actor.scope is not DataScope.ALL:
+            raise PermissionDenied("users.error.unit_required")
+        return None
+    unit = session.exec(
+        select(OrgUnit).where(OrgUnit.id == unit_id, unit_clause(actor, OrgUnit.id))
+    ).first()
+    if unit is None:
+        raise NotFound(entity="org_unit", id=unit_id)
+    if not unit.active:
+        raise ValidationError("users.error.unit_disabled", unit=unit.name)
+    return unit
+
+
+def _snapshot(session: Session, user: User) -> dict[str, Any]:
+    data = {name: getattr(user, name) for name in EDITABLE_FIELDS}
+    data["roles"] = sorted(r.code for r in user_roles(session, user.id))
+    return data
+
+
+def validate_fields(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise editable fields; raise ValidationError naming the first bad one."""
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValidationError("users.error.field", field=name)
+        if name == "full_name":
+            value = (value or "").strip()
+            if not value:
+                raise ValidationError("users.error.name_required")
+        elif name == "status" and value not in USER_STATUSES:
+            raise ValidationError("users.error.status", status=value)
+        elif name in ("dispatch_weight", "daily_cap", "holding_cap"):
+            try:
+                value = int(value)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError("users.error.number", field=name) from exc
+            if value < 0:
+                raise ValidationError("users.error.negative", field=name)
+        elif name == "skill_tags":
+            if isinstance(value, str):
+                value = [v for v in (p.strip() for p in value.replace(",", ",").split(",")) if v]
+            value = sorted({str(v).strip() for v in value or [] if str(v).strip()})
+        elif name in ("enabled", "on_shift"):
+            value = bool(value)
+        elif name in ("email", "title"):
+            value = (value or "").strip() or None
+        clean[name] = value
+    return clean
 
 
 def create_user(
@@ -65,56 +160,245 @@ def create_user(
     """
     actor.require(Permission.MANAGE_USERS)
     username = (username or "").strip().lower()
+    employee_no = (employee_no or "").strip()
     if not username:
         raise ValidationError("users.error.username_required")
+    if not employee_no:
+        raise ValidationError("users.error.employee_no_required")
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise ValidationError("users.error.username_taken", username=username)
-    if org_unit_id is not None:
-        in_scope = session.exec(
-            select(OrgUnit.id).where(OrgUnit.id == org_unit_id, unit_clause(actor, OrgUnit.id))
-        ).first()
-        if in_scope is None:
-            raise NotFound(entity="org_unit", id=org_unit_id)
-    elif actor.scope is not DataScope.ALL:
-        raise PermissionDenied("users.error.unit_required")
+    if session.exec(select(User.id).where(User.employee_no == employee_no)).first() is not None:
+        raise ValidationError("users.error.employee_no_taken", employee_no=employee_no)
+    _unit_in_scope(session, actor, org_unit_id)
     roles = [role_by_code(session, code) for code in role_codes]
     for role in roles:
-        ensure_can_grant(actor, role)
+        ensure_can_grant(session, actor, role)
+    fields = validate_fields(
+        {
+            "full_name": full_name,
+            "status": status,
+            "email": email,
+            "title": title,
+            "skill_tags": list(skill_tags),
+            "dispatch_weight": dispatch_weight,
+            "daily_cap": daily_cap,
+            "holding_cap": holding_cap,
+        }
+    )
     if password_hash is None:
         validate_new_password(password)
         password_hash = hash_password(password)
     user = User(
         username=username,
-        full_name=full_name.strip(),
-        employee_no=employee_no.strip(),
+        employee_no=employee_no,
         password_hash=password_hash,
         org_unit_id=org_unit_id,
-        status=status,
-        email=email,
-        title=title,
         language=language if language in LANGUAGES else "zh",
-        skill_tags=list(skill_tags),
-        dispatch_weight=dispatch_weight,
-        daily_cap=daily_cap,
-        holding_cap=holding_cap,
         hired_on=hired_on,
         must_change_password=must_change_password,
+        **fields,
     )
     session.add(user)
     session.flush()
     for role in roles:
         session.add(UserRole(user_id=user.id, role_id=role.id))
+    session.flush()
+    audit.record(session, actor, "user.create", "user", user.id, None, _snapshot(session, user))
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class UserChange:
+    user: User
+    departure: DepartureOutcome | None = None
+
+
+def update_user(session: Session, actor: Actor, user_id: int, **changes: Any) -> UserChange:
+    """Edit an account. Moving it needs the target unit in scope; setting it to resigned
+    ends its sessions and moves its open opportunities by the departure rule."""
+    user = manageable_user(session, actor, user_id)
+    clean = validate_fields(changes)
+    if "org_unit_id" in clean and clean["org_unit_id"] != user.org_unit_id:
+        _unit_in_scope(session, actor, clean["org_unit_id"])
+    before = _snapshot(session, user)
+    was_resigned = user.status == "resigned"
+    for name, value in clean.items():
+        setattr(user, name, value)
+    departure = None
+    if user.status == "resigned" and not was_resigned:
+        departure = _leave(session, actor, user)
+    elif was_resigned and user.status != "resigned":
+        user.left_on = None
+    if not user.enabled and before["enabled"]:
+        user.sessions_valid_after = clock.now()
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.update", "user", user.id, before, _snapshot(session, user))
+    session.flush()
+    return UserChange(user, departure)
+
+
+def _leave(session: Session, actor: Actor, user: User) -> DepartureOutcome:
+    user.left_on = clock.now()
+    user.sessions_valid_after = clock.now()
+    session.add(user)
+    session.flush()
+    return move_open_opportunities(session, actor, user)
+
+
+def set_user_roles(session: Session, actor: Actor, user_id: int, role_codes: Iterable[str]) -> User:
+    """Replace a user's roles; every role added or removed must be one the actor may grant."""
+    user = manageable_user(session, actor, user_id)
+    if user.id == actor.user_id and actor.scope is not DataScope.ALL:
+        raise PermissionDenied("users.error.own_roles")
+    wanted = {code: role_by_code(session, code) for code in set(role_codes)}
+    current = {r.code: r for r in user_roles(session, user.id)}
+    for role in list(wanted.values()) + list(current.values()):
+        ensure_can_grant(session, actor, role)
+    before = _snapshot(session, user)
+    for code, role in current.items():
+        if code not in wanted:
+            link = session.get(UserRole, (user.id, role.id))
+            session.delete(link)
+    for code, role in wanted.items():
+        if code not in current:
+            session.add(UserRole(user_id=user.id, role_id=role.id))
+    session.flush()
     audit.record(
-        session,
-        actor,
-        "user.create",
-        "user",
-        user.id,
-        None,
-        {"username": username, "org_unit_id": org_unit_id, "roles": sorted(r.code for r in roles)},
+        session, actor, "user.set_roles", "user", user.id, before, _snapshot(session, user)
     )
     session.flush()
     return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, new_password: str) -> User:
+    """Set a temporary password that the user must change at next sign-in; their current
+    sessions end."""
+    user = manageable_user(session, actor, user_id)
+    validate_new_password(new_password)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = True
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.sessions_valid_after = clock.now()
+    session.add(user)
+    audit.record(session, actor, "user.reset_password", "user", user.id)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    key: str
+    params: dict
+
+
+def bulk_update_users(
+    session: Session, actor: Actor, rows: list[dict[str, Any]]
+) -> tuple[int, list[RowError]]:
+    """Apply edits from a table: every row is validated first, and nothing is written unless
+    all rows are valid. Each row has `id` plus the changed fields. Returns (changed, errors)."""
+    errors: list[RowError] = []
+    plans: list[tuple[int, dict[str, Any]]] = []
+    for number, row in enumerate(rows, start=1):
+        changes = {k: v for k, v in row.items() if k != "id"}
+        try:
+            manageable_user(session, actor, int(row["id"]))
+            clean = validate_fields(changes)
+            if "org_unit_id" in clean:
+                _unit_in_scope(session, actor, clean["org_unit_id"])
+        except (ValidationError, PermissionDenied, NotFound) as error:
+            column = str(error.params.get("field", "")) or next(iter(changes), "id")
+            errors.append(RowError(number, column, error.key, error.params))
+            continue
+        plans.append((int(row["id"]), clean))
+    if errors:
+        return 0, errors
+    for user_id, clean in plans:
+        if clean:
+            update_user(session, actor, user_id, **clean)
+    return sum(1 for _, clean in plans if clean), []
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str
+    employee_no: str
+    full_name: str
+    unit_id: int | None
+    unit_name: str | None
+    status: str
+    enabled: bool
+    title: str | None
+    roles: list[str]
+    skill_tags: list[str]
+    dispatch_weight: int
+    daily_cap: int
+    holding_cap: int
+    must_change_password: bool
+    locked_until: datetime | None
+
+
+def list_users(
+    session: Session,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    unit_id: int | None = None,
+    status: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[UserRow], int]:
+    """A page of the users in the actor's scope, with their roles, and the total count."""
+    actor.require(Permission.MANAGE_USERS)
+    query = (
+        select(User, OrgUnit.name)
+        .join(OrgUnit, col(OrgUnit.id) == col(User.org_unit_id), isouter=True)
+        .where(user_scope(actor))
+    )
+    if search and search.strip():
+        like = f"%{search.strip()}%"
+        query = query.where(
+            or_(
+                col(User.username).ilike(like),
+                col(User.full_name).ilike(like),
+                col(User.employee_no).ilike(like),
+            )
+        )
+    if unit_id is not None:
+        unit = session.get(OrgUnit, unit_id)
+        if unit is not None:
+            query = query.where(
+                col(User.org_unit_id).in_(
+                    select(OrgUnit.id).where(col(OrgUnit.path).like(f"{unit.path}%"))
+                )
+            )
+    if status:
+        query = query.where(User.status == status)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(User.employee_no).limit(limit).offset(offset)).all()
+    ids = [user.id for user, _ in rows]
+    roles: dict[int, list[str]] = {}
+    for user_id, code in session.exec(
+        select(UserRole.user_id, Role.code)
+        .join(Role, col(Role.id) == col(UserRole.role_id))
+        .where(col(UserRole.user_id).in_(ids))
+    ).all():
+        roles.setdefault(user_id, []).append(code)
+    return [
+        UserRow(
+            id=u.id, username=u.username, employee_no=u.employee_no, full_name=u.full_name,
+            unit_id=u.org_unit_id, unit_name=unit_name, status=u.status, enabled=u.enabled,
+            title=u.title, roles=sorted(roles.get(u.id, [])), skill_tags=list(u.skill_tags or []),
+            dispatch_weight=u.dispatch_weight, daily_cap=u.daily_cap, holding_cap=u.holding_cap,
+            must_change_password=u.must_change_password, locked_until=u.locked_until,
+        )
+        for u, unit_name in rows
+    ], total  # fmt: skip
 
 
 def set_language(session: Session, actor: Actor, language: str) -> None:
@@ -131,11 +415,4 @@ def set_language(session: Session, actor: Actor, language: str) -> None:
 
 def role_names(session: Session, user_id: int) -> list[str]:
     """The codes of a user's roles."""
-    return list(
-        session.exec(
-            select(Role.code)
-            .join(UserRole, col(UserRole.role_id) == col(Role.id))
-            .where(UserRole.user_id == user_id)
-            .order_by(Role.code)
-        )
-    )
+    return sorted(r.code for r in user_roles(session, user_id))

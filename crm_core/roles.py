@@ -1,0 +1,158 @@
+"""Roles: the permission matrix and data scope, edited by admins.
+
+A role's permissions and scope may never exceed the editor's own; built-in roles and roles
+in use cannot be deleted. A change takes effect on each holder's next page action, since
+the actor is rebuilt from the roles on every run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm_core import audit
+from crm_core.access import Actor, unit_clause
+from crm_core.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.models import OrgUnit, Role, UserRole
+from crm_core.permissions import ALL_PERMISSIONS, DataScope, Permission
+from crm_core.users import ensure_can_grant
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    id: int
+    code: str
+    name: str
+    permissions: list[str]
+    data_scope: str
+    scope_unit_ids: list[int]
+    builtin: bool
+    holders: int
+
+
+def list_roles(session: Session, actor: Actor) -> list[RoleRow]:
+    """Every role with how many users hold it."""
+    actor.require(Permission.MANAGE_ROLES)
+    holders = dict(
+        session.exec(select(UserRole.role_id, func.count()).group_by(UserRole.role_id)).all()
+    )
+    return [
+        RoleRow(r.id, r.code, r.name, sorted(r.permissions or []), r.data_scope,
+                list(r.scope_unit_ids or []), r.builtin, holders.get(r.id, 0))
+        for r in session.exec(select(Role).order_by(col(Role.builtin).desc(), Role.code)).all()
+    ]  # fmt: skip
+
+
+def grantable_roles(session: Session, actor: Actor) -> list[Role]:
+    """The roles the actor may give to users (for the user editor's choices)."""
+    roles = []
+    for role in session.exec(select(Role).order_by(Role.code)).all():
+        try:
+            ensure_can_grant(session, actor, role)
+        except PermissionDenied:  # a refusal just leaves the role out
+            continue
+        roles.append(role)
+    return roles
+
+
+def _snapshot(role: Role) -> dict:
+    return {
+        "code": role.code,
+        "name": role.name,
+        "permissions": sorted(role.permissions or []),
+        "data_scope": role.data_scope,
+        "scope_unit_ids": list(role.scope_unit_ids or []),
+    }
+
+
+def save_role(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    permissions: list[str],
+    data_scope: str,
+    scope_unit_ids: list[int] | None = None,
+    role_id: int | None = None,
+) -> Role:
+    """Create a role, or update `role_id`. The code of a built-in role cannot change."""
+    actor.require(Permission.MANAGE_ROLES)
+    code = (code or "").strip().lower()
+    name = (name or "").strip()
+    if not CODE_PATTERN.match(code):
+        raise ValidationError("roles.error.code", code=code)
+    if not name:
+        raise ValidationError("roles.error.name_required")
+    unknown = sorted(set(permissions) - ALL_PERMISSIONS)
+    if unknown:
+        raise ValidationError("roles.error.unknown_permission", permission=", ".join(unknown))
+    try:
+        scope = DataScope(data_scope)
+    except ValueError as exc:
+        raise ValidationError("roles.error.scope", scope=data_scope) from exc
+    units = sorted({int(u) for u in scope_unit_ids or []}) if scope is DataScope.CUSTOM else []
+    if scope is DataScope.CUSTOM:
+        if not units:
+            raise ValidationError("roles.error.custom_needs_units")
+        found = session.exec(
+            select(func.count()).where(col(OrgUnit.id).in_(units), unit_clause(actor, OrgUnit.id))
+        ).one()
+        if found != len(units):
+            raise NotFound(entity="org_unit", id=units)
+    role = session.get(Role, role_id) if role_id is not None else Role(code=code, name=name)
+    if role is None:
+        raise NotFound(entity="role", id=role_id)
+    if role_id is None or role.code != code:
+        if role.builtin:
+            raise ValidationError("roles.error.builtin_code")
+        clash = session.exec(select(Role.id).where(Role.code == code)).first()
+        if clash is not None and clash != role_id:
+            raise ValidationError("roles.error.code_taken", code=code)
+    before = _snapshot(role) if role_id is not None else None
+    if role_id is not None:
+        ensure_can_grant(session, actor, role)  # nobody edits a role wider than themselves
+    candidate = Role(
+        code=code,
+        name=name,
+        permissions=sorted(set(permissions)),
+        data_scope=str(scope),
+        scope_unit_ids=units,
+    )
+    ensure_can_grant(session, actor, candidate)
+    role.code, role.name = code, name
+    role.permissions, role.data_scope, role.scope_unit_ids = (
+        candidate.permissions,
+        candidate.data_scope,
+        candidate.scope_unit_ids,
+    )
+    session.add(role)
+    session.flush()
+    action = "role.create" if before is None else "role.update"
+    audit.record(session, actor, action, "role", role.id, before, _snapshot(role))
+    session.flush()
+    return role
+
+
+def delete_role(session: Session, actor: Actor, role_id: int) -> None:
+    """Delete a role that is neither built in nor held by anyone."""
+    actor.require(Permission.MANAGE_ROLES)
+    role = session.get(Role, role_id)
+    if role is None:
+        raise NotFound(entity="role", id=role_id)
+    if role.builtin:
+        raise ValidationError("roles.error.builtin_delete", code=role.code)
+    holders = session.exec(
+        select(func.count()).select_from(UserRole).where(UserRole.role_id == role_id)
+    ).one()
+    if holders:
+        raise ValidationError("roles.error.in_use", code=role.code, count=holders)
+    ensure_can_grant(session, actor, role)
+    audit.record(session, actor, "role.delete", "role", role.id, _snapshot(role), None)
+    session.delete(role)
+    session.flush()

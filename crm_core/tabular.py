@@ -1,0 +1,194 @@
+"""Reading uploaded tables (CSV or XLSX) into a frame of strings, and guessing which column
+is which from English or Chinese headers.
+
+Used by every import (the HR roster, leads): the importer decides what the columns mean,
+this module only turns bytes into rows. The frame's index is the row number as a
+spreadsheet shows it (the header is row 1, the first data row is row 2), so an importer can
+report a bad row exactly where the user will look for it; blank rows are left out but do not
+shift the numbering.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import pandas as pd
+
+from crm_core.errors import ValidationError
+
+DELIMITERS = (",", ";", "\t")
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls format, which we do not read
+
+
+def read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """The first sheet of an XLSX file, or a CSV file, as a frame of stripped strings.
+
+    CSV is decoded as UTF-8 (a byte-order mark is dropped), else as GB18030 (a superset of
+    GBK, what Excel in Chinese saves); the delimiter is whichever of `,` `;` tab splits the
+    header into the most columns. Raise ValidationError `tabular.error.unreadable` for a file
+    that cannot be read and `tabular.error.empty` for one without data rows.
+    """
+    name = (filename or "").strip()
+    if not data:
+        raise ValidationError("tabular.error.empty", filename=name)
+    if data.startswith(_ZIP_MAGIC) or name.lower().endswith(_XLSX_SUFFIXES):
+        rows = _xlsx_rows(data, name)
+    elif data.startswith(_OLE_MAGIC):
+        raise ValidationError("tabular.error.unreadable", filename=name, detail="xls")
+    else:
+        rows = _csv_rows(_decode(data, name), name)
+    return _frame(rows, name)
+
+
+def _decode(data: bytes, filename: str) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:  # UTF-16 or a binary file that happened to decode
+            break
+        return text
+    raise ValidationError("tabular.error.unreadable", filename=filename, detail="encoding")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among `,` `;` tab that splits the header line into the most columns
+    (`,` on a tie, so a one-column file reads too)."""
+    head = "\n".join(text.splitlines()[:20])
+    best, best_width = ",", 0
+    for delimiter in DELIMITERS:
+        try:
+            first = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(first) > best_width:
+            best, best_width = delimiter, len(first)
+    return best
+
+
+def _csv_rows(text: str, filename: str) -> list[tuple[int, list[str]]]:
+    delimiter = sniff_delimiter(text)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ValidationError("tabular.error.unreadable", filename=filename, detail="csv") from exc
+    return [(number, record) for number, record in enumerate(records, start=1)]
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as text: dates as `YYYY-MM-DD`, whole numbers without `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            if not workbook.worksheets:
+                return []
+            return [
+                (number, [_cell_text(value) for value in values])
+                for number, values in enumerate(
+                    workbook.worksheets[0].iter_rows(values_only=True), start=1
+                )
+            ]
+        finally:
+            workbook.close()
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
+        raise ValidationError("tabular.error.unreadable", filename=filename, detail="xlsx") from exc
+
+
+def _frame(rows: list[tuple[int, list[str]]], filename: str) -> pd.DataFrame:
+    cleaned = [(n, [str(c).strip() for c in cells]) for n, cells in rows]
+    non_blank = [(n, cells) for n, cells in cleaned if any(cells)]
+    if not non_blank:
+        raise ValidationError("tabular.error.empty", filename=filename)
+    header_number, header = non_blank[0]
+    body = non_blank[1:]
+    if not body:
+        raise ValidationError("tabular.error.empty", filename=filename)
+    width = max(len(header), *(len(cells) for _, cells in body))
+    columns = _column_names(header + [""] * (width - len(header)))
+    frame = pd.DataFrame(
+        [cells + [""] * (width - len(cells)) for _, cells in body],
+        columns=columns,
+        index=pd.Index([n for n, _ in body], name="row"),
+        dtype=str,
+    )
+    # Columns without a header that hold nothing (trailing separators) are noise.
+    unnamed_empty = [
+        c for c, h in zip(columns, header + [""] * (width - len(header)), strict=True)
+        if not h and not frame[c].str.len().any()
+    ]  # fmt: skip
+    frame = frame.drop(columns=unnamed_empty)
+    frame.attrs["header_row"] = header_number
+    return frame
+
+
+def _column_names(header: Sequence[str]) -> list[str]:
+    """Header cells as unique column names: blanks become `column_<n>`, repeats get `.1`."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(header, start=1):
+        base = raw or f"column_{position}"
+        name, suffix = base, 1
+        while name in seen:
+            name = f"{base}.{suffix}"
+            suffix += 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def normalise_header(text: str) -> str:
+    """A header for comparison: case-folded, without spaces, `_`, `-`, `.` or `:`."""
+    return re.sub(r"[\s_\-.:：()（）]+", "", str(text or "").casefold())
+
+
+def guess_mapping(
+    columns: Iterable[str], synonyms: Mapping[str, Iterable[str]]
+) -> dict[str, str | None]:
+    """For each field of `synonyms` (field -> header names it may have, in any language),
+    the column whose header matches, or None. Case and spacing do not matter; the field's
+    own name also matches; each column is used once, first field first."""
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(normalise_header(column), column)
+    used: set[str] = set()
+    mapping: dict[str, str | None] = {}
+    for field, names in synonyms.items():
+        found = None
+        for candidate in (field, *names):
+            column = by_key.get(normalise_header(candidate))
+            if column is not None and column not in used:
+                found = column
+                break
+        if found is not None:
+            used.add(found)
+        mapping[field] = found
+    return mapping
