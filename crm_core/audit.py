@@ -5,13 +5,16 @@ Entries are only ever added; the product offers no way to edit or delete them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm_core import clock
 from crm_core.access import Actor
-from crm_core.models import AuditLog
+from crm_core.models import AuditLog, User
 from crm_core.permissions import Permission
 
 
@@ -38,21 +41,181 @@ def record(
     return entry
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry as the audit page shows it, with the actor's name (None: the system)."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_username: str | None
+    actor_name: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of entries and how many entries match the filters in all."""
+
+    rows: list[AuditRow]
+    total: int
+
+
+def _filtered(
+    query,
+    *,
+    action: str | None = None,
+    target_type: str | None = None,
+    actor_id: int | None = None,
+    target_id: Any = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+):
+    """`query` narrowed by the filters that are set; `since` counts, `until` does not."""
+    if action:
+        query = query.where(AuditLog.action == action)
+    if target_type:
+        query = query.where(AuditLog.target_type == target_type)
+    if actor_id is not None:
+        query = query.where(AuditLog.actor_id == actor_id)
+    if target_id is not None and str(target_id) != "":
+        query = query.where(AuditLog.target_id == str(target_id))
+    if since is not None:
+        query = query.where(col(AuditLog.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditLog.at) < until)
+    return query
+
+
+def _newest_first(query):
+    return query.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
+
+
 def list_entries(
     session: Session,
     actor: Actor,
     *,
     action: str | None = None,
     target_type: str | None = None,
+    actor_id: int | None = None,
+    target_id: Any = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 200,
     offset: int = 0,
 ) -> list[AuditLog]:
-    """Newest entries first, filtered; admins only."""
+    """Newest entries first, filtered; admins only. `since` is inclusive, `until` exclusive."""
     actor.require(Permission.VIEW_AUDIT_LOG)
-    query = select(AuditLog)
-    if action:
-        query = query.where(AuditLog.action == action)
-    if target_type:
-        query = query.where(AuditLog.target_type == target_type)
-    query = query.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
-    return list(session.exec(query.limit(limit).offset(offset)).all())
+    query = _filtered(
+        select(AuditLog),
+        action=action,
+        target_type=target_type,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+    )
+    return list(session.exec(_newest_first(query).limit(limit).offset(offset)).all())
+
+
+def count_entries(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str | None = None,
+    target_type: str | None = None,
+    actor_id: int | None = None,
+    target_id: Any = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many entries match the same filters as `list_entries`; admins only."""
+    actor.require(Permission.VIEW_AUDIT_LOG)
+    query = _filtered(
+        select(func.count()).select_from(AuditLog),
+        action=action,
+        target_type=target_type,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
+    )
+    return int(session.exec(query).one())
+
+
+def search_entries(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str | None = None,
+    target_type: str | None = None,
+    actor_id: int | None = None,
+    target_id: Any = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> AuditPage:
+    """One page of matching entries, newest first, with actor names and the total count."""
+    actor.require(Permission.VIEW_AUDIT_LOG)
+    filters = {
+        "action": action,
+        "target_type": target_type,
+        "actor_id": actor_id,
+        "target_id": target_id,
+        "since": since,
+        "until": until,
+    }
+    total = count_entries(session, actor, **filters)
+    query = _filtered(
+        select(AuditLog, User.username, User.full_name).join(
+            User, col(User.id) == col(AuditLog.actor_id), isouter=True
+        ),
+        **filters,
+    )
+    rows = [
+        AuditRow(
+            id=entry.id,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            actor_username=username,
+            actor_name=full_name,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            before=entry.before,
+            after=entry.after,
+        )
+        for entry, username, full_name in session.exec(
+            _newest_first(query).limit(max(0, limit)).offset(max(0, offset))
+        ).all()
+    ]
+    return AuditPage(rows=rows, total=total)
+
+
+def audit_actions(session: Session, actor: Actor) -> list[str]:
+    """The distinct actions in the log, for the page's filter."""
+    actor.require(Permission.VIEW_AUDIT_LOG)
+    return list(session.exec(select(AuditLog.action).distinct().order_by(AuditLog.action)).all())
+
+
+def audit_target_types(session: Session, actor: Actor) -> list[str]:
+    """The distinct target types in the log, for the page's filter."""
+    actor.require(Permission.VIEW_AUDIT_LOG)
+    return list(
+        session.exec(select(AuditLog.target_type).distinct().order_by(AuditLog.target_type)).all()
+    )
+
+
+def actor_id_for_username(session: Session, actor: Actor, username: str) -> int | None:
+    """The id of the user called `username` (case and surrounding blanks ignored), to filter
+    the log by actor; None when nobody has that name."""
+    actor.require(Permission.VIEW_AUDIT_LOG)
+    name = (username or "").strip().lower()
+    if not name:
+        return None
+    return session.exec(select(User.id).where(func.lower(User.username) == name)).first()

@@ -13,10 +13,12 @@ from typing import Literal
 from sqlalchemy import insert, literal, null, update
 from sqlmodel import Session, col, select
 
-from crm_core import clock
+from crm_core import audit, clock
 from crm_core.access import Actor
 from crm_core.errors import ValidationError
 from crm_core.models import DepartureRule, FlowEvent, Opportunity, OrgUnit, User
+from crm_core.org_units import get_unit
+from crm_core.permissions import Permission
 
 DepartureTarget = Literal["team_lead", "public_pool", "redispatch"]
 TARGETS: tuple[str, ...] = ("team_lead", "public_pool", "redispatch")
@@ -132,3 +134,51 @@ def move_open_opportunities(session: Session, actor: Actor, user: User) -> Depar
         rule_id=rule.id if rule else None,
         fell_back=fell_back,
     )
+
+
+def unit_departure_target(session: Session, actor: Actor, unit_id: int) -> tuple[str | None, str]:
+    """(the unit's own rule target or None, the target that applies, inherited or default)."""
+    unit = get_unit(session, actor, unit_id)
+    own = session.exec(
+        select(DepartureRule).where(DepartureRule.org_unit_id == unit.id, DepartureRule.enabled)
+    ).first()
+    applying = rule_for_unit(session, unit)
+    return (
+        departure_target(own.action) if own else None,
+        departure_target(applying.action) if applying else "public_pool",
+    )
+
+
+def set_unit_departure_target(
+    session: Session, actor: Actor, unit_id: int, target: str | None
+) -> DepartureRule | None:
+    """Give a unit its own departure rule (`target`), or remove it (None: inherit from above).
+    Audited."""
+    actor.require(Permission.MANAGE_ORG)
+    unit = get_unit(session, actor, unit_id)
+    if target is not None:
+        departure_target({"target": target})
+    rule = session.exec(select(DepartureRule).where(DepartureRule.org_unit_id == unit.id)).first()
+    before = departure_target(rule.action) if rule and rule.enabled else None
+    if target is None:
+        if rule is not None:
+            session.delete(rule)
+    else:
+        rule = rule or DepartureRule(name=f"departure:{unit.id}", org_unit_id=unit.id)
+        rule.action = {"target": target}
+        rule.enabled = True
+        rule.version = (rule.version or 0) + (1 if rule.id else 0)
+        rule.updated_at = clock.now()
+        rule.updated_by_id = actor.user_id
+        session.add(rule)
+    audit.record(
+        session,
+        actor,
+        "org_unit.set_departure",
+        "org_unit",
+        unit.id,
+        {"departure": before},
+        {"departure": target},
+    )
+    session.flush()
+    return None if target is None else rule

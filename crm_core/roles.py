@@ -117,6 +117,12 @@ def save_role(
     before = _snapshot(role) if role_id is not None else None
     if role_id is not None:
         ensure_can_grant(session, actor, role)  # nobody edits a role wider than themselves
+    if (
+        role.builtin
+        and role.code == "admin"
+        and (set(permissions) != ALL_PERMISSIONS or scope is not DataScope.ALL)
+    ):
+        raise ValidationError("roles.error.admin_fixed")
     candidate = Role(
         code=code,
         name=name,

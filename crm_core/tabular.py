@@ -10,10 +10,10 @@ shift the numbering.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -32,9 +32,11 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     """The first sheet of an XLSX file, or a CSV file, as a frame of stripped strings.
 
     CSV is decoded as UTF-8 (a byte-order mark is dropped), else as GB18030 (a superset of
-    GBK, what Excel in Chinese saves); the delimiter is whichever of `,` `;` tab splits the
-    header into the most columns. Raise ValidationError `tabular.error.unreadable` for a file
-    that cannot be read and `tabular.error.empty` for one without data rows.
+    GBK, what Excel in Chinese saves); UTF-16 with a byte-order mark reads too. The
+    delimiter is whichever of `,` `;` tab splits the header into the most columns. Raise
+    ValidationError `tabular.error.unreadable` for a file that cannot be read and
+    `tabular.error.empty` for one without data rows. The frame records the file name in
+    `frame.attrs["filename"]`.
     """
     name = (filename or "").strip()
     if not data:
@@ -49,6 +51,13 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
 
 
 def _decode(data: bytes, filename: str) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                "tabular.error.unreadable", filename=filename, detail="encoding"
+            ) from exc
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -147,6 +156,7 @@ def _frame(rows: list[tuple[int, list[str]]], filename: str) -> pd.DataFrame:
     ]  # fmt: skip
     frame = frame.drop(columns=unnamed_empty)
     frame.attrs["header_row"] = header_number
+    frame.attrs["filename"] = filename
     return frame
 
 

@@ -38,10 +38,10 @@ def role_by_code(session: Session, code: str) -> Role:
 
 def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     """Nobody grants a permission or a scope wider than their own."""
-    if actor.scope is DataScope.ALL:
-        return
     if not set(role.permissions or []) <= actor.permissions:
         raise PermissionDenied("users.error.grant_permissions", role=role.code)
+    if actor.scope is DataScope.ALL:
+        return
     if SCOPE_WIDTH[DataScope(role.data_scope)] > SCOPE_WIDTH[actor.scope]:
         raise PermissionDenied("users.error.grant_scope", role=role.code)
     if role.data_scope == DataScope.CUSTOM:
@@ -221,6 +221,9 @@ def update_user(session: Session, actor: Actor, user_id: int, **changes: Any) ->
     clean = validate_fields(changes)
     if "org_unit_id" in clean and clean["org_unit_id"] != user.org_unit_id:
         _unit_in_scope(session, actor, clean["org_unit_id"])
+    leaving = clean.get("status") == "resigned" or clean.get("enabled") is False
+    if leaving and _is_admin(session, user):
+        _ensure_not_last_admin(session, user)
     before = _snapshot(session, user)
     was_resigned = user.status == "resigned"
     for name, value in clean.items():
@@ -247,6 +250,29 @@ def _leave(session: Session, actor: Actor, user: User) -> DepartureOutcome:
     return move_open_opportunities(session, actor, user)
 
 
+def _ensure_not_last_admin(session: Session, user: User) -> None:
+    """Keep at least one active, enabled administrator, or nobody could run the system."""
+    admin_ids = (
+        select(UserRole.user_id)
+        .join(Role, col(Role.id) == col(UserRole.role_id))
+        .where(Role.code == "admin")
+    )
+    others = session.exec(
+        select(func.count()).where(
+            col(User.id).in_(admin_ids),
+            User.id != user.id,
+            User.status != "resigned",
+            User.enabled,
+        )
+    ).one()
+    if not others:
+        raise ValidationError("users.error.last_admin")
+
+
+def _is_admin(session: Session, user: User) -> bool:
+    return any(r.code == "admin" for r in user_roles(session, user.id))
+
+
 def set_user_roles(session: Session, actor: Actor, user_id: int, role_codes: Iterable[str]) -> User:
     """Replace a user's roles; every role added or removed must be one the actor may grant."""
     user = manageable_user(session, actor, user_id)
@@ -256,6 +282,8 @@ def set_user_roles(session: Session, actor: Actor, user_id: int, role_codes: Ite
     current = {r.code: r for r in user_roles(session, user.id)}
     for role in list(wanted.values()) + list(current.values()):
         ensure_can_grant(session, actor, role)
+    if "admin" in current and "admin" not in wanted:
+        _ensure_not_last_admin(session, user)
     before = _snapshot(session, user)
     for code, role in current.items():
         if code not in wanted:

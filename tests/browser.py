@@ -104,6 +104,42 @@ def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
         log.close()
 
 
+@contextmanager
+def app_with_company(engine, database_url: str, data_dir: Path, populate=None) -> Iterator[str]:
+    """Empty the suite's database, build the small test company (plus `populate(session,
+    company)`), and run the app on it."""
+    from sqlmodel import Session
+
+    from crm_core.bootstrap import bootstrap
+    from tests.conftest import empty_database
+    from tests.factories import build_small_company
+
+    empty_database(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        bootstrap(session)
+        company = build_small_company(session)
+        if populate:
+            populate(session, company)
+    with running_app(database_url, data_dir) as url:
+        yield url
+
+
+def launch(playwright):
+    """Debian's Chromium, headless, with the flags this machine needs."""
+    return playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+
+
+def sign_in(page, url: str, username: str, password: str) -> None:
+    """Fill the real sign-in form."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
 def idle(page) -> None:
     """Wait until Streamlit has finished running the script."""
     from playwright.sync_api import expect

@@ -4,28 +4,24 @@ the session on reload, and dies with a log-out even when copied."""
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
 
-from crm_core.bootstrap import bootstrap
-from tests.browser import CHROMIUM_ARGS, idle, require_chromium, running_app
-from tests.conftest import empty_database
-from tests.factories import PASSWORD, add_owned_opportunity, build_small_company
+from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
+from tests.factories import PASSWORD, add_owned_opportunity
 
 pytestmark = pytest.mark.browser
 
 
+def populate(session, company):
+    for n in range(3):
+        add_owned_opportunity(session, company, "rep_a1", 100 + n)
+    add_owned_opportunity(session, company, "rep_b1", 200)
+
+
 @pytest.fixture(scope="module")
 def app_url(engine, database_url, tmp_path_factory):
-    chromium = require_chromium()
-    empty_database(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        bootstrap(session)
-        company = build_small_company(session)
-        for n in range(3):
-            add_owned_opportunity(session, company, "rep_a1", 100 + n)
-        add_owned_opportunity(session, company, "rep_b1", 200)
-    with running_app(database_url, tmp_path_factory.mktemp("app")) as url:
-        yield url, chromium
+    require_chromium()
+    with app_with_company(engine, database_url, tmp_path_factory.mktemp("app"), populate) as url:
+        yield url
 
 
 @pytest.fixture
@@ -33,28 +29,17 @@ def browser(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=app_url[1], args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
-
-
-def sign_in(page, url, username):
-    from playwright.sync_api import expect
-
-    page.goto(url)
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_rep_signs_in_and_sees_home(app_url, browser):
     from playwright.sync_api import expect
 
-    url, _ = app_url
     context = browser.new_context()
     page = context.new_page()
-    sign_in(page, url, "rep_a1")
+    sign_in(page, app_url, "rep_a1", PASSWORD)
     expect(page.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
     idle(page)
     # Their scope holds their own three opportunities, not the other rep's.
@@ -69,10 +54,9 @@ def test_rep_signs_in_and_sees_home(app_url, browser):
 def test_copied_cookie_dies_with_log_out(app_url, browser):
     from playwright.sync_api import expect
 
-    url, _ = app_url
     first = browser.new_context()
     page = first.new_page()
-    sign_in(page, url, "rep_b1")
+    sign_in(page, app_url, "rep_b1", PASSWORD)
     expect(page.get_by_role("heading", name="欢迎,Rep B1")).to_be_visible(timeout=30_000)
     page.wait_for_function("document.cookie.includes('crm_session=')", timeout=15_000)
     copied = [c for c in first.cookies() if c["name"] == "crm_session"]
@@ -82,7 +66,7 @@ def test_copied_cookie_dies_with_log_out(app_url, browser):
     second = browser.new_context()
     second.add_cookies(copied)
     other = second.new_page()
-    other.goto(url)
+    other.goto(app_url)
     expect(other.get_by_role("heading", name="欢迎,Rep B1")).to_be_visible(timeout=30_000)
     second.close()
 
@@ -92,7 +76,7 @@ def test_copied_cookie_dies_with_log_out(app_url, browser):
     third = browser.new_context()
     third.add_cookies(copied)
     stale = third.new_page()
-    stale.goto(url)
+    stale.goto(app_url)
     expect(stale.get_by_label("用户名")).to_be_visible(timeout=30_000)
     expect(stale.get_by_role("heading", name="欢迎,Rep B1")).to_have_count(0)
     third.close()

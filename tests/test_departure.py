@@ -147,3 +147,22 @@ def test_departure_of_a_rep_holding_5000(db, company):
     )
     # exactly one event per moved opportunity
     assert db.exec(select(func.count(func.distinct(FlowEvent.opportunity_id)))).one() == 5000
+
+
+def test_unit_departure_rule_set_from_the_org_services(db, company):
+    from crm_core.departure import set_unit_departure_target, unit_departure_target
+
+    manager = company.actor(db, "bj_manager")
+    set_unit_departure_target(db, manager, company.units["beijing"].id, "redispatch")
+    assert unit_departure_target(db, manager, company.units["team_a"].id) == (None, "redispatch")
+    set_unit_departure_target(db, manager, company.units["team_a"].id, "public_pool")
+    assert unit_departure_target(db, manager, company.units["team_a"].id) == (
+        "public_pool",
+        "public_pool",
+    )
+    set_unit_departure_target(db, manager, company.units["team_a"].id, None)
+    assert unit_departure_target(db, manager, company.units["team_a"].id)[1] == "redispatch"
+    from crm_core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        set_unit_departure_target(db, manager, company.units["team_c"].id, "public_pool")

@@ -294,3 +294,53 @@ def test_role_validation(db, company):
         with pytest.raises(ValidationError) as caught:
             save_role(db, admin, **args)
         assert caught.value.key == key
+
+
+def test_a_narrow_role_editor_with_all_scope_cannot_grant_more_permissions(db, company):
+    admin = company.actor(db, "admin")
+    save_role(
+        db,
+        admin,
+        code="roles_only",
+        name="Roles only",
+        permissions=["manage_roles"],
+        data_scope="all",
+    )
+    set_user_roles(db, admin, company.users["rep_c1"].id, ["roles_only"])
+    db.commit()
+    editor = company.actor(db, "rep_c1")
+    role = db.exec(select(Role).where(Role.code == "roles_only")).one()
+    with pytest.raises(PermissionDenied):
+        save_role(
+            db,
+            editor,
+            code="roles_only",
+            name="Roles only",
+            role_id=role.id,
+            permissions=["manage_roles", "manage_settings"],
+            data_scope="all",
+        )
+
+
+def test_the_last_administrator_stays(db, company):
+    admin = company.actor(db, "admin")
+    admin_id = company.users["admin"].id
+    with pytest.raises(ValidationError) as caught:
+        update_user(db, admin, admin_id, status="resigned")
+    assert caught.value.key == "users.error.last_admin"
+    with pytest.raises(ValidationError):
+        update_user(db, admin, admin_id, enabled=False)
+    set_user_roles(db, admin, company.users["boss"].id, ["executive", "admin"])
+    update_user(db, admin, admin_id, status="resigned")  # someone else is admin now
+    admin_role = db.exec(select(Role).where(Role.code == "admin")).one()
+    with pytest.raises(ValidationError) as caught:
+        save_role(
+            db,
+            admin,
+            code="admin",
+            name="Admin",
+            role_id=admin_role.id,
+            permissions=["view_leads"],
+            data_scope="all",
+        )
+    assert caught.value.key == "roles.error.admin_fixed"

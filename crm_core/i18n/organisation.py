@@ -1,6 +1,8 @@
 """Texts of the organisation: units, users, roles, departures, the audit log."""
 
 EN: dict[str, str] = {
+    "users.error.last_admin": "This is the last active administrator; make someone else an administrator first.",
+    "roles.error.admin_fixed": "The administrator role always holds every permission over everything.",
     "departure.error.target": "Unknown departure target {target}.",
     "org.error.cycle": "{unit} cannot move under {parent}: that unit is inside it.",
     "org.error.has_active_children": "{unit} still has active sub-units; disable those first.",
@@ -30,6 +32,8 @@ EN: dict[str, str] = {
 }
 
 ZH: dict[str, str] = {
+    "users.error.last_admin": "这是最后一位在职管理员,请先指定其他管理员。",
+    "roles.error.admin_fixed": "管理员角色始终拥有全部权限和全部数据范围。",
     "departure.error.target": "未知的离职流转去向 {target}。",
     "org.error.cycle": "{unit} 不能移动到 {parent} 之下:后者是它的下级组织。",
     "org.error.has_active_children": "{unit} 仍有启用中的下级组织,请先停用它们。",

@@ -1,0 +1,126 @@
+"""Audit log (admins): every administrative change, filtered and paged on the server.
+
+Read-only: the product offers no way to edit or delete entries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.audit import actor_id_for_username, audit_actions, audit_target_types, search_entries
+from ui.context import actor
+from ui.db import session
+from ui.i18n import t
+
+PAGE_SIZE = 50
+PAGE_KEY = "audit_page"
+
+me = actor()
+st.title(t("audit.title"))
+st.caption(t("audit.intro"))
+with session() as s:
+    actions = audit_actions(s, me)
+    target_types = audit_target_types(s, me)
+
+
+def label(family: str, value: str) -> str:
+    """The translated label of `value`, or `value` itself when it has no text yet."""
+    key = f"{family}.{value}"
+    text = t(key)
+    return value if text == key else text
+
+
+def compact(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def actor_text(row) -> str:
+    if row.actor_id is None:
+        return t("audit.system")
+    if row.actor_username is None:  # the user row is gone: show the id that was recorded
+        return f"#{row.actor_id}"
+    return f"{row.actor_name} ({row.actor_username})"
+
+
+def first_page() -> None:
+    """A changed filter starts again from the first page."""
+    st.session_state[PAGE_KEY] = 1
+
+
+top = st.columns(3)
+action = top[0].selectbox(
+    t("audit.filter_action"),
+    ["", *actions],
+    format_func=lambda a: label("audit.action", a) if a else t("audit.all"),
+    key="audit_action",
+    on_change=first_page,
+)
+target_type = top[1].selectbox(
+    t("audit.filter_target_type"),
+    ["", *target_types],
+    format_func=lambda v: label("audit.target", v) if v else t("audit.all"),
+    key="audit_target_type",
+    on_change=first_page,
+)
+username = top[2].text_input(t("audit.filter_actor"), key="audit_actor", on_change=first_page)
+bottom = st.columns(3)
+target_id = bottom[0].text_input(
+    t("audit.filter_target_id"), key="audit_target_id", on_change=first_page
+)
+since = bottom[1].date_input(t("audit.since"), value=None, key="audit_since", on_change=first_page)
+until = bottom[2].date_input(t("audit.until"), value=None, key="audit_until", on_change=first_page)
+
+filters: dict[str, Any] = {
+    "action": action or None,
+    "target_type": target_type or None,
+    "target_id": target_id.strip() or None,
+    "since": datetime.combine(since, time.min) if since else None,
+    "until": datetime.combine(until, time.min) + timedelta(days=1) if until else None,
+}
+with session() as s:
+    if username.strip():
+        filters["actor_id"] = actor_id_for_username(s, me, username)
+    if username.strip() and filters["actor_id"] is None:
+        result = None
+    else:
+        page = int(
+            st.columns(4)[0].number_input(t("audit.page"), min_value=1, step=1, key=PAGE_KEY)
+        )
+        result = search_entries(s, me, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        pages = max(1, math.ceil(result.total / PAGE_SIZE))
+        if page > pages:  # past the end: show the last page
+            page = pages
+            result = search_entries(
+                s, me, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            )
+
+if result is None:
+    st.warning(t("audit.unknown_actor", username=username.strip()))
+elif not result.rows:
+    st.info(t("audit.empty"))
+else:
+    st.caption(t("audit.page_of", page=page, pages=pages, total=result.total))
+    frame = pd.DataFrame(
+        [
+            {
+                t("audit.at"): row.at,
+                t("audit.actor"): actor_text(row),
+                t("audit.action"): label("audit.action", row.action),
+                t("audit.target"): " ".join(
+                    filter(None, [label("audit.target", row.target_type), row.target_id])
+                ),
+                t("audit.before"): compact(row.before),
+                t("audit.after"): compact(row.after),
+            }
+            for row in result.rows
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")

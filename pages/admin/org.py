@@ -1,0 +1,182 @@
+"""Org chart: the unit tree with head counts and open opportunities, and its changes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.departure import TARGETS, set_unit_departure_target, unit_departure_target
+from crm_core.errors import CrmError
+from crm_core.org_units import (
+    create_unit,
+    move_unit,
+    rename_unit,
+    set_unit_active,
+    set_unit_business_line,
+    set_unit_head,
+    unit_tree,
+)
+from crm_core.permissions import Permission
+from crm_core.users import list_users
+from ui.context import actor
+from ui.db import session
+from ui.feedback import flash, show_flash
+from ui.i18n import show_error, t
+
+me = actor()
+st.title(t("org.title"))
+show_flash()
+search = st.text_input(t("org.search"), key="org_search", placeholder=t("org.search_hint"))
+with session() as s:
+    tree = unit_tree(s, me, search)
+    lines = {line.id: line.name for line in list_business_lines(s)}
+by_id = {node.id: node for node in tree}
+children = {node.parent_id for node in tree}
+collapsed: set[int] = st.session_state.setdefault(
+    "org_collapsed", {n.id for n in tree if n.depth >= 2 and n.id in children}
+)
+
+
+def toggle(unit_id: int) -> None:
+    collapsed.symmetric_difference_update({unit_id})
+
+
+def hidden(node) -> bool:
+    if search:
+        return False
+    ancestors = [int(p) for p in node.path.strip("/").split("/")[:-1] if p]
+    return any(a in collapsed for a in ancestors)
+
+
+top = min((n.depth for n in tree), default=0)
+header = st.columns([6, 3, 2, 2, 2, 2])
+for column, key in zip(
+    header,
+    [
+        "org.unit",
+        "org.head",
+        "org.members",
+        "org.head_count",
+        "org.open_opportunities",
+        "org.status",
+    ],
+    strict=True,
+):
+    column.markdown(f"**{t(key)}**")
+for node in tree:
+    if hidden(node):
+        continue
+    name_col, head_col, members_col, total_col, open_col, status_col = st.columns(
+        [6, 3, 2, 2, 2, 2]
+    )
+    indent = "\u2003" * (node.depth - top)
+    if node.id in children:
+        name_col.button(
+            f"{indent}{'▸' if node.id in collapsed else '▾'} {node.name}",
+            key=f"org_toggle_{node.id}",
+            on_click=toggle,
+            args=(node.id,),
+            type="tertiary",
+        )
+    else:
+        name_col.markdown(f"{indent}\u2003{node.name}")
+    head_col.write(node.head_name or "—")
+    members_col.write(f"{node.members:,}")
+    total_col.write(f"{node.head_count:,}")
+    open_col.write(f"{node.open_opportunities:,}")
+    status_col.write(t("org.active") if node.active else t("org.disabled"))
+
+if not me.can(Permission.MANAGE_ORG) or not tree:
+    st.stop()
+
+
+def label(unit_id: int) -> str:
+    node = by_id[unit_id]
+    names = [by_id[int(p)].name for p in node.path.strip("/").split("/") if p and int(p) in by_id]
+    return " / ".join(names)
+
+
+def run(action, *args, success: str) -> None:
+    try:
+        with session() as s:
+            action(s, me, *args)
+    except CrmError as error:
+        show_error(error)
+    else:
+        flash(success)
+        st.rerun()
+
+
+st.divider()
+st.subheader(t("org.change"))
+chosen = st.selectbox(t("org.choose_unit"), list(by_id), format_func=label, key="org_unit")
+node = by_id[chosen]
+add_tab, rename_tab, move_tab, head_tab, line_tab, departure_tab, state_tab = st.tabs(
+    [
+        t("org.add_child"),
+        t("org.rename"),
+        t("org.move"),
+        t("org.set_head"),
+        t("org.business_line"),
+        t("org.departure"),
+        t("org.enable_disable"),
+    ]
+)
+with add_tab, st.form("org_add", clear_on_submit=True):
+    name = st.text_input(t("org.new_name"))
+    if st.form_submit_button(t("org.add_child")):
+        run(create_unit, name, chosen, success="org.done.added")
+with rename_tab, st.form("org_rename"):
+    name = st.text_input(t("org.new_name"), value=node.name)
+    if st.form_submit_button(t("org.rename")):
+        run(rename_unit, chosen, name, success="org.done.renamed")
+with move_tab, st.form("org_move"):
+    targets = [u for u in by_id if not by_id[u].path.startswith(node.path)]
+    target = st.selectbox(t("org.move_under"), targets, format_func=label)
+    st.caption(t("org.move_hint"))
+    if st.form_submit_button(t("org.move")) and target is not None:
+        run(move_unit, chosen, target, success="org.done.moved")
+with head_tab, st.form("org_head"):
+    people = []
+    if me.can(Permission.MANAGE_USERS):
+        with session() as s:
+            people, _ = list_users(s, me, unit_id=chosen, status="active", limit=500)
+    options = [None] + [p.id for p in people]
+    names = {p.id: f"{p.full_name} ({p.username})" for p in people}
+    current = options.index(node.head_user_id) if node.head_user_id in options else 0
+    head = st.selectbox(
+        t("org.head"), options, index=current, format_func=lambda i: names.get(i, t("org.no_head"))
+    )
+    if st.form_submit_button(t("org.set_head")):
+        run(set_unit_head, chosen, head, success="org.done.head")
+with line_tab, st.form("org_line"):
+    options = [None] + list(lines)
+    current = options.index(node.business_line_id) if node.business_line_id in options else 0
+    line = st.selectbox(
+        t("org.business_line"),
+        options,
+        index=current,
+        format_func=lambda i: lines.get(i, t("org.no_line")),
+    )
+    if st.form_submit_button(t("org.save")):
+        run(set_unit_business_line, chosen, line, success="org.done.line")
+with departure_tab, st.form("org_departure"):
+    with session() as s:
+        own, applying = unit_departure_target(s, me, chosen)
+    st.caption(t("org.departure_now", target=t(f"departure.{applying}")))
+    options = [None, *TARGETS]
+    target = st.selectbox(
+        t("org.departure"),
+        options,
+        index=options.index(own),
+        format_func=lambda v: t(f"departure.{v}") if v else t("org.inherit"),
+    )
+    if st.form_submit_button(t("org.save")):
+        run(set_unit_departure_target, chosen, target, success="org.done.departure")
+with state_tab:
+    if node.active:
+        st.caption(t("org.disable_hint"))
+        if st.button(t("org.disable"), key="org_disable"):
+            run(set_unit_active, chosen, False, success="org.done.disabled")
+    elif st.button(t("org.enable"), key="org_enable"):
+        run(set_unit_active, chosen, True, success="org.done.enabled")

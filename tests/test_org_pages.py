@@ -1,0 +1,81 @@
+"""AppTest: the org chart and users pages, as an admin and as a sales manager."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from crm_core.models import OrgUnit, User
+from tests.test_app_pages import app_env, login  # noqa: F401 - fixture reuse
+
+
+def find_button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_admin_sees_the_whole_tree_and_adds_a_unit(app_env, db):  # noqa: F811
+    at = login("admin")
+    at.switch_page("pages/admin/org.py").run()
+    assert not at.exception
+    labels = [b.label for b in at.button if "HQ" in b.label or "Beijing" in b.label]
+    assert any("HQ" in label for label in labels)
+    at.selectbox(key="org_unit").set_value(app_env.units["beijing"].id).run()
+    at.text_input[1].input("Team D")
+    find_button(at, "新增下级组织").click().run()
+    assert not at.exception
+    unit = db.exec(select(OrgUnit).where(OrgUnit.name == "Team D")).one()
+    assert unit.parent_id == app_env.units["beijing"].id
+    assert any("已新增组织" in s.value for s in at.success)
+
+
+def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env):  # noqa: F811
+    at = login("admin")
+    at.switch_page("pages/admin/org.py").run()
+    at.selectbox(key="org_unit").set_value(app_env.units["beijing"].id).run()
+    move_targets = at.selectbox[2].options
+    assert not any("Team A" in option for option in move_targets)
+
+
+def test_manager_sees_only_their_subtree(app_env):  # noqa: F811
+    at = login("bj_manager")
+    at.switch_page("pages/admin/org.py").run()
+    assert not at.exception
+    text = " ".join(b.label for b in at.button) + " ".join(m.value for m in at.markdown)
+    assert "Beijing" in text and "Shanghai" not in text
+    at.switch_page("pages/admin/users.py").run()
+    assert not at.exception
+    assert any("5" in c.value for c in at.caption)
+
+
+def test_rep_cannot_open_the_org_or_users_page(app_env):  # noqa: F811
+    at = login("rep_a1")
+    for page in ("pages/admin/org.py", "pages/admin/users.py"):
+        with pytest.raises(Exception):  # noqa: B017
+            at.switch_page(page).run()
+
+
+def test_admin_moves_a_user_from_the_users_page(app_env, db):  # noqa: F811
+    at = login("admin")
+    at.switch_page("pages/admin/users.py").run()
+    assert not at.exception
+    at.text_input(key="users_search").input("rep_a1").run()
+    at.selectbox[3].set_value(app_env.users["rep_a1"].id).run()
+    at.selectbox[4].set_value(app_env.units["team_c"].id)
+    find_button(at, "调动").click().run()
+    assert not at.exception
+    db.expire_all()
+    assert db.get(User, app_env.users["rep_a1"].id).org_unit_id == app_env.units["team_c"].id
+
+
+def test_manager_adds_a_user_in_their_subtree(app_env, db):  # noqa: F811
+    at = login("bj_manager")
+    at.switch_page("pages/admin/users.py").run()
+    form_inputs = {w.label: w for w in at.text_input}
+    form_inputs["用户名"].input("newrep")
+    form_inputs["工号"].input("E9001")
+    form_inputs["姓名"].input("新人")
+    form_inputs["初始密码(首次登录时修改)"].input("start1234")
+    find_button(at, "新增用户").click().run()
+    assert not at.exception, at.exception
+    user = db.exec(select(User).where(User.username == "newrep")).one()
+    assert user.must_change_password
