@@ -51,6 +51,10 @@ def test_admin_adds_a_unit_and_moves_a_user_into_it(app_url, engine):
         idle(page)
         page.get_by_text("调动、角色、密码").click()
         choose(page, "用户", "Rep B1 (rep_b1)")
+        # The move form shows the chosen user's current unit once the rerun is done.
+        expect(page.get_by_role("combobox", name="调动到组织")).to_have_value(
+            "HQ / Beijing / Team B", timeout=30_000
+        )
         idle(page)
         choose(page, "调动到组织", "HQ / Beijing / Team Night")
         page.get_by_role("button", name="调动", exact=True).click()

@@ -32,8 +32,10 @@ with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s)}
 by_id = {node.id: node for node in tree}
 children = {node.parent_id for node in tree}
+top = min((n.depth for n in tree), default=0)
+# First view: the actor's top units and one level below are open.
 collapsed: set[int] = st.session_state.setdefault(
-    "org_collapsed", {n.id for n in tree if n.depth >= 2 and n.id in children}
+    "org_collapsed", {n.id for n in tree if n.depth - top >= 1 and n.id in children}
 )
 
 
@@ -48,7 +50,6 @@ def hidden(node) -> bool:
     return any(a in collapsed for a in ancestors)
 
 
-top = min((n.depth for n in tree), default=0)
 header = st.columns([6, 3, 2, 2, 2, 2])
 for column, key in zip(
     header,
@@ -69,7 +70,9 @@ for node in tree:
     name_col, head_col, members_col, total_col, open_col, status_col = st.columns(
         [6, 3, 2, 2, 2, 2]
     )
-    indent = "\u2003" * (node.depth - top)
+    # Tree guides rather than spaces: Streamlit trims leading whitespace from labels.
+    level = node.depth - top
+    indent = "" if level == 0 else "│\u3000" * (level - 1) + "└\u3000"
     if node.id in children:
         name_col.button(
             f"{indent}{'▸' if node.id in collapsed else '▾'} {node.name}",
@@ -79,7 +82,7 @@ for node in tree:
             type="tertiary",
         )
     else:
-        name_col.markdown(f"{indent}\u2003{node.name}")
+        name_col.markdown(f"{indent}{node.name}")
     head_col.write(node.head_name or "—")
     members_col.write(f"{node.members:,}")
     total_col.write(f"{node.head_count:,}")

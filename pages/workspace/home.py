@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.home import home_summary
+from crm_core.models import DEFAULT_STAGES, POOL_STATES
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t
@@ -37,14 +38,22 @@ if summary.by_stage:
     with stage_col:
         st.subheader(t("home.by_stage"))
         frame = pd.DataFrame(
-            [(t(f"stage.{k}"), v) for k, v in sorted(summary.by_stage.items())],
+            [
+                (t(f"stage.{k}"), summary.by_stage[k])
+                for k in DEFAULT_STAGES
+                if k in summary.by_stage
+            ],
             columns=[t("home.stage"), t("home.count")],
         )
         st.dataframe(frame, hide_index=True, width="stretch")
     with pool_col:
         st.subheader(t("home.by_pool_state"))
         frame = pd.DataFrame(
-            [(t(f"pool.{k}"), v) for k, v in sorted(summary.by_pool_state.items())],
+            [
+                (t(f"pool.{k}"), summary.by_pool_state[k])
+                for k in POOL_STATES
+                if k in summary.by_pool_state
+            ],
             columns=[t("home.pool_state"), t("home.count")],
         )
         st.dataframe(frame, hide_index=True, width="stretch")
