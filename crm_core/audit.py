@@ -65,30 +65,31 @@ class AuditPage:
     total: int
 
 
-def _filtered(
-    query,
-    *,
-    action: str | None = None,
-    target_type: str | None = None,
-    actor_id: int | None = None,
-    target_id: Any = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-):
-    """`query` narrowed by the filters that are set; `since` counts, `until` does not."""
-    if action:
-        query = query.where(AuditLog.action == action)
-    if target_type:
-        query = query.where(AuditLog.target_type == target_type)
-    if actor_id is not None:
-        query = query.where(AuditLog.actor_id == actor_id)
-    if target_id is not None and str(target_id) != "":
-        query = query.where(AuditLog.target_id == str(target_id))
-    if since is not None:
-        query = query.where(col(AuditLog.at) >= since)
-    if until is not None:
-        query = query.where(col(AuditLog.at) < until)
-    return query
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to show; unset fields do not filter. `since` counts, `until` does not."""
+
+    action: str | None = None
+    target_type: str | None = None
+    actor_id: int | None = None
+    target_id: Any = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, query):
+        if self.action:
+            query = query.where(AuditLog.action == self.action)
+        if self.target_type:
+            query = query.where(AuditLog.target_type == self.target_type)
+        if self.actor_id is not None:
+            query = query.where(AuditLog.actor_id == self.actor_id)
+        if self.target_id is not None and str(self.target_id) != "":
+            query = query.where(AuditLog.target_id == str(self.target_id))
+        if self.since is not None:
+            query = query.where(col(AuditLog.at) >= self.since)
+        if self.until is not None:
+            query = query.where(col(AuditLog.at) < self.until)
+        return query
 
 
 def _newest_first(query):
@@ -96,86 +97,30 @@ def _newest_first(query):
 
 
 def list_entries(
-    session: Session,
-    actor: Actor,
-    *,
-    action: str | None = None,
-    target_type: str | None = None,
-    actor_id: int | None = None,
-    target_id: Any = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    session: Session, actor: Actor, *, limit: int = 200, offset: int = 0, **filters: Any
 ) -> list[AuditLog]:
-    """Newest entries first, filtered; admins only. `since` is inclusive, `until` exclusive."""
+    """Newest entries first, narrowed by `AuditFilter` fields given as keywords; admins only."""
     actor.require(Permission.VIEW_AUDIT_LOG)
-    query = _filtered(
-        select(AuditLog),
-        action=action,
-        target_type=target_type,
-        actor_id=actor_id,
-        target_id=target_id,
-        since=since,
-        until=until,
-    )
+    query = AuditFilter(**filters).apply(select(AuditLog))
     return list(session.exec(_newest_first(query).limit(limit).offset(offset)).all())
 
 
-def count_entries(
-    session: Session,
-    actor: Actor,
-    *,
-    action: str | None = None,
-    target_type: str | None = None,
-    actor_id: int | None = None,
-    target_id: Any = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> int:
+def count_entries(session: Session, actor: Actor, **filters: Any) -> int:
     """How many entries match the same filters as `list_entries`; admins only."""
     actor.require(Permission.VIEW_AUDIT_LOG)
-    query = _filtered(
-        select(func.count()).select_from(AuditLog),
-        action=action,
-        target_type=target_type,
-        actor_id=actor_id,
-        target_id=target_id,
-        since=since,
-        until=until,
-    )
+    query = AuditFilter(**filters).apply(select(func.count()).select_from(AuditLog))
     return int(session.exec(query).one())
 
 
 def search_entries(
-    session: Session,
-    actor: Actor,
-    *,
-    action: str | None = None,
-    target_type: str | None = None,
-    actor_id: int | None = None,
-    target_id: Any = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: Session, actor: Actor, *, limit: int = 50, offset: int = 0, **filters: Any
 ) -> AuditPage:
     """One page of matching entries, newest first, with actor names and the total count."""
-    actor.require(Permission.VIEW_AUDIT_LOG)
-    filters = {
-        "action": action,
-        "target_type": target_type,
-        "actor_id": actor_id,
-        "target_id": target_id,
-        "since": since,
-        "until": until,
-    }
     total = count_entries(session, actor, **filters)
-    query = _filtered(
+    query = AuditFilter(**filters).apply(
         select(AuditLog, User.username, User.full_name).join(
             User, col(User.id) == col(AuditLog.actor_id), isouter=True
-        ),
-        **filters,
+        )
     )
     rows = [
         AuditRow(

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from crm_core import audit, clock
 from crm_core.access import Actor
 from crm_core.errors import ValidationError
-from crm_core.models import DepartureRule, FlowEvent, Opportunity, OrgUnit, User
+from crm_core.models import DepartureRule, FlowEvent, Opportunity, OrgUnit, User, path_ids
 from crm_core.org_units import get_unit
 from crm_core.permissions import Permission
 
@@ -46,7 +46,7 @@ def rule_for_unit(session: Session, unit: OrgUnit | None) -> DepartureRule | Non
     """The enabled departure rule of the nearest unit at or above `unit`."""
     if unit is None:
         return None
-    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ancestor_ids = path_ids(unit.path)
     rules = session.exec(
         select(DepartureRule).where(
             col(DepartureRule.org_unit_id).in_(ancestor_ids), DepartureRule.enabled
@@ -63,7 +63,7 @@ def _team_lead(session: Session, unit: OrgUnit | None, leaving_id: int) -> User 
     """The head of the rep's unit, or of the nearest unit above with an active head."""
     if unit is None:
         return None
-    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ancestor_ids = path_ids(unit.path)
     units = {
         u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ancestor_ids)))
     }

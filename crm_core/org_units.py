@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from crm_core import audit
 from crm_core.access import Actor, org_unit_scope, user_scope
 from crm_core.errors import NotFound, ValidationError
-from crm_core.models import BusinessLine, Opportunity, OrgUnit, User
+from crm_core.models import BusinessLine, Opportunity, OrgUnit, User, path_ids
 from crm_core.permissions import DataScope, Permission
 
 
@@ -247,7 +247,7 @@ def unit_tree(session: Session, actor: Actor, search: str | None = None) -> list
     head_total: dict[int, int] = {}
     open_total: dict[int, int] = {}
     for unit in units:
-        chain = [int(p) for p in unit.path.strip("/").split("/") if p]
+        chain = path_ids(unit.path)
         for ancestor in chain:
             head_total[ancestor] = head_total.get(ancestor, 0) + members.get(unit.id, 0)
             open_total[ancestor] = open_total.get(ancestor, 0) + open_counts.get(unit.id, 0)
@@ -257,7 +257,7 @@ def unit_tree(session: Session, actor: Actor, search: str | None = None) -> list
         keep = set()
         for unit in units:
             if needle in unit.name.lower():
-                keep.update(int(p) for p in unit.path.strip("/").split("/") if p)
+                keep.update(path_ids(unit.path))
     return [
         UnitNode(
             id=u.id,
@@ -280,7 +280,7 @@ def unit_tree(session: Session, actor: Actor, search: str | None = None) -> list
 
 def unit_path_names(session: Session, unit: OrgUnit) -> list[str]:
     """The names from the root down to `unit`."""
-    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ids = path_ids(unit.path)
     names = dict(
         session.exec(select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(ids))).all()
     )

@@ -232,7 +232,9 @@ def update_user(session: Session, actor: Actor, user_id: int, **changes: Any) ->
     if user.status == "resigned" and not was_resigned:
         departure = _leave(session, actor, user)
     elif was_resigned and user.status != "resigned":
+        # Back after leaving: the old password may have travelled, so it must change.
         user.left_on = None
+        user.must_change_password = True
     if not user.enabled and before["enabled"]:
         user.sessions_valid_after = clock.now()
     session.add(user)

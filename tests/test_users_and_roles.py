@@ -344,3 +344,13 @@ def test_the_last_administrator_stays(db, company):
             data_scope="all",
         )
     assert caught.value.key == "roles.error.admin_fixed"
+
+
+def test_rejoining_forces_a_new_password(db, company):
+    admin = company.actor(db, "admin")
+    update_user(db, admin, company.users["rep_a1"].id, status="resigned")
+    update_user(db, admin, company.users["rep_a1"].id, status="active")
+    db.commit()
+    user = db.get(User, company.users["rep_a1"].id)
+    assert user.must_change_password and user.left_on is None
+    assert auth.authenticate(db, "rep_a1", PASSWORD).ok

@@ -14,7 +14,7 @@ from crm_core.models.opportunity import (
     Opportunity,
     StageHistory,
 )
-from crm_core.models.org import BusinessLine, OrgUnit
+from crm_core.models.org import BusinessLine, OrgUnit, path_ids
 from crm_core.models.rules import ClaimRule, DepartureRule, DispatchRule, RecycleRule
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
 
@@ -48,4 +48,5 @@ __all__ = [
     "USER_STATUSES",
     "User",
     "UserRole",
+    "path_ids",
 ]

@@ -48,3 +48,8 @@ class OrgUnit(SQLModel, table=True):
     )
     active: bool = True
     created_at: datetime = created_at_field()
+
+
+def path_ids(path: str) -> list[int]:
+    """The unit ids along a stored path, root first: `/1/4/17/` -> [1, 4, 17]."""
+    return [int(part) for part in path.strip("/").split("/") if part]

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from crm_core import users
 from crm_core.access import Actor, org_unit_scope
 from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.models import OrgUnit, Role, User, UserRole
+from crm_core.models import OrgUnit, Role, User, UserRole, path_ids
 from crm_core.org_units import unit_by_path_names
 from crm_core.permissions import DataScope, Permission
 from crm_core.roster.fields import (
@@ -181,7 +181,7 @@ def _roles_of(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ...
 def _unit_label(units: dict[int, OrgUnit], unit_id: int | None) -> str:
     if unit_id is None or unit_id not in units:
         return ""
-    ids = [int(part) for part in units[unit_id].path.strip("/").split("/") if part]
+    ids = path_ids(units[unit_id].path)
     return " / ".join(units[i].name for i in ids if i in units)
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from crm_core.business_lines import list_business_lines
 from crm_core.departure import TARGETS, set_unit_departure_target, unit_departure_target
 from crm_core.errors import CrmError
+from crm_core.models import path_ids
 from crm_core.org_units import (
     create_unit,
     move_unit,
@@ -46,7 +47,7 @@ def toggle(unit_id: int) -> None:
 def hidden(node) -> bool:
     if search:
         return False
-    ancestors = [int(p) for p in node.path.strip("/").split("/")[:-1] if p]
+    ancestors = path_ids(node.path)[:-1]
     return any(a in collapsed for a in ancestors)
 
 
@@ -95,7 +96,7 @@ if not me.can(Permission.MANAGE_ORG) or not tree:
 
 def label(unit_id: int) -> str:
     node = by_id[unit_id]
-    names = [by_id[int(p)].name for p in node.path.strip("/").split("/") if p and int(p) in by_id]
+    names = [by_id[i].name for i in path_ids(node.path) if i in by_id]
     return " / ".join(names)
 
 

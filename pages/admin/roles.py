@@ -16,6 +16,7 @@ import streamlit as st
 
 from crm_core.errors import CrmError
 from crm_core.i18n import error_text
+from crm_core.models import path_ids
 from crm_core.org_units import unit_tree
 from crm_core.permissions import DataScope, Permission
 from crm_core.roles import RoleRow, delete_role, list_roles, save_role
@@ -38,10 +39,7 @@ with session() as s:
     units = unit_tree(s, me)
 names = {u.id: u.name for u in units}
 by_id = {r.id: r for r in roles}
-unit_labels = {
-    u.id: " / ".join(names[int(p)] for p in u.path.strip("/").split("/") if int(p) in names)
-    for u in units
-}
+unit_labels = {u.id: " / ".join(names[i] for i in path_ids(u.path) if i in names) for u in units}
 
 
 def role_fields(role: RoleRow) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from crm_core.errors import CrmError
 from crm_core.i18n import error_text
-from crm_core.models import USER_STATUSES
+from crm_core.models import USER_STATUSES, path_ids
 from crm_core.org_units import unit_tree
 from crm_core.roles import grantable_roles
 from crm_core.users import (
@@ -40,9 +40,7 @@ def unit_label(unit_id: int | None) -> str:
     if unit_id is None:
         return t("users.all_units")
     node = next(u for u in units if u.id == unit_id)
-    return " / ".join(
-        unit_names[int(p)] for p in node.path.strip("/").split("/") if p and int(p) in unit_names
-    )
+    return " / ".join(unit_names[i] for i in path_ids(node.path) if i in unit_names)
 
 
 def role_label(code: str) -> str:
