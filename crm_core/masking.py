@@ -1,0 +1,82 @@
+"""Masked phone numbers, and the logged act of revealing one.
+
+Everyone without `view_full_phone` sees `138****5678`. Revealing a full number is a separate,
+explicit action (`reveal_phone`): anyone holding `view_leads` may reveal the number of a lead
+in their own scope - a rep calling their own lead needs it - and every reveal is written to
+the audit log (`phone.unmask`, target the lead), also for users who could see it anyway.
+The audit entry holds no number, only who revealed which lead when.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from sqlmodel import Session, select
+
+from crm_core import audit
+from crm_core.access import Actor, lead_scope
+from crm_core.errors import NotFound, ValidationError
+from crm_core.models import Lead
+from crm_core.permissions import Permission
+
+MASK = "****"
+
+
+def _split(e164: str) -> tuple[str, str] | None:
+    """(country code, national number) of an E.164 string, or None if it is not one."""
+    if not e164.startswith("+") or not e164[1:].isdigit():
+        return None
+    if e164.startswith("+86"):
+        return "86", e164[3:]
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return str(number.country_code), phonenumbers.national_significant_number(number)
+
+
+def mask_phone(e164: str | None) -> str:
+    """`138****5678` for mainland numbers, `+44 20****5678` for others; "" for no number."""
+    if not e164:
+        return ""
+    parts = _split(e164)
+    if parts is None:
+        # Not E.164 (should not be stored, but never show it whole): keep only the end.
+        return MASK + e164[-4:] if len(e164) > 6 else MASK
+    country, national = parts
+    if len(national) <= 6:
+        shown = MASK + national[-2:]
+    elif country == "86":
+        shown = national[:3] + MASK + national[-4:]
+    else:
+        shown = national[:2] + MASK + national[-4:]
+    return shown if country == "86" else f"+{country} {shown}"
+
+
+def display_phone(actor: Actor, e164: str | None) -> str:
+    """The number as `actor` may see it in lists and cards: full only with view_full_phone."""
+    if not e164:
+        return ""
+    if actor.can(Permission.VIEW_FULL_PHONE):
+        return e164
+    return mask_phone(e164)
+
+
+def reveal_phone(session: Session, actor: Actor, lead_id: int) -> str:
+    """The full number of a lead in the actor's scope; writes `phone.unmask` and commits.
+
+    It commits so that no number is ever returned without its audit entry being stored.
+    A lead outside the scope does not exist (NotFound); a lead without a phone raises
+    ValidationError and logs nothing.
+    """
+    actor.require(Permission.VIEW_LEADS)
+    row = session.exec(
+        select(Lead.id, Lead.phone).where(Lead.id == lead_id, lead_scope(actor))
+    ).first()
+    if row is None:
+        raise NotFound(entity="lead", id=lead_id)
+    phone = row[1]
+    if phone is None:
+        raise ValidationError("leads.error.no_phone_to_reveal")
+    audit.record(session, actor, "phone.unmask", "lead", lead_id)
+    session.commit()
+    return phone
