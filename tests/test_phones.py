@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -136,11 +134,15 @@ def test_suffix_and_mask(national):
     assert mask_phone(e164) == f"{national[:3]}****{national[-4:]}"
 
 
-def test_100k_mainland_numbers_in_well_under_a_second():
-    numbers = [f"+86 138-{i // 10000:04d}-{i % 10000:04d}" for i in range(100_000)]
-    started = time.perf_counter()
+def test_well_formed_mainland_numbers_skip_the_full_parser(monkeypatch):
+    """The import of 100,000 rows cannot afford phonenumbers on every mainland mobile
+    (benchmarks/phones.py measures it); those must not reach the library at all."""
+    import phonenumbers
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the full parser was called")
+
+    monkeypatch.setattr(phonenumbers, "parse", refuse)
+    numbers = [f"+86 138-{i // 10000:04d}-{i % 10000:04d}" for i in range(0, 100_000, 97)]
     result = [normalise_phone(n) for n in numbers]
-    elapsed = time.perf_counter() - started
-    assert None not in result
-    assert len(set(result)) == 100_000
-    assert elapsed < 0.5, f"{elapsed:.3f}s"
+    assert None not in result and len(set(result)) == len(numbers)
