@@ -15,23 +15,20 @@ from crm_core.models import OrgUnit, User
 PLAIN = {
     "self": (
         "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me)",
-        "SELECT stage, count(*) FROM opportunity WHERE owner_id = :me GROUP BY stage",
-        "SELECT pool_state, count(*) FROM opportunity WHERE owner_id = :me GROUP BY pool_state",
+        "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me"
+        " GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
     "subtree": (
         "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me"
         " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))",
-        "SELECT stage, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id IN"
-        " (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage",
-        "SELECT pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id IN"
-        " (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY pool_state",
+        "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id"
+        " IN (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
     "all": (
         "SELECT count(*) FROM lead",
-        "SELECT stage, count(*) FROM opportunity GROUP BY stage",
-        "SELECT pool_state, count(*) FROM opportunity GROUP BY pool_state",
+        "SELECT stage, pool_state, count(*) FROM opportunity GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
 }

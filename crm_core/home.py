@@ -37,8 +37,12 @@ def home_summary(session: Session, actor: Actor) -> HomeSummary:
     by_pool: dict[str, int] = {}
     owned_by_me = None
     if actor.can(Permission.VIEW_OPPORTUNITIES):
-        by_stage = count_by(session, actor, Opportunity.stage)
-        by_pool = count_by(session, actor, Opportunity.pool_state)
+        # One pass over the scope for both breakdowns.
+        for (stage, state), count in count_by(
+            session, actor, Opportunity.stage, Opportunity.pool_state
+        ).items():
+            by_stage[stage] = by_stage.get(stage, 0) + count
+            by_pool[state] = by_pool.get(state, 0) + count
         owned_by_me = session.exec(
             select(func.count())
             .select_from(Opportunity)

@@ -38,12 +38,15 @@ def list_opportunities(
     )
 
 
-def count_by(session: Session, actor: Actor, column) -> dict[str, int]:
-    """Opportunity counts in the actor's scope grouped by `column` (stage, pool state...)."""
+def count_by(session: Session, actor: Actor, *columns) -> dict:
+    """Opportunity counts in the actor's scope grouped by `columns` (stage, pool state...);
+    keys are single values for one column and tuples for several."""
     rows = session.exec(
-        select(column, func.count()).where(opportunity_scope(actor)).group_by(column)
+        select(*columns, func.count()).where(opportunity_scope(actor)).group_by(*columns)
     ).all()
-    return {key: count for key, count in rows}
+    if len(columns) == 1:
+        return {row[0]: row[1] for row in rows}
+    return {tuple(row[:-1]): row[-1] for row in rows}
 
 
 def set_intention_level(
