@@ -73,6 +73,22 @@ def db(engine) -> Iterator[Session]:
     clock.reset()
 
 
+@pytest.fixture
+def app_settings(database_url, monkeypatch, tmp_path) -> None:
+    """Point an in-process app (AppTest) at the suite's database, with a test cookie key."""
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+
+
+@pytest.fixture
+def app_env(db, app_settings):
+    """The small test company, with the app pointed at it."""
+    from tests.factories import build_small_company
+
+    return build_small_company(db)
+
+
 def pytest_report_header(config):
     url = _test_database_url()
     return f"database: {'postgresql' if url.startswith('postgresql') else 'sqlite'} ({url.split('@')[-1]})"

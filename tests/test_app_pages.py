@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import PASSWORD, build_small_company
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.apptest import APP, login
 
 ADMIN_PAGES = {"pages/admin/settings.py", "pages/admin/login_log.py"}
-
-
-@pytest.fixture
-def app_env(db, database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return build_small_company(db)
-
-
-def login(username: str, password: str = PASSWORD) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input(password)
-    at.button[0].click()
-    at.run()
-    return at
 
 
 def test_login_page_shows_the_form(app_env):

@@ -134,10 +134,7 @@ def test_a_sales_manager_cannot_read_the_log(db, company, read):
 
 
 @pytest.fixture
-def app_company(company, db, database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+def app_company(company, db, app_settings):
     clock.reset()
     admin = company.actor(db, "admin")
     rename_unit(db, admin, company.units["team_a"].id, "Team Alpha")
@@ -147,7 +144,7 @@ def app_company(company, db, database_url, monkeypatch, tmp_path):
 
 
 def open_page(username: str = "admin"):
-    from tests.test_app_pages import login
+    from tests.apptest import login
 
     at = login(username)
     at.switch_page(PAGE).run()
@@ -206,7 +203,7 @@ def test_the_page_is_read_only(app_company):
 
 @pytest.mark.parametrize("username", ["rep_a1", "bj_manager"])
 def test_rep_and_sales_manager_cannot_open_the_page(app_company, username):
-    from tests.test_app_pages import login
+    from tests.apptest import login
 
     at = login(username)
     with pytest.raises(Exception):  # noqa: B017 - AppTest raises a plain error

@@ -6,14 +6,14 @@ import pytest
 from sqlmodel import select
 
 from crm_core.models import OrgUnit, User
-from tests.test_app_pages import app_env, login  # noqa: F401 - fixture reuse
+from tests.apptest import login
 
 
 def find_button(at, label):
     return next(b for b in at.button if b.label == label)
 
 
-def test_admin_sees_the_whole_tree_and_adds_a_unit(app_env, db):  # noqa: F811
+def test_admin_sees_the_whole_tree_and_adds_a_unit(app_env, db):
     at = login("admin")
     at.switch_page("pages/admin/org.py").run()
     assert not at.exception
@@ -28,7 +28,7 @@ def test_admin_sees_the_whole_tree_and_adds_a_unit(app_env, db):  # noqa: F811
     assert any("已新增组织" in s.value for s in at.success)
 
 
-def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env):  # noqa: F811
+def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env):
     at = login("admin")
     at.switch_page("pages/admin/org.py").run()
     at.selectbox(key="org_unit").set_value(app_env.units["beijing"].id).run()
@@ -36,7 +36,7 @@ def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env):
     assert not any("Team A" in option for option in move_targets)
 
 
-def test_manager_sees_only_their_subtree(app_env):  # noqa: F811
+def test_manager_sees_only_their_subtree(app_env):
     at = login("bj_manager")
     at.switch_page("pages/admin/org.py").run()
     assert not at.exception
@@ -47,14 +47,14 @@ def test_manager_sees_only_their_subtree(app_env):  # noqa: F811
     assert any("5" in c.value for c in at.caption)
 
 
-def test_rep_cannot_open_the_org_or_users_page(app_env):  # noqa: F811
+def test_rep_cannot_open_the_org_or_users_page(app_env):
     at = login("rep_a1")
     for page in ("pages/admin/org.py", "pages/admin/users.py"):
         with pytest.raises(Exception):  # noqa: B017
             at.switch_page(page).run()
 
 
-def test_admin_moves_a_user_from_the_users_page(app_env, db):  # noqa: F811
+def test_admin_moves_a_user_from_the_users_page(app_env, db):
     at = login("admin")
     at.switch_page("pages/admin/users.py").run()
     assert not at.exception
@@ -67,7 +67,7 @@ def test_admin_moves_a_user_from_the_users_page(app_env, db):  # noqa: F811
     assert db.get(User, app_env.users["rep_a1"].id).org_unit_id == app_env.units["team_c"].id
 
 
-def test_manager_adds_a_user_in_their_subtree(app_env, db):  # noqa: F811
+def test_manager_adds_a_user_in_their_subtree(app_env, db):
     at = login("bj_manager")
     at.switch_page("pages/admin/users.py").run()
     form_inputs = {w.label: w for w in at.text_input}

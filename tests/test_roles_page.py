@@ -9,19 +9,11 @@ from crm_core.i18n import CATALOGUES
 from crm_core.models import Role
 from crm_core.permissions import Permission
 from crm_core.roles import list_roles
+from tests.apptest import login
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
-from tests.factories import PASSWORD, SYSTEM, build_small_company
-from tests.test_app_pages import login
+from tests.factories import PASSWORD, SYSTEM
 
 PAGE = "pages/admin/roles.py"
-
-
-@pytest.fixture
-def app_env(db, database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return build_small_company(db)
 
 
 def open_page(username: str = "admin"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -35,6 +34,7 @@ from crm_core.roster import (
 )
 from crm_core.tabular import guess_mapping, read_table
 from crm_core.users import role_names
+from tests.apptest import login
 from tests.factories import (
     PASSWORD,
     SYSTEM,
@@ -668,26 +668,12 @@ def test_gbk_xlsx_rosters_apply_the_same(db, company):
 
 # --- the page ----------------------------------------------------------------------------------
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/admin/roster.py"
 
 
 @pytest.fixture
-def app_company(db, database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
-    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
-    return build_small_company(db)
-
-
-def login(username: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input(PASSWORD)
-    at.button[0].click()
-    at.run()
-    return at
+def app_company(app_env):
+    return app_env
 
 
 def mapping_box(at: AppTest, name: str):
