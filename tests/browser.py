@@ -7,7 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,42 +58,43 @@ def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
         "CRM_DATA_DIR": str(data_dir),
         "CRM_COOKIE_KEY": "browser-test-cookie-key-0123456789abcdef",
     }
-    log = open(data_dir / "streamlit.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.headless", "true", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ],
         cwd=ROOT,
         env=env,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-    )
+        text=True,
+    )  # fmt: skip
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def follow_output() -> None:
+        # Streamlit prints its URL once it listens; the log ends when the process does.
+        with open(data_dir / "streamlit.log", "w") as log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                lines.append(line)
+                if "URL:" in line:
+                    ready.set()
+        ready.set()
+
+    threading.Thread(target=follow_output, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
-                    if reply.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError((data_dir / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.2)  # polling a starting server, not waiting on app behaviour
+        ready.wait(timeout=60)
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=30) as reply:
+                healthy = reply.read().decode().strip() == "ok"
+        except OSError:
+            healthy = False
+        if not healthy:
+            raise RuntimeError("".join(lines)[-3000:])
         yield base
     finally:
         process.terminate()
@@ -101,7 +102,6 @@ def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
 
 
 @contextmanager

@@ -33,27 +33,20 @@ shown = [(key, value) for key, value in metrics if value is not None]
 for column, (key, value) in zip(st.columns(max(len(shown), 1)), shown, strict=False):
     column.metric(t(key), f"{value:,}")
 
+
+def counts_table(title: str, counts: dict[str, int], order, prefix: str, column: str) -> None:
+    """A subheading and a two-column table of counts in the domain's order."""
+    st.subheader(t(title))
+    rows = [(t(f"{prefix}.{key}"), counts[key]) for key in order if key in counts]
+    frame = pd.DataFrame(rows, columns=[t(column), t("home.count")])
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
 if summary.by_stage:
     stage_col, pool_col = st.columns(2)
     with stage_col:
-        st.subheader(t("home.by_stage"))
-        frame = pd.DataFrame(
-            [
-                (t(f"stage.{k}"), summary.by_stage[k])
-                for k in DEFAULT_STAGES
-                if k in summary.by_stage
-            ],
-            columns=[t("home.stage"), t("home.count")],
-        )
-        st.dataframe(frame, hide_index=True, width="stretch")
+        counts_table("home.by_stage", summary.by_stage, DEFAULT_STAGES, "stage", "home.stage")
     with pool_col:
-        st.subheader(t("home.by_pool_state"))
-        frame = pd.DataFrame(
-            [
-                (t(f"pool.{k}"), summary.by_pool_state[k])
-                for k in POOL_STATES
-                if k in summary.by_pool_state
-            ],
-            columns=[t("home.pool_state"), t("home.count")],
+        counts_table(
+            "home.by_pool_state", summary.by_pool_state, POOL_STATES, "pool", "home.pool_state"
         )
-        st.dataframe(frame, hide_index=True, width="stretch")
