@@ -130,10 +130,14 @@ def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
 
 
 def lead_scope(actor: Actor) -> ColumnElement[bool]:
-    """Leads the actor reaches: those holding an opportunity in the actor's scope."""
+    """Leads the actor reaches: those holding an opportunity in the actor's scope, and those
+    the actor entered (an importer keeps sight of what they brought in before dispatch)."""
     if actor.scope is DataScope.ALL:
         return true()
-    return Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor)))
+    return or_(
+        Lead.created_by_id == actor.user_id,
+        Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor))),
+    )
 
 
 def user_scope(actor: Actor) -> ColumnElement[bool]:

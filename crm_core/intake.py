@@ -48,6 +48,7 @@ from crm_core.models import (
 )
 from crm_core.permissions import Permission
 from crm_core.phones import normalise_phone, phone_suffix
+from crm_core.search_keys import name_key
 
 CREATED = "created"
 ADDED_LINE = "added_line"
@@ -215,6 +216,7 @@ def _validate(
                 index, "leads.error.business_line_unknown", "business_line_codes", code=code
             )
     values.update(
+        name_key=name_key(values["name"]),
         phone=phone,
         phone_suffix=phone_suffix(phone),
         no_phone=phone is None,

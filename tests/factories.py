@@ -72,7 +72,13 @@ def add_owned_opportunity(
     """A lead with one opportunity owned by `owner`, in the owner's unit."""
     user = company.users[owner]
     phone = f"+86138{phone_tail:08d}"
-    lead = Lead(name=f"Lead {phone_tail}", phone=phone, phone_suffix=phone[-4:], channel="sem")
+    lead = Lead(
+        name=f"Lead {phone_tail}",
+        name_key=f"lead {phone_tail}",
+        phone=phone,
+        phone_suffix=phone[-4:],
+        channel="sem",
+    )
     session.add(lead)
     session.flush()
     opp = Opportunity(

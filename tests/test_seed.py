@@ -336,7 +336,13 @@ def test_non_empty_database_is_never_seeded_twice(engine, database_url, capsys):
     with Session(engine) as session:
         assert rows(session, "SELECT COUNT(*) FROM opportunity")[0][0] == 60
         # Ids continue after the explicit ones (sequences were moved on PostgreSQL).
-        lead = Lead(name="新线索", phone="+8613800000000", phone_suffix="0000", channel="sem")
+        lead = Lead(
+            name="新线索",
+            name_key="新线索",
+            phone="+8613800000000",
+            phone_suffix="0000",
+            channel="sem",
+        )
         session.add(lead)
         session.commit()
         assert lead.id == rows(session, "SELECT MAX(id) FROM lead")[0][0] > 50

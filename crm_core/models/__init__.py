@@ -1,7 +1,7 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from crm_core.models.commerce import ORDER_STATUSES, Product, SalesOrder
-from crm_core.models.lead import Customer, Lead, LeadTag
+from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
 from crm_core.models.metadata import AuditLog, MetadataOption, Setting
 from crm_core.models.opportunity import (
     DEFAULT_STAGES,
@@ -31,6 +31,7 @@ __all__ = [
     "FollowUp",
     "INTENTION_LEVELS",
     "Lead",
+    "LeadImport",
     "LeadTag",
     "LoginEvent",
     "MetadataOption",

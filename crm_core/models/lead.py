@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
+
+# Byte order on PostgreSQL as on SQLite, so a prefix is a plain index range on both.
+_KEY_TYPE = String(120).with_variant(String(120, collation="C"), "postgresql")
 
 
 class Customer(SQLModel, table=True):
@@ -19,8 +22,10 @@ class Customer(SQLModel, table=True):
     platform_user_id: str = Field(max_length=80, unique=True)
     name: str | None = Field(default=None, max_length=120)
     phone: str | None = Field(default=None, max_length=20, index=True)
+    email: str | None = Field(default=None, max_length=200)
     registered_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = datetime_field()
 
 
 class Lead(SQLModel, table=True):
@@ -29,12 +34,19 @@ class Lead(SQLModel, table=True):
     __tablename__ = "lead"
     __table_args__ = (
         Index("ix_lead_phone_suffix", "phone_suffix"),
-        Index("ix_lead_name", "name"),
+        Index("ix_lead_name_key", "name_key"),
+        Index("ix_lead_created", "created_at"),
         Index("ix_lead_channel_created", "channel", "created_at"),
+        Index("ix_lead_campaign", "campaign"),
+        Index("ix_lead_merged_into", "merged_into_id"),
+        Index("ix_lead_created_by", "created_by_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
+    # The name case-folded with spaces collapsed (`search_keys.name_key`): name search is a
+    # prefix range on this column.
+    name_key: str = Field(sa_type=_KEY_TYPE, nullable=False)
     phone: str | None = Field(default=None, max_length=20, unique=True)
     # Last four digits, so "search by the last 4" is an index lookup.
     phone_suffix: str | None = Field(default=None, max_length=4)
@@ -45,12 +57,17 @@ class Lead(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=80)
     city: str | None = Field(default=None, max_length=80)
     channel: str = Field(max_length=40)
-    campaign: str | None = Field(default=None, max_length=120)
+    # Byte-ordered like name_key: the campaign filter is a prefix range.
+    campaign: str | None = Field(default=None, sa_type=_KEY_TYPE, nullable=True)
     landing_page: str | None = Field(default=None, max_length=400)
     keyword: str | None = Field(default=None, max_length=120)
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = datetime_field()
+    # A lead merged into another stays for its history but leaves every search; its phone
+    # and external id moved to the surviving lead.
+    merged_into_id: int | None = Field(default=None, foreign_key="lead.id")
 
 
 class LeadTag(SQLModel, table=True):
@@ -58,3 +75,23 @@ class LeadTag(SQLModel, table=True):
 
     lead_id: int = Field(foreign_key="lead.id", primary_key=True)
     tag: str = Field(max_length=60, primary_key=True, index=True)
+
+
+class LeadImport(SQLModel, table=True):
+    """One run of the lead import: who, which file, how it ended and what it counted."""
+
+    __tablename__ = "lead_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(max_length=200)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    mode: str = Field(max_length=20)  # good_rows | all_or_nothing
+    status: str = Field(max_length=20)  # done | refused
+    total_rows: int = 0
+    created: int = 0
+    added_line: int = 0
+    collisions: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    started_at: datetime = created_at_field()
+    finished_at: datetime | None = datetime_field()

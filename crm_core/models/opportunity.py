@@ -36,6 +36,8 @@ class Opportunity(SQLModel, table=True):
             postgresql_where=text("pool_state <> 'closed'"),
         ),
         Index("ix_opportunity_owner_state", "owner_id", "pool_state"),
+        # A lead's opportunities, with what the scope checks, read from the index alone.
+        Index("ix_opportunity_lead_scope", "lead_id", "owner_id", "org_unit_id"),
         Index("ix_opportunity_state_line", "pool_state", "business_line_id"),
         # Stage last, so counts by unit, state and stage read the index alone.
         Index("ix_opportunity_unit_state_stage", "org_unit_id", "pool_state", "stage"),

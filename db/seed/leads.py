@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crm_core.bootstrap import DEFAULT_CHANNELS
+from crm_core.search_keys import name_key
 from db.seed.bulk import chunk_bounds, sql_ids, sql_times
 from db.seed.company import LINES
 from db.seed.names import e164, mobile_numbers, person_names, phone_suffixes
@@ -64,7 +65,7 @@ EMAIL_HANDLES = ("sunny", "lucky", "xiaoyu", "tiantian", "happy", "kevin", "amy"
 EMAIL_DOMAINS = ("163.com", "126.com", "foxmail.com", "sina.com", "outlook.com")
 
 LEAD_COLUMNS = (
-    "id", "name", "phone", "phone_suffix", "no_phone", "email", "wechat", "region", "city",
+    "id", "name", "name_key", "phone", "phone_suffix", "no_phone", "email", "wechat", "region", "city",
     "channel", "campaign", "landing_page", "keyword", "created_by_id", "created_at",
 )  # fmt: skip
 
@@ -234,6 +235,7 @@ def lead_rows(plan: LeadPlan, marketing_user_ids: list[int]) -> Iterator[list[tu
             zip(
                 range(plan.first_id + start, plan.first_id + stop),
                 plan.name[s].tolist(),
+                [name_key(n) for n in plan.name[s].tolist()],
                 e164(phone).tolist(),
                 phone_suffixes(phone).tolist(),
                 [0] * (stop - start),
