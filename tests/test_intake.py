@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+import crm_core.intake.writing  # noqa: F401  (patched below)
 from crm_core import intake
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.i18n import CATALOGUES
@@ -223,7 +224,7 @@ def test_an_error_leaves_nothing_behind(db, company, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(intake, "translate", broken)  # fails after leads were inserted
+    monkeypatch.setattr(intake.writing, "translate", broken)  # fails after leads were inserted
     add_owned_opportunity(db, company, "rep_a1", 8)
     with pytest.raises(RuntimeError):
         intake_leads(
