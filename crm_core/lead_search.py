@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, lead_scope, opportunity_scope
+from crm_core.access import Actor, lead_scope, opportunity_scope, user_scope
 from crm_core.errors import ValidationError
 from crm_core.masking import display_phone
 from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
@@ -128,7 +129,19 @@ def lead_conditions(actor: Actor, lead_filter: LeadFilter) -> list[ColumnElement
         if read.suffix:
             conditions.append(Lead.phone_suffix == read.suffix)
         elif read.phone:
-            conditions.append(or_(Lead.phone == read.phone, Lead.external_id == read.external_id))
+            # A number that went into another lead by a merge finds that lead.
+            merged = aliased(Lead)
+            conditions.append(
+                or_(
+                    Lead.phone == read.phone,
+                    Lead.external_id == read.external_id,
+                    Lead.id.in_(
+                        select(merged.merged_into_id).where(
+                            merged.phone == read.phone, col(merged.merged_into_id).is_not(None)
+                        )
+                    ),
+                )
+            )
         elif read.name_prefix:
             low, high = prefix_range(read.name_prefix)
             conditions.append(
@@ -262,3 +275,16 @@ def lead_rows(session: Session, actor: Actor, leads: list[Lead]) -> list[LeadRow
         )
         for lead in leads
     ]
+
+
+def owner_choices(session: Session, actor: Actor, *, limit: int = 500) -> list[tuple[int, str]]:
+    """(user id, name) of the people whose leads the actor may filter by: the users in the
+    actor's scope who have not left, by name."""
+    actor.require(Permission.VIEW_LEADS)
+    rows = session.exec(
+        select(User.id, User.full_name)
+        .where(user_scope(actor), User.status != "resigned")
+        .order_by(User.full_name, User.id)
+        .limit(limit)
+    ).all()
+    return [(user_id, name) for user_id, name in rows]

@@ -17,6 +17,7 @@ from crm_core.access import Actor, lead_scope
 from crm_core.errors import NotFound, ValidationError
 from crm_core.models import Lead
 from crm_core.permissions import Permission
+from crm_core.phones import normalise_phone
 
 MASK = "****"
 
@@ -50,6 +51,15 @@ def mask_phone(e164: str | None) -> str:
     else:
         shown = national[:2] + MASK + national[-4:]
     return shown if country == "86" else f"+{country} {shown}"
+
+
+def mask_any_phone(text: str | None) -> str:
+    """A number as a user typed it, masked: normalised first when it reads as a phone, so a
+    valid number masks exactly like a stored one."""
+    if not text:
+        return ""
+    e164 = normalise_phone(text)
+    return mask_phone(e164 or text)
 
 
 def display_phone(actor: Actor, e164: str | None) -> str:

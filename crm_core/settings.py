@@ -27,11 +27,11 @@ class SettingDefinition:
         try:
             typed = self.kind(value)
         except (TypeError, ValueError) as exc:
-            raise ValidationError("settings.error.type", key=self.key) from exc
+            raise ValidationError("settings.error.type", setting=self.key) from exc
         if self.minimum is not None and typed < self.minimum:
-            raise ValidationError("settings.error.min", key=self.key, minimum=self.minimum)
+            raise ValidationError("settings.error.min", setting=self.key, minimum=self.minimum)
         if self.maximum is not None and typed > self.maximum:
-            raise ValidationError("settings.error.max", key=self.key, maximum=self.maximum)
+            raise ValidationError("settings.error.max", setting=self.key, maximum=self.maximum)
         return typed
 
 
@@ -41,6 +41,7 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("login.max_failed_attempts", int, 5, 1, 100),
         SettingDefinition("login.lock_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("login.cookie_expiry_days", float, 7.0, 0.01, 90),
+        SettingDefinition("export.max_rows", int, 50_000, 1, 1_000_000),
     )
 }
 
@@ -64,7 +65,7 @@ def set_setting(session: Session, actor: Actor, key: str, value: Any) -> Any:
     """Validate and store a setting; the change is audited."""
     actor.require(Permission.MANAGE_SETTINGS)
     if key not in DEFINITIONS:
-        raise ValidationError("settings.error.unknown", key=key)
+        raise ValidationError("settings.error.unknown", setting=key)
     typed = DEFINITIONS[key].coerce(value)
     before = get_setting(session, key)
     row = session.get(Setting, key) or Setting(key=key)

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from crm_core import auth, clock
+from crm_core.errors import ValidationError
 from crm_core.models import LoginEvent, User
 from crm_core.settings import set_setting
 from tests.factories import PASSWORD, SYSTEM, build_small_company
@@ -182,3 +183,20 @@ def test_unknown_user_takes_as_long_as_a_wrong_password(db, company, monkeypatch
     known = statistics.median(timed("rep_b1") for _ in range(7))
     unknown = statistics.median(timed("ghost") for _ in range(7))
     assert 0.6 < unknown / known < 1.6, (known, unknown)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason", "params"),
+    [
+        ("login.max_failed_attempts", 0, "settings.error.min",
+         {"setting": "login.max_failed_attempts", "minimum": 1}),
+        ("login.lock_minutes", 10**6, "settings.error.max",
+         {"setting": "login.lock_minutes", "maximum": 24 * 60}),
+        ("login.lock_minutes", "soon", "settings.error.type", {"setting": "login.lock_minutes"}),
+        ("no.such.setting", 1, "settings.error.unknown", {"setting": "no.such.setting"}),
+    ],
+)  # fmt: skip
+def test_a_setting_out_of_bounds_is_refused_with_its_reason(db, key, value, reason, params):
+    with pytest.raises(ValidationError) as error:
+        set_setting(db, SYSTEM, key, value)
+    assert (error.value.key, error.value.params) == (reason, params)

@@ -33,6 +33,27 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("pages/workspace/account.py", "nav.account", ":material/person:", "nav.section.main"),
     PageSpec(
+        "pages/workspace/customers.py",
+        "nav.customers",
+        ":material/how_to_reg:",
+        "nav.section.main",
+        Permission.MANAGE_CUSTOMERS,
+    ),
+    PageSpec(
+        "pages/leads/library.py",
+        "nav.leads",
+        ":material/contacts:",
+        "nav.section.leads",
+        Permission.VIEW_LEADS,
+    ),
+    PageSpec(
+        "pages/leads/lead_import.py",
+        "nav.lead_import",
+        ":material/upload_file:",
+        "nav.section.leads",
+        Permission.IMPORT_LEADS,
+    ),
+    PageSpec(
         "pages/admin/org.py",
         "nav.org",
         ":material/account_tree:",

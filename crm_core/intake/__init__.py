@@ -80,6 +80,7 @@ def intake_leads(
     source: str,
     dry_run: bool = False,
     keep_for_self: bool = False,
+    all_or_nothing: bool = False,
     progress: Progress | None = None,
 ) -> IntakeResult:
     """Take in a batch of leads from the entrance `source` (form, chat, api, manual, import).
@@ -87,7 +88,8 @@ def intake_leads(
     Requires create_leads (and import_leads when `source` is "import"). `keep_for_self`
     (manual entry by someone who works opportunities) makes the new opportunities the
     actor's own instead of leaving them for dispatch. `progress` is called with the share
-    done, from 0 to 1. Flushes; the caller commits. See the module docstring for the rules.
+    done, from 0 to 1. With `all_or_nothing`, one rejected input means nothing is written
+    (the result says `refused`). Flushes; the caller commits. See the module docstring for the rules.
     """
     actor.require(Permission.CREATE_LEADS)
     if source == "import":
@@ -97,12 +99,16 @@ def intake_leads(
         if actor.org_unit_id is None:
             raise ValidationError("leads.error.keep_needs_unit")
     try:
-        return _intake(session, actor, list(inputs), source, dry_run, keep_for_self, progress)
+        return _intake(
+            session, actor, list(inputs), source, dry_run, keep_for_self, all_or_nothing,
+            progress,
+        )  # fmt: skip
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
         session.rollback()
         raise ValidationError("leads.error.concurrent_intake") from error
-    except Exception:
+    except BaseException:
+        # Also a cancelled run (the page's script stopped inside `progress`).
         session.rollback()
         raise
 
@@ -114,6 +120,7 @@ def _intake(
     source: str,
     dry_run: bool,
     keep_for_self: bool,
+    all_or_nothing: bool,
     progress: Progress | None,
 ) -> IntakeResult:
     now = clock.now()
@@ -133,7 +140,8 @@ def _intake(
     plan = plan_batch(session, clean, inputs, lines, actor.user_id, outcomes)
     if progress is not None:
         progress(0.45)
-    if not dry_run:
+    refused = all_or_nothing and any(o is not None and o.status == REJECTED for o in outcomes)
+    if not dry_run and not refused:
         write_batch(
             session, actor, now, source, plan, inputs, outcomes,
             keep_for_self=keep_for_self, progress=progress,
@@ -141,5 +149,8 @@ def _intake(
     elif progress is not None:
         progress(1.0)
     return IntakeResult(
-        source=source, outcomes=[o for o in outcomes if o is not None], dry_run=dry_run
+        source=source,
+        outcomes=[o for o in outcomes if o is not None],
+        dry_run=dry_run,
+        refused=refused,
     )

@@ -110,6 +110,7 @@ class IntakeResult:
     source: str
     outcomes: list[IntakeOutcome]
     dry_run: bool = False
+    refused: bool = False  # all or nothing was asked and some input was rejected
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)

@@ -8,9 +8,15 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
+from crm_core.search_keys import name_key
 
 # Byte order on PostgreSQL as on SQLite, so a prefix is a plain index range on both.
 _KEY_TYPE = String(120).with_variant(String(120, collation="C"), "postgresql")
+
+
+def _name_key_default(context) -> str:
+    """An insert that gives no name key gets the one of its name (bulk inserts too)."""
+    return name_key(context.get_current_parameters().get("name"))
 
 
 class Customer(SQLModel, table=True):
@@ -46,7 +52,10 @@ class Lead(SQLModel, table=True):
     name: str = Field(max_length=120)
     # The name case-folded with spaces collapsed (`search_keys.name_key`): name search is a
     # prefix range on this column.
-    name_key: str = Field(sa_type=_KEY_TYPE, nullable=False)
+    name_key: str = Field(
+        default=None, sa_type=_KEY_TYPE, nullable=False,
+        sa_column_kwargs={"default": _name_key_default},
+    )  # fmt: skip
     phone: str | None = Field(default=None, max_length=20, unique=True)
     # Last four digits, so "search by the last 4" is an index lookup.
     phone_suffix: str | None = Field(default=None, max_length=4)

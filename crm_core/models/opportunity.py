@@ -15,6 +15,8 @@ OPEN_STAGES = ("new", "contacted", "qualified", "trial_booked", "trial_done")
 DEFAULT_STAGES = (*OPEN_STAGES, "won", "lost")
 INTENTION_LEVELS = ("A", "B", "C", "D")
 FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
+# Why an opportunity changed owner or state (flow events); each has a `flow.reason.` text.
+FLOW_REASONS = ("intake", "dispatch", "claim", "recycle", "departure", "merge", "won", "lost")
 
 
 class Opportunity(SQLModel, table=True):

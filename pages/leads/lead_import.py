@@ -1,0 +1,330 @@
+"""Lead import (marketing, managers): upload -> column mapping -> preview -> import.
+
+The preview is a dry run of the intake, redone whenever the file or the mapping changes. The
+Import button only remembers which preview was on screen; the next run imports exactly that
+file with exactly those options, under a progress bar. Stopping the page mid-run rolls the
+whole import back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.cells import DEFAULT_PLACEHOLDERS, placeholder_set
+from crm_core.errors import CrmError
+from crm_core.lead_import import (
+    COLUMNS,
+    MODES,
+    ImportOptions,
+    ImportReport,
+    guess_columns,
+    list_imports,
+    mapping_problems,
+    preview_import,
+    rejected_rows_csv,
+    run_import,
+)
+from crm_core.masking import mask_any_phone
+from crm_core.metadata import list_options, option_label
+from crm_core.permissions import Permission
+from crm_core.tabular import read_table
+from ui.context import actor
+from ui.db import session
+from ui.i18n import language, show_error, t
+
+_FILE = "lead_import_file"  # (file id, frame)
+_PREVIEW = "lead_import_preview"  # _Checked on screen
+_PENDING = "lead_import_pending"
+_RESULT = "lead_import_result"  # (_Checked, report)
+_ROUND = "lead_import_round"
+_REQUIRED = ("name",)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    frame: pd.DataFrame
+    options: ImportOptions
+    signature: tuple
+    report: ImportReport
+
+
+def _signature(file_id: str, options: ImportOptions) -> tuple:
+    return (file_id, tuple(sorted(options.mapping.items(), key=str)), options.placeholders,
+            options.default_channel, options.default_line_codes, options.mode)  # fmt: skip
+
+
+def _issues_table(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                t("lead_import.table.row"): issue.row,
+                t("lead_import.table.column"): issue.column or "",
+                t("lead_import.table.reason"): t(issue.reason, **issue.params),
+            }
+            for issue in report.issues
+        ]
+    )
+
+
+def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                t("lead_import.table.row"): c.row,
+                t("lead_import.table.name"): c.name,
+                t("lead_import.table.phone"): c.phone,
+                t("lead_import.table.line"): line_names.get(c.business_line, c.business_line),
+                t("lead_import.table.owner"): c.owner_name or t(f"pool.{c.pool_state}"),
+            }
+            for c in report.collisions
+        ]
+    )
+
+
+def _duplicates_table(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {t("lead_import.table.row"): row, t("lead_import.table.first_row"): first}
+            for row, first in report.duplicates
+        ]
+    )
+
+
+def _show_report(checked: _Checked, line_names: dict[str, str], key: str) -> None:
+    report = checked.report
+    counts = report.counts
+    metrics = st.columns(5)
+    for column, status in zip(
+        metrics, ("created", "added_line", "collision", "duplicate", "rejected"), strict=True
+    ):
+        column.metric(t(f"lead_import.count.{status}"), f"{counts[status]:,}")
+    tabs = st.tabs(
+        [
+            t("lead_import.tab.bad_rows", count=len(report.issues)),
+            t("lead_import.tab.collisions", count=len(report.collisions)),
+            t("lead_import.tab.duplicates", count=len(report.duplicates)),
+        ]
+    )
+    with tabs[0]:
+        if report.issues:
+            st.dataframe(_issues_table(report), hide_index=True, width="stretch")
+            st.download_button(
+                t("lead_import.download_rejected"),
+                rejected_rows_csv(actor(), checked.frame, report, checked.options, language()),
+                file_name=f"rejected-{report.filename or 'leads'}.csv",
+                mime="text/csv",
+                key=f"lead_import_rejected_{key}",
+            )
+        else:
+            st.caption(t("lead_import.no_bad_rows"))
+    with tabs[1]:
+        if report.collisions:
+            st.caption(t("lead_import.collisions_help"))
+            st.dataframe(_collisions_table(report, line_names), hide_index=True, width="stretch")
+        else:
+            st.caption(t("lead_import.no_collisions"))
+    with tabs[2]:
+        if report.duplicates:
+            st.dataframe(_duplicates_table(report), hide_index=True, width="stretch")
+        else:
+            st.caption(t("lead_import.no_duplicates"))
+
+
+def _request_import() -> None:
+    # Runs before the next script run: remember the preview that was on screen.
+    st.session_state[_PENDING] = st.session_state.get(_PREVIEW)
+
+
+def _sample(frame: pd.DataFrame, phone_column: str | None) -> pd.DataFrame:
+    """The file's first rows, phones masked for readers who may not see them."""
+    sample = frame.head(5).copy()
+    if phone_column and not me.can(Permission.VIEW_FULL_PHONE):
+        sample[phone_column] = sample[phone_column].map(mask_any_phone)
+    return sample
+
+
+def _history() -> None:
+    with session() as s:
+        runs = list_imports(s, me)
+    if not runs:
+        return
+    st.subheader(t("lead_import.history"))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    t("lead_import.table.when"): run.started_at,
+                    t("lead_import.table.file"): run.filename,
+                    t("lead_import.table.status"): t(f"lead_import.status.{run.status}"),
+                    t("lead_import.count.created"): run.created,
+                    t("lead_import.count.added_line"): run.added_line,
+                    t("lead_import.count.collision"): run.collisions,
+                    t("lead_import.count.duplicate"): run.duplicates,
+                    t("lead_import.count.rejected"): run.rejected,
+                }
+                for run in runs
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+me = actor()
+st.title(t("nav.lead_import"))
+st.caption(t("lead_import.intro"))
+
+with session() as s:
+    lines = list_business_lines(s)
+    channels = list_options(s, "channel")
+line_names = {line.code: line.name for line in lines}
+
+pending: _Checked | None = st.session_state.pop(_PENDING, None)
+if pending is not None:
+    bar = st.progress(0.0, text=t("lead_import.running", rows=pending.report.total_rows))
+    try:
+        with session() as s:
+            report = run_import(
+                s, me, pending.frame, pending.options,
+                progress=lambda share: bar.progress(
+                    share, text=t("lead_import.running", rows=pending.report.total_rows)
+                ),
+            )  # fmt: skip
+    except CrmError as error:
+        bar.empty()
+        show_error(error)
+    else:
+        bar.empty()
+        st.session_state[_RESULT] = (pending, report)
+        st.session_state[_ROUND] = st.session_state.get(_ROUND, 0) + 1
+        st.session_state.pop(_FILE, None)
+st.session_state.pop(_PREVIEW, None)
+
+upload = st.file_uploader(
+    t("lead_import.upload"),
+    type=["csv", "xlsx"],
+    key=f"lead_import_upload_{st.session_state.get(_ROUND, 0)}",
+    help=t("lead_import.upload_help"),
+)
+if upload is None:
+    done = st.session_state.get(_RESULT)
+    if done is not None:
+        checked, report = done
+        if report.refused:
+            st.error(t("lead_import.refused", count=report.counts["rejected"]))
+        else:
+            st.success(t("lead_import.done", stored=report.stored, total=report.total_rows))
+        _show_report(_Checked(checked.frame, checked.options, (), report), line_names, "result")
+    _history()
+    st.stop()
+st.session_state.pop(_RESULT, None)
+
+cached = st.session_state.get(_FILE)
+if cached is None or cached[0] != upload.file_id:
+    try:
+        with st.spinner(t("lead_import.reading")):
+            frame = read_table(upload.getvalue(), upload.name)
+    except CrmError as error:
+        show_error(error)
+        st.stop()
+    st.session_state[_FILE] = (upload.file_id, frame)
+frame = st.session_state[_FILE][1]
+st.caption(t("lead_import.file_rows", filename=upload.name, rows=len(frame)))
+
+st.subheader(t("lead_import.mapping"))
+st.caption(t("lead_import.mapping_help"))
+guessed = guess_columns(frame.columns)
+choices = ["", *frame.columns]
+mapping: dict[str, str | None] = {}
+grid = st.columns(4)
+for position, name in enumerate(COLUMNS):
+    with grid[position % 4]:
+        choice = st.selectbox(
+            t(f"lead_import.field.{name}") + (" *" if name in _REQUIRED else ""),
+            choices,
+            index=choices.index(guessed.get(name) or ""),
+            format_func=lambda column: column or t("lead_import.not_in_file"),
+            key=f"lead_import_map_{name}_{upload.file_id}",
+        )
+    mapping[name] = choice or None
+
+left, middle, right = st.columns(3)
+channel_codes = ["", *(o.code for o in channels)]
+channel_labels = {o.code: option_label(o, language()) for o in channels}
+default_channel = left.selectbox(
+    t("lead_import.default_channel"),
+    channel_codes,
+    format_func=lambda code: channel_labels.get(code, t("lead_import.no_default")),
+    help=t("lead_import.default_channel_help"),
+    key=f"lead_import_default_channel_{upload.file_id}",
+)
+default_lines = middle.multiselect(
+    t("lead_import.default_lines"),
+    [line.code for line in lines],
+    format_func=lambda code: line_names.get(code, code),
+    help=t("lead_import.default_lines_help"),
+    key=f"lead_import_default_lines_{upload.file_id}",
+)
+placeholder_text = right.text_input(
+    t("lead_import.placeholders"),
+    value=", ".join(DEFAULT_PLACEHOLDERS),
+    help=t("lead_import.placeholders_help"),
+    key=f"lead_import_placeholders_{upload.file_id}",
+)
+mode = st.radio(
+    t("lead_import.mode"),
+    MODES,
+    format_func=lambda m: t(f"lead_import.mode.{m}"),
+    horizontal=True,
+    key=f"lead_import_mode_{upload.file_id}",
+)
+options = ImportOptions(
+    mapping=mapping,
+    placeholders=placeholder_set(p for p in placeholder_text.split(",")),
+    default_channel=default_channel or None,
+    default_line_codes=tuple(default_lines),
+    mode=mode,
+)
+with st.expander(t("lead_import.sample")):
+    st.dataframe(_sample(frame, mapping.get("phone")), hide_index=True, width="stretch")
+
+problems = mapping_problems(options)
+if problems:
+    for problem in problems:
+        st.warning(t(problem))
+    st.stop()
+
+signature = _signature(upload.file_id, options)
+previous: _Checked | None = st.session_state.get("lead_import_last")
+if previous is not None and previous.signature == signature:
+    checked = previous
+else:
+    try:
+        with st.spinner(t("lead_import.checking", rows=len(frame))), session() as s:
+            checked = _Checked(frame, options, signature, preview_import(s, me, frame, options))
+    except CrmError as error:
+        show_error(error)
+        st.stop()
+    st.session_state["lead_import_last"] = checked
+st.session_state[_PREVIEW] = checked
+
+st.subheader(t("lead_import.preview"))
+report = checked.report
+if report.issues and mode == "all_or_nothing":
+    st.error(t("lead_import.would_refuse", count=len(report.issues)))
+elif report.issues:
+    st.warning(t("lead_import.has_bad_rows", count=len(report.issues)))
+_show_report(checked, line_names, "preview")
+# Collisions alone are worth a run too: each logs the new inquiry on the owner's opportunity.
+to_store = report.counts["created"] + report.counts["added_line"] + report.counts["collision"]
+st.button(
+    t("lead_import.import", count=to_store),
+    type="primary",
+    disabled=not to_store or (mode == "all_or_nothing" and bool(report.issues)),
+    on_click=_request_import,
+    key="lead_import_go",
+)

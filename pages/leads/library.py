@@ -1,0 +1,190 @@
+"""The lead library (名片库): search, page through, open a lead's card; enter a lead by
+hand, export or tag the search. Everything is filtered, sorted and paged in the database:
+the page holds one page of leads, never the table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.lead_search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
+from crm_core.metadata import list_options, option_label
+from crm_core.models import DEFAULT_STAGES, POOL_STATES
+from crm_core.permissions import Permission
+from crm_core.tags import list_tags
+from ui.context import actor
+from ui.db import session
+from ui.feedback import show_flash
+from ui.i18n import language, show_error, t
+from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
+from ui.lead_card import show_lead_card
+
+_FILTER = "leads_filter"
+_PAGE = "leads_page"
+_OPEN = "leads_open"
+PAGE_SIZE = 50
+
+
+def _total_text(found: LeadPage) -> str:
+    return f"{found.total:,}+" if found.total_capped else f"{found.total:,}"
+
+
+def _filters(lines, channels, channel_labels, owners, tags) -> None:
+    """The search form; a new search starts again on page 1."""
+    # Keyed widgets keep what the user typed across runs; the filter is built on submit.
+    with st.form("leads_search"):
+        text = st.text_input(
+            t("leads.search.text"), placeholder=t("leads.search.text_hint"), key="leads_q_text"
+        )
+        row1 = st.columns(4)
+        channel = row1[0].selectbox(
+            t("leads.search.channel"), ["", *channel_labels],
+            format_func=lambda c: channel_labels.get(c, t("leads.search.any")),
+            key="leads_q_channel",
+        )  # fmt: skip
+        campaign = row1[1].text_input(t("leads.search.campaign"), key="leads_q_campaign")
+        tag = row1[2].selectbox(
+            t("leads.search.tag"),
+            ["", *tags],
+            format_func=lambda x: x or t("leads.search.any"),
+            key="leads_q_tag",
+        )
+        owner_names = dict(owners)
+        owner = row1[3].selectbox(
+            t("leads.search.owner"), [None, *owner_names],
+            format_func=lambda u: owner_names.get(u, t("leads.search.any")),
+            key="leads_q_owner",
+        )  # fmt: skip
+        row2 = st.columns(4)
+        line_names = {line.id: line.name for line in lines}
+        line = row2[0].selectbox(
+            t("leads.search.line"), [None, *line_names],
+            format_func=lambda i: line_names.get(i, t("leads.search.any")),
+            key="leads_q_line",
+        )  # fmt: skip
+        stage = row2[1].selectbox(
+            t("leads.search.stage"), ["", *DEFAULT_STAGES],
+            format_func=lambda s: t(f"stage.{s}") if s else t("leads.search.any"),
+            key="leads_q_stage",
+        )  # fmt: skip
+        pool = row2[2].selectbox(
+            t("leads.search.pool"), ["", *POOL_STATES],
+            format_func=lambda p: t(f"pool.{p}") if p else t("leads.search.any"),
+            key="leads_q_pool",
+        )  # fmt: skip
+        row2[3].selectbox(
+            t("leads.search.sort"), SORTS, format_func=lambda s: t(f"leads.sort.{s}"),
+            key="leads_sort",
+        )  # fmt: skip
+        row3 = st.columns(4)
+        created_from = row3[0].date_input(t("leads.search.from"), value=None, key="leads_q_from")
+        created_to = row3[1].date_input(t("leads.search.to"), value=None, key="leads_q_to")
+        if st.form_submit_button(t("leads.search.go"), type="primary"):
+            st.session_state[_FILTER] = LeadFilter(
+                text=text.strip() or None, channel=channel or None,
+                campaign=campaign.strip() or None, tag=tag or None,
+                created_from=created_from, created_to=created_to, owner_id=owner,
+                stage=stage or None, business_line_id=line, pool_state=pool or None,
+            )  # fmt: skip
+            st.session_state[_PAGE] = 1
+            st.session_state.pop("leads_export", None)
+
+
+def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "#": row.id,
+                t("leads.table.name"): row.name,
+                t("leads.table.phone"): row.phone or t("leads.table.no_phone"),
+                t("leads.table.channel"): channel_labels.get(row.channel, row.channel),
+                t("leads.table.campaign"): row.campaign or "",
+                t("leads.table.opportunities"): "; ".join(
+                    f"{o.business_line}: {o.owner_name or t(f'pool.{o.pool_state}')}"
+                    f" ({t(f'stage.{o.stage}')})"
+                    for o in row.opportunities
+                ),
+                t("leads.table.tags"): ", ".join(row.tags),
+                t("leads.table.created"): row.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for row in found.rows
+        ]
+    )
+
+
+def _pager(found: LeadPage) -> None:
+    left, middle, right = st.columns([1, 2, 1])
+    if left.button(t("leads.page.previous"), disabled=found.page <= 1, key="leads_prev"):
+        st.session_state[_PAGE] = found.page - 1
+        st.rerun()
+    middle.caption(t("leads.page.of", page=found.page, pages=found.page_count))
+    if right.button(t("leads.page.next"), disabled=found.page >= found.page_count,
+                    key="leads_next"):  # fmt: skip
+        st.session_state[_PAGE] = found.page + 1
+        st.rerun()
+
+
+me = actor()
+if "leads_open_next" in st.session_state:
+    st.session_state[_OPEN] = st.session_state.pop("leads_open_next")
+st.title(t("nav.leads"))
+show_flash()
+
+try:
+    with session() as s:
+        lines = list_business_lines(s)
+        channels = list_options(s, "channel")
+        owners = owner_choices(s, me)
+        tags = list_tags(s, me)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+channel_labels = {o.code: option_label(o, language()) for o in channels}
+
+_filters(lines, channels, channel_labels, owners, tags)
+lead_filter: LeadFilter = st.session_state.get(_FILTER, LeadFilter())
+try:
+    with session() as s:
+        found = search_leads(
+            s, me, lead_filter, sort=st.session_state.get("leads_sort", "newest"),
+            page=st.session_state.get(_PAGE, 1), page_size=PAGE_SIZE,
+        )  # fmt: skip
+except CrmError as error:
+    show_error(error)
+    st.stop()
+total_text = _total_text(found)
+st.caption(t("leads.found", count=total_text))
+
+if found.rows:
+    st.dataframe(_table(found, channel_labels), hide_index=True, width="stretch")
+    _pager(found)
+    choices = {row.id: f"#{row.id} {row.name} {row.phone}" for row in found.rows}
+    opened = st.session_state.get(_OPEN)
+    if opened is not None and opened not in choices:
+        choices = {opened: f"#{opened}", **choices}
+    st.selectbox(
+        t("leads.open"), [None, *choices], format_func=lambda i: choices.get(i, "-"), key=_OPEN
+    )
+else:
+    st.info(t("leads.none"))
+
+if st.session_state.get(_OPEN) is not None:
+    show_lead_card(st.session_state[_OPEN])
+
+actions = []
+if me.can(Permission.CREATE_LEADS):
+    actions.append(("new", t("leads.action.new")))
+if me.can(Permission.EXPORT_LEADS):
+    actions.append(("export", t("leads.action.export")))
+if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
+    actions.append(("tag", t("leads.action.tag")))
+for code, title in actions:
+    with st.expander(title):
+        if code == "new":
+            new_lead_form(lines, channels, channel_labels)
+        elif code == "export":
+            export_panel(lead_filter, st.session_state.get("leads_sort", "newest"), total_text)
+        else:
+            bulk_tag_panel(lead_filter, total_text)

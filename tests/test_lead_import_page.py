@@ -1,0 +1,80 @@
+"""The lead import page: upload, correct a mapping, preview, import, and who may open it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from crm_core.models import Lead
+from tests.apptest import login
+from tests.test_lead_import import csv_bytes
+
+PAGE = "pages/leads/lead_import.py"
+
+
+def mapping_box(at: AppTest, name: str):
+    """The column selectbox of a field (its key ends with the upload's id)."""
+    return next(s for s in at.selectbox if (s.key or "").startswith(f"lead_import_map_{name}_"))
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_upload_fix_the_mapping_preview_and_import(app_env, db):
+    at = login("admin")  # the page shows in Chinese
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    # "Lead card" is no header the guess knows: the name column must be chosen by hand.
+    header = ["Lead card", "手机号", "渠道", "业务线"]
+    rows = [["王芳", "13800001111", "搜索广告", "Postgraduate exam"],
+            ["李雷", "12", "sem", "kaoyan"],
+            ["王芳", "138-0000-1111", "sem", "kaoyan"]]  # fmt: skip
+    at.file_uploader[0].upload("名单.csv", csv_bytes(rows, header, "gbk"), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert mapping_box(at, "name").value == ""
+    assert any("请选择姓名所在的列" in w.value for w in at.warning)
+    mapping_box(at, "name").select("Lead card").run()
+    assert not at.exception, at.exception
+    assert metrics(at)["新名片"] == "1"
+    assert metrics(at)["错误行"] == "1"
+    assert metrics(at)["文件内重复"] == "1"
+    bad_rows = next(d.value for d in at.dataframe if "原因" in d.value.columns)
+    assert list(bad_rows["行号"]) == [3] and list(bad_rows["列"]) == ["手机号"]
+    go = at.button(key="lead_import_go")
+    assert not go.disabled
+    go.click().run()
+    assert not at.exception, at.exception
+    assert any("3 行中有 1 行新增" in s.value for s in at.success)
+    assert at.file_uploader[0].value is None  # a fresh uploader after importing
+    db.expire_all()
+    lead = db.exec(select(Lead)).one()
+    assert (lead.name, lead.phone, lead.channel) == ("王芳", "+8613800001111", "sem")
+
+
+def test_all_or_nothing_with_bad_rows_cannot_be_started(app_env):
+    at = login("admin")
+    at.switch_page(PAGE).run()
+    header = ["姓名", "手机号", "渠道", "业务线"]
+    rows = [["王芳", "13800001111", "sem", "kaoyan"], ["李雷", "12", "sem", "kaoyan"]]
+    at.file_uploader[0].upload("leads.csv", csv_bytes(rows, header), "text/csv")
+    at.run()
+    at.radio[0].set_value("all_or_nothing").run()
+    assert not at.exception, at.exception
+    assert at.button(key="lead_import_go").disabled
+    assert any("本文件不会导入" in e.value for e in at.error)
+
+
+def test_a_rep_cannot_open_the_import_page(app_env):
+    at = login("rep_a1")
+    with pytest.raises(Exception, match="(?i)page"):  # not in the rep's navigation
+        at.switch_page(PAGE).run()
+
+
+def test_a_sales_manager_opens_the_import_page(app_env):
+    at = login("bj_manager")
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "导入名片"

@@ -1,0 +1,123 @@
+"""The lead library page: search within scope with masked phones, open a card, reveal a
+number (logged), enter a lead by hand, edit, tag and export the search, merge."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from crm_core.models import AuditLog, Lead, LeadTag, Opportunity, User
+from tests.apptest import login
+from tests.factories import add_owned_opportunity
+
+PAGE = "pages/leads/library.py"
+
+
+@pytest.fixture
+def leads(app_env, db):
+    """rep_a1 owns leads 1 and 2, rep_b1 owns lead 3 (phones +86138000000NN)."""
+    return [add_owned_opportunity(db, app_env, owner, tail)
+            for owner, tail in (("rep_a1", 1), ("rep_a1", 2), ("rep_b1", 3))]  # fmt: skip
+
+
+def library(username: str) -> AppTest:
+    at = login(username)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def results(at: AppTest):
+    return next(d.value for d in at.dataframe if "#" in d.value.columns)
+
+
+def search(at: AppTest, text: str) -> AppTest:
+    at.text_input(key="leads_q_text").input(text)
+    at.button(key="FormSubmitter:leads_search-搜索").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_rep_finds_only_their_leads_with_masked_phones(leads):
+    at = library("rep_a1")
+    table = results(at)
+    assert sorted(table["#"]) == sorted([leads[0].lead_id, leads[1].lead_id])
+    assert set(table["手机号"]) == {"138****0001", "138****0002"}
+    assert any("找到 2 张名片" in c.value for c in at.caption)
+    search(at, "0003")  # rep_b1's lead, by its last four digits
+    assert any("没有符合条件的名片" in i.value for i in at.info)
+    search(at, "0002")
+    assert list(results(at)["#"]) == [leads[1].lead_id]
+
+
+def test_opening_a_card_and_revealing_the_number_is_logged(leads, db):
+    at = library("rep_a1")
+    at.selectbox(key="leads_open").set_value(leads[0].lead_id).run()
+    assert not at.exception, at.exception
+    assert any("138****0001" in m.value for m in at.markdown)
+    at.button(key=f"leads_reveal_{leads[0].lead_id}").click().run()
+    assert not at.exception, at.exception
+    assert any("+8613800000001" in i.value for i in at.info)
+    db.expire_all()
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "phone.unmask")).one()
+    assert entry.target_id == str(leads[0].lead_id)
+
+
+def test_a_rep_enters_a_lead_and_keeps_it(leads, db):
+    at = library("rep_a1")
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["姓名 *"].input("新客户")
+    form_inputs["手机号"].input("139 1234 5678")
+    at.multiselect[0].select("kaoyan")
+    at.button(key="FormSubmitter:leads_new-保存名片").click().run()
+    assert not at.exception, at.exception
+    assert any("名片已保存" in s.value for s in at.success)
+    assert "新客户" in list(results(at)["姓名"])
+    db.expire_all()
+    lead = db.exec(select(Lead).where(Lead.name == "新客户")).one()
+    opp = db.exec(select(Opportunity).where(Opportunity.lead_id == lead.id)).one()
+    assert (lead.phone, opp.owner_id, opp.pool_state) == (
+        "+8613912345678", app_env_user_id(db, "rep_a1"), "owned",
+    )  # fmt: skip
+
+
+def app_env_user_id(db, username: str) -> int:
+    return db.exec(select(User.id).where(User.username == username)).one()
+
+
+def test_a_manager_tags_the_whole_search_and_exports_it(leads, db):
+    at = library("bj_manager")  # Beijing: Team A and Team B
+    assert len(results(at)) == 3
+    search(at, "0001")
+    at.text_input(key="leads_bulk_tag_text").input("春季回访")
+    at.checkbox(key="leads_bulk_sure").check()
+    at.button(key="FormSubmitter:leads_bulk_tag-添加标签").click().run()
+    assert not at.exception, at.exception
+    assert any("已为 1 张名片添加标签 春季回访" in s.value for s in at.success)
+    db.expire_all()
+    assert db.exec(select(LeadTag.lead_id)).all() == [leads[0].lead_id]
+    at.button(key="leads_export_go").click().run()
+    assert not at.exception, at.exception
+    download = at.get("download_button")[0]
+    assert "1" in download.proto.label
+    assert (
+        db.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "lead.export")
+        ).one()
+        == 1
+    )
+
+
+def test_a_manager_merges_two_leads(leads, db):
+    keep, gone = leads[0].lead_id, leads[1].lead_id
+    at = library("bj_manager")
+    at.selectbox(key="leads_open").set_value(keep).run()
+    at.number_input(key=f"leads_merge_other_{keep}").set_value(gone)
+    at.checkbox(key=f"leads_merge_sure_{keep}").check()
+    at.button(key=f"FormSubmitter:leads_merge_{keep}-合并").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    assert db.get(Lead, gone).merged_into_id == keep
+    assert len(results(at)) == 2
