@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import home, phones
+from benchmarks import home, leads, phones
 from benchmarks.common import prepare, report_value
 
 # name -> (function, whether it needs the large database)
-BENCHMARKS = {"home": (home.run, True), "phones": (phones.run, False)}
+BENCHMARKS = {
+    "home": (home.run, True),
+    "leads": (leads.run, True),
+    "phones": (phones.run, False),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

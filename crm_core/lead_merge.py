@@ -143,8 +143,11 @@ def _move_opportunities(session: Session, keep: Lead, merge: Lead) -> int:
 def _union_tags(session: Session, keep: Lead, merge: Lead) -> int:
     """Add the merged lead's tags the kept lead lacks; return how many were added."""
     held = aliased(LeadTag)
-    added = session.exec(
-        insert(LeadTag).from_select(
+    # SQLAlchemy keeps the row count of an INSERT only when asked (PostgreSQL gives -1).
+    added = session.execute(
+        insert(LeadTag)
+        .execution_options(preserve_rowcount=True)
+        .from_select(
             ["lead_id", "tag"],
             select(literal(keep.id), LeadTag.tag).where(
                 LeadTag.lead_id == merge.id,

@@ -74,5 +74,7 @@ def phone_suffix(e164: str | None) -> str | None:
     """The last four digits, stored beside the number so "search by the last 4" is indexed."""
     if not e164:
         return None
+    if e164[0] == "+" and e164[-4:].isdigit():  # E.164, as stored: the quick way
+        return e164[-4:]
     digits = "".join(c for c in e164 if c.isdigit())
     return digits[-4:] or None

@@ -72,7 +72,7 @@ def _decode(data: bytes, filename: str) -> str:
 def sniff_delimiter(text: str) -> str:
     """The delimiter among `,` `;` tab that splits the header line into the most columns
     (`,` on a tie, so a one-column file reads too)."""
-    head = "\n".join(text.splitlines()[:20])
+    head = "\n".join(text[:20_000].splitlines()[:20])
     best, best_width = ",", 0
     for delimiter in DELIMITERS:
         try:
@@ -133,25 +133,28 @@ def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
 
 
 def _frame(rows: list[tuple[int, list[str]]], filename: str) -> pd.DataFrame:
-    cleaned = [(n, [str(c).strip() for c in cells]) for n, cells in rows]
-    non_blank = [(n, cells) for n, cells in cleaned if any(cells)]
-    if not non_blank:
+    if not rows:
         raise ValidationError("tabular.error.empty", filename=filename)
-    header_number, header = non_blank[0]
-    body = non_blank[1:]
-    if not body:
+    # Column by column, stripped by pandas: far quicker than cell by cell at 100,000 rows.
+    width = max(len(cells) for _, cells in rows)
+    padded = [cells if len(cells) == width else [*cells, *[""] * (width - len(cells))]
+              for _, cells in rows]  # fmt: skip
+    grid = pd.DataFrame(
+        {i: pd.Series(values, dtype=object).str.strip()
+         for i, values in enumerate(zip(*padded, strict=True))},
+    )  # fmt: skip
+    grid.index = pd.Index([n for n, _ in rows], name="row")
+    grid = grid[grid.ne("").any(axis=1)]
+    if len(grid.index) < 2:
         raise ValidationError("tabular.error.empty", filename=filename)
-    width = max(len(header), *(len(cells) for _, cells in body))
-    columns = _column_names(header + [""] * (width - len(header)))
-    frame = pd.DataFrame(
-        [cells + [""] * (width - len(cells)) for _, cells in body],
-        columns=columns,
-        index=pd.Index([n for n, _ in body], name="row"),
-        dtype=str,
-    )
+    header_number = int(grid.index[0])
+    header = grid.iloc[0].tolist()
+    # Trailing cells of the header that are blank count only if some row fills them.
+    frame = grid.iloc[1:].copy()
+    frame.columns = _column_names(header)
     # Columns without a header that hold nothing (trailing separators) are noise.
     unnamed_empty = [
-        c for c, h in zip(columns, header + [""] * (width - len(header)), strict=True)
+        c for c, h in zip(frame.columns, header, strict=True)
         if not h and not frame[c].str.len().any()
     ]  # fmt: skip
     frame = frame.drop(columns=unnamed_empty)

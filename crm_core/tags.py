@@ -97,6 +97,8 @@ def _insert_tags(session: Session, tag: str, where: list[ColumnElement[bool]]) -
         )
     else:
         statement = insert(LeadTag).from_select(["lead_id", "tag"], source)
+    # SQLAlchemy keeps the row count of an INSERT only when asked (PostgreSQL gives -1).
+    statement = statement.execution_options(preserve_rowcount=True)
     return int(session.execute(statement).rowcount or 0)
 
 

@@ -7,33 +7,72 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, null, update
 from sqlmodel import Session, col, select
 
 from crm_core.access import Actor
+from crm_core.bulk import insert_rows, insert_with_ids
 from crm_core.i18n import translate
 from crm_core.intake.inputs import IntakeOutcome
-from crm_core.intake.matching import CHUNK, Person, Plan, chunks, leads_by
+from crm_core.intake.matching import CHUNK, Person, Plan, chunks
 from crm_core.models import Customer, FlowEvent, FollowUp, Lead, LeadTag, Opportunity, StageHistory
 
 Progress = Callable[[float], None]
 
 
-def _insert(session: Session, table, rows: list[dict], progress: Progress | None, span) -> None:
-    """Insert `rows` in chunks, reporting progress from span[0] to span[1]."""
+_WRITE_CHUNK = 10_000  # rows per executemany, so a long import moves its progress bar
+
+LEAD_COLUMNS = (
+    "name", "name_key", "phone", "phone_suffix", "no_phone", "external_id", "email", "wechat",
+    "region", "city", "channel", "campaign", "landing_page", "keyword", "customer_id",
+    "created_by_id", "created_at",
+)  # fmt: skip
+_OPPORTUNITY_COLUMNS = (  # in the order of `_open`'s SELECT
+    "lead_id", "business_line_id", "pipeline_type", "stage", "pool_state", "owner_id",
+    "org_unit_id", "assigned_at", "stage_changed_at", "locked", "recycle_count", "created_at",
+)  # fmt: skip
+_STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
+_FLOW_COLUMNS = ("opportunity_id", "at", "from_state", "to_state", "to_owner_id", "reason",
+                 "actor_id", "note")  # fmt: skip
+
+
+def _insert(
+    session: Session,
+    table,
+    columns,
+    rows: list[tuple],
+    progress: Progress | None,
+    span,
+    *,
+    ids: bool = False,
+) -> list[int]:
+    """Insert `rows` in chunks (returning their ids if asked), reporting progress from
+    span[0] to span[1]."""
     start, stop = span
-    for offset in range(0, len(rows), CHUNK):
-        session.execute(insert(table), rows[offset : offset + CHUNK])
+    new_ids: list[int] = []
+    for offset in range(0, len(rows), _WRITE_CHUNK):
+        chunk = rows[offset : offset + _WRITE_CHUNK]
+        if ids:
+            new_ids += insert_with_ids(session, table.__table__, columns, chunk)
+        else:
+            insert_rows(session, table.__table__, columns, chunk)
         if progress is not None:
-            progress(start + (stop - start) * min(1.0, (offset + CHUNK) / len(rows)))
+            progress(start + (stop - start) * min(1.0, (offset + _WRITE_CHUNK) / len(rows)))
+    return new_ids
 
 
 def _customers_by_phone(session: Session, phones: list[str]) -> dict[str, int]:
+    """phone -> the registered user with that phone (the lowest id if several)."""
     found: dict[str, int] = {}
+    table = Customer.__table__
+    query = (
+        select(table.c.id, table.c.phone)
+        .where(table.c.phone.in_(bindparam("phones", expanding=True)))
+        .order_by(table.c.id)
+    )
+    connection = session.connection()
     for chunk in chunks(phones):
-        for customer_id, phone in session.exec(
-            select(Customer.id, Customer.phone).where(col(Customer.phone).in_(chunk))
-        ).all():
+        for customer_id, phone in connection.execute(query, {"phones": chunk}):
             found.setdefault(phone, customer_id)
     return found
 
@@ -63,13 +102,10 @@ def write_batch(
         customers = _customers_by_phone(session, [p.phone for p in new_people if p.phone])
         for person in new_people:
             person.values["customer_id"] = customers.get(person.phone) if person.phone else None
-        _insert(session, Lead, [p.values for p in new_people], progress, (0.45, 0.7))
-        ids_by_phone = leads_by(session, Lead.phone, (p.phone for p in new_people if p.phone))
-        ids_by_ext = leads_by(
-            session, Lead.external_id, (p.external_id for p in new_people if not p.phone)
-        )
-        for p in new_people:
-            p.lead_id = (ids_by_phone[p.phone] if p.phone else ids_by_ext[p.external_id]).lead_id
+        rows = [tuple(p.values.get(c) for c in LEAD_COLUMNS) for p in new_people]
+        ids = _insert(session, Lead, LEAD_COLUMNS, rows, progress, (0.45, 0.7), ids=True)
+        for person, lead_id in zip(new_people, ids, strict=True):
+            person.lead_id = lead_id
 
     if plan.new_opportunities:
         _open(session, actor, now, source, plan, outcomes, keep_for_self, progress)
@@ -83,44 +119,59 @@ def write_batch(
 
 
 def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) -> None:
-    """The new opportunities, each with its first stage and its flow event."""
-    owner_id = actor.user_id if keep_for_self else None
-    unit_id = actor.org_unit_id if keep_for_self else None
+    """The new opportunities, each with its first stage and its flow event: per business
+    line and chunk of leads, three INSERT ... SELECT and one read of the new ids."""
     state = "owned" if keep_for_self else "unassigned"
-    rows = [
-        {
-            "lead_id": person.lead_id, "business_line_id": line_id, "pipeline_type": "new",
-            "stage": "new", "pool_state": state, "owner_id": owner_id, "org_unit_id": unit_id,
-            "assigned_at": now if keep_for_self else None, "stage_changed_at": now,
-            "locked": False, "recycle_count": 0, "created_at": now,
-        }
-        for person, line_id, _ in plan.new_opportunities
-    ]  # fmt: skip
-    _insert(session, Opportunity, rows, progress, (0.7, 0.85))
-    opp_ids: dict[tuple[int, int], int] = {}
-    for chunk in chunks(person.lead_id for person, _, _ in plan.new_opportunities):
-        for opp_id, lead_id, line_id in session.exec(
-            select(Opportunity.id, Opportunity.lead_id, Opportunity.business_line_id).where(
-                col(Opportunity.lead_id).in_(chunk), Opportunity.pool_state != "closed"
+    # Typed literals: PostgreSQL cannot infer the type of a bare parameter in a SELECT list.
+    when, by = literal(now, DateTime), literal(actor.user_id, Integer)
+    owner = literal(actor.user_id if keep_for_self else None, Integer)
+    unit = literal(actor.org_unit_id if keep_for_self else None, Integer)
+    state_value = literal(state, String)
+    stage_values = (Opportunity.id, null(), literal("new", String), when, by)
+    flow_values = (
+        Opportunity.id, when, null(), state_value, owner, literal("intake", String), by,
+        literal(source[:400], String),
+    )  # fmt: skip
+    by_line: dict[int, list[tuple[int, int]]] = {}  # line id -> (lead id, input index)
+    for person, line_id, index in plan.new_opportunities:
+        by_line.setdefault(line_id, []).append((person.lead_id, index))
+    connection = session.connection()  # Core: the ORM adds nothing to INSERT ... SELECT
+    done, total = 0, len(plan.new_opportunities)
+    for line_id, planned in by_line.items():
+        line = literal(line_id, Integer)
+        opportunity_values = (
+            Lead.id, line, literal("new", String), literal("new", String), state_value, owner,
+            unit, when if keep_for_self else literal(None, DateTime), when, literal(False),
+            literal(0, Integer), when,
+        )  # fmt: skip
+        for offset in range(0, len(planned), CHUNK):
+            chunk = planned[offset : offset + CHUNK]
+            lead_ids = [lead_id for lead_id, _ in chunk]
+            connection.execute(
+                insert(Opportunity).from_select(
+                    _OPPORTUNITY_COLUMNS,
+                    select(*opportunity_values).where(col(Lead.id).in_(lead_ids)),
+                )
             )
-        ).all():
-            opp_ids[(lead_id, line_id)] = opp_id
-    new_ids = [opp_ids[(person.lead_id, line_id)] for person, line_id, _ in plan.new_opportunities]
-    stages = [
-        {"opportunity_id": opp_id, "from_stage": None, "to_stage": "new", "changed_at": now,
-         "actor_id": actor.user_id}
-        for opp_id in new_ids
-    ]  # fmt: skip
-    _insert(session, StageHistory, stages, progress, (0.85, 0.92))
-    flows = [
-        {"opportunity_id": opp_id, "at": now, "from_state": None, "to_state": state,
-         "to_owner_id": owner_id, "reason": "intake", "actor_id": actor.user_id,
-         "note": source[:400]}
-        for opp_id in new_ids
-    ]  # fmt: skip
-    _insert(session, FlowEvent, flows, progress, (0.92, 0.99))
-    for (_, _, index), opp_id in zip(plan.new_opportunities, new_ids, strict=True):
-        outcomes[index].opportunity_ids.append(opp_id)
+            # The lead had no open opportunity on this line: the open one is the new one.
+            new = and_(
+                Opportunity.business_line_id == line_id,
+                col(Opportunity.lead_id).in_(lead_ids),
+                Opportunity.pool_state != "closed",
+            )
+            for table, columns, values in (
+                (StageHistory, _STAGE_COLUMNS, stage_values),
+                (FlowEvent, _FLOW_COLUMNS, flow_values),
+            ):
+                connection.execute(insert(table).from_select(columns, select(*values).where(new)))
+            opportunity_of = dict(
+                connection.execute(select(Opportunity.lead_id, Opportunity.id).where(new)).all()
+            )
+            for lead_id, index in chunk:
+                outcomes[index].opportunity_ids.append(opportunity_of[lead_id])
+            done += len(chunk)
+            if progress is not None:
+                progress(0.7 + 0.29 * done / total)
 
 
 def _tag(session: Session, people: list[Person]) -> None:
@@ -135,10 +186,7 @@ def _tag(session: Session, people: list[Person]) -> None:
                 select(LeadTag.lead_id, LeadTag.tag).where(col(LeadTag.lead_id).in_(chunk))
             ).all()
         )
-    if wanted:
-        session.execute(
-            insert(LeadTag), [{"lead_id": lead_id, "tag": tag} for lead_id, tag in sorted(wanted)]
-        )
+    insert_rows(session, LeadTag.__table__, ("lead_id", "tag"), sorted(wanted))
 
 
 def _log_touches(session: Session, actor: Actor, now: datetime, source: str, plan: Plan) -> None:

@@ -1,0 +1,226 @@
+"""The lead library at scale.
+
+`lead_import_100k`: a 100,000-row CSV (5% bad rows, 10% repeats of earlier rows) read and
+imported through the product's path (`read_table` + `run_import`: validation, phone
+normalisation, de-duplication against the file and the stored leads, leads, opportunities,
+stage history, flow events), beside plain SQL writing the same good rows to the same tables
+(one executemany for the leads, then INSERT ... SELECT for the rest). A second line compares
+against the plain insert of the lead rows alone. Each run's rows are deleted afterwards.
+
+`lead_search_*`: one page of the library search (count up to the cap, the page of 50, its
+opportunities and tags) by phone suffix and by name prefix, for the executive, a director
+and a rep, beside the same queries written by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import statistics
+import time
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from benchmarks.common import BenchContext, best_of, report_ratio, report_value
+from crm_core import clock
+from crm_core.access import Actor, load_actor
+from crm_core.lead_import import ImportOptions, guess_columns, run_import
+from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.models import User
+from crm_core.tabular import read_table
+
+ROWS = 100_000
+_TABLES = ("flow_event", "stage_history", "follow_up", "lead_tag", "opportunity", "lead",
+           "lead_import", "audit_log")  # fmt: skip
+
+
+def import_file(rows: int = ROWS, seed: int = 7) -> bytes:
+    """A lead CSV as marketing would upload it: Chinese headers, mixed phone spellings."""
+    rng = random.Random(seed)
+    bad_every, repeat_every = 20, 10  # 5% bad, 10% repeats
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["姓名", "手机号", "渠道", "推广计划", "业务线"])
+    written: list[list[str]] = []
+    for i in range(rows):
+        if i % bad_every == bad_every - 1:
+            kind = i // bad_every % 3
+            row = [f"坏{i}", "12345" if kind == 0 else f"1760{i:07d}", "sem", "春季", "kaoyan"]
+            if kind == 1:
+                row[0] = ""
+            elif kind == 2:
+                row[2] = "电视"
+        elif i % repeat_every == repeat_every - 1 and written:
+            row = list(rng.choice(written))
+        else:
+            # 167 numbers: a range the demo data does not use, so every person is new.
+            number = f"167{i:08d}"
+            phone = rng.choice(
+                (number, f"+86 {number}", f"{number[:3]}-{number[3:7]}-{number[7:]}")
+            )
+            row = [f"学员{i}", phone, rng.choice(("sem", "搜索广告", "feed")), "春季", "kaoyan"]
+            written.append(row)
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+def _marks(session: Session) -> dict[str, int]:
+    return {t: session.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
+            for t in _TABLES if t != "lead_tag"}  # fmt: skip
+
+
+def _clean(session: Session, marks: dict[str, int]) -> None:
+    session.execute(text("DELETE FROM lead_tag WHERE lead_id > :m"), {"m": marks["lead"]})
+    for table in _TABLES:
+        if table != "lead_tag":
+            session.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": marks[table]})
+    session.commit()
+
+
+_LEAD_COLUMNS = ("name", "name_key", "phone", "phone_suffix", "no_phone", "channel",
+                 "campaign", "created_by_id", "created_at")  # fmt: skip
+
+
+def _plain_write(session: Session, rows: list[dict], line_id: int, mark: int, now) -> None:
+    session.execute(
+        text(f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
+             f"({', '.join(':' + c for c in _LEAD_COLUMNS)})"),
+        rows,
+    )  # fmt: skip
+    params = {"line": line_id, "mark": mark, "now": now}
+    session.execute(
+        text("INSERT INTO opportunity (lead_id, business_line_id, pipeline_type, stage,"
+             " pool_state, stage_changed_at, locked, recycle_count, created_at)"
+             " SELECT id, :line, 'new', 'new', 'unassigned', :now, false, 0, :now"
+             " FROM lead WHERE id > :mark"),
+        params,
+    )  # fmt: skip
+    opps = "SELECT o.id FROM opportunity o WHERE o.lead_id > :mark"
+    session.execute(
+        text("INSERT INTO stage_history (opportunity_id, to_stage, changed_at)"
+             f" SELECT id, 'new', :now FROM ({opps}) AS x"),
+        params,
+    )  # fmt: skip
+    session.execute(
+        text("INSERT INTO flow_event (opportunity_id, at, to_state, reason, note)"
+             f" SELECT id, :now, 'unassigned', 'intake', 'import' FROM ({opps}) AS x"),
+        params,
+    )  # fmt: skip
+    session.commit()
+
+
+def run_import_benchmark(ctx: BenchContext, repeat: int = 3) -> None:
+    data = import_file()
+    with Session(ctx.engine) as session:
+        admin = _actor(session, "admin")
+        line_id = session.execute(
+            text("SELECT id FROM business_line WHERE code = 'kaoyan'")
+        ).scalar_one()
+        ours_times, stored = [], []
+        for _ in range(repeat):
+            marks = _marks(session)
+            started = time.perf_counter()
+            frame = read_table(data, "leads.csv")
+            report = run_import(
+                session, admin, frame, ImportOptions(mapping=guess_columns(frame.columns))
+            )
+            ours_times.append(time.perf_counter() - started)
+            stored = [dict(r._mapping) for r in session.execute(
+                text(f"SELECT {', '.join(_LEAD_COLUMNS)} FROM lead WHERE id > :m ORDER BY id"),
+                {"m": marks["lead"]},
+            )]  # fmt: skip
+            _clean(session, marks)
+        assert report.counts["rejected"] == ROWS // 20 and len(stored) == report.counts["created"]
+        plain_times, leads_only_times = [], []
+        for _ in range(repeat):
+            marks = _marks(session)
+            started = time.perf_counter()
+            _plain_write(session, stored, line_id, marks["lead"], clock.now())
+            plain_times.append(time.perf_counter() - started)
+            _clean(session, marks)
+            started = time.perf_counter()
+            session.execute(
+                text(f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
+                     f"({', '.join(':' + c for c in _LEAD_COLUMNS)})"),
+                stored,
+            )  # fmt: skip
+            session.commit()
+            leads_only_times.append(time.perf_counter() - started)
+            _clean(session, marks)
+    ours = statistics.median(ours_times)
+    report_ratio("lead_import_100k", ours, statistics.median(plain_times))
+    report_ratio("lead_import_100k_vs_lead_rows_only", ours, statistics.median(leads_only_times))
+    report_value("lead_import_100k_rows_per_s", ROWS / ours, "rows/s")
+
+
+def _actor(session: Session, username: str) -> Actor:
+    user_id = session.exec(select(User.id).where(User.username == username)).one()
+    return load_actor(session, user_id)
+
+
+_PLAIN_PAGE = """
+SELECT id, name, phone, no_phone, external_id, channel, campaign, region, city, customer_id,
+       created_at
+FROM lead WHERE merged_into_id IS NULL AND {where} {scope}
+ORDER BY created_at DESC, id DESC LIMIT 50
+"""
+_PLAIN_COUNT = (
+    "SELECT count(*) FROM (SELECT id FROM lead WHERE merged_into_id IS NULL AND {where} {scope}"
+    " LIMIT 10001) AS x"
+)
+_PLAIN_SCOPE = {
+    "all": "",
+    "self": "AND (created_by_id = :me OR id IN (SELECT lead_id FROM opportunity"
+    " WHERE owner_id = :me))",
+    "subtree": "AND (created_by_id = :me OR id IN (SELECT lead_id FROM opportunity"
+    " WHERE owner_id = :me OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix)))",
+}
+
+
+def run_search_benchmark(ctx: BenchContext) -> None:
+    with Session(ctx.engine) as session:
+        leads = session.execute(text("SELECT count(*) FROM lead")).scalar_one()
+        report_value("lead_search_leads", leads, "leads")
+        suffix = session.execute(text("SELECT phone_suffix FROM lead WHERE id = 1")).scalar_one()
+        surname = session.execute(text("SELECT name FROM lead WHERE id = 2")).scalar_one()[:1]
+        for username, kind in (("boss", "all"), ("director", "subtree"), ("rep", "self")):
+            actor = _actor(session, username)
+            path = session.execute(
+                text("SELECT u.path FROM org_unit u JOIN app_user a ON a.org_unit_id = u.id"
+                     " WHERE a.id = :me"), {"me": actor.user_id},
+            ).scalar_one()  # fmt: skip
+            params = {"me": actor.user_id, "prefix": f"{path}%", "suffix": suffix,
+                      "low": surname, "high": surname + "\U0010ffff"}  # fmt: skip
+            for label, lead_filter, where in (
+                ("suffix", LeadFilter(text=suffix), "phone_suffix = :suffix"),
+                ("name", LeadFilter(text=surname),
+                 "(name_key >= :low AND name_key < :high OR external_id = :low)"),
+            ):  # fmt: skip
+
+                def ours(session=session, actor=actor, lead_filter=lead_filter):
+                    search_leads(session, actor, lead_filter)
+
+                def plain(session=session, where=where, kind=kind, params=params):
+                    scope = _PLAIN_SCOPE[kind]
+                    session.execute(text(_PLAIN_COUNT.format(where=where, scope=scope)), params)
+                    ids = [r[0] for r in session.execute(
+                        text(_PLAIN_PAGE.format(where=where, scope=scope)), params)]  # fmt: skip
+                    if ids:
+                        marks = ", ".join(str(i) for i in ids)
+                        session.execute(text(
+                            "SELECT o.lead_id, o.id, b.name, o.owner_id, u.full_name, o.stage,"
+                            " o.pool_state FROM opportunity o JOIN business_line b"
+                            " ON b.id = o.business_line_id LEFT JOIN app_user u ON u.id = o.owner_id"
+                            f" WHERE o.lead_id IN ({marks})")).all()  # fmt: skip
+                        session.execute(
+                            text(f"SELECT lead_id, tag FROM lead_tag WHERE lead_id IN ({marks})")
+                        ).all()
+
+                report_ratio(f"lead_search_{label}_{username}", best_of(ours), best_of(plain))
+
+
+def run(ctx: BenchContext) -> None:
+    run_search_benchmark(ctx)
+    run_import_benchmark(ctx)
