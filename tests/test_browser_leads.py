@@ -69,9 +69,7 @@ def test_upload_fix_the_mapping_import_and_find_the_lead(app_url, engine, tmp_pa
         page.get_by_label("打开名片", exact=True).click()
         page.keyboard.type("赵小雨")
         page.get_by_role("option").filter(has_text="赵小雨").first.click()
-        expect(page.get_by_role("heading").filter(has_text="赵小雨")).to_be_visible(
-            timeout=30_000
-        )
+        expect(page.get_by_role("heading").filter(has_text="赵小雨")).to_be_visible(timeout=30_000)
         browser.close()
 
     with Session(engine) as session:
