@@ -14,13 +14,15 @@ from crm_core.models import OrgUnit, User
 
 PLAIN = {
     "self": (
-        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me)",
+        "SELECT count(*) FROM lead WHERE created_by_id = :me OR id IN"
+        " (SELECT lead_id FROM opportunity WHERE owner_id = :me)",
         "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me"
         " GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
     "subtree": (
-        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me"
+        "SELECT count(*) FROM lead WHERE created_by_id = :me OR id IN (SELECT lead_id FROM"
+        " opportunity WHERE owner_id = :me"
         " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))",
         "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id"
         " IN (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage, pool_state",

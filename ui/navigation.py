@@ -36,7 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
         "pages/workspace/customers.py",
         "nav.customers",
         ":material/how_to_reg:",
-        "nav.section.main",
+        "nav.section.leads",
         Permission.MANAGE_CUSTOMERS,
     ),
     PageSpec(
