@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, exists, false, or_, true
 from sqlmodel import Session, select
 
 from crm_core.errors import NotFound, PermissionDenied
@@ -129,15 +129,22 @@ def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
     return or_(Opportunity.owner_id == actor.user_id, unit_clause(actor, Opportunity.org_unit_id))
 
 
-def lead_scope(actor: Actor) -> ColumnElement[bool]:
+def lead_scope(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:
     """Leads the actor reaches: those holding an opportunity in the actor's scope, and those
-    the actor entered (an importer keeps sight of what they brought in before dispatch)."""
+    the actor entered (an importer keeps sight of what they brought in before dispatch).
+
+    `per_lead`: the other conditions leave few candidates, so check each one."""
     if actor.scope is DataScope.ALL:
         return true()
-    return or_(
-        Lead.created_by_id == actor.user_id,
-        Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor))),
-    )
+    if actor.scope is DataScope.SELF and not per_lead:
+        # A rep's share is small: the database reads its ids once and looks them up.
+        reach = Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor)))
+    else:
+        # A unit's share can be a third of the table, and a narrow search (`per_lead`)
+        # has few candidates: asking per lead, through the (lead, owner, unit) index,
+        # beats collecting every id of the share first.
+        reach = exists().where(Opportunity.lead_id == Lead.id, opportunity_scope(actor))
+    return or_(Lead.created_by_id == actor.user_id, reach)
 
 
 def user_scope(actor: Actor) -> ColumnElement[bool]:

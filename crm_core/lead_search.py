@@ -28,6 +28,7 @@ from crm_core.phones import normalise_phone
 from crm_core.search_keys import name_key, prefix_range
 
 COUNT_CAP = 10_000
+BROAD = 2_000
 MAX_PAGE_SIZE = 200
 SORTS = ("newest", "oldest", "name")
 _PHONE_CHARS = re.compile(r"[\s\-()+.]")
@@ -115,17 +116,31 @@ def _read_text(text: str) -> _Text:
             phone = normalise_phone(text)
             return _Text(phone=phone, external_id=text) if phone else _Text(external_id=text)
         return _Text(external_id=text)
-    return _Text(name_prefix=name_key(text), external_id=text)
+    # External ids carry digits ("OLD-1024"); a plain name is only a name.
+    has_digit = any(c.isdigit() for c in text)
+    return _Text(name_prefix=name_key(text), external_id=text if has_digit else None)
 
 
-def lead_conditions(actor: Actor, lead_filter: LeadFilter) -> list[ColumnElement[bool]]:
+def lead_conditions(
+    actor: Actor, lead_filter: LeadFilter, *, broad: bool = False, by_date: bool = False
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
-    match). Raise ValidationError for a filter that cannot be read."""
-    conditions: list[ColumnElement[bool]] = [col(Lead.merged_into_id).is_(None), lead_scope(actor)]
+    match). Raise ValidationError for a filter that cannot be read.
+
+    `broad` says the name prefix is shared by many leads: the scope is then read as a set,
+    not lead by lead; with `by_date` too (a page in date order) the name is compared
+    without its index, so the page walks the date index and stops at its end instead of
+    sorting every match."""
     f = lead_filter
     text = (f.text or "").strip()
-    if text:
-        read = _read_text(text)
+    read = _read_text(text) if text else None
+    # A number, or a name that few leads share, leaves few candidates to check one by one.
+    narrow = read is not None and (read.name_prefix is None or not broad)
+    conditions: list[ColumnElement[bool]] = [
+        col(Lead.merged_into_id).is_(None),
+        lead_scope(actor, per_lead=narrow),
+    ]
+    if read is not None:
         if read.suffix:
             conditions.append(Lead.phone_suffix == read.suffix)
         elif read.phone:
@@ -144,8 +159,10 @@ def lead_conditions(actor: Actor, lead_filter: LeadFilter) -> list[ColumnElement
             )
         elif read.name_prefix:
             low, high = prefix_range(read.name_prefix)
+            key = Lead.name_key.concat("") if broad and by_date else Lead.name_key
+            name = and_(key >= low, key < high)
             conditions.append(
-                or_(and_(Lead.name_key >= low, Lead.name_key < high), Lead.external_id == text)
+                or_(name, Lead.external_id == read.external_id) if read.external_id else name
             )
         else:
             conditions.append(Lead.external_id == read.external_id)
@@ -194,9 +211,30 @@ def count_matching(
 ) -> tuple[int, bool]:
     """(number of matching leads up to `cap`, whether there are more than `cap`)."""
     actor.require(Permission.VIEW_LEADS)
-    capped = select(Lead.id).where(*lead_conditions(actor, lead_filter)).limit(cap + 1).subquery()
+    conditions = lead_conditions(actor, lead_filter, broad=_broad_name(session, lead_filter))
+    return _capped_count(session, conditions, cap)
+
+
+def _capped_count(session: Session, conditions, cap: int) -> tuple[int, bool]:
+    capped = select(Lead.id).where(*conditions).limit(cap + 1).subquery()
     found = session.exec(select(func.count()).select_from(capped)).one()
     return min(found, cap), found > cap
+
+
+def _broad_name(session: Session, lead_filter: LeadFilter) -> bool:
+    """Whether the filter's name prefix is shared by more than BROAD leads (ignoring scope):
+    an index-only count that stops at BROAD + 1."""
+    text = (lead_filter.text or "").strip()
+    read = _read_text(text) if text else None
+    if read is None or read.name_prefix is None:
+        return False
+    low, high = prefix_range(read.name_prefix)
+    found, more = _capped_count(
+        session,
+        [Lead.name_key >= low, Lead.name_key < high, col(Lead.merged_into_id).is_(None)],
+        BROAD,
+    )
+    return more
 
 
 def search_leads(
@@ -214,12 +252,14 @@ def search_leads(
     if sort not in SORTS:
         raise ValidationError("leads.error.sort", sort=sort)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    total, capped = count_matching(session, actor, lead_filter)
+    broad = _broad_name(session, lead_filter)
+    total, capped = _capped_count(session, lead_conditions(actor, lead_filter, broad=broad),
+                                  COUNT_CAP)  # fmt: skip
     last_page = max(1, -(-total // page_size))
     page = max(1, min(page, last_page))
     leads = session.exec(
         select(Lead)
-        .where(*lead_conditions(actor, lead_filter))
+        .where(*lead_conditions(actor, lead_filter, broad=broad, by_date=sort != "name"))
         .order_by(*_order(sort))
         .limit(page_size)
         .offset((page - 1) * page_size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
@@ -40,11 +40,19 @@ class Lead(SQLModel, table=True):
     __tablename__ = "lead"
     __table_args__ = (
         Index("ix_lead_phone_suffix", "phone_suffix"),
-        Index("ix_lead_name_key", "name_key"),
+        # With merged_into_id, so counting the leads of a name prefix reads the index alone.
+        Index("ix_lead_name_key", "name_key", "merged_into_id"),
         Index("ix_lead_created", "created_at"),
         Index("ix_lead_channel_created", "channel", "created_at"),
         Index("ix_lead_campaign", "campaign"),
-        Index("ix_lead_merged_into", "merged_into_id"),
+        # Only merged leads: an index holding every live lead under NULL would tempt the
+        # planner into reading the whole table for "merged_into_id IS NULL".
+        Index(
+            "ix_lead_merged_into",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
         Index("ix_lead_created_by", "created_by_id"),
     )
 
