@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from crm_core import audit, clock
 from crm_core.access import Actor, lead_scope
 from crm_core.errors import NotFound, ValidationError
+from crm_core.intake.inputs import TEXT_FIELDS
 from crm_core.masking import mask_phone
 from crm_core.metadata import list_options
 from crm_core.models import Lead
@@ -37,19 +38,9 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "keyword",
 )
 
-# Column lengths of the text fields (the phone is checked by normalising it instead).
-MAX_LENGTHS: dict[str, int] = {
-    "name": 120,
-    "external_id": 80,
-    "email": 200,
-    "wechat": 80,
-    "region": 80,
-    "city": 80,
-    "channel": 40,
-    "campaign": 120,
-    "landing_page": 400,
-    "keyword": 120,
-}
+# Column lengths of the text fields, as the intake checks them (the phone is checked by
+# normalising it instead; the channel must be a known code).
+MAX_LENGTHS: dict[str, int] = {**TEXT_FIELDS, "channel": 40}
 
 
 def _clean(value: Any) -> str | None:
