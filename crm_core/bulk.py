@@ -9,10 +9,24 @@ place so nobody else can take the following ids.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import DateTime, Table, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    String,
+    Table,
+    Text,
+    any_,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlmodel import Session
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores times in SQLite
@@ -85,3 +99,16 @@ def insert_with_ids(
         return ids
     insert_rows(session, table, with_id, [(i, *row) for i, row in zip(ids, rows, strict=True)])
     return ids
+
+
+def one_of(session: Session, column, values: Sequence) -> ColumnElement[bool]:
+    """`column IN values` as one bound parameter however long the list: a JSON array read
+    by `json_each` on SQLite, an array with `= ANY` on PostgreSQL. A list of thousands
+    then costs one parameter, not thousands to name, bind and parse."""
+    if session.get_bind().dialect.name == "postgresql":
+        item = column.type if not isinstance(column.type, String) else Text()
+        return column == any_(literal(list(values), ARRAY(item)))
+    items = select(literal_column("value")).select_from(
+        func.json_each(literal(json.dumps(list(values), ensure_ascii=False), Text()))
+    )
+    return column.in_(items)

@@ -45,9 +45,10 @@ TEXT_FIELDS = {
     "keyword": 120,
 }
 TAG_MAX = 60
+_TEXT_ITEMS = tuple(TEXT_FIELDS.items())
 
 
-@dataclass
+@dataclass(slots=True)
 class LeadInput:
     """One lead as an entrance delivers it; strings are taken as given and cleaned here.
 
@@ -82,7 +83,7 @@ class Collision:
     pool_state: str
 
 
-@dataclass
+@dataclass(slots=True)
 class IntakeOutcome:
     """What happened to one input (`index` is its position in the batch).
 
@@ -129,7 +130,7 @@ class IntakeResult:
         return [(o.index, c) for o in self.outcomes for c in o.collisions]
 
 
-@dataclass
+@dataclass(slots=True)
 class Clean:
     """An input that passed the checks: lead columns, lines and tags."""
 
@@ -159,43 +160,46 @@ def validate(
     lines: dict[str, BusinessLine],
     now: datetime,
 ) -> Clean | IntakeOutcome:
-    """The input's lead columns, or the first reason to refuse it."""
+    """The input's lead columns, or the first reason to refuse it. Written for speed: it
+    runs once per row of a 200,000-row import."""
     values: dict[str, Any] = {}
-    for name in TEXT_FIELDS:  # `text()` inlined: this runs for every row of an import
+    too_long = None
+    for name, limit in _TEXT_ITEMS:
         value = getattr(item, name)
         if value is not None:
             value = (value if type(value) is str else str(value)).strip() or None
+            if value is not None and too_long is None and len(value) > limit:
+                too_long = (name, limit)
         values[name] = value
     if not values["name"]:
         return reject(index, "leads.error.name_required", "name")
-    for name, limit in TEXT_FIELDS.items():
-        if values[name] is not None and len(values[name]) > limit:
-            return reject(index, "leads.error.too_long", name, field=name, max=limit)
-    raw_phone = text(item.phone)
+    if too_long is not None:
+        name, limit = too_long
+        return reject(index, "leads.error.too_long", name, field=name, max=limit)
+    raw_phone = str(item.phone).strip() if item.phone is not None else None
     phone = None
-    if raw_phone is not None:
+    if raw_phone:
         phone = normalise_phone(raw_phone)
         if phone is None:
             return reject(index, "leads.error.phone_invalid", "phone", phone=raw_phone)
     elif values["external_id"] is None:
         return reject(index, "leads.error.phone_or_external_id_required", "phone")
-    channel = (text(item.channel) or "").lower()
+    channel = str(item.channel).strip().lower() if item.channel is not None else ""
     if not channel:
         return reject(index, "leads.error.channel_required", "channel")
     if channel not in channels:
         return reject(index, "leads.error.channel_unknown", "channel", channel=channel)
     codes: list[str] = []
-    for code in item.business_line_codes or []:
-        code = (text(code) or "").lower()
+    for code in item.business_line_codes or ():
+        code = str(code).strip().lower()
         if code and code not in codes:
+            if code not in lines:
+                return reject(
+                    index, "leads.error.business_line_unknown", "business_line_codes", code=code
+                )
             codes.append(code)
     if not codes:
         return reject(index, "leads.error.business_line_required", "business_line_codes")
-    for code in codes:
-        if code not in lines:
-            return reject(
-                index, "leads.error.business_line_unknown", "business_line_codes", code=code
-            )
     if item.created_at is not None and item.created_at > now:
         return reject(index, "leads.error.date_future", "created_at")
     tags: list[str] = []

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from crm_core.bulk import one_of
 from crm_core.intake.inputs import (
     ADDED_LINE,
     COLLISION,
@@ -73,15 +73,12 @@ def leads_by(session: Session, column, keys: Iterable[str]) -> dict[str, Known]:
     found: dict[str, Known] = {}
     table = Lead.__table__
     key_column = table.c[column.key]
-    # Core with one expanding parameter: a batch of 100,000 keys pays no ORM overhead.
-    query = select(
-        table.c.id, table.c.phone, table.c.external_id, table.c.merged_into_id, key_column
-    ).where(key_column.in_(bindparam("keys", expanding=True)))
-    connection = session.connection()
+    connection = session.connection()  # Core: a batch of 100,000 keys pays no ORM overhead
     for chunk in chunks(keys):
-        for lead_id, phone, external_id, merged_into, key in connection.execute(
-            query, {"keys": chunk}
-        ):
+        query = select(
+            table.c.id, table.c.phone, table.c.external_id, table.c.merged_into_id, key_column
+        ).where(one_of(session, key_column, chunk))
+        for lead_id, phone, external_id, merged_into, key in connection.execute(query):
             if merged_into is not None:
                 found[key] = Known(merged_into, phone, external_id, True)
             else:
@@ -89,7 +86,7 @@ def leads_by(session: Session, column, keys: Iterable[str]) -> dict[str, Known]:
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class OpenOpportunity:
     opportunity_id: int | None  # None: planned in this batch
     owner_id: int | None
@@ -116,7 +113,7 @@ def open_opportunities(
                 User.language,
             )
             .join(User, col(User.id) == col(Opportunity.owner_id), isouter=True)
-            .where(col(Opportunity.lead_id).in_(chunk), Opportunity.pool_state != "closed")
+            .where(one_of(session, Opportunity.lead_id, chunk), Opportunity.pool_state != "closed")
         ).all()
         for opp_id, lead_id, line_id, owner_id, state, owner_name, language in rows:
             found[(lead_id, line_id)] = OpenOpportunity(
@@ -125,7 +122,7 @@ def open_opportunities(
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     """One person of the batch: a stored lead (`lead_id`) or a lead to insert."""
 
@@ -240,6 +237,7 @@ def plan_batch(
     new_opportunities: list[tuple[Person, int, int]] = []
     touches: list[tuple[int, OpenOpportunity, LeadInput]] = []
     planned: set[tuple[int, int]] = set()  # (id(person), line id)
+    line_ids = {code: line.id for code, line in lines.items()}  # plain ints: read per row
     for row in clean:
         person = person_of[row.index]
         outcome = IntakeOutcome(
@@ -250,7 +248,7 @@ def plan_batch(
             outcome.duplicate_of = person.first_index
         new_lines = 0
         for code in row.line_codes:
-            line_id = lines[code].id
+            line_id = line_ids[code]
             existing = (
                 open_opps.get((person.lead_id, line_id)) if person.lead_id is not None else None
             )

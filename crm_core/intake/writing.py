@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from operator import itemgetter
 
-from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, null, update
+from sqlalchemy import DateTime, Integer, String, and_, insert, literal, null, update
 from sqlmodel import Session, col, select
 
 from crm_core.access import Actor
-from crm_core.bulk import insert_rows, insert_with_ids
+from crm_core.bulk import insert_rows, insert_with_ids, one_of
 from crm_core.i18n import translate
 from crm_core.intake.inputs import IntakeOutcome
 from crm_core.intake.matching import CHUNK, Person, Plan, chunks
@@ -65,14 +66,14 @@ def _customers_by_phone(session: Session, phones: list[str]) -> dict[str, int]:
     """phone -> the registered user with that phone (the lowest id if several)."""
     found: dict[str, int] = {}
     table = Customer.__table__
-    query = (
-        select(table.c.id, table.c.phone)
-        .where(table.c.phone.in_(bindparam("phones", expanding=True)))
-        .order_by(table.c.id)
-    )
     connection = session.connection()
     for chunk in chunks(phones):
-        for customer_id, phone in connection.execute(query, {"phones": chunk}):
+        query = (
+            select(table.c.id, table.c.phone)
+            .where(one_of(session, table.c.phone, chunk))
+            .order_by(table.c.id)
+        )
+        for customer_id, phone in connection.execute(query):
             found.setdefault(phone, customer_id)
     return found
 
@@ -102,7 +103,8 @@ def write_batch(
         customers = _customers_by_phone(session, [p.phone for p in new_people if p.phone])
         for person in new_people:
             person.values["customer_id"] = customers.get(person.phone) if person.phone else None
-        rows = [tuple(p.values.get(c) for c in LEAD_COLUMNS) for p in new_people]
+        row_of = itemgetter(*LEAD_COLUMNS)
+        rows = [row_of(p.values) for p in new_people]
         ids = _insert(session, Lead, LEAD_COLUMNS, rows, progress, (0.45, 0.7), ids=True)
         for person, lead_id in zip(new_people, ids, strict=True):
             person.lead_id = lead_id
@@ -150,13 +152,13 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
             connection.execute(
                 insert(Opportunity).from_select(
                     _OPPORTUNITY_COLUMNS,
-                    select(*opportunity_values).where(col(Lead.id).in_(lead_ids)),
+                    select(*opportunity_values).where(one_of(session, Lead.id, lead_ids)),
                 )
             )
             # The lead had no open opportunity on this line: the open one is the new one.
             new = and_(
                 Opportunity.business_line_id == line_id,
-                col(Opportunity.lead_id).in_(lead_ids),
+                one_of(session, Opportunity.lead_id, lead_ids),
                 Opportunity.pool_state != "closed",
             )
             for table, columns, values in (
