@@ -212,12 +212,12 @@ def find_people(
             ):
                 person.external_id = ext
                 person.set(external_id=ext)
-        for key, index in ((person.phone, by_phone), (person.external_id, by_ext)):
-            if key:
-                index.setdefault(key, person)
-        for tag in row.tags:
-            if tag not in person.tags:
-                person.tags.append(tag)
+        if person.phone:
+            by_phone.setdefault(person.phone, person)
+        if person.external_id:
+            by_ext.setdefault(person.external_id, person)
+        if row.tags:
+            person.tags.extend(tag for tag in row.tags if tag not in person.tags)
         person_of[row.index] = person
     return person_of
 
@@ -240,10 +240,8 @@ def plan_batch(
     line_ids = {code: line.id for code, line in lines.items()}  # plain ints: read per row
     for row in clean:
         person = person_of[row.index]
-        outcome = IntakeOutcome(
-            index=row.index, status=CREATED, phone=row.values["phone"],
-            no_phone=row.values["no_phone"],
-        )  # fmt: skip
+        values = row.values
+        outcome = IntakeOutcome(row.index, CREATED, None, values["phone"], values["no_phone"])
         if person.first_index != row.index:
             outcome.duplicate_of = person.first_index
         new_lines = 0

@@ -98,16 +98,15 @@ def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> 
                for name in _LEADING_FIELDS]  # fmt: skip
     inputs: list[LeadInput] = []
     refused: dict[int, IntakeOutcome] = {}
+    no_tags: list[str] = []
+    # Rows share the list objects of equal cells: the intake only reads them.
     for i, values in enumerate(zip(*leading, strict=True)):
-        item = LeadInput(*values)
-        item.business_line_codes = list(lines[i] or default_lines)
-        item.tags = list(tags[i] or ())
-        if dates[i] is _BAD_DATE:
+        created = dates[i]
+        if created is _BAD_DATE:
             value = column["created_at"][i]
             refused[i] = reject(i, "lead_import.error.bad_date", "created_at", value=value)
-        else:
-            item.created_at = dates[i]
-        inputs.append(item)
+            created = None
+        inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
     return FileRows(inputs, [int(n) for n in frame.index], refused)
 
 
