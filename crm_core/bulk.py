@@ -9,8 +9,10 @@ place so nobody else can take the following ids.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import (
@@ -112,3 +114,18 @@ def one_of(session: Session, column, values: Sequence) -> ColumnElement[bool]:
         func.json_each(literal(json.dumps(list(values), ensure_ascii=False), Text()))
     )
     return column.in_(items)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector for a bulk batch. A batch builds hundreds of thousands
+    of small objects that live until it ends; each of them makes the collector rescan all
+    the others, which doubled the time of a 100,000-row import. Reference counting still
+    frees everything; the collector's previous state comes back at the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

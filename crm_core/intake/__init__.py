@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from crm_core import clock
 from crm_core.access import Actor
+from crm_core.bulk import paused_gc
 from crm_core.errors import ValidationError
 from crm_core.intake.inputs import (
     ADDED_LINE,
@@ -99,10 +100,11 @@ def intake_leads(
         if actor.org_unit_id is None:
             raise ValidationError("leads.error.keep_needs_unit")
     try:
-        return _intake(
-            session, actor, list(inputs), source, dry_run, keep_for_self, all_or_nothing,
-            progress,
-        )  # fmt: skip
+        with paused_gc():
+            return _intake(
+                session, actor, list(inputs), source, dry_run, keep_for_self, all_or_nothing,
+                progress,
+            )  # fmt: skip
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
         session.rollback()

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from crm_core import audit, clock
 from crm_core.access import Actor
+from crm_core.bulk import paused_gc
 from crm_core.cells import neutralise_cell
 from crm_core.errors import ValidationError
 from crm_core.i18n import translate
@@ -183,7 +184,8 @@ def _report(
 
 
 def _intake(session, actor, frame, options, *, dry_run, progress):
-    rows = read_rows(session, frame, options)
+    with paused_gc():
+        rows = read_rows(session, frame, options)
     positions = [i for i in range(len(rows.inputs)) if i not in rows.refused]
     refuse_all = options.mode == "all_or_nothing"
     result = intake_leads(
