@@ -28,7 +28,8 @@ CHUNK = 5000  # keys per IN (...) list, well under SQLite's and PostgreSQL's par
 
 
 def chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    values = sorted(set(values))
+    """The distinct values, in lists of at most CHUNK."""
+    values = list(dict.fromkeys(values))
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
 

@@ -184,8 +184,7 @@ def _report(
 
 
 def _intake(session, actor, frame, options, *, dry_run, progress):
-    with paused_gc():
-        rows = read_rows(session, frame, options)
+    rows = read_rows(session, frame, options)
     positions = [i for i in range(len(rows.inputs)) if i not in rows.refused]
     refuse_all = options.mode == "all_or_nothing"
     result = intake_leads(
@@ -201,9 +200,12 @@ def preview_import(
 ) -> ImportReport:
     """What `run_import` would do with this file, without storing anything."""
     _check(actor, frame, options)
-    rows, positions, result = _intake(session, actor, frame, options, dry_run=True, progress=None)
-    filename = str(frame.attrs.get("filename", ""))
-    return _report(actor, filename, frame, options, rows, result, positions)
+    with paused_gc():
+        rows, positions, result = _intake(
+            session, actor, frame, options, dry_run=True, progress=None
+        )
+        filename = str(frame.attrs.get("filename", ""))
+        return _report(actor, filename, frame, options, rows, result, positions)
 
 
 def run_import(
@@ -218,11 +220,12 @@ def run_import(
     the audit log). On an error or a cancel nothing of the file is stored."""
     _check(actor, frame, options)
     started = clock.now()
-    rows, positions, result = _intake(
-        session, actor, frame, options, dry_run=False, progress=progress
-    )
-    filename = str(frame.attrs.get("filename", ""))
-    report = _report(actor, filename, frame, options, rows, result, positions)
+    with paused_gc():
+        rows, positions, result = _intake(
+            session, actor, frame, options, dry_run=False, progress=progress
+        )
+        filename = str(frame.attrs.get("filename", ""))
+        report = _report(actor, filename, frame, options, rows, result, positions)
     report.preview = False
     if report.refused:
         session.rollback()

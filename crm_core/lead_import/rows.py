@@ -52,7 +52,9 @@ def _clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
     for value in values:
         if not value:
             out.append(None)
-        elif len(value) <= _PLACEHOLDER_MAX and " ".join(value.split()).casefold() in blanks:
+        elif len(value) <= _PLACEHOLDER_MAX and (
+            (key := value.casefold()) in blanks or (" " in key and " ".join(key.split()) in blanks)
+        ):
             out.append(None)
         else:
             out.append(value)
