@@ -111,7 +111,7 @@ def _plain_write(session: Session, rows: list[dict], line_id: int, mark: int, no
     session.commit()
 
 
-def run_import_benchmark(ctx: BenchContext, repeat: int = 3) -> None:
+def run_import_benchmark(ctx: BenchContext, repeat: int = 5) -> None:
     data = import_file()
     with Session(ctx.engine) as session:
         admin = _actor(session, "admin")

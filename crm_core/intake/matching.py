@@ -47,9 +47,10 @@ def active_channels(session: Session) -> set[str]:
 
 
 def lines_of(session: Session, inputs: Sequence[LeadInput]) -> dict[str, BusinessLine]:
-    wanted = {
-        (text(code) or "").lower() for item in inputs for code in item.business_line_codes or []
-    }
+    # Rows of one file share their code lists: read each list once.
+    lists = {id(item.business_line_codes): item.business_line_codes for item in inputs}
+    raw = {code for codes in lists.values() for code in codes or ()}
+    wanted = {(text(code) or "").lower() for code in raw}
     wanted.discard("")
     if not wanted:
         return {}

@@ -15,13 +15,16 @@ from crm_core.access import Actor
 from crm_core.bulk import insert_rows, insert_with_ids, one_of
 from crm_core.i18n import translate
 from crm_core.intake.inputs import IntakeOutcome
-from crm_core.intake.matching import CHUNK, Person, Plan, chunks
+from crm_core.intake.matching import Person, Plan, chunks
 from crm_core.models import Customer, FlowEvent, FollowUp, Lead, LeadTag, Opportunity, StageHistory
 
 Progress = Callable[[float], None]
 
 
 _WRITE_CHUNK = 10_000  # rows per executemany, so a long import moves its progress bar
+# Leads per round of INSERT ... SELECT: their ids travel as one parameter, so a round costs
+# the same few statements however large it is.
+_OPEN_CHUNK = 20_000
 
 LEAD_COLUMNS = (
     "name", "name_key", "phone", "phone_suffix", "no_phone", "external_id", "email", "wechat",
@@ -146,8 +149,8 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
             unit, when if keep_for_self else literal(None, DateTime), when, literal(False),
             literal(0, Integer), when,
         )  # fmt: skip
-        for offset in range(0, len(planned), CHUNK):
-            chunk = planned[offset : offset + CHUNK]
+        for offset in range(0, len(planned), _OPEN_CHUNK):
+            chunk = planned[offset : offset + _OPEN_CHUNK]
             lead_ids = [lead_id for lead_id, _ in chunk]
             connection.execute(
                 insert(Opportunity).from_select(
