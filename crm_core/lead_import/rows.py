@@ -48,12 +48,20 @@ def _vocabularies(session: Session) -> tuple[dict[str, str], dict[str, str]]:
 
 def _clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
     """A column's cells with blanks and placeholders as None (the frame is stripped)."""
+    # Only a cell that starts like some placeholder is compared in full: names, phones and
+    # most codes never are.
+    starts = {blank[0] for blank in blanks}
     out: list[str | None] = []
     for value in values:
         if not value:
             out.append(None)
-        elif len(value) <= _PLACEHOLDER_MAX and (
-            (key := value.casefold()) in blanks or (" " in key and " ".join(key.split()) in blanks)
+        elif (
+            len(value) <= _PLACEHOLDER_MAX
+            and value[0].casefold() in starts
+            and (
+                (key := value.casefold()) in blanks
+                or (" " in key and " ".join(key.split()) in blanks)
+            )
         ):
             out.append(None)
         else:
