@@ -28,7 +28,6 @@ from crm_core.i18n import CATALOGUES
 from crm_core.models import AuditLog, Customer, Lead
 from crm_core.tabular import read_table
 from crm_core.users import create_user
-from tests.apptest import login
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 HEADER_EN = ["User ID", "Name", "Mobile", "Email", "Registration Date"]
@@ -422,58 +421,3 @@ def test_list_searches_pages_and_counts_linked_leads(db, admin, company):
         r.platform_user_id: r.linked_leads for r in list_customers(db, admin, "U", 1, 50).rows
     }
     assert counts == {"U100": 1, "U101": 0, "U102": 0}
-
-
-# --- the page ------------------------------------------------------------------------------------
-
-PAGE = "pages/workspace/customers.py"
-
-
-def test_admin_imports_and_searches_through_the_page(app_env, db):
-    at = login("admin")
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    assert at.title[0].value == "客户"
-    rows = [*GOOD, ("U3", "坏日期", "13700000003", "", "2026-13-01")]
-    at.file_uploader[0].upload("客户.csv", csv_bytes(rows, HEADER_ZH, "gbk"), "text/csv")
-    at.run()
-    assert not at.exception, at.exception
-    boxes = {s.key: s.value for s in at.selectbox if (s.key or "").startswith("customers_map_")}
-    assert sorted(boxes.values()) == sorted(HEADER_ZH)
-    assert {m.label: m.value for m in at.metric} == {
-        "新增": "2", "更新": "0", "无变化": "0", "被拒绝": "1",
-    }  # fmt: skip
-    bad = next(d.value for d in at.dataframe if "原因" in d.value.columns)
-    assert list(bad["行号"]) == [4]
-
-    at.radio(key="customers_mode").set_value("all_or_nothing")
-    at.button(key="customers_import").click()
-    at.run()
-    assert not at.exception, at.exception
-    assert any("未导入任何数据" in w.value for w in at.warning)
-    assert customers(db) == {}
-
-    at.radio(key="customers_mode").set_value("good_rows")
-    at.button(key="customers_import").click()
-    at.run()
-    assert not at.exception, at.exception
-    assert any("导入完成:新增 2" in s.value for s in at.success)
-    assert sorted(customers(db)) == ["U1", "U2"]
-    assert at.file_uploader[0].value is None  # a fresh uploader after importing
-
-    at.text_input(key="customers_search").input("5678").run()
-    assert not at.exception, at.exception
-    listed = at.dataframe[0].value
-    assert list(listed["用户ID"]) == ["U1"]
-    assert list(listed["手机号"]) == ["+8613812345678"]
-
-
-def test_marketing_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db):
-    marketing = add_marketing_user(db, app_env)
-    apply_customer_import(db, marketing, preview(db, marketing, csv_bytes(GOOD)), "good_rows")
-    at = login("mkt")
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    assert sorted(at.dataframe[0].value["手机号"]) == ["138****5678", "139****0002"]
-    with pytest.raises(Exception, match="(?i)page"):
-        login("rep_a1").switch_page(PAGE).run()
