@@ -1,5 +1,5 @@
-"""Rule rows that managers edit in the browser. The `conditions` and `action` documents are
-validated by the typed schemas in `crm_core.rule_schemas` before they are stored."""
+"""Rule rows that managers edit in the browser. `conditions` and `action` are JSON
+documents; the service of each rule kind checks their shape before storing them."""
 
 from __future__ import annotations
 
