@@ -3,6 +3,8 @@ tags, opportunities, follow-ups, flow history, and (by permission) edit and merg
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -88,11 +90,20 @@ def _flow(detail: LeadDetail) -> pd.DataFrame:
     )
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _fact(label_key: str, value: str | None) -> None:
+    """One labelled value of the card; the value is escaped, so what people typed (a name,
+    a landing page) shows as typed instead of as Markdown."""
+    st.markdown(f"**{t(label_key)}:** " + (_MARKDOWN.sub(r"\\\1", value) if value else "-"))
+
+
 def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
     me = actor()
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{t('lead_card.field.phone')}:** {detail.phone or '-'}")
+        _fact("lead_card.field.phone", detail.phone)
         revealed = st.session_state.get("leads_revealed")
         if revealed and revealed[0] == detail.id:
             st.info(t("leads.card.revealed", phone=revealed[1]))
@@ -107,24 +118,23 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
                 else:
                     st.session_state["leads_revealed"] = (detail.id, phone)
                     st.rerun()
-        st.markdown(f"**{t('lead_card.field.external_id')}:** {detail.external_id or '-'}")
-        st.markdown(f"**{t('lead_card.field.email')}:** {detail.email or '-'}")
-        st.markdown(f"**{t('lead_card.field.wechat')}:** {detail.wechat or '-'}")
-        place = " ".join(x for x in (detail.region, detail.city) if x)
-        st.markdown(f"**{t('leads.card.place')}:** {place or '-'}")
+        _fact("lead_card.field.external_id", detail.external_id)
+        _fact("lead_card.field.email", detail.email)
+        _fact("lead_card.field.wechat", detail.wechat)
+        _fact("leads.card.place", " ".join(x for x in (detail.region, detail.city) if x))
     with right:
-        channel = channel_labels.get(detail.channel, detail.channel)
-        st.markdown(f"**{t('lead_card.field.channel')}:** {channel}")
-        st.markdown(f"**{t('lead_card.field.campaign')}:** {detail.campaign or '-'}")
-        st.markdown(f"**{t('lead_card.field.keyword')}:** {detail.keyword or '-'}")
-        st.markdown(f"**{t('lead_card.field.landing_page')}:** {detail.landing_page or '-'}")
-        created = _when(detail.created_at)
+        _fact("lead_card.field.channel", channel_labels.get(detail.channel, detail.channel))
+        _fact("lead_card.field.campaign", detail.campaign)
+        _fact("lead_card.field.keyword", detail.keyword)
+        _fact("lead_card.field.landing_page", detail.landing_page)
         by = f" ({detail.created_by_name})" if detail.created_by_name else ""
-        st.markdown(f"**{t('leads.card.created')}:** {created}{by}")
+        _fact("leads.card.created", _when(detail.created_at) + by)
         if detail.customer is not None:
-            st.markdown(
-                f"**{t('leads.card.customer')}:** {detail.customer.platform_user_id}"
-                f" {detail.customer.name or ''} {_when(detail.customer.registered_at)}"
+            customer = detail.customer
+            _fact(
+                "leads.card.customer",
+                f"{customer.platform_user_id} {customer.name or ''} "
+                f"{_when(customer.registered_at)}",
             )
     if detail.merged_from:
         merged = ", ".join(f"#{lead_id} {name}" for lead_id, name in detail.merged_from)
