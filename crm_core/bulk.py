@@ -19,6 +19,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     DateTime,
+    Integer,
     String,
     Table,
     Text,
@@ -28,6 +29,9 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+)
+from sqlalchemy import (
+    column as sql_column,
 )
 from sqlmodel import Session
 
@@ -129,3 +133,22 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def rows_source(session: Session, name: str, columns: Sequence[str], rows: Sequence[tuple]):
+    """Integer rows (None allowed) as a subquery named `name` with `columns`, sent as one
+    parameter per column: a JSON array read by `json_each` on SQLite, arrays passed to
+    `unnest` on PostgreSQL. An UPDATE ... FROM or INSERT ... SELECT then writes thousands
+    of rows in one statement without a temporary table."""
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = ", ".join(f"CAST(:{name}_{i} AS bigint[])" for i in range(len(columns)))
+        sql = f"SELECT * FROM unnest({arrays}) AS {name}_rows({', '.join(columns)})"
+        params = {f"{name}_{i}": [row[i] for row in rows] for i in range(len(columns))}
+    else:
+        picks = ", ".join(
+            f"CAST(value ->> {i} AS INTEGER) AS {column}" for i, column in enumerate(columns)
+        )
+        sql = f"SELECT {picks} FROM json_each(:{name}_rows)"
+        params = {f"{name}_rows": json.dumps([list(row) for row in rows])}
+    statement = text(sql).bindparams(**params).columns(*(sql_column(c, Integer) for c in columns))
+    return statement.subquery(name)

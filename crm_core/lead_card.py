@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.access import Actor, lead_scope, opportunity_scope
 from crm_core.errors import NotFound
+from crm_core.flow_log import flow_rows
 from crm_core.masking import display_phone
 from crm_core.models import (
     BusinessLine,
@@ -234,29 +235,21 @@ def _follow_ups(session: Session, opportunity_ids: list[int], limit: int) -> lis
 
 
 def _flow(session: Session, opportunity_ids: list[int], limit: int) -> list[FlowView]:
-    from_owner, to_owner, by = aliased(User), aliased(User), aliased(User)
-    rows = session.exec(
-        select(
-            FlowEvent.id,
-            FlowEvent.opportunity_id,
-            BusinessLine.name,
-            FlowEvent.at,
-            from_owner.full_name,
-            to_owner.full_name,
-            FlowEvent.from_state,
-            FlowEvent.to_state,
-            FlowEvent.reason,
-            FlowEvent.rule_kind,
-            by.full_name,
-            FlowEvent.note,
-        )
-        .join(Opportunity, col(Opportunity.id) == col(FlowEvent.opportunity_id))
-        .join(BusinessLine, col(BusinessLine.id) == col(Opportunity.business_line_id))
-        .join(from_owner, col(from_owner.id) == col(FlowEvent.from_owner_id), isouter=True)
-        .join(to_owner, col(to_owner.id) == col(FlowEvent.to_owner_id), isouter=True)
-        .join(by, col(by.id) == col(FlowEvent.actor_id), isouter=True)
-        .where(col(FlowEvent.opportunity_id).in_(opportunity_ids))
-        .order_by(col(FlowEvent.at).desc(), col(FlowEvent.id).desc())
-        .limit(limit)
-    ).all()
-    return [FlowView(*row) for row in rows]
+    rows = flow_rows(session, [col(FlowEvent.opportunity_id).in_(opportunity_ids)], limit=limit)
+    return [
+        FlowView(
+            r.id,
+            r.opportunity_id,
+            r.business_line,
+            r.at,
+            r.from_owner_name,
+            r.to_owner_name,
+            r.from_state,
+            r.to_state,
+            r.reason,
+            r.rule_kind,
+            r.actor_name,
+            r.note,
+        )  # fmt: skip
+        for r in rows
+    ]

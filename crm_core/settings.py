@@ -42,6 +42,14 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("login.lock_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("login.cookie_expiry_days", float, 7.0, 0.01, 90),
         SettingDefinition("export.max_rows", int, 50_000, 1, 1_000_000),
+        # China has no daylight saving: a fixed offset says what "today" and "09:00" mean.
+        SettingDefinition("company.utc_offset_hours", int, 8, -12, 14),
+        SettingDefinition("dispatch.batch_size", int, 100_000, 100, 1_000_000),
+        SettingDefinition("claim.default_daily_claims", int, 20, 1, 10_000),
+        SettingDefinition("claim.default_cooldown_days", int, 7, 0, 365),
+        SettingDefinition("worker.dispatch_seconds", int, 60, 5, 24 * 3600),
+        SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
+        SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
     )
 }
 

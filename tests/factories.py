@@ -93,3 +93,35 @@ def add_owned_opportunity(
     session.add(opp)
     session.commit()
     return opp
+
+
+def add_waiting_opportunities(
+    session: Session,
+    company: SmallCompany,
+    count: int,
+    *,
+    channel: str = "sem",
+    region: str | None = None,
+    campaign: str | None = None,
+    intention: str | None = None,
+) -> list[int]:
+    """`count` new leads, each with one unassigned opportunity; their opportunity ids."""
+    from sqlalchemy import func, insert, select  # noqa: PLC0415
+
+    base = session.exec(select(func.count()).select_from(Lead)).one()[0] + 1
+    now = clock.now()
+    session.execute(insert(Lead), [
+        {"name": f"W{base + i}", "phone": f"+86137{base + i:08d}", "channel": channel,
+         "region": region, "campaign": campaign, "created_at": now}
+        for i in range(count)
+    ])  # fmt: skip
+    lead_ids = session.exec(select(Lead.id).order_by(Lead.id.desc()).limit(count)).all()
+    session.execute(insert(Opportunity), [
+        {"lead_id": row[0], "business_line_id": company.line.id, "pool_state": "unassigned",
+         "stage": "new", "intention_level": intention, "created_at": now, "locked": False,
+         "recycle_count": 0, "pipeline_type": "new"}
+        for row in sorted(lead_ids)
+    ])  # fmt: skip
+    session.commit()
+    ids = session.exec(select(Opportunity.id).order_by(Opportunity.id.desc()).limit(count)).all()
+    return sorted(row[0] for row in ids)

@@ -1,5 +1,14 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.circulation import (
+    JOB_NAMES,
+    RULE_KINDS,
+    DispatchTally,
+    JobLock,
+    JobRun,
+    Notice,
+    RuleVersion,
+)
 from crm_core.models.commerce import ORDER_STATUSES, Product, SalesOrder
 from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
 from crm_core.models.metadata import AuditLog, MetadataOption, Setting
@@ -19,6 +28,13 @@ from crm_core.models.rules import ClaimRule, DepartureRule, DispatchRule, Recycl
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
 
 __all__ = [
+    "DispatchTally",
+    "JOB_NAMES",
+    "JobLock",
+    "JobRun",
+    "Notice",
+    "RULE_KINDS",
+    "RuleVersion",
     "AuditLog",
     "BusinessLine",
     "ClaimRule",

@@ -16,7 +16,11 @@ DEFAULT_STAGES = (*OPEN_STAGES, "won", "lost")
 INTENTION_LEVELS = ("A", "B", "C", "D")
 FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
 # Why an opportunity changed owner or state (flow events); each has a `flow.reason.` text.
-FLOW_REASONS = ("intake", "dispatch", "claim", "recycle", "departure", "merge", "won", "lost")
+FLOW_REASONS = (
+    "intake", "dispatch", "claim", "recycle", "departure", "merge", "won", "lost",
+    # A manager's hand (manual override).
+    "assign", "transfer", "return", "lock", "unlock", "protect", "reactivate",
+)  # fmt: skip
 
 
 class Opportunity(SQLModel, table=True):
@@ -68,6 +72,9 @@ class Opportunity(SQLModel, table=True):
     protected_until: datetime | None = datetime_field()
     locked: bool = False
     recycle_count: int = 0
+    # When the owner was last warned that this opportunity is about to be recycled; a warning
+    # is sent again only after the owner changes or works it.
+    recycle_warned_at: datetime | None = datetime_field()
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
     lost_reason: str | None = Field(default=None, max_length=80)
     closed_at: datetime | None = datetime_field()
@@ -117,6 +124,9 @@ class FlowEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_flow_event_opportunity_at", "opportunity_id", "at"),
         Index("ix_flow_event_at", "at"),
+        # Daily caps count what each rep received today; the rule log reads a rule's events.
+        Index("ix_flow_event_to_owner_at", "to_owner_id", "at"),
+        Index("ix_flow_event_rule", "rule_kind", "rule_id", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

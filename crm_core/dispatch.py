@@ -1,0 +1,394 @@
+"""The dispatch engine (调度): unassigned opportunities go to reps by the first dispatch
+rule that matches, within each rep's caps.
+
+One run reads the waiting opportunities with the fields rules match on, chooses reps in
+Python over plain integers (`dispatch_choice`), and writes everything set-based: one
+UPDATE ... FROM of the picks, one INSERT ... SELECT of their flow events, one UPDATE per
+waiting reason, and one notice per rep who received something. The run holds the
+opportunity write lock from its first read, so caps and exclusions it counted stay true.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import false, func, literal, null, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from crm_core import clock
+from crm_core.access import Actor
+from crm_core.bulk import one_of, rows_source
+from crm_core.dispatch_choice import LeastLoaded, Preferring, RoundRobin, Weighted
+from crm_core.errors import PermissionDenied
+from crm_core.flow import (
+    hold_opportunity_writes,
+    insert_flow_events,
+    local_day_start,
+    utc_offset,
+)
+from crm_core.models import (
+    DispatchRule,
+    DispatchTally,
+    FlowEvent,
+    Lead,
+    Notice,
+    Opportunity,
+    OrgUnit,
+    User,
+)
+from crm_core.permissions import Permission
+from crm_core.rule_schemas import DispatchSpec
+from crm_core.rules import active_rules
+from crm_core.settings import get_setting
+
+NO_RULE = "no_rule"
+NO_ROOM = "no_room"  # stored as "no_room:<rule id>"
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: int | None
+    name: str
+    matched: int = 0
+    assigned: int = 0
+    no_room: int = 0
+
+
+@dataclass
+class DispatchResult:
+    """What a run did (or, dry, would do): per rule, per rep, and what stayed waiting."""
+
+    considered: int = 0
+    assigned: int = 0
+    no_rule: int = 0
+    no_room: int = 0
+    rules: list[RuleOutcome] = field(default_factory=list)
+    per_rep: dict[int, int] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    line: int
+    intention: str | None
+    channel: str
+    campaign: str | None
+    region: str | None
+
+
+def _matches(rule: DispatchRule, spec: DispatchSpec, o: _Waiting) -> bool:
+    return (
+        (rule.business_line_id is None or rule.business_line_id == o.line)
+        and (not spec.channels or o.channel in spec.channels)
+        and (not spec.campaign_prefix or (o.campaign or "").startswith(spec.campaign_prefix))
+        and (not spec.regions or o.region in spec.regions)
+        and (not spec.intention_levels or o.intention in spec.intention_levels)
+    )
+
+
+def _waiting(session: Session, limit: int) -> list[_Waiting]:
+    rows = session.exec(
+        select(
+            Opportunity.id,
+            Opportunity.business_line_id,
+            Opportunity.intention_level,
+            Lead.channel,
+            Lead.campaign,
+            Lead.region,
+        )  # fmt: skip
+        .join(Lead, Lead.id == Opportunity.lead_id)
+        .where(Opportunity.pool_state == "unassigned", Opportunity.locked == false())
+        .order_by(Opportunity.id)
+        .limit(limit)
+    ).all()
+    return [_Waiting(*row) for row in rows]
+
+
+def _rule_reps(session: Session, spec: DispatchSpec) -> list[User]:
+    """The rule's reps who may receive anything now: active, enabled, on shift."""
+    reach = []
+    if spec.target_unit_id:
+        unit = session.get(OrgUnit, spec.target_unit_id)
+        if unit is not None:
+            subtree = select(OrgUnit.id).where(col(OrgUnit.path).like(f"{unit.path}%"))
+            reach.append(col(User.org_unit_id).in_(subtree))
+    if spec.target_user_ids:
+        reach.append(col(User.id).in_(spec.target_user_ids))
+    if not reach:
+        return []
+    reps = session.exec(
+        select(User).where(
+            or_(*reach),
+            User.status == "active",
+            User.enabled,
+            User.on_shift,
+            User.daily_cap > 0,
+            User.holding_cap > 0,
+        )  # fmt: skip
+    ).all()
+    if spec.skill_required:
+        reps = [u for u in reps if spec.skill_tag in (u.skill_tags or [])]
+    return list(reps)
+
+
+def _counts(session: Session, query) -> dict[int, int]:
+    return {key: count for key, count in session.exec(query).all()}
+
+
+def _room(session: Session, reps: dict[int, User], now: datetime) -> tuple[dict, dict]:
+    """(room, holding) per rep: room is what the daily and holding caps still allow."""
+    ids = list(reps)
+    if not ids:
+        return {}, {}
+    holding = _counts(
+        session,
+        select(Opportunity.owner_id, func.count())
+        .where(Opportunity.pool_state == "owned", one_of(session, Opportunity.owner_id, ids))
+        .group_by(Opportunity.owner_id),
+    )
+    today = _counts(
+        session,
+        select(FlowEvent.to_owner_id, func.count())
+        .where(
+            FlowEvent.at >= local_day_start(session, now),
+            FlowEvent.reason == "dispatch",
+            one_of(session, FlowEvent.to_owner_id, ids),
+        )
+        .group_by(FlowEvent.to_owner_id),
+    )
+    room = {
+        rep_id: max(
+            0, min(u.daily_cap - today.get(rep_id, 0), u.holding_cap - holding.get(rep_id, 0))
+        )  # fmt: skip
+        for rep_id, u in reps.items()
+    }
+    return room, holding
+
+
+def _recent_losers(session: Session, now: datetime, days: int) -> list[tuple[int, int, datetime]]:
+    """(opportunity, rep who lost it, when) for waiting opportunities, within `days`."""
+    return list(
+        session.exec(
+            select(FlowEvent.opportunity_id, FlowEvent.from_owner_id, FlowEvent.at)
+            .join(Opportunity, Opportunity.id == FlowEvent.opportunity_id)
+            .where(
+                Opportunity.pool_state == "unassigned",
+                col(FlowEvent.from_owner_id).is_not(None),
+                FlowEvent.at >= now - timedelta(days=days),
+            )
+        ).all()
+    )
+
+
+def _chooser(session: Session, rule: DispatchRule, spec: DispatchSpec, reps: list[User],
+             room: dict, holding: dict):  # fmt: skip
+    ids = [u.id for u in reps]
+
+    def build(subset: list[int]):
+        if spec.strategy == "weighted":
+            given = _counts(
+                session,
+                select(DispatchTally.user_id, DispatchTally.assigned).where(
+                    DispatchTally.rule_id == rule.id
+                ),
+            ) if rule.id else {}  # fmt: skip
+            weights = {u.id: u.dispatch_weight for u in reps}
+            return Weighted(subset, room, weights, given)
+        if spec.strategy == "least_loaded":
+            return LeastLoaded(subset, room, holding)
+        return RoundRobin(subset, room, rule.rr_position or 0)
+
+    if spec.skill_tag and not spec.skill_required:
+        skilled = [u.id for u in reps if spec.skill_tag in (u.skill_tags or [])]
+        others = [i for i in ids if i not in set(skilled)]
+        return Preferring(build(skilled), build(others), rule.rr_position or 0)
+    return build(ids)
+
+
+def plan_dispatch(session: Session, rules, now: datetime, limit: int):
+    """Choose a rep for each waiting opportunity: (picks, reasons, result, choosers).
+    Reads only; `rules` are (rule, spec) pairs in the order they apply."""
+    local = (now + utc_offset(session)).time()
+    rules = [(r, s) for r, s in rules if s.active_at(local)]
+    waiting = _waiting(session, limit)
+    result = DispatchResult(considered=len(waiting))
+    reps_by_rule = {id(r): _rule_reps(session, s) for r, s in rules}
+    everyone = {u.id: u for reps in reps_by_rule.values() for u in reps}
+    room, holding = _room(session, everyone, now)
+    longest = max((s.no_return_days for _, s in rules), default=0)
+    losers: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for opp_id, rep_id, at in _recent_losers(session, now, longest) if rules else ():
+        losers[opp_id].append((rep_id, at))
+    choosers = {}
+    picks: list[tuple[int, int, int | None, int | None]] = []
+    reasons: dict[str, list[int]] = defaultdict(list)
+    outcomes = {id(r): RuleOutcome(r.id, r.name) for r, _ in rules}
+    per_rep: Counter = Counter()
+    for o in waiting:
+        for rule, spec in rules:
+            if _matches(rule, spec, o):
+                break
+        else:
+            reasons[NO_RULE].append(o.id)
+            continue
+        outcome = outcomes[id(rule)]
+        outcome.matched += 1
+        if id(rule) not in choosers:
+            choosers[id(rule)] = _chooser(session, rule, spec, reps_by_rule[id(rule)],
+                                          room, holding)  # fmt: skip
+        cutoff = now - timedelta(days=spec.no_return_days)
+        excluded = {rep for rep, at in losers.get(o.id, ()) if at >= cutoff}
+        rep = choosers[id(rule)].pick(excluded)
+        if rep is None:
+            outcome.no_room += 1
+            reasons[f"{NO_ROOM}:{rule.id}"].append(o.id)
+            continue
+        outcome.assigned += 1
+        per_rep[rep] += 1
+        picks.append((o.id, rep, everyone[rep].org_unit_id, rule.id))
+    result.assigned = len(picks)
+    result.no_rule = len(reasons.get(NO_RULE, ()))
+    result.no_room = result.considered - result.assigned - result.no_rule
+    result.rules = list(outcomes.values())
+    result.per_rep = dict(per_rep)
+    return picks, reasons, result, [(r, choosers.get(id(r))) for r, _ in rules]
+
+
+def _require_dispatch(actor: Actor, dry_run: bool) -> None:
+    if actor.can(Permission.RUN_JOBS) or (dry_run and actor.can(Permission.MANAGE_RULES)):
+        return
+    raise PermissionDenied(permission=Permission.RUN_JOBS.value)
+
+
+def dispatch_unassigned(session: Session, actor: Actor, *, dry_run: bool = False,
+                        rules=None, limit: int | None = None) -> DispatchResult:  # fmt: skip
+    """Give waiting opportunities to reps by the enabled dispatch rules (or `rules`, for a
+    dry run of a draft). Dry: nothing is written. Runs in the caller's transaction."""
+    _require_dispatch(actor, dry_run)
+    if rules is None:
+        rules = active_rules(session, "dispatch")
+    if not dry_run:
+        hold_opportunity_writes(session)
+    now = clock.now()
+    limit = limit or get_setting(session, "dispatch.batch_size")
+    picks, reasons, result, choosers = plan_dispatch(session, rules, now, limit)
+    result.dry_run = dry_run
+    if dry_run:
+        return result
+    _write_picks(session, actor, picks, now)
+    _write_reasons(session, reasons)
+    _remember_positions(session, choosers)
+    _notify(session, result.per_rep, now)
+    return result
+
+
+def _write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetime) -> None:
+    if not picks:
+        return
+    pick = rows_source(session, "pick", ("opp_id", "owner_id", "unit_id", "rule_id"), picks)
+    moved = session.exec(
+        update(Opportunity)
+        .where(Opportunity.id == pick.c.opp_id, Opportunity.pool_state == "unassigned")
+        .values(
+            owner_id=pick.c.owner_id,
+            org_unit_id=pick.c.unit_id,
+            pool_state="owned",
+            assigned_at=now,
+            unassigned_reason=None,
+            recycle_warned_at=None,
+        )  # fmt: skip
+        .execution_options(preserve_rowcount=True)
+    ).rowcount
+    if moved != len(picks):  # the write lock makes this impossible; never write half a run
+        raise RuntimeError(f"dispatch moved {moved} of {len(picks)} opportunities")
+    insert_flow_events(
+        session,
+        select(
+            pick.c.opp_id,
+            literal(now),
+            null(),
+            pick.c.owner_id,
+            literal("unassigned"),
+            literal("owned"),
+            literal("dispatch"),
+            literal("dispatch"),
+            pick.c.rule_id,
+            literal(actor.user_id) if actor.user_id else null(),
+        ),  # fmt: skip
+    )
+
+
+def _write_reasons(session: Session, reasons: dict[str, list[int]]) -> None:
+    """Say why each opportunity still waits (shown by the rule editor); rows already
+    carrying the reason are left alone."""
+    for reason, ids in reasons.items():
+        session.exec(
+            update(Opportunity)
+            .where(
+                one_of(session, Opportunity.id, ids),
+                or_(
+                    col(Opportunity.unassigned_reason).is_(None),
+                    Opportunity.unassigned_reason != reason,
+                ),
+            )  # fmt: skip
+            .values(unassigned_reason=reason)
+        )
+
+
+def _remember_positions(session: Session, choosers) -> None:
+    for rule, chooser in choosers:
+        if chooser is None:
+            continue
+        if isinstance(chooser, RoundRobin | Preferring) and rule.rr_position != chooser.last_rep_id:
+            session.exec(
+                update(DispatchRule)
+                .where(DispatchRule.id == rule.id)
+                .values(rr_position=chooser.last_rep_id)
+            )
+        weighted = [c for c in (chooser, getattr(chooser, "first", None),
+                                getattr(chooser, "then", None)) if isinstance(c, Weighted)]  # fmt: skip
+        for part in weighted:
+            _store_tally(session, rule.id, part.given)
+
+
+def _store_tally(session: Session, rule_id: int, given: dict[int, int]) -> None:
+    if not given:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(DispatchTally).values(
+        [{"rule_id": rule_id, "user_id": u, "assigned": n} for u, n in given.items()]
+    )
+    session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["rule_id", "user_id"], set_={"assigned": statement.excluded.assigned}
+        )
+    )
+
+
+def _notify(session: Session, per_rep: dict[int, int], now: datetime) -> None:
+    if per_rep:
+        session.exec(
+            Notice.__table__.insert(),
+            params=[
+                {"user_id": rep, "kind": "dispatch.received", "params": {"count": n},
+                 "created_at": now}
+                for rep, n in per_rep.items()
+            ],
+        )  # fmt: skip
+
+
+def waiting_reasons(session: Session, actor: Actor) -> dict[str, int]:
+    """How many opportunities wait for dispatch, by reason ("no_rule", "no_room:<rule>",
+    or None when no run has looked at them yet)."""
+    if not (actor.can(Permission.MANAGE_RULES) or actor.can(Permission.ASSIGN_OPPORTUNITIES)):
+        raise PermissionDenied(permission=Permission.MANAGE_RULES.value)
+    rows = session.exec(
+        select(Opportunity.unassigned_reason, func.count())
+        .where(Opportunity.pool_state == "unassigned")
+        .group_by(Opportunity.unassigned_reason)
+    ).all()
+    return {reason: count for reason, count in rows}
