@@ -1,0 +1,43 @@
+"""Dry runs for the rule editor: what the rules would do now with a draft in place of (or
+beside) the stored rule, without writing anything."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from crm_core.access import Actor
+from crm_core.dispatch import DispatchResult, dispatch_unassigned
+from crm_core.permissions import Permission
+from crm_core.recycle import RecycleResult, recycle_idle_opportunities
+from crm_core.rules import RULE_MODELS, RuleDraft, active_rules, check_rule
+
+
+def rules_with_draft(session: Session, actor: Actor, kind: str, draft: RuleDraft,
+                     rule_id: int | None = None) -> list[tuple]:  # fmt: skip
+    """The enabled rules of `kind` in order, with the checked draft standing for `rule_id`
+    (or added, for a new rule). The draft is never stored."""
+    actor.require(Permission.MANAGE_RULES)
+    spec = check_rule(session, actor, kind, draft, rule_id)
+    model = RULE_MODELS[kind]
+    stored = session.get(model, rule_id) if rule_id else None
+    candidate = model(
+        id=rule_id, name=draft.name, priority=draft.priority,
+        business_line_id=draft.business_line_id, org_unit_id=draft.org_unit_id,
+        enabled=True, conditions=draft.conditions or {}, action=draft.action or {},
+    )  # fmt: skip
+    if stored is not None and hasattr(stored, "rr_position"):
+        candidate.rr_position = stored.rr_position
+    pairs = [(r, s) for r, s in active_rules(session, kind) if r.id != rule_id]
+    pairs.append((candidate, spec))
+    pairs.sort(key=lambda pair: (pair[0].priority, pair[0].id or 1 << 62))
+    return pairs
+
+
+def preview_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
+                 rule_id: int | None = None) -> DispatchResult | RecycleResult:  # fmt: skip
+    """What dispatch or recycling would do right now with the draft: how many
+    opportunities, to whom, how many recycled and to dormancy. Nothing is written."""
+    rules = rules_with_draft(session, actor, kind, draft, rule_id)
+    if kind == "dispatch":
+        return dispatch_unassigned(session, actor, dry_run=True, rules=rules)
+    return recycle_idle_opportunities(session, actor, dry_run=True, rules=rules)
