@@ -27,6 +27,7 @@ from crm_core.flow import (
     hold_opportunity_writes,
     insert_flow_events,
     local_day_start,
+    selling_users,
     utc_offset,
 )
 from crm_core.models import (
@@ -128,7 +129,8 @@ def _rule_reps(session: Session, spec: DispatchSpec) -> list[User]:
             User.on_shift,
             User.daily_cap > 0,
             User.holding_cap > 0,
-        )  # fmt: skip
+            selling_users(session),
+        )
     ).all()
     if spec.skill_required:
         reps = [u for u in reps if spec.skill_tag in (u.skill_tags or [])]
