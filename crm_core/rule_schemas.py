@@ -188,7 +188,9 @@ def _recycle(conditions: dict, action: dict) -> RecycleSpec:
     team_unit_id = action.get("team_unit_id")
     if target == "team" and not team_unit_id:
         raise _refuse("team_unit_id", "no_team")
-    warn_days = _count(action, "warn_days", 1, minimum=0)
+    # Unless told otherwise, warn a day ahead when the trigger leaves room for it.
+    warn_default = 1 if trigger != "no_first_follow_up" and after > 1 else 0
+    warn_days = _count(action, "warn_days", warn_default, minimum=0)
     # The warning must come before the recycle; an hours trigger counts the warning in days too.
     if warn_days and warn_days * (24 if trigger == "no_first_follow_up" else 1) >= after:
         raise _refuse("warn_days", "warn_too_long", after=after)
