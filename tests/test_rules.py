@@ -1,0 +1,186 @@
+"""The rule service: what cannot work is refused with the reason, every save is a version,
+managers edit only their units' rules, and a dry run shows a draft's effect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, update
+from sqlmodel import select
+
+from crm_core import clock
+from crm_core.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.models import DispatchRule, FlowEvent, Opportunity, RecycleRule, User
+from crm_core.rule_preview import preview_rule
+from crm_core.rules import (
+    RuleDraft,
+    list_rules,
+    move_rule,
+    rule_versions,
+    save_rule,
+    set_rule_enabled,
+)
+from tests.factories import add_waiting_opportunities, build_small_company
+
+
+@pytest.fixture
+def company(db):
+    clock.freeze(datetime(2026, 3, 2, 2, 0))
+    yield build_small_company(db)
+    clock.reset()
+
+
+def draft(company, name="Rule", unit="beijing", **action) -> RuleDraft:
+    action.setdefault("target_unit_id", company.units["team_a"].id)
+    return RuleDraft(name=name, org_unit_id=company.units[unit].id, action=action)
+
+
+def refused(call) -> ValidationError:
+    with pytest.raises(ValidationError) as error:
+        call()
+    return error.value
+
+
+@pytest.mark.parametrize(
+    ("conditions", "action", "key"),
+    [
+        ({"trigger": "no_follow_up", "after": 0}, {}, "rule.error.too_small"),
+        ({"trigger": "no_follow_up", "after": -3}, {}, "rule.error.too_small"),
+        ({"trigger": "no_follow_up", "after": 5}, {"dormant_after": 0}, "rule.error.too_small"),
+        ({"trigger": "no_follow_up", "after": 3}, {"warn_days": 3}, "rule.error.warn_too_long"),
+        ({"trigger": "sometime", "after": 3}, {}, "rule.error.unknown_choice"),
+        ({"trigger": "no_follow_up", "after": "x"}, {}, "rule.error.not_a_number"),
+        ({"trigger": "no_follow_up", "after": 3}, {"target": "team"}, "rule.error.no_team"),
+        ({"trigger": "no_follow_up", "after": 3, "exempt_from_stage": "won"}, {},
+         "rule.error.unknown_choice"),
+    ],
+)  # fmt: skip
+def test_recycle_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
+    manager = company.actor(db, "bj_manager")
+    error = refused(lambda: save_rule(db, manager, "recycle", RuleDraft(
+        name="R", org_unit_id=company.units["beijing"].id, conditions=conditions,
+        action=action)))  # fmt: skip
+    assert error.key == key
+    db.rollback()
+    assert db.exec(select(func.count()).select_from(RecycleRule)).one() == 0
+
+
+def test_a_target_unit_with_no_active_reps_is_refused(db, company):
+    db.exec(update(User).where(User.org_unit_id == company.units["team_b"].id)
+            .values(status="on_leave"))  # fmt: skip
+    db.commit()
+    error = refused(lambda: save_rule(db, company.actor(db, "bj_manager"), "dispatch",
+                                      draft(company, target_unit_id=company.units["team_b"].id)))  # fmt: skip
+    assert error.key == "rule.error.no_active_reps" and error.params["unit"] == "Team B"
+
+
+@pytest.mark.parametrize(
+    ("conditions", "action", "key"),
+    [
+        ({}, {"target_unit_id": None}, "rule.error.no_target"),
+        ({"hours_from": "09:00"}, {}, "rule.error.hours_half"),
+        ({"hours_from": "09:00", "hours_to": "09:00"}, {}, "rule.error.hours_empty"),
+        ({"hours_from": "9am", "hours_to": "18:00"}, {}, "rule.error.bad_time"),
+        ({"intention_levels": ["Z"]}, {}, "rule.error.unknown_choice"),
+        ({}, {"strategy": "random"}, "rule.error.unknown_choice"),
+        ({}, {"no_return_days": 0}, "rule.error.too_small"),
+        ({}, {"skill_tag": "ielts", "skill_required": True}, "rule.error.no_skill"),
+    ],
+)
+def test_dispatch_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
+    action.setdefault("target_unit_id", company.units["team_a"].id)
+    error = refused(lambda: save_rule(db, company.actor(db, "bj_manager"), "dispatch", RuleDraft(
+        name="D", org_unit_id=company.units["beijing"].id, conditions=conditions,
+        action=action)))  # fmt: skip
+    assert error.key == key
+
+
+def test_named_reps_must_be_active_and_in_scope(db, company):
+    manager = company.actor(db, "bj_manager")
+    error = refused(lambda: save_rule(db, manager, "dispatch", draft(
+        company, target_unit_id=None, target_user_ids=[company.users["rep_c1"].id])))  # fmt: skip
+    assert error.key == "rule.error.rep_unknown"
+    db.exec(update(User).where(User.id == company.users["rep_a1"].id).values(status="resigned"))
+    db.commit()
+    error = refused(lambda: save_rule(db, manager, "dispatch", draft(
+        company, target_unit_id=None, target_user_ids=[company.users["rep_a1"].id])))  # fmt: skip
+    assert error.key == "rule.error.rep_inactive"
+
+
+def test_overlapping_priorities_are_refused(db, company):
+    manager = company.actor(db, "bj_manager")
+    save_rule(db, manager, "dispatch", draft(company, name="First"))
+    error = refused(lambda: save_rule(db, manager, "dispatch", draft(company, name="Second")))
+    assert error.key == "rule.error.priority_taken" and error.params["rule"] == "First"
+    paused = save_rule(db, manager, "dispatch", RuleDraft(
+        name="Paused", org_unit_id=company.units["beijing"].id, enabled=False,
+        action={"target_unit_id": company.units["team_a"].id}))  # fmt: skip
+    assert refused(lambda: set_rule_enabled(db, manager, "dispatch", paused.id, True)).key == (
+        "rule.error.priority_taken"
+    )
+
+
+def test_every_save_is_a_version_with_who_and_what(db, company):
+    manager = company.actor(db, "bj_manager")
+    rule = save_rule(db, manager, "dispatch", draft(company))
+    save_rule(db, manager, "dispatch", draft(company, name="Renamed", strategy="weighted"),
+              rule.id)  # fmt: skip
+    set_rule_enabled(db, manager, "dispatch", rule.id, False)
+    db.commit()
+    versions = rule_versions(db, manager, "dispatch", rule.id)
+    assert [(v.version, v.change) for v in versions] == [
+        (3, "disable"),
+        (2, "update"),
+        (1, "create"),
+    ]
+    assert versions[1].snapshot["name"] == "Renamed"
+    assert versions[1].snapshot["action"]["strategy"] == "weighted"
+    assert all(v.changed_by_id == manager.user_id for v in versions)
+
+
+def test_managers_change_only_their_units_rules(db, company):
+    admin = company.actor(db, "admin")
+    shanghai = save_rule(db, admin, "dispatch", RuleDraft(
+        name="SH", org_unit_id=company.units["shanghai"].id,
+        action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
+    company_wide = save_rule(db, admin, "dispatch", RuleDraft(
+        name="All", priority=500, action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
+    db.commit()
+    manager = company.actor(db, "bj_manager")
+    assert [r.name for r in list_rules(db, manager, "dispatch")] == ["All"]
+    with pytest.raises(NotFound):
+        set_rule_enabled(db, manager, "dispatch", shanghai.id, False)
+    with pytest.raises(PermissionDenied):
+        set_rule_enabled(db, manager, "dispatch", company_wide.id, False)
+    with pytest.raises(PermissionDenied):
+        list_rules(db, company.actor(db, "rep_a1"), "dispatch")
+    error = refused(lambda: save_rule(db, manager, "dispatch", RuleDraft(
+        name="No unit", action={"target_unit_id": company.units["team_a"].id})))  # fmt: skip
+    assert error.key == "rule.error.unit_required"
+
+
+def test_moving_a_rule_swaps_its_place(db, company):
+    manager = company.actor(db, "bj_manager")
+    first = save_rule(db, manager, "dispatch", draft(company, name="First"))
+    second = save_rule(db, manager, "dispatch", RuleDraft(
+        name="Second", priority=200, org_unit_id=company.units["beijing"].id,
+        action={"target_unit_id": company.units["team_b"].id}))  # fmt: skip
+    move_rule(db, manager, "dispatch", second.id, -1)
+    db.commit()
+    assert [r.name for r in list_rules(db, manager, "dispatch")] == ["Second", "First"]
+    assert (first.priority, second.priority) == (200, 100)
+
+
+def test_a_dry_run_of_a_draft_shows_its_effect_and_stores_nothing(db, company):
+    manager = company.actor(db, "bj_manager")
+    add_waiting_opportunities(db, company, 4)
+    result = preview_rule(db, manager, "dispatch", draft(company))
+    assert result.assigned == 4 and sum(result.per_rep.values()) == 4
+    assert {r.name for r in result.rules} == {"Rule"}
+    db.commit()
+    assert db.exec(select(func.count()).select_from(DispatchRule)).one() == 0
+    assert db.exec(select(func.count()).select_from(FlowEvent)).one() == 0
+    assert db.exec(select(func.count()).where(Opportunity.pool_state == "owned")).one() == 0
+    with pytest.raises(ValidationError):
+        preview_rule(db, manager, "dispatch", draft(company, target_unit_id=None))
