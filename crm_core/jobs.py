@@ -53,7 +53,7 @@ def _summary(result: object) -> dict:
     return {k: v for k, v in data.items() if isinstance(v, int | float) and k != "dry_run"}
 
 
-def _lock_key(job: str) -> int:
+def job_lock_key(job: str) -> int:
     return zlib.crc32(f"crm-job:{job}".encode()) & 0x7FFFFFFF
 
 
@@ -94,7 +94,7 @@ def sqlite_lock_row(engine: Engine, job: str, holder: str) -> Iterator[bool]:
 def _advisory_lock(session: Session, job: str) -> bool:
     return bool(
         session.exec(
-            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=_lock_key(job))
+            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=job_lock_key(job))
         ).scalar()
     )
 

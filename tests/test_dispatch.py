@@ -221,7 +221,7 @@ def test_the_first_matching_rule_wins_and_conditions_select(db, company):
     hot = add_waiting_opportunities(db, company, 1, channel="douyin", region="北京",
                                     intention="A")  # fmt: skip
     run(db)
-    b1, c1 = company.users["rep_b1"].id, company.users["rep_c1"].id
+    b1 = company.users["rep_b1"].id  # the hot one matched the first rule too
     assert owners(db, douyin + hot) == {b1: 3}
     assert db.get(Opportunity, douyin_sh[0]).pool_state == "unassigned"
     assert waiting_reasons(db, company.actor(db, "admin")) == {"no_rule": 1}
