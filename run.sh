@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Install, migrate, build the demo company if the database is empty, and start the console
-# on http://localhost:8501 (CRM_PORT changes the port).
+# Install, migrate, build the demo company if the database is empty, start the worker
+# (dispatch, recycling, warnings) and the console on http://localhost:8501 (CRM_PORT
+# changes the port). Stopping the console stops the worker.
 set -euo pipefail
 source "$(dirname "$0")/scripts/venv.sh"
 python -m db.migrate
 python -m db.seed --if-empty
 python -m db.seed --logins
-exec python -m streamlit run app.py \
+python -m crm_core.worker &
+worker=$!
+trap 'kill "$worker" 2>/dev/null' EXIT INT TERM
+python -m streamlit run app.py \
   --server.port "${CRM_PORT:-8501}" \
   --server.headless true \
   --browser.gatherUsageStats false

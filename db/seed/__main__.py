@@ -27,6 +27,7 @@ from db.seed import (
     seed_database,
 )
 from db.seed.company import demo_logins
+from db.seed.rules import add_demo_rules
 
 EXIT_REFUSED = 2
 PRIMARY_LOGINS = ("admin", "boss", "director", "manager", "teamlead", "rep", "qa", "marketing")
@@ -139,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DatabaseNotEmpty as exc:  # someone else seeded in between
             print(f"{exc}", file=sys.stderr)
             return EXIT_REFUSED
+        with Session(engine) as session:
+            rules = add_demo_rules(session)
+            session.commit()
+        print(f"circulation rules: {rules}")
         print_report(report)
         return 0
     finally:
