@@ -33,14 +33,16 @@ def hold_opportunity_writes(session: Session) -> None:
 
 def lock_users(session: Session, user_ids: list[int]) -> None:
     """Serialise actions on the same reps' counts (claims) on PostgreSQL by locking their
-    rows; on SQLite the database write lock does it."""
+    rows; on SQLite the database write lock does it. `NO KEY UPDATE`, not `UPDATE`: an
+    engine run writing flow events and notices that point at these users takes key-share
+    locks on them, and must not wait for a claim that itself waits for the engine run."""
     if not user_ids:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.exec(
-            text("SELECT id FROM app_user WHERE id = ANY(:ids) ORDER BY id FOR UPDATE").bindparams(
-                ids=sorted(user_ids)
-            )
+            text(
+                "SELECT id FROM app_user WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"
+            ).bindparams(ids=sorted(user_ids))
         )
     else:
         session.exec(text("UPDATE opportunity SET id = id WHERE 0"))
