@@ -131,3 +131,23 @@ def test_reactivating_dormant_opportunities_sends_them_to_dispatch(db, company):
     db.refresh(opp)
     assert (opp.pool_state, opp.recycle_count) == ("unassigned", 0)
     assert events(db, opp.id)[0].reason == "reactivate"
+
+
+def test_the_desk_lists_what_the_manager_may_change(db, company):
+    from crm_core.errors import PermissionDenied as Denied
+    from crm_core.opportunity_desk import DeskFilter, count_desk, list_desk
+    from tests.factories import add_waiting_opportunities
+
+    mine = add_owned_opportunity(db, company, "rep_a1", 1)
+    add_owned_opportunity(db, company, "rep_c1", 2)  # Shanghai: outside Beijing's scope
+    waiting = add_waiting_opportunities(db, company, 2)
+    manager = company.actor(db, "bj_manager")
+    rows = list_desk(db, manager)
+    assert {r.opportunity_id for r in rows} == {mine.id, *waiting}
+    assert count_desk(db, manager, DeskFilter(pool_state="owned")) == 1
+    [row] = list_desk(db, manager, DeskFilter(owner_id=company.users["rep_a1"].id))
+    assert (row.owner_name, row.unit, row.lead_name) == ("Rep A1", "Team A", "Lead 1")
+    assert "****" in row.phone
+    assert count_desk(db, manager, DeskFilter(name="lead ")) == 1
+    with pytest.raises(Denied):
+        list_desk(db, company.actor(db, "rep_a1"))
