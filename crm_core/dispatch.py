@@ -14,18 +14,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, literal, null, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
 from crm_core import clock
 from crm_core.access import Actor
-from crm_core.bulk import one_of, rows_source
+from crm_core.bulk import one_of
 from crm_core.dispatch_choice import LeastLoaded, Preferring, RoundRobin, Weighted
+from crm_core.dispatch_writes import notify_reps, remember_positions, write_picks, write_reasons
 from crm_core.errors import PermissionDenied
 from crm_core.flow import (
     hold_opportunity_writes,
-    insert_flow_events,
     local_day_start,
     selling_users,
     utc_offset,
@@ -35,7 +34,6 @@ from crm_core.models import (
     DispatchTally,
     FlowEvent,
     Lead,
-    Notice,
     Opportunity,
     OrgUnit,
     User,
@@ -281,106 +279,11 @@ def dispatch_unassigned(session: Session, actor: Actor, *, dry_run: bool = False
     result.dry_run = dry_run
     if dry_run:
         return result
-    _write_picks(session, actor, picks, now)
-    _write_reasons(session, reasons)
-    _remember_positions(session, choosers)
-    _notify(session, result.per_rep, now)
+    write_picks(session, actor, picks, now)
+    write_reasons(session, reasons)
+    remember_positions(session, choosers)
+    notify_reps(session, result.per_rep, now)
     return result
-
-
-def _write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetime) -> None:
-    if not picks:
-        return
-    pick = rows_source(session, "pick", ("opp_id", "owner_id", "unit_id", "rule_id"), picks)
-    moved = session.exec(
-        update(Opportunity)
-        .where(Opportunity.id == pick.c.opp_id, Opportunity.pool_state == "unassigned")
-        .values(
-            owner_id=pick.c.owner_id,
-            org_unit_id=pick.c.unit_id,
-            pool_state="owned",
-            assigned_at=now,
-            unassigned_reason=None,
-            recycle_warned_at=None,
-        )  # fmt: skip
-        .execution_options(preserve_rowcount=True)
-    ).rowcount
-    if moved != len(picks):  # the write lock makes this impossible; never write half a run
-        raise RuntimeError(f"dispatch moved {moved} of {len(picks)} opportunities")
-    insert_flow_events(
-        session,
-        select(
-            pick.c.opp_id,
-            literal(now),
-            null(),
-            pick.c.owner_id,
-            literal("unassigned"),
-            literal("owned"),
-            literal("dispatch"),
-            literal("dispatch"),
-            pick.c.rule_id,
-            literal(actor.user_id) if actor.user_id else null(),
-        ),  # fmt: skip
-    )
-
-
-def _write_reasons(session: Session, reasons: dict[str, list[int]]) -> None:
-    """Say why each opportunity still waits (shown by the rule editor); rows already
-    carrying the reason are left alone."""
-    for reason, ids in reasons.items():
-        session.exec(
-            update(Opportunity)
-            .where(
-                one_of(session, Opportunity.id, ids),
-                or_(
-                    col(Opportunity.unassigned_reason).is_(None),
-                    Opportunity.unassigned_reason != reason,
-                ),
-            )  # fmt: skip
-            .values(unassigned_reason=reason)
-        )
-
-
-def _remember_positions(session: Session, choosers) -> None:
-    for rule, chooser in choosers:
-        if chooser is None:
-            continue
-        if isinstance(chooser, RoundRobin | Preferring) and rule.rr_position != chooser.last_rep_id:
-            session.exec(
-                update(DispatchRule)
-                .where(DispatchRule.id == rule.id)
-                .values(rr_position=chooser.last_rep_id)
-            )
-        weighted = [c for c in (chooser, getattr(chooser, "first", None),
-                                getattr(chooser, "then", None)) if isinstance(c, Weighted)]  # fmt: skip
-        for part in weighted:
-            _store_tally(session, rule.id, part.given)
-
-
-def _store_tally(session: Session, rule_id: int, given: dict[int, int]) -> None:
-    if not given:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(DispatchTally).values(
-        [{"rule_id": rule_id, "user_id": u, "assigned": n} for u, n in given.items()]
-    )
-    session.exec(
-        statement.on_conflict_do_update(
-            index_elements=["rule_id", "user_id"], set_={"assigned": statement.excluded.assigned}
-        )
-    )
-
-
-def _notify(session: Session, per_rep: dict[int, int], now: datetime) -> None:
-    if per_rep:
-        session.exec(
-            Notice.__table__.insert(),
-            params=[
-                {"user_id": rep, "kind": "dispatch.received", "params": {"count": n},
-                 "created_at": now}
-                for rep, n in per_rep.items()
-            ],
-        )  # fmt: skip
 
 
 def waiting_reasons(session: Session, actor: Actor) -> dict[str, int]:

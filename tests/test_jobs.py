@@ -88,7 +88,7 @@ def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, eng
     def crash(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(dispatch, "_notify", crash)  # after the opportunities were moved
+    monkeypatch.setattr(dispatch, "notify_reps", crash)  # after the opportunities were moved
     run = run_job("dispatch", engine=engine)
     assert run.status == "failed" and "disk full" in run.error
     assert owned(db) == 0
