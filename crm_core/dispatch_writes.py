@@ -14,7 +14,8 @@ from crm_core.access import Actor
 from crm_core.bulk import one_of, rows_source
 from crm_core.dispatch_choice import Preferring, RoundRobin, Weighted
 from crm_core.flow import insert_flow_events
-from crm_core.models import DispatchRule, DispatchTally, Notice, Opportunity
+from crm_core.models import DispatchRule, DispatchTally, Opportunity
+from crm_core.notices import send_counts
 
 
 def write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetime) -> None:
@@ -105,12 +106,4 @@ def _store_tally(session: Session, rule_id: int, given: dict[int, int]) -> None:
 
 def notify_reps(session: Session, per_rep: dict[int, int], now: datetime) -> None:
     """One notice per rep with how many opportunities they received."""
-    if per_rep:
-        session.exec(
-            Notice.__table__.insert(),
-            params=[
-                {"user_id": rep, "kind": "dispatch.received", "params": {"count": n},
-                 "created_at": now}
-                for rep, n in per_rep.items()
-            ],
-        )  # fmt: skip
+    send_counts(session, "dispatch.received", per_rep, now)

@@ -3,12 +3,26 @@ recycled. Each user reads and clears only their own."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from crm_core import clock
 from crm_core.access import Actor
 from crm_core.models import Notice
+
+
+def send_counts(session: Session, kind: str, counts: dict[int, int], at: datetime) -> None:
+    """One notice of `kind` per user, saying their count; one executemany."""
+    if counts:
+        session.exec(
+            Notice.__table__.insert(),
+            params=[
+                {"user_id": user_id, "kind": kind, "params": {"count": n}, "created_at": at}
+                for user_id, n in counts.items()
+            ],
+        )
 
 
 def unread_count(session: Session, actor: Actor) -> int:

@@ -25,11 +25,11 @@ from crm_core.models import (
     BusinessLine,
     FlowEvent,
     Lead,
-    Notice,
     Opportunity,
     OrgUnit,
     RecycleRule,
 )
+from crm_core.notices import send_counts
 from crm_core.permissions import Permission
 from crm_core.rule_schemas import RecycleSpec
 from crm_core.rules import active_rules
@@ -236,15 +236,7 @@ def warn_recycles(session: Session, actor: Actor) -> int:
             .values(recycle_warned_at=now)
             .execution_options(preserve_rowcount=True)
         ).rowcount
-    if per_owner:
-        session.exec(
-            Notice.__table__.insert(),
-            params=[
-                {"user_id": owner, "kind": "recycle.warning", "params": {"count": n},
-                 "created_at": now}
-                for owner, n in per_owner.items()
-            ],
-        )  # fmt: skip
+    send_counts(session, "recycle.warning", per_owner, now)
     return warned
 
 
