@@ -54,6 +54,34 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.IMPORT_LEADS,
     ),
     PageSpec(
+        "pages/circulation/pool.py",
+        "nav.pool",
+        ":material/waves:",
+        "nav.section.circulation",
+        Permission.CLAIM_FROM_POOL,
+    ),
+    PageSpec(
+        "pages/circulation/desk.py",
+        "nav.desk",
+        ":material/swap_horiz:",
+        "nav.section.circulation",
+        Permission.ASSIGN_OPPORTUNITIES,
+    ),
+    PageSpec(
+        "pages/circulation/flow_log.py",
+        "nav.flow_log",
+        ":material/timeline:",
+        "nav.section.circulation",
+        Permission.VIEW_OPPORTUNITIES,
+    ),
+    PageSpec(
+        "pages/circulation/rules.py",
+        "nav.rules",
+        ":material/rule:",
+        "nav.section.circulation",
+        Permission.MANAGE_RULES,
+    ),
+    PageSpec(
         "pages/admin/org.py",
         "nav.org",
         ":material/account_tree:",
@@ -124,4 +152,5 @@ def build_navigation(actor: Actor, must_change_password: bool = False):
                 default=spec.default or len(specs) == 1,
             )
         )
-    return st.navigation(sections)
+    # Always the whole menu: past twelve pages Streamlit would hide some behind "View more".
+    return st.navigation(sections, expanded=True)

@@ -1,12 +1,18 @@
-"""Home: who you are, your unit, and what your data scope holds."""
+"""Home: who you are, your unit, what your data scope holds, your unread notices and the
+opportunities a recycle rule will soon take back from you."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from crm_core import clock
 from crm_core.home import home_summary
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
+from crm_core.notices import list_notices, mark_read, unread_count
+from crm_core.permissions import Permission
+from crm_core.recycle import recycle_due
+from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t
@@ -14,6 +20,9 @@ from ui.i18n import t
 me = actor()
 with session() as s:
     summary = home_summary(s, me)
+    unread = unread_count(s, me)
+    notices = list_notices(s, me, unread_only=True)
+    due = recycle_due(s, me) if me.can(Permission.VIEW_OPPORTUNITIES) else None
 
 st.title(t("home.title", name=summary.full_name))
 left, middle, right = st.columns(3)
@@ -50,3 +59,45 @@ if summary.by_stage:
         counts_table(
             "home.by_pool_state", summary.by_pool_state, POOL_STATES, "pool", "home.pool_state"
         )
+
+
+st.subheader(t("home.notices.title", count=number(unread)))
+if notices:
+    for notice in notices:
+        st.info(
+            f"{when(notice.created_at)} · {t(f'notice.{notice.kind}', **(notice.params or {}))}"
+        )
+    if unread > len(notices):
+        st.caption(t("home.notices.more", count=number(unread - len(notices))))
+    if st.button(t("home.notices.mark_all"), key="home_mark_read"):
+        with session() as s:
+            mark_read(s, me)
+        st.rerun()
+else:
+    st.caption(t("home.notices.none"))
+
+if due is not None:
+    st.subheader(t("home.due.title"))
+    if due:
+        now = clock.now()
+
+        def in_days(days: int) -> str:
+            return t("home.due.today") if days == 0 else t("home.due.in_days", days=days)
+
+        frame = pd.DataFrame(
+            [
+                {
+                    "#": d.opportunity_id,
+                    t("home.due.lead"): d.lead_name,
+                    t("home.due.line"): d.business_line,
+                    t("home.stage"): t(f"stage.{d.stage}"),
+                    t("home.due.rule"): d.rule_name,
+                    t("home.due.at"): when(d.due_at),
+                    t("home.due.left"): in_days(d.days_left(now)),
+                }
+                for d in due
+            ]
+        )
+        st.dataframe(frame, hide_index=True, width="stretch", key="home_due")
+    else:
+        st.caption(t("home.due.none"))

@@ -1,0 +1,156 @@
+"""The public pool (公海): the opportunities a rep may claim, a page at a time with masked
+phones, the rep's claim allowance, and claiming one or many at once. A claim is atomic in
+the core: whoever was faster keeps the opportunity, and the page says so."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.metadata import list_options, option_label
+from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.pool import PoolFilter, claim_allowance, claim_from_pool, count_pool, list_pool
+from ui.circulation import number, pick_options, when
+from ui.context import actor
+from ui.db import session
+from ui.i18n import language, show_error, t
+
+PAGE_SIZE = 50
+_PAGE = "pool_page"
+_PICK = "pool_pick"
+_RESULT = "pool_result"
+_CLEAR = "pool_clear"
+
+
+def first_page() -> None:
+    st.session_state[_PAGE] = 1
+
+
+def _filters(lines: dict[int, str]) -> PoolFilter:
+    row = st.columns(4)
+    line = row[0].selectbox(
+        t("pool_page.filter.line"), [None, *lines], key="pool_f_line", on_change=first_page,
+        format_func=lambda i: lines.get(i, t("pool_page.any")),
+    )  # fmt: skip
+    stage = row[1].selectbox(
+        t("pool_page.filter.stage"), ["", *OPEN_STAGES], key="pool_f_stage",
+        on_change=first_page, format_func=lambda s: t(f"stage.{s}") if s else t("pool_page.any"),
+    )  # fmt: skip
+    level = row[2].selectbox(
+        t("pool_page.filter.intention"), ["", *INTENTION_LEVELS], key="pool_f_intention",
+        on_change=first_page,
+        format_func=lambda v: t(f"intention.{v}") if v else t("pool_page.any"),
+    )  # fmt: skip
+    region = row[3].text_input(t("pool_page.filter.region"), key="pool_f_region",
+                               on_change=first_page)  # fmt: skip
+    return PoolFilter(business_line_id=line, stage=stage or None, intention_level=level or None,
+                      region=region.strip() or None)  # fmt: skip
+
+
+def _show_result() -> None:
+    result = st.session_state.pop(_RESULT, None)
+    if not result:
+        return
+    claimed, taken, cooling, cooldown = result
+    if claimed:
+        st.success(t("pool_page.claimed", count=number(len(claimed)), names=", ".join(claimed)))
+    if taken:
+        st.warning(t("pool_page.taken", count=number(len(taken)), names=", ".join(taken)))
+    if cooling:
+        st.warning(t("pool_page.cooling", names=", ".join(cooling), days=cooldown))
+    if not (claimed or taken or cooling):
+        st.info(t("pool_page.nothing_claimed"))
+
+
+def _table(rows, channels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "#": r.opportunity_id,
+                t("pool_page.table.name"): r.lead_name,
+                t("pool_page.table.phone"): r.phone or "",
+                t("pool_page.table.region"): r.region or "",
+                t("pool_page.table.channel"): channels.get(r.channel, r.channel),
+                t("pool_page.table.line"): r.business_line,
+                t("pool_page.table.stage"): t(f"stage.{r.stage}"),
+                t("pool_page.table.intention"): r.intention_level or "",
+                t("pool_page.table.recycled"): r.recycle_count,
+                t("pool_page.table.unit"): r.unit or t("pool_page.company"),
+                t("pool_page.table.since"): when(r.pooled_at),
+            }
+            for r in rows
+        ]
+    )
+
+
+me = actor()
+st.title(t("pool_page.title"))
+st.caption(t("pool_page.intro"))
+if st.session_state.pop(_CLEAR, False):
+    st.session_state[_PICK] = []
+_show_result()
+
+try:
+    with session() as s:
+        lines = {line.id: line.name for line in list_business_lines(s)}
+        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        allowance = claim_allowance(s, me)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+
+st.info(
+    t("pool_page.allowance", claimed=number(allowance.claimed_today),
+      daily=number(allowance.daily_claims), holding=number(allowance.holding),
+      cap=number(allowance.holding_cap), left=number(allowance.left))
+)  # fmt: skip
+pool_filter = _filters(lines)
+try:
+    with session() as s:
+        total = count_pool(s, me, pool_filter)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, st.session_state.get(_PAGE, 1)), pages)
+        rows = list_pool(s, me, pool_filter, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+
+st.caption(t("pool_page.found", count=number(total)))
+if not rows:
+    st.info(t("pool_page.empty"))
+    st.stop()
+
+st.dataframe(_table(rows, channels), hide_index=True, width="stretch")
+if pages > 1:
+    left, middle, right = st.columns([1, 2, 1])
+    if left.button(t("pool_page.previous"), disabled=page <= 1, key="pool_prev"):
+        st.session_state[_PAGE] = page - 1
+        st.rerun()
+    middle.caption(t("pool_page.page_of", page=page, pages=number(pages)))
+    if right.button(t("pool_page.next"), disabled=page >= pages, key="pool_next"):
+        st.session_state[_PAGE] = page + 1
+        st.rerun()
+
+labels = {r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip()
+          for r in rows}  # fmt: skip
+labels = pick_options(_PICK, labels)
+picked = st.multiselect(t("pool_page.pick"), list(labels), format_func=labels.get, key=_PICK,
+                        placeholder=t("pool_page.pick_hint"))  # fmt: skip
+if st.button(t("pool_page.claim", count=len(picked)), key="pool_claim", type="primary",
+             disabled=not picked):  # fmt: skip
+    try:
+        with session() as s:
+            result = claim_from_pool(s, me, picked)
+    except CrmError as error:
+        show_error(error)
+    else:
+        st.session_state[_RESULT] = (
+            [labels[i] for i in result.claimed],
+            [labels.get(i, f"#{i}") for i in result.taken],
+            [labels.get(i, f"#{i}") for i in result.cooling],
+            allowance.cooldown_days,
+        )
+        st.session_state[_CLEAR] = True
+        st.rerun()

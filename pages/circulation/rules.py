@@ -1,0 +1,59 @@
+"""Circulation rules (流转规则): dispatch, recycle, claim and departure rules in the order
+they apply, each editable, pausable, movable and with its version history; a dry run of a
+draft; what waits for dispatch and why; and the engine's "run now" buttons."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.metadata import list_options, option_label
+from crm_core.permissions import DataScope
+from crm_core.rules import can_edit, list_rules
+from ui.circulation import people, units
+from ui.context import actor
+from ui.db import session
+from ui.feedback import show_flash
+from ui.i18n import language, show_error, t
+from ui.rule_forms import KINDS, RuleContext, rule_form
+from ui.rule_list import rule_list
+from ui.rule_ops import jobs_panel, waiting_summary
+
+me = actor()
+st.title(t("rules.title"))
+st.caption(t("rules.intro"))
+show_flash()
+
+try:
+    with session() as s:
+        active_units, unit_labels = units(s, me)
+        names = people(s, me)
+        ctx = RuleContext(
+            me=me,
+            lines={line.id: line.name for line in list_business_lines(s)},
+            units=active_units,
+            unit_labels=unit_labels,
+            channels={o.code: option_label(o, language()) for o in list_options(s, "channel")},
+            reps=names,
+            company_wide=me.scope is DataScope.ALL,
+        )
+        rules = {kind: list_rules(s, me, kind) for kind in KINDS}
+        editable = {
+            kind: {r.id for r in found if can_edit(s, me, r)} for kind, found in rules.items()
+        }
+except CrmError as error:
+    show_error(error)
+    st.stop()
+
+tabs = st.tabs([t(f"rules.kind.{kind}") for kind in KINDS])
+for kind, tab in zip(KINDS, tabs, strict=True):
+    with tab:
+        st.caption(t(f"rules.kind_intro.{kind}"))
+        rule_list(kind, ctx, rules[kind], editable[kind], names)
+        st.divider()
+        rule_form(kind, ctx, rules[kind])
+
+st.divider()
+waiting_summary(ctx, {r.id: r.name for r in rules["dispatch"]})
+jobs_panel(ctx, names)

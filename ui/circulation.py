@@ -1,0 +1,74 @@
+"""What the circulation pages share: names for the ids the core returns, unit labels for
+pickers, and the display of times, counts and coded values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+from sqlmodel import Session
+
+from crm_core.access import Actor
+from crm_core.lead_search import owner_choices
+from crm_core.models import path_ids
+from crm_core.org_units import unit_tree
+from crm_core.permissions import Permission
+from ui.i18n import t
+
+
+def people(session: Session, me: Actor) -> dict[int, str]:
+    """Names of the people the actor may pick and read about (their scope, not left);
+    the actor is always among them."""
+    names = dict(owner_choices(session, me)) if me.can(Permission.VIEW_LEADS) else {}
+    if me.user_id is not None:
+        names.setdefault(me.user_id, me.full_name)
+    return names
+
+
+def person(names: dict[int, str], user_id: int | None) -> str:
+    """A user's name; the system for None; the id for someone outside the reader's scope."""
+    if user_id is None:
+        return t("circulation.system")
+    return names.get(user_id, f"#{user_id}")
+
+
+def units(session: Session, me: Actor) -> tuple[dict[int, str], dict[int, str]]:
+    """(active units, every unit) in the actor's scope as "Parent / Child" labels."""
+    tree = unit_tree(session, me)
+    names = {u.id: u.name for u in tree}
+    labels = {u.id: " / ".join(names[i] for i in path_ids(u.path) if i in names) for u in tree}
+    active = {u.id: labels[u.id] for u in tree if u.active}
+    return active, labels
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def label(family: str, code: str | None) -> str:
+    """The text of `family.code`, or the code itself when it has none."""
+    if not code:
+        return ""
+    key = f"{family}.{code}"
+    text = t(key)
+    return code if text == key else text
+
+
+def pick_options(key: str, labels: dict[int, str]) -> dict[int, str]:
+    """The options of the selection multiselect `key`: this page's rows, plus earlier picks
+    that are no longer on the page (under the label they had), so a pick never disappears
+    silently - the action then reports what became of it. Call before drawing the widget."""
+    memory: dict[int, str] = st.session_state.setdefault(f"{key}_labels", {})
+    memory.update(labels)
+    options = dict(labels)
+    picked = list(st.session_state.get(key) or [])
+    for item in picked:
+        if item not in options and item in memory:
+            options[item] = memory[item]
+    if key in st.session_state:
+        st.session_state[key] = [item for item in picked if item in options]
+    return options

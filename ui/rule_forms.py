@@ -1,0 +1,347 @@
+"""The rule editor's create/edit form: one widget per field of the rule kind's spec, saved
+or dry-run through `crm_core.rules` / `crm_core.rule_preview`.
+
+Widget keys are `rules_<kind>_<field>_<generation>` with the spec's field names. Loading a
+rule (or a fresh one) keeps its values and raises the generation, so the next run draws new
+widgets created with those values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import streamlit as st
+
+from crm_core.access import Actor
+from crm_core.errors import CrmError, ValidationError
+from crm_core.i18n import translate
+from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.rule_preview import preview_rule
+from crm_core.rule_schemas import (
+    DEPARTURE_TARGETS,
+    DISPATCH_STRATEGIES,
+    RECYCLE_TARGETS,
+    RECYCLE_TRIGGERS,
+    ClaimSpec,
+    DepartureSpec,
+    DispatchSpec,
+    RecycleSpec,
+    parse_rule,
+    spec_documents,
+)
+from crm_core.rules import RuleDraft, save_rule
+from ui.db import session
+from ui.feedback import flash
+from ui.i18n import language, t
+from ui.rule_ops import show_preview
+
+KINDS = ("dispatch", "recycle", "claim", "departure")
+SPECS: dict[str, type] = {
+    "dispatch": DispatchSpec,
+    "recycle": RecycleSpec,
+    "claim": ClaimSpec,
+    "departure": DepartureSpec,
+}
+PREVIEW_KINDS = ("dispatch", "recycle")
+_FRESH = "__fresh__"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the editor's pickers offer, read once per page run."""
+
+    me: Actor
+    lines: dict[int, str]  # business lines
+    units: dict[int, str]  # active units in scope, for pickers
+    unit_labels: dict[int, str]  # every unit in scope, for showing stored rules
+    channels: dict[str, str]  # channel code -> label
+    reps: dict[int, str]  # people the actor may name as targets
+    company_wide: bool  # whether the actor may keep rules with no unit
+
+
+def key(kind: str, name: str) -> str:
+    return f"rules_{kind}_{name}"
+
+
+def rule_error(error: CrmError) -> str:
+    """A core refusal in the user's language, with the field's label instead of its code."""
+    params: dict[str, Any] = dict(getattr(error, "params", {}))
+    field = params.get("field")
+    if isinstance(field, str):
+        text = t(f"rules.field.{field}")
+        params["field"] = field if text == f"rules.field.{field}" else text
+    return translate(error.key, language(), **params)
+
+
+def next_priority(rules: list) -> int:
+    """A priority after every listed rule, so a new rule does not clash by default."""
+    return max((r.priority for r in rules), default=90) + 10
+
+
+def form_values(kind: str, ctx: RuleContext, rules: list, rule=None) -> dict[str, Any]:
+    """The form's values for `rule`, or for a new rule of `kind`."""
+    spec = SPECS[kind]()
+    if rule is not None:
+        try:
+            spec = parse_rule(kind, rule.conditions, rule.action)
+        except ValidationError:
+            pass  # a stored rule that no longer parses is edited from the defaults
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(spec).items()}
+    if rule is None:
+        # Company-wide managers start company-wide; others (and departure rules, which
+        # always belong to a unit) start with their own unit.
+        required = kind == "departure" or not ctx.company_wide
+        default_unit = None
+        if required:
+            own = ctx.me.org_unit_id
+            default_unit = own if own in ctx.units else next(iter(ctx.units), None)
+        values.update(name="", priority=next_priority(rules), business_line_id=None,
+                      org_unit_id=default_unit, enabled=True)  # fmt: skip
+    else:
+        values.update(name=rule.name, priority=rule.priority,
+                      business_line_id=rule.business_line_id, org_unit_id=rule.org_unit_id,
+                      enabled=rule.enabled)  # fmt: skip
+    return values
+
+
+def load(kind: str, values: dict[str, Any] | None = None, editing: int | None = None) -> None:
+    """Show `values` (None: a fresh rule) in the form from the next run on."""
+    st.session_state[key(kind, "values")] = values if values is not None else _FRESH
+    st.session_state[key(kind, "editing")] = editing
+    st.session_state[key(kind, "gen")] = st.session_state.get(key(kind, "gen"), 0) + 1
+
+
+def field_key(kind: str, name: str) -> str:
+    """The key of a form widget. It carries the form's generation: loading other values
+    starts fresh widgets, created with those values (a widget's value is never pushed in
+    through session state - the browser may not show it on first drawing)."""
+    return f"rules_{kind}_{name}_{st.session_state.get(key(kind, 'gen'), 0)}"
+
+
+def _values(kind: str, ctx: RuleContext, rules: list) -> dict[str, Any]:
+    st.session_state.setdefault(key(kind, "gen"), 0)
+    values = st.session_state.get(key(kind, "values"), _FRESH)
+    if values == _FRESH:
+        values = st.session_state[key(kind, "values")] = form_values(kind, ctx, rules)
+    return values
+
+
+def _select(kind: str, name: str, options: list, format_func, values: dict, **kwargs) -> None:
+    current = values.get(name)
+    index = options.index(current) if current in options else 0
+    st.selectbox(t(f"rules.field.{name}"), options, index=index, format_func=format_func,
+                 key=field_key(kind, name), **kwargs)  # fmt: skip
+
+
+def _value(kind: str, name: str) -> Any:
+    """A form value as the core wants it (lists as tuples)."""
+    value = st.session_state.get(field_key(kind, name))
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _multi(kind: str, name: str, options: list, values: dict, format_func=str, *,
+           new: bool = False, **kwargs) -> None:  # fmt: skip
+    current = list(values.get(name) or [])
+    if new:
+        options = list(dict.fromkeys([*options, *current]))
+    st.multiselect(t(f"rules.field.{name}"), options, default=[v for v in current if v in options],
+                   format_func=format_func, key=field_key(kind, name), accept_new_options=new,
+                   **kwargs)  # fmt: skip
+
+
+def _number(kind: str, name: str, values: dict, **kwargs) -> None:
+    st.number_input(t(f"rules.field.{name}"), value=values.get(name), step=1,
+                    key=field_key(kind, name), **kwargs)  # fmt: skip
+
+
+def _text(kind: str, name: str, values: dict, **kwargs) -> None:
+    st.text_input(t(f"rules.field.{name}"), value=values.get(name) or "",
+                  key=field_key(kind, name), **kwargs)  # fmt: skip
+
+
+def _check(kind: str, name: str, values: dict, **kwargs) -> None:
+    st.checkbox(t(f"rules.field.{name}"), value=bool(values.get(name)),
+                key=field_key(kind, name), **kwargs)  # fmt: skip
+
+
+def _time(kind: str, name: str, values: dict, **kwargs) -> None:
+    st.time_input(t(f"rules.field.{name}"), value=values.get(name), key=field_key(kind, name),
+                  **kwargs)  # fmt: skip
+
+
+def _units(kind: str, name: str, ctx: RuleContext, v: dict, none_key: str | None,
+           **kwargs) -> None:  # fmt: skip
+    """A unit picker: the active units in scope (and "none" unless `none_key` is None).
+    A stored unit that has closed stays shown, so the save says why it cannot work
+    instead of the rule silently moving to another unit."""
+    options = ([] if none_key is None else [None]) + list(ctx.units)
+    current = v.get(name)
+    if current is not None and current not in options and current in ctx.unit_labels:
+        options.append(current)
+    _select(kind, name, options or [None],
+            lambda i: ctx.unit_labels.get(i, f"#{i}") if i is not None else t(none_key or ""),
+            v, **kwargs)  # fmt: skip
+
+
+def _common(kind: str, ctx: RuleContext, v: dict) -> None:
+    _text(kind, "name", v)
+    row = st.columns(4)
+    with row[0]:
+        _number(kind, "priority", v, help=t("rules.help.priority"))
+    with row[1]:
+        _select(kind, "business_line_id", [None, *ctx.lines],
+                lambda i: ctx.lines.get(i, t("rules.any_line")), v)  # fmt: skip
+    with row[2]:
+        required = kind == "departure" or not ctx.company_wide
+        _units(kind, "org_unit_id", ctx, v, None if required else "rules.company_wide",
+               help=t("rules.help.org_unit_id"))  # fmt: skip
+    with row[3]:
+        _check(kind, "enabled", v)
+
+
+def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
+    st.markdown(f"**{t('rules.form.matches')}**")
+    row = st.columns(3)
+    with row[0]:
+        _multi(kind, "channels", list(ctx.channels), v, lambda c: ctx.channels.get(c, c),
+               placeholder=t("rules.any"))  # fmt: skip
+    with row[1]:
+        _multi(kind, "regions", [], v, new=True, placeholder=t("rules.any"),
+               help=t("rules.help.regions"))  # fmt: skip
+    with row[2]:
+        _multi(kind, "intention_levels", list(INTENTION_LEVELS), v,
+               lambda level: t(f"intention.{level}"), placeholder=t("rules.any"))  # fmt: skip
+    row = st.columns(3)
+    with row[0]:
+        _text(kind, "campaign_prefix", v, help=t("rules.help.campaign_prefix"))
+    for column, name in zip(row[1:], ("hours_from", "hours_to"), strict=True):
+        with column:
+            _time(kind, name, v, help=t("rules.help.hours"))
+    st.markdown(f"**{t('rules.form.gives_to')}**")
+    row = st.columns(3)
+    with row[0]:
+        _units(kind, "target_unit_id", ctx, v, "rules.no_unit")
+    with row[1]:
+        _multi(kind, "target_user_ids", list(ctx.reps), v, lambda i: ctx.reps.get(i, f"#{i}"),
+               placeholder=t("rules.nobody"))  # fmt: skip
+    with row[2]:
+        _select(kind, "strategy", list(DISPATCH_STRATEGIES),
+                lambda name: t(f"rules.strategy.{name}"), v)  # fmt: skip
+    row = st.columns(3)
+    with row[0]:
+        _text(kind, "skill_tag", v)
+    with row[1]:
+        _check(kind, "skill_required", v, help=t("rules.help.skill_required"))
+    with row[2]:
+        _number(kind, "no_return_days", v, help=t("rules.help.no_return_days"))
+
+
+def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
+    row = st.columns(3)
+    with row[0]:
+        _select(kind, "trigger", list(RECYCLE_TRIGGERS),
+                lambda name: t(f"rules.trigger.{name}"), v)  # fmt: skip
+    with row[1]:
+        _number(kind, "after", v, help=t("rules.help.after"))
+    with row[2]:
+        _number(kind, "warn_days", v, help=t("rules.help.warn_days"))
+    row = st.columns(3)
+    with row[0]:
+        _select(kind, "exempt_from_stage", [None, *OPEN_STAGES],
+                lambda s: t(f"stage.{s}") if s else t("rules.no_exemption"), v,
+                help=t("rules.help.exempt_from_stage"))  # fmt: skip
+    with row[1]:
+        _multi(kind, "exempt_intentions", list(INTENTION_LEVELS), v,
+               lambda level: t(f"intention.{level}"),
+               placeholder=t("rules.no_exemption"))  # fmt: skip
+    with row[2]:
+        _number(kind, "dormant_after", v, help=t("rules.help.dormant_after"))
+    row = st.columns(3)
+    with row[0]:
+        _select(kind, "target", list(RECYCLE_TARGETS),
+                lambda name: t(f"rules.target.{name}"), v)  # fmt: skip
+    with row[1]:
+        _units(kind, "team_unit_id", ctx, v, "rules.no_unit", help=t("rules.help.team_unit_id"))
+
+
+def _claim(kind: str, ctx: RuleContext, v: dict) -> None:
+    row = st.columns(3)
+    with row[0]:
+        _number(kind, "daily_claims", v)
+    with row[1]:
+        _number(kind, "holding_cap", v, placeholder=t("rules.own_holding_cap"),
+                help=t("rules.help.holding_cap"))  # fmt: skip
+    with row[2]:
+        _number(kind, "cooldown_days", v, help=t("rules.help.cooldown_days"))
+
+
+def _departure(kind: str, ctx: RuleContext, v: dict) -> None:
+    _select(kind, "target", list(DEPARTURE_TARGETS), lambda name: t(f"departure.{name}"), v)
+
+
+_FIELDS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure}
+
+
+def draft_from_form(kind: str) -> RuleDraft:
+    """The rule the form holds, as the core's draft (its documents built by the spec)."""
+    values = {f.name: _value(kind, f.name) for f in fields(SPECS[kind])}
+    conditions, action = spec_documents(SPECS[kind](**values))
+    priority = _value(kind, "priority")
+    return RuleDraft(
+        name=_value(kind, "name") or "",
+        priority=int(priority) if priority is not None else 0,
+        business_line_id=_value(kind, "business_line_id"),
+        org_unit_id=_value(kind, "org_unit_id"),
+        enabled=bool(_value(kind, "enabled")),
+        conditions=conditions,
+        action=action,
+    )
+
+
+def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
+    """The create/edit form of `kind`, with Save and (dispatch, recycle) Dry run."""
+    editing_id = st.session_state.get(key(kind, "editing"))
+    editing = next((r for r in rules if r.id == editing_id), None)
+    if editing_id is not None and editing is None:  # deleted meanwhile
+        load(kind)
+        editing_id = None
+    values = _values(kind, ctx, rules)
+    if editing is not None:
+        st.subheader(t("rules.form.edit", name=editing.name, version=editing.version))
+        if st.button(t("rules.form.cancel"), key=key(kind, "cancel")):
+            load(kind)
+            st.rerun()
+    else:
+        st.subheader(t("rules.form.new"))
+    with st.form(key(kind, "form")):
+        _common(kind, ctx, values)
+        _FIELDS[kind](kind, ctx, values)
+        buttons = st.columns(4)
+        with buttons[0]:
+            save = st.form_submit_button(t("rules.form.save"), key=key(kind, "save"),
+                                         type="primary")  # fmt: skip
+        dry = False
+        if kind in PREVIEW_KINDS:
+            with buttons[1]:
+                dry = st.form_submit_button(t("rules.form.dry_run"), key=key(kind, "dry"),
+                                            help=t("rules.help.dry_run"))  # fmt: skip
+    if not (save or dry):
+        return
+    try:
+        draft = draft_from_form(kind)
+        with session() as s:
+            if save:
+                rule = save_rule(s, ctx.me, kind, draft, editing_id)
+                saved = (rule.name, rule.version)
+            else:
+                result = preview_rule(s, ctx.me, kind, draft, editing_id)
+                s.rollback()  # a dry run keeps nothing, whatever the engine touched
+    except CrmError as error:
+        st.error(rule_error(error))
+        return
+    if save:
+        flash("rules.saved", name=saved[0], version=saved[1])
+        load(kind)
+        st.rerun()
+    show_preview(kind, result, editing_id, ctx.reps)

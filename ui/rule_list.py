@@ -1,0 +1,141 @@
+"""The rule editor's list of one kind: the rules in the order they apply, and the chosen
+rule's actions (edit, pause or resume, move, delete with confirmation) and version history."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.errors import CrmError
+from crm_core.rules import delete_rule, move_rule, rule_versions, set_rule_enabled
+from ui.circulation import label, person, when
+from ui.db import session
+from ui.feedback import flash
+from ui.i18n import t
+from ui.rule_forms import RuleContext, form_values, key, load, rule_error
+
+
+def _unit(ctx: RuleContext, unit_id: int | None) -> str:
+    if unit_id is None:
+        return t("rules.company_wide")
+    return ctx.unit_labels.get(unit_id, f"#{unit_id}")
+
+
+def _line(ctx: RuleContext, line_id: int | None) -> str:
+    return t("rules.any_line") if line_id is None else ctx.lines.get(line_id, f"#{line_id}")
+
+
+def _table(ctx: RuleContext, rules: list, names: dict[int, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                t("rules.table.priority"): r.priority,
+                t("rules.table.name"): r.name,
+                t("rules.table.unit"): _unit(ctx, r.org_unit_id),
+                t("rules.table.line"): _line(ctx, r.business_line_id),
+                t("rules.table.state"): t("rules.enabled") if r.enabled else t("rules.paused"),
+                t("rules.table.version"): r.version,
+                t("rules.table.updated"): " ".join(
+                    filter(
+                        None,
+                        [
+                            when(r.updated_at or r.created_at),
+                            person(names, r.updated_by_id) if r.updated_by_id else "",
+                        ],
+                    )
+                ),  # fmt: skip
+            }
+            for r in rules
+        ]
+    )
+
+
+def _act(ctx: RuleContext, action, *args, success: str, **params) -> None:
+    try:
+        with session() as s:
+            action(s, ctx.me, *args)
+    except CrmError as error:
+        st.error(rule_error(error))
+    else:
+        flash(success, **params)
+        st.rerun()
+
+
+def _history(kind: str, ctx: RuleContext, rule, names: dict[int, str]) -> None:
+    with st.expander(t("rules.history.title", name=rule.name)):
+        try:
+            with session() as s:
+                versions = rule_versions(s, ctx.me, kind, rule.id)
+        except CrmError as error:
+            st.error(rule_error(error))
+            return
+        if not versions:
+            st.caption(t("rules.history.none"))
+            return
+        frame = pd.DataFrame(
+            [
+                {
+                    t("rules.history.version"): v.version,
+                    t("rules.history.change"): label("rules.change", v.change),
+                    t("rules.history.by"): person(names, v.changed_by_id),
+                    t("rules.history.at"): when(v.changed_at),
+                    t("rules.history.snapshot"): json.dumps(
+                        v.snapshot, ensure_ascii=False, sort_keys=True, default=str
+                    ),
+                }
+                for v in versions
+            ]
+        )
+        st.dataframe(frame, hide_index=True, width="stretch", key=key(kind, "history"))
+
+
+def rule_list(kind: str, ctx: RuleContext, rules: list, editable: set[int],
+              names: dict[int, str]) -> None:  # fmt: skip
+    """The rules of `kind` and the chosen rule's actions."""
+    st.subheader(t("rules.list.title"))
+    if not rules:
+        st.info(t("rules.empty"))
+        return
+    st.caption(t(f"rules.list.order.{kind}"))
+    st.dataframe(_table(ctx, rules, names), hide_index=True, width="stretch")
+    by_id = {r.id: r for r in rules}
+    pick_key = key(kind, "pick")
+    if pick_key in st.session_state and st.session_state[pick_key] not in by_id:
+        del st.session_state[pick_key]  # the rule is gone: start from the first again
+    chosen = st.selectbox(
+        t("rules.list.pick"), list(by_id), index=0, key=pick_key,
+        format_func=lambda i: f"{by_id[i].priority} · {by_id[i].name}",
+    )  # fmt: skip
+    rule = by_id[chosen]
+    can = rule.id in editable
+    if not can:
+        st.caption(t("rules.list.read_only"))
+    columns = st.columns(5)
+    if columns[0].button(t("rules.action.edit"), key=key(kind, "edit"), disabled=not can):
+        load(kind, form_values(kind, ctx, rules, rule), editing=rule.id)
+        st.rerun()
+    toggle = "pause" if rule.enabled else "resume"
+    if columns[1].button(t(f"rules.action.{toggle}"), key=key(kind, "toggle"), disabled=not can):
+        _act(ctx, set_rule_enabled, kind, rule.id, not rule.enabled,
+             success=f"rules.done.{toggle}", name=rule.name)  # fmt: skip
+    if columns[2].button(t("rules.action.up"), key=key(kind, "up"), disabled=not can):
+        _act(ctx, move_rule, kind, rule.id, -1, success="rules.done.moved", name=rule.name)
+    if columns[3].button(t("rules.action.down"), key=key(kind, "down"), disabled=not can):
+        _act(ctx, move_rule, kind, rule.id, 1, success="rules.done.moved", name=rule.name)
+    confirm_key = key(kind, "confirm")
+    if columns[4].button(t("rules.action.delete"), key=key(kind, "delete"), disabled=not can):
+        st.session_state[confirm_key] = rule.id
+    if st.session_state.get(confirm_key) == rule.id and can:
+        st.warning(t("rules.delete.confirm", name=rule.name))
+        yes, no = st.columns(2)
+        if yes.button(t("rules.delete.yes"), key=key(kind, "delete_yes"), type="primary"):
+            st.session_state.pop(confirm_key, None)
+            if st.session_state.get(key(kind, "editing")) == rule.id:
+                load(kind)
+            _act(ctx, delete_rule, kind, rule.id, success="rules.done.deleted", name=rule.name)
+        if no.button(t("rules.delete.no"), key=key(kind, "delete_no")):
+            st.session_state.pop(confirm_key, None)
+            st.rerun()
+    _history(kind, ctx, rule, names)

@@ -1,0 +1,166 @@
+"""The rule editor's view of the engine: what waits for dispatch and why, the "run now"
+buttons with the last job runs, and the result of a dry run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.dispatch import NO_ROOM, NO_RULE, DispatchResult, waiting_reasons
+from crm_core.errors import CrmError
+from crm_core.i18n import translate
+from crm_core.jobs import last_runs, run_job
+from crm_core.models import JOB_NAMES
+from crm_core.permissions import Permission
+from crm_core.recycle import RecycleResult
+from ui.circulation import label, number, person, when
+from ui.db import engine, session
+from ui.i18n import language, show_error, t
+
+if TYPE_CHECKING:
+    from ui.rule_forms import RuleContext
+
+_JOB_RESULT = "rules_job_result"
+TOP_REPS = 10
+
+
+def _reason(reason: str | None, rule_names: dict[int, str]) -> str:
+    if reason is None:
+        return t("waiting.none")
+    if reason == NO_RULE:
+        return t("waiting.no_rule")
+    if reason.startswith(f"{NO_ROOM}:"):
+        raw = reason.split(":", 1)[1]
+        rule_id = int(raw) if raw.isdigit() else None
+        return t("waiting.no_room", rule=rule_names.get(rule_id, f"#{raw}"))
+    return label("waiting", reason)
+
+
+def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
+    """How many opportunities wait for dispatch, by reason."""
+    st.subheader(t("rules.waiting.title"))
+    try:
+        with session() as s:
+            reasons = waiting_reasons(s, ctx.me)
+    except CrmError as error:
+        show_error(error)
+        return
+    total = sum(reasons.values())
+    if not total:
+        st.info(t("rules.waiting.nothing"))
+        return
+    st.caption(t("rules.waiting.total", count=number(total)))
+    rows = sorted(reasons.items(), key=lambda item: -item[1])
+    frame = pd.DataFrame(
+        [
+            {t("rules.waiting.reason"): _reason(r, rule_names), t("rules.waiting.count"): number(n)}
+            for r, n in rows
+        ]  # fmt: skip
+    )
+    st.dataframe(frame, hide_index=True, width="stretch", key="rules_waiting")
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{label('rules.count', k)} {number(int(v))}" for k, v in counts.items())
+
+
+def _show_job_result() -> None:
+    item = st.session_state.pop(_JOB_RESULT, None)
+    if not item:
+        return
+    job, status, counts, error = item
+    name = t(f"job.{job}")
+    if status == "done":
+        st.success(t("rules.jobs.done", job=name, counts=_counts(counts) or "-"))
+    elif status == "busy":
+        st.warning(t("rules.jobs.busy", job=name))
+    else:
+        reason = translate(error, language()) if error and "." in error else (error or "")
+        st.error(t("rules.jobs.failed", job=name, error=reason))
+
+
+def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
+    """Run dispatch, recycling or warnings now (with `run_jobs`), and the last runs."""
+    if not ctx.me.can(Permission.RUN_JOBS):
+        return
+    st.subheader(t("rules.jobs.title"))
+    _show_job_result()
+    columns = st.columns(len(JOB_NAMES))
+    for column, job in zip(columns, JOB_NAMES, strict=True):
+        if column.button(t(f"rules.jobs.run.{job}"), key=f"rules_run_{job}"):
+            try:
+                # The job opens its own transaction on the app's engine: never inside session().
+                run = run_job(job, actor=ctx.me, trigger="manual", engine=engine())
+            except CrmError as error:
+                show_error(error)
+            else:
+                st.session_state[_JOB_RESULT] = (job, run.status, run.counts or {}, run.error)
+                st.rerun()
+    with session() as s:
+        runs = last_runs(s, ctx.me)
+    if not runs:
+        st.caption(t("rules.jobs.none"))
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                t("rules.jobs.job"): t(f"job.{r.job}"),
+                t("rules.jobs.trigger"): label("rules.jobs.trigger", r.trigger),
+                t("rules.jobs.by"): person(names, r.actor_id),
+                t("rules.jobs.status"): t(f"job.status.{r.status}"),
+                t("rules.jobs.counts"): _counts(r.counts or {}),
+                t("rules.jobs.started"): when(r.started_at),
+                t("rules.jobs.finished"): when(r.finished_at),
+                t("rules.jobs.error"): r.error or "",
+            }
+            for r in runs
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch", key="rules_job_runs")
+
+
+def _rule_name(name: str, rule_id: int | None, editing_id: int | None) -> str:
+    """The rule's name, marked when it is the draft (a new rule, or the one being edited)."""
+    if rule_id is None or rule_id == editing_id:
+        return f"{name} {t('rules.dry.draft')}"
+    return name
+
+
+def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str]) -> None:
+    """What the rules would do now with the draft in place; nothing was saved."""
+    st.markdown(f"**{t('rules.dry.title')}**")
+    st.caption(t("rules.dry.nothing_saved"))
+    if isinstance(result, DispatchResult):
+        metrics = [("considered", result.considered), ("assigned", result.assigned),
+                   ("no_rule", result.no_rule), ("no_room", result.no_room)]  # fmt: skip
+        for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
+            column.metric(label("rules.count", name), number(value))
+        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                 label("rules.count", "matched"): number(o.matched),
+                 label("rules.count", "assigned"): number(o.assigned),
+                 label("rules.count", "no_room"): number(o.no_room)}
+                for o in result.rules]  # fmt: skip
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                         key=f"rules_{kind}_dry_rules")  # fmt: skip
+        top = sorted(result.per_rep.items(), key=lambda item: (-item[1], item[0]))[:TOP_REPS]
+        if top:
+            st.markdown(f"**{t('rules.dry.top_reps', count=len(top))}**")
+            st.dataframe(
+                pd.DataFrame([{t("rules.dry.rep"): person(names, rep),
+                               t("rules.dry.received"): number(n)} for rep, n in top]),
+                hide_index=True, width="stretch", key=f"rules_{kind}_dry_reps",
+            )  # fmt: skip
+    elif isinstance(result, RecycleResult):
+        metrics = [("recycled", result.recycled), ("dormant", result.dormant)]
+        for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
+            column.metric(label("rules.count", name), number(value))
+        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                 label("rules.count", "recycled"): number(o.recycled),
+                 label("rules.count", "dormant"): number(o.dormant)}
+                for o in result.rules]  # fmt: skip
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                         key=f"rules_{kind}_dry_rules")  # fmt: skip
