@@ -24,9 +24,9 @@ from crm_core.dispatch_choice import LeastLoaded, Preferring, RoundRobin, Weight
 from crm_core.dispatch_writes import notify_reps, remember_positions, write_picks, write_reasons
 from crm_core.errors import PermissionDenied
 from crm_core.flow import (
+    dispatch_receivers,
     hold_opportunity_writes,
     local_day_start,
-    selling_users,
     utc_offset,
 )
 from crm_core.models import (
@@ -127,7 +127,7 @@ def _rule_reps(session: Session, spec: DispatchSpec) -> list[User]:
             User.on_shift,
             User.daily_cap > 0,
             User.holding_cap > 0,
-            selling_users(session),
+            dispatch_receivers(session),
         )
     ).all()
     if spec.skill_required:

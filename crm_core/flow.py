@@ -69,9 +69,9 @@ def insert_flow_events(session: Session, events: Select, *, with_note: bool = Fa
     return result.rowcount
 
 
-def selling_users(session: Session) -> ColumnElement[bool]:
-    """Users holding a role that works opportunities: an executive or an admin inside a
-    target unit is never handed any."""
+def dispatch_receivers(session: Session) -> ColumnElement[bool]:
+    """Users holding a role with `receive_dispatch` (reps, team leads): a manager, an
+    executive or an admin inside a target unit is never handed any."""
     roles = session.exec(select(Role.id, Role.permissions)).all()
-    working = [rid for rid, perms in roles if Permission.WORK_OPPORTUNITIES.value in (perms or [])]
+    working = [rid for rid, perms in roles if Permission.RECEIVE_DISPATCH.value in (perms or [])]
     return col(User.id).in_(select(UserRole.user_id).where(col(UserRole.role_id).in_(working)))

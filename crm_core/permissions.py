@@ -20,6 +20,9 @@ class Permission(StrEnum):
     VIEW_OPPORTUNITIES = "view_opportunities"
     WORK_OPPORTUNITIES = "work_opportunities"
     CLAIM_FROM_POOL = "claim_from_pool"
+    # Dispatch gives opportunities only to holders of this: reps and team leads, not the
+    # managers, executives or admins who sit in the same units.
+    RECEIVE_DISPATCH = "receive_dispatch"
     ASSIGN_OPPORTUNITIES = "assign_opportunities"
     MANAGE_RULES = "manage_rules"
     RUN_JOBS = "run_jobs"
@@ -40,6 +43,10 @@ class Permission(StrEnum):
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
+# Permissions that give the holder no power over anything (grantable by anyone who may grant).
+MARKERS: frozenset[str] = frozenset({Permission.RECEIVE_DISPATCH.value})
+# The admin role holds everything except being a dispatch target.
+ADMIN_PERMISSIONS: frozenset[str] = ALL_PERMISSIONS - {Permission.RECEIVE_DISPATCH.value}
 
 
 class DataScope(StrEnum):
@@ -64,6 +71,7 @@ SCOPE_WIDTH = {
 
 P = Permission
 _REP = {
+    P.RECEIVE_DISPATCH,
     P.VIEW_LEADS,
     P.CREATE_LEADS,
     P.VIEW_OPPORTUNITIES,
@@ -72,7 +80,7 @@ _REP = {
     P.CREATE_ORDERS,
 }
 _TEAM_LEAD = _REP | {P.ASSIGN_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}
-_SALES_MANAGER = _TEAM_LEAD | {
+_SALES_MANAGER = (_TEAM_LEAD - {P.RECEIVE_DISPATCH}) | {
     P.MANAGE_RULES,
     P.RUN_JOBS,
     P.MERGE_LEADS,
@@ -85,7 +93,7 @@ _SALES_MANAGER = _TEAM_LEAD | {
 
 # code -> (permissions, data scope). Names are translated through "role.<code>".
 BUILTIN_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
-    "admin": (ALL_PERMISSIONS, DataScope.ALL),
+    "admin": (ADMIN_PERMISSIONS, DataScope.ALL),
     "executive": (
         frozenset({P.VIEW_LEADS, P.VIEW_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}),
         DataScope.ALL,

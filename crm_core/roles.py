@@ -17,7 +17,7 @@ from crm_core import audit
 from crm_core.access import Actor, unit_clause
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import OrgUnit, Role, UserRole
-from crm_core.permissions import ALL_PERMISSIONS, DataScope, Permission
+from crm_core.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, DataScope, Permission
 from crm_core.users import ensure_can_grant
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
@@ -120,7 +120,7 @@ def save_role(
     if (
         role.builtin
         and role.code == "admin"
-        and (set(permissions) != ALL_PERMISSIONS or scope is not DataScope.ALL)
+        and (set(permissions) != ADMIN_PERMISSIONS or scope is not DataScope.ALL)
     ):
         raise ValidationError("roles.error.admin_fixed")
     candidate = Role(

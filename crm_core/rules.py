@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from crm_core import audit, clock
 from crm_core.access import Actor, unit_clause, user_scope
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.flow import selling_users
+from crm_core.flow import dispatch_receivers
 from crm_core.models import (
     BusinessLine,
     ClaimRule,
@@ -133,7 +133,7 @@ def _active_reps(session: Session, *where) -> int:
     return session.exec(
         select(func.count())
         .select_from(User)
-        .where(User.status == "active", User.enabled, selling_users(session), *where)
+        .where(User.status == "active", User.enabled, dispatch_receivers(session), *where)
     ).one()
 
 

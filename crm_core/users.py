@@ -21,7 +21,7 @@ from crm_core.departure import DepartureOutcome, move_open_opportunities
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.i18n import LANGUAGES
 from crm_core.models import USER_STATUSES, OrgUnit, Role, User, UserRole
-from crm_core.permissions import SCOPE_WIDTH, DataScope, Permission
+from crm_core.permissions import MARKERS, SCOPE_WIDTH, DataScope, Permission
 
 EDITABLE_FIELDS = (
     "full_name", "email", "title", "org_unit_id", "status", "enabled", "skill_tags",
@@ -37,8 +37,9 @@ def role_by_code(session: Session, code: str) -> Role:
 
 
 def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
-    """Nobody grants a permission or a scope wider than their own."""
-    if not set(role.permissions or []) <= actor.permissions:
+    """Nobody grants a permission or a scope wider than their own. Being a dispatch
+    target is a marker, not a power: a manager may grant it without holding it."""
+    if not set(role.permissions or []) - MARKERS <= actor.permissions:
         raise PermissionDenied("users.error.grant_permissions", role=role.code)
     if actor.scope is DataScope.ALL:
         return
