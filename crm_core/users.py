@@ -447,3 +447,9 @@ def set_language(session: Session, actor: Actor, language: str) -> None:
 def role_names(session: Session, user_id: int) -> list[str]:
     """The codes of a user's roles."""
     return sorted(r.code for r in user_roles(session, user_id))
+
+
+def staff_names(session: Session) -> dict[int, str]:
+    """Every employee's name by id: pages show who changed a rule, ran a job or received
+    opportunities, also when that colleague is outside the reader's scope. Names only."""
+    return {user_id: name for user_id, name in session.exec(select(User.id, User.full_name))}

@@ -184,3 +184,15 @@ def test_a_dry_run_of_a_draft_shows_its_effect_and_stores_nothing(db, company):
     assert db.exec(select(func.count()).where(Opportunity.pool_state == "owned")).one() == 0
     with pytest.raises(ValidationError):
         preview_rule(db, manager, "dispatch", draft(company, target_unit_id=None))
+
+
+def test_names_of_rules_and_people_outside_the_scope_are_shown_not_their_rules(db, company):
+    from crm_core.rules import rule_names
+    from crm_core.users import staff_names
+
+    admin = company.actor(db, "admin")
+    shanghai = save_rule(db, admin, "dispatch", RuleDraft(
+        name="SH", org_unit_id=company.units["shanghai"].id,
+        action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
+    assert rule_names(db, "dispatch") == {shanghai.id: "SH"}
+    assert staff_names(db)[company.users["admin"].id] == "Admin"

@@ -57,6 +57,7 @@ class RuleContext:
     unit_labels: dict[int, str]  # every unit in scope, for showing stored rules
     channels: dict[str, str]  # channel code -> label
     reps: dict[int, str]  # people the actor may name as targets
+    names: dict[int, str]  # every colleague's name, for showing who did what
     company_wide: bool  # whether the actor may keep rules with no unit
 
 
@@ -344,4 +345,4 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
         flash("rules.saved", name=saved[0], version=saved[1])
         load(kind)
         st.rerun()
-    show_preview(kind, result, editing_id, ctx.reps)
+    show_preview(kind, result, editing_id, ctx.names)

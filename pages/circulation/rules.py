@@ -10,7 +10,8 @@ from crm_core.business_lines import list_business_lines
 from crm_core.errors import CrmError
 from crm_core.metadata import list_options, option_label
 from crm_core.permissions import DataScope
-from crm_core.rules import can_edit, list_rules
+from crm_core.rules import can_edit, list_rules, rule_names
+from crm_core.users import staff_names
 from ui.circulation import people, units
 from ui.context import actor
 from ui.db import session
@@ -36,9 +37,11 @@ try:
             unit_labels=unit_labels,
             channels={o.code: option_label(o, language()) for o in list_options(s, "channel")},
             reps=names,
+            names=staff_names(s),
             company_wide=me.scope is DataScope.ALL,
         )
         rules = {kind: list_rules(s, me, kind) for kind in KINDS}
+        dispatch_names = rule_names(s, "dispatch")
         editable = {
             kind: {r.id for r in found if can_edit(s, me, r)} for kind, found in rules.items()
         }
@@ -50,10 +53,10 @@ tabs = st.tabs([t(f"rules.kind.{kind}") for kind in KINDS])
 for kind, tab in zip(KINDS, tabs, strict=True):
     with tab:
         st.caption(t(f"rules.kind_intro.{kind}"))
-        rule_list(kind, ctx, rules[kind], editable[kind], names)
+        rule_list(kind, ctx, rules[kind], editable[kind], ctx.names)
         st.divider()
         rule_form(kind, ctx, rules[kind])
 
 st.divider()
-waiting_summary(ctx, {r.id: r.name for r in rules["dispatch"]})
-jobs_panel(ctx, names)
+waiting_summary(ctx, dispatch_names)
+jobs_panel(ctx, ctx.names)
