@@ -172,7 +172,10 @@ def tick_export_for_rep(page) -> None:
         "document.querySelector('[data-testid=stDataFrameResizable]')?.offsetWidth > 600"
     )
     expect(page.get_by_test_id("data-grid-canvas").first).to_be_visible()
-    box = page.get_by_test_id("stDataFrame").first.bounding_box()
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    idle(page)
+    box = grid.bounding_box()
     page.mouse.click(box["x"] + 30, box["y"] + 35 * (EXPORT_ROW + 1) + 17)  # the row's label
     page.wait_for_function("document.activeElement?.closest('[data-testid=stDataFrame]') != null")
     for _ in range(REP_COLUMN):
