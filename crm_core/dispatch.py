@@ -69,27 +69,32 @@ class DispatchResult:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
-class _Waiting:
-    id: int
-    line: int
-    intention: str | None
-    channel: str
-    campaign: str | None
-    region: str | None
+# A waiting opportunity as read: (id, business line, intention, channel, campaign, region).
+_ID, _LINE, _INTENTION, _CHANNEL, _CAMPAIGN, _REGION = range(6)
 
 
-def _matches(rule: DispatchRule, spec: DispatchSpec, o: _Waiting) -> bool:
-    return (
-        (rule.business_line_id is None or rule.business_line_id == o.line)
-        and (not spec.channels or o.channel in spec.channels)
-        and (not spec.campaign_prefix or (o.campaign or "").startswith(spec.campaign_prefix))
-        and (not spec.regions or o.region in spec.regions)
-        and (not spec.intention_levels or o.intention in spec.intention_levels)
-    )
+def _matcher(rule: DispatchRule, spec: DispatchSpec):
+    """The rule's conditions as plain values, checked once per waiting opportunity: a run
+    tests every rule against up to 100,000 of them."""
+    line = rule.business_line_id
+    channels = frozenset(spec.channels) or None
+    prefix = spec.campaign_prefix
+    regions = frozenset(spec.regions) or None
+    levels = frozenset(spec.intention_levels) or None
+
+    def matches(o) -> bool:
+        return (
+            (line is None or line == o[_LINE])
+            and (channels is None or o[_CHANNEL] in channels)
+            and (prefix is None or (o[_CAMPAIGN] or "").startswith(prefix))
+            and (regions is None or o[_REGION] in regions)
+            and (levels is None or o[_INTENTION] in levels)
+        )
+
+    return matches
 
 
-def _waiting(session: Session, limit: int) -> list[_Waiting]:
+def _waiting(session: Session, limit: int) -> list[tuple]:
     rows = session.exec(
         select(
             Opportunity.id,
@@ -104,7 +109,7 @@ def _waiting(session: Session, limit: int) -> list[_Waiting]:
         .order_by(Opportunity.id)
         .limit(limit)
     ).all()
-    return [_Waiting(*row) for row in rows]
+    return [tuple(row) for row in rows]
 
 
 def _rule_reps(session: Session, spec: DispatchSpec) -> list[User]:
@@ -227,29 +232,35 @@ def plan_dispatch(session: Session, rules, now: datetime, limit: int):
     picks: list[tuple[int, int, int | None, int | None]] = []
     reasons: dict[str, list[int]] = defaultdict(list)
     outcomes = {id(r): RuleOutcome(r.id, r.name) for r, _ in rules}
+    matchers = [(_matcher(r, s), r, s) for r, s in rules]
+    unit_of = {rep_id: u.org_unit_id for rep_id, u in everyone.items()}
     per_rep: Counter = Counter()
     for o in waiting:
-        for rule, spec in rules:
-            if _matches(rule, spec, o):
+        for matches, rule, spec in matchers:  # noqa: B007 - the match is used after the break
+            if matches(o):
                 break
         else:
-            reasons[NO_RULE].append(o.id)
+            reasons[NO_RULE].append(o[_ID])
             continue
         outcome = outcomes[id(rule)]
         outcome.matched += 1
-        if id(rule) not in choosers:
-            choosers[id(rule)] = _chooser(session, rule, spec, reps_by_rule[id(rule)],
-                                          room, holding)  # fmt: skip
-        cutoff = now - timedelta(days=spec.no_return_days)
-        excluded = {rep for rep, at in losers.get(o.id, ()) if at >= cutoff}
-        rep = choosers[id(rule)].pick(excluded)
+        chooser = choosers.get(id(rule))
+        if chooser is None:
+            chooser = choosers[id(rule)] = _chooser(session, rule, spec, reps_by_rule[id(rule)],
+                                                    room, holding)  # fmt: skip
+        lost_by = losers.get(o[_ID])
+        if lost_by:
+            cutoff = now - timedelta(days=spec.no_return_days)
+            rep = chooser.pick({rep for rep, at in lost_by if at >= cutoff})
+        else:
+            rep = chooser.pick()
         if rep is None:
             outcome.no_room += 1
-            reasons[f"{NO_ROOM}:{rule.id}"].append(o.id)
+            reasons[f"{NO_ROOM}:{rule.id}"].append(o[_ID])
             continue
         outcome.assigned += 1
         per_rep[rep] += 1
-        picks.append((o.id, rep, everyone[rep].org_unit_id, rule.id))
+        picks.append((o[_ID], rep, unit_of[rep], rule.id))
     result.assigned = len(picks)
     result.no_rule = len(reasons.get(NO_RULE, ()))
     result.no_room = result.considered - result.assigned - result.no_rule

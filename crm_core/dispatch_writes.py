@@ -35,7 +35,7 @@ def write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetim
             unassigned_reason=None,
             recycle_warned_at=None,
         )  # fmt: skip
-        .execution_options(preserve_rowcount=True)
+        .execution_options(preserve_rowcount=True, synchronize_session=False)
     ).rowcount
     if moved != len(picks):  # the write lock makes this impossible; never write half a run
         raise RuntimeError(f"dispatch moved {moved} of {len(picks)} opportunities")
@@ -70,6 +70,7 @@ def write_reasons(session: Session, reasons: dict[str, list[int]]) -> None:
                 ),
             )  # fmt: skip
             .values(unassigned_reason=reason)
+            .execution_options(synchronize_session=False)
         )
 
 

@@ -65,7 +65,9 @@ def _apply(session: Session, actor: Actor, chosen, *, reason, to_owner, to_state
     if note:
         columns.append(literal(note))
     events = insert_flow_events(session, select(*columns).where(chosen), with_note=bool(note))
-    session.exec(update(o).where(chosen).values(**values))
+    session.exec(
+        update(o).where(chosen).values(**values).execution_options(synchronize_session=False)
+    )
     return events
 
 

@@ -156,6 +156,8 @@ def recycle_idle_opportunities(session: Session, actor: Actor, *, dry_run: bool 
 def _recycle_by(session: Session, actor: Actor, rule: RecycleRule, spec: RecycleSpec,
                 conditions, now: datetime) -> tuple[int, int]:  # fmt: skip
     to_state = _to_state(rule, spec)
+    # This statement's events are those after the newest id now (the write lock is held).
+    before = session.exec(select(func.coalesce(func.max(FlowEvent.id), 0))).one()
     events = insert_flow_events(
         session,
         select(
@@ -188,15 +190,13 @@ def _recycle_by(session: Session, actor: Actor, rule: RecycleRule, spec: Recycle
         update(Opportunity)
         .where(*conditions)
         .values(**values)
-        .execution_options(preserve_rowcount=True)
+        .execution_options(preserve_rowcount=True, synchronize_session=False)
     ).rowcount
     if moved != events:  # the write lock makes this impossible; never leave half a sweep
         raise RuntimeError(f"recycle rule {rule.id}: {events} events for {moved} moves")
     dormant = session.exec(
         select(func.count()).where(
-            FlowEvent.rule_kind == "recycle",
-            FlowEvent.rule_id == rule.id,
-            FlowEvent.at == now,
+            FlowEvent.id > before,
             FlowEvent.to_state == "dormant",
         )  # fmt: skip
     ).one()
@@ -234,7 +234,7 @@ def warn_recycles(session: Session, actor: Actor) -> int:
             update(Opportunity)
             .where(*conditions)
             .values(recycle_warned_at=now)
-            .execution_options(preserve_rowcount=True)
+            .execution_options(preserve_rowcount=True, synchronize_session=False)
         ).rowcount
     send_counts(session, "recycle.warning", per_owner, now)
     return warned

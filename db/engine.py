@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,19 +41,24 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def build_engine(url: str | None = None) -> Engine:
-    """Create an engine for `url` (default: `database_url()`) with this project's settings."""
+def build_engine(url: str | None = None, *, pooled: bool = True) -> Engine:
+    """Create an engine for `url` (default: `database_url()`) with this project's settings.
+    `pooled=False`: a connection per checkout, for as many threads as a caller starts."""
     url = url or database_url()
     parsed = make_url(url)
+    pool = {} if pooled else {"poolclass": NullPool}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
+    if not pooled:
+        return create_engine(url, **pool)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
