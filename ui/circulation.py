@@ -58,6 +58,20 @@ def label(family: str, code: str | None) -> str:
     return code if text == key else text
 
 
+def pager(texts: str, key: str, state: str, page: int, pages_label: str, *,
+          last: bool) -> None:  # fmt: skip
+    """Previous / "page x of y" / next under a paged table; `texts` is the page's text
+    prefix, `state` the session key holding the page number, `last` whether this is it."""
+    left, middle, right = st.columns([1, 2, 1])
+    if left.button(t(f"{texts}.previous"), disabled=page <= 1, key=f"{key}_prev"):
+        st.session_state[state] = page - 1
+        st.rerun()
+    middle.caption(t(f"{texts}.page_of", page=number(page), pages=pages_label))
+    if right.button(t(f"{texts}.next"), disabled=last, key=f"{key}_next"):
+        st.session_state[state] = page + 1
+        st.rerun()
+
+
 def pick_options(key: str, labels: dict[int, str]) -> dict[int, str]:
     """The options of the selection multiselect `key`: this page's rows, plus earlier picks
     that are no longer on the page (under the label they had), so a pick never disappears

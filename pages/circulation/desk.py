@@ -23,7 +23,7 @@ from crm_core.override import (
     return_to_pool,
     set_locked,
 )
-from ui.circulation import label, number, people, pick_options, when
+from ui.circulation import label, number, pager, people, pick_options, when
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -147,14 +147,7 @@ if not rows:
     st.stop()
 st.dataframe(_table(rows), hide_index=True, width="stretch")
 if pages > 1:
-    left, middle, right = st.columns([1, 2, 1])
-    if left.button(t("desk.previous"), disabled=page <= 1, key="desk_prev"):
-        st.session_state[_PAGE] = page - 1
-        st.rerun()
-    middle.caption(t("desk.page_of", page=number(page), pages=number(pages)))
-    if right.button(t("desk.next"), disabled=page >= pages, key="desk_next"):
-        st.session_state[_PAGE] = page + 1
-        st.rerun()
+    pager("desk", "desk", _PAGE, page, number(pages), last=page >= pages)
 
 labels = {
     r.opportunity_id: " · ".join(filter(None, [f"#{r.opportunity_id} {r.lead_name}",

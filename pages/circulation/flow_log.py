@@ -13,7 +13,7 @@ from crm_core.errors import CrmError
 from crm_core.flow_log import COUNT_CAP, FlowFilter, count_flow, search_flow
 from crm_core.models import RULE_KINDS
 from crm_core.models.opportunity import FLOW_REASONS
-from ui.circulation import label, number, people, when
+from ui.circulation import label, number, pager, people, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
@@ -112,13 +112,6 @@ if not rows:
     st.stop()
 st.dataframe(_table(rows), hide_index=True, width="stretch")
 if pages > 1:
-    left, middle, right = st.columns([1, 2, 1])
-    if left.button(t("flow_log.previous"), disabled=page <= 1, key="flow_prev"):
-        st.session_state[_PAGE] = page - 1
-        st.rerun()
     shown_pages = f"{number(max(pages, page))}+" if capped else number(pages)
-    middle.caption(t("flow_log.page_of", page=number(page), pages=shown_pages))
     last = len(rows) < PAGE_SIZE if capped else page >= pages
-    if right.button(t("flow_log.next"), disabled=last, key="flow_next"):
-        st.session_state[_PAGE] = page + 1
-        st.rerun()
+    pager("flow_log", "flow", _PAGE, page, shown_pages, last=last)

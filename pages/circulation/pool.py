@@ -12,7 +12,7 @@ from crm_core.errors import CrmError
 from crm_core.metadata import list_options, option_label
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.pool import PoolFilter, claim_allowance, claim_from_pool, count_pool, list_pool
-from ui.circulation import number, pick_options, when
+from ui.circulation import number, pager, pick_options, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import language, show_error, t
@@ -124,14 +124,7 @@ if not rows:
 
 st.dataframe(_table(rows, channels), hide_index=True, width="stretch")
 if pages > 1:
-    left, middle, right = st.columns([1, 2, 1])
-    if left.button(t("pool_page.previous"), disabled=page <= 1, key="pool_prev"):
-        st.session_state[_PAGE] = page - 1
-        st.rerun()
-    middle.caption(t("pool_page.page_of", page=page, pages=number(pages)))
-    if right.button(t("pool_page.next"), disabled=page >= pages, key="pool_next"):
-        st.session_state[_PAGE] = page + 1
-        st.rerun()
+    pager("pool_page", "pool", _PAGE, page, number(pages), last=page >= pages)
 
 labels = {r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip()
           for r in rows}  # fmt: skip
