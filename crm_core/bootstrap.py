@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from crm_core.models import DEFAULT_STAGES, MetadataOption, Role
-from crm_core.permissions import BUILTIN_ROLES
+from crm_core.permissions import BUILTIN_DISCOUNTS, BUILTIN_ROLES
 
 DEFAULT_CHANNELS = {
     "sem": ("Search ads (SEM)", "搜索广告"),
@@ -25,6 +25,18 @@ DEFAULT_LOST_REASONS = {
     "competitor": ("Chose a competitor", "选择竞品"),
     "unreachable": ("Cannot be reached", "无法联系"),
     "timing": ("Not now", "时间不合适"),
+}
+# What a follow-up came to; `channel` says which channel each belongs to (None: any).
+DEFAULT_FOLLOW_UP_RESULTS = {
+    "connected": ("Connected, talked", "已接通"),
+    "no_answer": ("No answer", "未接听"),
+    "busy": ("Line busy", "占线"),
+    "hung_up": ("Hung up", "挂断"),
+    "replied": ("Replied", "已回复"),
+    "no_reply": ("No reply", "未回复"),
+    "sent": ("Sent", "已发送"),
+    "visited": ("Visited / met", "已面谈"),
+    "noted": ("Noted", "已记录"),
 }
 STAGE_LABELS = {
     "new": ("New", "新商机"),
@@ -47,6 +59,7 @@ def ensure_builtin_roles(session: Session) -> dict[str, Role]:
                 name=code.replace("_", " ").title(),
                 permissions=sorted(permissions),
                 data_scope=str(scope),
+                max_discount_pct=BUILTIN_DISCOUNTS.get(code, 0),
                 builtin=True,
             )
             session.add(role)
@@ -56,7 +69,7 @@ def ensure_builtin_roles(session: Session) -> dict[str, Role]:
 
 
 def ensure_default_metadata(session: Session) -> None:
-    """Create the default channels, stages and lost reasons where missing."""
+    """Create the default channels, stages, lost reasons and follow-up results where missing."""
     have = set(
         session.exec(
             select(MetadataOption.category, MetadataOption.code).where(
@@ -68,6 +81,7 @@ def ensure_default_metadata(session: Session) -> None:
         "channel": DEFAULT_CHANNELS,
         "stage": {code: STAGE_LABELS[code] for code in DEFAULT_STAGES},
         "lost_reason": DEFAULT_LOST_REASONS,
+        "follow_up_result": DEFAULT_FOLLOW_UP_RESULTS,
     }
     for category, options in lists.items():
         for order, (code, (en, zh)) in enumerate(options.items()):

@@ -11,6 +11,42 @@ from crm_core.models import INTENTION_LEVELS, Opportunity
 from crm_core.permissions import Permission
 
 
+def lock_for_change(
+    session: Session,
+    actor: Actor,
+    opportunity_id: int,
+    *,
+    permission: str = Permission.WORK_OPPORTUNITIES,
+    open_only: bool = True,
+) -> Opportunity:
+    """One opportunity in the actor's scope, locked for the rest of the transaction, for a
+    one-row change a person makes (a follow-up, a stage, a payment).
+
+    The lock is an UPDATE of the row itself, issued first: it waits for an engine run that
+    holds the opportunity write lock and then re-checks the scope on the row as that run
+    left it, so a rep never writes onto an opportunity that was recycled away from them a
+    moment earlier, and no lock is taken in an order that could deadlock with the engine.
+    Outside the scope the opportunity does not exist (NotFound); `open_only` refuses a
+    closed one (won or lost) with `opportunity.error.closed`."""
+    actor.require(permission)
+    locked = session.exec(
+        update(Opportunity)
+        .where(Opportunity.id == opportunity_id, opportunity_scope(actor))
+        .values(id=Opportunity.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not locked:
+        raise NotFound(entity="opportunity", id=opportunity_id)
+    row = session.exec(
+        select(Opportunity)
+        .where(Opportunity.id == opportunity_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if open_only and row.pool_state == "closed":
+        raise ValidationError("opportunity.error.closed", id=opportunity_id)
+    return row
+
+
 def get_opportunity(session: Session, actor: Actor, opportunity_id: int) -> Opportunity:
     """One opportunity in the actor's scope; outside it, it does not exist."""
     actor.require(Permission.VIEW_OPPORTUNITIES)

@@ -106,6 +106,11 @@ BUILTIN_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
         # Inspectors sit in their own unit but review reps company-wide.
         DataScope.ALL,
     ),
+    # Finance records payments and refunds (the e-commerce link) and reads revenue.
+    "finance": (
+        frozenset({P.VIEW_OPPORTUNITIES, P.RECORD_PAYMENTS, P.VIEW_DASHBOARDS}),
+        DataScope.ALL,
+    ),
     "marketing": (
         frozenset(
             {
@@ -121,3 +126,6 @@ BUILTIN_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
         DataScope.ALL,
     ),
 }
+
+# The largest discount (percent off list price) each built-in role gives without approval.
+BUILTIN_DISCOUNTS: dict[str, int] = {"admin": 100, "sales_manager": 30, "team_lead": 15, "rep": 10}

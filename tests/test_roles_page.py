@@ -142,7 +142,7 @@ def test_rep_and_sales_manager_cannot_open_the_page(app_env, username):
 
 
 # The matrix itself needs a browser: AppTest cannot tick data_editor cells.
-REP_COLUMN = 5  # index, admin, executive, marketing, qa_inspector, rep
+REP_COLUMN = 6  # index, admin, executive, finance, marketing, qa_inspector, rep
 EXPORT_ROW = 3  # view, create, import, export
 
 

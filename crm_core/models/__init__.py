@@ -9,14 +9,16 @@ from crm_core.models.circulation import (
     Notice,
     RuleVersion,
 )
-from crm_core.models.commerce import ORDER_STATUSES, Product, SalesOrder
+from crm_core.models.commerce import APPROVAL_STATES, ORDER_STATUSES, Product, SalesOrder
 from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
+from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, MetadataOption, Setting
 from crm_core.models.opportunity import (
     DEFAULT_STAGES,
     FOLLOW_UP_CHANNELS,
     INTENTION_LEVELS,
     OPEN_STAGES,
+    PIPELINE_TYPES,
     POOL_STATES,
     FlowEvent,
     FollowUp,
@@ -24,10 +26,25 @@ from crm_core.models.opportunity import (
     StageHistory,
 )
 from crm_core.models.org import BusinessLine, OrgUnit, path_ids
-from crm_core.models.rules import ClaimRule, DepartureRule, DispatchRule, RecycleRule
+from crm_core.models.rules import (
+    ClaimRule,
+    DepartureRule,
+    DispatchRule,
+    RecycleRule,
+    RenewalRule,
+)
+from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferRequest, TrialLesson
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
 
 __all__ = [
+    "APPROVAL_STATES",
+    "LearningActivity",
+    "PIPELINE_TYPES",
+    "RenewalRule",
+    "TRANSFER_STATUSES",
+    "TRIAL_STATUSES",
+    "TransferRequest",
+    "TrialLesson",
     "DispatchTally",
     "JOB_NAMES",
     "JobLock",

@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 from crm_core.models.base import created_at_field, datetime_field
 
 ORDER_STATUSES = ("pending", "paid", "refunded", "cancelled")
+# A discount beyond the creator's role limit waits for a manager: none -> requested ->
+# approved | rejected. Only an order whose approval is none or approved can be paid.
+APPROVAL_STATES = ("none", "requested", "approved", "rejected")
 
 
 class Product(SQLModel, table=True):
@@ -37,6 +40,9 @@ class SalesOrder(SQLModel, table=True):
         ),
         Index("ix_sales_order_paid", "status", "paid_at"),
         Index("ix_sales_order_attributed_path", "attributed_org_path"),
+        Index("ix_sales_order_approval", "approval", "status"),
+        # Renewal rules look for courses ending soon.
+        Index("ix_sales_order_course_end", "course_ends_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -49,6 +55,17 @@ class SalesOrder(SQLModel, table=True):
     paid_at: datetime | None = datetime_field()
     refunded_at: datetime | None = datetime_field()
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    note: str | None = Field(default=None, max_length=400)
+    approval: str = Field(default="none", max_length=20)
+    approval_note: str | None = Field(default=None, max_length=400)
+    approved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_at: datetime | None = datetime_field()
+    payment_recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    refunded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    refund_reason: str | None = Field(default=None, max_length=400)
+    cancelled_at: datetime | None = datetime_field()
+    # Paid time plus the product's course days: when the student's course ends.
+    course_ends_at: datetime | None = datetime_field()
     attributed_owner_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     attributed_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
     attributed_org_path: str | None = Field(default=None, max_length=400)

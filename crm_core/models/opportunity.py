@@ -15,9 +15,12 @@ OPEN_STAGES = ("new", "contacted", "qualified", "trial_booked", "trial_done")
 DEFAULT_STAGES = (*OPEN_STAGES, "won", "lost")
 INTENTION_LEVELS = ("A", "B", "C", "D")
 FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
+PIPELINE_TYPES = ("new", "renewal")
 # Why an opportunity changed owner or state (flow events); each has a `flow.reason.` text.
 FLOW_REASONS = (
     "intake", "dispatch", "claim", "recycle", "departure", "merge", "won", "lost",
+    # A renewal opportunity opened after a win, by hand or by a renewal rule.
+    "renewal",
     # A manager's hand (manual override).
     "assign", "transfer", "return", "lock", "unlock", "protect", "reactivate",
 )  # fmt: skip
@@ -56,6 +59,8 @@ class Opportunity(SQLModel, table=True):
     lead_id: int = Field(foreign_key="lead.id")
     business_line_id: int = Field(foreign_key="business_line.id")
     pipeline_type: str = Field(default="new", max_length=20)
+    # The won opportunity a renewal follows (pipeline type `renewal`).
+    renewal_of_id: int | None = Field(default=None, foreign_key="opportunity.id", index=True)
     owner_id: int | None = Field(default=None, foreign_key="app_user.id")
     # The owner's unit while owned; kept when the opportunity goes to the pool so the pool
     # stays within the team's reach.

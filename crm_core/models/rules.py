@@ -50,3 +50,9 @@ class DepartureRule(_RuleColumns, table=True):
     """Where a leaving rep's open opportunities go."""
 
     __tablename__ = "departure_rule"
+
+
+class RenewalRule(_RuleColumns, table=True):
+    """When a renewal opportunity is opened for a won one: some days before its course ends."""
+
+    __tablename__ = "renewal_rule"

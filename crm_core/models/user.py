@@ -32,6 +32,9 @@ class Role(SQLModel, table=True):
     permissions: list[str] = json_list_field()
     data_scope: str = Field(default="self", max_length=20)
     scope_unit_ids: list[int] = json_list_field()
+    # The largest discount (percent off the list price) its holders may give on an order
+    # without a manager's approval; a user's limit is the largest of their roles'.
+    max_discount_pct: int = 0
     builtin: bool = False
     created_at: datetime = created_at_field()
 

@@ -1,0 +1,202 @@
+"""Moving an opportunity through its stages (new -> contacted -> qualified -> trial_booked
+-> trial_done -> won, or lost from any open stage).
+
+Each stage entered is a `stage_history` row, which the funnel counts. What a stage needs
+is asked for here: a trial date for `trial_booked` (the trial lesson is booked with it), a
+lost reason for `lost`. Reps move forward only (skipping stages is allowed: a lead may book
+a trial on the first call); managers - those who may assign opportunities by hand - may
+also move an opportunity back. `won` is never chosen by hand: a paid order wins the
+opportunity (`close_as_won`, called by the payment).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from crm_core import clock
+from crm_core.access import Actor
+from crm_core.errors import ValidationError
+from crm_core.models import (
+    DEFAULT_STAGES,
+    OPEN_STAGES,
+    FlowEvent,
+    MetadataOption,
+    Opportunity,
+    SalesOrder,
+    StageHistory,
+    TransferRequest,
+)
+from crm_core.opportunities import lock_for_change
+from crm_core.permissions import Permission
+
+# The stages a person may choose; `won` comes only from a paid order.
+CHOOSABLE_STAGES = (*OPEN_STAGES, "lost")
+
+
+def may_move_back(actor: Actor) -> bool:
+    """Whether the actor may move opportunities to an earlier stage (managers)."""
+    return actor.can(Permission.ASSIGN_OPPORTUNITIES)
+
+
+def next_stages(actor: Actor, current: str) -> list[str]:
+    """The stages the actor may move an opportunity at `current` to, in order."""
+    if current not in OPEN_STAGES:
+        return []
+    here = OPEN_STAGES.index(current)
+    allowed = [
+        s for i, s in enumerate(OPEN_STAGES) if i > here or (may_move_back(actor) and i < here)
+    ]
+    return [*allowed, "lost"]
+
+
+def record_stage(session: Session, opportunity: Opportunity, to_stage: str,
+                 actor_id: int | None, at: datetime) -> None:  # fmt: skip
+    """Put `opportunity` (a locked ORM row) into `to_stage` and add its history row."""
+    session.add(
+        StageHistory(
+            opportunity_id=opportunity.id,
+            from_stage=opportunity.stage,
+            to_stage=to_stage,
+            changed_at=at,
+            actor_id=actor_id,
+        )
+    )
+    opportunity.stage = to_stage
+    opportunity.stage_changed_at = at
+    session.add(opportunity)
+
+
+def _close(session: Session, actor: Actor, opportunity: Opportunity, reason: str,
+           at: datetime, note: str | None = None) -> None:  # fmt: skip
+    """The flow event of closing (won or lost); the owner keeps the closed opportunity, so
+    it stays in their history and their revenue."""
+    session.add(
+        FlowEvent(
+            opportunity_id=opportunity.id,
+            at=at,
+            from_owner_id=opportunity.owner_id,
+            to_owner_id=opportunity.owner_id,
+            from_state=opportunity.pool_state,
+            to_state="closed",
+            reason=reason,
+            actor_id=actor.user_id,
+            note=note,
+        )
+    )
+    opportunity.pool_state = "closed"
+    opportunity.closed_at = at
+    opportunity.unassigned_reason = None
+    # Requests to move it have nothing left to move.
+    session.exec(
+        update(TransferRequest)
+        .where(
+            TransferRequest.opportunity_id == opportunity.id,
+            TransferRequest.status == "pending",
+        )
+        .values(status="withdrawn", decided_at=at, decision_note=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lost_reasons(session: Session) -> list[str]:
+    """The codes of the active lost reasons (an option list)."""
+    return list(
+        session.exec(
+            select(MetadataOption.code).where(
+                MetadataOption.category == "lost_reason",
+                col(MetadataOption.business_line_id).is_(None),
+                MetadataOption.active,
+            )
+        ).all()
+    )
+
+
+def check_stage_move(session: Session, actor: Actor, opportunity: Opportunity, to_stage: str,
+                     *, trial_at: datetime | None, lost_reason: str | None) -> None:  # fmt: skip
+    """Refuse a move the rules do not allow, naming the reason."""
+    if to_stage == "won":
+        raise ValidationError("stage.error.won_by_order")
+    if to_stage not in CHOOSABLE_STAGES:
+        raise ValidationError("stage.error.unknown", stage=to_stage)
+    if to_stage == opportunity.stage:
+        raise ValidationError("stage.error.same")
+    if to_stage != "lost" and to_stage not in next_stages(actor, opportunity.stage):
+        raise ValidationError("stage.error.backwards", stage=opportunity.stage)
+    if to_stage == "trial_booked" and trial_at is None:
+        raise ValidationError("stage.error.trial_date")
+    if to_stage == "lost":
+        if not lost_reason:
+            raise ValidationError("stage.error.lost_reason")
+        if lost_reason not in lost_reasons(session):
+            raise ValidationError("stage.error.lost_reason_unknown", reason=lost_reason)
+
+
+def change_stage(
+    session: Session,
+    actor: Actor,
+    opportunity_id: int,
+    to_stage: str,
+    *,
+    trial_at: datetime | None = None,
+    trial_course: str | None = None,
+    lost_reason: str | None = None,
+) -> Opportunity:
+    """Move an open opportunity in the actor's scope to `to_stage`, with what that stage
+    needs; flushes, the caller commits. `lost` closes it and cancels its unpaid orders."""
+    opportunity = lock_for_change(session, actor, opportunity_id)
+    apply_stage(session, actor, opportunity, to_stage, trial_at=trial_at,
+                trial_course=trial_course, lost_reason=lost_reason)  # fmt: skip
+    session.flush()
+    return opportunity
+
+
+def apply_stage(session: Session, actor: Actor, opportunity: Opportunity, to_stage: str, *,
+                trial_at: datetime | None = None, trial_course: str | None = None,
+                lost_reason: str | None = None, at: datetime | None = None) -> None:  # fmt: skip
+    """`change_stage` on a row the caller has locked (the follow-up form moves the stage in
+    the same transaction as the follow-up)."""
+    check_stage_move(session, actor, opportunity, to_stage, trial_at=trial_at,
+                     lost_reason=lost_reason)  # fmt: skip
+    now = at or clock.now()
+    if to_stage == "trial_booked":
+        from crm_core.trials import add_trial  # noqa: PLC0415 - trials import this module
+
+        add_trial(session, actor, opportunity, trial_at, trial_course, now)
+    record_stage(session, opportunity, to_stage, actor.user_id, now)
+    if to_stage == "lost":
+        opportunity.lost_reason = lost_reason
+        _close(session, actor, opportunity, "lost", now, note=lost_reason)
+        session.exec(
+            update(SalesOrder)
+            .where(SalesOrder.opportunity_id == opportunity.id, SalesOrder.status == "pending")
+            .values(status="cancelled", cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def close_as_won(session: Session, actor: Actor, opportunity: Opportunity, amount: Decimal,
+                 at: datetime) -> None:  # fmt: skip
+    """Win `opportunity` (a row the caller has locked) with a paid order of `amount`.
+
+    An opportunity that is already won (a second paid order) keeps its stage and adds the
+    amount. A lost one is won all the same: the customer paid."""
+    if opportunity.stage == "won":
+        opportunity.amount = (opportunity.amount or Decimal(0)) + amount
+        session.add(opportunity)
+        return
+    record_stage(session, opportunity, "won", actor.user_id, at)
+    opportunity.amount = amount
+    opportunity.lost_reason = None
+    if opportunity.pool_state == "closed":
+        opportunity.closed_at = at
+    else:
+        _close(session, actor, opportunity, "won", at)
+
+
+def stage_rank(stage: str) -> int:
+    """Where `stage` sits in the default order (lost last); unknown stages after all."""
+    return DEFAULT_STAGES.index(stage) if stage in DEFAULT_STAGES else len(DEFAULT_STAGES)
