@@ -90,6 +90,7 @@ def _close(session: Session, actor: Actor, opportunity: Opportunity, reason: str
     opportunity.pool_state = "closed"
     opportunity.closed_at = at
     opportunity.unassigned_reason = None
+    opportunity.next_follow_up_at = None
     # Requests to move it have nothing left to move.
     session.exec(
         update(TransferRequest)

@@ -25,13 +25,37 @@ class PageSpec:
     section: str
     permission: str | None = None
     default: bool = False
+    # The landing page of those who hold this permission (instead of `default`).
+    landing_for: str | None = None
 
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         "pages/workspace/home.py", "nav.home", ":material/home:", "nav.section.main", default=True
     ),
+    PageSpec(
+        "pages/sales/workbench.py",
+        "nav.workbench",
+        ":material/work:",
+        "nav.section.main",
+        Permission.WORK_OPPORTUNITIES,
+        landing_for=Permission.WORK_OPPORTUNITIES,
+    ),
     PageSpec("pages/workspace/account.py", "nav.account", ":material/person:", "nav.section.main"),
+    PageSpec(
+        "pages/sales/board.py",
+        "nav.board",
+        ":material/view_kanban:",
+        "nav.section.sales",
+        Permission.VIEW_OPPORTUNITIES,
+    ),
+    PageSpec(
+        "pages/sales/opportunity.py",
+        "nav.opportunity",
+        ":material/contact_page:",
+        "nav.section.sales",
+        Permission.VIEW_OPPORTUNITIES,
+    ),
     PageSpec(
         "pages/workspace/customers.py",
         "nav.customers",
@@ -143,14 +167,11 @@ def allowed_pages(actor: Actor, must_change_password: bool = False) -> list[Page
 def build_navigation(actor: Actor, must_change_password: bool = False):
     sections: dict[str, list] = {}
     specs = allowed_pages(actor, must_change_password)
+    landing = next((p for p in specs if p.landing_for and actor.can(p.landing_for)), None)
+    landing = landing or next((p for p in specs if p.default), specs[0])
     for spec in specs:
         sections.setdefault(t(spec.section), []).append(
-            st.Page(
-                spec.path,
-                title=t(spec.title_key),
-                icon=spec.icon,
-                default=spec.default or len(specs) == 1,
-            )
+            st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, default=spec is landing)
         )
     # Always the whole menu: past twelve pages Streamlit would hide some behind "View more".
     return st.navigation(sections, expanded=True)

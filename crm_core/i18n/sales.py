@@ -1,6 +1,7 @@
 """Texts of the sales core: stage moves, follow-ups, trial lessons, transfer requests."""
 
 EN = {
+    "nav.section.sales": "Sales",
     "opportunity.error.closed": "Opportunity #{id} is closed (won or lost): it cannot be changed.",
     "stage.error.won_by_order": "An opportunity is won by a paid order, not by choosing the stage.",
     "stage.error.unknown": "“{stage}” is not a stage you can choose.",
@@ -12,6 +13,7 @@ EN = {
 }
 
 ZH = {
+    "nav.section.sales": "销售",
     "opportunity.error.closed": "商机 #{id} 已关闭（成单或流失），不能再修改。",
     "stage.error.won_by_order": "商机只能通过已付款的订单成单，不能直接选择该阶段。",
     "stage.error.unknown": "“{stage}”不是可选择的阶段。",

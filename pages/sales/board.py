@@ -1,0 +1,162 @@
+"""The opportunity board (商机看板): a column per stage with its count, amount and first
+cards, or the same opportunities as a list - filtered, sorted and paged in the database,
+only within the reader's scope. Managers filter by rep."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.board import (
+    BOARD_STAGES,
+    COUNT_CAP,
+    NEXT_FOLLOW_UP,
+    SORTS,
+    BoardFilter,
+    board_columns,
+    count_board,
+    list_board,
+)
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
+from crm_core.permissions import DataScope
+from ui.circulation import number, pager, people
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
+
+PAGE_SIZE = 50
+_PAGE = "board_page"
+
+
+def first_page() -> None:
+    st.session_state[_PAGE] = 1
+
+
+def _any(value, text: str) -> str:
+    return text if value not in (None, "") else t("board.any")
+
+
+def _filters(lines: dict[int, str], channels: dict[str, str],
+             owners: dict[int, str] | None) -> BoardFilter:  # fmt: skip
+    row = st.columns(4)
+    stage = row[0].selectbox(t("board.filter.stage"), ["", *BOARD_STAGES], key="board_f_stage",
+                             on_change=first_page,
+                             format_func=lambda s: _any(s, stage_text(s)))  # fmt: skip
+    level = row[1].selectbox(t("board.filter.intention"), ["", *INTENTION_LEVELS],
+                             key="board_f_intention", on_change=first_page,
+                             format_func=lambda v: _any(v, t(f"intention.{v}") if v else ""))  # fmt: skip
+    line = row[2].selectbox(t("board.filter.line"), [None, *lines], key="board_f_line",
+                            on_change=first_page,
+                            format_func=lambda i: lines.get(i, t("board.any")))  # fmt: skip
+    channel = row[3].selectbox(t("board.filter.channel"), ["", *channels], key="board_f_channel",
+                               on_change=first_page,
+                               format_func=lambda c: channels.get(c, t("board.any")))  # fmt: skip
+    row = st.columns(4)
+    due = row[0].selectbox(t("board.filter.next"), ["", *NEXT_FOLLOW_UP], key="board_f_next",
+                           on_change=first_page,
+                           format_func=lambda d: _any(d, t(f"board.next.{d}") if d else ""))  # fmt: skip
+    pipeline = row[1].selectbox(t("board.filter.pipeline"), ["", *PIPELINE_TYPES],
+                                key="board_f_pipeline", on_change=first_page,
+                                format_func=lambda p: _any(p, t(f"board.pipeline.{p}") if p else ""))  # fmt: skip
+    owner = None
+    if owners is not None:
+        owner = row[2].selectbox(t("board.filter.owner"), [None, *owners], key="board_f_owner",
+                                 on_change=first_page,
+                                 format_func=lambda u: owners.get(u, t("board.any")))  # fmt: skip
+    name = row[3].text_input(t("board.filter.name"), key="board_f_name", on_change=first_page)
+    return BoardFilter(stage=stage or None, intention_level=level or None, business_line_id=line,
+                       channel=channel or None, next_follow_up=due or None, owner_id=owner,
+                       pipeline_type=pipeline or None, name=name.strip() or None)  # fmt: skip
+
+
+def _board(columns) -> None:
+    for chunk in (columns[:4], columns[4:]):
+        cells = st.columns(4)
+        for cell, column in zip(cells, chunk, strict=False):
+            with cell.container(border=True):
+                st.markdown(f"**{stage_text(column.stage)}**")
+                st.caption(t("board.column", count=number(column.count),
+                             amount=money(column.amount)))  # fmt: skip
+                for card in column.cards:
+                    when = local(card.closed_at or card.next_follow_up_at, "%m-%d %H:%M")
+                    open_link(card.opportunity_id, line_text(
+                        card.opportunity_id, card.lead_name, card.intention_level, when,
+                        None if solo else card.owner_name))  # fmt: skip
+                if column.count > len(column.cards):
+                    st.caption(t("board.more", count=number(column.count - len(column.cards))))
+
+
+def _list(rows, channels: dict[str, str]) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "#": r.opportunity_id,
+                t("board.table.lead"): r.lead_name,
+                t("board.table.phone"): r.phone,
+                t("board.table.line"): r.business_line,
+                t("board.table.channel"): channels.get(r.channel, r.channel),
+                t("board.table.stage"): stage_text(r.stage),
+                t("board.table.intention"): r.intention_level or "",
+                t("board.table.owner"): r.owner_name or "",
+                t("board.table.amount"): money(r.amount) if r.amount else "",
+                t("board.table.last"): local(r.last_follow_up_at),
+                t("board.table.next"): local(r.next_follow_up_at),
+            }
+            for r in rows
+        ]
+    )
+    picked = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun",
+                          selection_mode="single-row", key="board_table")  # fmt: skip
+    chosen = picked.selection.rows if picked else []
+    if chosen:
+        st.switch_page(DETAIL_PAGE, query_params={"id": str(rows[chosen[0]].opportunity_id)})
+    st.caption(t("board.open_hint"))
+
+
+me = actor()
+solo = me.scope is DataScope.SELF
+st.title(t("board.title"))
+try:
+    with session() as s:
+        lines = {line.id: line.name for line in list_business_lines(s)}
+        owners = None if solo else people(s, me)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+channels = option_labels("channel")
+board_filter = _filters(lines, channels, owners)
+view, sort = st.columns([1, 1])
+as_list = view.segmented_control(t("board.view"), ["board", "list"], default="board",
+                                 key="board_view", format_func=lambda v: t(f"board.view.{v}")) == "list"  # fmt: skip
+order = sort.selectbox(t("board.sort"), SORTS, key="board_sort", on_change=first_page,
+                       format_func=lambda o: t(f"board.sort.{o}"))  # fmt: skip
+
+try:
+    with session() as s:
+        if as_list:
+            total = count_board(s, me, board_filter)
+            pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
+            page = min(max(1, st.session_state.get(_PAGE, 1)), pages)
+            rows = list_board(s, me, board_filter, sort=order, limit=PAGE_SIZE,
+                              offset=(page - 1) * PAGE_SIZE)  # fmt: skip
+        else:
+            columns = board_columns(s, me, board_filter, sort=order)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+
+if as_list:
+    shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
+    st.caption(t("board.found", count=shown))
+    if not rows:
+        st.info(t("board.empty"))
+    else:
+        _list(rows, channels)
+        if pages > 1:
+            pager("board", "board", _PAGE, page, number(pages), last=page >= pages)
+else:
+    st.caption(t("board.intro"))
+    _board(columns)

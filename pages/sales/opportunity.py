@@ -1,0 +1,193 @@
+"""One opportunity (商机详情): the lead with a masked phone (shown whole by a logged reveal),
+where the opportunity stands, what to do next, and one timeline of everything that
+happened - follow-ups and calls, stages, flow, trials, orders and study activity.
+Opened with `?id=<opportunity>` from the workbench, the board or a shared link."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.errors import CrmError
+from crm_core.masking import reveal_phone
+from crm_core.opportunity_detail import OpportunityDetail, TimelineEntry, get_opportunity_detail
+from crm_core.permissions import Permission
+from crm_core.transfers import requests_of_opportunity
+from ui import opportunity_actions as actions
+from ui.circulation import label
+from ui.context import actor
+from ui.db import session
+from ui.feedback import show_flash
+from ui.i18n import show_error, t
+from ui.sales import BOARD_PAGE, local, money, option_labels, stage_text
+
+_REVEALED = "opp_revealed"
+
+
+def _opportunity_id() -> int | None:
+    raw = st.query_params.get("id")
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _lookup() -> None:
+    """No opportunity asked for: open one by its number."""
+    st.title(t("opportunity.title_plain"))
+    number = st.number_input(t("opportunity.lookup"), min_value=1, step=1, value=None,
+                             key="opp_lookup")  # fmt: skip
+    if st.button(t("opportunity.open"), key="opp_lookup_open", disabled=number is None):
+        st.query_params["id"] = str(int(number))
+        st.rerun()
+    st.page_link(BOARD_PAGE, label=t("opportunity.to_board"), icon=":material/view_kanban:")
+
+
+def _summary(detail: OpportunityDetail) -> None:
+    badges = [
+        f":blue-badge[{stage_text(detail.stage)}]",
+        f":gray-badge[{label('pool', detail.pool_state)}]",
+    ]
+    if detail.intention_level:
+        badges.append(f":orange-badge[{t('opportunity.intention', level=detail.intention_level)}]")
+    if detail.pipeline_type == "renewal":
+        badges.append(f":violet-badge[{t('opportunity.renewal')}]")
+    if detail.locked:
+        badges.append(f":red-badge[{t('opportunity.locked')}]")
+    st.markdown(" ".join(badges))
+    left, middle, right = st.columns(3)
+    with left:
+        st.markdown(f"**{t('opportunity.phone')}:** {detail.phone or '-'}")
+        revealed = st.session_state.get(_REVEALED)
+        if revealed and revealed[0] == detail.lead_id:
+            st.info(t("leads.card.revealed", phone=revealed[1]))
+        elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
+            if st.button(t("leads.phone.reveal"), key="opp_reveal",
+                         help=t("leads.card.reveal_help")):  # fmt: skip
+                try:
+                    with session() as s:
+                        st.session_state[_REVEALED] = (
+                            detail.lead_id,
+                            reveal_phone(s, me, detail.lead_id),
+                        )
+                except CrmError as error:
+                    show_error(error)
+                else:
+                    st.rerun()
+        st.markdown(f"**{t('opportunity.wechat')}:** {detail.wechat or '-'}")
+        place = " / ".join(p for p in (detail.region, detail.city) if p)
+        st.markdown(f"**{t('opportunity.region')}:** {place or '-'}")
+    with middle:
+        st.markdown(f"**{t('opportunity.owner')}:** {detail.owner_name or '-'}")
+        st.markdown(f"**{t('opportunity.unit')}:** {detail.unit_name or '-'}")
+        channel = option_labels("channel").get(detail.channel, detail.channel)
+        st.markdown(f"**{t('opportunity.channel')}:** {channel}"
+                    + (f" · {detail.campaign}" if detail.campaign else ""))  # fmt: skip
+    with right:
+        st.markdown(f"**{t('opportunity.next')}:** {local(detail.next_follow_up_at) or '-'}")
+        st.markdown(f"**{t('opportunity.last')}:** {local(detail.last_follow_up_at) or '-'}")
+        st.markdown(f"**{t('opportunity.amount')}:** {money(detail.amount)}")
+    if detail.lost_reason:
+        reason = option_labels("lost_reason").get(detail.lost_reason, detail.lost_reason)
+        st.caption(t("opportunity.lost_because", reason=reason))
+
+
+def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
+    p = entry.params
+    if entry.kind in ("follow_up", "call"):
+        parts = [label("follow_up.channel", entry.what)]
+        if p.get("duration_s"):
+            parts.append(t("opportunity.tl.minutes", minutes=round(p["duration_s"] / 60)))
+        if p.get("result"):
+            parts.append(results.get(p["result"], p["result"]))
+        if p.get("intention"):
+            parts.append(t("opportunity.intention", level=p["intention"]))
+        if p.get("next"):
+            parts.append(t("opportunity.tl.next", at=local(p["next"])))
+        return " · ".join(parts)
+    if entry.kind == "stage":
+        return t("opportunity.tl.stage", before=stage_text(p.get("from")) or "-",
+                 after=stage_text(entry.what))  # fmt: skip
+    if entry.kind == "flow":
+        moved = " → ".join(
+            " ".join(
+                x
+                for x in (label("pool", p.get(f"{side}_state")), p.get(f"{side}_owner") or "")
+                if x
+            )
+            or "-"
+            for side in ("from", "to")
+        )
+        rule = f" ({p['rule']})" if p.get("rule") else ""
+        return f"{label('flow.reason', entry.what)}{rule}: {moved}"
+    if entry.kind == "order":
+        return t(f"opportunity.tl.order.{entry.what}", order=p["order"], amount=money(p["amount"]))
+    if entry.kind == "trial":
+        return label("trial.status", entry.what)
+    return t("opportunity.tl.learning", progress=p.get("progress", 0))
+
+
+def _timeline(detail: OpportunityDetail) -> None:
+    st.subheader(t("opportunity.timeline"))
+    kinds = st.pills(t("opportunity.tl.show"), ["follow_up", "call", "stage", "flow", "trial",
+                                                 "order", "learning"],
+                     selection_mode="multi", key="opp_tl_kinds",
+                     format_func=lambda k: t(f"timeline.kind.{k}"))  # fmt: skip
+    entries = [e for e in detail.timeline if not kinds or e.kind in kinds]
+    results = option_labels("follow_up_result")
+    if not entries:
+        st.caption(t("opportunity.tl.empty"))
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                t("opportunity.tl.when"): local(e.at),
+                t("opportunity.tl.kind"): t(f"timeline.kind.{e.kind}"),
+                t("opportunity.tl.what"): _describe(e, results),
+                t("opportunity.tl.text"): e.text,
+                t("opportunity.tl.by"): e.by or t("circulation.system"),
+            }
+            for e in entries
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+me = actor()
+opportunity_id = _opportunity_id()
+if opportunity_id is None:
+    _lookup()
+    st.stop()
+try:
+    with session() as s:
+        detail = get_opportunity_detail(s, me, opportunity_id)
+        requests = requests_of_opportunity(s, me, opportunity_id)
+except CrmError as error:
+    st.title(t("opportunity.title_plain"))
+    show_error(error)
+    st.page_link(BOARD_PAGE, label=t("opportunity.to_board"), icon=":material/view_kanban:")
+    st.stop()
+
+st.title(t("opportunity.title", id=detail.id, name=detail.lead_name, line=detail.business_line))
+show_flash()
+_summary(detail)
+
+can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
+if can_work:
+    tabs = st.tabs([t("opportunity.tab.follow_up"), t("opportunity.tab.stage"),
+                    t("opportunity.tab.trial"), t("opportunity.tab.plan"),
+                    t("opportunity.tab.transfer")])  # fmt: skip
+    with tabs[0]:
+        actions.follow_up_form(me, detail)
+    with tabs[1]:
+        actions.stage_form(me, detail)
+    with tabs[2]:
+        actions.trial_form(me, detail)
+    with tabs[3]:
+        actions.plan_form(me, detail)
+    with tabs[4]:
+        actions.transfer_form(me, detail, requests)
+elif not detail.is_open:
+    st.info(t("opportunity.closed", stage=stage_text(detail.stage), at=local(detail.closed_at)))
+
+_timeline(detail)

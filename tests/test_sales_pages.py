@@ -1,0 +1,121 @@
+"""AppTest: the workbench, the opportunity board and the opportunity detail page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from crm_core import clock
+from crm_core.models import FollowUp, Opportunity
+from tests.apptest import login
+from tests.factories import add_owned_opportunity
+
+DETAIL = "pages/sales/opportunity.py"
+BOARD = "pages/sales/board.py"
+
+
+def links(at) -> list[str]:
+    """The labels of the page links the page shows."""
+    return [node.proto.label for node in _walk(at.main) if getattr(node, "type", "") == "page_link"]
+
+
+def _walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+@pytest.fixture
+def work(app_env, db):
+    """rep_a1 holds two opportunities: one overdue, one new and untouched; rep_a2 one."""
+    late = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    row = db.get(Opportunity, late.id)
+    row.next_follow_up_at = clock.now() - timedelta(hours=5)
+    row.first_follow_up_at = clock.now() - timedelta(days=2)
+    db.add(row)
+    fresh = add_owned_opportunity(db, app_env, "rep_a1", 2)
+    other = add_owned_opportunity(db, app_env, "rep_a2", 3)
+    db.commit()
+    return late, fresh, other
+
+
+def test_a_rep_lands_on_the_workbench_with_links_to_their_work(work):
+    late, fresh, other = work
+    at = login("rep_a1")
+    assert not at.exception
+    assert any("欢迎,Rep A1" in title.value for title in at.title)
+    labels = links(at)
+    assert any(f"#{late.id} Lead 1" in label for label in labels)  # overdue
+    assert any(f"#{fresh.id} Lead 2" in label for label in labels)  # new, untouched
+    assert not any(f"#{other.id} " in label for label in labels)
+    # overdue, due later today, new and not yet contacted
+    assert [m.value for m in at.metric][:3] == ["1", "0", "1"]
+
+
+def test_a_manager_sees_the_team_backlog(work):
+    at = login("bj_manager")
+    assert not at.exception
+    frame = at.dataframe[-1].value
+    assert set(frame["顾问"]) == {"Rep A1", "Rep A2"}
+
+
+def test_the_detail_page_logs_a_follow_up(work, db):
+    late, _, _ = work
+    at = login("rep_a1")
+    at.switch_page(DETAIL)
+    at.query_params["id"] = str(late.id)
+    at.run()
+    assert not at.exception
+    assert any(f"#{late.id} Lead 1" in title.value for title in at.title)
+    at.text_area[0].input("Asked about weekend classes")
+    at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("跟进已保存" in s.value for s in at.success)
+    db.expire_all()
+    follow_up = db.exec(select(FollowUp)).one()
+    assert (follow_up.opportunity_id, follow_up.content) == (late.id, "Asked about weekend classes")
+    assert db.get(Opportunity, late.id).last_follow_up_at is not None
+
+
+def test_a_refused_follow_up_says_why(work):
+    late, _, _ = work
+    at = login("rep_a1")
+    at.switch_page(DETAIL)
+    at.query_params["id"] = str(late.id)
+    at.run()
+    at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()  # nothing written
+    at.run()
+    assert any("请填写沟通内容" in e.value for e in at.error)
+
+
+def test_a_rep_cannot_open_another_reps_opportunity_by_id(work):
+    _, _, other = work
+    at = login("rep_a1")
+    at.switch_page(DETAIL)
+    at.query_params["id"] = str(other.id)
+    at.run()
+    assert not at.exception
+    assert any("未找到" in e.value or "不存在" in e.value for e in at.error)
+    assert not any("Lead 3" in title.value for title in at.title)
+
+
+def test_the_board_shows_only_the_readers_scope(work, app_env):
+    at = login("rep_a1")
+    at.switch_page(BOARD).run()
+    assert not at.exception
+    labels = links(at)
+    assert any("Lead 1" in label for label in labels)
+    assert not any("Lead 3" in label for label in labels)
+    at.segmented_control(key="board_view").set_value("list").run()
+    assert not at.exception
+    assert sorted(at.dataframe[0].value["名片"]) == ["Lead 1", "Lead 2"]
+
+    manager = login("bj_manager")
+    manager.switch_page(BOARD).run()
+    manager.segmented_control(key="board_view").set_value("list").run()
+    assert sorted(manager.dataframe[0].value["名片"]) == ["Lead 1", "Lead 2", "Lead 3"]
+    manager.selectbox(key="board_f_owner").set_value(app_env.users["rep_a2"].id).run()
+    assert list(manager.dataframe[0].value["名片"]) == ["Lead 3"]

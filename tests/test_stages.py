@@ -1,0 +1,125 @@
+"""Stage rules: forward for reps, back only for managers, what each stage needs, won only
+through a paid order, and the history the funnel counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from crm_core import clock
+from crm_core.errors import NotFound, ValidationError
+from crm_core.models import FlowEvent, Opportunity, SalesOrder, StageHistory
+from crm_core.stages import change_stage, close_as_won, next_stages
+from tests.factories import add_owned_opportunity, build_small_company
+
+NOW = datetime(2026, 12, 1, 9, 0)
+
+
+@pytest.fixture
+def company(db):
+    clock.freeze(NOW)
+    return build_small_company(db)
+
+
+def history(db, opportunity_id: int) -> list[tuple[str | None, str]]:
+    return [
+        (row.from_stage, row.to_stage)
+        for row in db.exec(
+            select(StageHistory)
+            .where(StageHistory.opportunity_id == opportunity_id)
+            .order_by(StageHistory.id)
+        ).all()
+    ]
+
+
+def test_a_rep_moves_forward_and_may_skip_stages(db, company):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)  # contacted
+    rep = company.actor(db, "rep_a1")
+    change_stage(db, rep, opp.id, "qualified")
+    change_stage(db, rep, opp.id, "trial_done")
+    db.commit()
+    row = db.get(Opportunity, opp.id, populate_existing=True)
+    assert (row.stage, row.stage_changed_at) == ("trial_done", NOW)
+    assert history(db, opp.id) == [("contacted", "qualified"), ("qualified", "trial_done")]
+    assert db.exec(select(StageHistory.actor_id)).all() == [company.users["rep_a1"].id] * 2
+
+
+def test_a_rep_cannot_move_back_but_a_manager_can(db, company):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    change_stage(db, company.actor(db, "rep_a1"), opp.id, "qualified")
+    with pytest.raises(ValidationError) as refused:
+        change_stage(db, company.actor(db, "rep_a1"), opp.id, "contacted")
+    assert refused.value.key == "stage.error.backwards"
+    assert "contacted" not in next_stages(company.actor(db, "rep_a1"), "qualified")
+    assert "contacted" in next_stages(company.actor(db, "lead_a"), "qualified")
+    change_stage(db, company.actor(db, "bj_manager"), opp.id, "contacted")
+    db.commit()
+    assert history(db, opp.id) == [("contacted", "qualified"), ("qualified", "contacted")]
+
+
+@pytest.mark.parametrize(
+    ("to_stage", "extra", "key"),
+    [
+        ("won", {}, "stage.error.won_by_order"),
+        ("paid", {}, "stage.error.unknown"),
+        ("contacted", {}, "stage.error.same"),
+        ("trial_booked", {}, "stage.error.trial_date"),
+        ("lost", {}, "stage.error.lost_reason"),
+        ("lost", {"lost_reason": "aliens"}, "stage.error.lost_reason_unknown"),
+    ],
+)
+def test_moves_that_lack_what_the_stage_needs_are_refused(db, company, to_stage, extra, key):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    with pytest.raises(ValidationError) as refused:
+        change_stage(db, company.actor(db, "rep_a1"), opp.id, to_stage, **extra)
+    assert refused.value.key == key
+    db.rollback()
+    assert history(db, opp.id) == []
+
+
+def test_lost_closes_keeps_the_owner_and_cancels_unpaid_orders(db, company):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    db.add(SalesOrder(opportunity_id=opp.id, list_price=Decimal(100), amount=Decimal(90)))
+    db.commit()
+    change_stage(db, company.actor(db, "rep_a1"), opp.id, "lost", lost_reason="competitor")
+    db.commit()
+    row = db.get(Opportunity, opp.id, populate_existing=True)
+    assert (row.stage, row.pool_state, row.owner_id, row.closed_at) == (
+        "lost", "closed", company.users["rep_a1"].id, NOW,
+    )  # fmt: skip
+    event = db.exec(select(FlowEvent)).one()
+    assert (event.reason, event.from_state, event.to_state, event.note) == (
+        "lost", "owned", "closed", "competitor",
+    )  # fmt: skip
+    order = db.exec(select(SalesOrder)).one()
+    assert (order.status, order.cancelled_at) == ("cancelled", NOW)
+    with pytest.raises(ValidationError):
+        change_stage(db, company.actor(db, "rep_a1"), opp.id, "qualified")
+
+
+def test_scope_hides_other_reps_opportunities(db, company):
+    theirs = add_owned_opportunity(db, company, "rep_b1", 2)
+    with pytest.raises(NotFound):
+        change_stage(db, company.actor(db, "rep_a1"), theirs.id, "qualified")
+    with pytest.raises(NotFound):
+        change_stage(db, company.actor(db, "lead_a"), theirs.id, "qualified")  # team B
+    change_stage(db, company.actor(db, "bj_manager"), theirs.id, "qualified")  # Beijing
+
+
+def test_close_as_won_from_any_open_stage_and_twice(db, company):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    row = db.get(Opportunity, opp.id)
+    close_as_won(db, company.actor(db, "admin"), row, Decimal("980.00"), NOW)
+    db.commit()
+    row = db.get(Opportunity, opp.id, populate_existing=True)
+    assert (row.stage, row.pool_state, row.amount) == ("won", "closed", Decimal("980.00"))
+    assert history(db, opp.id) == [("contacted", "won")]
+    close_as_won(db, company.actor(db, "admin"), row, Decimal("20.00"), NOW + timedelta(days=1))
+    db.commit()
+    row = db.get(Opportunity, opp.id, populate_existing=True)
+    assert row.amount == Decimal("1000.00")
+    assert history(db, opp.id) == [("contacted", "won")]  # won once
+    assert [e.reason for e in db.exec(select(FlowEvent)).all()] == ["won"]

@@ -1,0 +1,175 @@
+"""The actions of the opportunity detail page: log a follow-up (with an optional stage move),
+change the stage, book or mark a trial lesson, set the intention and the next follow-up,
+ask the manager for a transfer. Each is a form whose submit calls one core function; the
+core checks everything, the form only collects."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import streamlit as st
+
+from crm_core.access import Actor
+from crm_core.errors import CrmError
+from crm_core.follow_ups import FollowUpInput, log_follow_up, set_intention, set_next_follow_up
+from crm_core.metadata import list_options, option_label
+from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS
+from crm_core.opportunity_detail import OpportunityDetail
+from crm_core.stages import change_stage, next_stages
+from crm_core.transfers import colleagues, request_transfer, withdraw_transfer
+from crm_core.trials import book_trial, mark_trial
+from ui.circulation import label
+from ui.db import session
+from ui.feedback import flash
+from ui.i18n import language, show_error, t
+from ui.sales import local, local_now, offset, stage_text, to_utc
+
+
+def _run(action, *args, success: str, **kwargs) -> None:
+    """Call a core action in its own transaction; flash `success` and rerun, or show why
+    it was refused."""
+    try:
+        with session() as s:
+            action(s, *args, **kwargs)
+    except CrmError as error:
+        show_error(error)
+    else:
+        flash(success)
+        st.rerun()
+
+
+def _when(prefix: str, day_label: str, default: datetime) -> datetime:
+    """A local date and time picked in a form, as UTC."""
+    left, right = st.columns(2)
+    day = left.date_input(t(day_label), value=default.date(), key=f"{prefix}_day")
+    at = right.time_input(t("opportunity.time"), value=default.time(), key=f"{prefix}_time",
+                          step=timedelta(minutes=15))  # fmt: skip
+    return to_utc(day, at)
+
+
+def _tomorrow_ten() -> datetime:
+    return datetime.combine(local_now().date() + timedelta(days=1), time(10, 0))
+
+
+def _options(category: str) -> dict[str, str]:
+    with session() as s:
+        return {o.code: option_label(o, language()) for o in list_options(s, category)}
+
+
+def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
+    results = _options("follow_up_result")
+    reasons = _options("lost_reason")
+    stages = next_stages(me, detail.stage)
+    with st.form("opp_follow_up", clear_on_submit=False):
+        left, middle, right = st.columns(3)
+        channel = left.selectbox(t("opportunity.fu.channel"), FOLLOW_UP_CHANNELS,
+                                 format_func=lambda c: label("follow_up.channel", c))  # fmt: skip
+        result = middle.selectbox(t("opportunity.fu.result"), ["", *results],
+                                  format_func=lambda r: results.get(r, t("opportunity.none")))  # fmt: skip
+        levels = ["", *INTENTION_LEVELS]
+        level = right.selectbox(
+            t("opportunity.fu.intention"), levels,
+            index=levels.index(detail.intention_level or ""),
+            format_func=lambda v: t(f"intention.{v}") if v else t("opportunity.none"),
+        )  # fmt: skip
+        content = st.text_area(t("opportunity.fu.content"), max_chars=4000)
+        minutes = st.number_input(t("opportunity.fu.minutes"), min_value=0, max_value=600,
+                                  value=0, help=t("opportunity.fu.minutes_help"))  # fmt: skip
+        next_at = _when("opp_fu_next", "opportunity.fu.next", _tomorrow_ten())
+        st.caption(t("opportunity.fu.next_help"))
+        stage = st.selectbox(t("opportunity.fu.stage"), ["", *stages],
+                             format_func=lambda s: stage_text(s) if s else t("opportunity.keep_stage"))  # fmt: skip
+        trial_at = _when("opp_fu_trial", "opportunity.trial.day", _tomorrow_ten())
+        lost_reason = st.selectbox(t("opportunity.lost_reason"), ["", *reasons],
+                                   format_func=lambda r: reasons.get(r, t("opportunity.none")))  # fmt: skip
+        st.caption(t("opportunity.fu.stage_help"))
+        if st.form_submit_button(t("opportunity.fu.save"), type="primary"):
+            entry = FollowUpInput(
+                channel=channel, content=content, result=result or None,
+                intention_level=level or None,
+                next_follow_up_at=None if stage == "lost" else next_at,
+                call_duration_s=int(minutes) * 60 if minutes else None, stage=stage or None,
+                trial_at=trial_at if stage == "trial_booked" else None,
+                lost_reason=lost_reason or None,
+            )  # fmt: skip
+            _run(log_follow_up, me, detail.id, entry, success="opportunity.done.follow_up")
+
+
+def stage_form(me: Actor, detail: OpportunityDetail) -> None:
+    stages = next_stages(me, detail.stage)
+    reasons = _options("lost_reason")
+    with st.form("opp_stage"):
+        stage = st.selectbox(t("opportunity.stage.to"), stages, format_func=stage_text)
+        trial_at = _when("opp_stage_trial", "opportunity.trial.day", _tomorrow_ten())
+        lost_reason = st.selectbox(t("opportunity.lost_reason"), ["", *reasons],
+                                   format_func=lambda r: reasons.get(r, t("opportunity.none")))  # fmt: skip
+        st.caption(t("opportunity.stage.help"))
+        if st.form_submit_button(t("opportunity.stage.save")):
+            _run(change_stage, me, detail.id, stage,
+                 trial_at=trial_at if stage == "trial_booked" else None,
+                 lost_reason=lost_reason or None, success="opportunity.done.stage")  # fmt: skip
+
+
+def trial_form(me: Actor, detail: OpportunityDetail) -> None:
+    booked = detail.booked_trial
+    if booked is not None:
+        st.info(t("opportunity.trial.booked", at=local(booked.scheduled_at),
+                  course=booked.course or "-"))  # fmt: skip
+        cols = st.columns(3)
+        for column, outcome in zip(cols, ("done", "no_show", "cancelled"), strict=True):
+            if column.button(t(f"opportunity.trial.mark.{outcome}"), key=f"opp_trial_{outcome}"):
+                _run(mark_trial, me, booked.id, outcome, success="opportunity.done.trial_marked")
+    with st.form("opp_trial"):
+        at = _when("opp_trial", "opportunity.trial.day", _tomorrow_ten())
+        course = st.text_input(t("opportunity.trial.course"), max_chars=200)
+        submit = "opportunity.trial.reschedule" if booked else "opportunity.trial.book"
+        if st.form_submit_button(t(submit)):
+            _run(book_trial, me, detail.id, at, course or None, success="opportunity.done.trial")
+
+
+def plan_form(me: Actor, detail: OpportunityDetail) -> None:
+    """The intention level and the next follow-up, set without logging a contact."""
+    with st.form("opp_plan"):
+        levels = list(INTENTION_LEVELS)
+        level = st.radio(t("opportunity.fu.intention"), levels, horizontal=True,
+                         index=levels.index(detail.intention_level) if detail.intention_level
+                         in levels else None,
+                         format_func=lambda v: t(f"intention.{v}"))  # fmt: skip
+        current = detail.next_follow_up_at
+        next_at = _when("opp_plan_next", "opportunity.fu.next",
+                        current + offset() if current else _tomorrow_ten())  # fmt: skip
+        if st.form_submit_button(t("opportunity.plan.save")):
+            try:
+                with session() as s:
+                    if level and level != detail.intention_level:
+                        set_intention(s, me, detail.id, level)
+                    set_next_follow_up(s, me, detail.id, next_at)
+            except CrmError as error:
+                show_error(error)
+            else:
+                flash("opportunity.done.plan")
+                st.rerun()
+
+
+def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
+    pending = next((r for r in requests if r.status == "pending"), None)
+    if pending is not None:
+        st.info(t("opportunity.transfer.pending", at=local(pending.created_at),
+                  reason=pending.reason))  # fmt: skip
+        if pending.requested_by == me.full_name and st.button(
+            t("opportunity.transfer.withdraw"), key="opp_transfer_withdraw"
+        ):
+            _run(withdraw_transfer, me, pending.id, success="opportunity.done.withdrawn")
+        return
+    if detail.pool_state != "owned":
+        st.caption(t("opportunity.transfer.not_owned"))
+        return
+    with session() as s:
+        names = dict(colleagues(s, me))
+    with st.form("opp_transfer"):
+        reason = st.text_area(t("opportunity.transfer.reason"), max_chars=400)
+        suggested = st.selectbox(t("opportunity.transfer.suggest"), [None, *names],
+                                 format_func=lambda u: names.get(u, t("opportunity.none")))  # fmt: skip
+        if st.form_submit_button(t("opportunity.transfer.ask")):
+            _run(request_transfer, me, detail.id, reason, suggested,
+                 success="opportunity.done.transfer")  # fmt: skip

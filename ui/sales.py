@@ -1,0 +1,92 @@
+"""What the sales pages (workbench, board, opportunity detail) share: company-local times,
+links to an opportunity, and the words for coded values.
+
+Reps plan their day in the company's time zone, so these pages show and take local times;
+the core stores naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import streamlit as st
+
+from crm_core.flow import utc_offset
+from ui.circulation import label
+from ui.db import session
+from ui.i18n import t
+
+DETAIL_PAGE = "pages/sales/opportunity.py"
+BOARD_PAGE = "pages/sales/board.py"
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _offset_hours(url: str) -> float:
+    with session() as s:
+        return utc_offset(s).total_seconds() / 3600
+
+
+def offset() -> timedelta:
+    """The company's offset from UTC (a setting, re-read at most once a minute)."""
+    from db.engine import database_url  # noqa: PLC0415
+
+    return timedelta(hours=_offset_hours(database_url()))
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the company's local time."""
+    return (value + offset()).strftime(fmt) if value else ""
+
+
+def local_now() -> datetime:
+    from crm_core import clock  # noqa: PLC0415
+
+    return clock.now() + offset()
+
+
+def to_utc(day: date, at: time) -> datetime:
+    """A local date and time from a form, as the UTC moment the core stores."""
+    return datetime.combine(day, at) - offset()
+
+
+def option_labels(category: str) -> dict[str, str]:
+    """Code -> label of an option list (channels, lost reasons, follow-up results) in the
+    reader's language."""
+    from crm_core.metadata import list_options, option_label  # noqa: PLC0415
+    from ui.i18n import language  # noqa: PLC0415
+
+    with session() as s:
+        return {o.code: option_label(o, language())
+                for o in list_options(s, category, active_only=False)}  # fmt: skip
+
+
+def money(amount: Decimal | int | float | None) -> str:
+    return f"¥{amount:,.0f}" if amount else "¥0"
+
+
+def stage_text(stage: str | None) -> str:
+    return label("stage", stage)
+
+
+def open_link(opportunity_id: int, text: str, *, key: str | None = None) -> None:
+    """A link to the opportunity's detail page."""
+    st.page_link(DETAIL_PAGE, label=text, icon=":material/open_in_new:",
+                 query_params={"id": str(opportunity_id)})  # fmt: skip
+
+
+def line_text(opportunity_id: int, lead_name: str, *parts: str | None) -> str:
+    """`#12 Li Lei · Postgraduate · Qualified` for a list line."""
+    return " · ".join([f"#{opportunity_id} {lead_name}", *[p for p in parts if p]])
+
+
+def when_relative(value: datetime | None, now: datetime) -> str:
+    """`in 3 h`, `2 d overdue`: how far a due time is from now."""
+    if value is None:
+        return ""
+    seconds = (value - now).total_seconds()
+    hours = abs(seconds) / 3600
+    late = "overdue" if seconds < 0 else "due_in"
+    if hours >= 24:
+        return t(f"sales.{late}_days", days=int(hours // 24))
+    return t(f"sales.{late}_hours", hours=max(1, int(hours)))
