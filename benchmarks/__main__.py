@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import engine, home, leads, phones
+from benchmarks import engine, home, leads, phones, workbench
 from benchmarks.common import prepare, report_value
 
 # name -> (function, whether it needs the large database)
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "lead_import": (leads.run_import_benchmark, True),
     "phones": (phones.run, False),
     "engine": (engine.run, True),
+    "workbench": (workbench.run, True),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, exists, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
 from sqlmodel import Session, select
 
 from crm_core.errors import NotFound, PermissionDenied
@@ -127,6 +127,23 @@ def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.scope is DataScope.ALL:
         return true()
     return or_(Opportunity.owner_id == actor.user_id, unit_clause(actor, Opportunity.org_unit_id))
+
+
+def opportunity_scope_parts(actor: Actor) -> list[ColumnElement[bool]]:
+    """`opportunity_scope` as disjoint conditions whose union it is: the units in scope, and
+    the actor's own opportunities outside them. Each part alone lets the database answer
+    from one index (unit or owner), where the OR of both makes planners read the table;
+    counts add up over the parts, lists merge them."""
+    if actor.scope is DataScope.ALL:
+        return [true()]
+    if actor.scope is DataScope.SELF and not actor.exact_unit_ids and not actor.subtree_paths:
+        return [Opportunity.owner_id == actor.user_id]
+    units = unit_clause(actor, Opportunity.org_unit_id)
+    own_elsewhere = and_(
+        Opportunity.owner_id == actor.user_id,
+        or_(Opportunity.org_unit_id.is_(None), not_(units)),
+    )
+    return [units, own_elsewhere]
 
 
 def lead_scope(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core import clock
-from crm_core.access import Actor, opportunity_scope
+from crm_core.access import Actor, opportunity_scope_parts
 from crm_core.errors import ValidationError
 from crm_core.flow import local_day_start, utc_offset
 from crm_core.masking import display_phone
@@ -105,17 +105,22 @@ def month_start(session: Session, now: datetime) -> datetime:
 def _conditions(session: Session, actor: Actor, f: BoardFilter, *,
                 stages: list[str] | None) -> tuple[list[ColumnElement[bool]], bool]:  # fmt: skip
     """WHERE conditions for `f` limited to `stages` (all open ones: None), and whether
-    the lead must be joined. Closed stages on the board are this month's."""
+    the lead must be joined; the scope is added by the caller, one part at a time. Closed
+    stages on the board are this month's."""
     o = Opportunity
     now = clock.now()
-    where: list[ColumnElement[bool]] = [opportunity_scope(actor)]
+    where: list[ColumnElement[bool]] = []
+    # A stage list that names every stage of the pool state says nothing more, and would
+    # only tempt the planner towards the (stage, pool state) index over the whole table.
     if stages and all(s in CLOSED_STAGES for s in stages):
-        where.append(col(o.stage).in_(stages))
+        where.append(o.pool_state == "closed")
+        if set(stages) != set(CLOSED_STAGES):
+            where.append(col(o.stage).in_(stages))
         if f.stage is None:  # board columns, not a list of every won or lost one
             where.append(o.closed_at >= month_start(session, now))
     else:
         where.append(o.pool_state == "owned")
-        if stages:
+        if stages and set(stages) != set(OPEN_STAGES):
             where.append(col(o.stage).in_(stages))
     if f.intention_level:
         where.append(o.intention_level == f.intention_level)
@@ -160,10 +165,54 @@ def _order(sort: str, stage: str | None):
     return [col(o.next_follow_up_at).asc().nulls_last(), o.id]
 
 
-def _rows(session: Session, actor: Actor, where, order, limit: int,
-          offset: int) -> list[BoardRow]:  # fmt: skip
+_LAST = datetime.max
+_FIRST = datetime.min
+
+
+def _sort_key(sort: str, stage: str | None):
+    """The Python twin of `_order`, to merge the pages of several scope parts."""
+    if sort == "newest":
+        return lambda r: -r.opportunity_id
+    if sort == "last_follow_up":
+        return lambda r: (r.last_follow_up_at is not None, r.last_follow_up_at or _FIRST,
+                          r.opportunity_id)  # fmt: skip
+    if sort == "amount":
+        return lambda r: (r.amount is None, -(r.amount or 0), r.opportunity_id)
+    if stage in CLOSED_STAGES:
+        return lambda r: (-(r.closed_at or _FIRST).timestamp(), -r.opportunity_id)
+    return lambda r: (r.next_follow_up_at is None, r.next_follow_up_at or _LAST,
+                      r.opportunity_id)  # fmt: skip
+
+
+def _page(session: Session, actor: Actor, where: list, needs_lead: bool, sort: str,
+          stage: str | None, limit: int, offset: int) -> list[BoardRow]:  # fmt: skip
+    """A sorted page over every scope part: each part's first offset + limit rows, merged."""
+    limit = min(max(limit, 1), MAX_PAGE)
+    offset = max(offset, 0)
+    parts = opportunity_scope_parts(actor)
+    if len(parts) == 1:
+        return _rows(session, actor, [*where, parts[0]], _order(sort, stage), limit, offset,
+                     needs_lead)  # fmt: skip
+    merged = [
+        row
+        for part in parts
+        for row in _rows(
+            session, actor, [*where, part], _order(sort, stage), offset + limit, 0, needs_lead
+        )  # fmt: skip
+    ]
+    merged.sort(key=_sort_key(sort, stage))
+    return merged[offset : offset + limit]
+
+
+def _rows(session: Session, actor: Actor, where, order, limit: int, offset: int,
+          needs_lead: bool) -> list[BoardRow]:  # fmt: skip
     o = Opportunity
     owner = aliased(User)
+    # The page's ids first, from the index alone; then only their rows are read.
+    page_ids = select(o.id)
+    if needs_lead:
+        page_ids = page_ids.join(Lead, Lead.id == o.lead_id)
+    page_ids = page_ids.where(*where).order_by(*order).limit(limit).offset(offset)
     rows = session.exec(
         select(
             o.id,
@@ -186,10 +235,8 @@ def _rows(session: Session, actor: Actor, where, order, limit: int,
         .join(Lead, Lead.id == o.lead_id)
         .join(BusinessLine, BusinessLine.id == o.business_line_id)
         .outerjoin(owner, owner.id == o.owner_id)
-        .where(*where)
+        .where(col(o.id).in_(page_ids))
         .order_by(*order)
-        .limit(min(max(limit, 1), MAX_PAGE))
-        .offset(max(offset, 0))
     ).all()
     return [BoardRow(r[0], r[1], r[2], display_phone(actor, r[3]), *r[4:]) for r in rows]
 
@@ -200,8 +247,9 @@ def list_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter(), *
     """A page of the list view."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
-    where, _ = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
-    return _rows(session, actor, where, _order(sort, f.stage), limit, offset)
+    where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
+    _order(sort, f.stage)  # refuses an unknown sort before any query
+    return _page(session, actor, where, needs_lead, sort, f.stage, limit, offset)
 
 
 def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) -> int:
@@ -209,11 +257,16 @@ def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) 
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
     where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
-    query = select(Opportunity.id)
-    if needs_lead:
-        query = query.join(Lead, Lead.id == Opportunity.lead_id)
-    capped = query.where(*where).limit(COUNT_CAP + 1).subquery()
-    return session.exec(select(func.count()).select_from(capped)).one()
+    total = 0
+    for part in opportunity_scope_parts(actor):
+        query = select(Opportunity.id)
+        if needs_lead:
+            query = query.join(Lead, Lead.id == Opportunity.lead_id)
+        capped = query.where(*where, part).limit(COUNT_CAP + 1 - total).subquery()
+        total += session.exec(select(func.count()).select_from(capped)).one()
+        if total > COUNT_CAP:
+            break
+    return total
 
 
 def board_columns(session: Session, actor: Actor, f: BoardFilter = BoardFilter(), *,
@@ -230,20 +283,22 @@ def board_columns(session: Session, actor: Actor, f: BoardFilter = BoardFilter()
         if not group:
             continue
         where, needs_lead = _conditions(session, actor, f, stages=group)
-        query = select(Opportunity.stage, func.count(),
-                       func.coalesce(func.sum(Opportunity.amount), 0))  # fmt: skip
-        if needs_lead:
-            query = query.join(Lead, Lead.id == Opportunity.lead_id)
-        for stage, count, amount in session.exec(
-            query.where(*where).group_by(Opportunity.stage)
-        ).all():
-            totals[stage] = (count, Decimal(amount))
+        for part in opportunity_scope_parts(actor):
+            query = select(Opportunity.stage, func.count(),
+                           func.coalesce(func.sum(Opportunity.amount), 0))  # fmt: skip
+            if needs_lead:
+                query = query.join(Lead, Lead.id == Opportunity.lead_id)
+            for stage, count, amount in session.exec(
+                query.where(*where, part).group_by(Opportunity.stage)
+            ).all():
+                before = totals.get(stage, (0, Decimal(0)))
+                totals[stage] = (before[0] + count, before[1] + Decimal(amount))
     columns = []
     for stage in stages:
         count, amount = totals.get(stage, (0, Decimal(0)))
         rows: list[BoardRow] = []
         if count and cards:
-            where, _ = _conditions(session, actor, f, stages=[stage])
-            rows = _rows(session, actor, where, _order(sort, stage), cards, 0)
+            where, needs_lead = _conditions(session, actor, f, stages=[stage])
+            rows = _page(session, actor, where, needs_lead, sort, stage, cards, 0)
         columns.append(BoardColumn(stage, count, amount, rows))
     return columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, opportunity_scope
+from crm_core.access import Actor, opportunity_scope, opportunity_scope_parts
 from crm_core.errors import NotFound, ValidationError
 from crm_core.models import INTENTION_LEVELS, Opportunity
 from crm_core.permissions import Permission
@@ -77,12 +77,14 @@ def list_opportunities(
 def count_by(session: Session, actor: Actor, *columns) -> dict:
     """Opportunity counts in the actor's scope grouped by `columns` (stage, pool state...);
     keys are single values for one column and tuples for several."""
-    rows = session.exec(
-        select(*columns, func.count()).where(opportunity_scope(actor)).group_by(*columns)
-    ).all()
-    if len(columns) == 1:
-        return {row[0]: row[1] for row in rows}
-    return {tuple(row[:-1]): row[-1] for row in rows}
+    counts: dict = {}
+    for part in opportunity_scope_parts(actor):
+        for row in session.exec(
+            select(*columns, func.count()).where(part).group_by(*columns)
+        ).all():
+            key = row[0] if len(columns) == 1 else tuple(row[:-1])
+            counts[key] = counts.get(key, 0) + row[-1]
+    return counts
 
 
 def set_intention_level(

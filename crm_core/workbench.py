@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from crm_core import clock
-from crm_core.access import Actor, opportunity_scope
+from crm_core.access import Actor, user_scope
 from crm_core.flow import local_day_start
 from crm_core.models import (
     OPEN_STAGES,
@@ -221,12 +221,13 @@ def _trials(session: Session, actor: Actor, day_start: datetime,
 
 def team_backlog(session: Session, actor: Actor, *, limit: int = 500) -> list[RepBacklog]:
     """Per rep in the manager's scope: open opportunities held, follow-ups overdue and new
-    ones not yet touched, most overdue first."""
+    ones not yet touched, most overdue first. Counted by owner - the reps the manager
+    reaches - so the owner index answers it without reading the opportunities."""
     now = clock.now()
     o = Opportunity
-    overdue = func.sum(case((and_(col(o.next_follow_up_at).is_not(None),
-                                  o.next_follow_up_at < now), 1), else_=0))  # fmt: skip
+    overdue = func.sum(case((o.next_follow_up_at < now, 1), else_=0))
     untouched = func.sum(case((col(o.first_follow_up_at).is_(None), 1), else_=0))
+    reps = select(User.id).where(user_scope(actor), User.id != actor.user_id)
     counts = (
         select(
             o.owner_id.label("owner_id"),
@@ -234,7 +235,7 @@ def team_backlog(session: Session, actor: Actor, *, limit: int = 500) -> list[Re
             overdue.label("overdue"),
             untouched.label("untouched"),
         )  # fmt: skip
-        .where(o.pool_state == "owned", opportunity_scope(actor), o.owner_id != actor.user_id)
+        .where(col(o.owner_id).in_(reps), o.pool_state == "owned")
         .group_by(o.owner_id)
         .subquery()
     )

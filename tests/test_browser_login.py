@@ -42,7 +42,10 @@ def test_rep_signs_in_and_sees_home(app_url, browser):
     sign_in(page, app_url, "rep_a1", PASSWORD)
     expect(page.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
     idle(page)
-    # Their scope holds their own three opportunities, not the other rep's.
+    # A rep lands on the workbench; home says their scope holds their own three
+    # opportunities, not the other rep's.
+    expect(page.get_by_role("heading", name="我的商机漏斗")).to_be_visible()
+    page.get_by_role("link", name="首页").click()
     expect(page.get_by_test_id("stMetric").filter(has_text="范围内商机数")).to_contain_text("3")
     # Reloading keeps the session through the cookie.
     page.wait_for_function("document.cookie.includes('crm_session=')", timeout=15_000)

@@ -44,15 +44,28 @@ class Opportunity(SQLModel, table=True):
             sqlite_where=text("pool_state <> 'closed'"),
             postgresql_where=text("pool_state <> 'closed'"),
         ),
-        Index("ix_opportunity_owner_state", "owner_id", "pool_state"),
+        # A rep's work read from the index alone: holdings and caps, the workbench's due
+        # and untouched lists, the board's columns, counts, amounts and cards.
+        Index(
+            "ix_opportunity_owner_work", "owner_id", "pool_state", "stage", "next_follow_up_at",
+            "amount", "closed_at", "first_follow_up_at",
+        ),  # fmt: skip
         # A lead's opportunities, with what the scope checks, read from the index alone.
         Index("ix_opportunity_lead_scope", "lead_id", "owner_id", "org_unit_id"),
-        Index("ix_opportunity_state_line", "pool_state", "business_line_id"),
-        # Stage last, so counts by unit, state and stage read the index alone.
-        Index("ix_opportunity_unit_state_stage", "org_unit_id", "pool_state", "stage"),
-        Index("ix_opportunity_stage_state", "stage", "pool_state"),
+        # Waiting and pool opportunities per line; the whole company's counts by stage.
+        Index(
+            "ix_opportunity_state_line", "pool_state", "business_line_id", "stage", "amount",
+            "closed_at",
+        ),  # fmt: skip
+        # A unit's share read from the index alone: home counts by state and stage, the
+        # board of a manager (counts, amounts, this month's closed, cards by next follow-up).
+        # No (stage, pool state) index: SQLite would walk it in stage order over the whole
+        # table for a unit's GROUP BY stage.
+        Index(
+            "ix_opportunity_unit_work", "org_unit_id", "pool_state", "stage", "next_follow_up_at",
+            "amount", "closed_at",
+        ),  # fmt: skip
         Index("ix_opportunity_last_follow_up", "last_follow_up_at"),
-        Index("ix_opportunity_next_follow_up", "owner_id", "next_follow_up_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -20,6 +20,22 @@ down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Opportunity indexes this revision replaces: (name, columns) before and after.
+_OLD_INDEXES = (
+    ("ix_opportunity_owner_state", ["owner_id", "pool_state"]),
+    ("ix_opportunity_next_follow_up", ["owner_id", "next_follow_up_at"]),
+    ("ix_opportunity_unit_state_stage", ["org_unit_id", "pool_state", "stage"]),
+    ("ix_opportunity_stage_state", ["stage", "pool_state"]),
+    ("ix_opportunity_state_line", ["pool_state", "business_line_id"]),
+)
+_NEW_INDEXES = (
+    ("ix_opportunity_owner_work", ["owner_id", "pool_state", "stage", "next_follow_up_at",
+                                   "amount", "closed_at", "first_follow_up_at"]),
+    ("ix_opportunity_unit_work", ["org_unit_id", "pool_state", "stage", "next_follow_up_at",
+                                  "amount", "closed_at"]),
+    ("ix_opportunity_state_line", ["pool_state", "business_line_id", "stage", "amount",
+                                   "closed_at"]),
+)  # fmt: skip
 _DISCOUNTS = {"admin": 100, "sales_manager": 30, "team_lead": 15, "rep": 10}
 _ORDER_USERS = ("approved_by_id", "payment_recorded_by_id", "refunded_by_id")
 
@@ -135,6 +151,11 @@ def upgrade() -> None:
 
     _add_reference("opportunity", "renewal_of_id", "opportunity")
     op.create_index("ix_opportunity_renewal_of_id", "opportunity", ["renewal_of_id"])
+    # The workbench and the board read a rep's or a unit's work from the index alone.
+    for name, _ in _OLD_INDEXES:
+        op.drop_index(name, table_name="opportunity")
+    for name, columns in _NEW_INDEXES:
+        op.create_index(name, "opportunity", columns)
 
     op.add_column(
         "role", sa.Column("max_discount_pct", sa.Integer(), nullable=False, server_default="0")
@@ -189,6 +210,10 @@ def downgrade() -> None:
             batch.drop_column(name)
     with op.batch_alter_table("role") as batch:
         batch.drop_column("max_discount_pct")
+    for name, _ in _NEW_INDEXES:
+        op.drop_index(name, table_name="opportunity")
+    for name, columns in _OLD_INDEXES:
+        op.create_index(name, "opportunity", columns)
     op.drop_index("ix_opportunity_renewal_of_id", table_name="opportunity")
     with op.batch_alter_table("opportunity") as batch:
         if op.get_bind().dialect.name == "postgresql":
