@@ -1,4 +1,4 @@
-"""Scheduled jobs (dispatch, recycling, warnings) and the lock that keeps one run of each
+"""Scheduled jobs (dispatch, recycling, warnings, renewals) and the lock that keeps one run of each
 at a time, whether the worker or a "run now" button starts it.
 
 A job runs in one transaction of its own: it commits whole or not at all, so a crash
@@ -28,6 +28,7 @@ from crm_core.errors import CrmError, ValidationError
 from crm_core.models import JOB_NAMES, JobLock, JobRun
 from crm_core.permissions import Permission
 from crm_core.recycle import recycle_idle_opportunities, warn_recycles
+from crm_core.renewals import open_due_renewals
 from crm_core.settings import get_setting
 
 LOCK_MINUTES = 30  # longer than any run; a dead holder's lock is free after this
@@ -36,11 +37,13 @@ JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "dispatch": lambda session, actor: dispatch_unassigned(session, actor),
     "recycle": lambda session, actor: recycle_idle_opportunities(session, actor),
     "warnings": lambda session, actor: {"warned": warn_recycles(session, actor)},
+    "renewals": lambda session, actor: open_due_renewals(session, actor),
 }
 INTERVAL_SETTINGS = {
     "dispatch": ("worker.dispatch_seconds", 1),
     "recycle": ("worker.recycle_minutes", 60),
     "warnings": ("worker.warning_minutes", 60),
+    "renewals": ("worker.renewal_minutes", 60),
 }
 
 

@@ -17,6 +17,7 @@ from crm_core import audit
 from crm_core.access import Actor, unit_clause
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import OrgUnit, Role, UserRole
+from crm_core.orders import discount_limit
 from crm_core.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, DataScope, Permission
 from crm_core.users import ensure_can_grant
 
@@ -33,6 +34,7 @@ class RoleRow:
     scope_unit_ids: list[int]
     builtin: bool
     holders: int
+    max_discount_pct: int = 0
 
 
 def list_roles(session: Session, actor: Actor) -> list[RoleRow]:
@@ -43,7 +45,8 @@ def list_roles(session: Session, actor: Actor) -> list[RoleRow]:
     )
     return [
         RoleRow(r.id, r.code, r.name, sorted(r.permissions or []), r.data_scope,
-                list(r.scope_unit_ids or []), r.builtin, holders.get(r.id, 0))
+                list(r.scope_unit_ids or []), r.builtin, holders.get(r.id, 0),
+                r.max_discount_pct)
         for r in session.exec(select(Role).order_by(col(Role.builtin).desc(), Role.code)).all()
     ]  # fmt: skip
 
@@ -67,7 +70,23 @@ def _snapshot(role: Role) -> dict:
         "permissions": sorted(role.permissions or []),
         "data_scope": role.data_scope,
         "scope_unit_ids": list(role.scope_unit_ids or []),
+        "max_discount_pct": role.max_discount_pct,
     }
+
+
+def _check_discount(session: Session, actor: Actor, role: Role, pct: int | None) -> int:
+    """The role's discount limit after the edit (None keeps it). Nobody sets a limit above
+    their own, as nobody grants a permission they lack; a limit left as it is stays."""
+    current = role.max_discount_pct or 0
+    if pct is None:
+        return current
+    if isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 100:
+        raise ValidationError("roles.error.discount_range")
+    if pct != current:
+        own = discount_limit(session, actor)
+        if pct > own:
+            raise PermissionDenied("roles.error.discount_above_own", limit=own)
+    return pct
 
 
 def save_role(
@@ -80,8 +99,11 @@ def save_role(
     data_scope: str,
     scope_unit_ids: list[int] | None = None,
     role_id: int | None = None,
+    max_discount_pct: int | None = None,
 ) -> Role:
-    """Create a role, or update `role_id`. The code of a built-in role cannot change."""
+    """Create a role, or update `role_id`. The code of a built-in role cannot change.
+    `max_discount_pct` (0-100; None keeps it, 0 for a new role) is the largest discount its
+    holders give without approval; nobody sets it above their own."""
     actor.require(Permission.MANAGE_ROLES)
     code = (code or "").strip().lower()
     name = (name or "").strip()
@@ -131,7 +153,9 @@ def save_role(
         scope_unit_ids=units,
     )
     ensure_can_grant(session, actor, candidate)
+    discount = _check_discount(session, actor, role, max_discount_pct)
     role.code, role.name = code, name
+    role.max_discount_pct = discount
     role.permissions, role.data_scope, role.scope_unit_ids = (
         candidate.permissions,
         candidate.data_scope,

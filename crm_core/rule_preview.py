@@ -9,6 +9,7 @@ from crm_core.access import Actor
 from crm_core.dispatch import DispatchResult, dispatch_unassigned
 from crm_core.permissions import Permission
 from crm_core.recycle import RecycleResult, recycle_idle_opportunities
+from crm_core.renewals import RenewalResult, open_due_renewals
 from crm_core.rules import RULE_MODELS, RuleDraft, active_rules, check_rule
 
 
@@ -33,11 +34,15 @@ def rules_with_draft(session: Session, actor: Actor, kind: str, draft: RuleDraft
     return pairs
 
 
-def preview_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
-                 rule_id: int | None = None) -> DispatchResult | RecycleResult:  # fmt: skip
-    """What dispatch or recycling would do right now with the draft: how many
-    opportunities, to whom, how many recycled and to dormancy. Nothing is written."""
+def preview_rule(
+    session: Session, actor: Actor, kind: str, draft: RuleDraft, rule_id: int | None = None
+) -> DispatchResult | RecycleResult | RenewalResult:
+    """What dispatch, recycling or renewals would do right now with the draft: how many
+    opportunities, to whom, how many recycled and to dormancy, how many renewals opened.
+    Nothing is written."""
     rules = rules_with_draft(session, actor, kind, draft, rule_id)
     if kind == "dispatch":
         return dispatch_unassigned(session, actor, dry_run=True, rules=rules)
+    if kind == "renewal":
+        return open_due_renewals(session, actor, dry_run=True, rules=rules)
     return recycle_idle_opportunities(session, actor, dry_run=True, rules=rules)

@@ -20,6 +20,9 @@ DISPATCH_STRATEGIES = ("round_robin", "weighted", "least_loaded")
 RECYCLE_TRIGGERS = ("no_first_follow_up", "no_follow_up", "no_stage_progress", "not_won")
 RECYCLE_TARGETS = ("public_pool", "redispatch", "team")
 DEPARTURE_TARGETS = ("team_lead", "public_pool", "redispatch")
+RENEWAL_TARGETS = ("owner", "dispatch")
+# Further ahead than a year is no renewal campaign but a guess.
+RENEWAL_MAX_DAYS = 365
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -137,7 +140,16 @@ class DepartureSpec:
     target: str = "public_pool"
 
 
-RuleSpec = DispatchSpec | RecycleSpec | ClaimSpec | DepartureSpec
+@dataclass(frozen=True)
+class RenewalSpec:
+    """When a won opportunity gets its renewal: `days_before` its course ends (and until
+    as many days after), to the owner of the win while active, or to dispatch."""
+
+    days_before: int = 30
+    assign_to: str = "owner"
+
+
+RuleSpec = DispatchSpec | RecycleSpec | ClaimSpec | DepartureSpec | RenewalSpec
 
 
 def _dispatch(conditions: dict, action: dict) -> DispatchSpec:
@@ -218,7 +230,18 @@ def _departure(conditions: dict, action: dict) -> DepartureSpec:
     return DepartureSpec(target=_choice(action, "target", DEPARTURE_TARGETS, "public_pool"))
 
 
-_PARSERS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure}
+def _renewal(conditions: dict, action: dict) -> RenewalSpec:
+    days_before = _count(conditions, "days_before", 30)
+    if days_before > RENEWAL_MAX_DAYS:
+        raise _refuse("days_before", "too_large", maximum=RENEWAL_MAX_DAYS)
+    return RenewalSpec(
+        days_before=days_before,
+        assign_to=_choice(action, "assign_to", RENEWAL_TARGETS, "owner"),
+    )
+
+
+_PARSERS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure,
+            "renewal": _renewal}  # fmt: skip
 
 
 def parse_rule(kind: str, conditions: dict | None, action: dict | None) -> RuleSpec:
@@ -249,4 +272,5 @@ _CONDITION_FIELDS: dict[type, tuple[str, ...]] = {
     RecycleSpec: ("trigger", "after", "exempt_from_stage", "exempt_intentions"),
     ClaimSpec: (),
     DepartureSpec: (),
+    RenewalSpec: ("days_before",),
 }  # fmt: skip

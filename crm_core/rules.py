@@ -1,5 +1,5 @@
 """The rule service behind the rule editor: list, save, pause, reorder and delete dispatch,
-recycle, claim and departure rules, each save validated and kept as a version.
+recycle, claim, departure and renewal rules, each save validated and kept as a version.
 
 A rule belongs to an org unit (None: company-wide). Managers with `manage_rules` edit the
 rules of the units in their scope; company-wide rules only with the `all` scope. Lower
@@ -26,6 +26,7 @@ from crm_core.models import (
     DispatchTally,
     OrgUnit,
     RecycleRule,
+    RenewalRule,
     RuleVersion,
     User,
 )
@@ -37,6 +38,7 @@ RULE_MODELS: dict[str, type] = {
     "recycle": RecycleRule,
     "claim": ClaimRule,
     "departure": DepartureRule,
+    "renewal": RenewalRule,
 }
 
 

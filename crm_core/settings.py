@@ -50,6 +50,7 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("worker.dispatch_seconds", int, 60, 5, 24 * 3600),
         SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
+        SettingDefinition("worker.renewal_minutes", int, 60, 1, 24 * 60),
     )
 }
 

@@ -44,6 +44,7 @@ class TransferRow:
     id: int
     opportunity_id: int
     lead_name: str
+    requested_by_id: int | None
     requested_by: str | None
     suggested_owner_id: int | None
     suggested_owner: str | None
@@ -151,6 +152,7 @@ def _rows(session: Session, where: list) -> list[TransferRow]:
             t.id,
             t.opportunity_id,
             Lead.name,
+            t.requested_by_id,
             requester.full_name,
             t.suggested_owner_id,
             suggested.full_name,

@@ -37,10 +37,15 @@ def role_by_code(session: Session, code: str) -> Role:
 
 
 def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
-    """Nobody grants a permission or a scope wider than their own. Being a dispatch
-    target is a marker, not a power: a manager may grant it without holding it."""
+    """Nobody grants a permission, a scope or a discount limit wider than their own. Being
+    a dispatch target is a marker, not a power: a manager may grant it without holding it."""
+    from crm_core.orders import discount_limit  # noqa: PLC0415 - orders reads users' roles
+
     if not set(role.permissions or []) - MARKERS <= actor.permissions:
         raise PermissionDenied("users.error.grant_permissions", role=role.code)
+    if (role.max_discount_pct or 0) > discount_limit(session, actor):
+        raise PermissionDenied("users.error.grant_discount", role=role.code,
+                               limit=role.max_discount_pct)  # fmt: skip
     if actor.scope is DataScope.ALL:
         return
     if SCOPE_WIDTH[DataScope(role.data_scope)] > SCOPE_WIDTH[actor.scope]:

@@ -1,5 +1,5 @@
-"""The worker: `python -m crm_core.worker [--once]` runs dispatch, recycling and warnings
-on the intervals of the `worker.*` settings until stopped.
+"""The worker: `python -m crm_core.worker [--once]` runs dispatch, recycling, warnings
+and renewals on the intervals of the `worker.*` settings until stopped.
 
 Any number of workers may run; each job's lock lets only one of them run a job at a time.
 """

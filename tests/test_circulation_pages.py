@@ -358,6 +358,10 @@ def test_home_shows_notices_and_what_is_due_for_recycling(app_env, db):
     clock.advance(timedelta(days=1, hours=1))  # due in 47 hours, inside the warning
     at = login("rep_b1")
     ok(at)
+    # The workbench, where the rep lands, warns with links to each opportunity.
+    assert any("即将被回收（2）" in h.value for h in at.subheader)
+    at.switch_page("pages/workspace/home.py")
+    ok(at.run())
     assert any("您收到了 2 个新商机" in i.value for i in at.info)
     assert any("通知(1 条未读)" in h.value for h in at.subheader)
     due = frame_with(at, "回收时间")

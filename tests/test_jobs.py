@@ -97,7 +97,9 @@ def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, eng
 
 def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engine):
     last: dict = {}
-    assert [r.job for r in run_due(engine, last)] == ["dispatch", "recycle", "warnings"]
+    assert [r.job for r in run_due(engine, last)] == [
+        "dispatch", "recycle", "warnings", "renewals",
+    ]  # fmt: skip
     assert owned(db) == 5
     assert run_due(engine, last) == []
     clock.advance(timedelta(seconds=61))

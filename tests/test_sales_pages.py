@@ -119,3 +119,21 @@ def test_the_board_shows_only_the_readers_scope(work, app_env):
     assert sorted(manager.dataframe[0].value["名片"]) == ["Lead 1", "Lead 2", "Lead 3"]
     manager.selectbox(key="board_f_owner").set_value(app_env.users["rep_a2"].id).run()
     assert list(manager.dataframe[0].value["名片"]) == ["Lead 3"]
+
+
+def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):
+    from crm_core.transfers import request_transfer
+
+    late, _, _ = work
+    request = request_transfer(db, app_env.actor(db, "rep_a1"), late.id, "Moved to Shanghai")
+    db.commit()
+    at = login("lead_a")
+    at.switch_page("pages/circulation/desk.py").run()
+    assert not at.exception
+    assert any("Moved to Shanghai" in m.value for m in at.markdown)
+    at.selectbox(key=f"transfer_to_{request.id}").set_value(app_env.users["rep_a2"].id).run()
+    at.button(key=f"transfer_give_{request.id}").click().run()
+    assert not at.exception
+    assert any("已转单" in s.value for s in at.success)
+    db.expire_all()
+    assert db.get(Opportunity, late.id).owner_id == app_env.users["rep_a2"].id

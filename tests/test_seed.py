@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import phonenumbers
@@ -222,6 +222,20 @@ def test_won_opportunities_have_frozen_orders(s):
     stages = dict(rows(s, "SELECT id, stage FROM opportunity"))
     pending = [opp for opp, group in orders.items() for o in group if o[1] == "pending"]
     assert pending and all(stages[opp] == "trial_done" for opp in pending)
+
+
+def test_paid_orders_end_their_course_the_products_course_days_later(s):
+    orders = rows(
+        s,
+        "SELECT o.status, o.paid_at, o.course_ends_at, p.course_days FROM sales_order o "
+        "JOIN product p ON p.id = o.product_id",
+    )
+    paid = [o for o in orders if o[0] in ("paid", "refunded")]
+    assert paid
+    for _, paid_at, ends, days in paid:
+        paid_at, ends = (datetime.fromisoformat(str(v)[:19]) for v in (paid_at, ends))
+        assert (ends - paid_at).days == days and ends - paid_at == timedelta(days=days)
+    assert all(ends is None for status, _, ends, _ in orders if status == "pending")
 
 
 def test_stage_histories_run_from_new_to_the_current_stage(s):

@@ -20,11 +20,12 @@ def test_demo_rules_dispatch_every_waiting_opportunity(engine):
     with Session(engine, expire_on_commit=False) as session:
         created = add_demo_rules(session)
         session.commit()
-        assert created == 9 + 3 + 3 + 1
+        assert created == 9 + 3 + 3 + 1 + 1
         assert add_demo_rules(session) == 0  # once only
         stored = session.exec(select(DispatchRule)).all()
         assert len(active_rules(session, "dispatch")) == len(stored) == 12
         assert len(active_rules(session, "recycle")) == 3
+        assert len(active_rules(session, "renewal")) == 1
         result = dispatch_unassigned(session, Actor.system())
         session.commit()
     assert result.considered > 0

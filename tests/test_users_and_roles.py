@@ -354,3 +354,20 @@ def test_rejoining_forces_a_new_password(db, company):
     user = db.get(User, company.users["rep_a1"].id)
     assert user.must_change_password and user.left_on is None
     assert auth.authenticate(db, "rep_a1", PASSWORD).ok
+
+
+def test_nobody_grants_a_discount_limit_above_their_own(db):
+    """A sales manager (30%) may give a rep's role (10%) but not the admin's (100%)."""
+    from crm_core.users import ensure_can_grant, role_by_code
+    from tests.factories import build_small_company
+
+    company = build_small_company(db)
+    manager = company.actor(db, "bj_manager")
+    ensure_can_grant(db, manager, role_by_code(db, "rep"))
+    lead_role = role_by_code(db, "team_lead")
+    lead_role.max_discount_pct = 40
+    db.add(lead_role)
+    db.flush()
+    with pytest.raises(PermissionDenied) as refused:
+        ensure_can_grant(db, manager, lead_role)
+    assert refused.value.key == "users.error.grant_discount"

@@ -57,6 +57,20 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.VIEW_OPPORTUNITIES,
     ),
     PageSpec(
+        "pages/sales/approvals.py",
+        "nav.discount_approvals",
+        ":material/price_check:",
+        "nav.section.sales",
+        Permission.APPROVE_DISCOUNTS,
+    ),
+    PageSpec(
+        "pages/sales/payments.py",
+        "nav.payments",
+        ":material/payments:",
+        "nav.section.sales",
+        Permission.RECORD_PAYMENTS,
+    ),
+    PageSpec(
         "pages/workspace/customers.py",
         "nav.customers",
         ":material/how_to_reg:",
@@ -76,6 +90,13 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/upload_file:",
         "nav.section.leads",
         Permission.IMPORT_LEADS,
+    ),
+    PageSpec(
+        "pages/leads/learning_import.py",
+        "nav.learning_import",
+        ":material/school:",
+        "nav.section.leads",
+        Permission.MANAGE_CUSTOMERS,
     ),
     PageSpec(
         "pages/circulation/pool.py",
@@ -146,6 +167,13 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/admin_panel_settings:",
         "nav.section.admin",
         Permission.MANAGE_ROLES,
+    ),
+    PageSpec(
+        "pages/admin/products.py",
+        "nav.products",
+        ":material/inventory_2:",
+        "nav.section.admin",
+        Permission.MANAGE_PRODUCTS,
     ),
     PageSpec(
         "pages/admin/audit_log.py",

@@ -156,7 +156,7 @@ def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
     if pending is not None:
         st.info(t("opportunity.transfer.pending", at=local(pending.created_at),
                   reason=pending.reason))  # fmt: skip
-        if pending.requested_by == me.full_name and st.button(
+        if pending.requested_by_id == me.user_id and st.button(
             t("opportunity.transfer.withdraw"), key="opp_transfer_withdraw"
         ):
             _run(withdraw_transfer, me, pending.id, success="opportunity.done.withdrawn")

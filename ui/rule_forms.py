@@ -23,10 +23,13 @@ from crm_core.rule_schemas import (
     DISPATCH_STRATEGIES,
     RECYCLE_TARGETS,
     RECYCLE_TRIGGERS,
+    RENEWAL_MAX_DAYS,
+    RENEWAL_TARGETS,
     ClaimSpec,
     DepartureSpec,
     DispatchSpec,
     RecycleSpec,
+    RenewalSpec,
     parse_rule,
     spec_documents,
 )
@@ -36,14 +39,15 @@ from ui.feedback import flash
 from ui.i18n import language, t
 from ui.rule_ops import show_preview
 
-KINDS = ("dispatch", "recycle", "claim", "departure")
+KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
 SPECS: dict[str, type] = {
     "dispatch": DispatchSpec,
     "recycle": RecycleSpec,
     "claim": ClaimSpec,
     "departure": DepartureSpec,
+    "renewal": RenewalSpec,
 }
-PREVIEW_KINDS = ("dispatch", "recycle")
+PREVIEW_KINDS = ("dispatch", "recycle", "renewal")
 _FRESH = "__fresh__"
 
 
@@ -281,7 +285,18 @@ def _departure(kind: str, ctx: RuleContext, v: dict) -> None:
     _select(kind, "target", list(DEPARTURE_TARGETS), lambda name: t(f"departure.{name}"), v)
 
 
-_FIELDS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure}
+def _renewal(kind: str, ctx: RuleContext, v: dict) -> None:
+    row = st.columns(3)
+    with row[0]:
+        _number(kind, "days_before", v,
+                help=t("rules.help.days_before", maximum=RENEWAL_MAX_DAYS))  # fmt: skip
+    with row[1]:
+        _select(kind, "assign_to", list(RENEWAL_TARGETS),
+                lambda name: t(f"rules.assign_to.{name}"), v)  # fmt: skip
+
+
+_FIELDS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure,
+           "renewal": _renewal}  # fmt: skip
 
 
 def draft_from_form(kind: str) -> RuleDraft:
@@ -301,7 +316,7 @@ def draft_from_form(kind: str) -> RuleDraft:
 
 
 def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
-    """The create/edit form of `kind`, with Save and (dispatch, recycle) Dry run."""
+    """The create/edit form of `kind`, with Save and (dispatch, recycle, renewal) Dry run."""
     editing_id = st.session_state.get(key(kind, "editing"))
     editing = next((r for r in rules if r.id == editing_id), None)
     if editing_id is not None and editing is None:  # deleted meanwhile

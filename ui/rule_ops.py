@@ -15,6 +15,7 @@ from crm_core.jobs import last_runs, run_job
 from crm_core.models import JOB_NAMES
 from crm_core.permissions import Permission
 from crm_core.recycle import RecycleResult
+from crm_core.renewals import RenewalResult
 from ui.circulation import label, number, person, when
 from ui.db import engine, session
 from ui.i18n import language, show_error, t
@@ -82,7 +83,8 @@ def _show_job_result() -> None:
 
 
 def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
-    """Run dispatch, recycling or warnings now (with `run_jobs`), and the last runs."""
+    """Run any job now - dispatch, recycling, warnings, renewals - (with `run_jobs`), and
+    the last runs."""
     if not ctx.me.can(Permission.RUN_JOBS):
         return
     st.subheader(t("rules.jobs.title"))
@@ -160,6 +162,17 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
         rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
                  label("rules.count", "recycled"): number(o.recycled),
                  label("rules.count", "dormant"): number(o.dormant)}
+                for o in result.rules]  # fmt: skip
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                         key=f"rules_{kind}_dry_rules")  # fmt: skip
+    elif isinstance(result, RenewalResult):
+        shown = ("opened", "to_owner", "to_dispatch")
+        metrics = [(name, getattr(result, name)) for name in shown]
+        for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
+            column.metric(label("rules.count", name), number(value))
+        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                 **{label("rules.count", name): number(getattr(o, name)) for name in shown}}
                 for o in result.rules]  # fmt: skip
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",

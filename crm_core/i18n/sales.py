@@ -2,6 +2,7 @@
 
 EN = {
     "nav.section.sales": "Sales",
+    "users.error.grant_discount": "You cannot grant the role {role}: its discount limit ({limit}%) is above yours.",
     "opportunity.error.closed": "Opportunity #{id} is closed (won or lost): it cannot be changed.",
     "stage.error.won_by_order": "An opportunity is won by a paid order, not by choosing the stage.",
     "stage.error.unknown": "“{stage}” is not a stage you can choose.",
@@ -14,6 +15,7 @@ EN = {
 
 ZH = {
     "nav.section.sales": "销售",
+    "users.error.grant_discount": "无法授予角色 {role}：其折扣上限（{limit}%）高于您的上限。",
     "opportunity.error.closed": "商机 #{id} 已关闭（成单或流失），不能再修改。",
     "stage.error.won_by_order": "商机只能通过已付款的订单成单，不能直接选择该阶段。",
     "stage.error.unknown": "“{stage}”不是可选择的阶段。",

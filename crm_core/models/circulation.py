@@ -10,8 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field, json_dict_field
 
-RULE_KINDS = ("dispatch", "recycle", "claim", "departure")
-JOB_NAMES = ("dispatch", "recycle", "warnings")
+RULE_KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
+JOB_NAMES = ("dispatch", "recycle", "warnings", "renewals")
 
 
 class RuleVersion(SQLModel, table=True):

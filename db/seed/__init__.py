@@ -25,6 +25,7 @@ from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_
 from db.seed.bulk import BulkWriter, analyze, epoch
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
+from db.seed.trials import insert_trials
 
 DEFAULT_OPPORTUNITIES = 24_000
 DEFAULT_SEED = 42
@@ -32,7 +33,7 @@ LEADS_PER_OPPORTUNITY = 1 / 1.2  # the rest are second opportunities in another 
 BULK_TABLES = ("lead", "opportunity", "stage_history", "follow_up", "flow_event", "sales_order")
 REPORT_TABLES = (
     "business_line", "org_unit", "app_user", "user_role", "product", "lead", "opportunity",
-    "stage_history", "follow_up", "flow_event", "sales_order", "audit_log",
+    "stage_history", "follow_up", "flow_event", "sales_order", "trial_lesson", "audit_log",
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ def seed_database(
         company = build_company(session, seed=seed, now=now_dt)
         say(f"company: {len(company.teams)} teams, {len(company.reps)} reps")
         _insert_activity(session, company, opportunities, seed, now, say)
+        say(f"trial_lesson: {insert_trials(session, now_dt)} rows")
         session.commit()
     analyze(engine)
     counts = _counts(engine)

@@ -30,7 +30,9 @@ from db.seed.company import demo_logins
 from db.seed.rules import add_demo_rules
 
 EXIT_REFUSED = 2
-PRIMARY_LOGINS = ("admin", "boss", "director", "manager", "teamlead", "rep", "qa", "marketing")
+PRIMARY_LOGINS = (
+    "admin", "boss", "director", "manager", "teamlead", "rep", "qa", "marketing", "finance",
+)  # fmt: skip
 
 
 def _non_negative(value: str) -> int:

@@ -121,6 +121,7 @@ def demo_logins() -> list[tuple[str, str, str]]:
     logins += teams
     logins += [(name, "qa_inspector", "质检部 QA") for name in ("qa", "qa2")]
     logins += [(name, "marketing", "市场部 Marketing") for name in ("marketing", "mkt2")]
+    logins.append(("finance", "finance", hq))
     logins.append(("rep", "rep", teams[0][2]))
     return logins
 
@@ -216,6 +217,8 @@ def build_company(session: Session, *, seed: int, now: datetime) -> Company:
         for username in ("marketing", "mkt2")
     ]
     qa_unit.head_user_id, marketing_unit.head_user_id = inspectors[0], marketing_ids[0]
+    # Finance records payments and refunds company-wide.
+    named("finance", "finance", hq, "财务 Finance")
 
     teams = [Team(id=u.id, path=u.path, region=r, line=b) for u, r, b in team_units]
     reps = _build_reps(staff, teams, team_units, logins, labels)

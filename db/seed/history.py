@@ -12,7 +12,7 @@ import numpy as np
 from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, POOL_STATES
 from db.seed.activity import CLOSED, DORMANT, OWNED, PUBLIC, UNASSIGNED, OpportunityPlan
 from db.seed.bulk import NO_TIME, chunk_bounds, sql_codes, sql_ids, sql_ints, sql_times
-from db.seed.company import Company
+from db.seed.company import LINES, PRODUCTS, Company
 from db.seed.leads import DAY
 from db.seed.paths import (
     LOST,
@@ -38,8 +38,20 @@ FLOW_EVENT_COLUMNS = (
 ORDER_COLUMNS = (
     "id", "opportunity_id", "product_id", "list_price", "amount", "status", "payment_ref",
     "paid_at", "refunded_at", "created_by_id", "attributed_owner_id", "attributed_unit_id",
-    "attributed_org_path", "created_at",
+    "attributed_org_path", "created_at", "course_ends_at",
 )  # fmt: skip
+
+
+def _course_days() -> np.ndarray:
+    """Course days by [line index, product index], in the order `build_company` creates
+    the lines and products."""
+    table = np.zeros((len(LINES), max(len(p) for p in PRODUCTS.values())), dtype=np.int64)
+    for b, (code, *_) in enumerate(LINES):
+        table[b, : len(PRODUCTS[code])] = [days for *_, days in PRODUCTS[code]]
+    return table
+
+
+COURSE_DAYS = _course_days()
 
 CHANNEL_SHARES = (0.55, 0.25, 0.08, 0.02, 0.10)  # call, wechat, sms, visit, note
 # result code -> (channel, share within the channel, content snippets)
@@ -297,7 +309,8 @@ def plan_orders(
 def order_rows(
     orders: OrderPlan, plan: OpportunityPlan, company: Company, first_id: int
 ) -> Iterator[list[tuple]]:
-    """The `sales_order` rows; paid ones freeze the owner, team and team path."""
+    """The `sales_order` rows; paid ones freeze the owner, team and team path, and end
+    their course the product's course days after the payment."""
     rep_ids, team_ids = _ids(company)
     paths = np.array([t.path for t in company.teams] + [None], dtype=object)
     product_ids = {b: np.array([pid for pid, _ in items]) for b, items in company.products.items()}
@@ -307,6 +320,9 @@ def order_rows(
         paid = orders.status[s] > 0
         owner = plan.rep[opp]
         team = np.where(paid, plan.team[opp], -1)
+        paid_at = orders.paid_at[s]
+        days = COURSE_DAYS[plan.line[opp], orders.product[s]]
+        ends = np.where(paid_at >= 0, paid_at + days * DAY, NO_TIME)
         ids = range(first_id + lo, first_id + hi)
         yield list(
             zip(
@@ -332,6 +348,7 @@ def order_rows(
                 sql_ids(team, team_ids),
                 paths[team].tolist(),
                 sql_times(orders.created[s]),
+                sql_times(ends),
                 strict=True,
             )
         )

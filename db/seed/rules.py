@@ -1,6 +1,6 @@
 """The demo company's circulation rules, entered through the rule service like a manager
 would: dispatch by province and business line to each branch's department, recycling of
-idle opportunities, and a company claim rule."""
+idle opportunities, a company claim rule, and renewals a month before a course ends."""
 
 from __future__ import annotations
 
@@ -66,4 +66,7 @@ def add_demo_rules(session: Session) -> int:
         created += 1
     save_rule(session, system, "claim", RuleDraft(
         name="Company claim limits", action={"daily_claims": 20, "cooldown_days": 7}))  # fmt: skip
-    return created + 1
+    save_rule(session, system, "renewal", RuleDraft(
+        name="Renewal 30 days before the course ends", priority=10,
+        conditions={"days_before": 30}, action={"assign_to": "owner"}))  # fmt: skip
+    return created + 2

@@ -46,7 +46,7 @@ def role_fields(role: RoleRow) -> dict[str, Any]:
     """`save_role` arguments that keep `role` as it is."""
     return {"code": role.code, "name": role.name, "permissions": role.permissions,
             "data_scope": role.data_scope, "scope_unit_ids": role.scope_unit_ids,
-            "role_id": role.id}  # fmt: skip
+            "role_id": role.id, "max_discount_pct": role.max_discount_pct}  # fmt: skip
 
 
 def role_label(role: RoleRow) -> str:
@@ -60,6 +60,11 @@ def permission_label(name: str) -> str:
 def scope_select(key: str, current: str = DataScope.SELF) -> str:
     return st.selectbox(t("roles.scope"), SCOPES, index=SCOPES.index(current), key=key,
                         format_func=lambda v: t(f"scope.{v}"))  # fmt: skip
+
+
+def discount_input(key: str, current: int = 0) -> int:
+    return int(st.number_input(t("roles.discount"), min_value=0, max_value=100, step=1,
+                               value=current, key=key, help=t("roles.discount_help")))  # fmt: skip
 
 
 def unit_select(key: str, default: list[int] | None = None, **kwargs: Any) -> list[int]:
@@ -150,6 +155,7 @@ st.dataframe(
                 t("roles.scope"): t(f"scope.{r.data_scope}"),
                 t("roles.units"): ", ".join(unit_labels.get(u, str(u)) for u in r.scope_unit_ids),
                 t("roles.holders"): r.holders,
+                t("roles.discount_column"): r.max_discount_pct,
                 t("roles.builtin"): t("roles.yes") if r.builtin else t("roles.no"),
             }
             for r in roles
@@ -171,9 +177,10 @@ scope = scope_select(f"roles_scope_{chosen.id}", chosen.data_scope)
 scope_units = chosen.scope_unit_ids
 if scope == DataScope.CUSTOM:
     scope_units = unit_select(f"roles_units_{chosen.id}", chosen.scope_unit_ids)
+discount = discount_input(f"roles_discount_{chosen.id}", chosen.max_discount_pct)
 if st.button(t("roles.save"), key=f"roles_save_{chosen.id}"):
     fields = {**role_fields(chosen), "name": name, "data_scope": scope,
-              "scope_unit_ids": scope_units}  # fmt: skip
+              "scope_unit_ids": scope_units, "max_discount_pct": discount}  # fmt: skip
     shown = role_label(chosen) if chosen.builtin else name.strip()
     attempt(lambda s: save_role(s, me, **fields), t("roles.saved", name=shown))
 
@@ -185,6 +192,7 @@ with st.form(f"roles_new_{gen}"):
     new_name = st.text_input(t("roles.name"), key=f"roles_new_name_{gen}")
     new_scope = scope_select(f"roles_new_scope_{gen}")
     new_units = unit_select(f"roles_new_units_{gen}", help=t("roles.units_help"))
+    new_discount = discount_input(f"roles_new_discount_{gen}")
     new_permissions = st.multiselect(
         t("roles.permissions"),
         PERMISSIONS,
@@ -194,7 +202,8 @@ with st.form(f"roles_new_{gen}"):
     create = st.form_submit_button(t("roles.create"))
 if create:
     fields = {"code": code, "name": new_name, "permissions": new_permissions,
-              "data_scope": new_scope, "scope_unit_ids": new_units}  # fmt: skip
+              "data_scope": new_scope, "scope_unit_ids": new_units,
+              "max_discount_pct": new_discount}  # fmt: skip
     attempt(lambda s: save_role(s, me, **fields), t("roles.created", name=new_name.strip()), "new")
 
 # Deleting: the core refuses built-in roles and roles someone holds.

@@ -28,6 +28,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import show_error, t
+from ui.transfer_requests import show_transfer_requests
 
 PAGE_SIZE = 50
 _PAGE = "desk_page"
@@ -129,6 +130,7 @@ try:
 except CrmError as error:
     show_error(error)
     st.stop()
+show_transfer_requests(me, names)
 desk_filter = _filters(lines, names)
 try:
     with session() as s:

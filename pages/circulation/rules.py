@@ -1,6 +1,6 @@
-"""Circulation rules (流转规则): dispatch, recycle, claim and departure rules in the order
-they apply, each editable, pausable, movable and with its version history; a dry run of a
-draft; what waits for dispatch and why; and the engine's "run now" buttons."""
+"""Circulation rules (流转规则): dispatch, recycle, claim, departure and renewal rules in
+the order they apply, each editable, pausable, movable and with its version history; a dry
+run of a draft; what waits for dispatch and why; and the engine's "run now" buttons."""
 
 from __future__ import annotations
 

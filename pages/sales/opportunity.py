@@ -19,6 +19,8 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import show_error, t
+from ui.orders import show_orders
+from ui.renewals import show_learning, show_renewal_action
 from ui.sales import BOARD_PAGE, local, money, option_labels, stage_text
 
 _REVEALED = "opp_revealed"
@@ -176,7 +178,7 @@ can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
 if can_work:
     tabs = st.tabs([t("opportunity.tab.follow_up"), t("opportunity.tab.stage"),
                     t("opportunity.tab.trial"), t("opportunity.tab.plan"),
-                    t("opportunity.tab.transfer")])  # fmt: skip
+                    t("opportunity.tab.order"), t("opportunity.tab.transfer")])  # fmt: skip
     with tabs[0]:
         actions.follow_up_form(me, detail)
     with tabs[1]:
@@ -186,8 +188,19 @@ if can_work:
     with tabs[3]:
         actions.plan_form(me, detail)
     with tabs[4]:
+        show_orders(me, detail.id, detail.business_line_id, detail.is_open)
+    with tabs[5]:
         actions.transfer_form(me, detail, requests)
-elif not detail.is_open:
-    st.info(t("opportunity.closed", stage=stage_text(detail.stage), at=local(detail.closed_at)))
+else:
+    if not detail.is_open:
+        st.info(t("opportunity.closed", stage=stage_text(detail.stage),
+                  at=local(detail.closed_at)))  # fmt: skip
+    show_orders(me, detail.id, detail.business_line_id, detail.is_open)
+show_renewal_action(me, detail)
 
-_timeline(detail)
+timeline_col, side_col = st.columns([3, 1])
+with timeline_col:
+    _timeline(detail)
+with side_col:
+    if me.can(Permission.VIEW_LEADS):
+        show_learning(me, detail.lead_id)

@@ -125,7 +125,9 @@ with notices_col:
     st.subheader(t("home.notices.title", count=number(unread)))
     if notices:
         for notice in notices:
-            st.info(f"{local(notice.created_at)} · {t(f'notice.{notice.kind}', **(notice.params or {}))}")
+            st.info(
+                f"{local(notice.created_at)} · {t(f'notice.{notice.kind}', **(notice.params or {}))}"
+            )
         if st.button(t("home.notices.mark_all"), key="workbench_mark_read"):
             with session() as s:
                 mark_read(s, me)

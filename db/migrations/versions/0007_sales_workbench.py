@@ -114,12 +114,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["suggested_owner_id"], ["app_user.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_transfer_request_opportunity_id", "transfer_request", ["opportunity_id"]
-    )
-    op.create_index(
-        "ix_transfer_request_status_at", "transfer_request", ["status", "created_at"]
-    )
+    op.create_index("ix_transfer_request_opportunity_id", "transfer_request", ["opportunity_id"])
+    op.create_index("ix_transfer_request_status_at", "transfer_request", ["status", "created_at"])
     op.create_index(
         "uq_transfer_request_pending", "transfer_request", ["opportunity_id"], unique=True,
         sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"),

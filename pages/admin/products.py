@@ -1,0 +1,127 @@
+"""Products (manage_products): the catalogue of each business line - add, edit, deactivate.
+
+Every change goes through `crm_core.products`, which checks and audits it; a success starts
+the page over so the table shows the new state. Orders keep the price they were made at.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.products import create_product, list_products, set_product_active, update_product
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+from ui.orders import yuan
+
+_NOTICE = "products_notice"
+
+me = actor()
+st.title(t("nav.products"))
+st.caption(t("products.intro"))
+text = st.session_state.pop(_NOTICE, None)
+if text:
+    st.success(text)
+
+with session() as s:
+    lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
+if not lines:
+    st.info(t("products.no_lines"))
+    st.stop()
+line_id = st.selectbox(t("products.line"), list(lines), format_func=lines.get,
+                       key="products_line")  # fmt: skip
+show_inactive = st.checkbox(t("products.show_inactive"), key="products_show_inactive")
+with session() as s:
+    products = list_products(s, me, line_id, active_only=not show_inactive)
+by_id = {p.id: p for p in products}
+
+
+def attempt(action, success: str) -> None:
+    """Run `action(session)`; a refusal shows here, a success after the page starts over."""
+    try:
+        with session() as s:
+            action(s)
+    except CrmError as error:
+        show_error(error)
+        return
+    st.session_state[_NOTICE] = success
+    gen = st.session_state.get("products_gen", 0)
+    st.session_state["products_gen"] = gen + 1  # fresh, empty forms
+    st.rerun()
+
+
+def price(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def days(value: int) -> int | None:
+    return int(value) or None  # 0: no fixed course length
+
+
+if products:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    t("products.code"): p.code,
+                    t("products.name"): p.name,
+                    t("products.list_price"): yuan(p.list_price),
+                    t("products.course_days"): p.course_days or "",
+                    t("products.active"): t("products.yes") if p.active else t("products.no"),
+                }
+                for p in products
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption(t("products.empty"))
+
+gen = st.session_state.get("products_gen", 0)
+st.subheader(t("products.add"))
+with st.form(f"products_new_{gen}"):
+    code = st.text_input(t("products.code"), key=f"products_new_code_{gen}")
+    name = st.text_input(t("products.name"), key=f"products_new_name_{gen}")
+    list_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
+                                 format="%.2f", key=f"products_new_price_{gen}")  # fmt: skip
+    course_days = st.number_input(t("products.course_days"), min_value=0, step=1,
+                                  help=t("products.course_days_help"),
+                                  key=f"products_new_days_{gen}")  # fmt: skip
+    add = st.form_submit_button(t("products.create"))
+if add:
+    fields = {"business_line_id": line_id, "code": code, "name": name,
+              "list_price": price(list_price), "course_days": days(course_days)}  # fmt: skip
+    attempt(lambda s: create_product(s, me, **fields), t("products.created", code=code.strip()))
+
+if by_id:
+    st.subheader(t("products.edit"))
+    if st.session_state.get("products_edit_choice") not in by_id:  # another line, or hidden
+        st.session_state.pop("products_edit_choice", None)
+    chosen_id = st.selectbox(
+        t("products.choose"), list(by_id), key="products_edit_choice",
+        format_func=lambda i: f"{by_id[i].code} · {by_id[i].name}",
+    )  # fmt: skip
+    chosen = by_id[chosen_id]
+    with st.form(f"products_edit_{chosen_id}_{gen}"):
+        edit_code = st.text_input(t("products.code"), value=chosen.code)
+        edit_name = st.text_input(t("products.name"), value=chosen.name)
+        edit_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
+                                     format="%.2f", value=float(chosen.list_price))  # fmt: skip
+        edit_days = st.number_input(t("products.course_days"), min_value=0, step=1,
+                                    value=chosen.course_days or 0)  # fmt: skip
+        save = st.form_submit_button(t("products.save"))
+    if save:
+        fields = {"code": edit_code, "name": edit_name, "list_price": price(edit_price),
+                  "course_days": days(edit_days)}  # fmt: skip
+        attempt(lambda s: update_product(s, me, chosen_id, **fields),
+                t("products.saved", code=edit_code.strip()))  # fmt: skip
+    toggle = "products.deactivate" if chosen.active else "products.activate"
+    if st.button(t(toggle), key=f"products_toggle_{chosen_id}"):
+        attempt(lambda s: set_product_active(s, me, chosen_id, not chosen.active),
+                t(f"{toggle}d", code=chosen.code))  # fmt: skip

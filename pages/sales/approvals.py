@@ -1,0 +1,89 @@
+"""Discount approvals (approve_discounts): orders whose discount is above their creator's
+limit, on opportunities the approver reaches; approve or reject each with a note.
+
+`crm_core.orders.decide_discount` checks the approver's scope and limit and refuses their own
+orders; rejecting cancels the order. Both tell the order's creator.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.order_listing import OrderFilter, discount_requests
+from crm_core.orders import decide_discount, discount_limit, discount_within
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+from ui.orders import order_frame, yuan
+from ui.sales import local
+
+PAGE_SIZE = 50
+_NOTICE = "approvals_notice"
+
+me = actor()
+st.title(t("nav.discount_approvals"))
+st.caption(t("approvals.intro"))
+text = st.session_state.pop(_NOTICE, None)
+if text:
+    st.success(text)
+
+with session() as s:
+    lines = {line.id: line.name for line in list_business_lines(s)}
+    limit = discount_limit(s, me)
+st.caption(t("approvals.your_limit", limit=limit))
+left, middle, right = st.columns([3, 2, 1])
+search = left.text_input(t("orders.filter.search"), key="approvals_search")
+line = middle.selectbox(t("orders.filter.line"), [None, *lines], key="approvals_line",
+                        format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
+page_number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
+                                 key="approvals_page")  # fmt: skip
+filters = OrderFilter(search=search or None, business_line_id=line)
+try:
+    with session() as s:
+        page = discount_requests(s, me, filters, limit=PAGE_SIZE,
+                                 offset=(int(page_number) - 1) * PAGE_SIZE)  # fmt: skip
+except CrmError as error:
+    show_error(error)
+    st.stop()
+st.caption(t("orders.filter.total", total=page.total))
+if not page.rows:
+    st.info(t("approvals.empty"))
+    st.stop()
+
+frame = order_frame(page.rows, payment=False)
+frame[t("orders.table.lead")] = [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows]
+frame[t("orders.table.note")] = [r.note or "" for r in page.rows]
+frame[t("orders.table.created_at")] = [local(r.created_at) for r in page.rows]
+frame[t("approvals.within_limit")] = [
+    t("products.yes") if discount_within(r.list_price, r.amount, limit) else t("products.no")
+    for r in page.rows
+]
+st.dataframe(frame, hide_index=True, width="stretch")
+
+st.subheader(t("approvals.decide"))
+by_id = {r.id: r for r in page.rows}
+if st.session_state.get("approvals_choice") not in by_id:  # e.g. it was just decided
+    st.session_state.pop("approvals_choice", None)
+chosen = st.selectbox(
+    t("approvals.choose"), list(by_id), key="approvals_choice",
+    format_func=lambda i: f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}"
+    f" (-{by_id[i].discount_pct}%)",
+)  # fmt: skip
+generation = st.session_state.setdefault("approvals_gen", 0)
+note = st.text_input(t("approvals.note"), key=f"approvals_note_{generation}")
+approve_col, reject_col = st.columns(2)
+approve = approve_col.button(t("approvals.approve"), key="approvals_approve", type="primary")
+reject = reject_col.button(t("approvals.reject"), key="approvals_reject")
+if approve or reject:
+    try:
+        with session() as s:
+            decide_discount(s, me, chosen, approve, note)
+    except CrmError as error:
+        show_error(error)
+    else:
+        key = "approvals.approved" if approve else "approvals.rejected"
+        st.session_state[_NOTICE] = t(key, number=by_id[chosen].number)
+        st.session_state["approvals_gen"] = generation + 1
+        st.rerun()

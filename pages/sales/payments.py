@@ -1,0 +1,150 @@
+"""Payments (record_payments): the orders waiting for payment, recording one by hand,
+importing a payment file, and refunding paid orders.
+
+A payment wins the opportunity and freezes who the revenue belongs to; the rules live in
+`crm_core.payments`. Times on this page are the company's local time.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
+from crm_core.payments import record_payment, refund_order
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+from ui.orders import order_frame, yuan
+from ui.payment_import import show_payment_import
+from ui.sales import local_now, to_utc
+
+PAGE_SIZE = 50
+_NOTICE = "payments_notice"
+
+me = actor()
+st.title(t("nav.payments"))
+st.caption(t("payments.intro"))
+notice = st.session_state.pop(_NOTICE, None)
+if notice:
+    {"info": st.info}.get(notice[0], st.success)(notice[1])
+with session() as s:
+    lines = {line.id: line.name for line in list_business_lines(s)}
+
+
+def done(kind: str, text: str, reset: str) -> None:
+    """Show `text` after the page starts over; `reset` names the form to empty."""
+    st.session_state[_NOTICE] = (kind, text)
+    st.session_state[f"payments_gen_{reset}"] = st.session_state.get(f"payments_gen_{reset}", 0) + 1
+    st.rerun()
+
+
+def filters(prefix: str) -> tuple[OrderFilter, int]:
+    """The search, business line and page number of one list."""
+    left, middle, right = st.columns([3, 2, 1])
+    search = left.text_input(t("orders.filter.search"), key=f"payments_{prefix}_search")
+    line = middle.selectbox(t("orders.filter.line"), [None, *lines], key=f"payments_{prefix}_line",
+                            format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
+    number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
+                                key=f"payments_{prefix}_page")  # fmt: skip
+    return OrderFilter(search=search or None, business_line_id=line), int(number)
+
+
+def listed(page: OrderPage, *, paid: bool) -> None:
+    st.caption(t("orders.filter.total", total=page.total))
+    frame = order_frame(page.rows, payment=paid)
+    frame.insert(
+        1, t("orders.table.lead"), [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows]
+    )
+    frame[t("orders.table.owner")] = [r.owner_name or "" for r in page.rows]
+    if paid:
+        frame[t("orders.table.refund_reason")] = [r.refund_reason or "" for r in page.rows]
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def choose(label: str, page: OrderPage, key: str) -> int:
+    by_id = {r.id: r for r in page.rows}
+    if st.session_state.get(key) not in by_id:  # e.g. the order was just paid
+        st.session_state.pop(key, None)
+    return st.selectbox(label, list(by_id), key=key, format_func=lambda i: (
+        f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}"))  # fmt: skip
+
+
+def payable_tab() -> None:
+    chosen_filters, number = filters("payable")
+    try:
+        with session() as s:
+            page = payable_orders(s, me, chosen_filters, limit=PAGE_SIZE,
+                                  offset=(number - 1) * PAGE_SIZE)  # fmt: skip
+    except CrmError as error:
+        show_error(error)
+        return
+    if not page.rows:
+        st.info(t("payments.none_payable"))
+        return
+    listed(page, paid=False)
+    st.subheader(t("payments.record"))
+    gen = st.session_state.get("payments_gen_record", 0)
+    order_id = choose(t("payments.order"), page, "payments_record_order")
+    ref = st.text_input(t("payments.ref"), key=f"payments_ref_{gen}")
+    now = local_now()
+    day_col, time_col = st.columns(2)
+    day = day_col.date_input(t("payments.paid_on"), value=now.date(), key=f"payments_day_{gen}")
+    at = time_col.time_input(t("payments.paid_time"), value=now.time().replace(second=0, microsecond=0),
+                             key=f"payments_time_{gen}")  # fmt: skip
+    if st.button(t("payments.record_button"), key="payments_record", type="primary"):
+        number_text = next(r.number for r in page.rows if r.id == order_id)
+        try:
+            with session() as s:
+                outcome = record_payment(s, me, order_id, ref, paid_at=to_utc(day, at))
+        except CrmError as error:
+            show_error(error)
+            return
+        if outcome.recorded:
+            done("success", t("payments.recorded", number=number_text), "record")
+        else:
+            done("info", t("payments.already", number=number_text), "record")
+
+
+def paid_tab() -> None:
+    chosen_filters, number = filters("paid")
+    refunded = st.checkbox(t("payments.include_refunded"), key="payments_include_refunded")
+    try:
+        with session() as s:
+            page = paid_orders(s, me, chosen_filters, include_refunded=refunded,
+                               limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)  # fmt: skip
+    except CrmError as error:
+        show_error(error)
+        return
+    if not page.rows:
+        st.info(t("payments.none_paid"))
+        return
+    listed(page, paid=True)
+    refundable = OrderPage([r for r in page.rows if r.status == "paid"], page.total)
+    if not refundable.rows:
+        return
+    st.subheader(t("payments.refund"))
+    gen = st.session_state.get("payments_gen_refund", 0)
+    order_id = choose(t("payments.order"), refundable, "payments_refund_order")
+    reason = st.text_input(t("payments.refund_reason"), key=f"payments_reason_{gen}")
+    if st.button(t("payments.refund_button"), key="payments_refund"):
+        number_text = next(r.number for r in refundable.rows if r.id == order_id)
+        try:
+            with session() as s:
+                refund_order(s, me, order_id, reason)
+        except CrmError as error:
+            show_error(error)
+            return
+        done("success", t("payments.refunded", number=number_text), "refund")
+
+
+payable, import_tab, paid = st.tabs(
+    [t("payments.tab.payable"), t("payments.tab.import"), t("payments.tab.paid")]
+)
+with payable:
+    payable_tab()
+with import_tab:
+    show_payment_import(me)
+with paid:
+    paid_tab()

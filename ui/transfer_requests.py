@@ -1,0 +1,64 @@
+"""The transfer requests waiting for a manager, on the manager desk: what the rep asked and
+why, and the decision - to a rep, to the public pool, or no."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.access import Actor
+from crm_core.errors import CrmError
+from crm_core.transfers import decide_transfer, list_transfer_requests
+from ui.circulation import number
+from ui.db import session
+from ui.feedback import flash
+from ui.i18n import show_error, t
+from ui.sales import line_text, local, open_link
+
+
+def _decide(me: Actor, request_id: int, *, approve: bool, to_user_id: int | None,
+            note: str, success: str) -> None:  # fmt: skip
+    try:
+        with session() as s:
+            decide_transfer(s, me, request_id, approve=approve, to_user_id=to_user_id,
+                            note=note)  # fmt: skip
+    except CrmError as error:
+        show_error(error)
+    else:
+        flash(success)
+        st.rerun()
+
+
+def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
+    """The pending requests in the manager's reach, each with its decision."""
+    with session() as s:
+        requests = list_transfer_requests(s, me)
+    label = t("transfers.title", count=number(len(requests)))
+    with st.expander(label, expanded=bool(requests), icon=":material/move_up:"):
+        if not requests:
+            st.caption(t("transfers.none"))
+            return
+        for request in requests:
+            with st.container(border=True):
+                open_link(request.opportunity_id, line_text(
+                    request.opportunity_id, request.lead_name, request.requested_by,
+                    local(request.created_at)))  # fmt: skip
+                st.markdown(t("transfers.reason", reason=request.reason))
+                choices = [u for u in names if u not in (request.requested_by_id, me.user_id)]
+                default = (choices.index(request.suggested_owner_id)
+                           if request.suggested_owner_id in choices else None)  # fmt: skip
+                left, right = st.columns([2, 3])
+                rep = left.selectbox(t("transfers.to"), choices, index=default,
+                                     key=f"transfer_to_{request.id}", format_func=names.get,
+                                     placeholder=t("transfers.to_pool"))  # fmt: skip
+                note = right.text_input(t("transfers.note"), key=f"transfer_note_{request.id}")
+                give, pool, refuse = st.columns(3)
+                if give.button(t("transfers.give"), key=f"transfer_give_{request.id}",
+                               disabled=rep is None, type="primary"):  # fmt: skip
+                    _decide(me, request.id, approve=True, to_user_id=rep, note=note,
+                            success="transfers.done.given")  # fmt: skip
+                if pool.button(t("transfers.pool"), key=f"transfer_pool_{request.id}"):
+                    _decide(me, request.id, approve=True, to_user_id=None, note=note,
+                            success="transfers.done.pooled")  # fmt: skip
+                if refuse.button(t("transfers.reject"), key=f"transfer_reject_{request.id}"):
+                    _decide(me, request.id, approve=False, to_user_id=None, note=note,
+                            success="transfers.done.rejected")  # fmt: skip
