@@ -176,21 +176,23 @@ _summary(detail)
 
 can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
 if can_work:
-    tabs = st.tabs([t("opportunity.tab.follow_up"), t("opportunity.tab.stage"),
-                    t("opportunity.tab.trial"), t("opportunity.tab.plan"),
-                    t("opportunity.tab.order"), t("opportunity.tab.transfer")])  # fmt: skip
-    with tabs[0]:
-        actions.follow_up_form(me, detail)
-    with tabs[1]:
-        actions.stage_form(me, detail)
-    with tabs[2]:
-        actions.trial_form(me, detail)
-    with tabs[3]:
-        actions.plan_form(me, detail)
-    with tabs[4]:
-        show_orders(me, detail.id, detail.business_line_id, detail.is_open)
-    with tabs[5]:
-        actions.transfer_form(me, detail, requests)
+    # Keyed: after an action the page reruns on the tab it was taken in, and only the open
+    # tab's form is built.
+    sections = {
+        "opportunity.tab.follow_up": lambda: actions.follow_up_form(me, detail),
+        "opportunity.tab.stage": lambda: actions.stage_form(me, detail),
+        "opportunity.tab.trial": lambda: actions.trial_form(me, detail),
+        "opportunity.tab.plan": lambda: actions.plan_form(me, detail),
+        "opportunity.tab.order": lambda: show_orders(
+            me, detail.id, detail.business_line_id, detail.is_open
+        ),
+        "opportunity.tab.transfer": lambda: actions.transfer_form(me, detail, requests),
+    }
+    tabs = st.tabs([t(k) for k in sections], key="opp_tabs", on_change="rerun")
+    for tab, build in zip(tabs, sections.values(), strict=True):
+        if tab.open:
+            with tab:
+                build()
 else:
     if not detail.is_open:
         st.info(t("opportunity.closed", stage=stage_text(detail.stage),
