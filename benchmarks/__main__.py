@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import engine, home, leads, phones, workbench
+from benchmarks import dashboards, engine, home, leads, phones, workbench
 from benchmarks.common import prepare, report_value
 
 # name -> (function, whether it needs the large database)
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "phones": (phones.run, False),
     "engine": (engine.run, True),
     "workbench": (workbench.run, True),
+    "dashboards": (dashboards.run, True),
 }
 
 

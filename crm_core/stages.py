@@ -14,14 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, case, func, update
 from sqlmodel import Session, col, select
 
 from crm_core import clock
 from crm_core.access import Actor
 from crm_core.errors import ValidationError
 from crm_core.models import (
-    DEFAULT_STAGES,
     OPEN_STAGES,
     FlowEvent,
     MetadataOption,
@@ -35,6 +34,37 @@ from crm_core.permissions import Permission
 
 # The stages a person may choose; `won` comes only from a paid order.
 CHOOSABLE_STAGES = (*OPEN_STAGES, "lost")
+# The funnel's order: the open stages, then won. Lost is beside it, not in it.
+FUNNEL_STAGES: tuple[str, ...] = (*OPEN_STAGES, "won")
+
+
+def funnel_rank(stage: str | None) -> int:
+    """A stage's place in FUNNEL_STAGES (0 for `new`); -1 for lost or an unknown stage."""
+    return FUNNEL_STAGES.index(stage) if stage in FUNNEL_STAGES else -1
+
+
+def funnel_rank_sql(column) -> ColumnElement[int]:
+    """`funnel_rank` as SQL."""
+    return case(*((column == s, rank) for rank, s in enumerate(FUNNEL_STAGES)), else_=-1)
+
+
+def refresh_furthest_stages(session: Session, where: ColumnElement[bool] | None = None) -> int:
+    """Set `furthest_stage` from the stage history (and the current stage) of the
+    opportunities `where` selects (all: None), in one UPDATE; for the paths that write
+    stage history in bulk (the demo seed). Returns how many rows it set."""
+    history = (
+        select(func.max(funnel_rank_sql(StageHistory.to_stage)))
+        .where(StageHistory.opportunity_id == Opportunity.id)
+        .scalar_subquery()
+    )
+    here = funnel_rank_sql(Opportunity.stage)
+    before = func.coalesce(history, -1)
+    best = case((here > before, here), else_=before)
+    stage = case(*((best == rank, s) for rank, s in enumerate(FUNNEL_STAGES)), else_="new")
+    query = update(Opportunity).values(furthest_stage=stage)
+    if where is not None:
+        query = query.where(where)
+    return session.exec(query.execution_options(synchronize_session=False)).rowcount
 
 
 def may_move_back(actor: Actor) -> bool:
@@ -67,6 +97,9 @@ def record_stage(session: Session, opportunity: Opportunity, to_stage: str,
     )
     opportunity.stage = to_stage
     opportunity.stage_changed_at = at
+    # The funnel counts an opportunity at every stage up to the furthest it reached.
+    if funnel_rank(to_stage) > funnel_rank(opportunity.furthest_stage):
+        opportunity.furthest_stage = to_stage
     session.add(opportunity)
 
 
@@ -197,7 +230,3 @@ def close_as_won(session: Session, actor: Actor, opportunity: Opportunity, amoun
     else:
         _close(session, actor, opportunity, "won", at)
 
-
-def stage_rank(stage: str) -> int:
-    """Where `stage` sits in the default order (lost last); unknown stages after all."""
-    return DEFAULT_STAGES.index(stage) if stage in DEFAULT_STAGES else len(DEFAULT_STAGES)

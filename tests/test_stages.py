@@ -123,3 +123,38 @@ def test_close_as_won_from_any_open_stage_and_twice(db, company):
     assert row.amount == Decimal("1000.00")
     assert history(db, opp.id) == [("contacted", "won")]  # won once
     assert [e.reason for e in db.exec(select(FlowEvent)).all()] == ["won"]
+
+
+def test_the_furthest_stage_follows_the_history_forward_only(db, company):
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    manager = company.actor(db, "bj_manager")
+    change_stage(db, manager, opp.id, "trial_booked", trial_at=NOW + timedelta(days=1))
+    change_stage(db, manager, opp.id, "qualified")  # back: the furthest stays
+    change_stage(db, manager, opp.id, "lost", lost_reason="price")
+    db.commit()
+    assert db.get(Opportunity, opp.id, populate_existing=True).furthest_stage == "trial_booked"
+
+
+def test_refresh_sets_the_furthest_stage_from_bulk_written_history(db, company):
+    from crm_core.stages import refresh_furthest_stages
+
+    skipped = add_owned_opportunity(db, company, "rep_a1", 1)
+    lost = add_owned_opportunity(db, company, "rep_a1", 2)
+    fresh = add_owned_opportunity(db, company, "rep_a1", 3)
+    db.add_all([
+        StageHistory(opportunity_id=skipped.id, to_stage="new"),
+        StageHistory(opportunity_id=skipped.id, from_stage="new", to_stage="trial_done"),
+        StageHistory(opportunity_id=lost.id, to_stage="qualified"),
+        StageHistory(opportunity_id=lost.id, from_stage="qualified", to_stage="lost"),
+    ])  # fmt: skip
+    lost_row = db.get(Opportunity, lost.id)
+    lost_row.stage, lost_row.pool_state = "lost", "closed"
+    fresh_row = db.get(Opportunity, fresh.id)
+    fresh_row.stage = "new"
+    db.add_all([lost_row, fresh_row])
+    db.commit()
+    refresh_furthest_stages(db)
+    db.commit()
+    rows = db.exec(select(Opportunity).execution_options(populate_existing=True)).all()
+    furthest = {o.id: o.furthest_stage for o in rows}
+    assert furthest == {skipped.id: "trial_done", lost.id: "qualified", fresh.id: "new"}

@@ -10,6 +10,7 @@ from crm_core.models.circulation import (
     RuleVersion,
 )
 from crm_core.models.commerce import APPROVAL_STATES, ORDER_STATUSES, Product, SalesOrder
+from crm_core.models.dashboards import HistoryImport, MarketingSpend
 from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
 from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, MetadataOption, Setting
@@ -37,6 +38,8 @@ from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferReq
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
 
 __all__ = [
+    "HistoryImport",
+    "MarketingSpend",
     "APPROVAL_STATES",
     "LearningActivity",
     "PIPELINE_TYPES",

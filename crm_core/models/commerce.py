@@ -43,6 +43,8 @@ class SalesOrder(SQLModel, table=True):
         Index("ix_sales_order_approval", "approval", "status"),
         # Renewal rules look for courses ending soon.
         Index("ix_sales_order_course_end", "course_ends_at"),
+        # The dashboards' watermark and refunds per period (0008).
+        Index("ix_sales_order_refunded", "status", "refunded_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -47,14 +47,24 @@ class Opportunity(SQLModel, table=True):
         # A rep's work read from the index alone: holdings and caps, the workbench's due
         # and untouched lists, the board's columns, counts, amounts and cards.
         Index(
-            "ix_opportunity_owner_work", "owner_id", "pool_state", "stage", "next_follow_up_at",
-            "amount", "closed_at", "first_follow_up_at",
+            "ix_opportunity_owner_work",
+            "owner_id",
+            "pool_state",
+            "stage",
+            "next_follow_up_at",
+            "amount",
+            "closed_at",
+            "first_follow_up_at",
         ),  # fmt: skip
         # A lead's opportunities, with what the scope checks, read from the index alone.
         Index("ix_opportunity_lead_scope", "lead_id", "owner_id", "org_unit_id"),
         # Waiting and pool opportunities per line; the whole company's counts by stage.
         Index(
-            "ix_opportunity_state_line", "pool_state", "business_line_id", "stage", "amount",
+            "ix_opportunity_state_line",
+            "pool_state",
+            "business_line_id",
+            "stage",
+            "amount",
             "closed_at",
         ),  # fmt: skip
         # A unit's share read from the index alone: home counts by state and stage, the
@@ -62,10 +72,47 @@ class Opportunity(SQLModel, table=True):
         # No (stage, pool state) index: SQLite would walk it in stage order over the whole
         # table for a unit's GROUP BY stage.
         Index(
-            "ix_opportunity_unit_work", "org_unit_id", "pool_state", "stage", "next_follow_up_at",
-            "amount", "closed_at",
+            "ix_opportunity_unit_work",
+            "org_unit_id",
+            "pool_state",
+            "stage",
+            "next_follow_up_at",
+            "amount",
+            "closed_at",
         ),  # fmt: skip
-        Index("ix_opportunity_last_follow_up", "last_follow_up_at"),
+        # Idle owned opportunities (no follow-up for N days, or none since assignment) read
+        # from the index alone: the circulation dashboard, the recycle rules' triggers.
+        Index(
+            "ix_opportunity_idle",
+            "pool_state",
+            "last_follow_up_at",
+            "assigned_at",
+            "created_at",
+            "org_unit_id",
+            "owner_id",
+        ),
+        # A period's cohort read from the index alone: the funnel (furthest stage, lost),
+        # its splits by line, unit and rep, and how many were contacted within a day.
+        Index(
+            "ix_opportunity_cohort",
+            "created_at",
+            "furthest_stage",
+            "stage",
+            "business_line_id",
+            "org_unit_id",
+            "owner_id",
+            "first_follow_up_at",
+        ),
+        # The period's assignments and the time to their first contact.
+        Index(
+            "ix_opportunity_assignment",
+            "assigned_at",
+            "first_follow_up_at",
+            "org_unit_id",
+            "owner_id",
+        ),
+        # The source's id of an opportunity brought over by the history import (0008).
+        Index("uq_opportunity_external_id", "external_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +126,11 @@ class Opportunity(SQLModel, table=True):
     # stays within the team's reach.
     org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
     stage: str = Field(default="new", max_length=40)
+    # The furthest funnel stage it ever reached (history or now; lost never counts): the
+    # funnel counts it at every stage up to this one. Kept by `stages.record_stage`.
+    furthest_stage: str = Field(
+        default="new", max_length=40, sa_column_kwargs={"server_default": "new"}
+    )
     intention_level: str | None = Field(default=None, max_length=1)
     pool_state: str = Field(default="unassigned", max_length=20)
     unassigned_reason: str | None = Field(default=None, max_length=200)
@@ -97,6 +149,9 @@ class Opportunity(SQLModel, table=True):
     lost_reason: str | None = Field(default=None, max_length=80)
     closed_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
+    # Set by the history import: the source CRM's id (re-importing skips it) and the run.
+    external_id: str | None = Field(default=None, max_length=80)
+    history_import_id: int | None = Field(default=None, foreign_key="history_import.id")
 
 
 class StageHistory(SQLModel, table=True):
@@ -145,6 +200,9 @@ class FlowEvent(SQLModel, table=True):
         # Daily caps count what each rep received today; the rule log reads a rule's events.
         Index("ix_flow_event_to_owner_at", "to_owner_id", "at"),
         Index("ix_flow_event_rule", "rule_kind", "rule_id", "at"),
+        # Recycles (per rule, by the rep recycled from) and claims (by the claimer) per day
+        # on the circulation dashboard, from the index alone (0008).
+        Index("ix_flow_event_reason_at", "reason", "at", "rule_id", "from_owner_id", "to_owner_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

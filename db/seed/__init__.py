@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from crm_core import clock
 from crm_core.bootstrap import bootstrap
 from crm_core.models import User
+from crm_core.stages import refresh_furthest_stages
 from db.seed import history
 from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_opportunities
 from db.seed.bulk import BulkWriter, analyze, epoch
@@ -80,6 +81,8 @@ def seed_database(
         say(f"company: {len(company.teams)} teams, {len(company.reps)} reps")
         _insert_activity(session, company, opportunities, seed, now, say)
         say(f"trial_lesson: {insert_trials(session, now_dt)} rows")
+        # The funnel reads each opportunity's furthest stage; the bulk load wrote history only.
+        refresh_furthest_stages(session)
         session.commit()
     analyze(engine)
     counts = _counts(engine)

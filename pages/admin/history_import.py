@@ -1,0 +1,187 @@
+"""History import (switching from another CRM): upload the pipeline file and optionally a
+team file -> map columns, owners' teams, stages, business line -> preview every bad row ->
+import (good rows or all or nothing). Re-importing a file adds nothing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.analytics.scope import unit_choices
+from crm_core.business_lines import list_business_lines
+from crm_core.errors import CrmError
+from crm_core.history_import import (
+    COLUMNS,
+    DEFAULT_STAGE_MAP,
+    MODES,
+    TEAM_COLUMNS,
+    HistoryOptions,
+    guess_columns,
+    guess_team_columns,
+    list_history_imports,
+    mapping_problems,
+    preview_history,
+    run_history_import,
+    source_stages,
+)
+from crm_core.lead_import.columns import word
+from crm_core.models import DEFAULT_STAGES
+from crm_core.permissions import Permission
+from crm_core.tabular import read_table
+from ui.context import actor
+from ui.db import session
+from ui.i18n import show_error, t
+
+_GO = "history_import_go"
+
+
+def _read(upload) -> pd.DataFrame | None:
+    if upload is None:
+        return None
+    try:
+        return read_table(upload.getvalue(), upload.name)
+    except CrmError as error:
+        show_error(error)
+        st.stop()
+
+
+def _mapping(frame: pd.DataFrame, fields: dict, guessed: dict, prefix: str) -> dict:
+    choices = ["", *frame.columns]
+    grid = st.columns(4)
+    chosen = {}
+    for position, name in enumerate(fields):
+        chosen[name] = grid[position % 4].selectbox(
+            t(f"history_import.field.{name}"), choices,
+            index=choices.index(guessed.get(name) or ""),
+            format_func=lambda c: c or t("history_import.not_in_file"), key=f"{prefix}_{name}",
+        ) or None  # fmt: skip
+    return chosen
+
+
+def _issues(report) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                t("history_import.col.file"): t(f"history_import.file.{i.file}"),
+                t("history_import.col.row"): i.row,
+                t("history_import.col.column"): i.column or "",
+                t("history_import.col.reason"): t(i.reason, **i.params),
+            }
+            for i in report.issues
+        ]
+    )
+
+
+def _request() -> None:
+    st.session_state[_GO] = True
+
+
+me = actor()
+st.title(t("nav.history_import"))
+st.caption(t("history_import.intro"))
+with session() as s:
+    lines = {line.id: line.name for line in list_business_lines(s)}
+    units = unit_choices(s, me) if me.can(Permission.VIEW_DASHBOARDS) else {}
+
+left, right = st.columns(2)
+pipeline = _read(left.file_uploader(t("history_import.upload"), type=["csv", "xlsx"],
+                                    key="history_import_file"))  # fmt: skip
+teams = _read(right.file_uploader(t("history_import.upload_teams"), type=["csv", "xlsx"],
+                                  key="history_import_teams"))  # fmt: skip
+if pipeline is None:
+    with session() as s:
+        runs = list_history_imports(s, me)
+    if runs:
+        st.subheader(t("history_import.history"))
+        st.dataframe(pd.DataFrame([{
+            t("history_import.col.when"): r.started_at, t("history_import.col.file"): r.filename,
+            t("history_import.col.status"): t(f"history_import.status.{r.status}"),
+            t("history_import.count.imported"): r.imported,
+            t("history_import.count.already"): r.already_imported,
+            t("history_import.count.rejected"): r.rejected,
+        } for r in runs]), hide_index=True, width="stretch")  # fmt: skip
+    st.stop()
+
+st.subheader(t("history_import.mapping"))
+mapping = _mapping(pipeline, COLUMNS, guess_columns(pipeline.columns), "history_map")
+team_mapping = {}
+if teams is not None:
+    st.caption(t("history_import.team_mapping"))
+    team_mapping = _mapping(teams, TEAM_COLUMNS, guess_team_columns(teams.columns), "history_team")
+
+stage_map = {}
+if mapping.get("stage"):
+    st.caption(t("history_import.stage_map"))
+    words = source_stages(pipeline[mapping["stage"]].tolist())[:30]
+    grid = st.columns(4)
+    for position, source in enumerate(words):
+        default = DEFAULT_STAGE_MAP.get(word(source), "new")
+        stage_map[source] = grid[position % 4].selectbox(
+            source, DEFAULT_STAGES, index=DEFAULT_STAGES.index(default),
+            format_func=lambda code: t(f"stage.{code}"), key=f"history_stage_{position}",
+        )  # fmt: skip
+
+cols = st.columns(4)
+line = cols[0].selectbox(t("history_import.business_line"), list(lines), format_func=lines.get)
+parent = cols[1].selectbox(t("history_import.parent_unit"), ["", *units],
+                           format_func=lambda u: units.get(u, t("history_import.no_parent")))  # fmt: skip
+source = cols[2].text_input(t("history_import.source"), value="history", max_chars=20)
+mode = cols[3].radio(t("history_import.mode"), MODES, horizontal=True,
+                     format_func=lambda m: t(f"history_import.mode.{m}"))  # fmt: skip
+create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
+if line is None:
+    st.warning(t("history_import.error.no_line"))
+    st.stop()
+options = HistoryOptions(
+    mapping=mapping, business_line_id=line, team_mapping=team_mapping,
+    stage_map={word(k): v for k, v in stage_map.items()} or dict(DEFAULT_STAGE_MAP),
+    parent_unit_id=parent or None, create_missing=create, mode=mode, source=source.strip(),
+)  # fmt: skip
+problems = mapping_problems(options)
+if problems:
+    for problem in problems:
+        st.warning(t(problem))
+    st.stop()
+
+if st.session_state.pop(_GO, False):
+    bar = st.progress(0.0, text=t("history_import.running", rows=len(pipeline)))
+    try:
+        with session() as s:
+            done = run_history_import(s, me, pipeline, teams, options,
+                                      progress=lambda share: bar.progress(share))  # fmt: skip
+    except CrmError as error:
+        bar.empty()
+        show_error(error)
+        st.stop()
+    bar.empty()
+    if done.refused:
+        st.error(t("history_import.refused", count=done.rejected))
+    else:
+        st.success(t("history_import.done", imported=done.imported,
+                     already=done.already_imported, rejected=done.rejected))  # fmt: skip
+    st.stop()
+
+try:
+    with session() as s:
+        report = preview_history(s, me, pipeline, teams, options)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+st.subheader(t("history_import.preview"))
+metrics = st.columns(4)
+metrics[0].metric(t("history_import.count.to_import"), f"{report.to_import:,}")
+metrics[1].metric(t("history_import.count.already"), f"{report.already_imported:,}")
+metrics[2].metric(t("history_import.count.rejected"), f"{report.rejected:,}")
+metrics[3].metric(t("history_import.count.won_value"), f"{report.won_value:,.2f}")
+if report.new_units or report.new_users:
+    st.info(
+        t("history_import.will_create", units=len(report.new_units), users=len(report.new_users))
+    )
+    st.caption(", ".join(f"{name} ({parent})" for name, parent in report.new_units))
+if report.issues:
+    st.warning(t("history_import.has_bad_rows", count=len(report.issues)))
+    st.dataframe(_issues(report), hide_index=True, width="stretch", key="history_issues")
+st.button(
+    t("history_import.import", count=report.to_import), type="primary", on_click=_request,
+    disabled=not report.to_import or report.refused, key="history_import_button",
+)  # fmt: skip

@@ -1,0 +1,116 @@
+"""What the dashboard pages share: the filter bar (read from and written to the URL's query
+parameters, so a view is a link) and the CSV / XLSX downloads of each chart's data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.analytics import (
+    EXPORT_FORMATS,
+    MIME_TYPES,
+    SPLITS,
+    DashboardFilter,
+    default_filter,
+    export_table,
+    from_query_params,
+    to_query_params,
+)
+from crm_core.analytics.scope import unit_choices
+from crm_core.business_lines import list_business_lines
+from crm_core.metadata import list_options, option_label
+from ui.context import actor
+from ui.db import session
+from ui.i18n import language, t
+
+_ALL = ""
+
+
+def _initial(key: str, value) -> None:
+    # The link's value on the first run; the widget's own state afterwards.
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> DashboardFilter:
+    """The view's filters: from the URL on the first run, then from the widgets, written
+    back to the URL each run. `page` prefixes the widget keys."""
+    me = actor()
+    view = from_query_params(st.query_params.to_dict(), default_filter())
+    with session() as s:
+        lines = {line.id: line.name for line in list_business_lines(s)}
+        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        units = unit_choices(s, me)
+    columns = st.columns([2, 1.4, 1.2, 1.2, 1.8, 1.2] if split else [2, 1.4, 1.2, 1.2, 1.8])
+    period_key = f"{page}_period"
+    _initial(period_key, tuple(d for d in (view.start, view.end) if d is not None))
+    period = columns[0].date_input(
+        t("dash.filter.period"), key=period_key, help=t("dash.filter.period_help")
+    )
+    start, end = _period(period, open_period)
+    all_lines = {_ALL: t("dash.filter.all"), **lines}
+    line = pick(columns[1], t("dash.filter.business_line"), all_lines, f"{page}_line",
+                view.business_line_id)  # fmt: skip
+    channel = pick(columns[2], t("dash.filter.channel"), {_ALL: t("dash.filter.all"), **channels},
+                   f"{page}_channel", view.channel)  # fmt: skip
+    campaign_key = f"{page}_campaign"
+    _initial(campaign_key, view.campaign or "")
+    campaign = columns[3].text_input(t("dash.filter.campaign"), key=campaign_key)
+    unit = pick(columns[4], t("dash.filter.unit"), {_ALL: t("dash.filter.all_units"), **units},
+                f"{page}_unit", view.unit_id)  # fmt: skip
+    chosen_split = "none"
+    if split:
+        splits = {code: t(f"dash.split.{code}") for code in SPLITS}
+        chosen_split = pick(columns[5], t("dash.filter.split"), splits, f"{page}_split", view.split)
+    chosen = DashboardFilter(
+        start=start, end=end, business_line_id=line or None, channel=channel or None,
+        campaign=campaign.strip() or None, unit_id=unit or None, owner_id=view.owner_id,
+        split=chosen_split,
+    )  # fmt: skip
+    params = to_query_params(chosen)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    return chosen
+
+
+def pick(container, label: str, choices: dict, key: str, initial=None):
+    """A selectbox over `choices` (value -> label) returning the chosen value. Its options
+    are the labels themselves, so nothing formats them after the run (AppTest formats
+    outside the script, where the reader's language is unknown); the key carries the
+    language, so switching it starts the widget afresh from the link."""
+    labels = list(choices.values())
+    widget_key = f"{key}_{language()}"
+    _initial(widget_key, choices.get(initial, labels[0]) if labels else None)
+    chosen = container.selectbox(label, labels, key=widget_key)
+    return next((value for value, text in choices.items() if text == chosen), None)
+
+
+def _period(value, open_period: bool) -> tuple[date | None, date | None]:
+    days = list(value) if isinstance(value, (tuple, list)) else [value] if value else []
+    if not days:
+        return (None, None) if open_period else (default_filter().start, default_filter().end)
+    return days[0], days[-1]
+
+
+def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and XLSX download buttons for one chart's data."""
+    left, right, _ = st.columns([1, 1, 6])
+    for column, kind in zip((left, right), EXPORT_FORMATS, strict=True):
+        column.download_button(
+            t(f"dash.download.{kind}"),
+            export_table(frame, kind, name),
+            file_name=f"{name}.{kind}",
+            mime=MIME_TYPES[kind],
+            key=f"{key}_{kind}",
+            icon=":material/download:",
+        )
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def money(value) -> str:
+    return "—" if value is None else f"{value:,.2f}"
