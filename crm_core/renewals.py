@@ -352,7 +352,9 @@ def _open_by(session: Session, actor: Actor, rule: RenewalRule, spec: RenewalSpe
             )
             .select_from(won)
             .outerjoin(User, User.id == won.owner_id)
-            .where(*conditions),
+            .where(*conditions)
+            # Renewals take ids in the order of their wins, on every database.
+            .order_by(won.id),
         )
         .execution_options(preserve_rowcount=True)
     ).rowcount

@@ -58,6 +58,24 @@ def test_dynamic_key_families_are_complete():
         + [f"role.{r}" for r in BUILTIN_ROLES]
         + [f"scope.{s}" for s in DataScope]
         + [f"settings.{k}" for k in DEFINITIONS]
+        # The file imports' shared refusals and report columns (crm_core.file_import), by
+        # the domain each import passes.
+        + [
+            f"{domain}.{key}"
+            for domain in ("customers", "learning", "payment_import")
+            for key in (
+                "error.unknown_column",
+                "error.missing_columns",
+                "error.mode",
+                "error.other_actor",
+                "table.row",
+                "table.reason",
+            )
+        ]
+        + [
+            f"roster.{key}"
+            for key in ("error.unknown_column", "error.missing_columns", "error.other_actor")
+        ]
         + [
             f"login_event.{e}"
             for e in (

@@ -21,7 +21,6 @@ Phones leave this module only through `crm_core.masking.display_phone`.
 """
 
 from crm_core.customers.apply import (
-    MODES,
     CustomerImportResult,
     apply_customer_import,
     link_leads_to_customers,
@@ -48,6 +47,7 @@ from crm_core.customers.preview import (
     missing_customer_columns,
     preview_customer_import,
 )
+from crm_core.file_import import MODES
 
 __all__ = [
     "CATEGORIES", "CUSTOMER_COLUMNS", "CUSTOMER_FIELDS", "MODES", "REASONS", "REQUIRED",

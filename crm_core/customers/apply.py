@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm_core import audit, clock
+from crm_core import clock
 from crm_core.access import Actor
-from crm_core.cells import neutralise_cell
 from crm_core.customers.preview import (
     CHUNK,
     UPDATABLE,
@@ -23,32 +19,30 @@ from crm_core.customers.preview import (
     stored_customers,
 )
 from crm_core.errors import ValidationError
-from crm_core.i18n import translate
-from crm_core.masking import display_phone
+from crm_core.file_import import (
+    ImportResult,
+    all_or_nothing_refuses,
+    audit_import,
+    check_mode,
+    check_preview_owner,
+    one_transaction,
+    rejected_rows_csv,
+)
 from crm_core.models import Customer, Lead
 from crm_core.permissions import Permission
-from crm_core.phones import normalise_phone
-
-MODES: tuple[str, ...] = ("good_rows", "all_or_nothing")
 
 
 @dataclass(frozen=True)
-class CustomerImportResult:
-    """What an import did. `stored` is False when all-or-nothing refused a file with
-    rejected rows: then nothing was written and the counts say what the file held."""
+class CustomerImportResult(ImportResult):
+    """What an import did. When all-or-nothing refused the file (`refused`), the counts say
+    what the file held."""
 
-    mode: str
-    stored: bool
     created: int
     updated: int
     unchanged: int
     rejected: int
     linked_leads: int
     audit_id: int | None = None
-
-    @property
-    def refused(self) -> bool:
-        return not self.stored
 
 
 # --- linking -------------------------------------------------------------------------------
@@ -153,17 +147,17 @@ def apply_customer_import(
     the preview was made for another user or a row changed since it was made.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    if mode not in MODES:
-        raise ValidationError("customers.error.mode", mode=mode)
-    if preview.actor_user_id != actor.user_id:
-        raise ValidationError("customers.error.other_actor")
+    check_mode(mode, "customers")
+    check_preview_owner(actor, preview, "customers")
     counts = preview.counts
-    if mode == "all_or_nothing" and preview.rejected:
+    if all_or_nothing_refuses(mode, preview.rejected):
         return CustomerImportResult(mode, False, 0, 0, 0, counts["rejected"], 0, None)
     now = clock.now()
     new_rows = preview.rows_in("new")
     changed_rows = preview.rows_in("updated")
-    try:
+    # Another import may store the same user id between our check and our insert.
+    concurrent = ValidationError("customers.error.concurrent_import")
+    with one_transaction(session, concurrent):
         ids = _check_not_stale(session, preview)
         if new_rows:
             session.execute(insert(Customer.__table__), [_new_values(r, now) for r in new_rows])
@@ -185,28 +179,10 @@ def apply_customer_import(
                 }
             )
         linked = link_leads_to_customers(session, actor, ids.values()) if ids else 0
-        summary = {
-            "source": preview.source[:200],
-            "mode": mode,
-            "counts": {
-                "new": len(new_rows),
-                "updated": len(changed_rows),
-                "unchanged": counts["unchanged"],
-                "rejected": counts["rejected"],
-            },
-            "linked_leads": linked,
-        }
-        entry = audit.record(session, actor, "customer.import", "customer", None, None, summary)
-        session.flush()
-        audit_id = entry.id
-        session.commit()
-    except IntegrityError as error:
-        # Another import stored the same user id between our check and our insert.
-        session.rollback()
-        raise ValidationError("customers.error.concurrent_import") from error
-    except BaseException:
-        session.rollback()
-        raise
+        written = {"new": len(new_rows), "updated": len(changed_rows),
+                   "unchanged": counts["unchanged"], "rejected": counts["rejected"]}  # fmt: skip
+        audit_id = audit_import(session, actor, "customer.import", "customer", preview, mode,
+                                written, linked_leads=linked)  # fmt: skip
     return CustomerImportResult(
         mode,
         True,
@@ -230,35 +206,10 @@ def rejected_customer_rows_csv(actor: Actor, preview: CustomerPreview, language:
     view_full_phone), and every cell is neutralised so no cell runs as a formula.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    if preview.actor_user_id != actor.user_id:
-        raise ValidationError("customers.error.other_actor")
-    phone_column = preview.mapping.get("phone")
-    phone_at = preview.columns.index(phone_column) if phone_column in preview.columns else None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    header = [
-        translate("customers.table.row", language),
-        *preview.columns,
-        translate("customers.table.reason", language),
-    ]
-    writer.writerow([neutralise_cell(c) for c in header])
-    for row in preview.rejected:
-        cells = list(row.cells)
-        if phone_at is not None and cells[phone_at].strip():
-            raw = cells[phone_at].strip()
-            cells[phone_at] = display_phone(actor, normalise_phone(raw) or raw)
-        reasons = "; ".join(
-            f"{issue.column}: {translate(issue.key, language, **issue.params)}"
-            if issue.column
-            else translate(issue.key, language, **issue.params)
-            for issue in row.issues
-        )
-        writer.writerow([neutralise_cell(v) for v in (row.row, *cells, reasons)])
-    return buffer.getvalue().encode("utf-8-sig")
+    return rejected_rows_csv(actor, preview, language, "customers")
 
 
 __all__ = [
-    "MODES",
     "CustomerImportResult",
     "apply_customer_import",
     "link_leads_to_customers",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +12,18 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm_core.access import Actor
-from crm_core.cells import DEFAULT_PLACEHOLDERS, clean_cell, parse_datetime, placeholder_set
-from crm_core.errors import ValidationError
+from crm_core.cells import DEFAULT_PLACEHOLDERS, parse_datetime
+from crm_core.file_import import (
+    PHONE_HEADERS,
+    PLATFORM_USER_ID_HEADERS,
+    FieldIssue,
+    FileCells,
+    FilePreview,
+    RejectedRow,
+    category_counts,
+    checked_mapping,
+    missing_fields,
+)
 from crm_core.masking import display_phone
 from crm_core.models import Customer, Lead
 from crm_core.permissions import Permission
@@ -23,15 +33,9 @@ from crm_core.tabular import guess_mapping
 # Field -> header names it may have in a file, English and Chinese (compared without case,
 # spaces, `_`, `-`, `.`, `:` or brackets; see `crm_core.tabular.normalise_header`).
 CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "platform_user_id": (
-        "user id", "platform user id", "uid", "member id", "student id", "account id",
-        "用户ID", "平台用户ID", "会员ID", "学员ID", "用户编号", "会员编号", "学员编号",
-    ),
+    "platform_user_id": PLATFORM_USER_ID_HEADERS,
     "name": ("name", "full name", "nickname", "姓名", "昵称", "用户名", "学员姓名"),
-    "phone": (
-        "phone", "mobile", "phone number", "mobile phone", "cell phone", "tel",
-        "手机号", "手机", "手机号码", "电话", "电话号码", "联系电话",
-    ),
+    "phone": PHONE_HEADERS,
     "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮箱", "邮件"),
     "registered_at": (
         "registered at", "registration date", "registration time", "sign-up date",
@@ -57,15 +61,9 @@ CHUNK = 2000  # values per IN (...) list, well under every driver's parameter li
 
 
 @dataclass(frozen=True)
-class CustomerIssue:
+class CustomerIssue(FieldIssue):
     """Why a row is rejected: translate `key` with `params`. `params` never holds a full
     phone number unless the actor may see one (they went through `display_phone`)."""
-
-    row: int
-    field: str  # a field of CUSTOMER_COLUMNS
-    column: str  # the file's header for that field
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,40 +100,15 @@ class CustomerRow:
 
 
 @dataclass(frozen=True)
-class RejectedRow:
-    """A rejected row: the file's cells in column order, and every reason."""
+class CustomerPreview(FilePreview):
+    """What importing the file would do: the good rows by category, the rejected rows."""
 
-    row: int
-    cells: tuple[str, ...]
-    issues: tuple[CustomerIssue, ...]
-
-
-@dataclass(frozen=True)
-class CustomerPreview:
     rows: tuple[CustomerRow, ...]
-    rejected: tuple[RejectedRow, ...]
-    columns: tuple[str, ...]  # the file's headers, in order
-    mapping: dict[str, str | None]
-    source: str
-    actor_user_id: int | None
-    total_rows: int
     leads_to_link: int  # leads without a customer whose phone a good row's customer has
 
     @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-    @property
-    def issues(self) -> list[CustomerIssue]:
-        return [issue for row in self.rejected for issue in row.issues]
-
-    @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(CATEGORIES, 0)
-        for row in self.rows:
-            counts[row.category] += 1
-        counts["rejected"] = len(self.rejected)
-        return counts
+        return category_counts(self, CATEGORIES)
 
     def rows_in(self, category: str) -> list[CustomerRow]:
         return [row for row in self.rows if row.category == category]
@@ -148,7 +121,7 @@ def guess_customer_mapping(columns: Iterable[str]) -> dict[str, str | None]:
 
 def missing_customer_columns(mapping: Mapping[str, str | None]) -> list[str]:
     """Required fields the mapping leaves without a column."""
-    return [name for name in REQUIRED if not mapping.get(name)]
+    return missing_fields(mapping, REQUIRED)
 
 
 def chunks(values: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -192,18 +165,6 @@ def count_unlinked_leads(session: Session, phones: Iterable[str]) -> int:
     return int(total)
 
 
-def _checked_mapping(frame: pd.DataFrame, mapping: Mapping[str, str | None] | None) -> dict:
-    mapping = dict(guess_customer_mapping(frame.columns) if mapping is None else mapping)
-    mapping = {name: (mapping.get(name) or None) for name in CUSTOMER_FIELDS}
-    unknown = [c for c in mapping.values() if c is not None and c not in frame.columns]
-    if unknown:
-        raise ValidationError("customers.error.unknown_column", column=", ".join(unknown))
-    missing = missing_customer_columns(mapping)
-    if missing:
-        raise ValidationError("customers.error.missing_columns", columns=", ".join(missing))
-    return mapping
-
-
 def preview_customer_import(
     session: Session,
     actor: Actor,
@@ -223,28 +184,21 @@ def preview_customer_import(
     customers and the leads to link in chunks, never a query per row.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = _checked_mapping(frame, mapping)
-    blanks = placeholder_set(placeholders)
+    mapping = checked_mapping(frame, mapping, CUSTOMER_COLUMNS, missing_customer_columns,
+                              "customers")  # fmt: skip
     source = source or str(frame.attrs.get("filename") or "")
-    columns = tuple(str(c) for c in frame.columns)
-    numbers = [int(n) for n in frame.index]
-    # Whole columns at once: a Python list per column is far cheaper than frame.iterrows().
-    raw_columns = [["" if pd.isna(v) else str(v) for v in frame[c].tolist()] for c in columns]
-    position_of = {c: i for i, c in enumerate(columns)}
+    cells = FileCells(frame, placeholders)
+    numbers = cells.numbers
 
     checked: list[tuple[int, dict[str, Any], list[CustomerIssue]]] = []
     first_row: dict[str, int] = {}
     for position, number in enumerate(numbers):
         issues: list[CustomerIssue] = []
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = cells.values(position, mapping)
 
         def bad(name: str, key: str, _issues=issues, _number=number, **params: Any) -> None:
             _issues.append(CustomerIssue(_number, name, mapping[name] or "", key, params))
 
-        for name in CUSTOMER_FIELDS:
-            column = mapping[name]
-            raw = raw_columns[position_of[column]][position] if column is not None else None
-            values[name] = clean_cell(raw, blanks)
         user_id = values["platform_user_id"]
         if user_id is None:
             bad("platform_user_id", "customers.reason.user_id_required")
@@ -286,8 +240,7 @@ def preview_customer_import(
     for position, values, issues in checked:
         number = numbers[position]
         if issues:
-            cells = tuple(raw_columns[i][position] for i in range(len(columns)))
-            rejected.append(RejectedRow(number, cells, tuple(issues)))
+            rejected.append(RejectedRow(number, cells.cells(position), tuple(issues)))
             continue
         user_id = values.pop("platform_user_id")
         given = {name: value for name, value in values.items() if value is not None}
@@ -302,7 +255,7 @@ def preview_customer_import(
     return CustomerPreview(
         rows=tuple(good),
         rejected=tuple(rejected),
-        columns=columns,
+        columns=cells.columns,
         mapping=mapping,
         source=source,
         actor_user_id=actor.user_id,

@@ -25,9 +25,10 @@ from crm_core.access import Actor
 from crm_core.bulk import paused_gc
 from crm_core.cells import neutralise_cell
 from crm_core.errors import ValidationError
+from crm_core.file_import import MODES
 from crm_core.i18n import translate
 from crm_core.intake import DUPLICATE, OUTCOME_STATUSES, REJECTED, IntakeResult, intake_leads
-from crm_core.lead_import.columns import COLUMNS, MODES, ImportOptions
+from crm_core.lead_import.columns import COLUMNS, ImportOptions
 from crm_core.lead_import.rows import field_of, read_rows
 from crm_core.masking import display_phone, mask_any_phone
 from crm_core.models import LeadImport

@@ -52,9 +52,6 @@ class ImportOptions:
     mode: str = "good_rows"
 
 
-MODES = ("good_rows", "all_or_nothing")
-
-
 def word(text: str) -> str:
     """Text for matching names: case-folded, spaces collapsed."""
     return " ".join(str(text or "").split()).casefold()

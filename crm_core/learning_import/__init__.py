@@ -19,8 +19,8 @@ that platform user id, and only within the actor's lead scope; `manage_customers
 permission. Phones leave this package only through `crm_core.masking.display_phone`.
 """
 
+from crm_core.file_import import MODES
 from crm_core.learning_import.apply import (
-    MODES,
     LearningImportResult,
     apply_learning_import,
     rejected_learning_rows_csv,

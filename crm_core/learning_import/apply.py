@@ -2,46 +2,41 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from crm_core import audit, clock
+from crm_core import clock
 from crm_core.access import Actor
-from crm_core.cells import neutralise_cell
-from crm_core.errors import ValidationError
-from crm_core.i18n import translate
+from crm_core.file_import import (
+    ImportResult,
+    all_or_nothing_refuses,
+    audit_import,
+    check_mode,
+    check_preview_owner,
+    one_transaction,
+    rejected_rows_csv,
+)
 from crm_core.learning_import.preview import WRITTEN, LearningPreview, LearningRow
-from crm_core.masking import display_phone
 from crm_core.models import LearningActivity
 from crm_core.permissions import Permission
-from crm_core.phones import normalise_phone
 
-MODES: tuple[str, ...] = ("good_rows", "all_or_nothing")
 _CHUNK = 5_000  # rows per upsert statement
 
 
 @dataclass(frozen=True)
-class LearningImportResult:
-    """What an import did. `stored` is False when all-or-nothing refused a file with
-    rejected rows: then nothing was written and the counts say what the file held."""
+class LearningImportResult(ImportResult):
+    """What an import did. When all-or-nothing refused the file (`refused`), the counts say
+    what the file held."""
 
-    mode: str
-    stored: bool
     created: int
     updated: int
     unchanged: int
     older: int
     rejected: int
     audit_id: int | None = None
-
-    @property
-    def refused(self) -> bool:
-        return not self.stored
 
 
 def _upsert(session: Session):
@@ -91,32 +86,19 @@ def apply_learning_import(session: Session, actor: Actor, preview: LearningPrevi
     One upsert per few thousand rows, a `learning.import` audit entry, one commit; on any
     error everything is rolled back. Refused when the preview was made for another user."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    if mode not in MODES:
-        raise ValidationError("learning.error.mode", mode=mode)
-    if preview.actor_user_id != actor.user_id:
-        raise ValidationError("learning.error.other_actor")
+    check_mode(mode, "learning")
+    check_preview_owner(actor, preview, "learning")
     counts = preview.counts
-    if mode == "all_or_nothing" and preview.rejected:
+    if all_or_nothing_refuses(mode, preview.rejected):
         return LearningImportResult(mode, False, 0, 0, 0, 0, counts["rejected"])
     now = clock.now()
     rows = [_values(row, actor, now) for row in preview.rows_in(*WRITTEN)]
-    try:
+    with one_transaction(session):
         statement = _upsert(session)
         for start in range(0, len(rows), _CHUNK):
             session.execute(statement, rows[start : start + _CHUNK])
-        summary = {
-            "source": preview.source[:200],
-            "mode": mode,
-            "counts": {k: counts[k] for k in ("new", "updated", "unchanged", "older", "rejected")},
-        }
-        entry = audit.record(session, actor, "learning.import", "learning_activity", None, None,
-                             summary)  # fmt: skip
-        session.flush()
-        audit_id = entry.id
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        audit_id = audit_import(session, actor, "learning.import", "learning_activity", preview,
+                                mode, counts)  # fmt: skip
     return LearningImportResult(mode, True, counts["new"], counts["updated"],
                                 counts["unchanged"], counts["older"], counts["rejected"],
                                 audit_id)  # fmt: skip
@@ -129,28 +111,4 @@ def rejected_learning_rows_csv(actor: Actor, preview: LearningPreview, language:
     The phone cell shows as `display_phone` shows it to `actor` (masked without
     view_full_phone), and every cell is neutralised so no cell runs as a formula."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    if preview.actor_user_id != actor.user_id:
-        raise ValidationError("learning.error.other_actor")
-    phone_column = preview.mapping.get("phone")
-    phone_at = preview.columns.index(phone_column) if phone_column in preview.columns else None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    header = [
-        translate("learning.table.row", language),
-        *preview.columns,
-        translate("learning.table.reason", language),
-    ]
-    writer.writerow([neutralise_cell(c) for c in header])
-    for row in preview.rejected:
-        cells = list(row.cells)
-        if phone_at is not None and cells[phone_at].strip():
-            raw = cells[phone_at].strip()
-            cells[phone_at] = display_phone(actor, normalise_phone(raw) or raw)
-        reasons = "; ".join(
-            f"{issue.column}: {translate(issue.key, language, **issue.params)}"
-            if issue.column
-            else translate(issue.key, language, **issue.params)
-            for issue in row.issues
-        )
-        writer.writerow([neutralise_cell(v) for v in (row.row, *cells, reasons)])
-    return buffer.getvalue().encode("utf-8-sig")
+    return rejected_rows_csv(actor, preview, language, "learning")

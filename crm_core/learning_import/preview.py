@@ -4,7 +4,7 @@ nothing or are older than what is stored, and which are rejected and why."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -13,8 +13,18 @@ import pandas as pd
 from sqlmodel import Session
 
 from crm_core.access import Actor
-from crm_core.cells import DEFAULT_PLACEHOLDERS, clean_cell, parse_datetime, placeholder_set
-from crm_core.errors import ValidationError
+from crm_core.cells import DEFAULT_PLACEHOLDERS, parse_datetime
+from crm_core.file_import import (
+    PHONE_HEADERS,
+    PLATFORM_USER_ID_HEADERS,
+    FieldIssue,
+    FileCells,
+    FilePreview,
+    RejectedRow,
+    category_counts,
+    checked_mapping,
+    missing_fields,
+)
 from crm_core.learning import company_today
 from crm_core.learning_import.lookups import (
     PersonLead,
@@ -30,14 +40,8 @@ from crm_core.tabular import guess_mapping
 # Field -> header names it may have in a file, English and Chinese (compared without case,
 # spaces, `_`, `-`, `.`, `:` or brackets; see `crm_core.tabular.normalise_header`).
 LEARNING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "phone": (
-        "phone", "mobile", "phone number", "mobile phone", "cell phone", "tel",
-        "手机号", "手机", "手机号码", "电话", "电话号码", "联系电话",
-    ),
-    "customer_id": (
-        "customer id", "user id", "platform user id", "uid", "member id", "student id",
-        "account id", "用户ID", "平台用户ID", "会员ID", "学员ID", "用户编号", "会员编号", "学员编号",
-    ),
+    "phone": PHONE_HEADERS,
+    "customer_id": ("customer id", *PLATFORM_USER_ID_HEADERS),
     "course": (
         "course", "course name", "class", "class name", "课程", "课程名称", "课程名", "班级",
         "班级名称",
@@ -78,15 +82,9 @@ REASONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class LearningIssue:
+class LearningIssue(FieldIssue):
     """Why a row is rejected: translate `key` with `params`. A phone in `params` went
     through `display_phone`, so it is masked for readers without view_full_phone."""
-
-    row: int
-    field: str  # a field of LEARNING_COLUMNS, or "" for the row as a whole
-    column: str  # the file's header for that field
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,39 +114,14 @@ class LearningRow:
 
 
 @dataclass(frozen=True)
-class RejectedRow:
-    """A rejected row: the file's cells in column order, and every reason."""
+class LearningPreview(FilePreview):
+    """What importing the file would do: the good rows by category, the rejected rows."""
 
-    row: int
-    cells: tuple[str, ...]
-    issues: tuple[LearningIssue, ...]
-
-
-@dataclass(frozen=True)
-class LearningPreview:
     rows: tuple[LearningRow, ...]
-    rejected: tuple[RejectedRow, ...]
-    columns: tuple[str, ...]  # the file's headers, in order
-    mapping: dict[str, str | None]
-    source: str
-    actor_user_id: int | None
-    total_rows: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-    @property
-    def issues(self) -> list[LearningIssue]:
-        return [issue for row in self.rejected for issue in row.issues]
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(CATEGORIES, 0)
-        for row in self.rows:
-            counts[row.category] += 1
-        counts["rejected"] = len(self.rejected)
-        return counts
+        return category_counts(self, CATEGORIES)
 
     def rows_in(self, *categories: str) -> list[LearningRow]:
         return [row for row in self.rows if row.category in categories]
@@ -162,7 +135,7 @@ def guess_learning_mapping(columns: Iterable[str]) -> dict[str, str | None]:
 def missing_learning_columns(mapping: Mapping[str, str | None]) -> list[str]:
     """Fields the mapping must give a column and does not: the course, the progress, and
     one of phone and customer id (reported as `phone`)."""
-    missing = [name for name in REQUIRED if not mapping.get(name)]
+    missing = missing_fields(mapping, REQUIRED)
     if not any(mapping.get(name) for name in PERSON_FIELDS):
         missing.append("phone")
     return missing
@@ -179,18 +152,6 @@ def parse_progress(text: str) -> int | None:
     if not number.is_finite() or not 0 <= number <= 100:
         return None
     return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _checked_mapping(frame: pd.DataFrame, mapping: Mapping[str, str | None] | None) -> dict:
-    mapping = dict(guess_learning_mapping(frame.columns) if mapping is None else mapping)
-    mapping = {name: (mapping.get(name) or None) for name in LEARNING_FIELDS}
-    unknown = [c for c in mapping.values() if c is not None and c not in frame.columns]
-    if unknown:
-        raise ValidationError("learning.error.unknown_column", column=", ".join(unknown))
-    missing = missing_learning_columns(mapping)
-    if missing:
-        raise ValidationError("learning.error.missing_columns", columns=", ".join(missing))
-    return mapping
 
 
 @dataclass
@@ -274,24 +235,16 @@ def preview_learning_import(
     number from 0 to 100, a bad or future study date, or a (person, course) an earlier
     row of the file already has. The leads and stored rows are read in chunks."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = _checked_mapping(frame, mapping)
-    blanks = placeholder_set(placeholders)
+    mapping = checked_mapping(frame, mapping, LEARNING_COLUMNS, missing_learning_columns,
+                              "learning")  # fmt: skip
     source = source or str(frame.attrs.get("filename") or "")
-    columns = tuple(str(c) for c in frame.columns)
-    numbers = [int(n) for n in frame.index]
-    raw_columns = [["" if pd.isna(v) else str(v) for v in frame[c].tolist()] for c in columns]
-    position_of = {c: i for i, c in enumerate(columns)}
+    cells = FileCells(frame, placeholders)
+    numbers = cells.numbers
     today = company_today(session)
 
     checked: list[_Checked] = []
     for position, number in enumerate(numbers):
-        values = {
-            name: clean_cell(raw_columns[position_of[column]][position], blanks)
-            if (column := mapping[name]) is not None
-            else None
-            for name in LEARNING_FIELDS
-        }
-        row = _Checked(position, number, values, [])
+        row = _Checked(position, number, cells.values(position, mapping), [])
         _check_cells(actor, mapping, row, today)
         checked.append(row)
 
@@ -319,8 +272,7 @@ def preview_learning_import(
     rejected: list[RejectedRow] = []
     for row in checked:
         if row.issues:
-            cells = tuple(raw_columns[i][row.position] for i in range(len(columns)))
-            rejected.append(RejectedRow(row.number, cells, tuple(row.issues)))
+            rejected.append(RejectedRow(row.number, cells.cells(row.position), tuple(row.issues)))
             continue
         person = resolved[row.position]
         course, progress = row.values["course"], row.values["progress_pct"]
@@ -335,7 +287,7 @@ def preview_learning_import(
     return LearningPreview(
         rows=tuple(good),
         rejected=tuple(rejected),
-        columns=columns,
+        columns=cells.columns,
         mapping=mapping,
         source=source,
         actor_user_id=actor.user_id,

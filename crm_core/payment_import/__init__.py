@@ -15,8 +15,8 @@ Two steps, so nothing is recorded that the user has not seen:
 Times in the file are the company's local time (setting `company.utc_offset_hours`).
 """
 
+from crm_core.file_import import MODES
 from crm_core.payment_import.apply import (
-    MODES,
     PaymentImportResult,
     apply_payment_import,
     rejected_payment_rows_csv,

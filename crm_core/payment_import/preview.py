@@ -4,7 +4,7 @@ bad and why. Reads the orders and the references of the whole file in a few quer
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +14,16 @@ from sqlmodel import Session, col, select
 
 from crm_core import clock
 from crm_core.access import Actor, opportunity_scope
-from crm_core.cells import DEFAULT_PLACEHOLDERS, clean_cell, parse_datetime, placeholder_set
+from crm_core.cells import parse_datetime
 from crm_core.errors import CrmError, ValidationError
+from crm_core.file_import import (
+    FieldIssue,
+    FileCells,
+    FilePreview,
+    RejectedRow,
+    checked_mapping,
+    missing_fields,
+)
 from crm_core.flow import utc_offset
 from crm_core.models import Opportunity, SalesOrder
 from crm_core.money import parse_money
@@ -54,14 +62,8 @@ _FIELD_OF = {"payments.error.amount_differs": "amount", "payments.error.before_o
 
 
 @dataclass(frozen=True)
-class PaymentIssue:
+class PaymentIssue(FieldIssue):
     """Why a row is bad: translate `key` with `params`."""
-
-    row: int
-    field: str  # a field of PAYMENT_COLUMNS
-    column: str  # the file's header for that field
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,30 +82,11 @@ class PaymentRow:
 
 
 @dataclass(frozen=True)
-class RejectedRow:
-    """A bad row: the file's cells in column order, and every reason."""
-
-    row: int
-    cells: tuple[str, ...]
-    issues: tuple[PaymentIssue, ...]
-
-
-@dataclass(frozen=True)
-class PaymentPreview:
+class PaymentPreview(FilePreview):
     """What importing the file would do: `rows` to pay, `already` recorded, `rejected`."""
 
     rows: tuple[PaymentRow, ...]
     already: tuple[PaymentRow, ...]
-    rejected: tuple[RejectedRow, ...]
-    columns: tuple[str, ...]
-    mapping: dict[str, str | None]
-    source: str
-    actor_user_id: int | None
-    total_rows: int
-
-    @property
-    def issues(self) -> list[PaymentIssue]:
-        return [issue for row in self.rejected for issue in row.issues]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -117,7 +100,7 @@ def guess_payment_mapping(columns: Iterable[str]) -> dict[str, str | None]:
 
 def missing_payment_columns(mapping: Mapping[str, str | None]) -> list[str]:
     """Required fields the mapping leaves without a column."""
-    return [name for name in REQUIRED if not mapping.get(name)]
+    return missing_fields(mapping, REQUIRED)
 
 
 def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
@@ -160,14 +143,8 @@ def _ref_holders(session: Session, actor: Actor, refs: Iterable[str]) -> dict[st
 
 
 def _checked_mapping(frame: pd.DataFrame, mapping: Mapping[str, str | None] | None) -> dict:
-    mapping = dict(guess_payment_mapping(frame.columns) if mapping is None else mapping)
-    mapping = {name: (mapping.get(name) or None) for name in PAYMENT_FIELDS}
-    unknown = [c for c in mapping.values() if c is not None and c not in frame.columns]
-    if unknown:
-        raise ValidationError("payment_import.error.unknown_column", column=", ".join(unknown))
-    missing = missing_payment_columns(mapping)
-    if missing:
-        raise ValidationError("payment_import.error.missing_columns", columns=", ".join(missing))
+    mapping = checked_mapping(frame, mapping, PAYMENT_COLUMNS, missing_payment_columns,
+                              "payment_import")  # fmt: skip
     used = [c for c in mapping.values() if c]
     if len(used) != len(set(used)):
         raise ValidationError("payment_import.error.map_twice")
@@ -196,10 +173,8 @@ def preview_payment_import(
     `already` recorded, not an error."""
     actor.require(Permission.RECORD_PAYMENTS)
     mapping = _checked_mapping(frame, mapping)
-    blanks = placeholder_set(DEFAULT_PLACEHOLDERS)
-    columns = tuple(str(c) for c in frame.columns)
-    numbers = [int(n) for n in frame.index]
-    raw = {c: ["" if pd.isna(v) else str(v) for v in frame[c].tolist()] for c in columns}
+    cells = FileCells(frame)
+    numbers = cells.numbers
     offset = utc_offset(session)
     now = clock.now()
 
@@ -210,8 +185,7 @@ def preview_payment_import(
         def bad(name: str, key: str, _issues=issues, _number=number, **params: Any) -> None:
             _issues.append(PaymentIssue(_number, name, mapping[name] or "", key, params))
 
-        cell = {n: clean_cell(raw[mapping[n]][position], blanks) if mapping[n] else None
-                for n in PAYMENT_FIELDS}  # fmt: skip
+        cell = cells.values(position, mapping)
         values: dict[str, Any] = {"order_id": None, "ref": None, "amount": None, "paid_at": None}
         if cell["order_number"] is None:
             bad("order_number", "payment_import.error.order_required")
@@ -257,7 +231,7 @@ def preview_payment_import(
         order_id, ref = values["order_id"], values["ref"]
         order = orders.get(order_id) if order_id is not None else None
         if order_id is not None and order is None:
-            given = raw[mapping["order_number"]][position]
+            given = cells.text(mapping["order_number"], position)
             bad("order_number", "payment_import.error.unknown_order", order=given)
         done = (
             order is not None
@@ -292,9 +266,8 @@ def preview_payment_import(
                 except CrmError as error:
                     bad(_FIELD_OF.get(error.key, "order_number"), error.key, **error.params)
         if issues:
-            cells = tuple(raw[c][position] for c in columns)
             ordered = sorted(issues, key=lambda i: PAYMENT_FIELDS.index(i.field))
-            rejected.append(RejectedRow(number, cells, tuple(ordered)))
+            rejected.append(RejectedRow(number, cells.cells(position), tuple(ordered)))
             continue
         row = PaymentRow(number, order_id, ref, values["amount"], values["paid_at"])
         (already if done else good).append(row)
@@ -303,7 +276,7 @@ def preview_payment_import(
         rows=tuple(good),
         already=tuple(already),
         rejected=tuple(rejected),
-        columns=columns,
+        columns=cells.columns,
         mapping=mapping,
         source=source or str(frame.attrs.get("filename") or ""),
         actor_user_id=actor.user_id,

@@ -14,6 +14,7 @@ from crm_core import audit, users
 from crm_core.access import Actor
 from crm_core.auth import validate_new_password
 from crm_core.errors import ValidationError
+from crm_core.file_import import check_preview_owner, one_transaction
 from crm_core.models import User
 from crm_core.permissions import Permission
 from crm_core.roster.fields import (
@@ -105,13 +106,12 @@ def apply_roster(session: Session, actor: Actor, preview: RosterPreview) -> Rost
     actor.require(Permission.MANAGE_USERS)
     if preview.issues:
         raise ValidationError("roster.error.bad_rows", count=len(preview.bad_rows))
-    if preview.actor_user_id != actor.user_id:
-        raise ValidationError("roster.error.other_actor")
+    check_preview_owner(actor, preview, "roster")
     created: list[NewAccount] = []
     departures: list[Departure] = []
     before_summary: dict[str, Any] = {}
     after_summary: dict[str, Any] = {}
-    try:
+    with one_transaction(session):
         _check_not_stale(session, preview)
         for row in preview.rows:
             if row.category in ("unchanged", "skipped"):
@@ -205,10 +205,6 @@ def apply_roster(session: Session, actor: Actor, preview: RosterPreview) -> Rost
         )
         session.flush()
         audit_id = entry.id
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return RosterResult(
         counts=counts,
         created=tuple(created),

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from crm_core import users
 from crm_core.access import Actor, org_unit_scope
-from crm_core.errors import PermissionDenied, ValidationError
+from crm_core.errors import PermissionDenied
+from crm_core.file_import import checked_mapping, missing_fields
 from crm_core.models import OrgUnit, Role, User, UserRole, path_ids
 from crm_core.org_units import unit_by_path_names
 from crm_core.permissions import DataScope, Permission
@@ -146,7 +147,7 @@ def guess_columns(columns: Iterable[str]) -> dict[str, str | None]:
 
 def missing_columns(mapping: Mapping[str, str | None]) -> list[str]:
     """Required fields the mapping leaves without a column."""
-    return [name for name in REQUIRED if not mapping.get(name)]
+    return missing_fields(mapping, REQUIRED)
 
 
 def _chunks(values: list, size: int = 900) -> Iterable[list]:
@@ -242,14 +243,7 @@ def preview_roster(
     handful of queries whatever the size of the file; writes nothing.
     """
     actor.require(Permission.MANAGE_USERS)
-    mapping = dict(guess_columns(frame.columns) if mapping is None else mapping)
-    mapping = {name: (mapping.get(name) or None) for name in COLUMNS}
-    unknown = [c for c in mapping.values() if c is not None and c not in frame.columns]
-    if unknown:
-        raise ValidationError("roster.error.unknown_column", column=", ".join(unknown))
-    missing = missing_columns(mapping)
-    if missing:
-        raise ValidationError("roster.error.missing_columns", columns=", ".join(missing))
+    mapping = checked_mapping(frame, mapping, COLUMNS, missing_columns, "roster")
     source = source or str(frame.attrs.get("filename") or "")
     numbers = (
         [int(n) for n in frame.index]

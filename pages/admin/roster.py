@@ -1,8 +1,8 @@
 """HR roster sync (user managers): upload, check the column mapping, preview, apply.
 
 The Apply button only remembers which preview was on screen; the page applies exactly that
-preview on the next run, after app.py has checked the session again. The file is never
-re-read between the preview and the apply.
+preview on the next run (see `ui.file_import`). The file is never re-read between the
+preview and the apply.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import io
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
 from crm_core.roster import (
     CATEGORIES,
     COLUMNS,
@@ -24,15 +23,17 @@ from crm_core.roster import (
     missing_columns,
     preview_roster,
 )
-from crm_core.tabular import read_table
 from ui.context import actor
-from ui.db import session
-from ui.i18n import show_error, t
+from ui.file_import import ImportFlow, category_metrics, column_mapping, read_upload
+from ui.i18n import t
 
-_PREVIEW = "roster_preview"
-_PENDING = "roster_apply_pending"
-_RESULT = "roster_result"
-_UPLOAD_ROUND = "roster_upload_round"
+FLOW = ImportFlow(
+    preview="roster_preview",
+    pending="roster_apply_pending",
+    result="roster_result",
+    upload_round="roster_upload_round",
+    uploader="roster_file",
+)
 
 
 def _status(code: str) -> str:
@@ -143,62 +144,25 @@ def _show_result(result: RosterResult) -> None:
         )
 
 
-def _request_apply() -> None:
-    # Runs before the next script run: remember the preview that was on screen.
-    st.session_state[_PENDING] = st.session_state.get(_PREVIEW)
-
-
 me = actor()
 st.title(t("nav.roster"))
 st.caption(t("roster.intro"))
 
-pending: RosterPreview | None = st.session_state.pop(_PENDING, None)
-if pending is not None:
-    try:
-        with session() as s:
-            st.session_state[_RESULT] = apply_roster(s, me, pending)
-    except CrmError as error:
-        show_error(error)
-    else:
-        # A fresh uploader: the applied file is done with.
-        st.session_state[_UPLOAD_ROUND] = st.session_state.get(_UPLOAD_ROUND, 0) + 1
-# Only a preview drawn on this run can be applied.
-st.session_state.pop(_PREVIEW, None)
+FLOW.run_pending(lambda s, preview, _mode: apply_roster(s, me, preview))
 
-upload_round = st.session_state.get(_UPLOAD_ROUND, 0)
-upload = st.file_uploader(
-    t("roster.upload"), type=["csv", "xlsx"], key=f"roster_file_{upload_round}"
-)
-if upload is None:
-    result = st.session_state.get(_RESULT)
-    if result is not None:
-        _show_result(result)
-    st.stop()
-st.session_state.pop(_RESULT, None)
-
-try:
-    frame = read_table(upload.getvalue(), upload.name)
-except CrmError as error:
-    show_error(error)
+upload = FLOW.upload(t("roster.upload"), _show_result)
+frame = read_upload(upload)
+if frame is None:
     st.stop()
 st.caption(t("roster.file_rows", filename=upload.name, rows=len(frame)))
 
 st.subheader(t("roster.mapping"))
 st.caption(t("roster.mapping_help"))
-guessed = guess_columns(frame.columns)
-options = ["", *frame.columns]
-mapping: dict[str, str | None] = {}
-grid = st.columns(3)
-for position, name in enumerate(COLUMNS):
-    with grid[position % 3]:
-        choice = st.selectbox(
-            t(f"roster.column.{name}") + (" *" if name in REQUIRED else ""),
-            options,
-            index=options.index(guessed.get(name) or ""),
-            format_func=lambda column: column or t("roster.not_mapped"),
-            key=f"roster_map_{name}_{upload.file_id}",  # a new file starts from its guess
-        )
-    mapping[name] = choice or None
+mapping = column_mapping(
+    frame.columns, COLUMNS, REQUIRED, guess_columns(frame.columns),
+    label=lambda name: t(f"roster.column.{name}"), not_mapped=t("roster.not_mapped"),
+    key="roster_map", file_id=upload.file_id,
+)  # fmt: skip
 missing = missing_columns(mapping)
 if missing:
     st.warning(
@@ -206,13 +170,9 @@ if missing:
     )
     st.stop()
 
-try:
-    with session() as s:
-        preview = preview_roster(s, me, frame, mapping, source=upload.name)
-except CrmError as error:
-    show_error(error)
+preview = FLOW.draw_preview(lambda s: preview_roster(s, me, frame, mapping, source=upload.name))
+if preview is None:
     st.stop()
-st.session_state[_PREVIEW] = preview
 
 st.subheader(t("roster.preview"))
 counts = preview.counts
@@ -224,9 +184,7 @@ st.write(
         bad=len(preview.bad_rows),
     )
 )
-metrics = st.columns(len(CATEGORIES))
-for column, category in zip(metrics, CATEGORIES, strict=True):
-    column.metric(t(f"roster.category.{category}"), counts[category])
+category_metrics(counts, CATEGORIES, lambda c: t(f"roster.category.{c}"))
 
 if preview.issues:
     st.error(t("roster.has_bad_rows", count=len(preview.bad_rows)))
@@ -243,10 +201,4 @@ if shown:
 to_change = sum(n for c, n in counts.items() if c not in ("unchanged", "skipped"))
 if preview.ok and not to_change:
     st.info(t("roster.nothing_to_apply"))
-st.button(
-    t("roster.apply"),
-    type="primary",
-    disabled=not preview.ok or not to_change,
-    on_click=_request_apply,
-    key="roster_apply",
-)
+FLOW.import_button(t("roster.apply"), "roster_apply", disabled=not preview.ok or not to_change)

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.business_lines import list_business_lines
-from crm_core.cells import DEFAULT_PLACEHOLDERS, placeholder_set
+from crm_core.cells import placeholder_set
 from crm_core.errors import CrmError
 from crm_core.lead_import import (
     COLUMNS,
@@ -34,6 +34,7 @@ from crm_core.permissions import Permission
 from crm_core.tabular import read_table
 from ui.context import actor
 from ui.db import session
+from ui.file_import import column_mapping, placeholder_input
 from ui.i18n import language, show_error, t
 
 _FILE = "lead_import_file"  # (file id, frame)
@@ -237,20 +238,11 @@ st.caption(t("lead_import.file_rows", filename=upload.name, rows=len(frame)))
 
 st.subheader(t("lead_import.mapping"))
 st.caption(t("lead_import.mapping_help"))
-guessed = guess_columns(frame.columns)
-choices = ["", *frame.columns]
-mapping: dict[str, str | None] = {}
-grid = st.columns(4)
-for position, name in enumerate(COLUMNS):
-    with grid[position % 4]:
-        choice = st.selectbox(
-            t(f"lead_import.field.{name}") + (" *" if name in _REQUIRED else ""),
-            choices,
-            index=choices.index(guessed.get(name) or ""),
-            format_func=lambda column: column or t("lead_import.not_in_file"),
-            key=f"lead_import_map_{name}_{upload.file_id}",
-        )
-    mapping[name] = choice or None
+mapping = column_mapping(
+    frame.columns, COLUMNS, _REQUIRED, guess_columns(frame.columns),
+    label=lambda name: t(f"lead_import.field.{name}"), not_mapped=t("lead_import.not_in_file"),
+    key="lead_import_map", file_id=upload.file_id, width=4,
+)  # fmt: skip
 
 left, middle, right = st.columns(3)
 channel_codes = ["", *(o.code for o in channels)]
@@ -269,11 +261,11 @@ default_lines = middle.multiselect(
     help=t("lead_import.default_lines_help"),
     key=f"lead_import_default_lines_{upload.file_id}",
 )
-placeholder_text = right.text_input(
+placeholders = placeholder_input(
     t("lead_import.placeholders"),
-    value=", ".join(DEFAULT_PLACEHOLDERS),
-    help=t("lead_import.placeholders_help"),
-    key=f"lead_import_placeholders_{upload.file_id}",
+    t("lead_import.placeholders_help"),
+    f"lead_import_placeholders_{upload.file_id}",
+    right,
 )
 mode = st.radio(
     t("lead_import.mode"),
@@ -284,7 +276,7 @@ mode = st.radio(
 )
 options = ImportOptions(
     mapping=mapping,
-    placeholders=placeholder_set(p for p in placeholder_text.split(",")),
+    placeholders=placeholder_set(placeholders),
     default_channel=default_channel or None,
     default_line_codes=tuple(default_lines),
     mode=mode,
