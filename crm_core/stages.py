@@ -229,4 +229,3 @@ def close_as_won(session: Session, actor: Actor, opportunity: Opportunity, amoun
         opportunity.closed_at = at
     else:
         _close(session, actor, opportunity, "won", at)
-
