@@ -102,11 +102,11 @@ def _plain_health(session: Session, kind: str, params: dict) -> None:
             f" AND e.reason = '{reason}' GROUP BY {day}, e.rule_id"
             for reason, person in (("recycle", "from_owner_id"), ("claim", "to_owner_id"))
         ),
-        f"SELECT CASE WHEN o.first_follow_up_at IS NULL THEN 'not_yet' WHEN {waited} <= 3600"
-        f" THEN 'a' WHEN {waited} <= 14400 THEN 'b' WHEN {waited} <= 86400 THEN 'c'"
-        f" WHEN {waited} <= 259200 THEN 'd' ELSE 'e' END AS b, count(*) FROM opportunity o"
-        f" WHERE {scope} AND o.assigned_at IS NOT NULL AND o.assigned_at >= :since"
-        " AND o.assigned_at < :until GROUP BY b",
+        "SELECT CASE WHEN w IS NULL THEN 'not_yet' WHEN w <= 3600 THEN 'a' WHEN w <= 14400"
+        " THEN 'b' WHEN w <= 86400 THEN 'c' WHEN w <= 259200 THEN 'd' ELSE 'e' END AS b,"
+        f" count(*) FROM (SELECT {waited} AS w FROM opportunity o WHERE {scope}"
+        " AND o.assigned_at IS NOT NULL AND o.assigned_at >= :since"
+        " AND o.assigned_at < :until) x GROUP BY b",
         f"SELECT count(*), sum(CASE WHEN {soon} <= 86400 THEN 1 ELSE 0 END) FROM opportunity o"
         f" WHERE {scope} AND o.created_at >= :since AND o.created_at < :until",
     ]

@@ -95,12 +95,13 @@ def _period(value, open_period: bool) -> tuple[date | None, date | None]:
 
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX download buttons for one chart's data."""
+    """CSV and XLSX download buttons for one chart's data. The file is made when its
+    button is pressed, not on every run of the page (an XLSX costs a tenth of a second)."""
     left, right, _ = st.columns([1, 1, 6])
     for column, kind in zip((left, right), EXPORT_FORMATS, strict=True):
         column.download_button(
             t(f"dash.download.{kind}"),
-            export_table(frame, kind, name),
+            lambda kind=kind: export_table(frame, kind, name),
             file_name=f"{name}.{kind}",
             mime=MIME_TYPES[kind],
             key=f"{key}_{kind}",

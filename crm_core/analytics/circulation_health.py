@@ -166,19 +166,21 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     for d, _, n in per_day("claim", FlowEvent.to_owner_id):
         claims_by_day[_day(d)] = claims_by_day.get(_day(d), 0) + int(n)
 
-    # Time from (the current) assignment to the first follow-up, for assignments in the period.
-    waited = seconds_between(session, o.assigned_at, o.first_follow_up_at)
+    # Time from (the current) assignment to the first follow-up, for assignments in the period:
+    # the seconds once per row in a subquery, then its bucket.
+    waits = (
+        with_lead(select(seconds_between(session, o.assigned_at, o.first_follow_up_at)
+                         .label("waited")).select_from(o), view)
+        .where(*base, col(o.assigned_at).is_not(None), *in_period(o.assigned_at, period))
+        .subquery("waits")
+    )  # fmt: skip
     bucket = case(
-        (col(o.first_follow_up_at).is_(None), NOT_YET),
-        *((waited <= hours * 3600, code) for code, hours in FIRST_CONTACT_BUCKETS if hours),
+        (waits.c.waited.is_(None), NOT_YET),
+        *((waits.c.waited <= hours * 3600, code) for code, hours in FIRST_CONTACT_BUCKETS if hours),
         else_=FIRST_CONTACT_BUCKETS[-1][0],
     )
     first_contact = dict.fromkeys([*(c for c, _ in FIRST_CONTACT_BUCKETS), NOT_YET], 0)
-    for code, n in session.exec(
-        with_lead(select(bucket, func.count()).select_from(o), view)
-        .where(*base, col(o.assigned_at).is_not(None), *in_period(o.assigned_at, period))
-        .group_by(bucket)
-    ).all():
+    for code, n in session.exec(select(bucket, func.count()).group_by(bucket)).all():
         first_contact[code] = int(n)
 
     soon = seconds_between(session, o.created_at, o.first_follow_up_at) <= 24 * 3600
