@@ -171,7 +171,8 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     waits = (
         with_lead(select(seconds_between(session, o.assigned_at, o.first_follow_up_at)
                          .label("waited")).select_from(o), view)
-        .where(*base, col(o.assigned_at).is_not(None), *in_period(o.assigned_at, period))
+        .where(*opportunity_conditions(actor, view, unit, by_period=True),
+               col(o.assigned_at).is_not(None), *in_period(o.assigned_at, period))
         .subquery("waits")
     )  # fmt: skip
     bucket = case(
@@ -186,7 +187,7 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     soon = seconds_between(session, o.created_at, o.first_follow_up_at) <= 24 * 3600
     created, contacted = session.exec(
         with_lead(select(func.count(), _count_where(soon)).select_from(o), view).where(
-            *base, *in_period(o.created_at, period)
+            *opportunity_conditions(actor, view, unit, period)
         )
     ).one()
     return CirculationHealth(

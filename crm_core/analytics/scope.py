@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, or_, true
+from sqlalchemy import ColumnElement, Select, false, func, or_, true
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, opportunity_scope, org_unit_scope, user_scope
+from crm_core.access import Actor, opportunity_scope, org_unit_scope, unit_clause, user_scope
 from crm_core.analytics.filters import SPLITS, DashboardFilter
 from crm_core.errors import ValidationError
 from crm_core.flow import utc_offset
@@ -68,14 +68,29 @@ def in_period(column, period: Period) -> list[ColumnElement[bool]]:
 
 
 def opportunity_conditions(
-    actor: Actor, view: DashboardFilter, unit: OrgUnit | None, cohort: Period | None = None
-) -> list[ColumnElement[bool]]:
+    actor: Actor, view: DashboardFilter, unit: OrgUnit | None, cohort: Period | None = None,
+    *, by_period: bool = False,
+) -> list[ColumnElement[bool]]:  # fmt: skip
     """The scope and the filters on `opportunity` (and `lead`, when `needs_lead`).
-    `cohort`: the period that selects opportunities by their creation date."""
-    conditions = [opportunity_scope(actor)]
+    `cohort`: the period that selects opportunities by their creation date. `by_period`:
+    a period range drives the query (the cohort, the assignments of a period)."""
+    by_period = by_period or cohort is not None
+    conditions = [scope_as_filter(actor) if by_period else opportunity_scope(actor)]
     if cohort is not None:
         conditions += in_period(Opportunity.created_at, cohort)
     return conditions + opportunity_filters(view, unit)
+
+
+def scope_as_filter(actor: Actor) -> ColumnElement[bool]:
+    """`opportunity_scope` written so that no owner or unit index serves it, for queries a
+    period range drives: the range's index holds the unit and the owner, so the scope is
+    checked on its entries. Given the plain scope, SQLite reads a unit's rows through the
+    unit index and then every one of them from the table."""
+    if actor.scope is DataScope.ALL:
+        return true()
+    owner = func.coalesce(Opportunity.owner_id, 0)
+    return or_(owner == actor.user_id,
+               unit_clause(actor, func.coalesce(Opportunity.org_unit_id, 0)))  # fmt: skip
 
 
 def opportunity_filters(view: DashboardFilter, unit: OrgUnit | None) -> list[ColumnElement[bool]]:
