@@ -37,11 +37,11 @@ from crm_core.opportunity_detail import get_opportunity_detail
 from crm_core.permissions import BUILTIN_ROLES, DataScope
 from crm_core.roles import save_role
 from crm_core.workbench import workbench
+from tests.apptest import login
 
 MANAGER = "bench_manager"
 MANAGER_REPS = 300
 PASSWORD = "demo1234"
-APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
 PAGES = {
     "workbench": "pages/sales/workbench.py",
     "board": "pages/sales/board.py",
@@ -86,18 +86,6 @@ def ensure_manager(session: Session) -> int:
 
 def _sample_opportunity(session: Session, actor: Actor) -> int:
     return list_board(session, actor, BoardFilter(), limit=1)[0].opportunity_id
-
-
-def _login(username: str):
-    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input(PASSWORD)
-    at.button[0].click()
-    at.run()
-    return at
 
 
 def _open(at, page: str, opportunity_id: int):
@@ -164,7 +152,7 @@ def run(ctx: BenchContext, repeat: int = 5) -> None:
                 owned = count_by(session, actor, Opportunity.pool_state).get("owned", 0)
                 report_value(f"workbench_{who}_owned_in_scope", owned, "opportunities")
                 _core_times(session, actor, who, sample)
-            at = _login(username)
+            at = login(username, PASSWORD)
             for page in PAGES:
                 _open(at, page, sample)
                 times = []

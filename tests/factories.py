@@ -125,3 +125,15 @@ def add_waiting_opportunities(
     session.commit()
     ids = session.exec(select(Opportunity.id).order_by(Opportunity.id.desc()).limit(count)).all()
     return sorted(row[0] for row in ids)
+
+
+def owned_with(session: Session, company: SmallCompany, owner: str, tail: int,
+               **values) -> Opportunity:  # fmt: skip
+    """`add_owned_opportunity` with some of its columns set to `values`."""
+    opp = add_owned_opportunity(session, company, owner, tail)
+    row = session.get(Opportunity, opp.id)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    session.commit()
+    return row

@@ -11,8 +11,8 @@ import pytest
 from crm_core import clock
 from crm_core.board import BoardFilter, board_columns, count_board, list_board
 from crm_core.errors import ValidationError
-from crm_core.models import Lead, Opportunity
-from tests.factories import add_owned_opportunity, build_small_company
+from crm_core.models import Lead
+from tests.factories import build_small_company, owned_with
 
 NOW = datetime(2026, 12, 15, 4, 0)  # 12:00 local on the 15th
 
@@ -23,29 +23,19 @@ def company(db):
     return build_small_company(db)
 
 
-def owned(db, company, owner: str, tail: int, **values) -> Opportunity:
-    opp = add_owned_opportunity(db, company, owner, tail)
-    row = db.get(Opportunity, opp.id)
-    for name, value in values.items():
-        setattr(row, name, value)
-    db.add(row)
-    db.commit()
-    return row
-
-
 def ids(rows) -> list[int]:
     return [r.opportunity_id for r in rows]
 
 
 def test_columns_count_and_sum_per_stage(db, company):
-    owned(db, company, "rep_a1", 1, stage="qualified", amount=Decimal(100))
-    owned(db, company, "rep_a1", 2, stage="qualified", amount=Decimal(20))
-    owned(db, company, "rep_a1", 3, stage="trial_done")
-    owned(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(500),
+    owned_with(db, company, "rep_a1", 1, stage="qualified", amount=Decimal(100))
+    owned_with(db, company, "rep_a1", 2, stage="qualified", amount=Decimal(20))
+    owned_with(db, company, "rep_a1", 3, stage="trial_done")
+    owned_with(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(500),
           closed_at=NOW - timedelta(days=3))  # fmt: skip
-    owned(db, company, "rep_a1", 5, stage="won", pool_state="closed", amount=Decimal(700),
+    owned_with(db, company, "rep_a1", 5, stage="won", pool_state="closed", amount=Decimal(700),
           closed_at=NOW - timedelta(days=30))  # last month: off the board  # fmt: skip
-    owned(db, company, "rep_a1", 6, stage="qualified", pool_state="public")  # not owned
+    owned_with(db, company, "rep_a1", 6, stage="qualified", pool_state="public")  # not owned
     columns = {c.stage: c for c in board_columns(db, company.actor(db, "rep_a1"))}
     assert list(columns) == ["new", "contacted", "qualified", "trial_booked", "trial_done",
                              "won", "lost"]  # fmt: skip
@@ -59,25 +49,25 @@ def test_columns_count_and_sum_per_stage(db, company):
 
 def test_the_month_is_the_company_month(db, company):
     # 1 Dec 02:00 local = 30 Nov 18:00 UTC: this month in company time.
-    owned(db, company, "rep_a1", 1, stage="lost", pool_state="closed",
+    owned_with(db, company, "rep_a1", 1, stage="lost", pool_state="closed",
           closed_at=datetime(2026, 11, 30, 18, 0))  # fmt: skip
-    owned(db, company, "rep_a1", 2, stage="lost", pool_state="closed",
+    owned_with(db, company, "rep_a1", 2, stage="lost", pool_state="closed",
           closed_at=datetime(2026, 11, 30, 15, 0))  # 23:00 local on 30 Nov  # fmt: skip
     lost = [c for c in board_columns(db, company.actor(db, "rep_a1")) if c.stage == "lost"][0]
     assert lost.count == 1
 
 
 def test_filters_combine(db, company):
-    a = owned(
+    a = owned_with(
         db, company, "rep_a1", 1, intention_level="A", next_follow_up_at=NOW - timedelta(hours=1)
     )
-    b = owned(
+    b = owned_with(
         db, company, "rep_a1", 2, intention_level="B", next_follow_up_at=NOW + timedelta(hours=2)
     )
-    c = owned(
+    c = owned_with(
         db, company, "rep_a1", 3, intention_level="A", next_follow_up_at=NOW + timedelta(days=3)
     )
-    d = owned(db, company, "rep_a1", 4, pipeline_type="renewal")
+    d = owned_with(db, company, "rep_a1", 4, pipeline_type="renewal")
     lead = db.get(Lead, c.lead_id)
     lead.channel, lead.name, lead.name_key = "chat", "Zhang San", "zhang san"
     db.add(lead)
@@ -101,7 +91,7 @@ def test_filters_combine(db, company):
 
 
 def test_sorting_and_paging(db, company):
-    rows = [owned(db, company, "rep_a1", i, next_follow_up_at=NOW + timedelta(hours=10 - i),
+    rows = [owned_with(db, company, "rep_a1", i, next_follow_up_at=NOW + timedelta(hours=10 - i),
                   amount=Decimal(i * 10)) for i in range(1, 6)]  # fmt: skip
     rep = company.actor(db, "rep_a1")
     by_next = ids(list_board(db, rep, sort="next_follow_up"))
@@ -114,9 +104,9 @@ def test_sorting_and_paging(db, company):
 
 
 def test_scope_a_rep_sees_theirs_a_manager_their_units(db, company):
-    mine = owned(db, company, "rep_a1", 1)
-    colleague = owned(db, company, "rep_a2", 2)
-    shanghai = owned(db, company, "rep_c1", 3)
+    mine = owned_with(db, company, "rep_a1", 1)
+    colleague = owned_with(db, company, "rep_a2", 2)
+    shanghai = owned_with(db, company, "rep_c1", 3)
     assert ids(list_board(db, company.actor(db, "rep_a1"))) == [mine.id]
     manager = company.actor(db, "bj_manager")
     assert sorted(ids(list_board(db, manager))) == sorted([mine.id, colleague.id])

@@ -10,11 +10,10 @@ import pytest
 from crm_core import clock
 from crm_core.errors import PermissionDenied
 from crm_core.follow_ups import FollowUpInput, log_follow_up
-from crm_core.models import Opportunity
 from crm_core.settings import set_setting
 from crm_core.trials import book_trial
 from crm_core.workbench import workbench
-from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
+from tests.factories import SYSTEM, build_small_company, owned_with
 
 # 09:00 in the company's time zone (UTC+8): the local day began at 16:00 UTC yesterday.
 NOW = datetime(2026, 12, 1, 1, 0)
@@ -26,26 +25,16 @@ def company(db):
     return build_small_company(db)
 
 
-def owned(db, company, owner: str, tail: int, **values) -> Opportunity:
-    opp = add_owned_opportunity(db, company, owner, tail)
-    row = db.get(Opportunity, opp.id)
-    for name, value in values.items():
-        setattr(row, name, value)
-    db.add(row)
-    db.commit()
-    return row
-
-
 def test_due_overdue_and_new_lists(db, company):
-    late = owned(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(days=1),
+    late = owned_with(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(days=1),
                  first_follow_up_at=NOW - timedelta(days=3))  # fmt: skip
-    later_today = owned(db, company, "rep_a1", 2, next_follow_up_at=NOW + timedelta(hours=10),
+    later_today = owned_with(db, company, "rep_a1", 2, next_follow_up_at=NOW + timedelta(hours=10),
                         first_follow_up_at=NOW - timedelta(days=3))  # fmt: skip
-    owned(db, company, "rep_a1", 3, next_follow_up_at=NOW + timedelta(hours=20),
+    owned_with(db, company, "rep_a1", 3, next_follow_up_at=NOW + timedelta(hours=20),
           first_follow_up_at=NOW - timedelta(days=3))  # tomorrow, local  # fmt: skip
-    new = owned(db, company, "rep_a1", 4, assigned_at=NOW - timedelta(hours=1))
-    owned(db, company, "rep_a2", 5, next_follow_up_at=NOW - timedelta(days=1))  # not mine
-    closed = owned(db, company, "rep_a1", 6, next_follow_up_at=NOW - timedelta(days=1),
+    new = owned_with(db, company, "rep_a1", 4, assigned_at=NOW - timedelta(hours=1))
+    owned_with(db, company, "rep_a2", 5, next_follow_up_at=NOW - timedelta(days=1))  # not mine
+    closed = owned_with(db, company, "rep_a1", 6, next_follow_up_at=NOW - timedelta(days=1),
                    pool_state="closed", stage="lost")  # fmt: skip
     bench = workbench(db, company.actor(db, "rep_a1"))
     assert [line.opportunity_id for line in bench.overdue] == [late.id]
@@ -58,7 +47,7 @@ def test_due_overdue_and_new_lists(db, company):
 
 def test_lists_are_cut_but_counted(db, company):
     for tail in range(1, 6):
-        owned(db, company, "rep_a1", tail, next_follow_up_at=NOW - timedelta(hours=tail))
+        owned_with(db, company, "rep_a1", tail, next_follow_up_at=NOW - timedelta(hours=tail))
     bench = workbench(db, company.actor(db, "rep_a1"), limit=2)
     assert len(bench.overdue) == 2
     assert bench.overdue_count == 5
@@ -67,10 +56,10 @@ def test_lists_are_cut_but_counted(db, company):
 
 
 def test_pipeline_by_stage_with_amounts(db, company):
-    owned(db, company, "rep_a1", 1, stage="qualified", amount=Decimal("100.00"))
-    owned(db, company, "rep_a1", 2, stage="qualified", amount=Decimal("50.50"))
-    owned(db, company, "rep_a1", 3, stage="new")
-    owned(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(9))
+    owned_with(db, company, "rep_a1", 1, stage="qualified", amount=Decimal("100.00"))
+    owned_with(db, company, "rep_a1", 2, stage="qualified", amount=Decimal("50.50"))
+    owned_with(db, company, "rep_a1", 3, stage="new")
+    owned_with(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(9))
     pipeline = workbench(db, company.actor(db, "rep_a1")).pipeline
     assert [(c.stage, c.count, c.amount) for c in pipeline] == [
         ("new", 1, Decimal(0)), ("qualified", 2, Decimal("150.50")),
@@ -78,7 +67,7 @@ def test_pipeline_by_stage_with_amounts(db, company):
 
 
 def test_the_day_counts_in_company_time(db, company):
-    opp = owned(db, company, "rep_a1", 1)
+    opp = owned_with(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
     entry = {"next_follow_up_at": NOW + timedelta(days=1)}
     log_follow_up(db, rep, opp.id, FollowUpInput(channel="call", content="a", result="connected",
@@ -103,11 +92,11 @@ def test_the_day_counts_in_company_time(db, company):
 
 
 def test_a_manager_sees_each_reps_backlog_in_scope(db, company):
-    owned(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(hours=1),
+    owned_with(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(hours=1),
           first_follow_up_at=NOW - timedelta(days=1))  # fmt: skip
-    owned(db, company, "rep_a1", 2)
-    owned(db, company, "rep_b1", 3)
-    owned(db, company, "rep_c1", 4)  # Shanghai
+    owned_with(db, company, "rep_a1", 2)
+    owned_with(db, company, "rep_b1", 3)
+    owned_with(db, company, "rep_c1", 4)  # Shanghai
     team = workbench(db, company.actor(db, "bj_manager")).team
     assert [(r.name, r.owned, r.overdue, r.untouched) for r in team] == [
         ("Rep A1", 2, 1, 1), ("Rep B1", 1, 0, 1),
