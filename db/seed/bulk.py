@@ -185,7 +185,8 @@ class BulkWriter:
 
 
 def analyze(engine: Engine) -> None:
-    """Refresh the planner statistics after a big load (outside any transaction)."""
+    """Refresh the planner statistics after a big load (outside any transaction); on
+    PostgreSQL also the visibility map."""
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "sqlite":
@@ -195,4 +196,6 @@ def analyze(engine: Engine) -> None:
             connection.exec_driver_sql("ANALYZE")
             connection.exec_driver_sql("PRAGMA analysis_limit=0")
         else:
-            connection.exec_driver_sql("ANALYZE")
+            # VACUUM too: it marks the freshly written pages all-visible, so index-only
+            # scans work from the start instead of after autovacuum's first pass.
+            connection.exec_driver_sql("VACUUM ANALYZE")

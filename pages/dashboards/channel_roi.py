@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from crm_core.analytics import channel_roi
@@ -15,7 +14,7 @@ from crm_core.marketing_spend import delete_spend, list_spend, set_spend
 from crm_core.metadata import list_options, option_label
 from crm_core.permissions import Permission
 from ui.context import actor
-from ui.dashboards import downloads, filter_bar, money, percent, pick
+from ui.dashboards import bar_chart, downloads, filter_bar, money, percent, pick
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import language, show_error, t
@@ -57,10 +56,8 @@ def table(rows, with_campaign: bool) -> pd.DataFrame:
 
 by_channel = table(result.channels, False)
 if not by_channel.empty:
-    figure = px.bar(by_channel, x=t("dash.col.channel"), y=[t("dash.col.leads"), t("dash.col.won")],
-                    barmode="group")  # fmt: skip
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300)
-    st.plotly_chart(figure, key="roi_chart")
+    bar_chart(by_channel, t("dash.col.channel"), [t("dash.col.leads"), t("dash.col.won")],
+              "roi_chart", barmode="group")  # fmt: skip
     st.dataframe(by_channel, hide_index=True, width="stretch", key="roi_channels")
     downloads(by_channel, "roi-channels", "roi_channels")
     st.subheader(t("dash.roi.by_campaign"))

@@ -5,13 +5,12 @@ day, the dormant, and the share of new opportunities contacted within 24 hours."
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from crm_core.analytics import FIRST_CONTACT_BUCKETS, NOT_YET, circulation_health
 from crm_core.errors import CrmError
 from ui.context import actor
-from ui.dashboards import downloads, filter_bar, percent
+from ui.dashboards import bar_chart, downloads, filter_bar, percent
 from ui.db import session
 from ui.i18n import show_error, t
 
@@ -38,15 +37,6 @@ row[4].metric(t("dash.health.contacted_24h"), percent(health.contacted_24h_share
 st.caption(t("dash.health.contacted_help", created=health.created, contacted=health.contacted_24h))
 
 
-def chart(frame: pd.DataFrame, x: str, y: str, key: str, **options) -> None:
-    if frame.empty:
-        st.caption(t("dash.no_data"))
-        return
-    figure = px.bar(frame, x=x, y=y, **options)
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300)
-    st.plotly_chart(figure, key=key)
-
-
 st.subheader(t("dash.health.holdings"))
 holdings = pd.DataFrame(
     [
@@ -62,7 +52,7 @@ holdings = pd.DataFrame(
     columns=[t(c) for c in ("dash.col.owner", "dash.col.unit", "dash.col.held", "dash.col.cap",
                             "dash.col.share_of_cap")],
 )  # fmt: skip
-chart(holdings, t("dash.col.owner"), t("dash.col.held"), "health_holdings_chart")
+bar_chart(holdings, t("dash.col.owner"), t("dash.col.held"), "health_holdings_chart")
 st.dataframe(holdings, hide_index=True, width="stretch", key="health_holdings")
 downloads(holdings, "top-hoarders", "health_holdings")
 
@@ -76,7 +66,7 @@ with left:
         ],
         columns=[t("dash.col.day"), t("dash.col.rule"), t("dash.col.count")],
     )  # fmt: skip
-    chart(recycles, t("dash.col.day"), t("dash.col.count"), "health_recycles_chart",
+    bar_chart(recycles, t("dash.col.day"), t("dash.col.count"), "health_recycles_chart",
           color=t("dash.col.rule"))  # fmt: skip
     downloads(recycles, "recycles", "health_recycles")
 with right:
@@ -85,7 +75,7 @@ with right:
         [{t("dash.col.day"): day, t("dash.col.count"): n} for day, n in health.claims],
         columns=[t("dash.col.day"), t("dash.col.count")],
     )
-    chart(claims, t("dash.col.day"), t("dash.col.count"), "health_claims_chart")
+    bar_chart(claims, t("dash.col.day"), t("dash.col.count"), "health_claims_chart")
     downloads(claims, "claims", "health_claims")
 
 st.subheader(t("dash.health.first_contact"))
@@ -96,5 +86,5 @@ first = pd.DataFrame(
         t("dash.col.count"): [health.first_contact[code] for code in codes],
     }
 )
-chart(first, t("dash.col.waited"), t("dash.col.count"), "health_first_chart")
+bar_chart(first, t("dash.col.waited"), t("dash.col.count"), "health_first_chart")
 downloads(first, "first-contact", "health_first")

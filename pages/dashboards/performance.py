@@ -4,13 +4,12 @@ the tree with the unit filter) and per rep; won, win rate, average order; refund
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from crm_core.analytics import performance
 from crm_core.errors import CrmError
 from ui.context import actor
-from ui.dashboards import downloads, filter_bar, money, percent
+from ui.dashboards import bar_chart, downloads, filter_bar, money, percent
 from ui.db import session
 from ui.i18n import show_error, t
 
@@ -60,9 +59,7 @@ def table(rows, first: str) -> pd.DataFrame:
 st.subheader(t("dash.perf.by_unit"))
 units = table(result.units, t("dash.col.unit"))
 if not units.empty:
-    figure = px.bar(units, x=t("dash.col.unit"), y=t("dash.col.revenue"))
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300)
-    st.plotly_chart(figure, key="perf_units_chart")
+    bar_chart(units, t("dash.col.unit"), t("dash.col.revenue"), "perf_units_chart")
 st.dataframe(units, hide_index=True, width="stretch", key="perf_units")
 downloads(units, "performance-units", "perf_units")
 
