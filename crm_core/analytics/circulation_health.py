@@ -14,7 +14,7 @@ were taken from and claims by the claimers, so the owner and event indexes answe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -39,6 +39,8 @@ from crm_core.flow import utc_offset
 from crm_core.models import FlowEvent, Opportunity, OrgUnit, RecycleRule, User
 
 DEFAULT_IDLE_DAYS = 7
+# How old the idle figures may be: they are taken as of the start of the current tick.
+IDLE_TICK = timedelta(minutes=5)
 TOP_HOARDERS = 10
 # Buckets of the time from assignment to the first follow-up: (code, upper bound in hours).
 FIRST_CONTACT_BUCKETS: tuple[tuple[str, float | None], ...] = (
@@ -88,15 +90,17 @@ class CirculationHealth:
 def circulation_health(
     session: Session, actor: Actor, view: DashboardFilter, *, idle_days: int = DEFAULT_IDLE_DAYS
 ) -> CirculationHealth:
-    """The circulation figures of the view (cached; the clock's minute is part of the key,
-    since idleness depends on the time)."""
+    """The circulation figures of the view (cached). Idleness moves with the clock, not only
+    with the data: the figures are taken as of the start of the current IDLE_TICK, which is
+    part of the cache key, so they are at most that old."""
     unit = check_view(session, actor, view)
     if idle_days < 1:
         raise ValidationError("dash.error.idle_days")
-    minute = clock.now().replace(second=0, microsecond=0)
+    now = clock.now()
+    tick = now - (now - datetime.min) % IDLE_TICK
     return cached(
-        session, actor, "circulation_health", (view, idle_days, minute),
-        lambda: _health(session, actor, view, unit, idle_days),
+        session, actor, "circulation_health", (view, idle_days, tick),
+        lambda: _health(session, actor, view, unit, idle_days, tick),
     )  # fmt: skip
 
 
@@ -104,9 +108,9 @@ def _count_where(conditions) -> object:
     return func.sum(case((conditions, 1), else_=0))
 
 
-def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_days: int):
+def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_days: int,
+            now: datetime):  # fmt: skip
     o = Opportunity
-    now = clock.now()
     base = opportunity_conditions(actor, view, unit)
     period = period_bounds(session, view)
     offset = utc_offset(session).total_seconds() / 3600
