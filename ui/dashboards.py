@@ -98,9 +98,10 @@ def _period(value, open_period: bool) -> tuple[date | None, date | None]:
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for one chart's data. The file is made when its
     button is pressed, not on every run of the page (an XLSX costs a tenth of a second)."""
-    left, right, _ = st.columns([1, 1, 6])
-    for column, kind in zip((left, right), EXPORT_FORMATS, strict=True):
-        column.download_button(
+    # Side by side at their own width, also inside a half-width column.
+    row = st.container(horizontal=True)
+    for kind in EXPORT_FORMATS:
+        row.download_button(
             t(f"dash.download.{kind}"),
             lambda kind=kind: export_table(frame, kind, name),
             file_name=f"{name}.{kind}",

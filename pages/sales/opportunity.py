@@ -152,7 +152,9 @@ def _timeline(detail: OpportunityDetail) -> None:
             for e in entries
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    notes = st.column_config.TextColumn(width="large")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={t("opportunity.tl.text"): notes})  # fmt: skip
 
 
 me = actor()
