@@ -69,7 +69,7 @@ def stage_text(stage: str | None) -> str:
     return label("stage", stage)
 
 
-def open_link(opportunity_id: int, text: str, *, key: str | None = None) -> None:
+def open_link(opportunity_id: int, text: str) -> None:
     """A link to the opportunity's detail page."""
     st.page_link(DETAIL_PAGE, label=text, icon=":material/open_in_new:",
                  query_params={"id": str(opportunity_id)})  # fmt: skip

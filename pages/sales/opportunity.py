@@ -10,7 +10,12 @@ import streamlit as st
 
 from crm_core.errors import CrmError
 from crm_core.masking import reveal_phone
-from crm_core.opportunity_detail import OpportunityDetail, TimelineEntry, get_opportunity_detail
+from crm_core.opportunity_detail import (
+    TIMELINE_KINDS,
+    OpportunityDetail,
+    TimelineEntry,
+    get_opportunity_detail,
+)
 from crm_core.permissions import Permission
 from crm_core.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
@@ -131,8 +136,7 @@ def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
 
 def _timeline(detail: OpportunityDetail) -> None:
     st.subheader(t("opportunity.timeline"))
-    kinds = st.pills(t("opportunity.tl.show"), ["follow_up", "call", "stage", "flow", "trial",
-                                                 "order", "learning"],
+    kinds = st.pills(t("opportunity.tl.show"), TIMELINE_KINDS,
                      selection_mode="multi", key="opp_tl_kinds",
                      format_func=lambda k: t(f"timeline.kind.{k}"))  # fmt: skip
     entries = [e for e in detail.timeline if not kinds or e.kind in kinds]
