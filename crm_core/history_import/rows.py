@@ -24,6 +24,7 @@ from crm_core.cells import clean_cell, parse_datetime
 from crm_core.history_import.columns import CLOSED, HistoryOptions
 from crm_core.lead_import.columns import word
 from crm_core.models import DEFAULT_STAGES, Lead, Opportunity, OrgUnit, User
+from crm_core.permissions import Permission
 
 MAX_ID = 60  # the source's id; with the source prefix it fits the 80-character columns
 
@@ -254,6 +255,9 @@ def read_history(
     known = _known(session, options, [external_key(options, i) for i in ids if i])
     stages = {word(k): v for k, v in options.stage_map.items()}
     mapper = _Mapper(session, actor, options)
+    # A won row becomes a paid order, i.e. revenue on the dashboards: only someone who may
+    # record payments may bring revenue in, as by hand or by the payment import.
+    may_record_revenue = actor.can(Permission.RECORD_PAYMENTS)
     first_row: dict[str, int] = {}
     rows: list[HistoryRow] = []
     skipped = 0
@@ -277,6 +281,8 @@ def read_history(
                 skipped += 1
                 continue
             history = _read_row(cell, stages, now)
+            if history[0] == "won" and not may_record_revenue:
+                raise _Refused("stage", "history_import.error.won_needs_payments")
             owner_name = cell("owner")
             if not owner_name:
                 raise _Refused("owner", "history_import.error.owner_missing")
@@ -332,4 +338,6 @@ def _read_row(cell, stages: dict[str, str], now: datetime):
         raise _Refused("closed_at", "history_import.error.closed_before_created")
     if created > now:
         raise _Refused("created_at", "history_import.error.future_date")
+    if closed is not None and closed > now:
+        raise _Refused("closed_at", "history_import.error.future_date")
     return stage, created, closed, amount

@@ -210,6 +210,13 @@ EN = {
     "history_import.error.bad_amount": "Not an amount of money: {value}.",
     "history_import.error.closed_before_created": "Closed before it was created.",
     "history_import.error.future_date": "A date in the future.",
+    "history_import.no_revenue": (
+        "Won opportunities become revenue, so you can import only open and lost ones: ask "
+        "someone who may record payments (finance) to import the wins."
+    ),
+    "history_import.error.won_needs_payments": (
+        "A won opportunity brings revenue: importing it needs the right to record payments."
+    ),
 }
 
 ZH = {
@@ -412,4 +419,6 @@ ZH = {
     "history_import.error.bad_amount": "不是有效金额:{value}。",
     "history_import.error.closed_before_created": "关闭时间早于创建时间。",
     "history_import.error.future_date": "日期在未来。",
+    "history_import.no_revenue": "已成交的商机会计入业绩，因此你只能导入进行中和已输单的商机；成交记录请交给有“登记回款”权限的同事（财务）导入。",
+    "history_import.error.won_needs_payments": "已成交的商机会计入业绩，导入它需要“登记回款”权限。",
 }

@@ -79,6 +79,8 @@ def _request() -> None:
 me = actor()
 st.title(t("nav.history_import"))
 st.caption(t("history_import.intro"))
+if not me.can(Permission.RECORD_PAYMENTS):
+    st.info(t("history_import.no_revenue"))
 with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s)}
     units = unit_choices(s, me) if me.can(Permission.VIEW_DASHBOARDS) else {}
