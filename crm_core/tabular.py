@@ -1,7 +1,7 @@
 """Reading uploaded tables (CSV or XLSX) into a frame of strings, and guessing which column
 is which from English or Chinese headers.
 
-Used by every import (the HR roster, leads): the importer decides what the columns mean,
+Used by every import (the HR roster, leads, ...): the importer decides what the columns mean,
 this module only turns bytes into rows. The frame's index is the row number as a
 spreadsheet shows it (the header is row 1, the first data row is row 2), so an importer can
 report a bad row exactly where the user will look for it; blank rows are left out but do not
@@ -14,13 +14,12 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from crm_core.errors import ValidationError
+from crm_core.spreadsheet import MAX_COLUMNS, MAX_ROWS, xlsx_rows
 
 DELIMITERS = (",", ";", "\t")
 _XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -28,63 +27,137 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls format, which we do not read
 
 
-def read_table(data: bytes, filename: str) -> pd.DataFrame:
+def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> pd.DataFrame:
     """The first sheet of an XLSX file, or a CSV file, as a frame of stripped strings.
 
     CSV is decoded as UTF-8 (a byte-order mark is dropped), else as GB18030 (a superset of
-    GBK, what Excel in Chinese saves); UTF-16 with a byte-order mark reads too. The
-    delimiter is whichever of `,` `;` tab splits the header into the most columns. Raise
-    ValidationError `tabular.error.unreadable` for a file that cannot be read and
-    `tabular.error.empty` for one without data rows. The frame records the file name in
-    `frame.attrs["filename"]`.
+    GBK, what Excel in Chinese saves) or Big5 (traditional Chinese), whichever the bytes
+    show; UTF-16 with a byte-order mark reads too. The delimiter is whichever of `,` `;`
+    tab splits the header into the most columns. Reading stops at the first data row past
+    `max_rows` (ValidationError `tabular.error.too_many_rows`); the other limits are
+    `crm_core.spreadsheet`'s. Raise ValidationError `tabular.error.unreadable` for a file
+    that cannot be read and `tabular.error.empty` for one without data rows. The frame
+    records the file name in `frame.attrs["filename"]`.
     """
     name = (filename or "").strip()
     if not data:
         raise ValidationError("tabular.error.empty", filename=name)
     if data.startswith(_ZIP_MAGIC) or name.lower().endswith(_XLSX_SUFFIXES):
-        return _frame(_grid(_xlsx_rows(data, name)), name)
+        return _frame(_grid(xlsx_rows(data, name, max_rows)), name)
     if data.startswith(_OLE_MAGIC):
         raise ValidationError("tabular.error.unreadable", filename=name, detail="xls")
-    text = _decode(data, name)
-    grid = _csv_grid(text)
+    encoding = text_encoding(data, name)
+    if encoding == "utf-16":  # rare: read through UTF-8, the parser's own encoding
+        data, encoding = data.decode("utf-16").encode("utf-8"), "utf-8"
+    grid = _csv_grid(data, encoding, name, max_rows)
     if grid is None:
-        grid = _grid(_csv_rows(text, name))
+        grid = _grid(_csv_rows(data.decode(encoding), name, max_rows))
     return _frame(grid, name)
 
 
-def _csv_grid(text: str) -> pd.DataFrame | None:
+def _too_many(filename: str, max_rows: int) -> ValidationError:
+    return ValidationError("tabular.error.too_many_rows", filename=filename, max=max_rows)
+
+
+def _csv_grid(data: bytes, encoding: str, filename: str, max_rows: int) -> pd.DataFrame | None:
     """The CSV through pandas' C parser (a 200,000-row file in a fraction of a second), or
     None when it refuses the file (a row longer than the first): the csv module reads it.
-    Blank lines stay as rows, so the index + 1 is the row number the spreadsheet shows."""
+    Blank lines stay as rows, so the index + 1 is the row number the spreadsheet shows.
+    The parser reads the bytes as they are, so the file's text is never held whole; no
+    more lines than the header, `max_rows` data rows and one more are parsed."""
+    # Lines are an upper bound of rows (a quoted cell may hold line breaks): below the
+    # limit the whole file is read; above it, reading stops one row past the limit.
+    # (A line feed byte is a line feed in UTF-8, GB18030 and Big5 alike.)
+    lines = data.count(b"\n") + 1
+    limit = max_rows + 2 if lines > max_rows + 1 else None
+    head = data[:65_536].decode(encoding, errors="ignore")
     try:
         grid = pd.read_csv(
-            io.StringIO(text), sep=sniff_delimiter(text), header=None, dtype=str,
-            keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
+            io.BytesIO(data), encoding=encoding, sep=sniff_delimiter(head), header=None,
+            dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+            engine="c", nrows=limit,
         )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return None
+    if len(grid.columns) > MAX_COLUMNS:
+        raise ValidationError("tabular.error.too_wide", filename=filename, row=1, max=MAX_COLUMNS)
     grid = grid.fillna("")
     grid.index = pd.RangeIndex(1, len(grid.index) + 1)
+    if limit is not None and len(grid.index) == limit:
+        filled = int(grid.ne("").any(axis=1).sum())
+        if filled > max_rows + 1:
+            raise _too_many(filename, max_rows)
+        # Blank lines or line breaks inside cells made up the count: read it all.
+        grid = _csv_grid(data, encoding, filename, max_rows=lines)
     return grid
 
 
-def _decode(data: bytes, filename: str) -> str:
+def text_encoding(data: bytes, filename: str) -> str:
+    """The encoding of a CSV upload: `utf-16` (with its byte-order mark), `utf-8-sig`,
+    `gb18030` or `big5hkscs`. Raise ValidationError `tabular.error.unreadable` (detail
+    `encoding`) for anything else. The file is checked in slices, never decoded whole."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ValidationError(
-                "tabular.error.unreadable", filename=filename, detail="encoding"
-            ) from exc
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:  # UTF-16 or a binary file that happened to decode
-            break
-        return text
+        if _decodes(data, "utf-16"):
+            return "utf-16"
+        raise ValidationError("tabular.error.unreadable", filename=filename, detail="encoding")
+    if b"\x00" not in data:  # a NUL: UTF-16 without its mark, or a binary file
+        if _decodes(data, "utf-8-sig"):
+            return "utf-8-sig"
+        chinese = _chinese_encoding(data)
+        if chinese is not None:
+            return chinese
     raise ValidationError("tabular.error.unreadable", filename=filename, detail="encoding")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    step = 1 << 20
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(data[start : start + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _chinese_encoding(data: bytes) -> str | None:
+    """GB18030 or Big5, as the bytes show. Most byte pairs read in both, as different
+    characters: text in its true encoding uses mostly the common characters of that
+    encoding (GB2312 for GBK; Big5's first level, 0xA440-0xC67E, for Big5), while read in
+    the other one it falls on rare ones. So the reading with fewer rare characters wins."""
+    gb, big5 = _decodes(data, "gb18030"), _decodes(data, "big5hkscs")
+    if not (gb and big5):
+        return "gb18030" if gb else "big5hkscs" if big5 else None
+    head = data[:400_000]
+    as_gb = head.decode("gb18030", errors="ignore")
+    as_big5 = head.decode("big5hkscs", errors="ignore")
+    if _rare_share(as_big5, _in_big5_level_1) < _rare_share(as_gb, _in_gb2312):
+        return "big5hkscs"
+    return "gb18030"
+
+
+def _rare_share(text: str, common: Callable[[str], bool]) -> float:
+    sample = [ch for ch in text[:200_000] if ord(ch) >= 0x2E80]
+    if not sample:
+        return 0.0
+    return sum(1 for ch in sample if not common(ch)) / len(sample)
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _in_big5_level_1(ch: str) -> bool:
+    try:
+        code = ch.encode("big5")
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2 and (code[0] < 0xA4 or b"\xa4\x40" <= code <= b"\xc6\x7e")
 
 
 def sniff_delimiter(text: str) -> str:
@@ -102,52 +175,26 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _csv_rows(text: str, filename: str) -> list[tuple[int, list[str]]]:
+def _csv_rows(text: str, filename: str, max_rows: int) -> list[tuple[int, list[str]]]:
     delimiter = sniff_delimiter(text)
+    rows: list[tuple[int, list[str]]] = []
+    filled = 0
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for number, record in enumerate(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1
+        ):
+            if len(record) > MAX_COLUMNS:
+                raise ValidationError(
+                    "tabular.error.too_wide", filename=filename, row=number, max=MAX_COLUMNS
+                )
+            if any(cell.strip() for cell in record):
+                filled += 1
+                if filled > max_rows + 1:
+                    raise _too_many(filename, max_rows)
+            rows.append((number, record))
     except csv.Error as exc:
         raise ValidationError("tabular.error.unreadable", filename=filename, detail="csv") from exc
-    return [(number, record) for number, record in enumerate(records, start=1)]
-
-
-def _cell_text(value: object) -> str:
-    """A spreadsheet cell as text: dates as `YYYY-MM-DD`, whole numbers without `.0`."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        if value.time() == time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return str(value)
-
-
-def _xlsx_rows(data: bytes, filename: str) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            if not workbook.worksheets:
-                return []
-            return [
-                (number, [_cell_text(value) for value in values])
-                for number, values in enumerate(
-                    workbook.worksheets[0].iter_rows(values_only=True), start=1
-                )
-            ]
-        finally:
-            workbook.close()
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-        raise ValidationError("tabular.error.unreadable", filename=filename, detail="xlsx") from exc
+    return rows
 
 
 def _grid(rows: list[tuple[int, list[str]]]) -> pd.DataFrame:

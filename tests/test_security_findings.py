@@ -3,17 +3,30 @@ finding, named after it. Each failed on the code before its fix."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from sqlmodel import func, select
 
 from crm_core import clock
 from crm_core.analytics import DashboardFilter, performance
+from crm_core.errors import ValidationError
 from crm_core.history_import import HistoryOptions, guess_columns, run_history_import
 from crm_core.models import Opportunity, SalesOrder
 from crm_core.tabular import read_table
 from tests.factories import build_small_company
+from tests.hostile_files import (
+    declared_whole_sheet,
+    rows_past_declared_dimension,
+    shared_strings_bomb,
+    value_far_right,
+)
 
 EVERYTHING = DashboardFilter()
 
@@ -70,3 +83,104 @@ def test_finding_1_a_win_closed_in_the_future_is_refused(db):
         (2, "closed", "history_import.error.future_date")
     ]
     assert db.exec(select(func.count()).select_from(SalesOrder)).one() == 0
+
+
+# Finding 2: an upload's declared size is never trusted, and reading stops at the limits.
+
+
+def _read_in_a_process(path) -> dict:
+    """Read the file with `read_table` in a fresh process: its outcome, and its peak memory."""
+    code = (
+        "import json, resource, sys\n"
+        "from crm_core.tabular import read_table\n"
+        "try:\n"
+        "    frame = read_table(open(sys.argv[1], 'rb').read(), sys.argv[1])\n"
+        "    out = {'rows': frame.index.tolist(), 'columns': list(frame.columns)}\n"
+        "except Exception as error:\n"
+        "    out = {'refused': getattr(error, 'key', repr(error))}\n"
+        "out['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+        "print(json.dumps(out))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], cwd=root, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_finding_2_a_sheet_that_declares_a_million_rows_of_16384_cells(tmp_path):
+    path = tmp_path / "declared.xlsx"
+    path.write_bytes(declared_whole_sheet())
+    assert len(path.read_bytes()) < 8_000
+
+    outcome = _read_in_a_process(path)
+
+    assert outcome["rows"] == [1_048_576] and outcome["columns"] == ["name", "phone"]
+    assert outcome["peak_mb"] < 1024
+
+
+def test_finding_2_a_million_row_xlsx_is_refused_at_the_row_limit(tmp_path, monkeypatch):
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    data = rows_past_declared_dimension(1_000_000)
+    path = tmp_path / "million.xlsx"
+    path.write_bytes(data)
+    assert _read_in_a_process(path)["refused"] == "tabular.error.too_many_rows"
+    assert _read_in_a_process(path)["peak_mb"] < 1024
+
+    # Reading stops at the first row past the limit, not at the end of the file.
+    parsed = []
+    original = WorkSheetParser.parse
+
+    def counting(self):
+        for row in original(self):
+            parsed.append(row[0])
+            yield row
+
+    monkeypatch.setattr(WorkSheetParser, "parse", counting)
+    with pytest.raises(ValidationError) as refusal:
+        read_table(data, "million.xlsx", max_rows=1000)
+    assert refusal.value.key == "tabular.error.too_many_rows"
+    assert len(parsed) == 1 + 1000 + 1
+
+
+def test_finding_2_rows_past_the_declared_dimension_are_read():
+    frame = read_table(rows_past_declared_dimension(5), "short-dimension.xlsx")
+    assert frame.index.tolist() == [2, 3, 4, 5, 6]
+    assert frame["name"].tolist() == [f"Lead {n}" for n in range(2, 7)]
+
+
+def test_finding_2_a_value_far_right_and_a_zip_bomb_are_refused():
+    with pytest.raises(ValidationError) as wide:
+        read_table(value_far_right(), "wide.xlsx")
+    assert wide.value.key == "tabular.error.too_wide"
+    bomb = shared_strings_bomb(110)
+    assert len(bomb) < 1_000_000
+    with pytest.raises(ValidationError) as large:
+        read_table(bomb, "bomb.xlsx")
+    assert large.value.key == "tabular.error.too_large"
+
+
+def test_finding_2_a_csv_stops_at_the_row_limit_and_blank_lines_do_not_count():
+    rows = "".join(f"Lead {n},1380000{n:04d}\n" for n in range(12))
+    with pytest.raises(ValidationError) as refusal:
+        read_table(("name,phone\n" + rows).encode(), "leads.csv", max_rows=10)
+    assert refusal.value.key == "tabular.error.too_many_rows"
+    spaced = "name,phone\n" + "\n\n\n".join(f"Lead {n},1380000{n:04d}" for n in range(10))
+    frame = read_table(spaced.encode(), "spaced.csv", max_rows=10)
+    assert len(frame.index) == 10 and frame.index[-1] == 2 + 9 * 3
+
+
+# Finding 13: a Big5 file (traditional Chinese, Taiwan and Hong Kong) is read as Big5.
+
+
+def test_finding_13_a_big5_file_reads_as_big5_not_gb18030_gibberish():
+    text = "姓名,手機,地區\n陳大文,0912345678,臺北市\n張學友,91234567,香港\n"
+    frame = read_table(text.encode("big5"), "big5.csv")
+    assert list(frame.columns) == ["姓名", "手機", "地區"]
+    assert frame["姓名"].tolist() == ["陳大文", "張學友"]
+    # GBK files, simplified or with the traditional characters GBK holds, read as before.
+    gbk = "姓名,手机\n张三,13800138000\n臺灣,13800138001\n".encode("gbk")
+    assert read_table(gbk, "gbk.csv")["姓名"].tolist() == ["张三", "臺灣"]

@@ -2,8 +2,22 @@
 
 EN: dict[str, str] = {
     "nav.roster": "HR roster sync",
-    "tabular.error.unreadable": "The file {filename} cannot be read. Upload a CSV (UTF-8 or GBK) or an XLSX file.",
+    "tabular.error.unreadable": "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file.",
     "tabular.error.empty": "The file {filename} has no data rows.",
+    "tabular.error.too_many_rows": (
+        "The file {filename} has more than {max:,} data rows. Split it into smaller files."
+    ),
+    "tabular.error.too_wide": (
+        "Row {row} of {filename} has values beyond column {max}. Delete the columns that are "
+        "not needed and upload it again."
+    ),
+    "tabular.error.too_many_cells": (
+        "The file {filename} holds more than {max:,} filled cells. Split it into smaller files."
+    ),
+    "tabular.error.too_large": (
+        "The file {filename} unpacks to {size_mb} MB, more than the {max_mb} MB an upload may "
+        "hold. Split it into smaller files."
+    ),
     "roster.title": "HR roster sync",
     "roster.intro": "Upload the roster from HR (CSV or XLSX). You see what would change before anything is applied; applying is all or nothing.",
     "roster.upload": "Roster file",
@@ -91,8 +105,12 @@ EN: dict[str, str] = {
 
 ZH: dict[str, str] = {
     "nav.roster": "花名册同步",
-    "tabular.error.unreadable": "无法读取文件 {filename}。请上传 CSV(UTF-8 或 GBK 编码)或 XLSX 文件。",
+    "tabular.error.unreadable": "无法读取文件 {filename}。请上传 CSV（UTF-8、GBK 或 Big5 编码）或 XLSX 文件。",
     "tabular.error.empty": "文件 {filename} 中没有数据行。",
+    "tabular.error.too_many_rows": "文件 {filename} 的数据行超过 {max:,} 行，请拆分成较小的文件。",
+    "tabular.error.too_wide": "文件 {filename} 第 {row} 行在第 {max} 列之后还有内容，请删除不需要的列后重新上传。",
+    "tabular.error.too_many_cells": "文件 {filename} 中有内容的单元格超过 {max:,} 个，请拆分成较小的文件。",
+    "tabular.error.too_large": "文件 {filename} 解压后为 {size_mb} MB，超过上传文件允许的 {max_mb} MB，请拆分成较小的文件。",
     "roster.title": "花名册同步",
     "roster.intro": "上传人事部门的花名册(CSV 或 XLSX)。应用前会先显示将发生的变更;应用时要么全部生效,要么全部不生效。",
     "roster.upload": "花名册文件",
