@@ -2,6 +2,7 @@
 # Install and run the whole suite: on SQLite, then on PostgreSQL when CRM_DATABASE_URL points
 # at one. Extra arguments go to pytest.
 set -uo pipefail
+CRM_REQUIREMENTS="requirements.txt requirements-dev.txt"
 source "$(dirname "$0")/scripts/venv.sh"
 
 if [ -z "${CRM_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
