@@ -3,9 +3,12 @@
 `lead_import_100k`: a 100,000-row CSV (5% bad rows, 10% repeats of earlier rows) read and
 imported through the product's path (`read_table` + `run_import`: validation, phone
 normalisation, de-duplication against the file and the stored leads, leads, opportunities,
-stage history, flow events), beside plain SQL writing the same good rows to the same tables
-(one executemany for the leads, then INSERT ... SELECT for the rest). A second line compares
-against the plain insert of the lead rows alone. Each run's rows are deleted afterwards.
+stage history, flow events), beside a plain version of the same work on the same file:
+the csv module reads it, each row is checked (a name, a mainland mobile in any spelling, a
+known channel and business line by code or name), repeats within the file and phones
+already stored are dropped with one query per 5,000 phones, then one executemany writes the
+leads and INSERT ... SELECT the opportunities, stage history and flow events. Both sides
+must store the same leads. Each run's rows are deleted afterwards.
 
 `lead_search_*`: one page of the library search (count up to the cap, the page of 50, its
 opportunities and tags) by phone suffix and by name prefix, for the executive, a director
@@ -17,10 +20,11 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import statistics
 import time
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, best_of, report_ratio, report_value
@@ -83,6 +87,47 @@ _LEAD_COLUMNS = ("name", "name_key", "phone", "phone_suffix", "no_phone", "chann
                  "campaign", "created_by_id", "created_at")  # fmt: skip
 
 
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+def _plain_rows(session: Session, data: bytes, now, by: int) -> list[dict]:
+    """The file's good, new leads, read and checked by hand."""
+    channels: dict[str, str] = {}
+    for code, en, zh in session.execute(
+        text("SELECT code, label_en, label_zh FROM metadata_option WHERE category = 'channel'"
+             " AND active")
+    ):  # fmt: skip
+        for word in (code, en, zh):
+            if word:
+                channels[word.casefold()] = code
+    lines = {w.casefold() for row in session.execute(
+        text("SELECT code, name FROM business_line WHERE active")) for w in row}  # fmt: skip
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    next(reader)
+    seen: set[str] = set()
+    rows: list[dict] = []
+    for name, phone, channel, campaign, line in reader:
+        digits = _MOBILE.match(re.sub(r"[\s\-()]", "", phone))
+        code = channels.get(channel.strip().casefold())
+        if not name.strip() or digits is None or code is None or line.casefold() not in lines:
+            continue
+        e164 = "+86" + digits.group(1)
+        if e164 in seen:
+            continue
+        seen.add(e164)
+        rows.append({"name": name.strip(), "name_key": name.strip().casefold(), "phone": e164,
+                     "phone_suffix": e164[-4:], "no_phone": False, "channel": code,
+                     "campaign": campaign or None, "created_by_id": by, "created_at": now})  # fmt: skip
+    phones = [r["phone"] for r in rows]
+    stored: set[str] = set()
+    for start in range(0, len(phones), 5000):
+        chunk = phones[start : start + 5000]
+        stored.update(session.execute(
+            text("SELECT phone FROM lead WHERE phone IN :phones").bindparams(
+                bindparam("phones", expanding=True)), {"phones": chunk}).scalars())  # fmt: skip
+    return [r for r in rows if r["phone"] not in stored]
+
+
 def _plain_write(session: Session, rows: list[dict], line_id: int, mark: int, now) -> None:
     session.execute(
         text(f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
@@ -128,30 +173,25 @@ def run_import_benchmark(ctx: BenchContext, repeat: int = 5) -> None:
             )
             ours_times.append(time.perf_counter() - started)
             stored = [dict(r._mapping) for r in session.execute(
-                text(f"SELECT {', '.join(_LEAD_COLUMNS)} FROM lead WHERE id > :m ORDER BY id"),
+                text("SELECT phone FROM lead WHERE id > :m ORDER BY id"),
                 {"m": marks["lead"]},
             )]  # fmt: skip
             _clean(session, marks)
         assert report.counts["rejected"] == ROWS // 20 and len(stored) == report.counts["created"]
-        plain_times, leads_only_times = [], []
+        plain_times = []
+        by = admin.user_id
         for _ in range(repeat):
             marks = _marks(session)
             started = time.perf_counter()
-            _plain_write(session, stored, line_id, marks["lead"], clock.now())
+            now = clock.now()
+            rows = _plain_rows(session, data, now, by)
+            _plain_write(session, rows, line_id, marks["lead"], now)
             plain_times.append(time.perf_counter() - started)
             _clean(session, marks)
-            started = time.perf_counter()
-            session.execute(
-                text(f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
-                     f"({', '.join(':' + c for c in _LEAD_COLUMNS)})"),
-                stored,
-            )  # fmt: skip
-            session.commit()
-            leads_only_times.append(time.perf_counter() - started)
-            _clean(session, marks)
+        # Both sides stored the same people.
+        assert sorted(r["phone"] for r in rows) == sorted(r["phone"] for r in stored)
     ours = statistics.median(ours_times)
     report_ratio("lead_import_100k", ours, statistics.median(plain_times))
-    report_ratio("lead_import_100k_vs_lead_rows_only", ours, statistics.median(leads_only_times))
     report_value("lead_import_100k_rows_per_s", ROWS / ours, "rows/s")
 
 
