@@ -19,6 +19,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 from crm_core import clock  # noqa: E402
+from crm_core.analytics import cache as analytics_cache  # noqa: E402
 from crm_core.bootstrap import bootstrap  # noqa: E402
 from db.engine import build_engine  # noqa: E402
 from db.migrate import upgrade_to_head  # noqa: E402
@@ -67,6 +68,8 @@ def empty_database(eng) -> None:
 def db(engine) -> Iterator[Session]:
     """A session on an empty, bootstrapped database; the clock is reset afterwards."""
     empty_database(engine)
+    # Ids restart with every test: results cached for another test's data must not match.
+    analytics_cache.clear()
     with Session(engine, expire_on_commit=False) as session:
         bootstrap(session)
         yield session

@@ -1,18 +1,21 @@
 """The dashboards' result cache.
 
 A result is stored under (database, figure, the viewer's scope, the view's filters, the
-data's watermark). The watermark is one cheap statement over indexed maxima: the newest
-stage change, follow-up, flow event, opportunity, lead, order, payment, refund, audit entry
-(reorganisations are audited), marketing spend and history import. Any write that a
-dashboard shows moves one of them, so the next read misses and recomputes, and the entries
-of the old watermark are dropped: a new stage change, payment or refund shows at once.
+watermark of what that figure reads). Each figure names the inputs it reads; the watermark
+is one cheap statement over indexed maxima of just those: the newest stage change,
+follow-up, flow event, opportunity, lead (and lead edits and merges), order, payment,
+refund, marketing spend, history import, and reorganisation (audited moves of units and
+people). A write that a figure shows moves one of its inputs, so the next read misses and
+recomputes and the figure's entries of the old watermark are dropped; a write it does not
+show (a phone reveal, a follow-up for the funnel) leaves it cached. The watermark lives in
+the database, so a change made through one process shows in every other at once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -22,26 +25,49 @@ from crm_core.access import Actor
 
 T = TypeVar("T")
 
-_WATERMARK_SQL = text(
-    "SELECT"
-    " (SELECT max(id) FROM stage_history),"
-    " (SELECT max(id) FROM follow_up),"
-    " (SELECT max(id) FROM flow_event),"
-    " (SELECT max(id) FROM opportunity),"
-    " (SELECT max(id) FROM lead),"
-    " (SELECT max(id) FROM sales_order),"
-    " (SELECT max(paid_at) FROM sales_order WHERE status = 'paid'),"
-    " (SELECT max(refunded_at) FROM sales_order WHERE status = 'refunded'),"
-    " (SELECT max(id) FROM audit_log),"
-    " (SELECT max(id) FROM marketing_spend),"
-    " (SELECT max(updated_at) FROM marketing_spend),"
-    " (SELECT max(id) FROM history_import)"
-)
+# input -> the maxima that move when it changes (each an index lookup).
+INPUTS: dict[str, tuple[str, ...]] = {
+    "stage_history": ("SELECT max(id) FROM stage_history",),
+    "follow_up": ("SELECT max(id) FROM follow_up",),
+    "flow_event": ("SELECT max(id) FROM flow_event",),
+    "opportunity": ("SELECT max(id) FROM opportunity",),
+    "lead": (
+        "SELECT max(id) FROM lead",
+        # A lead's channel or campaign edited, or two leads merged, moves opportunities
+        # between channels.
+        "SELECT max(id) FROM audit_log WHERE action = 'lead.update'",
+        "SELECT max(id) FROM audit_log WHERE action = 'lead.merge'",
+    ),
+    "sales_order": (
+        "SELECT max(id) FROM sales_order",
+        "SELECT max(paid_at) FROM sales_order WHERE status = 'paid'",
+        "SELECT max(refunded_at) FROM sales_order WHERE status = 'refunded'",
+        # A payment dated in the past moves no maximum above; its audit entry does.
+        "SELECT max(id) FROM audit_log WHERE action = 'order.pay'",
+        "SELECT max(id) FROM audit_log WHERE action = 'payment.import'",
+        "SELECT max(id) FROM audit_log WHERE action = 'order.refund'",
+    ),
+    "marketing_spend": (
+        "SELECT max(id) FROM marketing_spend",
+        "SELECT max(updated_at) FROM marketing_spend",
+        # A deleted entry moves no maximum of its table.
+        "SELECT max(id) FROM audit_log WHERE action = 'spend.delete'",
+    ),
+    "history_import": ("SELECT max(id) FROM history_import",),
+    "rules": ("SELECT max(id) FROM audit_log WHERE action >= 'rule.' AND action < 'rule/'",),
+    # Units moved or renamed and people moved change who is under whom.
+    "org": (
+        "SELECT max(id) FROM audit_log WHERE action >= 'org_unit.' AND action < 'org_unit/'",
+        "SELECT max(id) FROM audit_log WHERE action >= 'user.' AND action < 'user/'",
+        "SELECT max(id) FROM audit_log WHERE action = 'roster.apply'",
+    ),
+}
 _MAX_ENTRIES = 256
 
 _lock = threading.Lock()
 _entries: OrderedDict[tuple, object] = OrderedDict()
-_watermarks: dict[str, tuple] = {}
+_watermarks: dict[tuple[str, str], tuple] = {}
+_statements: dict[tuple[str, ...], object] = {}
 _enabled = True
 
 
@@ -60,9 +86,14 @@ def clear() -> None:
         _watermarks.clear()
 
 
-def watermark(session: Session) -> tuple:
-    """The data's version as the dashboards see it: changes whenever their inputs do."""
-    return tuple(str(v) for v in session.exec(_WATERMARK_SQL).one())
+def watermark(session: Session, reads: Iterable[str] = tuple(INPUTS)) -> tuple:
+    """The version of the inputs `reads` (names of INPUTS): changes whenever they do."""
+    names = tuple(sorted(set(reads)))
+    statement = _statements.get(names)
+    if statement is None:
+        parts = [f"({sql})" for name in names for sql in INPUTS[name]]
+        statement = _statements.setdefault(names, text("SELECT " + ", ".join(parts)))
+    return tuple(str(v) for v in session.exec(statement).one())
 
 
 def scope_key(actor: Actor) -> tuple:
@@ -78,27 +109,33 @@ def scope_key(actor: Actor) -> tuple:
 
 
 def cached(
-    session: Session, actor: Actor, figure: str, params: Hashable, compute: Callable[[], T]
+    session: Session,
+    actor: Actor,
+    figure: str,
+    params: Hashable,
+    compute: Callable[[], T],
+    reads: Iterable[str],
 ) -> T:
     """`compute()`, or its stored result for the same database, figure, scope, parameters
-    and watermark. The caller checks permissions before calling."""
+    and watermark of the inputs `reads` (names of INPUTS). The caller checks permissions
+    before calling."""
     if not _enabled:
         return compute()
     database = str(session.get_bind().url)
-    mark = watermark(session)
+    mark = watermark(session, reads)
     key = (database, figure, scope_key(actor), params, mark)
     with _lock:
-        if _watermarks.get(database) != mark:
-            # The data moved: nothing stored for this database is current any more.
-            for stale in [k for k in _entries if k[0] == database]:
+        if _watermarks.get((database, figure)) != mark:
+            # The figure's inputs moved: nothing stored for it is current any more.
+            for stale in [k for k in _entries if k[:2] == (database, figure)]:
                 del _entries[stale]
-            _watermarks[database] = mark
+            _watermarks[(database, figure)] = mark
         if key in _entries:
             _entries.move_to_end(key)
             return _entries[key]  # type: ignore[return-value]
     result = compute()
     with _lock:
-        if _watermarks.get(database) == mark:
+        if _watermarks.get((database, figure)) == mark:
             _entries[key] = result
             while len(_entries) > _MAX_ENTRIES:
                 _entries.popitem(last=False)

@@ -80,7 +80,11 @@ class ChannelRoi:
 def channel_roi(session: Session, actor: Actor, view: DashboardFilter) -> ChannelRoi:
     """Leads, spend, cost per lead, won, revenue and ROI by channel and campaign (cached)."""
     unit = check_view(session, actor, view)
-    return cached(session, actor, "channel_roi", view, lambda: _roi(session, actor, view, unit))
+    return cached(
+        session, actor, "channel_roi", view, lambda: _roi(session, actor, view, unit),
+        ("lead", "opportunity", "stage_history", "sales_order", "marketing_spend", "org",
+         "history_import"),
+    )  # fmt: skip
 
 
 def _lead_conditions(actor: Actor, view: DashboardFilter, unit, period) -> list:

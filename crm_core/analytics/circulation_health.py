@@ -101,6 +101,7 @@ def circulation_health(
     return cached(
         session, actor, "circulation_health", (view, idle_days, tick),
         lambda: _health(session, actor, view, unit, idle_days, tick),
+        ("flow_event", "opportunity", "follow_up", "stage_history", "org", "rules"),
     )  # fmt: skip
 
 

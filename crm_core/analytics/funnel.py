@@ -36,6 +36,9 @@ from crm_core.stages import funnel_rank
 
 LIST_LIMIT = 200
 
+# What the funnel and its lists read (see crm_core.analytics.cache).
+FUNNEL_READS = ("opportunity", "stage_history", "flow_event", "lead", "org", "history_import")
+
 
 def rate(part: int, whole: int) -> float | None:
     """part / whole, or None when there is nothing to divide."""
@@ -166,7 +169,9 @@ def _labels(session: Session, actor: Actor, view: DashboardFilter, unit, keys) -
 def funnel(session: Session, actor: Actor, view: DashboardFilter) -> Funnel:
     """The funnel of the view's cohort, with the table of its split (cached)."""
     unit = check_view(session, actor, view)
-    return cached(session, actor, "funnel", view, lambda: _funnel(session, actor, view, unit))
+    return cached(
+        session, actor, "funnel", view, lambda: _funnel(session, actor, view, unit), FUNNEL_READS
+    )
 
 
 def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funnel:
@@ -213,7 +218,7 @@ def funnel_opportunities(
         raise ValidationError("dash.error.stage", stage=stage)
     return cached(
         session, actor, "funnel_opportunities", (view, stage, limit),
-        lambda: _funnel_opportunities(session, actor, view, unit, stage, limit),
+        lambda: _funnel_opportunities(session, actor, view, unit, stage, limit), FUNNEL_READS,
     )  # fmt: skip
 
 

@@ -85,7 +85,12 @@ def performance(session: Session, actor: Actor, view: DashboardFilter) -> Perfor
     """Revenue, won, lost, win rate and refunds of the view, by unit and by rep (cached)."""
     unit = check_view(session, actor, view)
     return cached(
-        session, actor, "performance", view, lambda: _performance(session, actor, view, unit)
+        session,
+        actor,
+        "performance",
+        view,
+        lambda: _performance(session, actor, view, unit),
+        ("sales_order", "opportunity", "stage_history", "flow_event", "org", "history_import"),
     )
 
 
