@@ -122,6 +122,25 @@ def unit_clause(actor: Actor, unit_column) -> ColumnElement[bool]:
     return or_(*parts) if parts else false()
 
 
+def reaches_unit(actor: Actor, unit_id: int, unit_path: str) -> bool:
+    """Whether the actor's scope reaches the unit `unit_id` (whose path is `unit_path`):
+    listed exactly (team, custom) or inside one of their subtrees."""
+    if actor.scope is DataScope.ALL:
+        return True
+    return unit_id in actor.exact_unit_ids or any(
+        unit_path.startswith(path) for path in actor.subtree_paths
+    )
+
+
+def reaches_subtree(actor: Actor, unit_path: str) -> bool:
+    """Whether the actor reaches the unit at `unit_path` with everything below it, also the
+    units that will be added below it later: only a subtree of their own (or everything)
+    does that, a list of units never does."""
+    if actor.scope is DataScope.ALL:
+        return True
+    return any(unit_path.startswith(path) for path in actor.subtree_paths)
+
+
 def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
     """Opportunities the actor reaches: their own, plus those of the units in scope."""
     if actor.scope is DataScope.ALL:

@@ -1,0 +1,168 @@
+"""Regression tests for the security probe's scope findings 4, 5 and 6 (grants).
+
+4. Whoever grants a role, moves a user or moves a unit compares what the account would reach
+   from its unit with what they reach themselves, not the width of two scopes.
+5. A role editor changes only roles whose holders are all within their reach, and built-in
+   roles only when they are an administrator.
+6. A lead's creator keeps sight of it only while nobody else has taken it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from crm_core.access import load_actor
+from crm_core.errors import PermissionDenied
+from crm_core.models import Opportunity, OrgUnit, Role, User
+from crm_core.opportunities import count_by
+from crm_core.org_units import create_unit, move_unit
+from crm_core.roles import save_role
+from crm_core.roster import preview_roster
+from crm_core.users import bulk_update_users, create_user, set_user_roles, update_user
+from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
+
+READ_ONLY = ["view_leads", "view_opportunities"]
+
+
+@pytest.fixture
+def company(db):
+    return build_small_company(db)
+
+
+def role(db, code: str, scope: str, permissions, units=(), discount: int = 0) -> Role:
+    """A role made by the system (as an administrator would)."""
+    return save_role(db, SYSTEM, code=code, name=code.replace("_", " ").title(),
+                     permissions=sorted(permissions), data_scope=scope,
+                     scope_unit_ids=list(units), max_discount_pct=discount)  # fmt: skip
+
+
+def person(db, company, username: str, unit: str, roles) -> User:
+    """An account made by the system, remembered in the company's users."""
+    user = create_user(db, SYSTEM, username=username, full_name=username.title(),
+                       employee_no=f"S-{username}", password=PASSWORD,
+                       org_unit_id=company.units[unit].id, role_codes=list(roles))  # fmt: skip
+    db.commit()
+    company.users[username] = user
+    return user
+
+
+def opportunities_seen(db, actor) -> int:
+    return sum(count_by(db, actor, Opportunity.pool_state).values())
+
+
+# --- finding 4: granting compares reach, not widths ----------------------------------------
+
+
+@pytest.fixture
+def department_manager(db, company):
+    """A user manager whose custom scope is the Beijing department unit alone (which holds
+    no opportunities itself: they sit in its teams)."""
+    role(db, "dept_users", "custom", ["manage_users", *READ_ONLY],
+         units=[company.units["beijing"].id])  # fmt: skip
+    role(db, "subtree_reader", "subtree", READ_ONLY)
+    role(db, "team_reader", "team", READ_ONLY)
+    person(db, company, "dept_mgr", "beijing", ["dept_users"])
+    for tail, owner in enumerate(("rep_a1", "rep_a2", "rep_b1"), start=1):
+        add_owned_opportunity(db, company, owner, tail)
+    return company.actor(db, "dept_mgr")
+
+
+def test_finding_4_custom_scope_manager_cannot_create_a_subtree_account(
+    db, company, department_manager
+):
+    assert opportunities_seen(db, department_manager) == 0
+    with pytest.raises(PermissionDenied) as refused:
+        create_user(db, department_manager, username="wide", full_name="Wide",
+                    employee_no="S-wide", password=PASSWORD,
+                    org_unit_id=company.units["beijing"].id,
+                    role_codes=["subtree_reader"])  # fmt: skip
+    # A list of units reaches no subtree: no subtree role is theirs to give, anywhere.
+    assert refused.value.key == "users.error.grant_scope"
+    db.rollback()
+    assert db.exec(select(User).where(User.username == "wide")).first() is None
+    # What stays within the granter's reach is still granted: the team of their own unit.
+    create_user(db, department_manager, username="narrow", full_name="Narrow",
+                employee_no="S-narrow", password=PASSWORD,
+                org_unit_id=company.units["beijing"].id, role_codes=["team_reader"])  # fmt: skip
+
+
+def test_finding_4_custom_scope_manager_cannot_widen_an_accounts_roles(
+    db, company, department_manager
+):
+    clerk = person(db, company, "clerk", "beijing", ["team_reader"])
+    with pytest.raises(PermissionDenied) as refused:
+        set_user_roles(db, department_manager, clerk.id, ["subtree_reader"])
+    # A list of units reaches no subtree: no subtree role is theirs to give, anywhere.
+    assert refused.value.key == "users.error.grant_scope"
+    db.rollback()
+    assert opportunities_seen(db, load_actor(db, clerk.id)) == 0
+
+
+def test_finding_4_moving_a_user_moves_their_reach(db, company):
+    # The Beijing manager also reads the Shanghai unit itself (not its teams).
+    role(db, "shanghai_desk", "custom", ["view_leads"], units=[company.units["shanghai"].id])
+    role(db, "subtree_reader", "subtree", READ_ONLY)
+    set_user_roles(db, SYSTEM, company.users["bj_manager"].id, ["sales_manager", "shanghai_desk"])
+    set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "subtree_reader"])
+    add_owned_opportunity(db, company, "rep_c1", 1)
+    manager = company.actor(db, "bj_manager")
+    rep_a1 = company.users["rep_a1"].id
+    # From Shanghai the subtree role would reach Team C, which the manager does not.
+    with pytest.raises(PermissionDenied) as refused:
+        update_user(db, manager, rep_a1, org_unit_id=company.units["shanghai"].id)
+    assert refused.value.key == "users.error.grant_reach"
+    db.rollback()
+    changed, errors = bulk_update_users(
+        db, manager, [{"id": rep_a1, "org_unit_id": company.units["shanghai"].id}]
+    )
+    assert changed == 0
+    assert [(e.column, e.key) for e in errors] == [("org_unit_id", "users.error.grant_reach")]
+    db.rollback()
+    assert db.get(User, rep_a1).org_unit_id == company.units["team_a"].id
+    assert opportunities_seen(db, load_actor(db, rep_a1)) == 0
+    # Within the manager's own subtree the move is theirs to make.
+    update_user(db, manager, rep_a1, org_unit_id=company.units["team_b"].id)
+
+
+def test_finding_4_the_roster_checks_reach_from_the_rows_unit(db, company):
+    from crm_core.tabular import read_table
+
+    role(db, "shanghai_desk", "custom", ["view_leads"], units=[company.units["shanghai"].id])
+    role(db, "subtree_reader", "subtree", READ_ONLY)
+    set_user_roles(db, SYSTEM, company.users["bj_manager"].id, ["sales_manager", "shanghai_desk"])
+    set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "subtree_reader"])
+    db.commit()
+    rep_a1 = db.get(User, company.users["rep_a1"].id)
+    data = (
+        "Employee No,Name,Unit,Title,Status\n"
+        f"{rep_a1.employee_no},{rep_a1.full_name},HQ/Shanghai,,active\n"
+        "E9001,New Reader,HQ/Shanghai,subtree_reader,active\n"
+        "E9002,Team B Reader,HQ/Beijing/Team B,subtree_reader,active\n"
+    ).encode()
+    preview = preview_roster(db, company.actor(db, "bj_manager"), read_table(data, "r.csv"))
+    assert [(i.row, i.column, i.key, i.params) for i in preview.issues] == [
+        (2, "unit", "roster.reason.role_reach", {"role": "subtree_reader"}),
+        (3, "title", "roster.reason.role_not_grantable", {"role": "subtree_reader"}),
+    ]
+    assert [r.employee_no for r in preview.rows] == ["E9002"]
+
+
+def test_finding_4_moving_a_unit_needs_everything_below_it_in_reach(db, company):
+    """A unit moved under another hands all of its subtree to the new parent's managers."""
+    beijing, shanghai = company.units["beijing"], company.units["shanghai"]
+    role(db, "org_desk", "custom", ["manage_org", *READ_ONLY], units=[beijing.id, shanghai.id])
+    person(db, company, "desk", "hq", ["org_desk"])
+    person(db, company, "sh_manager", "shanghai", ["sales_manager"])
+    add_owned_opportunity(db, company, "rep_a1", 1)
+    desk = company.actor(db, "desk")
+    with pytest.raises(PermissionDenied) as refused:
+        move_unit(db, desk, beijing.id, shanghai.id)
+    assert refused.value.key == "org.error.move_reach"
+    db.rollback()
+    assert db.get(OrgUnit, beijing.id).parent_id == company.units["hq"].id
+    assert opportunities_seen(db, company.actor(db, "sh_manager")) == 0
+    # The Beijing manager moves a team within Beijing, as before.
+    manager = company.actor(db, "bj_manager")
+    team_d = create_unit(db, manager, "Team D", beijing.id)
+    move_unit(db, manager, team_d.id, company.units["team_a"].id)
