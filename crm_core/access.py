@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from crm_core.errors import NotFound, PermissionDenied
 from crm_core.models import Lead, Opportunity, OrgUnit, Role, User, UserRole
-from crm_core.permissions import ALL_PERMISSIONS, SCOPE_WIDTH, DataScope
+from crm_core.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, SCOPE_WIDTH, DataScope
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,12 @@ class Actor:
     @property
     def is_system(self) -> bool:
         return self.user_id is None
+
+    @property
+    def is_administrator(self) -> bool:
+        """Whether the actor holds every administrator permission over everything (the admin
+        role, or the system): only they change what built-in roles mean for everyone."""
+        return self.scope is DataScope.ALL and ADMIN_PERMISSIONS <= self.permissions
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions

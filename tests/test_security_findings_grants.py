@@ -17,6 +17,7 @@ from crm_core.errors import PermissionDenied
 from crm_core.models import Opportunity, OrgUnit, Role, User
 from crm_core.opportunities import count_by
 from crm_core.org_units import create_unit, move_unit
+from crm_core.permissions import DataScope
 from crm_core.roles import save_role
 from crm_core.roster import preview_roster
 from crm_core.users import bulk_update_users, create_user, set_user_roles, update_user
@@ -166,3 +167,93 @@ def test_finding_4_moving_a_unit_needs_everything_below_it_in_reach(db, company)
     manager = company.actor(db, "bj_manager")
     team_d = create_unit(db, manager, "Team D", beijing.id)
     move_unit(db, manager, team_d.id, company.units["team_a"].id)
+
+
+# --- finding 5: a role editor changes nobody outside their reach ---------------------------
+
+
+@pytest.fixture
+def beijing_role_editor(db, company):
+    """The Beijing sales manager, also allowed to edit roles (discount limit 30%)."""
+    manager = company.actor(db, "bj_manager")
+    role(db, "bj_roles", "subtree", [*manager.permissions, "manage_roles"], discount=30)
+    set_user_roles(db, SYSTEM, company.users["bj_manager"].id, ["sales_manager", "bj_roles"])
+    db.commit()
+    return company.actor(db, "bj_manager")
+
+
+def test_finding_5_beijing_role_editor_cannot_change_the_builtin_rep_role(
+    db, company, beijing_role_editor
+):
+    rep = db.exec(select(Role).where(Role.code == "rep")).one()
+    before = (sorted(rep.permissions), rep.data_scope, rep.max_discount_pct)
+    with pytest.raises(PermissionDenied) as refused:
+        save_role(db, beijing_role_editor, code="rep", name=rep.name, role_id=rep.id,
+                  permissions=sorted({*rep.permissions, "export_leads", "merge_leads",
+                                      "assign_opportunities"}),
+                  data_scope="team", max_discount_pct=30)  # fmt: skip
+    assert refused.value.key == "roles.error.builtin_admin_only"
+    db.rollback()
+    db.expire_all()
+    rep = db.exec(select(Role).where(Role.code == "rep")).one()
+    assert (sorted(rep.permissions), rep.data_scope, rep.max_discount_pct) == before
+    shanghai_rep = company.actor(db, "rep_c1")
+    assert shanghai_rep.scope is DataScope.SELF and not shanghai_rep.can("export_leads")
+
+
+def test_finding_5_role_editor_cannot_change_a_role_held_outside_their_reach(
+    db, company, beijing_role_editor
+):
+    shared = role(db, "night_shift", "self", ["view_leads"])
+    own = role(db, "bj_night_shift", "self", ["view_leads"])
+    set_user_roles(db, SYSTEM, company.users["rep_c1"].id, ["rep", "night_shift"])
+    set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "night_shift",
+                                                             "bj_night_shift"])  # fmt: skip
+    db.commit()
+    with pytest.raises(PermissionDenied) as refused:
+        save_role(db, beijing_role_editor, code="night_shift", name="Night shift",
+                  role_id=shared.id, permissions=["view_leads", "export_leads"],
+                  data_scope="self")  # fmt: skip
+    assert refused.value.key == "roles.error.holders_outside"
+    assert refused.value.params == {"code": "night_shift", "count": 1}
+    db.rollback()
+    assert not company.actor(db, "rep_c1").can("export_leads")
+    # A role held only inside Beijing stays the editor's to change.
+    save_role(db, beijing_role_editor, code="bj_night_shift", name="Night shift (Beijing)",
+              role_id=own.id, permissions=["view_leads", "export_leads"],
+              data_scope="team")  # fmt: skip
+    db.commit()
+    assert company.actor(db, "rep_a1").can("export_leads")
+
+
+def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, company):
+    beijing = company.units["beijing"]
+    reader = role(db, "bj_reader", "team", READ_ONLY)
+    clerk = person(db, company, "clerk", "beijing", ["bj_reader"])
+    add_owned_opportunity(db, company, "rep_a1", 1)
+    wider = {"code": "bj_reader", "name": "Beijing reader", "role_id": reader.id,
+             "permissions": READ_ONLY, "data_scope": "subtree"}  # fmt: skip
+    # An editor whose custom scope is the Beijing unit alone reaches no subtree at all.
+    role(db, "dept_roles", "custom", ["manage_roles", *READ_ONLY], units=[beijing.id])
+    person(db, company, "dept_editor", "beijing", ["dept_roles"])
+    dept_editor = company.actor(db, "dept_editor")
+    assert opportunities_seen(db, dept_editor) == 0
+    with pytest.raises(PermissionDenied) as refused:
+        save_role(db, dept_editor, **wider)
+    assert refused.value.key == "users.error.grant_scope"
+    db.rollback()
+    with pytest.raises(PermissionDenied) as refused:
+        save_role(db, dept_editor, code="wide_reader", name="Wide reader", permissions=READ_ONLY,
+                  data_scope="subtree")  # fmt: skip
+    assert refused.value.key == "users.error.grant_scope"
+    db.rollback()
+    # An editor who reaches Team A's subtree and the Beijing unit: the clerk is within
+    # reach, but from Beijing a subtree role would reach Team B too.
+    role(db, "team_a_roles", "subtree", ["manage_roles", *READ_ONLY])
+    role(db, "beijing_desk", "custom", READ_ONLY, units=[beijing.id])
+    person(db, company, "mixed_editor", "team_a", ["team_a_roles", "beijing_desk"])
+    with pytest.raises(PermissionDenied) as refused:
+        save_role(db, company.actor(db, "mixed_editor"), **wider)
+    assert refused.value.key == "users.error.grant_reach"
+    db.rollback()
+    assert opportunities_seen(db, load_actor(db, clerk.id)) == 0
