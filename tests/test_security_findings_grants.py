@@ -13,13 +13,24 @@ import pytest
 from sqlmodel import select
 
 from crm_core.access import load_actor
-from crm_core.errors import PermissionDenied
-from crm_core.models import Opportunity, OrgUnit, Role, User
+from crm_core.errors import NotFound, PermissionDenied
+from crm_core.intake import LeadInput, intake_leads
+from crm_core.lead_card import get_lead_detail
+from crm_core.lead_edit import update_lead
+from crm_core.lead_export import export_leads
+from crm_core.lead_merge import merge_leads
+from crm_core.lead_search import LeadFilter, count_matching, search_leads
+from crm_core.leads import count_leads
+from crm_core.learning import learning_for_lead
+from crm_core.masking import reveal_phone
+from crm_core.models import Lead, Opportunity, OrgUnit, Role, User
 from crm_core.opportunities import count_by
 from crm_core.org_units import create_unit, move_unit
+from crm_core.override import assign_opportunities
 from crm_core.permissions import DataScope
 from crm_core.roles import save_role
 from crm_core.roster import preview_roster
+from crm_core.tags import add_tag, bulk_tag
 from crm_core.users import bulk_update_users, create_user, set_user_roles, update_user
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
@@ -257,3 +268,97 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
     assert refused.value.key == "users.error.grant_reach"
     db.rollback()
     assert opportunities_seen(db, load_actor(db, clerk.id)) == 0
+
+
+# --- finding 6: a lead's creator keeps nothing beyond their scope --------------------------
+
+
+def type_in_lead(db, actor, phone: str = "13812345678", *, keep: bool = False) -> int:
+    result = intake_leads(
+        db, actor,
+        [LeadInput(name="Zhang Wei", phone=phone, channel="sem", business_line_codes=["kaoyan"])],
+        source="manual", keep_for_self=keep,
+    )  # fmt: skip
+    [outcome] = result.outcomes
+    assert outcome.status == "created", outcome
+    db.commit()
+    return outcome.lead_id
+
+
+def opportunity_of(db, lead_id: int) -> int:
+    return db.exec(select(Opportunity.id).where(Opportunity.lead_id == lead_id)).one()
+
+
+def assert_lead_out_of_reach(db, actor, lead_id: int, phone: str, leads_left: int = 0) -> None:
+    """Every way to the lead (card, reveal, edit, tags, search, count, learning) is shut."""
+    for read in (
+        lambda: get_lead_detail(db, actor, lead_id),
+        lambda: reveal_phone(db, actor, lead_id),
+        lambda: update_lead(db, actor, lead_id, {"name": "Mine", "phone": "13900000000"}),
+        lambda: add_tag(db, actor, lead_id, "mine"),
+        lambda: learning_for_lead(db, actor, lead_id),
+    ):
+        with pytest.raises(NotFound):
+            read()
+        db.rollback()
+    assert search_leads(db, actor, LeadFilter(text=phone)).rows == []
+    assert search_leads(db, actor, LeadFilter(text=phone[-4:])).rows == []
+    assert lead_id not in [r.id for r in search_leads(db, actor, LeadFilter()).rows]
+    assert count_matching(db, actor, LeadFilter(text="Zhang")) == (0, False)
+    assert count_leads(db, actor) == leads_left
+    lead = db.get(Lead, lead_id)
+    db.refresh(lead)
+    assert (lead.name, lead.phone) == ("Zhang Wei", "+86" + phone)
+
+
+def test_finding_6_a_reps_typed_in_lead_goes_with_its_opportunity(db, company):
+    creator = company.actor(db, "rep_a1")
+    lead_id = type_in_lead(db, creator)
+    # Waiting for dispatch, the lead is still the creator's to open and correct; so is a
+    # lead with no opportunity at all.
+    assert get_lead_detail(db, creator, lead_id).name == "Zhang Wei"
+    bare = Lead(name="Li Na", name_key="li na", phone="+8613833330000", phone_suffix="0000",
+                channel="sem", created_by_id=creator.user_id)  # fmt: skip
+    db.add(bare)
+    db.commit()
+    assert count_leads(db, creator) == 2
+    assert reveal_phone(db, creator, bare.id) == "+8613833330000"
+    assign_opportunities(db, company.actor(db, "admin"), [opportunity_of(db, lead_id)],
+                         company.users["rep_c1"].id)  # fmt: skip
+    db.commit()
+    assert_lead_out_of_reach(db, creator, lead_id, "13812345678", leads_left=1)
+    # The new owner has it, of course.
+    assert get_lead_detail(db, company.actor(db, "rep_c1"), lead_id).name == "Zhang Wei"
+
+
+def test_finding_6_a_lead_kept_then_transferred_away_leaves_its_creator(db, company):
+    creator = company.actor(db, "rep_a1")
+    lead_id = type_in_lead(db, creator, keep=True)
+    assert get_lead_detail(db, creator, lead_id).opportunities[0].owner_name == "Rep A1"
+    assign_opportunities(db, company.actor(db, "admin"), [opportunity_of(db, lead_id)],
+                         company.users["rep_c1"].id)  # fmt: skip
+    db.commit()
+    assert_lead_out_of_reach(db, creator, lead_id, "13812345678")
+
+
+def test_finding_6_an_importing_manager_keeps_only_what_their_subtree_holds(db, company):
+    """A Beijing manager enters two leads; one goes to Beijing, one to Shanghai."""
+    admin = company.actor(db, "admin")
+    manager = company.actor(db, "bj_manager")
+    stays = type_in_lead(db, manager, "13811110000")
+    leaves = type_in_lead(db, manager, "13822220000")
+    both = LeadFilter(text="Zhang")
+    assert count_matching(db, manager, both) == (2, False)
+    assign_opportunities(db, admin, [opportunity_of(db, stays)], company.users["rep_a1"].id)
+    assign_opportunities(db, admin, [opportunity_of(db, leaves)], company.users["rep_c1"].id)
+    db.commit()
+    assert [r.id for r in search_leads(db, manager, both).rows] == [stays]
+    export = export_leads(db, manager, LeadFilter(), "csv", "en")
+    assert export.rows == 1
+    with pytest.raises(NotFound):
+        merge_leads(db, manager, stays, leaves)
+    db.rollback()
+    assert bulk_tag(db, manager, both, "spring") == 1
+    with pytest.raises(NotFound):
+        get_lead_detail(db, manager, leaves)
+    assert get_lead_detail(db, manager, stays).id == stays
