@@ -45,6 +45,12 @@ PEOPLE = {
     "subtree": "{c} IN (SELECT id FROM app_user WHERE id = :me OR org_unit_id IN"
     " (SELECT id FROM org_unit WHERE path LIKE :prefix))",
 }
+# The leads the viewer entered that nobody has taken yet (`access.waiting_own_leads`).
+WAITING_OWN = (
+    "(SELECT c.id FROM lead c WHERE c.created_by_id = :me AND NOT EXISTS (SELECT 1 FROM"
+    " opportunity w WHERE w.lead_id = c.id AND (w.owner_id IS NOT NULL"
+    " OR w.org_unit_id IS NOT NULL)))"
+)
 REVENUE_SCOPE = {"all": "1 = 1", "subtree": "(s.attributed_owner_id = :me"
                  " OR s.attributed_org_path LIKE :segment)"}  # fmt: skip
 
@@ -134,8 +140,8 @@ def _plain_performance(session: Session, kind: str, params: dict) -> None:
 def _plain_roi(session: Session, kind: str, params: dict) -> None:
     leads = "l.merged_into_id IS NULL AND l.created_at >= :since AND l.created_at < :until"
     reach = "" if kind == "all" else (
-        " AND (l.created_by_id = :me OR EXISTS (SELECT 1 FROM opportunity o WHERE"
-        f" o.lead_id = l.id AND {SCOPE[kind]}))"
+        " AND (EXISTS (SELECT 1 FROM opportunity o WHERE"
+        f" o.lead_id = l.id AND {SCOPE[kind]}) OR l.id IN {WAITING_OWN})"
     )  # fmt: skip
     session.execute(text(
         f"SELECT channel, campaign, count(*) FROM lead l WHERE {leads}{reach}"

@@ -12,18 +12,25 @@ from crm_core.access import load_actor
 from crm_core.home import home_summary
 from crm_core.models import OrgUnit, User
 
+# The leads the reader entered that nobody has taken yet (`access.waiting_own_leads`).
+WAITING_OWN = (
+    "(SELECT c.id FROM lead c WHERE c.created_by_id = :me AND NOT EXISTS (SELECT 1 FROM"
+    " opportunity w WHERE w.lead_id = c.id AND (w.owner_id IS NOT NULL"
+    " OR w.org_unit_id IS NOT NULL)))"
+)
 PLAIN = {
     "self": (
-        "SELECT count(*) FROM lead WHERE created_by_id = :me OR id IN"
-        " (SELECT lead_id FROM opportunity WHERE owner_id = :me)",
+        "SELECT count(*) FROM lead WHERE id IN"
+        " (SELECT lead_id FROM opportunity WHERE owner_id = :me) OR id IN " + WAITING_OWN,
         "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me"
         " GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
     "subtree": (
-        "SELECT count(*) FROM lead WHERE created_by_id = :me OR id IN (SELECT lead_id FROM"
+        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM"
         " opportunity WHERE owner_id = :me"
-        " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))",
+        " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))"
+        " OR id IN " + WAITING_OWN,
         "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id"
         " IN (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",

@@ -210,13 +210,18 @@ _PLAIN_COUNT = (
     "SELECT count(*) FROM (SELECT id FROM lead WHERE merged_into_id IS NULL AND {where} {scope}"
     " LIMIT 10001) AS x"
 )
+# The leads the reader entered that nobody has taken yet (`access.waiting_own_leads`).
+_WAITING_OWN = (
+    " OR id IN (SELECT c.id FROM lead c WHERE c.created_by_id = :me AND NOT EXISTS (SELECT 1"
+    " FROM opportunity w WHERE w.lead_id = c.id AND (w.owner_id IS NOT NULL"
+    " OR w.org_unit_id IS NOT NULL)))"
+)
 _PLAIN_SCOPE = {
     "all": "",
-    "self": "AND (created_by_id = :me OR id IN (SELECT lead_id FROM opportunity"
-    " WHERE owner_id = :me))",
-    "subtree": "AND (created_by_id = :me OR EXISTS (SELECT 1 FROM opportunity o"
+    "self": f"AND (id IN (SELECT lead_id FROM opportunity WHERE owner_id = :me){_WAITING_OWN})",
+    "subtree": "AND (EXISTS (SELECT 1 FROM opportunity o"
     " WHERE o.lead_id = lead.id AND (o.owner_id = :me OR o.org_unit_id IN"
-    " (SELECT id FROM org_unit WHERE path LIKE :prefix))))",
+    f" (SELECT id FROM org_unit WHERE path LIKE :prefix))){_WAITING_OWN})",
 }
 
 

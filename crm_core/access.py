@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from crm_core.errors import NotFound, PermissionDenied
 from crm_core.models import Lead, Opportunity, OrgUnit, Role, User, UserRole
-from crm_core.permissions import ALL_PERMISSIONS, SCOPE_WIDTH, DataScope
+from crm_core.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, SCOPE_WIDTH, DataScope
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class Actor:
     @property
     def is_system(self) -> bool:
         return self.user_id is None
+
+    @property
+    def is_administrator(self) -> bool:
+        """Whether the actor holds every administrator permission over everything (the admin
+        role, or the system): only they change what built-in roles mean for everyone."""
+        return self.scope is DataScope.ALL and ADMIN_PERMISSIONS <= self.permissions
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -122,6 +129,25 @@ def unit_clause(actor: Actor, unit_column) -> ColumnElement[bool]:
     return or_(*parts) if parts else false()
 
 
+def reaches_unit(actor: Actor, unit_id: int, unit_path: str) -> bool:
+    """Whether the actor's scope reaches the unit `unit_id` (whose path is `unit_path`):
+    listed exactly (team, custom) or inside one of their subtrees."""
+    if actor.scope is DataScope.ALL:
+        return True
+    return unit_id in actor.exact_unit_ids or any(
+        unit_path.startswith(path) for path in actor.subtree_paths
+    )
+
+
+def reaches_subtree(actor: Actor, unit_path: str) -> bool:
+    """Whether the actor reaches the unit at `unit_path` with everything below it, also the
+    units that will be added below it later: only a subtree of their own (or everything)
+    does that, a list of units never does."""
+    if actor.scope is DataScope.ALL:
+        return True
+    return any(unit_path.startswith(path) for path in actor.subtree_paths)
+
+
 def opportunity_scope(actor: Actor) -> ColumnElement[bool]:
     """Opportunities the actor reaches: their own, plus those of the units in scope."""
     if actor.scope is DataScope.ALL:
@@ -148,11 +174,24 @@ def opportunity_scope_parts(actor: Actor) -> list[ColumnElement[bool]]:
 
 def lead_scope(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:
     """Leads the actor reaches: those holding an opportunity in the actor's scope, and those
-    the actor entered (an importer keeps sight of what they brought in before dispatch).
+    the actor entered while nobody has taken them (see `waiting_own_leads`).
 
-    `per_lead`: the other conditions leave few candidates, so check each one."""
+    `per_lead`: the other conditions leave few candidates (one lead by id, a search by
+    phone), so check each one."""
     if actor.scope is DataScope.ALL:
         return true()
+    return or_(*lead_scope_parts(actor, per_lead=per_lead))
+
+
+def lead_scope_parts(actor: Actor, *, per_lead: bool = False) -> list[ColumnElement[bool]]:
+    """`lead_scope` as disjoint conditions whose union it is: the leads reached through an
+    opportunity in scope, and the actor's own entries that nobody has taken. Each part
+    alone is answered from one index (the opportunity's lead-scope index, the lead's
+    creator index), where their OR can make a planner read the whole lead table; counts
+    add up over the parts. They are disjoint because an opportunity in scope always has an
+    owner (the actor) or a unit (one in scope), and a waiting lead has neither."""
+    if actor.scope is DataScope.ALL:
+        return [true()]
     if actor.scope is DataScope.SELF and not per_lead:
         # A rep's share is small: the database reads its ids once and looks them up.
         reach = Lead.id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor)))
@@ -161,7 +200,36 @@ def lead_scope(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:
         # has few candidates: asking per lead, through the (lead, owner, unit) index,
         # beats collecting every id of the share first.
         reach = exists().where(Opportunity.lead_id == Lead.id, opportunity_scope(actor))
-    return or_(Lead.created_by_id == actor.user_id, reach)
+    return [reach, waiting_own_leads(actor, per_lead=per_lead)]
+
+
+def waiting_own_leads(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:
+    """Leads the actor entered that nobody has taken yet: none of their opportunities has
+    an owner or a unit (still waiting for the first dispatch), or they have none at all.
+
+    Whoever types in or imports a lead keeps sight of it until it is handed on, so they can
+    correct what they entered; once any opportunity of it has gone to a rep or a team, the
+    creator reaches it only as their scope does, like any colleague (finding 6: a rep kept
+    reading, unmasking and editing a lead after it had gone to another region). Recycled to
+    the pool, an opportunity keeps its unit, so the lead stays with that team; one sent
+    back to dispatch without a unit (a departure) is waiting again, and so visible to its
+    creator again until the next hand-off.
+
+    `per_lead` checks each candidate lead through the (lead, owner, unit) index. Otherwise
+    the actor's waiting entries are collected once, from the creator index: a NOT EXISTS
+    over many leads would make PostgreSQL hash every taken opportunity of the company."""
+
+    def untaken(lead) -> ColumnElement[bool]:
+        taken = exists().where(
+            Opportunity.lead_id == lead.id,
+            or_(Opportunity.owner_id.is_not(None), Opportunity.org_unit_id.is_not(None)),
+        )
+        return not_(taken)
+
+    if per_lead:
+        return and_(Lead.created_by_id == actor.user_id, untaken(Lead))
+    own = aliased(Lead)
+    return Lead.id.in_(select(own.id).where(own.created_by_id == actor.user_id, untaken(own)))
 
 
 def user_scope(actor: Actor) -> ColumnElement[bool]:

@@ -136,7 +136,9 @@ def get_lead_detail(
         select(Lead, creator.full_name, Customer)
         .join(creator, col(creator.id) == col(Lead.created_by_id), isouter=True)
         .join(Customer, col(Customer.id) == col(Lead.customer_id), isouter=True)
-        .where(Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor))
+        .where(
+            Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor, per_lead=True)
+        )
     ).first()
     if row is None:
         raise NotFound(entity="lead", id=lead_id)

@@ -145,7 +145,9 @@ def update_lead(
     try:
         lead = session.exec(
             select(Lead).where(
-                Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor)
+                Lead.id == lead_id,
+                col(Lead.merged_into_id).is_(None),
+                lead_scope(actor, per_lead=True),
             )
         ).first()
         if lead is None:

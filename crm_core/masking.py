@@ -80,7 +80,7 @@ def reveal_phone(session: Session, actor: Actor, lead_id: int) -> str:
     """
     actor.require(Permission.VIEW_LEADS)
     row = session.exec(
-        select(Lead.id, Lead.phone).where(Lead.id == lead_id, lead_scope(actor))
+        select(Lead.id, Lead.phone).where(Lead.id == lead_id, lead_scope(actor, per_lead=True))
     ).first()
     if row is None:
         raise NotFound(entity="lead", id=lead_id)

@@ -1,19 +1,20 @@
 """The org-unit tree: reading it with its head counts, and changing it.
 
 A sales manager changes only units inside their own subtree; only an actor whose scope is
-everything may add a root or move a unit outside a subtree. Every change is audited.
+everything may add a root or move a unit outside a subtree, and a unit moves only with
+everything below it within the mover's reach. Every change is audited.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import func, literal, not_, update
 from sqlmodel import Session, col, select
 
 from crm_core import audit
 from crm_core.access import Actor, org_unit_scope, user_scope
-from crm_core.errors import NotFound, ValidationError
+from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import BusinessLine, Opportunity, OrgUnit, User, path_ids
 from crm_core.permissions import DataScope, Permission
 
@@ -128,6 +129,7 @@ def move_unit(session: Session, actor: Actor, unit_id: int, new_parent_id: int) 
         raise ValidationError("org.error.parent_disabled")
     if unit.parent_id == parent.id:
         return unit
+    _ensure_reaches_all_below(session, actor, unit)
     before = _snapshot(unit)
     old_prefix = unit.path
     new_prefix = f"{parent.path}{unit.id}/"
@@ -147,6 +149,22 @@ def move_unit(session: Session, actor: Actor, unit_id: int, new_parent_id: int) 
     audit.record(session, actor, "org_unit.move", "org_unit", unit.id, before, _snapshot(unit))
     session.flush()
     return unit
+
+
+def _ensure_reaches_all_below(session: Session, actor: Actor, unit: OrgUnit) -> None:
+    """A moved unit takes everything below it into the new parent's subtree, where whoever
+    holds a subtree role above it starts to reach it all: only someone who reaches every
+    unit being moved may hand them over (a custom scope listing a department alone does
+    not reach its teams)."""
+    if actor.scope is DataScope.ALL:
+        return
+    outside = session.exec(
+        select(func.count()).where(
+            col(OrgUnit.path).like(f"{unit.path}%"), not_(org_unit_scope(actor))
+        )
+    ).one()
+    if outside:
+        raise PermissionDenied("org.error.move_reach", unit=unit.name, count=outside)
 
 
 def set_unit_active(session: Session, actor: Actor, unit_id: int, active: bool) -> OrgUnit:

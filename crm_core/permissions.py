@@ -1,7 +1,7 @@
 """Named permissions, data scopes and the built-in roles.
 
 A role is a set of these names plus a data scope; a user holding several roles gets the union
-of their permissions and the widest of their scopes (custom unit lists are merged).
+of their permissions and of the units their scopes reach (custom unit lists are merged).
 """
 
 from __future__ import annotations
@@ -59,8 +59,11 @@ class DataScope(StrEnum):
     ALL = "all"
 
 
-# Width order used to pick a user's widest scope; CUSTOM sits between the unit-based scopes
-# and ALL because its unit list is merged with whatever the other roles reach.
+# Width order used only to label a user's widest scope (`Actor.scope`); CUSTOM sits between
+# the unit-based scopes and ALL because its unit list is merged with whatever the other roles
+# reach. It says nothing about how much a scope reaches: a custom list of one unit ranks with
+# a subtree. So grants never compare these numbers; they compare the units a role would reach
+# from the account's unit with the units the granter reaches (`users.ensure_can_grant_at`).
 SCOPE_WIDTH = {
     DataScope.SELF: 0,
     DataScope.TEAM: 1,

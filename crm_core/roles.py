@@ -1,8 +1,11 @@
 """Roles: the permission matrix and data scope, edited by admins.
 
 A role's permissions and scope may never exceed the editor's own; built-in roles and roles
-in use cannot be deleted. A change takes effect on each holder's next page action, since
-the actor is rebuilt from the roles on every run.
+in use cannot be deleted. Editing a role changes every holder at once, so an editor changes
+only roles whose holders are all within their reach, with a reach from each holder's unit
+within their own; built-in roles, held across the company, only an administrator changes.
+A change takes effect on each holder's next page action, since the actor is rebuilt from
+the roles on every run.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm_core import audit
-from crm_core.access import Actor, unit_clause
+from crm_core.access import Actor, unit_clause, user_scope
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.models import OrgUnit, Role, UserRole
+from crm_core.models import OrgUnit, Role, User, UserRole
 from crm_core.orders import discount_limit
 from crm_core.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, DataScope, Permission
-from crm_core.users import ensure_can_grant
+from crm_core.users import ensure_can_grant, ensure_reach_from_unit
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 
@@ -89,6 +92,35 @@ def _check_discount(session: Session, actor: Actor, role: Role, pct: int | None)
     return pct
 
 
+def _ensure_may_change_holders(session: Session, actor: Actor, role: Role, candidate: Role) -> None:
+    """An edit of `role` (into `candidate`) changes what every holder may do and reach, so
+    it is granting the new role to each of them: refused for a built-in role unless the
+    actor is an administrator (those roles are held across the company), when any holder
+    is outside the actor's reach, and when, from a holder's unit, the role as it is or as
+    it would be reaches beyond the actor."""
+    if role.builtin and not actor.is_administrator:
+        raise PermissionDenied("roles.error.builtin_admin_only", code=role.code)
+    if actor.scope is DataScope.ALL:
+        return
+    holders = (
+        select(User.org_unit_id)
+        .join(UserRole, col(UserRole.user_id) == col(User.id))
+        .where(UserRole.role_id == role.id)
+    )
+
+    # All holders minus those in scope: a NOT over the scope would miss a holder without a
+    # unit (the unit test is NULL for them, and NOT NULL is not true).
+    def count(query) -> int:
+        return session.exec(select(func.count()).select_from(query.subquery())).one()
+
+    outside = count(holders) - count(holders.where(user_scope(actor)))
+    if outside:
+        raise PermissionDenied("roles.error.holders_outside", code=role.code, count=outside)
+    for unit_id in session.exec(holders.distinct()).all():
+        for version in (role, candidate):
+            ensure_reach_from_unit(session, actor, version, unit_id)
+
+
 def save_role(
     session: Session,
     actor: Actor,
@@ -153,6 +185,8 @@ def save_role(
         scope_unit_ids=units,
     )
     ensure_can_grant(session, actor, candidate)
+    if role_id is not None:
+        _ensure_may_change_holders(session, actor, role, candidate)
     discount = _check_discount(session, actor, role, max_discount_pct)
     role.code, role.name = code, name
     role.max_discount_pct = discount

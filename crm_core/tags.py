@@ -70,7 +70,7 @@ def _visible_lead(session: Session, actor: Actor, lead_id: int) -> int:
     """The id of a lead the actor reaches; NotFound otherwise (scope never leaks existence)."""
     found = session.exec(
         select(Lead.id).where(
-            Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor)
+            Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor, per_lead=True)
         )
     ).first()
     if found is None:

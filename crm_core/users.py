@@ -1,7 +1,10 @@
 """User accounts: creating and editing them, their roles, their status.
 
-Nobody grants a permission or a scope wider than their own, and nobody edits an account
-that holds more than they could grant: these checks are here, not in the pages.
+Nobody grants a permission, or a reach, beyond their own, and nobody edits an account
+that holds more than they could grant it where it is: these checks are here, not in the
+pages. A reach is what a role covers from the account's unit (a team role that unit, a
+subtree role everything below it), compared with what the granter covers; so creating an
+account, changing its roles and moving it to another unit are all checked alike.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from crm_core import audit, clock
-from crm_core.access import Actor, unit_clause, user_scope
+from crm_core.access import Actor, reaches_subtree, reaches_unit, unit_clause, user_scope
 from crm_core.auth import hash_password, validate_new_password
 from crm_core.departure import DepartureOutcome, move_open_opportunities
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.i18n import LANGUAGES
 from crm_core.models import USER_STATUSES, OrgUnit, Role, User, UserRole
-from crm_core.permissions import MARKERS, SCOPE_WIDTH, DataScope, Permission
+from crm_core.permissions import MARKERS, DataScope, Permission
 
 EDITABLE_FIELDS = (
     "full_name", "email", "title", "org_unit_id", "status", "enabled", "skill_tags",
@@ -38,7 +41,11 @@ def role_by_code(session: Session, code: str) -> Role:
 
 def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     """Nobody grants a permission, a scope or a discount limit wider than their own. Being
-    a dispatch target is a marker, not a power: a manager may grant it without holding it."""
+    a dispatch target is a marker, not a power: a manager may grant it without holding it.
+
+    This is the check of the role alone, wherever it is held (the role editor, the choice
+    of roles): its scope must be one the actor could grant to someone somewhere. Giving the
+    role to an account, or moving an account, also needs `ensure_reach_from_unit`."""
     from crm_core.orders import discount_limit  # noqa: PLC0415 - orders reads users' roles
 
     if not set(role.permissions or []) - MARKERS <= actor.permissions:
@@ -48,15 +55,49 @@ def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
                                limit=role.max_discount_pct)  # fmt: skip
     if actor.scope is DataScope.ALL:
         return
-    if SCOPE_WIDTH[DataScope(role.data_scope)] > SCOPE_WIDTH[actor.scope]:
+    # What a scope reaches is compared, never how wide its kind is: a custom list of one
+    # unit and a subtree rank alike, yet only a subtree of the actor's own covers a subtree.
+    scope = DataScope(role.data_scope)
+    if scope is DataScope.ALL:
         raise PermissionDenied("users.error.grant_scope", role=role.code)
-    if role.data_scope == DataScope.CUSTOM:
+    if scope is DataScope.SUBTREE and not actor.subtree_paths:
+        raise PermissionDenied("users.error.grant_scope", role=role.code)
+    if scope is DataScope.TEAM and not (actor.exact_unit_ids or actor.subtree_paths):
+        raise PermissionDenied("users.error.grant_scope", role=role.code)
+    if scope is DataScope.CUSTOM:
         wanted = {int(u) for u in role.scope_unit_ids or []}
         reached = session.exec(
             select(func.count()).where(col(OrgUnit.id).in_(wanted), unit_clause(actor, OrgUnit.id))
         ).one()
         if reached != len(wanted):
             raise PermissionDenied("users.error.grant_scope", role=role.code)
+
+
+def ensure_reach_from_unit(session: Session, actor: Actor, role: Role, unit_id: int | None) -> None:
+    """Refuse unless what `role` reaches for an account in unit `unit_id` lies within what
+    the actor reaches: a team role reaches that unit, a subtree role that unit with all
+    that is or will be below it (custom and all reach the same from anywhere, and
+    `ensure_can_grant` checks them). Raises `users.error.grant_reach` naming the unit."""
+    scope = DataScope(role.data_scope)
+    if actor.scope is DataScope.ALL or unit_id is None:
+        return  # an account without a unit reaches no unit through team or subtree
+    if scope not in (DataScope.TEAM, DataScope.SUBTREE):
+        return
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound(entity="org_unit", id=unit_id)
+    if scope is DataScope.TEAM:
+        within = reaches_unit(actor, unit.id, unit.path)
+    else:
+        within = reaches_subtree(actor, unit.path)
+    if not within:
+        raise PermissionDenied("users.error.grant_reach", role=role.code, unit=unit.name)
+
+
+def ensure_can_grant_at(session: Session, actor: Actor, role: Role, unit_id: int | None) -> None:
+    """`ensure_can_grant`, and the role's reach from unit `unit_id` within the actor's."""
+    ensure_can_grant(session, actor, role)
+    ensure_reach_from_unit(session, actor, role, unit_id)
 
 
 def user_roles(session: Session, user_id: int) -> list[Role]:
@@ -78,11 +119,12 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
 
 
 def manageable_user(session: Session, actor: Actor, user_id: int) -> User:
-    """A user the actor may edit: in scope, and holding nothing the actor could not grant."""
+    """A user the actor may edit: in scope, and holding nothing the actor could not grant
+    them where they are."""
     actor.require(Permission.MANAGE_USERS)
     user = get_user(session, actor, user_id)
     for role in user_roles(session, user.id):
-        ensure_can_grant(session, actor, role)
+        ensure_can_grant_at(session, actor, role, user.org_unit_id)
     return user
 
 
@@ -99,6 +141,15 @@ def _unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> OrgUn
     if not unit.active:
         raise ValidationError("users.error.unit_disabled", unit=unit.name)
     return unit
+
+
+def _ensure_may_move(session: Session, actor: Actor, user: User, unit_id: int | None) -> None:
+    """Moving an account moves the reach of its team and subtree roles with it: the target
+    unit must be in the actor's scope, and every role the account holds must reach, from
+    there, nothing beyond what the actor reaches."""
+    _unit_in_scope(session, actor, unit_id)
+    for role in user_roles(session, user.id):
+        ensure_reach_from_unit(session, actor, role, unit_id)
 
 
 def _snapshot(session: Session, user: User) -> dict[str, Any]:
@@ -178,7 +229,7 @@ def create_user(
     _unit_in_scope(session, actor, org_unit_id)
     roles = [role_by_code(session, code) for code in role_codes]
     for role in roles:
-        ensure_can_grant(session, actor, role)
+        ensure_can_grant_at(session, actor, role, org_unit_id)
     fields = validate_fields(
         {
             "full_name": full_name,
@@ -226,7 +277,7 @@ def update_user(session: Session, actor: Actor, user_id: int, **changes: Any) ->
     user = manageable_user(session, actor, user_id)
     clean = validate_fields(changes)
     if "org_unit_id" in clean and clean["org_unit_id"] != user.org_unit_id:
-        _unit_in_scope(session, actor, clean["org_unit_id"])
+        _ensure_may_move(session, actor, user, clean["org_unit_id"])
     leaving = clean.get("status") == "resigned" or clean.get("enabled") is False
     if leaving and _is_admin(session, user):
         _ensure_not_last_admin(session, user)
@@ -289,7 +340,7 @@ def set_user_roles(session: Session, actor: Actor, user_id: int, role_codes: Ite
     wanted = {code: role_by_code(session, code) for code in set(role_codes)}
     current = {r.code: r for r in user_roles(session, user.id)}
     for role in list(wanted.values()) + list(current.values()):
-        ensure_can_grant(session, actor, role)
+        ensure_can_grant_at(session, actor, role, user.org_unit_id)
     if "admin" in current and "admin" not in wanted:
         _ensure_not_last_admin(session, user)
     before = _snapshot(session, user)
@@ -342,10 +393,10 @@ def bulk_update_users(
     for number, row in enumerate(rows, start=1):
         changes = {k: v for k, v in row.items() if k != "id"}
         try:
-            manageable_user(session, actor, int(row["id"]))
+            user = manageable_user(session, actor, int(row["id"]))
             clean = validate_fields(changes)
             if "org_unit_id" in clean:
-                _unit_in_scope(session, actor, clean["org_unit_id"])
+                _ensure_may_move(session, actor, user, clean["org_unit_id"])
         except (ValidationError, PermissionDenied, NotFound) as error:
             column = str(error.params.get("field", "")) or next(iter(changes), "id")
             errors.append(RowError(number, column, error.key, error.params))

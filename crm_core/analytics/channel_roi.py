@@ -20,7 +20,7 @@ from sqlalchemy import exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, lead_scope
+from crm_core.access import Actor, lead_scope_parts
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.scope import (
@@ -121,14 +121,15 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
         key = (channel, campaign or "")
         return rows.setdefault(key, RoiRow(channel, campaign or ""))
 
-    # Leads in the viewer's scope; revenue below is scoped by its frozen attribution.
-    scope = [lead_scope(actor)] if actor.scope is not DataScope.ALL else []
-    for channel, campaign, n in session.exec(
-        select(Lead.channel, Lead.campaign, func.count())
-        .where(*leads_where, *scope)
-        .group_by(Lead.channel, Lead.campaign)
-    ).all():
-        row(channel, campaign).leads += int(n)
+    # Leads in the viewer's scope, counted per disjoint part of it (each from its own
+    # index); revenue below is scoped by its frozen attribution.
+    for part in lead_scope_parts(actor):
+        for channel, campaign, n in session.exec(
+            select(Lead.channel, Lead.campaign, func.count())
+            .where(*leads_where, part)
+            .group_by(Lead.channel, Lead.campaign)
+        ).all():
+            row(channel, campaign).leads += int(n)
 
     paid = (
         select(Lead.channel, Lead.campaign, func.count(func.distinct(Opportunity.id)),

@@ -197,16 +197,25 @@ def _state(user: User, units: dict[int, OrgUnit], roles: tuple[str, ...]) -> Use
     )
 
 
-def _grantable(session: Session, actor: Actor, role: Role, memo: dict[str, bool]) -> bool:
-    """Whether the actor may grant `role` (remembered per role: a file names few roles)."""
-    if role.code not in memo:
+def _grantable(
+    session: Session,
+    actor: Actor,
+    role: Role,
+    unit_id: int | None,
+    memo: dict[tuple[str, int | None], bool],
+) -> bool:
+    """Whether the actor may grant `role` to an account in unit `unit_id`, as the services
+    will check it when the file is applied (remembered per role and unit: a file names few
+    of each)."""
+    key = (role.code, unit_id)
+    if key not in memo:
         try:
-            users.ensure_can_grant(session, actor, role)
+            users.ensure_can_grant_at(session, actor, role, unit_id)
         except PermissionDenied:
-            memo[role.code] = False
+            memo[key] = False
         else:
-            memo[role.code] = True
-    return memo[role.code]
+            memo[key] = True
+    return memo[key]
 
 
 def _category(before: UserState | None, status: str, changes: tuple[str, ...]) -> str:
@@ -283,7 +292,7 @@ def preview_roster(
             session.exec(select(User.username).where(col(User.username).in_(chunk))).all()
         )
     resolved: dict[tuple[str, ...], OrgUnit | None] = {}
-    grantable: dict[str, bool] = {}
+    grantable: dict[tuple[str, int | None], bool] = {}
 
     rows_by_number: dict[str, list[int]] = {}
     for record in records:
@@ -345,7 +354,7 @@ def preview_roster(
             role = roles_by_code.get(code) if code else None
             if role is None:
                 bad("title", "roster.reason.unknown_role", title=title)
-            elif not _grantable(session, actor, role, grantable):
+            elif not _grantable(session, actor, role, unit.id if unit else None, grantable):
                 bad("title", "roster.reason.role_not_grantable", role=role.code)
 
         user = existing.get(key) if employee_no else None
@@ -387,11 +396,19 @@ def preview_roster(
                 bad("unit", "roster.reason.unit_disabled", unit=record["unit"])
         if user is not None and changes:
             if not all(
-                _grantable(session, actor, roles_by_code[c], grantable)
+                _grantable(session, actor, roles_by_code[c], before.org_unit_id, grantable)
                 for c in before.roles
                 if c in roles_by_code
             ):
                 bad("employee_no", "roster.reason.cannot_manage")
+            elif "unit" in changes:
+                # The move is applied before any new role: the roles held now go along, and
+                # must not reach, from the new unit, beyond the actor.
+                for code in before.roles:
+                    if code in roles_by_code and not _grantable(
+                        session, actor, roles_by_code[code], unit.id, grantable
+                    ):
+                        bad("unit", "roster.reason.role_reach", role=code)
             if user.id == actor.user_id:
                 if roles_after is not None and actor.scope is not DataScope.ALL:
                     bad("title", "roster.reason.own_roles")
