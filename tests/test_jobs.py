@@ -184,7 +184,7 @@ def test_a_holder_whose_pid_now_names_another_process_is_dead(db, company, engin
         pytest.skip("the lock row is SQLite's")
     mine = LockHolder.parse(default_holder())
     # A live pid (this test's parent) on this machine, but not the process that took it.
-    reused = replace(mine, pid=os.getppid(), started="1").encode()
+    reused = replace(mine, pid=os.getppid(), started="-1").encode()  # no real start
     with sqlite_lock_row(engine, "dispatch", reused):
         assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
