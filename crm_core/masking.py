@@ -34,16 +34,19 @@ SHOWN_HEAD = 3
 
 
 def _split(e164: str) -> tuple[str, str] | None:
-    """(country code, national number) of an E.164 string, or None if it is not one."""
-    if not e164.startswith("+") or not e164[1:].isdigit():
+    """(country code, national number) of an E.164 string, or None if it is not one.
+
+    The national number is the stored digits after the country code, not the library's
+    reading of them (which may add digits, e.g. Madagascar's "20"): a mask shows only what
+    is stored. Country codes are prefix-free, so the first known one of 1-3 digits is it."""
+    digits = e164[1:]
+    if not e164.startswith("+") or not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
         return None
-    if e164.startswith("+86"):
-        return "86", e164[3:]
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return str(number.country_code), phonenumbers.national_significant_number(number)
+    for length in (1, 2, 3):
+        code = e164[1 : 1 + length]
+        if int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return code, e164[1 + length :]
+    return None
 
 
 def _is_mainland_mobile(country: str, national: str) -> bool:
