@@ -1,10 +1,17 @@
 """Masked phone numbers, and the logged act of revealing one.
 
-Everyone without `view_full_phone` sees `138****5678`. Revealing a full number is a separate,
-explicit action (`reveal_phone`): anyone holding `view_leads` may reveal the number of a lead
-in their own scope - a rep calling their own lead needs it - and every reveal is written to
-the audit log (`phone.unmask`, target the lead), also for users who could see it anyway.
-The audit entry holds no number, only who revealed which lead when.
+Everyone without `view_full_phone` sees numbers masked by `mask_phone`, the one function every
+list, card, search result, export, import report and audit entry masks through: a mainland
+mobile reads `138****5678` (the form the brief names), any other number shows at most half of
+its national digits - its last four at most, then at most three at its start - so a short
+number (Hong Kong, Singapore, Estonia: 7-8 digits) keeps at least as many digits hidden as
+shown.
+
+Revealing a full number is a separate, explicit action (`reveal_phone`): anyone holding
+`view_leads` may reveal the number of a lead in their own scope - a rep calling their own
+lead needs it - and every reveal is written to the audit log (`phone.unmask`, target the
+lead), also for users who could see it anyway. The audit entry holds no number, only who
+revealed which lead when.
 """
 
 from __future__ import annotations
@@ -20,36 +27,58 @@ from crm_core.permissions import Permission
 from crm_core.phones import normalise_phone
 
 MASK = "****"
+# What a mask may show of a number that is no mainland mobile: its end first (people know a
+# number by its last digits, and search by the last four), then a little of its start.
+SHOWN_TAIL = 4
+SHOWN_HEAD = 3
 
 
 def _split(e164: str) -> tuple[str, str] | None:
-    """(country code, national number) of an E.164 string, or None if it is not one."""
-    if not e164.startswith("+") or not e164[1:].isdigit():
+    """(country code, national number) of an E.164 string, or None if it is not one.
+
+    The national number is the stored digits after the country code, not the library's
+    reading of them (which may add digits, e.g. Madagascar's "20"): a mask shows only what
+    is stored. Country codes are prefix-free, so the first known one of 1-3 digits is it."""
+    digits = e164[1:]
+    if not e164.startswith("+") or not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
         return None
-    if e164.startswith("+86"):
-        return "86", e164[3:]
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return str(number.country_code), phonenumbers.national_significant_number(number)
+    for length in (1, 2, 3):
+        code = e164[1 : 1 + length]
+        if int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return code, e164[1 + length :]
+    return None
+
+
+def _is_mainland_mobile(country: str, national: str) -> bool:
+    return country == "86" and len(national) == 11 and national.startswith("1")
+
+
+def _ends(digits: str) -> tuple[str, str]:
+    """The start and the end of `digits` a mask may show: together at most half of them."""
+    budget = len(digits) // 2
+    tail = min(SHOWN_TAIL, budget)
+    head = min(SHOWN_HEAD, budget - tail)
+    return digits[:head], digits[len(digits) - tail :]
 
 
 def mask_phone(e164: str | None) -> str:
-    """`138****5678` for mainland numbers, `+44 20****5678` for others; "" for no number."""
+    """`138****5678` for mainland mobiles, at most half of the national digits of any other
+    number (`+852 ****4567`, `+44 2****0958`); "" for no number."""
     if not e164:
         return ""
     parts = _split(e164)
     if parts is None:
-        # Not E.164 (should not be stored, but never show it whole): keep only the end.
-        return MASK + e164[-4:] if len(e164) > 6 else MASK
+        # Not E.164 (should not be stored, but never show it whole): the end of its digits,
+        # and nothing of a scrap too short to be any number.
+        digits = "".join(ch for ch in e164 if ch.isdigit())
+        return MASK + _ends(digits)[1] if len(digits) > 6 else MASK
     country, national = parts
-    if len(national) <= 6:
-        shown = MASK + national[-2:]
-    elif country == "86":
+    if _is_mainland_mobile(country, national):
+        # 7 of 11 digits: the network prefix says little, the 8 subscriber digits hide half.
         shown = national[:3] + MASK + national[-4:]
     else:
-        shown = national[:2] + MASK + national[-4:]
+        head, tail = _ends(national)
+        shown = head + MASK + tail
     return shown if country == "86" else f"+{country} {shown}"
 
 

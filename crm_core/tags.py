@@ -20,10 +20,9 @@ from crm_core import audit
 from crm_core.access import Actor, lead_scope
 from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.lead_search import LeadFilter, lead_conditions
-from crm_core.masking import MASK, mask_phone
+from crm_core.masking import mask_any_phone
 from crm_core.models import Lead, LeadTag
 from crm_core.permissions import Permission
-from crm_core.phones import normalise_phone
 
 MAX_TAG_LENGTH = 60  # LeadTag.tag's column length
 # Either permission lets a person tag one lead (a rep creating leads, marketing curating
@@ -56,8 +55,7 @@ def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
     digits = "".join(ch for ch in text if ch.isdigit())
     # Seven or more digits is what the search reads as a full phone (see lead_search).
     if len(digits) >= 7:
-        phone = normalise_phone(text)
-        record["text"] = mask_phone(phone) if phone else MASK + digits[-4:]
+        record["text"] = mask_any_phone(text)
     return record
 
 

@@ -1,7 +1,8 @@
 """The worker: `python -m crm_core.worker [--once]` runs dispatch, recycling, warnings
 and renewals on the intervals of the `worker.*` settings until stopped.
 
-Any number of workers may run; each job's lock lets only one of them run a job at a time.
+Any number of workers may run; each job's lock lets only one of them run a job at a time,
+and a worker killed mid-run leaves the lock to the next run at once (`crm_core.jobs`).
 """
 
 from __future__ import annotations

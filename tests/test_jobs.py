@@ -6,16 +6,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from crm_core import clock, dispatch
+from crm_core import clock, dispatch, jobs
 from crm_core.errors import PermissionDenied
-from crm_core.jobs import due_jobs, job_lock_key, run_job, sqlite_lock_row
-from crm_core.models import FlowEvent, JobRun, Opportunity
+from crm_core.jobs import (
+    HOLD_LIMIT,
+    LEASE,
+    LockHolder,
+    default_holder,
+    due_jobs,
+    job_lock_key,
+    run_job,
+    sqlite_lock_row,
+)
+from crm_core.models import FlowEvent, JobLock, JobRun, Opportunity
 from crm_core.rules import RuleDraft, save_rule
 from crm_core.worker import run_due
 from db.engine import PROJECT_ROOT
@@ -118,3 +128,102 @@ def test_the_worker_command_runs_once(db, company, database_url):
     assert "dispatch: done" in result.stdout
     db.expire_all()
     assert owned(db) == 5
+
+
+# --- the lock's holder: checked on this machine, a lease elsewhere ------------------------------
+
+# A worker that stops at the start of its dispatch run (before any write, so SQLite's write
+# lock stays free), says so, and goes on when a line arrives on stdin; then prints its run.
+PAUSED_WORKER = """
+import sys
+from datetime import datetime
+from crm_core import clock, jobs
+clock.freeze(datetime.fromisoformat(sys.argv[2]))  # the test's time
+from crm_core.dispatch import dispatch_unassigned
+from db.engine import build_engine
+
+def paused(session, actor):
+    print("mid-run", flush=True)
+    sys.stdin.readline()
+    return dispatch_unassigned(session, actor)
+
+jobs.JOBS["dispatch"] = paused
+run = jobs.run_job("dispatch", engine=build_engine(sys.argv[1]))
+print(run.status, run.error, flush=True)
+"""
+
+
+def test_a_live_worker_on_this_host_keeps_its_lock_past_the_lease(db, company, engine,
+                                                                  database_url):  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_WORKER, database_url, clock.now().isoformat()],
+        cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "CRM_DATABASE_URL": database_url},
+    )  # fmt: skip
+    try:
+        assert worker.stdout.readline().strip() == "mid-run"
+        assert run_job("dispatch", engine=engine).status == "busy"
+        clock.advance(LEASE * 5)  # a lease is for holders this host cannot check
+        assert run_job("dispatch", engine=engine).status == "busy" and owned(db) == 0
+        if engine.dialect.name == "sqlite":
+            # Past HOLD_LIMIT even a live holder is taken over (it may have lost track of
+            # its lock); the old run, when it goes on, must then commit nothing.
+            clock.advance(HOLD_LIMIT)
+            assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
+            out, _ = worker.communicate("go\n", timeout=60)
+            assert out.split() == ["failed", "job.error.lock_lost"]
+            db.expire_all()
+            assert db.exec(select(func.count()).select_from(FlowEvent)).one() == 5
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_holder_whose_pid_now_names_another_process_is_dead(db, company, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lock row is SQLite's")
+    mine = LockHolder.parse(default_holder())
+    # A live pid (this test's parent) on this machine, but not the process that took it.
+    reused = replace(mine, pid=os.getppid(), started="-1").encode()  # no real start
+    with sqlite_lock_row(engine, "dispatch", reused):
+        assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
+
+
+def test_a_holder_on_another_machine_keeps_its_lock_for_the_lease(db, company, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lock row is SQLite's")
+    # Our own pid, but on another machine (or another container's pid namespace).
+    elsewhere = replace(LockHolder.parse(default_holder()), machine="0" * 12).encode()
+    with sqlite_lock_row(engine, "dispatch", elsewhere):
+        clock.advance(LEASE - timedelta(seconds=1))
+        assert run_job("dispatch", engine=engine).status == "busy"
+        clock.advance(timedelta(seconds=1))
+        assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
+
+
+def test_a_lock_this_process_lost_track_of_is_free_at_once(db, company, engine):
+    """A release that failed leaves the row naming this process; no run of it holds it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lock row is SQLite's")
+    with Session(engine) as session:
+        session.merge(JobLock(name="dispatch", holder=default_holder(),
+                              expires_at=clock.now() + LEASE))  # fmt: skip
+        session.commit()
+    assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
+
+
+def test_a_job_session_on_postgresql_probes_a_silent_worker(db, company, engine, monkeypatch):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's keepalives")
+    seen = {}
+
+    def probe(session, actor):
+        for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count"):
+            seen[name] = session.exec(text(f"SHOW {name}")).scalar()
+        return {}
+
+    monkeypatch.setitem(jobs.JOBS, "dispatch", probe)
+    assert run_job("dispatch", engine=engine).status == "done"
+    # Over TCP (the suite connects to 127.0.0.1): dropped within about a minute.
+    assert seen == {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10",
+                    "tcp_keepalives_count": "3"}  # fmt: skip
