@@ -1,11 +1,11 @@
 """Masked phone numbers, and the logged act of revealing one.
 
 Everyone without `view_full_phone` sees numbers masked by `mask_phone`, the one function every
-list, card, search result, export, import report and audit entry masks through: a mainland
-mobile reads `138****5678` (the form the brief names), any other number shows at most half of
-its national digits - its last four at most, then at most three at its start - so a short
-number (Hong Kong, Singapore, Estonia: 7-8 digits) keeps at least as many digits hidden as
-shown.
+list, card, search result, export, import report and audit entry masks through: every number
+shows at most half of its national digits - its last four at most, then at most three at its
+start - so a mainland mobile reads `1****5678` and a short number (Hong Kong, Singapore,
+Estonia: 7-8 digits) keeps at least as many digits hidden as shown. The stars are always
+four, so a mask does not tell the number's length either.
 
 Revealing a full number is a separate, explicit action (`reveal_phone`): anyone holding
 `view_leads` may reveal the number of a lead in their own scope - a rep calling their own
@@ -49,10 +49,6 @@ def _split(e164: str) -> tuple[str, str] | None:
     return None
 
 
-def _is_mainland_mobile(country: str, national: str) -> bool:
-    return country == "86" and len(national) == 11 and national.startswith("1")
-
-
 def _ends(digits: str) -> tuple[str, str]:
     """The start and the end of `digits` a mask may show: together at most half of them."""
     budget = len(digits) // 2
@@ -62,8 +58,8 @@ def _ends(digits: str) -> tuple[str, str]:
 
 
 def mask_phone(e164: str | None) -> str:
-    """`138****5678` for mainland mobiles, at most half of the national digits of any other
-    number (`+852 ****4567`, `+44 2****0958`); "" for no number."""
+    """At most half of the national digits of a number, its end first: `1****5678` for a
+    mainland mobile, `+852 ****4567`, `+44 2****0958`; "" for no number."""
     if not e164:
         return ""
     parts = _split(e164)
@@ -73,12 +69,8 @@ def mask_phone(e164: str | None) -> str:
         digits = "".join(ch for ch in e164 if ch.isdigit())
         return MASK + _ends(digits)[1] if len(digits) > 6 else MASK
     country, national = parts
-    if _is_mainland_mobile(country, national):
-        # 7 of 11 digits: the network prefix says little, the 8 subscriber digits hide half.
-        shown = national[:3] + MASK + national[-4:]
-    else:
-        head, tail = _ends(national)
-        shown = head + MASK + tail
+    head, tail = _ends(national)
+    shown = head + MASK + tail
     return shown if country == "86" else f"+{country} {shown}"
 
 

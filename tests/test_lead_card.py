@@ -237,7 +237,7 @@ def test_the_creator_opens_their_lead_before_dispatch_without_seeing_the_pool(db
 def test_phone_is_masked_without_view_full_phone(db, company):
     lead_id = new_lead(db)
     give(db, company, lead_id, company.line, "rep_a1")
-    assert get_lead_detail(db, company.actor(db, "rep_a1"), lead_id).phone == "138****5678"
+    assert get_lead_detail(db, company.actor(db, "rep_a1"), lead_id).phone == "1****5678"
     assert get_lead_detail(db, company.actor(db, "admin"), lead_id).phone == PHONE
     no_phone = new_lead(db, phone=None, external_id="ext-1")
     assert get_lead_detail(db, company.actor(db, "admin"), no_phone).phone == ""
@@ -273,9 +273,9 @@ def test_edit_changes_fields_recomputes_keys_and_audits_masked_phones(db, compan
     assert (entry.actor_id, entry.target_type, entry.target_id) == (
         rep.user_id, "lead", str(lead_id),
     )  # fmt: skip
-    assert entry.before == {"name": "Wang Fang", "phone": "138****5678", "city": "Beijing",
+    assert entry.before == {"name": "Wang Fang", "phone": "1****5678", "city": "Beijing",
                             "channel": "sem"}  # fmt: skip
-    assert entry.after == {"name": "Li   Lei", "phone": "139****4321", "city": None,
+    assert entry.after == {"name": "Li   Lei", "phone": "1****4321", "city": None,
                            "channel": "seo"}  # fmt: skip
     logged = str(entry.before) + str(entry.after)
     assert "12345678" not in logged and "87654321" not in logged

@@ -170,9 +170,9 @@ def test_every_bad_row_is_reported_with_its_column_and_reason(db, company, leads
     assert duplicate.params == {"course": "Math", "first_row": 13}
     # A reader without view_full_phone sees every phone masked, also in the reasons.
     no_lead = result.issues[2]
-    assert no_lead.params["phone"] == "138****0077"
+    assert no_lead.params["phone"] == "1****0077"
     assert all("13800000077" not in str(i.params) for i in result.issues)
-    assert result.rows[0].phone == "138****0001"
+    assert result.rows[0].phone == "1****0001"
 
 
 def test_all_or_nothing_stores_nothing_while_a_row_is_bad(db, company, leads):
@@ -218,8 +218,8 @@ def test_the_rejected_rows_file_masks_phones_and_neutralises_formulas(db, compan
     rows = list(csv.reader(io.StringIO(masked.decode("utf-8-sig"))))
     assert rows[0] == ["Row", "phone", "customer id", "course", "progress %", "last study date",
                        "Reason"]  # fmt: skip
-    assert rows[1][:4] == ["2", "138****0077", "", '\'=HYPERLINK("x")']
-    assert rows[1][-1] == "phone: No lead has the phone 138****0077."
+    assert rows[1][:4] == ["2", "1****0077", "", '\'=HYPERLINK("x")']
+    assert rows[1][-1] == "phone: No lead has the phone 1****0077."
     assert len(rows) == 2
     admin = rejected_learning_rows_csv(company.actor(db, "admin"),
                                        preview(db, company, text, user="admin"), "zh")  # fmt: skip

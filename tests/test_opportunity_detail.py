@@ -65,7 +65,7 @@ def test_one_timeline_newest_first(db, company):
         "Rep A1", "Rep A2", "Lead A",
     )  # fmt: skip
     assert detail.booked_trial.course == "Maths"
-    assert detail.phone == "138****0001"
+    assert detail.phone == "1****0001"
     assert (detail.owner_name, detail.stage, detail.is_open) == ("Rep A2", "trial_booked", True)
 
 

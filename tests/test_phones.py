@@ -131,7 +131,7 @@ def test_normalise_uses_the_default_region():
 def test_suffix_and_mask(national):
     e164 = f"+86{national}"
     assert phone_suffix(e164) == national[-4:]
-    assert mask_phone(e164) == f"{national[:3]}****{national[-4:]}"
+    assert mask_phone(e164) == f"{national[0]}****{national[-4:]}"
 
 
 def test_well_formed_mainland_numbers_skip_the_full_parser(monkeypatch):

@@ -148,7 +148,7 @@ def test_a_marketing_reader_sees_masked_phones_and_a_rep_cannot_open_the_page(ap
     at.file_uploader[0].upload("study.csv", (HEADER_ZH + "13800000099,,Math,30,\n").encode(),
                                "text/csv")  # fmt: skip
     ok(at.run())
-    assert list(frame_with(at, "原因")["原因"]) == ["没有手机号为 138****0099 的名片。"]
+    assert list(frame_with(at, "原因")["原因"]) == ["没有手机号为 1****0099 的名片。"]
     with pytest.raises(Exception, match="(?i)page"):
         login("rep_a1").switch_page(IMPORT).run()
 

@@ -180,11 +180,6 @@ def visible_digits(masked: str, country_code: int) -> int:
     return sum(ch.isdigit() for ch in national)
 
 
-def is_mainland_mobile(number: phonenumbers.PhoneNumber) -> bool:
-    national = phonenumbers.national_significant_number(number)
-    return number.country_code == 86 and len(national) == 11 and national.startswith("1")
-
-
 SHORT_NUMBERS = {
     # E.164: (region, mask)
     "+85291234567": ("HK", "+852 ****4567"),
@@ -212,9 +207,9 @@ def test_finding_9_short_foreign_numbers_hide_at_least_half(e164):
     assert mask_any_phone(e164) == masked  # typed in, it masks the same
 
 
-def test_finding_9_mainland_mobiles_keep_their_mask_and_landlines_hide_half():
-    assert mask_phone("+8613812345678") == "138****5678"
-    assert mask_phone("+8619912345678") == "199****5678"
+def test_finding_9_mainland_mobiles_and_landlines_hide_at_least_half():
+    assert mask_phone("+8613812345678") == "1****5678"
+    assert mask_phone("+8619912345678") == "1****5678"
     # A Beijing landline (10 national digits) is no mobile: at most 5 of them show.
     assert mask_phone("+861065529988") == "1****9988"
     # What is not a phone at all (kept as typed) shows at most half of its digits too.
@@ -253,11 +248,7 @@ def test_finding_9_no_mask_shows_more_than_half_of_a_national_number(number):
     masked = mask_phone(e164)
     assert "****" in masked
     shown = visible_digits(masked, number.country_code)
-    if is_mainland_mobile(number):
-        # The one exception the product's brief names: 138****5678, 7 of 11 digits.
-        assert masked == f"{national[:3]}****{national[-4:]}"
-    else:
-        assert shown <= len(national) // 2, (e164, masked)
+    assert shown <= len(national) // 2, (e164, masked)
     # What shows is the number's own start and end, nothing else.
     head, tail = masked.removeprefix(f"+{number.country_code} ").split("****")
     assert national.startswith(head) and national.endswith(tail)
