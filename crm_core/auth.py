@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import bcrypt
 import jwt
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlalchemy import and_, case, or_, update
+from sqlmodel import Session, col, select
 
 from crm_core import audit, clock
 from crm_core.access import Actor
@@ -77,59 +77,128 @@ def _log(session: Session, username: str, user_id: int | None, event: str, detai
     )
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One password attempt's reservation: the account's counters as it left them."""
+
+    user_id: int
+    count: int
+    locked_until: datetime | None
+    password_hash: str
+
+
+def _reserve_attempt(session: Session, name: str, now: datetime) -> _Attempt | None:
+    """Count an attempt on the account named `name` before its password is checked, or None
+    when the account is locked (or unknown).
+
+    One conditional UPDATE ... RETURNING, committed at once: parallel attempts queue on the
+    row, each sees the count the previous one left, and no more than the allowed number
+    reach bcrypt between two locks. The attempt that uses up the allowance also sets the
+    lock, so the lock exists even if that attempt never reports back.
+    """
+    max_attempts = get_setting(session, "login.max_failed_attempts")
+    lock_minutes = get_setting(session, "login.lock_minutes")
+    lock_ended = and_(col(User.locked_until).is_not(None), col(User.locked_until) <= now)
+    # SET expressions all read the row as it was: the count restarts after an ended lock.
+    count = case((lock_ended, 0), else_=User.failed_login_count) + 1
+    row = session.exec(
+        update(User)
+        .where(User.username == name, or_(col(User.locked_until).is_(None), lock_ended))
+        .values(
+            failed_login_count=count,
+            locked_until=case(
+                (count >= max_attempts, now + timedelta(minutes=lock_minutes)), else_=None
+            ),
+        )
+        .returning(User.id, User.failed_login_count, User.locked_until, User.password_hash)
+    ).first()
+    # Committed before bcrypt runs: the next attempt must see this one, and no lock (a row
+    # lock on PostgreSQL, the write lock on SQLite) may be held while the hash is checked.
+    session.commit()
+    if row is None:
+        return None
+    return _Attempt(row[0], row[1], row[2], row[3])
+
+
+def _release_attempt(session: Session, attempt: _Attempt) -> bool:
+    """After a right password: clear the counters if no other attempt was reserved since
+    this one. False when others were: their failures stand, and so does any lock they set."""
+    if attempt.locked_until is None:
+        same_lock = col(User.locked_until).is_(None)
+    else:
+        same_lock = User.locked_until == attempt.locked_until
+    cleared = session.exec(
+        update(User)
+        .where(
+            User.id == attempt.user_id,
+            User.failed_login_count == attempt.count,
+            same_lock,
+        )
+        .values(failed_login_count=0, locked_until=None)
+    ).rowcount
+    return bool(cleared)
+
+
+def _log_failure(session: Session, name: str, attempt: _Attempt, detail: str) -> None:
+    """Log a wrong password, and the lock if this attempt used up the allowance; commits."""
+    _log(session, name, attempt.user_id, "failure", detail)
+    if attempt.locked_until is not None:
+        _log(session, name, attempt.user_id, "locked", f"{attempt.locked_until:%Y-%m-%d %H:%M}")
+    session.commit()
+
+
+def _refused_locked(session: Session, name: str, password: str) -> LoginResult:
+    """A locked account (or an unknown name): the same bcrypt work against a dummy hash,
+    never against the account's own, so the lock neither shows in the timing nor lets a
+    guess through."""
+    user = session.exec(select(User).where(User.username == name)).first() if name else None
+    if user is None:
+        password_matches(password, _dummy_hash(bcrypt_rounds()))
+        _log(session, name, None, "failure", "unknown_user")
+        session.commit()
+        return LoginResult(False, "bad_credentials")
+    password_matches(password, _dummy_hash(_rounds_of(user.password_hash)))
+    _log(session, name, user.id, "refused_locked")
+    session.commit()
+    return LoginResult(False, "locked", user.id, user.locked_until)
+
+
 def authenticate(session: Session, username: str, password: str) -> LoginResult:
     """Check a username and password, applying the timed lockout, and log the attempt.
 
-    An unknown username costs the same bcrypt work as a wrong password, so timing does not
-    tell which usernames exist.
+    Each attempt is counted before its password is checked (`_reserve_attempt`), so
+    attempts made in parallel cannot check more passwords than the lockout allows; a right
+    password does not clear a lock that other attempts of the same burst set. An unknown
+    username costs the same bcrypt work as a wrong password, so timing does not tell which
+    usernames exist. Commits: the sign-in log and the counters must outlive the request.
     """
     name = (username or "").strip().lower()
-    user = session.exec(select(User).where(User.username == name)).first() if name else None
-    if user is None:
-        password_matches(password or "", _dummy_hash(bcrypt_rounds()))
-        _log(session, name or "", None, "failure", "unknown_user")
-        session.commit()
-        return LoginResult(False, "bad_credentials")
-
-    matches = password_matches(password or "", user.password_hash)
+    password = password or ""
     now = clock.now()
-    if user.locked_until is not None and now < user.locked_until:
-        _log(session, name, user.id, "refused_locked")
+    attempt = _reserve_attempt(session, name, now) if name else None
+    if attempt is None:
+        return _refused_locked(session, name, password)
+    if not password_matches(password, attempt.password_hash):
+        _log_failure(session, name, attempt, "bad_password")
+        if attempt.locked_until is not None:
+            return LoginResult(False, "locked", attempt.user_id, attempt.locked_until)
+        return LoginResult(False, "bad_credentials", attempt.user_id)
+    user = session.get(User, attempt.user_id)
+    if user is None or not can_sign_in(user):
+        _log(session, name, attempt.user_id, "refused_inactive", user.status if user else None)
         session.commit()
-        return LoginResult(False, "locked", user.id, user.locked_until)
-    if not matches:
-        return _record_failure(session, user, now)
-    if not can_sign_in(user):
-        _log(session, name, user.id, "refused_inactive", user.status)
-        session.commit()
-        return LoginResult(False, "inactive", user.id)
-    user.failed_login_count = 0
-    user.locked_until = None
-    session.add(user)
-    _log(session, name, user.id, "success")
+        return LoginResult(False, "inactive", attempt.user_id)
+    if not _release_attempt(session, attempt):
+        # Other attempts came in while this one was checked: if they locked the account,
+        # the lock stands and this sign-in is refused with it.
+        session.refresh(user)
+        if user.locked_until is not None and user.locked_until > now:
+            _log(session, name, user.id, "refused_locked", "right_password_in_burst")
+            session.commit()
+            return LoginResult(False, "locked", user.id, user.locked_until)
+    _log(session, name, attempt.user_id, "success")
     session.commit()
-    return LoginResult(True, "ok", user.id)
-
-
-def _record_failure(session: Session, user: User, now: datetime) -> LoginResult:
-    max_attempts = get_setting(session, "login.max_failed_attempts")
-    # Counted in SQL so two failures at once both count.
-    session.exec(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_login_count=User.failed_login_count + 1)
-    )
-    session.refresh(user)
-    _log(session, user.username, user.id, "failure", "bad_password")
-    if user.failed_login_count >= max_attempts:
-        user.locked_until = now + timedelta(minutes=get_setting(session, "login.lock_minutes"))
-        user.failed_login_count = 0
-        session.add(user)
-        _log(session, user.username, user.id, "locked", f"{user.locked_until:%Y-%m-%d %H:%M}")
-        session.commit()
-        return LoginResult(False, "locked", user.id, user.locked_until)
-    session.commit()
-    return LoginResult(False, "bad_credentials", user.id)
+    return LoginResult(True, "ok", attempt.user_id)
 
 
 def token_issued_at(expires_at_epoch: float, expiry_days: float) -> datetime:
@@ -176,12 +245,33 @@ def log_out(session: Session, user_id: int) -> None:
 
 
 def change_password(session: Session, actor: Actor, old_password: str, new_password: str) -> None:
-    """Change the actor's own password; every earlier session and cookie is revoked."""
+    """Change the actor's own password; every earlier session and cookie is revoked.
+
+    The current password is checked like a sign-in: the attempt is counted first, wrong
+    ones lock the account as wrong sign-ins do, and a locked account checks nothing. Commits
+    (the attempt before the check, the change after it), like `authenticate`.
+    """
     user = session.get(User, actor.user_id)
-    if user is None or not password_matches(old_password, user.password_hash):
+    if user is None:
         raise ValidationError("auth.error.old_password")
+    # The new password first: a typo there should not use up an attempt.
     validate_new_password(new_password)
+    now = clock.now()
+    attempt = _reserve_attempt(session, user.username, now)
+    if attempt is None:
+        session.refresh(user)
+        raise _locked_error(user.locked_until, now)
+    if not password_matches(old_password or "", attempt.password_hash):
+        _log_failure(session, user.username, attempt, "bad_old_password")
+        raise ValidationError("auth.error.old_password")
+    if not _release_attempt(session, attempt):
+        session.refresh(user)
+        if user.locked_until is not None and user.locked_until > now:
+            session.commit()
+            raise _locked_error(user.locked_until, now)
+    session.refresh(user)
     if password_matches(new_password, user.password_hash):
+        session.commit()
         raise ValidationError("auth.error.same_password")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
@@ -189,6 +279,14 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     session.add(user)
     audit.record(session, actor, "user.change_password", "user", user.id)
     session.commit()
+
+
+def _locked_error(locked_until: datetime | None, now: datetime) -> ValidationError:
+    """The refusal of a password check on a locked account, for a user already signed in
+    (who may be told; the sign-in form never says it)."""
+    left = (locked_until - now) if locked_until is not None else timedelta(0)
+    minutes = max(1, -(-int(left.total_seconds()) // 60))
+    return ValidationError("auth.error.password_locked", minutes=minutes)
 
 
 def validate_new_password(password: str) -> None:

@@ -1,0 +1,21 @@
+"""Texts of the sign-in hardening: one message for every failed sign-in, the password rules
+that keep a password usable, the lock on the account page, and collisions reported without
+the details of a colleague's opportunity."""
+
+EN = {
+    "auth.error.sign_in_failed": "Sign-in failed. Check your username and password. After several failed attempts, sign-in is paused for a while; if it keeps failing, ask your administrator.",
+    "auth.error.password_locked": "Too many wrong passwords. Try again in {minutes} minutes.",
+    "auth.error.password_too_long": "The password is too long: at most {maximum} bytes (a Chinese character counts as 3).",
+    "auth.error.password_spaces": "The password may not begin or end with a space: the sign-in form drops such spaces, so it could never be used.",
+    "login_detail.bad_old_password": "Wrong current password (account page)",
+    "login_detail.right_password_in_burst": "Right password, but failed attempts at the same moment locked the account",
+}
+
+ZH = {
+    "auth.error.sign_in_failed": "登录失败。请检查用户名和密码。多次失败后将暂停登录一段时间;如仍无法登录,请联系管理员。",
+    "auth.error.password_locked": "密码错误次数过多,请 {minutes} 分钟后再试。",
+    "auth.error.password_too_long": "密码过长:最多 {maximum} 个字节(一个汉字按 3 个字节计)。",
+    "auth.error.password_spaces": "密码的开头和结尾不能是空格:登录表单会去掉这些空格,这样的密码将永远无法使用。",
+    "login_detail.bad_old_password": "当前密码错误(账号页面)",
+    "login_detail.right_password_in_burst": "密码正确,但同一时刻的失败尝试已锁定该账号",
+}
