@@ -24,6 +24,8 @@ from crm_core.permissions import Permission
 from crm_core.settings import get_setting
 
 MIN_PASSWORD_LENGTH = 8
+# bcrypt's limit: a longer password cannot be hashed (bcrypt 5 raises, older ones truncated).
+MAX_PASSWORD_BYTES = 72
 
 
 def bcrypt_rounds() -> int:
@@ -32,15 +34,20 @@ def bcrypt_rounds() -> int:
 
 
 def hash_password(password: str, rounds: int | None = None) -> str:
-    """A bcrypt hash of `password`."""
+    """A bcrypt hash of `password` (at most `MAX_PASSWORD_BYTES`: check it first with
+    `validate_new_password`)."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds or bcrypt_rounds())).decode()
 
 
 def password_matches(password: str, password_hash: str) -> bool:
-    """True when `password` matches the bcrypt `password_hash`."""
+    """True when `password` matches the bcrypt `password_hash`. A password longer than
+    bcrypt takes matches nothing (no password that long can have been set)."""
+    encoded = (password or "").encode()
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        return False
     try:
-        return bcrypt.checkpw(password.encode(), password_hash.encode())
-    except ValueError:
+        return bcrypt.checkpw(encoded, password_hash.encode())
+    except ValueError:  # a malformed stored hash
         return False
 
 
@@ -290,7 +297,21 @@ def _locked_error(locked_until: datetime | None, now: datetime) -> ValidationErr
 
 
 def validate_new_password(password: str) -> None:
-    """Refuse passwords that are too short or have no letter or no digit."""
+    """Refuse a password that could not be used or is too weak: longer than bcrypt takes,
+    beginning or ending with white space, too short, or without a letter and a digit.
+
+    Every place that sets a password (account page, first-password change, admin reset, new
+    account, roster) goes through here, so each refusal has its own message.
+    """
+    password = password or ""
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        # bcrypt refuses more than 72 bytes (older versions silently cut the rest off).
+        raise ValidationError("auth.error.password_too_long", maximum=MAX_PASSWORD_BYTES)
+    if password != password.strip():
+        # The sign-in form (streamlit-authenticator) strips both ends of what is typed, so
+        # such a password could never be entered again. Refused rather than kept: the
+        # library's stripping happens before our check is called.
+        raise ValidationError("auth.error.password_spaces")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError("auth.error.password_short", minimum=MIN_PASSWORD_LENGTH)
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):

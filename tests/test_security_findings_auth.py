@@ -157,3 +157,109 @@ def test_finding_3_old_password_guesses_count_towards_the_lock(db, company, monk
     clock.advance(timedelta(minutes=16))
     auth.change_password(db, actor, PASSWORD, "n3w-password")
     assert auth.authenticate(db, "rep_a1", "n3w-password").ok
+
+
+# -- Finding 10 (long passwords) and 15 (a password ending in a space) ---------------------
+
+TOO_LONG = {
+    "73 ASCII bytes": "a1" * 36 + "x",
+    "26 characters, 76 bytes": "汉字" * 12 + "a1xx",
+}
+
+
+def _set_password_everywhere(db, company, password: str) -> list[str]:
+    """Set `password` in each place the product sets one; the error key each answered."""
+    from crm_core.errors import ValidationError
+    from crm_core.users import create_user, reset_password
+
+    admin = company.actor(db, "admin")
+    user = db.get(User, company.users["rep_a2"].id)
+    user.must_change_password = True  # the first-password change
+    db.add(user)
+    db.commit()
+    attempts = {
+        "account page": lambda: auth.change_password(
+            db, company.actor(db, "rep_a1"), PASSWORD, password
+        ),
+        "first password": lambda: auth.change_password(
+            db, company.actor(db, "rep_a2"), PASSWORD, password
+        ),
+        "admin reset": lambda: reset_password(db, admin, company.users["rep_b1"].id, password),
+        "new user": lambda: create_user(
+            db, admin, username="newbie", full_name="New Bie", employee_no="E9999",
+            password=password, org_unit_id=company.units["team_a"].id, role_codes=["rep"],
+        ),
+    }  # fmt: skip
+    keys = []
+    for name, attempt in attempts.items():
+        with pytest.raises(ValidationError) as refused:
+            attempt()
+        db.rollback()
+        keys.append((name, refused.value.key, refused.value.params))
+    return keys
+
+
+@pytest.mark.parametrize("password", TOO_LONG.values(), ids=TOO_LONG.keys())
+def test_finding_10_password_over_72_bytes_is_refused_by_name(db, company, password):
+    keys = _set_password_everywhere(db, company, password)
+    assert keys == [
+        (name, "auth.error.password_too_long", {"maximum": 72})
+        for name in ("account page", "first password", "admin reset", "new user")
+    ]
+    # Signing in with it fails like a wrong password, known account or not.
+    result = auth.authenticate(db, "rep_a1", password)
+    assert (result.ok, result.reason) == (False, "bad_credentials")
+    assert auth.authenticate(db, "nobody", password).reason == "bad_credentials"
+    # Exactly 72 bytes is fine, and signs in.
+    auth.change_password(db, company.actor(db, "rep_a1"), PASSWORD, "a1" * 36)
+    assert auth.authenticate(db, "rep_a1", "a1" * 36).ok
+
+
+def test_finding_10_account_page_answers_a_long_password_with_a_message(app_env):
+    from crm_core.i18n import translate
+    from tests.apptest import login
+
+    at = login("rep_a1")
+    at.switch_page("pages/workspace/account.py").run()
+    long_password = TOO_LONG["73 ASCII bytes"]
+    for label, value in (("当前密码", PASSWORD), ("新密码", long_password),
+                         ("再次输入新密码", long_password)):  # fmt: skip
+        next(w for w in at.text_input if w.label == label).input(value)
+    next(b for b in at.button if b.label == "修改密码").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        translate("auth.error.password_too_long", "zh", maximum=72)
+    ]
+
+
+EDGE_SPACES = {
+    "trailing space": "secret456 ",
+    "leading space": " secret456",
+    "trailing ideographic space": "secret456\u3000",
+    "trailing tab": "secret456\t",
+}
+
+
+@pytest.mark.parametrize("password", EDGE_SPACES.values(), ids=EDGE_SPACES.keys())
+def test_finding_15_password_with_a_space_at_an_end_is_refused_when_set(db, company, password):
+    keys = _set_password_everywhere(db, company, password)
+    assert keys == [
+        (name, "auth.error.password_spaces", {})
+        for name in ("account page", "first password", "admin reset", "new user")
+    ]
+
+
+def test_finding_15_only_spaces_at_the_ends_are_refused(app_env, db):
+    """The sign-in form strips the ends only: a space inside is kept and signs in."""
+    from crm_core.errors import ValidationError
+    from tests.apptest import login
+
+    actor = app_env.actor(db, "rep_a1")
+    with pytest.raises(ValidationError) as refused:
+        auth.change_password(db, actor, PASSWORD, "secret 456 ")
+    assert refused.value.key == "auth.error.password_spaces"
+    auth.change_password(db, actor, PASSWORD, "secret 456")
+    at = login("rep_a1", "secret 456")
+    assert not at.exception
+    assert at.session_state["authentication_status"] is True
