@@ -68,12 +68,25 @@ def can_sign_in(user: User) -> bool:
     return user.enabled and user.status != "resigned"
 
 
+# The one message of every failed sign-in: saying "locked" or "disabled" would tell anyone
+# which usernames exist (an unknown one never locks) and what state they are in.
+SIGN_IN_FAILED = "auth.error.sign_in_failed"
+
+
 @dataclass(frozen=True)
 class LoginResult:
+    """A sign-in attempt's outcome. `reason` is for the sign-in log and the tests; what the
+    person at the form is told is `message_key`, the same for every failure."""
+
     ok: bool
     reason: str  # ok | bad_credentials | locked | inactive
     user_id: int | None = None
     locked_until: datetime | None = None
+
+    @property
+    def message_key(self) -> str | None:
+        """The translation key to show at the form: None on success, else one key for all."""
+        return None if self.ok else SIGN_IN_FAILED
 
 
 def _log(session: Session, username: str, user_id: int | None, event: str, detail=None) -> None:

@@ -263,3 +263,169 @@ def test_finding_15_only_spaces_at_the_ends_are_refused(app_env, db):
     at = login("rep_a1", "secret 456")
     assert not at.exception
     assert at.session_state["authentication_status"] is True
+
+
+# -- Finding 12 (account enumeration; collisions naming a colleague's opportunity) ----------
+
+
+def test_finding_12_every_failed_sign_in_gets_the_same_message(app_env, db):
+    """Locked, unknown, resigned with the right password, wrong password: one message, so
+    the form tells nobody which accounts exist or what state they are in."""
+    from crm_core.i18n import translate
+    from tests.apptest import login
+
+    for _ in range(5):
+        auth.authenticate(db, "rep_a1", WRONG)
+    resigned = db.get(User, app_env.users["rep_b1"].id)
+    resigned.status = "resigned"
+    db.add(resigned)
+    db.commit()
+
+    messages = {}
+    for case, (username, password) in {
+        "locked, right password": ("rep_a1", PASSWORD),
+        "unknown": ("ghost", PASSWORD),
+        "resigned, right password": ("rep_b1", PASSWORD),
+        "wrong password": ("rep_a2", WRONG),
+    }.items():
+        at = login(username, password)
+        assert not at.exception, at.exception
+        assert at.session_state["authentication_status"] is False
+        messages[case] = [e.value for e in at.error]
+    expected = [translate("auth.error.sign_in_failed", "zh")]
+    assert messages == dict.fromkeys(messages, expected)
+
+
+def _shanghai_manager(db, company) -> User:
+    """A sales manager heading Shanghai, above rep_c1's Team C."""
+    from crm_core.org_units import set_unit_head
+    from crm_core.users import create_user
+    from tests.factories import SYSTEM
+
+    manager = create_user(
+        db, SYSTEM, username="sh_manager", full_name="Sh Manager", employee_no="E0100",
+        password=PASSWORD, org_unit_id=company.units["shanghai"].id,
+        role_codes=["sales_manager"],
+    )  # fmt: skip
+    set_unit_head(db, SYSTEM, company.units["shanghai"].id, manager.id)
+    db.commit()
+    return manager
+
+
+def _notices(db, user_id: int) -> list[tuple[str, dict]]:
+    from crm_core.models import Notice
+
+    db.expire_all()
+    rows = db.exec(select(Notice).where(Notice.user_id == user_id).order_by(Notice.id)).all()
+    return [(n.kind, n.params) for n in rows]
+
+
+def test_finding_12_collision_outside_scope_names_no_owner_and_tells_their_manager(db, company):
+    from crm_core.intake import LeadInput, intake_leads
+    from crm_core.models import FollowUp, Notice
+    from tests.factories import add_owned_opportunity
+
+    manager = _shanghai_manager(db, company)
+    theirs = add_owned_opportunity(db, company, "rep_c1", 21)  # Shanghai, +8613800000021
+    rep = company.actor(db, "rep_a1")  # Beijing, own rows only
+    result = intake_leads(
+        db, rep,
+        [LeadInput(name="Li Lei", phone="138 0000 0021", channel="sem",
+                   business_line_codes=["kaoyan"])],
+        source="manual", keep_for_self=True,
+    )  # fmt: skip
+    db.commit()
+    [outcome] = result.outcomes
+    assert outcome.status == "collision"
+    [collision] = outcome.collisions
+    assert collision.hidden
+    assert (collision.opportunity_id, collision.owner_id, collision.owner_name) == (None,) * 3
+    assert "Rep C1" not in repr(collision) and str(theirs.id) not in repr(collision)
+    # The inquiry is still logged on the owner's opportunity, and their manager is told.
+    note = db.exec(select(FollowUp).where(FollowUp.opportunity_id == theirs.id)).one()
+    assert note.author_id == rep.user_id
+    assert _notices(db, manager.id) == [
+        ("collision.colleague", {"by": "Rep A1", "opportunity": theirs.id})
+    ]
+    assert db.exec(select(Notice).where(Notice.user_id != manager.id)).all() == []
+
+    # Someone whose scope holds the opportunity still sees who has it, and nobody is told.
+    ours = add_owned_opportunity(db, company, "rep_a2", 22)
+    seen = intake_leads(
+        db, company.actor(db, "bj_manager"),
+        [LeadInput(name="Han Mei", phone="13800000022", channel="sem",
+                   business_line_codes=["kaoyan"])],
+        source="manual",
+    )  # fmt: skip
+    db.commit()
+    [visible] = seen.outcomes[0].collisions
+    assert not visible.hidden
+    assert (visible.opportunity_id, visible.owner_name) == (ours.id, "Rep A2")
+    assert len(_notices(db, manager.id)) == 1
+
+
+def test_finding_12_import_report_hides_owners_outside_scope(db, company):
+    from crm_core.lead_import import ImportOptions, guess_columns, preview_import, run_import
+    from crm_core.tabular import read_table
+    from tests.factories import add_owned_opportunity
+    from tests.test_lead_import import csv_bytes
+
+    manager = _shanghai_manager(db, company)
+    for tail in (31, 32):
+        add_owned_opportunity(db, company, "rep_c1", tail)
+    add_owned_opportunity(db, company, "rep_a1", 33)
+    rows = [
+        [f"客户{tail}", f"138000000{tail}", "sem", "", "kaoyan", "", ""] for tail in (31, 32, 33)
+    ]
+    frame = read_table(csv_bytes(rows), "leads.csv")
+    options = ImportOptions(mapping=guess_columns(frame.columns))
+    importer = company.actor(db, "bj_manager")  # Beijing subtree
+    preview = preview_import(db, importer, frame, options)
+    assert [(c.row, c.owner_name, c.hidden) for c in preview.collisions] == [
+        (2, None, True), (3, None, True), (4, "Rep A1", False),
+    ]  # fmt: skip
+    assert _notices(db, manager.id) == []  # a preview tells nobody
+    done = run_import(db, importer, frame, options)
+    db.commit()
+    assert [(c.owner_name, c.hidden) for c in done.collisions] == [
+        (None, True), (None, True), ("Rep A1", False),
+    ]  # fmt: skip
+    assert _notices(db, manager.id) == [("collision.colleagues", {"by": "Bj Manager", "count": 2})]
+
+
+def test_finding_12_lead_form_says_only_that_a_colleague_follows_the_person_up(app_env, db):
+    from crm_core.i18n import translate
+    from tests.apptest import login
+    from tests.factories import add_owned_opportunity
+
+    theirs = add_owned_opportunity(db, app_env, "rep_c1", 41)
+    at = login("rep_a1")
+    at.switch_page("pages/leads/library.py").run()
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["姓名 *"].input("撞单客户")
+    form_inputs["手机号"].input("138 0000 0041")
+    at.multiselect[0].select("kaoyan")
+    at.button(key="FormSubmitter:leads_new-保存名片").click().run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert warnings == [translate("leads.new.collision_colleague", "zh")]
+    assert not any("Rep C1" in w or str(theirs.id) in w for w in warnings)
+
+
+def test_finding_12_without_a_unit_head_the_nearest_managers_are_told(db, company):
+    """No head on the way up from Team C: the holders of assign_opportunities in the nearest
+    unit that has any (here the administrator at HQ) are told."""
+    from crm_core.intake import LeadInput, intake_leads
+    from tests.factories import add_owned_opportunity
+
+    theirs = add_owned_opportunity(db, company, "rep_c1", 51)
+    intake_leads(
+        db, company.actor(db, "rep_b1"),
+        [LeadInput(name="Wei", phone="13800000051", channel="sem",
+                   business_line_codes=["kaoyan"])],
+        source="manual",
+    )  # fmt: skip
+    db.commit()
+    assert _notices(db, company.users["admin"].id) == [
+        ("collision.colleague", {"by": "Rep B1", "opportunity": theirs.id})
+    ]

@@ -127,12 +127,8 @@ def _show_login_result() -> None:
     result: auth.LoginResult | None = st.session_state.pop(_LOGIN_RESULT, None)
     if result is None or result.ok:
         return
-    if result.reason == "locked":
-        st.error(t("auth.error.locked", until=f"{result.locked_until:%Y-%m-%d %H:%M}"))
-    elif result.reason == "inactive":
-        st.error(t("auth.error.inactive"))
-    else:
-        st.error(t("auth.error.bad_credentials"))
+    # One message whatever the reason (locked, unknown, inactive, wrong): see the core.
+    st.error(t(result.message_key))
 
 
 def _end_session(authenticator, message_key: str | None) -> None:
