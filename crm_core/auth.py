@@ -345,6 +345,15 @@ def recent_login_events(session: Session, actor: Actor, limit: int = 200) -> lis
 class SessionToken:
     username: str
     issued_at: datetime
+    expires_at: datetime | None = None
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def _from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
 def encode_session_token(
@@ -356,7 +365,7 @@ def encode_session_token(
         {
             "username": username,
             "exp_date": expires_at_epoch,
-            "issued_at": issued_at.replace(tzinfo=UTC).timestamp(),
+            "issued_at": _epoch(issued_at),
         },
         key,
         algorithm="HS256",
@@ -366,7 +375,9 @@ def encode_session_token(
 def decode_session_token(
     token: str | None, key: str, expiry_days: float, at_epoch: float
 ) -> SessionToken | None:
-    """The cookie's user and issue time, or None if it is forged, malformed or expired."""
+    """The cookie's user, issue time and expiry, or None if it is forged, malformed, expired
+    at `at_epoch` (pass the core clock's time), or not a session cookie at all (a cookie
+    order carries a `purpose`)."""
     if not token:
         return None
     try:
@@ -375,10 +386,114 @@ def decode_session_token(
         username = str(payload["username"])
     except (jwt.PyJWTError, KeyError, TypeError, ValueError):
         return None
-    if expires <= at_epoch:
+    if "purpose" in payload or expires <= at_epoch:
         return None
     if "issued_at" in payload:
-        issued = datetime.fromtimestamp(float(payload["issued_at"]), UTC).replace(tzinfo=None)
+        issued = _from_epoch(float(payload["issued_at"]))
     else:
         issued = token_issued_at(expires, expiry_days)
-    return SessionToken(username=username, issued_at=issued)
+    return SessionToken(username=username, issued_at=issued, expires_at=_from_epoch(expires))
+
+
+# -- The session cookie's life ----------------------------------------------------------------
+#
+# The cookie is set by the server (an HTTP route answering with Set-Cookie: HttpOnly, Secure,
+# SameSite=Strict), never by a script in the page. The page only hands the route a signed
+# order that lives one minute (`cookie_ticket`); the route checks it (`redeem_cookie_ticket`)
+# and makes the cookie. The cookie lives `idle` and is renewed while the user is active, so
+# a copied cookie is worth an hour of the user's absence, not a week.
+
+COOKIE_TICKET_SECONDS = 60
+_TICKET_PURPOSE = "session_cookie"
+
+
+@dataclass(frozen=True)
+class CookiePolicy:
+    """How long the sign-in cookie lives: `idle` after it was last set or renewed (renewed
+    while the user is active), and never past `longest` after the sign-in."""
+
+    idle: timedelta
+    longest: timedelta
+
+
+def cookie_policy(session: Session) -> CookiePolicy:
+    """The policy from the settings (`login.session_idle_minutes`,
+    `login.cookie_expiry_days`)."""
+    return CookiePolicy(
+        idle=timedelta(minutes=get_setting(session, "login.session_idle_minutes")),
+        longest=timedelta(days=get_setting(session, "login.cookie_expiry_days")),
+    )
+
+
+def cookie_expiry(policy: CookiePolicy, issued_at: datetime, now: datetime) -> datetime | None:
+    """When a cookie set or renewed at `now`, for a session signed in at `issued_at`,
+    expires: one idle period on, cut at the session's longest life; None past it."""
+    end = issued_at + policy.longest
+    if now >= end:
+        return None
+    return min(now + policy.idle, end)
+
+
+def renewed_expiry(
+    policy: CookiePolicy, issued_at: datetime, expires_at: datetime, now: datetime
+) -> datetime | None:
+    """The new expiry if the cookie is due for renewal at `now` (less than half its idle
+    period left, so an active user stays ahead of it with a few renewals an hour), else
+    None (not due, already expired, or no later expiry is allowed)."""
+    if now >= expires_at or expires_at - now >= policy.idle / 2:
+        return None
+    renewed = cookie_expiry(policy, issued_at, now)
+    return renewed if renewed is not None and renewed > expires_at else None
+
+
+def cookie_ticket(
+    key: str, now: datetime, *, username: str | None = None, issued_at: datetime | None = None
+) -> str:
+    """A signed order, valid `COOKIE_TICKET_SECONDS`, for the server's cookie route: set the
+    session cookie of `username`'s session signed in at `issued_at`, or (without a user)
+    clear it. What the page holds is this short-lived order, never the cookie."""
+    payload: dict = {"purpose": _TICKET_PURPOSE, "until": _epoch(now) + COOKIE_TICKET_SECONDS}
+    if username is not None and issued_at is not None:
+        payload.update(username=username, issued_at=_epoch(issued_at))
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
+@dataclass(frozen=True)
+class CookieOrder:
+    """What the cookie route answers: the cookie to set (`token`, for `max_age` seconds,
+    until `expires_at`), or to clear (`token` None)."""
+
+    token: str | None
+    max_age: int = 0
+    expires_at: datetime | None = None
+
+
+def redeem_cookie_ticket(
+    session: Session, ticket: str | None, key: str, now: datetime
+) -> CookieOrder | None:
+    """The cookie a ticket orders, or None if the ticket is forged, stale, no ticket at all,
+    or for a session that is no longer valid (signed out, password changed, account
+    disabled) or has lived its longest."""
+    if not ticket:
+        return None
+    try:
+        payload = jwt.decode(ticket, key, algorithms=["HS256"])
+        until = float(payload["until"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+    if payload.get("purpose") != _TICKET_PURPOSE or until <= _epoch(now):
+        return None
+    if "username" not in payload:
+        return CookieOrder(token=None)
+    try:
+        username = str(payload["username"])
+        issued_at = _from_epoch(float(payload["issued_at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if session_user(session, username, issued_at) is None:
+        return None
+    expires = cookie_expiry(cookie_policy(session), issued_at, now)
+    if expires is None:
+        return None
+    token = encode_session_token(username, issued_at, _epoch(expires), key)
+    return CookieOrder(token, int((expires - now).total_seconds()), expires)

@@ -429,3 +429,210 @@ def test_finding_12_without_a_unit_head_the_nearest_managers_are_told(db, compan
     assert _notices(db, company.users["admin"].id) == [
         ("collision.colleague", {"by": "Rep B1", "opportunity": theirs.id})
     ]
+
+
+# -- Finding 14 (the sign-in cookie was set by JavaScript: neither HttpOnly nor Secure) -----
+
+KEY = "unit-test-cookie-key-0123456789abcdef"
+
+
+def _epoch(moment: datetime) -> float:
+    from datetime import UTC
+
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def test_finding_14_cookie_lives_one_idle_period_and_is_renewed_while_active(db, company):
+    """The cookie the server sets lives an hour (the idle setting) and is renewed, with the
+    session's first issue time, while the user is active; never past the longest life."""
+    policy = auth.cookie_policy(db)
+    assert policy == auth.CookiePolicy(idle=timedelta(minutes=60), longest=timedelta(days=7))
+    start = clock.now()
+    order = auth.redeem_cookie_ticket(
+        db, auth.cookie_ticket(KEY, start, username="rep_a1", issued_at=start), KEY, start
+    )
+    assert (order.max_age, order.expires_at) == (3600, start + timedelta(hours=1))
+
+    def valid_at(token: str, moment: datetime) -> bool:
+        decoded = auth.decode_session_token(token, KEY, 7.0, _epoch(moment))
+        return decoded is not None and auth.session_user(db, decoded.username, decoded.issued_at)
+
+    assert valid_at(order.token, start + timedelta(minutes=59))
+    assert not valid_at(order.token, start + timedelta(minutes=61))  # idle an hour: gone
+
+    # Active: 40 minutes in, less than half the hour is left, so the cookie is renewed.
+    clock.advance(timedelta(minutes=20))
+    assert auth.renewed_expiry(policy, start, order.expires_at, clock.now()) is None
+    clock.advance(timedelta(minutes=20))
+    renewed_until = auth.renewed_expiry(policy, start, order.expires_at, clock.now())
+    assert renewed_until == clock.now() + timedelta(hours=1)
+    renewal = auth.redeem_cookie_ticket(
+        db, auth.cookie_ticket(KEY, clock.now(), username="rep_a1", issued_at=start), KEY,
+        clock.now(),
+    )  # fmt: skip
+    assert renewal.expires_at == renewed_until
+    assert valid_at(renewal.token, start + timedelta(minutes=99))
+    assert auth.decode_session_token(renewal.token, KEY, 7.0, _epoch(clock.now())).issued_at == (
+        start
+    )
+
+    # Still bound to the account's session version: a log-out kills the renewed cookie.
+    clock.advance(timedelta(minutes=1))
+    auth.log_out(db, company.users["rep_a1"].id)
+    assert not valid_at(renewal.token, clock.now())
+
+    # However active, a session ends a week after sign-in.
+    late = start + timedelta(days=7) - timedelta(minutes=10)
+    assert auth.cookie_expiry(policy, start, late) == start + timedelta(days=7)
+    assert auth.cookie_expiry(policy, start, start + timedelta(days=7)) is None
+
+
+def _post(app, body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]]]:
+    """One POST through an ASGI app (no HTTP client library is installed)."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/crm-session", "raw_path": b"/crm-session",
+        "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8501),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
+
+
+def test_finding_14_the_server_sets_the_cookie_http_only_secure_and_strict(
+    db, company, monkeypatch, app_settings
+):
+    import json
+
+    from starlette.applications import Starlette
+
+    from ui.session_cookie import session_cookie_routes
+
+    monkeypatch.setenv("CRM_COOKIE_KEY", KEY)
+    app = Starlette(routes=session_cookie_routes())
+    json_headers = {"content-type": "application/json", "host": "127.0.0.1:8501"}
+
+    def post(ticket: str, **extra: str):
+        body = json.dumps({"ticket": ticket}).encode()
+        return _post(app, body, {**json_headers, **extra})
+
+    now = clock.now()
+    status, headers = post(auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now))
+    assert status == 204
+    [cookie] = [v for k, v in headers if k == "set-cookie"]
+    parts = [p.strip() for p in cookie.split(";")]
+    assert parts[0].startswith("crm_session=")
+    assert {"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=3600"} <= set(parts)
+    token = parts[0].split("=", 1)[1]
+    assert auth.decode_session_token(token, KEY, 7.0, _epoch(now)).username == "rep_a1"
+
+    # A clear order deletes it; a stale, forged or cross-site order sets nothing.
+    status, headers = post(auth.cookie_ticket(KEY, now))
+    assert status == 204 and "Max-Age=0" in dict(headers)["set-cookie"]
+    refused = [
+        post(auth.cookie_ticket(KEY, now - timedelta(minutes=2), username="rep_a1",
+                                issued_at=now)),
+        post(auth.cookie_ticket("another-key-0123456789abcdef-0123456789", now,
+                                username="rep_a1", issued_at=now)),
+        post(token),  # a session cookie is no order
+        post(auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now),
+             **{"sec-fetch-site": "cross-site"}),
+        _post(app, json.dumps({"ticket": auth.cookie_ticket(KEY, now, username="rep_a1",
+                                                              issued_at=now)}).encode(),
+              {"content-type": "text/plain", "host": "127.0.0.1:8501"}),
+    ]  # fmt: skip
+    assert [status for status, _ in refused] == [403, 403, 403, 403, 415]
+    assert not any(k == "set-cookie" for _, headers in refused for k, _ in headers)
+    # An order is no session cookie either.
+    assert (
+        auth.decode_session_token(
+            auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now), KEY, 7.0, _epoch(now)
+        )
+        is None
+    )
+
+
+def test_finding_14_an_idle_session_ends_and_activity_keeps_it(app_env, db):
+    """In the app: a signed-in browser that stays idle past the hour is signed out at its
+    next click; one that is used every 40 minutes stays signed in."""
+    from tests.apptest import login
+
+    clock.freeze(datetime(2026, 11, 2, 9, 0))
+    at = login("rep_a1")
+    assert at.session_state["authentication_status"] is True
+    for _ in range(4):  # active: 40, 80, 120, 160 minutes
+        clock.advance(timedelta(minutes=40))
+        at.run()
+        assert not at.exception, at.exception
+        assert at.session_state["authentication_status"] is True
+    clock.advance(timedelta(minutes=61))
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.session_state["authentication_status"]
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+
+
+def test_finding_14_an_active_session_still_ends_at_its_longest_life(app_env, db):
+    from crm_core.settings import set_setting
+    from tests.apptest import login
+    from tests.factories import SYSTEM
+
+    set_setting(db, SYSTEM, "login.cookie_expiry_days", 0.1)  # 2 h 24 min
+    db.commit()
+    clock.freeze(datetime(2026, 11, 2, 9, 0))
+    at = login("rep_a1")
+    for _ in range(3):  # active: 40, 80, 120 minutes
+        clock.advance(timedelta(minutes=40))
+        at.run()
+        assert at.session_state["authentication_status"] is True
+    clock.advance(timedelta(minutes=40))  # 160 minutes: past the longest life
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.session_state["authentication_status"]
+
+
+@pytest.mark.browser
+def test_finding_14_browser_cookie_is_http_only_and_secure(engine, database_url, tmp_path):
+    """The real browser: the session cookie is out of reach of scripts, sent only over a
+    secure channel (Chromium counts 127.0.0.1 as one), and still keeps the session on
+    reload."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser import app_with_company, launch, require_chromium, sign_in
+
+    require_chromium()
+    with app_with_company(engine, database_url, tmp_path) as url, sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context()
+        page = context.new_page()
+        sign_in(page, url, "rep_a1", PASSWORD)
+        expect(page.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+
+        def session_cookies():
+            return [c for c in context.cookies() if c["name"] == "crm_session"]
+
+        # Until the cookie is there: set by a script (before the fix) or by the server
+        # (the page marks the server's answer).
+        page.wait_for_function(
+            "document.cookie.includes('crm_session=')"
+            " || document.documentElement.dataset.crmSession === 'set'",
+            timeout=30_000,
+        )
+        [cookie] = session_cookies()
+        assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+        assert "crm_session" not in page.evaluate("document.cookie")
+        page.reload()
+        expect(page.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+        browser.close()

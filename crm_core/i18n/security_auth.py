@@ -13,6 +13,8 @@ EN = {
     "lead_import.owner_colleague": "A colleague (outside your scope)",
     "notice.collision.colleague": "{by} entered a person your team already follows up (opportunity #{opportunity}); the inquiry was logged on it.",
     "notice.collision.colleagues": "{by} brought in {count} people your team already follows up; each inquiry was logged on its opportunity.",
+    "auth.session_idle": "You were signed out after a while without activity. Please sign in again.",
+    "settings.login.session_idle_minutes": "Sign out after this many minutes without activity",
 }
 
 ZH = {
@@ -26,4 +28,6 @@ ZH = {
     "lead_import.owner_colleague": "其他同事(不在您的权限范围内)",
     "notice.collision.colleague": "{by} 录入了您团队正在跟进的客户(商机 #{opportunity}),本次咨询已记录在该商机上。",
     "notice.collision.colleagues": "{by} 导入了 {count} 位您团队正在跟进的客户,每条咨询已记录在对应商机上。",
+    "auth.session_idle": "由于长时间未操作,您已退出登录,请重新登录。",
+    "settings.login.session_idle_minutes": "无操作多少分钟后自动退出登录",
 }
