@@ -10,7 +10,7 @@ python -m db.seed --logins
 python -m crm_core.worker &
 worker=$!
 trap 'kill "$worker" 2>/dev/null' EXIT INT TERM
-python -m streamlit run app.py \
+python -m streamlit run server.py \
   --server.port "${CRM_PORT:-8501}" \
   --server.headless true \
   --browser.gatherUsageStats false

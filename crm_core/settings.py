@@ -41,6 +41,8 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("login.max_failed_attempts", int, 5, 1, 100),
         SettingDefinition("login.lock_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("login.cookie_expiry_days", float, 7.0, 0.01, 90),
+        # The sign-in cookie's life without activity; it is renewed while the user works.
+        SettingDefinition("login.session_idle_minutes", int, 60, 5, 24 * 60),
         SettingDefinition("export.max_rows", int, 50_000, 1, 1_000_000),
         # China has no daylight saving: a fixed offset says what "today" and "09:00" mean.
         SettingDefinition("company.utc_offset_hours", int, 8, -12, 14),

@@ -50,7 +50,8 @@ def _free_port() -> int:
 
 @contextmanager
 def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port and yield its base URL once healthy."""
+    """Start `streamlit run server.py` (the app with its cookie route) on a free port and
+    yield its base URL once healthy."""
     port = _free_port()
     env = {
         **os.environ,
@@ -60,7 +61,7 @@ def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
     }
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"),
             "--server.headless", "true", "--server.port", str(port),
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ],

@@ -9,6 +9,8 @@ from tests.browser import app_with_company, idle, launch, require_chromium, sign
 from tests.factories import PASSWORD, add_owned_opportunity
 
 pytestmark = pytest.mark.browser
+# The server sets the cookie HttpOnly (no script sees it); the page marks its answer.
+SERVER_SET_THE_COOKIE = "document.documentElement.dataset.crmSession === 'set'"
 
 
 def populate(session, company):
@@ -48,7 +50,7 @@ def test_rep_signs_in_and_sees_home(app_url, browser):
     page.get_by_role("link", name="首页").click()
     expect(page.get_by_test_id("stMetric").filter(has_text="范围内商机数")).to_contain_text("3")
     # Reloading keeps the session through the cookie.
-    page.wait_for_function("document.cookie.includes('crm_session=')", timeout=15_000)
+    page.wait_for_function(SERVER_SET_THE_COOKIE, timeout=15_000)
     page.reload()
     expect(page.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
     context.close()
@@ -61,7 +63,7 @@ def test_copied_cookie_dies_with_log_out(app_url, browser):
     page = first.new_page()
     sign_in(page, app_url, "rep_b1", PASSWORD)
     expect(page.get_by_role("heading", name="欢迎,Rep B1")).to_be_visible(timeout=30_000)
-    page.wait_for_function("document.cookie.includes('crm_session=')", timeout=15_000)
+    page.wait_for_function(SERVER_SET_THE_COOKIE, timeout=15_000)
     copied = [c for c in first.cookies() if c["name"] == "crm_session"]
     assert copied
 

@@ -1,17 +1,17 @@
-"""The login gate: streamlit-authenticator draws the form and keeps the cookie; every check
-of a password or a session is made by `crm_core.auth` against the users table.
+"""The login gate: streamlit-authenticator draws the form; every check of a password or a
+session is made by `crm_core.auth` against the users table.
 
 What we add to the library (see TESTING.md): a real cookie key, a timed lockout, an issue
 time in the cookie, and on every rerun a server-side check that the account may still be
-used and that the session was not revoked by a log-out or a password change.
+used and that the session was not revoked by a log-out or a password change. The cookie is
+set by the server, HttpOnly and Secure (`ui.session_cookie`), lives one idle period
+(`login.session_idle_minutes`) and is renewed while the user is active; a browser left idle
+longer is signed out at its next click.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import time
-from datetime import datetime
+from datetime import UTC
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -21,33 +21,22 @@ from crm_core.access import Actor, load_actor
 from crm_core.i18n import LANGUAGES
 from crm_core.models import User
 from crm_core.settings import get_setting
-from db.engine import DATA_DIR
 from ui import cookies
 from ui.db import session
 from ui.i18n import language, t
+from ui.session_cookie import COOKIE_NAME, cookie_signing_key
 
-COOKIE_NAME = "crm_session"
+__all__ = ["COOKIE_NAME", "cookie_signing_key", "current_actor", "log_out", "login_page"]
+
 _LOGIN_AT = "crm_login_at"
 _LOGIN_RESULT = "crm_login_result"
 _NOTICE = "crm_notice"
 _AUTHENTICATOR = "crm_authenticator"
 _COOKIE_PENDING = "crm_cookie_pending"
+# When the cookie last ordered from the server expires: the browser's session ends with it.
+_COOKIE_EXPIRES = "crm_cookie_expires"
 
 cookies.install()
-
-
-def cookie_signing_key() -> str:
-    """`CRM_COOKIE_KEY`, or a random secret made once in the (git-ignored) data folder."""
-    key = os.environ.get("CRM_COOKIE_KEY", "").strip()
-    if key:
-        return key
-    path = DATA_DIR / "cookie_secret"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def _credentials_entry(user: User) -> dict:
@@ -63,7 +52,6 @@ def _build_authenticator(key: str, expiry_days: float, cookie_user: User | None)
         {"usernames": usernames}, COOKIE_NAME, key, expiry_days, auto_hash=False
     )
     model = authenticator.authentication_controller.authentication_model
-    cookie_model = authenticator.cookie_controller.cookie_model
 
     def check_credentials(username: str, password: str) -> bool:
         with session() as s:
@@ -76,29 +64,40 @@ def _build_authenticator(key: str, expiry_days: float, cookie_user: User | None)
                 st.session_state["crm_language"] = user.language
         return result.ok
 
-    def token_encode() -> str:
-        cookie_model.exp_date = time.time() + expiry_days * 86400
-        return auth.encode_session_token(
-            st.session_state["username"],
-            st.session_state.get(_LOGIN_AT) or clock.now(),
-            cookie_model.exp_date,
-            key,
-        )
-
     model.check_credentials = check_credentials
-    cookie_model._token_encode = token_encode
+    # Whatever path of the library sets the cookie, the server sets it.
+    authenticator.cookie_controller.cookie_model.set_cookie = _order_cookie
     return authenticator
 
 
-def _cookie_user(key: str, expiry_days: float) -> tuple[User | None, datetime | None, bool]:
-    """The user of a valid cookie, its issue time, and whether a cookie was refused."""
+def _order_cookie() -> bool:
+    """Have the server set or renew this session's cookie, and remember until when; False
+    when the session has lived its longest (no cookie may be made for it any more)."""
+    username = st.session_state.get("username")
+    login_at = st.session_state.get(_LOGIN_AT)
+    if not username or login_at is None:
+        return False
+    with session() as s:
+        expires = auth.cookie_expiry(auth.cookie_policy(s), login_at, clock.now())
+    if expires is None:
+        return False
+    cookies.order_session_cookie(username, login_at)
+    st.session_state[_COOKIE_EXPIRES] = expires
+    return True
+
+
+def _cookie_user(
+    key: str, expiry_days: float
+) -> tuple[User | None, auth.SessionToken | None, bool]:
+    """The user of a valid cookie, the cookie, and whether a cookie was refused."""
     raw = st.context.cookies.get(COOKIE_NAME) if st.context.cookies else None
-    token = auth.decode_session_token(raw, key, expiry_days, time.time())
+    at_epoch = clock.now().replace(tzinfo=UTC).timestamp()
+    token = auth.decode_session_token(raw, key, expiry_days, at_epoch)
     if token is None:
         return None, None, raw is not None
     with session() as s:
         user = auth.session_user(s, token.username, token.issued_at)
-    return user, token.issued_at, user is None
+    return user, token, user is None
 
 
 def _language_picker() -> None:
@@ -127,21 +126,43 @@ def _show_login_result() -> None:
     result: auth.LoginResult | None = st.session_state.pop(_LOGIN_RESULT, None)
     if result is None or result.ok:
         return
-    if result.reason == "locked":
-        st.error(t("auth.error.locked", until=f"{result.locked_until:%Y-%m-%d %H:%M}"))
-    elif result.reason == "inactive":
-        st.error(t("auth.error.inactive"))
-    else:
-        st.error(t("auth.error.bad_credentials"))
+    # One message whatever the reason (locked, unknown, inactive, wrong): see the core.
+    st.error(t(result.message_key))
 
 
 def _end_session(authenticator, message_key: str | None) -> None:
     if st.session_state.get("authentication_status"):
-        # Clears the library's state and deletes the cookie in the browser.
+        # Clears the library's state and has the server delete the cookie.
         authenticator.logout(location="unrendered")
     st.session_state.pop(_LOGIN_AT, None)
+    st.session_state.pop(_COOKIE_EXPIRES, None)
     if message_key:
         st.session_state[_NOTICE] = message_key
+
+
+def _keep_cookie(authenticator, policy: auth.CookiePolicy) -> bool:
+    """Set, renew or end this browser's cookie-backed session; False when it has ended.
+
+    The cookie lives one idle period and is renewed while the user is active (every run
+    is a click). A browser idle past its cookie's life is signed out here too, so an open
+    tab left alone expires like the cookie."""
+    now = clock.now()
+    login_at = st.session_state[_LOGIN_AT]
+    expires = st.session_state.get(_COOKIE_EXPIRES)
+    if now >= login_at + policy.longest:
+        ended = "app.session_ended"  # the longest a sign-in lasts, however active
+    elif st.session_state.pop(_COOKIE_PENDING, False) or expires is None:
+        ended = None if _order_cookie() else "app.session_ended"
+    elif now >= expires:
+        ended = "auth.session_idle"
+    else:
+        if auth.renewed_expiry(policy, login_at, expires, now) is not None:
+            _order_cookie()
+        ended = None
+    if ended is not None:
+        _end_session(authenticator, ended)
+        return False
+    return True
 
 
 def current_actor() -> Actor | None:
@@ -149,14 +170,16 @@ def current_actor() -> Actor | None:
     nobody is signed in (then `login_page` is the only page). Draws no widgets."""
     with session() as s:
         expiry_days = float(get_setting(s, "login.cookie_expiry_days"))
+        policy = auth.cookie_policy(s)
     key = cookie_signing_key()
     cookie_user, cookie_refused = None, False
     if not st.session_state.get("authentication_status"):
-        cookie_user, issued_at, cookie_refused = _cookie_user(key, expiry_days)
+        cookie_user, token, cookie_refused = _cookie_user(key, expiry_days)
         # Keep the library from reading a revoked or forged cookie.
         st.session_state["logout"] = True if cookie_refused else None
         if cookie_user is not None:
-            st.session_state[_LOGIN_AT] = issued_at
+            st.session_state[_LOGIN_AT] = token.issued_at
+            st.session_state[_COOKIE_EXPIRES] = token.expires_at
     authenticator = _build_authenticator(key, expiry_days, cookie_user)
     st.session_state[_AUTHENTICATOR] = authenticator
     if cookie_refused:
@@ -178,8 +201,8 @@ def current_actor() -> Actor | None:
     if user is None:
         _end_session(authenticator, "app.session_ended")
         return None
-    if st.session_state.pop(_COOKIE_PENDING, False):
-        authenticator.cookie_controller.set_cookie()
+    if not _keep_cookie(authenticator, policy):
+        return None
     return actor
 
 
@@ -213,4 +236,4 @@ def password_changed() -> None:
     """Keep this browser signed in after its own password change revoked older sessions:
     a new session time and a new cookie."""
     st.session_state[_LOGIN_AT] = clock.now()
-    st.session_state[_AUTHENTICATOR].cookie_controller.set_cookie()
+    _order_cookie()

@@ -61,6 +61,11 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
         st.error(t(outcome.reason, **outcome.params))
         return
     for collision in outcome.collisions:
+        if collision.hidden:
+            # Outside the rep's scope: who has the person, and under which number, is not
+            # theirs to know; the owner's manager was told instead.
+            st.warning(t("leads.new.collision_colleague"))
+            continue
         owner = collision.owner_name or t(f"pool.{collision.pool_state}")
         st.warning(t("leads.new.collision", owner=owner))
     if not outcome.collisions:

@@ -12,7 +12,9 @@ bulk inserts, never a query per row:
    on that line -> no new opportunity, the touch is logged on it as a `note` follow-up and
    the owner is reported; a line the person has no open opportunity on -> a new opportunity;
    a new person -> a lead and one opportunity per line, `unassigned`, stage `new`, with its
-   stage history row and a flow event entering `unassigned`.
+   stage history row and a flow event entering `unassigned`;
+4. a collision with an opportunity outside the actor's scope is reported without its owner
+   or number, and the owner's manager gets a notice (`crm_core.intake.collisions`).
 
 A dry run stops before writing: the outcomes (rejections, collisions with their owners,
 duplicates) are exactly what the real run will answer, and nothing is locked or stored.
@@ -36,6 +38,7 @@ from crm_core import clock
 from crm_core.access import Actor
 from crm_core.bulk import paused_gc
 from crm_core.errors import ValidationError
+from crm_core.intake.collisions import screen_collisions, tell_owners_managers
 from crm_core.intake.inputs import (
     ADDED_LINE,
     COLLISION,
@@ -143,13 +146,18 @@ def _intake(
     if progress is not None:
         progress(0.45)
     refused = all_or_nothing and any(o is not None and o.status == REJECTED for o in outcomes)
-    if not dry_run and not refused:
+    writing = not dry_run and not refused
+    if writing:
         write_batch(
             session, actor, now, source, plan, inputs, outcomes,
             keep_for_self=keep_for_self, progress=progress,
         )  # fmt: skip
     elif progress is not None:
         progress(1.0)
+    # After the writing, which logs the touch on each colliding opportunity by its id.
+    hidden = screen_collisions(session, actor, outcomes)
+    if writing and hidden:
+        tell_owners_managers(session, actor, hidden, now)
     return IntakeResult(
         source=source,
         outcomes=[o for o in outcomes if o is not None],

@@ -74,13 +74,19 @@ class LeadInput:
 
 @dataclass(frozen=True)
 class Collision:
-    """An open opportunity the person already has on a line; the inquiry was logged on it."""
+    """An open opportunity the person already has on a line; the inquiry was logged on it.
+
+    `hidden`: the opportunity lies outside the scope of whoever ran the intake, who may
+    learn only that a colleague has the person; its number, owner and state are None then
+    (see `crm_core.intake.collisions`).
+    """
 
     business_line_code: str
-    opportunity_id: int
-    owner_id: int | None  # None: unassigned, in the pool or dormant
+    opportunity_id: int | None
+    owner_id: int | None  # None: unassigned, in the pool or dormant (or hidden)
     owner_name: str | None
-    pool_state: str
+    pool_state: str | None
+    hidden: bool = False
 
 
 @dataclass(slots=True)

@@ -74,7 +74,8 @@ class ImportCollision:
     phone: str  # as the reader may see it
     business_line: str
     owner_name: str | None
-    pool_state: str
+    pool_state: str | None
+    hidden: bool = False  # a colleague outside the reader's scope has it: no name, no state
 
 
 @dataclass
@@ -178,6 +179,7 @@ def _report(
                 ImportCollision(
                     row, str(names[position]), display_phone(actor, outcome.phone),
                     collision.business_line_code, collision.owner_name, collision.pool_state,
+                    collision.hidden,
                 )
             )  # fmt: skip
     report.refused = result.refused or (options.mode == "all_or_nothing" and bool(rows.refused))

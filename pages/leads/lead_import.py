@@ -79,7 +79,9 @@ def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.Da
                 t("lead_import.table.name"): c.name,
                 t("lead_import.table.phone"): c.phone,
                 t("lead_import.table.line"): line_names.get(c.business_line, c.business_line),
-                t("lead_import.table.owner"): c.owner_name or t(f"pool.{c.pool_state}"),
+                t("lead_import.table.owner"): t("lead_import.owner_colleague")
+                if c.hidden
+                else c.owner_name or t(f"pool.{c.pool_state}"),
             }
             for c in report.collisions
         ]
