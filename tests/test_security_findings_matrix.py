@@ -14,9 +14,11 @@ from sqlalchemy import update
 from crm_core import clock
 from crm_core.departure import move_open_opportunities
 from crm_core.dispatch import waiting_reasons
-from crm_core.errors import NotFound, PermissionDenied
-from crm_core.models import Opportunity, Role, User
+from crm_core.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.lead_edit import update_lead
+from crm_core.models import Lead, Opportunity, Role, User
 from crm_core.permissions import BUILTIN_ROLES, DataScope
+from crm_core.renewals import open_renewal
 from crm_core.rule_preview import preview_rule
 from crm_core.rules import RuleDraft, check_rule, save_rule
 from crm_core.users import create_user
@@ -112,3 +114,44 @@ def test_finding_scope_matrix_check_rule_needs_manage_rules(db, company):
     draft = _recycle_draft("Probe", company.units["beijing"].id, 10)
     with pytest.raises(PermissionDenied):
         check_rule(db, company.actor(db, "qa_bj"), "recycle", draft)
+
+
+def test_finding_scope_matrix_lead_edit_does_not_name_a_lead_outside_scope(db, company):
+    """Giving a lead a number another lead holds is refused (one lead per phone), and the
+    refusal named the holder - also a Shanghai lead a Beijing rep cannot open. The holder
+    is named only to someone who reaches it, as payments.ref_used_error does."""
+    mine = add_owned_opportunity(db, company, "rep_a1", 1)
+    theirs = add_owned_opportunity(db, company, "rep_c1", 2)
+    their_phone = db.get(Lead, theirs.lead_id).phone
+    with pytest.raises(ValidationError) as refused:
+        update_lead(db, company.actor(db, "rep_a1"), mine.lead_id, {"phone": their_phone})
+    assert (refused.value.key, refused.value.params) == (
+        "lead_card.error.phone_taken_elsewhere",
+        {},
+    )
+    with pytest.raises(ValidationError) as named:
+        update_lead(db, company.actor(db, "admin"), mine.lead_id, {"phone": their_phone})
+    assert (named.value.key, named.value.params) == (
+        "lead_card.error.phone_taken", {"lead_id": theirs.lead_id},
+    )  # fmt: skip
+
+
+def test_finding_scope_matrix_renewal_does_not_name_an_opportunity_outside_scope(db, company):
+    """A win cannot be renewed while its lead has another open opportunity on the line; the
+    refusal named that opportunity's id even when it sits in Shanghai."""
+    won = add_owned_opportunity(db, company, "rep_a1", 1)
+    db.exec(update(Opportunity).where(Opportunity.id == won.id)
+            .values(stage="won", pool_state="closed", closed_at=NOW))  # fmt: skip
+    other = Opportunity(lead_id=won.lead_id, business_line_id=company.line.id,
+                        owner_id=company.users["rep_c1"].id,
+                        org_unit_id=company.units["team_c"].id, pool_state="owned",
+                        stage="new")  # fmt: skip
+    db.add(other)
+    db.commit()
+    with pytest.raises(ValidationError) as refused:
+        open_renewal(db, company.actor(db, "rep_a1"), won.id)
+    assert (refused.value.key, refused.value.params) == ("renewal.error.line_open_elsewhere", {})
+    db.rollback()
+    with pytest.raises(ValidationError) as named:
+        open_renewal(db, company.actor(db, "admin"), won.id)
+    assert (named.value.key, named.value.params) == ("renewal.error.line_open", {"id": other.id})
