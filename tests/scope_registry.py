@@ -13,9 +13,10 @@ What a call must do, as any role whose reach excludes Shanghai:
 - `Hides`: a listing, count, report, preview or set-based write: read or change exactly what
   it would if Shanghai did not exist - the outcome (value, or error with its parameters)
   equals the outcome after every Shanghai row is deleted - or refuse.
-- `Untouched`: a file import or bulk edit whose rows name Shanghai people or records: it may
-  accept or reject rows, but its outcome names nothing of Shanghai (no name, phone, order
-  number, rule, tag or course of the region).
+- `Untouched`: a file import, bulk edit or check whose input names Shanghai people or
+  records: it may accept or refuse them, but its outcome names nothing of Shanghai beyond
+  what its input said (no person, lead, phone, order number, tag or course of the region;
+  rule names are company-visible by design, see `rules.rule_names`).
 
 Every call, of any kind, must also leave every Shanghai row as it was and point no new row
 at one. Each case has a control: the same call as someone who reaches Shanghai (`control`),
