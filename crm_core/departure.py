@@ -14,8 +14,8 @@ from sqlalchemy import insert, literal, null, update
 from sqlmodel import Session, col, select
 
 from crm_core import audit, clock
-from crm_core.access import Actor
-from crm_core.errors import ValidationError
+from crm_core.access import Actor, user_scope
+from crm_core.errors import NotFound, ValidationError
 from crm_core.models import DepartureRule, FlowEvent, Opportunity, OrgUnit, User, path_ids
 from crm_core.org_units import get_unit
 from crm_core.permissions import Permission
@@ -80,8 +80,14 @@ def _team_lead(session: Session, unit: OrgUnit | None, leaving_id: int) -> User 
 def move_open_opportunities(session: Session, actor: Actor, user: User) -> DepartureOutcome:
     """Move every open opportunity `user` owns according to their unit's departure rule.
 
-    Runs in the caller's transaction; the caller decided that `user` is leaving.
+    Runs in the caller's transaction; the caller decided that `user` is leaving. Requires
+    manage_users, and `user` within the actor's scope (NotFound otherwise): the caller's
+    own checks are not enough for a function any page could call with any user row.
     """
+    actor.require(Permission.MANAGE_USERS)
+    in_scope = session.exec(select(User.id).where(User.id == user.id, user_scope(actor))).first()
+    if in_scope is None:
+        raise NotFound(entity="user", id=user.id)
     unit = session.get(OrgUnit, user.org_unit_id) if user.org_unit_id else None
     rule = rule_for_unit(session, unit)
     target = departure_target(rule.action) if rule else "public_pool"

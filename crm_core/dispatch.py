@@ -38,6 +38,7 @@ from crm_core.models import (
     OrgUnit,
     User,
 )
+from crm_core.override import override_scope
 from crm_core.permissions import Permission
 from crm_core.rule_schemas import DispatchSpec
 from crm_core.rules import active_rules
@@ -303,13 +304,15 @@ def dispatch_unassigned(session: Session, actor: Actor, *, dry_run: bool = False
 
 
 def waiting_reasons(session: Session, actor: Actor) -> dict[str, int]:
-    """How many opportunities wait for dispatch, by reason ("no_rule", "no_room:<rule>",
-    or None when no run has looked at them yet)."""
+    """How many opportunities within the actor's reach wait for dispatch, by reason
+    ("no_rule", "no_room:<rule>", or None when no run has looked at them yet). The reach is
+    the manual override's: waiting opportunities of no unit, and those of the units in
+    scope (a recycle to re-dispatch keeps the unit)."""
     if not (actor.can(Permission.MANAGE_RULES) or actor.can(Permission.ASSIGN_OPPORTUNITIES)):
         raise PermissionDenied(permission=Permission.MANAGE_RULES.value)
     rows = session.exec(
         select(Opportunity.unassigned_reason, func.count())
-        .where(Opportunity.pool_state == "unassigned")
+        .where(Opportunity.pool_state == "unassigned", override_scope(actor))
         .group_by(Opportunity.unassigned_reason)
     ).all()
     return {reason: count for reason, count in rows}

@@ -59,12 +59,15 @@ def _holder(session: Session, column, value: str, lead_id: int) -> tuple[int, in
 
 
 def _check_free(
-    session: Session, column, value: str, lead_id: int, taken_key: str, merged_key: str
-) -> None:
+    session: Session, actor: Actor, column, value: str, lead_id: int, taken_key: str,
+    merged_key: str,
+) -> None:  # fmt: skip
     """Refuse a phone / external id another lead holds, naming the lead to merge with.
 
     A merged lead keeps its number so the intake can follow it to the surviving lead; that
-    surviving lead is the one to name.
+    surviving lead is the one to name - when the actor reaches it. One lead per number
+    means the refusal itself cannot be avoided, but outside the scope the lead is not
+    named (`<taken_key>_elsewhere`), as a payment reference held elsewhere is not.
     """
     holder = _holder(session, column, value, lead_id)
     if holder is None:
@@ -72,7 +75,13 @@ def _check_free(
     holder_id, merged_into = holder
     if merged_into == lead_id:
         raise ValidationError(merged_key, lead_id=holder_id)
-    raise ValidationError(taken_key, lead_id=merged_into or holder_id)
+    named = merged_into or holder_id
+    reached = session.exec(
+        select(Lead.id).where(Lead.id == named, lead_scope(actor, per_lead=True))
+    ).first()
+    if reached is None:
+        raise ValidationError(f"{taken_key}_elsewhere")
+    raise ValidationError(taken_key, lead_id=named)
 
 
 def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -98,7 +107,7 @@ def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | N
     return changed
 
 
-def _validate(session: Session, lead: Lead, changed: dict[str, str | None]) -> None:
+def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str | None]) -> None:
     if "name" in changed and changed["name"] is None:
         raise ValidationError("lead_card.error.name_required")
     for field, value in changed.items():
@@ -117,12 +126,12 @@ def _validate(session: Session, lead: Lead, changed: dict[str, str | None]) -> N
         raise ValidationError("lead_card.error.phone_or_external_id_required")
     if changed.get("phone") is not None:
         _check_free(
-            session, Lead.phone, changed["phone"], lead.id,
+            session, actor, Lead.phone, changed["phone"], lead.id,
             "lead_card.error.phone_taken", "lead_card.error.phone_in_merged_lead",
         )  # fmt: skip
     if changed.get("external_id") is not None:
         _check_free(
-            session, Lead.external_id, changed["external_id"], lead.id,
+            session, actor, Lead.external_id, changed["external_id"], lead.id,
             "lead_card.error.external_id_taken", "lead_card.error.external_id_in_merged_lead",
         )  # fmt: skip
 
@@ -155,7 +164,7 @@ def update_lead(
         changed = _changes(lead, changes)
         if not changed:
             return lead
-        _validate(session, lead, changed)
+        _validate(session, actor, lead, changed)
         before = {field: _audit_value(field, getattr(lead, field)) for field in changed}
         for field, value in changed.items():
             setattr(lead, field, value)

@@ -53,6 +53,7 @@ from crm_core.models import (
 from crm_core.notices import send_counts
 from crm_core.opportunities import get_opportunity, lock_for_change
 from crm_core.permissions import Permission
+from crm_core.pool import pool_scope
 from crm_core.rule_schemas import RenewalSpec
 from crm_core.rules import active_rules
 
@@ -73,9 +74,11 @@ def _owner_active(user: User | None) -> bool:
     return user is not None and user.status == "active" and bool(user.enabled)
 
 
-def _refuse_when_line_open(session: Session, won: Opportunity) -> None:
+def _refuse_when_line_open(session: Session, actor: Actor, won: Opportunity) -> None:
     """Refuse, naming it, an open renewal of `won` or any open opportunity of its lead on
-    its line (a lead holds one open opportunity per line)."""
+    its line (a lead holds one open opportunity per line) - that other opportunity only
+    when the actor reaches it or may claim it (`renewal.error.line_open_elsewhere`
+    otherwise)."""
     renewal = session.exec(
         select(Opportunity.id).where(
             Opportunity.renewal_of_id == won.id, Opportunity.pool_state != "closed"
@@ -91,6 +94,11 @@ def _refuse_when_line_open(session: Session, won: Opportunity) -> None:
         )
     ).first()
     if other is not None:
+        # Named to whoever reaches it: in scope, or in a public pool they may claim from.
+        reach = or_(opportunity_scope(actor), pool_scope(session, actor))
+        reached = session.exec(select(Opportunity.id).where(Opportunity.id == other, reach)).first()
+        if reached is None:
+            raise ValidationError("renewal.error.line_open_elsewhere")
         raise ValidationError("renewal.error.line_open", id=other)
 
 
@@ -107,7 +115,7 @@ def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opp
     won = lock_for_change(session, actor, won_opportunity_id, open_only=False)
     if won.stage != "won":
         raise ValidationError("renewal.error.not_won", id=won.id)
-    _refuse_when_line_open(session, won)
+    _refuse_when_line_open(session, actor, won)
     now = clock.now()
     owner = session.get(User, won.owner_id) if won.owner_id is not None else None
     kept = _owner_active(owner)

@@ -3,14 +3,15 @@ beside) the stored rule, without writing anything."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from crm_core.access import Actor
+from crm_core.access import Actor, user_scope
 from crm_core.dispatch import DispatchResult, dispatch_unassigned
-from crm_core.permissions import Permission
+from crm_core.models import User
+from crm_core.permissions import DataScope, Permission
 from crm_core.recycle import RecycleResult, recycle_idle_opportunities
 from crm_core.renewals import RenewalResult, open_due_renewals
-from crm_core.rules import RULE_MODELS, RuleDraft, active_rules, check_rule
+from crm_core.rules import RULE_MODELS, RuleDraft, active_rules, check_rule, list_rules
 
 
 def rules_with_draft(session: Session, actor: Actor, kind: str, draft: RuleDraft,
@@ -42,7 +43,35 @@ def preview_rule(
     Nothing is written."""
     rules = rules_with_draft(session, actor, kind, draft, rule_id)
     if kind == "dispatch":
-        return dispatch_unassigned(session, actor, dry_run=True, rules=rules)
-    if kind == "renewal":
-        return open_due_renewals(session, actor, dry_run=True, rules=rules)
-    return recycle_idle_opportunities(session, actor, dry_run=True, rules=rules)
+        result = dispatch_unassigned(session, actor, dry_run=True, rules=rules)
+    elif kind == "renewal":
+        result = open_due_renewals(session, actor, dry_run=True, rules=rules)
+    else:
+        result = recycle_idle_opportunities(session, actor, dry_run=True, rules=rules)
+    return _within_reach(session, actor, kind, result, rule_id)
+
+
+def _within_reach(session: Session, actor: Actor, kind: str, result, rule_id: int | None):
+    """The dry run of every unit's rules (their order decides what the draft gets), shown
+    as far as the actor reaches: the outcomes of the rules they may read (the draft's
+    among them) and, for dispatch, the reps in their scope. Recycle and renewal totals are
+    the sums of those outcomes: another unit's rule only takes that unit's opportunities."""
+    if actor.scope is DataScope.ALL:
+        return result
+    readable = {rule.id for rule in list_rules(session, actor, kind)}
+    result.rules = [o for o in result.rules if o.rule_id in readable or o.rule_id == rule_id]
+    if isinstance(result, RecycleResult):
+        result.recycled = sum(o.recycled for o in result.rules)
+        result.dormant = sum(o.dormant for o in result.rules)
+    elif isinstance(result, RenewalResult):
+        result.opened = sum(o.opened for o in result.rules)
+        result.to_owner = sum(o.to_owner for o in result.rules)
+        result.to_dispatch = sum(o.to_dispatch for o in result.rules)
+    elif result.per_rep:
+        reps = set(
+            session.exec(
+                select(User.id).where(col(User.id).in_(list(result.per_rep)), user_scope(actor))
+            ).all()
+        )
+        result.per_rep = {rep: n for rep, n in result.per_rep.items() if rep in reps}
+    return result

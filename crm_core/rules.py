@@ -157,7 +157,9 @@ def _unit_has_reps(session: Session, unit: OrgUnit, field: str) -> None:
 def check_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
                rule_id: int | None = None) -> RuleSpec:  # fmt: skip
     """Everything that would make the rule unable to work, as ValidationError with the
-    reason; the typed spec when it can work. Nothing is written."""
+    reason; the typed spec when it can work. Nothing is written. Requires manage_rules:
+    the checks read the units, people and rules in the actor's reach."""
+    actor.require(Permission.MANAGE_RULES)
     spec = parse_rule(kind, draft.conditions, draft.action)
     if not (draft.name or "").strip():
         raise ValidationError("rule.error.name", field="name")

@@ -1,0 +1,1164 @@
+"""The registry of every public `crm_core` function that takes an acting user (`Actor`), for
+the scope matrix (`tests/test_scope_matrix.py`).
+
+Each function has one row: either the calls that point it at Shanghai rows (see
+`tests/scope_world.py`) and what "refuses" means for each, or an exemption with its reason.
+A public function that takes an actor and has no row here fails the matrix, so a new service
+cannot be added without saying how it keeps to the caller's scope.
+
+What a call must do, as any role whose reach excludes Shanghai:
+
+- `Refuses`: raise PermissionDenied or NotFound (a row outside the scope does not exist).
+  `falsy=True`: a predicate answers False instead.
+- `Hides`: a listing, count, report, preview or set-based write: read or change exactly what
+  it would if Shanghai did not exist - the outcome (value, or error with its parameters)
+  equals the outcome after every Shanghai row is deleted - or refuse.
+- `Untouched`: a file import, bulk edit or check whose input names Shanghai people or
+  records: it may accept or refuse them, but its outcome names nothing of Shanghai beyond
+  what its input said (no person, lead, phone, order number, tag or course of the region;
+  rule names are company-visible by design, see `rules.rule_names`).
+
+Every call, of any kind, must also leave every Shanghai row as it was and point no new row
+at one. Each case has a control: the same call as someone who reaches Shanghai (`control`),
+which must not refuse (Refuses), must read differently once Shanghai is gone (Hides) or must
+name or change Shanghai (Untouched), so no case passes because the call itself is broken.
+
+Exemptions (`Exempt`) say why the function cannot reach another region's rows:
+`no_rows` (builds a filter or checks an object, reads no business rows), `own` (only the
+actor's own account or act), `internal` (a step of a scoped service that trusts its caller's
+checks; the matrix also proves no page or shell calls it), `company_wide` (deliberately the
+same for every scope, each with the decision it rests on) and `engine` (the scheduler's
+company-wide job, which a "run now" button only starts early).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from crm_core import (
+    audit,
+    auth,
+    board,
+    departure,
+    dispatch,
+    flow_log,
+    follow_ups,
+    home,
+    lead_card,
+    lead_edit,
+    lead_export,
+    lead_import,
+    lead_merge,
+    lead_search,
+    leads,
+    learning,
+    masking,
+    notices,
+    opportunities,
+    opportunity_desk,
+    opportunity_detail,
+    order_listing,
+    orders,
+    org_units,
+    override,
+    payments,
+    pool,
+    recycle,
+    renewals,
+    roles,
+    rule_preview,
+    rules,
+    stages,
+    tags,
+    transfers,
+    trials,
+    users,
+    workbench,
+)
+from crm_core.access import Actor
+from crm_core.analytics import scope as dash_scope
+from crm_core.analytics.filters import DashboardFilter
+from crm_core.history_import import HistoryOptions
+from crm_core.history_import import preview as history_preview
+from crm_core.history_import import run as history_run
+from crm_core.learning_import import apply as learning_apply
+from crm_core.learning_import import lookups as learning_lookups
+from crm_core.learning_import import preview as learning_preview
+from crm_core.models import Notice, Opportunity, Role, User
+from crm_core.payment_import import apply as payment_apply
+from crm_core.payment_import import preview as payment_preview
+from crm_core.roster import apply as roster_apply
+from crm_core.roster import preview as roster_preview
+from crm_core.tabular import read_table
+from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
+
+# The package exports functions named like these modules: import the modules themselves.
+channel_roi = importlib.import_module("crm_core.analytics.channel_roi")
+circulation_health = importlib.import_module("crm_core.analytics.circulation_health")
+funnel = importlib.import_module("crm_core.analytics.funnel")
+performance = importlib.import_module("crm_core.analytics.performance")
+
+# --- what a row says -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a call gets: the session, the world and the acting user."""
+
+    session: Session
+    world: World
+    actor: Actor
+
+    def id(self, what: str) -> int:
+        return self.world.ids[what]
+
+    def unit(self, name: str) -> int:
+        return self.world.unit(name)
+
+    def user(self, name: str) -> int:
+        return self.world.user(name)
+
+    def row(self, model, key: int):
+        return self.session.get(model, key)
+
+
+Call = Callable[[Ctx], Any]
+
+
+@dataclass(frozen=True)
+class Refuses:
+    call: Call
+    control: str = "admin"
+    falsy: bool = False  # a predicate: False is its refusal
+
+
+@dataclass(frozen=True)
+class Hides:
+    call: Call
+    control: str = "admin"
+    # What of the outcome to compare (e.g. without the id of a row the call itself wrote,
+    # which PostgreSQL's sequences number differently in the second run).
+    project: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Untouched:
+    call: Call
+    control: str = "admin"
+    # Shanghai texts the call's own input holds (a file naming a Shanghai order): echoing
+    # them back is not a leak.
+    echoes: Callable[[Ctx], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Exempt:
+    why: str  # no_rows | own | internal | company_wide | engine
+    reason: str
+
+
+Case = Refuses | Hides | Untouched
+EXEMPTIONS = ("no_rows", "own", "internal", "company_wide", "engine")
+
+
+@dataclass(frozen=True)
+class Row:
+    """A function's row: its cases by label, or its exemption; `xfail`: role -> reason for
+    a known leak that another change fixes."""
+
+    cases: dict[str, Case] = field(default_factory=dict)
+    exempt: Exempt | None = None
+    xfail: dict[str, str] = field(default_factory=dict)
+
+
+def cases(**labelled: Case) -> Row:
+    return Row(cases=labelled)
+
+
+def one(case: Case) -> Row:
+    return Row(cases={"shanghai": case})
+
+
+def exempt(why: str, reason: str) -> Row:
+    assert why in EXEMPTIONS, why
+    return Row(exempt=Exempt(why, reason))
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+ALL_TIME = DashboardFilter()
+NO_ROWS = "builds the SQL filter or value a service applies; reads no business rows itself"
+OWN_PREVIEW = (
+    "writes a CSV of the actor's own preview (check_preview_owner refuses another user's); "
+    "reads no rows"
+)
+IDENTITY = (
+    "a lead is one person company-wide (one lead per phone): the collision rule must find "
+    "the person wherever they sit, log the touch on the existing opportunity and report "
+    "the arrival to the importer (BRIEF: collision rules); see docs/security.md"
+)
+CUSTOMER_DOMAIN = (
+    "customers are the learning platform's accounts, company-wide with no org unit; "
+    "manage_customers is a company-wide power (the built-in marketing role reaches all) and "
+    "linking a lead to its customer by phone is identity resolution, as in the intake"
+)
+ENGINE = (
+    "the scheduler's job: runs the company's enabled rules over the whole company; "
+    "run_jobs only starts it early (run now), as the worker would within minutes"
+)
+
+
+def _csv(header: list[str], *rows: list[str], name: str = "file.csv"):
+    lines = [",".join(header), *(",".join(r) for r in rows)]
+    return read_table(("\n".join(lines) + "\n").encode("utf-8"), name)
+
+
+def _sh_phone(ctx: Ctx, what: str = "sh_owned") -> str:
+    return ctx.world.company_phones[what]
+
+
+def _without_ids(*names: str) -> Callable[[Any], Any]:
+    """Drop the named keys (at any depth) from a plain outcome."""
+
+    def project(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: project(v) for k, v in value.items() if k not in names}
+        if isinstance(value, list | tuple):
+            return [project(v) for v in value]
+        return value
+
+    return project
+
+
+def _order_number(ctx: Ctx, what: str) -> str:
+    return orders.order_number(ctx.id(what))
+
+
+def _bj_draft(kind: str, **changes) -> rules.RuleDraft:
+    values = dict(
+        name="Beijing draft",
+        priority=77,
+        org_unit_id=None,
+        conditions={"trigger": "no_follow_up", "after": 2},
+        action={"target": "public_pool"},
+    )
+    values.update(changes)
+    return rules.RuleDraft(**values)
+
+
+def _history_frame(owner: str, team: str):
+    return _csv(
+        ["Opportunity ID", "Sales Agent", "Sales Team", "Deal Stage", "Account", "Engage Date",
+         "Close Date", "Close Value"],
+        ["H-1", owner, team, "Won", "History account", "2025-10-01", "2025-11-01", "5000"],
+        name="history.csv",
+    )  # fmt: skip
+
+
+def _history_options(ctx: Ctx, **changes) -> HistoryOptions:
+    mapping = {
+        "external_id": "Opportunity ID",
+        "owner": "Sales Agent",
+        "team": "Sales Team",
+        "stage": "Deal Stage",
+        "name": "Account",
+        "created_at": "Engage Date",
+        "closed_at": "Close Date",
+        "amount": "Close Value",
+    }
+    return HistoryOptions(mapping=mapping, business_line_id=ctx.world.company.line.id, **changes)
+
+
+def _sh_history(ctx: Ctx):
+    return _history_frame("Rep C1", "Team C")
+
+
+def _payment_frame(ctx: Ctx, what: str = "sh_order", ref: str = "NEW-REF-1"):
+    return _csv(["Order No", "Transaction ID"], [_order_number(ctx, what), ref], name="pay.csv")
+
+
+def _learning_frame(ctx: Ctx):
+    return _csv(["phone", "course", "progress %"], [_sh_phone(ctx), "New course", "50"],
+                name="study.csv")  # fmt: skip
+
+
+def _roster_frame(rows: list[list[str]]):
+    return _csv(["Employee No", "Name", "Unit", "Title", "Status"], *rows, name="roster.csv")
+
+
+ROSTER_SH = [
+    # rep_c1 (E0008) moved into Beijing, a new hire put into Shanghai, sh_manager resigned.
+    ["E0008", "Moved Person", "Beijing/Team A", "Sales rep", "Active"],
+    ["E0900", "New Person", "Shanghai/Team C", "Sales rep", "Active"],
+    ["E0030", "Leaving Person", "Shanghai", "Sales manager", "Resigned"],
+]
+
+
+def _preview_roster(ctx: Ctx):
+    return roster_preview.preview_roster(ctx.session, ctx.actor, _roster_frame(ROSTER_SH))
+
+
+def _sh_role(ctx: Ctx) -> Role:
+    return ctx.session.exec(select(Role).where(Role.code == "qa_sh")).one()
+
+
+def _sh_notice(ctx: Ctx) -> int:
+    return ctx.session.exec(
+        select(Notice.id).where(Notice.user_id == ctx.user("rep_c1")).order_by(Notice.id)
+    ).first()
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+R = Refuses
+H = Hides
+U = Untouched
+
+REGISTRY: dict[str, Row] = {
+    # access: the filters themselves
+    "crm_core.access.unit_clause": exempt("no_rows", NO_ROWS),
+    "crm_core.access.opportunity_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.access.opportunity_scope_parts": exempt("no_rows", NO_ROWS),
+    "crm_core.access.lead_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.access.user_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.access.org_unit_scope": exempt("no_rows", NO_ROWS),
+    # dashboards
+    "crm_core.analytics.cache.scope_key": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.cache.cached": exempt(
+        "internal", "stores what a dashboard computed within the scope, keyed by scope_key"
+    ),
+    "crm_core.analytics.channel_roi.channel_roi": one(
+        H(lambda c: channel_roi.channel_roi(c.session, c.actor, ALL_TIME))
+    ),
+    "crm_core.analytics.circulation_health.circulation_health": one(
+        H(lambda c: circulation_health.circulation_health(c.session, c.actor, ALL_TIME))
+    ),
+    "crm_core.analytics.funnel.funnel": cases(
+        all=H(lambda c: funnel.funnel(c.session, c.actor, ALL_TIME)),
+        by_rep=H(lambda c: funnel.funnel(c.session, c.actor, DashboardFilter(split="rep"))),
+        sh_owner=H(
+            lambda c: funnel.funnel(c.session, c.actor, DashboardFilter(owner_id=c.user("rep_c1")))
+        ),
+        sh_unit=R(
+            lambda c: funnel.funnel(c.session, c.actor, DashboardFilter(unit_id=c.unit("shanghai")))
+        ),
+    ),  # fmt: skip
+    "crm_core.analytics.funnel.funnel_opportunities": one(
+        H(lambda c: funnel.funnel_opportunities(c.session, c.actor, ALL_TIME, "new"))
+    ),
+    "crm_core.analytics.performance.performance": cases(
+        all=H(lambda c: performance.performance(c.session, c.actor, ALL_TIME)),
+        by_unit=H(
+            lambda c: performance.performance(c.session, c.actor, DashboardFilter(split="unit"))
+        ),
+    ),  # fmt: skip
+    "crm_core.analytics.scope.check_view": one(
+        R(
+            lambda c: dash_scope.check_view(
+                c.session, c.actor, DashboardFilter(unit_id=c.unit("team_c"))
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.analytics.scope.opportunity_conditions": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.scope.scope_as_filter": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.scope.reps_in_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.scope.revenue_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.scope.revenue_conditions": exempt("no_rows", NO_ROWS),
+    "crm_core.analytics.scope.unit_groups": one(
+        H(lambda c: dash_scope.unit_groups(c.session, c.actor, None))
+    ),
+    "crm_core.analytics.scope.unit_choices": one(
+        H(lambda c: dash_scope.unit_choices(c.session, c.actor))
+    ),
+    # audit log and sign-in log
+    "crm_core.audit.record": exempt("own", "writes the actor's own act to the audit log"),
+    "crm_core.audit.list_entries": one(H(lambda c: audit.list_entries(c.session, c.actor))),
+    "crm_core.audit.count_entries": one(H(lambda c: audit.count_entries(c.session, c.actor))),
+    "crm_core.audit.search_entries": one(H(lambda c: audit.search_entries(c.session, c.actor))),
+    "crm_core.audit.audit_actions": one(H(lambda c: audit.audit_actions(c.session, c.actor))),
+    "crm_core.audit.audit_target_types": one(
+        H(lambda c: audit.audit_target_types(c.session, c.actor))
+    ),
+    "crm_core.audit.actor_id_for_username": one(
+        H(lambda c: audit.actor_id_for_username(c.session, c.actor, "sh_manager"))
+    ),
+    "crm_core.auth.change_password": exempt("own", "changes the actor's own password"),
+    "crm_core.auth.recent_login_events": one(
+        H(lambda c: auth.recent_login_events(c.session, c.actor))
+    ),
+    # the board
+    "crm_core.board.list_board": cases(
+        all=H(lambda c: board.list_board(c.session, c.actor)),
+        sh_owner=H(
+            lambda c: board.list_board(
+                c.session, c.actor, board.BoardFilter(owner_id=c.user("rep_c1"))
+            )
+        ),
+        won=H(lambda c: board.list_board(c.session, c.actor, board.BoardFilter(stage="won"))),
+    ),  # fmt: skip
+    "crm_core.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
+    "crm_core.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
+    # customers
+    "crm_core.customers.apply.link_leads_to_customers": exempt("company_wide", CUSTOMER_DOMAIN),
+    "crm_core.customers.apply.apply_customer_import": exempt("company_wide", CUSTOMER_DOMAIN),
+    "crm_core.customers.apply.rejected_customer_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.customers.listing.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
+    "crm_core.customers.preview.preview_customer_import": exempt("company_wide", CUSTOMER_DOMAIN),
+    # departure
+    "crm_core.departure.move_open_opportunities": one(
+        R(
+            lambda c: departure.move_open_opportunities(
+                c.session, c.actor, c.row(User, c.user("rep_c1"))
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.departure.unit_departure_target": one(
+        R(lambda c: departure.unit_departure_target(c.session, c.actor, c.unit("team_c")))
+    ),
+    "crm_core.departure.set_unit_departure_target": one(
+        R(
+            lambda c: departure.set_unit_departure_target(
+                c.session, c.actor, c.unit("team_c"), "public_pool"
+            )
+        )
+    ),  # fmt: skip
+    # dispatch
+    "crm_core.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
+    "crm_core.dispatch.waiting_reasons": one(
+        H(lambda c: dispatch.waiting_reasons(c.session, c.actor))
+    ),
+    "crm_core.dispatch_writes.write_picks": exempt(
+        "internal", "writes the picks dispatch_unassigned planned"
+    ),
+    # file imports (shared steps)
+    "crm_core.file_import.check_preview_owner": exempt(
+        "no_rows", "compares the preview's user with the actor"
+    ),
+    "crm_core.file_import.audit_import": exempt("own", "audits the actor's own import run"),
+    "crm_core.file_import.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    # flow log
+    "crm_core.flow_log.search_flow": cases(
+        all=H(lambda c: flow_log.search_flow(c.session, c.actor)),
+        sh_user=H(
+            lambda c: flow_log.search_flow(
+                c.session, c.actor, flow_log.FlowFilter(user_id=c.user("rep_c1"))
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.flow_log.count_flow": one(H(lambda c: flow_log.count_flow(c.session, c.actor))),
+    "crm_core.flow_log.flow_history": one(
+        H(lambda c: flow_log.flow_history(c.session, c.actor, c.id("sh_won")))
+    ),
+    # follow-ups
+    "crm_core.follow_ups.log_follow_up": one(
+        R(
+            lambda c: follow_ups.log_follow_up(
+                c.session,
+                c.actor,
+                c.id("sh_owned"),
+                follow_ups.FollowUpInput(
+                    channel="note", content="x", next_follow_up_at=NOW + timedelta(days=1)
+                ),
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.follow_ups.set_next_follow_up": one(
+        R(
+            lambda c: follow_ups.set_next_follow_up(
+                c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=3)
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.follow_ups.set_intention": one(
+        R(lambda c: follow_ups.set_intention(c.session, c.actor, c.id("sh_owned"), "A"))
+    ),
+    # history import
+    "crm_core.history_import.preview.check_request": exempt(
+        "no_rows", "checks the request's shape and permissions; reads no business rows"
+    ),
+    "crm_core.history_import.preview.plan_history": cases(
+        sh_owner=H(
+            lambda c: (
+                history_preview.plan_history(
+                    c.session, c.actor, _sh_history(c), None, _history_options(c), NOW
+                ).report
+            )
+        ),
+        sh_parent=R(
+            lambda c: history_preview.plan_history(
+                c.session,
+                c.actor,
+                _sh_history(c),
+                None,
+                _history_options(c, parent_unit_id=c.unit("shanghai")),
+                NOW,
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.history_import.preview.preview_history": one(
+        H(
+            lambda c: history_preview.preview_history(
+                c.session, c.actor, _sh_history(c), None, _history_options(c)
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.history_import.rows.read_history": exempt(
+        "internal", "the reading step of plan_history, which checked the request"
+    ),
+    "crm_core.history_import.run.run_history_import": one(
+        H(
+            lambda c: history_run.run_history_import(
+                c.session, c.actor, _sh_history(c), None, _history_options(c)
+            ),
+            project=_without_ids("import_id"),
+        )
+    ),  # fmt: skip
+    "crm_core.history_import.run.list_history_imports": one(
+        H(lambda c: history_run.list_history_imports(c.session, c.actor))
+    ),
+    "crm_core.home.home_summary": one(H(lambda c: home.home_summary(c.session, c.actor))),
+    # lead intake and the lead import
+    "crm_core.intake.intake_leads": exempt("company_wide", IDENTITY),
+    "crm_core.intake.writing.write_batch": exempt(
+        "internal", "writes the batch intake_leads planned"
+    ),
+    "crm_core.lead_import.preview_import": exempt("company_wide", IDENTITY),
+    "crm_core.lead_import.run_import": exempt("company_wide", IDENTITY),
+    "crm_core.lead_import.rejected_rows_csv": exempt(
+        "no_rows", "writes a CSV of the file and report the actor holds; reads no rows"
+    ),
+    "crm_core.lead_import.list_imports": one(
+        H(lambda c: lead_import.list_imports(c.session, c.actor))
+    ),
+    # jobs
+    "crm_core.jobs.run_job": exempt("engine", ENGINE),
+    "crm_core.jobs.last_runs": exempt(
+        "company_wide", "the engine's own log (job, counts, timing), not a region's rows"
+    ),
+    # leads
+    "crm_core.lead_card.get_lead_detail": one(
+        R(lambda c: lead_card.get_lead_detail(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    "crm_core.lead_edit.update_lead": one(
+        R(
+            lambda c: lead_edit.update_lead(
+                c.session, c.actor, c.id("sh_owned_lead"), {"city": "Hangzhou"}
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.lead_export.export_leads": cases(
+        all=H(
+            lambda c: lead_export.export_leads(
+                c.session, c.actor, lead_search.LeadFilter(), "csv", "en"
+            )
+        ),
+        sh_phone=H(
+            lambda c: lead_export.export_leads(
+                c.session, c.actor, lead_search.LeadFilter(text=_sh_phone(c)), "csv", "en"
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.lead_merge.merge_leads": cases(
+        keep_beijing=R(
+            lambda c: lead_merge.merge_leads(
+                c.session, c.actor, c.id("bj_owned_lead"), c.id("sh_owned_lead")
+            )
+        ),
+        keep_shanghai=R(
+            lambda c: lead_merge.merge_leads(
+                c.session, c.actor, c.id("sh_order_opp_lead"), c.id("bj_owned_lead")
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.lead_search.lead_conditions": exempt("no_rows", NO_ROWS),
+    "crm_core.lead_search.count_matching": cases(
+        all=H(lambda c: lead_search.count_matching(c.session, c.actor, lead_search.LeadFilter())),
+        sh_tag=H(
+            lambda c: lead_search.count_matching(
+                c.session, c.actor, lead_search.LeadFilter(tag=SH_TAG)
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.lead_search.search_leads": cases(
+        all=H(lambda c: lead_search.search_leads(c.session, c.actor, lead_search.LeadFilter())),
+        sh_phone=H(
+            lambda c: lead_search.search_leads(
+                c.session, c.actor, lead_search.LeadFilter(text=_sh_phone(c))
+            )
+        ),
+        sh_suffix=H(
+            lambda c: lead_search.search_leads(
+                c.session, c.actor, lead_search.LeadFilter(text=_sh_phone(c)[-4:])
+            )
+        ),
+        sh_name=H(
+            lambda c: lead_search.search_leads(
+                c.session, c.actor, lead_search.LeadFilter(text="Lead 10")
+            )
+        ),
+        sh_campaign=H(
+            lambda c: lead_search.search_leads(
+                c.session, c.actor, lead_search.LeadFilter(campaign="sh-")
+            )
+        ),
+        sh_owner=H(
+            lambda c: lead_search.search_leads(
+                c.session, c.actor, lead_search.LeadFilter(owner_id=c.user("rep_c1"))
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.lead_search.lead_rows": exempt(
+        "internal",
+        "turns leads the caller found within scope (search_leads, export_leads) "
+        "into rows; their opportunities are scoped here again",
+    ),  # fmt: skip
+    "crm_core.lead_search.owner_choices": one(
+        H(lambda c: lead_search.owner_choices(c.session, c.actor))
+    ),
+    "crm_core.leads.count_leads": one(H(lambda c: leads.count_leads(c.session, c.actor))),
+    "crm_core.learning.learning_for_lead": one(
+        R(lambda c: learning.learning_for_lead(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    # study activity import
+    "crm_core.learning_import.apply.apply_learning_import": one(
+        H(
+            lambda c: learning_apply.apply_learning_import(
+                c.session,
+                c.actor,
+                learning_preview.preview_learning_import(c.session, c.actor, _learning_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        )
+    ),  # fmt: skip
+    "crm_core.learning_import.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.learning_import.lookups.leads_by_phone": one(
+        H(lambda c: learning_lookups.leads_by_phone(c.session, c.actor, [_sh_phone(c)]))
+    ),
+    "crm_core.learning_import.lookups.leads_by_customer": one(
+        H(lambda c: learning_lookups.leads_by_customer(c.session, c.actor, ["U-SH-1"]))
+    ),
+    "crm_core.learning_import.preview.preview_learning_import": one(
+        H(
+            lambda c: learning_preview.preview_learning_import(
+                c.session, c.actor, _learning_frame(c)
+            )
+        )
+    ),  # fmt: skip
+    # marketing spend
+    "crm_core.marketing_spend.set_spend": exempt(
+        "company_wide", "spend is per channel and month for the whole company, no org unit"
+    ),
+    "crm_core.marketing_spend.delete_spend": exempt(
+        "company_wide", "spend is per channel and month for the whole company, no org unit"
+    ),
+    "crm_core.marketing_spend.list_spend": exempt(
+        "company_wide", "spend is per channel and month for the whole company, no org unit"
+    ),
+    # phones
+    "crm_core.masking.display_phone": exempt("no_rows", "masks a number the caller read"),
+    "crm_core.masking.reveal_phone": one(
+        R(lambda c: masking.reveal_phone(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    # notices
+    "crm_core.notices.unread_count": one(
+        H(lambda c: notices.unread_count(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.notices.list_notices": one(
+        H(lambda c: notices.list_notices(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.notices.mark_read": cases(
+        all=H(lambda c: notices.mark_read(c.session, c.actor), control="rep_c1"),
+        sh_notice=H(
+            lambda c: notices.mark_read(c.session, c.actor, [_sh_notice(c)]), control="rep_c1"
+        ),
+    ),  # fmt: skip
+    # opportunities
+    "crm_core.opportunities.lock_for_change": one(
+        R(lambda c: opportunities.lock_for_change(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.opportunities.get_opportunity": one(
+        R(lambda c: opportunities.get_opportunity(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.opportunities.list_opportunities": one(
+        H(lambda c: opportunities.list_opportunities(c.session, c.actor))
+    ),
+    "crm_core.opportunities.count_by": one(
+        H(lambda c: opportunities.count_by(c.session, c.actor, Opportunity.stage))
+    ),
+    "crm_core.opportunities.set_intention_level": one(
+        R(lambda c: opportunities.set_intention_level(c.session, c.actor, [c.id("sh_owned")], "A"))
+    ),  # fmt: skip
+    "crm_core.opportunity_desk.list_desk": one(
+        H(lambda c: opportunity_desk.list_desk(c.session, c.actor))
+    ),
+    "crm_core.opportunity_desk.count_desk": one(
+        H(lambda c: opportunity_desk.count_desk(c.session, c.actor))
+    ),
+    "crm_core.opportunity_detail.get_opportunity_detail": one(
+        R(lambda c: opportunity_detail.get_opportunity_detail(c.session, c.actor, c.id("sh_owned")))
+    ),  # fmt: skip
+    # orders and payments
+    "crm_core.order_listing.orders_of_opportunity": one(
+        R(lambda c: order_listing.orders_of_opportunity(c.session, c.actor, c.id("sh_won")))
+    ),
+    "crm_core.order_listing.discount_requests": one(
+        H(lambda c: order_listing.discount_requests(c.session, c.actor))
+    ),
+    "crm_core.order_listing.payable_orders": cases(
+        all=H(lambda c: order_listing.payable_orders(c.session, c.actor)),
+        sh_number=H(
+            lambda c: order_listing.payable_orders(
+                c.session, c.actor, order_listing.OrderFilter(search=_order_number(c, "sh_order"))
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.order_listing.paid_orders": cases(
+        all=H(lambda c: order_listing.paid_orders(c.session, c.actor, include_refunded=True)),
+        sh_ref=H(
+            lambda c: order_listing.paid_orders(
+                c.session, c.actor, order_listing.OrderFilter(search=SH_PAYMENT_REF)
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.orders.discount_limit": exempt("own", "the actor's own discount limit"),
+    "crm_core.orders.lock_order": one(
+        R(lambda c: orders.lock_order(c.session, c.actor, c.id("sh_order"), "create_orders"))
+    ),  # fmt: skip
+    "crm_core.orders.create_order": one(
+        R(
+            lambda c: orders.create_order(
+                c.session, c.actor, c.id("sh_owned"), c.id("product"), "9900"
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.orders.decide_discount": one(
+        R(lambda c: orders.decide_discount(c.session, c.actor, c.id("sh_discount_order"), True))
+    ),
+    "crm_core.orders.cancel_order": one(
+        R(lambda c: orders.cancel_order(c.session, c.actor, c.id("sh_order")))
+    ),
+    # the org tree
+    "crm_core.org_units.get_unit": one(
+        R(lambda c: org_units.get_unit(c.session, c.actor, c.unit("team_c")))
+    ),
+    "crm_core.org_units.create_unit": one(
+        R(lambda c: org_units.create_unit(c.session, c.actor, "Team D", c.unit("shanghai")))
+    ),
+    "crm_core.org_units.rename_unit": one(
+        R(lambda c: org_units.rename_unit(c.session, c.actor, c.unit("team_c"), "Team X"))
+    ),
+    "crm_core.org_units.move_unit": cases(
+        shanghai_away=R(
+            lambda c: org_units.move_unit(c.session, c.actor, c.unit("team_c"), c.unit("beijing"))
+        ),
+        into_shanghai=R(
+            lambda c: org_units.move_unit(c.session, c.actor, c.unit("team_b"), c.unit("shanghai"))
+        ),
+    ),  # fmt: skip
+    "crm_core.org_units.set_unit_active": one(
+        R(lambda c: org_units.set_unit_active(c.session, c.actor, c.unit("team_c"), True))
+    ),
+    "crm_core.org_units.set_unit_head": cases(
+        shanghai_unit=R(
+            lambda c: org_units.set_unit_head(
+                c.session, c.actor, c.unit("team_c"), c.user("rep_c2")
+            )
+        ),
+        shanghai_head=R(
+            lambda c: org_units.set_unit_head(
+                c.session, c.actor, c.unit("team_a"), c.user("rep_c1")
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.org_units.set_unit_business_line": one(
+        R(lambda c: org_units.set_unit_business_line(c.session, c.actor, c.unit("team_c"), None))
+    ),  # fmt: skip
+    "crm_core.org_units.unit_tree": one(H(lambda c: org_units.unit_tree(c.session, c.actor))),
+    # a manager's hand
+    "crm_core.override.override_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.override.assign_opportunities": cases(
+        shanghai_opportunity=R(
+            lambda c: override.assign_opportunities(
+                c.session, c.actor, [c.id("sh_owned")], c.user("rep_a2")
+            )
+        ),
+        to_shanghai_rep=R(
+            lambda c: override.assign_opportunities(
+                c.session, c.actor, [c.id("bj_owned")], c.user("rep_c1")
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.override.return_to_pool": one(
+        R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")]))
+    ),
+    "crm_core.override.set_locked": one(
+        R(lambda c: override.set_locked(c.session, c.actor, [c.id("sh_owned")], True))
+    ),
+    "crm_core.override.protect_until": one(
+        R(
+            lambda c: override.protect_until(
+                c.session, c.actor, [c.id("sh_owned")], NOW + timedelta(days=5)
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.override.reactivate": one(
+        R(lambda c: override.reactivate(c.session, c.actor, [c.id("sh_dormant")]))
+    ),
+    "crm_core.override.count_selection": one(
+        H(
+            lambda c: override.count_selection(
+                c.session, c.actor, [c.id("sh_owned"), c.id("sh_public"), c.id("bj_owned")]
+            )
+        )
+    ),  # fmt: skip
+    # payment file
+    "crm_core.payment_import.apply.apply_payment_import": one(
+        H(
+            lambda c: payment_apply.apply_payment_import(
+                c.session,
+                c.actor,
+                payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        )
+    ),  # fmt: skip
+    "crm_core.payment_import.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.payment_import.preview.preview_payment_import": cases(
+        sh_order=H(
+            lambda c: payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c))
+        ),
+        # A payment reference is unique company-wide: the row is refused as "used
+        # elsewhere", without naming the order that holds it.
+        sh_ref=U(
+            lambda c: payment_preview.preview_payment_import(
+                c.session, c.actor, _payment_frame(c, "sh_order", SH_PAYMENT_REF)
+            ),
+            echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
+        ),
+    ),  # fmt: skip
+    "crm_core.payments.ref_used_error": one(
+        H(lambda c: payments.ref_used_error(c.session, c.actor, SH_PAYMENT_REF))
+    ),
+    "crm_core.payments.pay_order": one(
+        R(lambda c: payments.pay_order(c.session, c.actor, c.id("sh_order"), "NEW-REF-2"))
+    ),
+    "crm_core.payments.record_payment": one(
+        R(lambda c: payments.record_payment(c.session, c.actor, c.id("sh_order"), "NEW-REF-3"))
+    ),
+    "crm_core.payments.refund_order": one(
+        R(lambda c: payments.refund_order(c.session, c.actor, c.id("sh_paid_order"), "Moved"))
+    ),
+    # the public pool
+    "crm_core.pool.pool_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.pool.list_pool": one(H(lambda c: pool.list_pool(c.session, c.actor))),
+    "crm_core.pool.count_pool": one(H(lambda c: pool.count_pool(c.session, c.actor))),
+    "crm_core.pool.claim_allowance": one(
+        H(lambda c: pool.claim_allowance(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.pool.claim_from_pool": one(
+        H(lambda c: pool.claim_from_pool(c.session, c.actor, [c.id("sh_public")]), control="rep_c1")
+    ),  # fmt: skip
+    # products
+    "crm_core.products.list_products": exempt(
+        "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.products.get_product": exempt(
+        "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.products.create_product": exempt(
+        "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.products.update_product": exempt(
+        "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.products.set_product_active": exempt(
+        "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    # recycling and renewals
+    "crm_core.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
+    "crm_core.recycle.warn_recycles": exempt("engine", ENGINE),
+    "crm_core.recycle.recycle_due": one(
+        H(lambda c: recycle.recycle_due(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.renewals.open_renewal": one(
+        R(lambda c: renewals.open_renewal(c.session, c.actor, c.id("sh_won")))
+    ),
+    "crm_core.renewals.renewals_of": one(
+        R(lambda c: renewals.renewals_of(c.session, c.actor, c.id("sh_won")))
+    ),
+    "crm_core.renewals.open_due_renewals": exempt("engine", ENGINE),
+    # roles
+    "crm_core.roles.list_roles": one(H(lambda c: roles.list_roles(c.session, c.actor))),
+    "crm_core.roles.grantable_roles": one(H(lambda c: roles.grantable_roles(c.session, c.actor))),
+    "crm_core.roles.save_role": one(
+        R(
+            lambda c: roles.save_role(
+                c.session,
+                c.actor,
+                code="qa_sh2",
+                name="QA Shanghai 2",
+                permissions=["view_leads", "qa_inspect"],
+                data_scope="custom",
+                scope_unit_ids=[c.unit("shanghai")],
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.roles.delete_role": one(
+        R(lambda c: roles.delete_role(c.session, c.actor, _sh_role(c).id))
+    ),
+    # HR roster
+    "crm_core.roster.apply.apply_roster": one(
+        U(lambda c: roster_apply.apply_roster(c.session, c.actor, _preview_roster(c)))
+    ),
+    "crm_core.roster.preview.preview_roster": one(U(_preview_roster)),
+    # rules
+    "crm_core.rule_preview.rules_with_draft": exempt(
+        "internal",
+        "the engine's rule list for preview_rule's dry run, every unit's rules "
+        "in order; preview_rule shows the actor only the outcomes within reach",
+    ),  # fmt: skip
+    "crm_core.rule_preview.preview_rule": one(
+        H(
+            lambda c: rule_preview.preview_rule(
+                c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("beijing"))
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.rules.list_rules": cases(
+        recycle=H(lambda c: rules.list_rules(c.session, c.actor, "recycle")),
+        dispatch=H(lambda c: rules.list_rules(c.session, c.actor, "dispatch")),
+        departure=H(lambda c: rules.list_rules(c.session, c.actor, "departure")),
+    ),  # fmt: skip
+    "crm_core.rules.can_edit": one(
+        R(
+            lambda c: rules.can_edit(
+                c.session, c.actor, c.row(rules.RULE_MODELS["recycle"], c.id("sh_recycle_rule"))
+            ),
+            falsy=True,
+        )
+    ),  # fmt: skip
+    "crm_core.rules.get_rule": one(
+        R(lambda c: rules.get_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
+    ),
+    "crm_core.rules.check_rule": cases(
+        shanghai_unit=H(
+            lambda c: rules.check_rule(
+                c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("shanghai"))
+            )
+        ),
+        # Priorities are ordered company-wide, so a clash with another unit's rule is
+        # refused; rule names are company-visible by design (rules.rule_names).
+        shanghai_priority=U(
+            lambda c: rules.check_rule(
+                c.session,
+                c.actor,
+                "dispatch",
+                _bj_draft(
+                    "dispatch",
+                    priority=10,
+                    org_unit_id=c.unit("beijing"),
+                    conditions={},
+                    action={"target_unit_id": c.unit("team_a")},
+                ),
+            )
+        ),
+        shanghai_rep=H(
+            lambda c: rules.check_rule(
+                c.session,
+                c.actor,
+                "dispatch",
+                _bj_draft(
+                    "dispatch",
+                    org_unit_id=c.unit("beijing"),
+                    conditions={},
+                    action={"target_user_ids": [c.user("rep_c1")]},
+                ),
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.rules.save_rule": cases(
+        shanghai_rule=R(
+            lambda c: rules.save_rule(
+                c.session,
+                c.actor,
+                "recycle",
+                _bj_draft("recycle", org_unit_id=c.unit("beijing")),
+                c.id("sh_recycle_rule"),
+            )
+        ),
+        into_shanghai=H(
+            lambda c: rules.save_rule(
+                c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("shanghai"))
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.rules.set_rule_enabled": one(
+        R(
+            lambda c: rules.set_rule_enabled(
+                c.session, c.actor, "recycle", c.id("sh_recycle_rule"), False
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.rules.move_rule": one(
+        R(lambda c: rules.move_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule"), 1))
+    ),
+    "crm_core.rules.delete_rule": one(
+        R(lambda c: rules.delete_rule(c.session, c.actor, "claim", c.id("sh_claim_rule")))
+    ),
+    "crm_core.rules.rule_versions": one(
+        R(lambda c: rules.rule_versions(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
+    ),
+    # settings
+    "crm_core.settings.all_settings": exempt(
+        "company_wide", "the company's settings; manage_settings is an administrator's power"
+    ),
+    "crm_core.settings.set_setting": exempt(
+        "company_wide", "the company's settings; manage_settings is an administrator's power"
+    ),
+    # stages
+    "crm_core.stages.may_move_back": exempt("no_rows", "reads the actor's permissions"),
+    "crm_core.stages.next_stages": exempt("no_rows", "reads the actor's permissions"),
+    "crm_core.stages.check_stage_move": exempt(
+        "internal", "checks a move on an opportunity the caller locked within scope"
+    ),
+    "crm_core.stages.change_stage": one(
+        R(lambda c: stages.change_stage(c.session, c.actor, c.id("sh_owned"), "trial_done"))
+    ),
+    "crm_core.stages.apply_stage": exempt(
+        "internal", "moves an opportunity the caller locked within scope (lock_for_change)"
+    ),
+    "crm_core.stages.close_as_won": exempt(
+        "internal", "wins an opportunity the payment locked within scope (lock_order)"
+    ),
+    # tags
+    "crm_core.tags.add_tag": one(
+        R(lambda c: tags.add_tag(c.session, c.actor, c.id("sh_owned_lead"), "new-tag"))
+    ),
+    "crm_core.tags.remove_tag": one(
+        R(lambda c: tags.remove_tag(c.session, c.actor, c.id("sh_owned_lead"), SH_TAG))
+    ),
+    "crm_core.tags.bulk_tag": one(
+        H(lambda c: tags.bulk_tag(c.session, c.actor, lead_search.LeadFilter(), "bulk-tag"))
+    ),
+    "crm_core.tags.bulk_untag": one(
+        H(lambda c: tags.bulk_untag(c.session, c.actor, lead_search.LeadFilter(tag=SH_TAG), SH_TAG))
+    ),  # fmt: skip
+    "crm_core.tags.list_tags": exempt(
+        "company_wide",
+        "the tag names are the company's vocabulary (tags.list_tags); which "
+        "leads carry a tag stays within the scope of every search",
+    ),  # fmt: skip
+    # transfer requests
+    "crm_core.transfers.colleagues": one(
+        H(lambda c: transfers.colleagues(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.transfers.request_transfer": one(
+        R(lambda c: transfers.request_transfer(c.session, c.actor, c.id("sh_owned"), "Too far"))
+    ),
+    "crm_core.transfers.list_transfer_requests": one(
+        H(lambda c: transfers.list_transfer_requests(c.session, c.actor))
+    ),
+    "crm_core.transfers.count_pending_transfers": one(
+        H(lambda c: transfers.count_pending_transfers(c.session, c.actor))
+    ),
+    "crm_core.transfers.requests_of_opportunity": one(
+        R(lambda c: transfers.requests_of_opportunity(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.transfers.decide_transfer": one(
+        R(
+            lambda c: transfers.decide_transfer(
+                c.session, c.actor, c.id("sh_transfer"), approve=False
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.transfers.withdraw_transfer": one(
+        R(
+            lambda c: transfers.withdraw_transfer(c.session, c.actor, c.id("sh_transfer")),
+            control="rep_c1",
+        )
+    ),  # fmt: skip
+    # trials
+    "crm_core.trials.add_trial": exempt(
+        "internal", "books a trial on an opportunity the caller locked within scope"
+    ),
+    "crm_core.trials.book_trial": one(
+        R(
+            lambda c: trials.book_trial(
+                c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=2)
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.trials.mark_trial": one(
+        R(lambda c: trials.mark_trial(c.session, c.actor, c.id("sh_trial"), "cancelled"))
+    ),
+    # users
+    "crm_core.users.ensure_can_grant": exempt(
+        "internal", "checks a role the caller loaded against the actor's own reach"
+    ),
+    "crm_core.users.get_user": one(
+        R(lambda c: users.get_user(c.session, c.actor, c.user("rep_c1")))
+    ),
+    "crm_core.users.manageable_user": one(
+        R(lambda c: users.manageable_user(c.session, c.actor, c.user("rep_c1")))
+    ),
+    "crm_core.users.create_user": one(
+        R(
+            lambda c: users.create_user(
+                c.session,
+                c.actor,
+                username="new_sh",
+                full_name="New Sh",
+                employee_no="E0999",
+                password="secret123",
+                org_unit_id=c.unit("team_c"),
+                role_codes=["rep"],
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.users.update_user": cases(
+        shanghai_user=R(
+            lambda c: users.update_user(c.session, c.actor, c.user("rep_c1"), title="Senior")
+        ),
+        into_shanghai=R(
+            lambda c: users.update_user(
+                c.session, c.actor, c.user("rep_a2"), org_unit_id=c.unit("team_c")
+            )
+        ),
+    ),  # fmt: skip
+    "crm_core.users.set_user_roles": one(
+        R(lambda c: users.set_user_roles(c.session, c.actor, c.user("rep_c1"), ["rep"]))
+    ),
+    "crm_core.users.reset_password": one(
+        R(lambda c: users.reset_password(c.session, c.actor, c.user("rep_c1"), "newpass123"))
+    ),
+    "crm_core.users.bulk_update_users": one(
+        U(
+            lambda c: users.bulk_update_users(
+                c.session, c.actor, [{"id": c.user("rep_c1"), "title": "Senior"}]
+            )
+        )
+    ),  # fmt: skip
+    "crm_core.users.list_users": one(H(lambda c: users.list_users(c.session, c.actor))),
+    "crm_core.users.set_language": exempt("own", "sets the actor's own language"),
+    # the workbench
+    "crm_core.workbench.workbench": one(
+        H(lambda c: workbench.workbench(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.workbench.pipeline_counts": one(
+        H(lambda c: workbench.pipeline_counts(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.workbench.day_activity": one(
+        H(
+            lambda c: workbench.day_activity(c.session, c.actor, NOW - timedelta(hours=10)),
+            control="rep_c1",
+        )
+    ),  # fmt: skip
+    "crm_core.workbench.team_backlog": one(H(lambda c: workbench.team_backlog(c.session, c.actor))),
+}
