@@ -325,6 +325,12 @@ REGISTRY: dict[str, Row] = {
     "crm_core.access.opportunity_scope": exempt("no_rows", NO_ROWS),
     "crm_core.access.opportunity_scope_parts": exempt("no_rows", NO_ROWS),
     "crm_core.access.lead_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.access.lead_scope_parts": exempt("no_rows", NO_ROWS),
+    "crm_core.access.waiting_own_leads": exempt("no_rows", NO_ROWS),
+    "crm_core.access.reaches_unit": exempt("no_rows", "compares a unit with the actor's reach"),
+    "crm_core.access.reaches_subtree": exempt(
+        "no_rows", "compares a subtree with the actor's reach"
+    ),
     "crm_core.access.user_scope": exempt("no_rows", NO_ROWS),
     "crm_core.access.org_unit_scope": exempt("no_rows", NO_ROWS),
     # dashboards
@@ -524,6 +530,12 @@ REGISTRY: dict[str, Row] = {
     "crm_core.home.home_summary": one(H(lambda c: home.home_summary(c.session, c.actor))),
     # lead intake and the lead import
     "crm_core.intake.intake_leads": exempt("company_wide", IDENTITY),
+    "crm_core.intake.collisions.screen_collisions": exempt(
+        "internal", "blanks, in intake_leads's own report, what lies outside the actor's scope"
+    ),
+    "crm_core.intake.collisions.tell_owners_managers": exempt(
+        "internal", "notifies the managers of the owners screen_collisions found"
+    ),
     "crm_core.intake.writing.write_batch": exempt(
         "internal", "writes the batch intake_leads planned"
     ),
@@ -1101,6 +1113,12 @@ REGISTRY: dict[str, Row] = {
     # users
     "crm_core.users.ensure_can_grant": exempt(
         "internal", "checks a role the caller loaded against the actor's own reach"
+    ),
+    "crm_core.users.ensure_can_grant_at": exempt(
+        "internal", "checks a role the caller loaded, at a unit, against the actor's reach"
+    ),
+    "crm_core.users.ensure_reach_from_unit": exempt(
+        "internal", "checks a role's reach from a unit against the actor's own reach"
     ),
     "crm_core.users.get_user": one(
         R(lambda c: users.get_user(c.session, c.actor, c.user("rep_c1")))

@@ -335,7 +335,7 @@ def test_internal_steps_are_not_called_by_the_shells():
     assert not calls, calls
 
 
-# --- finding 6: a lead's creator keeps sight of it after it moved on ----------------------------
+# --- finding 6: a lead's creator loses sight of it once it moved on ----------------------------
 
 
 def _handed_over_lead(session: Session, world: World) -> int:
@@ -374,18 +374,16 @@ FINDING_6_READS = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="finding 6")
 @pytest.mark.parametrize("read", sorted(FINDING_6_READS))
 def test_finding_6_lead_creator_loses_sight_after_handover(world, matrix_engine, read):
     """rep_a1 entered a lead whose opportunity now belongs to Shanghai: rep_a1 no longer
-    reaches it (the lead's creator is fixed elsewhere, hence xfail)."""
+    reaches it."""
     actor = world.actor("rep_a1")
     with rolled_back(matrix_engine) as session:
         lead = _handed_over_lead(session, world)
         assert not FINDING_6_READS[read](Ctx(session, world, actor), lead)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 6")
 def test_finding_6_lead_creator_does_not_count_handed_over_lead(world, matrix_engine):
     actor = world.actor("rep_a1")
     with rolled_back(matrix_engine) as session:
