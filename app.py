@@ -1,4 +1,7 @@
-"""The console's entry point: sign-in, then the pages of the user's roles."""
+"""The console's entry point: sign-in, then the pages of the user's roles.
+
+Everything runs inside `ui.guard.run_guarded`: an unexpected error shows as a message with
+an error number (its traceback goes to the server log), never as a traceback."""
 
 from __future__ import annotations
 
@@ -8,40 +11,46 @@ from crm_core.i18n import LANGUAGES
 from crm_core.users import set_language
 from ui import auth
 from ui.db import session
-from ui.i18n import language, t
+from ui.guard import run_guarded
+from ui.i18n import language, t, tmd
 from ui.navigation import build_navigation
 
 st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
 
-actor = auth.current_actor()
-if actor is None:
-    # Navigation comes before any widget, so the form's widgets keep their identity.
-    login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
-    st.navigation([login], position="hidden").run()
-    if st.session_state.get("authentication_status"):
-        st.rerun()  # signed in: start over with the user's pages
-    st.stop()
 
-st.session_state["crm_actor"] = actor
-navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
+def main() -> None:
+    actor = auth.current_actor()
+    if actor is None:
+        # Navigation comes before any widget, so the form's widgets keep their identity.
+        login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
+        st.navigation([login], position="hidden").run()
+        if st.session_state.get("authentication_status"):
+            st.rerun()  # signed in: start over with the user's pages
+        st.stop()
 
-with st.sidebar:
-    st.caption(t("app.signed_in_as", name=actor.full_name))
-    codes = list(LANGUAGES)
-    chosen = st.selectbox(
-        t("app.language"),
-        codes,
-        index=codes.index(language()),
-        format_func=LANGUAGES.get,
-        key="crm_language_picker",
-    )
-    if chosen != language():
-        with session() as s:
-            set_language(s, actor, chosen)
-        st.session_state["crm_language"] = chosen
-        st.rerun()
-    if st.button(t("app.logout"), key="crm_logout", icon=":material/logout:"):
-        auth.log_out(actor)
-        st.rerun()
+    st.session_state["crm_actor"] = actor
+    navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
 
-navigation.run()
+    with st.sidebar:
+        st.caption(tmd("app.signed_in_as", name=actor.full_name))
+        codes = list(LANGUAGES)
+        chosen = st.selectbox(
+            t("app.language"),
+            codes,
+            index=codes.index(language()),
+            format_func=LANGUAGES.get,
+            key="crm_language_picker",
+        )
+        if chosen != language():
+            with session() as s:
+                set_language(s, actor, chosen)
+            st.session_state["crm_language"] = chosen
+            st.rerun()
+        if st.button(t("app.logout"), key="crm_logout", icon=":material/logout:"):
+            auth.log_out(actor)
+            st.rerun()
+
+    navigation.run()
+
+
+run_guarded(main)

@@ -22,6 +22,7 @@ from crm_core.errors import NotFound
 from crm_core.models import Lead, Opportunity, OrgUnit, Product, SalesOrder, User
 from crm_core.orders import discount_pct, order_number, parse_order_number
 from crm_core.permissions import Permission
+from crm_core.search_keys import contains, search_text
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,10 @@ def _base(actor: Actor, *conditions):
 
 
 def _filtered(query, filters: OrderFilter, time_column):
-    if filters.search and filters.search.strip():
-        text = filters.search.strip()
-        matches = [col(SalesOrder.payment_ref) == text, col(Lead.name).ilike(f"%{text}%")]
+    text = search_text(filters.search)
+    if text:
+        # The lead's name literally: `%` or `_` typed in the box are not wildcards.
+        matches = [col(SalesOrder.payment_ref) == text, contains(col(Lead.name), text)]
         order_id = parse_order_number(text)
         if order_id is not None:
             matches.append(col(SalesOrder.id) == order_id)

@@ -25,6 +25,7 @@ from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.i18n import LANGUAGES
 from crm_core.models import USER_STATUSES, OrgUnit, Role, User, UserRole
 from crm_core.permissions import MARKERS, DataScope, Permission
+from crm_core.search_keys import contains, search_text
 
 EDITABLE_FIELDS = (
     "full_name", "email", "title", "org_unit_id", "status", "enabled", "skill_tags",
@@ -440,20 +441,23 @@ def list_users(
     limit: int = 200,
     offset: int = 0,
 ) -> tuple[list[UserRow], int]:
-    """A page of the users in the actor's scope, with their roles, and the total count."""
+    """A page of the users in the actor's scope, with their roles, and the total count.
+
+    `search` matches part of the username, name or employee number, literally (`%` and `_`
+    are characters, not wildcards); past `SEARCH_MAX_CHARS` it is refused."""
     actor.require(Permission.MANAGE_USERS)
+    search = search_text(search)
     query = (
         select(User, OrgUnit.name)
         .join(OrgUnit, col(OrgUnit.id) == col(User.org_unit_id), isouter=True)
         .where(user_scope(actor))
     )
-    if search and search.strip():
-        like = f"%{search.strip()}%"
+    if search:
         query = query.where(
             or_(
-                col(User.username).ilike(like),
-                col(User.full_name).ilike(like),
-                col(User.employee_no).ilike(like),
+                contains(col(User.username), search),
+                contains(col(User.full_name), search),
+                contains(col(User.employee_no), search),
             )
         )
     if unit_id is not None:

@@ -3,6 +3,7 @@ parameters, so a view is a link) and the CSV / XLSX downloads of each chart's da
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pandas as pd
@@ -24,7 +25,9 @@ from crm_core.business_lines import list_business_lines
 from crm_core.metadata import list_options, option_label
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, t
+from ui.i18n import language, show_error, t
+from ui.inputs import search_input
+from ui.query import query_params
 
 _ALL = ""
 
@@ -39,7 +42,11 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     """The view's filters: from the URL on the first run, then from the widgets, written
     back to the URL each run. `page` prefixes the widget keys."""
     me = actor()
-    view = from_query_params(st.query_params.to_dict(), default_filter())
+    # The link's ids are checked (a bad one is said and dropped), its texts cleaned.
+    params, refused = query_params(ids=("business_line", "unit", "owner"))
+    for error in refused:
+        show_error(error)
+    view = from_query_params(params, default_filter())
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
         channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
@@ -58,7 +65,7 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
                    f"{page}_channel", view.channel)  # fmt: skip
     campaign_key = f"{page}_campaign"
     _initial(campaign_key, view.campaign or "")
-    campaign = columns[3].text_input(t("dash.filter.campaign"), key=campaign_key)
+    campaign = search_input(t("dash.filter.campaign"), container=columns[3], key=campaign_key)
     unit = pick(columns[4], t("dash.filter.unit"), {_ALL: t("dash.filter.all_units"), **units},
                 f"{page}_unit", view.unit_id)  # fmt: skip
     chosen_split = "none"
@@ -124,12 +131,20 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str | list[str], key: str, *,
         series = [(column, frame[x], frame[column]) for column in y]
     else:
         series = [(y, frame[x], frame[y])]
-    figure = go.Figure([go.Bar(x=xs, y=ys, name=name) for name, xs, ys in series])
+    # Plotly reads tick labels and series names as HTML (`<a href>` works there): a unit,
+    # rep or rule name is people's text, so its `<`, `>` and `&` become entities.
+    figure = go.Figure([go.Bar(x=xs.map(_plotly_text), y=ys, name=_plotly_text(name))
+                        for name, xs, ys in series])  # fmt: skip
     figure.update_layout(
         barmode=barmode, margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300,
         showlegend=len(series) > 1, xaxis_title=x, yaxis_title=None if isinstance(y, list) else y,
     )  # fmt: skip
     st.plotly_chart(figure, key=key)
+
+
+def _plotly_text(value):
+    """A category or series name as Plotly shows it literally; other values unchanged."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
 def percent(value: float | None) -> str:

@@ -6,13 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import tmd
 
 _KEY = "crm_flash"
 
 
 def flash(key: str, **params: Any) -> None:
-    """Show `key` as a success message on the next run."""
+    """Show `key` as a success message on the next run; `params` show literally."""
     st.session_state[_KEY] = (key, params)
 
 
@@ -20,4 +20,4 @@ def show_flash() -> None:
     """Show and forget the pending message, if any."""
     item = st.session_state.pop(_KEY, None)
     if item:
-        st.success(t(item[0], **item[1]))
+        st.success(tmd(item[0], **item[1]))

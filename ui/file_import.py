@@ -24,6 +24,7 @@ from crm_core.file_import import MODES, split_placeholders
 from crm_core.tabular import read_table
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import text_input
 
 Label = Callable[[str], str]  # a field, category or mode -> its name in the user's language
 
@@ -164,7 +165,9 @@ def column_mapping(
 
 def placeholder_input(label: str, help: str, key: str, container: Any = st) -> list[str]:
     """The cell texts that count as blank, the defaults filled in."""
-    text = container.text_input(label, value=", ".join(DEFAULT_PLACEHOLDERS), key=key, help=help)
+    text = text_input(
+        label, value=", ".join(DEFAULT_PLACEHOLDERS), key=key, help=help, container=container
+    )
     return split_placeholders(text)
 
 

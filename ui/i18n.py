@@ -1,4 +1,5 @@
-"""`t()` for pages: translate in the current user's language."""
+"""`t()` for pages: translate in the current user's language; `tmd()` for the Markdown
+elements, whose parameters are people's text (see `ui.text`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, translate
+from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from ui.text import md
 
 
 def language() -> str:
@@ -15,9 +17,26 @@ def language() -> str:
 
 
 def t(key: str, **params: Any) -> str:
+    """The text of `key` as plain text: for dataframes, selectbox options, input values."""
     return translate(key, language(), **params)
+
+
+def tmd(key: str, **params: Any) -> str:
+    """The text of `key` for anything Streamlit renders as Markdown (titles, captions,
+    alerts, labels, ...): the translation's own Markdown stays, every parameter is shown
+    literally."""
+    return translate(key, language(), **{name: md(value) for name, value in params.items()})
+
+
+def error_markdown(error: Exception) -> str:
+    """A core error in the user's language, for a Markdown element: its parameters (a
+    value from a form or a file, say) are shown literally."""
+    key = getattr(error, "key", None)
+    if key is None:
+        return md(str(error))
+    return tmd(key, **getattr(error, "params", {}))
 
 
 def show_error(error: Exception) -> None:
     """A core error in the user's language."""
-    st.error(error_text(error, language()))
+    st.error(error_markdown(error))

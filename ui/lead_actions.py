@@ -15,7 +15,8 @@ from crm_core.tags import bulk_tag, bulk_untag
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
+from ui.inputs import text_input
 
 
 def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], labels) -> None:
@@ -24,8 +25,10 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
     can_keep = me.can(Permission.WORK_OPPORTUNITIES) and me.org_unit_id is not None
     with st.form("leads_new", clear_on_submit=False):
         left, right = st.columns(2)
-        name = left.text_input(t("lead_card.field.name") + " *")
-        phone = right.text_input(t("lead_card.field.phone"), help=t("leads.new.phone_help"))
+        name = text_input(t("lead_card.field.name") + " *", container=left)
+        phone = text_input(
+            t("lead_card.field.phone"), help=t("leads.new.phone_help"), container=right
+        )
         channel = left.selectbox(
             t("lead_card.field.channel") + " *", [o.code for o in channels],
             format_func=lambda c: labels.get(c, c),
@@ -35,10 +38,10 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
             default=[lines[0].code] if len(lines) == 1 else [],
             format_func=lambda c: next((x.name for x in lines if x.code == c), c),
         )  # fmt: skip
-        campaign = left.text_input(t("lead_card.field.campaign"))
-        external_id = right.text_input(t("lead_card.field.external_id"))
-        wechat = left.text_input(t("lead_card.field.wechat"))
-        city = right.text_input(t("lead_card.field.city"))
+        campaign = text_input(t("lead_card.field.campaign"), container=left)
+        external_id = text_input(t("lead_card.field.external_id"), container=right)
+        wechat = text_input(t("lead_card.field.wechat"), container=left)
+        city = text_input(t("lead_card.field.city"), container=right)
         keep = (
             st.checkbox(t("leads.new.keep"), value=True, help=t("leads.new.keep_help"))
             if can_keep
@@ -58,7 +61,7 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
         return
     [outcome] = result.outcomes
     if outcome.status == REJECTED:
-        st.error(t(outcome.reason, **outcome.params))
+        st.error(tmd(outcome.reason, **outcome.params))
         return
     for collision in outcome.collisions:
         if collision.hidden:
@@ -67,7 +70,7 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
             st.warning(t("leads.new.collision_colleague"))
             continue
         owner = collision.owner_name or t(f"pool.{collision.pool_state}")
-        st.warning(t("leads.new.collision", owner=owner))
+        st.warning(tmd("leads.new.collision", owner=owner))
     if not outcome.collisions:
         # Opened on the next run, before the page draws its "open a lead" box.
         st.session_state["leads_open_next"] = outcome.lead_id
@@ -104,7 +107,7 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
     """Add or remove one tag on every lead the search finds, not only the page shown."""
     me = actor()
     with st.form("leads_bulk_tag"):
-        tag = st.text_input(t("leads.bulk.tag"), key="leads_bulk_tag_text")
+        tag = text_input(t("leads.bulk.tag"), key="leads_bulk_tag_text")
         sure = st.checkbox(t("leads.bulk.confirm", count=total_text), key="leads_bulk_sure")
         add, remove = st.columns(2)
         do_add = add.form_submit_button(t("leads.bulk.add"))

@@ -3,8 +3,6 @@ tags, opportunities, follow-ups, flow history, and (by permission) edit and merg
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -19,7 +17,10 @@ from crm_core.tags import add_tag, remove_tag
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
+from ui.inputs import text_input
+from ui.query import MAX_ID
+from ui.text import md
 
 
 def _when(value) -> str:
@@ -90,13 +91,10 @@ def _flow(detail: LeadDetail) -> pd.DataFrame:
     )
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
 def _fact(label_key: str, value: str | None) -> None:
     """One labelled value of the card; the value is escaped, so what people typed (a name,
     a landing page) shows as typed instead of as Markdown."""
-    st.markdown(f"**{t(label_key)}:** " + (_MARKDOWN.sub(r"\\\1", value) if value else "-"))
+    st.markdown(f"**{t(label_key)}:** " + (md(value) if value else "-"))
 
 
 def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
@@ -106,7 +104,7 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
         _fact("lead_card.field.phone", detail.phone)
         revealed = st.session_state.get("leads_revealed")
         if revealed and revealed[0] == detail.id:
-            st.info(t("leads.card.revealed", phone=revealed[1]))
+            st.info(tmd("leads.card.revealed", phone=revealed[1]))
         elif detail.phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(t("leads.phone.reveal"), key=f"leads_reveal_{detail.id}",
                          help=t("leads.card.reveal_help")):  # fmt: skip
@@ -138,17 +136,17 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
             )
     if detail.merged_from:
         merged = ", ".join(f"#{lead_id} {name}" for lead_id, name in detail.merged_from)
-        st.caption(t("leads.card.merged_from", leads=merged))
+        st.caption(tmd("leads.card.merged_from", leads=merged))
 
 
 def _tags(detail: LeadDetail) -> None:
     me = actor()
-    st.markdown(f"**{t('leads.card.tags')}:** " + (" · ".join(detail.tags) or "-"))
+    st.markdown(f"**{t('leads.card.tags')}:** " + (" · ".join(map(md, detail.tags)) or "-"))
     if not (me.can(Permission.CREATE_LEADS) or me.can(Permission.MANAGE_CUSTOMERS)):
         return
     add_col, remove_col = st.columns(2)
     with add_col.form(f"leads_add_tag_{detail.id}", clear_on_submit=True, border=False):
-        new_tag = st.text_input(t("leads.card.new_tag"), key=f"leads_new_tag_{detail.id}")
+        new_tag = text_input(t("leads.card.new_tag"), key=f"leads_new_tag_{detail.id}")
         if st.form_submit_button(t("leads.card.add_tag")):
             try:
                 with session() as s:
@@ -180,7 +178,7 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
             current = getattr(detail, name)
             if name == "phone":
                 # The stored number is only ever shown masked; a new one replaces it.
-                values[name] = st.text_input(
+                values[name] = text_input(
                     t("lead_card.field.phone"), placeholder=detail.phone,
                     help=t("leads.card.phone_edit_help"), key=f"leads_edit_phone_{detail.id}",
                 )  # fmt: skip
@@ -192,7 +190,7 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                     key=f"leads_edit_channel_{detail.id}",
                 )  # fmt: skip
             else:
-                values[name] = st.text_input(
+                values[name] = text_input(
                     t(f"lead_card.field.{name}"), value=current or "",
                     key=f"leads_edit_{name}_{detail.id}",
                 )  # fmt: skip
@@ -213,7 +211,7 @@ def _merge(detail: LeadDetail) -> None:
     with st.expander(t("leads.card.merge")), st.form(f"leads_merge_{detail.id}"):
         st.caption(t("leads.card.merge_help", id=detail.id))
         other = st.number_input(
-            t("leads.card.merge_other"), min_value=1, step=1, value=None,
+            t("leads.card.merge_other"), min_value=1, max_value=MAX_ID, step=1, value=None,
             key=f"leads_merge_other_{detail.id}",
         )  # fmt: skip
         sure = st.checkbox(t("leads.card.merge_confirm"), key=f"leads_merge_sure_{detail.id}")
@@ -246,7 +244,7 @@ def show_lead_card(lead_id: int) -> None:
         return
     channel_labels = {o.code: option_label(o, language()) for o in channels}
     with st.container(border=True):
-        st.subheader(f"{detail.name}  ·  #{detail.id}")
+        st.subheader(f"{md(detail.name)}  ·  #{detail.id}")
         _facts(detail, channel_labels)
         _tags(detail)
         tabs = st.tabs(

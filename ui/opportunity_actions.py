@@ -21,7 +21,8 @@ from crm_core.trials import book_trial, mark_trial
 from ui.circulation import label
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
+from ui.inputs import text_area, text_input
 from ui.sales import local, local_now, offset, stage_text, to_utc
 
 
@@ -72,7 +73,7 @@ def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
             index=levels.index(detail.intention_level or ""),
             format_func=lambda v: t(f"intention.{v}") if v else t("opportunity.none"),
         )  # fmt: skip
-        content = st.text_area(t("opportunity.fu.content"), max_chars=4000)
+        content = text_area(t("opportunity.fu.content"), max_chars=4000)
         minutes = st.number_input(t("opportunity.fu.minutes"), min_value=0, max_value=600,
                                   value=0, help=t("opportunity.fu.minutes_help"))  # fmt: skip
         next_at = _when("opp_fu_next", "opportunity.fu.next", _tomorrow_ten())
@@ -113,15 +114,15 @@ def stage_form(me: Actor, detail: OpportunityDetail) -> None:
 def trial_form(me: Actor, detail: OpportunityDetail) -> None:
     booked = detail.booked_trial
     if booked is not None:
-        st.info(t("opportunity.trial.booked", at=local(booked.scheduled_at),
-                  course=booked.course or "-"))  # fmt: skip
+        st.info(tmd("opportunity.trial.booked", at=local(booked.scheduled_at),
+                    course=booked.course or "-"))  # fmt: skip
         cols = st.columns(3)
         for column, outcome in zip(cols, ("done", "no_show", "cancelled"), strict=True):
             if column.button(t(f"opportunity.trial.mark.{outcome}"), key=f"opp_trial_{outcome}"):
                 _run(mark_trial, me, booked.id, outcome, success="opportunity.done.trial_marked")
     with st.form("opp_trial"):
         at = _when("opp_trial", "opportunity.trial.day", _tomorrow_ten())
-        course = st.text_input(t("opportunity.trial.course"), max_chars=200)
+        course = text_input(t("opportunity.trial.course"), max_chars=200)
         submit = "opportunity.trial.reschedule" if booked else "opportunity.trial.book"
         if st.form_submit_button(t(submit)):
             _run(book_trial, me, detail.id, at, course or None, success="opportunity.done.trial")
@@ -154,8 +155,8 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
 def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
     pending = next((r for r in requests if r.status == "pending"), None)
     if pending is not None:
-        st.info(t("opportunity.transfer.pending", at=local(pending.created_at),
-                  reason=pending.reason))  # fmt: skip
+        st.info(tmd("opportunity.transfer.pending", at=local(pending.created_at),
+                    reason=pending.reason))  # fmt: skip
         if pending.requested_by_id == me.user_id and st.button(
             t("opportunity.transfer.withdraw"), key="opp_transfer_withdraw"
         ):
@@ -167,7 +168,7 @@ def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
     with session() as s:
         names = dict(colleagues(s, me))
     with st.form("opp_transfer"):
-        reason = st.text_area(t("opportunity.transfer.reason"), max_chars=400)
+        reason = text_area(t("opportunity.transfer.reason"), max_chars=400)
         suggested = st.selectbox(t("opportunity.transfer.suggest"), [None, *names],
                                  format_func=lambda u: names.get(u, t("opportunity.none")))  # fmt: skip
         if st.form_submit_button(t("opportunity.transfer.ask")):

@@ -27,6 +27,7 @@ from crm_core.permissions import Permission
 from crm_core.products import list_products
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import text_input
 from ui.sales import local
 
 _NOTICE = "orders_notice"
@@ -91,7 +92,7 @@ def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
     if not discount_within(product.list_price, price, limit):
         st.warning(t("orders.form.needs_approval", limit=limit))
     generation = st.session_state.setdefault(f"orders_gen_{opportunity_id}", 0)
-    note = st.text_input(t("orders.form.note"), key=f"orders_note_{opportunity_id}_{generation}")
+    note = text_input(t("orders.form.note"), key=f"orders_note_{opportunity_id}_{generation}")
     if st.button(t("orders.form.create"), key=f"orders_create_{opportunity_id}", type="primary"):
         try:
             with session() as s:

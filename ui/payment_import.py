@@ -28,7 +28,7 @@ from ui.file_import import (
     issues_table,
     read_upload,
 )
-from ui.i18n import language, t
+from ui.i18n import language, t, tmd
 
 FLOW = ImportFlow(
     preview="payments_import_preview",
@@ -74,7 +74,7 @@ def show_payment_import(me: Actor) -> None:
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(t("payment_import.file_rows", filename=upload.name, rows=len(frame)))
+    st.caption(tmd("payment_import.file_rows", filename=upload.name, rows=len(frame)))
     mapping = column_mapping(
         frame.columns, PAYMENT_FIELDS, REQUIRED, guess_payment_mapping(frame.columns),
         label=_column, not_mapped=t("payment_import.not_mapped"), key="payments_import_map",

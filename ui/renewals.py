@@ -16,7 +16,8 @@ from crm_core.permissions import Permission
 from crm_core.renewals import RenewalLink, open_renewal, renewals_of
 from ui.circulation import when
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
+from ui.text import md
 
 _OPENED = "renewal_opened"  # the id of the renewal opened on the last run, to say so once
 
@@ -39,7 +40,7 @@ def _link_text(link: RenewalLink) -> str:
         "state": t(f"pool.{link.pool_state}"),
         "at": when(link.created_at),
     }
-    return t("renewal.exists" if link.visible else "renewal.exists_elsewhere", **params)
+    return tmd("renewal.exists" if link.visible else "renewal.exists_elsewhere", **params)
 
 
 def show_renewal_action(me: Actor, opportunity) -> None:
@@ -93,5 +94,6 @@ def show_learning(me: Actor, lead_id: int) -> None:
         return
     for item in activity:
         done = t("learning.progress", pct=item.progress_pct)
-        st.progress(item.progress_pct / 100, text=f"{item.course} · {done}")
+        # The course comes from the learning system's file; a progress text is Markdown.
+        st.progress(item.progress_pct / 100, text=f"{md(item.course)} · {done}")
         st.caption(f"{_studied(item)} {t(f'learning.hint.{item.hint}')}")

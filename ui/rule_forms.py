@@ -15,7 +15,6 @@ import streamlit as st
 
 from crm_core.access import Actor
 from crm_core.errors import CrmError, ValidationError
-from crm_core.i18n import translate
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.rule_preview import preview_rule
 from crm_core.rule_schemas import (
@@ -36,7 +35,8 @@ from crm_core.rule_schemas import (
 from crm_core.rules import RuleDraft, save_rule
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, t
+from ui.i18n import t, tmd
+from ui.inputs import clean_text, text_input
 from ui.rule_ops import show_preview
 
 KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
@@ -70,13 +70,14 @@ def key(kind: str, name: str) -> str:
 
 
 def rule_error(error: CrmError) -> str:
-    """A core refusal in the user's language, with the field's label instead of its code."""
+    """A core refusal in the user's language, with the field's label instead of its code,
+    for a Markdown element (the values it names show literally)."""
     params: dict[str, Any] = dict(getattr(error, "params", {}))
     field = params.get("field")
     if isinstance(field, str):
         text = t(f"rules.field.{field}")
         params["field"] = field if text == f"rules.field.{field}" else text
-    return translate(error.key, language(), **params)
+    return tmd(error.key, **params)
 
 
 def next_priority(rules: list) -> int:
@@ -140,9 +141,13 @@ def _select(kind: str, name: str, options: list, format_func, values: dict, **kw
 
 
 def _value(kind: str, name: str) -> Any:
-    """A form value as the core wants it (lists as tuples)."""
+    """A form value as the core wants it: lists as tuples, texts (also those typed as new
+    options, a region say) without NUL characters - the form reads its widgets' state, not
+    what `text_input` returned."""
     value = st.session_state.get(field_key(kind, name))
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, list):
+        return tuple(clean_text(v) if isinstance(v, str) else v for v in value)
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def _multi(kind: str, name: str, options: list, values: dict, format_func=str, *,
@@ -161,8 +166,8 @@ def _number(kind: str, name: str, values: dict, **kwargs) -> None:
 
 
 def _text(kind: str, name: str, values: dict, **kwargs) -> None:
-    st.text_input(t(f"rules.field.{name}"), value=values.get(name) or "",
-                  key=field_key(kind, name), **kwargs)  # fmt: skip
+    text_input(t(f"rules.field.{name}"), value=values.get(name) or "",
+               key=field_key(kind, name), **kwargs)  # fmt: skip
 
 
 def _check(kind: str, name: str, values: dict, **kwargs) -> None:
@@ -324,7 +329,7 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
         editing_id = None
     values = _values(kind, ctx, rules)
     if editing is not None:
-        st.subheader(t("rules.form.edit", name=editing.name, version=editing.version))
+        st.subheader(tmd("rules.form.edit", name=editing.name, version=editing.version))
         if st.button(t("rules.form.cancel"), key=key(kind, "cancel")):
             load(kind)
             st.rerun()

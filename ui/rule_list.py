@@ -13,7 +13,7 @@ from crm_core.rules import delete_rule, move_rule, rule_versions, set_rule_enabl
 from ui.circulation import label, person, when
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import t
+from ui.i18n import t, tmd
 from ui.rule_forms import RuleContext, form_values, key, load, rule_error
 
 
@@ -64,7 +64,7 @@ def _act(ctx: RuleContext, action, *args, success: str, **params) -> None:
 
 
 def _history(kind: str, ctx: RuleContext, rule, names: dict[int, str]) -> None:
-    with st.expander(t("rules.history.title", name=rule.name)):
+    with st.expander(tmd("rules.history.title", name=rule.name)):
         try:
             with session() as s:
                 versions = rule_versions(s, ctx.me, kind, rule.id)
@@ -128,7 +128,7 @@ def rule_list(kind: str, ctx: RuleContext, rules: list, editable: set[int],
     if columns[4].button(t("rules.action.delete"), key=key(kind, "delete"), disabled=not can):
         st.session_state[confirm_key] = rule.id
     if st.session_state.get(confirm_key) == rule.id and can:
-        st.warning(t("rules.delete.confirm", name=rule.name))
+        st.warning(tmd("rules.delete.confirm", name=rule.name))
         yes, no = st.columns(2)
         if yes.button(t("rules.delete.yes"), key=key(kind, "delete_yes"), type="primary"):
             st.session_state.pop(confirm_key, None)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from crm_core.dispatch import NO_ROOM, NO_RULE, DispatchResult, waiting_reasons
 from crm_core.errors import CrmError
-from crm_core.i18n import translate
+from crm_core.i18n import CATALOGUES
 from crm_core.jobs import last_runs, run_job
 from crm_core.models import JOB_NAMES
 from crm_core.permissions import Permission
@@ -18,7 +18,7 @@ from crm_core.recycle import RecycleResult
 from crm_core.renewals import RenewalResult
 from ui.circulation import label, number, person, when
 from ui.db import engine, session
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
 
 if TYPE_CHECKING:
     from ui.rule_forms import RuleContext
@@ -67,6 +67,16 @@ def _counts(counts: dict) -> str:
     return ", ".join(f"{label('rules.count', k)} {number(int(v))}" for k, v in counts.items())
 
 
+def _job_error(error: str | None) -> str:
+    """Why a job run failed, for people: a refusal of the core in their language; anything
+    else (the stored error may be an exception with its SQL) only as "unexpected"."""
+    if not error:
+        return ""
+    if error in CATALOGUES.get(language(), {}) or error in CATALOGUES["en"]:
+        return t(error)
+    return t("security.job_failed_unexpectedly")
+
+
 def _show_job_result() -> None:
     item = st.session_state.pop(_JOB_RESULT, None)
     if not item:
@@ -78,8 +88,7 @@ def _show_job_result() -> None:
     elif status == "busy":
         st.warning(t("rules.jobs.busy", job=name))
     else:
-        reason = translate(error, language()) if error and "." in error else (error or "")
-        st.error(t("rules.jobs.failed", job=name, error=reason))
+        st.error(tmd("rules.jobs.failed", job=name, error=_job_error(error)))
 
 
 def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
@@ -115,7 +124,7 @@ def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
                 t("rules.jobs.counts"): _counts(r.counts or {}),
                 t("rules.jobs.started"): when(r.started_at),
                 t("rules.jobs.finished"): when(r.finished_at),
-                t("rules.jobs.error"): r.error or "",
+                t("rules.jobs.error"): _job_error(r.error),
             }
             for r in runs
         ]

@@ -16,6 +16,7 @@ from crm_core.flow import utc_offset
 from ui.circulation import label
 from ui.db import session
 from ui.i18n import t
+from ui.text import md
 
 DETAIL_PAGE = "pages/sales/opportunity.py"
 BOARD_PAGE = "pages/sales/board.py"
@@ -70,13 +71,14 @@ def stage_text(stage: str | None) -> str:
 
 
 def open_link(opportunity_id: int, text: str) -> None:
-    """A link to the opportunity's detail page."""
-    st.page_link(DETAIL_PAGE, label=text, icon=":material/open_in_new:",
+    """A link to the opportunity's detail page, labelled with the plain `text` (a lead's
+    name, say), which shows literally: a page link's label is Markdown."""
+    st.page_link(DETAIL_PAGE, label=md(text), icon=":material/open_in_new:",
                  query_params={"id": str(opportunity_id)})  # fmt: skip
 
 
 def line_text(opportunity_id: int, lead_name: str, *parts: str | None) -> str:
-    """`#12 Li Lei · Postgraduate · Qualified` for a list line."""
+    """`#12 Li Lei · Postgraduate · Qualified` for a list line, as plain text."""
     return " · ".join([f"#{opportunity_id} {lead_name}", *[p for p in parts if p]])
 
 

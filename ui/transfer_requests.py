@@ -11,7 +11,8 @@ from crm_core.transfers import decide_transfer, list_transfer_requests
 from ui.circulation import number
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
+from ui.inputs import text_input
 from ui.sales import line_text, local, open_link
 
 
@@ -42,7 +43,7 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
                 open_link(request.opportunity_id, line_text(
                     request.opportunity_id, request.lead_name, request.requested_by,
                     local(request.created_at)))  # fmt: skip
-                st.markdown(t("transfers.reason", reason=request.reason))
+                st.markdown(tmd("transfers.reason", reason=request.reason))
                 choices = [u for u in names if u not in (request.requested_by_id, me.user_id)]
                 default = (choices.index(request.suggested_owner_id)
                            if request.suggested_owner_id in choices else None)  # fmt: skip
@@ -50,7 +51,9 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
                 rep = left.selectbox(t("transfers.to"), choices, index=default,
                                      key=f"transfer_to_{request.id}", format_func=names.get,
                                      placeholder=t("transfers.to_pool"))  # fmt: skip
-                note = right.text_input(t("transfers.note"), key=f"transfer_note_{request.id}")
+                note = text_input(
+                    t("transfers.note"), key=f"transfer_note_{request.id}", container=right
+                )
                 give, pool, refuse = st.columns(3)
                 if give.button(t("transfers.give"), key=f"transfer_give_{request.id}",
                                disabled=rep is None, type="primary"):  # fmt: skip

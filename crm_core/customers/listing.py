@@ -13,6 +13,7 @@ from crm_core.masking import display_phone
 from crm_core.models import Customer, Lead
 from crm_core.permissions import Permission
 from crm_core.phones import normalise_phone
+from crm_core.search_keys import ends_with, search_text, starts_with
 
 MAX_PAGE_SIZE = 200
 
@@ -52,19 +53,19 @@ def customer_search_clause(query: str | None) -> ColumnElement[bool] | None:
     databases), a phone equal to the text once normalised, or - for exactly four digits -
     a phone ending in them.
     """
-    text = " ".join((query or "").split())
+    text = " ".join((search_text(query) or "").split())
     if not text:
         return None
     parts: list[ColumnElement[bool]] = [
-        col(Customer.platform_user_id).istartswith(text, autoescape=True),
-        col(Customer.name).istartswith(text, autoescape=True),
+        starts_with(col(Customer.platform_user_id), text),
+        starts_with(col(Customer.name), text),
     ]
     compact = "".join(text.split())
     phone = normalise_phone(compact)
     if phone is not None:
         parts.append(col(Customer.phone) == phone)
     if len(compact) == 4 and compact.isascii() and compact.isdigit():
-        parts.append(col(Customer.phone).endswith(compact, autoescape=True))
+        parts.append(ends_with(col(Customer.phone), compact))
     return or_(false(), *parts)
 
 

@@ -16,7 +16,8 @@ import streamlit as st
 from crm_core.audit import actor_id_for_username, audit_actions, audit_target_types, search_entries
 from ui.context import actor
 from ui.db import session
-from ui.i18n import t
+from ui.i18n import t, tmd
+from ui.inputs import search_input
 
 PAGE_SIZE = 50
 PAGE_KEY = "audit_page"
@@ -70,10 +71,12 @@ target_type = top[1].selectbox(
     key="audit_target_type",
     on_change=first_page,
 )
-username = top[2].text_input(t("audit.filter_actor"), key="audit_actor", on_change=first_page)
+username = search_input(
+    t("audit.filter_actor"), key="audit_actor", on_change=first_page, container=top[2]
+)
 bottom = st.columns(3)
-target_id = bottom[0].text_input(
-    t("audit.filter_target_id"), key="audit_target_id", on_change=first_page
+target_id = search_input(
+    t("audit.filter_target_id"), key="audit_target_id", on_change=first_page, container=bottom[0]
 )
 since = bottom[1].date_input(t("audit.since"), value=None, key="audit_since", on_change=first_page)
 until = bottom[2].date_input(t("audit.until"), value=None, key="audit_until", on_change=first_page)
@@ -103,7 +106,7 @@ with session() as s:
             )
 
 if result is None:
-    st.warning(t("audit.unknown_actor", username=username.strip()))
+    st.warning(tmd("audit.unknown_actor", username=username.strip()))
 elif not result.rows:
     st.info(t("audit.empty"))
 else:

@@ -31,6 +31,8 @@ from crm_core.tabular import read_table
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import text_input
+from ui.text import md
 
 _GO = "history_import_go"
 
@@ -119,7 +121,7 @@ if mapping.get("stage"):
     for position, source in enumerate(words):
         default = DEFAULT_STAGE_MAP.get(word(source), "new")
         stage_map[source] = grid[position % 4].selectbox(
-            source, DEFAULT_STAGES, index=DEFAULT_STAGES.index(default),
+            md(source), DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
             format_func=lambda code: t(f"stage.{code}"), key=f"history_stage_{position}",
         )  # fmt: skip
 
@@ -127,7 +129,7 @@ cols = st.columns(4)
 line = cols[0].selectbox(t("history_import.business_line"), list(lines), format_func=lines.get)
 parent = cols[1].selectbox(t("history_import.parent_unit"), ["", *units],
                            format_func=lambda u: units.get(u, t("history_import.no_parent")))  # fmt: skip
-source = cols[2].text_input(t("history_import.source"), value="history", max_chars=20)
+source = text_input(t("history_import.source"), value="history", max_chars=20, container=cols[2])
 mode = cols[3].radio(t("history_import.mode"), MODES, horizontal=True,
                      format_func=lambda m: t(f"history_import.mode.{m}"))  # fmt: skip
 create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
@@ -179,7 +181,7 @@ if report.new_units or report.new_users:
     st.info(
         t("history_import.will_create", units=len(report.new_units), users=len(report.new_users))
     )
-    st.caption(", ".join(f"{name} ({parent})" for name, parent in report.new_units))
+    st.caption(md(", ".join(f"{name} ({parent})" for name, parent in report.new_units)))
 if report.issues:
     st.warning(t("history_import.has_bad_rows", count=len(report.issues)))
     st.dataframe(_issues(report), hide_index=True, width="stretch", key="history_issues")

@@ -23,11 +23,13 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import show_error, t
+from ui.inputs import search_input, text_input
+from ui.text import md
 
 me = actor()
 st.title(t("org.title"))
 show_flash()
-search = st.text_input(t("org.search"), key="org_search", placeholder=t("org.search_hint"))
+search = search_input(t("org.search"), key="org_search", placeholder=t("org.search_hint"))
 with session() as s:
     tree = unit_tree(s, me, search)
     lines = {line.id: line.name for line in list_business_lines(s)}
@@ -74,17 +76,18 @@ for node in tree:
     # Tree guides rather than spaces: Streamlit trims leading whitespace from labels.
     level = node.depth - top
     indent = "" if level == 0 else "│\u3000" * (level - 1) + "└\u3000"
+    # Unit and head names are people's text: a button label and markdown are Markdown.
     if node.id in children:
         name_col.button(
-            f"{indent}{'▸' if node.id in collapsed else '▾'} {node.name}",
+            f"{indent}{'▸' if node.id in collapsed else '▾'} {md(node.name)}",
             key=f"org_toggle_{node.id}",
             on_click=toggle,
             args=(node.id,),
             type="tertiary",
         )
     else:
-        name_col.markdown(f"{indent}{node.name}")
-    head_col.write(node.head_name or "—")
+        name_col.markdown(f"{indent}{md(node.name)}")
+    head_col.markdown(md(node.head_name) or "—")
     members_col.write(f"{node.members:,}")
     total_col.write(f"{node.head_count:,}")
     open_col.write(f"{node.open_opportunities:,}")
@@ -127,11 +130,11 @@ add_tab, rename_tab, move_tab, head_tab, line_tab, departure_tab, state_tab = st
     ]
 )
 with add_tab, st.form("org_add", clear_on_submit=True):
-    name = st.text_input(t("org.new_name"))
+    name = text_input(t("org.new_name"))
     if st.form_submit_button(t("org.add_child")):
         run(create_unit, name, chosen, success="org.done.added")
 with rename_tab, st.form("org_rename"):
-    name = st.text_input(t("org.new_name"), value=node.name)
+    name = text_input(t("org.new_name"), value=node.name)
     if st.form_submit_button(t("org.rename")):
         run(rename_unit, chosen, name, success="org.done.renamed")
 with move_tab, st.form("org_move"):

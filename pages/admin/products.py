@@ -16,7 +16,8 @@ from crm_core.errors import CrmError
 from crm_core.products import create_product, list_products, set_product_active, update_product
 from ui.context import actor
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
+from ui.inputs import text_input
 from ui.orders import yuan
 
 _NOTICE = "products_notice"
@@ -42,7 +43,8 @@ by_id = {p.id: p for p in products}
 
 
 def attempt(action, success: str) -> None:
-    """Run `action(session)`; a refusal shows here, a success after the page starts over."""
+    """Run `action(session)`; a refusal shows here, a success (Markdown, built with `tmd`)
+    after the page starts over."""
     try:
         with session() as s:
             action(s)
@@ -86,8 +88,8 @@ else:
 gen = st.session_state.get("products_gen", 0)
 st.subheader(t("products.add"))
 with st.form(f"products_new_{gen}"):
-    code = st.text_input(t("products.code"), key=f"products_new_code_{gen}")
-    name = st.text_input(t("products.name"), key=f"products_new_name_{gen}")
+    code = text_input(t("products.code"), key=f"products_new_code_{gen}")
+    name = text_input(t("products.name"), key=f"products_new_name_{gen}")
     list_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
                                  format="%.2f", key=f"products_new_price_{gen}")  # fmt: skip
     course_days = st.number_input(t("products.course_days"), min_value=0, step=1,
@@ -97,7 +99,7 @@ with st.form(f"products_new_{gen}"):
 if add:
     fields = {"business_line_id": line_id, "code": code, "name": name,
               "list_price": price(list_price), "course_days": days(course_days)}  # fmt: skip
-    attempt(lambda s: create_product(s, me, **fields), t("products.created", code=code.strip()))
+    attempt(lambda s: create_product(s, me, **fields), tmd("products.created", code=code.strip()))
 
 if by_id:
     st.subheader(t("products.edit"))
@@ -109,8 +111,8 @@ if by_id:
     )  # fmt: skip
     chosen = by_id[chosen_id]
     with st.form(f"products_edit_{chosen_id}_{gen}"):
-        edit_code = st.text_input(t("products.code"), value=chosen.code)
-        edit_name = st.text_input(t("products.name"), value=chosen.name)
+        edit_code = text_input(t("products.code"), value=chosen.code)
+        edit_name = text_input(t("products.name"), value=chosen.name)
         edit_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
                                      format="%.2f", value=float(chosen.list_price))  # fmt: skip
         edit_days = st.number_input(t("products.course_days"), min_value=0, step=1,
@@ -120,8 +122,8 @@ if by_id:
         fields = {"code": edit_code, "name": edit_name, "list_price": price(edit_price),
                   "course_days": days(edit_days)}  # fmt: skip
         attempt(lambda s: update_product(s, me, chosen_id, **fields),
-                t("products.saved", code=edit_code.strip()))  # fmt: skip
+                tmd("products.saved", code=edit_code.strip()))  # fmt: skip
     toggle = "products.deactivate" if chosen.active else "products.activate"
     if st.button(t(toggle), key=f"products_toggle_{chosen_id}"):
         attempt(lambda s: set_product_active(s, me, chosen_id, not chosen.active),
-                t(f"{toggle}d", code=chosen.code))  # fmt: skip
+                tmd(f"{toggle}d", code=chosen.code))  # fmt: skip

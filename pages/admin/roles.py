@@ -15,14 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.errors import CrmError
-from crm_core.i18n import error_text
 from crm_core.models import path_ids
 from crm_core.org_units import unit_tree
 from crm_core.permissions import DataScope, Permission
 from crm_core.roles import RoleRow, delete_role, list_roles, save_role
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, show_error, t
+from ui.i18n import error_markdown, show_error, t, tmd
+from ui.inputs import text_input
 
 NOTICES = "roles_notices"
 SCOPES = [str(s) for s in DataScope]
@@ -74,6 +74,7 @@ def unit_select(key: str, default: list[int] | None = None, **kwargs: Any) -> li
 
 
 def notice(kind: str, text: str) -> None:
+    """Show `text` (Markdown: built with `tmd`, names escaped) after the page starts over."""
     st.session_state.setdefault(NOTICES, []).append((kind, text))
 
 
@@ -136,9 +137,9 @@ if st.button(t("roles.save_matrix"), key="roles_save_matrix", type="primary"):
         fields = {**role_fields(role), "permissions": wanted}
         error = run(lambda s, fields=fields: save_role(s, me, **fields))
         if error is not None:
-            notice("error", error_text(error, language()))
+            notice("error", error_markdown(error))
         else:
-            notice("success", t("roles.matrix_saved", name=role_label(role)))
+            notice("success", tmd("roles.matrix_saved", name=role_label(role)))
     if not changed:
         notice("info", t("roles.matrix_unchanged"))
     st.session_state["roles_gen_matrix"] = generation("matrix") + 1  # show what was saved
@@ -172,7 +173,7 @@ if chosen.builtin:
 st.caption(t("roles.holders_count", count=chosen.holders))
 name = chosen.name
 if not chosen.builtin:
-    name = st.text_input(t("roles.name"), value=chosen.name, key=f"roles_name_{chosen.id}")
+    name = text_input(t("roles.name"), value=chosen.name, key=f"roles_name_{chosen.id}")
 scope = scope_select(f"roles_scope_{chosen.id}", chosen.data_scope)
 scope_units = chosen.scope_unit_ids
 if scope == DataScope.CUSTOM:
@@ -182,14 +183,14 @@ if st.button(t("roles.save"), key=f"roles_save_{chosen.id}"):
     fields = {**role_fields(chosen), "name": name, "data_scope": scope,
               "scope_unit_ids": scope_units, "max_discount_pct": discount}  # fmt: skip
     shown = role_label(chosen) if chosen.builtin else name.strip()
-    attempt(lambda s: save_role(s, me, **fields), t("roles.saved", name=shown))
+    attempt(lambda s: save_role(s, me, **fields), tmd("roles.saved", name=shown))
 
 # A new role.
 st.subheader(t("roles.new"))
 gen = generation("new")
 with st.form(f"roles_new_{gen}"):
-    code = st.text_input(t("roles.code"), key=f"roles_new_code_{gen}")
-    new_name = st.text_input(t("roles.name"), key=f"roles_new_name_{gen}")
+    code = text_input(t("roles.code"), key=f"roles_new_code_{gen}")
+    new_name = text_input(t("roles.name"), key=f"roles_new_name_{gen}")
     new_scope = scope_select(f"roles_new_scope_{gen}")
     new_units = unit_select(f"roles_new_units_{gen}", help=t("roles.units_help"))
     new_discount = discount_input(f"roles_new_discount_{gen}")
@@ -204,10 +205,11 @@ if create:
     fields = {"code": code, "name": new_name, "permissions": new_permissions,
               "data_scope": new_scope, "scope_unit_ids": new_units,
               "max_discount_pct": new_discount}  # fmt: skip
-    attempt(lambda s: save_role(s, me, **fields), t("roles.created", name=new_name.strip()), "new")
+    attempt(lambda s: save_role(s, me, **fields), tmd("roles.created", name=new_name.strip()),
+            "new")  # fmt: skip
 
 # Deleting: the core refuses built-in roles and roles someone holds.
 st.subheader(t("roles.delete"))
 doomed = role_select(t("roles.delete_role"), "roles_delete_choice")
 if st.button(t("roles.delete_button"), key="roles_delete"):
-    attempt(lambda s: delete_role(s, me, doomed.id), t("roles.deleted", name=role_label(doomed)))
+    attempt(lambda s: delete_role(s, me, doomed.id), tmd("roles.deleted", name=role_label(doomed)))

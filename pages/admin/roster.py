@@ -25,7 +25,7 @@ from crm_core.roster import (
 )
 from ui.context import actor
 from ui.file_import import ImportFlow, category_metrics, column_mapping, read_upload
-from ui.i18n import t
+from ui.i18n import t, tmd
 
 FLOW = ImportFlow(
     preview="roster_preview",
@@ -154,7 +154,7 @@ upload = FLOW.upload(t("roster.upload"), _show_result)
 frame = read_upload(upload)
 if frame is None:
     st.stop()
-st.caption(t("roster.file_rows", filename=upload.name, rows=len(frame)))
+st.caption(tmd("roster.file_rows", filename=upload.name, rows=len(frame)))
 
 st.subheader(t("roster.mapping"))
 st.caption(t("roster.mapping_help"))

@@ -22,6 +22,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import language, show_error, t
+from ui.inputs import clean_text, search_input, text_input
 
 PAGE_SIZE = 100
 EDITABLE = ["full_name", "title", "status", "enabled", "skill_tags", "dispatch_weight",
@@ -50,7 +51,7 @@ def role_label(code: str) -> str:
 
 
 search_col, unit_col, status_col = st.columns([3, 3, 2])
-search = search_col.text_input(t("users.search"), key="users_search")
+search = search_input(t("users.search"), key="users_search", container=search_col)
 unit_filter = unit_col.selectbox(
     t("users.unit"), [None] + [u.id for u in units], format_func=unit_label, key="users_unit"
 )
@@ -119,7 +120,9 @@ edited = st.data_editor(
 if st.button(t("users.save_table"), key="users_save"):
     changes = []
     for (_, before), (_, after) in zip(original.iterrows(), edited.iterrows(), strict=True):
-        diff = {c: after[c] for c in EDITABLE if str(after[c]) != str(before[c])}
+        # Typed into the table's cells: texts without NUL characters, as every input.
+        diff = {c: clean_text(after[c]) if isinstance(after[c], str) else after[c]
+                for c in EDITABLE if str(after[c]) != str(before[c])}  # fmt: skip
         if diff:
             changes.append({"id": int(before["id"]), **diff})
     with session() as s:
@@ -148,9 +151,9 @@ if st.button(t("users.save_table"), key="users_save"):
 st.divider()
 with st.expander(t("users.add"), icon=":material/person_add:"), st.form("users_add"):
     left, right = st.columns(2)
-    username = left.text_input(t("users.username"))
-    employee_no = right.text_input(t("users.employee_no"))
-    full_name = left.text_input(t("users.full_name"))
+    username = text_input(t("users.username"), container=left)
+    employee_no = text_input(t("users.employee_no"), container=right)
+    full_name = text_input(t("users.full_name"), container=left)
     unit = right.selectbox(t("users.unit"), [u.id for u in units], format_func=unit_label)
     chosen_roles = left.multiselect(
         t("users.roles"),

@@ -28,6 +28,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import show_error, t
+from ui.inputs import search_input
 from ui.transfer_requests import show_transfer_requests
 
 PAGE_SIZE = 50
@@ -42,8 +43,8 @@ def first_page() -> None:
 
 def _filters(lines: dict[int, str], names: dict[int, str]) -> DeskFilter:
     top = st.columns([2, 1])
-    text = top[0].text_input(t("desk.filter.text"), key="desk_f_text", on_change=first_page,
-                             placeholder=t("desk.filter.text_hint"))  # fmt: skip
+    text = search_input(t("desk.filter.text"), container=top[0], key="desk_f_text",
+                        on_change=first_page, placeholder=t("desk.filter.text_hint"))  # fmt: skip
     locked = top[1].selectbox(
         t("desk.filter.locked"), [None, True, False], key="desk_f_locked", on_change=first_page,
         format_func=lambda v: t("desk.any") if v is None else t(f"desk.locked.{str(v).lower()}"),

@@ -15,7 +15,8 @@ from crm_core.pool import PoolFilter, claim_allowance, claim_from_pool, count_po
 from ui.circulation import number, pager, pick_options, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
+from ui.inputs import search_input
 
 PAGE_SIZE = 50
 _PAGE = "pool_page"
@@ -43,8 +44,8 @@ def _filters(lines: dict[int, str]) -> PoolFilter:
         on_change=first_page,
         format_func=lambda v: t(f"intention.{v}") if v else t("pool_page.any"),
     )  # fmt: skip
-    region = row[3].text_input(t("pool_page.filter.region"), key="pool_f_region",
-                               on_change=first_page)  # fmt: skip
+    region = search_input(t("pool_page.filter.region"), container=row[3], key="pool_f_region",
+                          on_change=first_page)  # fmt: skip
     return PoolFilter(business_line_id=line, stage=stage or None, intention_level=level or None,
                       region=region.strip() or None)  # fmt: skip
 
@@ -55,11 +56,11 @@ def _show_result() -> None:
         return
     claimed, taken, cooling, cooldown = result
     if claimed:
-        st.success(t("pool_page.claimed", count=number(len(claimed)), names=", ".join(claimed)))
+        st.success(tmd("pool_page.claimed", count=number(len(claimed)), names=", ".join(claimed)))
     if taken:
-        st.warning(t("pool_page.taken", count=number(len(taken)), names=", ".join(taken)))
+        st.warning(tmd("pool_page.taken", count=number(len(taken)), names=", ".join(taken)))
     if cooling:
-        st.warning(t("pool_page.cooling", names=", ".join(cooling), days=cooldown))
+        st.warning(tmd("pool_page.cooling", names=", ".join(cooling), days=cooldown))
     if not (claimed or taken or cooling):
         st.info(t("pool_page.nothing_claimed"))
 

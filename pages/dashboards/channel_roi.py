@@ -18,6 +18,8 @@ from ui.dashboards import bar_chart, downloads, filter_bar, money, percent, pick
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import language, show_error, t
+from ui.inputs import text_input
+from ui.text import md
 
 me = actor()
 st.title(t("nav.dash_roi"))
@@ -75,9 +77,11 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
             t("dash.spend.month"), value=date.today().replace(day=1), key="spend_month"
         )
         channel = pick(cols[1], t("dash.col.channel"), channels, "spend_channel")
-        campaign = cols[2].text_input(t("dash.col.campaign"), help=t("dash.spend.campaign_help"))
-        amount = cols[3].text_input(t("dash.spend.amount"), key="spend_amount")
-        note = cols[4].text_input(t("dash.spend.note"))
+        campaign = text_input(
+            t("dash.col.campaign"), help=t("dash.spend.campaign_help"), container=cols[2]
+        )
+        amount = text_input(t("dash.spend.amount"), key="spend_amount", container=cols[3])
+        note = text_input(t("dash.spend.note"), container=cols[4])
         if st.form_submit_button(t("dash.spend.save"), type="primary"):
             try:
                 with session() as s:
@@ -92,10 +96,10 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
     if entries:
         for entry in entries:
             left, right = st.columns([6, 1])
-            left.write(
+            left.markdown(md(
                 f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
                 f"{entry.campaign or t('dash.roi.no_campaign')} · {money(entry.amount)}"
-            )
+            ))  # fmt: skip
             if right.button(t("dash.spend.delete"), key=f"spend_delete_{entry.id}"):
                 with session() as s:
                     delete_spend(s, me, entry.id)

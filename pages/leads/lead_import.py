@@ -35,7 +35,7 @@ from crm_core.tabular import read_table
 from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
 
 _FILE = "lead_import_file"  # (file id, frame)
 _PREVIEW = "lead_import_preview"  # _Checked on screen
@@ -236,7 +236,7 @@ if cached is None or cached[0] != upload.file_id:
         st.stop()
     st.session_state[_FILE] = (upload.file_id, frame)
 frame = st.session_state[_FILE][1]
-st.caption(t("lead_import.file_rows", filename=upload.name, rows=len(frame)))
+st.caption(tmd("lead_import.file_rows", filename=upload.name, rows=len(frame)))
 
 st.subheader(t("lead_import.mapping"))
 st.caption(t("lead_import.mapping_help"))

@@ -31,7 +31,7 @@ from ui.file_import import (
     placeholder_input,
     read_upload,
 )
-from ui.i18n import language, t
+from ui.i18n import language, t, tmd
 
 SHOWN_ROWS = 50
 FLOW = ImportFlow(
@@ -81,7 +81,7 @@ def _import_section() -> None:
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(t("learning.file_rows", filename=upload.name, rows=len(frame)))
+    st.caption(tmd("learning.file_rows", filename=upload.name, rows=len(frame)))
     st.subheader(t("learning.mapping"))
     st.caption(t("learning.mapping_help"))
     mapping = column_mapping(

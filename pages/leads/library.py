@@ -18,6 +18,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import language, show_error, t
+from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 
@@ -35,7 +36,7 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
     """The search form; a new search starts again on page 1."""
     # Keyed widgets keep what the user typed across runs; the filter is built on submit.
     with st.form("leads_search"):
-        text = st.text_input(
+        text = search_input(
             t("leads.search.text"), placeholder=t("leads.search.text_hint"), key="leads_q_text"
         )
         row1 = st.columns(4)

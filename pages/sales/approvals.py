@@ -16,6 +16,7 @@ from crm_core.orders import decide_discount, discount_limit, discount_within
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import search_input, text_input
 from ui.orders import order_frame, yuan
 from ui.sales import local
 
@@ -34,7 +35,7 @@ with session() as s:
     limit = discount_limit(s, me)
 st.caption(t("approvals.your_limit", limit=limit))
 left, middle, right = st.columns([3, 2, 1])
-search = left.text_input(t("orders.filter.search"), key="approvals_search")
+search = search_input(t("orders.filter.search"), key="approvals_search", container=left)
 line = middle.selectbox(t("orders.filter.line"), [None, *lines], key="approvals_line",
                         format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
 page_number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
@@ -72,7 +73,7 @@ chosen = st.selectbox(
     f" (-{by_id[i].discount_pct}%)",
 )  # fmt: skip
 generation = st.session_state.setdefault("approvals_gen", 0)
-note = st.text_input(t("approvals.note"), key=f"approvals_note_{generation}")
+note = text_input(t("approvals.note"), key=f"approvals_note_{generation}")
 approve_col, reject_col = st.columns(2)
 approve = approve_col.button(t("approvals.approve"), key="approvals_approve", type="primary")
 reject = reject_col.button(t("approvals.reject"), key="approvals_reject")

@@ -25,6 +25,7 @@ from ui.circulation import number, pager, people
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import search_input
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
 
 PAGE_SIZE = 50
@@ -66,7 +67,9 @@ def _filters(lines: dict[int, str], channels: dict[str, str],
         owner = row[2].selectbox(t("board.filter.owner"), [None, *owners], key="board_f_owner",
                                  on_change=first_page,
                                  format_func=lambda u: owners.get(u, t("board.any")))  # fmt: skip
-    name = row[3].text_input(t("board.filter.name"), key="board_f_name", on_change=first_page)
+    name = search_input(
+        t("board.filter.name"), key="board_f_name", on_change=first_page, container=row[3]
+    )
     return BoardFilter(stage=stage or None, intention_level=level or None, business_line_id=line,
                        channel=channel or None, next_follow_up=due or None, owner_id=owner,
                        pipeline_type=pipeline or None, name=name.strip() or None)  # fmt: skip

@@ -23,27 +23,31 @@ from ui.circulation import label
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
 from ui.orders import show_orders
+from ui.query import MAX_ID, query_id
 from ui.renewals import show_learning, show_renewal_action
 from ui.sales import BOARD_PAGE, local, money, option_labels, stage_text
+from ui.text import md
 
 _REVEALED = "opp_revealed"
 
 
 def _opportunity_id() -> int | None:
-    raw = st.query_params.get("id")
+    """The opportunity the link asks for; None, after saying why, for a link whose id is
+    not an id (letters, zero, twenty digits)."""
     try:
-        return int(raw) if raw else None
-    except ValueError:
+        return query_id("id")
+    except CrmError as error:
+        show_error(error)
         return None
 
 
 def _lookup() -> None:
     """No opportunity asked for: open one by its number."""
     st.title(t("opportunity.title_plain"))
-    number = st.number_input(t("opportunity.lookup"), min_value=1, step=1, value=None,
-                             key="opp_lookup")  # fmt: skip
+    number = st.number_input(t("opportunity.lookup"), min_value=1, max_value=MAX_ID, step=1,
+                             value=None, key="opp_lookup")  # fmt: skip
     if st.button(t("opportunity.open"), key="opp_lookup_open", disabled=number is None):
         st.query_params["id"] = str(int(number))
         st.rerun()
@@ -51,12 +55,15 @@ def _lookup() -> None:
 
 
 def _summary(detail: OpportunityDetail) -> None:
+    # Inside a badge too: a custom stage's code is data, and `]` would end the badge.
     badges = [
-        f":blue-badge[{stage_text(detail.stage)}]",
-        f":gray-badge[{label('pool', detail.pool_state)}]",
+        f":blue-badge[{md(stage_text(detail.stage))}]",
+        f":gray-badge[{md(label('pool', detail.pool_state))}]",
     ]
     if detail.intention_level:
-        badges.append(f":orange-badge[{t('opportunity.intention', level=detail.intention_level)}]")
+        badges.append(
+            f":orange-badge[{tmd('opportunity.intention', level=detail.intention_level)}]"
+        )
     if detail.pipeline_type == "renewal":
         badges.append(f":violet-badge[{t('opportunity.renewal')}]")
     if detail.locked:
@@ -64,10 +71,11 @@ def _summary(detail: OpportunityDetail) -> None:
     st.markdown(" ".join(badges))
     left, middle, right = st.columns(3)
     with left:
-        st.markdown(f"**{t('opportunity.phone')}:** {detail.phone or '-'}")
+        # Every value below is people's text: escaped, so a masked `150****3424` is not bold.
+        st.markdown(f"**{t('opportunity.phone')}:** {md(detail.phone) or '-'}")
         revealed = st.session_state.get(_REVEALED)
         if revealed and revealed[0] == detail.lead_id:
-            st.info(t("leads.card.revealed", phone=revealed[1]))
+            st.info(tmd("leads.card.revealed", phone=revealed[1]))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(t("leads.phone.reveal"), key="opp_reveal",
                          help=t("leads.card.reveal_help")):  # fmt: skip
@@ -81,22 +89,22 @@ def _summary(detail: OpportunityDetail) -> None:
                     show_error(error)
                 else:
                     st.rerun()
-        st.markdown(f"**{t('opportunity.wechat')}:** {detail.wechat or '-'}")
+        st.markdown(f"**{t('opportunity.wechat')}:** {md(detail.wechat) or '-'}")
         place = " / ".join(p for p in (detail.region, detail.city) if p)
-        st.markdown(f"**{t('opportunity.region')}:** {place or '-'}")
+        st.markdown(f"**{t('opportunity.region')}:** {md(place) or '-'}")
     with middle:
-        st.markdown(f"**{t('opportunity.owner')}:** {detail.owner_name or '-'}")
-        st.markdown(f"**{t('opportunity.unit')}:** {detail.unit_name or '-'}")
+        st.markdown(f"**{t('opportunity.owner')}:** {md(detail.owner_name) or '-'}")
+        st.markdown(f"**{t('opportunity.unit')}:** {md(detail.unit_name) or '-'}")
         channel = option_labels("channel").get(detail.channel, detail.channel)
-        st.markdown(f"**{t('opportunity.channel')}:** {channel}"
-                    + (f" · {detail.campaign}" if detail.campaign else ""))  # fmt: skip
+        st.markdown(f"**{t('opportunity.channel')}:** {md(channel)}"
+                    + (f" · {md(detail.campaign)}" if detail.campaign else ""))  # fmt: skip
     with right:
         st.markdown(f"**{t('opportunity.next')}:** {local(detail.next_follow_up_at) or '-'}")
         st.markdown(f"**{t('opportunity.last')}:** {local(detail.last_follow_up_at) or '-'}")
         st.markdown(f"**{t('opportunity.amount')}:** {money(detail.amount)}")
     if detail.lost_reason:
         reason = option_labels("lost_reason").get(detail.lost_reason, detail.lost_reason)
-        st.caption(t("opportunity.lost_because", reason=reason))
+        st.caption(tmd("opportunity.lost_because", reason=reason))
 
 
 def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
@@ -176,7 +184,7 @@ except CrmError as error:
     st.page_link(BOARD_PAGE, label=t("opportunity.to_board"), icon=":material/view_kanban:")
     st.stop()
 
-st.title(t("opportunity.title", id=detail.id, name=detail.lead_name, line=detail.business_line))
+st.title(tmd("opportunity.title", id=detail.id, name=detail.lead_name, line=detail.business_line))
 show_flash()
 _summary(detail)
 
@@ -201,8 +209,8 @@ if can_work:
                 build()
 else:
     if not detail.is_open:
-        st.info(t("opportunity.closed", stage=stage_text(detail.stage),
-                  at=local(detail.closed_at)))  # fmt: skip
+        st.info(tmd("opportunity.closed", stage=stage_text(detail.stage),
+                    at=local(detail.closed_at)))  # fmt: skip
     show_orders(me, detail.id, detail.business_line_id, detail.is_open)
 show_renewal_action(me, detail)
 

@@ -16,6 +16,7 @@ from crm_core.payments import record_payment, refund_order
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.inputs import search_input, text_input
 from ui.orders import order_frame, yuan
 from ui.payment_import import show_payment_import
 from ui.sales import local_now, to_utc
@@ -43,7 +44,9 @@ def done(kind: str, text: str, reset: str) -> None:
 def filters(prefix: str) -> tuple[OrderFilter, int]:
     """The search, business line and page number of one list."""
     left, middle, right = st.columns([3, 2, 1])
-    search = left.text_input(t("orders.filter.search"), key=f"payments_{prefix}_search")
+    search = search_input(
+        t("orders.filter.search"), key=f"payments_{prefix}_search", container=left
+    )
     line = middle.selectbox(t("orders.filter.line"), [None, *lines], key=f"payments_{prefix}_line",
                             format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
     number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
@@ -87,7 +90,7 @@ def payable_tab() -> None:
     st.subheader(t("payments.record"))
     gen = st.session_state.get("payments_gen_record", 0)
     order_id = choose(t("payments.order"), page, "payments_record_order")
-    ref = st.text_input(t("payments.ref"), key=f"payments_ref_{gen}")
+    ref = text_input(t("payments.ref"), key=f"payments_ref_{gen}")
     now = local_now()
     day_col, time_col = st.columns(2)
     day = day_col.date_input(t("payments.paid_on"), value=now.date(), key=f"payments_day_{gen}")
@@ -127,7 +130,7 @@ def paid_tab() -> None:
     st.subheader(t("payments.refund"))
     gen = st.session_state.get("payments_gen_refund", 0)
     order_id = choose(t("payments.order"), refundable, "payments_refund_order")
-    reason = st.text_input(t("payments.refund_reason"), key=f"payments_reason_{gen}")
+    reason = text_input(t("payments.refund_reason"), key=f"payments_reason_{gen}")
     if st.button(t("payments.refund_button"), key="payments_refund"):
         number_text = next(r.number for r in refundable.rows if r.id == order_id)
         try:

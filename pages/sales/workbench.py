@@ -18,7 +18,7 @@ from crm_core.workbench import WorkLine, workbench
 from ui.circulation import number
 from ui.context import actor
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -44,7 +44,7 @@ except CrmError as error:
     st.stop()
 
 # The landing page of everyone who works opportunities: greeted like the home page.
-st.title(t("home.title", name=me.full_name))
+st.title(tmd("home.title", name=me.full_name))
 st.caption(t("workbench.intro"))
 
 metrics = st.columns(5)
@@ -126,7 +126,7 @@ with notices_col:
     if notices:
         for notice in notices:
             st.info(
-                f"{local(notice.created_at)} · {t(f'notice.{notice.kind}', **(notice.params or {}))}"
+                f"{local(notice.created_at)} · {tmd(f'notice.{notice.kind}', **(notice.params or {}))}"
             )
         if st.button(t("home.notices.mark_all"), key="workbench_mark_read"):
             with session() as s:

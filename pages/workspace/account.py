@@ -10,6 +10,7 @@ from ui import auth
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.text import md
 
 me = actor()
 st.title(t("account.title"))
@@ -17,7 +18,7 @@ if st.session_state.get("crm_must_change_password"):
     st.warning(t("auth.must_change_password"))
 
 st.subheader(t("account.profile"))
-st.markdown(f"**{t('account.username')}**: `{me.username}`")
+st.markdown(f"**{t('account.username')}**: {md(me.username)}")
 
 st.subheader(t("account.change_password"))
 with st.form("change_password", clear_on_submit=True):

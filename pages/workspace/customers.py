@@ -32,7 +32,8 @@ from ui.file_import import (
     placeholder_input,
     read_upload,
 )
-from ui.i18n import language, show_error, t
+from ui.i18n import language, show_error, t, tmd
+from ui.inputs import search_input
 
 PAGE_SIZE = 50
 FLOW = ImportFlow(
@@ -67,7 +68,7 @@ def _show_result(result: CustomerImportResult) -> None:
 
 
 def _list_tab() -> None:
-    query = st.text_input(
+    query = search_input(
         t("customers.search"), key="customers_search", help=t("customers.search_help")
     )
     page_number = st.number_input(t("customers.page"), min_value=1, step=1, key="customers_page")
@@ -110,7 +111,7 @@ def _import_tab() -> None:
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(t("customers.file_rows", filename=upload.name, rows=len(frame)))
+    st.caption(tmd("customers.file_rows", filename=upload.name, rows=len(frame)))
 
     st.subheader(t("customers.mapping"))
     st.caption(t("customers.mapping_help"))

@@ -15,7 +15,8 @@ from crm_core.recycle import recycle_due
 from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import t
+from ui.i18n import t, tmd
+from ui.text import md
 
 me = actor()
 with session() as s:
@@ -24,11 +25,13 @@ with session() as s:
     notices = list_notices(s, me, unread_only=True)
     due = recycle_due(s, me) if me.can(Permission.VIEW_OPPORTUNITIES) else None
 
-st.title(t("home.title", name=summary.full_name))
+st.title(tmd("home.title", name=summary.full_name))
 left, middle, right = st.columns(3)
-left.markdown(f"**{t('home.unit')}**  \n" + (" / ".join(summary.unit_path) or t("home.no_unit")))
+left.markdown(
+    f"**{t('home.unit')}**  \n" + (md(" / ".join(summary.unit_path)) or t("home.no_unit"))
+)
 middle.markdown(
-    f"**{t('home.roles')}**  \n" + ", ".join(t(f"role.{code}") for code in summary.role_codes)
+    f"**{t('home.roles')}**  \n" + ", ".join(md(t(f"role.{code}")) for code in summary.role_codes)
 )
 right.markdown(f"**{t('home.scope')}**  \n" + t(f"scope.{summary.scope}"))
 
@@ -65,7 +68,7 @@ st.subheader(t("home.notices.title", count=number(unread)))
 if notices:
     for notice in notices:
         st.info(
-            f"{when(notice.created_at)} · {t(f'notice.{notice.kind}', **(notice.params or {}))}"
+            f"{when(notice.created_at)} · {tmd(f'notice.{notice.kind}', **(notice.params or {}))}"
         )
     if unread > len(notices):
         st.caption(t("home.notices.more", count=number(unread - len(notices))))
