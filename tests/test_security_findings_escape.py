@@ -99,7 +99,7 @@ def hostile_company(app_env, db):
     lead.wechat = hostile("wechat")
     lead.region = hostile("region")
     lead.campaign = hostile("campaign")
-    lead.phone = "+8615012343424"  # masked as 150****3424
+    lead.phone = "+8615012343424"  # masked as 1****3424
     row = db.get(Opportunity, opp.id)
     row.next_follow_up_at = clock.now() - timedelta(hours=3)  # overdue on the workbench
     db.get(User, company.users["rep_a1"].id).full_name = hostile("owner")
@@ -138,8 +138,8 @@ def test_finding_7_opportunity_page_shows_user_text_literally(hostile_company):
     )
     # The masked phone is not bold.
     texts = markdown_texts(at)
-    assert not [text for text in texts if "150****3424" in text]
-    assert [text for text in texts if r"150\*\*\*\*3424" in text]
+    assert not [text for text in texts if "1****3424" in text]
+    assert [text for text in texts if r"1\*\*\*\*3424" in text]
 
 
 def test_finding_7_transfer_reason_on_the_opportunity_shows_literally(hostile_company):
@@ -196,7 +196,7 @@ def test_finding_7_md_shows_markdown_directives_and_html_literally():
     from ui.text import md
 
     assert md("![x](http://h/b.png) [c](http://e)") == r"!\[x\](http\://h/b.png) \[c\](http\://e)"
-    assert md("150****3424") == r"150\*\*\*\*3424"
+    assert md("1****3424") == r"1\*\*\*\*3424"
     assert md("<img src=x> & co") == "&lt;img src=x&gt; &amp; co"
     assert md("$x$ :red[r] :material/home: :smile:") == (
         r"\$x\$ \:red\[r\] \:material/home\: \:smile\:"
