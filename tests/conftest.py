@@ -18,9 +18,9 @@ os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-from crm_core import clock  # noqa: E402
 from crm_core.analytics import cache as analytics_cache  # noqa: E402
-from crm_core.bootstrap import bootstrap  # noqa: E402
+from crm_core.platform import clock  # noqa: E402
+from crm_core.platform.bootstrap import bootstrap  # noqa: E402
 from db.engine import build_engine  # noqa: E402
 from db.migrate import upgrade_to_head  # noqa: E402
 

@@ -54,7 +54,7 @@ def test_rep_asking_for_admin_page_is_refused(app_env):
 
 
 def test_admin_changes_a_setting(app_env, db):
-    from crm_core.settings import get_setting
+    from crm_core.platform.settings import get_setting
 
     at = login("admin")
     at.switch_page("pages/admin/settings.py").run()

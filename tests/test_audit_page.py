@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crm_core import audit, clock
-from crm_core.errors import PermissionDenied
-from crm_core.i18n import CATALOGUES
-from crm_core.org_units import rename_unit
-from crm_core.settings import set_setting
+from crm_core.org.units import rename_unit
+from crm_core.platform import audit, clock
+from crm_core.platform.errors import PermissionDenied
+from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.settings import set_setting
 from tests.factories import SYSTEM, build_small_company
 
 PAGE = "pages/admin/audit_log.py"

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from crm_core import auth, clock
-from crm_core.errors import ValidationError
 from crm_core.models import LoginEvent, User
-from crm_core.settings import set_setting
+from crm_core.org import auth
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.settings import set_setting
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 
 KEY = "unit-test-cookie-key-0123456789abcdef"
@@ -130,7 +131,7 @@ def test_password_change_revokes_earlier_sessions(db, company):
 
 def test_password_rules(db, company):
     actor = company.actor(db, "rep_a1")
-    from crm_core.errors import ValidationError
+    from crm_core.platform.errors import ValidationError
 
     for old, new, key in [
         ("wrong-one1", "n3w-password", "auth.error.old_password"),

@@ -8,14 +8,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from crm_core import clock
 from crm_core.analytics import DashboardFilter, circulation_health
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.follow_ups import FollowUpInput, log_follow_up
-from crm_core.pool import claim_from_pool
-from crm_core.recycle import recycle_idle_opportunities
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.users import update_user
+from crm_core.circulation.pool import claim_from_pool
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.org.users import update_user
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from tests.dashboard_factories import open_opportunity
 from tests.factories import SYSTEM, build_small_company
 

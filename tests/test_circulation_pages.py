@@ -12,13 +12,13 @@ from sqlalchemy import func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import clock
-from crm_core.dispatch import dispatch_unassigned
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.override import assign_opportunities, return_to_pool, set_locked
+from crm_core.circulation.pool import claim_from_pool
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import DispatchRule, FlowEvent, Notice, Opportunity, RuleVersion
-from crm_core.org_units import create_unit
-from crm_core.override import assign_opportunities, return_to_pool, set_locked
-from crm_core.pool import claim_from_pool
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.org.units import create_unit
+from crm_core.platform import clock
 from tests.apptest import login
 from tests.factories import SYSTEM, add_owned_opportunity, add_waiting_opportunities
 

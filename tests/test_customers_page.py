@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.customers import apply_customer_import
+from crm_core.imports.customers import apply_customer_import
 from tests.apptest import login
 from tests.test_customers import (
     GOOD,

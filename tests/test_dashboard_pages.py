@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import clock
 from crm_core.models.dashboards import MarketingSpend
-from crm_core.users import create_user
+from crm_core.org.users import create_user
+from crm_core.platform import clock
 from tests.apptest import login
 from tests.dashboard_factories import move, open_opportunity, pay
 

@@ -12,13 +12,9 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_card import get_lead_detail
-from crm_core.lead_edit import EDITABLE_FIELDS, update_lead
-from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.search import LeadFilter, search_leads
 from crm_core.models import (
     AuditLog,
     BusinessLine,
@@ -30,6 +26,10 @@ from crm_core.models import (
     MetadataOption,
     Opportunity,
 )
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
+from crm_core.sales.lead_card import get_lead_detail
 from tests.factories import SYSTEM, build_small_company
 
 T0 = datetime(2024, 3, 1, 9, 0)

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from crm_core.commerce.orders import order_number
+from crm_core.commerce.payments import record_payment
 from crm_core.models import Product, Role, SalesOrder
-from crm_core.orders import order_number
-from crm_core.payments import record_payment
 from tests.apptest import login
 from tests.test_orders import order_for, sales_company
 
@@ -192,7 +192,7 @@ def test_who_may_open_the_order_pages(env, username, refused):
 def _orders_section():
     import streamlit as st
 
-    from crm_core.access import load_actor
+    from crm_core.org.access import load_actor
     from ui.db import session
     from ui.orders import show_orders
 

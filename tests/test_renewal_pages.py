@@ -12,11 +12,11 @@ from sqlalchemy import func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import clock
-from crm_core.learning_import import apply_learning_import
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.imports.study import apply_learning_import
 from crm_core.models import LearningActivity, Opportunity, RenewalRule, RuleVersion
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.users import create_user
+from crm_core.org.users import create_user
+from crm_core.platform import clock
 from tests.apptest import login
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity
 from tests.test_learning import NOW
@@ -160,8 +160,8 @@ def _detail_script() -> None:
     import streamlit as st
     from sqlmodel import Session
 
-    from crm_core.access import load_actor
     from crm_core.models import Opportunity
+    from crm_core.org.access import load_actor
     from ui.db import engine
     from ui.renewals import show_learning, show_renewal_action
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm_core.i18n import CATALOGUES
 from crm_core.models import Role
-from crm_core.permissions import Permission
-from crm_core.roles import list_roles
+from crm_core.org.roles import list_roles
+from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.permissions import Permission
 from tests.apptest import login
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, SYSTEM
@@ -148,9 +148,9 @@ EXPORT_ROW = 3  # view, create, import, export
 
 def add_role_keeper(session, company):
     """A user who manages roles but holds only a rep's permissions, over Beijing."""
-    from crm_core.permissions import BUILTIN_ROLES
-    from crm_core.roles import save_role
-    from crm_core.users import create_user
+    from crm_core.org.roles import save_role
+    from crm_core.org.users import create_user
+    from crm_core.platform.permissions import BUILTIN_ROLES
 
     rep_permissions = sorted(BUILTIN_ROLES["rep"][0])
     # A rep's discount limit too: editing a role with a larger one is refused for that.

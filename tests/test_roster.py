@@ -12,9 +12,14 @@ from sqlalchemy import event, func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import users as user_service
-from crm_core.auth import authenticate
-from crm_core.errors import PermissionDenied, ValidationError
+from crm_core.imports.roster import (
+    apply_roster,
+    guess_columns,
+    parse_date,
+    parse_status,
+    preview_roster,
+)
+from crm_core.imports.tabular import guess_mapping, read_table
 from crm_core.models import (
     AuditLog,
     DepartureRule,
@@ -24,16 +29,11 @@ from crm_core.models import (
     User,
     UserRole,
 )
-from crm_core.org_units import create_unit, set_unit_active, set_unit_head
-from crm_core.roster import (
-    apply_roster,
-    guess_columns,
-    parse_date,
-    parse_status,
-    preview_roster,
-)
-from crm_core.tabular import guess_mapping, read_table
-from crm_core.users import role_names
+from crm_core.org import users as user_service
+from crm_core.org.auth import authenticate
+from crm_core.org.units import create_unit, set_unit_active, set_unit_head
+from crm_core.org.users import role_names
+from crm_core.platform.errors import PermissionDenied, ValidationError
 from tests.apptest import login
 from tests.factories import (
     PASSWORD,

@@ -30,13 +30,17 @@ from sqlalchemy.engine import Row as SqlRow
 from sqlmodel import Session, SQLModel
 
 import crm_core
-from crm_core import clock, lead_card, lead_search, leads, learning, masking, tags
-from crm_core.access import Actor
 from crm_core.analytics import cache as dash_cache
-from crm_core.bootstrap import bootstrap
-from crm_core.errors import CrmError, NotFound, PermissionDenied, ValidationError
-from crm_core.masking import mask_phone
+from crm_core.leads import learning, masking, tags
+from crm_core.leads import library as leads
+from crm_core.leads import search as lead_search
+from crm_core.leads.masking import mask_phone
 from crm_core.models import Lead, Opportunity
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.bootstrap import bootstrap
+from crm_core.platform.errors import CrmError, NotFound, PermissionDenied, ValidationError
+from crm_core.sales import lead_card
 from db.engine import build_engine
 from tests.conftest import empty_database
 from tests.scope_registry import REGISTRY, Ctx, Hides, Refuses, Untouched

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from crm_core import clock
 from crm_core.analytics import DashboardFilter, performance
-from crm_core.errors import ValidationError
-from crm_core.history_import import HistoryOptions, guess_columns, run_history_import
+from crm_core.imports.history import HistoryOptions, guess_columns, run_history_import
+from crm_core.imports.tabular import read_table
 from crm_core.models import Opportunity, SalesOrder
-from crm_core.tabular import read_table
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
 from tests.factories import build_small_company
 from tests.hostile_files import (
     declared_whole_sheet,
@@ -92,7 +92,7 @@ def _read_in_a_process(path) -> dict:
     """Read the file with `read_table` in a fresh process: its outcome, and its peak memory."""
     code = (
         "import json, resource, sys\n"
-        "from crm_core.tabular import read_table\n"
+        "from crm_core.imports.tabular import read_table\n"
         "try:\n"
         "    frame = read_table(open(sys.argv[1], 'rb').read(), sys.argv[1])\n"
         "    out = {'rows': frame.index.tolist(), 'columns': list(frame.columns)}\n"

@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_core.access import Actor
+from crm_core.platform.actor import Actor
 
 T = TypeVar("T")
 

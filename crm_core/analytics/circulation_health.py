@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from crm_core import clock
-from crm_core.access import Actor
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.funnel import rate
@@ -34,9 +32,11 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import local_day, seconds_between
-from crm_core.errors import ValidationError
-from crm_core.flow import utc_offset
 from crm_core.models import FlowEvent, Opportunity, OrgUnit, RecycleRule, User
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.company_time import utc_offset
+from crm_core.platform.errors import ValidationError
 
 DEFAULT_IDLE_DAYS = 7
 # How old the idle figures may be: they are taken as of the start of the current tick.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from crm_core.bootstrap import bootstrap
+from crm_core.platform.bootstrap import bootstrap
 from db.engine import build_engine, database_url
 from db.migrate import upgrade_to_head
 from db.seed import (

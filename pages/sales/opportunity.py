@@ -8,16 +8,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.masking import reveal_phone
-from crm_core.opportunity_detail import (
+from crm_core.leads.masking import reveal_phone
+from crm_core.platform.errors import CrmError
+from crm_core.platform.permissions import Permission
+from crm_core.sales.detail import (
     TIMELINE_KINDS,
     OpportunityDetail,
     TimelineEntry,
     get_opportunity_detail,
 )
-from crm_core.permissions import Permission
-from crm_core.transfers import requests_of_opportunity
+from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
 from ui.circulation import label
 from ui.context import actor
