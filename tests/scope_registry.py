@@ -71,7 +71,6 @@ from crm_core.imports.tabular import read_table
 from crm_core.leads import edit as lead_edit
 from crm_core.leads import export as lead_export
 from crm_core.leads import learning, masking, tags
-from crm_core.leads import library as leads
 from crm_core.leads import merge as lead_merge
 from crm_core.leads import search as lead_search
 from crm_core.models import Notice, Opportunity, Role, User
@@ -633,7 +632,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.leads.search.owner_choices": one(
         H(lambda c: lead_search.owner_choices(c.session, c.actor))
     ),
-    "crm_core.leads.search.count_leads": one(H(lambda c: leads.count_leads(c.session, c.actor))),
+    "crm_core.leads.search.count_leads": one(
+        H(lambda c: lead_search.count_leads(c.session, c.actor))
+    ),
     "crm_core.leads.learning.learning_for_lead": one(
         R(lambda c: learning.learning_for_lead(c.session, c.actor, c.id("sh_owned_lead")))
     ),
@@ -739,7 +740,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.commerce.orders.discount_limit": exempt("own", "the actor's own discount limit"),
+    "crm_core.org.users.discount_limit": exempt("own", "the actor's own discount limit"),
     "crm_core.commerce.orders.lock_order": one(
         R(lambda c: orders.lock_order(c.session, c.actor, c.id("sh_order"), "create_orders"))
     ),  # fmt: skip
@@ -1100,7 +1101,7 @@ REGISTRY: dict[str, Row] = {
         )
     ),  # fmt: skip
     # trials
-    "crm_core.sales.trials.add_trial": exempt(
+    "crm_core.sales.stages.add_trial": exempt(
         "internal", "books a trial on an opportunity the caller locked within scope"
     ),
     "crm_core.sales.trials.book_trial": one(

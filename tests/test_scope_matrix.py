@@ -32,7 +32,6 @@ from sqlmodel import Session, SQLModel
 import crm_core
 from crm_core.analytics import cache as dash_cache
 from crm_core.leads import learning, masking, tags
-from crm_core.leads import library as leads
 from crm_core.leads import search as lead_search
 from crm_core.leads.masking import mask_phone
 from crm_core.models import Lead, Opportunity
@@ -391,6 +390,6 @@ def test_finding_6_lead_creator_loses_sight_after_handover(world, matrix_engine,
 def test_finding_6_lead_creator_does_not_count_handed_over_lead(world, matrix_engine):
     actor = world.actor("rep_a1")
     with rolled_back(matrix_engine) as session:
-        before = leads.count_leads(session, actor)
+        before = lead_search.count_leads(session, actor)
         _handed_over_lead(session, world)
-        assert leads.count_leads(session, actor) == before
+        assert lead_search.count_leads(session, actor) == before
