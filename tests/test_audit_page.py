@@ -203,8 +203,6 @@ def test_the_page_is_read_only(app_company):
 
 @pytest.mark.parametrize("username", ["rep_a1", "bj_manager"])
 def test_rep_and_sales_manager_cannot_open_the_page(app_company, username):
-    from tests.apptest import login
+    from tests.apptest import assert_page_refused, signed_in
 
-    at = login(username)
-    with pytest.raises(Exception):  # noqa: B017 - AppTest raises a plain error
-        at.switch_page(PAGE).run()
+    assert_page_refused(signed_in(username), PAGE)
