@@ -32,6 +32,10 @@ from crm_core.platform.errors import PermissionDenied
 from db.engine import PROJECT_ROOT
 from tests.factories import add_waiting_opportunities, build_small_company
 
+# Jobs run in sessions of their own (and the worker command in a subprocess): they must see
+# the test's rows, so these tests commit for real.
+pytestmark = pytest.mark.usefixtures("committed_db")
+
 
 @pytest.fixture
 def company(db):

@@ -175,6 +175,7 @@ def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     assert [f.id for f in short.flow] == [f.id for f in card.flow[:2]]
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_card_reads_a_fixed_number_of_queries_however_many_opportunities(db, company):
     admin = company.actor(db, "admin")
     small = new_lead(db, lines=("kaoyan",))

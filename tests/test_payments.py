@@ -269,6 +269,7 @@ def race(engine, actor, calls) -> list[str]:
     return sorted(outcomes)
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_two_payments_racing_with_one_reference_never_both_succeed(db, company, engine):
     first = order_for(db, company, "rep_a1", "9500")
     second = order_for(db, company, "rep_b1", "9500")
@@ -296,6 +297,7 @@ def test_two_payments_racing_with_one_reference_never_both_succeed(db, company, 
     assert len(history) == 1
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_a_payment_that_loses_the_reference_while_waiting_is_refused(db, company, engine):
     """One payment holds the reference uncommitted; the other waits for it (on PostgreSQL at
     the unique index, on SQLite at the write lock) and is refused once it commits."""

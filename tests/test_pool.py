@@ -142,6 +142,7 @@ def test_a_resigned_rep_cannot_claim(db, company):
         claim_from_pool(db, actor, ids)
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_many_reps_claiming_one_opportunity_at_once_make_exactly_one_winner(db, company, engine):
     """20 reps, 20 threads, 20 connections, one opportunity: one owner, one flow event."""
     rep_role = db.exec(select(Role).where(Role.code == "rep")).one()

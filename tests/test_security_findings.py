@@ -39,6 +39,7 @@ def _one_win(closed: datetime, created: datetime | None = None) -> bytes:
     ).encode()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_1_revenue_without_the_right_to_record_payments(db):
     company = build_small_company(db)
     now = clock.now()

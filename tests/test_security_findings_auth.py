@@ -92,6 +92,7 @@ def _account(db) -> User:
     return db.exec(select(User).where(User.username == "rep_a1")).one()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_3_parallel_guessing_passes_lockout(db, company, threads_engine, monkeypatch):
     """40 wrong passwords at once: only the allowed 5 reach bcrypt, and the account locks."""
     spy = HashSpy(monkeypatch, company.users["rep_a1"].password_hash)
@@ -112,6 +113,7 @@ def test_finding_3_parallel_guessing_passes_lockout(db, company, threads_engine,
     assert auth.authenticate(db, "rep_a1", PASSWORD).ok
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_3_right_password_in_the_burst_does_not_clear_the_lock(
     db, company, threads_engine, monkeypatch
 ):
@@ -512,6 +514,7 @@ def _post(app, body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[st
     return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_14_the_server_sets_the_cookie_http_only_secure_and_strict(
     db, company, monkeypatch, app_settings
 ):

@@ -99,6 +99,7 @@ def wait_for_advisory_lock(engine, job: str) -> None:
         session.rollback()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(db, waiting, engine,
                                                                       database_url):  # fmt: skip
     worker = start_stuck_worker(database_url)
@@ -119,6 +120,7 @@ def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(db, waiti
     assert run.counts["assigned"] == 5 and owned(db) == 5  # the dead run left nothing behind
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_two_runs_in_one_process_never_share_the_lock(db, waiting, engine):
     """The app serves every browser session from one process: two "run now" clicks at once
     must not both run because they share a host and a pid."""
@@ -131,6 +133,7 @@ def test_finding_8_two_runs_in_one_process_never_share_the_lock(db, waiting, eng
     assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lease(db, waiting,
                                                                                   engine):  # fmt: skip
     if engine.dialect.name != "sqlite":
@@ -144,6 +147,7 @@ def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lea
         assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(db, waiting, engine,
                                                                   monkeypatch):  # fmt: skip
     """A short lease means a slow run may see its lock taken by another host's worker; the
