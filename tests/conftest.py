@@ -72,6 +72,7 @@ def db(engine) -> Iterator[Session]:
     analytics_cache.clear()
     with Session(engine, expire_on_commit=False) as session:
         bootstrap(session)
+        session.commit()
         yield session
     clock.reset()
 
