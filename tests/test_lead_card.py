@@ -391,7 +391,7 @@ def test_editable_fields_and_keys_are_translated():
     assert "phone" in EDITABLE_FIELDS and "created_by_id" not in EDITABLE_FIELDS
     root = Path(__file__).resolve().parent.parent / "crm_core"
     used = set()
-    for name in ("lead_card.py", "lead_edit.py", "lead_merge.py"):
+    for name in ("sales/lead_card.py", "leads/edit.py", "leads/merge.py"):
         used |= set(re.findall(r'"(lead_card\.[a-z_.]+)"', (root / name).read_text()))
     used |= {f"lead_card.field.{field}" for field in EDITABLE_FIELDS}
     for language in ("en", "zh"):

@@ -109,6 +109,7 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
             if st.button(t("leads.phone.reveal"), key=f"leads_reveal_{detail.id}",
                          help=t("leads.card.reveal_help")):  # fmt: skip
                 try:
+                    # Kept (and shown) only after the session committed the audit entry.
                     with session() as s:
                         phone = reveal_phone(s, me, detail.id)
                 except CrmError as error:

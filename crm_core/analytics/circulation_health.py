@@ -164,8 +164,11 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     rule_names = dict(
         session.exec(select(RecycleRule.id, RecycleRule.name).where(col(RecycleRule.id).in_(rule_ids))).all()
     )  # fmt: skip
+    # A recycle may carry no rule (by hand, or from imported history) beside ones that do:
+    # those sort after the rules of their day.
     recycles = sorted(
-        (_day(d), rule_id, rule_names.get(rule_id), int(n)) for d, rule_id, n in recycle_rows
+        ((_day(d), rule_id, rule_names.get(rule_id), int(n)) for d, rule_id, n in recycle_rows),
+        key=lambda r: (r[0], r[1] is None, r[1] or 0),
     )
     claims_by_day: dict[date, int] = {}
     for d, _, n in per_day("claim", FlowEvent.to_owner_id):

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from crm_core.models import INTENTION_LEVELS, Opportunity
 from crm_core.org.access import opportunity_scope, opportunity_scope_parts
 from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.permissions import Permission
 
@@ -91,22 +92,23 @@ def count_by(session: Session, actor: Actor, *columns) -> dict:
 def set_intention_level(
     session: Session, actor: Actor, opportunity_ids: list[int], level: str
 ) -> int:
-    """Set the intention level of opportunities in the actor's scope.
+    """Set the intention level of opportunities in the actor's scope; flushes, the caller
+    commits.
 
     The scope is part of the UPDATE itself; an id outside it is reported as not found and
-    nothing is changed.
+    nothing is changed (the UPDATE runs in a savepoint that the refusal undoes, leaving the
+    caller's earlier work in place).
     """
     actor.require(Permission.WORK_OPPORTUNITIES)
     if level not in INTENTION_LEVELS:
         raise ValidationError("opportunity.error.intention")
     ids = sorted(set(opportunity_ids))
-    result = session.exec(
-        update(Opportunity)
-        .where(col(Opportunity.id).in_(ids), opportunity_scope(actor))
-        .values(intention_level=level)
-    )
-    if result.rowcount != len(ids):
-        session.rollback()
-        raise NotFound(entity="opportunity", id=ids)
-    session.commit()
+    with savepoint(session):
+        result = session.exec(
+            update(Opportunity)
+            .where(col(Opportunity.id).in_(ids), opportunity_scope(actor))
+            .values(intention_level=level)
+        )
+        if result.rowcount != len(ids):
+            raise NotFound(entity="opportunity", id=ids)
     return result.rowcount

@@ -55,6 +55,7 @@ from crm_core.models import (
 from crm_core.org.access import opportunity_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import PermissionDenied, ValidationError
 from crm_core.platform.notices import send_counts
 from crm_core.platform.permissions import Permission
@@ -107,13 +108,14 @@ def _refuse_when_line_open(session: Session, actor: Actor, won: Opportunity) -> 
 def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opportunity:
     """Open the renewal of a won opportunity in the actor's scope, by hand.
 
-    Same lead and business line, pipeline type `renewal`, stage `new` with its history
-    row and one flow event. The win's owner gets it when still active and enabled (in
-    their current unit); otherwise it waits for dispatch (`renewal_owner_gone`) in the
-    win's unit, so that unit's managers see it. Refused when the opportunity is not won,
-    when the win already has an open renewal, or when the lead has another open
-    opportunity on the line. Flushes; the caller commits. If another opportunity on the
-    line appears at the same moment, the transaction is rolled back and refused."""
+        Same lead and business line, pipeline type `renewal`, stage `new` with its history
+        row and one flow event. The win's owner gets it when still active and enabled (in
+        their current unit); otherwise it waits for dispatch (`renewal_owner_gone`) in the
+        win's unit, so that unit's managers see it. Refused when the opportunity is not won,
+        when the win already has an open renewal, or when the lead has another open
+        opportunity on the line. Flushes; the caller commits. If another opportunity on the
+        line appears at the same moment, the renewal is undone (a savepoint: the caller's earlier work
+    stays) and refused."""
     won = lock_for_change(session, actor, won_opportunity_id, open_only=False)
     if won.stage != "won":
         raise ValidationError("renewal.error.not_won", id=won.id)
@@ -136,11 +138,12 @@ def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opp
         created_at=now,
     )
     try:
-        session.add(renewal)
-        session.flush()
+        # A savepoint: the lost race undoes this insert only, not the caller's earlier work.
+        with savepoint(session):
+            session.add(renewal)
+            session.flush()
     except IntegrityError as error:
         # An intake or a rule run opened an opportunity on this line a moment ago.
-        session.rollback()
         raise ValidationError("renewal.error.line_open_now") from error
     session.add(
         StageHistory(

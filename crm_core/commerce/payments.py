@@ -27,6 +27,7 @@ from crm_core.models import Opportunity, OrgUnit, Product, SalesOrder, User
 from crm_core.org.access import opportunity_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.money import format_money, parse_money
 from crm_core.platform.permissions import Permission
@@ -177,11 +178,13 @@ def record_payment(
     Refused: a reference another order holds (naming it), an order that is not pending or
     still waits for (or was refused) a discount approval, an `amount` other than the
     order's, a `paid_at` (default now) in the future or before the order. On a lost race
-    for the reference the transaction is rolled back and the same refusal raised."""
+    for the reference this payment is undone (a savepoint: the caller's earlier work stays)
+    and the same refusal raised."""
     try:
-        outcome = pay_order(session, actor, order_id, payment_ref, amount=amount, paid_at=paid_at)
+        with savepoint(session):
+            outcome = pay_order(session, actor, order_id, payment_ref, amount=amount,
+                                paid_at=paid_at)  # fmt: skip
     except IntegrityError as error:
-        session.rollback()
         raise ref_used_error(session, actor, clean_ref(payment_ref)) from error
     if outcome.recorded:
         audit.record(session, actor, "order.pay", "sales_order", order_id, None,

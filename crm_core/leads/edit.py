@@ -20,6 +20,7 @@ from crm_core.models import Lead
 from crm_core.org.access import lead_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.metadata import list_options
 from crm_core.platform.permissions import Permission
@@ -145,7 +146,7 @@ def update_lead(
     session: Session, actor: Actor, lead_id: int, changes: Mapping[str, str | None]
 ) -> Lead:
     """Change fields of a lead in the actor's scope (`changes`: field -> new text, blank or
-    None to clear); requires create_leads. Commits and returns the lead.
+    None to clear); requires create_leads. Flushes (the caller commits) and returns the lead.
 
     Raises NotFound for a lead outside the scope or merged into another, ValidationError for
     an unknown field or a value the lead may not hold (the key says which rule refused);
@@ -153,38 +154,36 @@ def update_lead(
     """
     actor.require(Permission.CREATE_LEADS)
     try:
-        lead = session.exec(
-            select(Lead).where(
-                Lead.id == lead_id,
-                col(Lead.merged_into_id).is_(None),
-                lead_scope(actor, per_lead=True),
-            )
-        ).first()
-        if lead is None:
-            raise NotFound(entity="lead", id=lead_id)
-        changed = _changes(lead, changes)
-        if not changed:
+        # A savepoint: a refusal or an error undoes this edit only, not the caller's
+        # earlier work in the same transaction.
+        with savepoint(session):
+            lead = session.exec(
+                select(Lead).where(
+                    Lead.id == lead_id,
+                    col(Lead.merged_into_id).is_(None),
+                    lead_scope(actor, per_lead=True),
+                )
+            ).first()
+            if lead is None:
+                raise NotFound(entity="lead", id=lead_id)
+            changed = _changes(lead, changes)
+            if not changed:
+                return lead
+            _validate(session, actor, lead, changed)
+            before = {field: _audit_value(field, getattr(lead, field)) for field in changed}
+            for field, value in changed.items():
+                setattr(lead, field, value)
+            if "name" in changed:
+                lead.name_key = name_key(lead.name)
+            if "phone" in changed:
+                lead.phone_suffix = phone_suffix(lead.phone)
+                lead.no_phone = lead.phone is None
+            lead.updated_at = clock.now()
+            session.add(lead)
+            after = {field: _audit_value(field, value) for field, value in changed.items()}
+            audit.record(session, actor, "lead.update", "lead", lead.id, before, after)
+            session.flush()
             return lead
-        _validate(session, actor, lead, changed)
-        before = {field: _audit_value(field, getattr(lead, field)) for field in changed}
-        for field, value in changed.items():
-            setattr(lead, field, value)
-        if "name" in changed:
-            lead.name_key = name_key(lead.name)
-        if "phone" in changed:
-            lead.phone_suffix = phone_suffix(lead.phone)
-            lead.no_phone = lead.phone is None
-        lead.updated_at = clock.now()
-        session.add(lead)
-        after = {field: _audit_value(field, value) for field, value in changed.items()}
-        audit.record(session, actor, "lead.update", "lead", lead.id, before, after)
-        session.flush()
-        session.commit()
-        return lead
     except IntegrityError as error:
         # Another edit or intake took the same phone or external id at the same moment.
-        session.rollback()
         raise ValidationError("lead_card.error.concurrent_edit") from error
-    except Exception:
-        session.rollback()
-        raise

@@ -81,7 +81,8 @@ def export_leads(
     and labels in `language`, in the order `sort` (as the search page sorts).
 
     Requires export_leads. At most the setting `export.max_rows` leads; `truncated` says more
-    matched. Audited as `lead.export` with the row count, format and filter. Commits.
+    matched. Audited as `lead.export` with the row count, format and filter. Flushes: the
+    caller commits before it hands the file out, so no export leaves without its audit entry.
     """
     actor.require(Permission.EXPORT_LEADS)
     if fmt not in EXPORT_FORMATS:
@@ -122,7 +123,7 @@ def export_leads(
         "filter": filter_for_audit(lead_filter),
     }
     audit.record(session, actor, "lead.export", "lead", None, None, after)
-    session.commit()
+    session.flush()
     return LeadExport(
         data=sheet.finish(),
         filename=f"leads-{now:%Y%m%d-%H%M}.{fmt}",

@@ -94,11 +94,14 @@ def display_phone(actor: Actor, e164: str | None) -> str:
 
 
 def reveal_phone(session: Session, actor: Actor, lead_id: int) -> str:
-    """The full number of a lead in the actor's scope; writes `phone.unmask` and commits.
+    """The full number of a lead in the actor's scope; writes `phone.unmask` and flushes.
 
-    It commits so that no number is ever returned without its audit entry being stored.
-    A lead outside the scope does not exist (NotFound); a lead without a phone raises
-    ValidationError and logs nothing.
+    No number may be shown without its audit entry being stored, and the core does not
+    commit (the caller owns the transaction): so the caller commits BEFORE it shows or
+    hands out the number, and drops the number if the commit fails. The console's pages
+    keep the number only after `ui.db.session()` has committed (`ui/lead_card.py`,
+    `pages/sales/opportunity.py`). A lead outside the scope does not exist (NotFound); a
+    lead without a phone raises ValidationError and logs nothing.
     """
     actor.require(Permission.VIEW_LEADS)
     row = session.exec(
@@ -110,5 +113,5 @@ def reveal_phone(session: Session, actor: Actor, lead_id: int) -> str:
     if phone is None:
         raise ValidationError("leads.error.no_phone_to_reveal")
     audit.record(session, actor, "phone.unmask", "lead", lead_id)
-    session.commit()
+    session.flush()
     return phone

@@ -13,8 +13,8 @@ Phone and external id: they move only when the kept lead has none. Otherwise the
 keeps its own number, so that when that number comes in again the intake finds the merged
 lead and can follow `merged_into_id` to the surviving one.
 
-Everything is a handful of set-based statements in one transaction, committed at the end and
-rolled back on any error.
+Everything is a handful of set-based statements in a savepoint of the caller's transaction:
+flushed, committed by the caller, and undone on any error (the caller's earlier work stays).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from crm_core.models import FlowEvent, Lead, LeadTag, Opportunity
 from crm_core.org.access import lead_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.permissions import Permission
 
@@ -200,7 +201,7 @@ def _identity(lead: Lead) -> dict[str, Any]:
 
 def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> MergeResult:
     """Merge lead `merge_id` into lead `keep_id` (see the module docstring); requires
-    merge_leads and both leads in the actor's scope. Commits.
+    merge_leads and both leads in the actor's scope. Flushes; the caller commits.
 
     Raises NotFound for a lead outside the scope, ValidationError for merging a lead into
     itself or a lead that was already merged; then nothing is changed.
@@ -209,47 +210,46 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
     if keep_id == merge_id:
         raise ValidationError("lead_card.error.merge_same_lead")
     try:
-        keep, merge = _load_pair(session, actor, keep_id, merge_id)
-        now = clock.now()
-        before = {"kept": _identity(keep), "merged": _identity(merge)}
-        closed = _close_duplicates(session, actor, keep, merge, now)
-        moved = _move_opportunities(session, keep, merge)
-        tags = _union_tags(session, keep, merge)
-        filled = _fill_fields(keep, merge)
-        identity = _move_identity(session, keep, merge)
-        # Flatten: whatever pointed at the merged lead now points straight at the kept one.
-        repointed = list(
-            session.exec(select(Lead.id).where(Lead.merged_into_id == merge.id).order_by(Lead.id))
-        )
-        if repointed:
-            session.exec(
-                update(Lead)
-                .where(Lead.merged_into_id == merge.id)
-                .values(merged_into_id=keep.id, updated_at=now)
-                .execution_options(synchronize_session=False)
+        # A savepoint: an error undoes the merge only, not the caller's earlier work.
+        with savepoint(session):
+            keep, merge = _load_pair(session, actor, keep_id, merge_id)
+            now = clock.now()
+            before = {"kept": _identity(keep), "merged": _identity(merge)}
+            closed = _close_duplicates(session, actor, keep, merge, now)
+            moved = _move_opportunities(session, keep, merge)
+            tags = _union_tags(session, keep, merge)
+            filled = _fill_fields(keep, merge)
+            identity = _move_identity(session, keep, merge)
+            # Flatten: whatever pointed at the merged lead now points straight at the kept one.
+            repointed = list(
+                session.exec(
+                    select(Lead.id).where(Lead.merged_into_id == merge.id).order_by(Lead.id)
+                )
             )
-        merge.merged_into_id = keep.id
-        merge.updated_at = now
-        keep.updated_at = now
-        session.add_all([keep, merge])
-        after = {
-            "kept_id": keep.id,
-            "merged_id": merge.id,
-            "moved_opportunities": moved,
-            "closed_duplicates": closed,
-            "moved_tags": tags,
-            "filled": filled,
-            "moved": identity,
-            "repointed_lead_ids": repointed,
-        }
-        audit.record(session, actor, "lead.merge", "lead", keep.id, before, after)
-        session.flush()
-        session.commit()
+            if repointed:
+                session.exec(
+                    update(Lead)
+                    .where(Lead.merged_into_id == merge.id)
+                    .values(merged_into_id=keep.id, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            merge.merged_into_id = keep.id
+            merge.updated_at = now
+            keep.updated_at = now
+            session.add_all([keep, merge])
+            after = {
+                "kept_id": keep.id,
+                "merged_id": merge.id,
+                "moved_opportunities": moved,
+                "closed_duplicates": closed,
+                "moved_tags": tags,
+                "filled": filled,
+                "moved": identity,
+                "repointed_lead_ids": repointed,
+            }
+            audit.record(session, actor, "lead.merge", "lead", keep.id, before, after)
+            session.flush()
     except IntegrityError as error:
         # A concurrent intake or edit took the phone / external id being moved.
-        session.rollback()
         raise ValidationError("lead_card.error.concurrent_edit") from error
-    except Exception:
-        session.rollback()
-        raise
     return MergeResult(keep_id, merge_id, moved, closed, tags)

@@ -115,7 +115,7 @@ def add_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> str:
     """Put `tag` on one lead in the actor's scope and return the tag as stored.
 
     Requires create_leads or manage_customers. A tag the lead already has changes nothing and
-    writes no audit entry; otherwise `lead.tag` is audited. Commits.
+    writes no audit entry; otherwise `lead.tag` is audited. Flushes; the caller commits.
     """
     _require_any(actor, TAG_PERMISSIONS)
     tag = normalise_tag(tag)
@@ -123,7 +123,7 @@ def add_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> str:
     added = _insert_tags(session, tag, [Lead.id == lead_id])
     if added:
         audit.record(session, actor, "lead.tag", "lead", lead_id, None, {"tag": tag})
-    session.commit()
+    session.flush()
     return tag
 
 
@@ -131,7 +131,8 @@ def remove_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> None:
     """Take `tag` off one lead in the actor's scope.
 
     Requires create_leads or manage_customers. Removing a tag the lead does not have changes
-    nothing and writes no audit entry; otherwise `lead.untag` is audited. Commits.
+    nothing and writes no audit entry; otherwise `lead.untag` is audited. Flushes; the caller
+    commits.
     """
     _require_any(actor, TAG_PERMISSIONS)
     tag = normalise_tag(tag)
@@ -139,7 +140,7 @@ def remove_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> None:
     removed = _delete_tags(session, tag, [lead_id])
     if removed:
         audit.record(session, actor, "lead.untag", "lead", lead_id, {"tag": tag}, None)
-    session.commit()
+    session.flush()
 
 
 def bulk_tag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str) -> int:
@@ -147,14 +148,14 @@ def bulk_tag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str) 
     not one page) and return how many leads gained it; leads that had it are not counted.
 
     Requires import_leads or manage_customers. One INSERT ... SELECT; audited as
-    `lead.bulk_tag` with the tag, the count and the filter. Commits.
+    `lead.bulk_tag` with the tag, the count and the filter. Flushes; the caller commits.
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
     tag = normalise_tag(tag)
     added = _insert_tags(session, tag, lead_conditions(actor, lead_filter))
     after = {"tag": tag, "count": added, "filter": filter_for_audit(lead_filter)}
     audit.record(session, actor, "lead.bulk_tag", "lead", None, None, after)
-    session.commit()
+    session.flush()
     return added
 
 
@@ -163,7 +164,7 @@ def bulk_untag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str
     how many leads lost it.
 
     Requires import_leads or manage_customers. One DELETE; audited as `lead.bulk_untag` with
-    the tag, the count and the filter. Commits.
+    the tag, the count and the filter. Flushes; the caller commits.
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
     tag = normalise_tag(tag)
@@ -171,7 +172,7 @@ def bulk_untag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str
     removed = _delete_tags(session, tag, matching)
     after = {"tag": tag, "count": removed, "filter": filter_for_audit(lead_filter)}
     audit.record(session, actor, "lead.bulk_untag", "lead", None, None, after)
-    session.commit()
+    session.flush()
     return removed
 
 

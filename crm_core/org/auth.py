@@ -2,6 +2,13 @@
 
 The login form is drawn by streamlit-authenticator in the app; every decision about a
 credential or a session is made here, against the users table.
+
+Transactions: like every core service, the functions here flush and leave the commit to the
+caller - except the two password checks, `authenticate` and `change_password`. They are
+caller-level entry points that own their transaction, like a job: each attempt must be
+counted and committed BEFORE its password hash is checked, or parallel guesses would all
+see the same count and pass the lockout. Call them with a session that holds no other
+uncommitted work (they commit it too).
 """
 
 from __future__ import annotations
@@ -190,7 +197,11 @@ def authenticate(session: Session, username: str, password: str) -> LoginResult:
     attempts made in parallel cannot check more passwords than the lockout allows; a right
     password does not clear a lock that other attempts of the same burst set. An unknown
     username costs the same bcrypt work as a wrong password, so timing does not tell which
-    usernames exist. Commits: the sign-in log and the counters must outlive the request.
+    usernames exist.
+
+    Owns its transaction (see the module docstring): it commits the attempt before the
+    hash is checked, and the sign-in log and the counters after it, since they must outlive
+    the request whatever the caller does next.
     """
     name = (username or "").strip().lower()
     password = password or ""
@@ -248,15 +259,17 @@ def session_user(session: Session, username: str, issued_at: datetime) -> User |
 
 
 def revoke_sessions(session: Session, user_id: int) -> datetime:
-    """End every session and cookie issued to the user so far (log-out everywhere)."""
+    """End every session and cookie issued to the user so far (log-out everywhere);
+    flushes, the caller commits."""
     at = clock.now()
     session.exec(update(User).where(User.id == user_id).values(sessions_valid_after=at))
-    session.commit()
+    session.flush()
     return at
 
 
 def log_out(session: Session, user_id: int) -> None:
-    """Sign the user out everywhere: their cookies, copied or not, stop working."""
+    """Sign the user out everywhere: their cookies, copied or not, stop working once the
+    caller commits (the core flushes)."""
     user = session.get(User, user_id)
     if user is None:
         return
@@ -268,8 +281,9 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     """Change the actor's own password; every earlier session and cookie is revoked.
 
     The current password is checked like a sign-in: the attempt is counted first, wrong
-    ones lock the account as wrong sign-ins do, and a locked account checks nothing. Commits
-    (the attempt before the check, the change after it), like `authenticate`.
+    ones lock the account as wrong sign-ins do, and a locked account checks nothing. Owns
+    its transaction like `authenticate`: it commits the attempt before the check and the
+    change after it.
     """
     user = session.get(User, actor.user_id)
     if user is None:

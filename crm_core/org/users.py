@@ -493,7 +493,7 @@ def list_users(
 
 
 def set_language(session: Session, actor: Actor, language: str) -> None:
-    """Remember the actor's interface language."""
+    """Remember the actor's interface language; flushes, the caller commits."""
     if language not in LANGUAGES:
         raise ValidationError("users.error.language", language=language)
     user = session.get(User, actor.user_id)
@@ -501,7 +501,7 @@ def set_language(session: Session, actor: Actor, language: str) -> None:
         raise NotFound(entity="user", id=actor.user_id)
     user.language = language
     session.add(user)
-    session.commit()
+    session.flush()
 
 
 def role_names(session: Session, user_id: int) -> list[str]:

@@ -95,7 +95,7 @@ def ensure_default_metadata(session: Session) -> None:
 
 
 def bootstrap(session: Session) -> None:
-    """Everything a fresh database needs; commits."""
+    """Everything a fresh database needs; flushes, the caller commits."""
     ensure_builtin_roles(session)
     ensure_default_metadata(session)
-    session.commit()
+    session.flush()

@@ -75,8 +75,31 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 @contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """Run the block in a savepoint of the caller's transaction: an error inside undoes only
+    the block's writes (and is re-raised), so a service can turn a unique-key race into a
+    refusal without throwing away what the caller wrote before it. The caller still commits.
+
+    On SQLite the pysqlite driver starts its own transaction only before an INSERT, UPDATE
+    or DELETE. A SAVEPOINT issued before the caller's first write would open the transaction
+    itself, and releasing it would commit: so the outer transaction is begun first. It is
+    begun IMMEDIATE, as the driver would begin it at the first write: a deferred BEGIN
+    would read from a snapshot that, once another connection commits, can no longer be
+    written from ("database is locked" at once, without waiting out the busy timeout).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    with session.begin_nested():
+        yield
+
+
+@contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+    """A session that commits on success and rolls back on any error. A caller helper: it
+    owns the transaction that the core services inside it only flush."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         try:
             yield session

@@ -73,6 +73,7 @@ def seed_database(
     started = time.perf_counter()
     with Session(engine, expire_on_commit=False) as session:
         bootstrap(session)
+        session.commit()  # the roles and option lists stay even when the seed is refused
         if session.exec(select(func.count()).select_from(User)).one() > 0:
             raise DatabaseNotEmpty("the database already has users; seed refused")
         now_dt = clock.now().replace(microsecond=0)

@@ -119,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Session(engine) as session:
             bootstrap(session)  # roles and option lists, even when the seed is skipped
+            session.commit()
         if has_data(engine):
             if args.if_empty:
                 print("database already has data; seed skipped")

@@ -80,14 +80,14 @@ def _summary(detail: OpportunityDetail) -> None:
             if st.button(t("leads.phone.reveal"), key="opp_reveal",
                          help=t("leads.card.reveal_help")):  # fmt: skip
                 try:
+                    # The number is kept (and shown) only once the session has committed
+                    # its audit entry: a failed commit leaves nothing to show.
                     with session() as s:
-                        st.session_state[_REVEALED] = (
-                            detail.lead_id,
-                            reveal_phone(s, me, detail.lead_id),
-                        )
+                        phone = reveal_phone(s, me, detail.lead_id)
                 except CrmError as error:
                     show_error(error)
                 else:
+                    st.session_state[_REVEALED] = (detail.lead_id, phone)
                     st.rerun()
         st.markdown(f"**{t('opportunity.wechat')}:** {md(detail.wechat) or '-'}")
         place = " / ".join(p for p in (detail.region, detail.city) if p)

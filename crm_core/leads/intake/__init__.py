@@ -21,7 +21,8 @@ duplicates) are exactly what the real run will answer, and nothing is locked or 
 
 Rows are answered one by one (`IntakeOutcome`), so a rejected row does not stop the others.
 Everything is flushed in the caller's transaction; the caller commits (or rolls back, e.g.
-for a preview). On an error the session is rolled back and nothing remains.
+for a preview). The batch runs in a savepoint: on an error nothing of it remains, and what the
+caller wrote before it stays for the caller to commit or roll back.
 
 The collision note does not count as the owner's follow-up: `last_follow_up_at` is left
 alone, so an incoming inquiry never shields an idle opportunity from recycling.
@@ -55,6 +56,7 @@ from crm_core.leads.intake.writing import Progress, write_batch
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import paused_gc
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.permissions import Permission
 
@@ -103,19 +105,16 @@ def intake_leads(
         if actor.org_unit_id is None:
             raise ValidationError("leads.error.keep_needs_unit")
     try:
-        with paused_gc():
+        # A savepoint: an error - also a cancelled run (the page's script stopped inside
+        # `progress`) - undoes this batch only, not the caller's earlier work.
+        with paused_gc(), savepoint(session):
             return _intake(
                 session, actor, list(inputs), source, dry_run, keep_for_self, all_or_nothing,
                 progress,
             )  # fmt: skip
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
-        session.rollback()
         raise ValidationError("leads.error.concurrent_intake") from error
-    except BaseException:
-        # Also a cancelled run (the page's script stopped inside `progress`).
-        session.rollback()
-        raise
 
 
 def _intake(
