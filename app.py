@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.i18n import LANGUAGES
-from crm_core.users import set_language
+from crm_core.org.users import set_language
+from crm_core.platform.i18n import LANGUAGES
 from ui import auth
 from ui.db import session
 from ui.guard import run_guarded

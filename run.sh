@@ -7,7 +7,7 @@ source "$(dirname "$0")/scripts/venv.sh"
 python -m db.migrate
 python -m db.seed --if-empty
 python -m db.seed --logins
-python -m crm_core.worker &
+python -m crm_core.circulation.worker &
 worker=$!
 trap 'kill "$worker" 2>/dev/null' EXIT INT TERM
 python -m streamlit run server.py \

@@ -14,15 +14,35 @@ if [ -z "${CRM_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Two pytest-xdist workers (this project's machines have two cores; each worker has its own
+# SQLite file or PostgreSQL database, see tests/conftest.py), whole modules per worker so a
+# module's shared fixtures are built once. The browser tests each start a server and a
+# Chromium of their own: they run afterwards, one at a time. CRM_TEST_WORKERS=0 runs
+# everything in one process.
+workers="${CRM_TEST_WORKERS:-2}"
+run_suite() {
+  local rc=0
+  if [ "$workers" = "0" ]; then
+    python -m pytest "$@" || rc=$?
+  else
+    python -m pytest -n "$workers" --dist loadfile -m "not browser" "$@" || rc=$?
+    # Exit code 5: no browser test among the ones asked for.
+    python -m pytest -m browser "$@"
+    local browser=$?
+    [ "$browser" = 0 ] || [ "$browser" = 5 ] || rc=$browser
+  fi
+  return $rc
+}
+
 pg_url="${CRM_DATABASE_URL:-}"
 status=0
 echo "== test suite on SQLite"
-env -u CRM_DATABASE_URL python -m pytest "$@" || status=$?
+(unset CRM_DATABASE_URL; run_suite "$@") || status=$?
 
 case "$pg_url" in
   postgresql*)
     echo "== test suite on PostgreSQL"
-    CRM_DATABASE_URL="$pg_url" python -m pytest "$@" || status=$?
+    CRM_DATABASE_URL="$pg_url" run_suite "$@" || status=$?
     ;;
   *)
     echo "PostgreSQL part skipped: set CRM_DATABASE_URL=postgresql+psycopg://user:password@host/db to run it"

@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, best_of, report_ratio, report_value
 from crm_core import analytics
-from crm_core.access import load_actor
 from crm_core.analytics import DashboardFilter
 from crm_core.analytics.scope import period_bounds
 from crm_core.models import Opportunity, OrgUnit, User
+from crm_core.org.access import load_actor
 
 USERS = (("boss", "all"), ("director", "subtree"))
 PAGES = {

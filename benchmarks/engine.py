@@ -49,11 +49,11 @@ from benchmarks.common import BenchContext, report_ratio, report_value
 from benchmarks.engine_claims import run_claims
 from benchmarks.engine_plain import hold_writes, plain_dispatch, plain_recycle
 from benchmarks.engine_setup import Setup, ensure_reps, ensure_rules, only_bench_rules
-from crm_core import clock
-from crm_core.access import Actor
-from crm_core.dispatch import dispatch_unassigned
-from crm_core.flow import local_day_start
-from crm_core.recycle import recycle_idle_opportunities
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.company_time import local_day_start
 
 WAITING = 100_000
 NO_RETURN = timedelta(days=30)  # the dispatch rules' no_return_days (the default)

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from benchmarks.common import BenchContext, report_value
-from crm_core.access import load_actor
-from crm_core.errors import CrmError
-from crm_core.pool import claim_from_pool
+from crm_core.circulation.pool import claim_from_pool
+from crm_core.org.access import load_actor
+from crm_core.platform.errors import CrmError
 from db.engine import build_engine
 
 CLAIMERS = 50

@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import insert, text
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.access import Actor
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import DispatchRule, RecycleRule, User
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
 
 REPS = 2_000
 BENCH_PREFIX = "bench: "

@@ -8,9 +8,9 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, best_of, report_ratio
-from crm_core.access import load_actor
-from crm_core.home import home_summary
 from crm_core.models import OrgUnit, User
+from crm_core.org.access import load_actor
+from crm_core.sales.home import home_summary
 
 # The leads the reader entered that nobody has taken yet (`access.waiting_own_leads`).
 WAITING_OWN = (

@@ -28,12 +28,13 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, best_of, report_ratio, report_value
-from crm_core import clock
-from crm_core.access import Actor, load_actor
-from crm_core.lead_import import ImportOptions, guess_columns, run_import
-from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.imports.leads import ImportOptions, guess_columns, run_import
+from crm_core.imports.tabular import read_table
+from crm_core.leads.search import LeadFilter, search_leads
 from crm_core.models import User
-from crm_core.tabular import read_table
+from crm_core.org.access import load_actor
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
 
 ROWS = 100_000
 _TABLES = ("flow_event", "stage_history", "follow_up", "lead_tag", "opportunity", "lead",

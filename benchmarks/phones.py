@@ -8,7 +8,7 @@ import time
 import phonenumbers
 
 from benchmarks.common import report_value
-from crm_core.phones import normalise_phone
+from crm_core.leads.phones import normalise_phone
 
 NUMBERS = [f"+86 138-{i // 10000:04d}-{i % 10000:04d}" for i in range(100_000)]
 

@@ -40,23 +40,25 @@ from sqlalchemy.orm import aliased, with_loader_criteria
 from sqlmodel import Session, select
 
 from benchmarks.common import prepare
-from crm_core import access, clock
-from crm_core.access import Actor, load_actor
 from crm_core.analytics import cache
 from crm_core.analytics.filters import DashboardFilter
-from crm_core.board import BoardFilter
-from crm_core.errors import PermissionDenied
-from crm_core.lead_search import LeadFilter
+from crm_core.leads.search import LeadFilter
 from crm_core.models import Lead, Opportunity, OrgUnit, User
-from crm_core.permissions import DataScope
+from crm_core.org import access
+from crm_core.org.access import load_actor
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import PermissionDenied
+from crm_core.platform.permissions import DataScope
+from crm_core.sales.board import BoardFilter
 
 # The hand-written opportunity and lead scopes, by the names the services import them as.
 _HAND_SCOPES = ("opportunity_scope", "opportunity_scope_parts", "lead_scope", "scope_as_filter")
 _SERVICES = (
-    "crm_core.access", "crm_core.board", "crm_core.home", "crm_core.leads",
-    "crm_core.lead_search", "crm_core.opportunities", "crm_core.override",
+    "crm_core.org.access", "crm_core.sales.board", "crm_core.sales.home", "crm_core.leads.search",
+    "crm_core.leads.search", "crm_core.circulation.opportunities", "crm_core.circulation.override",
     "crm_core.analytics.scope", "crm_core.analytics.funnel",
-    "crm_core.analytics.circulation_health", "crm_core.workbench",
+    "crm_core.analytics.circulation_health", "crm_core.sales.workbench",
 )  # fmt: skip
 _REAL = {
     "opportunity_scope": access.opportunity_scope,
@@ -175,10 +177,10 @@ def scope_by_rls(session: Session, actor: Actor) -> Iterator[None]:
 def _screens(session: Session) -> dict[str, Callable[[Actor], object]]:
     from crm_core.analytics.circulation_health import circulation_health  # noqa: PLC0415
     from crm_core.analytics.funnel import funnel  # noqa: PLC0415
-    from crm_core.board import count_board, list_board  # noqa: PLC0415
-    from crm_core.home import home_summary  # noqa: PLC0415
-    from crm_core.lead_search import search_leads  # noqa: PLC0415
-    from crm_core.workbench import workbench  # noqa: PLC0415
+    from crm_core.leads.search import search_leads  # noqa: PLC0415
+    from crm_core.sales.board import count_board, list_board  # noqa: PLC0415
+    from crm_core.sales.home import home_summary  # noqa: PLC0415
+    from crm_core.sales.workbench import workbench  # noqa: PLC0415
 
     today = clock.now().date()
     month = DashboardFilter(start=today - timedelta(days=29), end=today)

@@ -30,14 +30,15 @@ from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, report_value
 from benchmarks.engine_setup import ensure_reps
-from crm_core.access import Actor, load_actor
-from crm_core.board import BoardFilter, board_columns, list_board
+from crm_core.circulation.opportunities import count_by
 from crm_core.models import Opportunity, Role, User, UserRole
-from crm_core.opportunities import count_by
-from crm_core.opportunity_detail import get_opportunity_detail
-from crm_core.permissions import BUILTIN_ROLES, DataScope
-from crm_core.roles import save_role
-from crm_core.workbench import workbench
+from crm_core.org.access import load_actor
+from crm_core.org.roles import save_role
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
+from crm_core.sales.board import BoardFilter, board_columns, list_board
+from crm_core.sales.detail import get_opportunity_detail
+from crm_core.sales.workbench import workbench
 from tests.apptest import login
 
 MANAGER = "bench_manager"

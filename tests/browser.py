@@ -111,7 +111,7 @@ def app_with_company(engine, database_url: str, data_dir: Path, populate=None) -
     company)`), and run the app on it."""
     from sqlmodel import Session
 
-    from crm_core.bootstrap import bootstrap
+    from crm_core.platform.bootstrap import bootstrap
     from tests.conftest import empty_database
     from tests.factories import build_small_company
 

@@ -11,13 +11,13 @@ from itertools import count
 
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.intake import LeadInput, intake_leads
+from crm_core.circulation.override import assign_opportunities
+from crm_core.commerce.orders import create_order
+from crm_core.commerce.payments import record_payment, refund_order
+from crm_core.leads.intake import LeadInput, intake_leads
 from crm_core.models import Opportunity, Product, SalesOrder
-from crm_core.orders import create_order
-from crm_core.override import assign_opportunities
-from crm_core.payments import record_payment, refund_order
-from crm_core.stages import apply_stage, record_stage
+from crm_core.platform import clock
+from crm_core.sales.stages import apply_stage, record_stage
 from tests.factories import SYSTEM, SmallCompany
 
 _phones = count(1)

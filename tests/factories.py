@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from crm_core import clock
-from crm_core.access import Actor, load_actor
 from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
-from crm_core.org_units import create_unit
-from crm_core.users import create_user
+from crm_core.org.access import load_actor
+from crm_core.org.units import create_unit
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
 
 PASSWORD = "secret123"
 SYSTEM = Actor.system()

@@ -41,61 +41,45 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from crm_core import (
-    audit,
-    auth,
-    board,
-    departure,
+from crm_core.analytics import scope as dash_scope
+from crm_core.analytics.filters import DashboardFilter
+from crm_core.circulation import desk as opportunity_desk
+from crm_core.circulation import (
     dispatch,
     flow_log,
-    follow_ups,
-    home,
-    lead_card,
-    lead_edit,
-    lead_export,
-    lead_import,
-    lead_merge,
-    lead_search,
-    leads,
-    learning,
-    masking,
-    notices,
     opportunities,
-    opportunity_desk,
-    opportunity_detail,
-    order_listing,
-    orders,
-    org_units,
     override,
-    payments,
     pool,
     recycle,
     renewals,
-    roles,
-    rule_preview,
     rules,
-    stages,
-    tags,
-    transfers,
-    trials,
-    users,
-    workbench,
 )
-from crm_core.access import Actor
-from crm_core.analytics import scope as dash_scope
-from crm_core.analytics.filters import DashboardFilter
-from crm_core.history_import import HistoryOptions
-from crm_core.history_import import preview as history_preview
-from crm_core.history_import import run as history_run
-from crm_core.learning_import import apply as learning_apply
-from crm_core.learning_import import lookups as learning_lookups
-from crm_core.learning_import import preview as learning_preview
+from crm_core.circulation import dry_run as rule_preview
+from crm_core.commerce import order_listing, orders, payments
+from crm_core.imports import leads as lead_import
+from crm_core.imports.history import HistoryOptions
+from crm_core.imports.history import preview as history_preview
+from crm_core.imports.history import run as history_run
+from crm_core.imports.payments import apply as payment_apply
+from crm_core.imports.payments import preview as payment_preview
+from crm_core.imports.roster import apply as roster_apply
+from crm_core.imports.roster import preview as roster_preview
+from crm_core.imports.study import apply as learning_apply
+from crm_core.imports.study import lookups as learning_lookups
+from crm_core.imports.study import preview as learning_preview
+from crm_core.imports.tabular import read_table
+from crm_core.leads import edit as lead_edit
+from crm_core.leads import export as lead_export
+from crm_core.leads import learning, masking, tags
+from crm_core.leads import merge as lead_merge
+from crm_core.leads import search as lead_search
 from crm_core.models import Notice, Opportunity, Role, User
-from crm_core.payment_import import apply as payment_apply
-from crm_core.payment_import import preview as payment_preview
-from crm_core.roster import apply as roster_apply
-from crm_core.roster import preview as roster_preview
-from crm_core.tabular import read_table
+from crm_core.org import auth, departure, roles, users
+from crm_core.org import units as org_units
+from crm_core.platform import audit, notices
+from crm_core.platform.actor import Actor
+from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
+from crm_core.sales import detail as opportunity_detail
 from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
 
 # The package exports functions named like these modules: import the modules themselves.
@@ -321,18 +305,18 @@ U = Untouched
 
 REGISTRY: dict[str, Row] = {
     # access: the filters themselves
-    "crm_core.access.unit_clause": exempt("no_rows", NO_ROWS),
-    "crm_core.access.opportunity_scope": exempt("no_rows", NO_ROWS),
-    "crm_core.access.opportunity_scope_parts": exempt("no_rows", NO_ROWS),
-    "crm_core.access.lead_scope": exempt("no_rows", NO_ROWS),
-    "crm_core.access.lead_scope_parts": exempt("no_rows", NO_ROWS),
-    "crm_core.access.waiting_own_leads": exempt("no_rows", NO_ROWS),
-    "crm_core.access.reaches_unit": exempt("no_rows", "compares a unit with the actor's reach"),
-    "crm_core.access.reaches_subtree": exempt(
+    "crm_core.org.access.unit_clause": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.opportunity_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.opportunity_scope_parts": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.lead_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.lead_scope_parts": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.waiting_own_leads": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.reaches_unit": exempt("no_rows", "compares a unit with the actor's reach"),
+    "crm_core.org.access.reaches_subtree": exempt(
         "no_rows", "compares a subtree with the actor's reach"
     ),
-    "crm_core.access.user_scope": exempt("no_rows", NO_ROWS),
-    "crm_core.access.org_unit_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.user_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.org_unit_scope": exempt("no_rows", NO_ROWS),
     # dashboards
     "crm_core.analytics.cache.scope_key": exempt("no_rows", NO_ROWS),
     "crm_core.analytics.cache.cached": exempt(
@@ -382,23 +366,31 @@ REGISTRY: dict[str, Row] = {
         H(lambda c: dash_scope.unit_choices(c.session, c.actor))
     ),
     # audit log and sign-in log
-    "crm_core.audit.record": exempt("own", "writes the actor's own act to the audit log"),
-    "crm_core.audit.list_entries": one(H(lambda c: audit.list_entries(c.session, c.actor))),
-    "crm_core.audit.count_entries": one(H(lambda c: audit.count_entries(c.session, c.actor))),
-    "crm_core.audit.search_entries": one(H(lambda c: audit.search_entries(c.session, c.actor))),
-    "crm_core.audit.audit_actions": one(H(lambda c: audit.audit_actions(c.session, c.actor))),
-    "crm_core.audit.audit_target_types": one(
+    "crm_core.platform.audit.record": exempt("own", "writes the actor's own act to the audit log"),
+    "crm_core.platform.audit.list_entries": one(
+        H(lambda c: audit.list_entries(c.session, c.actor))
+    ),
+    "crm_core.platform.audit.count_entries": one(
+        H(lambda c: audit.count_entries(c.session, c.actor))
+    ),
+    "crm_core.platform.audit.search_entries": one(
+        H(lambda c: audit.search_entries(c.session, c.actor))
+    ),
+    "crm_core.platform.audit.audit_actions": one(
+        H(lambda c: audit.audit_actions(c.session, c.actor))
+    ),
+    "crm_core.platform.audit.audit_target_types": one(
         H(lambda c: audit.audit_target_types(c.session, c.actor))
     ),
-    "crm_core.audit.actor_id_for_username": one(
+    "crm_core.platform.audit.actor_id_for_username": one(
         H(lambda c: audit.actor_id_for_username(c.session, c.actor, "sh_manager"))
     ),
-    "crm_core.auth.change_password": exempt("own", "changes the actor's own password"),
-    "crm_core.auth.recent_login_events": one(
+    "crm_core.org.auth.change_password": exempt("own", "changes the actor's own password"),
+    "crm_core.org.auth.recent_login_events": one(
         H(lambda c: auth.recent_login_events(c.session, c.actor))
     ),
     # the board
-    "crm_core.board.list_board": cases(
+    "crm_core.sales.board.list_board": cases(
         all=H(lambda c: board.list_board(c.session, c.actor)),
         sh_owner=H(
             lambda c: board.list_board(
@@ -407,26 +399,32 @@ REGISTRY: dict[str, Row] = {
         ),
         won=H(lambda c: board.list_board(c.session, c.actor, board.BoardFilter(stage="won"))),
     ),  # fmt: skip
-    "crm_core.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
-    "crm_core.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
+    "crm_core.sales.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
+    "crm_core.sales.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
     # customers
-    "crm_core.customers.apply.link_leads_to_customers": exempt("company_wide", CUSTOMER_DOMAIN),
-    "crm_core.customers.apply.apply_customer_import": exempt("company_wide", CUSTOMER_DOMAIN),
-    "crm_core.customers.apply.rejected_customer_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.customers.listing.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
-    "crm_core.customers.preview.preview_customer_import": exempt("company_wide", CUSTOMER_DOMAIN),
+    "crm_core.imports.customers.apply.link_leads_to_customers": exempt(
+        "company_wide", CUSTOMER_DOMAIN
+    ),
+    "crm_core.imports.customers.apply.apply_customer_import": exempt(
+        "company_wide", CUSTOMER_DOMAIN
+    ),
+    "crm_core.imports.customers.apply.rejected_customer_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.leads.customers.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
+    "crm_core.imports.customers.preview.preview_customer_import": exempt(
+        "company_wide", CUSTOMER_DOMAIN
+    ),
     # departure
-    "crm_core.departure.move_open_opportunities": one(
+    "crm_core.org.departure.move_open_opportunities": one(
         R(
             lambda c: departure.move_open_opportunities(
                 c.session, c.actor, c.row(User, c.user("rep_c1"))
             )
         )
     ),  # fmt: skip
-    "crm_core.departure.unit_departure_target": one(
+    "crm_core.org.departure.unit_departure_target": one(
         R(lambda c: departure.unit_departure_target(c.session, c.actor, c.unit("team_c")))
     ),
-    "crm_core.departure.set_unit_departure_target": one(
+    "crm_core.org.departure.set_unit_departure_target": one(
         R(
             lambda c: departure.set_unit_departure_target(
                 c.session, c.actor, c.unit("team_c"), "public_pool"
@@ -434,21 +432,21 @@ REGISTRY: dict[str, Row] = {
         )
     ),  # fmt: skip
     # dispatch
-    "crm_core.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
-    "crm_core.dispatch.waiting_reasons": one(
+    "crm_core.circulation.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
+    "crm_core.circulation.dispatch.waiting_reasons": one(
         H(lambda c: dispatch.waiting_reasons(c.session, c.actor))
     ),
-    "crm_core.dispatch_writes.write_picks": exempt(
+    "crm_core.circulation.assignment.write_picks": exempt(
         "internal", "writes the picks dispatch_unassigned planned"
     ),
     # file imports (shared steps)
-    "crm_core.file_import.check_preview_owner": exempt(
+    "crm_core.imports.file_import.check_preview_owner": exempt(
         "no_rows", "compares the preview's user with the actor"
     ),
-    "crm_core.file_import.audit_import": exempt("own", "audits the actor's own import run"),
-    "crm_core.file_import.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.file_import.audit_import": exempt("own", "audits the actor's own import run"),
+    "crm_core.imports.file_import.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
     # flow log
-    "crm_core.flow_log.search_flow": cases(
+    "crm_core.circulation.flow_log.search_flow": cases(
         all=H(lambda c: flow_log.search_flow(c.session, c.actor)),
         sh_user=H(
             lambda c: flow_log.search_flow(
@@ -456,12 +454,14 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.flow_log.count_flow": one(H(lambda c: flow_log.count_flow(c.session, c.actor))),
-    "crm_core.flow_log.flow_history": one(
+    "crm_core.circulation.flow_log.count_flow": one(
+        H(lambda c: flow_log.count_flow(c.session, c.actor))
+    ),
+    "crm_core.circulation.flow_log.flow_history": one(
         H(lambda c: flow_log.flow_history(c.session, c.actor, c.id("sh_won")))
     ),
     # follow-ups
-    "crm_core.follow_ups.log_follow_up": one(
+    "crm_core.sales.follow_ups.log_follow_up": one(
         R(
             lambda c: follow_ups.log_follow_up(
                 c.session,
@@ -473,21 +473,21 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),  # fmt: skip
-    "crm_core.follow_ups.set_next_follow_up": one(
+    "crm_core.sales.follow_ups.set_next_follow_up": one(
         R(
             lambda c: follow_ups.set_next_follow_up(
                 c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=3)
             )
         )
     ),  # fmt: skip
-    "crm_core.follow_ups.set_intention": one(
+    "crm_core.sales.follow_ups.set_intention": one(
         R(lambda c: follow_ups.set_intention(c.session, c.actor, c.id("sh_owned"), "A"))
     ),
     # history import
-    "crm_core.history_import.preview.check_request": exempt(
+    "crm_core.imports.history.preview.check_request": exempt(
         "no_rows", "checks the request's shape and permissions; reads no business rows"
     ),
-    "crm_core.history_import.preview.plan_history": cases(
+    "crm_core.imports.history.preview.plan_history": cases(
         sh_owner=H(
             lambda c: (
                 history_preview.plan_history(
@@ -506,17 +506,17 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.history_import.preview.preview_history": one(
+    "crm_core.imports.history.preview.preview_history": one(
         H(
             lambda c: history_preview.preview_history(
                 c.session, c.actor, _sh_history(c), None, _history_options(c)
             )
         )
     ),  # fmt: skip
-    "crm_core.history_import.rows.read_history": exempt(
+    "crm_core.imports.history.rows.read_history": exempt(
         "internal", "the reading step of plan_history, which checked the request"
     ),
-    "crm_core.history_import.run.run_history_import": one(
+    "crm_core.imports.history.run.run_history_import": one(
         H(
             lambda c: history_run.run_history_import(
                 c.session, c.actor, _sh_history(c), None, _history_options(c)
@@ -524,46 +524,46 @@ REGISTRY: dict[str, Row] = {
             project=_without_ids("import_id"),
         )
     ),  # fmt: skip
-    "crm_core.history_import.run.list_history_imports": one(
+    "crm_core.imports.history.run.list_history_imports": one(
         H(lambda c: history_run.list_history_imports(c.session, c.actor))
     ),
-    "crm_core.home.home_summary": one(H(lambda c: home.home_summary(c.session, c.actor))),
+    "crm_core.sales.home.home_summary": one(H(lambda c: home.home_summary(c.session, c.actor))),
     # lead intake and the lead import
-    "crm_core.intake.intake_leads": exempt("company_wide", IDENTITY),
-    "crm_core.intake.collisions.screen_collisions": exempt(
+    "crm_core.leads.intake.intake_leads": exempt("company_wide", IDENTITY),
+    "crm_core.leads.intake.collisions.screen_collisions": exempt(
         "internal", "blanks, in intake_leads's own report, what lies outside the actor's scope"
     ),
-    "crm_core.intake.collisions.tell_owners_managers": exempt(
+    "crm_core.leads.intake.collisions.tell_owners_managers": exempt(
         "internal", "notifies the managers of the owners screen_collisions found"
     ),
-    "crm_core.intake.writing.write_batch": exempt(
+    "crm_core.leads.intake.writing.write_batch": exempt(
         "internal", "writes the batch intake_leads planned"
     ),
-    "crm_core.lead_import.preview_import": exempt("company_wide", IDENTITY),
-    "crm_core.lead_import.run_import": exempt("company_wide", IDENTITY),
-    "crm_core.lead_import.rejected_rows_csv": exempt(
+    "crm_core.imports.leads.preview_import": exempt("company_wide", IDENTITY),
+    "crm_core.imports.leads.run_import": exempt("company_wide", IDENTITY),
+    "crm_core.imports.leads.rejected_rows_csv": exempt(
         "no_rows", "writes a CSV of the file and report the actor holds; reads no rows"
     ),
-    "crm_core.lead_import.list_imports": one(
+    "crm_core.imports.leads.list_imports": one(
         H(lambda c: lead_import.list_imports(c.session, c.actor))
     ),
     # jobs
-    "crm_core.jobs.run_job": exempt("engine", ENGINE),
-    "crm_core.jobs.last_runs": exempt(
+    "crm_core.circulation.jobs.run_job": exempt("engine", ENGINE),
+    "crm_core.circulation.jobs.last_runs": exempt(
         "company_wide", "the engine's own log (job, counts, timing), not a region's rows"
     ),
     # leads
-    "crm_core.lead_card.get_lead_detail": one(
+    "crm_core.sales.lead_card.get_lead_detail": one(
         R(lambda c: lead_card.get_lead_detail(c.session, c.actor, c.id("sh_owned_lead")))
     ),
-    "crm_core.lead_edit.update_lead": one(
+    "crm_core.leads.edit.update_lead": one(
         R(
             lambda c: lead_edit.update_lead(
                 c.session, c.actor, c.id("sh_owned_lead"), {"city": "Hangzhou"}
             )
         )
     ),  # fmt: skip
-    "crm_core.lead_export.export_leads": cases(
+    "crm_core.leads.export.export_leads": cases(
         all=H(
             lambda c: lead_export.export_leads(
                 c.session, c.actor, lead_search.LeadFilter(), "csv", "en"
@@ -575,7 +575,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.lead_merge.merge_leads": cases(
+    "crm_core.leads.merge.merge_leads": cases(
         keep_beijing=R(
             lambda c: lead_merge.merge_leads(
                 c.session, c.actor, c.id("bj_owned_lead"), c.id("sh_owned_lead")
@@ -587,8 +587,8 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.lead_search.lead_conditions": exempt("no_rows", NO_ROWS),
-    "crm_core.lead_search.count_matching": cases(
+    "crm_core.leads.search.lead_conditions": exempt("no_rows", NO_ROWS),
+    "crm_core.leads.search.count_matching": cases(
         all=H(lambda c: lead_search.count_matching(c.session, c.actor, lead_search.LeadFilter())),
         sh_tag=H(
             lambda c: lead_search.count_matching(
@@ -596,7 +596,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.lead_search.search_leads": cases(
+    "crm_core.leads.search.search_leads": cases(
         all=H(lambda c: lead_search.search_leads(c.session, c.actor, lead_search.LeadFilter())),
         sh_phone=H(
             lambda c: lead_search.search_leads(
@@ -624,20 +624,22 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.lead_search.lead_rows": exempt(
+    "crm_core.leads.search.lead_rows": exempt(
         "internal",
         "turns leads the caller found within scope (search_leads, export_leads) "
         "into rows; their opportunities are scoped here again",
     ),  # fmt: skip
-    "crm_core.lead_search.owner_choices": one(
+    "crm_core.leads.search.owner_choices": one(
         H(lambda c: lead_search.owner_choices(c.session, c.actor))
     ),
-    "crm_core.leads.count_leads": one(H(lambda c: leads.count_leads(c.session, c.actor))),
-    "crm_core.learning.learning_for_lead": one(
+    "crm_core.leads.search.count_leads": one(
+        H(lambda c: lead_search.count_leads(c.session, c.actor))
+    ),
+    "crm_core.leads.learning.learning_for_lead": one(
         R(lambda c: learning.learning_for_lead(c.session, c.actor, c.id("sh_owned_lead")))
     ),
     # study activity import
-    "crm_core.learning_import.apply.apply_learning_import": one(
+    "crm_core.imports.study.apply.apply_learning_import": one(
         H(
             lambda c: learning_apply.apply_learning_import(
                 c.session,
@@ -648,14 +650,14 @@ REGISTRY: dict[str, Row] = {
             project=_without_ids("audit_id"),
         )
     ),  # fmt: skip
-    "crm_core.learning_import.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.learning_import.lookups.leads_by_phone": one(
+    "crm_core.imports.study.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.study.lookups.leads_by_phone": one(
         H(lambda c: learning_lookups.leads_by_phone(c.session, c.actor, [_sh_phone(c)]))
     ),
-    "crm_core.learning_import.lookups.leads_by_customer": one(
+    "crm_core.imports.study.lookups.leads_by_customer": one(
         H(lambda c: learning_lookups.leads_by_customer(c.session, c.actor, ["U-SH-1"]))
     ),
-    "crm_core.learning_import.preview.preview_learning_import": one(
+    "crm_core.imports.study.preview.preview_learning_import": one(
         H(
             lambda c: learning_preview.preview_learning_import(
                 c.session, c.actor, _learning_frame(c)
@@ -663,66 +665,66 @@ REGISTRY: dict[str, Row] = {
         )
     ),  # fmt: skip
     # marketing spend
-    "crm_core.marketing_spend.set_spend": exempt(
+    "crm_core.analytics.marketing_spend.set_spend": exempt(
         "company_wide", "spend is per channel and month for the whole company, no org unit"
     ),
-    "crm_core.marketing_spend.delete_spend": exempt(
+    "crm_core.analytics.marketing_spend.delete_spend": exempt(
         "company_wide", "spend is per channel and month for the whole company, no org unit"
     ),
-    "crm_core.marketing_spend.list_spend": exempt(
+    "crm_core.analytics.marketing_spend.list_spend": exempt(
         "company_wide", "spend is per channel and month for the whole company, no org unit"
     ),
     # phones
-    "crm_core.masking.display_phone": exempt("no_rows", "masks a number the caller read"),
-    "crm_core.masking.reveal_phone": one(
+    "crm_core.leads.masking.display_phone": exempt("no_rows", "masks a number the caller read"),
+    "crm_core.leads.masking.reveal_phone": one(
         R(lambda c: masking.reveal_phone(c.session, c.actor, c.id("sh_owned_lead")))
     ),
     # notices
-    "crm_core.notices.unread_count": one(
+    "crm_core.platform.notices.unread_count": one(
         H(lambda c: notices.unread_count(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.notices.list_notices": one(
+    "crm_core.platform.notices.list_notices": one(
         H(lambda c: notices.list_notices(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.notices.mark_read": cases(
+    "crm_core.platform.notices.mark_read": cases(
         all=H(lambda c: notices.mark_read(c.session, c.actor), control="rep_c1"),
         sh_notice=H(
             lambda c: notices.mark_read(c.session, c.actor, [_sh_notice(c)]), control="rep_c1"
         ),
     ),  # fmt: skip
     # opportunities
-    "crm_core.opportunities.lock_for_change": one(
+    "crm_core.circulation.opportunities.lock_for_change": one(
         R(lambda c: opportunities.lock_for_change(c.session, c.actor, c.id("sh_owned")))
     ),
-    "crm_core.opportunities.get_opportunity": one(
+    "crm_core.circulation.opportunities.get_opportunity": one(
         R(lambda c: opportunities.get_opportunity(c.session, c.actor, c.id("sh_owned")))
     ),
-    "crm_core.opportunities.list_opportunities": one(
+    "crm_core.circulation.opportunities.list_opportunities": one(
         H(lambda c: opportunities.list_opportunities(c.session, c.actor))
     ),
-    "crm_core.opportunities.count_by": one(
+    "crm_core.circulation.opportunities.count_by": one(
         H(lambda c: opportunities.count_by(c.session, c.actor, Opportunity.stage))
     ),
-    "crm_core.opportunities.set_intention_level": one(
+    "crm_core.circulation.opportunities.set_intention_level": one(
         R(lambda c: opportunities.set_intention_level(c.session, c.actor, [c.id("sh_owned")], "A"))
     ),  # fmt: skip
-    "crm_core.opportunity_desk.list_desk": one(
+    "crm_core.circulation.desk.list_desk": one(
         H(lambda c: opportunity_desk.list_desk(c.session, c.actor))
     ),
-    "crm_core.opportunity_desk.count_desk": one(
+    "crm_core.circulation.desk.count_desk": one(
         H(lambda c: opportunity_desk.count_desk(c.session, c.actor))
     ),
-    "crm_core.opportunity_detail.get_opportunity_detail": one(
+    "crm_core.sales.detail.get_opportunity_detail": one(
         R(lambda c: opportunity_detail.get_opportunity_detail(c.session, c.actor, c.id("sh_owned")))
     ),  # fmt: skip
     # orders and payments
-    "crm_core.order_listing.orders_of_opportunity": one(
+    "crm_core.commerce.order_listing.orders_of_opportunity": one(
         R(lambda c: order_listing.orders_of_opportunity(c.session, c.actor, c.id("sh_won")))
     ),
-    "crm_core.order_listing.discount_requests": one(
+    "crm_core.commerce.order_listing.discount_requests": one(
         H(lambda c: order_listing.discount_requests(c.session, c.actor))
     ),
-    "crm_core.order_listing.payable_orders": cases(
+    "crm_core.commerce.order_listing.payable_orders": cases(
         all=H(lambda c: order_listing.payable_orders(c.session, c.actor)),
         sh_number=H(
             lambda c: order_listing.payable_orders(
@@ -730,7 +732,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.order_listing.paid_orders": cases(
+    "crm_core.commerce.order_listing.paid_orders": cases(
         all=H(lambda c: order_listing.paid_orders(c.session, c.actor, include_refunded=True)),
         sh_ref=H(
             lambda c: order_listing.paid_orders(
@@ -738,34 +740,34 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.orders.discount_limit": exempt("own", "the actor's own discount limit"),
-    "crm_core.orders.lock_order": one(
+    "crm_core.org.users.discount_limit": exempt("own", "the actor's own discount limit"),
+    "crm_core.commerce.orders.lock_order": one(
         R(lambda c: orders.lock_order(c.session, c.actor, c.id("sh_order"), "create_orders"))
     ),  # fmt: skip
-    "crm_core.orders.create_order": one(
+    "crm_core.commerce.orders.create_order": one(
         R(
             lambda c: orders.create_order(
                 c.session, c.actor, c.id("sh_owned"), c.id("product"), "9900"
             )
         )
     ),  # fmt: skip
-    "crm_core.orders.decide_discount": one(
+    "crm_core.commerce.orders.decide_discount": one(
         R(lambda c: orders.decide_discount(c.session, c.actor, c.id("sh_discount_order"), True))
     ),
-    "crm_core.orders.cancel_order": one(
+    "crm_core.commerce.orders.cancel_order": one(
         R(lambda c: orders.cancel_order(c.session, c.actor, c.id("sh_order")))
     ),
     # the org tree
-    "crm_core.org_units.get_unit": one(
+    "crm_core.org.units.get_unit": one(
         R(lambda c: org_units.get_unit(c.session, c.actor, c.unit("team_c")))
     ),
-    "crm_core.org_units.create_unit": one(
+    "crm_core.org.units.create_unit": one(
         R(lambda c: org_units.create_unit(c.session, c.actor, "Team D", c.unit("shanghai")))
     ),
-    "crm_core.org_units.rename_unit": one(
+    "crm_core.org.units.rename_unit": one(
         R(lambda c: org_units.rename_unit(c.session, c.actor, c.unit("team_c"), "Team X"))
     ),
-    "crm_core.org_units.move_unit": cases(
+    "crm_core.org.units.move_unit": cases(
         shanghai_away=R(
             lambda c: org_units.move_unit(c.session, c.actor, c.unit("team_c"), c.unit("beijing"))
         ),
@@ -773,10 +775,10 @@ REGISTRY: dict[str, Row] = {
             lambda c: org_units.move_unit(c.session, c.actor, c.unit("team_b"), c.unit("shanghai"))
         ),
     ),  # fmt: skip
-    "crm_core.org_units.set_unit_active": one(
+    "crm_core.org.units.set_unit_active": one(
         R(lambda c: org_units.set_unit_active(c.session, c.actor, c.unit("team_c"), True))
     ),
-    "crm_core.org_units.set_unit_head": cases(
+    "crm_core.org.units.set_unit_head": cases(
         shanghai_unit=R(
             lambda c: org_units.set_unit_head(
                 c.session, c.actor, c.unit("team_c"), c.user("rep_c2")
@@ -788,13 +790,13 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.org_units.set_unit_business_line": one(
+    "crm_core.org.units.set_unit_business_line": one(
         R(lambda c: org_units.set_unit_business_line(c.session, c.actor, c.unit("team_c"), None))
     ),  # fmt: skip
-    "crm_core.org_units.unit_tree": one(H(lambda c: org_units.unit_tree(c.session, c.actor))),
+    "crm_core.org.units.unit_tree": one(H(lambda c: org_units.unit_tree(c.session, c.actor))),
     # a manager's hand
-    "crm_core.override.override_scope": exempt("no_rows", NO_ROWS),
-    "crm_core.override.assign_opportunities": cases(
+    "crm_core.circulation.override.override_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.circulation.override.assign_opportunities": cases(
         shanghai_opportunity=R(
             lambda c: override.assign_opportunities(
                 c.session, c.actor, [c.id("sh_owned")], c.user("rep_a2")
@@ -806,23 +808,23 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.override.return_to_pool": one(
+    "crm_core.circulation.override.return_to_pool": one(
         R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")]))
     ),
-    "crm_core.override.set_locked": one(
+    "crm_core.circulation.override.set_locked": one(
         R(lambda c: override.set_locked(c.session, c.actor, [c.id("sh_owned")], True))
     ),
-    "crm_core.override.protect_until": one(
+    "crm_core.circulation.override.protect_until": one(
         R(
             lambda c: override.protect_until(
                 c.session, c.actor, [c.id("sh_owned")], NOW + timedelta(days=5)
             )
         )
     ),  # fmt: skip
-    "crm_core.override.reactivate": one(
+    "crm_core.circulation.override.reactivate": one(
         R(lambda c: override.reactivate(c.session, c.actor, [c.id("sh_dormant")]))
     ),
-    "crm_core.override.count_selection": one(
+    "crm_core.circulation.override.count_selection": one(
         H(
             lambda c: override.count_selection(
                 c.session, c.actor, [c.id("sh_owned"), c.id("sh_public"), c.id("bj_owned")]
@@ -830,7 +832,7 @@ REGISTRY: dict[str, Row] = {
         )
     ),  # fmt: skip
     # payment file
-    "crm_core.payment_import.apply.apply_payment_import": one(
+    "crm_core.imports.payments.apply.apply_payment_import": one(
         H(
             lambda c: payment_apply.apply_payment_import(
                 c.session,
@@ -841,8 +843,8 @@ REGISTRY: dict[str, Row] = {
             project=_without_ids("audit_id"),
         )
     ),  # fmt: skip
-    "crm_core.payment_import.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.payment_import.preview.preview_payment_import": cases(
+    "crm_core.imports.payments.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.payments.preview.preview_payment_import": cases(
         sh_order=H(
             lambda c: payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c))
         ),
@@ -855,61 +857,63 @@ REGISTRY: dict[str, Row] = {
             echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
         ),
     ),  # fmt: skip
-    "crm_core.payments.ref_used_error": one(
+    "crm_core.commerce.payments.ref_used_error": one(
         H(lambda c: payments.ref_used_error(c.session, c.actor, SH_PAYMENT_REF))
     ),
-    "crm_core.payments.pay_order": one(
+    "crm_core.commerce.payments.pay_order": one(
         R(lambda c: payments.pay_order(c.session, c.actor, c.id("sh_order"), "NEW-REF-2"))
     ),
-    "crm_core.payments.record_payment": one(
+    "crm_core.commerce.payments.record_payment": one(
         R(lambda c: payments.record_payment(c.session, c.actor, c.id("sh_order"), "NEW-REF-3"))
     ),
-    "crm_core.payments.refund_order": one(
+    "crm_core.commerce.payments.refund_order": one(
         R(lambda c: payments.refund_order(c.session, c.actor, c.id("sh_paid_order"), "Moved"))
     ),
     # the public pool
-    "crm_core.pool.pool_scope": exempt("no_rows", NO_ROWS),
-    "crm_core.pool.list_pool": one(H(lambda c: pool.list_pool(c.session, c.actor))),
-    "crm_core.pool.count_pool": one(H(lambda c: pool.count_pool(c.session, c.actor))),
-    "crm_core.pool.claim_allowance": one(
+    "crm_core.circulation.pool.pool_scope": exempt("no_rows", NO_ROWS),
+    "crm_core.circulation.pool.list_pool": one(H(lambda c: pool.list_pool(c.session, c.actor))),
+    "crm_core.circulation.pool.count_pool": one(H(lambda c: pool.count_pool(c.session, c.actor))),
+    "crm_core.circulation.pool.claim_allowance": one(
         H(lambda c: pool.claim_allowance(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.pool.claim_from_pool": one(
+    "crm_core.circulation.pool.claim_from_pool": one(
         H(lambda c: pool.claim_from_pool(c.session, c.actor, [c.id("sh_public")]), control="rep_c1")
     ),  # fmt: skip
     # products
-    "crm_core.products.list_products": exempt(
+    "crm_core.commerce.products.list_products": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
-    "crm_core.products.get_product": exempt(
+    "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
-    "crm_core.products.create_product": exempt(
+    "crm_core.commerce.products.create_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
-    "crm_core.products.update_product": exempt(
+    "crm_core.commerce.products.update_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
-    "crm_core.products.set_product_active": exempt(
+    "crm_core.commerce.products.set_product_active": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
     # recycling and renewals
-    "crm_core.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
-    "crm_core.recycle.warn_recycles": exempt("engine", ENGINE),
-    "crm_core.recycle.recycle_due": one(
+    "crm_core.circulation.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle.warn_recycles": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle.recycle_due": one(
         H(lambda c: recycle.recycle_due(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.renewals.open_renewal": one(
+    "crm_core.circulation.renewals.open_renewal": one(
         R(lambda c: renewals.open_renewal(c.session, c.actor, c.id("sh_won")))
     ),
-    "crm_core.renewals.renewals_of": one(
+    "crm_core.circulation.renewals.renewals_of": one(
         R(lambda c: renewals.renewals_of(c.session, c.actor, c.id("sh_won")))
     ),
-    "crm_core.renewals.open_due_renewals": exempt("engine", ENGINE),
+    "crm_core.circulation.renewals.open_due_renewals": exempt("engine", ENGINE),
     # roles
-    "crm_core.roles.list_roles": one(H(lambda c: roles.list_roles(c.session, c.actor))),
-    "crm_core.roles.grantable_roles": one(H(lambda c: roles.grantable_roles(c.session, c.actor))),
-    "crm_core.roles.save_role": one(
+    "crm_core.org.roles.list_roles": one(H(lambda c: roles.list_roles(c.session, c.actor))),
+    "crm_core.org.roles.grantable_roles": one(
+        H(lambda c: roles.grantable_roles(c.session, c.actor))
+    ),
+    "crm_core.org.roles.save_role": one(
         R(
             lambda c: roles.save_role(
                 c.session,
@@ -922,33 +926,33 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),  # fmt: skip
-    "crm_core.roles.delete_role": one(
+    "crm_core.org.roles.delete_role": one(
         R(lambda c: roles.delete_role(c.session, c.actor, _sh_role(c).id))
     ),
     # HR roster
-    "crm_core.roster.apply.apply_roster": one(
+    "crm_core.imports.roster.apply.apply_roster": one(
         U(lambda c: roster_apply.apply_roster(c.session, c.actor, _preview_roster(c)))
     ),
-    "crm_core.roster.preview.preview_roster": one(U(_preview_roster)),
+    "crm_core.imports.roster.preview.preview_roster": one(U(_preview_roster)),
     # rules
-    "crm_core.rule_preview.rules_with_draft": exempt(
+    "crm_core.circulation.dry_run.rules_with_draft": exempt(
         "internal",
         "the engine's rule list for preview_rule's dry run, every unit's rules "
         "in order; preview_rule shows the actor only the outcomes within reach",
     ),  # fmt: skip
-    "crm_core.rule_preview.preview_rule": one(
+    "crm_core.circulation.dry_run.preview_rule": one(
         H(
             lambda c: rule_preview.preview_rule(
                 c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("beijing"))
             )
         )
     ),  # fmt: skip
-    "crm_core.rules.list_rules": cases(
+    "crm_core.circulation.rules.list_rules": cases(
         recycle=H(lambda c: rules.list_rules(c.session, c.actor, "recycle")),
         dispatch=H(lambda c: rules.list_rules(c.session, c.actor, "dispatch")),
         departure=H(lambda c: rules.list_rules(c.session, c.actor, "departure")),
     ),  # fmt: skip
-    "crm_core.rules.can_edit": one(
+    "crm_core.circulation.rules.can_edit": one(
         R(
             lambda c: rules.can_edit(
                 c.session, c.actor, c.row(rules.RULE_MODELS["recycle"], c.id("sh_recycle_rule"))
@@ -956,10 +960,10 @@ REGISTRY: dict[str, Row] = {
             falsy=True,
         )
     ),  # fmt: skip
-    "crm_core.rules.get_rule": one(
+    "crm_core.circulation.rules.get_rule": one(
         R(lambda c: rules.get_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
     ),
-    "crm_core.rules.check_rule": cases(
+    "crm_core.circulation.rules.check_rule": cases(
         shanghai_unit=H(
             lambda c: rules.check_rule(
                 c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("shanghai"))
@@ -995,7 +999,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.rules.save_rule": cases(
+    "crm_core.circulation.rules.save_rule": cases(
         shanghai_rule=R(
             lambda c: rules.save_rule(
                 c.session,
@@ -1011,122 +1015,122 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.rules.set_rule_enabled": one(
+    "crm_core.circulation.rules.set_rule_enabled": one(
         R(
             lambda c: rules.set_rule_enabled(
                 c.session, c.actor, "recycle", c.id("sh_recycle_rule"), False
             )
         )
     ),  # fmt: skip
-    "crm_core.rules.move_rule": one(
+    "crm_core.circulation.rules.move_rule": one(
         R(lambda c: rules.move_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule"), 1))
     ),
-    "crm_core.rules.delete_rule": one(
+    "crm_core.circulation.rules.delete_rule": one(
         R(lambda c: rules.delete_rule(c.session, c.actor, "claim", c.id("sh_claim_rule")))
     ),
-    "crm_core.rules.rule_versions": one(
+    "crm_core.circulation.rules.rule_versions": one(
         R(lambda c: rules.rule_versions(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
     ),
     # settings
-    "crm_core.settings.all_settings": exempt(
+    "crm_core.platform.settings.all_settings": exempt(
         "company_wide", "the company's settings; manage_settings is an administrator's power"
     ),
-    "crm_core.settings.set_setting": exempt(
+    "crm_core.platform.settings.set_setting": exempt(
         "company_wide", "the company's settings; manage_settings is an administrator's power"
     ),
     # stages
-    "crm_core.stages.may_move_back": exempt("no_rows", "reads the actor's permissions"),
-    "crm_core.stages.next_stages": exempt("no_rows", "reads the actor's permissions"),
-    "crm_core.stages.check_stage_move": exempt(
+    "crm_core.sales.stages.may_move_back": exempt("no_rows", "reads the actor's permissions"),
+    "crm_core.sales.stages.next_stages": exempt("no_rows", "reads the actor's permissions"),
+    "crm_core.sales.stages.check_stage_move": exempt(
         "internal", "checks a move on an opportunity the caller locked within scope"
     ),
-    "crm_core.stages.change_stage": one(
+    "crm_core.sales.stages.change_stage": one(
         R(lambda c: stages.change_stage(c.session, c.actor, c.id("sh_owned"), "trial_done"))
     ),
-    "crm_core.stages.apply_stage": exempt(
+    "crm_core.sales.stages.apply_stage": exempt(
         "internal", "moves an opportunity the caller locked within scope (lock_for_change)"
     ),
-    "crm_core.stages.close_as_won": exempt(
+    "crm_core.sales.stages.close_as_won": exempt(
         "internal", "wins an opportunity the payment locked within scope (lock_order)"
     ),
     # tags
-    "crm_core.tags.add_tag": one(
+    "crm_core.leads.tags.add_tag": one(
         R(lambda c: tags.add_tag(c.session, c.actor, c.id("sh_owned_lead"), "new-tag"))
     ),
-    "crm_core.tags.remove_tag": one(
+    "crm_core.leads.tags.remove_tag": one(
         R(lambda c: tags.remove_tag(c.session, c.actor, c.id("sh_owned_lead"), SH_TAG))
     ),
-    "crm_core.tags.bulk_tag": one(
+    "crm_core.leads.tags.bulk_tag": one(
         H(lambda c: tags.bulk_tag(c.session, c.actor, lead_search.LeadFilter(), "bulk-tag"))
     ),
-    "crm_core.tags.bulk_untag": one(
+    "crm_core.leads.tags.bulk_untag": one(
         H(lambda c: tags.bulk_untag(c.session, c.actor, lead_search.LeadFilter(tag=SH_TAG), SH_TAG))
     ),  # fmt: skip
-    "crm_core.tags.list_tags": exempt(
+    "crm_core.leads.tags.list_tags": exempt(
         "company_wide",
         "the tag names are the company's vocabulary (tags.list_tags); which "
         "leads carry a tag stays within the scope of every search",
     ),  # fmt: skip
     # transfer requests
-    "crm_core.transfers.colleagues": one(
+    "crm_core.sales.transfers.colleagues": one(
         H(lambda c: transfers.colleagues(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.transfers.request_transfer": one(
+    "crm_core.sales.transfers.request_transfer": one(
         R(lambda c: transfers.request_transfer(c.session, c.actor, c.id("sh_owned"), "Too far"))
     ),
-    "crm_core.transfers.list_transfer_requests": one(
+    "crm_core.sales.transfers.list_transfer_requests": one(
         H(lambda c: transfers.list_transfer_requests(c.session, c.actor))
     ),
-    "crm_core.transfers.count_pending_transfers": one(
+    "crm_core.sales.transfers.count_pending_transfers": one(
         H(lambda c: transfers.count_pending_transfers(c.session, c.actor))
     ),
-    "crm_core.transfers.requests_of_opportunity": one(
+    "crm_core.sales.transfers.requests_of_opportunity": one(
         R(lambda c: transfers.requests_of_opportunity(c.session, c.actor, c.id("sh_owned")))
     ),
-    "crm_core.transfers.decide_transfer": one(
+    "crm_core.sales.transfers.decide_transfer": one(
         R(
             lambda c: transfers.decide_transfer(
                 c.session, c.actor, c.id("sh_transfer"), approve=False
             )
         )
     ),  # fmt: skip
-    "crm_core.transfers.withdraw_transfer": one(
+    "crm_core.sales.transfers.withdraw_transfer": one(
         R(
             lambda c: transfers.withdraw_transfer(c.session, c.actor, c.id("sh_transfer")),
             control="rep_c1",
         )
     ),  # fmt: skip
     # trials
-    "crm_core.trials.add_trial": exempt(
+    "crm_core.sales.stages.add_trial": exempt(
         "internal", "books a trial on an opportunity the caller locked within scope"
     ),
-    "crm_core.trials.book_trial": one(
+    "crm_core.sales.trials.book_trial": one(
         R(
             lambda c: trials.book_trial(
                 c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=2)
             )
         )
     ),  # fmt: skip
-    "crm_core.trials.mark_trial": one(
+    "crm_core.sales.trials.mark_trial": one(
         R(lambda c: trials.mark_trial(c.session, c.actor, c.id("sh_trial"), "cancelled"))
     ),
     # users
-    "crm_core.users.ensure_can_grant": exempt(
+    "crm_core.org.users.ensure_can_grant": exempt(
         "internal", "checks a role the caller loaded against the actor's own reach"
     ),
-    "crm_core.users.ensure_can_grant_at": exempt(
+    "crm_core.org.users.ensure_can_grant_at": exempt(
         "internal", "checks a role the caller loaded, at a unit, against the actor's reach"
     ),
-    "crm_core.users.ensure_reach_from_unit": exempt(
+    "crm_core.org.users.ensure_reach_from_unit": exempt(
         "internal", "checks a role's reach from a unit against the actor's own reach"
     ),
-    "crm_core.users.get_user": one(
+    "crm_core.org.users.get_user": one(
         R(lambda c: users.get_user(c.session, c.actor, c.user("rep_c1")))
     ),
-    "crm_core.users.manageable_user": one(
+    "crm_core.org.users.manageable_user": one(
         R(lambda c: users.manageable_user(c.session, c.actor, c.user("rep_c1")))
     ),
-    "crm_core.users.create_user": one(
+    "crm_core.org.users.create_user": one(
         R(
             lambda c: users.create_user(
                 c.session,
@@ -1140,7 +1144,7 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),  # fmt: skip
-    "crm_core.users.update_user": cases(
+    "crm_core.org.users.update_user": cases(
         shanghai_user=R(
             lambda c: users.update_user(c.session, c.actor, c.user("rep_c1"), title="Senior")
         ),
@@ -1150,33 +1154,35 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),  # fmt: skip
-    "crm_core.users.set_user_roles": one(
+    "crm_core.org.users.set_user_roles": one(
         R(lambda c: users.set_user_roles(c.session, c.actor, c.user("rep_c1"), ["rep"]))
     ),
-    "crm_core.users.reset_password": one(
+    "crm_core.org.users.reset_password": one(
         R(lambda c: users.reset_password(c.session, c.actor, c.user("rep_c1"), "newpass123"))
     ),
-    "crm_core.users.bulk_update_users": one(
+    "crm_core.org.users.bulk_update_users": one(
         U(
             lambda c: users.bulk_update_users(
                 c.session, c.actor, [{"id": c.user("rep_c1"), "title": "Senior"}]
             )
         )
     ),  # fmt: skip
-    "crm_core.users.list_users": one(H(lambda c: users.list_users(c.session, c.actor))),
-    "crm_core.users.set_language": exempt("own", "sets the actor's own language"),
+    "crm_core.org.users.list_users": one(H(lambda c: users.list_users(c.session, c.actor))),
+    "crm_core.org.users.set_language": exempt("own", "sets the actor's own language"),
     # the workbench
-    "crm_core.workbench.workbench": one(
+    "crm_core.sales.workbench.workbench": one(
         H(lambda c: workbench.workbench(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.workbench.pipeline_counts": one(
+    "crm_core.sales.workbench.pipeline_counts": one(
         H(lambda c: workbench.pipeline_counts(c.session, c.actor), control="rep_c1")
     ),
-    "crm_core.workbench.day_activity": one(
+    "crm_core.sales.workbench.day_activity": one(
         H(
             lambda c: workbench.day_activity(c.session, c.actor, NOW - timedelta(hours=10)),
             control="rep_c1",
         )
     ),  # fmt: skip
-    "crm_core.workbench.team_backlog": one(H(lambda c: workbench.team_backlog(c.session, c.actor))),
+    "crm_core.sales.workbench.team_backlog": one(
+        H(lambda c: workbench.team_backlog(c.session, c.actor))
+    ),
 }

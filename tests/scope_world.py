@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, SQLModel
 
-from crm_core import clock
-from crm_core.access import Actor, load_actor
-from crm_core.departure import set_unit_departure_target
-from crm_core.follow_ups import FollowUpInput, log_follow_up
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.commerce.orders import create_order
+from crm_core.commerce.payments import record_payment
+from crm_core.commerce.products import create_product
+from crm_core.leads.tags import add_tag
 from crm_core.models import (
     Customer,
     HistoryImport,
@@ -39,15 +40,15 @@ from crm_core.models import (
     Opportunity,
     Role,
 )
-from crm_core.orders import create_order
-from crm_core.payments import record_payment
-from crm_core.permissions import BUILTIN_ROLES, DataScope
-from crm_core.products import create_product
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.tags import add_tag
-from crm_core.transfers import request_transfer
-from crm_core.trials import book_trial
-from crm_core.users import create_user
+from crm_core.org.access import load_actor
+from crm_core.org.departure import set_unit_departure_target
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
+from crm_core.sales.transfers import request_transfer
+from crm_core.sales.trials import book_trial
 from tests.factories import (
     PASSWORD,
     SYSTEM,

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm_core.access import load_actor
-from crm_core.errors import NotFound, PermissionDenied
-from crm_core.home import home_summary
-from crm_core.leads import count_leads
+from crm_core.circulation.opportunities import (
+    get_opportunity,
+    list_opportunities,
+    set_intention_level,
+)
+from crm_core.leads.search import count_leads
 from crm_core.models import Opportunity, Role, UserRole
-from crm_core.opportunities import get_opportunity, list_opportunities, set_intention_level
+from crm_core.org.access import load_actor
+from crm_core.platform.errors import NotFound, PermissionDenied
+from crm_core.sales.home import home_summary
 from tests.factories import add_owned_opportunity, build_small_company
 
 
@@ -111,7 +115,7 @@ def test_home_summary_counts_within_scope(db, company):
 
 
 def test_actor_combines_roles_to_the_widest(db, company):
-    from crm_core.users import role_by_code
+    from crm_core.org.users import role_by_code
 
     db.add(UserRole(user_id=company.users["rep_b1"].id, role_id=role_by_code(db, "team_lead").id))
     db.commit()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from crm_core import auth, clock
-from crm_core.errors import ValidationError
 from crm_core.models import LoginEvent, User
-from crm_core.settings import set_setting
+from crm_core.org import auth
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.settings import set_setting
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 
 KEY = "unit-test-cookie-key-0123456789abcdef"
@@ -130,7 +130,7 @@ def test_password_change_revokes_earlier_sessions(db, company):
 
 def test_password_rules(db, company):
     actor = company.actor(db, "rep_a1")
-    from crm_core.errors import ValidationError
+    from crm_core.platform.errors import ValidationError
 
     for old, new, key in [
         ("wrong-one1", "n3w-password", "auth.error.old_password"),
@@ -166,23 +166,38 @@ def test_cookie_without_issue_time_takes_it_from_expiry(db, company):
 
 
 def test_unknown_user_takes_as_long_as_a_wrong_password(db, company, monkeypatch):
-    monkeypatch.setenv("CRM_BCRYPT_ROUNDS", "10")
+    # The time of a sign-in is bcrypt's: each path must run exactly one check at the cost of
+    # the account's own hash. Spying on the checks shows that without timing anything.
+    monkeypatch.setenv("CRM_BCRYPT_ROUNDS", "6")
     user = db.exec(select(User).where(User.username == "rep_b1")).one()
     user.password_hash = auth.hash_password(PASSWORD)
     db.add(user)
     db.commit()
     set_setting(db, SYSTEM, "login.max_failed_attempts", 100)
     db.commit()
+    checked: list[str] = []
+    real_checkpw = auth.bcrypt.checkpw
 
-    def timed(username):
-        start = time.perf_counter()
-        auth.authenticate(db, username, "wrong-pass1")
-        return time.perf_counter() - start
+    def spy(password: bytes, hashed: bytes) -> bool:
+        checked.append(hashed.decode())
+        return real_checkpw(password, hashed)
 
-    timed("rep_b1"), timed("ghost")  # warm both paths
-    known = statistics.median(timed("rep_b1") for _ in range(7))
-    unknown = statistics.median(timed("ghost") for _ in range(7))
-    assert 0.6 < unknown / known < 1.6, (known, unknown)
+    monkeypatch.setattr(auth.bcrypt, "checkpw", spy)
+
+    def hashes_checked(username: str) -> list[str]:
+        checked.clear()
+        assert not auth.authenticate(db, username, "wrong-pass1").ok
+        return list(checked)
+
+    assert hashes_checked("rep_b1") == [user.password_hash]
+    (unknown,) = hashes_checked("ghost")
+    assert unknown.startswith("$2b$06$")
+    # A locked account costs the same too, checked against a dummy, never its own hash.
+    user.locked_until = clock.now() + timedelta(hours=1)
+    db.add(user)
+    db.commit()
+    (locked,) = hashes_checked("rep_b1")
+    assert locked.startswith("$2b$06$") and locked != user.password_hash
 
 
 @pytest.mark.parametrize(

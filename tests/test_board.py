@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from crm_core import clock
-from crm_core.board import BoardFilter, board_columns, count_board, list_board
-from crm_core.errors import ValidationError
 from crm_core.models import Lead
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
+from crm_core.sales.board import BoardFilter, board_columns, count_board, list_board
 from tests.factories import build_small_company, owned_with
 
 NOW = datetime(2026, 12, 15, 4, 0)  # 12:00 local on the 15th

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import clock
 from crm_core.models import BusinessLine
+from crm_core.platform import clock
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.dashboard_factories import move, open_opportunity
 from tests.factories import PASSWORD

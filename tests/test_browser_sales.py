@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from crm_core import clock
 from crm_core.models import FollowUp, Opportunity, Product, SalesOrder, TrialLesson, User
+from crm_core.platform import clock
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, add_owned_opportunity
 

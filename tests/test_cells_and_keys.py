@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm_core.cells import (
+from crm_core.leads.masking import mask_any_phone, mask_phone
+from crm_core.platform.cells import (
     DEFAULT_PLACEHOLDERS,
     clean_cell,
     neutralise_cell,
     parse_datetime,
     placeholder_set,
 )
-from crm_core.masking import mask_any_phone, mask_phone
-from crm_core.search_keys import name_key, prefix_range
+from crm_core.platform.search_keys import name_key, prefix_range
 
 PLACEHOLDERS = placeholder_set(DEFAULT_PLACEHOLDERS)
 

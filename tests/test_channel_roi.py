@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from crm_core.analytics import DashboardFilter, channel_roi
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.marketing_spend import delete_spend, list_spend, set_spend
-from crm_core.users import create_user
+from crm_core.analytics.marketing_spend import delete_spend, list_spend, set_spend
+from crm_core.org.users import create_user
+from crm_core.platform.errors import PermissionDenied, ValidationError
 from tests.dashboard_factories import open_opportunity, pay, refund
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
-from crm_core import clock
 from crm_core.analytics import DashboardFilter, circulation_health
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.follow_ups import FollowUpInput, log_follow_up
-from crm_core.pool import claim_from_pool
-from crm_core.recycle import recycle_idle_opportunities
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.users import update_user
+from crm_core.circulation.pool import claim_from_pool
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.models import FlowEvent
+from crm_core.org.users import update_user
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from tests.dashboard_factories import open_opportunity
 from tests.factories import SYSTEM, build_small_company
 
@@ -114,3 +116,17 @@ def test_refusals(db, history):
     with pytest.raises(ValidationError) as error:
         circulation_health(db, company.actor(db, "boss"), MARCH, idle_days=0)
     assert error.value.key == "dash.error.idle_days"
+
+
+def test_recycles_without_a_rule_beside_ones_with_a_rule_on_one_day(db, history):
+    """The demo's history holds recycles with no rule; the worker's first run adds ones with
+    a rule on the same day: both are listed, the rule's first (this crashed the page)."""
+    company = history[0]
+    first = db.exec(select(FlowEvent).where(FlowEvent.reason == "recycle")).first()
+    db.add(FlowEvent(opportunity_id=first.opportunity_id, at=first.at, from_owner_id=first.from_owner_id,
+                     to_owner_id=None, from_state="owned", to_state="public", reason="recycle",
+                     rule_id=None))  # fmt: skip
+    db.commit()
+    health = circulation_health(db, company.actor(db, "admin"), MARCH)
+    same_day = [r for r in health.recycles if r[0] == health.recycles[0][0]]
+    assert [r[1] is None for r in same_day] == [False, True]

@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from crm_core import clock
-from crm_core.bootstrap import bootstrap
-from crm_core.dispatch import dispatch_unassigned
-from crm_core.errors import CrmError
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.override import return_to_pool
+from crm_core.circulation.pool import claim_from_pool, list_pool
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import FlowEvent, Opportunity, User
-from crm_core.override import return_to_pool
-from crm_core.pool import claim_from_pool, list_pool
-from crm_core.recycle import recycle_idle_opportunities
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.platform import clock
+from crm_core.platform.bootstrap import bootstrap
+from crm_core.platform.errors import CrmError
 from tests.conftest import empty_database
 from tests.factories import SYSTEM, add_waiting_opportunities, build_small_company
 

@@ -12,22 +12,22 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.cells import DEFAULT_PLACEHOLDERS
-from crm_core.customers import (
+from crm_core.imports.customers import (
     REASONS,
     apply_customer_import,
     guess_customer_mapping,
     link_leads_to_customers,
-    list_customers,
     preview_customer_import,
     rejected_customer_rows_csv,
 )
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
+from crm_core.imports.tabular import read_table
+from crm_core.leads.customers import list_customers
 from crm_core.models import AuditLog, Customer, Lead
-from crm_core.tabular import read_table
-from crm_core.users import create_user
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.cells import DEFAULT_PLACEHOLDERS
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 HEADER_EN = ["User ID", "Name", "Mobile", "Email", "Registration Date"]
@@ -257,7 +257,7 @@ def test_an_error_midway_leaves_nothing_written(db, admin, company, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("crm_core.customers.apply.link_leads_to_customers", broken)
+    monkeypatch.setattr("crm_core.imports.customers.apply.link_leads_to_customers", broken)
     rows = [("U1", "Ann", "13800000001", "", "")]
     with pytest.raises(RuntimeError):
         apply_customer_import(db, admin, preview(db, admin, csv_bytes(rows)), "good_rows")

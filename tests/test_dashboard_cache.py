@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from crm_core import clock
 from crm_core.analytics import DashboardFilter, circulation_health, funnel
-from crm_core.follow_ups import FollowUpInput, log_follow_up
-from crm_core.masking import reveal_phone
+from crm_core.leads.masking import reveal_phone
 from crm_core.models import Opportunity
+from crm_core.platform import clock
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from tests.dashboard_factories import move, open_opportunity
 from tests.factories import build_small_company
 

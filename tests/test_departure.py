@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, insert
 from sqlmodel import select
 
-from crm_core import clock
 from crm_core.models import DepartureRule, FlowEvent, Lead, Opportunity
-from crm_core.org_units import set_unit_head
-from crm_core.users import update_user
+from crm_core.org.units import set_unit_head
+from crm_core.org.users import update_user
+from crm_core.platform import clock
 from tests.factories import SYSTEM, build_small_company
 
 
@@ -150,7 +150,7 @@ def test_departure_of_a_rep_holding_5000(db, company):
 
 
 def test_unit_departure_rule_set_from_the_org_services(db, company):
-    from crm_core.departure import set_unit_departure_target, unit_departure_target
+    from crm_core.org.departure import set_unit_departure_target, unit_departure_target
 
     manager = company.actor(db, "bj_manager")
     set_unit_departure_target(db, manager, company.units["beijing"].id, "redispatch")
@@ -162,7 +162,7 @@ def test_unit_departure_rule_set_from_the_org_services(db, company):
     )
     set_unit_departure_target(db, manager, company.units["team_a"].id, None)
     assert unit_departure_target(db, manager, company.units["team_a"].id)[1] == "redispatch"
-    from crm_core.errors import NotFound
+    from crm_core.platform.errors import NotFound
 
     with pytest.raises(NotFound):
         set_unit_departure_target(db, manager, company.units["team_c"].id, "public_pool")

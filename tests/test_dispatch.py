@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.dispatch import dispatch_unassigned, waiting_reasons
-from crm_core.errors import PermissionDenied
+from crm_core.circulation.dispatch import dispatch_unassigned, waiting_reasons
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import DispatchRule, FlowEvent, Notice, Opportunity, User
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.users import create_user
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied
 from tests.factories import SYSTEM, add_waiting_opportunities, build_small_company
 
 

@@ -7,12 +7,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.follow_ups import FollowUpInput, log_follow_up, set_intention, set_next_follow_up
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import FollowUp, Opportunity, StageHistory, TrialLesson
-from crm_core.recycle import recycle_idle_opportunities
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.sales.follow_ups import (
+    FollowUpInput,
+    log_follow_up,
+    set_intention,
+    set_next_follow_up,
+)
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 12, 1, 9, 0)

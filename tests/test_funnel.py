@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from crm_core.analytics import FUNNEL_STAGES, DashboardFilter, funnel, funnel_opportunities
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.dashboard_factories import move, open_opportunity
 from tests.factories import build_small_company
 

@@ -15,10 +15,8 @@ import pandas as pd
 import pytest
 from sqlmodel import func, select
 
-from crm_core.access import load_actor
 from crm_core.analytics import DashboardFilter, funnel, performance
-from crm_core.errors import PermissionDenied
-from crm_core.history_import import (
+from crm_core.imports.history import (
     HistoryOptions,
     guess_columns,
     guess_team_columns,
@@ -26,9 +24,11 @@ from crm_core.history_import import (
     preview_history,
     run_history_import,
 )
+from crm_core.imports.tabular import read_table
 from crm_core.models import FlowEvent, Opportunity, OrgUnit, SalesOrder, StageHistory, User
-from crm_core.tabular import read_table
-from crm_core.users import create_user
+from crm_core.org.access import load_actor
+from crm_core.org.users import create_user
+from crm_core.platform.errors import PermissionDenied
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 
 # The project's shared folder sits beside the checkout (CRM_SHARED_DIR points elsewhere).

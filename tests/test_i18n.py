@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crm_core.i18n import CATALOGUES, translate
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.permissions import BUILTIN_ROLES, DataScope
-from crm_core.settings import DEFINITIONS
+from crm_core.platform.i18n import CATALOGUES, translate
+from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
+from crm_core.platform.settings import DEFINITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -58,7 +58,7 @@ def test_dynamic_key_families_are_complete():
         + [f"role.{r}" for r in BUILTIN_ROLES]
         + [f"scope.{s}" for s in DataScope]
         + [f"settings.{k}" for k in DEFINITIONS]
-        # The file imports' shared refusals and report columns (crm_core.file_import), by
+        # The file imports' shared refusals and report columns (crm_core.imports.file_import), by
         # the domain each import passes.
         + [
             f"{domain}.{key}"

@@ -6,12 +6,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-import crm_core.intake.writing  # noqa: F401  (patched below)
-from crm_core import intake
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.masking import display_phone, mask_phone, reveal_phone
+import crm_core.leads.intake.writing  # noqa: F401  (patched below)
+from crm_core.leads import intake
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.masking import display_phone, mask_phone, reveal_phone
 from crm_core.models import (
     AuditLog,
     BusinessLine,
@@ -22,6 +20,8 @@ from crm_core.models import (
     Opportunity,
     StageHistory,
 )
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import PermissionDenied
-from crm_core.intake import LeadInput, intake_leads
+from crm_core.leads.intake import LeadInput, intake_leads
 from crm_core.models import Customer, FlowEvent, Lead, LeadTag, Opportunity
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 
@@ -77,7 +77,7 @@ def test_keep_for_self_needs_work_opportunities(db, company):
 
 
 def test_a_rep_sees_the_lead_they_entered_even_before_dispatch(db, company):
-    from crm_core.leads import count_leads
+    from crm_core.leads.search import count_leads
 
     rep = company.actor(db, "rep_a1")
     other = company.actor(db, "rep_a2")

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from crm_core import clock, dispatch, jobs
-from crm_core.errors import PermissionDenied
-from crm_core.jobs import (
+from crm_core.circulation import dispatch, jobs
+from crm_core.circulation.jobs import (
     HOLD_LIMIT,
     LEASE,
     LockHolder,
@@ -25,11 +24,17 @@ from crm_core.jobs import (
     run_job,
     sqlite_lock_row,
 )
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.circulation.worker import run_due
 from crm_core.models import FlowEvent, JobLock, JobRun, Opportunity
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.worker import run_due
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied
 from db.engine import PROJECT_ROOT
 from tests.factories import add_waiting_opportunities, build_small_company
+
+# Jobs run in sessions of their own (and the worker command in a subprocess): they must see
+# the test's rows, so these tests commit for real.
+pytestmark = pytest.mark.usefixtures("committed_db")
 
 
 @pytest.fixture
@@ -120,7 +125,7 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
 
 def test_the_worker_command_runs_once(db, company, database_url):
     result = subprocess.run(
-        [sys.executable, "-m", "crm_core.worker", "--once", "--database", database_url],
+        [sys.executable, "-m", "crm_core.circulation.worker", "--once", "--database", database_url],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "CRM_DATABASE_URL": database_url},
     )  # fmt: skip
@@ -137,9 +142,10 @@ def test_the_worker_command_runs_once(db, company, database_url):
 PAUSED_WORKER = """
 import sys
 from datetime import datetime
-from crm_core import clock, jobs
+from crm_core.platform import clock
+from crm_core.circulation import jobs
 clock.freeze(datetime.fromisoformat(sys.argv[2]))  # the test's time
-from crm_core.dispatch import dispatch_unassigned
+from crm_core.circulation.dispatch import dispatch_unassigned
 from db.engine import build_engine
 
 def paused(session, actor):

@@ -12,13 +12,9 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_card import get_lead_detail
-from crm_core.lead_edit import EDITABLE_FIELDS, update_lead
-from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.search import LeadFilter, search_leads
 from crm_core.models import (
     AuditLog,
     BusinessLine,
@@ -30,6 +26,10 @@ from crm_core.models import (
     MetadataOption,
     Opportunity,
 )
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
+from crm_core.sales.lead_card import get_lead_detail
 from tests.factories import SYSTEM, build_small_company
 
 T0 = datetime(2024, 3, 1, 9, 0)
@@ -175,6 +175,7 @@ def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     assert [f.id for f in short.flow] == [f.id for f in card.flow[:2]]
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_card_reads_a_fixed_number_of_queries_however_many_opportunities(db, company):
     admin = company.actor(db, "admin")
     small = new_lead(db, lines=("kaoyan",))
@@ -390,7 +391,7 @@ def test_editable_fields_and_keys_are_translated():
     assert "phone" in EDITABLE_FIELDS and "created_by_id" not in EDITABLE_FIELDS
     root = Path(__file__).resolve().parent.parent / "crm_core"
     used = set()
-    for name in ("lead_card.py", "lead_edit.py", "lead_merge.py"):
+    for name in ("sales/lead_card.py", "leads/edit.py", "leads/merge.py"):
         used |= set(re.findall(r'"(lead_card\.[a-z_.]+)"', (root / name).read_text()))
     used |= {f"lead_card.field.{field}" for field in EDITABLE_FIELDS}
     for language in ("en", "zh"):

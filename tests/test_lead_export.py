@@ -13,16 +13,17 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from crm_core import clock, lead_export
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_export import EXPORT_FORMATS, export_leads
-from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.leads import export as lead_export
+from crm_core.leads.export import EXPORT_FORMATS, export_leads
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.search import LeadFilter, search_leads
+from crm_core.leads.tags import add_tag
 from crm_core.models import AuditLog
-from crm_core.roles import save_role
-from crm_core.settings import set_setting
-from crm_core.tags import add_tag
-from crm_core.users import set_user_roles
+from crm_core.org.roles import save_role
+from crm_core.org.users import set_user_roles
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.settings import set_setting
 from tests.factories import add_owned_opportunity, build_small_company
 
 EN_HEADERS = [

@@ -11,10 +11,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from crm_core import lead_import
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
-from crm_core.lead_import import (
+from crm_core.imports import leads as lead_import
+from crm_core.imports.leads import (
     ImportOptions,
     guess_columns,
     list_imports,
@@ -23,8 +21,10 @@ from crm_core.lead_import import (
     rejected_rows_csv,
     run_import,
 )
+from crm_core.imports.tabular import read_table
 from crm_core.models import AuditLog, Lead, LeadImport, LeadTag, Opportunity
-from crm_core.tabular import read_table
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
 from tests.factories import add_owned_opportunity, build_small_company
 
 HEADER_ZH = ["姓名", "手机号", "渠道", "推广计划", "业务线", "首次咨询时间", "标签"]
@@ -162,7 +162,7 @@ def test_placeholders_read_as_blank(db, company):
 
 
 def test_a_custom_placeholder_list_replaces_the_default(db, company):
-    from crm_core.cells import placeholder_set
+    from crm_core.platform.cells import placeholder_set
 
     rows = [["王芳", "13800001111", "sem", "N/A", "kaoyan", "", ""]]
     frame = read_table(csv_bytes(rows), "leads.csv")

@@ -8,13 +8,10 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from crm_core import audit, clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_card import get_lead_detail
-from crm_core.lead_edit import update_lead
-from crm_core.lead_merge import MergeResult, merge_leads
-from crm_core.lead_search import LeadFilter, search_leads
+from crm_core.leads.edit import update_lead
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.merge import MergeResult, merge_leads
+from crm_core.leads.search import LeadFilter, search_leads
 from crm_core.models import (
     AuditLog,
     BusinessLine,
@@ -25,6 +22,9 @@ from crm_core.models import (
     LeadTag,
     Opportunity,
 )
+from crm_core.platform import audit, clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.sales.lead_card import get_lead_detail
 from tests.factories import SYSTEM, build_small_company
 
 T0 = datetime(2024, 5, 1, 8, 0)

@@ -9,13 +9,9 @@ import pytest
 from sqlalchemy import event, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.i18n import CATALOGUES
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_search import LeadFilter, search_leads
-from crm_core.models import AuditLog, Lead, LeadTag
-from crm_core.tags import (
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.search import LeadFilter, search_leads
+from crm_core.leads.tags import (
     add_tag,
     bulk_tag,
     bulk_untag,
@@ -23,6 +19,10 @@ from crm_core.tags import (
     normalise_tag,
     remove_tag,
 )
+from crm_core.models import AuditLog, Lead, LeadTag
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import CATALOGUES
 from tests.factories import add_owned_opportunity, build_small_company
 
 

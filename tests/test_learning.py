@@ -13,21 +13,21 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.lead_merge import merge_leads
-from crm_core.learning import learning_for_lead
-from crm_core.learning_import import (
+from crm_core.imports.study import (
     apply_learning_import,
     guess_learning_mapping,
     parse_progress,
     preview_learning_import,
     rejected_learning_rows_csv,
 )
+from crm_core.imports.tabular import read_table
+from crm_core.leads.learning import learning_for_lead
+from crm_core.leads.merge import merge_leads
 from crm_core.models import AuditLog, Customer, Lead, LearningActivity
-from crm_core.roles import save_role
-from crm_core.tabular import read_table
-from crm_core.users import create_user
+from crm_core.org.roles import save_role
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 # 10:00 in Beijing on 30 November 2026 (the company's day).

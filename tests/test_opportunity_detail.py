@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from crm_core import clock
-from crm_core.errors import NotFound
-from crm_core.follow_ups import FollowUpInput, log_follow_up
+from crm_core.circulation.override import assign_opportunities
 from crm_core.models import LearningActivity, SalesOrder
-from crm_core.opportunity_detail import get_opportunity_detail
-from crm_core.override import assign_opportunities
-from crm_core.stages import change_stage
-from crm_core.trials import book_trial
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound
+from crm_core.sales.detail import get_opportunity_detail
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
+from crm_core.sales.stages import change_stage
+from crm_core.sales.trials import book_trial
 from tests.factories import add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 12, 1, 2, 0)

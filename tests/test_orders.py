@@ -8,27 +8,26 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.models import BusinessLine, Notice, Opportunity, SalesOrder
-from crm_core.order_listing import (
+from crm_core.commerce.order_listing import (
     OrderFilter,
     discount_requests,
     orders_of_opportunity,
     payable_orders,
 )
-from crm_core.orders import (
+from crm_core.commerce.orders import (
     cancel_order,
     create_order,
     decide_discount,
-    discount_limit,
     order_number,
     parse_order_number,
 )
-from crm_core.products import create_product
-from crm_core.roles import save_role
-from crm_core.stages import change_stage
-from crm_core.users import create_user, set_user_roles
+from crm_core.commerce.products import create_product
+from crm_core.models import BusinessLine, Notice, Opportunity, SalesOrder
+from crm_core.org.roles import save_role
+from crm_core.org.users import create_user, discount_limit, set_user_roles
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.sales.stages import change_stage
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 

@@ -6,7 +6,9 @@ import pytest
 from sqlmodel import select
 
 from crm_core.models import OrgUnit, User
-from tests.apptest import login
+from crm_core.org.units import move_unit
+from crm_core.platform.errors import ValidationError
+from tests.apptest import assert_page_refused, login, signed_in
 
 
 def find_button(at, label):
@@ -28,12 +30,24 @@ def test_admin_sees_the_whole_tree_and_adds_a_unit(app_env, db):
     assert any("已新增组织" in s.value for s in at.success)
 
 
-def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env):
-    at = login("admin")
+def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env, db):
+    units = app_env.units
+    at = signed_in("admin")
     at.switch_page("pages/admin/org.py").run()
-    at.selectbox(key="org_unit").set_value(app_env.units["beijing"].id).run()
-    move_targets = at.selectbox[2].options
-    assert not any("Team A" in option for option in move_targets)
+    at.selectbox(key="org_unit").set_value(units["beijing"].id).run()
+    # The move form offers neither the unit itself nor anything below it...
+    move_under = next(box for box in at.selectbox if box.label == "移动到")
+    move_targets = set(move_under.options)
+    assert not any("Beijing" in option for option in move_targets), move_targets
+    assert {"HQ", "HQ / Shanghai", "HQ / Shanghai / Team C"} <= move_targets
+    # ...and the core refuses such a move from whatever shell asks for it.
+    admin = app_env.actor(db, "admin")
+    for below in ("beijing", "team_a"):
+        with pytest.raises(ValidationError) as refused:
+            move_unit(db, admin, units["beijing"].id, units[below].id)
+        assert refused.value.key == "org.error.cycle"
+    db.rollback()
+    assert db.get(OrgUnit, units["beijing"].id).parent_id == units["hq"].id
 
 
 def test_manager_sees_only_their_subtree(app_env):
@@ -48,10 +62,9 @@ def test_manager_sees_only_their_subtree(app_env):
 
 
 def test_rep_cannot_open_the_org_or_users_page(app_env):
-    at = login("rep_a1")
+    at = signed_in("rep_a1")
     for page in ("pages/admin/org.py", "pages/admin/users.py"):
-        with pytest.raises(Exception):  # noqa: B017
-            at.switch_page(page).run()
+        assert_page_refused(at, page)
 
 
 def test_admin_moves_a_user_from_the_users_page(app_env, db):

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm_core.audit import list_entries
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import OrgUnit
-from crm_core.org_units import (
+from crm_core.org.units import (
     create_unit,
     move_unit,
     rename_unit,
@@ -16,7 +14,9 @@ from crm_core.org_units import (
     set_unit_head,
     unit_tree,
 )
-from crm_core.users import update_user
+from crm_core.org.users import update_user
+from crm_core.platform.audit import list_entries
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 

@@ -9,18 +9,18 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.models import FlowEvent, Opportunity
-from crm_core.override import (
+from crm_core.circulation.override import (
     assign_opportunities,
     protect_until,
     reactivate,
     return_to_pool,
     set_locked,
 )
-from crm_core.recycle import recycle_idle_opportunities
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.circulation.recycle import recycle_idle_opportunities
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.models import FlowEvent, Opportunity
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 START = datetime(2026, 3, 2, 2, 0)
@@ -134,8 +134,8 @@ def test_reactivating_dormant_opportunities_sends_them_to_dispatch(db, company):
 
 
 def test_the_desk_lists_what_the_manager_may_change(db, company):
-    from crm_core.errors import PermissionDenied as Denied
-    from crm_core.opportunity_desk import DeskFilter, count_desk, list_desk
+    from crm_core.circulation.desk import DeskFilter, count_desk, list_desk
+    from crm_core.platform.errors import PermissionDenied as Denied
     from tests.factories import add_waiting_opportunities
 
     mine = add_owned_opportunity(db, company, "rep_a1", 1)

@@ -13,19 +13,19 @@ from openpyxl import Workbook
 from sqlalchemy import event
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import PermissionDenied, ValidationError
-from crm_core.models import AuditLog, SalesOrder
-from crm_core.orders import cancel_order, order_number
-from crm_core.payment_import import (
+from crm_core.commerce.orders import cancel_order, order_number
+from crm_core.commerce.payments import record_payment
+from crm_core.imports.payments import (
     apply_payment_import,
     guess_payment_mapping,
     preview_payment_import,
     rejected_payment_rows_csv,
 )
-from crm_core.payments import record_payment
-from crm_core.roles import save_role
-from crm_core.tabular import read_table
+from crm_core.imports.tabular import read_table
+from crm_core.models import AuditLog, SalesOrder
+from crm_core.org.roles import save_role
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied, ValidationError
 from tests.factories import SYSTEM
 from tests.test_orders import add_user, order_for, sales_company
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.access import load_actor
-from crm_core.errors import CrmError, NotFound, PermissionDenied, ValidationError
+from crm_core.commerce.order_listing import paid_orders
+from crm_core.commerce.orders import cancel_order, decide_discount, order_number
+from crm_core.commerce.payments import record_payment, refund_order
 from crm_core.models import (
     AuditLog,
     FlowEvent,
@@ -23,12 +23,12 @@ from crm_core.models import (
     SalesOrder,
     StageHistory,
 )
-from crm_core.order_listing import paid_orders
-from crm_core.orders import cancel_order, decide_discount, order_number
-from crm_core.org_units import move_unit
-from crm_core.payments import record_payment, refund_order
-from crm_core.roles import save_role
-from crm_core.users import update_user
+from crm_core.org.access import load_actor
+from crm_core.org.roles import save_role
+from crm_core.org.units import move_unit
+from crm_core.org.users import update_user
+from crm_core.platform import clock
+from crm_core.platform.errors import CrmError, NotFound, PermissionDenied, ValidationError
 from tests.factories import SYSTEM
 from tests.test_orders import add_user, order_for, sales_company
 
@@ -269,6 +269,7 @@ def race(engine, actor, calls) -> list[str]:
     return sorted(outcomes)
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_two_payments_racing_with_one_reference_never_both_succeed(db, company, engine):
     first = order_for(db, company, "rep_a1", "9500")
     second = order_for(db, company, "rep_b1", "9500")
@@ -296,6 +297,7 @@ def test_two_payments_racing_with_one_reference_never_both_succeed(db, company, 
     assert len(history) == 1
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_a_payment_that_loses_the_reference_while_waiting_is_refused(db, company, engine):
     """One payment holds the reference uncommitted; the other waits for it (on PostgreSQL at
     the unique index, on SQLite at the write lock) and is refused once it commits."""

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from crm_core.analytics import DashboardFilter, performance
-from crm_core.errors import PermissionDenied
-from crm_core.users import update_user
+from crm_core.org.users import update_user
+from crm_core.platform.errors import PermissionDenied
 from tests.dashboard_factories import move, open_opportunity, pay, refund
 from tests.factories import SYSTEM, build_small_company
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_core import phones
-from crm_core.masking import mask_phone
-from crm_core.phones import normalise_phone, phone_suffix
+from crm_core.leads import phones
+from crm_core.leads.masking import mask_phone
+from crm_core.leads.phones import normalise_phone, phone_suffix
 
 E164 = phonenumbers.PhoneNumberFormat.E164
 

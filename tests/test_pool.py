@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.access import load_actor
-from crm_core.errors import CrmError, ValidationError
+from crm_core.circulation.pool import claim_allowance, claim_from_pool, count_pool, list_pool
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import ClaimRule, FlowEvent, Opportunity, Role, User, UserRole
-from crm_core.pool import claim_allowance, claim_from_pool, count_pool, list_pool
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.org.access import load_actor
+from crm_core.platform import clock
+from crm_core.platform.errors import CrmError, ValidationError
 from tests.factories import add_waiting_opportunities, build_small_company
 
 START = datetime(2026, 3, 2, 2, 0)
@@ -142,6 +142,7 @@ def test_a_resigned_rep_cannot_claim(db, company):
         claim_from_pool(db, actor, ids)
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_many_reps_claiming_one_opportunity_at_once_make_exactly_one_winner(db, company, engine):
     """20 reps, 20 threads, 20 connections, one opportunity: one owner, one flow event."""
     rep_role = db.exec(select(Role).where(Role.code == "rep")).one()

@@ -8,10 +8,15 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from crm_core.errors import PermissionDenied, ValidationError
+from crm_core.commerce.orders import create_order
+from crm_core.commerce.products import (
+    create_product,
+    list_products,
+    set_product_active,
+    update_product,
+)
 from crm_core.models import AuditLog, BusinessLine, SalesOrder
-from crm_core.orders import create_order
-from crm_core.products import create_product, list_products, set_product_active, update_product
+from crm_core.platform.errors import PermissionDenied, ValidationError
 from tests.factories import add_owned_opportunity, build_small_company
 
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.dispatch import dispatch_unassigned
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.recycle import recycle_due, recycle_idle_opportunities, warn_recycles
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import FlowEvent, Notice, Opportunity
-from crm_core.recycle import recycle_due, recycle_idle_opportunities, warn_recycles
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.platform import clock
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 START = datetime(2026, 3, 2, 2, 0)

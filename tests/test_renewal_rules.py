@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.errors import PermissionDenied
-from crm_core.jobs import due_jobs, job_lock_key, run_job, sqlite_lock_row
+from crm_core.circulation.dry_run import preview_rule
+from crm_core.circulation.jobs import due_jobs, job_lock_key, run_job, sqlite_lock_row
+from crm_core.circulation.renewals import OWNER_GONE, TO_DISPATCH, open_due_renewals
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import BusinessLine, FlowEvent, JobRun, Notice, Opportunity, StageHistory
-from crm_core.renewals import OWNER_GONE, TO_DISPATCH, open_due_renewals
-from crm_core.rule_preview import preview_rule
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.stages import change_stage, close_as_won
-from crm_core.users import update_user
+from crm_core.org.users import update_user
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied
+from crm_core.sales.stages import change_stage, close_as_won
 from tests.factories import SYSTEM, build_small_company
 from tests.test_renewals import (
     COURSE_DAYS,

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.circulation.renewals import OWNER_GONE, open_due_renewals, open_renewal, renewals_of
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import FlowEvent, Opportunity, Product, SalesOrder, StageHistory
-from crm_core.renewals import OWNER_GONE, open_due_renewals, open_renewal, renewals_of
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.stages import change_stage, close_as_won
-from crm_core.users import update_user
+from crm_core.org.users import update_user
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.sales.stages import change_stage, close_as_won
 from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 
 START = datetime(2026, 3, 2, 2, 0)

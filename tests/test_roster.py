@@ -12,9 +12,14 @@ from sqlalchemy import event, func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from crm_core import users as user_service
-from crm_core.auth import authenticate
-from crm_core.errors import PermissionDenied, ValidationError
+from crm_core.imports.roster import (
+    apply_roster,
+    guess_columns,
+    parse_date,
+    parse_status,
+    preview_roster,
+)
+from crm_core.imports.tabular import guess_mapping, read_table
 from crm_core.models import (
     AuditLog,
     DepartureRule,
@@ -24,17 +29,12 @@ from crm_core.models import (
     User,
     UserRole,
 )
-from crm_core.org_units import create_unit, set_unit_active, set_unit_head
-from crm_core.roster import (
-    apply_roster,
-    guess_columns,
-    parse_date,
-    parse_status,
-    preview_roster,
-)
-from crm_core.tabular import guess_mapping, read_table
-from crm_core.users import role_names
-from tests.apptest import login
+from crm_core.org import users as user_service
+from crm_core.org.auth import authenticate
+from crm_core.org.units import create_unit, set_unit_active, set_unit_head
+from crm_core.org.users import role_names
+from crm_core.platform.errors import PermissionDenied, ValidationError
+from tests.apptest import assert_page_refused, login, signed_in
 from tests.factories import (
     PASSWORD,
     SYSTEM,
@@ -734,15 +734,24 @@ def test_bad_rows_are_listed_and_apply_is_disabled(app_company, db):
 
 
 def test_the_roster_page_is_refused_to_a_rep(app_company):
-    at = login("rep_a1")
-    with pytest.raises(Exception, match="(?i)page"):
-        at.switch_page(PAGE).run()
+    assert_page_refused(signed_in("rep_a1"), PAGE)
 
 
-def test_a_sales_manager_opens_the_roster_page(app_company):
-    at = login("bj_manager")
+def test_a_sales_manager_opens_the_roster_page_and_previews_inside_their_subtree(app_company):
+    at = signed_in("bj_manager")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
+    assert at.title[0].value == "花名册同步"
+    rows = [
+        ("E0005", "Rep A1", "Beijing/Team B", "", "active", ""),  # row 2: inside, a move
+        ("E0008", "Rep C1", "Shanghai/Team C", "", "active", ""),  # row 3: outside
+    ]
+    at.file_uploader[0].upload("roster.csv", csv_bytes(rows), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    # The page previews with the manager's own scope: the Shanghai row is a bad row.
+    assert set(at.dataframe[0].value["行号"]) == {3}
+    assert at.button(key="roster_apply").disabled
 
 
 def test_the_guessed_mapping_can_be_corrected(app_company, db):

@@ -9,11 +9,8 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.models import DispatchRule, FlowEvent, Opportunity, RecycleRule, User
-from crm_core.rule_preview import preview_rule
-from crm_core.rules import (
+from crm_core.circulation.dry_run import preview_rule
+from crm_core.circulation.rules import (
     RuleDraft,
     list_rules,
     move_rule,
@@ -21,6 +18,9 @@ from crm_core.rules import (
     save_rule,
     set_rule_enabled,
 )
+from crm_core.models import DispatchRule, FlowEvent, Opportunity, RecycleRule, User
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.factories import add_waiting_opportunities, build_small_company
 
 
@@ -187,8 +187,8 @@ def test_a_dry_run_of_a_draft_shows_its_effect_and_stores_nothing(db, company):
 
 
 def test_names_of_rules_and_people_outside_the_scope_are_shown_not_their_rules(db, company):
-    from crm_core.rules import rule_names
-    from crm_core.users import staff_names
+    from crm_core.circulation.rules import rule_names
+    from crm_core.org.users import staff_names
 
     admin = company.actor(db, "admin")
     shanghai = save_rule(db, admin, "dispatch", RuleDraft(

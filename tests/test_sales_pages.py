@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
 from crm_core.models import FollowUp, Opportunity
+from crm_core.platform import clock
 from tests.apptest import login
 from tests.factories import add_owned_opportunity
 
@@ -122,7 +122,7 @@ def test_the_board_shows_only_the_readers_scope(work, app_env):
 
 
 def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):
-    from crm_core.transfers import request_transfer
+    from crm_core.sales.transfers import request_transfer
 
     late, _, _ = work
     request = request_transfer(db, app_env.actor(db, "rep_a1"), late.id, "Moved to Shanghai")

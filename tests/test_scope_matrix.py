@@ -30,13 +30,16 @@ from sqlalchemy.engine import Row as SqlRow
 from sqlmodel import Session, SQLModel
 
 import crm_core
-from crm_core import clock, lead_card, lead_search, leads, learning, masking, tags
-from crm_core.access import Actor
 from crm_core.analytics import cache as dash_cache
-from crm_core.bootstrap import bootstrap
-from crm_core.errors import CrmError, NotFound, PermissionDenied, ValidationError
-from crm_core.masking import mask_phone
+from crm_core.leads import learning, masking, tags
+from crm_core.leads import search as lead_search
+from crm_core.leads.masking import mask_phone
 from crm_core.models import Lead, Opportunity
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.bootstrap import bootstrap
+from crm_core.platform.errors import CrmError, NotFound, PermissionDenied, ValidationError
+from crm_core.sales import lead_card
 from db.engine import build_engine
 from tests.conftest import empty_database
 from tests.scope_registry import REGISTRY, Ctx, Hides, Refuses, Untouched
@@ -387,6 +390,6 @@ def test_finding_6_lead_creator_loses_sight_after_handover(world, matrix_engine,
 def test_finding_6_lead_creator_does_not_count_handed_over_lead(world, matrix_engine):
     actor = world.actor("rep_a1")
     with rolled_back(matrix_engine) as session:
-        before = leads.count_leads(session, actor)
+        before = lead_search.count_leads(session, actor)
         _handed_over_lead(session, world)
-        assert leads.count_leads(session, actor) == before
+        assert lead_search.count_leads(session, actor) == before

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from crm_core import clock
 from crm_core.analytics import DashboardFilter, performance
-from crm_core.errors import ValidationError
-from crm_core.history_import import HistoryOptions, guess_columns, run_history_import
+from crm_core.imports.history import HistoryOptions, guess_columns, run_history_import
+from crm_core.imports.tabular import read_table
 from crm_core.models import Opportunity, SalesOrder
-from crm_core.tabular import read_table
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
 from tests.factories import build_small_company
 from tests.hostile_files import (
     declared_whole_sheet,
@@ -39,6 +39,7 @@ def _one_win(closed: datetime, created: datetime | None = None) -> bytes:
     ).encode()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_1_revenue_without_the_right_to_record_payments(db):
     company = build_small_company(db)
     now = clock.now()
@@ -92,7 +93,7 @@ def _read_in_a_process(path) -> dict:
     """Read the file with `read_table` in a fresh process: its outcome, and its peak memory."""
     code = (
         "import json, sys\n"
-        "from crm_core.tabular import read_table\n"
+        "from crm_core.imports.tabular import read_table\n"
         "try:\n"
         "    frame = read_table(open(sys.argv[1], 'rb').read(), sys.argv[1])\n"
         "    out = {'rows': frame.index.tolist(), 'columns': list(frame.columns)}\n"

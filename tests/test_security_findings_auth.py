@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from crm_core import auth, clock
 from crm_core.models import LoginEvent, User
+from crm_core.org import auth
+from crm_core.platform import clock
 from db.engine import build_engine
 from tests.factories import PASSWORD, build_small_company
 
@@ -91,6 +92,7 @@ def _account(db) -> User:
     return db.exec(select(User).where(User.username == "rep_a1")).one()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_3_parallel_guessing_passes_lockout(db, company, threads_engine, monkeypatch):
     """40 wrong passwords at once: only the allowed 5 reach bcrypt, and the account locks."""
     spy = HashSpy(monkeypatch, company.users["rep_a1"].password_hash)
@@ -111,6 +113,7 @@ def test_finding_3_parallel_guessing_passes_lockout(db, company, threads_engine,
     assert auth.authenticate(db, "rep_a1", PASSWORD).ok
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_3_right_password_in_the_burst_does_not_clear_the_lock(
     db, company, threads_engine, monkeypatch
 ):
@@ -141,7 +144,7 @@ def test_finding_3_right_password_in_the_burst_does_not_clear_the_lock(
 def test_finding_3_old_password_guesses_count_towards_the_lock(db, company, monkeypatch):
     """The account page's "current password" is a password check too: guessing it there
     uses up the same allowance as the sign-in form, and a locked account checks nothing."""
-    from crm_core.errors import ValidationError
+    from crm_core.platform.errors import ValidationError
 
     actor = company.actor(db, "rep_a1")
     spy = HashSpy(monkeypatch, company.users["rep_a1"].password_hash)
@@ -169,8 +172,8 @@ TOO_LONG = {
 
 def _set_password_everywhere(db, company, password: str) -> list[str]:
     """Set `password` in each place the product sets one; the error key each answered."""
-    from crm_core.errors import ValidationError
-    from crm_core.users import create_user, reset_password
+    from crm_core.org.users import create_user, reset_password
+    from crm_core.platform.errors import ValidationError
 
     admin = company.actor(db, "admin")
     user = db.get(User, company.users["rep_a2"].id)
@@ -216,7 +219,7 @@ def test_finding_10_password_over_72_bytes_is_refused_by_name(db, company, passw
 
 
 def test_finding_10_account_page_answers_a_long_password_with_a_message(app_env):
-    from crm_core.i18n import translate
+    from crm_core.platform.i18n import translate
     from tests.apptest import login
 
     at = login("rep_a1")
@@ -252,7 +255,7 @@ def test_finding_15_password_with_a_space_at_an_end_is_refused_when_set(db, comp
 
 def test_finding_15_only_spaces_at_the_ends_are_refused(app_env, db):
     """The sign-in form strips the ends only: a space inside is kept and signs in."""
-    from crm_core.errors import ValidationError
+    from crm_core.platform.errors import ValidationError
     from tests.apptest import login
 
     actor = app_env.actor(db, "rep_a1")
@@ -271,7 +274,7 @@ def test_finding_15_only_spaces_at_the_ends_are_refused(app_env, db):
 def test_finding_12_every_failed_sign_in_gets_the_same_message(app_env, db):
     """Locked, unknown, resigned with the right password, wrong password: one message, so
     the form tells nobody which accounts exist or what state they are in."""
-    from crm_core.i18n import translate
+    from crm_core.platform.i18n import translate
     from tests.apptest import login
 
     for _ in range(5):
@@ -298,8 +301,8 @@ def test_finding_12_every_failed_sign_in_gets_the_same_message(app_env, db):
 
 def _shanghai_manager(db, company) -> User:
     """A sales manager heading Shanghai, above rep_c1's Team C."""
-    from crm_core.org_units import set_unit_head
-    from crm_core.users import create_user
+    from crm_core.org.units import set_unit_head
+    from crm_core.org.users import create_user
     from tests.factories import SYSTEM
 
     manager = create_user(
@@ -321,7 +324,7 @@ def _notices(db, user_id: int) -> list[tuple[str, dict]]:
 
 
 def test_finding_12_collision_outside_scope_names_no_owner_and_tells_their_manager(db, company):
-    from crm_core.intake import LeadInput, intake_leads
+    from crm_core.leads.intake import LeadInput, intake_leads
     from crm_core.models import FollowUp, Notice
     from tests.factories import add_owned_opportunity
 
@@ -365,8 +368,8 @@ def test_finding_12_collision_outside_scope_names_no_owner_and_tells_their_manag
 
 
 def test_finding_12_import_report_hides_owners_outside_scope(db, company):
-    from crm_core.lead_import import ImportOptions, guess_columns, preview_import, run_import
-    from crm_core.tabular import read_table
+    from crm_core.imports.leads import ImportOptions, guess_columns, preview_import, run_import
+    from crm_core.imports.tabular import read_table
     from tests.factories import add_owned_opportunity
     from tests.test_lead_import import csv_bytes
 
@@ -394,7 +397,7 @@ def test_finding_12_import_report_hides_owners_outside_scope(db, company):
 
 
 def test_finding_12_lead_form_says_only_that_a_colleague_follows_the_person_up(app_env, db):
-    from crm_core.i18n import translate
+    from crm_core.platform.i18n import translate
     from tests.apptest import login
     from tests.factories import add_owned_opportunity
 
@@ -415,7 +418,7 @@ def test_finding_12_lead_form_says_only_that_a_colleague_follows_the_person_up(a
 def test_finding_12_without_a_unit_head_the_nearest_managers_are_told(db, company):
     """No head on the way up from Team C: the holders of assign_opportunities in the nearest
     unit that has any (here the administrator at HQ) are told."""
-    from crm_core.intake import LeadInput, intake_leads
+    from crm_core.leads.intake import LeadInput, intake_leads
     from tests.factories import add_owned_opportunity
 
     theirs = add_owned_opportunity(db, company, "rep_c1", 51)
@@ -511,6 +514,7 @@ def _post(app, body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[st
     return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_14_the_server_sets_the_cookie_http_only_secure_and_strict(
     db, company, monkeypatch, app_settings
 ):
@@ -585,7 +589,7 @@ def test_finding_14_an_idle_session_ends_and_activity_keeps_it(app_env, db):
 
 
 def test_finding_14_an_active_session_still_ends_at_its_longest_life(app_env, db):
-    from crm_core.settings import set_setting
+    from crm_core.platform.settings import set_setting
     from tests.apptest import login
     from tests.factories import SYSTEM
 

@@ -20,18 +20,19 @@ from hypothesis import strategies as st
 from sqlalchemy import func, text, update
 from sqlmodel import Session, select
 
-from crm_core import clock, jobs
-from crm_core.dispatch import dispatch_unassigned
-from crm_core.jobs import job_lock_key, run_job, sqlite_lock_row
-from crm_core.lead_card import get_lead_detail
-from crm_core.lead_export import export_leads
-from crm_core.lead_import import ImportOptions, guess_columns, preview_import, rejected_rows_csv
-from crm_core.lead_search import LeadFilter, search_leads
-from crm_core.masking import mask_any_phone, mask_phone
+from crm_core.circulation import jobs
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.jobs import job_lock_key, run_job, sqlite_lock_row
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.imports.leads import ImportOptions, guess_columns, preview_import, rejected_rows_csv
+from crm_core.imports.tabular import read_table
+from crm_core.leads.export import export_leads
+from crm_core.leads.masking import mask_any_phone, mask_phone
+from crm_core.leads.search import LeadFilter, search_leads
+from crm_core.leads.tags import filter_for_audit
 from crm_core.models import JobLock, Lead, Opportunity
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.tabular import read_table
-from crm_core.tags import filter_for_audit
+from crm_core.platform import clock
+from crm_core.sales.lead_card import get_lead_detail
 from db.engine import PROJECT_ROOT
 from tests.factories import add_owned_opportunity, add_waiting_opportunities, build_small_company
 
@@ -62,8 +63,8 @@ def owned(db) -> int:
 # and waits on stdin for ever - until the test kills it.
 STUCK_WORKER = """
 import sys
-from crm_core import jobs
-from crm_core.dispatch import dispatch_unassigned
+from crm_core.circulation import jobs
+from crm_core.circulation.dispatch import dispatch_unassigned
 from db.engine import build_engine
 
 def stuck(session, actor):
@@ -98,6 +99,7 @@ def wait_for_advisory_lock(engine, job: str) -> None:
         session.rollback()
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(db, waiting, engine,
                                                                       database_url):  # fmt: skip
     worker = start_stuck_worker(database_url)
@@ -118,6 +120,7 @@ def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(db, waiti
     assert run.counts["assigned"] == 5 and owned(db) == 5  # the dead run left nothing behind
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_two_runs_in_one_process_never_share_the_lock(db, waiting, engine):
     """The app serves every browser session from one process: two "run now" clicks at once
     must not both run because they share a host and a pid."""
@@ -130,6 +133,7 @@ def test_finding_8_two_runs_in_one_process_never_share_the_lock(db, waiting, eng
     assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lease(db, waiting,
                                                                                   engine):  # fmt: skip
     if engine.dialect.name != "sqlite":
@@ -143,6 +147,7 @@ def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lea
         assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
 
+@pytest.mark.usefixtures("committed_db")  # other connections must see its rows
 def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(db, waiting, engine,
                                                                   monkeypatch):  # fmt: skip
     """A short lease means a slow run may see its lock taken by another host's worker; the

@@ -12,19 +12,19 @@ from datetime import timedelta
 
 import pytest
 
-from crm_core import clock
-from crm_core.customers import list_customers
-from crm_core.errors import ValidationError
-from crm_core.i18n import translate
+from crm_core.circulation.recycle import recycle_due
+from crm_core.circulation.rule_schemas import RecycleSpec, spec_documents
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.commerce.order_listing import OrderFilter, payable_orders
+from crm_core.leads.customers import list_customers
+from crm_core.leads.tags import add_tag
 from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
-from crm_core.order_listing import OrderFilter, payable_orders
-from crm_core.recycle import recycle_due
-from crm_core.rule_schemas import RecycleSpec, spec_documents
-from crm_core.rules import RuleDraft, save_rule
-from crm_core.search_keys import SEARCH_MAX_CHARS
-from crm_core.tags import add_tag
-from crm_core.transfers import request_transfer
-from crm_core.users import list_users
+from crm_core.org.users import list_users
+from crm_core.platform import clock
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import translate
+from crm_core.platform.search_keys import SEARCH_MAX_CHARS
+from crm_core.sales.transfers import request_transfer
 from tests.apptest import login
 from tests.factories import add_owned_opportunity, build_small_company
 
@@ -238,12 +238,12 @@ class _Records(logging.Handler):
 def test_finding_10_unexpected_error_shows_an_error_number_and_logs_the_traceback(
     app_env, monkeypatch
 ):
-    import crm_core.home
+    import crm_core.sales.home
 
     def broken(*args, **kwargs):
         raise RuntimeError("SELECT password_hash FROM app_user WHERE id = 1")
 
-    monkeypatch.setattr(crm_core.home, "home_summary", broken)
+    monkeypatch.setattr(crm_core.sales.home, "home_summary", broken)
     at = login("rep_a1")  # lands on the workbench
     records = _Records()
     logging.getLogger("ui.guard").addHandler(records)
@@ -362,7 +362,7 @@ def test_finding_11_order_search_takes_wildcards_literally(db):
 
 
 def test_finding_10_a_failed_job_shows_no_sql_on_the_rule_page(app_env, db, engine, monkeypatch):
-    from crm_core.jobs import JOBS, run_job
+    from crm_core.circulation.jobs import JOBS, run_job
 
     def broken(session, actor):
         raise RuntimeError("SELECT password_hash FROM app_user")

@@ -12,26 +12,25 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm_core.access import load_actor
-from crm_core.errors import NotFound, PermissionDenied
-from crm_core.intake import LeadInput, intake_leads
-from crm_core.lead_card import get_lead_detail
-from crm_core.lead_edit import update_lead
-from crm_core.lead_export import export_leads
-from crm_core.lead_merge import merge_leads
-from crm_core.lead_search import LeadFilter, count_matching, search_leads
-from crm_core.leads import count_leads
-from crm_core.learning import learning_for_lead
-from crm_core.masking import reveal_phone
+from crm_core.circulation.opportunities import count_by
+from crm_core.circulation.override import assign_opportunities
+from crm_core.imports.roster import preview_roster
+from crm_core.leads.edit import update_lead
+from crm_core.leads.export import export_leads
+from crm_core.leads.intake import LeadInput, intake_leads
+from crm_core.leads.learning import learning_for_lead
+from crm_core.leads.masking import reveal_phone
+from crm_core.leads.merge import merge_leads
+from crm_core.leads.search import LeadFilter, count_leads, count_matching, search_leads
+from crm_core.leads.tags import add_tag, bulk_tag
 from crm_core.models import Lead, Opportunity, OrgUnit, Role, User
-from crm_core.opportunities import count_by
-from crm_core.org_units import create_unit, move_unit
-from crm_core.override import assign_opportunities
-from crm_core.permissions import DataScope
-from crm_core.roles import save_role
-from crm_core.roster import preview_roster
-from crm_core.tags import add_tag, bulk_tag
-from crm_core.users import bulk_update_users, create_user, set_user_roles, update_user
+from crm_core.org.access import load_actor
+from crm_core.org.roles import save_role
+from crm_core.org.units import create_unit, move_unit
+from crm_core.org.users import bulk_update_users, create_user, set_user_roles, update_user
+from crm_core.platform.errors import NotFound, PermissionDenied
+from crm_core.platform.permissions import DataScope
+from crm_core.sales.lead_card import get_lead_detail
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 READ_ONLY = ["view_leads", "view_opportunities"]
@@ -138,7 +137,7 @@ def test_finding_4_moving_a_user_moves_their_reach(db, company):
 
 
 def test_finding_4_the_roster_checks_reach_from_the_rows_unit(db, company):
-    from crm_core.tabular import read_table
+    from crm_core.imports.tabular import read_table
 
     role(db, "shanghai_desk", "custom", ["view_leads"], units=[company.units["shanghai"].id])
     role(db, "subtree_reader", "subtree", READ_ONLY)

@@ -11,17 +11,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from crm_core import clock
-from crm_core.departure import move_open_opportunities
-from crm_core.dispatch import waiting_reasons
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.lead_edit import update_lead
+from crm_core.circulation.dispatch import waiting_reasons
+from crm_core.circulation.dry_run import preview_rule
+from crm_core.circulation.renewals import open_renewal
+from crm_core.circulation.rules import RuleDraft, check_rule, save_rule
+from crm_core.leads.edit import update_lead
 from crm_core.models import Lead, Opportunity, Role, User
-from crm_core.permissions import BUILTIN_ROLES, DataScope
-from crm_core.renewals import open_renewal
-from crm_core.rule_preview import preview_rule
-from crm_core.rules import RuleDraft, check_rule, save_rule
-from crm_core.users import create_user
+from crm_core.org.departure import move_open_opportunities
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 3, 10, 2, 0)

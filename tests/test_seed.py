@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel, select
 
-from crm_core.auth import authenticate
-from crm_core.bootstrap import DEFAULT_CHANNELS, DEFAULT_LOST_REASONS
 from crm_core.models import (
     DEFAULT_STAGES,
     OPEN_STAGES,
@@ -24,8 +22,10 @@ from crm_core.models import (
     OrgUnit,
     User,
 )
-from crm_core.org_units import unit_path_names
-from crm_core.users import role_names
+from crm_core.org.auth import authenticate
+from crm_core.org.units import unit_path_names
+from crm_core.org.users import role_names
+from crm_core.platform.bootstrap import DEFAULT_CHANNELS, DEFAULT_LOST_REASONS
 from db.seed import BULK_TABLES, DatabaseNotEmpty, seed_database
 from db.seed.__main__ import main
 from db.seed.company import demo_logins

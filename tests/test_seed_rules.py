@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm_core.access import Actor
-from crm_core.dispatch import dispatch_unassigned
+from crm_core.circulation.dispatch import dispatch_unassigned
+from crm_core.circulation.rules import active_rules
 from crm_core.models import DispatchRule
-from crm_core.rules import active_rules
+from crm_core.platform.actor import Actor
 from db.seed import seed_database
 from db.seed.rules import add_demo_rules
 from tests.conftest import empty_database

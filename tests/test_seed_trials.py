@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.access import load_actor
 from crm_core.models import Opportunity, TrialLesson, User
-from crm_core.workbench import workbench
+from crm_core.org.access import load_actor
+from crm_core.platform import clock
+from crm_core.sales.workbench import workbench
 from db.seed import seed_database
 from tests.conftest import empty_database
 

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, ValidationError
 from crm_core.models import FlowEvent, Opportunity, SalesOrder, StageHistory
-from crm_core.stages import change_stage, close_as_won, next_stages
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.sales.stages import change_stage, close_as_won, next_stages
 from tests.factories import add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 12, 1, 9, 0)
@@ -136,7 +136,7 @@ def test_the_furthest_stage_follows_the_history_forward_only(db, company):
 
 
 def test_refresh_sets_the_furthest_stage_from_bulk_written_history(db, company):
-    from crm_core.stages import refresh_furthest_stages
+    from crm_core.sales.stages import refresh_furthest_stages
 
     skipped = add_owned_opportunity(db, company, "rep_a1", 1)
     lost = add_owned_opportunity(db, company, "rep_a1", 2)

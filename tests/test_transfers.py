@@ -7,11 +7,12 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.access import load_actor
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import FlowEvent, Notice, Opportunity, TransferRequest
-from crm_core.transfers import (
+from crm_core.org.access import load_actor
+from crm_core.org.users import create_user
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.sales.transfers import (
     colleagues,
     count_pending_transfers,
     decide_transfer,
@@ -20,7 +21,6 @@ from crm_core.transfers import (
     requests_of_opportunity,
     withdraw_transfer,
 )
-from crm_core.users import create_user
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 12, 1, 9, 0)
@@ -135,7 +135,7 @@ def test_a_manager_outside_the_unit_cannot_decide(db, company):
 
 
 def test_closing_the_opportunity_withdraws_its_request(db, company):
-    from crm_core.stages import change_stage
+    from crm_core.sales.stages import change_stage
 
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")

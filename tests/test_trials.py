@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from crm_core import clock
-from crm_core.errors import NotFound, ValidationError
 from crm_core.models import Opportunity, StageHistory, TrialLesson
-from crm_core.trials import book_trial, mark_trial
+from crm_core.platform import clock
+from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.sales.trials import book_trial, mark_trial
 from tests.factories import add_owned_opportunity, build_small_company
 
 NOW = datetime(2026, 12, 1, 9, 0)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm_core import auth
-from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.models import Role, User
-from crm_core.roles import delete_role, list_roles, save_role
-from crm_core.users import (
+from crm_core.org import auth
+from crm_core.org.roles import delete_role, list_roles, save_role
+from crm_core.org.users import (
     bulk_update_users,
     create_user,
     list_users,
@@ -18,6 +17,7 @@ from crm_core.users import (
     set_user_roles,
     update_user,
 )
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from tests.factories import PASSWORD, build_small_company
 
 
@@ -194,7 +194,7 @@ def test_bad_values_are_refused_with_the_field(db, company):
 def test_reset_password_forces_a_change_and_ends_sessions(db, company):
     from datetime import timedelta
 
-    from crm_core import clock
+    from crm_core.platform import clock
 
     before = clock.now() - timedelta(seconds=1)
     reset_password(db, company.actor(db, "admin"), company.users["rep_a1"].id, "temp12345")
@@ -358,7 +358,7 @@ def test_rejoining_forces_a_new_password(db, company):
 
 def test_nobody_grants_a_discount_limit_above_their_own(db):
     """A sales manager (30%) may give a rep's role (10%) but not the admin's (100%)."""
-    from crm_core.users import ensure_can_grant, role_by_code
+    from crm_core.org.users import ensure_can_grant, role_by_code
     from tests.factories import build_small_company
 
     company = build_small_company(db)

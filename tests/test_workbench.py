@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from crm_core import clock
-from crm_core.errors import PermissionDenied
-from crm_core.follow_ups import FollowUpInput, log_follow_up
-from crm_core.settings import set_setting
-from crm_core.trials import book_trial
-from crm_core.workbench import workbench
+from crm_core.platform import clock
+from crm_core.platform.errors import PermissionDenied
+from crm_core.platform.settings import set_setting
+from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
+from crm_core.sales.trials import book_trial
+from crm_core.sales.workbench import workbench
 from tests.factories import SYSTEM, build_small_company, owned_with
 
 # 09:00 in the company's time zone (UTC+8): the local day began at 16:00 UTC yesterday.

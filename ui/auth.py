@@ -1,5 +1,5 @@
 """The login gate: streamlit-authenticator draws the form; every check of a password or a
-session is made by `crm_core.auth` against the users table.
+session is made by `crm_core.org.auth` against the users table.
 
 What we add to the library (see TESTING.md): a real cookie key, a timed lockout, an issue
 time in the cookie, and on every rerun a server-side check that the account may still be
@@ -16,11 +16,13 @@ from datetime import UTC
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from crm_core import auth, clock
-from crm_core.access import Actor, load_actor
-from crm_core.i18n import LANGUAGES
 from crm_core.models import User
-from crm_core.settings import get_setting
+from crm_core.org import auth
+from crm_core.org.access import load_actor
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import LANGUAGES
+from crm_core.platform.settings import get_setting
 from ui import cookies
 from ui.db import session
 from ui.i18n import language, t

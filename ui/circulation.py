@@ -8,11 +8,11 @@ from datetime import datetime
 import streamlit as st
 from sqlmodel import Session
 
-from crm_core.access import Actor
-from crm_core.lead_search import owner_choices
+from crm_core.leads.search import owner_choices
 from crm_core.models import path_ids
-from crm_core.org_units import unit_tree
-from crm_core.permissions import Permission
+from crm_core.org.units import unit_tree
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import Permission
 from ui.i18n import t
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.access import Actor
+from crm_core.platform.actor import Actor
 
 
 def actor() -> Actor:

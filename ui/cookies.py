@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import streamlit as st
 import streamlit_authenticator.models.cookie_model as cookie_model
 
-from crm_core import auth, clock
+from crm_core.org import auth
+from crm_core.platform import clock
 from ui.session_cookie import cookie_signing_key, order_script
 
 _LOGGER = logging.getLogger(__name__)

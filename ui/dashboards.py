@@ -21,8 +21,7 @@ from crm_core.analytics import (
     to_query_params,
 )
 from crm_core.analytics.scope import unit_choices
-from crm_core.business_lines import list_business_lines
-from crm_core.metadata import list_options, option_label
+from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from ui.context import actor
 from ui.db import session
 from ui.i18n import language, show_error, t

@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from crm_core.cells import DEFAULT_PLACEHOLDERS
-from crm_core.errors import CrmError
-from crm_core.file_import import MODES, split_placeholders
-from crm_core.tabular import read_table
+from crm_core.imports.file_import import MODES, split_placeholders
+from crm_core.imports.tabular import read_table
+from crm_core.platform.cells import DEFAULT_PLACEHOLDERS
+from crm_core.platform.errors import CrmError
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import text_input
@@ -121,7 +121,7 @@ class ImportFlow:
 
 
 def read_upload(upload: Any) -> pd.DataFrame | None:
-    """The uploaded file as a frame (`crm_core.tabular.read_table`); None without a file, or
+    """The uploaded file as a frame (`crm_core.imports.tabular.read_table`); None without a file, or
     with the reason shown when it cannot be read."""
     if upload is None:
         return None

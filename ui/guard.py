@@ -16,7 +16,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.logger import get_logger
 
-from crm_core.errors import CrmError
+from crm_core.platform.errors import CrmError
 from ui.i18n import show_error, tmd
 
 # Streamlit's own logger set-up: the server's log, at its level and in its format.

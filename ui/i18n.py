@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from crm_core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from ui.text import md
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core.search_keys import SEARCH_MAX_CHARS
+from crm_core.platform.search_keys import SEARCH_MAX_CHARS
 
 # A name, a code, a campaign, a short note: the longest such column holds 200 characters.
 TEXT_MAX_CHARS = 200

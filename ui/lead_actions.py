@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.intake import REJECTED, LeadInput, intake_leads
-from crm_core.lead_export import EXPORT_FORMATS, export_leads
-from crm_core.lead_search import LeadFilter
+from crm_core.leads.export import EXPORT_FORMATS, export_leads
+from crm_core.leads.intake import REJECTED, LeadInput, intake_leads
+from crm_core.leads.search import LeadFilter
+from crm_core.leads.tags import bulk_tag, bulk_untag
 from crm_core.models import BusinessLine, MetadataOption
-from crm_core.permissions import Permission
-from crm_core.tags import bulk_tag, bulk_untag
+from crm_core.platform.errors import CrmError
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.lead_card import LeadDetail, get_lead_detail
-from crm_core.lead_edit import EDITABLE_FIELDS, update_lead
-from crm_core.lead_merge import merge_leads
-from crm_core.masking import reveal_phone
-from crm_core.metadata import list_options, option_label
-from crm_core.permissions import Permission
-from crm_core.tags import add_tag, remove_tag
+from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.leads.masking import reveal_phone
+from crm_core.leads.merge import merge_leads
+from crm_core.leads.tags import add_tag, remove_tag
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_options, option_label
+from crm_core.platform.permissions import Permission
+from crm_core.sales.lead_card import LeadDetail, get_lead_detail
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
@@ -109,6 +109,7 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
             if st.button(t("leads.phone.reveal"), key=f"leads_reveal_{detail.id}",
                          help=t("leads.card.reveal_help")):  # fmt: skip
                 try:
+                    # Kept (and shown) only after the session committed the audit entry.
                     with session() as s:
                         phone = reveal_phone(s, me, detail.id)
                 except CrmError as error:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.permissions import Permission
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import Permission
 from ui.i18n import t
 
 

@@ -9,15 +9,20 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.errors import CrmError
-from crm_core.follow_ups import FollowUpInput, log_follow_up, set_intention, set_next_follow_up
-from crm_core.metadata import list_options, option_label
 from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS
-from crm_core.opportunity_detail import OpportunityDetail
-from crm_core.stages import change_stage, next_stages
-from crm_core.transfers import colleagues, request_transfer, withdraw_transfer
-from crm_core.trials import book_trial, mark_trial
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_options, option_label
+from crm_core.sales.detail import OpportunityDetail
+from crm_core.sales.follow_ups import (
+    FollowUpInput,
+    log_follow_up,
+    set_intention,
+    set_next_follow_up,
+)
+from crm_core.sales.stages import change_stage, next_stages
+from crm_core.sales.transfers import colleagues, request_transfer, withdraw_transfer
+from crm_core.sales.trials import book_trial, mark_trial
 from ui.circulation import label
 from ui.db import session
 from ui.feedback import flash

@@ -1,6 +1,6 @@
 """The orders section of an opportunity: its orders with their payment and frozen
 attribution, a form to make an order while the opportunity is open, and cancelling a
-pending one. Embedded by the opportunity page; every rule is in `crm_core.orders`.
+pending one. Embedded by the opportunity page; every rule is in `crm_core.commerce.orders`.
 
 Also what the order pages share: how an amount and an order's coded values read.
 """
@@ -12,19 +12,14 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.errors import CrmError
-from crm_core.money import format_money
-from crm_core.order_listing import OrderRow, orders_of_opportunity
-from crm_core.orders import (
-    cancel_order,
-    create_order,
-    discount_limit,
-    discount_within,
-    order_number,
-)
-from crm_core.permissions import Permission
-from crm_core.products import list_products
+from crm_core.commerce.order_listing import OrderRow, orders_of_opportunity
+from crm_core.commerce.orders import cancel_order, create_order, discount_within, order_number
+from crm_core.commerce.products import list_products
+from crm_core.org.users import discount_limit
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import CrmError
+from crm_core.platform.money import format_money
+from crm_core.platform.permissions import Permission
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import text_input

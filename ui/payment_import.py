@@ -8,8 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.payment_import import (
+from crm_core.imports.payments import (
     PAYMENT_FIELDS,
     REQUIRED,
     PaymentImportResult,
@@ -20,6 +19,7 @@ from crm_core.payment_import import (
     preview_payment_import,
     rejected_payment_rows_csv,
 )
+from crm_core.platform.actor import Actor
 from ui.file_import import (
     ImportFlow,
     bad_rows,

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from crm_core.errors import ValidationError
-from crm_core.search_keys import SEARCH_MAX_CHARS
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.search_keys import SEARCH_MAX_CHARS
 from ui.inputs import clean_text
 
 # Every id column is an `integer`: PostgreSQL's is 32 bits, and SQLAlchemy casts the

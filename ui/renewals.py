@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.errors import CrmError
-from crm_core.learning import StudyActivity, learning_for_lead
-from crm_core.permissions import Permission
-from crm_core.renewals import RenewalLink, open_renewal, renewals_of
+from crm_core.circulation.renewals import RenewalLink, open_renewal, renewals_of
+from crm_core.leads.learning import StudyActivity, learning_for_lead
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import CrmError
+from crm_core.platform.permissions import Permission
 from ui.circulation import when
 from ui.db import session
 from ui.i18n import show_error, t, tmd

@@ -1,5 +1,5 @@
 """The rule editor's create/edit form: one widget per field of the rule kind's spec, saved
-or dry-run through `crm_core.rules` / `crm_core.rule_preview`.
+or dry-run through `crm_core.circulation.rules` / `crm_core.circulation.dry_run`.
 
 Widget keys are `rules_<kind>_<field>_<generation>` with the spec's field names. Loading a
 rule (or a fresh one) keeps its values and raises the generation, so the next run draws new
@@ -8,16 +8,13 @@ widgets created with those values.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import Any
 
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.errors import CrmError, ValidationError
-from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
-from crm_core.rule_preview import preview_rule
-from crm_core.rule_schemas import (
+from crm_core.circulation.dry_run import preview_rule
+from crm_core.circulation.rule_schemas import (
     DEPARTURE_TARGETS,
     DISPATCH_STRATEGIES,
     RECYCLE_TARGETS,
@@ -32,12 +29,14 @@ from crm_core.rule_schemas import (
     parse_rule,
     spec_documents,
 )
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.platform.errors import CrmError, ValidationError
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import t, tmd
 from ui.inputs import clean_text, text_input
-from ui.rule_ops import show_preview
+from ui.rule_ops import RuleContext, show_preview
 
 KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
 SPECS: dict[str, type] = {
@@ -49,20 +48,6 @@ SPECS: dict[str, type] = {
 }
 PREVIEW_KINDS = ("dispatch", "recycle", "renewal")
 _FRESH = "__fresh__"
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What the editor's pickers offer, read once per page run."""
-
-    me: Actor
-    lines: dict[int, str]  # business lines
-    units: dict[int, str]  # active units in scope, for pickers
-    unit_labels: dict[int, str]  # every unit in scope, for showing stored rules
-    channels: dict[str, str]  # channel code -> label
-    reps: dict[int, str]  # people the actor may name as targets
-    names: dict[int, str]  # every colleague's name, for showing who did what
-    company_wide: bool  # whether the actor may keep rules with no unit
 
 
 def key(kind: str, name: str) -> str:

@@ -8,13 +8,14 @@ import json
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.rules import delete_rule, move_rule, rule_versions, set_rule_enabled
+from crm_core.circulation.rules import delete_rule, move_rule, rule_versions, set_rule_enabled
+from crm_core.platform.errors import CrmError
 from ui.circulation import label, person, when
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import t, tmd
-from ui.rule_forms import RuleContext, form_values, key, load, rule_error
+from ui.rule_forms import form_values, key, load, rule_error
+from ui.rule_ops import RuleContext
 
 
 def _unit(ctx: RuleContext, unit_id: int | None) -> str:

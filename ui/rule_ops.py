@@ -3,28 +3,40 @@ buttons with the last job runs, and the result of a dry run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from crm_core.dispatch import NO_ROOM, NO_RULE, DispatchResult, waiting_reasons
-from crm_core.errors import CrmError
-from crm_core.i18n import CATALOGUES
-from crm_core.jobs import last_runs, run_job
+from crm_core.circulation.dispatch import NO_ROOM, NO_RULE, DispatchResult, waiting_reasons
+from crm_core.circulation.jobs import last_runs, run_job
+from crm_core.circulation.recycle import RecycleResult
+from crm_core.circulation.renewals import RenewalResult
 from crm_core.models import JOB_NAMES
-from crm_core.permissions import Permission
-from crm_core.recycle import RecycleResult
-from crm_core.renewals import RenewalResult
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.permissions import Permission
 from ui.circulation import label, number, person, when
 from ui.db import engine, session
 from ui.i18n import language, show_error, t, tmd
 
-if TYPE_CHECKING:
-    from ui.rule_forms import RuleContext
-
 _JOB_RESULT = "rules_job_result"
 TOP_REPS = 10
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the editor's pickers offer, read once per page run."""
+
+    me: Actor
+    lines: dict[int, str]  # business lines
+    units: dict[int, str]  # active units in scope, for pickers
+    unit_labels: dict[int, str]  # every unit in scope, for showing stored rules
+    channels: dict[str, str]  # channel code -> label
+    reps: dict[int, str]  # people the actor may name as targets
+    names: dict[int, str]  # every colleague's name, for showing who did what
+    company_wide: bool  # whether the actor may keep rules with no unit
 
 
 def _reason(reason: str | None, rule_names: dict[int, str]) -> str:

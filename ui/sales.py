@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from crm_core.flow import utc_offset
+from crm_core.platform.company_time import utc_offset
 from ui.circulation import label
 from ui.db import session
 from ui.i18n import t
@@ -41,7 +41,7 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def local_now() -> datetime:
-    from crm_core import clock  # noqa: PLC0415
+    from crm_core.platform import clock  # noqa: PLC0415
 
     return clock.now() + offset()
 
@@ -54,7 +54,7 @@ def to_utc(day: date, at: time) -> datetime:
 def option_labels(category: str) -> dict[str, str]:
     """Code -> label of an option list (channels, lost reasons, follow-up results) in the
     reader's language."""
-    from crm_core.metadata import list_options, option_label  # noqa: PLC0415
+    from crm_core.platform.metadata import list_options, option_label  # noqa: PLC0415
     from ui.i18n import language  # noqa: PLC0415
 
     with session() as s:

@@ -4,7 +4,7 @@ A Streamlit script talks to the browser over a WebSocket, which carries no HTTP 
 a script cannot set an HttpOnly cookie itself. Streamlit 1.67 serves the app through
 Starlette and lets an app add its own HTTP routes (`st.App(..., routes=...)`, see
 `server.py`). The page therefore asks this route for the cookie: the script renders a
-one-line `fetch` carrying a signed order that lives one minute (`crm_core.auth.cookie_ticket`),
+one-line `fetch` carrying a signed order that lives one minute (`crm_core.org.auth.cookie_ticket`),
 and the route answers with the `Set-Cookie` header. No script ever sees the cookie.
 
 This module imports no Streamlit page API: the route runs outside any script.
@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crm_core import auth, clock
+from crm_core.org import auth
+from crm_core.platform import clock
 from db.engine import DATA_DIR, session_scope
 
 COOKIE_NAME = "crm_session"

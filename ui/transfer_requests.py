@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.access import Actor
-from crm_core.errors import CrmError
-from crm_core.transfers import decide_transfer, list_transfer_requests
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import CrmError
+from crm_core.sales.transfers import decide_transfer, list_transfer_requests
 from ui.circulation import number
 from ui.db import session
 from ui.feedback import flash

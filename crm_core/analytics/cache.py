@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_core.access import Actor
+from crm_core.platform.actor import Actor
 
 T = TypeVar("T")
 
@@ -121,7 +121,8 @@ def cached(
     before calling."""
     if not _enabled:
         return compute()
-    database = str(session.get_bind().url)
+    # `.engine`: a session may be bound to a connection (a caller's transaction) or an engine.
+    database = str(session.get_bind().engine.url)
     mark = watermark(session, reads)
     key = (database, figure, scope_key(actor), params, mark)
     with _lock:

@@ -20,19 +20,20 @@ from sqlalchemy import exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, lead_scope_parts
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.analytics.marketing_spend import month_start
 from crm_core.analytics.scope import (
     check_view,
     in_period,
     period_bounds,
     revenue_scope,
 )
-from crm_core.marketing_spend import month_start
 from crm_core.models import Lead, Opportunity, OrgUnit, SalesOrder
 from crm_core.models.dashboards import MarketingSpend
-from crm_core.permissions import DataScope
+from crm_core.org.access import lead_scope_parts
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import DataScope
 
 ZERO = Decimal(0)
 

@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from crm_core import clock
-from crm_core.access import Actor
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.funnel import rate
@@ -34,9 +32,11 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import local_day, seconds_between
-from crm_core.errors import ValidationError
-from crm_core.flow import utc_offset
 from crm_core.models import FlowEvent, Opportunity, OrgUnit, RecycleRule, User
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.company_time import utc_offset
+from crm_core.platform.errors import ValidationError
 
 DEFAULT_IDLE_DAYS = 7
 # How old the idle figures may be: they are taken as of the start of the current tick.
@@ -164,8 +164,11 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     rule_names = dict(
         session.exec(select(RecycleRule.id, RecycleRule.name).where(col(RecycleRule.id).in_(rule_ids))).all()
     )  # fmt: skip
+    # A recycle may carry no rule (by hand, or from imported history) beside ones that do:
+    # those sort after the rules of their day.
     recycles = sorted(
-        (_day(d), rule_id, rule_names.get(rule_id), int(n)) for d, rule_id, n in recycle_rows
+        ((_day(d), rule_id, rule_names.get(rule_id), int(n)) for d, rule_id, n in recycle_rows),
+        key=lambda r: (r[0], r[1] is None, r[1] or 0),
     )
     claims_by_day: dict[date, int] = {}
     for d, _, n in per_day("claim", FlowEvent.to_owner_id):

@@ -13,7 +13,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from crm_core.cells import neutralise_cell
+from crm_core.platform.cells import neutralise_cell
 
 EXPORT_FORMATS = ("csv", "xlsx")
 MIME_TYPES = {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 
-from crm_core import clock
+from crm_core.platform import clock
 
 # How a figure may be split (the funnel's table, the performance leaderboard).
 SPLITS = ("none", "business_line", "channel", "campaign", "unit", "rep")

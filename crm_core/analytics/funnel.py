@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.scope import (
@@ -30,9 +29,10 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import FUNNEL_STAGES
-from crm_core.errors import ValidationError
 from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
-from crm_core.stages import funnel_rank
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import ValidationError
+from crm_core.sales.stages import funnel_rank
 
 LIST_LIMIT = 200
 

@@ -20,7 +20,6 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.funnel import rate
@@ -35,6 +34,7 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.models import Opportunity, OrgUnit, SalesOrder, User
+from crm_core.platform.actor import Actor
 
 ZERO = Decimal(0)
 

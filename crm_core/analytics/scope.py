@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, false, func, or_, true
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor, opportunity_scope, org_unit_scope, unit_clause, user_scope
 from crm_core.analytics.filters import SPLITS, DashboardFilter
-from crm_core.errors import ValidationError
-from crm_core.flow import utc_offset
 from crm_core.models import Lead, Opportunity, OrgUnit, SalesOrder, User, path_ids
-from crm_core.org_units import get_unit
-from crm_core.permissions import DataScope, Permission
+from crm_core.org.access import opportunity_scope, org_unit_scope, unit_clause, user_scope
+from crm_core.org.units import get_unit
+from crm_core.platform.actor import Actor
+from crm_core.platform.company_time import utc_offset
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.permissions import DataScope, Permission
 
 
 def check_view(session: Session, actor: Actor, view: DashboardFilter) -> OrgUnit | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Date, Float, cast, extract, func, literal_column
 from sqlmodel import Session
 
-from crm_core.stages import FUNNEL_STAGES
+from crm_core.sales.stages import FUNNEL_STAGES
 
 __all__ = ["FUNNEL_STAGES", "local_day", "seconds_between"]
 

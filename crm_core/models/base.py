@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime
 from sqlmodel import Field
 
-from crm_core import clock
+from crm_core.platform import clock
 
 
 def created_at_field() -> Any:

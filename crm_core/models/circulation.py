@@ -74,9 +74,9 @@ class JobRun(SQLModel, table=True):
 
 class JobLock(SQLModel, table=True):
     """The lock row of one job on SQLite (PostgreSQL uses an advisory lock): its holder
-    (host, machine key, pid, process start, take; see `crm_core.jobs.LockHolder`) and the
+    (host, machine key, pid, process start, take; see `crm_core.circulation.jobs.LockHolder`) and the
     lease's end. A holder that died on this machine is seen at once; one elsewhere only by
-    its lease (`crm_core.jobs`)."""
+    its lease (`crm_core.circulation.jobs`)."""
 
     __tablename__ = "job_lock"
 

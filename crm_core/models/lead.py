@@ -8,7 +8,7 @@ from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
-from crm_core.search_keys import name_key
+from crm_core.platform.search_keys import name_key
 
 # Byte order on PostgreSQL as on SQLite, so a prefix is a plain index range on both.
 _KEY_TYPE = String(120).with_variant(String(120, collation="C"), "postgresql")

@@ -1,7 +1,7 @@
 """The deterministic demo company: `python -m db.seed` or `seed_database(engine)`.
 
 The same seed gives the same company, leads and histories (times are relative to
-`crm_core.clock.now()`). The org tree and staff go through the core's services; leads,
+`crm_core.platform.clock.now()`). The org tree and staff go through the core's services; leads,
 opportunities and their histories are generated with numpy and bulk-inserted, all in one
 transaction, so an interrupted seed leaves nothing half-written.
 """
@@ -17,10 +17,10 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from crm_core import clock
-from crm_core.bootstrap import bootstrap
 from crm_core.models import User
-from crm_core.stages import refresh_furthest_stages
+from crm_core.platform import clock
+from crm_core.platform.bootstrap import bootstrap
+from crm_core.sales.stages import refresh_furthest_stages
 from db.seed import history
 from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_opportunities
 from db.seed.bulk import BulkWriter, analyze, epoch
@@ -73,6 +73,7 @@ def seed_database(
     started = time.perf_counter()
     with Session(engine, expire_on_commit=False) as session:
         bootstrap(session)
+        session.commit()  # the roles and option lists stay even when the seed is refused
         if session.exec(select(func.count()).select_from(User)).one() > 0:
             raise DatabaseNotEmpty("the database already has users; seed refused")
         now_dt = clock.now().replace(microsecond=0)

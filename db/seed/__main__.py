@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from crm_core.bootstrap import bootstrap
+from crm_core.platform.bootstrap import bootstrap
 from db.engine import build_engine, database_url
 from db.migrate import upgrade_to_head
 from db.seed import (
@@ -119,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Session(engine) as session:
             bootstrap(session)  # roles and option lists, even when the seed is skipped
+            session.commit()
         if has_data(engine):
             if args.if_empty:
                 print("database already has data; seed skipped")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crm_core.bootstrap import DEFAULT_LOST_REASONS
 from crm_core.models import INTENTION_LEVELS, POOL_STATES
+from crm_core.platform.bootstrap import DEFAULT_LOST_REASONS
 from db.seed.bulk import NO_TIME, chunk_bounds, epoch, sql_codes, sql_ids, sql_ints, sql_times
 from db.seed.company import Company
 from db.seed.leads import DAY, LeadPlan

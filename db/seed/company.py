@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crm_core.access import Actor
-from crm_core.auth import hash_password
 from crm_core.models import BusinessLine, OrgUnit, Product, User
-from crm_core.org_units import create_unit
-from crm_core.users import create_user
+from crm_core.org.auth import hash_password
+from crm_core.org.units import create_unit
+from crm_core.org.users import create_user
+from crm_core.platform.actor import Actor
 from db.seed.names import person_name
 
 DEMO_PASSWORD = "demo1234"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crm_core.bootstrap import DEFAULT_CHANNELS
-from crm_core.search_keys import name_key
+from crm_core.platform.bootstrap import DEFAULT_CHANNELS
+from crm_core.platform.search_keys import name_key
 from db.seed.bulk import chunk_bounds, sql_ids, sql_times
 from db.seed.company import LINES
 from db.seed.names import e164, mobile_numbers, person_names, phone_suffixes

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from crm_core.access import Actor
+from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import BusinessLine, OrgUnit
-from crm_core.rules import RuleDraft, save_rule
+from crm_core.platform.actor import Actor
 from db.seed.company import REGIONS
 from db.seed.leads import CITIES
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from crm_core.bulk import insert_rows
 from crm_core.models import Opportunity, TrialLesson
+from crm_core.platform.bulk import insert_rows
 
 TRIAL_COLUMNS = (
     "opportunity_id", "scheduled_at", "course", "status", "booked_by_id", "done_at",

@@ -13,7 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_core.audit import actor_id_for_username, audit_actions, audit_target_types, search_entries
+from crm_core.platform.audit import (
+    actor_id_for_username,
+    audit_actions,
+    audit_target_types,
+    search_entries,
+)
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t, tmd

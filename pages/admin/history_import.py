@@ -8,9 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.analytics.scope import unit_choices
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.history_import import (
+from crm_core.imports.history import (
     COLUMNS,
     DEFAULT_STAGE_MAP,
     MODES,
@@ -24,10 +22,12 @@ from crm_core.history_import import (
     run_history_import,
     source_stages,
 )
-from crm_core.lead_import.columns import word
+from crm_core.imports.leads.columns import word
+from crm_core.imports.tabular import read_table
 from crm_core.models import DEFAULT_STAGES
-from crm_core.permissions import Permission
-from crm_core.tabular import read_table
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t

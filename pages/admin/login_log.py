@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.auth import recent_login_events
+from crm_core.org.auth import recent_login_events
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t

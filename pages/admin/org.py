@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.departure import TARGETS, set_unit_departure_target, unit_departure_target
-from crm_core.errors import CrmError
 from crm_core.models import path_ids
-from crm_core.org_units import (
+from crm_core.org.departure import TARGETS, set_unit_departure_target, unit_departure_target
+from crm_core.org.units import (
     create_unit,
     move_unit,
     rename_unit,
@@ -17,8 +15,10 @@ from crm_core.org_units import (
     set_unit_head,
     unit_tree,
 )
-from crm_core.permissions import Permission
-from crm_core.users import list_users
+from crm_core.org.users import list_users
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash

@@ -1,6 +1,6 @@
 """Products (manage_products): the catalogue of each business line - add, edit, deactivate.
 
-Every change goes through `crm_core.products`, which checks and audits it; a success starts
+Every change goes through `crm_core.commerce.products`, which checks and audits it; a success starts
 the page over so the table shows the new state. Orders keep the price they were made at.
 """
 
@@ -11,9 +11,14 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.products import create_product, list_products, set_product_active, update_product
+from crm_core.commerce.products import (
+    create_product,
+    list_products,
+    set_product_active,
+    update_product,
+)
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t, tmd

@@ -1,6 +1,6 @@
 """Roles (admins): the permission matrix, each role's data scope, new roles, deletion.
 
-Every change goes through `crm_core.roles`, which refuses what the editor may not grant.
+Every change goes through `crm_core.org.roles`, which refuses what the editor may not grant.
 Submissions are handled in the script body, after app.py has checked the session and rebuilt
 the actor; a success starts the page over so every part shows the new state. Changes take
 effect on each holder's next page action.
@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
 from crm_core.models import path_ids
-from crm_core.org_units import unit_tree
-from crm_core.permissions import DataScope, Permission
-from crm_core.roles import RoleRow, delete_role, list_roles, save_role
+from crm_core.org.roles import RoleRow, delete_role, list_roles, save_role
+from crm_core.org.units import unit_tree
+from crm_core.platform.errors import CrmError
+from crm_core.platform.permissions import DataScope, Permission
 from ui.context import actor
 from ui.db import session
 from ui.i18n import error_markdown, show_error, t, tmd

@@ -12,7 +12,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from crm_core.roster import (
+from crm_core.imports.roster import (
     CATEGORIES,
     COLUMNS,
     REQUIRED,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.settings import DEFINITIONS, all_settings, set_setting
+from crm_core.platform.errors import CrmError
+from crm_core.platform.settings import DEFINITIONS, all_settings, set_setting
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t

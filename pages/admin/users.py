@@ -5,12 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.i18n import error_text
 from crm_core.models import USER_STATUSES, path_ids
-from crm_core.org_units import unit_tree
-from crm_core.roles import grantable_roles
-from crm_core.users import (
+from crm_core.org.roles import grantable_roles
+from crm_core.org.units import unit_tree
+from crm_core.org.users import (
     bulk_update_users,
     create_user,
     list_users,
@@ -18,6 +16,8 @@ from crm_core.users import (
     set_user_roles,
     update_user,
 )
+from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import error_text
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash

@@ -1,7 +1,7 @@
 """The manager desk (人工干预): find open opportunities the manager may change by hand,
 select some, and step in - assign or transfer to a rep, return to the pool, lock, unlock,
-protect until a date, re-activate dormant ones. Listing is `crm_core.opportunity_desk`;
-every act is a flow event written by `crm_core.override`."""
+protect until a date, re-activate dormant ones. Listing is `crm_core.circulation.desk`;
+every act is a flow event written by `crm_core.circulation.override`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from crm_core import clock
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.models import OPEN_STAGES
-from crm_core.opportunity_desk import COUNT_CAP, DeskFilter, count_desk, list_desk
-from crm_core.override import (
+from crm_core.circulation.desk import COUNT_CAP, DeskFilter, count_desk, list_desk
+from crm_core.circulation.override import (
     OPEN_STATES,
     assign_opportunities,
     protect_until,
@@ -23,6 +19,10 @@ from crm_core.override import (
     return_to_pool,
     set_locked,
 )
+from crm_core.models import OPEN_STAGES
+from crm_core.platform import clock
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
 from ui.circulation import label, number, pager, people, pick_options, when
 from ui.context import actor
 from ui.db import session

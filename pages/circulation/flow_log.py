@@ -9,10 +9,10 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.flow_log import COUNT_CAP, FlowFilter, count_flow, search_flow
+from crm_core.circulation.flow_log import COUNT_CAP, FlowFilter, count_flow, search_flow
 from crm_core.models import RULE_KINDS
 from crm_core.models.opportunity import FLOW_REASONS
+from crm_core.platform.errors import CrmError
 from ui.circulation import label, number, pager, people, when
 from ui.context import actor
 from ui.db import session

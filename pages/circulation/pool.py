@@ -7,11 +7,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.metadata import list_options, option_label
+from crm_core.circulation.pool import (
+    PoolFilter,
+    claim_allowance,
+    claim_from_pool,
+    count_pool,
+    list_pool,
+)
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
-from crm_core.pool import PoolFilter, claim_allowance, claim_from_pool, count_pool, list_pool
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from ui.circulation import number, pager, pick_options, when
 from ui.context import actor
 from ui.db import session

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.metadata import list_options, option_label
-from crm_core.permissions import DataScope
-from crm_core.rules import can_edit, list_rules, rule_names
-from crm_core.users import staff_names
+from crm_core.circulation.rules import can_edit, list_rules, rule_names
+from crm_core.org.users import staff_names
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.permissions import DataScope
 from ui.circulation import people, units
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import language, show_error, t
-from ui.rule_forms import KINDS, RuleContext, rule_form
+from ui.rule_forms import KINDS, rule_form
 from ui.rule_list import rule_list
-from ui.rule_ops import jobs_panel, waiting_summary
+from ui.rule_ops import RuleContext, jobs_panel, waiting_summary
 
 me = actor()
 st.title(t("rules.title"))

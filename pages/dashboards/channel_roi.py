@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.analytics import channel_roi
-from crm_core.errors import CrmError
-from crm_core.marketing_spend import delete_spend, list_spend, set_spend
-from crm_core.metadata import list_options, option_label
-from crm_core.permissions import Permission
+from crm_core.analytics.marketing_spend import delete_spend, list_spend, set_spend
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_options, option_label
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.dashboards import bar_chart, downloads, filter_bar, money, percent, pick
 from ui.db import session

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.analytics import FIRST_CONTACT_BUCKETS, NOT_YET, circulation_health
-from crm_core.errors import CrmError
+from crm_core.platform.errors import CrmError
 from ui.context import actor
 from ui.dashboards import bar_chart, downloads, filter_bar, percent
 from ui.db import session

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
-from crm_core.errors import CrmError
+from crm_core.platform.errors import CrmError
 from ui.context import actor
 from ui.dashboards import downloads, filter_bar, percent, pick
 from ui.db import session

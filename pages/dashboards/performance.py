@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.analytics import performance
-from crm_core.errors import CrmError
+from crm_core.platform.errors import CrmError
 from ui.context import actor
 from ui.dashboards import bar_chart, downloads, filter_bar, money, percent
 from ui.db import session

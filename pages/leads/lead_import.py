@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.cells import placeholder_set
-from crm_core.errors import CrmError
-from crm_core.lead_import import (
+from crm_core.imports.leads import (
     COLUMNS,
     MODES,
     ImportOptions,
@@ -28,10 +25,12 @@ from crm_core.lead_import import (
     rejected_rows_csv,
     run_import,
 )
-from crm_core.masking import mask_any_phone
-from crm_core.metadata import list_options, option_label
-from crm_core.permissions import Permission
-from crm_core.tabular import read_table
+from crm_core.imports.tabular import read_table
+from crm_core.leads.masking import mask_any_phone
+from crm_core.platform.cells import placeholder_set
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input

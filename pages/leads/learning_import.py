@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.learning_import import (
+from crm_core.imports.study import (
     CATEGORIES,
     LEARNING_FIELDS,
     REQUIRED,

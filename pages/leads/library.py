@@ -7,13 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.lead_search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
-from crm_core.metadata import list_options, option_label
+from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
+from crm_core.leads.tags import list_tags
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.permissions import Permission
-from crm_core.tags import list_tags
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash

@@ -1,7 +1,7 @@
 """Discount approvals (approve_discounts): orders whose discount is above their creator's
 limit, on opportunities the approver reaches; approve or reject each with a note.
 
-`crm_core.orders.decide_discount` checks the approver's scope and limit and refuses their own
+`crm_core.commerce.orders.decide_discount` checks the approver's scope and limit and refuses their own
 orders; rejecting cancels the order. Both tell the order's creator.
 """
 
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.order_listing import OrderFilter, discount_requests
-from crm_core.orders import decide_discount, discount_limit, discount_within
+from crm_core.commerce.order_listing import OrderFilter, discount_requests
+from crm_core.commerce.orders import decide_discount, discount_within
+from crm_core.org.users import discount_limit
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t

@@ -7,7 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.board import (
+from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
+from crm_core.platform.permissions import DataScope
+from crm_core.sales.board import (
     BOARD_STAGES,
     COUNT_CAP,
     NEXT_FOLLOW_UP,
@@ -17,10 +21,6 @@ from crm_core.board import (
     count_board,
     list_board,
 )
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
-from crm_core.permissions import DataScope
 from ui.circulation import number, pager, people
 from ui.context import actor
 from ui.db import session

@@ -8,16 +8,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.errors import CrmError
-from crm_core.masking import reveal_phone
-from crm_core.opportunity_detail import (
+from crm_core.leads.masking import reveal_phone
+from crm_core.platform.errors import CrmError
+from crm_core.platform.permissions import Permission
+from crm_core.sales.detail import (
     TIMELINE_KINDS,
     OpportunityDetail,
     TimelineEntry,
     get_opportunity_detail,
 )
-from crm_core.permissions import Permission
-from crm_core.transfers import requests_of_opportunity
+from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
 from ui.circulation import label
 from ui.context import actor
@@ -80,14 +80,14 @@ def _summary(detail: OpportunityDetail) -> None:
             if st.button(t("leads.phone.reveal"), key="opp_reveal",
                          help=t("leads.card.reveal_help")):  # fmt: skip
                 try:
+                    # The number is kept (and shown) only once the session has committed
+                    # its audit entry: a failed commit leaves nothing to show.
                     with session() as s:
-                        st.session_state[_REVEALED] = (
-                            detail.lead_id,
-                            reveal_phone(s, me, detail.lead_id),
-                        )
+                        phone = reveal_phone(s, me, detail.lead_id)
                 except CrmError as error:
                     show_error(error)
                 else:
+                    st.session_state[_REVEALED] = (detail.lead_id, phone)
                     st.rerun()
         st.markdown(f"**{t('opportunity.wechat')}:** {md(detail.wechat) or '-'}")
         place = " / ".join(p for p in (detail.region, detail.city) if p)

@@ -2,17 +2,17 @@
 importing a payment file, and refunding paid orders.
 
 A payment wins the opportunity and freezes who the revenue belongs to; the rules live in
-`crm_core.payments`. Times on this page are the company's local time.
+`crm_core.commerce.payments`. Times on this page are the company's local time.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.business_lines import list_business_lines
-from crm_core.errors import CrmError
-from crm_core.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
-from crm_core.payments import record_payment, refund_order
+from crm_core.commerce.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
+from crm_core.commerce.payments import record_payment, refund_order
+from crm_core.platform.errors import CrmError
+from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t

@@ -8,13 +8,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core import clock
-from crm_core.errors import CrmError
-from crm_core.notices import list_notices, mark_read, unread_count
-from crm_core.permissions import Permission
-from crm_core.recycle import recycle_due
-from crm_core.transfers import count_pending_transfers
-from crm_core.workbench import WorkLine, workbench
+from crm_core.circulation.recycle import recycle_due
+from crm_core.platform import clock
+from crm_core.platform.errors import CrmError
+from crm_core.platform.notices import list_notices, mark_read, unread_count
+from crm_core.platform.permissions import Permission
+from crm_core.sales.transfers import count_pending_transfers
+from crm_core.sales.workbench import WorkLine, workbench
 from ui.circulation import number
 from ui.context import actor
 from ui.db import session

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.auth import change_password
-from crm_core.errors import CrmError
+from crm_core.org.auth import change_password
+from crm_core.platform.errors import CrmError
 from ui import auth
 from ui.context import actor
 from ui.db import session

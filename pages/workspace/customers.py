@@ -8,19 +8,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.customers import (
+from crm_core.imports.customers import (
     CATEGORIES,
     CUSTOMER_FIELDS,
     REQUIRED,
     CustomerImportResult,
     apply_customer_import,
     guess_customer_mapping,
-    list_customers,
     missing_customer_columns,
     preview_customer_import,
     rejected_customer_rows_csv,
 )
-from crm_core.errors import CrmError
+from crm_core.leads.customers import list_customers
+from crm_core.platform.errors import CrmError
 from ui.context import actor
 from ui.db import session
 from ui.file_import import (

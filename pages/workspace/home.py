@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core import clock
-from crm_core.home import home_summary
+from crm_core.circulation.recycle import recycle_due
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.notices import list_notices, mark_read, unread_count
-from crm_core.permissions import Permission
-from crm_core.recycle import recycle_due
+from crm_core.platform import clock
+from crm_core.platform.notices import list_notices, mark_read, unread_count
+from crm_core.platform.permissions import Permission
+from crm_core.sales.home import home_summary
 from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session

@@ -1,0 +1,37 @@
+"""The write locks every path that moves opportunities takes first, so that engine runs,
+claims and a manager's hand never write onto counts another one is changing."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+
+def hold_opportunity_writes(session: Session) -> None:
+    """Make the caller the only writer of opportunities until its transaction ends.
+
+    Engine runs read (candidates, caps, exclusions) and then write; nobody may change an
+    opportunity in between, or a count they rely on would be stale. Readers are never
+    blocked. PostgreSQL: a table lock that conflicts only with other writers. SQLite: an
+    empty write takes the database's single write lock (writers wait, readers go on)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("LOCK TABLE opportunity IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        session.exec(text("UPDATE opportunity SET id = id WHERE 0"))
+
+
+def lock_users(session: Session, user_ids: list[int]) -> None:
+    """Serialise actions on the same reps' counts (claims) on PostgreSQL by locking their
+    rows; on SQLite the database write lock does it. `NO KEY UPDATE`, not `UPDATE`: an
+    engine run writing flow events and notices that point at these users takes key-share
+    locks on them, and must not wait for a claim that itself waits for the engine run."""
+    if not user_ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            text(
+                "SELECT id FROM app_user WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"
+            ).bindparams(ids=sorted(user_ids))
+        )
+    else:
+        session.exec(text("UPDATE opportunity SET id = id WHERE 0"))

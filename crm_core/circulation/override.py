@@ -1,0 +1,143 @@
+"""A manager's hand on circulation (manual override): assign or transfer to a rep, return
+to the pool, lock and unlock, protect until a date, re-activate dormant opportunities.
+
+Every action takes a selection of opportunity ids within the manager's reach (their scope,
+plus waiting and pool opportunities that belong to no unit yet), refuses the whole
+selection if any id is outside it or in a state the action does not apply to, and writes
+one flow event per opportunity, set-based, beside one UPDATE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, update
+from sqlmodel import Session, col, select
+
+from crm_core.circulation.flow_events import insert_flow_events
+from crm_core.circulation.locks import hold_opportunity_writes
+from crm_core.models import Opportunity, User
+from crm_core.org.access import opportunity_scope, user_scope
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.bulk import one_of
+from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.permissions import Permission
+
+OPEN_STATES = ("unassigned", "owned", "public", "dormant")
+
+
+def override_scope(actor: Actor) -> ColumnElement[bool]:
+    """Opportunities a manager may change by hand."""
+    return or_(
+        opportunity_scope(actor),
+        and_(col(Opportunity.org_unit_id).is_(None), col(Opportunity.owner_id).is_(None)),
+    )
+
+
+def _selection(session: Session, actor: Actor, ids: list[int], states: tuple[str, ...]):
+    actor.require(Permission.ASSIGN_OPPORTUNITIES)
+    ids = sorted(set(ids))
+    if not ids:
+        raise ValidationError("override.error.empty")
+    hold_opportunity_writes(session)
+    rows = session.exec(
+        select(Opportunity.id, Opportunity.pool_state).where(
+            one_of(session, Opportunity.id, ids), override_scope(actor)
+        )
+    ).all()
+    found = {row[0]: row[1] for row in rows}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(entity="opportunity", id=missing[:10])
+    wrong = [i for i in ids if found[i] not in states]
+    if wrong:
+        raise ValidationError("override.error.state", ids=", ".join(map(str, wrong[:10])))
+    return ids, one_of(session, Opportunity.id, ids)
+
+
+def _apply(session: Session, actor: Actor, chosen, *, reason, to_owner, to_state,
+           values: dict, note: str | None = None) -> int:  # fmt: skip
+    now = clock.now()
+    o = Opportunity
+    columns = [
+        o.id, literal(now), o.owner_id, to_owner, o.pool_state, to_state, reason,
+        null(), null(), literal(actor.user_id) if actor.user_id else null(),
+    ]  # fmt: skip
+    if note:
+        columns.append(literal(note))
+    events = insert_flow_events(session, select(*columns).where(chosen), with_note=bool(note))
+    session.exec(
+        update(o).where(chosen).values(**values).execution_options(synchronize_session=False)
+    )
+    return events
+
+
+def assign_opportunities(session: Session, actor: Actor, opportunity_ids: list[int],
+                         rep_id: int) -> int:  # fmt: skip
+    """Give the selection to `rep_id` (an active rep in the manager's scope): unowned ones
+    are assigned, owned ones transferred. A manager's hand may pass the rep's caps."""
+    actor.require(Permission.ASSIGN_OPPORTUNITIES)
+    rep = session.exec(select(User).where(User.id == rep_id, user_scope(actor))).first()
+    if rep is None:
+        raise NotFound(entity="user", id=rep_id)
+    if rep.status != "active" or not rep.enabled:
+        raise ValidationError("override.error.rep_inactive", name=rep.full_name)
+    ids, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
+    chosen = and_(chosen, or_(col(Opportunity.owner_id).is_(None),
+                              Opportunity.owner_id != rep.id))  # fmt: skip
+    reason = case((Opportunity.pool_state == "owned", literal("transfer")), else_=literal("assign"))
+    now = clock.now()
+    return _apply(session, actor, chosen, reason=reason, to_owner=literal(rep.id),
+                  to_state=literal("owned"),
+                  values={"owner_id": rep.id, "org_unit_id": rep.org_unit_id,
+                          "pool_state": "owned", "assigned_at": now, "unassigned_reason": None,
+                          "recycle_warned_at": None})  # fmt: skip
+
+
+def return_to_pool(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
+    """Put owned (or waiting) opportunities into the public pool of their unit."""
+    _, chosen = _selection(session, actor, opportunity_ids, ("owned", "unassigned"))
+    return _apply(session, actor, chosen, reason=literal("return"), to_owner=null(),
+                  to_state=literal("public"),
+                  values={"owner_id": None, "pool_state": "public", "assigned_at": None,
+                          "recycle_warned_at": None})  # fmt: skip
+
+
+def set_locked(session: Session, actor: Actor, opportunity_ids: list[int], locked: bool) -> int:
+    """Lock (no automatic dispatch or recycling touches it) or unlock the selection."""
+    _, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
+    chosen = and_(chosen, Opportunity.locked == (not locked))
+    return _apply(session, actor, chosen, reason=literal("lock" if locked else "unlock"),
+                  to_owner=Opportunity.owner_id, to_state=Opportunity.pool_state,
+                  values={"locked": locked})  # fmt: skip
+
+
+def protect_until(session: Session, actor: Actor, opportunity_ids: list[int],
+                  until: datetime | None) -> int:  # fmt: skip
+    """Exempt the selection from recycling until `until` (None: end the protection)."""
+    if until is not None and until <= clock.now():
+        raise ValidationError("override.error.protect_past")
+    _, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
+    return _apply(session, actor, chosen, reason=literal("protect"),
+                  to_owner=Opportunity.owner_id, to_state=Opportunity.pool_state,
+                  values={"protected_until": until},
+                  note=until.strftime("%Y-%m-%d %H:%M") if until else "-")  # fmt: skip
+
+
+def reactivate(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
+    """Bring dormant opportunities back to dispatch, their recycle count reset."""
+    _, chosen = _selection(session, actor, opportunity_ids, ("dormant",))
+    return _apply(session, actor, chosen, reason=literal("reactivate"), to_owner=null(),
+                  to_state=literal("unassigned"),
+                  values={"pool_state": "unassigned", "recycle_count": 0,
+                          "unassigned_reason": "reactivated"})  # fmt: skip
+
+
+def count_selection(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
+    """How many of `opportunity_ids` the actor may change by hand."""
+    return session.exec(
+        select(func.count()).where(
+            one_of(session, Opportunity.id, opportunity_ids), override_scope(actor)
+        )
+    ).one()

@@ -1,0 +1,156 @@
+"""Checking a history file before anything is written: the report the page shows, and the
+plan the run writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlmodel import Session, col, select
+
+from crm_core.imports.history.columns import MODES, REQUIRED, HistoryOptions
+from crm_core.imports.history.rows import HistoryIssue, HistoryRow, Mapping, read_history
+from crm_core.models import DEFAULT_STAGES, BusinessLine, OrgUnit
+from crm_core.org.units import get_unit
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.permissions import Permission
+
+MAX_ROWS = 200_000
+
+
+@dataclass
+class HistoryReport:
+    """What a preview found or a run did. `refused`: all or nothing was asked and some row
+    is bad, so nothing was stored."""
+
+    filename: str
+    total_rows: int
+    to_import: int
+    already_imported: int
+    issues: list[HistoryIssue] = field(default_factory=list)
+    new_users: list[tuple[str, str]] = field(default_factory=list)  # (name, unit name)
+    new_units: list[tuple[str, str]] = field(default_factory=list)  # (name, parent name)
+    by_stage: dict[str, int] = field(default_factory=dict)
+    won_value: Decimal = Decimal(0)
+    preview: bool = True
+    refused: bool = False
+    import_id: int | None = None
+
+    @property
+    def rejected(self) -> int:
+        """Rows of the history file that cannot be imported."""
+        return len({i.row for i in self.issues if i.file == "pipeline"})
+
+    @property
+    def imported(self) -> int:
+        return 0 if self.preview or self.refused else self.to_import
+
+
+@dataclass
+class HistoryPlan:
+    rows: list[HistoryRow]
+    mapping: Mapping
+    report: HistoryReport
+
+
+def mapping_problems(options: HistoryOptions) -> list[str]:
+    """Why the mapping cannot work (translation keys), or nothing."""
+    problems = [f"history_import.error.map_{name}" for name in REQUIRED
+                if not options.mapping.get(name)]  # fmt: skip
+    used = [c for c in options.mapping.values() if c]
+    if len(used) != len(set(used)):
+        problems.append("history_import.error.map_twice")
+    if options.team_mapping and not (
+        options.team_mapping.get("owner") and options.team_mapping.get("team")
+    ):
+        problems.append("history_import.error.map_team_file")
+    if options.mode not in MODES:
+        problems.append("history_import.error.mode")
+    if not options.source.strip() or len(options.source) > 20:
+        problems.append("history_import.error.source")
+    if any(stage not in DEFAULT_STAGES for stage in options.stage_map.values()):
+        problems.append("history_import.error.stage_target")
+    return problems
+
+
+def check_request(
+    session: Session,
+    actor: Actor,
+    frame: pd.DataFrame,
+    teams: pd.DataFrame | None,
+    options: HistoryOptions,
+) -> None:
+    """Refuse what cannot be imported at all (as a whole, not row by row)."""
+    actor.require(Permission.IMPORT_HISTORY)
+    problems = mapping_problems(options)
+    if problems:
+        raise ValidationError(problems[0])
+    for table, mapping in ((frame, options.mapping), (teams, options.team_mapping)):
+        if table is None:
+            continue
+        unknown = [c for c in mapping.values() if c and c not in table.columns]
+        if unknown:
+            raise ValidationError("history_import.error.map_unknown_column", column=unknown[0])
+    if len(frame.index) > MAX_ROWS:
+        raise ValidationError(
+            "history_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+        )
+    if session.get(BusinessLine, options.business_line_id) is None:
+        raise NotFound(entity="business_line", id=options.business_line_id)
+    if options.create_missing:
+        actor.require(Permission.MANAGE_USERS)
+        actor.require(Permission.MANAGE_ORG)
+
+
+def plan_history(
+    session: Session,
+    actor: Actor,
+    frame: pd.DataFrame,
+    teams: pd.DataFrame | None,
+    options: HistoryOptions,
+    now: datetime,
+) -> HistoryPlan:
+    """Read and map the file; nothing is written."""
+    check_request(session, actor, frame, teams, options)
+    if options.parent_unit_id is not None:
+        get_unit(session, actor, options.parent_unit_id)
+    rows, issues, skipped, mapping = read_history(session, actor, frame, teams, options, now)
+    names = {u.id: u.name for u in session.exec(_units_named(mapping)).all()}
+    planned = {u.key: u.name for u in mapping.new_units}
+    by_stage = dict.fromkeys(DEFAULT_STAGES, 0)
+    for row in rows:
+        by_stage[row.stage] += 1
+    report = HistoryReport(
+        filename=str(frame.attrs.get("filename", "")),
+        total_rows=len(frame.index),
+        to_import=len(rows),
+        already_imported=skipped,
+        issues=sorted(issues, key=lambda i: (i.file != "pipeline", i.row)),
+        new_users=[(u.name, planned.get(u.unit) or names.get(u.unit, "")) for u in mapping.new_users],  # type: ignore[arg-type]
+        new_units=[(u.name, planned.get(u.parent) or names.get(u.parent, "")) for u in mapping.new_units],  # type: ignore[arg-type]
+        by_stage={k: v for k, v in by_stage.items() if v},
+        won_value=sum((r.amount or Decimal(0) for r in rows if r.stage == "won"), Decimal(0)),
+    )  # fmt: skip
+    report.refused = options.mode == "all_or_nothing" and bool(report.issues)
+    return HistoryPlan(rows, mapping, report)
+
+
+def _units_named(mapping: Mapping):
+    ids = {u.unit for u in mapping.new_users if isinstance(u.unit, int)}
+    ids |= {u.parent for u in mapping.new_units if isinstance(u.parent, int)}
+    return select(OrgUnit).where(col(OrgUnit.id).in_(ids))
+
+
+def preview_history(
+    session: Session,
+    actor: Actor,
+    frame: pd.DataFrame,
+    teams: pd.DataFrame | None,
+    options: HistoryOptions,
+) -> HistoryReport:
+    """What `run_history_import` would do with these files, without storing anything."""
+    return plan_history(session, actor, frame, teams, options, clock.now()).report

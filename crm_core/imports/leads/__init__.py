@@ -1,0 +1,287 @@
+"""Bulk import of leads from CSV or XLSX (up to MAX_ROWS rows), through the one intake.
+
+The flow the page follows: `read_table` -> `guess_columns` (corrected by hand) ->
+`preview_import` (a dry run of the intake: every bad row with its row number, column and
+reason, every collision with the current owner, every repeat inside the file) ->
+`run_import` (good rows, or all or nothing), with a progress callback -> the rejected rows
+as a CSV (`rejected_rows_csv`). The run writes in one transaction, committed at the end, so
+a failed or cancelled import leaves nothing behind. Phone numbers in every report are masked
+for readers without `view_full_phone`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session, col, select
+
+from crm_core.imports.file_import import MODES
+from crm_core.imports.leads.columns import COLUMNS, ImportOptions
+from crm_core.imports.leads.rows import field_of, read_rows
+from crm_core.imports.tabular import guess_mapping
+from crm_core.leads.intake import DUPLICATE, OUTCOME_STATUSES, REJECTED, IntakeResult, intake_leads
+from crm_core.leads.masking import display_phone, mask_any_phone
+from crm_core.models import LeadImport
+from crm_core.platform import audit, clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.bulk import paused_gc
+from crm_core.platform.cells import neutralise_cell
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import translate
+from crm_core.platform.permissions import DataScope, Permission
+
+__all__ = [
+    "COLUMNS",
+    "MAX_ROWS",
+    "MODES",
+    "ImportCollision",
+    "ImportIssue",
+    "ImportOptions",
+    "ImportReport",
+    "guess_columns",
+    "list_imports",
+    "mapping_problems",
+    "preview_import",
+    "rejected_rows_csv",
+    "run_import",
+]
+
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """A bad row: its spreadsheet row, the file's column header and the reason (a
+    translation key with its parameters, phone numbers masked for the reader)."""
+
+    row: int
+    column: str | None
+    reason: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ImportCollision:
+    """A row for a person someone already has on that business line."""
+
+    row: int
+    name: str
+    phone: str  # as the reader may see it
+    business_line: str
+    owner_name: str | None
+    pool_state: str | None
+    hidden: bool = False  # a colleague outside the reader's scope has it: no name, no state
+
+
+@dataclass
+class ImportReport:
+    """What a preview found or a run did. `refused`: all or nothing was asked and some row
+    is bad, so nothing was stored."""
+
+    filename: str
+    total_rows: int
+    counts: dict[str, int]
+    issues: list[ImportIssue] = field(default_factory=list)
+    collisions: list[ImportCollision] = field(default_factory=list)
+    duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
+    preview: bool = True
+    refused: bool = False
+    import_id: int | None = None
+
+    @property
+    def stored(self) -> int:
+        """Rows that added something: a new lead or a new business line."""
+        return (
+            0
+            if self.preview or self.refused
+            else self.counts["created"] + self.counts["added_line"]
+        )
+
+
+def guess_columns(columns: Iterable[str]) -> dict[str, str | None]:
+    """Field -> the file's column that seems to hold it (English or Chinese headers)."""
+    return guess_mapping(columns, COLUMNS)
+
+
+def mapping_problems(options: ImportOptions) -> list[str]:
+    """Why the mapping cannot work (translation keys), or nothing."""
+    mapping = options.mapping
+    problems = []
+    if not mapping.get("name"):
+        problems.append("lead_import.error.map_name")
+    if not mapping.get("phone") and not mapping.get("external_id"):
+        problems.append("lead_import.error.map_phone")
+    if not mapping.get("channel") and not options.default_channel:
+        problems.append("lead_import.error.map_channel")
+    if not mapping.get("business_line") and not options.default_line_codes:
+        problems.append("lead_import.error.map_line")
+    used = [column for column in mapping.values() if column]
+    if len(used) != len(set(used)):
+        problems.append("lead_import.error.map_twice")
+    if options.mode not in MODES:
+        problems.append("lead_import.error.mode")
+    return problems
+
+
+def _check(actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
+    actor.require(Permission.IMPORT_LEADS)
+    problems = mapping_problems(options)
+    if problems:
+        raise ValidationError(problems[0])
+    unknown = [c for c in options.mapping.values() if c and c not in frame.columns]
+    if unknown:
+        raise ValidationError("lead_import.error.map_unknown_column", column=unknown[0])
+    if len(frame.index) > MAX_ROWS:
+        raise ValidationError(
+            "lead_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+        )
+
+
+def _masked_params(actor: Actor, params: dict[str, Any]) -> dict[str, Any]:
+    if "phone" in params and not actor.can(Permission.VIEW_FULL_PHONE):
+        return dict(params, phone=mask_any_phone(str(params["phone"])))
+    return params
+
+
+def _report(
+    actor: Actor,
+    filename: str,
+    frame: pd.DataFrame,
+    options: ImportOptions,
+    rows,
+    result: IntakeResult,
+    positions: list[int],
+) -> ImportReport:
+    """Put the file's refusals and the intake's outcomes together, in row order."""
+    outcomes = {positions[o.index]: o for o in result.outcomes}
+    outcomes.update(rows.refused)
+    counts = dict.fromkeys(OUTCOME_STATUSES, 0)
+    report = ImportReport(filename, len(rows.inputs), counts, preview=result.dry_run)
+    names = frame[options.mapping["name"]].tolist()
+    for position in sorted(outcomes):
+        outcome = outcomes[position]
+        row = rows.row_numbers[position]
+        counts[outcome.status] += 1
+        if outcome.status == REJECTED:
+            column = options.mapping.get(field_of(outcome.field) or "")
+            report.issues.append(
+                ImportIssue(row, column, outcome.reason, _masked_params(actor, outcome.params))
+            )
+        elif outcome.status == DUPLICATE and outcome.duplicate_of is not None:
+            report.duplicates.append((row, rows.row_numbers[positions[outcome.duplicate_of]]))
+        for collision in outcome.collisions:
+            report.collisions.append(
+                ImportCollision(
+                    row, str(names[position]), display_phone(actor, outcome.phone),
+                    collision.business_line_code, collision.owner_name, collision.pool_state,
+                    collision.hidden,
+                )
+            )  # fmt: skip
+    report.refused = result.refused or (options.mode == "all_or_nothing" and bool(rows.refused))
+    return report
+
+
+def _intake(session, actor, frame, options, *, dry_run, progress):
+    rows = read_rows(session, frame, options)
+    positions = [i for i in range(len(rows.inputs)) if i not in rows.refused]
+    refuse_all = options.mode == "all_or_nothing"
+    result = intake_leads(
+        session, actor, [rows.inputs[i] for i in positions], source="import",
+        dry_run=dry_run or (refuse_all and bool(rows.refused)),
+        all_or_nothing=refuse_all, progress=progress,
+    )  # fmt: skip
+    return rows, positions, result
+
+
+def preview_import(
+    session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions
+) -> ImportReport:
+    """What `run_import` would do with this file, without storing anything."""
+    _check(actor, frame, options)
+    with paused_gc():
+        rows, positions, result = _intake(
+            session, actor, frame, options, dry_run=True, progress=None
+        )
+        filename = str(frame.attrs.get("filename", ""))
+        return _report(actor, filename, frame, options, rows, result, positions)
+
+
+def run_import(
+    session: Session,
+    actor: Actor,
+    frame: pd.DataFrame,
+    options: ImportOptions,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> ImportReport:
+    """Import the file as the options say, commit, and record the run (`lead_import` and
+    the audit log). On an error or a cancel nothing of the file is stored."""
+    _check(actor, frame, options)
+    started = clock.now()
+    with paused_gc():
+        rows, positions, result = _intake(
+            session, actor, frame, options, dry_run=False, progress=progress
+        )
+        filename = str(frame.attrs.get("filename", ""))
+        report = _report(actor, filename, frame, options, rows, result, positions)
+    report.preview = False
+    if report.refused:
+        session.rollback()
+    run = LeadImport(
+        filename=filename[:200], actor_id=actor.user_id, mode=options.mode,
+        status="refused" if report.refused else "done", total_rows=report.total_rows,
+        created=report.counts["created"], added_line=report.counts["added_line"],
+        collisions=report.counts["collision"], duplicates=report.counts["duplicate"],
+        rejected=report.counts["rejected"], started_at=started, finished_at=clock.now(),
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    audit.record(
+        session, actor, "lead.import", "lead_import", run.id, None,
+        {"filename": run.filename, "status": run.status, **report.counts},
+    )  # fmt: skip
+    session.commit()
+    report.import_id = run.id
+    return report
+
+
+def rejected_rows_csv(
+    actor: Actor, frame: pd.DataFrame, report: ImportReport, options: ImportOptions, language: str
+) -> bytes:
+    """The bad rows as CSV (UTF-8 with BOM, for Excel): the spreadsheet row, the file's own
+    columns, the column at fault and the reason. Phones are masked as in the report; no cell
+    can run as a formula."""
+    phone_column = options.mapping.get("phone")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = [str(c) for c in frame.columns]
+    writer.writerow(
+        [translate("lead_import.csv.row", language), *header,
+         translate("lead_import.csv.column", language), translate("lead_import.csv.reason", language)]
+    )  # fmt: skip
+    for issue in report.issues:
+        values = frame.loc[issue.row].tolist()
+        cells = []
+        for column, value in zip(header, values, strict=True):
+            if column == phone_column and value and not actor.can(Permission.VIEW_FULL_PHONE):
+                value = mask_any_phone(str(value))
+            cells.append(value)
+        reason = translate(issue.reason, language, **issue.params)
+        writer.writerow(
+            [neutralise_cell(v) for v in (issue.row, *cells, issue.column or "", reason)]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def list_imports(session: Session, actor: Actor, *, limit: int = 20) -> list[LeadImport]:
+    """The latest import runs: the actor's own, or everyone's for a company-wide scope."""
+    actor.require(Permission.IMPORT_LEADS)
+    query = select(LeadImport).order_by(col(LeadImport.id).desc()).limit(limit)
+    if actor.scope is not DataScope.ALL:
+        query = query.where(LeadImport.actor_id == actor.user_id)
+    return list(session.exec(query).all())

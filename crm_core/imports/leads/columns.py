@@ -1,0 +1,72 @@
+"""The columns of a lead file, the words they go by in English and Chinese, and how cell
+values read: channels and business lines by code or by name, lists, dates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
+
+# field -> header names it may have (besides the field's own name), in any language.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full name", "contact", "contact name", "customer name", "lead name",
+             "姓名", "名字", "客户姓名", "联系人", "学员姓名"),
+    "phone": ("phone", "mobile", "phone number", "mobile phone", "cell", "telephone", "tel",
+              "手机", "手机号", "手机号码", "电话", "联系电话", "联系方式"),
+    "external_id": ("external id", "id in source", "source id", "crm id", "record id",
+                    "外部编号", "外部ID", "原系统编号", "来源编号"),
+    "channel": ("channel", "source", "lead source", "渠道", "来源", "来源渠道", "线索来源"),
+    "campaign": ("campaign", "campaign name", "ad campaign", "推广计划", "活动", "活动名称",
+                 "广告计划"),
+    "landing_page": ("landing page", "landing url", "url", "page", "落地页", "着陆页",
+                     "落地页地址"),
+    "keyword": ("keyword", "search keyword", "search term", "关键词", "搜索词"),
+    "region": ("region", "province", "state", "省份", "地区", "省"),
+    "city": ("city", "城市", "市"),
+    "email": ("email", "e-mail", "mail", "邮箱", "电子邮件"),
+    "wechat": ("wechat", "weixin", "wechat id", "微信", "微信号"),
+    "business_line": ("business line", "project", "product line", "programme", "program",
+                      "course", "业务线", "项目", "意向项目", "意向课程", "产品线"),
+    "created_at": ("created", "created at", "date", "created date", "lead date", "first contact",
+                   "创建时间", "日期", "录入时间", "首次咨询时间", "咨询时间"),
+    "tags": ("tags", "tag", "labels", "标签"),
+}  # fmt: skip
+
+LIST_SEPARATORS = re.compile(r"[,;，；、|/]+")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a file: which column is which field (None: not in the file), what
+    counts as blank, what to assume where the file says nothing, and what to do with bad
+    rows (`good_rows` stores the good ones, `all_or_nothing` stores nothing if one is bad)."""
+
+    mapping: dict[str, str | None]
+    placeholders: frozenset[str] = field(
+        default_factory=lambda: placeholder_set(DEFAULT_PLACEHOLDERS)
+    )
+    default_channel: str | None = None
+    default_line_codes: tuple[str, ...] = ()
+    mode: str = "good_rows"
+
+
+def word(text: str) -> str:
+    """Text for matching names: case-folded, spaces collapsed."""
+    return " ".join(str(text or "").split()).casefold()
+
+
+def split_list(text: str | None) -> list[str]:
+    """`a, b；c、d` as its parts."""
+    return [part.strip() for part in LIST_SEPARATORS.split(text or "") if part.strip()]
+
+
+def lookup(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
+    """Matchable word -> code, from (code, names) pairs; the code matches itself."""
+    table: dict[str, str] = {}
+    for code, names in pairs:
+        for name in (code, *names):
+            if name:
+                table.setdefault(word(name), code)
+    return table

@@ -1,0 +1,189 @@
+"""Editing a lead's contact and source fields by hand, from the lead card.
+
+Only fields whose value really changes are validated and written, so a form that sends every
+field back does not trip over a value stored before a rule tightened (say, a channel that was
+disabled since). The audit entry holds the changed fields only, phones masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crm_core.leads.intake.inputs import TEXT_FIELDS
+from crm_core.leads.masking import mask_phone
+from crm_core.leads.phones import normalise_phone, phone_suffix
+from crm_core.models import Lead
+from crm_core.org.access import lead_scope
+from crm_core.platform import audit, clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.database import savepoint
+from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.metadata import list_options
+from crm_core.platform.permissions import Permission
+from crm_core.platform.search_keys import name_key
+
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "name",
+    "phone",
+    "external_id",
+    "email",
+    "wechat",
+    "region",
+    "city",
+    "channel",
+    "campaign",
+    "landing_page",
+    "keyword",
+)
+
+# Column lengths of the text fields, as the intake checks them (the phone is checked by
+# normalising it instead; the channel must be a known code).
+MAX_LENGTHS: dict[str, int] = {**TEXT_FIELDS, "channel": 40}
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _holder(session: Session, column, value: str, lead_id: int) -> tuple[int, int | None] | None:
+    """(id, merged_into_id) of another lead whose `column` holds `value`, or None."""
+    row = session.exec(
+        select(Lead.id, Lead.merged_into_id).where(column == value, Lead.id != lead_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _check_free(
+    session: Session, actor: Actor, column, value: str, lead_id: int, taken_key: str,
+    merged_key: str,
+) -> None:  # fmt: skip
+    """Refuse a phone / external id another lead holds, naming the lead to merge with.
+
+    A merged lead keeps its number so the intake can follow it to the surviving lead; that
+    surviving lead is the one to name - when the actor reaches it. One lead per number
+    means the refusal itself cannot be avoided, but outside the scope the lead is not
+    named (`<taken_key>_elsewhere`), as a payment reference held elsewhere is not.
+    """
+    holder = _holder(session, column, value, lead_id)
+    if holder is None:
+        return
+    holder_id, merged_into = holder
+    if merged_into == lead_id:
+        raise ValidationError(merged_key, lead_id=holder_id)
+    named = merged_into or holder_id
+    reached = session.exec(
+        select(Lead.id).where(Lead.id == named, lead_scope(actor, per_lead=True))
+    ).first()
+    if reached is None:
+        raise ValidationError(f"{taken_key}_elsewhere")
+    raise ValidationError(taken_key, lead_id=named)
+
+
+def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The cleaned values of the fields that differ from what the lead holds."""
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError("lead_card.error.unknown_field", field=unknown[0])
+    changed: dict[str, str | None] = {}
+    for field in EDITABLE_FIELDS:
+        if field not in changes:
+            continue
+        value = _clean(changes[field])
+        if field == "phone" and value is not None:
+            phone = normalise_phone(value)
+            if phone is None:
+                # The error text may end up in logs; never echo a whole number.
+                raise ValidationError("lead_card.error.phone_invalid", phone=mask_phone(value))
+            value = phone
+        elif field == "channel" and value is not None:
+            value = value.lower()
+        if value != getattr(lead, field):
+            changed[field] = value
+    return changed
+
+
+def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str | None]) -> None:
+    if "name" in changed and changed["name"] is None:
+        raise ValidationError("lead_card.error.name_required")
+    for field, value in changed.items():
+        limit = MAX_LENGTHS.get(field)
+        if value is not None and limit is not None and len(value) > limit:
+            raise ValidationError("lead_card.error.too_long", field=field, max=limit)
+    if "channel" in changed:
+        channel = changed["channel"]
+        if channel is None:
+            raise ValidationError("lead_card.error.channel_required")
+        if channel not in {option.code for option in list_options(session, "channel")}:
+            raise ValidationError("lead_card.error.channel_unknown", channel=channel)
+    phone = changed.get("phone", lead.phone)
+    external_id = changed.get("external_id", lead.external_id)
+    if phone is None and external_id is None:
+        raise ValidationError("lead_card.error.phone_or_external_id_required")
+    if changed.get("phone") is not None:
+        _check_free(
+            session, actor, Lead.phone, changed["phone"], lead.id,
+            "lead_card.error.phone_taken", "lead_card.error.phone_in_merged_lead",
+        )  # fmt: skip
+    if changed.get("external_id") is not None:
+        _check_free(
+            session, actor, Lead.external_id, changed["external_id"], lead.id,
+            "lead_card.error.external_id_taken", "lead_card.error.external_id_in_merged_lead",
+        )  # fmt: skip
+
+
+def _audit_value(field: str, value: str | None) -> str | None:
+    return (mask_phone(value) or None) if field == "phone" else value
+
+
+def update_lead(
+    session: Session, actor: Actor, lead_id: int, changes: Mapping[str, str | None]
+) -> Lead:
+    """Change fields of a lead in the actor's scope (`changes`: field -> new text, blank or
+    None to clear); requires create_leads. Flushes (the caller commits) and returns the lead.
+
+    Raises NotFound for a lead outside the scope or merged into another, ValidationError for
+    an unknown field or a value the lead may not hold (the key says which rule refused);
+    then nothing is changed. Changing nothing writes nothing, not even an audit entry.
+    """
+    actor.require(Permission.CREATE_LEADS)
+    try:
+        # A savepoint: a refusal or an error undoes this edit only, not the caller's
+        # earlier work in the same transaction.
+        with savepoint(session):
+            lead = session.exec(
+                select(Lead).where(
+                    Lead.id == lead_id,
+                    col(Lead.merged_into_id).is_(None),
+                    lead_scope(actor, per_lead=True),
+                )
+            ).first()
+            if lead is None:
+                raise NotFound(entity="lead", id=lead_id)
+            changed = _changes(lead, changes)
+            if not changed:
+                return lead
+            _validate(session, actor, lead, changed)
+            before = {field: _audit_value(field, getattr(lead, field)) for field in changed}
+            for field, value in changed.items():
+                setattr(lead, field, value)
+            if "name" in changed:
+                lead.name_key = name_key(lead.name)
+            if "phone" in changed:
+                lead.phone_suffix = phone_suffix(lead.phone)
+                lead.no_phone = lead.phone is None
+            lead.updated_at = clock.now()
+            session.add(lead)
+            after = {field: _audit_value(field, value) for field, value in changed.items()}
+            audit.record(session, actor, "lead.update", "lead", lead.id, before, after)
+            session.flush()
+            return lead
+    except IntegrityError as error:
+        # Another edit or intake took the same phone or external id at the same moment.
+        raise ValidationError("lead_card.error.concurrent_edit") from error

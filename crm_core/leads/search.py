@@ -1,0 +1,341 @@
+"""Finding leads in the library: one filter, used by the search page, the export and bulk
+tagging, so all three always mean the same set of leads.
+
+Every query is server-side and index-backed: a name is a prefix range on `name_key`, a phone
+is an exact match on the unique phone or on its last four digits, the list is ordered on an
+index and cut with LIMIT; what a page shows about each lead's opportunities and tags comes in
+one query per page, never one per row. Counts stop at COUNT_CAP so a broad search does not
+count a million rows to print "10,000+".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from crm_core.leads.masking import display_phone
+from crm_core.leads.phones import normalise_phone
+from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
+from crm_core.org.access import lead_scope, lead_scope_parts, opportunity_scope, user_scope
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.permissions import Permission
+from crm_core.platform.search_keys import name_key, prefix_range
+
+COUNT_CAP = 10_000
+BROAD = 2_000
+MAX_PAGE_SIZE = 200
+SORTS = ("newest", "oldest", "name")
+_PHONE_CHARS = re.compile(r"[\s\-()+.]")
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """What the user searches for; every part is optional and they combine with AND.
+
+    `text` is read as: four digits -> the phone's last four; seven or more digits -> the full
+    phone (any common spelling); anything else -> the start of the name, or an external id.
+    """
+
+    text: str | None = None
+    channel: str | None = None
+    campaign: str | None = None  # the start of the campaign name
+    tag: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None  # inclusive
+    owner_id: int | None = None
+    stage: str | None = None
+    business_line_id: int | None = None
+    pool_state: str | None = None
+
+
+@dataclass(frozen=True)
+class OpportunitySummary:
+    """One opportunity of a lead as a list row shows it."""
+
+    opportunity_id: int
+    business_line: str
+    owner_id: int | None
+    owner_name: str | None
+    stage: str
+    pool_state: str
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead as lists and exports show it: the phone already masked for the reader."""
+
+    id: int
+    name: str
+    phone: str
+    no_phone: bool
+    external_id: str | None
+    channel: str
+    campaign: str | None
+    region: str | None
+    city: str | None
+    customer_id: int | None
+    created_at: datetime
+    tags: tuple[str, ...] = ()
+    opportunities: tuple[OpportunitySummary, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    rows: list[LeadRow]
+    total: int  # at most COUNT_CAP
+    total_capped: bool  # True: there are more than COUNT_CAP
+    page: int
+    page_size: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass
+class _Text:
+    suffix: str | None = None
+    phone: str | None = None
+    name_prefix: str | None = None
+    external_id: str | None = None
+    impossible: bool = False  # e.g. a number that is no phone: nothing can match
+
+
+def _read_text(text: str) -> _Text:
+    digits = _PHONE_CHARS.sub("", text)
+    if digits.isdigit():
+        if len(digits) == 4:
+            return _Text(suffix=digits)
+        if len(digits) >= 7:
+            phone = normalise_phone(text)
+            return _Text(phone=phone, external_id=text) if phone else _Text(external_id=text)
+        return _Text(external_id=text)
+    # External ids carry digits ("OLD-1024"); a plain name is only a name.
+    has_digit = any(c.isdigit() for c in text)
+    return _Text(name_prefix=name_key(text), external_id=text if has_digit else None)
+
+
+def lead_conditions(
+    actor: Actor, lead_filter: LeadFilter, *, broad: bool = False, by_date: bool = False
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
+    match). Raise ValidationError for a filter that cannot be read.
+
+    `broad` says the name prefix is shared by many leads: the scope is then read as a set,
+    not lead by lead; with `by_date` too (a page in date order) the name is compared
+    without its index, so the page walks the date index and stops at its end instead of
+    sorting every match."""
+    f = lead_filter
+    text = (f.text or "").strip()
+    read = _read_text(text) if text else None
+    # A number, or a name that few leads share, leaves few candidates to check one by one.
+    narrow = read is not None and (read.name_prefix is None or not broad)
+    conditions: list[ColumnElement[bool]] = [
+        col(Lead.merged_into_id).is_(None),
+        lead_scope(actor, per_lead=narrow),
+    ]
+    if read is not None:
+        if read.suffix:
+            conditions.append(Lead.phone_suffix == read.suffix)
+        elif read.phone:
+            # A number that went into another lead by a merge finds that lead.
+            merged = aliased(Lead)
+            conditions.append(
+                or_(
+                    Lead.phone == read.phone,
+                    Lead.external_id == read.external_id,
+                    Lead.id.in_(
+                        select(merged.merged_into_id).where(
+                            merged.phone == read.phone, col(merged.merged_into_id).is_not(None)
+                        )
+                    ),
+                )
+            )
+        elif read.name_prefix:
+            low, high = prefix_range(read.name_prefix)
+            key = Lead.name_key.concat("") if broad and by_date else Lead.name_key
+            name = and_(key >= low, key < high)
+            conditions.append(
+                or_(name, Lead.external_id == read.external_id) if read.external_id else name
+            )
+        else:
+            conditions.append(Lead.external_id == read.external_id)
+    if f.channel:
+        conditions.append(Lead.channel == f.channel)
+    if f.campaign and f.campaign.strip():
+        low, high = prefix_range(f.campaign.strip())
+        conditions.append(and_(Lead.campaign >= low, Lead.campaign < high))
+    if f.created_from and f.created_to and f.created_from > f.created_to:
+        raise ValidationError("leads.error.date_range")
+    if f.created_from:
+        conditions.append(Lead.created_at >= datetime.combine(f.created_from, time()))
+    if f.created_to:
+        conditions.append(Lead.created_at < datetime.combine(f.created_to + timedelta(1), time()))
+    if f.tag and f.tag.strip():
+        conditions.append(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag == f.tag.strip()))
+    opportunity_parts = []
+    if f.owner_id is not None:
+        opportunity_parts.append(Opportunity.owner_id == f.owner_id)
+    if f.stage:
+        opportunity_parts.append(Opportunity.stage == f.stage)
+    if f.business_line_id is not None:
+        opportunity_parts.append(Opportunity.business_line_id == f.business_line_id)
+    if f.pool_state:
+        opportunity_parts.append(Opportunity.pool_state == f.pool_state)
+    if opportunity_parts:
+        # One opportunity must meet them all, and be one the actor may see.
+        conditions.append(
+            exists().where(
+                Opportunity.lead_id == Lead.id, opportunity_scope(actor), *opportunity_parts
+            )
+        )
+    return conditions
+
+
+def _order(sort: str):
+    if sort == "oldest":
+        return (col(Lead.created_at).asc(), col(Lead.id).asc())
+    if sort == "name":
+        return (col(Lead.name_key).asc(), col(Lead.id).asc())
+    return (col(Lead.created_at).desc(), col(Lead.id).desc())
+
+
+def count_matching(
+    session: Session, actor: Actor, lead_filter: LeadFilter, *, cap: int = COUNT_CAP
+) -> tuple[int, bool]:
+    """(number of matching leads up to `cap`, whether there are more than `cap`)."""
+    actor.require(Permission.VIEW_LEADS)
+    conditions = lead_conditions(actor, lead_filter, broad=_broad_name(session, lead_filter))
+    return _capped_count(session, conditions, cap)
+
+
+def _capped_count(session: Session, conditions, cap: int) -> tuple[int, bool]:
+    capped = select(Lead.id).where(*conditions).limit(cap + 1).subquery()
+    found = session.exec(select(func.count()).select_from(capped)).one()
+    return min(found, cap), found > cap
+
+
+def _broad_name(session: Session, lead_filter: LeadFilter) -> bool:
+    """Whether the filter's name prefix is shared by more than BROAD leads (ignoring scope):
+    an index-only count that stops at BROAD + 1."""
+    text = (lead_filter.text or "").strip()
+    read = _read_text(text) if text else None
+    if read is None or read.name_prefix is None:
+        return False
+    low, high = prefix_range(read.name_prefix)
+    found, more = _capped_count(
+        session,
+        [Lead.name_key >= low, Lead.name_key < high, col(Lead.merged_into_id).is_(None)],
+        BROAD,
+    )
+    return more
+
+
+def search_leads(
+    session: Session,
+    actor: Actor,
+    lead_filter: LeadFilter,
+    *,
+    sort: str = "newest",
+    page: int = 1,
+    page_size: int = 50,
+) -> LeadPage:
+    """One page of the leads matching `lead_filter` in the actor's scope, phones masked for
+    the actor, each with its tags and its opportunities that the actor may see."""
+    actor.require(Permission.VIEW_LEADS)
+    if sort not in SORTS:
+        raise ValidationError("leads.error.sort", sort=sort)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    broad = _broad_name(session, lead_filter)
+    total, capped = _capped_count(session, lead_conditions(actor, lead_filter, broad=broad),
+                                  COUNT_CAP)  # fmt: skip
+    last_page = max(1, -(-total // page_size))
+    page = max(1, min(page, last_page))
+    leads = session.exec(
+        select(Lead)
+        .where(*lead_conditions(actor, lead_filter, broad=broad, by_date=sort != "name"))
+        .order_by(*_order(sort))
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    rows = lead_rows(session, actor, leads)
+    return LeadPage(rows, total, capped, page, page_size)
+
+
+def lead_rows(session: Session, actor: Actor, leads: list[Lead]) -> list[LeadRow]:
+    """Leads as rows for `actor`: masked phones, tags and visible opportunities, read in one
+    query each for the whole list."""
+    ids = [lead.id for lead in leads]
+    tags: dict[int, list[str]] = defaultdict(list)
+    opportunities: dict[int, list[OpportunitySummary]] = defaultdict(list)
+    if ids:
+        for lead_id, tag in session.exec(
+            select(LeadTag.lead_id, LeadTag.tag)
+            .where(col(LeadTag.lead_id).in_(ids))
+            .order_by(LeadTag.tag)
+        ).all():
+            tags[lead_id].append(tag)
+        for row in session.exec(
+            select(
+                Opportunity.lead_id,
+                Opportunity.id,
+                BusinessLine.name,
+                Opportunity.owner_id,
+                User.full_name,
+                Opportunity.stage,
+                Opportunity.pool_state,
+            )
+            .join(BusinessLine, col(BusinessLine.id) == col(Opportunity.business_line_id))
+            .join(User, col(User.id) == col(Opportunity.owner_id), isouter=True)
+            .where(col(Opportunity.lead_id).in_(ids), opportunity_scope(actor))
+            .order_by(Opportunity.lead_id, Opportunity.id)
+        ).all():
+            opportunities[row[0]].append(OpportunitySummary(*row[1:]))
+    return [
+        LeadRow(
+            id=lead.id,
+            name=lead.name,
+            phone=display_phone(actor, lead.phone),
+            no_phone=lead.no_phone,
+            external_id=lead.external_id,
+            channel=lead.channel,
+            campaign=lead.campaign,
+            region=lead.region,
+            city=lead.city,
+            customer_id=lead.customer_id,
+            created_at=lead.created_at,
+            tags=tuple(tags[lead.id]),
+            opportunities=tuple(opportunities[lead.id]),
+        )
+        for lead in leads
+    ]
+
+
+def owner_choices(session: Session, actor: Actor, *, limit: int = 500) -> list[tuple[int, str]]:
+    """(user id, name) of the people whose leads the actor may filter by: the users in the
+    actor's scope who have not left, by name."""
+    actor.require(Permission.VIEW_LEADS)
+    rows = session.exec(
+        select(User.id, User.full_name)
+        .where(user_scope(actor), User.status != "resigned")
+        .order_by(User.full_name, User.id)
+        .limit(limit)
+    ).all()
+    return [(user_id, name) for user_id, name in rows]
+
+
+def count_leads(session: Session, actor: Actor) -> int:
+    """How many leads the actor reaches: counted per disjoint part of the scope, each from
+    its own index, rather than over an OR that reads the whole lead table."""
+    actor.require(Permission.VIEW_LEADS)
+    return sum(
+        session.exec(select(func.count()).select_from(Lead).where(part)).one()
+        for part in lead_scope_parts(actor)
+    )

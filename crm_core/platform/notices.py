@@ -1,0 +1,59 @@
+"""In-app notices (站内通知): what dispatch gave a rep, which opportunities are about to be
+recycled. Each user reads and clears only their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from crm_core.models import Notice
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+
+
+def send_counts(session: Session, kind: str, counts: dict[int, int], at: datetime) -> None:
+    """One notice of `kind` per user, saying their count; one executemany."""
+    if counts:
+        session.exec(
+            Notice.__table__.insert(),
+            params=[
+                {"user_id": user_id, "kind": kind, "params": {"count": n}, "created_at": at}
+                for user_id, n in counts.items()
+            ],
+        )
+
+
+def unread_count(session: Session, actor: Actor) -> int:
+    """How many notices the actor has not read."""
+    if actor.user_id is None:
+        return 0
+    return session.exec(
+        select(func.count()).where(Notice.user_id == actor.user_id, col(Notice.read_at).is_(None))
+    ).one()
+
+
+def list_notices(session: Session, actor: Actor, *, unread_only: bool = False,
+                 limit: int = 20) -> list[Notice]:  # fmt: skip
+    """The actor's newest notices."""
+    if actor.user_id is None:
+        return []
+    query = select(Notice).where(Notice.user_id == actor.user_id)
+    if unread_only:
+        query = query.where(col(Notice.read_at).is_(None))
+    return list(
+        session.exec(
+            query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc()).limit(limit)
+        ).all()
+    )
+
+
+def mark_read(session: Session, actor: Actor, notice_ids: list[int] | None = None) -> int:
+    """Mark the actor's notices read (`notice_ids`, or all of them)."""
+    if actor.user_id is None:
+        return 0
+    query = update(Notice).where(Notice.user_id == actor.user_id, col(Notice.read_at).is_(None))
+    if notice_ids is not None:
+        query = query.where(col(Notice.id).in_(notice_ids))
+    return session.exec(query.values(read_at=clock.now())).rowcount

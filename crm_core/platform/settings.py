@@ -1,0 +1,89 @@
+"""Settings that admins change in the browser, each typed and bounded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from crm_core.models import Setting
+from crm_core.platform import audit, clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.permissions import Permission
+
+
+@dataclass(frozen=True)
+class SettingDefinition:
+    key: str
+    kind: type
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def coerce(self, value: Any) -> Any:
+        """Return `value` as this setting's type, or raise ValidationError with the reason."""
+        try:
+            typed = self.kind(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("settings.error.type", setting=self.key) from exc
+        if self.minimum is not None and typed < self.minimum:
+            raise ValidationError("settings.error.min", setting=self.key, minimum=self.minimum)
+        if self.maximum is not None and typed > self.maximum:
+            raise ValidationError("settings.error.max", setting=self.key, maximum=self.maximum)
+        return typed
+
+
+DEFINITIONS: dict[str, SettingDefinition] = {
+    d.key: d
+    for d in (
+        SettingDefinition("login.max_failed_attempts", int, 5, 1, 100),
+        SettingDefinition("login.lock_minutes", int, 15, 1, 24 * 60),
+        SettingDefinition("login.cookie_expiry_days", float, 7.0, 0.01, 90),
+        # The sign-in cookie's life without activity; it is renewed while the user works.
+        SettingDefinition("login.session_idle_minutes", int, 60, 5, 24 * 60),
+        SettingDefinition("export.max_rows", int, 50_000, 1, 1_000_000),
+        # China has no daylight saving: a fixed offset says what "today" and "09:00" mean.
+        SettingDefinition("company.utc_offset_hours", int, 8, -12, 14),
+        SettingDefinition("dispatch.batch_size", int, 100_000, 100, 1_000_000),
+        SettingDefinition("claim.default_daily_claims", int, 20, 1, 10_000),
+        SettingDefinition("claim.default_cooldown_days", int, 7, 0, 365),
+        SettingDefinition("worker.dispatch_seconds", int, 60, 5, 24 * 3600),
+        SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
+        SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
+        SettingDefinition("worker.renewal_minutes", int, 60, 1, 24 * 60),
+    )
+}
+
+
+def get_setting(session: Session, key: str) -> Any:
+    """The stored value of `key`, or its default."""
+    definition = DEFINITIONS[key]
+    row = session.get(Setting, key)
+    if row is None or row.value is None:
+        return definition.default
+    return definition.coerce(row.value)
+
+
+def all_settings(session: Session, actor: Actor) -> dict[str, Any]:
+    """Every setting with its current value (admins only)."""
+    actor.require(Permission.MANAGE_SETTINGS)
+    return {key: get_setting(session, key) for key in DEFINITIONS}
+
+
+def set_setting(session: Session, actor: Actor, key: str, value: Any) -> Any:
+    """Validate and store a setting; the change is audited."""
+    actor.require(Permission.MANAGE_SETTINGS)
+    if key not in DEFINITIONS:
+        raise ValidationError("settings.error.unknown", setting=key)
+    typed = DEFINITIONS[key].coerce(value)
+    before = get_setting(session, key)
+    row = session.get(Setting, key) or Setting(key=key)
+    row.value = typed
+    row.updated_at = clock.now()
+    row.updated_by_id = actor.user_id
+    session.add(row)
+    audit.record(session, actor, "setting.update", "setting", key, before, typed)
+    session.flush()
+    return typed
