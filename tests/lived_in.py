@@ -38,9 +38,10 @@ from crm_core.circulation.override import (
 )
 from crm_core.circulation.pool import claim_from_pool, pool_scope
 from crm_core.circulation.rules import RuleDraft, can_edit, list_rules, save_rule, set_rule_enabled
-from crm_core.commerce.orders import create_order, decide_discount
+from crm_core.commerce.orders import create_order, decide_discount, order_number
 from crm_core.commerce.payments import record_payment, refund_order
 from crm_core.imports.leads import ImportOptions, guess_columns, run_import
+from crm_core.imports.payments import apply_payment_import, preview_payment_import
 from crm_core.imports.tabular import read_table
 from crm_core.models import JOB_NAMES, Opportunity, Product, SalesOrder, User
 from crm_core.models.opportunity import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, OPEN_STAGES
@@ -330,6 +331,23 @@ def act_import(session: Session, world: World, a: int, b: int, c: int) -> None:
     run_import(session, actor, frame, options)
 
 
+def act_payment_file(session: Session, world: World, a: int, b: int, c: int) -> None:
+    actor = _named(session, "finance")
+    pending = session.exec(
+        select(SalesOrder.id).where(SalesOrder.status == "pending").order_by(SalesOrder.id)
+    ).all()
+    chosen = list(pending)[b % max(len(pending), 1) :][: 1 + c % 3]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["订单号", "支付流水号", "实付金额", "支付时间"])
+    for order_id in chosen:
+        writer.writerow([order_number(order_id), f"FILE-{order_id}-{a}", "", ""])
+    writer.writerow(["SO999999", f"FILE-X-{a}", "1", ""])  # a bad row the preview must show
+    frame = read_table(out.getvalue().encode("utf-8"), f"回款-{a}.csv")
+    preview = preview_payment_import(session, actor, frame)
+    apply_payment_import(session, actor, preview, ("good_rows", "all_or_nothing")[c % 2])
+
+
 def act_time_passes(session: Session, world: World, a: int, b: int, c: int) -> None:
     # Hours or days pass with the worker running its jobs, as it does beside the console.
     step = timedelta(hours=1 + c % 30)
@@ -354,6 +372,7 @@ ACTIONS: dict[str, Callable[[Session, World, int, int, int], None]] = {
     "discount_decision": act_discount_decision,
     "lock_or_protect": act_lock_or_protect,
     "payment": act_payment,
+    "payment_file": act_payment_file,
     "refund": act_refund,
     "rule_edit": act_rule_edit,
     "import": act_import,

@@ -14,16 +14,18 @@ transaction semantics), and empties the database afterwards the way `empty_datab
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from crm_core.analytics import cache as analytics_cache
-from crm_core.models import Opportunity
+from crm_core.models import Opportunity, SalesOrder
+from crm_core.models.sales import TrialLesson
 from crm_core.org.access import opportunity_scope
 from crm_core.org.users import set_language
 from crm_core.platform import clock
@@ -42,7 +44,10 @@ OPPORTUNITY_PAGE = "pages/sales/opportunity.py"
 # A fixed instant (midday in the company's time zone): the demo's history is relative to it,
 # so every run builds the same company, and the worker's first recycles fall on the same
 # company day as the history's last ones, as they do for most of a working day.
-DEMO_NOW = datetime(2026, 3, 18, 4, 0)  # UTC; 12:00 in Asia/Shanghai
+# CRM_LIVED_IN_NOW (ISO, UTC) moves it, to explore other hours and days.
+DEMO_NOW = datetime.fromisoformat(
+    os.environ.get("CRM_LIVED_IN_NOW", "2026-03-18T04:00")
+)  # 12:00 in Shanghai
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +75,24 @@ def test_real_use_did_real_things(lived_in_demo):
     assert len(done) >= 9, lived_in_demo["tally"]
 
 
-def _scoped_opportunity(engine, username: str) -> int | None:
+def _scoped_opportunities(engine, username: str) -> list[int]:
+    """Opportunities in the user's scope worth opening: the newest, and the newest with an
+    order (its detail shows orders, payments, refunds) and with a trial."""
     with Session(engine) as session:
         actor = named(session, username)
         if not actor.can(Permission.VIEW_OPPORTUNITIES):
-            return None
-        return session.exec(select(func.max(Opportunity.id)).where(opportunity_scope(actor))).one()
+            return []
+        newest = select(func.max(Opportunity.id)).where(opportunity_scope(actor))
+        ids = [
+            session.exec(newest).one(),
+            session.exec(
+                newest.where(col(Opportunity.id).in_(select(SalesOrder.opportunity_id)))
+            ).one(),
+            session.exec(
+                newest.where(col(Opportunity.id).in_(select(TrialLesson.opportunity_id)))
+            ).one(),
+        ]
+    return list(dict.fromkeys(i for i in ids if i is not None))
 
 
 def _problems(at, where: str) -> list[str]:
@@ -101,7 +118,7 @@ def test_finding_15_every_page_every_role_after_real_use(
         actor = named(session, username)
         set_language(session, actor, language)
         session.commit()
-    opportunity_id = _scoped_opportunity(engine, username)
+    opportunity_ids = _scoped_opportunities(engine, username)
     problems: list[str] = []
     # One signed-in app walks the menu, as a person does (signing in per page would spend
     # most of the run in the login form's deliberate sleep).
@@ -109,9 +126,9 @@ def test_finding_15_every_page_every_role_after_real_use(
     assert at.session_state["authentication_status"] is True, username
     problems += _problems(at, "landing page")
     for spec in allowed_pages(actor):
-        visits = [None]
-        if spec.path == OPPORTUNITY_PAGE and opportunity_id is not None:
-            visits.append(str(opportunity_id))
+        visits: list[str | None] = [None]
+        if spec.path == OPPORTUNITY_PAGE:
+            visits += [str(i) for i in opportunity_ids]
         for visit in visits:
             at.query_params.clear()
             if visit is not None:
