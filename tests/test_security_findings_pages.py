@@ -136,3 +136,36 @@ def test_finding_15_every_page_every_role_after_real_use(
             at.switch_page(spec.path).run()
             problems += _problems(at, f"{spec.path}{'?id=' + visit if visit else ''}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("username", ROLE_LOGINS)
+def test_finding_15_switching_the_language_on_every_page_after_real_use(
+    lived_in_demo, engine, monkeypatch, username
+):
+    """On every page of the role, the sidebar's language switch (Chinese to English and
+    back) re-renders the page without an exception or an error box: widget state kept from
+    one language must still fit the other's options."""
+    current = {"language": "zh"}
+    in_run = ui_i18n.language
+    # As above: outside a run AppTest formats the options of the page last rendered, in
+    # the language it was rendered in.
+    monkeypatch.setattr(
+        ui_i18n, "language", lambda: in_run() if get_script_run_ctx() else current["language"]
+    )
+    with Session(engine) as session:
+        actor = named(session, username)
+        set_language(session, actor, "zh")
+        session.commit()
+    at = login(username, DEMO_PASSWORD)
+    assert at.session_state["authentication_status"] is True, username
+    problems: list[str] = []
+    for spec in allowed_pages(actor):
+        at.query_params.clear()
+        at.switch_page(spec.path).run()
+        problems += _problems(at, f"{spec.path} (zh)")
+        for language in ("en", "zh"):
+            at.selectbox(key="crm_language_picker").select(language).run()
+            current["language"] = language  # the language the page now shows
+            assert at.session_state["crm_language"] == language
+            problems += _problems(at, f"{spec.path} (switched to {language})")
+    assert not problems, "\n".join(problems)
