@@ -1,12 +1,13 @@
 """Issue 15, item 1: every page, every role, after real use, in both languages.
 
-The demo company is built, every worker job runs, then hypothesis draws a reproducible
-sequence of real actions (follow-ups, stage moves, trials, claims, returns to the pool,
-manual assignment, transfers, orders, payments, refunds, rule edits and pauses, small lead
-imports, days passing with the worker running), each performed through the core as a
-realistic actor and committed; a refusal (`CrmError`) is a legitimate outcome, any other
-exception is a bug. Then every page the navigation offers each demo role is opened with
-AppTest, in English and in Chinese: no exception, no error box.
+The lived-in demo (`tests/lived_in.py`): the demo company as `./run.sh` builds it, every
+worker job run, then a reproducible sequence of real actions drawn by hypothesis, each
+performed through the core as a realistic actor and committed. Then every page the
+navigation offers each demo role is opened with AppTest, in English and in Chinese (the
+opportunity page without an id and with opportunities in scope), and on each page the
+sidebar's language switch is used: no exception, no error box. (With the fix of bfd52a9
+reverted, circulation health shows its internal-error box here.) The browser counterpart
+is `tests/test_browser_every_page.py`.
 
 The module builds its own data and commits it (it does not rely on the `db` fixture's
 transaction semantics), and empties the database afterwards the way `empty_database` does.
@@ -14,6 +15,7 @@ transaction semantics), and empties the database afterwards the way `empty_datab
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -95,16 +97,40 @@ def _scoped_opportunities(engine, username: str) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-def _problems(at, where: str) -> list[str]:
+class _Tracebacks(logging.Handler):
+    """Keeps what `ui.guard` logs behind an internal-error box (the box shows only a number)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(logging.Formatter().format(record)[-3000:])
+
+
+@pytest.fixture
+def tracebacks() -> Iterator[_Tracebacks]:
+    handler = _Tracebacks()
+    logger = logging.getLogger("ui.guard")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _problems(at, where: str, tracebacks: _Tracebacks) -> list[str]:
     found = [f"{where}: exception {e.value}" for e in at.exception]
     found += [f"{where}: error box {e.value!r}" for e in at.error]
+    found += [f"{where}: logged {text}" for text in tracebacks.seen]
+    tracebacks.seen.clear()
     return found
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("username", ROLE_LOGINS)
 def test_finding_15_every_page_every_role_after_real_use(
-    lived_in_demo, engine, monkeypatch, username, language
+    lived_in_demo, engine, monkeypatch, tracebacks, username, language
 ):
     """Every page the navigation offers the role opens without an exception or an error box,
     in the user's language (the opportunity page with an opportunity in scope and without)."""
@@ -124,7 +150,8 @@ def test_finding_15_every_page_every_role_after_real_use(
     # most of the run in the login form's deliberate sleep).
     at = login(username, DEMO_PASSWORD)
     assert at.session_state["authentication_status"] is True, username
-    problems += _problems(at, "landing page")
+    assert at.session_state["crm_language"] == language
+    problems += _problems(at, "landing page", tracebacks)
     for spec in allowed_pages(actor):
         visits: list[str | None] = [None]
         if spec.path == OPPORTUNITY_PAGE:
@@ -134,13 +161,13 @@ def test_finding_15_every_page_every_role_after_real_use(
             if visit is not None:
                 at.query_params["id"] = visit
             at.switch_page(spec.path).run()
-            problems += _problems(at, f"{spec.path}{'?id=' + visit if visit else ''}")
+            problems += _problems(at, f"{spec.path}{'?id=' + visit if visit else ''}", tracebacks)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("username", ROLE_LOGINS)
 def test_finding_15_switching_the_language_on_every_page_after_real_use(
-    lived_in_demo, engine, monkeypatch, username
+    lived_in_demo, engine, monkeypatch, tracebacks, username
 ):
     """On every page of the role, the sidebar's language switch (Chinese to English and
     back) re-renders the page without an exception or an error box: widget state kept from
@@ -162,10 +189,10 @@ def test_finding_15_switching_the_language_on_every_page_after_real_use(
     for spec in allowed_pages(actor):
         at.query_params.clear()
         at.switch_page(spec.path).run()
-        problems += _problems(at, f"{spec.path} (zh)")
+        problems += _problems(at, f"{spec.path} (zh)", tracebacks)
         for language in ("en", "zh"):
             at.selectbox(key="crm_language_picker").select(language).run()
             current["language"] = language  # the language the page now shows
             assert at.session_state["crm_language"] == language
-            problems += _problems(at, f"{spec.path} (switched to {language})")
+            problems += _problems(at, f"{spec.path} (switched to {language})", tracebacks)
     assert not problems, "\n".join(problems)
