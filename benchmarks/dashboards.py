@@ -51,8 +51,10 @@ WAITING_OWN = (
     " opportunity w WHERE w.lead_id = c.id AND (w.owner_id IS NOT NULL"
     " OR w.org_unit_id IS NOT NULL)))"
 )
-REVENUE_SCOPE = {"all": "1 = 1", "subtree": "(s.attributed_owner_id = :me"
-                 " OR s.attributed_org_path LIKE :segment)"}  # fmt: skip
+REVENUE_SCOPE = {
+    "all": "1 = 1",
+    "subtree": "(s.attributed_owner_id = :me OR s.attributed_org_path LIKE :segment)",
+}
 
 
 def _sqlite(session: Session) -> bool:
@@ -61,24 +63,30 @@ def _sqlite(session: Session) -> bool:
 
 def _plain_funnel(session: Session, kind: str, params: dict) -> None:
     """The cohort by its furthest stage (kept on each opportunity) and lost."""
-    session.execute(text(
-        "SELECT o.furthest_stage, CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END, count(*)"
-        f" FROM opportunity o WHERE {SCOPE[kind]} AND o.created_at >= :since"
-        " AND o.created_at < :until GROUP BY 1, 2"
-    ), params).all()  # fmt: skip
+    session.execute(
+        text(
+            "SELECT o.furthest_stage, CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END, count(*)"
+            f" FROM opportunity o WHERE {SCOPE[kind]} AND o.created_at >= :since"
+            " AND o.created_at < :until GROUP BY 1, 2"
+        ),
+        params,
+    ).all()
 
 
 def _plain_funnel_from_history(session: Session, kind: str, params: dict) -> None:
     """The same counts from the stage history itself, as they would be without the kept
     furthest stage: what keeping it saves."""
     reach = f"CASE WHEN {RANK.format(c='stage')} > coalesce(r, 0) THEN {RANK.format(c='stage')}"
-    session.execute(text(
-        f"SELECT {reach} ELSE coalesce(r, 0) END, CASE WHEN stage = 'lost' THEN 1 ELSE 0 END,"
-        f" count(*) FROM (SELECT o.id, o.stage, max({RANK.format(c='h.to_stage')}) AS r"
-        " FROM opportunity o LEFT JOIN stage_history h ON h.opportunity_id = o.id"
-        f" WHERE {SCOPE[kind]} AND o.created_at >= :since AND o.created_at < :until"
-        " GROUP BY o.id, o.stage) x GROUP BY 1, 2"
-    ), params).all()  # fmt: skip
+    session.execute(
+        text(
+            f"SELECT {reach} ELSE coalesce(r, 0) END, CASE WHEN stage = 'lost' THEN 1 ELSE 0 END,"
+            f" count(*) FROM (SELECT o.id, o.stage, max({RANK.format(c='h.to_stage')}) AS r"
+            " FROM opportunity o LEFT JOIN stage_history h ON h.opportunity_id = o.id"
+            f" WHERE {SCOPE[kind]} AND o.created_at >= :since AND o.created_at < :until"
+            " GROUP BY o.id, o.stage) x GROUP BY 1, 2"
+        ),
+        params,
+    ).all()
 
 
 def _plain_health(session: Session, kind: str, params: dict) -> None:
@@ -124,40 +132,59 @@ def _plain_health(session: Session, kind: str, params: dict) -> None:
 def _plain_performance(session: Session, kind: str, params: dict) -> None:
     scope = REVENUE_SCOPE[kind]
     for statuses, moment in (("'paid', 'refunded'", "paid_at"), ("'refunded'", "refunded_at")):
-        session.execute(text(
-            "SELECT attributed_org_path, attributed_owner_id, count(*),"
-            " count(DISTINCT opportunity_id), sum(amount) FROM sales_order s"
-            f" WHERE s.status IN ({statuses}) AND {scope} AND s.{moment} >= :since"
-            f" AND s.{moment} < :until GROUP BY attributed_org_path, attributed_owner_id"
-        ), params).all()  # fmt: skip
-    session.execute(text(
-        "SELECT g.path, o.owner_id, count(*) FROM opportunity o LEFT JOIN org_unit g"
-        f" ON g.id = o.org_unit_id WHERE {SCOPE[kind]} AND o.stage = 'lost'"
-        " AND o.closed_at >= :since AND o.closed_at < :until GROUP BY g.path, o.owner_id"
-    ), params).all()  # fmt: skip
+        session.execute(
+            text(
+                "SELECT attributed_org_path, attributed_owner_id, count(*),"
+                " count(DISTINCT opportunity_id), sum(amount) FROM sales_order s"
+                f" WHERE s.status IN ({statuses}) AND {scope} AND s.{moment} >= :since"
+                f" AND s.{moment} < :until GROUP BY attributed_org_path, attributed_owner_id"
+            ),
+            params,
+        ).all()
+    session.execute(
+        text(
+            "SELECT g.path, o.owner_id, count(*) FROM opportunity o LEFT JOIN org_unit g"
+            f" ON g.id = o.org_unit_id WHERE {SCOPE[kind]} AND o.stage = 'lost'"
+            " AND o.closed_at >= :since AND o.closed_at < :until GROUP BY g.path, o.owner_id"
+        ),
+        params,
+    ).all()
 
 
 def _plain_roi(session: Session, kind: str, params: dict) -> None:
     leads = "l.merged_into_id IS NULL AND l.created_at >= :since AND l.created_at < :until"
-    reach = "" if kind == "all" else (
-        " AND (EXISTS (SELECT 1 FROM opportunity o WHERE"
-        f" o.lead_id = l.id AND {SCOPE[kind]}) OR l.id IN {WAITING_OWN})"
-    )  # fmt: skip
-    session.execute(text(
-        f"SELECT channel, campaign, count(*) FROM lead l WHERE {leads}{reach}"
-        " GROUP BY channel, campaign"
-    ), params).all()  # fmt: skip
-    session.execute(text(
-        "SELECT l.channel, l.campaign, count(DISTINCT o.id), sum(s.amount) FROM sales_order s"
-        " JOIN opportunity o ON o.id = s.opportunity_id JOIN lead l ON l.id = o.lead_id"
-        f" WHERE {leads} AND s.status = 'paid' AND {REVENUE_SCOPE[kind]}"
-        " GROUP BY l.channel, l.campaign"
-    ), params).all()  # fmt: skip
+    reach = (
+        ""
+        if kind == "all"
+        else (
+            " AND (EXISTS (SELECT 1 FROM opportunity o WHERE"
+            f" o.lead_id = l.id AND {SCOPE[kind]}) OR l.id IN {WAITING_OWN})"
+        )
+    )
+    session.execute(
+        text(
+            f"SELECT channel, campaign, count(*) FROM lead l WHERE {leads}{reach}"
+            " GROUP BY channel, campaign"
+        ),
+        params,
+    ).all()
+    session.execute(
+        text(
+            "SELECT l.channel, l.campaign, count(DISTINCT o.id), sum(s.amount) FROM sales_order s"
+            " JOIN opportunity o ON o.id = s.opportunity_id JOIN lead l ON l.id = o.lead_id"
+            f" WHERE {leads} AND s.status = 'paid' AND {REVENUE_SCOPE[kind]}"
+            " GROUP BY l.channel, l.campaign"
+        ),
+        params,
+    ).all()
     if kind == "all":
-        session.execute(text(
-            "SELECT channel, campaign, sum(amount) FROM marketing_spend WHERE month >= :first"
-            " AND month <= :last GROUP BY channel, campaign"
-        ), params).all()  # fmt: skip
+        session.execute(
+            text(
+                "SELECT channel, campaign, sum(amount) FROM marketing_spend WHERE month >= :first"
+                " AND month <= :last GROUP BY channel, campaign"
+            ),
+            params,
+        ).all()
 
 
 FIGURES = {
@@ -186,10 +213,15 @@ def run(ctx: BenchContext) -> None:
                 unit = session.get(OrgUnit, user.org_unit_id)
                 actor = load_actor(session, user.id)
                 params = {
-                    "me": user.id, "prefix": f"{unit.path}%", "segment": f"%/{unit.id}/%",
-                    "since": since, "until": until, "idle": until - timedelta(days=7),
-                    "first": view.start.replace(day=1), "last": view.end.replace(day=1),
-                }  # fmt: skip
+                    "me": user.id,
+                    "prefix": f"{unit.path}%",
+                    "segment": f"%/{unit.id}/%",
+                    "since": since,
+                    "until": until,
+                    "idle": until - timedelta(days=7),
+                    "first": view.start.replace(day=1),
+                    "last": view.end.replace(day=1),
+                }
                 for name, (ours, plain) in FIGURES.items():
                     report_ratio(
                         f"dashboard_{name}_{username}",
@@ -198,10 +230,11 @@ def run(ctx: BenchContext) -> None:
                     )
                 report_value(
                     f"dashboard_funnel_{username}_from_history",
-                    best_of(lambda k=kind, q=params: _plain_funnel_from_history(session, k, q),
-                            repeat=3),
+                    best_of(
+                        lambda k=kind, q=params: _plain_funnel_from_history(session, k, q), repeat=3
+                    ),
                     "s",
-                )  # fmt: skip
+                )
     finally:
         analytics.set_cache_enabled(previous)
     _pages(ctx, view)

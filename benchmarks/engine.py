@@ -66,15 +66,25 @@ def _mark(session: Session) -> int:
 
 def _written(session: Session, mark: int) -> tuple[int, int, int]:
     """The flow events a run wrote: how many, and two checksums of who and what."""
-    return tuple(session.execute(text(
-        "SELECT count(*), coalesce(sum((opportunity_id % 997) * coalesce(to_owner_id,"
-        " from_owner_id, 0)), 0), coalesce(sum(length(to_state) * (opportunity_id % 101)), 0)"
-        " FROM flow_event WHERE id > :m"), {"m": mark}).one())  # fmt: skip
+    return tuple(
+        session.execute(
+            text(
+                "SELECT count(*), coalesce(sum((opportunity_id % 997) * coalesce(to_owner_id,"
+                " from_owner_id, 0)), 0), coalesce(sum(length(to_state) * (opportunity_id % 101)), 0)"
+                " FROM flow_event WHERE id > :m"
+            ),
+            {"m": mark},
+        ).one()
+    )
 
 
-def compare(ctx: BenchContext, prepare: Callable[[Session], None],
-            ours: Callable[[Session], object], plain: Callable[[Session], object],
-            repeat: int = 3) -> tuple[float, float, object]:  # fmt: skip
+def compare(
+    ctx: BenchContext,
+    prepare: Callable[[Session], None],
+    ours: Callable[[Session], object],
+    plain: Callable[[Session], object],
+    repeat: int = 3,
+) -> tuple[float, float, object]:
     """(ours, plain) median seconds after one warm-up each, and ours' last outcome. Each
     run: a transaction, `prepare` untimed, the work timed, what it wrote read, rollback."""
     times: dict[str, list[float]] = {"ours": [], "plain": []}
@@ -122,15 +132,21 @@ def run_dispatch(ctx: BenchContext, setup: Setup) -> None:
 
     def prepare(session: Session) -> None:
         only_bench_rules(session, "dispatch_rule")
-        session.execute(text(
-            "UPDATE opportunity SET locked = true WHERE pool_state = 'unassigned'"
-            f" AND locked = false AND id NOT IN ({_CHOSEN})"
-        ).bindparams(bindparam("since", type_=DateTime())), params)  # fmt: skip
-        session.execute(text(
-            "UPDATE opportunity SET owner_id = NULL, org_unit_id = NULL,"
-            " pool_state = 'unassigned', locked = false, assigned_at = NULL,"
-            f" unassigned_reason = NULL, recycle_warned_at = NULL WHERE id IN ({_CHOSEN})"
-        ).bindparams(bindparam("since", type_=DateTime())), params)  # fmt: skip
+        session.execute(
+            text(
+                "UPDATE opportunity SET locked = true WHERE pool_state = 'unassigned'"
+                f" AND locked = false AND id NOT IN ({_CHOSEN})"
+            ).bindparams(bindparam("since", type_=DateTime())),
+            params,
+        )
+        session.execute(
+            text(
+                "UPDATE opportunity SET owner_id = NULL, org_unit_id = NULL,"
+                " pool_state = 'unassigned', locked = false, assigned_at = NULL,"
+                f" unassigned_reason = NULL, recycle_warned_at = NULL WHERE id IN ({_CHOSEN})"
+            ).bindparams(bindparam("since", type_=DateTime())),
+            params,
+        )
 
     def ours(session: Session):
         return dispatch_unassigned(session, Actor.system(), limit=waiting)

@@ -18,8 +18,15 @@ from crm_core.platform.errors import CrmError
 from db.engine import build_engine
 
 CLAIMERS = 50
-_RESTORED = ("owner_id", "org_unit_id", "pool_state", "assigned_at", "unassigned_reason",
-             "recycle_warned_at", "locked")  # fmt: skip
+_RESTORED = (
+    "owner_id",
+    "org_unit_id",
+    "pool_state",
+    "assigned_at",
+    "unassigned_reason",
+    "recycle_warned_at",
+    "locked",
+)
 
 
 def _claimers_engine(ctx: BenchContext):
@@ -32,24 +39,43 @@ def _pick(session: Session, department: tuple[int, str, int]) -> tuple[int, dict
     """A public opportunity of the department's line that its reps see, what to restore it
     to, and 50 bench reps of the department's teams."""
     unit_id, path, line_id = department
-    reps = [row[0] for row in session.execute(text(
-        "SELECT u.id FROM app_user u JOIN org_unit ou ON ou.id = u.org_unit_id"
-        " WHERE u.username LIKE 'bench_rep_%' AND u.status = 'active' AND ou.path LIKE :p"
-        " ORDER BY u.id LIMIT :n"), {"p": f"{path}%", "n": CLAIMERS})]  # fmt: skip
+    reps = [
+        row[0]
+        for row in session.execute(
+            text(
+                "SELECT u.id FROM app_user u JOIN org_unit ou ON ou.id = u.org_unit_id"
+                " WHERE u.username LIKE 'bench_rep_%' AND u.status = 'active' AND ou.path LIKE :p"
+                " ORDER BY u.id LIMIT :n"
+            ),
+            {"p": f"{path}%", "n": CLAIMERS},
+        )
+    ]
     if len(reps) < CLAIMERS:
         raise RuntimeError(f"only {len(reps)} bench reps under {path}")
     cols = ", ".join(_RESTORED)
-    row = session.execute(text(
-        f"SELECT id, {cols} FROM opportunity WHERE pool_state = 'public' AND NOT locked"
-        " AND business_line_id = :line AND (org_unit_id IS NULL OR org_unit_id = :unit)"
-        " ORDER BY id LIMIT 1"), {"line": line_id, "unit": unit_id}).first()  # fmt: skip
+    row = session.execute(
+        text(
+            f"SELECT id, {cols} FROM opportunity WHERE pool_state = 'public' AND NOT locked"
+            " AND business_line_id = :line AND (org_unit_id IS NULL OR org_unit_id = :unit)"
+            " ORDER BY id LIMIT 1"
+        ),
+        {"line": line_id, "unit": unit_id},
+    ).first()
     if row is None:  # none in reach: make one public, to be put back afterwards
-        row = session.execute(text(
-            f"SELECT id, {cols} FROM opportunity WHERE pool_state <> 'closed'"
-            " AND business_line_id = :line ORDER BY id LIMIT 1"), {"line": line_id}).one()  # fmt: skip
-        session.execute(text(
-            "UPDATE opportunity SET owner_id = NULL, org_unit_id = :unit, pool_state = 'public',"
-            " locked = false WHERE id = :id"), {"unit": unit_id, "id": row[0]})  # fmt: skip
+        row = session.execute(
+            text(
+                f"SELECT id, {cols} FROM opportunity WHERE pool_state <> 'closed'"
+                " AND business_line_id = :line ORDER BY id LIMIT 1"
+            ),
+            {"line": line_id},
+        ).one()
+        session.execute(
+            text(
+                "UPDATE opportunity SET owner_id = NULL, org_unit_id = :unit, pool_state = 'public',"
+                " locked = false WHERE id = :id"
+            ),
+            {"unit": unit_id, "id": row[0]},
+        )
     return row[0], dict(zip(_RESTORED, row[1:], strict=True)), reps
 
 
@@ -93,14 +119,21 @@ def run_claims(ctx: BenchContext, department: tuple[int, str, int]) -> bool:
         owner = session.execute(
             text("SELECT owner_id FROM opportunity WHERE id = :id"), {"id": opp_id}
         ).scalar_one()
-        events = session.execute(text(
-            "SELECT count(*) FROM flow_event WHERE id > :m AND opportunity_id = :id"
-            " AND reason = 'claim'"), {"m": mark, "id": opp_id}).scalar_one()  # fmt: skip
+        events = session.execute(
+            text(
+                "SELECT count(*) FROM flow_event WHERE id > :m AND opportunity_id = :id"
+                " AND reason = 'claim'"
+            ),
+            {"m": mark, "id": opp_id},
+        ).scalar_one()
         # Undo: the opportunity as it was, the claim's flow events gone.
         session.execute(
-            text(f"UPDATE opportunity SET {', '.join(f'{c} = :{c}' for c in _RESTORED)}"
-                 " WHERE id = :id"), {**before, "id": opp_id},
-        )  # fmt: skip
+            text(
+                f"UPDATE opportunity SET {', '.join(f'{c} = :{c}' for c in _RESTORED)}"
+                " WHERE id = :id"
+            ),
+            {**before, "id": opp_id},
+        )
         session.execute(
             text("DELETE FROM flow_event WHERE id > :m AND opportunity_id = :id"),
             {"m": mark, "id": opp_id},
@@ -111,6 +144,9 @@ def run_claims(ctx: BenchContext, department: tuple[int, str, int]) -> bool:
     ok = len(winners) == 1 and owner == winners[0] and events == 1 and len(outcomes) == CLAIMERS
     unclean = sorted({o for o in outcomes.values() if o.startswith("error")})
     if not ok or unclean:
-        print(f"engine_claims_50: winners={winners} owner={owner} claim_events={events}"
-              f" outcomes={len(outcomes)} unclean={unclean}", file=sys.stderr)  # fmt: skip
+        print(
+            f"engine_claims_50: winners={winners} owner={owner} claim_events={events}"
+            f" outcomes={len(outcomes)} unclean={unclean}",
+            file=sys.stderr,
+        )
     return ok

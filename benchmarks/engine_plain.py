@@ -71,36 +71,55 @@ def _rule_case(rules: list[DispatchDef]) -> str:
     return f"CASE {' '.join(whens)} END"
 
 
-def plain_dispatch(session: Session, rules: list[DispatchDef], now: datetime,
-                   day_start: datetime, limit: int, no_return_since: datetime) -> dict:  # fmt: skip
+def plain_dispatch(
+    session: Session,
+    rules: list[DispatchDef],
+    now: datetime,
+    day_start: datetime,
+    limit: int,
+    no_return_since: datetime,
+) -> dict:
     """Dispatch the first `limit` waiting opportunities by `rules`; returns the counts."""
     pg = _is_pg(session)
     hold_writes(session)
     for table, columns in _TEMP_TABLES.items():
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
         session.execute(text(f"CREATE TEMP TABLE {table} ({columns})"))
-    _run(session, f"""
+    _run(
+        session,
+        f"""
         INSERT INTO bench_wait
         SELECT o.id AS opp_id, {_rule_case(rules)} AS rule_id
         FROM opportunity o JOIN lead l ON l.id = o.lead_id
         WHERE o.pool_state = 'unassigned' AND o.locked = false
-        ORDER BY o.id LIMIT :limit""", limit=limit)  # fmt: skip
+        ORDER BY o.id LIMIT :limit""",
+        limit=limit,
+    )
     # Reps who lost a waiting opportunity recently may not get it back; the product reads
     # them and so does this (the benchmark's waiting opportunities have none).
     losers = session.execute(
-        text("SELECT f.opportunity_id, f.from_owner_id, f.at FROM flow_event f JOIN opportunity o"
-             " ON o.id = f.opportunity_id WHERE o.pool_state = 'unassigned'"
-             " AND f.from_owner_id IS NOT NULL AND f.at >= :since"
-             ).bindparams(bindparam("since", type_=DateTime())), {"since": no_return_since},
-    ).all()  # fmt: skip
+        text(
+            "SELECT f.opportunity_id, f.from_owner_id, f.at FROM flow_event f JOIN opportunity o"
+            " ON o.id = f.opportunity_id WHERE o.pool_state = 'unassigned'"
+            " AND f.from_owner_id IS NOT NULL AND f.at >= :since"
+        ).bindparams(bindparam("since", type_=DateTime())),
+        {"since": no_return_since},
+    ).all()
     targets = ", ".join(f"({r.rule_id}, '{r.unit_path}%')" for r in rules)
     # Only holders of a role with `receive_dispatch` (reps, team leads) are handed any.
-    receiving = ", ".join(
-        str(role_id) for role_id, permissions in session.execute(
-            text("SELECT id, permissions FROM role")).all()
-        if "receive_dispatch" in _permissions(permissions)
-    ) or "NULL"  # fmt: skip
-    _run(session, f"""
+    receiving = (
+        ", ".join(
+            str(role_id)
+            for role_id, permissions in session.execute(
+                text("SELECT id, permissions FROM role")
+            ).all()
+            if "receive_dispatch" in _permissions(permissions)
+        )
+        or "NULL"
+    )
+    _run(
+        session,
+        f"""
         INSERT INTO bench_rep
         WITH target(rule_id, path) AS (VALUES {targets}),
         cand AS (
@@ -125,11 +144,15 @@ def plain_dispatch(session: Session, rules: list[DispatchDef], now: datetime,
             LEFT JOIN today d ON d.to_owner_id = c.id)
         SELECT rep_id, unit_id, rule_id,
                CASE WHEN day_left < hold_left THEN day_left ELSE hold_left END AS room
-        FROM left_ WHERE day_left > 0 AND hold_left > 0""", day=day_start)  # fmt: skip
+        FROM left_ WHERE day_left > 0 AND hold_left > 0""",
+        day=day_start,
+    )
     if pg:  # temporary tables have no statistics until asked; without them the planner
         # may join the slots to the waiting opportunities by nested loop (minutes, not 1 s)
         session.execute(text("ANALYZE bench_wait, bench_rep"))
-    _run(session, """
+    _run(
+        session,
+        """
         INSERT INTO bench_pick
         WITH RECURSIVE turn(j) AS (
             SELECT 0 UNION ALL
@@ -144,41 +167,61 @@ def plain_dispatch(session: Session, rules: list[DispatchDef], now: datetime,
             SELECT opp_id, rule_id, row_number() OVER (PARTITION BY rule_id ORDER BY opp_id) AS k
             FROM bench_wait WHERE rule_id IS NOT NULL)
         SELECT w.opp_id, s.rep_id AS owner_id, s.unit_id, w.rule_id, w.k
-        FROM waiting w JOIN slot s ON s.rule_id = w.rule_id AND s.k = w.k""")  # fmt: skip
+        FROM waiting w JOIN slot s ON s.rule_id = w.rule_id AND s.k = w.k""",
+    )
     if pg:
         session.execute(text("ANALYZE bench_pick"))
-    moved = _run(session, """
+    moved = _run(
+        session,
+        """
         UPDATE opportunity SET owner_id = p.owner_id, org_unit_id = p.unit_id,
             pool_state = 'owned', assigned_at = :now, unassigned_reason = NULL,
             recycle_warned_at = NULL
         FROM bench_pick p WHERE opportunity.id = p.opp_id
-          AND opportunity.pool_state = 'unassigned'""", now=now)  # fmt: skip
-    events = _run(session, f"""{_FLOW}
+          AND opportunity.pool_state = 'unassigned'""",
+        now=now,
+    )
+    events = _run(
+        session,
+        f"""{_FLOW}
         SELECT opp_id, :now, NULL, owner_id, 'unassigned', 'owned', 'dispatch', 'dispatch',
                rule_id, NULL
-        FROM bench_pick""", now=now)  # fmt: skip
+        FROM bench_pick""",
+        now=now,
+    )
     reason = "CASE WHEN w.rule_id IS NULL THEN 'no_rule' ELSE 'no_room:' || w.rule_id END"
-    _run(session, f"""
+    _run(
+        session,
+        f"""
         UPDATE opportunity SET unassigned_reason = {reason}
         FROM bench_wait w WHERE opportunity.id = w.opp_id
           AND NOT EXISTS (SELECT 1 FROM bench_pick p WHERE p.opp_id = w.opp_id)
           AND (opportunity.unassigned_reason IS NULL
-               OR opportunity.unassigned_reason <> {reason})""")  # fmt: skip
-    _run(session, """
+               OR opportunity.unassigned_reason <> {reason})""",
+    )
+    _run(
+        session,
+        """
         UPDATE dispatch_rule SET rr_position = (
             SELECT p.owner_id FROM bench_pick p WHERE p.rule_id = dispatch_rule.id
             ORDER BY p.k DESC LIMIT 1)
-        WHERE id IN (SELECT rule_id FROM bench_pick)""")  # fmt: skip
+        WHERE id IN (SELECT rule_id FROM bench_pick)""",
+    )
     count = "json_build_object('count', count(*))" if pg else "json_object('count', count(*))"
-    _run(session, f"""
+    _run(
+        session,
+        f"""
         INSERT INTO notice (user_id, kind, params, created_at)
         SELECT owner_id, 'dispatch.received', {count}, :now
-        FROM bench_pick GROUP BY owner_id""", now=now)  # fmt: skip
+        FROM bench_pick GROUP BY owner_id""",
+        now=now,
+    )
     return {"assigned": moved, "events": events, "losers": len(losers)}
 
 
-def plain_recycle(session: Session, rules: list[tuple[int, RecycleDef, dict]],
-                  now: datetime) -> int:  # fmt: skip
+def plain_recycle(
+    session: Session, rules: list[tuple[int, RecycleDef, dict]], now: datetime
+) -> int:
     """Sweep the owned opportunities with each rule in order; returns how many moved."""
     hold_writes(session)
     moved = 0
@@ -193,16 +236,24 @@ def plain_recycle(session: Session, rules: list[tuple[int, RecycleDef, dict]],
             f" ELSE '{rule.to_state}' END"
         )
         values = dict(params, now=now, cutoff=now - rule.after)
-        events = _run(session, f"""{_FLOW}
+        events = _run(
+            session,
+            f"""{_FLOW}
             SELECT id, :now, owner_id, NULL, 'owned', {to_state}, 'recycle', 'recycle',
                    {rule_id}, NULL
-            FROM opportunity WHERE {where}""", **values)  # fmt: skip
+            FROM opportunity WHERE {where}""",
+            **values,
+        )
         reason = ", unassigned_reason = 'recycled'" if rule.to_state == "unassigned" else ""
-        updated = _run(session, f"""
+        updated = _run(
+            session,
+            f"""
             UPDATE opportunity SET owner_id = NULL, pool_state = {to_state},
                 recycle_count = recycle_count + 1, assigned_at = NULL,
                 recycle_warned_at = NULL{reason}
-            WHERE {where}""", **values)  # fmt: skip
+            WHERE {where}""",
+            **values,
+        )
         if updated != events:
             raise RuntimeError(f"plain recycle rule {rule_id}: {events} events, {updated} moves")
         moved += updated

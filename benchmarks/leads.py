@@ -37,8 +37,16 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 
 ROWS = 100_000
-_TABLES = ("flow_event", "stage_history", "follow_up", "lead_tag", "opportunity", "lead",
-           "lead_import", "audit_log")  # fmt: skip
+_TABLES = (
+    "flow_event",
+    "stage_history",
+    "follow_up",
+    "lead_tag",
+    "opportunity",
+    "lead",
+    "lead_import",
+    "audit_log",
+)
 
 
 def import_file(rows: int = ROWS, seed: int = 7) -> bytes:
@@ -72,8 +80,11 @@ def import_file(rows: int = ROWS, seed: int = 7) -> bytes:
 
 
 def _marks(session: Session) -> dict[str, int]:
-    return {t: session.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
-            for t in _TABLES if t != "lead_tag"}  # fmt: skip
+    return {
+        t: session.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
+        for t in _TABLES
+        if t != "lead_tag"
+    }
 
 
 def _clean(session: Session, marks: dict[str, int]) -> None:
@@ -84,8 +95,17 @@ def _clean(session: Session, marks: dict[str, int]) -> None:
     session.commit()
 
 
-_LEAD_COLUMNS = ("name", "name_key", "phone", "phone_suffix", "no_phone", "channel",
-                 "campaign", "created_by_id", "created_at")  # fmt: skip
+_LEAD_COLUMNS = (
+    "name",
+    "name_key",
+    "phone",
+    "phone_suffix",
+    "no_phone",
+    "channel",
+    "campaign",
+    "created_by_id",
+    "created_at",
+)
 
 
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
@@ -95,14 +115,19 @@ def _plain_rows(session: Session, data: bytes, now, by: int) -> list[dict]:
     """The file's good, new leads, read and checked by hand."""
     channels: dict[str, str] = {}
     for code, en, zh in session.execute(
-        text("SELECT code, label_en, label_zh FROM metadata_option WHERE category = 'channel'"
-             " AND active")
-    ):  # fmt: skip
+        text(
+            "SELECT code, label_en, label_zh FROM metadata_option WHERE category = 'channel'"
+            " AND active"
+        )
+    ):
         for word in (code, en, zh):
             if word:
                 channels[word.casefold()] = code
-    lines = {w.casefold() for row in session.execute(
-        text("SELECT code, name FROM business_line WHERE active")) for w in row}  # fmt: skip
+    lines = {
+        w.casefold()
+        for row in session.execute(text("SELECT code, name FROM business_line WHERE active"))
+        for w in row
+    }
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
     next(reader)
     seen: set[str] = set()
@@ -116,44 +141,67 @@ def _plain_rows(session: Session, data: bytes, now, by: int) -> list[dict]:
         if e164 in seen:
             continue
         seen.add(e164)
-        rows.append({"name": name.strip(), "name_key": name.strip().casefold(), "phone": e164,
-                     "phone_suffix": e164[-4:], "no_phone": False, "channel": code,
-                     "campaign": campaign or None, "created_by_id": by, "created_at": now})  # fmt: skip
+        rows.append(
+            {
+                "name": name.strip(),
+                "name_key": name.strip().casefold(),
+                "phone": e164,
+                "phone_suffix": e164[-4:],
+                "no_phone": False,
+                "channel": code,
+                "campaign": campaign or None,
+                "created_by_id": by,
+                "created_at": now,
+            }
+        )
     phones = [r["phone"] for r in rows]
     stored: set[str] = set()
     for start in range(0, len(phones), 5000):
         chunk = phones[start : start + 5000]
-        stored.update(session.execute(
-            text("SELECT phone FROM lead WHERE phone IN :phones").bindparams(
-                bindparam("phones", expanding=True)), {"phones": chunk}).scalars())  # fmt: skip
+        stored.update(
+            session.execute(
+                text("SELECT phone FROM lead WHERE phone IN :phones").bindparams(
+                    bindparam("phones", expanding=True)
+                ),
+                {"phones": chunk},
+            ).scalars()
+        )
     return [r for r in rows if r["phone"] not in stored]
 
 
 def _plain_write(session: Session, rows: list[dict], line_id: int, mark: int, now) -> None:
     session.execute(
-        text(f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
-             f"({', '.join(':' + c for c in _LEAD_COLUMNS)})"),
+        text(
+            f"INSERT INTO lead ({', '.join(_LEAD_COLUMNS)}) VALUES "
+            f"({', '.join(':' + c for c in _LEAD_COLUMNS)})"
+        ),
         rows,
-    )  # fmt: skip
+    )
     params = {"line": line_id, "mark": mark, "now": now}
     session.execute(
-        text("INSERT INTO opportunity (lead_id, business_line_id, pipeline_type, stage,"
-             " pool_state, stage_changed_at, locked, recycle_count, created_at)"
-             " SELECT id, :line, 'new', 'new', 'unassigned', :now, false, 0, :now"
-             " FROM lead WHERE id > :mark"),
+        text(
+            "INSERT INTO opportunity (lead_id, business_line_id, pipeline_type, stage,"
+            " pool_state, stage_changed_at, locked, recycle_count, created_at)"
+            " SELECT id, :line, 'new', 'new', 'unassigned', :now, false, 0, :now"
+            " FROM lead WHERE id > :mark"
+        ),
         params,
-    )  # fmt: skip
+    )
     opps = "SELECT o.id FROM opportunity o WHERE o.lead_id > :mark"
     session.execute(
-        text("INSERT INTO stage_history (opportunity_id, to_stage, changed_at)"
-             f" SELECT id, 'new', :now FROM ({opps}) AS x"),
+        text(
+            "INSERT INTO stage_history (opportunity_id, to_stage, changed_at)"
+            f" SELECT id, 'new', :now FROM ({opps}) AS x"
+        ),
         params,
-    )  # fmt: skip
+    )
     session.execute(
-        text("INSERT INTO flow_event (opportunity_id, at, to_state, reason, note)"
-             f" SELECT id, :now, 'unassigned', 'intake', 'import' FROM ({opps}) AS x"),
+        text(
+            "INSERT INTO flow_event (opportunity_id, at, to_state, reason, note)"
+            f" SELECT id, :now, 'unassigned', 'intake', 'import' FROM ({opps}) AS x"
+        ),
         params,
-    )  # fmt: skip
+    )
     session.commit()
 
 
@@ -173,10 +221,13 @@ def run_import_benchmark(ctx: BenchContext, repeat: int = 5) -> None:
                 session, admin, frame, ImportOptions(mapping=guess_columns(frame.columns))
             )
             ours_times.append(time.perf_counter() - started)
-            stored = [dict(r._mapping) for r in session.execute(
-                text("SELECT phone FROM lead WHERE id > :m ORDER BY id"),
-                {"m": marks["lead"]},
-            )]  # fmt: skip
+            stored = [
+                dict(r._mapping)
+                for r in session.execute(
+                    text("SELECT phone FROM lead WHERE id > :m ORDER BY id"),
+                    {"m": marks["lead"]},
+                )
+            ]
             _clean(session, marks)
         assert report.counts["rejected"] == ROWS // 20 and len(stored) == report.counts["created"]
         plain_times = []
@@ -235,16 +286,23 @@ def run_search_benchmark(ctx: BenchContext) -> None:
         for username, kind in (("boss", "all"), ("director", "subtree"), ("rep", "self")):
             actor = _actor(session, username)
             path = session.execute(
-                text("SELECT u.path FROM org_unit u JOIN app_user a ON a.org_unit_id = u.id"
-                     " WHERE a.id = :me"), {"me": actor.user_id},
-            ).scalar_one()  # fmt: skip
-            params = {"me": actor.user_id, "prefix": f"{path}%", "suffix": suffix,
-                      "low": surname, "high": surname + "\U0010ffff"}  # fmt: skip
+                text(
+                    "SELECT u.path FROM org_unit u JOIN app_user a ON a.org_unit_id = u.id"
+                    " WHERE a.id = :me"
+                ),
+                {"me": actor.user_id},
+            ).scalar_one()
+            params = {
+                "me": actor.user_id,
+                "prefix": f"{path}%",
+                "suffix": suffix,
+                "low": surname,
+                "high": surname + "\U0010ffff",
+            }
             for label, lead_filter, where in (
                 ("suffix", LeadFilter(text=suffix), "phone_suffix = :suffix"),
-                ("name", LeadFilter(text=surname),
-                 "name_key >= :low AND name_key < :high"),
-            ):  # fmt: skip
+                ("name", LeadFilter(text=surname), "name_key >= :low AND name_key < :high"),
+            ):
 
                 def ours(session=session, actor=actor, lead_filter=lead_filter):
                     search_leads(session, actor, lead_filter)
@@ -252,15 +310,22 @@ def run_search_benchmark(ctx: BenchContext) -> None:
                 def plain(session=session, where=where, kind=kind, params=params):
                     scope = _PLAIN_SCOPE[kind]
                     session.execute(text(_PLAIN_COUNT.format(where=where, scope=scope)), params)
-                    ids = [r[0] for r in session.execute(
-                        text(_PLAIN_PAGE.format(where=where, scope=scope)), params)]  # fmt: skip
+                    ids = [
+                        r[0]
+                        for r in session.execute(
+                            text(_PLAIN_PAGE.format(where=where, scope=scope)), params
+                        )
+                    ]
                     if ids:
                         marks = ", ".join(str(i) for i in ids)
-                        session.execute(text(
-                            "SELECT o.lead_id, o.id, b.name, o.owner_id, u.full_name, o.stage,"
-                            " o.pool_state FROM opportunity o JOIN business_line b"
-                            " ON b.id = o.business_line_id LEFT JOIN app_user u ON u.id = o.owner_id"
-                            f" WHERE o.lead_id IN ({marks})")).all()  # fmt: skip
+                        session.execute(
+                            text(
+                                "SELECT o.lead_id, o.id, b.name, o.owner_id, u.full_name, o.stage,"
+                                " o.pool_state FROM opportunity o JOIN business_line b"
+                                " ON b.id = o.business_line_id LEFT JOIN app_user u ON u.id = o.owner_id"
+                                f" WHERE o.lead_id IN ({marks})"
+                            )
+                        ).all()
                         session.execute(
                             text(f"SELECT lead_id, tag FROM lead_tag WHERE lead_id IN ({marks})")
                         ).all()

@@ -55,11 +55,18 @@ from crm_core.sales.board import BoardFilter
 # The hand-written opportunity and lead scopes, by the names the services import them as.
 _HAND_SCOPES = ("opportunity_scope", "opportunity_scope_parts", "lead_scope", "scope_as_filter")
 _SERVICES = (
-    "crm_core.org.access", "crm_core.sales.board", "crm_core.sales.home", "crm_core.leads.search",
-    "crm_core.leads.search", "crm_core.circulation.opportunities", "crm_core.circulation.override",
-    "crm_core.analytics.scope", "crm_core.analytics.funnel",
-    "crm_core.analytics.circulation_health", "crm_core.sales.workbench",
-)  # fmt: skip
+    "crm_core.org.access",
+    "crm_core.sales.board",
+    "crm_core.sales.home",
+    "crm_core.leads.search",
+    "crm_core.leads.search",
+    "crm_core.circulation.opportunities",
+    "crm_core.circulation.override",
+    "crm_core.analytics.scope",
+    "crm_core.analytics.funnel",
+    "crm_core.analytics.circulation_health",
+    "crm_core.sales.workbench",
+)
 _REAL = {
     "opportunity_scope": access.opportunity_scope,
     "lead_scope": access.lead_scope,
@@ -154,8 +161,9 @@ def scope_by_rls(session: Session, actor: Actor) -> Iterator[None]:
         "crm.units": "{" + ",".join(str(u) for u in sorted(units)) + "}",
     }
     for name, value in settings.items():
-        connection.execute(text("SELECT set_config(:name, :value, true)"),
-                           {"name": name, "value": value})  # fmt: skip
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
     saved = []
     for module_name in _SERVICES:
         module = importlib.import_module(module_name)
@@ -185,8 +193,12 @@ def _screens(session: Session) -> dict[str, Callable[[Actor], object]]:
     today = clock.now().date()
     month = DashboardFilter(start=today - timedelta(days=29), end=today)
     prefix = session.exec(select(Lead.name).order_by(Lead.id).limit(1)).one()[:1]
-    suffix = session.exec(select(Lead.phone_suffix).where(Lead.phone_suffix.is_not(None))
-                          .order_by(Lead.id.desc()).limit(1)).one()  # fmt: skip
+    suffix = session.exec(
+        select(Lead.phone_suffix)
+        .where(Lead.phone_suffix.is_not(None))
+        .order_by(Lead.id.desc())
+        .limit(1)
+    ).one()
     return {
         "board_list": lambda a: list_board(session, a, BoardFilter(), limit=50),
         "board_count": lambda a: count_board(session, a, BoardFilter()),
@@ -208,9 +220,11 @@ def _actors(session: Session) -> dict[str, Actor]:
     region = session.get(OrgUnit, director.org_unit_id)
     units = session.exec(select(OrgUnit.id).where(OrgUnit.path.like(f"{region.path}%"))).all()
     executive = replace(
-        by_name("boss"), scope=DataScope.CUSTOM, exact_unit_ids=frozenset(units),
+        by_name("boss"),
+        scope=DataScope.CUSTOM,
+        exact_unit_ids=frozenset(units),
         subtree_paths=frozenset(),
-    )  # fmt: skip
+    )
     return {
         "rep": by_name("rep"),
         "team_lead": by_name("teamlead"),
@@ -248,8 +262,11 @@ def whole_reads(session: Session, statements: list[tuple[str, object]]) -> list[
         else:
             plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
             lines = [row[0] for row in plan]
-            bad = [x.strip() for x in lines
-                   if "Seq Scan on opportunity" in x or "Seq Scan on lead" in x]  # fmt: skip
+            bad = [
+                x.strip()
+                for x in lines
+                if "Seq Scan on opportunity" in x or "Seq Scan on lead" in x
+            ]
         if bad:
             found.append(f"{' '.join(statement.split())[:160]} ... -> {bad}")
     return found
@@ -290,13 +307,18 @@ def measure(session: Session, screen: Callable[[], object], repeat: int) -> tupl
     return result, seconds, whole_reads(session, watch.seen), len(watch.seen)
 
 
-def run(url: str | None, opportunities: int, repeat: int, only: list[str],
-        rls: bool = False) -> None:  # fmt: skip
+def run(
+    url: str | None, opportunities: int, repeat: int, only: list[str], rls: bool = False
+) -> None:
     ctx = prepare(url, opportunities)
     cache.set_enabled(False)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        clock.freeze(session.exec(select(Opportunity.created_at).order_by(
-            Opportunity.created_at.desc()).limit(1)).one() + timedelta(hours=1))  # fmt: skip
+        clock.freeze(
+            session.exec(
+                select(Opportunity.created_at).order_by(Opportunity.created_at.desc()).limit(1)
+            ).one()
+            + timedelta(hours=1)
+        )
         screens = _screens(session)
         for who, actor in _actors(session).items():
             for name, screen in screens.items():
@@ -309,15 +331,19 @@ def run(url: str | None, opportunities: int, repeat: int, only: list[str],
                 with scope_in_one_place(session, actor):
                     hook = measure(session, lambda s=screen, a=actor: s(a), repeat)
                 same = canonical(hand[0]) == canonical(hook[0])
-                line = (f"{name} {who}: hand={hand[1]:.4f}s ({hand[3]} statements) "
-                        f"hook={hook[1]:.4f}s ratio={hook[1] / hand[1]:.2f} "
-                        f"same_result={same}")  # fmt: skip
+                line = (
+                    f"{name} {who}: hand={hand[1]:.4f}s ({hand[3]} statements) "
+                    f"hook={hook[1]:.4f}s ratio={hook[1] / hand[1]:.2f} "
+                    f"same_result={same}"
+                )
                 ways = [("hand", hand[2]), ("hook", hook[2])]
                 if rls:
                     with scope_by_rls(session, actor):
                         by_rls = measure(session, lambda s=screen, a=actor: s(a), repeat)
-                    line += (f" rls={by_rls[1]:.4f}s ratio={by_rls[1] / hand[1]:.2f} "
-                             f"same_result={canonical(hand[0]) == canonical(by_rls[0])}")  # fmt: skip
+                    line += (
+                        f" rls={by_rls[1]:.4f}s ratio={by_rls[1] / hand[1]:.2f} "
+                        f"same_result={canonical(hand[0]) == canonical(by_rls[0])}"
+                    )
                     ways.append(("rls", by_rls[2]))
                 print(line, flush=True)
                 for label, reads in ways:

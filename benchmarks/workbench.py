@@ -55,11 +55,13 @@ PAGES = {
 def ensure_manager(session: Session) -> int:
     """The bench manager (custom scope over teams holding >= 300 active reps); returns how
     many active reps the scope holds."""
-    teams = session.execute(text(
-        "SELECT u.org_unit_id, count(*) FROM app_user u JOIN user_role ur ON ur.user_id = u.id"
-        " JOIN role r ON r.id = ur.role_id WHERE r.code = 'rep' AND u.status = 'active'"
-        " AND u.enabled GROUP BY u.org_unit_id ORDER BY u.org_unit_id"
-    )).all()  # fmt: skip
+    teams = session.execute(
+        text(
+            "SELECT u.org_unit_id, count(*) FROM app_user u JOIN user_role ur ON ur.user_id = u.id"
+            " JOIN role r ON r.id = ur.role_id WHERE r.code = 'rep' AND u.status = 'active'"
+            " AND u.enabled GROUP BY u.org_unit_id ORDER BY u.org_unit_id"
+        )
+    ).all()
     chosen, reps = [], 0
     for unit_id, count in teams:
         if reps >= MANAGER_REPS:
@@ -69,16 +71,27 @@ def ensure_manager(session: Session) -> int:
     role = session.exec(select(Role).where(Role.code == MANAGER)).first()
     permissions = sorted(BUILTIN_ROLES["sales_manager"][0])
     if role is None:
-        save_role(session, Actor.system(), code=MANAGER, name="Bench manager",
-                  permissions=permissions, data_scope=DataScope.CUSTOM.value,
-                  scope_unit_ids=chosen)  # fmt: skip
+        save_role(
+            session,
+            Actor.system(),
+            code=MANAGER,
+            name="Bench manager",
+            permissions=permissions,
+            data_scope=DataScope.CUSTOM.value,
+            scope_unit_ids=chosen,
+        )
         session.flush()
         role = session.exec(select(Role).where(Role.code == MANAGER)).one()
     user = session.exec(select(User).where(User.username == MANAGER)).first()
     if user is None:
         rep = session.exec(select(User).where(User.username == "rep")).one()
-        user = User(username=MANAGER, employee_no="BENCHMGR", full_name="Bench manager",
-                    org_unit_id=chosen[0], password_hash=rep.password_hash)  # fmt: skip
+        user = User(
+            username=MANAGER,
+            employee_no="BENCHMGR",
+            full_name="Bench manager",
+            org_unit_id=chosen[0],
+            password_hash=rep.password_hash,
+        )
         session.add(user)
         session.flush()
         session.add(UserRole(user_id=user.id, role_id=role.id))
@@ -182,8 +195,9 @@ def run(ctx: BenchContext, repeat: int = 5) -> None:
                 at.run()
                 watch.on = False
                 scans = watch.full_scans(ctx.engine)
-                report_value(f"workbench_page_{page}_{who}_queries", len(watch.statements),
-                             "queries")  # fmt: skip
+                report_value(
+                    f"workbench_page_{page}_{who}_queries", len(watch.statements), "queries"
+                )
                 report_value(f"workbench_page_{page}_{who}_full_scans", len(scans), "queries")
                 for line in scans:
                     print(f"  full scan: {line}", flush=True)

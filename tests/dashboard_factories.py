@@ -39,11 +39,19 @@ def open_opportunity(
     clock.freeze(created)
     number = next(_phones)
     result = intake_leads(
-        session, SYSTEM,
-        [LeadInput(name=f"Lead {number}", phone=f"+86139{number:08d}", channel=channel,
-                   campaign=campaign, business_line_codes=[line_code or company.line.code])],
+        session,
+        SYSTEM,
+        [
+            LeadInput(
+                name=f"Lead {number}",
+                phone=f"+86139{number:08d}",
+                channel=channel,
+                campaign=campaign,
+                business_line_codes=[line_code or company.line.code],
+            )
+        ],
         source="manual",
-    )  # fmt: skip
+    )
     opportunity_id = result.outcomes[0].opportunity_ids[0]
     if owner is not None:
         assign_opportunities(session, SYSTEM, [opportunity_id], company.users[owner].id)
@@ -72,8 +80,9 @@ def product(session: Session, company: SmallCompany, price: Decimal) -> Product:
     return item
 
 
-def pay(session: Session, company: SmallCompany, opportunity_id: int, amount: str,
-        at: datetime) -> SalesOrder:  # fmt: skip
+def pay(
+    session: Session, company: SmallCompany, opportunity_id: int, amount: str, at: datetime
+) -> SalesOrder:
     """An order of `amount` created and paid at `at` (attribution frozen then)."""
     clock.freeze(at)
     price = Decimal(amount)

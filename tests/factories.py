@@ -111,25 +111,46 @@ def add_waiting_opportunities(
 
     base = session.exec(select(func.count()).select_from(Lead)).one()[0] + 1
     now = clock.now()
-    session.execute(insert(Lead), [
-        {"name": f"W{base + i}", "phone": f"+86137{base + i:08d}", "channel": channel,
-         "region": region, "campaign": campaign, "created_at": now}
-        for i in range(count)
-    ])  # fmt: skip
+    session.execute(
+        insert(Lead),
+        [
+            {
+                "name": f"W{base + i}",
+                "phone": f"+86137{base + i:08d}",
+                "channel": channel,
+                "region": region,
+                "campaign": campaign,
+                "created_at": now,
+            }
+            for i in range(count)
+        ],
+    )
     lead_ids = session.exec(select(Lead.id).order_by(Lead.id.desc()).limit(count)).all()
-    session.execute(insert(Opportunity), [
-        {"lead_id": row[0], "business_line_id": company.line.id, "pool_state": "unassigned",
-         "stage": "new", "intention_level": intention, "created_at": now, "locked": False,
-         "recycle_count": 0, "pipeline_type": "new"}
-        for row in sorted(lead_ids)
-    ])  # fmt: skip
+    session.execute(
+        insert(Opportunity),
+        [
+            {
+                "lead_id": row[0],
+                "business_line_id": company.line.id,
+                "pool_state": "unassigned",
+                "stage": "new",
+                "intention_level": intention,
+                "created_at": now,
+                "locked": False,
+                "recycle_count": 0,
+                "pipeline_type": "new",
+            }
+            for row in sorted(lead_ids)
+        ],
+    )
     session.commit()
     ids = session.exec(select(Opportunity.id).order_by(Opportunity.id.desc()).limit(count)).all()
     return sorted(row[0] for row in ids)
 
 
-def owned_with(session: Session, company: SmallCompany, owner: str, tail: int,
-               **values) -> Opportunity:  # fmt: skip
+def owned_with(
+    session: Session, company: SmallCompany, owner: str, tail: int, **values
+) -> Opportunity:
     """`add_owned_opportunity` with some of its columns set to `values`."""
     opp = add_owned_opportunity(session, company, owner, tail)
     row = session.get(Opportunity, opp.id)

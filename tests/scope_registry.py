@@ -237,11 +237,19 @@ def _bj_draft(kind: str, **changes) -> rules.RuleDraft:
 
 def _history_frame(owner: str, team: str):
     return _csv(
-        ["Opportunity ID", "Sales Agent", "Sales Team", "Deal Stage", "Account", "Engage Date",
-         "Close Date", "Close Value"],
+        [
+            "Opportunity ID",
+            "Sales Agent",
+            "Sales Team",
+            "Deal Stage",
+            "Account",
+            "Engage Date",
+            "Close Date",
+            "Close Value",
+        ],
         ["H-1", owner, team, "Won", "History account", "2025-10-01", "2025-11-01", "5000"],
         name="history.csv",
-    )  # fmt: skip
+    )
 
 
 def _history_options(ctx: Ctx, **changes) -> HistoryOptions:
@@ -267,8 +275,9 @@ def _payment_frame(ctx: Ctx, what: str = "sh_order", ref: str = "NEW-REF-1"):
 
 
 def _learning_frame(ctx: Ctx):
-    return _csv(["phone", "course", "progress %"], [_sh_phone(ctx), "New course", "50"],
-                name="study.csv")  # fmt: skip
+    return _csv(
+        ["phone", "course", "progress %"], [_sh_phone(ctx), "New course", "50"], name="study.csv"
+    )
 
 
 def _roster_frame(rows: list[list[str]]):
@@ -337,7 +346,7 @@ REGISTRY: dict[str, Row] = {
         sh_unit=R(
             lambda c: funnel.funnel(c.session, c.actor, DashboardFilter(unit_id=c.unit("shanghai")))
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.analytics.funnel.funnel_opportunities": one(
         H(lambda c: funnel.funnel_opportunities(c.session, c.actor, ALL_TIME, "new"))
     ),
@@ -346,14 +355,14 @@ REGISTRY: dict[str, Row] = {
         by_unit=H(
             lambda c: performance.performance(c.session, c.actor, DashboardFilter(split="unit"))
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.analytics.scope.check_view": one(
         R(
             lambda c: dash_scope.check_view(
                 c.session, c.actor, DashboardFilter(unit_id=c.unit("team_c"))
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.analytics.scope.opportunity_conditions": exempt("no_rows", NO_ROWS),
     "crm_core.analytics.scope.scope_as_filter": exempt("no_rows", NO_ROWS),
     "crm_core.analytics.scope.reps_in_scope": exempt("no_rows", NO_ROWS),
@@ -398,7 +407,7 @@ REGISTRY: dict[str, Row] = {
             )
         ),
         won=H(lambda c: board.list_board(c.session, c.actor, board.BoardFilter(stage="won"))),
-    ),  # fmt: skip
+    ),
     "crm_core.sales.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
     "crm_core.sales.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
     # customers
@@ -420,7 +429,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.row(User, c.user("rep_c1"))
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.org.departure.unit_departure_target": one(
         R(lambda c: departure.unit_departure_target(c.session, c.actor, c.unit("team_c")))
     ),
@@ -430,7 +439,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.unit("team_c"), "public_pool"
             )
         )
-    ),  # fmt: skip
+    ),
     # dispatch
     "crm_core.circulation.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
     "crm_core.circulation.dispatch.waiting_reasons": one(
@@ -453,7 +462,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, flow_log.FlowFilter(user_id=c.user("rep_c1"))
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.flow_log.count_flow": one(
         H(lambda c: flow_log.count_flow(c.session, c.actor))
     ),
@@ -472,14 +481,14 @@ REGISTRY: dict[str, Row] = {
                 ),
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.sales.follow_ups.set_next_follow_up": one(
         R(
             lambda c: follow_ups.set_next_follow_up(
                 c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=3)
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.sales.follow_ups.set_intention": one(
         R(lambda c: follow_ups.set_intention(c.session, c.actor, c.id("sh_owned"), "A"))
     ),
@@ -505,14 +514,14 @@ REGISTRY: dict[str, Row] = {
                 NOW,
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.imports.history.preview.preview_history": one(
         H(
             lambda c: history_preview.preview_history(
                 c.session, c.actor, _sh_history(c), None, _history_options(c)
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.imports.history.rows.read_history": exempt(
         "internal", "the reading step of plan_history, which checked the request"
     ),
@@ -523,7 +532,7 @@ REGISTRY: dict[str, Row] = {
             ),
             project=_without_ids("import_id"),
         )
-    ),  # fmt: skip
+    ),
     "crm_core.imports.history.run.list_history_imports": one(
         H(lambda c: history_run.list_history_imports(c.session, c.actor))
     ),
@@ -562,7 +571,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.id("sh_owned_lead"), {"city": "Hangzhou"}
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.leads.export.export_leads": cases(
         all=H(
             lambda c: lead_export.export_leads(
@@ -574,7 +583,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, lead_search.LeadFilter(text=_sh_phone(c)), "csv", "en"
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.leads.merge.merge_leads": cases(
         keep_beijing=R(
             lambda c: lead_merge.merge_leads(
@@ -586,7 +595,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.id("sh_order_opp_lead"), c.id("bj_owned_lead")
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.leads.search.lead_conditions": exempt("no_rows", NO_ROWS),
     "crm_core.leads.search.count_matching": cases(
         all=H(lambda c: lead_search.count_matching(c.session, c.actor, lead_search.LeadFilter())),
@@ -595,7 +604,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, lead_search.LeadFilter(tag=SH_TAG)
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.leads.search.search_leads": cases(
         all=H(lambda c: lead_search.search_leads(c.session, c.actor, lead_search.LeadFilter())),
         sh_phone=H(
@@ -623,12 +632,12 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, lead_search.LeadFilter(owner_id=c.user("rep_c1"))
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.leads.search.lead_rows": exempt(
         "internal",
         "turns leads the caller found within scope (search_leads, export_leads) "
         "into rows; their opportunities are scoped here again",
-    ),  # fmt: skip
+    ),
     "crm_core.leads.search.owner_choices": one(
         H(lambda c: lead_search.owner_choices(c.session, c.actor))
     ),
@@ -649,7 +658,7 @@ REGISTRY: dict[str, Row] = {
             ),
             project=_without_ids("audit_id"),
         )
-    ),  # fmt: skip
+    ),
     "crm_core.imports.study.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
     "crm_core.imports.study.lookups.leads_by_phone": one(
         H(lambda c: learning_lookups.leads_by_phone(c.session, c.actor, [_sh_phone(c)]))
@@ -663,7 +672,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, _learning_frame(c)
             )
         )
-    ),  # fmt: skip
+    ),
     # marketing spend
     "crm_core.analytics.marketing_spend.set_spend": exempt(
         "company_wide", "spend is per channel and month for the whole company, no org unit"
@@ -691,7 +700,7 @@ REGISTRY: dict[str, Row] = {
         sh_notice=H(
             lambda c: notices.mark_read(c.session, c.actor, [_sh_notice(c)]), control="rep_c1"
         ),
-    ),  # fmt: skip
+    ),
     # opportunities
     "crm_core.circulation.opportunities.lock_for_change": one(
         R(lambda c: opportunities.lock_for_change(c.session, c.actor, c.id("sh_owned")))
@@ -707,7 +716,7 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.circulation.opportunities.set_intention_level": one(
         R(lambda c: opportunities.set_intention_level(c.session, c.actor, [c.id("sh_owned")], "A"))
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.desk.list_desk": one(
         H(lambda c: opportunity_desk.list_desk(c.session, c.actor))
     ),
@@ -716,7 +725,7 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.sales.detail.get_opportunity_detail": one(
         R(lambda c: opportunity_detail.get_opportunity_detail(c.session, c.actor, c.id("sh_owned")))
-    ),  # fmt: skip
+    ),
     # orders and payments
     "crm_core.commerce.order_listing.orders_of_opportunity": one(
         R(lambda c: order_listing.orders_of_opportunity(c.session, c.actor, c.id("sh_won")))
@@ -731,7 +740,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, order_listing.OrderFilter(search=_order_number(c, "sh_order"))
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.commerce.order_listing.paid_orders": cases(
         all=H(lambda c: order_listing.paid_orders(c.session, c.actor, include_refunded=True)),
         sh_ref=H(
@@ -739,18 +748,18 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, order_listing.OrderFilter(search=SH_PAYMENT_REF)
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.org.users.discount_limit": exempt("own", "the actor's own discount limit"),
     "crm_core.commerce.orders.lock_order": one(
         R(lambda c: orders.lock_order(c.session, c.actor, c.id("sh_order"), "create_orders"))
-    ),  # fmt: skip
+    ),
     "crm_core.commerce.orders.create_order": one(
         R(
             lambda c: orders.create_order(
                 c.session, c.actor, c.id("sh_owned"), c.id("product"), "9900"
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.commerce.orders.decide_discount": one(
         R(lambda c: orders.decide_discount(c.session, c.actor, c.id("sh_discount_order"), True))
     ),
@@ -774,7 +783,7 @@ REGISTRY: dict[str, Row] = {
         into_shanghai=R(
             lambda c: org_units.move_unit(c.session, c.actor, c.unit("team_b"), c.unit("shanghai"))
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.org.units.set_unit_active": one(
         R(lambda c: org_units.set_unit_active(c.session, c.actor, c.unit("team_c"), True))
     ),
@@ -789,10 +798,10 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.unit("team_a"), c.user("rep_c1")
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.org.units.set_unit_business_line": one(
         R(lambda c: org_units.set_unit_business_line(c.session, c.actor, c.unit("team_c"), None))
-    ),  # fmt: skip
+    ),
     "crm_core.org.units.unit_tree": one(H(lambda c: org_units.unit_tree(c.session, c.actor))),
     # a manager's hand
     "crm_core.circulation.override.override_scope": exempt("no_rows", NO_ROWS),
@@ -807,7 +816,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, [c.id("bj_owned")], c.user("rep_c1")
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.override.return_to_pool": one(
         R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")]))
     ),
@@ -820,7 +829,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, [c.id("sh_owned")], NOW + timedelta(days=5)
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.override.reactivate": one(
         R(lambda c: override.reactivate(c.session, c.actor, [c.id("sh_dormant")]))
     ),
@@ -830,7 +839,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, [c.id("sh_owned"), c.id("sh_public"), c.id("bj_owned")]
             )
         )
-    ),  # fmt: skip
+    ),
     # payment file
     "crm_core.imports.payments.apply.apply_payment_import": one(
         H(
@@ -842,7 +851,7 @@ REGISTRY: dict[str, Row] = {
             ),
             project=_without_ids("audit_id"),
         )
-    ),  # fmt: skip
+    ),
     "crm_core.imports.payments.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
     "crm_core.imports.payments.preview.preview_payment_import": cases(
         sh_order=H(
@@ -856,7 +865,7 @@ REGISTRY: dict[str, Row] = {
             ),
             echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.commerce.payments.ref_used_error": one(
         H(lambda c: payments.ref_used_error(c.session, c.actor, SH_PAYMENT_REF))
     ),
@@ -878,7 +887,7 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.circulation.pool.claim_from_pool": one(
         H(lambda c: pool.claim_from_pool(c.session, c.actor, [c.id("sh_public")]), control="rep_c1")
-    ),  # fmt: skip
+    ),
     # products
     "crm_core.commerce.products.list_products": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
@@ -925,7 +934,7 @@ REGISTRY: dict[str, Row] = {
                 scope_unit_ids=[c.unit("shanghai")],
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.org.roles.delete_role": one(
         R(lambda c: roles.delete_role(c.session, c.actor, _sh_role(c).id))
     ),
@@ -939,19 +948,19 @@ REGISTRY: dict[str, Row] = {
         "internal",
         "the engine's rule list for preview_rule's dry run, every unit's rules "
         "in order; preview_rule shows the actor only the outcomes within reach",
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.dry_run.preview_rule": one(
         H(
             lambda c: rule_preview.preview_rule(
                 c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("beijing"))
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.list_rules": cases(
         recycle=H(lambda c: rules.list_rules(c.session, c.actor, "recycle")),
         dispatch=H(lambda c: rules.list_rules(c.session, c.actor, "dispatch")),
         departure=H(lambda c: rules.list_rules(c.session, c.actor, "departure")),
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.can_edit": one(
         R(
             lambda c: rules.can_edit(
@@ -959,7 +968,7 @@ REGISTRY: dict[str, Row] = {
             ),
             falsy=True,
         )
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.get_rule": one(
         R(lambda c: rules.get_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
     ),
@@ -998,7 +1007,7 @@ REGISTRY: dict[str, Row] = {
                 ),
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.save_rule": cases(
         shanghai_rule=R(
             lambda c: rules.save_rule(
@@ -1014,14 +1023,14 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, "recycle", _bj_draft("recycle", org_unit_id=c.unit("shanghai"))
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.set_rule_enabled": one(
         R(
             lambda c: rules.set_rule_enabled(
                 c.session, c.actor, "recycle", c.id("sh_recycle_rule"), False
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.circulation.rules.move_rule": one(
         R(lambda c: rules.move_rule(c.session, c.actor, "recycle", c.id("sh_recycle_rule"), 1))
     ),
@@ -1065,12 +1074,12 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.leads.tags.bulk_untag": one(
         H(lambda c: tags.bulk_untag(c.session, c.actor, lead_search.LeadFilter(tag=SH_TAG), SH_TAG))
-    ),  # fmt: skip
+    ),
     "crm_core.leads.tags.list_tags": exempt(
         "company_wide",
         "the tag names are the company's vocabulary (tags.list_tags); which "
         "leads carry a tag stays within the scope of every search",
-    ),  # fmt: skip
+    ),
     # transfer requests
     "crm_core.sales.transfers.colleagues": one(
         H(lambda c: transfers.colleagues(c.session, c.actor), control="rep_c1")
@@ -1093,13 +1102,13 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.id("sh_transfer"), approve=False
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.sales.transfers.withdraw_transfer": one(
         R(
             lambda c: transfers.withdraw_transfer(c.session, c.actor, c.id("sh_transfer")),
             control="rep_c1",
         )
-    ),  # fmt: skip
+    ),
     # trials
     "crm_core.sales.stages.add_trial": exempt(
         "internal", "books a trial on an opportunity the caller locked within scope"
@@ -1110,7 +1119,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.id("sh_owned"), NOW + timedelta(days=2)
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.sales.trials.mark_trial": one(
         R(lambda c: trials.mark_trial(c.session, c.actor, c.id("sh_trial"), "cancelled"))
     ),
@@ -1143,7 +1152,7 @@ REGISTRY: dict[str, Row] = {
                 role_codes=["rep"],
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.org.users.update_user": cases(
         shanghai_user=R(
             lambda c: users.update_user(c.session, c.actor, c.user("rep_c1"), title="Senior")
@@ -1153,7 +1162,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, c.user("rep_a2"), org_unit_id=c.unit("team_c")
             )
         ),
-    ),  # fmt: skip
+    ),
     "crm_core.org.users.set_user_roles": one(
         R(lambda c: users.set_user_roles(c.session, c.actor, c.user("rep_c1"), ["rep"]))
     ),
@@ -1166,7 +1175,7 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, [{"id": c.user("rep_c1"), "title": "Senior"}]
             )
         )
-    ),  # fmt: skip
+    ),
     "crm_core.org.users.list_users": one(H(lambda c: users.list_users(c.session, c.actor))),
     "crm_core.org.users.set_language": exempt("own", "sets the actor's own language"),
     # the workbench
@@ -1181,7 +1190,7 @@ REGISTRY: dict[str, Row] = {
             lambda c: workbench.day_activity(c.session, c.actor, NOW - timedelta(hours=10)),
             control="rep_c1",
         )
-    ),  # fmt: skip
+    ),
     "crm_core.sales.workbench.team_backlog": one(
         H(lambda c: workbench.team_backlog(c.session, c.actor))
     ),

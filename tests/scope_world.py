@@ -158,13 +158,19 @@ def _custom_role(session: Session, code: str, builtin: str, units: list[int]) ->
     session.flush()
 
 
-def _person(session: Session, company: SmallCompany, username: str, unit: str,
-            roles: list[str], number: int) -> None:  # fmt: skip
+def _person(
+    session: Session, company: SmallCompany, username: str, unit: str, roles: list[str], number: int
+) -> None:
     company.users[username] = create_user(
-        session, SYSTEM, username=username, full_name=username.replace("_", " ").title(),
-        employee_no=f"E{number:04d}", password=PASSWORD, org_unit_id=company.units[unit].id,
+        session,
+        SYSTEM,
+        username=username,
+        full_name=username.replace("_", " ").title(),
+        employee_no=f"E{number:04d}",
+        password=PASSWORD,
+        org_unit_id=company.units[unit].id,
         role_codes=roles,
-    )  # fmt: skip
+    )
 
 
 def _owned(session: Session, world: World, owner: str, tail: int, key: str) -> Opportunity:
@@ -193,8 +199,15 @@ def build_world(session: Session) -> World:
     _person(session, company, "fin_bj", "beijing", ["finance_bj"], 21)
     _person(session, company, "mkt_bj", "beijing", ["marketing_bj"], 22)
     _person(session, company, "exec_bj", "hq", ["executive_bj"], 23)
-    product = create_product(session, SYSTEM, business_line_id=company.line.id, code="P-1",
-                             name="Exam course", list_price="10000", course_days=30)  # fmt: skip
+    product = create_product(
+        session,
+        SYSTEM,
+        business_line_id=company.line.id,
+        code="P-1",
+        name="Exam course",
+        list_price="10000",
+        course_days=30,
+    )
     world.ids["product"] = product.id
     session.commit()
     _owned(session, world, "rep_a1", 1, "bj_owned")
@@ -209,11 +222,18 @@ def build_world(session: Session) -> World:
     session.add_all([customer, unlinked])
     session.flush()
     world.ids["customer"], world.ids["customer_unlinked"] = customer.id, unlinked.id
-    save_rule(session, load_actor(session, company.users["bj_manager"].id), "recycle",
-              RuleDraft(name="Beijing recycle", priority=BJ_RULE_PRIORITY,
-                        org_unit_id=u["beijing"].id,
-                        conditions={"trigger": "no_follow_up", "after": 5},
-                        action={"target": "public_pool"}))  # fmt: skip
+    save_rule(
+        session,
+        load_actor(session, company.users["bj_manager"].id),
+        "recycle",
+        RuleDraft(
+            name="Beijing recycle",
+            priority=BJ_RULE_PRIORITY,
+            org_unit_id=u["beijing"].id,
+            conditions={"trigger": "no_follow_up", "after": 5},
+            action={"target": "public_pool"},
+        ),
+    )
     session.commit()
 
     # --- Shanghai -----------------------------------------------------------------------------
@@ -231,13 +251,26 @@ def build_world(session: Session) -> World:
         lead.created_by_id = rep_c1.user_id
         lead.campaign = "sh-spring"
         session.add(lead)
-        session.add(LearningActivity(lead_id=lead.id, customer_id=customer.id,
-                                     course=SH_COURSE, progress_pct=40,
-                                     last_studied_on=NOW.date() - timedelta(days=3)))  # fmt: skip
+        session.add(
+            LearningActivity(
+                lead_id=lead.id,
+                customer_id=customer.id,
+                course=SH_COURSE,
+                progress_pct=40,
+                last_studied_on=NOW.date() - timedelta(days=3),
+            )
+        )
         session.commit()
-        log_follow_up(session, rep_c1, work.id, FollowUpInput(
-            channel="call", content="Shanghai call", next_follow_up_at=NOW + timedelta(days=2),
-        ))  # fmt: skip
+        log_follow_up(
+            session,
+            rep_c1,
+            work.id,
+            FollowUpInput(
+                channel="call",
+                content="Shanghai call",
+                next_follow_up_at=NOW + timedelta(days=2),
+            ),
+        )
         world.ids["sh_trial"] = book_trial(session, rep_c1, work.id, NOW + timedelta(days=1)).id
         world.ids["sh_transfer"] = request_transfer(session, rep_c1, work.id, "Moving city").id
         session.commit()
@@ -256,32 +289,61 @@ def build_world(session: Session) -> World:
         session.commit()
 
         # Idle for two and a half days: inside the Shanghai recycle rule's warning period.
-        session.exec(update(Opportunity).where(Opportunity.id == pending.id)
-                     .values(assigned_at=NOW - timedelta(days=2, hours=12)))  # fmt: skip
+        session.exec(
+            update(Opportunity)
+            .where(Opportunity.id == pending.id)
+            .values(assigned_at=NOW - timedelta(days=2, hours=12))
+        )
         public = _owned(session, world, "rep_c2", 105, "sh_public")
         waiting = _owned(session, world, "rep_c2", 107, "sh_waiting")
-        session.exec(update(Opportunity).where(Opportunity.id == waiting.id)
-                     .values(owner_id=None, pool_state="unassigned", assigned_at=None,
-                             unassigned_reason="recycled"))  # fmt: skip
+        session.exec(
+            update(Opportunity)
+            .where(Opportunity.id == waiting.id)
+            .values(
+                owner_id=None,
+                pool_state="unassigned",
+                assigned_at=None,
+                unassigned_reason="recycled",
+            )
+        )
         dormant = _owned(session, world, "rep_c2", 106, "sh_dormant")
-        session.exec(update(Opportunity).where(Opportunity.id == public.id)
-                     .values(owner_id=None, pool_state="public"))  # fmt: skip
-        session.exec(update(Opportunity).where(Opportunity.id == dormant.id)
-                     .values(owner_id=None, pool_state="dormant", recycle_count=3))  # fmt: skip
+        session.exec(
+            update(Opportunity)
+            .where(Opportunity.id == public.id)
+            .values(owner_id=None, pool_state="public")
+        )
+        session.exec(
+            update(Opportunity)
+            .where(Opportunity.id == dormant.id)
+            .values(owner_id=None, pool_state="dormant", recycle_count=3)
+        )
         session.commit()
 
         sh, team_c = u["shanghai"].id, u["team_c"].id
         rules = {
-            "dispatch": RuleDraft(name="Shanghai dispatch", priority=10, org_unit_id=sh,
-                                  action={"target_unit_id": team_c}),
-            "recycle": RuleDraft(name="Shanghai recycle", priority=11, org_unit_id=sh,
-                                 conditions={"trigger": "no_follow_up", "after": 3},
-                                 action={"target": "public_pool"}),
-            "claim": RuleDraft(name="Shanghai claims", priority=12, org_unit_id=sh,
-                               action={"daily_claims": 5}),
-            "renewal": RuleDraft(name="Shanghai renewals", priority=13, org_unit_id=sh,
-                                 conditions={"days_before": 60}),
-        }  # fmt: skip
+            "dispatch": RuleDraft(
+                name="Shanghai dispatch",
+                priority=10,
+                org_unit_id=sh,
+                action={"target_unit_id": team_c},
+            ),
+            "recycle": RuleDraft(
+                name="Shanghai recycle",
+                priority=11,
+                org_unit_id=sh,
+                conditions={"trigger": "no_follow_up", "after": 3},
+                action={"target": "public_pool"},
+            ),
+            "claim": RuleDraft(
+                name="Shanghai claims", priority=12, org_unit_id=sh, action={"daily_claims": 5}
+            ),
+            "renewal": RuleDraft(
+                name="Shanghai renewals",
+                priority=13,
+                org_unit_id=sh,
+                conditions={"days_before": 60},
+            ),
+        }
         for kind, draft in rules.items():
             world.ids[f"sh_{kind}_rule"] = save_rule(session, sh_manager, kind, draft).id
         world.ids["sh_departure_rule"] = set_unit_departure_target(
@@ -311,7 +373,7 @@ def build_world(session: Session) -> World:
                 imported=1,
             )
         )
-        session.commit()  # fmt: skip
+        session.commit()
     world.shanghai.setdefault("app_user", set()).update(
         {company.users["sh_manager"].id, company.users["rep_c2"].id}
     )

@@ -203,14 +203,22 @@ def test_unknown_user_takes_as_long_as_a_wrong_password(db, company, monkeypatch
 @pytest.mark.parametrize(
     ("key", "value", "reason", "params"),
     [
-        ("login.max_failed_attempts", 0, "settings.error.min",
-         {"setting": "login.max_failed_attempts", "minimum": 1}),
-        ("login.lock_minutes", 10**6, "settings.error.max",
-         {"setting": "login.lock_minutes", "maximum": 24 * 60}),
+        (
+            "login.max_failed_attempts",
+            0,
+            "settings.error.min",
+            {"setting": "login.max_failed_attempts", "minimum": 1},
+        ),
+        (
+            "login.lock_minutes",
+            10**6,
+            "settings.error.max",
+            {"setting": "login.lock_minutes", "maximum": 24 * 60},
+        ),
         ("login.lock_minutes", "soon", "settings.error.type", {"setting": "login.lock_minutes"}),
         ("no.such.setting", 1, "settings.error.unknown", {"setting": "no.such.setting"}),
     ],
-)  # fmt: skip
+)
 def test_a_setting_out_of_bounds_is_refused_with_its_reason(db, key, value, reason, params):
     with pytest.raises(ValidationError) as error:
         set_setting(db, SYSTEM, key, value)

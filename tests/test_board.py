@@ -31,14 +31,37 @@ def test_columns_count_and_sum_per_stage(db, company):
     owned_with(db, company, "rep_a1", 1, stage="qualified", amount=Decimal(100))
     owned_with(db, company, "rep_a1", 2, stage="qualified", amount=Decimal(20))
     owned_with(db, company, "rep_a1", 3, stage="trial_done")
-    owned_with(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(500),
-          closed_at=NOW - timedelta(days=3))  # fmt: skip
-    owned_with(db, company, "rep_a1", 5, stage="won", pool_state="closed", amount=Decimal(700),
-          closed_at=NOW - timedelta(days=30))  # last month: off the board  # fmt: skip
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        4,
+        stage="won",
+        pool_state="closed",
+        amount=Decimal(500),
+        closed_at=NOW - timedelta(days=3),
+    )
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        5,
+        stage="won",
+        pool_state="closed",
+        amount=Decimal(700),
+        closed_at=NOW - timedelta(days=30),
+    )  # last month: off the board
     owned_with(db, company, "rep_a1", 6, stage="qualified", pool_state="public")  # not owned
     columns = {c.stage: c for c in board_columns(db, company.actor(db, "rep_a1"))}
-    assert list(columns) == ["new", "contacted", "qualified", "trial_booked", "trial_done",
-                             "won", "lost"]  # fmt: skip
+    assert list(columns) == [
+        "new",
+        "contacted",
+        "qualified",
+        "trial_booked",
+        "trial_done",
+        "won",
+        "lost",
+    ]
     assert (columns["qualified"].count, columns["qualified"].amount) == (2, Decimal(120))
     assert len(columns["qualified"].cards) == 2
     assert (columns["trial_done"].count, columns["new"].count) == (1, 0)
@@ -49,10 +72,24 @@ def test_columns_count_and_sum_per_stage(db, company):
 
 def test_the_month_is_the_company_month(db, company):
     # 1 Dec 02:00 local = 30 Nov 18:00 UTC: this month in company time.
-    owned_with(db, company, "rep_a1", 1, stage="lost", pool_state="closed",
-          closed_at=datetime(2026, 11, 30, 18, 0))  # fmt: skip
-    owned_with(db, company, "rep_a1", 2, stage="lost", pool_state="closed",
-          closed_at=datetime(2026, 11, 30, 15, 0))  # 23:00 local on 30 Nov  # fmt: skip
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        1,
+        stage="lost",
+        pool_state="closed",
+        closed_at=datetime(2026, 11, 30, 18, 0),
+    )
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        2,
+        stage="lost",
+        pool_state="closed",
+        closed_at=datetime(2026, 11, 30, 15, 0),
+    )  # 23:00 local on 30 Nov
     lost = [c for c in board_columns(db, company.actor(db, "rep_a1")) if c.stage == "lost"][0]
     assert lost.count == 1
 
@@ -91,8 +128,17 @@ def test_filters_combine(db, company):
 
 
 def test_sorting_and_paging(db, company):
-    rows = [owned_with(db, company, "rep_a1", i, next_follow_up_at=NOW + timedelta(hours=10 - i),
-                  amount=Decimal(i * 10)) for i in range(1, 6)]  # fmt: skip
+    rows = [
+        owned_with(
+            db,
+            company,
+            "rep_a1",
+            i,
+            next_follow_up_at=NOW + timedelta(hours=10 - i),
+            amount=Decimal(i * 10),
+        )
+        for i in range(1, 6)
+    ]
     rep = company.actor(db, "rep_a1")
     by_next = ids(list_board(db, rep, sort="next_follow_up"))
     assert by_next == [r.id for r in reversed(rows)]

@@ -80,6 +80,10 @@ def test_the_executive_filters_the_funnel_and_downloads_its_csv(app_url, tmp_pat
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == ["阶段", "到达数", "上一阶段转化率", "占队列比例"]
     assert [(r[0], r[1]) for r in rows[1:]] == [
-        ("新商机", "2"), ("已联系", "2"), ("有意向", "0"), ("已约试听", "0"), ("已试听", "0"),
+        ("新商机", "2"),
+        ("已联系", "2"),
+        ("有意向", "0"),
+        ("已约试听", "0"),
+        ("已试听", "0"),
         ("已成单", "0"),
-    ]  # fmt: skip
+    ]

@@ -24,8 +24,15 @@ def one_overdue_with_a_product(session, company) -> None:
     row.next_follow_up_at = clock.now() - timedelta(hours=2)
     row.first_follow_up_at = clock.now() - timedelta(days=1)
     session.add(row)
-    session.add(Product(business_line_id=company.line.id, code="KY-FULL", name="全程班",
-                        list_price=Decimal("9800.00"), course_days=365))  # fmt: skip
+    session.add(
+        Product(
+            business_line_id=company.line.id,
+            code="KY-FULL",
+            name="全程班",
+            list_price=Decimal("9800.00"),
+            course_days=365,
+        )
+    )
     session.commit()
 
 
@@ -33,9 +40,11 @@ def one_overdue_with_a_product(session, company) -> None:
 def app_url(engine, database_url, tmp_path_factory):
     require_chromium()
     with app_with_company(
-        engine, database_url, tmp_path_factory.mktemp("sales"),
+        engine,
+        database_url,
+        tmp_path_factory.mktemp("sales"),
         populate=one_overdue_with_a_product,
-    ) as url:  # fmt: skip
+    ) as url:
         yield url
 
 
@@ -91,8 +100,10 @@ def test_a_rep_works_an_opportunity_until_it_is_paid(app_url, engine):
         assert (opp.stage, opp.pool_state, opp.amount) == ("won", "closed", Decimal("9800.00"))
         order = session.exec(select(SalesOrder)).one()
         assert (order.status, order.payment_ref, order.attributed_owner_id) == (
-            "paid", "WX20261201-0001", rep_a1.id,
-        )  # fmt: skip
+            "paid",
+            "WX20261201-0001",
+            rep_a1.id,
+        )
         assert order.attributed_unit_id == rep_a1.org_unit_id
         assert session.exec(select(FollowUp.content)).one() == "约了周六的直播试听"
         assert session.exec(select(TrialLesson.course)).one() == "政治冲刺"

@@ -26,9 +26,16 @@ def roi(db):
     two feed leads (one won 1,000 and refunded), one SEO lead in April. Spend: SEM 1,200
     (kaoyan-a 900 + 300 for the channel), feed 400."""
     company = build_small_company(db)
-    marketing = create_user(db, SYSTEM, username="mkt", full_name="Marketing", employee_no="M1",
-                            password=PASSWORD, org_unit_id=company.units["hq"].id,
-                            role_codes=["marketing"])  # fmt: skip
+    marketing = create_user(
+        db,
+        SYSTEM,
+        username="mkt",
+        full_name="Marketing",
+        employee_no="M1",
+        password=PASSWORD,
+        org_unit_id=company.units["hq"].id,
+        role_codes=["marketing"],
+    )
     db.commit()
     company.users["mkt"] = marketing
     won = open_opportunity(db, company, "rep_a1", datetime(2026, 3, 3), campaign="kaoyan-a")
@@ -52,8 +59,9 @@ def roi(db):
 
 def test_figures_per_channel_and_campaign(db, roi):
     result = channel_roi(db, roi.actor(db, "mkt"), MARCH)
-    channels = {r.channel: (r.leads, r.spend, r.cost_per_lead, r.won, r.revenue)
-                for r in result.channels}  # fmt: skip
+    channels = {
+        r.channel: (r.leads, r.spend, r.cost_per_lead, r.won, r.revenue) for r in result.channels
+    }
     assert channels == {
         "sem": (3, Decimal("1200"), Decimal("400.00"), 1, Decimal("3000")),
         "feed": (2, Decimal("400"), Decimal("200.00"), 0, Decimal("0")),
@@ -93,9 +101,10 @@ def test_spend_entry_rules_and_the_cache(db, roi):
     assert error.value.key == "spend.error.amount"
     rows = list_spend(db, mkt, date(2026, 3, 1), date(2026, 3, 31))
     assert sorted((r.channel, r.campaign, r.amount) for r in rows) == [
-        ("feed", "", Decimal("400.00")), ("sem", "", Decimal("300.00")),
+        ("feed", "", Decimal("400.00")),
+        ("sem", "", Decimal("300.00")),
         ("sem", "kaoyan-a", Decimal("900.00")),
-    ]  # fmt: skip
+    ]
     delete_spend(db, mkt, next(r.id for r in rows if r.channel == "feed"))
     db.commit()
     assert channel_roi(db, mkt, MARCH).total.spend == Decimal("1200")

@@ -31,8 +31,11 @@ def at(days: float = 0, hours: float = 0) -> datetime:
 
 def follow_up(db, company, owner: str, opportunity_id: int, when: datetime) -> None:
     clock.freeze(when)
-    entry = FollowUpInput(channel="note", content="Talked about the course",
-                          next_follow_up_at=when + timedelta(days=2))  # fmt: skip
+    entry = FollowUpInput(
+        channel="note",
+        content="Talked about the course",
+        next_follow_up_at=when + timedelta(days=2),
+    )
     log_follow_up(db, company.actor(db, owner), opportunity_id, entry)
     db.commit()
 
@@ -54,10 +57,19 @@ def history(db):
     follow_up(db, company, "rep_c1", c1, at(days=9, hours=30))
     follow_up(db, company, "rep_a1", a1[0], at(days=9))
     clock.freeze(at(days=10))
-    save_rule(db, company.actor(db, "admin"), "recycle", RuleDraft(
-        name="No first call in 48 h", priority=10, org_unit_id=company.units["hq"].id,
-        business_line_id=None, conditions={"trigger": "no_first_follow_up", "after": 48}, action={},
-    ))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "recycle",
+        RuleDraft(
+            name="No first call in 48 h",
+            priority=10,
+            org_unit_id=company.units["hq"].id,
+            business_line_id=None,
+            conditions={"trigger": "no_first_follow_up", "after": 48},
+            action={},
+        ),
+    )
     db.commit()
     recycled = recycle_idle_opportunities(db, SYSTEM)
     db.commit()
@@ -89,9 +101,13 @@ def test_figures_equal_the_hand_computed_ones(db, history):
     # Assignments of March, from the current assignment: a1[0] 0.5 h, a1[1] 24 h + 2 h,
     # a1[2] 5 h, a1[3] (claimed on day 10) and a2 not yet, c1 30 h.
     assert health.first_contact == {
-        "within_1h": 1, "within_4h": 0, "within_24h": 1, "within_3d": 2, "later": 0,
+        "within_1h": 1,
+        "within_4h": 0,
+        "within_24h": 1,
+        "within_3d": 2,
+        "later": 0,
         "not_yet": 2,
-    }  # fmt: skip
+    }
     # Created in March: six; contacted within 24 hours of creation: a1[0], a1[2].
     assert health.created == 6 and health.contacted_24h == 2
     assert health.contacted_24h_share == pytest.approx(2 / 6)
@@ -123,9 +139,18 @@ def test_recycles_without_a_rule_beside_ones_with_a_rule_on_one_day(db, history)
     a rule on the same day: both are listed, the rule's first (this crashed the page)."""
     company = history[0]
     first = db.exec(select(FlowEvent).where(FlowEvent.reason == "recycle")).first()
-    db.add(FlowEvent(opportunity_id=first.opportunity_id, at=first.at, from_owner_id=first.from_owner_id,
-                     to_owner_id=None, from_state="owned", to_state="public", reason="recycle",
-                     rule_id=None))  # fmt: skip
+    db.add(
+        FlowEvent(
+            opportunity_id=first.opportunity_id,
+            at=first.at,
+            from_owner_id=first.from_owner_id,
+            to_owner_id=None,
+            from_state="owned",
+            to_state="public",
+            reason="recycle",
+            rule_id=None,
+        )
+    )
     db.commit()
     health = circulation_health(db, company.actor(db, "admin"), MARCH)
     same_day = [r for r in health.recycles if r[0] == health.recycles[0][0]]

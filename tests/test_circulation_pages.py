@@ -60,10 +60,17 @@ def frame_with(at: AppTest, column: str):
 def team_b_rule(db, company, name: str = "Team B first", **action):
     """A dispatch rule of Beijing giving to Team B, saved as bj_manager."""
     manager = company.actor(db, "bj_manager")
-    rule = save_rule(db, manager, "dispatch", RuleDraft(
-        name=name, priority=10, org_unit_id=company.units["beijing"].id,
-        action={"target_unit_id": company.units["team_b"].id, **action},
-    ))  # fmt: skip
+    rule = save_rule(
+        db,
+        manager,
+        "dispatch",
+        RuleDraft(
+            name=name,
+            priority=10,
+            org_unit_id=company.units["beijing"].id,
+            action={"target_unit_id": company.units["team_b"].id, **action},
+        ),
+    )
     db.commit()
     return rule
 
@@ -82,8 +89,10 @@ def test_a_manager_creates_a_dispatch_rule(app_env, db):
     assert any("规则“Team B first”已保存(版本 1)" in s.value for s in at.success)
     rule = db.exec(select(DispatchRule)).one()
     assert (rule.name, rule.org_unit_id, rule.version) == (
-        "Team B first", app_env.units["beijing"].id, 1,
-    )  # fmt: skip
+        "Team B first",
+        app_env.units["beijing"].id,
+        1,
+    )
     assert rule.conditions["channels"] == ["sem"]
     assert rule.action["target_unit_id"] == app_env.units["team_b"].id
     assert rule.action["strategy"] == "least_loaded"
@@ -177,8 +186,9 @@ def test_edit_then_delete_with_confirmation(app_env, db):
     ok(at.button(key="rules_dispatch_save").click().run())
     db.expire_all()
     assert (db.get(DispatchRule, rule.id).name, db.get(DispatchRule, rule.id).version) == (
-        "Team B, renamed", 2,
-    )  # fmt: skip
+        "Team B, renamed",
+        2,
+    )
 
     ok(at.button(key="rules_dispatch_delete").click().run())
     assert any("确定删除规则“Team B, renamed”" in w.value for w in at.warning)
@@ -200,8 +210,10 @@ def test_run_dispatch_now_and_the_waiting_reasons(app_env, db):
     assert any("3 个商机等待分配" in c.value for c in at.caption)
     ok(at.button(key="rules_run_dispatch").click().run())
     assert any(s.value.startswith("分配完成") and "已分配 2" in s.value for s in at.success), (
-        texts(at.success), texts(at.error), texts(at.warning),
-    )  # fmt: skip
+        texts(at.success),
+        texts(at.error),
+        texts(at.warning),
+    )
     assert count(db, Opportunity, Opportunity.owner_id == rep_b1.id) == 2
     waiting = frame_with(at, "原因")
     assert list(waiting["原因"]) == ["规则“Team B first”找不到有余量的销售"]
@@ -262,8 +274,14 @@ def test_a_claim_over_the_daily_limit_is_refused_with_the_reason(app_env, db):
     ids = add_waiting_opportunities(db, app_env, 3)
     return_to_pool(db, SYSTEM, ids)
     manager = app_env.actor(db, "bj_manager")
-    save_rule(db, manager, "claim", RuleDraft(name="Two a day", org_unit_id=app_env.units["beijing"].id,
-                                             action={"daily_claims": 2}))  # fmt: skip
+    save_rule(
+        db,
+        manager,
+        "claim",
+        RuleDraft(
+            name="Two a day", org_unit_id=app_env.units["beijing"].id, action={"daily_claims": 2}
+        ),
+    )
     db.commit()
     at = open_page("rep_a1", POOL)
     assert any("今日已领取 0/2" in i.value for i in at.info)
@@ -348,10 +366,17 @@ def test_home_shows_notices_and_what_is_due_for_recycling(app_env, db):
     team_b_rule(db, app_env)
     dispatch_unassigned(db, SYSTEM)
     manager = app_env.actor(db, "bj_manager")
-    save_rule(db, manager, "recycle", RuleDraft(
-        name="Idle three days", org_unit_id=app_env.units["beijing"].id,
-        conditions={"trigger": "no_follow_up", "after": 3}, action={"warn_days": 2},
-    ))  # fmt: skip
+    save_rule(
+        db,
+        manager,
+        "recycle",
+        RuleDraft(
+            name="Idle three days",
+            org_unit_id=app_env.units["beijing"].id,
+            conditions={"trigger": "no_follow_up", "after": 3},
+            action={"warn_days": 2},
+        ),
+    )
     db.commit()
     clock.advance(timedelta(days=1, hours=1))  # due in 47 hours, inside the warning
     at = login("rep_b1")

@@ -27,22 +27,27 @@ REPS = ("rep_a1", "rep_a2", "rep_b1", "rep_c1", "lead_a")
 TEAMS = ("team_a", "team_b", "team_c", "beijing", "hq")
 
 dispatch_rules = st.lists(
-    st.fixed_dictionaries({
-        "strategy": st.sampled_from(["round_robin", "weighted", "least_loaded"]),
-        "team": st.sampled_from(TEAMS),
-        "channel": st.sampled_from([None, "sem", "douyin"]),
-    }),
-    min_size=1, max_size=3,
-)  # fmt: skip
-recycle_rules = st.lists(
-    st.fixed_dictionaries({
-        "trigger": st.sampled_from(["no_first_follow_up", "no_follow_up", "not_won"]),
-        "after": st.integers(2, 5),
-        "target": st.sampled_from(["public_pool", "redispatch", "team"]),
-        "dormant_after": st.integers(1, 3),
-    }),
+    st.fixed_dictionaries(
+        {
+            "strategy": st.sampled_from(["round_robin", "weighted", "least_loaded"]),
+            "team": st.sampled_from(TEAMS),
+            "channel": st.sampled_from([None, "sem", "douyin"]),
+        }
+    ),
+    min_size=1,
     max_size=3,
-)  # fmt: skip
+)
+recycle_rules = st.lists(
+    st.fixed_dictionaries(
+        {
+            "trigger": st.sampled_from(["no_first_follow_up", "no_follow_up", "not_won"]),
+            "after": st.integers(2, 5),
+            "target": st.sampled_from(["public_pool", "redispatch", "team"]),
+            "dormant_after": st.integers(1, 3),
+        }
+    ),
+    max_size=3,
+)
 caps = st.fixed_dictionaries({rep: st.tuples(st.integers(0, 4), st.integers(0, 4)) for rep in REPS})
 steps = st.lists(
     st.one_of(
@@ -53,8 +58,9 @@ steps = st.lists(
         st.tuples(st.just("claim"), st.sampled_from(REPS), st.integers(1, 3)),
         st.tuples(st.just("return"), st.sampled_from(REPS)),
     ),
-    min_size=3, max_size=14,
-)  # fmt: skip
+    min_size=3,
+    max_size=14,
+)
 
 
 def _company(engine):
@@ -68,22 +74,43 @@ def _company(engine):
 def _setup(session, company, dispatch, recycle, rep_caps) -> None:
     admin = company.actor(session, "admin")
     for i, spec in enumerate(dispatch):
-        save_rule(session, admin, "dispatch", RuleDraft(
-            name=f"D{i}", priority=i, org_unit_id=company.units["hq"].id,
-            conditions={"channels": [spec["channel"]]} if spec["channel"] else {},
-            action={"strategy": spec["strategy"],
-                    "target_unit_id": company.units[spec["team"]].id}))  # fmt: skip
+        save_rule(
+            session,
+            admin,
+            "dispatch",
+            RuleDraft(
+                name=f"D{i}",
+                priority=i,
+                org_unit_id=company.units["hq"].id,
+                conditions={"channels": [spec["channel"]]} if spec["channel"] else {},
+                action={
+                    "strategy": spec["strategy"],
+                    "target_unit_id": company.units[spec["team"]].id,
+                },
+            ),
+        )
     for i, spec in enumerate(recycle):
         action = {"target": spec["target"], "dormant_after": spec["dormant_after"], "warn_days": 0}
         if spec["target"] == "team":
             action["team_unit_id"] = company.units["team_b"].id
-        save_rule(session, admin, "recycle", RuleDraft(
-            name=f"R{i}", priority=i, org_unit_id=company.units["hq"].id,
-            conditions={"trigger": spec["trigger"], "after": spec["after"]},
-            action=action))  # fmt: skip
+        save_rule(
+            session,
+            admin,
+            "recycle",
+            RuleDraft(
+                name=f"R{i}",
+                priority=i,
+                org_unit_id=company.units["hq"].id,
+                conditions={"trigger": spec["trigger"], "after": spec["after"]},
+                action=action,
+            ),
+        )
     for rep, (daily, holding) in rep_caps.items():
-        session.exec(update(User).where(User.id == company.users[rep].id)
-                     .values(daily_cap=daily, holding_cap=holding))  # fmt: skip
+        session.exec(
+            update(User)
+            .where(User.id == company.users[rep].id)
+            .values(daily_cap=daily, holding_cap=holding)
+        )
     session.commit()
 
 
@@ -110,9 +137,11 @@ def _step(session, company, step) -> str | None:
             session.rollback()
         return "automatic"  # claims keep within the cap as well
     elif kind == "return":
-        ids = session.exec(select(Opportunity.id).where(
-            Opportunity.owner_id == company.users[step[1]].id,
-            Opportunity.pool_state == "owned")).all()  # fmt: skip
+        ids = session.exec(
+            select(Opportunity.id).where(
+                Opportunity.owner_id == company.users[step[1]].id, Opportunity.pool_state == "owned"
+            )
+        ).all()
         if ids:
             return_to_pool(session, SYSTEM, list(ids[:2]))
             session.commit()
@@ -125,9 +154,13 @@ def _check(session, company, capped: bool) -> None:
         # one owner, and only while owned
         assert (opp.owner_id is not None) == (opp.pool_state == "owned"), opp
     if capped:
-        holding = dict(session.exec(
-            select(Opportunity.owner_id, func.count())
-            .where(Opportunity.pool_state == "owned").group_by(Opportunity.owner_id)).all())  # fmt: skip
+        holding = dict(
+            session.exec(
+                select(Opportunity.owner_id, func.count())
+                .where(Opportunity.pool_state == "owned")
+                .group_by(Opportunity.owner_id)
+            ).all()
+        )
         for user in company.users.values():
             session.refresh(user)
             assert holding.get(user.id, 0) <= user.holding_cap, (user.username, holding)
@@ -142,8 +175,11 @@ def _check(session, company, capped: bool) -> None:
         assert (owner, state) == (opp.owner_id, opp.pool_state), (opp, events.get(opp.id))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(dispatch=dispatch_rules, recycle=recycle_rules, rep_caps=caps, history=steps)
 def test_circulation_invariants_hold_for_any_rules_and_history(
     engine, dispatch, recycle, rep_caps, history

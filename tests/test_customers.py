@@ -78,9 +78,15 @@ def admin(db, company):
 def add_marketing_user(db, company):
     """A marketing user "mkt": manages customers but lacks view_full_phone."""
     user = create_user(
-        db, SYSTEM, username="mkt", full_name="Mkt", employee_no="E0100", password=PASSWORD,
-        org_unit_id=company.units["hq"].id, role_codes=["marketing"],
-    )  # fmt: skip
+        db,
+        SYSTEM,
+        username="mkt",
+        full_name="Mkt",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=company.units["hq"].id,
+        role_codes=["marketing"],
+    )
     db.commit()
     company.users["mkt"] = user
     return company.actor(db, "mkt")
@@ -107,9 +113,12 @@ def test_mapping_is_guessed_from_english_or_chinese_headers():
         zip(FIELDS, ["UID", "昵称", "联系电话", "E-Mail", "Sign-up date"], strict=True)
     )
     assert guess_customer_mapping(["会员ID", "备注"]) == {
-        "platform_user_id": "会员ID", "name": None, "phone": None, "email": None,
+        "platform_user_id": "会员ID",
+        "name": None,
+        "phone": None,
+        "email": None,
         "registered_at": None,
-    }  # fmt: skip
+    }
 
 
 def test_each_rejection_reason_with_row_column_and_params(db, admin):
@@ -152,8 +161,10 @@ def test_gbk_csv_and_xlsx_read_the_same(db, admin):
         (row,) = result.rows
         assert (row.platform_user_id, row.category) == ("10001", "new")
         assert row.values == {
-            "name": "王小明", "phone": "+8613812345678", "registered_at": datetime(2026, 3, 1),
-        }  # fmt: skip
+            "name": "王小明",
+            "phone": "+8613812345678",
+            "registered_at": datetime(2026, 3, 1),
+        }
         assert result.source == filename
 
 
@@ -163,8 +174,9 @@ def test_placeholders_become_blank_and_never_erase(db, admin):
     result = preview(db, admin, csv_bytes(rows))
     assert result.ok
     assert [(r.category, r.values) for r in result.rows] == [
-        ("unchanged", {}), ("new", {"name": "unknown"}),
-    ]  # fmt: skip
+        ("unchanged", {}),
+        ("new", {"name": "unknown"}),
+    ]
     # The list is the user's: "unknown" means nothing, "-" is a (bad) phone again.
     own = preview(db, admin, csv_bytes(rows), placeholders=["Unknown", "请选择", "N/A", "null"])
     assert {(i.row, i.field) for i in own.issues} == {(3, "phone")}
@@ -182,8 +194,10 @@ def test_good_rows_stores_the_good_rows_and_audits(db, admin):
     stored = customers(db)
     assert sorted(stored) == ["U1", "U2"]
     assert (stored["U1"].name, stored["U1"].phone, stored["U1"].email) == (
-        "王小明", "+8613812345678", "wang@example.com",
-    )  # fmt: skip
+        "王小明",
+        "+8613812345678",
+        "wang@example.com",
+    )
     assert stored["U2"].registered_at == datetime(2026, 3, 2, 9, 30)
     assert stored["U2"].email is None
     entry = db.exec(select(AuditLog).where(AuditLog.action == "customer.import")).one()
@@ -216,8 +230,9 @@ def test_reimport_updates_changed_fields_and_is_idempotent(db, admin):
     changed = [("U1", "王小明", "13812345678", "new@example.com", ""), GOOD[1]]
     plan = preview(db, admin, csv_bytes(changed))
     assert [(r.category, r.changes) for r in plan.rows] == [
-        ("updated", ("email",)), ("unchanged", ()),
-    ]  # fmt: skip
+        ("updated", ("email",)),
+        ("unchanged", ()),
+    ]
     result = apply_customer_import(db, admin, plan, "good_rows")
     assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
     second = customers(db)
@@ -245,8 +260,9 @@ def test_a_stale_preview_or_another_users_preview_is_refused(db, admin, marketin
     with pytest.raises(ValidationError) as error:
         apply_customer_import(db, admin, plan, "good_rows")
     assert (error.value.key, error.value.params) == (
-        "customers.error.stale", {"row": 2, "user_id": "U1"},
-    )  # fmt: skip
+        "customers.error.stale",
+        {"row": 2, "user_id": "U1"},
+    )
     assert customers(db)["U1"].name == "By Marketing"
     assert "U5" not in customers(db)
 
@@ -306,8 +322,12 @@ def test_leads_are_linked_by_phone(db, admin, company):
     assert db.get(Lead, free).customer_id == stored["U1"].id
     assert db.get(Lead, taken).customer_id == other.id
     assert db.get(Lead, merged).customer_id is None
-    assert apply_customer_import(db, admin, preview(db, admin, csv_bytes(rows)), "good_rows") \
-        .linked_leads == 0  # fmt: skip
+    assert (
+        apply_customer_import(
+            db, admin, preview(db, admin, csv_bytes(rows)), "good_rows"
+        ).linked_leads
+        == 0
+    )
 
     # A lead arriving later links on the next run, by customer, by lead or for everyone.
     late = add_owned_opportunity(db, company, "rep_a2", 4).lead_id

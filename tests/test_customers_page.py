@@ -29,8 +29,11 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     boxes = {s.key: s.value for s in at.selectbox if (s.key or "").startswith("customers_map_")}
     assert sorted(boxes.values()) == sorted(HEADER_ZH)
     assert {m.label: m.value for m in at.metric} == {
-        "新增": "2", "更新": "0", "无变化": "0", "被拒绝": "1",
-    }  # fmt: skip
+        "新增": "2",
+        "更新": "0",
+        "无变化": "0",
+        "被拒绝": "1",
+    }
     bad = next(d.value for d in at.dataframe if "原因" in d.value.columns)
     assert list(bad["行号"]) == [4]
 

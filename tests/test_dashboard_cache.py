@@ -69,8 +69,9 @@ def test_a_follow_up_drops_circulation_health_but_not_the_funnel(db, counted):
     boss = company.actor(db, "boss")
     _view_both(db, boss)
 
-    entry = FollowUpInput(channel="call", content="talked", next_follow_up_at=clock.now()
-                          + timedelta(days=2))  # fmt: skip
+    entry = FollowUpInput(
+        channel="call", content="talked", next_follow_up_at=clock.now() + timedelta(days=2)
+    )
     log_follow_up(db, company.actor(db, "rep_a1"), first, entry)
     db.commit()
     _view_both(db, boss)

@@ -43,9 +43,16 @@ def company(app_env, db):
     lost = open_opportunity(db, app_env, "rep_b1", datetime(2026, 3, 3))
     move(db, lost, ("lost", datetime(2026, 3, 6)))
     open_opportunity(db, app_env, "rep_c1", datetime(2026, 3, 4), channel="feed")
-    create_user(db, app_env.actor(db, "admin"), username="mkt", full_name="Marketing",
-                employee_no="M1", password="secret123", org_unit_id=app_env.units["hq"].id,
-                role_codes=["marketing"])  # fmt: skip
+    create_user(
+        db,
+        app_env.actor(db, "admin"),
+        username="mkt",
+        full_name="Marketing",
+        employee_no="M1",
+        password="secret123",
+        org_unit_id=app_env.units["hq"].id,
+        role_codes=["marketing"],
+    )
     db.commit()
     clock.freeze(NOW)
     return app_env
@@ -74,8 +81,9 @@ def test_the_funnel_shows_the_cohort_and_lists_a_stage(company):
 
 def test_the_funnel_split_and_filter_come_from_the_link(company):
     line = company.line.id
-    at = open_page("boss", FUNNEL, start="2026-03-01", end="2026-03-31", split="unit",
-                   business_line=str(line))  # fmt: skip
+    at = open_page(
+        "boss", FUNNEL, start="2026-03-01", end="2026-03-31", split="unit", business_line=str(line)
+    )
     split = at.dataframe[1].value
     assert dict(zip(split["组织"], split["新商机"], strict=True)) == {"Beijing": 2, "Shanghai": 1}
     at.selectbox(key="funnel_channel_zh").select("信息流广告").run()

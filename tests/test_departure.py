@@ -26,18 +26,37 @@ def give_opportunities(db, company, owner: str, count: int, closed: int = 0) -> 
     user = company.users[owner]
     base = db.exec(select(func.count()).select_from(Lead)).one()
     total = count + closed
-    db.execute(insert(Lead), [
-        {"name": f"L{base + i}", "phone": f"+86139{base + i:08d}", "channel": "sem",
-         "created_at": clock.now()} for i in range(total)
-    ])  # fmt: skip
+    db.execute(
+        insert(Lead),
+        [
+            {
+                "name": f"L{base + i}",
+                "phone": f"+86139{base + i:08d}",
+                "channel": "sem",
+                "created_at": clock.now(),
+            }
+            for i in range(total)
+        ],
+    )
     lead_ids = db.exec(select(Lead.id).order_by(Lead.id.desc()).limit(total)).all()
-    db.execute(insert(Opportunity), [
-        {"lead_id": lead_id, "business_line_id": company.line.id, "owner_id": user.id,
-         "org_unit_id": user.org_unit_id, "pool_state": "owned" if i < count else "closed",
-         "stage": "contacted" if i < count else "won", "created_at": clock.now(),
-         "locked": False, "recycle_count": 0, "pipeline_type": "new"}
-        for i, lead_id in enumerate(lead_ids)
-    ])  # fmt: skip
+    db.execute(
+        insert(Opportunity),
+        [
+            {
+                "lead_id": lead_id,
+                "business_line_id": company.line.id,
+                "owner_id": user.id,
+                "org_unit_id": user.org_unit_id,
+                "pool_state": "owned" if i < count else "closed",
+                "stage": "contacted" if i < count else "won",
+                "created_at": clock.now(),
+                "locked": False,
+                "recycle_count": 0,
+                "pipeline_type": "new",
+            }
+            for i, lead_id in enumerate(lead_ids)
+        ],
+    )
     db.commit()
 
 

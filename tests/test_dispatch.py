@@ -29,10 +29,18 @@ def company(db):
 def rule(db, company, name="Team A", priority=10, conditions=None, line=None, **action):
     action.setdefault("target_unit_id", company.units["team_a"].id)
     saved = save_rule(
-        db, company.actor(db, "admin"), "dispatch",
-        RuleDraft(name=name, priority=priority, org_unit_id=company.units["hq"].id,
-                  business_line_id=line, conditions=conditions or {}, action=action),
-    )  # fmt: skip
+        db,
+        company.actor(db, "admin"),
+        "dispatch",
+        RuleDraft(
+            name=name,
+            priority=priority,
+            org_unit_id=company.units["hq"].id,
+            business_line_id=line,
+            conditions=conditions or {},
+            action=action,
+        ),
+    )
     db.commit()
     return saved
 
@@ -127,8 +135,11 @@ def test_won_lost_and_owned_opportunities_are_never_dispatched(db, company):
         .where(Opportunity.id == ids[1])
         .values(pool_state="closed", stage="lost")
     )
-    db.exec(update(Opportunity).where(Opportunity.id == ids[2]).values(
-        pool_state="owned", owner_id=company.users["rep_c1"].id))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == ids[2])
+        .values(pool_state="owned", owner_id=company.users["rep_c1"].id)
+    )
     db.commit()
     result = run(db)
     assert result.considered == 1 and result.assigned == 1
@@ -172,8 +183,13 @@ def test_the_round_robin_position_survives_between_runs(db, company):
 
 
 def test_weighted_shares_follow_the_weights_across_runs(db, company):
-    rule(db, company, target_unit_id=None, strategy="weighted",
-         target_user_ids=[company.users["rep_a1"].id, company.users["rep_b1"].id])  # fmt: skip
+    rule(
+        db,
+        company,
+        target_unit_id=None,
+        strategy="weighted",
+        target_user_ids=[company.users["rep_a1"].id, company.users["rep_b1"].id],
+    )
     set_user(db, company.users["rep_a1"], dispatch_weight=3)
     for _ in range(4):
         add_waiting_opportunities(db, company, 5)
@@ -186,8 +202,13 @@ def test_least_loaded_fills_the_emptiest_rep_first(db, company):
 
     for tail in range(4):
         add_owned_opportunity(db, company, "rep_a1", 100 + tail)
-    rule(db, company, target_unit_id=None, strategy="least_loaded",
-         target_user_ids=[company.users["rep_a1"].id, company.users["rep_a2"].id])  # fmt: skip
+    rule(
+        db,
+        company,
+        target_unit_id=None,
+        strategy="least_loaded",
+        target_user_ids=[company.users["rep_a1"].id, company.users["rep_a2"].id],
+    )
     ids = add_waiting_opportunities(db, company, 6)
     run(db)
     assert owners(db, ids) == {company.users["rep_a2"].id: 5, company.users["rep_a1"].id: 1}
@@ -212,14 +233,25 @@ def test_a_required_skill_tag_limits_the_rule_to_those_reps(db, company):
 
 
 def test_the_first_matching_rule_wins_and_conditions_select(db, company):
-    rule(db, company, name="Douyin to B", priority=1, conditions={"channels": ["douyin"],
-         "regions": ["北京"]}, target_unit_id=company.units["team_b"].id)  # fmt: skip
-    rule(db, company, name="Hot to C", priority=2, conditions={"intention_levels": ["A"]},
-         target_unit_id=company.units["team_c"].id)  # fmt: skip
+    rule(
+        db,
+        company,
+        name="Douyin to B",
+        priority=1,
+        conditions={"channels": ["douyin"], "regions": ["北京"]},
+        target_unit_id=company.units["team_b"].id,
+    )
+    rule(
+        db,
+        company,
+        name="Hot to C",
+        priority=2,
+        conditions={"intention_levels": ["A"]},
+        target_unit_id=company.units["team_c"].id,
+    )
     douyin = add_waiting_opportunities(db, company, 2, channel="douyin", region="北京")
     douyin_sh = add_waiting_opportunities(db, company, 1, channel="douyin", region="上海")
-    hot = add_waiting_opportunities(db, company, 1, channel="douyin", region="北京",
-                                    intention="A")  # fmt: skip
+    hot = add_waiting_opportunities(db, company, 1, channel="douyin", region="北京", intention="A")
     run(db)
     b1 = company.users["rep_b1"].id  # the hot one matched the first rule too
     assert owners(db, douyin + hot) == {b1: 3}
@@ -246,12 +278,24 @@ def test_time_of_day_is_company_local_time(db, company):
 
 
 def test_never_back_to_the_rep_who_lost_it_within_the_window(db, company):
-    rule(db, company, target_unit_id=None, no_return_days=7,
-         target_user_ids=[company.users["rep_a1"].id, company.users["rep_a2"].id])  # fmt: skip
+    rule(
+        db,
+        company,
+        target_unit_id=None,
+        no_return_days=7,
+        target_user_ids=[company.users["rep_a1"].id, company.users["rep_a2"].id],
+    )
     ids = add_waiting_opportunities(db, company, 1)
-    db.add(FlowEvent(opportunity_id=ids[0], from_owner_id=company.users["rep_a1"].id,
-                     from_state="owned", to_state="unassigned", reason="recycle",
-                     at=clock.now() - timedelta(days=2)))  # fmt: skip
+    db.add(
+        FlowEvent(
+            opportunity_id=ids[0],
+            from_owner_id=company.users["rep_a1"].id,
+            from_state="owned",
+            to_state="unassigned",
+            reason="recycle",
+            at=clock.now() - timedelta(days=2),
+        )
+    )
     db.commit()
     run(db)
     assert db.get(Opportunity, ids[0]).owner_id == company.users["rep_a2"].id
@@ -279,9 +323,16 @@ def test_a_new_rep_joins_the_rotation(db, company):
     rule(db, company)
     add_waiting_opportunities(db, company, 3)
     run(db)
-    newcomer = create_user(db, SYSTEM, username="rep_a3", full_name="Rep A3",
-                           employee_no="E0100", password="secret123",
-                           org_unit_id=company.units["team_a"].id, role_codes=["rep"])  # fmt: skip
+    newcomer = create_user(
+        db,
+        SYSTEM,
+        username="rep_a3",
+        full_name="Rep A3",
+        employee_no="E0100",
+        password="secret123",
+        org_unit_id=company.units["team_a"].id,
+        role_codes=["rep"],
+    )
     db.commit()
     add_waiting_opportunities(db, company, 4)
     run(db)

@@ -30,8 +30,12 @@ def company(db):
 
 
 def call(**changes) -> FollowUpInput:
-    values = {"channel": "call", "content": "Talked about the spring class",
-              "result": "connected", "next_follow_up_at": NOW + timedelta(days=2)}  # fmt: skip
+    values = {
+        "channel": "call",
+        "content": "Talked about the spring class",
+        "result": "connected",
+        "next_follow_up_at": NOW + timedelta(days=2),
+    }
     values.update(changes)
     return FollowUpInput(**values)
 
@@ -48,8 +52,11 @@ def test_a_follow_up_stamps_the_opportunity(db, company):
     assert row.intention_level == "B"
     stored = db.exec(select(FollowUp).where(FollowUp.opportunity_id == opp.id)).one()
     assert (stored.author_id, stored.channel, stored.result, stored.call_duration_s) == (
-        company.users["rep_a1"].id, "call", "connected", 180,
-    )  # fmt: skip
+        company.users["rep_a1"].id,
+        "call",
+        "connected",
+        180,
+    )
 
     clock.advance(timedelta(hours=3))
     log_follow_up(db, rep, opp.id, call(channel="wechat", result="replied"))
@@ -92,9 +99,11 @@ def test_incomplete_follow_ups_are_refused_and_write_nothing(db, company, change
 def test_closing_as_lost_needs_no_next_follow_up(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     log_follow_up(
-        db, company.actor(db, "rep_a1"), opp.id,
+        db,
+        company.actor(db, "rep_a1"),
+        opp.id,
         call(next_follow_up_at=None, stage="lost", lost_reason="price"),
-    )  # fmt: skip
+    )
     db.commit()
     row = db.get(Opportunity, opp.id, populate_existing=True)
     assert (row.stage, row.pool_state, row.lost_reason) == ("lost", "closed", "price")
@@ -104,8 +113,12 @@ def test_closing_as_lost_needs_no_next_follow_up(db, company):
 def test_a_stage_move_rides_along_with_the_follow_up(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     trial_at = NOW + timedelta(days=3)
-    log_follow_up(db, company.actor(db, "rep_a1"), opp.id,
-                  call(stage="trial_booked", trial_at=trial_at, trial_course="Maths"))  # fmt: skip
+    log_follow_up(
+        db,
+        company.actor(db, "rep_a1"),
+        opp.id,
+        call(stage="trial_booked", trial_at=trial_at, trial_course="Maths"),
+    )
     db.commit()
     assert db.get(Opportunity, opp.id, populate_existing=True).stage == "trial_booked"
     trial = db.exec(select(TrialLesson)).one()
@@ -131,8 +144,9 @@ def test_a_rep_cannot_work_someone_elses_opportunity_even_by_id(db, company):
 def test_a_closed_opportunity_takes_no_follow_up(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
-    log_follow_up(db, rep, opp.id, call(next_follow_up_at=None, stage="lost",
-                                        lost_reason="no_need"))  # fmt: skip
+    log_follow_up(
+        db, rep, opp.id, call(next_follow_up_at=None, stage="lost", lost_reason="no_need")
+    )
     db.commit()
     with pytest.raises(ValidationError) as refused:
         log_follow_up(db, rep, opp.id, call())
@@ -154,10 +168,16 @@ def test_next_follow_up_and_intention_by_themselves(db, company):
 
 def test_the_recycle_rule_reads_the_follow_up(db, company):
     """An opportunity idle for 8 days is recycled by a 7-day rule unless it was followed up."""
-    save_rule(db, SYSTEM, "recycle", RuleDraft(
-        name="7 days", conditions={"trigger": "no_follow_up", "after": 7},
-        action={"target": "public_pool"},
-    ))  # fmt: skip
+    save_rule(
+        db,
+        SYSTEM,
+        "recycle",
+        RuleDraft(
+            name="7 days",
+            conditions={"trigger": "no_follow_up", "after": 7},
+            action={"target": "public_pool"},
+        ),
+    )
     db.commit()
     worked = add_owned_opportunity(db, company, "rep_a1", 1)
     idle = add_owned_opportunity(db, company, "rep_a1", 2)

@@ -28,13 +28,26 @@ def history(db):
     company = build_small_company(db)
     ids = {}
     ids["won"] = open_opportunity(db, company, "rep_a1", at(0))
-    move(db, ids["won"], ("contacted", at(1)), ("qualified", at(2)), ("trial_booked", at(3)),
-         ("trial_done", at(4)), ("won", at(5)))  # fmt: skip
+    move(
+        db,
+        ids["won"],
+        ("contacted", at(1)),
+        ("qualified", at(2)),
+        ("trial_booked", at(3)),
+        ("trial_done", at(4)),
+        ("won", at(5)),
+    )
     ids["skipped_lost"] = open_opportunity(db, company, "rep_a1", at(1))
     move(db, ids["skipped_lost"], ("qualified", at(2)), ("lost", at(3)))
     ids["went_back"] = open_opportunity(db, company, "rep_a2", at(2))
-    move(db, ids["went_back"], ("contacted", at(3)), ("qualified", at(4)), ("contacted", at(5)),
-         ("trial_booked", at(6)))  # fmt: skip
+    move(
+        db,
+        ids["went_back"],
+        ("contacted", at(3)),
+        ("qualified", at(4)),
+        ("contacted", at(5)),
+        ("trial_booked", at(6)),
+    )
     ids["only_new"] = open_opportunity(db, company, "rep_a2", at(3))
     ids["lost_new"] = open_opportunity(db, company, "rep_a2", at(4))
     move(db, ids["lost_new"], ("lost", at(5)))
@@ -66,8 +79,9 @@ def test_the_funnel_never_grows_downwards_and_lost_counts_where_it_got(db, histo
     assert reached == sorted(reached, reverse=True)
     lost = funnel_opportunities(db, company.actor(db, "boss"), PERIOD, "lost")
     assert sorted(o.id for o in lost) == sorted([ids["skipped_lost"], ids["lost_new"]])
-    qualified = {o.id for o in funnel_opportunities(db, company.actor(db, "boss"), PERIOD,
-                                                     "qualified")}  # fmt: skip
+    qualified = {
+        o.id for o in funnel_opportunities(db, company.actor(db, "boss"), PERIOD, "qualified")
+    }
     assert qualified == {ids["won"], ids["skipped_lost"], ids["went_back"], ids["shanghai"]}
 
 
@@ -95,14 +109,17 @@ def test_splits_by_unit_rep_channel_and_business_line(db, history):
     assert drill.total == 5
     by_rep = funnel(db, boss, PERIOD.with_changes(split="rep"))
     assert {r.label: (r.total, r.lost) for r in by_rep.rows} == {
-        "Rep A1": (2, 1), "Rep A2": (3, 1), "Rep C1": (1, 0)
-    }  # fmt: skip
+        "Rep A1": (2, 1),
+        "Rep A2": (3, 1),
+        "Rep C1": (1, 0),
+    }
     by_channel = funnel(db, boss, PERIOD.with_changes(split="channel"))
     assert {r.key: r.total for r in by_channel.rows} == {"sem": 5, "feed": 1}
     feed = funnel(db, boss, PERIOD.with_changes(channel="feed"))
     assert [s.reached for s in feed.steps] == [1, 1, 1, 0, 0, 0]
-    line = funnel(db, boss, PERIOD.with_changes(split="business_line",
-                                                 business_line_id=company.line.id))  # fmt: skip
+    line = funnel(
+        db, boss, PERIOD.with_changes(split="business_line", business_line_id=company.line.id)
+    )
     assert [(r.label, r.total) for r in line.rows] == [("Postgraduate exam", 6)]
     assert funnel(db, boss, PERIOD.with_changes(business_line_id=company.line.id + 99)).total == 0
 

@@ -47,17 +47,21 @@ EVERYTHING = DashboardFilter()
 def maven_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     pipeline = MAVEN / "sales_pipeline.csv"
     teams = MAVEN / "sales_teams.csv"
-    return (read_table(pipeline.read_bytes(), pipeline.name),
-            read_table(teams.read_bytes(), teams.name))  # fmt: skip
+    return (
+        read_table(pipeline.read_bytes(), pipeline.name),
+        read_table(teams.read_bytes(), teams.name),
+    )
 
 
 def maven_options(company, **changes) -> HistoryOptions:
     pipeline, teams = maven_frames()
     values = dict(
-        mapping=guess_columns(pipeline.columns), team_mapping=guess_team_columns(teams.columns),
-        business_line_id=company.line.id, parent_unit_id=company.units["hq"].id,
+        mapping=guess_columns(pipeline.columns),
+        team_mapping=guess_team_columns(teams.columns),
+        business_line_id=company.line.id,
+        parent_unit_id=company.units["hq"].id,
         create_missing=True,
-    )  # fmt: skip
+    )
     values.update(changes)
     return HistoryOptions(**values)
 
@@ -66,8 +70,9 @@ def maven_options(company, **changes) -> HistoryOptions:
 def maven(db):
     company = build_small_company(db)
     pipeline, teams = maven_frames()
-    report = run_history_import(db, company.actor(db, "admin"), pipeline, teams,
-                                maven_options(company))  # fmt: skip
+    report = run_history_import(
+        db, company.actor(db, "admin"), pipeline, teams, maven_options(company)
+    )
     return company, report
 
 
@@ -84,8 +89,10 @@ def expected() -> dict:
         lost = closed[closed.deal_stage == "Lost"].groupby(by).size()
         return {
             name: (int(n), int(lost.get(name, 0)), Decimal(int(value)))
-            for name, n, value in zip(won.size().index, won.size(), won.close_value.sum(), strict=True)
-        }  # fmt: skip
+            for name, n, value in zip(
+                won.size().index, won.size(), won.close_value.sum(), strict=True
+            )
+        }
 
     won = int((closed.deal_stage == "Won").sum())
     return {
@@ -103,15 +110,18 @@ def expected() -> dict:
 def test_the_maven_preview_reads_every_row_with_its_quirks(db):
     company = build_small_company(db)
     pipeline, teams = maven_frames()
-    report = preview_history(db, company.actor(db, "admin"), pipeline, teams,
-                             maven_options(company))  # fmt: skip
+    report = preview_history(
+        db, company.actor(db, "admin"), pipeline, teams, maven_options(company)
+    )
     assert (report.total_rows, report.to_import, report.rejected) == (8800, 8800, 0)
     assert report.by_stage == {"new": 500, "qualified": 1589, "won": 4238, "lost": 2473}
     assert report.won_value == Decimal("10005534")
     # Three offices under HQ, six managers' teams; the 30 agents with deals become users.
     assert sorted(name for name, parent in report.new_units if parent == "HQ") == [
-        "Central", "East", "West"
-    ]  # fmt: skip
+        "Central",
+        "East",
+        "West",
+    ]
     assert len(report.new_units) == 9 and len(report.new_users) == 30
     assert db.exec(select(func.count()).select_from(Opportunity)).one() == 0
 
@@ -150,8 +160,16 @@ def test_a_manager_of_an_office_sees_that_office_only(db, maven, expected):
     company, _ = maven
     central = db.exec(select(OrgUnit).where(OrgUnit.name == "Central")).one()
     admin = company.actor(db, "admin")
-    create_user(db, SYSTEM, username="central.boss", full_name="Central Boss", employee_no="C1",
-                password=PASSWORD, org_unit_id=central.id, role_codes=["sales_manager"])  # fmt: skip
+    create_user(
+        db,
+        SYSTEM,
+        username="central.boss",
+        full_name="Central Boss",
+        employee_no="C1",
+        password=PASSWORD,
+        org_unit_id=central.id,
+        role_codes=["sales_manager"],
+    )
     db.commit()
     user = db.exec(select(User).where(User.username == "central.boss")).one()
     seen = performance(db, load_actor(db, user.id), EVERYTHING).total
@@ -164,8 +182,9 @@ def test_a_manager_of_an_office_sees_that_office_only(db, maven, expected):
 def test_reimporting_adds_nothing(db, maven):
     company, _ = maven
     pipeline, teams = maven_frames()
-    again = run_history_import(db, company.actor(db, "admin"), pipeline, teams,
-                               maven_options(company))  # fmt: skip
+    again = run_history_import(
+        db, company.actor(db, "admin"), pipeline, teams, maven_options(company)
+    )
     assert (again.imported, again.already_imported, again.new_users) == (0, 8800, [])
     assert db.exec(select(func.count()).select_from(Opportunity)).one() == 8800
     assert db.exec(select(func.count()).select_from(OrgUnit)).one() == 6 + 9
@@ -180,19 +199,26 @@ def test_imported_rows_are_consistent_with_the_product(db, maven):
     moses = db.exec(select(User).where(User.full_name == "Moses Frase")).one()
     assert (won.stage, won.pool_state, won.owner_id) == ("won", "closed", moses.id)
     assert won.created_at == datetime(2016, 10, 20) and won.closed_at == datetime(2017, 3, 1)
-    history = db.exec(select(StageHistory.to_stage, StageHistory.changed_at)
-                      .where(StageHistory.opportunity_id == won.id)
-                      .order_by(StageHistory.changed_at)).all()  # fmt: skip
+    history = db.exec(
+        select(StageHistory.to_stage, StageHistory.changed_at)
+        .where(StageHistory.opportunity_id == won.id)
+        .order_by(StageHistory.changed_at)
+    ).all()
     assert history == [("new", datetime(2016, 10, 20)), ("won", datetime(2017, 3, 1))]
     order = db.exec(select(SalesOrder).where(SalesOrder.opportunity_id == won.id)).one()
     team = db.get(OrgUnit, moses.org_unit_id)
     assert (order.status, order.amount, order.paid_at) == ("paid", Decimal("1054"), won.closed_at)
     assert (order.attributed_owner_id, order.attributed_unit_id, order.attributed_org_path) == (
-        moses.id, team.id, team.path
-    )  # fmt: skip
+        moses.id,
+        team.id,
+        team.path,
+    )
     assert team.name == "Dustin Brinkmann"
-    flows = db.exec(select(FlowEvent.to_state, FlowEvent.reason)
-                    .where(FlowEvent.opportunity_id == won.id).order_by(FlowEvent.at)).all()  # fmt: skip
+    flows = db.exec(
+        select(FlowEvent.to_state, FlowEvent.reason)
+        .where(FlowEvent.opportunity_id == won.id)
+        .order_by(FlowEvent.at)
+    ).all()
     assert flows == [("owned", "intake"), ("closed", "won")]
     # Imported agents are resigned, disabled accounts: they own their past, never sign in.
     assert (moses.status, moses.enabled) == ("resigned", False)
@@ -227,9 +253,15 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     frame = bad_file()
     mapping = guess_columns(frame.columns)
     assert mapping == {
-        "external_id": "商机编号", "owner": "负责人", "team": None, "stage": "阶段",
-        "created_at": "创建时间", "closed_at": "关闭时间", "amount": "成交金额", "name": "客户",
-    }  # fmt: skip
+        "external_id": "商机编号",
+        "owner": "负责人",
+        "team": None,
+        "stage": "阶段",
+        "created_at": "创建时间",
+        "closed_at": "关闭时间",
+        "amount": "成交金额",
+        "name": "客户",
+    }
     options = HistoryOptions(mapping=mapping, business_line_id=company.line.id)
     manager = company.actor(db, "bj_manager")
     report = preview_history(db, manager, frame, None, options)
@@ -249,20 +281,33 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     assert report.issues[6].params == {"first": 2}
 
     admin = company.actor(db, "admin")
-    refused = run_history_import(db, admin, frame, None,
-                                 HistoryOptions(mapping=mapping, business_line_id=company.line.id,
-                                                mode="all_or_nothing"))  # fmt: skip
+    refused = run_history_import(
+        db,
+        admin,
+        frame,
+        None,
+        HistoryOptions(mapping=mapping, business_line_id=company.line.id, mode="all_or_nothing"),
+    )
     assert refused.refused and refused.imported == 0
     assert db.exec(select(func.count()).select_from(Opportunity)).one() == 0
 
     done = run_history_import(db, admin, frame, None, options)
     assert done.imported == 3
-    rows = db.exec(select(Opportunity.external_id, Opportunity.owner_id, Opportunity.org_unit_id,
-                          Opportunity.stage).order_by(Opportunity.id)).all()  # fmt: skip
+    rows = db.exec(
+        select(
+            Opportunity.external_id,
+            Opportunity.owner_id,
+            Opportunity.org_unit_id,
+            Opportunity.stage,
+        ).order_by(Opportunity.id)
+    ).all()
     a1, a2 = company.users["rep_a1"], company.users["rep_a2"]
     team_a = company.units["team_a"].id
-    assert rows == [("history:A1", a1.id, team_a, "won"), ("history:A2", a2.id, team_a, "lost"),
-                    ("history:A3", a1.id, team_a, "qualified")]  # fmt: skip
+    assert rows == [
+        ("history:A1", a1.id, team_a, "won"),
+        ("history:A2", a2.id, team_a, "lost"),
+        ("history:A3", a1.id, team_a, "qualified"),
+    ]
     order = db.exec(select(SalesOrder)).one()
     assert order.amount == Decimal("1200") and order.attributed_unit_id == team_a
     assert performance(db, manager, EVERYTHING).total.win_rate == 0.5
@@ -272,10 +317,12 @@ def test_teams_map_to_existing_units_and_unknown_ones_are_refused_unless_created
     company = build_small_company(db)
     frame = bad_file().head(3)
     teams = read_table(b"owner,team\nRep A1,Team B\nrep_a2,Team X\n", "teams.csv")
-    options = HistoryOptions(mapping=guess_columns(frame.columns),
-                             team_mapping=guess_team_columns(teams.columns),
-                             business_line_id=company.line.id,
-                             parent_unit_id=company.units["beijing"].id)  # fmt: skip
+    options = HistoryOptions(
+        mapping=guess_columns(frame.columns),
+        team_mapping=guess_team_columns(teams.columns),
+        business_line_id=company.line.id,
+        parent_unit_id=company.units["beijing"].id,
+    )
     admin = company.actor(db, "admin")
     report = preview_history(db, admin, frame, teams, options)
     assert [(i.row, i.reason, i.params) for i in report.issues] == [

@@ -35,8 +35,13 @@ def company(db):
 
 
 def lead_input(**overrides) -> LeadInput:
-    values = dict(name="Wang Fang", phone="138 0000 1111", channel="sem",
-                  campaign="spring", business_line_codes=["kaoyan"])  # fmt: skip
+    values = dict(
+        name="Wang Fang",
+        phone="138 0000 1111",
+        channel="sem",
+        campaign="spring",
+        business_line_codes=["kaoyan"],
+    )
     values.update(overrides)
     return LeadInput(**values)
 
@@ -57,21 +62,32 @@ def count(db, model, *where) -> int:
         ({"channel": ""}, "leads.error.channel_required", "channel", {}),
         ({"channel": "tv"}, "leads.error.channel_unknown", "channel", {"channel": "tv"}),
         ({"channel": "seo"}, "leads.error.channel_unknown", "channel", {"channel": "seo"}),
-        ({"business_line_codes": []}, "leads.error.business_line_required",
-         "business_line_codes", {}),
-        ({"business_line_codes": ["kaoyan", "mba"]}, "leads.error.business_line_unknown",
-         "business_line_codes", {"code": "mba"}),
+        (
+            {"business_line_codes": []},
+            "leads.error.business_line_required",
+            "business_line_codes",
+            {},
+        ),
+        (
+            {"business_line_codes": ["kaoyan", "mba"]},
+            "leads.error.business_line_unknown",
+            "business_line_codes",
+            {"code": "mba"},
+        ),
         ({"city": "x" * 81}, "leads.error.too_long", "city", {"field": "city", "max": 80}),
     ],
-)  # fmt: skip
+)
 def test_each_rejection_reason(db, company, overrides, reason, field, params):
     db.exec(select(MetadataOption).where(MetadataOption.code == "seo")).one().active = False
     db.commit()
     result = intake_leads(db, SYSTEM, [lead_input(**overrides)], source="form")
     [outcome] = result.outcomes
     assert (outcome.status, outcome.reason, outcome.field, outcome.params) == (
-        "rejected", reason, field, params,
-    )  # fmt: skip
+        "rejected",
+        reason,
+        field,
+        params,
+    )
     assert count(db, Lead) == 0 and count(db, Opportunity) == 0
 
 
@@ -104,16 +120,22 @@ def test_intake_needs_create_leads_and_import_needs_import_leads(db, company):
 def test_new_lead_gets_an_unassigned_opportunity_per_line(db, company):
     admin = company.actor(db, "admin")
     result = intake_leads(
-        db, admin, [lead_input(phone="+86 138-0000-1111", business_line_codes=["kaoyan", "IELTS"])],
+        db,
+        admin,
+        [lead_input(phone="+86 138-0000-1111", business_line_codes=["kaoyan", "IELTS"])],
         source="form",
-    )  # fmt: skip
+    )
     db.commit()
     [outcome] = result.outcomes
     assert outcome.status == "created" and len(outcome.opportunity_ids) == 2
     lead = db.get(Lead, outcome.lead_id)
     assert (lead.phone, lead.phone_suffix, lead.no_phone, lead.channel, lead.created_by_id) == (
-        "+8613800001111", "1111", False, "sem", admin.user_id,
-    )  # fmt: skip
+        "+8613800001111",
+        "1111",
+        False,
+        "sem",
+        admin.user_id,
+    )
     opps = db.exec(select(Opportunity).where(Opportunity.lead_id == lead.id)).all()
     assert {(o.pool_state, o.stage, o.owner_id) for o in opps} == {("unassigned", "new", None)}
     assert {o.business_line_id for o in opps} == {company.line.id, company.ielts.id}
@@ -145,10 +167,14 @@ def test_duplicates_in_one_batch_make_one_lead(db, company):
 
 def test_external_id_dedup_and_no_phone_flag(db, company):
     first = intake_leads(
-        db, SYSTEM, [lead_input(phone=None, external_id="chat-77"),
-                     lead_input(phone="", external_id="chat-77", name="Same visitor")],
+        db,
+        SYSTEM,
+        [
+            lead_input(phone=None, external_id="chat-77"),
+            lead_input(phone="", external_id="chat-77", name="Same visitor"),
+        ],
         source="chat",
-    )  # fmt: skip
+    )
     db.commit()
     assert [o.status for o in first.outcomes] == ["created", "duplicate"]
     lead = db.get(Lead, first.outcomes[0].lead_id)
@@ -174,9 +200,11 @@ def test_collision_with_an_owned_opportunity_reports_owner_and_logs_a_note(db, c
     opp = add_owned_opportunity(db, company, "rep_a1", 5)  # phone +8613800000005
     admin = company.actor(db, "admin")
     result = intake_leads(
-        db, admin, [lead_input(phone="138 0000 0005", channel="feed", campaign="may-ad")],
+        db,
+        admin,
+        [lead_input(phone="138 0000 0005", channel="feed", campaign="may-ad")],
         source="import",
-    )  # fmt: skip
+    )
     db.commit()
     [outcome] = result.outcomes
     assert outcome.status == "collision" and outcome.lead_id == opp.lead_id
@@ -184,8 +212,10 @@ def test_collision_with_an_owned_opportunity_reports_owner_and_logs_a_note(db, c
     [collision] = outcome.collisions
     owner = company.users["rep_a1"]
     assert (collision.opportunity_id, collision.owner_id, collision.owner_name) == (
-        opp.id, owner.id, owner.full_name,
-    )  # fmt: skip
+        opp.id,
+        owner.id,
+        owner.full_name,
+    )
     assert collision.business_line_code == "kaoyan" and collision.pool_state == "owned"
     [note] = db.exec(select(FollowUp)).all()
     assert (note.opportunity_id, note.author_id, note.channel) == (opp.id, admin.user_id, "note")
@@ -198,17 +228,21 @@ def test_collision_with_an_owned_opportunity_reports_owner_and_logs_a_note(db, c
 def test_a_new_business_line_adds_an_opportunity(db, company):
     opp = add_owned_opportunity(db, company, "rep_b1", 6)
     result = intake_leads(
-        db, SYSTEM, [lead_input(phone="13800000006", business_line_codes=["kaoyan", "ielts"])],
+        db,
+        SYSTEM,
+        [lead_input(phone="13800000006", business_line_codes=["kaoyan", "ielts"])],
         source="form",
-    )  # fmt: skip
+    )
     db.commit()
     [outcome] = result.outcomes
     assert outcome.status == "added_line" and len(outcome.opportunity_ids) == 1
     assert [c.opportunity_id for c in outcome.collisions] == [opp.id]
     new = db.get(Opportunity, outcome.opportunity_ids[0])
     assert (new.lead_id, new.business_line_id, new.pool_state) == (
-        opp.lead_id, company.ielts.id, "unassigned",
-    )  # fmt: skip
+        opp.lead_id,
+        company.ielts.id,
+        "unassigned",
+    )
     assert count(db, FollowUp) == 1
 
 
@@ -228,9 +262,11 @@ def test_an_error_leaves_nothing_behind(db, company, monkeypatch):
     add_owned_opportunity(db, company, "rep_a1", 8)
     with pytest.raises(RuntimeError):
         intake_leads(
-            db, SYSTEM, [lead_input(phone="13900009999"), lead_input(phone="13800000008")],
+            db,
+            SYSTEM,
+            [lead_input(phone="13900009999"), lead_input(phone="13800000008")],
             source="form",
-        )  # fmt: skip
+        )
     assert count(db, Lead) == 1 and count(db, Opportunity) == 1 and count(db, FollowUp) == 0
 
 
@@ -271,8 +307,10 @@ def test_reveal_writes_an_audit_entry_and_refuses_out_of_scope_leads(db, company
     assert reveal_phone(db, rep, mine.lead_id) == "+8613800000011"
     [entry] = db.exec(select(AuditLog).where(AuditLog.action == "phone.unmask")).all()
     assert (entry.actor_id, entry.target_type, entry.target_id) == (
-        rep.user_id, "lead", str(mine.lead_id),
-    )  # fmt: skip
+        rep.user_id,
+        "lead",
+        str(mine.lead_id),
+    )
     assert "+8613800000011" not in str(entry.after) + str(entry.before)
     with pytest.raises(NotFound):
         reveal_phone(db, rep, theirs.lead_id)
@@ -289,8 +327,13 @@ def test_reveal_needs_view_leads_and_a_phone(db, company):
     with pytest.raises(ValidationError):
         reveal_phone(db, SYSTEM, outcome.lead_id)
     no_rights = company.actor(db, "rep_a1").__class__(
-        user_id=None, username="x", full_name="x", org_unit_id=None, org_path=None,
-        permissions=frozenset(), scope=SYSTEM.scope,
-    )  # fmt: skip
+        user_id=None,
+        username="x",
+        full_name="x",
+        org_unit_id=None,
+        org_path=None,
+        permissions=frozenset(),
+        scope=SYSTEM.scope,
+    )
     with pytest.raises(PermissionDenied):
         reveal_phone(db, no_rights, outcome.lead_id)

@@ -22,8 +22,7 @@ def company(db):
 
 
 def lead_input(**overrides) -> LeadInput:
-    values = dict(name="Li Lei", phone="13900001111", channel="sem",
-                  business_line_codes=["kaoyan"])  # fmt: skip
+    values = dict(name="Li Lei", phone="13900001111", channel="sem", business_line_codes=["kaoyan"])
     values.update(overrides)
     return LeadInput(**values)
 
@@ -62,8 +61,10 @@ def test_keep_for_self_makes_the_rep_the_owner(db, company):
     db.commit()
     [opp] = db.exec(select(Opportunity)).all()
     assert (opp.owner_id, opp.org_unit_id, opp.pool_state) == (
-        rep.user_id, rep.org_unit_id, "owned",
-    )  # fmt: skip
+        rep.user_id,
+        rep.org_unit_id,
+        "owned",
+    )
     assert opp.assigned_at == datetime(2026, 5, 4, 10, 0)
     flow = db.exec(select(FlowEvent)).one()
     assert (flow.to_state, flow.to_owner_id, flow.reason) == ("owned", rep.user_id, "intake")
@@ -88,16 +89,25 @@ def test_a_rep_sees_the_lead_they_entered_even_before_dispatch(db, company):
 
 def test_a_number_of_a_merged_lead_reaches_the_lead_it_went_into(db, company):
     kept = add_owned_opportunity(db, company, "rep_a1", 1)
-    gone = Lead(name="Old card", name_key="old card", phone="+8613900002222",
-                phone_suffix="2222", channel="sem", merged_into_id=kept.lead_id)  # fmt: skip
+    gone = Lead(
+        name="Old card",
+        name_key="old card",
+        phone="+8613900002222",
+        phone_suffix="2222",
+        channel="sem",
+        merged_into_id=kept.lead_id,
+    )
     db.add(gone)
     db.commit()
     result = intake_leads(
-        db, SYSTEM,
-        [lead_input(phone="13900002222"), lead_input(phone="13900002222", name="x",
-                                                     business_line_codes=["kaoyan"])],
+        db,
+        SYSTEM,
+        [
+            lead_input(phone="13900002222"),
+            lead_input(phone="13900002222", name="x", business_line_codes=["kaoyan"]),
+        ],
         source="form",
-    )  # fmt: skip
+    )
     db.commit()
     first, second = result.outcomes
     assert first.status == "collision" and first.lead_id == kept.lead_id
@@ -107,17 +117,28 @@ def test_a_number_of_a_merged_lead_reaches_the_lead_it_went_into(db, company):
 
 
 def test_two_numbers_of_one_merged_person_open_one_opportunity(db, company):
-    kept = Lead(name="Kept", name_key="kept", phone="+8613900003333", phone_suffix="3333",
-                channel="sem")  # fmt: skip
+    kept = Lead(
+        name="Kept", name_key="kept", phone="+8613900003333", phone_suffix="3333", channel="sem"
+    )
     db.add(kept)
     db.flush()
-    db.add(Lead(name="Gone", name_key="gone", phone="+8613900004444", phone_suffix="4444",
-                channel="sem", merged_into_id=kept.id))  # fmt: skip
+    db.add(
+        Lead(
+            name="Gone",
+            name_key="gone",
+            phone="+8613900004444",
+            phone_suffix="4444",
+            channel="sem",
+            merged_into_id=kept.id,
+        )
+    )
     db.commit()
     result = intake_leads(
-        db, SYSTEM, [lead_input(phone="13900003333"), lead_input(phone="13900004444")],
+        db,
+        SYSTEM,
+        [lead_input(phone="13900003333"), lead_input(phone="13900004444")],
         source="form",
-    )  # fmt: skip
+    )
     db.commit()
     assert [o.status for o in result.outcomes] == ["added_line", "duplicate"]
     assert count(db, Opportunity) == 1
@@ -127,8 +148,9 @@ def test_a_new_lead_links_to_the_customer_with_its_phone(db, company):
     customer = Customer(platform_user_id="u1", phone="+8613900001111")
     db.add(customer)
     db.commit()
-    result = intake_leads(db, SYSTEM, [lead_input(), lead_input(phone="13900009999")],
-                          source="form")  # fmt: skip
+    result = intake_leads(
+        db, SYSTEM, [lead_input(), lead_input(phone="13900009999")], source="form"
+    )
     db.commit()
     linked = db.get(Lead, result.outcomes[0].lead_id).customer_id
     unlinked = db.get(Lead, result.outcomes[1].lead_id).customer_id
@@ -140,34 +162,44 @@ def test_tags_go_onto_new_and_known_leads_once(db, company):
     db.add(LeadTag(lead_id=known.lead_id, tag="vip"))
     db.commit()
     result = intake_leads(
-        db, SYSTEM,
-        [lead_input(tags=["vip", " spring  fair ", "vip"]),
-         lead_input(phone="+8613800000007", tags=["vip", "returning"])],
+        db,
+        SYSTEM,
+        [
+            lead_input(tags=["vip", " spring  fair ", "vip"]),
+            lead_input(phone="+8613800000007", tags=["vip", "returning"]),
+        ],
         source="import",
-    )  # fmt: skip
+    )
     db.commit()
     tags = set(db.exec(select(LeadTag.lead_id, LeadTag.tag)).all())
     new_id = result.outcomes[0].lead_id
     assert tags == {
-        (new_id, "vip"), (new_id, "spring fair"),
-        (known.lead_id, "vip"), (known.lead_id, "returning"),
-    }  # fmt: skip
+        (new_id, "vip"),
+        (new_id, "spring fair"),
+        (known.lead_id, "vip"),
+        (known.lead_id, "returning"),
+    }
 
 
 def test_a_migrated_record_keeps_its_date_but_not_a_future_one(db, company):
     when = datetime(2024, 3, 1, 9, 30)
     result = intake_leads(
-        db, SYSTEM,
-        [lead_input(created_at=when),
-         lead_input(phone="13900002222", created_at=clock.now() + timedelta(days=1))],
+        db,
+        SYSTEM,
+        [
+            lead_input(created_at=when),
+            lead_input(phone="13900002222", created_at=clock.now() + timedelta(days=1)),
+        ],
         source="import",
-    )  # fmt: skip
+    )
     db.commit()
     first, second = result.outcomes
     assert db.get(Lead, first.lead_id).created_at == when
     assert (second.status, second.reason, second.field) == (
-        "rejected", "leads.error.date_future", "created_at",
-    )  # fmt: skip
+        "rejected",
+        "leads.error.date_future",
+        "created_at",
+    )
 
 
 def test_progress_rises_to_one(db, company):

@@ -41,9 +41,16 @@ pytestmark = pytest.mark.usefixtures("committed_db")
 def company(db):
     clock.freeze(datetime(2026, 3, 2, 2, 0))
     company = build_small_company(db)
-    save_rule(db, company.actor(db, "admin"), "dispatch", RuleDraft(
-        name="All to A", org_unit_id=company.units["hq"].id,
-        action={"target_unit_id": company.units["team_a"].id}))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "dispatch",
+        RuleDraft(
+            name="All to A",
+            org_unit_id=company.units["hq"].id,
+            action={"target_unit_id": company.units["team_a"].id},
+        ),
+    )
     db.commit()
     add_waiting_opportunities(db, company, 5)
     yield company
@@ -55,8 +62,9 @@ def owned(db) -> int:
 
 
 def test_a_run_commits_its_work_and_is_recorded(db, company, engine):
-    run = run_job("dispatch", engine=engine, actor=company.actor(db, "bj_manager"),
-                  trigger="manual")  # fmt: skip
+    run = run_job(
+        "dispatch", engine=engine, actor=company.actor(db, "bj_manager"), trigger="manual"
+    )
     assert run.status == "done" and run.counts["assigned"] == 5
     stored = db.exec(select(JobRun)).one()
     assert (stored.job, stored.trigger, stored.actor_id) == (
@@ -75,8 +83,7 @@ def test_running_a_job_needs_the_permission(db, company, engine):
 def test_a_second_run_while_the_first_holds_the_lock_does_nothing(db, company, engine):
     if engine.dialect.name == "postgresql":
         holder = Session(engine)
-        holder.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(
-            k=job_lock_key("dispatch")))  # fmt: skip
+        holder.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=job_lock_key("dispatch")))
         try:
             run = run_job("dispatch", engine=engine)
         finally:
@@ -98,8 +105,7 @@ def test_a_dead_workers_sqlite_lock_expires(db, company, engine):
         assert run_job("dispatch", engine=engine, holder="live").status == "done"
 
 
-def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, engine,
-                                                                 monkeypatch):  # fmt: skip
+def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, engine, monkeypatch):
     def crash(*_args):
         raise RuntimeError("disk full")
 
@@ -113,8 +119,11 @@ def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, eng
 def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engine):
     last: dict = {}
     assert [r.job for r in run_due(engine, last)] == [
-        "dispatch", "recycle", "warnings", "renewals",
-    ]  # fmt: skip
+        "dispatch",
+        "recycle",
+        "warnings",
+        "renewals",
+    ]
     assert owned(db) == 5
     assert run_due(engine, last) == []
     clock.advance(timedelta(seconds=61))
@@ -126,9 +135,12 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
 def test_the_worker_command_runs_once(db, company, database_url):
     result = subprocess.run(
         [sys.executable, "-m", "crm_core.circulation.worker", "--once", "--database", database_url],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CRM_DATABASE_URL": database_url},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "dispatch: done" in result.stdout
     db.expire_all()
@@ -159,13 +171,17 @@ print(run.status, run.error, flush=True)
 """
 
 
-def test_a_live_worker_on_this_host_keeps_its_lock_past_the_lease(db, company, engine,
-                                                                  database_url):  # fmt: skip
+def test_a_live_worker_on_this_host_keeps_its_lock_past_the_lease(
+    db, company, engine, database_url
+):
     worker = subprocess.Popen(
         [sys.executable, "-c", PAUSED_WORKER, database_url, clock.now().isoformat()],
-        cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "CRM_DATABASE_URL": database_url},
-    )  # fmt: skip
+    )
     try:
         assert worker.stdout.readline().strip() == "mid-run"
         assert run_job("dispatch", engine=engine).status == "busy"
@@ -212,8 +228,9 @@ def test_a_lock_this_process_lost_track_of_is_free_at_once(db, company, engine):
     if engine.dialect.name != "sqlite":
         pytest.skip("the lock row is SQLite's")
     with Session(engine) as session:
-        session.merge(JobLock(name="dispatch", holder=default_holder(),
-                              expires_at=clock.now() + LEASE))  # fmt: skip
+        session.merge(
+            JobLock(name="dispatch", holder=default_holder(), expires_at=clock.now() + LEASE)
+        )
         session.commit()
     assert run_job("dispatch", engine=engine).status == "done" and owned(db) == 5
 
@@ -231,5 +248,8 @@ def test_a_job_session_on_postgresql_probes_a_silent_worker(db, company, engine,
     monkeypatch.setitem(jobs.JOBS, "dispatch", probe)
     assert run_job("dispatch", engine=engine).status == "done"
     # Over TCP (the suite connects to 127.0.0.1): dropped within about a minute.
-    assert seen == {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10",
-                    "tcp_keepalives_count": "3"}  # fmt: skip
+    assert seen == {
+        "tcp_keepalives_idle": "30",
+        "tcp_keepalives_interval": "10",
+        "tcp_keepalives_count": "3",
+    }

@@ -118,9 +118,15 @@ def counting_queries(db):
 def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     admin = company.actor(db, "admin")
     lead_id = new_lead(
-        db, admin, lines=("kaoyan", "ielts"), email="w@example.com", city="Beijing",
-        campaign="spring", keyword="exam", external_id="ext-9",
-    )  # fmt: skip
+        db,
+        admin,
+        lines=("kaoyan", "ielts"),
+        email="w@example.com",
+        city="Beijing",
+        campaign="spring",
+        keyword="exam",
+        external_id="ext-9",
+    )
     kaoyan = give(db, company, lead_id, company.line, "rep_a1")
     ielts = give(db, company, lead_id, company.ielts, "rep_a2")
     customer = Customer(platform_user_id="u-1", name="Wang F.", registered_at=T0)
@@ -129,11 +135,16 @@ def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     db.get(Lead, lead_id).customer_id = customer.id
     db.add(
         FlowEvent(
-            opportunity_id=kaoyan.id, at=T0 + timedelta(minutes=30), from_state="unassigned",
-            to_state="owned", to_owner_id=company.users["rep_a1"].id, reason="manual",
-            actor_id=company.users["lead_a"].id, note="by hand",
+            opportunity_id=kaoyan.id,
+            at=T0 + timedelta(minutes=30),
+            from_state="unassigned",
+            to_state="owned",
+            to_owner_id=company.users["rep_a1"].id,
+            reason="manual",
+            actor_id=company.users["lead_a"].id,
+            note="by hand",
         )
-    )  # fmt: skip
+    )
     db.commit()
     follow_up(db, company, kaoyan, "rep_a1", 60, "first call")
     follow_up(db, company, ielts, "rep_a2", 120, "ielts call")
@@ -142,11 +153,19 @@ def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     card = get_lead_detail(db, admin, lead_id)
 
     assert (card.id, card.name, card.phone, card.no_phone, card.external_id) == (
-        lead_id, "Wang Fang", PHONE, False, "ext-9",
-    )  # fmt: skip
+        lead_id,
+        "Wang Fang",
+        PHONE,
+        False,
+        "ext-9",
+    )
     assert (card.email, card.city, card.channel, card.campaign, card.keyword) == (
-        "w@example.com", "Beijing", "sem", "spring", "exam",
-    )  # fmt: skip
+        "w@example.com",
+        "Beijing",
+        "sem",
+        "spring",
+        "exam",
+    )
     assert card.created_by_name == "Admin" and card.created_at == T0
     assert card.customer.platform_user_id == "u-1" and card.customer.registered_at == T0
     assert card.tags == ("b2b", "vip")
@@ -162,12 +181,16 @@ def test_card_shows_the_lead_with_its_history_newest_first(db, company):
     ]
     newest = card.flow[0]
     assert (newest.reason, newest.from_owner_name, newest.to_owner_name, newest.actor_name) == (
-        "manual", None, "Rep A1", "Lead A",
-    )  # fmt: skip
+        "manual",
+        None,
+        "Rep A1",
+        "Lead A",
+    )
     # The two intake events share their time; the later id comes first.
     assert [(f.reason, f.opportunity_id) for f in card.flow[1:]] == [
-        ("intake", ielts.id), ("intake", kaoyan.id),
-    ]  # fmt: skip
+        ("intake", ielts.id),
+        ("intake", kaoyan.id),
+    ]
     assert card.merged_from == []
 
     short = get_lead_detail(db, admin, lead_id, history_limit=2)
@@ -217,8 +240,11 @@ def test_a_rep_sees_only_leads_and_opportunities_in_their_scope(db, company):
     assert seen("rep_c1") == ([ielts.id], ["ielts call"], {ielts.id})
     assert seen("lead_a") == ([kaoyan.id], ["kaoyan call"], {kaoyan.id})  # team A
     assert seen("bj_manager") == ([kaoyan.id], ["kaoyan call"], {kaoyan.id})  # Beijing subtree
-    assert seen("admin") == ([kaoyan.id, ielts.id], ["ielts call", "kaoyan call"],
-                             {kaoyan.id, ielts.id})  # fmt: skip
+    assert seen("admin") == (
+        [kaoyan.id, ielts.id],
+        ["ielts call", "kaoyan call"],
+        {kaoyan.id, ielts.id},
+    )
     for outsider in ("rep_a2", "rep_b1"):
         with pytest.raises(NotFound) as caught:
             get_lead_detail(db, company.actor(db, outsider), lead_id)
@@ -260,24 +286,40 @@ def test_edit_changes_fields_recomputes_keys_and_audits_masked_phones(db, compan
     rep = company.actor(db, "rep_a1")
     clock.advance(timedelta(hours=2))
     lead = update_lead(
-        db, rep, lead_id,
-        {"name": "  Li   Lei ", "phone": "139-8765-4321", "city": "  ", "email": "w@example.com",
-         "channel": "SEO"},
-    )  # fmt: skip
+        db,
+        rep,
+        lead_id,
+        {
+            "name": "  Li   Lei ",
+            "phone": "139-8765-4321",
+            "city": "  ",
+            "email": "w@example.com",
+            "channel": "SEO",
+        },
+    )
     lead = stored(db, lead_id)
     assert (lead.name, lead.name_key, lead.phone, lead.phone_suffix, lead.no_phone) == (
-        "Li   Lei", "li lei", "+8613987654321", "4321", False,
-    )  # fmt: skip
+        "Li   Lei",
+        "li lei",
+        "+8613987654321",
+        "4321",
+        False,
+    )
     assert (lead.city, lead.email, lead.channel) == (None, "w@example.com", "seo")
     assert lead.updated_at == T0 + timedelta(hours=2)
     [entry] = audit_entries(db, "lead.update")
     assert (entry.actor_id, entry.target_type, entry.target_id) == (
-        rep.user_id, "lead", str(lead_id),
-    )  # fmt: skip
-    assert entry.before == {"name": "Wang Fang", "phone": "1****5678", "city": "Beijing",
-                            "channel": "sem"}  # fmt: skip
-    assert entry.after == {"name": "Li   Lei", "phone": "1****4321", "city": None,
-                           "channel": "seo"}  # fmt: skip
+        rep.user_id,
+        "lead",
+        str(lead_id),
+    )
+    assert entry.before == {
+        "name": "Wang Fang",
+        "phone": "1****5678",
+        "city": "Beijing",
+        "channel": "sem",
+    }
+    assert entry.after == {"name": "Li   Lei", "phone": "1****4321", "city": None, "channel": "seo"}
     logged = str(entry.before) + str(entry.after)
     assert "12345678" not in logged and "87654321" not in logged
     found = search_leads(db, rep, LeadFilter(text="li lei")).rows
@@ -288,8 +330,18 @@ def test_edit_changes_fields_recomputes_keys_and_audits_masked_phones(db, compan
 def test_editing_nothing_writes_nothing(db, company):
     lead_id = new_lead(db, city="Beijing")
     admin = company.actor(db, "admin")
-    update_lead(db, admin, lead_id, {"name": " Wang Fang ", "phone": "+86 138 1234 5678",
-                                     "city": "Beijing", "wechat": "", "channel": "sem"})  # fmt: skip
+    update_lead(
+        db,
+        admin,
+        lead_id,
+        {
+            "name": " Wang Fang ",
+            "phone": "+86 138 1234 5678",
+            "city": "Beijing",
+            "wechat": "",
+            "channel": "sem",
+        },
+    )
     assert stored(db, lead_id).updated_at is None
     assert audit_entries(db, "lead.update") == []
 
@@ -303,8 +355,11 @@ def test_editing_nothing_writes_nothing(db, company):
         ({"name": None}, "lead_card.error.name_required", {}),
         ({"city": "x" * 81}, "lead_card.error.too_long", {"field": "city", "max": 80}),
         ({"email": "x" * 201}, "lead_card.error.too_long", {"field": "email", "max": 200}),
-        ({"landing_page": "x" * 401}, "lead_card.error.too_long",
-         {"field": "landing_page", "max": 400}),
+        (
+            {"landing_page": "x" * 401},
+            "lead_card.error.too_long",
+            {"field": "landing_page", "max": 400},
+        ),
         ({"phone": "138123456789"}, "lead_card.error.phone_invalid", {"phone": "****6789"}),
         ({"phone": "12345"}, "lead_card.error.phone_invalid", {"phone": "****"}),
         ({"channel": "tv"}, "lead_card.error.channel_unknown", {"channel": "tv"}),
@@ -312,7 +367,7 @@ def test_editing_nothing_writes_nothing(db, company):
         ({"channel": " "}, "lead_card.error.channel_required", {}),
         ({"phone": ""}, "lead_card.error.phone_or_external_id_required", {}),
     ],
-)  # fmt: skip
+)
 def test_each_edit_refusal_changes_nothing(db, company, changes, key, params):
     db.exec(select(MetadataOption).where(MetadataOption.code == "feed")).one().active = False
     db.commit()
@@ -332,13 +387,15 @@ def test_a_phone_or_external_id_of_another_lead_is_refused_naming_it(db, company
     with pytest.raises(ValidationError) as caught:
         update_lead(db, admin, mine, {"phone": "139 0000 1111"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.phone_taken", {"lead_id": other},
-    )  # fmt: skip
+        "lead_card.error.phone_taken",
+        {"lead_id": other},
+    )
     with pytest.raises(ValidationError) as caught:
         update_lead(db, admin, mine, {"external_id": "crm-7"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.external_id_taken", {"lead_id": other},
-    )  # fmt: skip
+        "lead_card.error.external_id_taken",
+        {"lead_id": other},
+    )
     assert stored(db, mine).phone == PHONE and stored(db, mine).external_id is None
 
 
@@ -356,8 +413,11 @@ def test_a_lead_without_phone_gains_one_and_must_keep_one_key(db, company):
     update_lead(db, admin, lead_id, {"external_id": "ext-2", "phone": None})
     lead = stored(db, lead_id)
     assert (lead.phone, lead.phone_suffix, lead.no_phone, lead.external_id) == (
-        None, None, True, "ext-2",
-    )  # fmt: skip
+        None,
+        None,
+        True,
+        "ext-2",
+    )
 
 
 def test_a_channel_disabled_since_does_not_block_other_edits(db, company):

@@ -27,13 +27,31 @@ from crm_core.platform.settings import set_setting
 from tests.factories import add_owned_opportunity, build_small_company
 
 EN_HEADERS = [
-    "ID", "Name", "Phone", "External ID", "Channel", "Campaign", "Region", "City",
-    "Created at (UTC)", "Tags", "Opportunities",
-]  # fmt: skip
+    "ID",
+    "Name",
+    "Phone",
+    "External ID",
+    "Channel",
+    "Campaign",
+    "Region",
+    "City",
+    "Created at (UTC)",
+    "Tags",
+    "Opportunities",
+]
 ZH_HEADERS = [
-    "编号", "姓名", "手机号", "外部编号", "渠道", "推广计划", "地区", "城市",
-    "创建时间(UTC)", "标签", "商机",
-]  # fmt: skip
+    "编号",
+    "姓名",
+    "手机号",
+    "外部编号",
+    "渠道",
+    "推广计划",
+    "地区",
+    "城市",
+    "创建时间(UTC)",
+    "标签",
+    "商机",
+]
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
 
 
@@ -67,7 +85,7 @@ def company(db):
                 campaign="@SUM(A1:A9)",
                 business_line_codes=["kaoyan"],
             ),
-        ],  # fmt: skip
+        ],
         source="manual",
     )
     db.commit()
@@ -108,9 +126,18 @@ def test_csv_in_english_reads_back(db, company):
     leads = company.leads
     rep_lead = by_id(rows)[leads["rep_a1"]]
     assert rep_lead == [
-        str(leads["rep_a1"]), "Lead 1", "'+8613800000001", "", "Search ads (SEM)", "", "", "",
-        "2024-05-06 09:30:00", "alpha, vip", "Postgraduate exam: Rep A1 / Contacted / Owned",
-    ]  # fmt: skip
+        str(leads["rep_a1"]),
+        "Lead 1",
+        "'+8613800000001",
+        "",
+        "Search ads (SEM)",
+        "",
+        "",
+        "",
+        "2024-05-06 09:30:00",
+        "alpha, vip",
+        "Postgraduate exam: Rep A1 / Contacted / Owned",
+    ]
     hostile = by_id(rows)[leads["hyperlink"]]
     assert hostile[3:8] == ["X-5", "Feed ads", "'+cmd", "北京", "海淀"]
     assert hostile[10] == "Postgraduate exam: no owner / New / Unassigned"
@@ -207,8 +234,14 @@ def test_a_rep_exports_only_their_own_leads(db, company):
     admin = company.actor(db, "admin")
     with pytest.raises(PermissionDenied):  # the built-in rep role cannot export at all
         export_leads(db, company.actor(db, "rep_a1"), LeadFilter(), "csv", "en")
-    save_role(db, admin, code="rep_exporter", name="Rep exporter",
-              permissions=["view_leads", "export_leads"], data_scope="self")  # fmt: skip
+    save_role(
+        db,
+        admin,
+        code="rep_exporter",
+        name="Rep exporter",
+        permissions=["view_leads", "export_leads"],
+        data_scope="self",
+    )
     set_user_roles(db, admin, company.users["rep_a1"].id, ["rep", "rep_exporter"])
     db.commit()
     export = export_leads(db, company.actor(db, "rep_a1"), LeadFilter(), "xlsx", "en")
@@ -260,7 +293,7 @@ def test_keyset_chunks_keep_the_search_order(db, company, monkeypatch, sort):
                     business_line_codes=["kaoyan"],
                 )
                 for i, name in enumerate("cab")
-            ],  # fmt: skip
+            ],
             source="manual",
         )
         db.commit()
@@ -306,7 +339,7 @@ def test_queries_do_not_grow_with_the_number_of_leads(db, company, engine):
                 business_line_codes=["kaoyan"],
             )
             for i in range(40)
-        ],  # fmt: skip
+        ],
         source="manual",
     )
     db.commit()

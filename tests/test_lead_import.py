@@ -96,21 +96,27 @@ def test_gbk_bom_and_excel_files_import_alike(db, company, data, name):
     assert report.counts["created"] == 1 and not report.issues
     lead = db.exec(select(Lead)).one()
     assert (lead.name, lead.phone, lead.channel, lead.campaign) == (
-        "王芳", "+8613800001111", "sem", "春季",
-    )  # fmt: skip
+        "王芳",
+        "+8613800001111",
+        "sem",
+        "春季",
+    )
     assert [t.tag for t in db.exec(select(LeadTag)).all()] == ["高意向"]
 
 
 def test_mapping_problems_are_named():
     empty = ImportOptions(mapping={})
     assert mapping_problems(empty) == [
-        "lead_import.error.map_name", "lead_import.error.map_phone",
-        "lead_import.error.map_channel", "lead_import.error.map_line",
-    ]  # fmt: skip
+        "lead_import.error.map_name",
+        "lead_import.error.map_phone",
+        "lead_import.error.map_channel",
+        "lead_import.error.map_line",
+    ]
     defaults = ImportOptions(
-        mapping={"name": "A", "external_id": "A"}, default_channel="sem",
+        mapping={"name": "A", "external_id": "A"},
+        default_channel="sem",
         default_line_codes=("kaoyan",),
-    )  # fmt: skip
+    )
     assert mapping_problems(defaults) == ["lead_import.error.map_twice"]
     for key in lead_import.mapping_problems(empty) + ["lead_import.error.map_twice"]:
         assert key in CATALOGUES["en"] and key in CATALOGUES["zh"]
@@ -153,8 +159,9 @@ def test_every_bad_row_is_reported_with_row_column_and_reason(db, company):
 def test_placeholders_read_as_blank(db, company):
     rows = [["王芳", "13800001111", "Select", "N/A", "kaoyan", "-", "请选择"]]
     frame = read_table(csv_bytes(rows), "leads.csv")
-    report = run_import(db, company.actor(db, "admin"), frame, options_for(frame,
-                        default_channel="form"))  # fmt: skip
+    report = run_import(
+        db, company.actor(db, "admin"), frame, options_for(frame, default_channel="form")
+    )
     assert report.counts["created"] == 1
     lead = db.exec(select(Lead)).one()
     assert (lead.channel, lead.campaign) == ("form", None)
@@ -201,8 +208,11 @@ def test_collisions_in_the_file_and_with_the_database_name_the_owner(db, company
     assert report.duplicates == [(3, 2)]
     [collision] = report.collisions
     assert (collision.row, collision.owner_name, collision.pool_state, collision.phone) == (
-        4, "Rep A1", "owned", "+8613800000007",
-    )  # fmt: skip
+        4,
+        "Rep A1",
+        "owned",
+        "+8613800000007",
+    )
     done = run_import(db, marketing, frame, options_for(frame))
     assert [c.row for c in done.collisions] == [4]
     assert count(db, Lead) == 2 and count(db, Opportunity) == 2
@@ -210,8 +220,10 @@ def test_collisions_in_the_file_and_with_the_database_name_the_owner(db, company
 
 def test_reports_mask_phones_for_readers_without_full_phone(db, company):
     add_owned_opportunity(db, company, "rep_a1", 7)
-    rows = [["赵六", "13800000007", "sem", "", "kaoyan", "", ""],
-            ["坏号", "1380000", "sem", "", "kaoyan", "", ""]]  # fmt: skip
+    rows = [
+        ["赵六", "13800000007", "sem", "", "kaoyan", "", ""],
+        ["坏号", "1380000", "sem", "", "kaoyan", "", ""],
+    ]
     frame = read_table(csv_bytes(rows), "leads.csv")
     manager = company.actor(db, "bj_manager")  # imports, cannot see full numbers
     report = preview_import(db, manager, frame, options_for(frame))
@@ -235,16 +247,18 @@ def test_good_rows_are_stored_and_all_or_nothing_stores_nothing(db, company):
     assert not stored.refused and stored.stored == 1 and count(db, Lead) == 1
     runs = list_imports(db, admin)
     assert [(r.status, r.created, r.rejected) for r in runs] == [
-        ("done", 1, 1), ("refused", 1, 1),
-    ]  # fmt: skip
+        ("done", 1, 1),
+        ("refused", 1, 1),
+    ]
     assert count(db, AuditLog, AuditLog.action == "lead.import") == 2
 
 
 def test_a_bad_date_alone_refuses_an_all_or_nothing_import(db, company):
     rows = [GOOD, ["李雷", "13800002222", "sem", "", "kaoyan", "someday", ""]]
     frame = read_table(csv_bytes(rows), "leads.csv")
-    report = run_import(db, company.actor(db, "admin"), frame,
-                        options_for(frame, mode="all_or_nothing"))  # fmt: skip
+    report = run_import(
+        db, company.actor(db, "admin"), frame, options_for(frame, mode="all_or_nothing")
+    )
     assert report.refused and count(db, Lead) == 0
 
 

@@ -27,9 +27,11 @@ def test_upload_fix_the_mapping_preview_and_import(app_env, db):
     assert not at.exception, at.exception
     # "Lead card" is no header the guess knows: the name column must be chosen by hand.
     header = ["Lead card", "手机号", "渠道", "业务线"]
-    rows = [["王芳", "13800001111", "搜索广告", "Postgraduate exam"],
-            ["李雷", "12", "sem", "kaoyan"],
-            ["王芳", "138-0000-1111", "sem", "kaoyan"]]  # fmt: skip
+    rows = [
+        ["王芳", "13800001111", "搜索广告", "Postgraduate exam"],
+        ["李雷", "12", "sem", "kaoyan"],
+        ["王芳", "138-0000-1111", "sem", "kaoyan"],
+    ]
     at.file_uploader[0].upload("名单.csv", csv_bytes(rows, header, "gbk"), "text/csv")
     at.run()
     assert not at.exception, at.exception

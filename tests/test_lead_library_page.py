@@ -18,8 +18,10 @@ PAGE = "pages/leads/library.py"
 @pytest.fixture
 def leads(app_env, db):
     """rep_a1 owns leads 1 and 2, rep_b1 owns lead 3 (phones +86138000000NN)."""
-    return [add_owned_opportunity(db, app_env, owner, tail)
-            for owner, tail in (("rep_a1", 1), ("rep_a1", 2), ("rep_b1", 3))]  # fmt: skip
+    return [
+        add_owned_opportunity(db, app_env, owner, tail)
+        for owner, tail in (("rep_a1", 1), ("rep_a1", 2), ("rep_b1", 3))
+    ]
 
 
 def library(username: str) -> AppTest:
@@ -80,8 +82,10 @@ def test_a_rep_enters_a_lead_and_keeps_it(leads, db):
     lead = db.exec(select(Lead).where(Lead.name == "新客户")).one()
     opp = db.exec(select(Opportunity).where(Opportunity.lead_id == lead.id)).one()
     assert (lead.phone, opp.owner_id, opp.pool_state) == (
-        "+8613912345678", app_env_user_id(db, "rep_a1"), "owned",
-    )  # fmt: skip
+        "+8613912345678",
+        app_env_user_id(db, "rep_a1"),
+        "owned",
+    )
 
 
 def app_env_user_id(db, username: str) -> int:

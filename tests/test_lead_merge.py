@@ -65,8 +65,11 @@ def give(db, company, lead_id: int, line: BusinessLine, owner: str, stage="conta
     opp = opportunity(db, lead_id, line)
     user = company.users[owner]
     opp.owner_id, opp.org_unit_id, opp.pool_state, opp.stage = (
-        user.id, user.org_unit_id, "owned", stage,
-    )  # fmt: skip
+        user.id,
+        user.org_unit_id,
+        "owned",
+        stage,
+    )
     db.add(opp)
     db.commit()
     return opp.id
@@ -103,34 +106,56 @@ def test_merge_moves_opportunities_closes_the_duplicate_and_unites_tags(db, comp
     duplicate = give(db, company, merge, company.line, "rep_a2", stage="qualified")
     moving = give(db, company, merge, company.ielts, "rep_a2", stage="trial_booked")
     # An old, closed opportunity of the merged lead on the kept lead's line.
-    old = Opportunity(lead_id=merge, business_line_id=company.line.id, pool_state="closed",
-                      stage="lost", lost_reason="price", closed_at=T0)  # fmt: skip
+    old = Opportunity(
+        lead_id=merge,
+        business_line_id=company.line.id,
+        pool_state="closed",
+        stage="lost",
+        lost_reason="price",
+        closed_at=T0,
+    )
     db.add(old)
-    db.add(FollowUp(opportunity_id=moving, author_id=company.users["rep_a2"].id,
-                    channel="call", content="booked a trial", created_at=T0))  # fmt: skip
+    db.add(
+        FollowUp(
+            opportunity_id=moving,
+            author_id=company.users["rep_a2"].id,
+            channel="call",
+            content="booked a trial",
+            created_at=T0,
+        )
+    )
     db.commit()
     manager = company.actor(db, "bj_manager")
     clock.advance(timedelta(hours=1))
 
     result = merge_leads(db, manager, keep, merge)
 
-    assert result == MergeResult(kept_id=keep, merged_id=merge, moved_opportunities=3,
-                                 closed_duplicates=1, moved_tags=1)  # fmt: skip
+    assert result == MergeResult(
+        kept_id=keep, merged_id=merge, moved_opportunities=3, closed_duplicates=1, moved_tags=1
+    )
     now = T0 + timedelta(hours=1)
     opps = {o.id: o for o in (fresh(db, Opportunity, i) for i in (kept_opp, duplicate, moving))}
     assert {o.lead_id for o in opps.values()} == {keep}
     assert fresh(db, Opportunity, old.id).lead_id == keep
     assert (opps[moving].owner_id, opps[moving].stage, opps[moving].pool_state) == (
-        company.users["rep_a2"].id, "trial_booked", "owned",
-    )  # fmt: skip
+        company.users["rep_a2"].id,
+        "trial_booked",
+        "owned",
+    )
     closed = opps[duplicate]
     assert (closed.pool_state, closed.closed_at, closed.lost_reason, closed.owner_id) == (
-        "closed", now, "merged", company.users["rep_a2"].id,
-    )  # fmt: skip
+        "closed",
+        now,
+        "merged",
+        company.users["rep_a2"].id,
+    )
     [flow] = db.exec(select(FlowEvent).where(FlowEvent.reason == "merge")).all()
     assert (flow.opportunity_id, flow.from_state, flow.to_state, flow.at) == (
-        duplicate, "owned", "closed", now,
-    )  # fmt: skip
+        duplicate,
+        "owned",
+        "closed",
+        now,
+    )
     assert flow.from_owner_id == flow.to_owner_id == company.users["rep_a2"].id
     assert flow.actor_id == manager.user_id and f"#{keep}" in flow.note
     assert opps[kept_opp].pool_state == "owned"
@@ -149,8 +174,11 @@ def test_merge_moves_opportunities_closes_the_duplicate_and_unites_tags(db, comp
         update_lead(db, manager, merge, {"city": "x"})
 
     [entry] = db.exec(select(AuditLog).where(AuditLog.action == "lead.merge")).all()
-    assert (entry.target_type, entry.target_id, entry.actor_id) == ("lead", str(keep),
-                                                                     manager.user_id)  # fmt: skip
+    assert (entry.target_type, entry.target_id, entry.actor_id) == (
+        "lead",
+        str(keep),
+        manager.user_id,
+    )
     assert entry.after["closed_duplicates"] == 1 and entry.after["moved_opportunities"] == 3
     assert entry.before["merged"]["phone"] == "1****0002"
     assert "+86" not in str(entry.before) + str(entry.after)
@@ -161,15 +189,26 @@ def test_the_kept_lead_fills_only_its_empty_fields(db, company):
     db.add(customer)
     db.commit()
     keep = new_lead(db, phone="13800000001", city="Beijing", email=None)
-    merge = new_lead(db, phone="13800000002", city="Shanghai", email="w@example.com",
-                     wechat="wf88", campaign="autumn", keyword="mba")  # fmt: skip
+    merge = new_lead(
+        db,
+        phone="13800000002",
+        city="Shanghai",
+        email="w@example.com",
+        wechat="wf88",
+        campaign="autumn",
+        keyword="mba",
+    )
     db.get(Lead, merge).customer_id = customer.id
     db.commit()
     merge_leads(db, SYSTEM, keep, merge)
     kept = fresh(db, Lead, keep)
     assert (kept.city, kept.email, kept.wechat, kept.campaign, kept.keyword) == (
-        "Beijing", "w@example.com", "wf88", "autumn", "mba",
-    )  # fmt: skip
+        "Beijing",
+        "w@example.com",
+        "wf88",
+        "autumn",
+        "mba",
+    )
     assert (kept.customer_id, kept.name, kept.phone) == (customer.id, "Wang Fang", "+8613800000001")
 
 
@@ -179,8 +218,11 @@ def test_number_and_external_id_move_to_a_kept_lead_without_them(db, company):
     merge_leads(db, SYSTEM, keep, merge)
     kept, merged = fresh(db, Lead, keep), fresh(db, Lead, merge)
     assert (kept.phone, kept.phone_suffix, kept.no_phone, kept.external_id) == (
-        "+8613800005678", "5678", False, "web-1",
-    )  # fmt: skip
+        "+8613800005678",
+        "5678",
+        False,
+        "web-1",
+    )
     assert (merged.phone, merged.phone_suffix, merged.external_id) == (None, None, "web-2")
     found = search_leads(db, SYSTEM, LeadFilter(text="138 0000 5678")).rows
     assert [row.id for row in found] == [keep]
@@ -205,13 +247,15 @@ def test_a_merged_lead_keeps_its_number_when_the_kept_lead_has_one(db, company):
     with pytest.raises(ValidationError) as caught:
         update_lead(db, SYSTEM, third, {"phone": "13800000002"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.phone_taken", {"lead_id": keep},
-    )  # fmt: skip
+        "lead_card.error.phone_taken",
+        {"lead_id": keep},
+    )
     with pytest.raises(ValidationError) as caught:
         update_lead(db, SYSTEM, keep, {"phone": "13800000002"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.phone_in_merged_lead", {"lead_id": merge},
-    )  # fmt: skip
+        "lead_card.error.phone_in_merged_lead",
+        {"lead_id": merge},
+    )
 
 
 def test_the_merged_lead_leaves_search(db, company):
@@ -275,14 +319,16 @@ def test_already_merged_leads_cannot_be_merged_again(db, company):
         with pytest.raises(ValidationError) as caught:
             merge_leads(db, SYSTEM, keep_id, merge_id)
         assert (caught.value.key, caught.value.params) == (
-            "lead_card.error.already_merged", {"lead_id": b},
-        )  # fmt: skip
+            "lead_card.error.already_merged",
+            {"lead_id": b},
+        )
 
 
 def test_a_merge_failing_at_the_end_changes_nothing(db, company, monkeypatch):
     keep = new_lead(db, phone=None, external_id="web-1", tags=("vip",))
-    merge = new_lead(db, phone="13800000002", lines=("kaoyan", "ielts"), tags=("hot",),
-                     email="w@example.com")  # fmt: skip
+    merge = new_lead(
+        db, phone="13800000002", lines=("kaoyan", "ielts"), tags=("hot",), email="w@example.com"
+    )
     give(db, company, keep, company.line, "rep_a1")
     give(db, company, merge, company.line, "rep_a2")
     before = snapshot(db)
@@ -302,8 +348,12 @@ def test_a_merge_failing_at_the_end_changes_nothing(db, company, monkeypatch):
 def test_merge_runs_a_fixed_number_of_statements_however_much_it_moves(db, company):
     def statements_for(tag_count: int, closed_count: int, base: int) -> int:
         keep = new_lead(db, phone=f"1380000{base:04d}", tags=("a",))
-        merge = new_lead(db, phone=f"1380000{base + 1:04d}", lines=("kaoyan", "ielts"),
-                         tags=[f"t{i}" for i in range(tag_count)])  # fmt: skip
+        merge = new_lead(
+            db,
+            phone=f"1380000{base + 1:04d}",
+            lines=("kaoyan", "ielts"),
+            tags=[f"t{i}" for i in range(tag_count)],
+        )
         db.add_all(
             Opportunity(lead_id=merge, business_line_id=company.line.id, pool_state="closed")
             for _ in range(closed_count)

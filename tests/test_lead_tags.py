@@ -46,7 +46,7 @@ def company(db):
                 campaign="spring",
                 business_line_codes=["kaoyan"],
             )
-        ],  # fmt: skip
+        ],
         source="manual",
     )
     db.commit()
@@ -279,7 +279,7 @@ def test_bulk_tag_is_one_statement_whatever_the_number_of_leads(db, company, eng
                 business_line_codes=["kaoyan"],
             )
             for i in range(30)
-        ],  # fmt: skip
+        ],
         source="manual",
     )
     db.commit()

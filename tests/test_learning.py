@@ -40,9 +40,15 @@ def company(db):
     clock.freeze(NOW)
     company = build_small_company(db)
     company.users["mkt"] = create_user(
-        db, SYSTEM, username="mkt", full_name="Mkt", employee_no="E0100", password=PASSWORD,
-        org_unit_id=company.units["hq"].id, role_codes=["marketing"],
-    )  # fmt: skip
+        db,
+        SYSTEM,
+        username="mkt",
+        full_name="Mkt",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=company.units["hq"].id,
+        role_codes=["marketing"],
+    )
     db.commit()
     yield company
     clock.reset()
@@ -87,33 +93,54 @@ def stored(db) -> list[tuple]:
                 LearningActivity.last_studied_on,
                 LearningActivity.customer_id,
             )
-        ).all()  # fmt: skip
+        ).all()
     )
 
 
 def test_headers_are_guessed_in_english_and_chinese():
     assert guess_learning_mapping(["手机号", "学员ID", "课程名称", "学习进度", "最近学习日期"]) == {
-        "phone": "手机号", "customer_id": "学员ID", "course": "课程名称",
-        "progress_pct": "学习进度", "last_studied_on": "最近学习日期",
-    }  # fmt: skip
-    guessed = guess_learning_mapping(["Mobile", "Platform User ID", "Course", "Progress",
-                                      "Last Studied"])  # fmt: skip
-    assert list(guessed.values()) == ["Mobile", "Platform User ID", "Course", "Progress",
-                                      "Last Studied"]  # fmt: skip
+        "phone": "手机号",
+        "customer_id": "学员ID",
+        "course": "课程名称",
+        "progress_pct": "学习进度",
+        "last_studied_on": "最近学习日期",
+    }
+    guessed = guess_learning_mapping(
+        ["Mobile", "Platform User ID", "Course", "Progress", "Last Studied"]
+    )
+    assert list(guessed.values()) == [
+        "Mobile",
+        "Platform User ID",
+        "Course",
+        "Progress",
+        "Last Studied",
+    ]
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("75", 75), ("75%", 75), (" 62.5 ", 63), ("0", 0), ("100", 100), ("100.4", None),
-    ("-1", None), ("abc", None), ("nan", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("75", 75),
+        ("75%", 75),
+        (" 62.5 ", 63),
+        ("0", 0),
+        ("100", 100),
+        ("100.4", None),
+        ("-1", None),
+        ("abc", None),
+        ("nan", None),
+    ],
+)
 def test_progress_is_a_whole_percent_from_0_to_100(text, value):
     assert parse_progress(text) == value
 
 
 def test_a_preview_writes_nothing_and_the_import_stores_the_rows(db, company, leads):
-    result = preview(db, company, f"{phone(1)},,Math,40%,2026-11-20\n"
-                                  f",U2,English,85,2026-11-29\n"
-                                  f"{phone(1)},,Politics,10,\n")  # fmt: skip
+    result = preview(
+        db,
+        company,
+        f"{phone(1)},,Math,40%,2026-11-20\n,U2,English,85,2026-11-29\n{phone(1)},,Politics,10,\n",
+    )
     assert result.ok and result.counts["new"] == 3
     assert [(r.lead_id, r.course, r.progress_pct) for r in result.rows] == [
         (leads["1"].id, "Math", 40),
@@ -133,22 +160,29 @@ def test_a_preview_writes_nothing_and_the_import_stores_the_rows(db, company, le
 
 
 def test_every_bad_row_is_reported_with_its_column_and_reason(db, company, leads):
-    result = preview(db, company, "\n".join([
-        ",,Math,10,2026-11-01",  # 2: nobody
-        "12345,,Math,10,2026-11-01",  # 3: not a phone
-        f"{phone(77)},,Math,10,2026-11-01",  # 4: no such lead
-        ",U404,Math,10,2026-11-01",  # 5: no such customer
-        ",U9,Math,10,2026-11-01",  # 6: customer without a lead
-        f"{phone(1)},U2,Math,10,2026-11-01",  # 7: two different people
-        f"{phone(1)},,,10,2026-11-01",  # 8: no course
-        f"{phone(1)},,Math,120,2026-11-01",  # 9: progress out of range
-        f"{phone(1)},,Math,lots,2026-11-01",  # 10: progress not a number
-        f"{phone(1)},,Math,10,2026-13-01",  # 11: bad date
-        f"{phone(1)},,Math,10,2026-12-01",  # 12: tomorrow
-        f"{phone(1)},,Math,10,2026-11-01",  # 13: good
-        f"+86 {phone(1)},,Math,20,2026-11-02",  # 14: the same person and course again
-        ",U2,English,50,2026-11-30",  # 15: good (today is not in the future)
-    ]) + "\n")  # fmt: skip
+    result = preview(
+        db,
+        company,
+        "\n".join(
+            [
+                ",,Math,10,2026-11-01",  # 2: nobody
+                "12345,,Math,10,2026-11-01",  # 3: not a phone
+                f"{phone(77)},,Math,10,2026-11-01",  # 4: no such lead
+                ",U404,Math,10,2026-11-01",  # 5: no such customer
+                ",U9,Math,10,2026-11-01",  # 6: customer without a lead
+                f"{phone(1)},U2,Math,10,2026-11-01",  # 7: two different people
+                f"{phone(1)},,,10,2026-11-01",  # 8: no course
+                f"{phone(1)},,Math,120,2026-11-01",  # 9: progress out of range
+                f"{phone(1)},,Math,lots,2026-11-01",  # 10: progress not a number
+                f"{phone(1)},,Math,10,2026-13-01",  # 11: bad date
+                f"{phone(1)},,Math,10,2026-12-01",  # 12: tomorrow
+                f"{phone(1)},,Math,10,2026-11-01",  # 13: good
+                f"+86 {phone(1)},,Math,20,2026-11-02",  # 14: the same person and course again
+                ",U2,English,50,2026-11-30",  # 15: good (today is not in the future)
+            ]
+        )
+        + "\n",
+    )
     reasons = [(i.row, i.field, i.key.removeprefix("learning.reason.")) for i in result.issues]
     assert reasons == [
         (2, "", "no_person"),
@@ -188,17 +222,26 @@ def test_all_or_nothing_stores_nothing_while_a_row_is_bad(db, company, leads):
 
 def test_a_re_import_updates_to_the_newer_values_and_never_back(db, company, leads):
     mkt = company.actor(db, "mkt")
-    first = f"{phone(1)},,Math,40,2026-11-20\n{phone(1)},,Politics,10,2026-11-20\n" \
-            f"{phone(1)},,English,30,2026-11-20\n"  # fmt: skip
+    first = (
+        f"{phone(1)},,Math,40,2026-11-20\n{phone(1)},,Politics,10,2026-11-20\n"
+        f"{phone(1)},,English,30,2026-11-20\n"
+    )
     apply_learning_import(db, mkt, preview(db, company, first), "good_rows")
-    again = preview(db, company, f"{phone(1)},,Math,55,2026-11-28\n"  # newer: updated
-                                 f"{phone(1)},,Politics,5,2026-11-01\n"  # older: kept
-                                 f"{phone(1)},,English,30,2026-11-20\n"  # the same
-                                 f"{phone(1)},,Chinese,1,2026-11-28\n")  # fmt: skip
+    again = preview(
+        db,
+        company,
+        f"{phone(1)},,Math,55,2026-11-28\n"  # newer: updated
+        f"{phone(1)},,Politics,5,2026-11-01\n"  # older: kept
+        f"{phone(1)},,English,30,2026-11-20\n"  # the same
+        f"{phone(1)},,Chinese,1,2026-11-28\n",
+    )
     assert [r.category for r in again.rows] == ["updated", "older", "unchanged", "new"]
     # Meanwhile another import stored a later study of Math: that one stays too.
-    db.exec(update(LearningActivity).where(LearningActivity.course == "Math")
-            .values(progress_pct=60, last_studied_on=date(2026, 11, 29)))  # fmt: skip
+    db.exec(
+        update(LearningActivity)
+        .where(LearningActivity.course == "Math")
+        .values(progress_pct=60, last_studied_on=date(2026, 11, 29))
+    )
     db.commit()
     done = apply_learning_import(db, mkt, again, "good_rows")
     assert (done.created, done.updated, done.unchanged, done.older) == (1, 1, 1, 1)
@@ -216,13 +259,21 @@ def test_the_rejected_rows_file_masks_phones_and_neutralises_formulas(db, compan
     text = f'{phone(77)},,=HYPERLINK("x"),10,2026-11-01\n{phone(1)},,Math,10,2026-11-01\n'
     masked = rejected_learning_rows_csv(company.actor(db, "mkt"), preview(db, company, text), "en")
     rows = list(csv.reader(io.StringIO(masked.decode("utf-8-sig"))))
-    assert rows[0] == ["Row", "phone", "customer id", "course", "progress %", "last study date",
-                       "Reason"]  # fmt: skip
+    assert rows[0] == [
+        "Row",
+        "phone",
+        "customer id",
+        "course",
+        "progress %",
+        "last study date",
+        "Reason",
+    ]
     assert rows[1][:4] == ["2", "1****0077", "", '\'=HYPERLINK("x")']
     assert rows[1][-1] == "phone: No lead has the phone 1****0077."
     assert len(rows) == 2
-    admin = rejected_learning_rows_csv(company.actor(db, "admin"),
-                                       preview(db, company, text, user="admin"), "zh")  # fmt: skip
+    admin = rejected_learning_rows_csv(
+        company.actor(db, "admin"), preview(db, company, text, user="admin"), "zh"
+    )
     assert "+8613800000077" in admin.decode("utf-8-sig")
 
 
@@ -235,18 +286,33 @@ def test_the_import_needs_manage_customers_and_finds_only_leads_in_scope(db, com
     assert error.value.key == "learning.error.other_actor"
     # A customer manager of Team A reaches only Team A's leads.
     admin = company.actor(db, "admin")
-    save_role(db, admin, code="team_customers", name="Team customers",
-              permissions=["manage_customers", "view_leads"], data_scope="team")  # fmt: skip
+    save_role(
+        db,
+        admin,
+        code="team_customers",
+        name="Team customers",
+        permissions=["manage_customers", "view_leads"],
+        data_scope="team",
+    )
     company.users["cm_a"] = create_user(
-        db, SYSTEM, username="cm_a", full_name="Cm A", employee_no="E0101",
-        password=PASSWORD, org_unit_id=company.units["team_a"].id, role_codes=["team_customers"],
-    )  # fmt: skip
+        db,
+        SYSTEM,
+        username="cm_a",
+        full_name="Cm A",
+        employee_no="E0101",
+        password=PASSWORD,
+        org_unit_id=company.units["team_a"].id,
+        role_codes=["team_customers"],
+    )
     db.commit()
-    result = preview(db, company, f"{phone(1)},,Math,10,\n{phone(3)},,Math,10,\n,U2,Math,1,\n",
-                     user="cm_a")  # fmt: skip
+    result = preview(
+        db, company, f"{phone(1)},,Math,10,\n{phone(3)},,Math,10,\n,U2,Math,1,\n", user="cm_a"
+    )
     assert [r.lead_id for r in result.rows] == [leads["1"].id]
-    assert [i.key for i in result.issues] == ["learning.reason.no_lead_for_phone",
-                                              "learning.reason.customer_without_lead"]  # fmt: skip
+    assert [i.key for i in result.issues] == [
+        "learning.reason.no_lead_for_phone",
+        "learning.reason.customer_without_lead",
+    ]
 
 
 def test_a_merged_leads_phone_finds_the_lead_it_was_merged_into(db, company, leads):
@@ -257,10 +323,19 @@ def test_a_merged_leads_phone_finds_the_lead_it_was_merged_into(db, company, lea
 
 def test_reading_keeps_to_the_scope_and_shows_the_latest_study_first(db, company, leads):
     mkt = company.actor(db, "mkt")
-    apply_learning_import(db, mkt, preview(db, company, (
-        f"{phone(1)},,Math,85,2026-11-29\n{phone(1)},,Politics,30,2026-11-01\n"
-        f"{phone(1)},,English,0,\n{phone(1)},,Chinese,50,2026-11-25\n"
-    )), "good_rows")  # fmt: skip
+    apply_learning_import(
+        db,
+        mkt,
+        preview(
+            db,
+            company,
+            (
+                f"{phone(1)},,Math,85,2026-11-29\n{phone(1)},,Politics,30,2026-11-01\n"
+                f"{phone(1)},,English,0,\n{phone(1)},,Chinese,50,2026-11-25\n"
+            ),
+        ),
+        "good_rows",
+    )
     activity = learning_for_lead(db, company.actor(db, "rep_a1"), leads["1"].id)
     assert [(a.course, a.progress_pct, a.days_since, a.hint) for a in activity] == [
         ("Math", 85, 1, "finishing"),
@@ -269,8 +344,9 @@ def test_reading_keeps_to_the_scope_and_shows_the_latest_study_first(db, company
         ("English", 0, None, "not_started"),
     ]
     assert learning_for_lead(db, company.actor(db, "lead_a"), leads["1"].id)
-    assert learning_for_lead(db, company.actor(db, "rep_a1"), leads["1"].id)[0].last_studied_on \
-        == date(2026, 11, 29)  # fmt: skip
+    assert learning_for_lead(db, company.actor(db, "rep_a1"), leads["1"].id)[
+        0
+    ].last_studied_on == date(2026, 11, 29)
     with pytest.raises(NotFound):
         learning_for_lead(db, company.actor(db, "rep_b1"), leads["1"].id)
     with pytest.raises(NotFound):

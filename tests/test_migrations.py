@@ -76,24 +76,47 @@ def test_0008_fills_the_furthest_stage_from_the_history(scratch_connection):
     config.attributes["connection"] = conn
     command.upgrade(config, "0007")
     conn.commit()
-    conn.execute(text("INSERT INTO business_line (id, code, name, active, created_at)"
-                      " VALUES (1, 'x', 'X', true, '2026-01-01')"))  # fmt: skip
+    conn.execute(
+        text(
+            "INSERT INTO business_line (id, code, name, active, created_at)"
+            " VALUES (1, 'x', 'X', true, '2026-01-01')"
+        )
+    )
     for lead_id in (1, 2, 3):
-        conn.execute(text(
-            "INSERT INTO lead (id, name, name_key, no_phone, channel, created_at)"
-            " VALUES (:i, 'L', 'l', false, 'sem', '2026-01-01')"), {"i": lead_id})  # fmt: skip
-    for opp_id, stage, state in ((1, "qualified", "owned"), (2, "lost", "closed"),
-                                 (3, "new", "owned")):  # fmt: skip
-        conn.execute(text(
-            "INSERT INTO opportunity (id, lead_id, business_line_id, pipeline_type, stage,"
-            " pool_state, locked, recycle_count, created_at)"
-            " VALUES (:i, :i, 1, 'new', :s, :p, false, 0, '2026-01-01')"
-        ), {"i": opp_id, "s": stage, "p": state})  # fmt: skip
-    for opp_id, to_stage in ((1, "new"), (1, "trial_done"), (1, "qualified"), (2, "contacted"),
-                             (2, "lost")):  # fmt: skip
-        conn.execute(text(
-            "INSERT INTO stage_history (opportunity_id, to_stage, changed_at)"
-            " VALUES (:o, :s, '2026-01-02')"), {"o": opp_id, "s": to_stage})  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO lead (id, name, name_key, no_phone, channel, created_at)"
+                " VALUES (:i, 'L', 'l', false, 'sem', '2026-01-01')"
+            ),
+            {"i": lead_id},
+        )
+    for opp_id, stage, state in (
+        (1, "qualified", "owned"),
+        (2, "lost", "closed"),
+        (3, "new", "owned"),
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO opportunity (id, lead_id, business_line_id, pipeline_type, stage,"
+                " pool_state, locked, recycle_count, created_at)"
+                " VALUES (:i, :i, 1, 'new', :s, :p, false, 0, '2026-01-01')"
+            ),
+            {"i": opp_id, "s": stage, "p": state},
+        )
+    for opp_id, to_stage in (
+        (1, "new"),
+        (1, "trial_done"),
+        (1, "qualified"),
+        (2, "contacted"),
+        (2, "lost"),
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO stage_history (opportunity_id, to_stage, changed_at)"
+                " VALUES (:o, :s, '2026-01-02')"
+            ),
+            {"o": opp_id, "s": to_stage},
+        )
     conn.commit()
     command.upgrade(config, "0008")
     conn.commit()

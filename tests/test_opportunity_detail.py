@@ -29,18 +29,40 @@ def company(db):
 def test_one_timeline_newest_first(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
-    log_follow_up(db, rep, opp.id, FollowUpInput(channel="call", content="first call",
-                                                 result="connected", call_duration_s=300,
-                                                 next_follow_up_at=NOW + timedelta(days=1)))  # fmt: skip
+    log_follow_up(
+        db,
+        rep,
+        opp.id,
+        FollowUpInput(
+            channel="call",
+            content="first call",
+            result="connected",
+            call_duration_s=300,
+            next_follow_up_at=NOW + timedelta(days=1),
+        ),
+    )
     clock.advance(timedelta(minutes=10))
     change_stage(db, rep, opp.id, "qualified")
     clock.advance(timedelta(minutes=10))
     book_trial(db, rep, opp.id, NOW + timedelta(days=2), "Maths")
     clock.advance(timedelta(minutes=10))
-    db.add(SalesOrder(opportunity_id=opp.id, list_price=Decimal(1000), amount=Decimal(900),
-                      created_by_id=rep.user_id, created_at=clock.now()))  # fmt: skip
-    db.add(LearningActivity(lead_id=opp.lead_id, course="Algebra", progress_pct=40,
-                            last_studied_on=date(2026, 11, 20)))  # fmt: skip
+    db.add(
+        SalesOrder(
+            opportunity_id=opp.id,
+            list_price=Decimal(1000),
+            amount=Decimal(900),
+            created_by_id=rep.user_id,
+            created_at=clock.now(),
+        )
+    )
+    db.add(
+        LearningActivity(
+            lead_id=opp.lead_id,
+            course="Algebra",
+            progress_pct=40,
+            last_studied_on=date(2026, 11, 20),
+        )
+    )
     db.commit()
     clock.advance(timedelta(minutes=10))
     assign_opportunities(db, company.actor(db, "lead_a"), [opp.id], company.users["rep_a2"].id)
@@ -62,8 +84,10 @@ def test_one_timeline_newest_first(db, company):
     assert (call.text, call.params["duration_s"], call.by) == ("first call", 300, "Rep A1")
     flow = next(e for e in detail.timeline if e.kind == "flow")
     assert (flow.params["from_owner"], flow.params["to_owner"], flow.by) == (
-        "Rep A1", "Rep A2", "Lead A",
-    )  # fmt: skip
+        "Rep A1",
+        "Rep A2",
+        "Lead A",
+    )
     assert detail.booked_trial.course == "Maths"
     assert detail.phone == "1****0001"
     assert (detail.owner_name, detail.stage, detail.is_open) == ("Rep A2", "trial_booked", True)

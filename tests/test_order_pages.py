@@ -54,8 +54,10 @@ def test_finance_records_a_payment_and_refunds_it_through_the_page(env, db):
     assert any(order_number(order.id) in s.value and "已登记" in s.value for s in at.success)
     paid = stored(db, order)
     assert (paid.status, paid.payment_ref, paid.payment_recorded_by_id) == (
-        "paid", "PAY-777", env.users["fin"].id,
-    )  # fmt: skip
+        "paid",
+        "PAY-777",
+        env.users["fin"].id,
+    )
     assert any("没有待付款的订单" in i.value for i in at.info)  # nothing left to pay
 
     at.text_input(key="payments_reason_0").input("moved abroad")
@@ -64,8 +66,9 @@ def test_finance_records_a_payment_and_refunds_it_through_the_page(env, db):
     assert not at.exception, at.exception
     assert any("已退款" in s.value for s in at.success)
     assert (stored(db, order).status, stored(db, order).refund_reason) == (
-        "refunded", "moved abroad",
-    )  # fmt: skip
+        "refunded",
+        "moved abroad",
+    )
 
 
 def test_a_refused_payment_shows_why_and_changes_nothing(env, db):
@@ -124,8 +127,9 @@ def test_a_manager_approves_a_discount_through_the_page(env, db):
     assert not at.exception, at.exception
     assert any("已批准" in s.value for s in at.success)
     assert (stored(db, order).approval, stored(db, order).approval_note) == (
-        "approved", "ok this once",
-    )  # fmt: skip
+        "approved",
+        "ok this once",
+    )
     assert any("没有等待您审批的改价" in i.value for i in at.info)
 
 

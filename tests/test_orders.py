@@ -35,10 +35,15 @@ def add_user(db, company, username, unit, roles):
     """One more account, for the roles the small company lacks (finance, a second manager)."""
     number = 100 + len(company.users)
     company.users[username] = create_user(
-        db, SYSTEM, username=username, full_name=username.replace("_", " ").title(),
-        employee_no=f"E{number:04d}", password=PASSWORD, org_unit_id=company.units[unit].id,
+        db,
+        SYSTEM,
+        username=username,
+        full_name=username.replace("_", " ").title(),
+        employee_no=f"E{number:04d}",
+        password=PASSWORD,
+        org_unit_id=company.units[unit].id,
         role_codes=roles,
-    )  # fmt: skip
+    )
     db.commit()
     return company.users[username]
 
@@ -49,9 +54,14 @@ def sales_company(db):
     add_user(db, company, "fin", "hq", ["finance"])
     add_user(db, company, "sh_manager", "shanghai", ["sales_manager"])
     company.product = create_product(
-        db, SYSTEM, business_line_id=company.line.id, code="KY-FULL", name="Full course",
-        list_price="10000", course_days=365,
-    )  # fmt: skip
+        db,
+        SYSTEM,
+        business_line_id=company.line.id,
+        code="KY-FULL",
+        name="Full course",
+        list_price="10000",
+        course_days=365,
+    )
     db.commit()
     return company
 
@@ -79,10 +89,18 @@ def notices(db, kind):
 
 
 def test_each_role_has_its_discount_limit_and_several_roles_give_the_largest(db, company):
-    limits = {u: discount_limit(db, company.actor(db, u))
-              for u in ("rep_a1", "lead_a", "bj_manager", "admin", "fin", "boss")}  # fmt: skip
-    assert limits == {"rep_a1": 10, "lead_a": 15, "bj_manager": 30, "admin": 100, "fin": 0,
-                      "boss": 0}  # fmt: skip
+    limits = {
+        u: discount_limit(db, company.actor(db, u))
+        for u in ("rep_a1", "lead_a", "bj_manager", "admin", "fin", "boss")
+    }
+    assert limits == {
+        "rep_a1": 10,
+        "lead_a": 15,
+        "bj_manager": 30,
+        "admin": 100,
+        "fin": 0,
+        "boss": 0,
+    }
     set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "team_lead"])
     db.commit()
     assert discount_limit(db, company.actor(db, "rep_a1")) == 15
@@ -92,8 +110,11 @@ def test_each_role_has_its_discount_limit_and_several_roles_give_the_largest(db,
 def test_an_order_within_the_limit_needs_no_approval_and_sets_the_expected_amount(db, company):
     order = order_for(db, company, "rep_a1", "9000.00")  # exactly 10% off
     assert (order.status, order.approval, order.list_price, order.amount) == (
-        "pending", "none", Decimal("10000.00"), Decimal("9000.00"),
-    )  # fmt: skip
+        "pending",
+        "none",
+        Decimal("10000.00"),
+        Decimal("9000.00"),
+    )
     assert order.created_by_id == company.users["rep_a1"].id
     assert db.get(Opportunity, order.opportunity_id).amount == Decimal("9000.00")
     assert notices(db, "order.discount_requested") == []
@@ -122,15 +143,21 @@ def test_a_manager_with_enough_limit_approves_and_the_creator_is_told(db, compan
     manager = company.actor(db, "bj_manager")
     [row] = discount_requests(db, manager).rows
     assert (row.discount_pct, row.created_by_name, row.lead_name, row.approval) == (
-        Decimal("25.00"), "Rep A1", "Lead 100", "requested",
-    )  # fmt: skip
+        Decimal("25.00"),
+        "Rep A1",
+        "Lead 100",
+        "requested",
+    )
     clock.freeze(clock.now())
     decide_discount(db, manager, order.id, True, note="  good customer ")
     db.commit()
     db.refresh(order)
     assert (order.approval, order.approval_note, order.approved_by_id, order.status) == (
-        "approved", "good customer", company.users["bj_manager"].id, "pending",
-    )  # fmt: skip
+        "approved",
+        "good customer",
+        company.users["bj_manager"].id,
+        "pending",
+    )
     assert order.approved_at == clock.now()
     assert notices(db, "order.discount_approved") == [
         (company.users["rep_a1"].id, order_number(order.id))
@@ -171,8 +198,10 @@ def test_rejecting_a_discount_cancels_the_order(db, company):
     db.commit()
     db.refresh(order)
     assert (order.status, order.approval, order.approval_note) == (
-        "cancelled", "rejected", "too much",
-    )  # fmt: skip
+        "cancelled",
+        "rejected",
+        "too much",
+    )
     assert order.cancelled_at is not None
     assert db.get(Opportunity, order.opportunity_id).amount is None
     assert notices(db, "order.discount_rejected") == [
@@ -200,8 +229,9 @@ def test_the_product_must_be_offered_for_the_opportunitys_line(db, company):
     other = BusinessLine(code="english", name="English")
     db.add(other)
     db.commit()
-    foreign = create_product(db, SYSTEM, business_line_id=other.id, code="EN-1", name="English",
-                             list_price="500")  # fmt: skip
+    foreign = create_product(
+        db, SYSTEM, business_line_id=other.id, code="EN-1", name="English", list_price="500"
+    )
     db.commit()
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
@@ -260,8 +290,9 @@ def test_a_rep_cannot_order_on_see_or_change_another_reps_opportunity_even_by_id
         decide_discount(db, other, order.id, True)
     with pytest.raises(PermissionDenied):
         create_order(db, company.actor(db, "fin"), order.opportunity_id, company.product.id, "1")
-    assert [r.id for r in orders_of_opportunity(db, company.actor(db, "rep_a1"),
-                                               order.opportunity_id)] == [order.id]  # fmt: skip
+    assert [
+        r.id for r in orders_of_opportunity(db, company.actor(db, "rep_a1"), order.opportunity_id)
+    ] == [order.id]
     assert db.get(SalesOrder, order.id).status == "pending"
 
 
@@ -278,8 +309,11 @@ def test_the_lists_filter_and_page_in_the_database(db, company):
     assert payable_orders(db, finance, OrderFilter(search="lead 10")).total == 3
     row = first.rows[0]
     assert (row.product_code, row.created_by_name, row.owner_name, row.discount_pct) == (
-        "KY-FULL", "Rep A1", "Rep A1", Decimal("5.00"),
-    )  # fmt: skip
+        "KY-FULL",
+        "Rep A1",
+        "Rep A1",
+        Decimal("5.00"),
+    )
     other_line = payable_orders(db, finance, OrderFilter(business_line_id=999))
     assert other_line.total == 0
 
@@ -292,23 +326,47 @@ def test_order_numbers_read_back():
 
 def test_the_role_editor_sets_limits_but_never_above_the_editors_own(db, company):
     admin = company.actor(db, "admin")
-    role = save_role(db, admin, code="senior_rep", name="Senior rep",
-                     permissions=["view_opportunities", "create_orders"], data_scope="self",
-                     max_discount_pct=20)  # fmt: skip
+    role = save_role(
+        db,
+        admin,
+        code="senior_rep",
+        name="Senior rep",
+        permissions=["view_opportunities", "create_orders"],
+        data_scope="self",
+        max_discount_pct=20,
+    )
     db.commit()
     assert role.max_discount_pct == 20
     with pytest.raises(ValidationError) as out_of_range:
-        save_role(db, admin, code="x_role", name="X", permissions=[], data_scope="self",
-                  max_discount_pct=101)  # fmt: skip
+        save_role(
+            db,
+            admin,
+            code="x_role",
+            name="X",
+            permissions=[],
+            data_scope="self",
+            max_discount_pct=101,
+        )
     assert out_of_range.value.key == "roles.error.discount_range"
     # A manager who may edit roles cannot raise a limit above their own 30%.
-    save_role(db, admin, code="role_editor", name="Role editor", data_scope="subtree",
-              permissions=sorted(company.actor(db, "bj_manager").permissions | {"manage_roles"}))  # fmt: skip
+    save_role(
+        db,
+        admin,
+        code="role_editor",
+        name="Role editor",
+        data_scope="subtree",
+        permissions=sorted(company.actor(db, "bj_manager").permissions | {"manage_roles"}),
+    )
     set_user_roles(db, admin, company.users["bj_manager"].id, ["sales_manager", "role_editor"])
     db.commit()
     manager = company.actor(db, "bj_manager")
-    fields = {"code": "senior_rep", "name": "Senior rep", "data_scope": "self",
-              "permissions": ["view_opportunities", "create_orders"], "role_id": role.id}  # fmt: skip
+    fields = {
+        "code": "senior_rep",
+        "name": "Senior rep",
+        "data_scope": "self",
+        "permissions": ["view_opportunities", "create_orders"],
+        "role_id": role.id,
+    }
     with pytest.raises(PermissionDenied) as above:
         save_role(db, manager, **fields, max_discount_pct=31)
     assert above.value.key == "roles.error.discount_above_own"
@@ -318,11 +376,25 @@ def test_the_role_editor_sets_limits_but_never_above_the_editors_own(db, company
     db.commit()
     # A role whose limit is above the editor's own is out of their reach altogether, as a
     # role with permissions they lack is: they could otherwise hand it out.
-    high = save_role(db, admin, code="vip_desk", name="VIP desk", data_scope="self",
-                     permissions=["view_opportunities"], max_discount_pct=50)  # fmt: skip
+    high = save_role(
+        db,
+        admin,
+        code="vip_desk",
+        name="VIP desk",
+        data_scope="self",
+        permissions=["view_opportunities"],
+        max_discount_pct=50,
+    )
     db.commit()
     with pytest.raises(PermissionDenied) as out_of_reach:
-        save_role(db, manager, code="vip_desk", name="VIP desk 2", data_scope="self",
-                  permissions=["view_opportunities"], role_id=high.id,
-                  max_discount_pct=50)  # fmt: skip
+        save_role(
+            db,
+            manager,
+            code="vip_desk",
+            name="VIP desk 2",
+            data_scope="self",
+            permissions=["view_opportunities"],
+            role_id=high.id,
+            max_discount_pct=50,
+        )
     assert out_of_reach.value.key == "users.error.grant_discount"

@@ -34,8 +34,11 @@ def company(db):
 
 
 def events(db, opp_id) -> list[FlowEvent]:
-    return list(db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == opp_id)
-                        .order_by(FlowEvent.id)).all())  # fmt: skip
+    return list(
+        db.exec(
+            select(FlowEvent).where(FlowEvent.opportunity_id == opp_id).order_by(FlowEvent.id)
+        ).all()
+    )
 
 
 def test_transfer_within_scope_writes_one_flow_event(db, company):
@@ -68,13 +71,17 @@ def test_assigning_a_waiting_opportunity_is_an_assign(db, company):
 def test_a_manager_outside_the_scope_is_refused_and_nothing_changes(db, company):
     opp = add_owned_opportunity(db, company, "rep_c1", 1)
     with pytest.raises(NotFound):
-        assign_opportunities(db, company.actor(db, "bj_manager"), [opp.id],
-                             company.users["rep_a1"].id)  # fmt: skip
+        assign_opportunities(
+            db, company.actor(db, "bj_manager"), [opp.id], company.users["rep_a1"].id
+        )
     db.rollback()
     with pytest.raises(NotFound):  # a rep outside the manager's scope
-        assign_opportunities(db, company.actor(db, "lead_a"),
-                             [add_owned_opportunity(db, company, "rep_a1", 2).id],
-                             company.users["rep_c1"].id)  # fmt: skip
+        assign_opportunities(
+            db,
+            company.actor(db, "lead_a"),
+            [add_owned_opportunity(db, company, "rep_a1", 2).id],
+            company.users["rep_c1"].id,
+        )
     db.rollback()
     with pytest.raises(PermissionDenied):
         return_to_pool(db, company.actor(db, "rep_a1"), [opp.id])
@@ -99,9 +106,16 @@ def test_return_lock_and_unlock(db, company):
 
 
 def test_protection_keeps_it_from_recycling_until_the_date(db, company):
-    save_rule(db, company.actor(db, "admin"), "recycle", RuleDraft(
-        name="Idle", org_unit_id=company.units["hq"].id,
-        conditions={"trigger": "no_follow_up", "after": 2}))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "recycle",
+        RuleDraft(
+            name="Idle",
+            org_unit_id=company.units["hq"].id,
+            conditions={"trigger": "no_follow_up", "after": 2},
+        ),
+    )
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     manager = company.actor(db, "bj_manager")
     with pytest.raises(ValidationError):
@@ -119,8 +133,11 @@ def test_protection_keeps_it_from_recycling_until_the_date(db, company):
 
 def test_reactivating_dormant_opportunities_sends_them_to_dispatch(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
-    db.exec(update(Opportunity).where(Opportunity.id == opp.id).values(
-        pool_state="dormant", owner_id=None, recycle_count=3))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == opp.id)
+        .values(pool_state="dormant", owner_id=None, recycle_count=3)
+    )
     db.commit()
     manager = company.actor(db, "bj_manager")
     with pytest.raises(ValidationError):  # only dormant ones

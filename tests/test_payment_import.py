@@ -68,15 +68,18 @@ def test_headers_are_guessed_in_english_and_chinese():
         zip(("order_number", "payment_ref", "amount", "paid_at"), HEADER_EN, strict=True)
     )
     assert guess_payment_mapping(["商户订单号", "交易号"]) == {
-        "order_number": "商户订单号", "payment_ref": "交易号", "amount": None, "paid_at": None,
-    }  # fmt: skip
+        "order_number": "商户订单号",
+        "payment_ref": "交易号",
+        "amount": None,
+        "paid_at": None,
+    }
 
 
 def test_every_bad_row_is_reported_with_its_row_column_and_reason(db, company):
     good, waiting, cancelled, paid, other, twice, paid_too = (
-        order_for(db, company, "rep_a1", amount) for amount in
-        ("9500", "8000", "9500", "9500", "9500", "9500", "9500")
-    )  # fmt: skip
+        order_for(db, company, "rep_a1", amount)
+        for amount in ("9500", "8000", "9500", "9500", "9500", "9500", "9500")
+    )
     cancel_order(db, company.actor(db, "rep_a1"), cancelled.id)
     record_payment(db, company.actor(db, "fin"), paid.id, "PAY-OLD")
     record_payment(db, company.actor(db, "fin"), paid_too.id, "PAY-OLD-2")
@@ -102,20 +105,22 @@ def test_every_bad_row_is_reported_with_its_row_column_and_reason(db, company):
     assert report.rows[0].paid_at == datetime(2026, 12, 1, 2, 30)  # local time, stored as UTC
     assert [r.row for r in report.already] == [11]
     found = sorted((i.row, i.column, i.key) for i in report.issues)
-    assert found == sorted([
-        (3, "订单号", "payment_import.error.unknown_order"),
-        (4, "订单号", "payments.error.awaiting_approval"),
-        (5, "订单号", "payments.error.not_payable"),
-        (6, "实付金额", "payments.error.amount_differs"),
-        (7, "支付时间", "payment_import.error.bad_date"),
-        (7, "订单号", "payment_import.error.duplicate_order"),
-        (8, "支付流水号", "payments.error.ref_required"),
-        (9, "支付流水号", "payments.error.ref_used"),
-        (9, "订单号", "payment_import.error.duplicate_order"),
-        (10, "订单号", "payment_import.error.order_required"),
-        (10, "支付流水号", "payment_import.error.duplicate_ref"),
-        (10, "支付时间", "payments.error.future"),
-    ])  # fmt: skip
+    assert found == sorted(
+        [
+            (3, "订单号", "payment_import.error.unknown_order"),
+            (4, "订单号", "payments.error.awaiting_approval"),
+            (5, "订单号", "payments.error.not_payable"),
+            (6, "实付金额", "payments.error.amount_differs"),
+            (7, "支付时间", "payment_import.error.bad_date"),
+            (7, "订单号", "payment_import.error.duplicate_order"),
+            (8, "支付流水号", "payments.error.ref_required"),
+            (9, "支付流水号", "payments.error.ref_used"),
+            (9, "订单号", "payment_import.error.duplicate_order"),
+            (10, "订单号", "payment_import.error.order_required"),
+            (10, "支付流水号", "payment_import.error.duplicate_ref"),
+            (10, "支付时间", "payments.error.future"),
+        ]
+    )
     by_row = {(i.row, i.key): i.params for i in report.issues}
     assert by_row[9, "payments.error.ref_used"] == {"ref": "PAY-OLD-2", "order": n(paid_too.id)}
     assert by_row[10, "payment_import.error.duplicate_ref"] == {"ref": "PAY-1", "first_row": 2}
@@ -127,11 +132,13 @@ def test_good_rows_are_recorded_or_nothing_and_a_second_import_records_nothing_n
     first, second, cancelled = (order_for(db, company, "rep_a1", "9500") for _ in range(3))
     cancel_order(db, company.actor(db, "rep_a1"), cancelled.id)
     db.commit()
-    data = csv_file([
-        (order_number(first.id), "PAY-1", "9500", "2026-12-01 09:00"),
-        (order_number(second.id), "PAY-2", "9500", ""),
-        (order_number(cancelled.id), "PAY-3", "9500", ""),
-    ])  # fmt: skip
+    data = csv_file(
+        [
+            (order_number(first.id), "PAY-1", "9500", "2026-12-01 09:00"),
+            (order_number(second.id), "PAY-2", "9500", ""),
+            (order_number(cancelled.id), "PAY-3", "9500", ""),
+        ]
+    )
     finance = company.actor(db, "fin")
     refused = apply_payment_import(db, finance, preview(db, company, data), "all_or_nothing")
     assert refused.refused and (refused.recorded, refused.rejected) == (0, 1)
@@ -141,8 +148,10 @@ def test_good_rows_are_recorded_or_nothing_and_a_second_import_records_nothing_n
     assert (done.stored, done.recorded, done.already, done.rejected) == (True, 2, 0, 1)
     entry = db.get(AuditLog, done.audit_id)
     assert (entry.action, entry.after["source"], entry.after["counts"]) == (
-        "payment.import", "回款.csv", {"recorded": 2, "already": 0, "rejected": 1, "failed": 0},
-    )  # fmt: skip
+        "payment.import",
+        "回款.csv",
+        {"recorded": 2, "already": 0, "rejected": 1, "failed": 0},
+    )
     assert statuses(db, first, second, cancelled) == ["paid", "paid", "cancelled"]
     stored = db.get(SalesOrder, first.id)
     assert (stored.payment_ref, stored.paid_at) == ("PAY-1", datetime(2026, 12, 1, 1, 0))
@@ -168,8 +177,9 @@ def test_all_or_nothing_records_a_clean_file_in_full(db, company):
 
 def test_a_row_that_changed_since_the_preview_is_left_out_or_stops_everything(db, company):
     first, second = (order_for(db, company, "rep_a1", "9500") for _ in range(2))
-    data = csv_file([(order_number(first.id), "PAY-1", "", ""),
-                     (order_number(second.id), "PAY-2", "", "")])  # fmt: skip
+    data = csv_file(
+        [(order_number(first.id), "PAY-1", "", ""), (order_number(second.id), "PAY-2", "", "")]
+    )
     finance = company.actor(db, "fin")
     checked = preview(db, company, data)
     cancel_order(db, company.actor(db, "rep_a1"), second.id)  # meanwhile
@@ -247,8 +257,14 @@ def test_who_may_import_and_whose_preview_it_is(db, company):
         preview(db, company, data, mapping={"order_number": "订单号"})
     assert missing.value.key == "payment_import.error.missing_columns"
     # A payer whose scope is Shanghai does not reach a Beijing order, even by its number.
-    save_role(db, SYSTEM, code="sh_cashier", name="Shanghai cashier", data_scope="subtree",
-              permissions=["view_opportunities", "record_payments"])  # fmt: skip
+    save_role(
+        db,
+        SYSTEM,
+        code="sh_cashier",
+        name="Shanghai cashier",
+        data_scope="subtree",
+        permissions=["view_opportunities", "record_payments"],
+    )
     add_user(db, company, "sh_cashier", "shanghai", ["sh_cashier"])
     outside = preview(db, company, data, username="sh_cashier")
     assert [(i.row, i.key) for i in outside.issues] == [(2, "payment_import.error.unknown_order")]

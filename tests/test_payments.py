@@ -55,15 +55,21 @@ def test_a_paid_order_wins_the_opportunity_and_freezes_the_attribution(db, compa
     assert (order.status, order.payment_ref, order.paid_at) == ("paid", "PAY-1", clock.now())
     assert order.payment_recorded_by_id == company.users["fin"].id
     assert (order.attributed_owner_id, order.attributed_unit_id, order.attributed_org_path) == (
-        rep.id, team_a.id, team_a.path,
-    )  # fmt: skip
+        rep.id,
+        team_a.id,
+        team_a.path,
+    )
     assert order.attributed_org_path.startswith("/") and order.attributed_org_path.endswith("/")
     assert order.course_ends_at == clock.now() + timedelta(days=365)
     opp = db.get(Opportunity, order.opportunity_id)
     db.refresh(opp)
     assert (opp.stage, opp.pool_state, opp.owner_id, opp.amount, opp.closed_at) == (
-        "won", "closed", rep.id, Decimal("9500.00"), clock.now(),
-    )  # fmt: skip
+        "won",
+        "closed",
+        rep.id,
+        Decimal("9500.00"),
+        clock.now(),
+    )
     history = db.exec(select(StageHistory).where(StageHistory.opportunity_id == opp.id)).all()
     assert [(h.from_stage, h.to_stage) for h in history] == [("contacted", "won")]
     flows = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == opp.id)).all()
@@ -75,8 +81,10 @@ def test_a_paid_order_wins_the_opportunity_and_freezes_the_attribution(db, compa
     assert paid_notice.params["order"] == order_number(order.id)
     entry = db.exec(select(AuditLog).where(AuditLog.action == "order.pay")).one()
     assert (entry.actor_id, entry.target_id, entry.after) == (
-        company.users["fin"].id, str(order.id), {"payment_ref": "PAY-1"},
-    )  # fmt: skip
+        company.users["fin"].id,
+        str(order.id),
+        {"payment_ref": "PAY-1"},
+    )
 
 
 def test_the_same_reference_again_is_already_recorded_and_changes_nothing(db, company):
@@ -157,8 +165,14 @@ def test_who_may_pay_and_which_orders_they_reach(db, company):
         with pytest.raises(PermissionDenied):
             pay(db, company, order, username=username)
     # A payer whose scope is Shanghai does not reach a Beijing order, even by its id.
-    save_role(db, SYSTEM, code="sh_cashier", name="Shanghai cashier", data_scope="subtree",
-              permissions=["view_opportunities", "record_payments"])  # fmt: skip
+    save_role(
+        db,
+        SYSTEM,
+        code="sh_cashier",
+        name="Shanghai cashier",
+        data_scope="subtree",
+        permissions=["view_opportunities", "record_payments"],
+    )
     add_user(db, company, "sh_cashier", "shanghai", ["sh_cashier"])
     with pytest.raises(NotFound):
         pay(db, company, order, username="sh_cashier")
@@ -179,8 +193,10 @@ def test_moving_the_rep_later_never_changes_a_past_orders_attribution(db, compan
     later = order_for(db, company, "rep_a1", "9500", tail=900)
     pay(db, company, later, ref="PAY-2")
     assert (later.attributed_owner_id, later.attributed_unit_id, later.attributed_org_path) == (
-        company.users["rep_a1"].id, team_c.id, team_c.path,
-    )  # fmt: skip
+        company.users["rep_a1"].id,
+        team_c.id,
+        team_c.path,
+    )
 
 
 def test_moving_the_unit_in_the_tree_later_never_changes_a_past_orders_path(db, company):
@@ -205,8 +221,9 @@ def test_an_unowned_opportunity_credits_the_orders_creator(db, company):
     db.commit()
     pay(db, company, order)
     assert (order.attributed_owner_id, order.attributed_unit_id) == (
-        company.users["lead_a"].id, company.units["team_a"].id,
-    )  # fmt: skip
+        company.users["lead_a"].id,
+        company.units["team_a"].id,
+    )
     assert db.get(Opportunity, opp.id).stage == "won"
 
 
@@ -228,8 +245,11 @@ def test_a_refund_sets_the_order_refunded_and_leaves_the_win_and_the_attribution
     db.commit()
     db.refresh(order)
     assert (order.status, order.refunded_at, order.refunded_by_id, order.refund_reason) == (
-        "refunded", clock.now(), company.users["fin"].id, "course cancelled",
-    )  # fmt: skip
+        "refunded",
+        clock.now(),
+        company.users["fin"].id,
+        "course cancelled",
+    )
     assert (order.attributed_owner_id, order.attributed_unit_id, order.attributed_org_path) == (
         frozen
     )

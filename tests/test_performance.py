@@ -71,8 +71,9 @@ def test_frozen_attribution_after_moving_a_rep(db, sales):
         db, company.actor(db, "boss"), MARCH.with_changes(unit_id=company.units["beijing"].id)
     )
     assert {r.label: r.revenue for r in drill.units} == {
-        "Team A": Decimal("1500"), "Team B": Decimal("2000")
-    }  # fmt: skip
+        "Team A": Decimal("1500"),
+        "Team B": Decimal("2000"),
+    }
     # Rep A1 now sits in Team C, whose lead sees none of Rep A1's past revenue.
     shanghai = performance(
         db, company.actor(db, "boss"), MARCH.with_changes(unit_id=company.units["shanghai"].id)

@@ -30,8 +30,11 @@ def company(db):
 def pooled(db, company, count: int, unit: str | None = "team_a") -> list[int]:
     ids = add_waiting_opportunities(db, company, count)
     unit_id = company.units[unit].id if unit else None
-    db.exec(update(Opportunity).where(Opportunity.id.in_(ids)).values(
-        pool_state="public", org_unit_id=unit_id))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id.in_(ids))
+        .values(pool_state="public", org_unit_id=unit_id)
+    )
     db.commit()
     return ids
 
@@ -66,8 +69,9 @@ def test_a_claim_moves_the_opportunity_with_one_flow_event(db, company):
         assert (opp.pool_state, opp.owner_id, opp.assigned_at) == ("owned", rep.id, START)
     events = db.exec(select(FlowEvent).where(FlowEvent.reason == "claim")).all()
     assert sorted(e.opportunity_id for e in events) == ids
-    assert all((e.from_state, e.to_owner_id, e.actor_id) == ("public", rep.id, rep.id)
-               for e in events)  # fmt: skip
+    assert all(
+        (e.from_state, e.to_owner_id, e.actor_id) == ("public", rep.id, rep.id) for e in events
+    )
 
 
 def test_what_somebody_else_claimed_first_is_reported_as_taken(db, company):
@@ -84,9 +88,16 @@ def test_claims_outside_the_reps_pool_are_taken_not_claimed(db, company):
 
 
 def test_the_daily_claim_limit_of_the_units_rule(db, company):
-    save_rule(db, company.actor(db, "admin"), "claim", RuleDraft(
-        name="Beijing", org_unit_id=company.units["beijing"].id,
-        action={"daily_claims": 2, "cooldown_days": 0}))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "claim",
+        RuleDraft(
+            name="Beijing",
+            org_unit_id=company.units["beijing"].id,
+            action={"daily_claims": 2, "cooldown_days": 0},
+        ),
+    )
     db.commit()
     ids = pooled(db, company, 4)
     assert claim(db, company, "rep_a1", ids[:2]).claimed == ids[:2]
@@ -99,8 +110,13 @@ def test_the_daily_claim_limit_of_the_units_rule(db, company):
 
 
 def test_a_selection_larger_than_what_is_left_is_refused_whole(db, company):
-    db.add(ClaimRule(name="HQ", org_unit_id=company.units["hq"].id,
-                     action={"daily_claims": 3, "cooldown_days": 0}))  # fmt: skip
+    db.add(
+        ClaimRule(
+            name="HQ",
+            org_unit_id=company.units["hq"].id,
+            action={"daily_claims": 3, "cooldown_days": 0},
+        )
+    )
     db.commit()
     ids = pooled(db, company, 5)
     with pytest.raises(ValidationError) as refused:
@@ -123,9 +139,16 @@ def test_the_holding_cap(db, company):
 
 def test_the_cool_down_on_what_was_recycled_from_the_rep(db, company):
     ids = pooled(db, company, 2)
-    db.add(FlowEvent(opportunity_id=ids[0], from_owner_id=company.users["rep_a1"].id,
-                     from_state="owned", to_state="public", reason="recycle",
-                     at=START - timedelta(days=2)))  # fmt: skip
+    db.add(
+        FlowEvent(
+            opportunity_id=ids[0],
+            from_owner_id=company.users["rep_a1"].id,
+            from_state="owned",
+            to_state="public",
+            reason="recycle",
+            at=START - timedelta(days=2),
+        )
+    )
     db.commit()
     result = claim(db, company, "rep_a1", ids)
     assert result.cooling == [ids[0]] and result.claimed == [ids[1]]
@@ -147,14 +170,30 @@ def test_many_reps_claiming_one_opportunity_at_once_make_exactly_one_winner(db, 
     """20 reps, 20 threads, 20 connections, one opportunity: one owner, one flow event."""
     rep_role = db.exec(select(Role).where(Role.code == "rep")).one()
     team = company.units["team_a"].id
-    db.execute(insert(User), [
-        {"username": f"racer{i}", "employee_no": f"R{i:04d}", "full_name": f"Racer {i}",
-         "org_unit_id": team, "password_hash": "x", "status": "active", "enabled": True,
-         "skill_tags": [], "dispatch_weight": 1, "daily_cap": 30, "holding_cap": 300,
-         "on_shift": True, "language": "zh", "must_change_password": False,
-         "failed_login_count": 0, "created_at": START}
-        for i in range(20)
-    ])  # fmt: skip
+    db.execute(
+        insert(User),
+        [
+            {
+                "username": f"racer{i}",
+                "employee_no": f"R{i:04d}",
+                "full_name": f"Racer {i}",
+                "org_unit_id": team,
+                "password_hash": "x",
+                "status": "active",
+                "enabled": True,
+                "skill_tags": [],
+                "dispatch_weight": 1,
+                "daily_cap": 30,
+                "holding_cap": 300,
+                "on_shift": True,
+                "language": "zh",
+                "must_change_password": False,
+                "failed_login_count": 0,
+                "created_at": START,
+            }
+            for i in range(20)
+        ],
+    )
     racers = db.exec(select(User.id).where(User.username.like("racer%"))).all()
     db.execute(insert(UserRole), [{"user_id": u, "role_id": rep_role.id} for u in racers])
     db.commit()

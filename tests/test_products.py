@@ -28,23 +28,37 @@ def company(db):
 def add_product(db, company, code="KY-FULL", price="9800", days=365, line_id=None):
     admin = company.actor(db, "admin")
     product = create_product(
-        db, admin, business_line_id=line_id or company.line.id, code=code,
-        name=f"Course {code}", list_price=price, course_days=days,
-    )  # fmt: skip
+        db,
+        admin,
+        business_line_id=line_id or company.line.id,
+        code=code,
+        name=f"Course {code}",
+        list_price=price,
+        course_days=days,
+    )
     db.commit()
     return product
 
 
 def test_admin_adds_products_and_each_change_is_audited(db, company):
     admin = company.actor(db, "admin")
-    product = create_product(db, admin, business_line_id=company.line.id, code=" KY-VIP ",
-                             name="  VIP   one-to-one ", list_price="¥19,800.00",
-                             course_days=365)  # fmt: skip
+    product = create_product(
+        db,
+        admin,
+        business_line_id=company.line.id,
+        code=" KY-VIP ",
+        name="  VIP   one-to-one ",
+        list_price="¥19,800.00",
+        course_days=365,
+    )
     assert (product.code, product.name, product.list_price) == (
-        "KY-VIP", "VIP one-to-one", Decimal("19800.00"),
-    )  # fmt: skip
-    update_product(db, admin, product.id, code="KY-VIP", name="VIP 1v1", list_price="18800",
-                   course_days=None)  # fmt: skip
+        "KY-VIP",
+        "VIP one-to-one",
+        Decimal("19800.00"),
+    )
+    update_product(
+        db, admin, product.id, code="KY-VIP", name="VIP 1v1", list_price="18800", course_days=None
+    )
     set_product_active(db, admin, product.id, False)
     set_product_active(db, admin, product.id, False)  # already inactive: nothing to record
     db.commit()
@@ -76,8 +90,14 @@ def test_admin_adds_products_and_each_change_is_audited(db, company):
 )
 def test_a_product_must_be_well_formed(db, company, fields, key):
     add_product(db, company)
-    values = {"business_line_id": company.line.id, "code": "NEW-1", "name": "New",
-              "list_price": "100", "course_days": 30, **fields}  # fmt: skip
+    values = {
+        "business_line_id": company.line.id,
+        "code": "NEW-1",
+        "name": "New",
+        "list_price": "100",
+        "course_days": 30,
+        **fields,
+    }
     with pytest.raises(ValidationError) as refused:
         create_product(db, company.actor(db, "admin"), **values)
     assert refused.value.key == key
@@ -91,8 +111,9 @@ def test_only_admins_change_the_catalogue_and_sellers_read_it(db, company):
     add_product(db, company, code="JZ-1", line_id=other_line.id)
     rep = company.actor(db, "rep_a1")
     with pytest.raises(PermissionDenied):
-        create_product(db, rep, business_line_id=company.line.id, code="X", name="X",
-                       list_price="1")  # fmt: skip
+        create_product(
+            db, rep, business_line_id=company.line.id, code="X", name="X", list_price="1"
+        )
     with pytest.raises(PermissionDenied):
         set_product_active(db, company.actor(db, "bj_manager"), product.id, False)
     with pytest.raises(PermissionDenied):  # an executive neither sells nor manages products
@@ -107,8 +128,9 @@ def test_a_deactivated_product_is_no_longer_offered_but_its_orders_stay(db, comp
     order = create_order(db, company.actor(db, "rep_a1"), opp.id, product.id, "9800")
     db.commit()
     admin = company.actor(db, "admin")
-    update_product(db, admin, product.id, code="KY-FULL", name="Renamed", list_price="12000",
-                   course_days=365)  # fmt: skip
+    update_product(
+        db, admin, product.id, code="KY-FULL", name="Renamed", list_price="12000", course_days=365
+    )
     set_product_active(db, admin, product.id, False)
     db.commit()
     rep = company.actor(db, "rep_a1")
@@ -119,8 +141,10 @@ def test_a_deactivated_product_is_no_longer_offered_but_its_orders_stay(db, comp
     stored = db.get(SalesOrder, order.id)
     db.refresh(stored)
     assert (stored.list_price, stored.amount, stored.status) == (
-        Decimal("9800.00"), Decimal("9800.00"), "pending",
-    )  # fmt: skip
+        Decimal("9800.00"),
+        Decimal("9800.00"),
+        "pending",
+    )
     set_product_active(db, admin, product.id, True)
     db.commit()
     assert [p.id for p in list_products(db, rep, company.line.id)] == [product.id]

@@ -27,13 +27,26 @@ def company(db):
 
 
 def recycle_rule(db, company, name="Idle", priority=10, unit="hq", line=None, **conditions):
-    action = {k: conditions.pop(k) for k in ("target", "team_unit_id", "dormant_after",
-                                              "warn_days") if k in conditions}  # fmt: skip
+    action = {
+        k: conditions.pop(k)
+        for k in ("target", "team_unit_id", "dormant_after", "warn_days")
+        if k in conditions
+    }
     conditions.setdefault("trigger", "no_follow_up")
     conditions.setdefault("after", 7)
-    saved = save_rule(db, company.actor(db, "admin"), "recycle", RuleDraft(
-        name=name, priority=priority, org_unit_id=company.units[unit].id,
-        business_line_id=line, conditions=conditions, action=action))  # fmt: skip
+    saved = save_rule(
+        db,
+        company.actor(db, "admin"),
+        "recycle",
+        RuleDraft(
+            name=name,
+            priority=priority,
+            org_unit_id=company.units[unit].id,
+            business_line_id=line,
+            conditions=conditions,
+            action=action,
+        ),
+    )
     db.commit()
     return saved
 
@@ -97,15 +110,23 @@ def test_no_first_follow_up_within_hours(db, company):
 def test_no_stage_progress_and_not_won(db, company):
     recycle_rule(db, company, name="Stuck", trigger="no_stage_progress", after=10)
     recycle_rule(db, company, name="Slow", priority=20, trigger="not_won", after=30)
-    moving = owned(db, company, tail=1, stage_changed_at=START + timedelta(days=9),
-                   last_follow_up_at=START + timedelta(days=25))  # fmt: skip
+    moving = owned(
+        db,
+        company,
+        tail=1,
+        stage_changed_at=START + timedelta(days=9),
+        last_follow_up_at=START + timedelta(days=25),
+    )
     stuck = owned(db, company, tail=2, last_follow_up_at=START + timedelta(days=9))
     clock.advance(timedelta(days=11))
     sweep(db)
     assert state(db, stuck)[0] == "public" and state(db, moving)[0] == "owned"
     clock.advance(timedelta(days=20))
-    db.exec(update(Opportunity).where(Opportunity.id == moving.id).values(
-        stage_changed_at=clock.now() - timedelta(days=1)))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == moving.id)
+        .values(stage_changed_at=clock.now() - timedelta(days=1))
+    )
     db.commit()
     result = sweep(db)
     assert state(db, moving)[0] == "public"
@@ -140,9 +161,16 @@ def test_scope_by_unit_and_business_line(db, company):
 
 def test_redispatch_excludes_the_previous_owner(db, company):
     recycle_rule(db, company, after=2, target="redispatch")
-    save_rule(db, company.actor(db, "admin"), "dispatch", RuleDraft(
-        name="Team A", org_unit_id=company.units["hq"].id,
-        action={"target_user_ids": [company.users["rep_a1"].id, company.users["rep_a2"].id]}))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "dispatch",
+        RuleDraft(
+            name="Team A",
+            org_unit_id=company.units["hq"].id,
+            action={"target_user_ids": [company.users["rep_a1"].id, company.users["rep_a2"].id]},
+        ),
+    )
     db.commit()
     opp = owned(db, company, owner="rep_a1")
     clock.advance(timedelta(days=3))
@@ -168,14 +196,18 @@ def test_dormant_after_k_recycles(db, company):
     clock.advance(timedelta(days=3))
     sweep(db)
     assert state(db, opp) == ("public", None, 1)
-    db.exec(update(Opportunity).where(Opportunity.id == opp.id).values(
-        pool_state="owned", owner_id=company.users["rep_a2"].id, assigned_at=clock.now()))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == opp.id)
+        .values(pool_state="owned", owner_id=company.users["rep_a2"].id, assigned_at=clock.now())
+    )
     db.commit()
     clock.advance(timedelta(days=3))
     result = sweep(db)
     assert state(db, opp) == ("dormant", None, 2) and result.dormant == 1
-    events = db.exec(select(FlowEvent.to_state).where(FlowEvent.opportunity_id == opp.id)
-                     .order_by(FlowEvent.id)).all()  # fmt: skip
+    events = db.exec(
+        select(FlowEvent.to_state).where(FlowEvent.opportunity_id == opp.id).order_by(FlowEvent.id)
+    ).all()
     assert events == ["public", "dormant"]
 
 

@@ -78,8 +78,10 @@ def test_a_manager_saves_a_renewal_rule_after_a_refusal(app_env, db):
     assert any("规则“Renew a month ahead”已保存(版本 1)" in s.value for s in at.success)
     rule = db.exec(select(RenewalRule)).one()
     assert (rule.conditions, rule.action, rule.org_unit_id) == (
-        {"days_before": 30}, {"assign_to": "dispatch"}, app_env.units["beijing"].id,
-    )  # fmt: skip
+        {"days_before": 30},
+        {"assign_to": "dispatch"},
+        app_env.units["beijing"].id,
+    )
     assert count(db, RuleVersion, RuleVersion.rule_kind == "renewal") == 1
     assert "Renew a month ahead" in list(frame_with(at, "名称")["名称"])
 
@@ -94,14 +96,25 @@ def test_a_dry_run_of_a_renewal_draft_and_the_run_now_button(app_env, db, course
     assert count(db, Opportunity, Opportunity.pipeline_type == "renewal") == 0
     assert count(db, RenewalRule) == 0
 
-    save_rule(db, app_env.actor(db, "bj_manager"), "renewal", RuleDraft(
-        name="Renew", org_unit_id=app_env.units["beijing"].id))  # fmt: skip
+    save_rule(
+        db,
+        app_env.actor(db, "bj_manager"),
+        "renewal",
+        RuleDraft(name="Renew", org_unit_id=app_env.units["beijing"].id),
+    )
     db.commit()
     at = open_page("bj_manager", RULES)
     ok(at.button(key="rules_run_renewals").click().run())
     assert any(s.value.startswith("续费完成") and "开启续费 1" in s.value for s in at.success)
-    assert count(db, Opportunity, Opportunity.pipeline_type == "renewal",
-                 Opportunity.renewal_of_id == course_ending.id) == 1  # fmt: skip
+    assert (
+        count(
+            db,
+            Opportunity,
+            Opportunity.pipeline_type == "renewal",
+            Opportunity.renewal_of_id == course_ending.id,
+        )
+        == 1
+    )
     assert "续费" in list(frame_with(at, "触发方式")["任务"])
 
 
@@ -140,13 +153,21 @@ def test_marketing_imports_study_activity_through_the_page(app_env, db):
 
 
 def test_a_marketing_reader_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db):
-    create_user(db, SYSTEM, username="mkt", full_name="Mkt", employee_no="E0100",
-                password=PASSWORD, org_unit_id=app_env.units["hq"].id,
-                role_codes=["marketing"])  # fmt: skip
+    create_user(
+        db,
+        SYSTEM,
+        username="mkt",
+        full_name="Mkt",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=app_env.units["hq"].id,
+        role_codes=["marketing"],
+    )
     db.commit()
     at = open_page("mkt", IMPORT)
-    at.file_uploader[0].upload("study.csv", (HEADER_ZH + "13800000099,,Math,30,\n").encode(),
-                               "text/csv")  # fmt: skip
+    at.file_uploader[0].upload(
+        "study.csv", (HEADER_ZH + "13800000099,,Math,30,\n").encode(), "text/csv"
+    )
     ok(at.run())
     assert list(frame_with(at, "原因")["原因"]) == ["没有手机号为 1****0099 的名片。"]
     assert_page_refused(signed_in("rep_a1"), IMPORT)
@@ -184,8 +205,9 @@ def test_the_detail_helpers_open_the_renewal_and_show_the_talking_points(
     at = detail(db, app_env, "rep_a1", course_ending.id)
     assert any("尚未导入" in c.value for c in at.caption)
     ok(at.button(key=f"renewal_open_{course_ending.id}").click().run())
-    renewal = db.exec(select(Opportunity).where(Opportunity.renewal_of_id == course_ending.id)
-                      ).one()  # fmt: skip
+    renewal = db.exec(
+        select(Opportunity).where(Opportunity.renewal_of_id == course_ending.id)
+    ).one()
     assert renewal.owner_id == app_env.users["rep_a1"].id
     assert any(f"续费商机 #{renewal.id} 已开启" in s.value for s in at.success)
     captions = [c.value for c in at.caption]
@@ -194,10 +216,10 @@ def test_the_detail_helpers_open_the_renewal_and_show_the_talking_points(
 
     admin = app_env.actor(db, "admin")
     text = "13800000001,,Math,85,2026-05-02\n"  # the clock says 2026-05-21
-    apply_learning_import(db, admin, learning_preview(db, app_env, text, user="admin"),
-                          "good_rows")  # fmt: skip
+    apply_learning_import(db, admin, learning_preview(db, app_env, text, user="admin"), "good_rows")
     at = detail(db, app_env, "rep_a1", course_ending.id)
     [bar] = at.get("progress")
     assert bar.value == 85
-    assert any("最近学习于 2026-05-02,19 天前。" in c.value and "即将学完" in c.value
-               for c in at.caption)  # fmt: skip
+    assert any(
+        "最近学习于 2026-05-02,19 天前。" in c.value and "即将学完" in c.value for c in at.caption
+    )

@@ -66,8 +66,7 @@ def test_refunded_orders_do_not_count_and_the_latest_paid_order_decides(db, comp
     refunded = won(db, company, tail=1, status="refunded")
     # The later order was refunded: the course of the earlier one still ends.
     second_refunded = won(db, company, tail=2)
-    add_order(db, second_refunded, paid_at=START + timedelta(days=10), days=365,
-              status="refunded")  # fmt: skip
+    add_order(db, second_refunded, paid_at=START + timedelta(days=10), days=365, status="refunded")
     # A later paid order runs for a year: that course decides, not the ending one.
     extended = won(db, company, tail=3)
     add_order(db, extended, paid_at=START + timedelta(days=10), days=365)
@@ -89,13 +88,16 @@ def test_each_rule_keeps_to_its_unit_and_business_line(db, company):
     c_english = won(db, company, "rep_c1", 3, line=english)
     clock.freeze(START + timedelta(days=COURSE_DAYS - 1))
     result = run(db)
-    assert [(o.name, o.opened) for o in result.rules] == [("Team A only", 1),
-                                                          ("English anywhere", 1)]  # fmt: skip
+    assert [(o.name, o.opened) for o in result.rules] == [
+        ("Team A only", 1),
+        ("English anywhere", 1),
+    ]
     renewed = {r.renewal_of_id for r in renewals(db)}
     assert renewed == {a_kaoyan.id, c_english.id}
     assert b_kaoyan.id not in renewed
-    events = db.exec(select(FlowEvent.opportunity_id, FlowEvent.rule_id)
-                     .where(FlowEvent.reason == "renewal")).all()  # fmt: skip
+    events = db.exec(
+        select(FlowEvent.opportunity_id, FlowEvent.rule_id).where(FlowEvent.reason == "renewal")
+    ).all()
     assert sorted(rule_id for _, rule_id in events) == sorted(o.rule_id for o in result.rules)
 
 
@@ -116,8 +118,14 @@ def test_nothing_is_opened_twice_even_after_the_renewal_is_lost(db, company):
 def test_a_lead_with_an_open_opportunity_on_the_line_is_left_alone(db, company):
     renewal_rule(db, company)
     win = won(db, company)
-    db.add(Opportunity(lead_id=win.lead_id, business_line_id=win.business_line_id,
-                       pool_state="public", stage="contacted"))  # fmt: skip
+    db.add(
+        Opportunity(
+            lead_id=win.lead_id,
+            business_line_id=win.business_line_id,
+            pool_state="public",
+            stage="contacted",
+        )
+    )
     db.commit()
     clock.freeze(START + timedelta(days=COURSE_DAYS - 10))
     assert run(db).opened == 0
@@ -126,9 +134,14 @@ def test_a_lead_with_an_open_opportunity_on_the_line_is_left_alone(db, company):
 def test_two_due_wins_of_one_lead_on_one_line_give_one_renewal_of_the_newer(db, company):
     renewal_rule(db, company)
     first = won(db, company)
-    second = Opportunity(lead_id=first.lead_id, business_line_id=first.business_line_id,
-                         owner_id=first.owner_id, org_unit_id=first.org_unit_id,
-                         pool_state="owned", stage="qualified")  # fmt: skip
+    second = Opportunity(
+        lead_id=first.lead_id,
+        business_line_id=first.business_line_id,
+        owner_id=first.owner_id,
+        org_unit_id=first.org_unit_id,
+        pool_state="owned",
+        stage="qualified",
+    )
     db.add(second)
     db.commit()
     add_order(db, second, paid_at=START + timedelta(days=1))
@@ -157,8 +170,13 @@ def test_a_dry_run_counts_and_writes_nothing(db, company):
     assert count(db, FlowEvent) == events
     assert count(db, Notice) == 0
     # A manager's dry run of a draft says the same.
-    draft = RuleDraft(name="Draft", priority=5, org_unit_id=company.units["beijing"].id,
-                      conditions={"days_before": 30}, action={"assign_to": "dispatch"})  # fmt: skip
+    draft = RuleDraft(
+        name="Draft",
+        priority=5,
+        org_unit_id=company.units["beijing"].id,
+        conditions={"days_before": 30},
+        action={"assign_to": "dispatch"},
+    )
     preview = preview_rule(db, company.actor(db, "bj_manager"), "renewal", draft)
     assert (preview.opened, preview.to_owner, preview.to_dispatch) == (3, 0, 3)
     assert renewals(db) == []
@@ -176,19 +194,26 @@ def test_each_renewal_by_rule_has_history_a_flow_event_and_the_owner_a_notice(db
     assert [r.renewal_of_id for r in opened] == [w.id for w in wins]
     rep_a1 = company.users["rep_a1"].id
     assert [(r.pool_state, r.owner_id, r.unassigned_reason) for r in opened] == [
-        ("owned", rep_a1, None), ("owned", rep_a1, None), ("unassigned", None, OWNER_GONE),
-    ]  # fmt: skip
+        ("owned", rep_a1, None),
+        ("owned", rep_a1, None),
+        ("unassigned", None, OWNER_GONE),
+    ]
     assert [r.org_unit_id for r in opened] == [company.units["team_a"].id] * 2 + [
         company.units["team_b"].id
     ]
     assert all(r.assigned_at == clock.now() for r in opened[:2]) and opened[2].assigned_at is None
     ids = [r.id for r in opened]
-    history = db.exec(select(StageHistory.opportunity_id, StageHistory.from_stage,
-                             StageHistory.to_stage).where(StageHistory.opportunity_id.in_(ids))
-                      ).all()  # fmt: skip
+    history = db.exec(
+        select(StageHistory.opportunity_id, StageHistory.from_stage, StageHistory.to_stage).where(
+            StageHistory.opportunity_id.in_(ids)
+        )
+    ).all()
     assert sorted(history) == [(i, None, "new") for i in ids]
-    events = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id.in_(ids))
-                     .order_by(FlowEvent.opportunity_id)).all()  # fmt: skip
+    events = db.exec(
+        select(FlowEvent)
+        .where(FlowEvent.opportunity_id.in_(ids))
+        .order_by(FlowEvent.opportunity_id)
+    ).all()
     assert [(e.reason, e.rule_kind, e.rule_id, e.to_state, e.to_owner_id) for e in events] == [
         ("renewal", "renewal", rule.id, "owned", rep_a1),
         ("renewal", "renewal", rule.id, "owned", rep_a1),
@@ -207,8 +232,10 @@ def test_a_rule_may_give_every_renewal_to_dispatch(db, company):
     assert (run(db).to_dispatch, count(db, Notice)) == (1, 0)
     [renewal] = renewals(db)
     assert (renewal.pool_state, renewal.owner_id, renewal.unassigned_reason) == (
-        "unassigned", None, TO_DISPATCH,
-    )  # fmt: skip
+        "unassigned",
+        None,
+        TO_DISPATCH,
+    )
 
 
 def test_only_the_engine_or_a_dry_run_by_a_rule_manager_may_run(db, company):
@@ -230,9 +257,19 @@ def test_only_the_engine_or_a_dry_run_by_a_rule_manager_may_run(db, company):
 )
 def test_renewal_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
     manager = company.actor(db, "bj_manager")
-    error = refused(lambda: save_rule(db, manager, "renewal", RuleDraft(
-        name="Bad", org_unit_id=company.units["beijing"].id, conditions=conditions,
-        action=action)))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            manager,
+            "renewal",
+            RuleDraft(
+                name="Bad",
+                org_unit_id=company.units["beijing"].id,
+                conditions=conditions,
+                action=action,
+            ),
+        )
+    )
     assert error.key == key
 
 
@@ -257,8 +294,7 @@ def test_a_second_worker_finds_the_renewals_job_busy_and_opens_nothing(db, compa
     clock.freeze(START + timedelta(days=COURSE_DAYS - 10))
     if engine.dialect.name == "postgresql":
         holder = Session(engine)
-        holder.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(
-            k=job_lock_key("renewals")))  # fmt: skip
+        holder.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=job_lock_key("renewals")))
         try:
             busy = run_job("renewals", engine=engine)
         finally:

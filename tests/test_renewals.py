@@ -31,8 +31,17 @@ def company(db):
     clock.reset()
 
 
-def won(db, company, owner="rep_a1", tail=1, *, paid_at=START, days=COURSE_DAYS,
-        status="paid", line=None) -> Opportunity:  # fmt: skip
+def won(
+    db,
+    company,
+    owner="rep_a1",
+    tail=1,
+    *,
+    paid_at=START,
+    days=COURSE_DAYS,
+    status="paid",
+    line=None,
+) -> Opportunity:
     """A won opportunity of `owner` with one order paid at `paid_at` for a course of `days`."""
     opp = add_owned_opportunity(db, company, owner, tail)
     if line is not None:
@@ -45,26 +54,47 @@ def won(db, company, owner="rep_a1", tail=1, *, paid_at=START, days=COURSE_DAYS,
 
 
 def add_order(db, opp, *, paid_at, days=COURSE_DAYS, status="paid") -> SalesOrder:
-    product = Product(business_line_id=opp.business_line_id, code=f"P{opp.id}-{paid_at:%j%H%M}",
-                      name="Course", list_price=Decimal("1000.00"), course_days=days)  # fmt: skip
+    product = Product(
+        business_line_id=opp.business_line_id,
+        code=f"P{opp.id}-{paid_at:%j%H%M}",
+        name="Course",
+        list_price=Decimal("1000.00"),
+        course_days=days,
+    )
     db.add(product)
     db.flush()
     order = SalesOrder(
-        opportunity_id=opp.id, product_id=product.id, list_price=Decimal("1000.00"),
-        amount=Decimal("1000.00"), status=status, paid_at=paid_at,
+        opportunity_id=opp.id,
+        product_id=product.id,
+        list_price=Decimal("1000.00"),
+        amount=Decimal("1000.00"),
+        status=status,
+        paid_at=paid_at,
         refunded_at=paid_at + timedelta(days=3) if status == "refunded" else None,
-        course_ends_at=paid_at + timedelta(days=days), attributed_owner_id=opp.owner_id,
-    )  # fmt: skip
+        course_ends_at=paid_at + timedelta(days=days),
+        attributed_owner_id=opp.owner_id,
+    )
     db.add(order)
     db.commit()
     return order
 
 
-def renewal_rule(db, company, name="Renew", priority=10, unit="hq", line=None, days_before=30,
-                 assign_to="owner"):  # fmt: skip
-    saved = save_rule(db, company.actor(db, "admin"), "renewal", RuleDraft(
-        name=name, priority=priority, org_unit_id=company.units[unit].id, business_line_id=line,
-        conditions={"days_before": days_before}, action={"assign_to": assign_to}))  # fmt: skip
+def renewal_rule(
+    db, company, name="Renew", priority=10, unit="hq", line=None, days_before=30, assign_to="owner"
+):
+    saved = save_rule(
+        db,
+        company.actor(db, "admin"),
+        "renewal",
+        RuleDraft(
+            name=name,
+            priority=priority,
+            org_unit_id=company.units[unit].id,
+            business_line_id=line,
+            conditions={"days_before": days_before},
+            action={"assign_to": assign_to},
+        ),
+    )
     db.commit()
     return saved
 
@@ -105,18 +135,26 @@ def test_the_owner_of_the_win_gets_the_renewal_with_its_history(db, company):
     db.commit()
     assert (renewal.lead_id, renewal.business_line_id) == (win.lead_id, win.business_line_id)
     assert (renewal.pipeline_type, renewal.renewal_of_id, renewal.stage) == (
-        "renewal", win.id, "new",
-    )  # fmt: skip
+        "renewal",
+        win.id,
+        "new",
+    )
     assert (renewal.pool_state, renewal.owner_id, renewal.org_unit_id) == (
-        "owned", company.users["rep_a1"].id, company.units["team_a"].id,
-    )  # fmt: skip
+        "owned",
+        company.users["rep_a1"].id,
+        company.units["team_a"].id,
+    )
     assert renewal.assigned_at == clock.now() and renewal.unassigned_reason is None
     history = db.exec(select(StageHistory).where(StageHistory.opportunity_id == renewal.id)).one()
     assert (history.from_stage, history.to_stage, history.actor_id) == (None, "new", rep.user_id)
     event = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == renewal.id)).one()
     assert (event.reason, event.to_state, event.to_owner_id, event.actor_id, event.rule_kind) == (
-        "renewal", "owned", rep.user_id, rep.user_id, None,
-    )  # fmt: skip
+        "renewal",
+        "owned",
+        rep.user_id,
+        rep.user_id,
+        None,
+    )
     assert [(r.opportunity_id, r.open, r.visible) for r in renewals_of(db, rep, win.id)] == [
         (renewal.id, True, True)
     ]
@@ -128,12 +166,14 @@ def test_an_owner_who_moved_takes_the_renewal_to_their_new_unit(db, company):
     db.commit()
     renewal = open_renewal(db, company.actor(db, "bj_manager"), win.id)
     assert (renewal.owner_id, renewal.org_unit_id) == (
-        company.users["rep_a1"].id, company.units["team_b"].id,
-    )  # fmt: skip
+        company.users["rep_a1"].id,
+        company.units["team_b"].id,
+    )
 
 
-@pytest.mark.parametrize("change", [{"status": "resigned"}, {"enabled": False},
-                                    {"status": "on_leave"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "change", [{"status": "resigned"}, {"enabled": False}, {"status": "on_leave"}]
+)
 def test_a_renewal_whose_owner_is_gone_waits_for_dispatch(db, company, change):
     win = won(db, company)
     update_user(db, SYSTEM, company.users["rep_a1"].id, **change)
@@ -146,8 +186,10 @@ def test_a_renewal_whose_owner_is_gone_waits_for_dispatch(db, company, change):
     assert renewal.org_unit_id == company.units["team_a"].id  # the win's team still sees it
     event = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == renewal.id)).one()
     assert (event.to_state, event.to_owner_id, event.actor_id) == (
-        "unassigned", None, manager.user_id,
-    )  # fmt: skip
+        "unassigned",
+        None,
+        manager.user_id,
+    )
 
 
 def test_only_a_win_is_renewed(db, company):
@@ -168,8 +210,9 @@ def test_a_second_open_renewal_or_another_open_opportunity_on_the_line_is_refuse
     # Once that renewal is lost the win may be renewed again, unless the lead has another
     # open opportunity on the line.
     change_stage(db, rep, first.id, "lost", lost_reason="price")
-    other = Opportunity(lead_id=win.lead_id, business_line_id=win.business_line_id,
-                        pool_state="public", stage="new")  # fmt: skip
+    other = Opportunity(
+        lead_id=win.lead_id, business_line_id=win.business_line_id, pool_state="public", stage="new"
+    )
     db.add(other)
     db.commit()
     error = refused(lambda: open_renewal(db, rep, win.id))

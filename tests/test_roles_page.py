@@ -152,12 +152,25 @@ def add_role_keeper(session, company):
 
     rep_permissions = sorted(BUILTIN_ROLES["rep"][0])
     # A rep's discount limit too: editing a role with a larger one is refused for that.
-    save_role(session, SYSTEM, code="role_keeper", name="Role keeper", data_scope="subtree",
-              permissions=[*rep_permissions, Permission.MANAGE_ROLES],
-              max_discount_pct=10)  # fmt: skip
-    create_user(session, SYSTEM, username="keeper", full_name="Keeper", employee_no="E0100",
-                password=PASSWORD, org_unit_id=company.units["beijing"].id,
-                role_codes=["role_keeper"])  # fmt: skip
+    save_role(
+        session,
+        SYSTEM,
+        code="role_keeper",
+        name="Role keeper",
+        data_scope="subtree",
+        permissions=[*rep_permissions, Permission.MANAGE_ROLES],
+        max_discount_pct=10,
+    )
+    create_user(
+        session,
+        SYSTEM,
+        username="keeper",
+        full_name="Keeper",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=company.units["beijing"].id,
+        role_codes=["role_keeper"],
+    )
     session.commit()
 
 

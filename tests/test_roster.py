@@ -479,8 +479,12 @@ def test_a_preview_with_bad_rows_is_not_applied(db, company):
     assert error.value.key == "roster.error.bad_rows"
     db.expire_all()
     assert db.get(User, company.users["rep_a1"].id).org_unit_id == company.units["team_a"].id
-    assert db.exec(select(func.count()).select_from(AuditLog).where(
-        AuditLog.action == "roster.apply")).one() == 0  # fmt: skip
+    assert (
+        db.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "roster.apply")
+        ).one()
+        == 0
+    )
 
 
 def test_apply_is_all_or_nothing(db, company, monkeypatch):

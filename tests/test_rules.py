@@ -52,26 +52,46 @@ def refused(call) -> ValidationError:
         ({"trigger": "sometime", "after": 3}, {}, "rule.error.unknown_choice"),
         ({"trigger": "no_follow_up", "after": "x"}, {}, "rule.error.not_a_number"),
         ({"trigger": "no_follow_up", "after": 3}, {"target": "team"}, "rule.error.no_team"),
-        ({"trigger": "no_follow_up", "after": 3, "exempt_from_stage": "won"}, {},
-         "rule.error.unknown_choice"),
+        (
+            {"trigger": "no_follow_up", "after": 3, "exempt_from_stage": "won"},
+            {},
+            "rule.error.unknown_choice",
+        ),
     ],
-)  # fmt: skip
+)
 def test_recycle_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
     manager = company.actor(db, "bj_manager")
-    error = refused(lambda: save_rule(db, manager, "recycle", RuleDraft(
-        name="R", org_unit_id=company.units["beijing"].id, conditions=conditions,
-        action=action)))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            manager,
+            "recycle",
+            RuleDraft(
+                name="R",
+                org_unit_id=company.units["beijing"].id,
+                conditions=conditions,
+                action=action,
+            ),
+        )
+    )
     assert error.key == key
     db.rollback()
     assert db.exec(select(func.count()).select_from(RecycleRule)).one() == 0
 
 
 def test_a_target_unit_with_no_active_reps_is_refused(db, company):
-    db.exec(update(User).where(User.org_unit_id == company.units["team_b"].id)
-            .values(status="on_leave"))  # fmt: skip
+    db.exec(
+        update(User).where(User.org_unit_id == company.units["team_b"].id).values(status="on_leave")
+    )
     db.commit()
-    error = refused(lambda: save_rule(db, company.actor(db, "bj_manager"), "dispatch",
-                                      draft(company, target_unit_id=company.units["team_b"].id)))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            company.actor(db, "bj_manager"),
+            "dispatch",
+            draft(company, target_unit_id=company.units["team_b"].id),
+        )
+    )
     assert error.key == "rule.error.no_active_reps" and error.params["unit"] == "Team B"
 
 
@@ -90,21 +110,43 @@ def test_a_target_unit_with_no_active_reps_is_refused(db, company):
 )
 def test_dispatch_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
     action.setdefault("target_unit_id", company.units["team_a"].id)
-    error = refused(lambda: save_rule(db, company.actor(db, "bj_manager"), "dispatch", RuleDraft(
-        name="D", org_unit_id=company.units["beijing"].id, conditions=conditions,
-        action=action)))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            company.actor(db, "bj_manager"),
+            "dispatch",
+            RuleDraft(
+                name="D",
+                org_unit_id=company.units["beijing"].id,
+                conditions=conditions,
+                action=action,
+            ),
+        )
+    )
     assert error.key == key
 
 
 def test_named_reps_must_be_active_and_in_scope(db, company):
     manager = company.actor(db, "bj_manager")
-    error = refused(lambda: save_rule(db, manager, "dispatch", draft(
-        company, target_unit_id=None, target_user_ids=[company.users["rep_c1"].id])))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            manager,
+            "dispatch",
+            draft(company, target_unit_id=None, target_user_ids=[company.users["rep_c1"].id]),
+        )
+    )
     assert error.key == "rule.error.rep_unknown"
     db.exec(update(User).where(User.id == company.users["rep_a1"].id).values(status="resigned"))
     db.commit()
-    error = refused(lambda: save_rule(db, manager, "dispatch", draft(
-        company, target_unit_id=None, target_user_ids=[company.users["rep_a1"].id])))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            manager,
+            "dispatch",
+            draft(company, target_unit_id=None, target_user_ids=[company.users["rep_a1"].id]),
+        )
+    )
     assert error.key == "rule.error.rep_inactive"
 
 
@@ -113,9 +155,17 @@ def test_overlapping_priorities_are_refused(db, company):
     save_rule(db, manager, "dispatch", draft(company, name="First"))
     error = refused(lambda: save_rule(db, manager, "dispatch", draft(company, name="Second")))
     assert error.key == "rule.error.priority_taken" and error.params["rule"] == "First"
-    paused = save_rule(db, manager, "dispatch", RuleDraft(
-        name="Paused", org_unit_id=company.units["beijing"].id, enabled=False,
-        action={"target_unit_id": company.units["team_a"].id}))  # fmt: skip
+    paused = save_rule(
+        db,
+        manager,
+        "dispatch",
+        RuleDraft(
+            name="Paused",
+            org_unit_id=company.units["beijing"].id,
+            enabled=False,
+            action={"target_unit_id": company.units["team_a"].id},
+        ),
+    )
     assert refused(lambda: set_rule_enabled(db, manager, "dispatch", paused.id, True)).key == (
         "rule.error.priority_taken"
     )
@@ -124,8 +174,7 @@ def test_overlapping_priorities_are_refused(db, company):
 def test_every_save_is_a_version_with_who_and_what(db, company):
     manager = company.actor(db, "bj_manager")
     rule = save_rule(db, manager, "dispatch", draft(company))
-    save_rule(db, manager, "dispatch", draft(company, name="Renamed", strategy="weighted"),
-              rule.id)  # fmt: skip
+    save_rule(db, manager, "dispatch", draft(company, name="Renamed", strategy="weighted"), rule.id)
     set_rule_enabled(db, manager, "dispatch", rule.id, False)
     db.commit()
     versions = rule_versions(db, manager, "dispatch", rule.id)
@@ -141,11 +190,22 @@ def test_every_save_is_a_version_with_who_and_what(db, company):
 
 def test_managers_change_only_their_units_rules(db, company):
     admin = company.actor(db, "admin")
-    shanghai = save_rule(db, admin, "dispatch", RuleDraft(
-        name="SH", org_unit_id=company.units["shanghai"].id,
-        action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
-    company_wide = save_rule(db, admin, "dispatch", RuleDraft(
-        name="All", priority=500, action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
+    shanghai = save_rule(
+        db,
+        admin,
+        "dispatch",
+        RuleDraft(
+            name="SH",
+            org_unit_id=company.units["shanghai"].id,
+            action={"target_unit_id": company.units["team_c"].id},
+        ),
+    )
+    company_wide = save_rule(
+        db,
+        admin,
+        "dispatch",
+        RuleDraft(name="All", priority=500, action={"target_unit_id": company.units["team_c"].id}),
+    )
     db.commit()
     manager = company.actor(db, "bj_manager")
     assert [r.name for r in list_rules(db, manager, "dispatch")] == ["All"]
@@ -155,17 +215,31 @@ def test_managers_change_only_their_units_rules(db, company):
         set_rule_enabled(db, manager, "dispatch", company_wide.id, False)
     with pytest.raises(PermissionDenied):
         list_rules(db, company.actor(db, "rep_a1"), "dispatch")
-    error = refused(lambda: save_rule(db, manager, "dispatch", RuleDraft(
-        name="No unit", action={"target_unit_id": company.units["team_a"].id})))  # fmt: skip
+    error = refused(
+        lambda: save_rule(
+            db,
+            manager,
+            "dispatch",
+            RuleDraft(name="No unit", action={"target_unit_id": company.units["team_a"].id}),
+        )
+    )
     assert error.key == "rule.error.unit_required"
 
 
 def test_moving_a_rule_swaps_its_place(db, company):
     manager = company.actor(db, "bj_manager")
     first = save_rule(db, manager, "dispatch", draft(company, name="First"))
-    second = save_rule(db, manager, "dispatch", RuleDraft(
-        name="Second", priority=200, org_unit_id=company.units["beijing"].id,
-        action={"target_unit_id": company.units["team_b"].id}))  # fmt: skip
+    second = save_rule(
+        db,
+        manager,
+        "dispatch",
+        RuleDraft(
+            name="Second",
+            priority=200,
+            org_unit_id=company.units["beijing"].id,
+            action={"target_unit_id": company.units["team_b"].id},
+        ),
+    )
     move_rule(db, manager, "dispatch", second.id, -1)
     db.commit()
     assert [r.name for r in list_rules(db, manager, "dispatch")] == ["Second", "First"]
@@ -191,8 +265,15 @@ def test_names_of_rules_and_people_outside_the_scope_are_shown_not_their_rules(d
     from crm_core.org.users import staff_names
 
     admin = company.actor(db, "admin")
-    shanghai = save_rule(db, admin, "dispatch", RuleDraft(
-        name="SH", org_unit_id=company.units["shanghai"].id,
-        action={"target_unit_id": company.units["team_c"].id}))  # fmt: skip
+    shanghai = save_rule(
+        db,
+        admin,
+        "dispatch",
+        RuleDraft(
+            name="SH",
+            org_unit_id=company.units["shanghai"].id,
+            action={"target_unit_id": company.units["team_c"].id},
+        ),
+    )
     assert rule_names(db, "dispatch") == {shanghai.id: "SH"}
     assert staff_names(db)[company.users["admin"].id] == "Admin"

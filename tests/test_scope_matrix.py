@@ -94,8 +94,9 @@ def rolled_back(engine) -> Iterator[Session]:
     """A session whose every write, committed or not, is gone afterwards."""
     with engine.connect() as connection:
         transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                          expire_on_commit=False)  # fmt: skip
+        session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         try:
             yield session
         finally:
@@ -113,8 +114,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, SQLModel):
         return {"row": type(value).__name__, **plain(value.model_dump())}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"type": type(value).__name__,
-                **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}  # fmt: skip
+        return {
+            "type": type(value).__name__,
+            **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, pd.DataFrame):
         return plain(value.to_dict(orient="split"))
     if isinstance(value, dict):
@@ -172,8 +175,9 @@ def named_markers(world: World, result: dict, echoes: list[str]) -> list[str]:
     return [m for m in shanghai_markers(world) if m in text and m not in echoes]
 
 
-def run_case(engine, world: World, case, actor: Actor, *,
-             control: bool = False) -> tuple[dict, bool, dict | None, list[str]]:  # fmt: skip
+def run_case(
+    engine, world: World, case, actor: Actor, *, control: bool = False
+) -> tuple[dict, bool, dict | None, list[str]]:
     """(outcome with Shanghai, whether Shanghai's rows changed, outcome without Shanghai -
     for Hides, and for every control - and the Shanghai texts the outcome names)."""
     with rolled_back(engine) as session:
@@ -208,8 +212,11 @@ def _matrix_params() -> list:
                 marks = []
                 if role in row.xfail:
                     marks.append(pytest.mark.xfail(strict=True, reason=row.xfail[role]))
-                params.append(pytest.param(name, label, role, marks=marks,
-                                           id=f"{_short(name)}:{label}:{role}"))  # fmt: skip
+                params.append(
+                    pytest.param(
+                        name, label, role, marks=marks, id=f"{_short(name)}:{label}:{role}"
+                    )
+                )
     return params
 
 
@@ -343,13 +350,27 @@ def test_internal_steps_are_not_called_by_the_shells():
 
 def _handed_over_lead(session: Session, world: World) -> int:
     """A lead rep_a1 entered whose only opportunity now belongs to rep_c1 in Shanghai."""
-    lead = Lead(name="Handed over", phone="+8613900000777", phone_suffix="0777",
-                channel="sem", created_by_id=world.user("rep_a1"), created_at=NOW)  # fmt: skip
+    lead = Lead(
+        name="Handed over",
+        phone="+8613900000777",
+        phone_suffix="0777",
+        channel="sem",
+        created_by_id=world.user("rep_a1"),
+        created_at=NOW,
+    )
     session.add(lead)
     session.flush()
-    session.add(Opportunity(lead_id=lead.id, business_line_id=world.company.line.id,
-                            owner_id=world.user("rep_c1"), org_unit_id=world.unit("team_c"),
-                            pool_state="owned", stage="contacted", assigned_at=NOW))  # fmt: skip
+    session.add(
+        Opportunity(
+            lead_id=lead.id,
+            business_line_id=world.company.line.id,
+            owner_id=world.user("rep_c1"),
+            org_unit_id=world.unit("team_c"),
+            pool_state="owned",
+            stage="contacted",
+            assigned_at=NOW,
+        )
+    )
     session.flush()
     return lead.id
 
@@ -365,16 +386,23 @@ def _reaches(call) -> bool:
 # Each answers whether the actor still reaches the lead.
 FINDING_6_READS = {
     "get_lead_detail": lambda c, lead: _reaches(
-        lambda: lead_card.get_lead_detail(c.session, c.actor, lead)),
+        lambda: lead_card.get_lead_detail(c.session, c.actor, lead)
+    ),
     "reveal_phone": lambda c, lead: _reaches(
-        lambda: masking.reveal_phone(c.session, c.actor, lead)),
+        lambda: masking.reveal_phone(c.session, c.actor, lead)
+    ),
     "learning_for_lead": lambda c, lead: _reaches(
-        lambda: learning.learning_for_lead(c.session, c.actor, lead)),
+        lambda: learning.learning_for_lead(c.session, c.actor, lead)
+    ),
     "add_tag": lambda c, lead: _reaches(lambda: tags.add_tag(c.session, c.actor, lead, "mine")),
-    "search_leads": lambda c, lead: lead in [
-        r.id for r in lead_search.search_leads(c.session, c.actor, lead_search.LeadFilter()).rows
-    ],
-}  # fmt: skip
+    "search_leads": lambda c, lead: (
+        lead
+        in [
+            r.id
+            for r in lead_search.search_leads(c.session, c.actor, lead_search.LeadFilter()).rows
+        ]
+    ),
+}
 
 
 @pytest.mark.parametrize("read", sorted(FINDING_6_READS))

@@ -107,9 +107,13 @@ def _read_in_a_process(path) -> dict:
     )
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
-        [sys.executable, "-c", code, str(path)], cwd=root, capture_output=True, text=True,
-        timeout=120, env={**os.environ, "PYTHONPATH": str(root)},
-    )  # fmt: skip
+        [sys.executable, "-c", code, str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

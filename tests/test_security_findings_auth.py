@@ -189,10 +189,16 @@ def _set_password_everywhere(db, company, password: str) -> list[str]:
         ),
         "admin reset": lambda: reset_password(db, admin, company.users["rep_b1"].id, password),
         "new user": lambda: create_user(
-            db, admin, username="newbie", full_name="New Bie", employee_no="E9999",
-            password=password, org_unit_id=company.units["team_a"].id, role_codes=["rep"],
+            db,
+            admin,
+            username="newbie",
+            full_name="New Bie",
+            employee_no="E9999",
+            password=password,
+            org_unit_id=company.units["team_a"].id,
+            role_codes=["rep"],
         ),
-    }  # fmt: skip
+    }
     keys = []
     for name, attempt in attempts.items():
         with pytest.raises(ValidationError) as refused:
@@ -225,8 +231,11 @@ def test_finding_10_account_page_answers_a_long_password_with_a_message(app_env)
     at = login("rep_a1")
     at.switch_page("pages/workspace/account.py").run()
     long_password = TOO_LONG["73 ASCII bytes"]
-    for label, value in (("当前密码", PASSWORD), ("新密码", long_password),
-                         ("再次输入新密码", long_password)):  # fmt: skip
+    for label, value in (
+        ("当前密码", PASSWORD),
+        ("新密码", long_password),
+        ("再次输入新密码", long_password),
+    ):
         next(w for w in at.text_input if w.label == label).input(value)
     next(b for b in at.button if b.label == "修改密码").click()
     at.run()
@@ -306,10 +315,15 @@ def _shanghai_manager(db, company) -> User:
     from tests.factories import SYSTEM
 
     manager = create_user(
-        db, SYSTEM, username="sh_manager", full_name="Sh Manager", employee_no="E0100",
-        password=PASSWORD, org_unit_id=company.units["shanghai"].id,
+        db,
+        SYSTEM,
+        username="sh_manager",
+        full_name="Sh Manager",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=company.units["shanghai"].id,
         role_codes=["sales_manager"],
-    )  # fmt: skip
+    )
     set_unit_head(db, SYSTEM, company.units["shanghai"].id, manager.id)
     db.commit()
     return manager
@@ -332,11 +346,16 @@ def test_finding_12_collision_outside_scope_names_no_owner_and_tells_their_manag
     theirs = add_owned_opportunity(db, company, "rep_c1", 21)  # Shanghai, +8613800000021
     rep = company.actor(db, "rep_a1")  # Beijing, own rows only
     result = intake_leads(
-        db, rep,
-        [LeadInput(name="Li Lei", phone="138 0000 0021", channel="sem",
-                   business_line_codes=["kaoyan"])],
-        source="manual", keep_for_self=True,
-    )  # fmt: skip
+        db,
+        rep,
+        [
+            LeadInput(
+                name="Li Lei", phone="138 0000 0021", channel="sem", business_line_codes=["kaoyan"]
+            )
+        ],
+        source="manual",
+        keep_for_self=True,
+    )
     db.commit()
     [outcome] = result.outcomes
     assert outcome.status == "collision"
@@ -355,11 +374,15 @@ def test_finding_12_collision_outside_scope_names_no_owner_and_tells_their_manag
     # Someone whose scope holds the opportunity still sees who has it, and nobody is told.
     ours = add_owned_opportunity(db, company, "rep_a2", 22)
     seen = intake_leads(
-        db, company.actor(db, "bj_manager"),
-        [LeadInput(name="Han Mei", phone="13800000022", channel="sem",
-                   business_line_codes=["kaoyan"])],
+        db,
+        company.actor(db, "bj_manager"),
+        [
+            LeadInput(
+                name="Han Mei", phone="13800000022", channel="sem", business_line_codes=["kaoyan"]
+            )
+        ],
         source="manual",
-    )  # fmt: skip
+    )
     db.commit()
     [visible] = seen.outcomes[0].collisions
     assert not visible.hidden
@@ -385,14 +408,18 @@ def test_finding_12_import_report_hides_owners_outside_scope(db, company):
     importer = company.actor(db, "bj_manager")  # Beijing subtree
     preview = preview_import(db, importer, frame, options)
     assert [(c.row, c.owner_name, c.hidden) for c in preview.collisions] == [
-        (2, None, True), (3, None, True), (4, "Rep A1", False),
-    ]  # fmt: skip
+        (2, None, True),
+        (3, None, True),
+        (4, "Rep A1", False),
+    ]
     assert _notices(db, manager.id) == []  # a preview tells nobody
     done = run_import(db, importer, frame, options)
     db.commit()
     assert [(c.owner_name, c.hidden) for c in done.collisions] == [
-        (None, True), (None, True), ("Rep A1", False),
-    ]  # fmt: skip
+        (None, True),
+        (None, True),
+        ("Rep A1", False),
+    ]
     assert _notices(db, manager.id) == [("collision.colleagues", {"by": "Bj Manager", "count": 2})]
 
 
@@ -423,11 +450,11 @@ def test_finding_12_without_a_unit_head_the_nearest_managers_are_told(db, compan
 
     theirs = add_owned_opportunity(db, company, "rep_c1", 51)
     intake_leads(
-        db, company.actor(db, "rep_b1"),
-        [LeadInput(name="Wei", phone="13800000051", channel="sem",
-                   business_line_codes=["kaoyan"])],
+        db,
+        company.actor(db, "rep_b1"),
+        [LeadInput(name="Wei", phone="13800000051", channel="sem", business_line_codes=["kaoyan"])],
         source="manual",
-    )  # fmt: skip
+    )
     db.commit()
     assert _notices(db, company.users["admin"].id) == [
         ("collision.colleague", {"by": "Rep B1", "opportunity": theirs.id})
@@ -470,9 +497,11 @@ def test_finding_14_cookie_lives_one_idle_period_and_is_renewed_while_active(db,
     renewed_until = auth.renewed_expiry(policy, start, order.expires_at, clock.now())
     assert renewed_until == clock.now() + timedelta(hours=1)
     renewal = auth.redeem_cookie_ticket(
-        db, auth.cookie_ticket(KEY, clock.now(), username="rep_a1", issued_at=start), KEY,
+        db,
+        auth.cookie_ticket(KEY, clock.now(), username="rep_a1", issued_at=start),
+        KEY,
         clock.now(),
-    )  # fmt: skip
+    )
     assert renewal.expires_at == renewed_until
     assert valid_at(renewal.token, start + timedelta(minutes=99))
     assert auth.decode_session_token(renewal.token, KEY, 7.0, _epoch(clock.now())).issued_at == (
@@ -503,12 +532,19 @@ def _post(app, body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[st
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/crm-session", "raw_path": b"/crm-session",
-        "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8501),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/crm-session",
+        "raw_path": b"/crm-session",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("127.0.0.1", 8501),
         "client": ("127.0.0.1", 50000),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-    }  # fmt: skip
+    }
     asyncio.run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
@@ -546,17 +582,25 @@ def test_finding_14_the_server_sets_the_cookie_http_only_secure_and_strict(
     status, headers = post(auth.cookie_ticket(KEY, now))
     assert status == 204 and "Max-Age=0" in dict(headers)["set-cookie"]
     refused = [
-        post(auth.cookie_ticket(KEY, now - timedelta(minutes=2), username="rep_a1",
-                                issued_at=now)),
-        post(auth.cookie_ticket("another-key-0123456789abcdef-0123456789", now,
-                                username="rep_a1", issued_at=now)),
+        post(auth.cookie_ticket(KEY, now - timedelta(minutes=2), username="rep_a1", issued_at=now)),
+        post(
+            auth.cookie_ticket(
+                "another-key-0123456789abcdef-0123456789", now, username="rep_a1", issued_at=now
+            )
+        ),
         post(token),  # a session cookie is no order
-        post(auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now),
-             **{"sec-fetch-site": "cross-site"}),
-        _post(app, json.dumps({"ticket": auth.cookie_ticket(KEY, now, username="rep_a1",
-                                                              issued_at=now)}).encode(),
-              {"content-type": "text/plain", "host": "127.0.0.1:8501"}),
-    ]  # fmt: skip
+        post(
+            auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now),
+            **{"sec-fetch-site": "cross-site"},
+        ),
+        _post(
+            app,
+            json.dumps(
+                {"ticket": auth.cookie_ticket(KEY, now, username="rep_a1", issued_at=now)}
+            ).encode(),
+            {"content-type": "text/plain", "host": "127.0.0.1:8501"},
+        ),
+    ]
     assert [status for status, _ in refused] == [403, 403, 403, 403, 415]
     assert not any(k == "set-cookie" for _, headers in refused for k, _ in headers)
     # An order is no session cookie either.

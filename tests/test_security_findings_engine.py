@@ -44,9 +44,16 @@ def waiting(db):
     """The small company with a dispatch rule and five opportunities waiting for it."""
     clock.freeze(datetime(2026, 3, 2, 2, 0))
     company = build_small_company(db)
-    save_rule(db, company.actor(db, "admin"), "dispatch", RuleDraft(
-        name="All to A", org_unit_id=company.units["hq"].id,
-        action={"target_unit_id": company.units["team_a"].id}))  # fmt: skip
+    save_rule(
+        db,
+        company.actor(db, "admin"),
+        "dispatch",
+        RuleDraft(
+            name="All to A",
+            org_unit_id=company.units["hq"].id,
+            action={"target_unit_id": company.units["team_a"].id},
+        ),
+    )
     db.commit()
     add_waiting_opportunities(db, company, 5)
     yield company
@@ -83,9 +90,12 @@ def start_stuck_worker(database_url: str) -> subprocess.Popen:
     """A worker process in the middle of a dispatch run (it has printed `mid-run`)."""
     worker = subprocess.Popen(
         [sys.executable, "-c", STUCK_WORKER, database_url],
-        cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "CRM_DATABASE_URL": database_url},
-    )  # fmt: skip
+    )
     assert worker.stdout.readline().strip() == "mid-run"
     return worker
 
@@ -100,8 +110,9 @@ def wait_for_advisory_lock(engine, job: str) -> None:
 
 
 @pytest.mark.usefixtures("committed_db")  # other connections must see its rows
-def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(db, waiting, engine,
-                                                                      database_url):  # fmt: skip
+def test_finding_8_a_worker_killed_mid_run_does_not_block_the_next_run(
+    db, waiting, engine, database_url
+):
     worker = start_stuck_worker(database_url)
     try:
         killed_at = time.monotonic()
@@ -134,8 +145,9 @@ def test_finding_8_two_runs_in_one_process_never_share_the_lock(db, waiting, eng
 
 
 @pytest.mark.usefixtures("committed_db")  # other connections must see its rows
-def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lease(db, waiting,
-                                                                                  engine):  # fmt: skip
+def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lease(
+    db, waiting, engine
+):
     if engine.dialect.name != "sqlite":
         pytest.skip("the lock row is SQLite's; PostgreSQL's advisory lock ends with the session")
     # "host:pid" of a worker elsewhere: this host cannot tell whether it is still alive.
@@ -148,8 +160,9 @@ def test_finding_8_a_lock_from_a_worker_on_another_host_lapses_after_a_short_lea
 
 
 @pytest.mark.usefixtures("committed_db")  # other connections must see its rows
-def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(db, waiting, engine,
-                                                                  monkeypatch):  # fmt: skip
+def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(
+    db, waiting, engine, monkeypatch
+):
     """A short lease means a slow run may see its lock taken by another host's worker; the
     slow run must then not commit on top of the new holder's run."""
     if engine.dialect.name != "sqlite":
@@ -161,9 +174,11 @@ def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(db, waiting, 
             other.exec(
                 update(JobLock)
                 .where(JobLock.name == "dispatch")
-                .values(holder="crm-worker-2.internal:4242",
-                        expires_at=clock.now() + timedelta(minutes=2))
-            )  # fmt: skip
+                .values(
+                    holder="crm-worker-2.internal:4242",
+                    expires_at=clock.now() + timedelta(minutes=2),
+                )
+            )
             other.commit()
         return dispatch_unassigned(session, actor)
 
@@ -238,8 +253,9 @@ def valid_numbers(draw) -> phonenumbers.PhoneNumber:
     assume(example is not None)
     national = phonenumbers.national_significant_number(example)
     keep = draw(st.integers(min_value=0, max_value=min(3, len(national) - 1)))
-    digits = draw(st.text("0123456789", min_size=len(national) - keep,
-                          max_size=len(national) - keep))  # fmt: skip
+    digits = draw(
+        st.text("0123456789", min_size=len(national) - keep, max_size=len(national) - keep)
+    )
     number = phonenumbers.parse(f"+{example.country_code}{national[:keep]}{digits}")
     assume(phonenumbers.is_valid_number(number))
     return number
@@ -306,8 +322,13 @@ def test_finding_9_every_screen_and_file_masks_a_short_number_the_same_way(db):
     header = ["Name", "Mobile", "Source", "Campaign", "Business line", "Created", "Tags"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows([header, ["Chan", "+852 9123 4567", "sem", "", "kaoyan", "", ""],
-                      ["Lee", "6123456", "sem", "", "kaoyan", "", ""]])  # fmt: skip
+    writer.writerows(
+        [
+            header,
+            ["Chan", "+852 9123 4567", "sem", "", "kaoyan", "", ""],
+            ["Lee", "6123456", "sem", "", "kaoyan", "", ""],
+        ]
+    )
     frame = read_table(buffer.getvalue().encode(), "leads.csv")
     options = ImportOptions(mapping=guess_columns(frame.columns))
     report = preview_import(db, manager, frame, options)

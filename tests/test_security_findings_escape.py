@@ -112,8 +112,12 @@ def hostile_company(app_env, db):
     add_tag(db, admin, lead.id, HOSTILE_TAG)
     spec = RecycleSpec(trigger="no_follow_up", after=3, warn_days=2)
     conditions, action = spec_documents(spec)
-    save_rule(db, admin, "recycle", RuleDraft(name=hostile("rule"), priority=10,
-              conditions=conditions, action=action))  # fmt: skip
+    save_rule(
+        db,
+        admin,
+        "recycle",
+        RuleDraft(name=hostile("rule"), priority=10, conditions=conditions, action=action),
+    )
     db.commit()
     rep = company.actor(db, "rep_a1")
     request_transfer(db, rep, opp.id, hostile("reason"))

@@ -43,16 +43,30 @@ def company(db):
 
 def role(db, code: str, scope: str, permissions, units=(), discount: int = 0) -> Role:
     """A role made by the system (as an administrator would)."""
-    return save_role(db, SYSTEM, code=code, name=code.replace("_", " ").title(),
-                     permissions=sorted(permissions), data_scope=scope,
-                     scope_unit_ids=list(units), max_discount_pct=discount)  # fmt: skip
+    return save_role(
+        db,
+        SYSTEM,
+        code=code,
+        name=code.replace("_", " ").title(),
+        permissions=sorted(permissions),
+        data_scope=scope,
+        scope_unit_ids=list(units),
+        max_discount_pct=discount,
+    )
 
 
 def person(db, company, username: str, unit: str, roles) -> User:
     """An account made by the system, remembered in the company's users."""
-    user = create_user(db, SYSTEM, username=username, full_name=username.title(),
-                       employee_no=f"S-{username}", password=PASSWORD,
-                       org_unit_id=company.units[unit].id, role_codes=list(roles))  # fmt: skip
+    user = create_user(
+        db,
+        SYSTEM,
+        username=username,
+        full_name=username.title(),
+        employee_no=f"S-{username}",
+        password=PASSWORD,
+        org_unit_id=company.units[unit].id,
+        role_codes=list(roles),
+    )
     db.commit()
     company.users[username] = user
     return user
@@ -69,8 +83,13 @@ def opportunities_seen(db, actor) -> int:
 def department_manager(db, company):
     """A user manager whose custom scope is the Beijing department unit alone (which holds
     no opportunities itself: they sit in its teams)."""
-    role(db, "dept_users", "custom", ["manage_users", *READ_ONLY],
-         units=[company.units["beijing"].id])  # fmt: skip
+    role(
+        db,
+        "dept_users",
+        "custom",
+        ["manage_users", *READ_ONLY],
+        units=[company.units["beijing"].id],
+    )
     role(db, "subtree_reader", "subtree", READ_ONLY)
     role(db, "team_reader", "team", READ_ONLY)
     person(db, company, "dept_mgr", "beijing", ["dept_users"])
@@ -84,18 +103,31 @@ def test_finding_4_custom_scope_manager_cannot_create_a_subtree_account(
 ):
     assert opportunities_seen(db, department_manager) == 0
     with pytest.raises(PermissionDenied) as refused:
-        create_user(db, department_manager, username="wide", full_name="Wide",
-                    employee_no="S-wide", password=PASSWORD,
-                    org_unit_id=company.units["beijing"].id,
-                    role_codes=["subtree_reader"])  # fmt: skip
+        create_user(
+            db,
+            department_manager,
+            username="wide",
+            full_name="Wide",
+            employee_no="S-wide",
+            password=PASSWORD,
+            org_unit_id=company.units["beijing"].id,
+            role_codes=["subtree_reader"],
+        )
     # A list of units reaches no subtree: no subtree role is theirs to give, anywhere.
     assert refused.value.key == "users.error.grant_scope"
     db.rollback()
     assert db.exec(select(User).where(User.username == "wide")).first() is None
     # What stays within the granter's reach is still granted: the team of their own unit.
-    create_user(db, department_manager, username="narrow", full_name="Narrow",
-                employee_no="S-narrow", password=PASSWORD,
-                org_unit_id=company.units["beijing"].id, role_codes=["team_reader"])  # fmt: skip
+    create_user(
+        db,
+        department_manager,
+        username="narrow",
+        full_name="Narrow",
+        employee_no="S-narrow",
+        password=PASSWORD,
+        org_unit_id=company.units["beijing"].id,
+        role_codes=["team_reader"],
+    )
 
 
 def test_finding_4_custom_scope_manager_cannot_widen_an_accounts_roles(
@@ -198,10 +230,18 @@ def test_finding_5_beijing_role_editor_cannot_change_the_builtin_rep_role(
     rep = db.exec(select(Role).where(Role.code == "rep")).one()
     before = (sorted(rep.permissions), rep.data_scope, rep.max_discount_pct)
     with pytest.raises(PermissionDenied) as refused:
-        save_role(db, beijing_role_editor, code="rep", name=rep.name, role_id=rep.id,
-                  permissions=sorted({*rep.permissions, "export_leads", "merge_leads",
-                                      "assign_opportunities"}),
-                  data_scope="team", max_discount_pct=30)  # fmt: skip
+        save_role(
+            db,
+            beijing_role_editor,
+            code="rep",
+            name=rep.name,
+            role_id=rep.id,
+            permissions=sorted(
+                {*rep.permissions, "export_leads", "merge_leads", "assign_opportunities"}
+            ),
+            data_scope="team",
+            max_discount_pct=30,
+        )
     assert refused.value.key == "roles.error.builtin_admin_only"
     db.rollback()
     db.expire_all()
@@ -217,21 +257,32 @@ def test_finding_5_role_editor_cannot_change_a_role_held_outside_their_reach(
     shared = role(db, "night_shift", "self", ["view_leads"])
     own = role(db, "bj_night_shift", "self", ["view_leads"])
     set_user_roles(db, SYSTEM, company.users["rep_c1"].id, ["rep", "night_shift"])
-    set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "night_shift",
-                                                             "bj_night_shift"])  # fmt: skip
+    set_user_roles(db, SYSTEM, company.users["rep_a1"].id, ["rep", "night_shift", "bj_night_shift"])
     db.commit()
     with pytest.raises(PermissionDenied) as refused:
-        save_role(db, beijing_role_editor, code="night_shift", name="Night shift",
-                  role_id=shared.id, permissions=["view_leads", "export_leads"],
-                  data_scope="self")  # fmt: skip
+        save_role(
+            db,
+            beijing_role_editor,
+            code="night_shift",
+            name="Night shift",
+            role_id=shared.id,
+            permissions=["view_leads", "export_leads"],
+            data_scope="self",
+        )
     assert refused.value.key == "roles.error.holders_outside"
     assert refused.value.params == {"code": "night_shift", "count": 1}
     db.rollback()
     assert not company.actor(db, "rep_c1").can("export_leads")
     # A role held only inside Beijing stays the editor's to change.
-    save_role(db, beijing_role_editor, code="bj_night_shift", name="Night shift (Beijing)",
-              role_id=own.id, permissions=["view_leads", "export_leads"],
-              data_scope="team")  # fmt: skip
+    save_role(
+        db,
+        beijing_role_editor,
+        code="bj_night_shift",
+        name="Night shift (Beijing)",
+        role_id=own.id,
+        permissions=["view_leads", "export_leads"],
+        data_scope="team",
+    )
     db.commit()
     assert company.actor(db, "rep_a1").can("export_leads")
 
@@ -241,8 +292,13 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
     reader = role(db, "bj_reader", "team", READ_ONLY)
     clerk = person(db, company, "clerk", "beijing", ["bj_reader"])
     add_owned_opportunity(db, company, "rep_a1", 1)
-    wider = {"code": "bj_reader", "name": "Beijing reader", "role_id": reader.id,
-             "permissions": READ_ONLY, "data_scope": "subtree"}  # fmt: skip
+    wider = {
+        "code": "bj_reader",
+        "name": "Beijing reader",
+        "role_id": reader.id,
+        "permissions": READ_ONLY,
+        "data_scope": "subtree",
+    }
     # An editor whose custom scope is the Beijing unit alone reaches no subtree at all.
     role(db, "dept_roles", "custom", ["manage_roles", *READ_ONLY], units=[beijing.id])
     person(db, company, "dept_editor", "beijing", ["dept_roles"])
@@ -253,8 +309,14 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
     assert refused.value.key == "users.error.grant_scope"
     db.rollback()
     with pytest.raises(PermissionDenied) as refused:
-        save_role(db, dept_editor, code="wide_reader", name="Wide reader", permissions=READ_ONLY,
-                  data_scope="subtree")  # fmt: skip
+        save_role(
+            db,
+            dept_editor,
+            code="wide_reader",
+            name="Wide reader",
+            permissions=READ_ONLY,
+            data_scope="subtree",
+        )
     assert refused.value.key == "users.error.grant_scope"
     db.rollback()
     # An editor who reaches Team A's subtree and the Beijing unit: the clerk is within
@@ -274,10 +336,12 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
 
 def type_in_lead(db, actor, phone: str = "13812345678", *, keep: bool = False) -> int:
     result = intake_leads(
-        db, actor,
+        db,
+        actor,
         [LeadInput(name="Zhang Wei", phone=phone, channel="sem", business_line_codes=["kaoyan"])],
-        source="manual", keep_for_self=keep,
-    )  # fmt: skip
+        source="manual",
+        keep_for_self=keep,
+    )
     [outcome] = result.outcomes
     assert outcome.status == "created", outcome
     db.commit()
@@ -316,14 +380,21 @@ def test_finding_6_a_reps_typed_in_lead_goes_with_its_opportunity(db, company):
     # Waiting for dispatch, the lead is still the creator's to open and correct; so is a
     # lead with no opportunity at all.
     assert get_lead_detail(db, creator, lead_id).name == "Zhang Wei"
-    bare = Lead(name="Li Na", name_key="li na", phone="+8613833330000", phone_suffix="0000",
-                channel="sem", created_by_id=creator.user_id)  # fmt: skip
+    bare = Lead(
+        name="Li Na",
+        name_key="li na",
+        phone="+8613833330000",
+        phone_suffix="0000",
+        channel="sem",
+        created_by_id=creator.user_id,
+    )
     db.add(bare)
     db.commit()
     assert count_leads(db, creator) == 2
     assert reveal_phone(db, creator, bare.id) == "+8613833330000"
-    assign_opportunities(db, company.actor(db, "admin"), [opportunity_of(db, lead_id)],
-                         company.users["rep_c1"].id)  # fmt: skip
+    assign_opportunities(
+        db, company.actor(db, "admin"), [opportunity_of(db, lead_id)], company.users["rep_c1"].id
+    )
     db.commit()
     assert_lead_out_of_reach(db, creator, lead_id, "13812345678", leads_left=1)
     # The new owner has it, of course.
@@ -334,8 +405,9 @@ def test_finding_6_a_lead_kept_then_transferred_away_leaves_its_creator(db, comp
     creator = company.actor(db, "rep_a1")
     lead_id = type_in_lead(db, creator, keep=True)
     assert get_lead_detail(db, creator, lead_id).opportunities[0].owner_name == "Rep A1"
-    assign_opportunities(db, company.actor(db, "admin"), [opportunity_of(db, lead_id)],
-                         company.users["rep_c1"].id)  # fmt: skip
+    assign_opportunities(
+        db, company.actor(db, "admin"), [opportunity_of(db, lead_id)], company.users["rep_c1"].id
+    )
     db.commit()
     assert_lead_out_of_reach(db, creator, lead_id, "13812345678")
 

@@ -34,9 +34,13 @@ def company(db):
 
 
 def _recycle_draft(name: str, unit_id: int, priority: int) -> RuleDraft:
-    return RuleDraft(name=name, priority=priority, org_unit_id=unit_id,
-                     conditions={"trigger": "no_follow_up", "after": 1},
-                     action={"target": "public_pool"})  # fmt: skip
+    return RuleDraft(
+        name=name,
+        priority=priority,
+        org_unit_id=unit_id,
+        conditions={"trigger": "no_follow_up", "after": 1},
+        action={"target": "public_pool"},
+    )
 
 
 def test_finding_scope_matrix_departure_moves_only_users_in_scope(db, company):
@@ -53,8 +57,9 @@ def test_finding_scope_matrix_departure_moves_only_users_in_scope(db, company):
     assert db.get(Opportunity, shanghai_opp.id, populate_existing=True).owner_id == rep_c1.id
     # Within the scope it still works.
     add_owned_opportunity(db, company, "rep_a2", 2)
-    moved = move_open_opportunities(db, company.actor(db, "bj_manager"),
-                                    db.get(User, company.users["rep_a2"].id))  # fmt: skip
+    moved = move_open_opportunities(
+        db, company.actor(db, "bj_manager"), db.get(User, company.users["rep_a2"].id)
+    )
     assert moved.moved == 1
 
 
@@ -64,13 +69,20 @@ def test_finding_scope_matrix_waiting_reasons_count_only_the_reach(db, company):
     waiting = {}
     for tail, owner in ((1, "rep_c1"), (2, "rep_a1")):
         opp = add_owned_opportunity(db, company, owner, tail)
-        db.exec(update(Opportunity).where(Opportunity.id == opp.id)
-                .values(owner_id=None, pool_state="unassigned", unassigned_reason="recycled"))  # fmt: skip
+        db.exec(
+            update(Opportunity)
+            .where(Opportunity.id == opp.id)
+            .values(owner_id=None, pool_state="unassigned", unassigned_reason="recycled")
+        )
         waiting[owner] = opp.id
     company_level = add_owned_opportunity(db, company, "rep_b1", 3)
-    db.exec(update(Opportunity).where(Opportunity.id == company_level.id)
-            .values(owner_id=None, org_unit_id=None, pool_state="unassigned",
-                    unassigned_reason="no_rule"))  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == company_level.id)
+        .values(
+            owner_id=None, org_unit_id=None, pool_state="unassigned", unassigned_reason="no_rule"
+        )
+    )
     db.commit()
     assert waiting_reasons(db, company.actor(db, "bj_manager")) == {"recycled": 1, "no_rule": 1}
     assert waiting_reasons(db, company.actor(db, "admin")) == {"recycled": 2, "no_rule": 1}
@@ -93,23 +105,37 @@ def test_finding_scope_matrix_rule_preview_shows_only_outcomes_within_reach(db, 
     assert result.recycled == 1
     everything = preview_rule(db, company.actor(db, "admin"), "recycle", draft)
     assert [(o.name, o.recycled) for o in everything.rules] == [
-        ("Shanghai recycle", 2), ("Beijing draft", 1),
-    ]  # fmt: skip
+        ("Shanghai recycle", 2),
+        ("Beijing draft", 1),
+    ]
 
 
 def test_finding_scope_matrix_check_rule_needs_manage_rules(db, company):
     """check_rule read units, people and rules - and named a clashing rule of another
     unit - for anyone. It now requires manage_rules, like every other rule service."""
-    db.add(Role(code="qa_bj", name="QA Beijing",
-                permissions=sorted(BUILTIN_ROLES["qa_inspector"][0]),
-                data_scope=DataScope.CUSTOM.value,
-                scope_unit_ids=[company.units["beijing"].id]))  # fmt: skip
+    db.add(
+        Role(
+            code="qa_bj",
+            name="QA Beijing",
+            permissions=sorted(BUILTIN_ROLES["qa_inspector"][0]),
+            data_scope=DataScope.CUSTOM.value,
+            scope_unit_ids=[company.units["beijing"].id],
+        )
+    )
     db.flush()
-    company.users["qa_bj"] = create_user(db, SYSTEM, username="qa_bj", full_name="QA BJ", employee_no="E0100",
-                password=PASSWORD, org_unit_id=company.units["beijing"].id,
-                role_codes=["qa_bj"])  # fmt: skip
-    save_rule(db, SYSTEM, "recycle", _recycle_draft("Shanghai recycle",
-                                                    company.units["shanghai"].id, 10))  # fmt: skip
+    company.users["qa_bj"] = create_user(
+        db,
+        SYSTEM,
+        username="qa_bj",
+        full_name="QA BJ",
+        employee_no="E0100",
+        password=PASSWORD,
+        org_unit_id=company.units["beijing"].id,
+        role_codes=["qa_bj"],
+    )
+    save_rule(
+        db, SYSTEM, "recycle", _recycle_draft("Shanghai recycle", company.units["shanghai"].id, 10)
+    )
     db.commit()
     draft = _recycle_draft("Probe", company.units["beijing"].id, 10)
     with pytest.raises(PermissionDenied):
@@ -132,20 +158,28 @@ def test_finding_scope_matrix_lead_edit_does_not_name_a_lead_outside_scope(db, c
     with pytest.raises(ValidationError) as named:
         update_lead(db, company.actor(db, "admin"), mine.lead_id, {"phone": their_phone})
     assert (named.value.key, named.value.params) == (
-        "lead_card.error.phone_taken", {"lead_id": theirs.lead_id},
-    )  # fmt: skip
+        "lead_card.error.phone_taken",
+        {"lead_id": theirs.lead_id},
+    )
 
 
 def test_finding_scope_matrix_renewal_does_not_name_an_opportunity_outside_scope(db, company):
     """A win cannot be renewed while its lead has another open opportunity on the line; the
     refusal named that opportunity's id even when it sits in Shanghai."""
     won = add_owned_opportunity(db, company, "rep_a1", 1)
-    db.exec(update(Opportunity).where(Opportunity.id == won.id)
-            .values(stage="won", pool_state="closed", closed_at=NOW))  # fmt: skip
-    other = Opportunity(lead_id=won.lead_id, business_line_id=company.line.id,
-                        owner_id=company.users["rep_c1"].id,
-                        org_unit_id=company.units["team_c"].id, pool_state="owned",
-                        stage="new")  # fmt: skip
+    db.exec(
+        update(Opportunity)
+        .where(Opportunity.id == won.id)
+        .values(stage="won", pool_state="closed", closed_at=NOW)
+    )
+    other = Opportunity(
+        lead_id=won.lead_id,
+        business_line_id=company.line.id,
+        owner_id=company.users["rep_c1"].id,
+        org_unit_id=company.units["team_c"].id,
+        pool_state="owned",
+        stage="new",
+    )
     db.add(other)
     db.commit()
     with pytest.raises(ValidationError) as refused:

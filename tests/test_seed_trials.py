@@ -35,8 +35,10 @@ def test_booked_trials_lie_ahead_and_attended_ones_before_the_stage(seeded):
     done = [(o, t) for o, t in rows if t.status == "done"]
     assert booked and done
     assert all(o.stage == "trial_booked" and t.booked_by_id == o.owner_id for o, t in booked)
-    assert all(now - timedelta(minutes=5) < t.scheduled_at < now + timedelta(days=3, hours=1)
-               for _, t in booked)  # fmt: skip
+    assert all(
+        now - timedelta(minutes=5) < t.scheduled_at < now + timedelta(days=3, hours=1)
+        for _, t in booked
+    )
     assert all(o.stage == "trial_done" and t.done_at == o.stage_changed_at for o, t in done)
     assert len({o.id for o, _ in rows}) == len(rows)  # one trial per opportunity
 
@@ -44,9 +46,10 @@ def test_booked_trials_lie_ahead_and_attended_ones_before_the_stage(seeded):
 def test_the_demo_rep_has_trials_on_the_workbench_within_three_days(seeded):
     rep = seeded.execute(text("SELECT id FROM app_user WHERE username = 'rep'")).scalar_one()
     actor = load_actor(seeded, rep)
-    holders = seeded.execute(text(
-        "SELECT count(*) FROM trial_lesson WHERE booked_by_id = :rep AND status = 'booked'"
-    ), {"rep": rep}).scalar_one()  # fmt: skip
+    holders = seeded.execute(
+        text("SELECT count(*) FROM trial_lesson WHERE booked_by_id = :rep AND status = 'booked'"),
+        {"rep": rep},
+    ).scalar_one()
     seen = 0
     for day in range(4):  # the booked ones fall within three days: each day shows its own
         clock.freeze(clock.now() + timedelta(days=1) if day else clock.now())

@@ -88,12 +88,18 @@ def test_lost_closes_keeps_the_owner_and_cancels_unpaid_orders(db, company):
     db.commit()
     row = db.get(Opportunity, opp.id, populate_existing=True)
     assert (row.stage, row.pool_state, row.owner_id, row.closed_at) == (
-        "lost", "closed", company.users["rep_a1"].id, NOW,
-    )  # fmt: skip
+        "lost",
+        "closed",
+        company.users["rep_a1"].id,
+        NOW,
+    )
     event = db.exec(select(FlowEvent)).one()
     assert (event.reason, event.from_state, event.to_state, event.note) == (
-        "lost", "owned", "closed", "competitor",
-    )  # fmt: skip
+        "lost",
+        "owned",
+        "closed",
+        "competitor",
+    )
     order = db.exec(select(SalesOrder)).one()
     assert (order.status, order.cancelled_at) == ("cancelled", NOW)
     with pytest.raises(ValidationError):
@@ -141,12 +147,14 @@ def test_refresh_sets_the_furthest_stage_from_bulk_written_history(db, company):
     skipped = add_owned_opportunity(db, company, "rep_a1", 1)
     lost = add_owned_opportunity(db, company, "rep_a1", 2)
     fresh = add_owned_opportunity(db, company, "rep_a1", 3)
-    db.add_all([
-        StageHistory(opportunity_id=skipped.id, to_stage="new"),
-        StageHistory(opportunity_id=skipped.id, from_stage="new", to_stage="trial_done"),
-        StageHistory(opportunity_id=lost.id, to_stage="qualified"),
-        StageHistory(opportunity_id=lost.id, from_stage="qualified", to_stage="lost"),
-    ])  # fmt: skip
+    db.add_all(
+        [
+            StageHistory(opportunity_id=skipped.id, to_stage="new"),
+            StageHistory(opportunity_id=skipped.id, from_stage="new", to_stage="trial_done"),
+            StageHistory(opportunity_id=lost.id, to_stage="qualified"),
+            StageHistory(opportunity_id=lost.id, from_stage="qualified", to_stage="lost"),
+        ]
+    )
     lost_row = db.get(Opportunity, lost.id)
     lost_row.stage, lost_row.pool_state = "lost", "closed"
     fresh_row = db.get(Opportunity, fresh.id)

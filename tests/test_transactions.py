@@ -198,8 +198,14 @@ def test_a_refused_renewal_race_keeps_the_callers_earlier_work(db, company, engi
     won = company.opps["rep_a1"]
     close_as_won(db, SYSTEM, won, Decimal("1000.00"), clock.now())
     # A second open opportunity of the lead on the line, as an intake would open it.
-    db.add(Opportunity(lead_id=won.lead_id, business_line_id=won.business_line_id,
-                       pool_state="unassigned", stage="new"))  # fmt: skip
+    db.add(
+        Opportunity(
+            lead_id=won.lead_id,
+            business_line_id=won.business_line_id,
+            pool_state="unassigned",
+            stage="new",
+        )
+    )
     db.commit()
     earlier = _new_lead(db, admin, "13900000099")
     monkeypatch.setattr(renewals, "_refuse_when_line_open", lambda *args, **kwargs: None)

@@ -44,8 +44,9 @@ def notices(db, username, company) -> list[tuple[str, dict]]:
 def test_a_request_tells_the_managers_above_and_only_them(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
-    request_transfer(db, rep, opp.id, "Lives in Shanghai",
-                     suggested_owner_id=company.users["rep_a2"].id)  # fmt: skip
+    request_transfer(
+        db, rep, opp.id, "Lives in Shanghai", suggested_owner_id=company.users["rep_a2"].id
+    )
     db.commit()
     told = {"opportunity": opp.id, "name": "Rep A1"}
     assert notices(db, "lead_a", company) == [("transfer.requested", told)]
@@ -54,8 +55,10 @@ def test_a_request_tells_the_managers_above_and_only_them(db, company):
     assert count_pending_transfers(db, company.actor(db, "bj_manager")) == 1
     [row] = list_transfer_requests(db, company.actor(db, "bj_manager"))
     assert (row.reason, row.requested_by, row.suggested_owner) == (
-        "Lives in Shanghai", "Rep A1", "Rep A2",
-    )  # fmt: skip
+        "Lives in Shanghai",
+        "Rep A1",
+        "Rep A2",
+    )
 
 
 def test_refusals(db, company):
@@ -83,8 +86,12 @@ def test_approving_moves_the_opportunity_and_tells_the_rep(db, company):
     request = request_transfer(db, company.actor(db, "rep_a1"), opp.id, "Friend of mine")
     db.commit()
     manager = company.actor(db, "lead_a")
-    assert decide_transfer(db, manager, request.id, approve=True,
-                           to_user_id=company.users["rep_a2"].id) == 1  # fmt: skip
+    assert (
+        decide_transfer(
+            db, manager, request.id, approve=True, to_user_id=company.users["rep_a2"].id
+        )
+        == 1
+    )
     db.commit()
     row = db.get(Opportunity, opp.id, populate_existing=True)
     assert row.owner_id == company.users["rep_a2"].id
@@ -122,10 +129,16 @@ def test_approving_to_the_pool_rejecting_and_withdrawing(db, company):
 def test_a_manager_outside_the_unit_cannot_decide(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     request = request_transfer(db, company.actor(db, "rep_a1"), opp.id, "x")
-    sh = create_user(db, SYSTEM, username="sh_manager", full_name="SH Manager",
-                     employee_no="E0099", password=PASSWORD,
-                     org_unit_id=company.units["shanghai"].id,
-                     role_codes=["sales_manager"])  # fmt: skip
+    sh = create_user(
+        db,
+        SYSTEM,
+        username="sh_manager",
+        full_name="SH Manager",
+        employee_no="E0099",
+        password=PASSWORD,
+        org_unit_id=company.units["shanghai"].id,
+        role_codes=["sales_manager"],
+    )
     db.commit()
     outsider = load_actor(db, sh.id)
     with pytest.raises(NotFound):
@@ -145,5 +158,6 @@ def test_closing_the_opportunity_withdraws_its_request(db, company):
     assert db.exec(select(TransferRequest.status)).one() == "withdrawn"
     # Colleagues a rep may suggest: the team's other dispatch receivers, team lead included.
     assert colleagues(db, rep) == [
-        (company.users["lead_a"].id, "Lead A"), (company.users["rep_a2"].id, "Rep A2"),
-    ]  # fmt: skip
+        (company.users["lead_a"].id, "Lead A"),
+        (company.users["rep_a2"].id, "Rep A2"),
+    ]

@@ -26,16 +26,41 @@ def company(db):
 
 
 def test_due_overdue_and_new_lists(db, company):
-    late = owned_with(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(days=1),
-                 first_follow_up_at=NOW - timedelta(days=3))  # fmt: skip
-    later_today = owned_with(db, company, "rep_a1", 2, next_follow_up_at=NOW + timedelta(hours=10),
-                        first_follow_up_at=NOW - timedelta(days=3))  # fmt: skip
-    owned_with(db, company, "rep_a1", 3, next_follow_up_at=NOW + timedelta(hours=20),
-          first_follow_up_at=NOW - timedelta(days=3))  # tomorrow, local  # fmt: skip
+    late = owned_with(
+        db,
+        company,
+        "rep_a1",
+        1,
+        next_follow_up_at=NOW - timedelta(days=1),
+        first_follow_up_at=NOW - timedelta(days=3),
+    )
+    later_today = owned_with(
+        db,
+        company,
+        "rep_a1",
+        2,
+        next_follow_up_at=NOW + timedelta(hours=10),
+        first_follow_up_at=NOW - timedelta(days=3),
+    )
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        3,
+        next_follow_up_at=NOW + timedelta(hours=20),
+        first_follow_up_at=NOW - timedelta(days=3),
+    )  # tomorrow, local
     new = owned_with(db, company, "rep_a1", 4, assigned_at=NOW - timedelta(hours=1))
     owned_with(db, company, "rep_a2", 5, next_follow_up_at=NOW - timedelta(days=1))  # not mine
-    closed = owned_with(db, company, "rep_a1", 6, next_follow_up_at=NOW - timedelta(days=1),
-                   pool_state="closed", stage="lost")  # fmt: skip
+    closed = owned_with(
+        db,
+        company,
+        "rep_a1",
+        6,
+        next_follow_up_at=NOW - timedelta(days=1),
+        pool_state="closed",
+        stage="lost",
+    )
     bench = workbench(db, company.actor(db, "rep_a1"))
     assert [line.opportunity_id for line in bench.overdue] == [late.id]
     assert [line.opportunity_id for line in bench.due_today] == [later_today.id]
@@ -62,25 +87,36 @@ def test_pipeline_by_stage_with_amounts(db, company):
     owned_with(db, company, "rep_a1", 4, stage="won", pool_state="closed", amount=Decimal(9))
     pipeline = workbench(db, company.actor(db, "rep_a1")).pipeline
     assert [(c.stage, c.count, c.amount) for c in pipeline] == [
-        ("new", 1, Decimal(0)), ("qualified", 2, Decimal("150.50")),
-    ]  # fmt: skip
+        ("new", 1, Decimal(0)),
+        ("qualified", 2, Decimal("150.50")),
+    ]
 
 
 def test_the_day_counts_in_company_time(db, company):
     opp = owned_with(db, company, "rep_a1", 1)
     rep = company.actor(db, "rep_a1")
     entry = {"next_follow_up_at": NOW + timedelta(days=1)}
-    log_follow_up(db, rep, opp.id, FollowUpInput(channel="call", content="a", result="connected",
-                                                 call_duration_s=120, **entry))  # fmt: skip
-    log_follow_up(db, rep, opp.id, FollowUpInput(channel="call", content="b", result="no_answer",
-                                                 **entry))  # fmt: skip
+    log_follow_up(
+        db,
+        rep,
+        opp.id,
+        FollowUpInput(
+            channel="call", content="a", result="connected", call_duration_s=120, **entry
+        ),
+    )
+    log_follow_up(
+        db, rep, opp.id, FollowUpInput(channel="call", content="b", result="no_answer", **entry)
+    )
     log_follow_up(db, rep, opp.id, FollowUpInput(channel="wechat", content="c", **entry))
     book_trial(db, rep, opp.id, NOW + timedelta(hours=6), "Maths")
     db.commit()
     today = workbench(db, rep).today
     assert (today.follow_ups, today.calls, today.connected_calls, today.call_seconds) == (
-        3, 2, 1, 120,
-    )  # fmt: skip
+        3,
+        2,
+        1,
+        120,
+    )
     assert today.by_channel == {"call": 2, "wechat": 1}
     assert [t.course for t in workbench(db, rep).trials_today] == ["Maths"]
     # At 17:00 UTC it is 01:00 the next local day: nothing done yet "today".
@@ -92,15 +128,22 @@ def test_the_day_counts_in_company_time(db, company):
 
 
 def test_a_manager_sees_each_reps_backlog_in_scope(db, company):
-    owned_with(db, company, "rep_a1", 1, next_follow_up_at=NOW - timedelta(hours=1),
-          first_follow_up_at=NOW - timedelta(days=1))  # fmt: skip
+    owned_with(
+        db,
+        company,
+        "rep_a1",
+        1,
+        next_follow_up_at=NOW - timedelta(hours=1),
+        first_follow_up_at=NOW - timedelta(days=1),
+    )
     owned_with(db, company, "rep_a1", 2)
     owned_with(db, company, "rep_b1", 3)
     owned_with(db, company, "rep_c1", 4)  # Shanghai
     team = workbench(db, company.actor(db, "bj_manager")).team
     assert [(r.name, r.owned, r.overdue, r.untouched) for r in team] == [
-        ("Rep A1", 2, 1, 1), ("Rep B1", 1, 0, 1),
-    ]  # fmt: skip
+        ("Rep A1", 2, 1, 1),
+        ("Rep B1", 1, 0, 1),
+    ]
     lead_team = workbench(db, company.actor(db, "lead_a")).team
     assert [r.name for r in lead_team] == ["Rep A1"]
 

@@ -58,8 +58,7 @@ def label(family: str, code: str | None) -> str:
     return code if text == key else text
 
 
-def pager(texts: str, key: str, state: str, page: int, pages_label: str, *,
-          last: bool) -> None:  # fmt: skip
+def pager(texts: str, key: str, state: str, page: int, pages_label: str, *, last: bool) -> None:
     """Previous / "page x of y" / next under a paged table; `texts` is the page's text
     prefix, `state` the session key holding the page number, `last` whether this is it."""
     left, middle, right = st.columns([1, 2, 1])

@@ -58,24 +58,40 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     )
     start, end = _period(period, open_period)
     all_lines = {_ALL: t("dash.filter.all"), **lines}
-    line = pick(columns[1], t("dash.filter.business_line"), all_lines, f"{page}_line",
-                view.business_line_id)  # fmt: skip
-    channel = pick(columns[2], t("dash.filter.channel"), {_ALL: t("dash.filter.all"), **channels},
-                   f"{page}_channel", view.channel)  # fmt: skip
+    line = pick(
+        columns[1], t("dash.filter.business_line"), all_lines, f"{page}_line", view.business_line_id
+    )
+    channel = pick(
+        columns[2],
+        t("dash.filter.channel"),
+        {_ALL: t("dash.filter.all"), **channels},
+        f"{page}_channel",
+        view.channel,
+    )
     campaign_key = f"{page}_campaign"
     _initial(campaign_key, view.campaign or "")
     campaign = search_input(t("dash.filter.campaign"), container=columns[3], key=campaign_key)
-    unit = pick(columns[4], t("dash.filter.unit"), {_ALL: t("dash.filter.all_units"), **units},
-                f"{page}_unit", view.unit_id)  # fmt: skip
+    unit = pick(
+        columns[4],
+        t("dash.filter.unit"),
+        {_ALL: t("dash.filter.all_units"), **units},
+        f"{page}_unit",
+        view.unit_id,
+    )
     chosen_split = "none"
     if split:
         splits = {code: t(f"dash.split.{code}") for code in SPLITS}
         chosen_split = pick(columns[5], t("dash.filter.split"), splits, f"{page}_split", view.split)
     chosen = DashboardFilter(
-        start=start, end=end, business_line_id=line or None, channel=channel or None,
-        campaign=campaign.strip() or None, unit_id=unit or None, owner_id=view.owner_id,
+        start=start,
+        end=end,
+        business_line_id=line or None,
+        channel=channel or None,
+        campaign=campaign.strip() or None,
+        unit_id=unit or None,
+        owner_id=view.owner_id,
         split=chosen_split,
-    )  # fmt: skip
+    )
     params = to_query_params(chosen)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
@@ -117,8 +133,15 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
         )
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str | list[str], key: str, *,
-              color: str | None = None, barmode: str = "stack") -> None:  # fmt: skip
+def bar_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str | list[str],
+    key: str,
+    *,
+    color: str | None = None,
+    barmode: str = "stack",
+) -> None:
     """A bar chart of `frame`: `y` per `x`, one series per `color` value or per column of
     a `y` list. Plain graph objects: plotly express takes ten times as long to build."""
     if frame.empty:
@@ -132,12 +155,17 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str | list[str], key: str, *,
         series = [(y, frame[x], frame[y])]
     # Plotly reads tick labels and series names as HTML (`<a href>` works there): a unit,
     # rep or rule name is people's text, so its `<`, `>` and `&` become entities.
-    figure = go.Figure([go.Bar(x=xs.map(_plotly_text), y=ys, name=_plotly_text(name))
-                        for name, xs, ys in series])  # fmt: skip
+    figure = go.Figure(
+        [go.Bar(x=xs.map(_plotly_text), y=ys, name=_plotly_text(name)) for name, xs, ys in series]
+    )
     figure.update_layout(
-        barmode=barmode, margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300,
-        showlegend=len(series) > 1, xaxis_title=x, yaxis_title=None if isinstance(y, list) else y,
-    )  # fmt: skip
+        barmode=barmode,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=300,
+        showlegend=len(series) > 1,
+        xaxis_title=x,
+        yaxis_title=None if isinstance(y, list) else y,
+    )
     st.plotly_chart(figure, key=key)
 
 

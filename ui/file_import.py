@@ -116,8 +116,7 @@ class ImportFlow:
 
     def import_button(self, label: str, key: str, *, disabled: bool) -> None:
         """The button that imports the preview on screen on the next run."""
-        st.button(label, type="primary", disabled=disabled, on_click=self.request_import,
-                  key=key)  # fmt: skip
+        st.button(label, type="primary", disabled=disabled, on_click=self.request_import, key=key)
 
 
 def read_upload(upload: Any) -> pd.DataFrame | None:

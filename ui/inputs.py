@@ -27,8 +27,9 @@ def clean_text(value: str | None) -> str:
     return (value or "").replace("\x00", "")
 
 
-def text_input(label: str, *, container: Any = None, max_chars: int = TEXT_MAX_CHARS,
-               **kwargs: Any) -> str:  # fmt: skip
+def text_input(
+    label: str, *, container: Any = None, max_chars: int = TEXT_MAX_CHARS, **kwargs: Any
+) -> str:
     """`st.text_input` in `container` (default: the page), at most `max_chars` long, its
     value without NUL characters. `label` is Markdown: pass static text or `tmd` output."""
     widget = (container or st).text_input(label, max_chars=max_chars, **kwargs)
@@ -40,8 +41,9 @@ def search_input(label: str, *, container: Any = None, **kwargs: Any) -> str:
     return text_input(label, container=container, max_chars=SEARCH_MAX_CHARS, **kwargs)
 
 
-def text_area(label: str, *, container: Any = None, max_chars: int = NOTE_MAX_CHARS,
-              **kwargs: Any) -> str:  # fmt: skip
+def text_area(
+    label: str, *, container: Any = None, max_chars: int = NOTE_MAX_CHARS, **kwargs: Any
+) -> str:
     """`st.text_area`, at most `max_chars` long, its value without NUL characters."""
     widget = (container or st).text_area(label, max_chars=max_chars, **kwargs)
     return clean_text(widget)

@@ -30,14 +30,16 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
             t("lead_card.field.phone"), help=t("leads.new.phone_help"), container=right
         )
         channel = left.selectbox(
-            t("lead_card.field.channel") + " *", [o.code for o in channels],
+            t("lead_card.field.channel") + " *",
+            [o.code for o in channels],
             format_func=lambda c: labels.get(c, c),
-        )  # fmt: skip
+        )
         line_codes = right.multiselect(
-            t("leads.new.lines") + " *", [line.code for line in lines],
+            t("leads.new.lines") + " *",
+            [line.code for line in lines],
             default=[lines[0].code] if len(lines) == 1 else [],
             format_func=lambda c: next((x.name for x in lines if x.code == c), c),
-        )  # fmt: skip
+        )
         campaign = text_input(t("lead_card.field.campaign"), container=left)
         external_id = text_input(t("lead_card.field.external_id"), container=right)
         wechat = text_input(t("lead_card.field.wechat"), container=left)
@@ -50,9 +52,15 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
         if not st.form_submit_button(t("leads.new.save"), type="primary"):
             return
     item = LeadInput(
-        name=name, phone=phone, channel=channel, business_line_codes=line_codes,
-        campaign=campaign, external_id=external_id, wechat=wechat, city=city,
-    )  # fmt: skip
+        name=name,
+        phone=phone,
+        channel=channel,
+        business_line_codes=line_codes,
+        campaign=campaign,
+        external_id=external_id,
+        wechat=wechat,
+        city=city,
+    )
     try:
         with session() as s:
             result = intake_leads(s, me, [item], source="manual", keep_for_self=keep)
@@ -82,9 +90,12 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
     """Export the current search (within the user's scope), masked as on screen."""
     me = actor()
     fmt = st.radio(
-        t("leads.export.format"), EXPORT_FORMATS, horizontal=True,
-        format_func=lambda f: f.upper(), key="leads_export_format",
-    )  # fmt: skip
+        t("leads.export.format"),
+        EXPORT_FORMATS,
+        horizontal=True,
+        format_func=lambda f: f.upper(),
+        key="leads_export_format",
+    )
     if st.button(t("leads.export.prepare", count=total_text), key="leads_export_go"):
         try:
             with session() as s:
@@ -98,9 +109,12 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
         if exported.truncated:
             st.warning(t("export.truncated", rows=exported.rows))
         st.download_button(
-            t("leads.export.download", rows=exported.rows), exported.data,
-            file_name=exported.filename, mime=exported.mime, key="leads_export_download",
-        )  # fmt: skip
+            t("leads.export.download", rows=exported.rows),
+            exported.data,
+            file_name=exported.filename,
+            mime=exported.mime,
+            key="leads_export_download",
+        )
 
 
 def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:

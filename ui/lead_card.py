@@ -106,8 +106,11 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
         if revealed and revealed[0] == detail.id:
             st.info(tmd("leads.card.revealed", phone=revealed[1]))
         elif detail.phone and not me.can(Permission.VIEW_FULL_PHONE):
-            if st.button(t("leads.phone.reveal"), key=f"leads_reveal_{detail.id}",
-                         help=t("leads.card.reveal_help")):  # fmt: skip
+            if st.button(
+                t("leads.phone.reveal"),
+                key=f"leads_reveal_{detail.id}",
+                help=t("leads.card.reveal_help"),
+            ):
                 try:
                     # Kept (and shown) only after the session committed the audit entry.
                     with session() as s:
@@ -180,21 +183,26 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
             if name == "phone":
                 # The stored number is only ever shown masked; a new one replaces it.
                 values[name] = text_input(
-                    t("lead_card.field.phone"), placeholder=detail.phone,
-                    help=t("leads.card.phone_edit_help"), key=f"leads_edit_phone_{detail.id}",
-                )  # fmt: skip
+                    t("lead_card.field.phone"),
+                    placeholder=detail.phone,
+                    help=t("leads.card.phone_edit_help"),
+                    key=f"leads_edit_phone_{detail.id}",
+                )
             elif name == "channel":
                 codes = channel_codes if current in channel_codes else [current, *channel_codes]
                 values[name] = st.selectbox(
-                    t("lead_card.field.channel"), codes, index=codes.index(current),
+                    t("lead_card.field.channel"),
+                    codes,
+                    index=codes.index(current),
                     format_func=lambda c: channel_labels.get(c, c),
                     key=f"leads_edit_channel_{detail.id}",
-                )  # fmt: skip
+                )
             else:
                 values[name] = text_input(
-                    t(f"lead_card.field.{name}"), value=current or "",
+                    t(f"lead_card.field.{name}"),
+                    value=current or "",
                     key=f"leads_edit_{name}_{detail.id}",
-                )  # fmt: skip
+                )
         if st.form_submit_button(t("leads.card.save")):
             changes = {k: v for k, v in values.items() if not (k == "phone" and not v)}
             try:
@@ -212,9 +220,13 @@ def _merge(detail: LeadDetail) -> None:
     with st.expander(t("leads.card.merge")), st.form(f"leads_merge_{detail.id}"):
         st.caption(t("leads.card.merge_help", id=detail.id))
         other = st.number_input(
-            t("leads.card.merge_other"), min_value=1, max_value=MAX_ID, step=1, value=None,
+            t("leads.card.merge_other"),
+            min_value=1,
+            max_value=MAX_ID,
+            step=1,
+            value=None,
             key=f"leads_merge_other_{detail.id}",
-        )  # fmt: skip
+        )
         sure = st.checkbox(t("leads.card.merge_confirm"), key=f"leads_merge_sure_{detail.id}")
         if st.form_submit_button(t("leads.card.merge_go")):
             if other is None or not sure:
@@ -227,9 +239,11 @@ def _merge(detail: LeadDetail) -> None:
                 show_error(error)
             else:
                 flash(
-                    "lead_card.merge.done", moved=result.moved_opportunities,
-                    closed=result.closed_duplicates, tags=result.moved_tags,
-                )  # fmt: skip
+                    "lead_card.merge.done",
+                    moved=result.moved_opportunities,
+                    closed=result.closed_duplicates,
+                    tags=result.moved_tags,
+                )
                 st.rerun()
 
 

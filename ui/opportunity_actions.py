@@ -48,8 +48,12 @@ def _when(prefix: str, day_label: str, default: datetime) -> datetime:
     """A local date and time picked in a form, as UTC."""
     left, right = st.columns(2)
     day = left.date_input(t(day_label), value=default.date(), key=f"{prefix}_day")
-    at = right.time_input(t("opportunity.time"), value=default.time(), key=f"{prefix}_time",
-                          step=timedelta(minutes=15))  # fmt: skip
+    at = right.time_input(
+        t("opportunity.time"),
+        value=default.time(),
+        key=f"{prefix}_time",
+        step=timedelta(minutes=15),
+    )
     return to_utc(day, at)
 
 
@@ -68,36 +72,57 @@ def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
     stages = next_stages(me, detail.stage)
     with st.form("opp_follow_up", clear_on_submit=False):
         left, middle, right = st.columns(3)
-        channel = left.selectbox(t("opportunity.fu.channel"), FOLLOW_UP_CHANNELS,
-                                 format_func=lambda c: label("follow_up.channel", c))  # fmt: skip
-        result = middle.selectbox(t("opportunity.fu.result"), ["", *results],
-                                  format_func=lambda r: results.get(r, t("opportunity.none")))  # fmt: skip
+        channel = left.selectbox(
+            t("opportunity.fu.channel"),
+            FOLLOW_UP_CHANNELS,
+            format_func=lambda c: label("follow_up.channel", c),
+        )
+        result = middle.selectbox(
+            t("opportunity.fu.result"),
+            ["", *results],
+            format_func=lambda r: results.get(r, t("opportunity.none")),
+        )
         levels = ["", *INTENTION_LEVELS]
         level = right.selectbox(
-            t("opportunity.fu.intention"), levels,
+            t("opportunity.fu.intention"),
+            levels,
             index=levels.index(detail.intention_level or ""),
             format_func=lambda v: t(f"intention.{v}") if v else t("opportunity.none"),
-        )  # fmt: skip
+        )
         content = text_area(t("opportunity.fu.content"), max_chars=4000)
-        minutes = st.number_input(t("opportunity.fu.minutes"), min_value=0, max_value=600,
-                                  value=0, help=t("opportunity.fu.minutes_help"))  # fmt: skip
+        minutes = st.number_input(
+            t("opportunity.fu.minutes"),
+            min_value=0,
+            max_value=600,
+            value=0,
+            help=t("opportunity.fu.minutes_help"),
+        )
         next_at = _when("opp_fu_next", "opportunity.fu.next", _tomorrow_ten())
         st.caption(t("opportunity.fu.next_help"))
-        stage = st.selectbox(t("opportunity.fu.stage"), ["", *stages],
-                             format_func=lambda s: stage_text(s) if s else t("opportunity.keep_stage"))  # fmt: skip
+        stage = st.selectbox(
+            t("opportunity.fu.stage"),
+            ["", *stages],
+            format_func=lambda s: stage_text(s) if s else t("opportunity.keep_stage"),
+        )
         trial_at = _when("opp_fu_trial", "opportunity.trial.day", _tomorrow_ten())
-        lost_reason = st.selectbox(t("opportunity.lost_reason"), ["", *reasons],
-                                   format_func=lambda r: reasons.get(r, t("opportunity.none")))  # fmt: skip
+        lost_reason = st.selectbox(
+            t("opportunity.lost_reason"),
+            ["", *reasons],
+            format_func=lambda r: reasons.get(r, t("opportunity.none")),
+        )
         st.caption(t("opportunity.fu.stage_help"))
         if st.form_submit_button(t("opportunity.fu.save"), type="primary"):
             entry = FollowUpInput(
-                channel=channel, content=content, result=result or None,
+                channel=channel,
+                content=content,
+                result=result or None,
                 intention_level=level or None,
                 next_follow_up_at=None if stage == "lost" else next_at,
-                call_duration_s=int(minutes) * 60 if minutes else None, stage=stage or None,
+                call_duration_s=int(minutes) * 60 if minutes else None,
+                stage=stage or None,
                 trial_at=trial_at if stage == "trial_booked" else None,
                 lost_reason=lost_reason or None,
-            )  # fmt: skip
+            )
             _run(log_follow_up, me, detail.id, entry, success="opportunity.done.follow_up")
 
 
@@ -107,20 +132,34 @@ def stage_form(me: Actor, detail: OpportunityDetail) -> None:
     with st.form("opp_stage"):
         stage = st.selectbox(t("opportunity.stage.to"), stages, format_func=stage_text)
         trial_at = _when("opp_stage_trial", "opportunity.trial.day", _tomorrow_ten())
-        lost_reason = st.selectbox(t("opportunity.lost_reason"), ["", *reasons],
-                                   format_func=lambda r: reasons.get(r, t("opportunity.none")))  # fmt: skip
+        lost_reason = st.selectbox(
+            t("opportunity.lost_reason"),
+            ["", *reasons],
+            format_func=lambda r: reasons.get(r, t("opportunity.none")),
+        )
         st.caption(t("opportunity.stage.help"))
         if st.form_submit_button(t("opportunity.stage.save")):
-            _run(change_stage, me, detail.id, stage,
-                 trial_at=trial_at if stage == "trial_booked" else None,
-                 lost_reason=lost_reason or None, success="opportunity.done.stage")  # fmt: skip
+            _run(
+                change_stage,
+                me,
+                detail.id,
+                stage,
+                trial_at=trial_at if stage == "trial_booked" else None,
+                lost_reason=lost_reason or None,
+                success="opportunity.done.stage",
+            )
 
 
 def trial_form(me: Actor, detail: OpportunityDetail) -> None:
     booked = detail.booked_trial
     if booked is not None:
-        st.info(tmd("opportunity.trial.booked", at=local(booked.scheduled_at),
-                    course=booked.course or "-"))  # fmt: skip
+        st.info(
+            tmd(
+                "opportunity.trial.booked",
+                at=local(booked.scheduled_at),
+                course=booked.course or "-",
+            )
+        )
         cols = st.columns(3)
         for column, outcome in zip(cols, ("done", "no_show", "cancelled"), strict=True):
             if column.button(t(f"opportunity.trial.mark.{outcome}"), key=f"opp_trial_{outcome}"):
@@ -137,13 +176,21 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
     """The intention level and the next follow-up, set without logging a contact."""
     with st.form("opp_plan"):
         levels = list(INTENTION_LEVELS)
-        level = st.radio(t("opportunity.fu.intention"), levels, horizontal=True,
-                         index=levels.index(detail.intention_level) if detail.intention_level
-                         in levels else None,
-                         format_func=lambda v: t(f"intention.{v}"))  # fmt: skip
+        level = st.radio(
+            t("opportunity.fu.intention"),
+            levels,
+            horizontal=True,
+            index=levels.index(detail.intention_level)
+            if detail.intention_level in levels
+            else None,
+            format_func=lambda v: t(f"intention.{v}"),
+        )
         current = detail.next_follow_up_at
-        next_at = _when("opp_plan_next", "opportunity.fu.next",
-                        current + offset() if current else _tomorrow_ten())  # fmt: skip
+        next_at = _when(
+            "opp_plan_next",
+            "opportunity.fu.next",
+            current + offset() if current else _tomorrow_ten(),
+        )
         if st.form_submit_button(t("opportunity.plan.save")):
             try:
                 with session() as s:
@@ -160,8 +207,9 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
 def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
     pending = next((r for r in requests if r.status == "pending"), None)
     if pending is not None:
-        st.info(tmd("opportunity.transfer.pending", at=local(pending.created_at),
-                    reason=pending.reason))  # fmt: skip
+        st.info(
+            tmd("opportunity.transfer.pending", at=local(pending.created_at), reason=pending.reason)
+        )
         if pending.requested_by_id == me.user_id and st.button(
             t("opportunity.transfer.withdraw"), key="opp_transfer_withdraw"
         ):
@@ -174,8 +222,17 @@ def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
         names = dict(colleagues(s, me))
     with st.form("opp_transfer"):
         reason = text_area(t("opportunity.transfer.reason"), max_chars=400)
-        suggested = st.selectbox(t("opportunity.transfer.suggest"), [None, *names],
-                                 format_func=lambda u: names.get(u, t("opportunity.none")))  # fmt: skip
+        suggested = st.selectbox(
+            t("opportunity.transfer.suggest"),
+            [None, *names],
+            format_func=lambda u: names.get(u, t("opportunity.none")),
+        )
         if st.form_submit_button(t("opportunity.transfer.ask")):
-            _run(request_transfer, me, detail.id, reason, suggested,
-                 success="opportunity.done.transfer")  # fmt: skip
+            _run(
+                request_transfer,
+                me,
+                detail.id,
+                reason,
+                suggested,
+                success="opportunity.done.transfer",
+            )

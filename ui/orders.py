@@ -72,15 +72,21 @@ def _flash(text: str) -> None:
 def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
     by_id = {p.id: p for p in products}
     product_id = st.selectbox(
-        t("orders.form.product"), list(by_id), key=f"orders_product_{opportunity_id}",
+        t("orders.form.product"),
+        list(by_id),
+        key=f"orders_product_{opportunity_id}",
         format_func=lambda i: f"{by_id[i].code} · {by_id[i].name} · {yuan(by_id[i].list_price)}",
-    )  # fmt: skip
+    )
     product = by_id[product_id]
     amount = st.number_input(
-        t("orders.form.amount"), min_value=0.01, max_value=float(product.list_price),
-        value=float(product.list_price), step=100.0, format="%.2f",
+        t("orders.form.amount"),
+        min_value=0.01,
+        max_value=float(product.list_price),
+        value=float(product.list_price),
+        step=100.0,
+        format="%.2f",
         key=f"orders_amount_{opportunity_id}_{product_id}",  # a new product starts at its price
-    )  # fmt: skip
+    )
     price = Decimal(f"{amount:.2f}")
     lowest = (product.list_price * (100 - limit) / 100).quantize(Decimal("0.01"))
     st.caption(t("orders.form.limit", limit=limit, lowest=yuan(lowest)))
@@ -106,9 +112,11 @@ def _cancel(me: Actor, opportunity_id: int, pending: list[OrderRow]) -> None:
     if st.session_state.get(f"orders_cancel_choice_{opportunity_id}") not in by_id:
         st.session_state.pop(f"orders_cancel_choice_{opportunity_id}", None)
     chosen = st.selectbox(
-        t("orders.cancel.choose"), list(by_id), key=f"orders_cancel_choice_{opportunity_id}",
+        t("orders.cancel.choose"),
+        list(by_id),
+        key=f"orders_cancel_choice_{opportunity_id}",
         format_func=lambda i: f"{by_id[i].number} · {yuan(by_id[i].amount)}",
-    )  # fmt: skip
+    )
     if st.button(t("orders.cancel.button"), key=f"orders_cancel_{opportunity_id}"):
         try:
             with session() as s:

@@ -45,8 +45,11 @@ def _column(name: str) -> str:
 
 
 def _issues_table(issues: list[PaymentIssue]) -> pd.DataFrame:
-    headers = (t("payment_import.table.row"), t("payment_import.table.column"),
-               t("payment_import.table.reason"))  # fmt: skip
+    headers = (
+        t("payment_import.table.row"),
+        t("payment_import.table.column"),
+        t("payment_import.table.reason"),
+    )
     return issues_table(issues, _column, headers)
 
 
@@ -56,8 +59,14 @@ def _show_result(result: PaymentImportResult) -> None:
             t("payment_import.result.refused", rejected=result.rejected + len(result.failed))
         )
     else:
-        st.success(t("payment_import.result.done", recorded=result.recorded,
-                     already=result.already, rejected=result.rejected))  # fmt: skip
+        st.success(
+            t(
+                "payment_import.result.done",
+                recorded=result.recorded,
+                already=result.already,
+                rejected=result.rejected,
+            )
+        )
     if result.failed:
         st.caption(t("payment_import.result.failed"))
         st.dataframe(_issues_table(list(result.failed)), hide_index=True, width="stretch")
@@ -76,10 +85,16 @@ def show_payment_import(me: Actor) -> None:
         return
     st.caption(tmd("payment_import.file_rows", filename=upload.name, rows=len(frame)))
     mapping = column_mapping(
-        frame.columns, PAYMENT_FIELDS, REQUIRED, guess_payment_mapping(frame.columns),
-        label=_column, not_mapped=t("payment_import.not_mapped"), key="payments_import_map",
-        file_id=upload.file_id, width=len(PAYMENT_FIELDS),
-    )  # fmt: skip
+        frame.columns,
+        PAYMENT_FIELDS,
+        REQUIRED,
+        guess_payment_mapping(frame.columns),
+        label=_column,
+        not_mapped=t("payment_import.not_mapped"),
+        key="payments_import_map",
+        file_id=upload.file_id,
+        width=len(PAYMENT_FIELDS),
+    )
     missing = missing_payment_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
@@ -90,8 +105,9 @@ def show_payment_import(me: Actor) -> None:
     )
     if preview is None:
         return
-    category_metrics(preview.counts, ("pay", "already", "rejected"),
-                     lambda c: t(f"payment_import.category.{c}"))  # fmt: skip
+    category_metrics(
+        preview.counts, ("pay", "already", "rejected"), lambda c: t(f"payment_import.category.{c}")
+    )
     if preview.rejected:
         bad_rows(
             t("payment_import.bad_rows"),

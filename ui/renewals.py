@@ -65,9 +65,13 @@ def show_renewal_action(me: Actor, opportunity) -> None:
     for link in links:
         st.caption(_link_text(link))
     if me.can(Permission.WORK_OPPORTUNITIES) and not any(link.open for link in links):
-        st.button(t("renewal.open"), key=f"renewal_open_{opportunity.id}",
-                  help=t("renewal.open_help"), on_click=_open,
-                  args=(me, opportunity.id))  # fmt: skip
+        st.button(
+            t("renewal.open"),
+            key=f"renewal_open_{opportunity.id}",
+            help=t("renewal.open_help"),
+            on_click=_open,
+            args=(me, opportunity.id),
+        )
 
 
 def _studied(activity: StudyActivity) -> str:

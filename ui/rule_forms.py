@@ -87,12 +87,21 @@ def form_values(kind: str, ctx: RuleContext, rules: list, rule=None) -> dict[str
         if required:
             own = ctx.me.org_unit_id
             default_unit = own if own in ctx.units else next(iter(ctx.units), None)
-        values.update(name="", priority=next_priority(rules), business_line_id=None,
-                      org_unit_id=default_unit, enabled=True)  # fmt: skip
+        values.update(
+            name="",
+            priority=next_priority(rules),
+            business_line_id=None,
+            org_unit_id=default_unit,
+            enabled=True,
+        )
     else:
-        values.update(name=rule.name, priority=rule.priority,
-                      business_line_id=rule.business_line_id, org_unit_id=rule.org_unit_id,
-                      enabled=rule.enabled)  # fmt: skip
+        values.update(
+            name=rule.name,
+            priority=rule.priority,
+            business_line_id=rule.business_line_id,
+            org_unit_id=rule.org_unit_id,
+            enabled=rule.enabled,
+        )
     return values
 
 
@@ -121,8 +130,14 @@ def _values(kind: str, ctx: RuleContext, rules: list) -> dict[str, Any]:
 def _select(kind: str, name: str, options: list, format_func, values: dict, **kwargs) -> None:
     current = values.get(name)
     index = options.index(current) if current in options else 0
-    st.selectbox(t(f"rules.field.{name}"), options, index=index, format_func=format_func,
-                 key=field_key(kind, name), **kwargs)  # fmt: skip
+    st.selectbox(
+        t(f"rules.field.{name}"),
+        options,
+        index=index,
+        format_func=format_func,
+        key=field_key(kind, name),
+        **kwargs,
+    )
 
 
 def _value(kind: str, name: str) -> Any:
@@ -135,38 +150,59 @@ def _value(kind: str, name: str) -> Any:
     return clean_text(value) if isinstance(value, str) else value
 
 
-def _multi(kind: str, name: str, options: list, values: dict, format_func=str, *,
-           new: bool = False, **kwargs) -> None:  # fmt: skip
+def _multi(
+    kind: str,
+    name: str,
+    options: list,
+    values: dict,
+    format_func=str,
+    *,
+    new: bool = False,
+    **kwargs,
+) -> None:
     current = list(values.get(name) or [])
     if new:
         options = list(dict.fromkeys([*options, *current]))
-    st.multiselect(t(f"rules.field.{name}"), options, default=[v for v in current if v in options],
-                   format_func=format_func, key=field_key(kind, name), accept_new_options=new,
-                   **kwargs)  # fmt: skip
+    st.multiselect(
+        t(f"rules.field.{name}"),
+        options,
+        default=[v for v in current if v in options],
+        format_func=format_func,
+        key=field_key(kind, name),
+        accept_new_options=new,
+        **kwargs,
+    )
 
 
 def _number(kind: str, name: str, values: dict, **kwargs) -> None:
-    st.number_input(t(f"rules.field.{name}"), value=values.get(name), step=1,
-                    key=field_key(kind, name), **kwargs)  # fmt: skip
+    st.number_input(
+        t(f"rules.field.{name}"),
+        value=values.get(name),
+        step=1,
+        key=field_key(kind, name),
+        **kwargs,
+    )
 
 
 def _text(kind: str, name: str, values: dict, **kwargs) -> None:
-    text_input(t(f"rules.field.{name}"), value=values.get(name) or "",
-               key=field_key(kind, name), **kwargs)  # fmt: skip
+    text_input(
+        t(f"rules.field.{name}"), value=values.get(name) or "", key=field_key(kind, name), **kwargs
+    )
 
 
 def _check(kind: str, name: str, values: dict, **kwargs) -> None:
-    st.checkbox(t(f"rules.field.{name}"), value=bool(values.get(name)),
-                key=field_key(kind, name), **kwargs)  # fmt: skip
+    st.checkbox(
+        t(f"rules.field.{name}"), value=bool(values.get(name)), key=field_key(kind, name), **kwargs
+    )
 
 
 def _time(kind: str, name: str, values: dict, **kwargs) -> None:
-    st.time_input(t(f"rules.field.{name}"), value=values.get(name), key=field_key(kind, name),
-                  **kwargs)  # fmt: skip
+    st.time_input(
+        t(f"rules.field.{name}"), value=values.get(name), key=field_key(kind, name), **kwargs
+    )
 
 
-def _units(kind: str, name: str, ctx: RuleContext, v: dict, none_key: str | None,
-           **kwargs) -> None:  # fmt: skip
+def _units(kind: str, name: str, ctx: RuleContext, v: dict, none_key: str | None, **kwargs) -> None:
     """A unit picker: the active units in scope (and "none" unless `none_key` is None).
     A stored unit that has closed stays shown, so the save says why it cannot work
     instead of the rule silently moving to another unit."""
@@ -174,9 +210,14 @@ def _units(kind: str, name: str, ctx: RuleContext, v: dict, none_key: str | None
     current = v.get(name)
     if current is not None and current not in options and current in ctx.unit_labels:
         options.append(current)
-    _select(kind, name, options or [None],
-            lambda i: ctx.unit_labels.get(i, f"#{i}") if i is not None else t(none_key or ""),
-            v, **kwargs)  # fmt: skip
+    _select(
+        kind,
+        name,
+        options or [None],
+        lambda i: ctx.unit_labels.get(i, f"#{i}") if i is not None else t(none_key or ""),
+        v,
+        **kwargs,
+    )
 
 
 def _common(kind: str, ctx: RuleContext, v: dict) -> None:
@@ -185,12 +226,23 @@ def _common(kind: str, ctx: RuleContext, v: dict) -> None:
     with row[0]:
         _number(kind, "priority", v, help=t("rules.help.priority"))
     with row[1]:
-        _select(kind, "business_line_id", [None, *ctx.lines],
-                lambda i: ctx.lines.get(i, t("rules.any_line")), v)  # fmt: skip
+        _select(
+            kind,
+            "business_line_id",
+            [None, *ctx.lines],
+            lambda i: ctx.lines.get(i, t("rules.any_line")),
+            v,
+        )
     with row[2]:
         required = kind == "departure" or not ctx.company_wide
-        _units(kind, "org_unit_id", ctx, v, None if required else "rules.company_wide",
-               help=t("rules.help.org_unit_id"))  # fmt: skip
+        _units(
+            kind,
+            "org_unit_id",
+            ctx,
+            v,
+            None if required else "rules.company_wide",
+            help=t("rules.help.org_unit_id"),
+        )
     with row[3]:
         _check(kind, "enabled", v)
 
@@ -199,14 +251,33 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
     st.markdown(f"**{t('rules.form.matches')}**")
     row = st.columns(3)
     with row[0]:
-        _multi(kind, "channels", list(ctx.channels), v, lambda c: ctx.channels.get(c, c),
-               placeholder=t("rules.any"))  # fmt: skip
+        _multi(
+            kind,
+            "channels",
+            list(ctx.channels),
+            v,
+            lambda c: ctx.channels.get(c, c),
+            placeholder=t("rules.any"),
+        )
     with row[1]:
-        _multi(kind, "regions", [], v, new=True, placeholder=t("rules.any"),
-               help=t("rules.help.regions"))  # fmt: skip
+        _multi(
+            kind,
+            "regions",
+            [],
+            v,
+            new=True,
+            placeholder=t("rules.any"),
+            help=t("rules.help.regions"),
+        )
     with row[2]:
-        _multi(kind, "intention_levels", list(INTENTION_LEVELS), v,
-               lambda level: t(f"intention.{level}"), placeholder=t("rules.any"))  # fmt: skip
+        _multi(
+            kind,
+            "intention_levels",
+            list(INTENTION_LEVELS),
+            v,
+            lambda level: t(f"intention.{level}"),
+            placeholder=t("rules.any"),
+        )
     row = st.columns(3)
     with row[0]:
         _text(kind, "campaign_prefix", v, help=t("rules.help.campaign_prefix"))
@@ -218,11 +289,18 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
     with row[0]:
         _units(kind, "target_unit_id", ctx, v, "rules.no_unit")
     with row[1]:
-        _multi(kind, "target_user_ids", list(ctx.reps), v, lambda i: ctx.reps.get(i, f"#{i}"),
-               placeholder=t("rules.nobody"))  # fmt: skip
+        _multi(
+            kind,
+            "target_user_ids",
+            list(ctx.reps),
+            v,
+            lambda i: ctx.reps.get(i, f"#{i}"),
+            placeholder=t("rules.nobody"),
+        )
     with row[2]:
-        _select(kind, "strategy", list(DISPATCH_STRATEGIES),
-                lambda name: t(f"rules.strategy.{name}"), v)  # fmt: skip
+        _select(
+            kind, "strategy", list(DISPATCH_STRATEGIES), lambda name: t(f"rules.strategy.{name}"), v
+        )
     row = st.columns(3)
     with row[0]:
         _text(kind, "skill_tag", v)
@@ -235,27 +313,35 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
 def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
     row = st.columns(3)
     with row[0]:
-        _select(kind, "trigger", list(RECYCLE_TRIGGERS),
-                lambda name: t(f"rules.trigger.{name}"), v)  # fmt: skip
+        _select(kind, "trigger", list(RECYCLE_TRIGGERS), lambda name: t(f"rules.trigger.{name}"), v)
     with row[1]:
         _number(kind, "after", v, help=t("rules.help.after"))
     with row[2]:
         _number(kind, "warn_days", v, help=t("rules.help.warn_days"))
     row = st.columns(3)
     with row[0]:
-        _select(kind, "exempt_from_stage", [None, *OPEN_STAGES],
-                lambda s: t(f"stage.{s}") if s else t("rules.no_exemption"), v,
-                help=t("rules.help.exempt_from_stage"))  # fmt: skip
+        _select(
+            kind,
+            "exempt_from_stage",
+            [None, *OPEN_STAGES],
+            lambda s: t(f"stage.{s}") if s else t("rules.no_exemption"),
+            v,
+            help=t("rules.help.exempt_from_stage"),
+        )
     with row[1]:
-        _multi(kind, "exempt_intentions", list(INTENTION_LEVELS), v,
-               lambda level: t(f"intention.{level}"),
-               placeholder=t("rules.no_exemption"))  # fmt: skip
+        _multi(
+            kind,
+            "exempt_intentions",
+            list(INTENTION_LEVELS),
+            v,
+            lambda level: t(f"intention.{level}"),
+            placeholder=t("rules.no_exemption"),
+        )
     with row[2]:
         _number(kind, "dormant_after", v, help=t("rules.help.dormant_after"))
     row = st.columns(3)
     with row[0]:
-        _select(kind, "target", list(RECYCLE_TARGETS),
-                lambda name: t(f"rules.target.{name}"), v)  # fmt: skip
+        _select(kind, "target", list(RECYCLE_TARGETS), lambda name: t(f"rules.target.{name}"), v)
     with row[1]:
         _units(kind, "team_unit_id", ctx, v, "rules.no_unit", help=t("rules.help.team_unit_id"))
 
@@ -265,8 +351,13 @@ def _claim(kind: str, ctx: RuleContext, v: dict) -> None:
     with row[0]:
         _number(kind, "daily_claims", v)
     with row[1]:
-        _number(kind, "holding_cap", v, placeholder=t("rules.own_holding_cap"),
-                help=t("rules.help.holding_cap"))  # fmt: skip
+        _number(
+            kind,
+            "holding_cap",
+            v,
+            placeholder=t("rules.own_holding_cap"),
+            help=t("rules.help.holding_cap"),
+        )
     with row[2]:
         _number(kind, "cooldown_days", v, help=t("rules.help.cooldown_days"))
 
@@ -278,15 +369,20 @@ def _departure(kind: str, ctx: RuleContext, v: dict) -> None:
 def _renewal(kind: str, ctx: RuleContext, v: dict) -> None:
     row = st.columns(3)
     with row[0]:
-        _number(kind, "days_before", v,
-                help=t("rules.help.days_before", maximum=RENEWAL_MAX_DAYS))  # fmt: skip
+        _number(kind, "days_before", v, help=t("rules.help.days_before", maximum=RENEWAL_MAX_DAYS))
     with row[1]:
-        _select(kind, "assign_to", list(RENEWAL_TARGETS),
-                lambda name: t(f"rules.assign_to.{name}"), v)  # fmt: skip
+        _select(
+            kind, "assign_to", list(RENEWAL_TARGETS), lambda name: t(f"rules.assign_to.{name}"), v
+        )
 
 
-_FIELDS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure,
-           "renewal": _renewal}  # fmt: skip
+_FIELDS = {
+    "dispatch": _dispatch,
+    "recycle": _recycle,
+    "claim": _claim,
+    "departure": _departure,
+    "renewal": _renewal,
+}
 
 
 def draft_from_form(kind: str) -> RuleDraft:
@@ -325,13 +421,15 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
         _FIELDS[kind](kind, ctx, values)
         buttons = st.columns(4)
         with buttons[0]:
-            save = st.form_submit_button(t("rules.form.save"), key=key(kind, "save"),
-                                         type="primary")  # fmt: skip
+            save = st.form_submit_button(
+                t("rules.form.save"), key=key(kind, "save"), type="primary"
+            )
         dry = False
         if kind in PREVIEW_KINDS:
             with buttons[1]:
-                dry = st.form_submit_button(t("rules.form.dry_run"), key=key(kind, "dry"),
-                                            help=t("rules.help.dry_run"))  # fmt: skip
+                dry = st.form_submit_button(
+                    t("rules.form.dry_run"), key=key(kind, "dry"), help=t("rules.help.dry_run")
+                )
     if not (save or dry):
         return
     try:

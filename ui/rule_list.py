@@ -46,7 +46,7 @@ def _table(ctx: RuleContext, rules: list, names: dict[int, str]) -> pd.DataFrame
                             person(names, r.updated_by_id) if r.updated_by_id else "",
                         ],
                     )
-                ),  # fmt: skip
+                ),
             }
             for r in rules
         ]
@@ -92,8 +92,9 @@ def _history(kind: str, ctx: RuleContext, rule, names: dict[int, str]) -> None:
         st.dataframe(frame, hide_index=True, width="stretch", key=key(kind, "history"))
 
 
-def rule_list(kind: str, ctx: RuleContext, rules: list, editable: set[int],
-              names: dict[int, str]) -> None:  # fmt: skip
+def rule_list(
+    kind: str, ctx: RuleContext, rules: list, editable: set[int], names: dict[int, str]
+) -> None:
     """The rules of `kind` and the chosen rule's actions."""
     st.subheader(t("rules.list.title"))
     if not rules:
@@ -106,9 +107,12 @@ def rule_list(kind: str, ctx: RuleContext, rules: list, editable: set[int],
     if pick_key in st.session_state and st.session_state[pick_key] not in by_id:
         del st.session_state[pick_key]  # the rule is gone: start from the first again
     chosen = st.selectbox(
-        t("rules.list.pick"), list(by_id), index=0, key=pick_key,
+        t("rules.list.pick"),
+        list(by_id),
+        index=0,
+        key=pick_key,
         format_func=lambda i: f"{by_id[i].priority} · {by_id[i].name}",
-    )  # fmt: skip
+    )
     rule = by_id[chosen]
     can = rule.id in editable
     if not can:
@@ -119,8 +123,15 @@ def rule_list(kind: str, ctx: RuleContext, rules: list, editable: set[int],
         st.rerun()
     toggle = "pause" if rule.enabled else "resume"
     if columns[1].button(t(f"rules.action.{toggle}"), key=key(kind, "toggle"), disabled=not can):
-        _act(ctx, set_rule_enabled, kind, rule.id, not rule.enabled,
-             success=f"rules.done.{toggle}", name=rule.name)  # fmt: skip
+        _act(
+            ctx,
+            set_rule_enabled,
+            kind,
+            rule.id,
+            not rule.enabled,
+            success=f"rules.done.{toggle}",
+            name=rule.name,
+        )
     if columns[2].button(t("rules.action.up"), key=key(kind, "up"), disabled=not can):
         _act(ctx, move_rule, kind, rule.id, -1, success="rules.done.moved", name=rule.name)
     if columns[3].button(t("rules.action.down"), key=key(kind, "down"), disabled=not can):

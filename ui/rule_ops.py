@@ -70,7 +70,7 @@ def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
         [
             {t("rules.waiting.reason"): _reason(r, rule_names), t("rules.waiting.count"): number(n)}
             for r, n in rows
-        ]  # fmt: skip
+        ]
     )
     st.dataframe(frame, hide_index=True, width="stretch", key="rules_waiting")
 
@@ -156,45 +156,70 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
     st.markdown(f"**{t('rules.dry.title')}**")
     st.caption(t("rules.dry.nothing_saved"))
     if isinstance(result, DispatchResult):
-        metrics = [("considered", result.considered), ("assigned", result.assigned),
-                   ("no_rule", result.no_rule), ("no_room", result.no_room)]  # fmt: skip
+        metrics = [
+            ("considered", result.considered),
+            ("assigned", result.assigned),
+            ("no_rule", result.no_rule),
+            ("no_room", result.no_room),
+        ]
         for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
             column.metric(label("rules.count", name), number(value))
-        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
-                 label("rules.count", "matched"): number(o.matched),
-                 label("rules.count", "assigned"): number(o.assigned),
-                 label("rules.count", "no_room"): number(o.no_room)}
-                for o in result.rules]  # fmt: skip
+        rows = [
+            {
+                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                label("rules.count", "matched"): number(o.matched),
+                label("rules.count", "assigned"): number(o.assigned),
+                label("rules.count", "no_room"): number(o.no_room),
+            }
+            for o in result.rules
+        ]
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                         key=f"rules_{kind}_dry_rules")  # fmt: skip
+            st.dataframe(
+                pd.DataFrame(rows), hide_index=True, width="stretch", key=f"rules_{kind}_dry_rules"
+            )
         top = sorted(result.per_rep.items(), key=lambda item: (-item[1], item[0]))[:TOP_REPS]
         if top:
             st.markdown(f"**{t('rules.dry.top_reps', count=len(top))}**")
             st.dataframe(
-                pd.DataFrame([{t("rules.dry.rep"): person(names, rep),
-                               t("rules.dry.received"): number(n)} for rep, n in top]),
-                hide_index=True, width="stretch", key=f"rules_{kind}_dry_reps",
-            )  # fmt: skip
+                pd.DataFrame(
+                    [
+                        {t("rules.dry.rep"): person(names, rep), t("rules.dry.received"): number(n)}
+                        for rep, n in top
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                key=f"rules_{kind}_dry_reps",
+            )
     elif isinstance(result, RecycleResult):
         metrics = [("recycled", result.recycled), ("dormant", result.dormant)]
         for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
             column.metric(label("rules.count", name), number(value))
-        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
-                 label("rules.count", "recycled"): number(o.recycled),
-                 label("rules.count", "dormant"): number(o.dormant)}
-                for o in result.rules]  # fmt: skip
+        rows = [
+            {
+                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                label("rules.count", "recycled"): number(o.recycled),
+                label("rules.count", "dormant"): number(o.dormant),
+            }
+            for o in result.rules
+        ]
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                         key=f"rules_{kind}_dry_rules")  # fmt: skip
+            st.dataframe(
+                pd.DataFrame(rows), hide_index=True, width="stretch", key=f"rules_{kind}_dry_rules"
+            )
     elif isinstance(result, RenewalResult):
         shown = ("opened", "to_owner", "to_dispatch")
         metrics = [(name, getattr(result, name)) for name in shown]
         for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
             column.metric(label("rules.count", name), number(value))
-        rows = [{t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
-                 **{label("rules.count", name): number(getattr(o, name)) for name in shown}}
-                for o in result.rules]  # fmt: skip
+        rows = [
+            {
+                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                **{label("rules.count", name): number(getattr(o, name)) for name in shown},
+            }
+            for o in result.rules
+        ]
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                         key=f"rules_{kind}_dry_rules")  # fmt: skip
+            st.dataframe(
+                pd.DataFrame(rows), hide_index=True, width="stretch", key=f"rules_{kind}_dry_rules"
+            )

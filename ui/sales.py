@@ -58,8 +58,10 @@ def option_labels(category: str) -> dict[str, str]:
     from ui.i18n import language  # noqa: PLC0415
 
     with session() as s:
-        return {o.code: option_label(o, language())
-                for o in list_options(s, category, active_only=False)}  # fmt: skip
+        return {
+            o.code: option_label(o, language())
+            for o in list_options(s, category, active_only=False)
+        }
 
 
 def money(amount: Decimal | int | float | None) -> str:
@@ -73,8 +75,12 @@ def stage_text(stage: str | None) -> str:
 def open_link(opportunity_id: int, text: str) -> None:
     """A link to the opportunity's detail page, labelled with the plain `text` (a lead's
     name, say), which shows literally: a page link's label is Markdown."""
-    st.page_link(DETAIL_PAGE, label=md(text), icon=":material/open_in_new:",
-                 query_params={"id": str(opportunity_id)})  # fmt: skip
+    st.page_link(
+        DETAIL_PAGE,
+        label=md(text),
+        icon=":material/open_in_new:",
+        query_params={"id": str(opportunity_id)},
+    )
 
 
 def line_text(opportunity_id: int, lead_name: str, *parts: str | None) -> str:

@@ -16,12 +16,12 @@ from ui.inputs import text_input
 from ui.sales import line_text, local, open_link
 
 
-def _decide(me: Actor, request_id: int, *, approve: bool, to_user_id: int | None,
-            note: str, success: str) -> None:  # fmt: skip
+def _decide(
+    me: Actor, request_id: int, *, approve: bool, to_user_id: int | None, note: str, success: str
+) -> None:
     try:
         with session() as s:
-            decide_transfer(s, me, request_id, approve=approve, to_user_id=to_user_id,
-                            note=note)  # fmt: skip
+            decide_transfer(s, me, request_id, approve=approve, to_user_id=to_user_id, note=note)
     except CrmError as error:
         show_error(error)
     else:
@@ -40,28 +40,64 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
             return
         for request in requests:
             with st.container(border=True):
-                open_link(request.opportunity_id, line_text(
-                    request.opportunity_id, request.lead_name, request.requested_by,
-                    local(request.created_at)))  # fmt: skip
+                open_link(
+                    request.opportunity_id,
+                    line_text(
+                        request.opportunity_id,
+                        request.lead_name,
+                        request.requested_by,
+                        local(request.created_at),
+                    ),
+                )
                 st.markdown(tmd("transfers.reason", reason=request.reason))
                 choices = [u for u in names if u not in (request.requested_by_id, me.user_id)]
-                default = (choices.index(request.suggested_owner_id)
-                           if request.suggested_owner_id in choices else None)  # fmt: skip
+                default = (
+                    choices.index(request.suggested_owner_id)
+                    if request.suggested_owner_id in choices
+                    else None
+                )
                 left, right = st.columns([2, 3])
-                rep = left.selectbox(t("transfers.to"), choices, index=default,
-                                     key=f"transfer_to_{request.id}", format_func=names.get,
-                                     placeholder=t("transfers.to_pool"))  # fmt: skip
+                rep = left.selectbox(
+                    t("transfers.to"),
+                    choices,
+                    index=default,
+                    key=f"transfer_to_{request.id}",
+                    format_func=names.get,
+                    placeholder=t("transfers.to_pool"),
+                )
                 note = text_input(
                     t("transfers.note"), key=f"transfer_note_{request.id}", container=right
                 )
                 give, pool, refuse = st.columns(3)
-                if give.button(t("transfers.give"), key=f"transfer_give_{request.id}",
-                               disabled=rep is None, type="primary"):  # fmt: skip
-                    _decide(me, request.id, approve=True, to_user_id=rep, note=note,
-                            success="transfers.done.given")  # fmt: skip
+                if give.button(
+                    t("transfers.give"),
+                    key=f"transfer_give_{request.id}",
+                    disabled=rep is None,
+                    type="primary",
+                ):
+                    _decide(
+                        me,
+                        request.id,
+                        approve=True,
+                        to_user_id=rep,
+                        note=note,
+                        success="transfers.done.given",
+                    )
                 if pool.button(t("transfers.pool"), key=f"transfer_pool_{request.id}"):
-                    _decide(me, request.id, approve=True, to_user_id=None, note=note,
-                            success="transfers.done.pooled")  # fmt: skip
+                    _decide(
+                        me,
+                        request.id,
+                        approve=True,
+                        to_user_id=None,
+                        note=note,
+                        success="transfers.done.pooled",
+                    )
                 if refuse.button(t("transfers.reject"), key=f"transfer_reject_{request.id}"):
-                    _decide(me, request.id, approve=False, to_user_id=None, note=note,
-                            success="transfers.done.rejected")  # fmt: skip
+                    _decide(
+                        me,
+                        request.id,
+                        approve=False,
+                        to_user_id=None,
+                        note=note,
+                        success="transfers.done.rejected",
+                    )

@@ -82,10 +82,21 @@ def channel_roi(session: Session, actor: Actor, view: DashboardFilter) -> Channe
     """Leads, spend, cost per lead, won, revenue and ROI by channel and campaign (cached)."""
     unit = check_view(session, actor, view)
     return cached(
-        session, actor, "channel_roi", view, lambda: _roi(session, actor, view, unit),
-        ("lead", "opportunity", "stage_history", "sales_order", "marketing_spend", "org",
-         "history_import"),
-    )  # fmt: skip
+        session,
+        actor,
+        "channel_roi",
+        view,
+        lambda: _roi(session, actor, view, unit),
+        (
+            "lead",
+            "opportunity",
+            "stage_history",
+            "sales_order",
+            "marketing_spend",
+            "org",
+            "history_import",
+        ),
+    )
 
 
 def _lead_conditions(actor: Actor, view: DashboardFilter, unit, period) -> list:
@@ -133,13 +144,17 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
             row(channel, campaign).leads += int(n)
 
     paid = (
-        select(Lead.channel, Lead.campaign, func.count(func.distinct(Opportunity.id)),
-               func.sum(SalesOrder.amount))
+        select(
+            Lead.channel,
+            Lead.campaign,
+            func.count(func.distinct(Opportunity.id)),
+            func.sum(SalesOrder.amount),
+        )
         .select_from(SalesOrder)
         .join(Opportunity, Opportunity.id == SalesOrder.opportunity_id)
         .join(Lead, Lead.id == Opportunity.lead_id)
         .where(*leads_where, SalesOrder.status == "paid", revenue_scope(actor))
-    )  # fmt: skip
+    )
     if view.business_line_id is not None:
         paid = paid.where(Opportunity.business_line_id == view.business_line_id)
     for channel, campaign, won, amount in session.exec(

@@ -44,9 +44,12 @@ IDLE_TICK = timedelta(minutes=5)
 TOP_HOARDERS = 10
 # Buckets of the time from assignment to the first follow-up: (code, upper bound in hours).
 FIRST_CONTACT_BUCKETS: tuple[tuple[str, float | None], ...] = (
-    ("within_1h", 1), ("within_4h", 4), ("within_24h", 24), ("within_3d", 72),
+    ("within_1h", 1),
+    ("within_4h", 4),
+    ("within_24h", 24),
+    ("within_3d", 72),
     ("later", None),
-)  # fmt: skip
+)
 NOT_YET = "not_yet"
 
 
@@ -99,18 +102,22 @@ def circulation_health(
     now = clock.now()
     tick = now - (now - datetime.min) % IDLE_TICK
     return cached(
-        session, actor, "circulation_health", (view, idle_days, tick),
+        session,
+        actor,
+        "circulation_health",
+        (view, idle_days, tick),
         lambda: _health(session, actor, view, unit, idle_days, tick),
         ("flow_event", "opportunity", "follow_up", "stage_history", "org", "rules"),
-    )  # fmt: skip
+    )
 
 
 def _count_where(conditions) -> object:
     return func.sum(case((conditions, 1), else_=0))
 
 
-def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_days: int,
-            now: datetime):  # fmt: skip
+def _health(
+    session: Session, actor: Actor, view: DashboardFilter, unit, idle_days: int, now: datetime
+):
     o = Opportunity
     base = opportunity_conditions(actor, view, unit)
     period = period_bounds(session, view)
@@ -119,12 +126,17 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     # Snapshot: owned, idle (no follow-up - or none since assignment - for N days), dormant.
     last_touch = func.coalesce(o.last_follow_up_at, o.assigned_at, o.created_at)
     owned, idle, dormant = session.exec(
-        with_lead(select(
-            _count_where(o.pool_state == "owned"),
-            _count_where((o.pool_state == "owned") & (last_touch < now - timedelta(days=idle_days))),
-            _count_where(o.pool_state == "dormant"),
-        ).select_from(o), view).where(*base, col(o.pool_state).in_(("owned", "dormant")))
-    ).one()  # fmt: skip
+        with_lead(
+            select(
+                _count_where(o.pool_state == "owned"),
+                _count_where(
+                    (o.pool_state == "owned") & (last_touch < now - timedelta(days=idle_days))
+                ),
+                _count_where(o.pool_state == "dormant"),
+            ).select_from(o),
+            view,
+        ).where(*base, col(o.pool_state).in_(("owned", "dormant")))
+    ).one()
 
     # Holdings and events are counted by the people the viewer reaches (owners, the reps
     # recycled from, the claimers): the owner and event indexes answer without reading the
@@ -155,15 +167,18 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
             events = with_lead(events.join(o, o.id == FlowEvent.opportunity_id), view)
         if reps is not None:
             events = events.where(col(person).in_(reps))
-        events = events.where(*filters, FlowEvent.reason == reason,
-                              *in_period(FlowEvent.at, period))  # fmt: skip
+        events = events.where(
+            *filters, FlowEvent.reason == reason, *in_period(FlowEvent.at, period)
+        )
         return session.exec(events.group_by(day, FlowEvent.rule_id)).all()
 
     recycle_rows = per_day("recycle", FlowEvent.from_owner_id)
     rule_ids = {r[1] for r in recycle_rows if r[1] is not None}
     rule_names = dict(
-        session.exec(select(RecycleRule.id, RecycleRule.name).where(col(RecycleRule.id).in_(rule_ids))).all()
-    )  # fmt: skip
+        session.exec(
+            select(RecycleRule.id, RecycleRule.name).where(col(RecycleRule.id).in_(rule_ids))
+        ).all()
+    )
     # A recycle may carry no rule (by hand, or from imported history) beside ones that do:
     # those sort after the rules of their day.
     recycles = sorted(
@@ -177,12 +192,19 @@ def _health(session: Session, actor: Actor, view: DashboardFilter, unit, idle_da
     # Time from (the current) assignment to the first follow-up, for assignments in the period:
     # the seconds once per row in a subquery, then its bucket.
     waits = (
-        with_lead(select(seconds_between(session, o.assigned_at, o.first_follow_up_at)
-                         .label("waited")).select_from(o), view)
-        .where(*opportunity_conditions(actor, view, unit, by_period=True),
-               col(o.assigned_at).is_not(None), *in_period(o.assigned_at, period))
+        with_lead(
+            select(
+                seconds_between(session, o.assigned_at, o.first_follow_up_at).label("waited")
+            ).select_from(o),
+            view,
+        )
+        .where(
+            *opportunity_conditions(actor, view, unit, by_period=True),
+            col(o.assigned_at).is_not(None),
+            *in_period(o.assigned_at, period),
+        )
         .subquery("waits")
-    )  # fmt: skip
+    )
     bucket = case(
         (waits.c.waited.is_(None), NOT_YET),
         *((waits.c.waited <= hours * 3600, code) for code, hours in FIRST_CONTACT_BUCKETS if hours),

@@ -49,10 +49,17 @@ def table_csv(frame: pd.DataFrame) -> bytes:
     writer.writerow(header)
     for row in rows:
         writer.writerow(
-            [v.isoformat(sep=" ") if isinstance(v, datetime)
-             else v.isoformat() if isinstance(v, date) else "" if v is None else v
-             for v in row]
-        )  # fmt: skip
+            [
+                v.isoformat(sep=" ")
+                if isinstance(v, datetime)
+                else v.isoformat()
+                if isinstance(v, date)
+                else ""
+                if v is None
+                else v
+                for v in row
+            ]
+        )
     return out.getvalue().encode("utf-8-sig")
 
 

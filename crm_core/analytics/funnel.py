@@ -217,9 +217,13 @@ def funnel_opportunities(
     if stage not in (*FUNNEL_STAGES, "lost"):
         raise ValidationError("dash.error.stage", stage=stage)
     return cached(
-        session, actor, "funnel_opportunities", (view, stage, limit),
-        lambda: _funnel_opportunities(session, actor, view, unit, stage, limit), FUNNEL_READS,
-    )  # fmt: skip
+        session,
+        actor,
+        "funnel_opportunities",
+        (view, stage, limit),
+        lambda: _funnel_opportunities(session, actor, view, unit, stage, limit),
+        FUNNEL_READS,
+    )
 
 
 def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[FunnelOpportunity]:
@@ -237,8 +241,13 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
     )
     rows = session.exec(
         select(
-            Opportunity.id, Lead.name, BusinessLine.name, User.full_name, OrgUnit.name,
-            Opportunity.stage, Opportunity.created_at,
+            Opportunity.id,
+            Lead.name,
+            BusinessLine.name,
+            User.full_name,
+            OrgUnit.name,
+            Opportunity.stage,
+            Opportunity.created_at,
         )
         .join(ids, ids.c.id == Opportunity.id)
         .join(Lead, Lead.id == Opportunity.lead_id)
@@ -246,5 +255,5 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
         .outerjoin(User, User.id == Opportunity.owner_id)
         .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
         .order_by(col(Opportunity.id).desc())
-    ).all()  # fmt: skip
+    ).all()
     return [FunnelOpportunity(*row) for row in rows]

@@ -39,8 +39,13 @@ def _amount(value: object) -> Decimal:
 
 
 def _snapshot(row: MarketingSpend) -> dict:
-    return {"month": row.month.isoformat(), "channel": row.channel, "campaign": row.campaign,
-            "amount": str(row.amount), "note": row.note}  # fmt: skip
+    return {
+        "month": row.month.isoformat(),
+        "channel": row.channel,
+        "campaign": row.campaign,
+        "amount": str(row.amount),
+        "note": row.note,
+    }
 
 
 def set_spend(
@@ -75,8 +80,9 @@ def set_spend(
     before = _snapshot(row) if row else None
     now = clock.now()
     if row is None:
-        row = MarketingSpend(month=first, channel=channel, campaign=campaign, amount=value,
-                             created_at=now)  # fmt: skip
+        row = MarketingSpend(
+            month=first, channel=channel, campaign=campaign, amount=value, created_at=now
+        )
     row.amount = value
     row.note = (note or "").strip()[:400] or None
     row.entered_by_id = actor.user_id

@@ -99,9 +99,12 @@ def _orders(session: Session, actor: Actor, view: DashboardFilter, unit, moment,
     `moment` column falls in the period."""
     o = SalesOrder
     query = select(
-        o.attributed_org_path, o.attributed_owner_id, func.count(),
-        func.count(func.distinct(o.opportunity_id)), func.sum(o.amount),
-    ).select_from(o)  # fmt: skip
+        o.attributed_org_path,
+        o.attributed_owner_id,
+        func.count(),
+        func.count(func.distinct(o.opportunity_id)),
+        func.sum(o.amount),
+    ).select_from(o)
     if needs_opportunity(view):
         query = with_lead(query.join(Opportunity, Opportunity.id == o.opportunity_id), view)
     query = query.where(

@@ -69,9 +69,13 @@ def in_period(column, period: Period) -> list[ColumnElement[bool]]:
 
 
 def opportunity_conditions(
-    actor: Actor, view: DashboardFilter, unit: OrgUnit | None, cohort: Period | None = None,
-    *, by_period: bool = False,
-) -> list[ColumnElement[bool]]:  # fmt: skip
+    actor: Actor,
+    view: DashboardFilter,
+    unit: OrgUnit | None,
+    cohort: Period | None = None,
+    *,
+    by_period: bool = False,
+) -> list[ColumnElement[bool]]:
     """The scope and the filters on `opportunity` (and `lead`, when `needs_lead`).
     `cohort`: the period that selects opportunities by their creation date. `by_period`:
     a period range drives the query (the cohort, the assignments of a period)."""
@@ -90,8 +94,9 @@ def scope_as_filter(actor: Actor) -> ColumnElement[bool]:
     if actor.scope is DataScope.ALL:
         return true()
     owner = func.coalesce(Opportunity.owner_id, 0)
-    return or_(owner == actor.user_id,
-               unit_clause(actor, func.coalesce(Opportunity.org_unit_id, 0)))  # fmt: skip
+    return or_(
+        owner == actor.user_id, unit_clause(actor, func.coalesce(Opportunity.org_unit_id, 0))
+    )
 
 
 def opportunity_filters(view: DashboardFilter, unit: OrgUnit | None) -> list[ColumnElement[bool]]:

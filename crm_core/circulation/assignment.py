@@ -34,7 +34,7 @@ def write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetim
             assigned_at=now,
             unassigned_reason=None,
             recycle_warned_at=None,
-        )  # fmt: skip
+        )
         .execution_options(preserve_rowcount=True, synchronize_session=False)
     ).rowcount
     if moved != len(picks):  # the write lock makes this impossible; never write half a run
@@ -52,7 +52,7 @@ def write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetim
             literal("dispatch"),
             pick.c.rule_id,
             literal(actor.user_id) if actor.user_id else null(),
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -68,7 +68,7 @@ def write_reasons(session: Session, reasons: dict[str, list[int]]) -> None:
                     col(Opportunity.unassigned_reason).is_(None),
                     Opportunity.unassigned_reason != reason,
                 ),
-            )  # fmt: skip
+            )
             .values(unassigned_reason=reason)
             .execution_options(synchronize_session=False)
         )
@@ -85,8 +85,11 @@ def remember_positions(session: Session, choosers) -> None:
                 .where(DispatchRule.id == rule.id)
                 .values(rr_position=chooser.last_rep_id)
             )
-        weighted = [c for c in (chooser, getattr(chooser, "first", None),
-                                getattr(chooser, "then", None)) if isinstance(c, Weighted)]  # fmt: skip
+        weighted = [
+            c
+            for c in (chooser, getattr(chooser, "first", None), getattr(chooser, "then", None))
+            if isinstance(c, Weighted)
+        ]
         for part in weighted:
             _store_tally(session, rule.id, part.given)
 

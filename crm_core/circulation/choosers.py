@@ -42,8 +42,9 @@ class Weighted:
     """The rep furthest below their share: smallest (given so far + 1) / weight. `given`
     is the rule's stored tally, so shares hold across runs."""
 
-    def __init__(self, reps: list[int], room: dict[int, int], weights: dict[int, int],
-                 given: dict[int, int]) -> None:  # fmt: skip
+    def __init__(
+        self, reps: list[int], room: dict[int, int], weights: dict[int, int], given: dict[int, int]
+    ) -> None:
         self.room = room
         self.weights = weights
         self.given = given

@@ -68,8 +68,14 @@ def _conditions(actor: Actor, f: DeskFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def list_desk(session: Session, actor: Actor, f: DeskFilter = DeskFilter(), *,
-              limit: int = 50, offset: int = 0) -> list[DeskRow]:  # fmt: skip
+def list_desk(
+    session: Session,
+    actor: Actor,
+    f: DeskFilter = DeskFilter(),
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[DeskRow]:
     """A page of open opportunities the actor may change by hand, newest first."""
     actor.require(Permission.ASSIGN_OPPORTUNITIES)
     rows = session.exec(
@@ -90,7 +96,7 @@ def list_desk(session: Session, actor: Actor, f: DeskFilter = DeskFilter(), *,
             Opportunity.protected_until,
             Opportunity.recycle_count,
             Opportunity.unassigned_reason,
-        )  # fmt: skip
+        )
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
         .outerjoin(User, User.id == Opportunity.owner_id)

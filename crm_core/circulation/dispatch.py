@@ -109,7 +109,7 @@ def _waiting(session: Session, limit: int) -> list[tuple]:
                 Lead.channel,
                 Lead.campaign,
                 Lead.region,
-            )  # fmt: skip
+            )
             .join(Lead, Lead.id == Opportunity.lead_id)
             .where(Opportunity.pool_state == "unassigned", Opportunity.locked == false())
             .order_by(Opportunity.id)
@@ -176,7 +176,7 @@ def _room(session: Session, reps: dict[int, User], now: datetime) -> tuple[dict,
     room = {
         rep_id: max(
             0, min(u.daily_cap - today.get(rep_id, 0), u.holding_cap - holding.get(rep_id, 0))
-        )  # fmt: skip
+        )
         for rep_id, u in reps.items()
     }
     return room, holding
@@ -197,18 +197,28 @@ def _recent_losers(session: Session, now: datetime, days: int) -> list[tuple[int
     )
 
 
-def _chooser(session: Session, rule: DispatchRule, spec: DispatchSpec, reps: list[User],
-             room: dict, holding: dict):  # fmt: skip
+def _chooser(
+    session: Session,
+    rule: DispatchRule,
+    spec: DispatchSpec,
+    reps: list[User],
+    room: dict,
+    holding: dict,
+):
     ids = [u.id for u in reps]
 
     def build(subset: list[int]):
         if spec.strategy == "weighted":
-            given = _counts(
-                session,
-                select(DispatchTally.user_id, DispatchTally.assigned).where(
-                    DispatchTally.rule_id == rule.id
-                ),
-            ) if rule.id else {}  # fmt: skip
+            given = (
+                _counts(
+                    session,
+                    select(DispatchTally.user_id, DispatchTally.assigned).where(
+                        DispatchTally.rule_id == rule.id
+                    ),
+                )
+                if rule.id
+                else {}
+            )
             weights = {u.id: u.dispatch_weight for u in reps}
             return Weighted(subset, room, weights, given)
         if spec.strategy == "least_loaded":
@@ -254,8 +264,9 @@ def plan_dispatch(session: Session, rules, now: datetime, limit: int):
         outcome.matched += 1
         chooser = choosers.get(id(rule))
         if chooser is None:
-            chooser = choosers[id(rule)] = _chooser(session, rule, spec, reps_by_rule[id(rule)],
-                                                    room, holding)  # fmt: skip
+            chooser = choosers[id(rule)] = _chooser(
+                session, rule, spec, reps_by_rule[id(rule)], room, holding
+            )
         lost_by = losers.get(o[_ID])
         if lost_by:
             cutoff = now - timedelta(days=spec.no_return_days)
@@ -283,8 +294,9 @@ def _require_dispatch(actor: Actor, dry_run: bool) -> None:
     raise PermissionDenied(permission=Permission.RUN_JOBS.value)
 
 
-def dispatch_unassigned(session: Session, actor: Actor, *, dry_run: bool = False,
-                        rules=None, limit: int | None = None) -> DispatchResult:  # fmt: skip
+def dispatch_unassigned(
+    session: Session, actor: Actor, *, dry_run: bool = False, rules=None, limit: int | None = None
+) -> DispatchResult:
     """Give waiting opportunities to reps by the enabled dispatch rules (or `rules`, for a
     dry run of a draft). Dry: nothing is written. Runs in the caller's transaction."""
     _require_dispatch(actor, dry_run)

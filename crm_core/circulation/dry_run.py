@@ -15,8 +15,9 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import DataScope, Permission
 
 
-def rules_with_draft(session: Session, actor: Actor, kind: str, draft: RuleDraft,
-                     rule_id: int | None = None) -> list[tuple]:  # fmt: skip
+def rules_with_draft(
+    session: Session, actor: Actor, kind: str, draft: RuleDraft, rule_id: int | None = None
+) -> list[tuple]:
     """The enabled rules of `kind` in order, with the checked draft standing for `rule_id`
     (or added, for a new rule). The draft is never stored."""
     actor.require(Permission.MANAGE_RULES)
@@ -24,10 +25,15 @@ def rules_with_draft(session: Session, actor: Actor, kind: str, draft: RuleDraft
     model = RULE_MODELS[kind]
     stored = session.get(model, rule_id) if rule_id else None
     candidate = model(
-        id=rule_id, name=draft.name, priority=draft.priority,
-        business_line_id=draft.business_line_id, org_unit_id=draft.org_unit_id,
-        enabled=True, conditions=draft.conditions or {}, action=draft.action or {},
-    )  # fmt: skip
+        id=rule_id,
+        name=draft.name,
+        priority=draft.priority,
+        business_line_id=draft.business_line_id,
+        org_unit_id=draft.org_unit_id,
+        enabled=True,
+        conditions=draft.conditions or {},
+        action=draft.action or {},
+    )
     if stored is not None and hasattr(stored, "rr_position"):
         candidate.rr_position = stored.rr_position
     pairs = [(r, s) for r, s in active_rules(session, kind) if r.id != rule_id]

@@ -9,9 +9,17 @@ from sqlmodel import Session
 from crm_core.models import FlowEvent
 
 FLOW_COLUMNS = (
-    "opportunity_id", "at", "from_owner_id", "to_owner_id", "from_state", "to_state",
-    "reason", "rule_kind", "rule_id", "actor_id",
-)  # fmt: skip
+    "opportunity_id",
+    "at",
+    "from_owner_id",
+    "to_owner_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "rule_kind",
+    "rule_id",
+    "actor_id",
+)
 
 
 def insert_flow_events(session: Session, events: Select, *, with_note: bool = False) -> int:

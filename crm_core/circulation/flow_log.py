@@ -53,8 +53,9 @@ class FlowLogRow:
     rule_name: str | None = None
 
 
-def flow_rows(session: Session, where: list[ColumnElement[bool]], *, limit: int,
-              offset: int = 0) -> list[FlowLogRow]:  # fmt: skip
+def flow_rows(
+    session: Session, where: list[ColumnElement[bool]], *, limit: int, offset: int = 0
+) -> list[FlowLogRow]:
     """Flow events matching `where`, newest first, with names; one query (rule names:
     one more per rule kind on the page)."""
     from_owner, to_owner, by = aliased(User), aliased(User), aliased(User)
@@ -75,7 +76,7 @@ def flow_rows(session: Session, where: list[ColumnElement[bool]], *, limit: int,
             FlowEvent.rule_id,
             by.full_name,
             FlowEvent.note,
-        )  # fmt: skip
+        )
         .join(Opportunity, col(Opportunity.id) == col(FlowEvent.opportunity_id))
         .join(Lead, col(Lead.id) == col(Opportunity.lead_id))
         .join(BusinessLine, col(BusinessLine.id) == col(Opportunity.business_line_id))
@@ -116,15 +117,26 @@ def _conditions(actor: Actor, f: FlowFilter) -> list[ColumnElement[bool]]:
     if f.rule_id is not None:
         where.append(FlowEvent.rule_id == f.rule_id)
     if f.user_id is not None:
-        where.append(or_(FlowEvent.from_owner_id == f.user_id, FlowEvent.to_owner_id == f.user_id,
-                         FlowEvent.actor_id == f.user_id))  # fmt: skip
+        where.append(
+            or_(
+                FlowEvent.from_owner_id == f.user_id,
+                FlowEvent.to_owner_id == f.user_id,
+                FlowEvent.actor_id == f.user_id,
+            )
+        )
     if f.opportunity_id is not None:
         where.append(FlowEvent.opportunity_id == f.opportunity_id)
     return where
 
 
-def search_flow(session: Session, actor: Actor, f: FlowFilter = FlowFilter(), *,
-                limit: int = 50, offset: int = 0) -> list[FlowLogRow]:  # fmt: skip
+def search_flow(
+    session: Session,
+    actor: Actor,
+    f: FlowFilter = FlowFilter(),
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[FlowLogRow]:
     """A page of the flow log within the actor's scope, newest first."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     return flow_rows(session, _conditions(actor, f), limit=limit, offset=offset)

@@ -287,8 +287,14 @@ def _record(engine: Engine, run: JobRun) -> JobRun:
     return run
 
 
-def run_job(job: str, *, actor: Actor | None = None, trigger: str = "worker",
-            engine: Engine | None = None, holder: str | None = None) -> JobRun:  # fmt: skip
+def run_job(
+    job: str,
+    *,
+    actor: Actor | None = None,
+    trigger: str = "worker",
+    engine: Engine | None = None,
+    holder: str | None = None,
+) -> JobRun:
     """Run `job` now in its own transaction, unless another run holds its lock (then the
     returned run says `busy` and nothing was done). Failures roll back and are recorded."""
     if job not in JOBS:
@@ -300,8 +306,9 @@ def run_job(job: str, *, actor: Actor | None = None, trigger: str = "worker",
 
         engine = get_engine()
     holder = holder or default_holder()
-    run = JobRun(job=job, trigger=trigger, actor_id=actor.user_id, status="busy",
-                 started_at=clock.now())  # fmt: skip
+    run = JobRun(
+        job=job, trigger=trigger, actor_id=actor.user_id, status="busy", started_at=clock.now()
+    )
     if engine.dialect.name == "postgresql":
         lock = _nothing()
     else:

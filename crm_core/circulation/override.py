@@ -56,14 +56,31 @@ def _selection(session: Session, actor: Actor, ids: list[int], states: tuple[str
     return ids, one_of(session, Opportunity.id, ids)
 
 
-def _apply(session: Session, actor: Actor, chosen, *, reason, to_owner, to_state,
-           values: dict, note: str | None = None) -> int:  # fmt: skip
+def _apply(
+    session: Session,
+    actor: Actor,
+    chosen,
+    *,
+    reason,
+    to_owner,
+    to_state,
+    values: dict,
+    note: str | None = None,
+) -> int:
     now = clock.now()
     o = Opportunity
     columns = [
-        o.id, literal(now), o.owner_id, to_owner, o.pool_state, to_state, reason,
-        null(), null(), literal(actor.user_id) if actor.user_id else null(),
-    ]  # fmt: skip
+        o.id,
+        literal(now),
+        o.owner_id,
+        to_owner,
+        o.pool_state,
+        to_state,
+        reason,
+        null(),
+        null(),
+        literal(actor.user_id) if actor.user_id else null(),
+    ]
     if note:
         columns.append(literal(note))
     events = insert_flow_events(session, select(*columns).where(chosen), with_note=bool(note))
@@ -73,8 +90,9 @@ def _apply(session: Session, actor: Actor, chosen, *, reason, to_owner, to_state
     return events
 
 
-def assign_opportunities(session: Session, actor: Actor, opportunity_ids: list[int],
-                         rep_id: int) -> int:  # fmt: skip
+def assign_opportunities(
+    session: Session, actor: Actor, opportunity_ids: list[int], rep_id: int
+) -> int:
     """Give the selection to `rep_id` (an active rep in the manager's scope): unowned ones
     are assigned, owned ones transferred. A manager's hand may pass the rep's caps."""
     actor.require(Permission.ASSIGN_OPPORTUNITIES)
@@ -84,54 +102,92 @@ def assign_opportunities(session: Session, actor: Actor, opportunity_ids: list[i
     if rep.status != "active" or not rep.enabled:
         raise ValidationError("override.error.rep_inactive", name=rep.full_name)
     ids, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
-    chosen = and_(chosen, or_(col(Opportunity.owner_id).is_(None),
-                              Opportunity.owner_id != rep.id))  # fmt: skip
+    chosen = and_(chosen, or_(col(Opportunity.owner_id).is_(None), Opportunity.owner_id != rep.id))
     reason = case((Opportunity.pool_state == "owned", literal("transfer")), else_=literal("assign"))
     now = clock.now()
-    return _apply(session, actor, chosen, reason=reason, to_owner=literal(rep.id),
-                  to_state=literal("owned"),
-                  values={"owner_id": rep.id, "org_unit_id": rep.org_unit_id,
-                          "pool_state": "owned", "assigned_at": now, "unassigned_reason": None,
-                          "recycle_warned_at": None})  # fmt: skip
+    return _apply(
+        session,
+        actor,
+        chosen,
+        reason=reason,
+        to_owner=literal(rep.id),
+        to_state=literal("owned"),
+        values={
+            "owner_id": rep.id,
+            "org_unit_id": rep.org_unit_id,
+            "pool_state": "owned",
+            "assigned_at": now,
+            "unassigned_reason": None,
+            "recycle_warned_at": None,
+        },
+    )
 
 
 def return_to_pool(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
     """Put owned (or waiting) opportunities into the public pool of their unit."""
     _, chosen = _selection(session, actor, opportunity_ids, ("owned", "unassigned"))
-    return _apply(session, actor, chosen, reason=literal("return"), to_owner=null(),
-                  to_state=literal("public"),
-                  values={"owner_id": None, "pool_state": "public", "assigned_at": None,
-                          "recycle_warned_at": None})  # fmt: skip
+    return _apply(
+        session,
+        actor,
+        chosen,
+        reason=literal("return"),
+        to_owner=null(),
+        to_state=literal("public"),
+        values={
+            "owner_id": None,
+            "pool_state": "public",
+            "assigned_at": None,
+            "recycle_warned_at": None,
+        },
+    )
 
 
 def set_locked(session: Session, actor: Actor, opportunity_ids: list[int], locked: bool) -> int:
     """Lock (no automatic dispatch or recycling touches it) or unlock the selection."""
     _, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
     chosen = and_(chosen, Opportunity.locked == (not locked))
-    return _apply(session, actor, chosen, reason=literal("lock" if locked else "unlock"),
-                  to_owner=Opportunity.owner_id, to_state=Opportunity.pool_state,
-                  values={"locked": locked})  # fmt: skip
+    return _apply(
+        session,
+        actor,
+        chosen,
+        reason=literal("lock" if locked else "unlock"),
+        to_owner=Opportunity.owner_id,
+        to_state=Opportunity.pool_state,
+        values={"locked": locked},
+    )
 
 
-def protect_until(session: Session, actor: Actor, opportunity_ids: list[int],
-                  until: datetime | None) -> int:  # fmt: skip
+def protect_until(
+    session: Session, actor: Actor, opportunity_ids: list[int], until: datetime | None
+) -> int:
     """Exempt the selection from recycling until `until` (None: end the protection)."""
     if until is not None and until <= clock.now():
         raise ValidationError("override.error.protect_past")
     _, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
-    return _apply(session, actor, chosen, reason=literal("protect"),
-                  to_owner=Opportunity.owner_id, to_state=Opportunity.pool_state,
-                  values={"protected_until": until},
-                  note=until.strftime("%Y-%m-%d %H:%M") if until else "-")  # fmt: skip
+    return _apply(
+        session,
+        actor,
+        chosen,
+        reason=literal("protect"),
+        to_owner=Opportunity.owner_id,
+        to_state=Opportunity.pool_state,
+        values={"protected_until": until},
+        note=until.strftime("%Y-%m-%d %H:%M") if until else "-",
+    )
 
 
 def reactivate(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
     """Bring dormant opportunities back to dispatch, their recycle count reset."""
     _, chosen = _selection(session, actor, opportunity_ids, ("dormant",))
-    return _apply(session, actor, chosen, reason=literal("reactivate"), to_owner=null(),
-                  to_state=literal("unassigned"),
-                  values={"pool_state": "unassigned", "recycle_count": 0,
-                          "unassigned_reason": "reactivated"})  # fmt: skip
+    return _apply(
+        session,
+        actor,
+        chosen,
+        reason=literal("reactivate"),
+        to_owner=null(),
+        to_state=literal("unassigned"),
+        values={"pool_state": "unassigned", "recycle_count": 0, "unassigned_reason": "reactivated"},
+    )
 
 
 def count_selection(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:

@@ -102,8 +102,14 @@ def _filters(session: Session, actor: Actor, f: PoolFilter) -> list[ColumnElemen
     return conditions
 
 
-def list_pool(session: Session, actor: Actor, f: PoolFilter = PoolFilter(), *,
-              limit: int = 50, offset: int = 0) -> list[PoolRow]:  # fmt: skip
+def list_pool(
+    session: Session,
+    actor: Actor,
+    f: PoolFilter = PoolFilter(),
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[PoolRow]:
     """A page of the pool the actor sees, the longest-waiting first; phones masked."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     pooled_at = (
@@ -125,7 +131,7 @@ def list_pool(session: Session, actor: Actor, f: PoolFilter = PoolFilter(), *,
             Opportunity.recycle_count,
             OrgUnit.name,
             pooled_at,
-        )  # fmt: skip
+        )
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
         .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
@@ -158,7 +164,7 @@ def claim_spec(session: Session, user: User) -> ClaimSpec:
         .where(
             ClaimRule.enabled,
             or_(col(ClaimRule.org_unit_id).in_(chain), col(ClaimRule.org_unit_id).is_(None)),
-        )  # fmt: skip
+        )
         .order_by(col(ClaimRule.priority), col(ClaimRule.id))
     ).all()
     by_unit: dict[int | None, ClaimRule] = {}
@@ -211,15 +217,20 @@ def claim_allowance(session: Session, actor: Actor) -> ClaimAllowance:
             FlowEvent.to_owner_id == user.id,
             FlowEvent.reason == "claim",
             FlowEvent.at >= local_day_start(session, now),
-        )  # fmt: skip
+        )
     ).one()
     holding = session.exec(
         select(func.count()).where(
             Opportunity.owner_id == user.id, Opportunity.pool_state == "owned"
         )
     ).one()
-    return ClaimAllowance(claimed_today, spec.daily_claims, holding,
-                          spec.holding_cap or user.holding_cap, spec.cooldown_days)  # fmt: skip
+    return ClaimAllowance(
+        claimed_today,
+        spec.daily_claims,
+        holding,
+        spec.holding_cap or user.holding_cap,
+        spec.cooldown_days,
+    )
 
 
 def claim_from_pool(session: Session, actor: Actor, opportunity_ids: list[int]) -> ClaimResult:
@@ -245,7 +256,7 @@ def claim_from_pool(session: Session, actor: Actor, opportunity_ids: list[int]) 
                     FlowEvent.from_owner_id == user.id,
                     FlowEvent.reason == "recycle",
                     FlowEvent.at >= now - timedelta(days=allowance.cooldown_days),
-                )  # fmt: skip
+                )
             ).all()
         )
     wanted = [i for i in ids if i not in cooling]
@@ -268,7 +279,7 @@ def claim_from_pool(session: Session, actor: Actor, opportunity_ids: list[int]) 
                     assigned_at=now,
                     recycle_warned_at=None,
                     unassigned_reason=None,
-                )  # fmt: skip
+                )
                 .returning(Opportunity.id)
             )
             .scalars()
@@ -289,7 +300,7 @@ def claim_from_pool(session: Session, actor: Actor, opportunity_ids: list[int]) 
                 null(),
                 null(),
                 literal(user.id),
-            ),  # fmt: skip
+            ),
         )
     return ClaimResult(
         claimed=claimed,

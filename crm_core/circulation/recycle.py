@@ -71,8 +71,14 @@ def _since(spec: RecycleSpec, o=Opportunity):
     return [assigned], []
 
 
-def rule_conditions(session: Session, rule: RecycleRule, spec: RecycleSpec, now: datetime,
-                    *, ahead: timedelta = timedelta(0)) -> list[ColumnElement[bool]]:  # fmt: skip
+def rule_conditions(
+    session: Session,
+    rule: RecycleRule,
+    spec: RecycleSpec,
+    now: datetime,
+    *,
+    ahead: timedelta = timedelta(0),
+) -> list[ColumnElement[bool]]:
     """What makes an opportunity due under `rule` at `now + ahead`: scope, exemptions and
     trigger, as WHERE conditions."""
     o = Opportunity
@@ -97,7 +103,7 @@ def rule_conditions(session: Session, rule: RecycleRule, spec: RecycleSpec, now:
             or_(
                 col(o.intention_level).is_(None),
                 col(o.intention_level).not_in(spec.exempt_intentions),
-            )  # fmt: skip
+            )
         )
     cutoff = now + ahead - _span(spec, spec.after)
     clocks, extra = _since(spec)
@@ -121,8 +127,9 @@ def _require_jobs(actor: Actor, dry_run: bool) -> None:
     raise PermissionDenied(permission=Permission.RUN_JOBS.value)
 
 
-def recycle_idle_opportunities(session: Session, actor: Actor, *, dry_run: bool = False,
-                               rules=None) -> RecycleResult:  # fmt: skip
+def recycle_idle_opportunities(
+    session: Session, actor: Actor, *, dry_run: bool = False, rules=None
+) -> RecycleResult:
     """Take back every owned opportunity a recycle rule finds idle (or, dry, count them).
     `rules`: (rule, spec) pairs to use instead of the enabled ones (a draft's dry run)."""
     _require_jobs(actor, dry_run)
@@ -146,16 +153,18 @@ def recycle_idle_opportunities(session: Session, actor: Actor, *, dry_run: bool 
             outcome.recycled, outcome.dormant = int(total), int(to_dormant)
             taken.append(and_(*conditions))
         else:
-            outcome.recycled, outcome.dormant = _recycle_by(session, actor, rule, spec,
-                                                            conditions, now)  # fmt: skip
+            outcome.recycled, outcome.dormant = _recycle_by(
+                session, actor, rule, spec, conditions, now
+            )
         result.rules.append(outcome)
         result.recycled += outcome.recycled
         result.dormant += outcome.dormant
     return result
 
 
-def _recycle_by(session: Session, actor: Actor, rule: RecycleRule, spec: RecycleSpec,
-                conditions, now: datetime) -> tuple[int, int]:  # fmt: skip
+def _recycle_by(
+    session: Session, actor: Actor, rule: RecycleRule, spec: RecycleSpec, conditions, now: datetime
+) -> tuple[int, int]:
     to_state = _to_state(rule, spec)
     # This statement's events are those after the newest id now (the write lock is held).
     before = session.exec(select(func.coalesce(func.max(FlowEvent.id), 0))).one()
@@ -172,7 +181,7 @@ def _recycle_by(session: Session, actor: Actor, rule: RecycleRule, spec: Recycle
             literal("recycle"),
             literal(rule.id),
             literal(actor.user_id) if actor.user_id else null(),
-        ).where(*conditions),  # fmt: skip
+        ).where(*conditions),
     )
     if not events:
         return 0, 0
@@ -199,7 +208,7 @@ def _recycle_by(session: Session, actor: Actor, rule: RecycleRule, spec: Recycle
         select(func.count()).where(
             FlowEvent.id > before,
             FlowEvent.to_state == "dormant",
-        )  # fmt: skip
+        )
     ).one()
     return moved, dormant
 
@@ -224,12 +233,13 @@ def warn_recycles(session: Session, actor: Actor) -> int:
             or_(
                 col(Opportunity.recycle_warned_at).is_(None),
                 Opportunity.recycle_warned_at < since_work,
-            ),  # fmt: skip
+            ),
         ]
         for owner_id, count in session.exec(
-            select(Opportunity.owner_id, func.count()).where(*conditions)
+            select(Opportunity.owner_id, func.count())
+            .where(*conditions)
             .group_by(Opportunity.owner_id)
-        ).all():  # fmt: skip
+        ).all():
             per_owner[owner_id] = per_owner.get(owner_id, 0) + count
         warned += session.exec(
             update(Opportunity)
@@ -279,12 +289,12 @@ def recycle_due(session: Session, actor: Actor, limit: int = 200) -> list[DueOpp
                 o.created_at,
                 o.last_follow_up_at,
                 o.stage_changed_at,
-            )  # fmt: skip
+            )
             .join(Lead, Lead.id == o.lead_id)
             .join(BusinessLine, BusinessLine.id == o.business_line_id)
             .where(
                 o.owner_id == actor.user_id, *rule_conditions(session, rule, spec, now, ahead=ahead)
-            )  # fmt: skip
+            )
             .limit(limit)
         ).all()
         for opp_id, lead_id, name, line, stage, assigned, created, last_fu, staged in rows:

@@ -66,10 +66,21 @@ TO_DISPATCH = "renewal"  # the rule gives renewals to dispatch
 NOTICE_KIND = "renewal.opened"
 
 _COLUMNS = (
-    "lead_id", "business_line_id", "pipeline_type", "renewal_of_id", "stage", "pool_state",
-    "owner_id", "org_unit_id", "assigned_at", "stage_changed_at", "unassigned_reason",
-    "locked", "recycle_count", "created_at",
-)  # fmt: skip
+    "lead_id",
+    "business_line_id",
+    "pipeline_type",
+    "renewal_of_id",
+    "stage",
+    "pool_state",
+    "owner_id",
+    "org_unit_id",
+    "assigned_at",
+    "stage_changed_at",
+    "unassigned_reason",
+    "locked",
+    "recycle_count",
+    "created_at",
+)
 _STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
 
 
@@ -152,15 +163,20 @@ def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opp
             to_stage="new",
             changed_at=now,
             actor_id=actor.user_id,
-        )  # fmt: skip
+        )
     )
     session.add(
         FlowEvent(
-            opportunity_id=renewal.id, at=now, from_owner_id=None, to_owner_id=renewal.owner_id,
-            from_state=None, to_state=renewal.pool_state, reason="renewal",
+            opportunity_id=renewal.id,
+            at=now,
+            from_owner_id=None,
+            to_owner_id=renewal.owner_id,
+            from_state=None,
+            to_state=renewal.pool_state,
+            reason="renewal",
             actor_id=actor.user_id,
         )
-    )  # fmt: skip
+    )
     session.flush()
     return renewal
 
@@ -193,7 +209,7 @@ def renewals_of(session: Session, actor: Actor, opportunity_id: int) -> list[Ren
             Opportunity.pool_state,
             Opportunity.created_at,
             in_scope,
-        )  # fmt: skip
+        )
         .where(Opportunity.renewal_of_id == opportunity_id)
         .order_by(col(Opportunity.id).desc())
     ).all()
@@ -229,8 +245,15 @@ def _unit_clause(session: Session, rule: RenewalRule, won) -> ColumnElement[bool
     return col(won.org_unit_id).in_(select(OrgUnit.id).where(col(OrgUnit.path).like(f"{path}%")))
 
 
-def _due(session: Session, rule: RenewalRule, spec: RenewalSpec, now: datetime, won,
-         *, deduplicate: bool = True) -> list[ColumnElement[bool]]:  # fmt: skip
+def _due(
+    session: Session,
+    rule: RenewalRule,
+    spec: RenewalSpec,
+    now: datetime,
+    won,
+    *,
+    deduplicate: bool = True,
+) -> list[ColumnElement[bool]]:
     """What makes the won opportunity `won` (an alias) due for a renewal under `rule`."""
     order, later = aliased(SalesOrder), aliased(SalesOrder)
     renewal, other = aliased(Opportunity), aliased(Opportunity)
@@ -286,8 +309,9 @@ def _require_jobs(actor: Actor, dry_run: bool) -> None:
     raise PermissionDenied(permission=Permission.RUN_JOBS.value)
 
 
-def open_due_renewals(session: Session, actor: Actor, *, dry_run: bool = False,
-                      rules=None) -> RenewalResult:  # fmt: skip
+def open_due_renewals(
+    session: Session, actor: Actor, *, dry_run: bool = False, rules=None
+) -> RenewalResult:
     """Open the renewal of every won opportunity a renewal rule finds due (or, dry, count
     them): its latest paid order's course ends within the rule's `days_before` days (or
     ended no longer ago than that), it has no renewal yet and its lead has no open
@@ -319,8 +343,9 @@ def open_due_renewals(session: Session, actor: Actor, *, dry_run: bool = False,
             outcome.opened, outcome.to_owner = int(opened), int(to_owner)
             taken.append(and_(*conditions))
         else:
-            outcome.opened, owners = _open_by(session, actor, rule, spec, won, conditions,
-                                              owner_ok, now)  # fmt: skip
+            outcome.opened, owners = _open_by(
+                session, actor, rule, spec, won, conditions, owner_ok, now
+            )
             outcome.to_owner = sum(owners.values())
             for owner_id, count in owners.items():
                 per_owner[owner_id] = per_owner.get(owner_id, 0) + count
@@ -334,8 +359,16 @@ def open_due_renewals(session: Session, actor: Actor, *, dry_run: bool = False,
     return result
 
 
-def _open_by(session: Session, actor: Actor, rule: RenewalRule, spec: RenewalSpec, won,
-             conditions, owner_ok, now: datetime) -> tuple[int, dict[int, int]]:  # fmt: skip
+def _open_by(
+    session: Session,
+    actor: Actor,
+    rule: RenewalRule,
+    spec: RenewalSpec,
+    won,
+    conditions,
+    owner_ok,
+    now: datetime,
+) -> tuple[int, dict[int, int]]:
     """One rule's renewals, their stage history and flow events; (opened, owner -> count)."""
     # Typed literals: PostgreSQL cannot infer the type of a bare parameter in a SELECT list.
     when = literal(now, DateTime)
@@ -373,23 +406,34 @@ def _open_by(session: Session, actor: Actor, rule: RenewalRule, spec: RenewalSpe
     ).rowcount
     if not opened:
         return 0, {}
-    new = and_(Opportunity.id > before, Opportunity.pipeline_type == "renewal",
-               col(Opportunity.renewal_of_id).is_not(None))  # fmt: skip
+    new = and_(
+        Opportunity.id > before,
+        Opportunity.pipeline_type == "renewal",
+        col(Opportunity.renewal_of_id).is_not(None),
+    )
     session.exec(
         insert(StageHistory).from_select(
             _STAGE_COLUMNS,
-            select(Opportunity.id, literal(None, String), literal("new", String), when, by)
-            .where(new),
+            select(Opportunity.id, literal(None, String), literal("new", String), when, by).where(
+                new
+            ),
         )
-    )  # fmt: skip
+    )
     events = insert_flow_events(
         session,
         select(
-            Opportunity.id, when, literal(None, Integer), Opportunity.owner_id,
-            literal(None, String), Opportunity.pool_state, literal("renewal", String),
-            literal("renewal", String), literal(rule.id, Integer), by,
+            Opportunity.id,
+            when,
+            literal(None, Integer),
+            Opportunity.owner_id,
+            literal(None, String),
+            Opportunity.pool_state,
+            literal("renewal", String),
+            literal("renewal", String),
+            literal(rule.id, Integer),
+            by,
         ).where(new),
-    )  # fmt: skip
+    )
     if events != opened:  # the write lock makes this impossible; never leave half a run
         raise RuntimeError(f"renewal rule {rule.id}: {events} events for {opened} renewals")
     owners = dict(

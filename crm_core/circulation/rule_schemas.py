@@ -240,8 +240,13 @@ def _renewal(conditions: dict, action: dict) -> RenewalSpec:
     )
 
 
-_PARSERS = {"dispatch": _dispatch, "recycle": _recycle, "claim": _claim, "departure": _departure,
-            "renewal": _renewal}  # fmt: skip
+_PARSERS = {
+    "dispatch": _dispatch,
+    "recycle": _recycle,
+    "claim": _claim,
+    "departure": _departure,
+    "renewal": _renewal,
+}
 
 
 def parse_rule(kind: str, conditions: dict | None, action: dict | None) -> RuleSpec:
@@ -267,10 +272,15 @@ def spec_documents(spec: RuleSpec) -> tuple[dict, dict]:
 
 _CONDITION_FIELDS: dict[type, tuple[str, ...]] = {
     DispatchSpec: (
-        "channels", "campaign_prefix", "regions", "intention_levels", "hours_from", "hours_to",
+        "channels",
+        "campaign_prefix",
+        "regions",
+        "intention_levels",
+        "hours_from",
+        "hours_to",
     ),
     RecycleSpec: ("trigger", "after", "exempt_from_stage", "exempt_intentions"),
     ClaimSpec: (),
     DepartureSpec: (),
     RenewalSpec: ("days_before",),
-}  # fmt: skip
+}

@@ -161,8 +161,9 @@ def _unit_has_reps(session: Session, unit: OrgUnit, field: str) -> None:
         raise ValidationError("rule.error.no_active_reps", field=field, unit=unit.name)
 
 
-def check_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
-               rule_id: int | None = None) -> RuleSpec:  # fmt: skip
+def check_rule(
+    session: Session, actor: Actor, kind: str, draft: RuleDraft, rule_id: int | None = None
+) -> RuleSpec:
     """Everything that would make the rule unable to work, as ValidationError with the
     reason; the typed spec when it can work. Nothing is written. Requires manage_rules:
     the checks read the units, people and rules in the actor's reach."""
@@ -183,8 +184,9 @@ def check_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
     if isinstance(spec, DispatchSpec):
         _check_dispatch_target(session, actor, spec)
     if isinstance(spec, RecycleSpec) and spec.target == "team":
-        _unit_has_reps(session, _unit(session, actor, spec.team_unit_id, "team_unit_id"),
-                       "team_unit_id")  # fmt: skip
+        _unit_has_reps(
+            session, _unit(session, actor, spec.team_unit_id, "team_unit_id"), "team_unit_id"
+        )
     _check_priority(session, kind, draft, rule_id)
     return spec
 
@@ -202,12 +204,16 @@ def _check_dispatch_target(session: Session, actor: Actor, spec: DispatchSpec) -
         ).all()
         missing = set(spec.target_user_ids) - {u.id for u in named}
         if missing:
-            raise ValidationError("rule.error.rep_unknown", field="target_user_ids",
-                                  ids=", ".join(map(str, sorted(missing))))  # fmt: skip
+            raise ValidationError(
+                "rule.error.rep_unknown",
+                field="target_user_ids",
+                ids=", ".join(map(str, sorted(missing))),
+            )
         gone = [u.full_name for u in named if u.status != "active" or not u.enabled]
         if gone:
-            raise ValidationError("rule.error.rep_inactive", field="target_user_ids",
-                                  names=", ".join(gone))  # fmt: skip
+            raise ValidationError(
+                "rule.error.rep_inactive", field="target_user_ids", names=", ".join(gone)
+            )
         reps.append(col(User.id).in_(spec.target_user_ids))
     if spec.skill_required:
         users = session.exec(
@@ -228,7 +234,7 @@ def _check_priority(session: Session, kind: str, draft: RuleDraft, rule_id: int 
         if draft.business_line_id is None
         else or_(
             col(model.business_line_id).is_(None), model.business_line_id == draft.business_line_id
-        )  # fmt: skip
+        )
     )
     clash = session.exec(
         select(model).where(
@@ -237,7 +243,7 @@ def _check_priority(session: Session, kind: str, draft: RuleDraft, rule_id: int 
             same_line,
             model.id != (rule_id or -1),
             model.org_unit_id == draft.org_unit_id if kind == "departure" else true(),
-        )  # fmt: skip
+        )
     ).first()
     if clash is not None:
         raise ValidationError(
@@ -265,17 +271,22 @@ def _record(session: Session, actor: Actor, kind: str, rule, change: str, before
     session.flush()
     session.add(
         RuleVersion(
-            rule_kind=kind, rule_id=rule.id, version=rule.version, change=change,
-            snapshot=_snapshot(rule), changed_by_id=actor.user_id, changed_at=now,
+            rule_kind=kind,
+            rule_id=rule.id,
+            version=rule.version,
+            change=change,
+            snapshot=_snapshot(rule),
+            changed_by_id=actor.user_id,
+            changed_at=now,
         )
-    )  # fmt: skip
-    audit.record(session, actor, f"rule.{change}", f"{kind}_rule", rule.id, before,
-                 _snapshot(rule))  # fmt: skip
+    )
+    audit.record(session, actor, f"rule.{change}", f"{kind}_rule", rule.id, before, _snapshot(rule))
     session.flush()
 
 
-def save_rule(session: Session, actor: Actor, kind: str, draft: RuleDraft,
-              rule_id: int | None = None):  # fmt: skip
+def save_rule(
+    session: Session, actor: Actor, kind: str, draft: RuleDraft, rule_id: int | None = None
+):
     """Create (`rule_id` None) or change a rule after `check_rule`; a new version is kept
     and the change audited. Returns the stored rule."""
     actor.require(Permission.MANAGE_RULES)

@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     while not stopping:
         try:
             for run in run_due(engine, last_started):
-                print(f"{run.started_at:%Y-%m-%d %H:%M:%S} {run.job}: {run.status} "
-                      f"{run.counts or ''}{run.error or ''}", flush=True)  # fmt: skip
+                print(
+                    f"{run.started_at:%Y-%m-%d %H:%M:%S} {run.job}: {run.status} "
+                    f"{run.counts or ''}{run.error or ''}",
+                    flush=True,
+                )
         except Exception as error:  # noqa: BLE001 - a database hiccup must not stop the worker
             print(f"worker: {error!r}", file=sys.stderr, flush=True)
         if args.once:

@@ -128,7 +128,7 @@ def _rows(session: Session, ids_query, order_by, limit: int, offset: int) -> lis
             _RECORDER.full_name,
             _ATTRIBUTED.full_name,
             _UNIT.name,
-        )  # fmt: skip
+        )
         .join(page, page.c.id == col(SalesOrder.id))
         .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
         .join(Lead, col(Lead.id) == col(Opportunity.lead_id))
@@ -142,24 +142,51 @@ def _rows(session: Session, ids_query, order_by, limit: int, offset: int) -> lis
         .order_by(*order_by)
     )
     rows = []
-    for (order, lead_name, line_id, code, product_name, creator, approver, owner, recorder,
-         attributed, unit) in session.exec(query).all():  # fmt: skip
+    for (
+        order,
+        lead_name,
+        line_id,
+        code,
+        product_name,
+        creator,
+        approver,
+        owner,
+        recorder,
+        attributed,
+        unit,
+    ) in session.exec(query).all():
         rows.append(
             OrderRow(
-                id=order.id, number=order_number(order.id), opportunity_id=order.opportunity_id,
-                lead_name=lead_name, business_line_id=line_id, product_code=code,
-                product_name=product_name, list_price=order.list_price, amount=order.amount,
-                discount_pct=discount_pct(order.list_price, order.amount), status=order.status,
-                approval=order.approval, approval_note=order.approval_note, note=order.note,
-                created_at=order.created_at, created_by_id=order.created_by_id,
-                created_by_name=creator, approved_by_name=approver, owner_name=owner,
-                payment_ref=order.payment_ref, paid_at=order.paid_at, recorded_by_name=recorder,
-                attributed_owner_name=attributed, attributed_unit_name=unit,
+                id=order.id,
+                number=order_number(order.id),
+                opportunity_id=order.opportunity_id,
+                lead_name=lead_name,
+                business_line_id=line_id,
+                product_code=code,
+                product_name=product_name,
+                list_price=order.list_price,
+                amount=order.amount,
+                discount_pct=discount_pct(order.list_price, order.amount),
+                status=order.status,
+                approval=order.approval,
+                approval_note=order.approval_note,
+                note=order.note,
+                created_at=order.created_at,
+                created_by_id=order.created_by_id,
+                created_by_name=creator,
+                approved_by_name=approver,
+                owner_name=owner,
+                payment_ref=order.payment_ref,
+                paid_at=order.paid_at,
+                recorded_by_name=recorder,
+                attributed_owner_name=attributed,
+                attributed_unit_name=unit,
                 attributed_org_path=order.attributed_org_path,
-                course_ends_at=order.course_ends_at, refunded_at=order.refunded_at,
+                course_ends_at=order.course_ends_at,
+                refunded_at=order.refunded_at,
                 refund_reason=order.refund_reason,
             )
-        )  # fmt: skip
+        )
     return rows
 
 

@@ -78,8 +78,9 @@ def clean_note(note: str | None, *, field: str = "note") -> str | None:
     return text or None
 
 
-def notify(session: Session, user_ids: list[int], kind: str, params: dict[str, Any],
-           at: datetime) -> None:  # fmt: skip
+def notify(
+    session: Session, user_ids: list[int], kind: str, params: dict[str, Any], at: datetime
+) -> None:
     """One notice of `kind` (text `notice.<kind>`) to each user; one executemany."""
     if user_ids:
         session.exec(

@@ -72,8 +72,9 @@ def ref_used_error(session: Session, actor: Actor, ref: str) -> ValidationError:
     return ValidationError("payments.error.ref_used", ref=ref, order=order_number(other))
 
 
-def check_payable(order: SalesOrder, *, amount: object = None,
-                  paid_at: datetime | None = None) -> None:  # fmt: skip
+def check_payable(
+    order: SalesOrder, *, amount: object = None, paid_at: datetime | None = None
+) -> None:
     """Refuse paying `order` (one that does not already hold the reference): it must be
     pending with no approval outstanding, `amount` (when given) equal to its amount, and
     `paid_at` neither in the future nor before the order was made."""
@@ -86,9 +87,11 @@ def check_payable(order: SalesOrder, *, amount: object = None,
         raise ValidationError("payments.error.awaiting_approval", order=number)
     if amount is not None and parse_money(amount) != order.amount:
         raise ValidationError(
-            "payments.error.amount_differs", order=number, amount=format_money(parse_money(amount)),
+            "payments.error.amount_differs",
+            order=number,
+            amount=format_money(parse_money(amount)),
             expected=format_money(order.amount),
-        )  # fmt: skip
+        )
     if paid_at is not None:
         if paid_at > clock.now():
             raise ValidationError("payments.error.future", paid_at=paid_at.isoformat(sep=" "))
@@ -182,13 +185,21 @@ def record_payment(
     and the same refusal raised."""
     try:
         with savepoint(session):
-            outcome = pay_order(session, actor, order_id, payment_ref, amount=amount,
-                                paid_at=paid_at)  # fmt: skip
+            outcome = pay_order(
+                session, actor, order_id, payment_ref, amount=amount, paid_at=paid_at
+            )
     except IntegrityError as error:
         raise ref_used_error(session, actor, clean_ref(payment_ref)) from error
     if outcome.recorded:
-        audit.record(session, actor, "order.pay", "sales_order", order_id, None,
-                     {"payment_ref": clean_ref(payment_ref)})  # fmt: skip
+        audit.record(
+            session,
+            actor,
+            "order.pay",
+            "sales_order",
+            order_id,
+            None,
+            {"payment_ref": clean_ref(payment_ref)},
+        )
         session.flush()
     return outcome
 
@@ -212,10 +223,22 @@ def refund_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     order.refund_reason = why
     session.add(order)
     session.flush()
-    audit.record(session, actor, "order.refund", "sales_order", order.id, None,
-                 {"payment_ref": order.payment_ref, "reason": why})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "order.refund",
+        "sales_order",
+        order.id,
+        None,
+        {"payment_ref": order.payment_ref, "reason": why},
+    )
     if order.attributed_owner_id is not None and order.attributed_owner_id != actor.user_id:
-        notify(session, [order.attributed_owner_id], "order.refunded",
-               {"order": order_number(order.id)}, now)  # fmt: skip
+        notify(
+            session,
+            [order.attributed_owner_id],
+            "order.refunded",
+            {"order": order_number(order.id)},
+            now,
+        )
     session.flush()
     return order

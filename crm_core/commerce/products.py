@@ -71,9 +71,13 @@ def _snapshot(product: Product) -> dict:
 
 
 def _clean(
-    session: Session, code: str, name: str, list_price: object, course_days: int | None,
+    session: Session,
+    code: str,
+    name: str,
+    list_price: object,
+    course_days: int | None,
     product_id: int | None,
-) -> tuple[str, str, Decimal, int | None]:  # fmt: skip
+) -> tuple[str, str, Decimal, int | None]:
     code = (code or "").strip()
     name = " ".join((name or "").split())
     if not CODE_PATTERN.match(code):
@@ -149,8 +153,11 @@ def update_product(
     )
     before = _snapshot(product)
     product.code, product.name, product.list_price, product.course_days = (
-        code, name, price, course_days,
-    )  # fmt: skip
+        code,
+        name,
+        price,
+        course_days,
+    )
     after = _snapshot(product)
     if after != before:
         session.add(product)

@@ -45,14 +45,35 @@ MODES: tuple[str, ...] = ("good_rows", "all_or_nothing")
 # Header names of columns that several files have, English and Chinese (compared without
 # case, spaces, `_`, `-`, `.`, `:` or brackets; see `crm_core.imports.tabular.normalise_header`).
 PHONE_HEADERS: tuple[str, ...] = (
-    "phone", "mobile", "phone number", "mobile phone", "cell phone", "tel",
-    "手机号", "手机", "手机号码", "电话", "电话号码", "联系电话",
-)  # fmt: skip
+    "phone",
+    "mobile",
+    "phone number",
+    "mobile phone",
+    "cell phone",
+    "tel",
+    "手机号",
+    "手机",
+    "手机号码",
+    "电话",
+    "电话号码",
+    "联系电话",
+)
 # The learning platform's user id, as its exports name it.
 PLATFORM_USER_ID_HEADERS: tuple[str, ...] = (
-    "user id", "platform user id", "uid", "member id", "student id", "account id",
-    "用户ID", "平台用户ID", "会员ID", "学员ID", "用户编号", "会员编号", "学员编号",
-)  # fmt: skip
+    "user id",
+    "platform user id",
+    "uid",
+    "member id",
+    "student id",
+    "account id",
+    "用户ID",
+    "平台用户ID",
+    "会员ID",
+    "学员ID",
+    "用户编号",
+    "会员编号",
+    "学员编号",
+)
 
 
 # --- reasons and rejected rows ---------------------------------------------------------------
@@ -286,7 +307,22 @@ def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str, domain:
 
 
 __all__ = [
-    "MODES", "PHONE_HEADERS", "PLATFORM_USER_ID_HEADERS", "FieldIssue", "ImportResult", "FileCells", "FilePreview", "RejectedRow", "all_or_nothing_refuses",
-    "audit_import", "category_counts", "check_mode", "check_preview_owner", "checked_mapping",
-    "missing_fields", "one_transaction", "rejected_rows_csv", "split_placeholders",
-]  # fmt: skip
+    "MODES",
+    "PHONE_HEADERS",
+    "PLATFORM_USER_ID_HEADERS",
+    "FieldIssue",
+    "ImportResult",
+    "FileCells",
+    "FilePreview",
+    "RejectedRow",
+    "all_or_nothing_refuses",
+    "audit_import",
+    "category_counts",
+    "check_mode",
+    "check_preview_owner",
+    "checked_mapping",
+    "missing_fields",
+    "one_transaction",
+    "rejected_rows_csv",
+    "split_placeholders",
+]

@@ -73,10 +73,17 @@ def _csv_grid(data: bytes, encoding: str, filename: str, max_rows: int) -> pd.Da
     head = data[:65_536].decode(encoding, errors="ignore")
     try:
         grid = pd.read_csv(
-            io.BytesIO(data), encoding=encoding, sep=sniff_delimiter(head), header=None,
-            dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            engine="c", nrows=limit,
-        )  # fmt: skip
+            io.BytesIO(data),
+            encoding=encoding,
+            sep=sniff_delimiter(head),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            nrows=limit,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return None
     if len(grid.columns) > MAX_COLUMNS:
@@ -202,8 +209,10 @@ def _grid(rows: list[tuple[int, list[str]]]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     width = max(len(cells) for _, cells in rows)
-    padded = [cells if len(cells) == width else [*cells, *[""] * (width - len(cells))]
-              for _, cells in rows]  # fmt: skip
+    padded = [
+        cells if len(cells) == width else [*cells, *[""] * (width - len(cells))]
+        for _, cells in rows
+    ]
     grid = pd.DataFrame(
         {i: pd.Series(values, dtype=object) for i, values in enumerate(zip(*padded, strict=True))}
     )
@@ -228,9 +237,10 @@ def _frame(grid: pd.DataFrame, filename: str) -> pd.DataFrame:
     frame.columns = _column_names(header)
     # Columns without a header that hold nothing (trailing separators) are noise.
     unnamed_empty = [
-        c for c, h in zip(frame.columns, header, strict=True)
+        c
+        for c, h in zip(frame.columns, header, strict=True)
         if not h and not frame[c].str.len().any()
-    ]  # fmt: skip
+    ]
     frame = frame.drop(columns=unnamed_empty)
     frame.attrs["header_row"] = header_number
     frame.attrs["filename"] = filename

@@ -61,9 +61,14 @@ def _holder(session: Session, column, value: str, lead_id: int) -> tuple[int, in
 
 
 def _check_free(
-    session: Session, actor: Actor, column, value: str, lead_id: int, taken_key: str,
+    session: Session,
+    actor: Actor,
+    column,
+    value: str,
+    lead_id: int,
+    taken_key: str,
     merged_key: str,
-) -> None:  # fmt: skip
+) -> None:
     """Refuse a phone / external id another lead holds, naming the lead to merge with.
 
     A merged lead keeps its number so the intake can follow it to the surviving lead; that
@@ -128,14 +133,24 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
         raise ValidationError("lead_card.error.phone_or_external_id_required")
     if changed.get("phone") is not None:
         _check_free(
-            session, actor, Lead.phone, changed["phone"], lead.id,
-            "lead_card.error.phone_taken", "lead_card.error.phone_in_merged_lead",
-        )  # fmt: skip
+            session,
+            actor,
+            Lead.phone,
+            changed["phone"],
+            lead.id,
+            "lead_card.error.phone_taken",
+            "lead_card.error.phone_in_merged_lead",
+        )
     if changed.get("external_id") is not None:
         _check_free(
-            session, actor, Lead.external_id, changed["external_id"], lead.id,
-            "lead_card.error.external_id_taken", "lead_card.error.external_id_in_merged_lead",
-        )  # fmt: skip
+            session,
+            actor,
+            Lead.external_id,
+            changed["external_id"],
+            lead.id,
+            "lead_card.error.external_id_taken",
+            "lead_card.error.external_id_in_merged_lead",
+        )
 
 
 def _audit_value(field: str, value: str | None) -> str | None:

@@ -115,12 +115,19 @@ def _close_duplicates(session: Session, actor: Actor, keep: Lead, merge: Lead, n
     session.exec(
         insert(FlowEvent).from_select(
             [
-                "opportunity_id", "at", "from_owner_id", "to_owner_id", "from_state",
-                "to_state", "reason", "actor_id", "note",
+                "opportunity_id",
+                "at",
+                "from_owner_id",
+                "to_owner_id",
+                "from_state",
+                "to_state",
+                "reason",
+                "actor_id",
+                "note",
             ],
             events,
         )
-    )  # fmt: skip
+    )
     closed = session.exec(
         update(Opportunity)
         .where(*duplicate)

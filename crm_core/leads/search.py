@@ -254,8 +254,9 @@ def search_leads(
         raise ValidationError("leads.error.sort", sort=sort)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     broad = _broad_name(session, lead_filter)
-    total, capped = _capped_count(session, lead_conditions(actor, lead_filter, broad=broad),
-                                  COUNT_CAP)  # fmt: skip
+    total, capped = _capped_count(
+        session, lead_conditions(actor, lead_filter, broad=broad), COUNT_CAP
+    )
     last_page = max(1, -(-total // page_size))
     page = max(1, min(page, last_page))
     leads = session.exec(

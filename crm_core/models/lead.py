@@ -61,9 +61,11 @@ class Lead(SQLModel, table=True):
     # The name case-folded with spaces collapsed (`search_keys.name_key`): name search is a
     # prefix range on this column.
     name_key: str = Field(
-        default=None, sa_type=_KEY_TYPE, nullable=False,
+        default=None,
+        sa_type=_KEY_TYPE,
+        nullable=False,
         sa_column_kwargs={"default": _name_key_default},
-    )  # fmt: skip
+    )
     phone: str | None = Field(default=None, max_length=20, unique=True)
     # Last four digits, so "search by the last 4" is an index lookup.
     phone_suffix: str | None = Field(default=None, max_length=4)

@@ -18,12 +18,25 @@ FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
 PIPELINE_TYPES = ("new", "renewal")
 # Why an opportunity changed owner or state (flow events); each has a `flow.reason.` text.
 FLOW_REASONS = (
-    "intake", "dispatch", "claim", "recycle", "departure", "merge", "won", "lost",
+    "intake",
+    "dispatch",
+    "claim",
+    "recycle",
+    "departure",
+    "merge",
+    "won",
+    "lost",
     # A renewal opportunity opened after a win, by hand or by a renewal rule.
     "renewal",
     # A manager's hand (manual override).
-    "assign", "transfer", "return", "lock", "unlock", "protect", "reactivate",
-)  # fmt: skip
+    "assign",
+    "transfer",
+    "return",
+    "lock",
+    "unlock",
+    "protect",
+    "reactivate",
+)
 
 
 class Opportunity(SQLModel, table=True):
@@ -55,7 +68,7 @@ class Opportunity(SQLModel, table=True):
             "amount",
             "closed_at",
             "first_follow_up_at",
-        ),  # fmt: skip
+        ),
         # A lead's opportunities, with what the scope checks, read from the index alone.
         Index("ix_opportunity_lead_scope", "lead_id", "owner_id", "org_unit_id"),
         # Waiting and pool opportunities per line; the whole company's counts by stage.
@@ -66,7 +79,7 @@ class Opportunity(SQLModel, table=True):
             "stage",
             "amount",
             "closed_at",
-        ),  # fmt: skip
+        ),
         # A unit's share read from the index alone: home counts by state and stage, the
         # board of a manager (counts, amounts, this month's closed, cards by next follow-up).
         # No (stage, pool state) index: SQLite would walk it in stage order over the whole
@@ -79,7 +92,7 @@ class Opportunity(SQLModel, table=True):
             "next_follow_up_at",
             "amount",
             "closed_at",
-        ),  # fmt: skip
+        ),
         # Idle owned opportunities (no follow-up for N days, or none since assignment) read
         # from the index alone: the circulation dashboard, the recycle rules' triggers.
         Index(

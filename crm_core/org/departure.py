@@ -114,12 +114,20 @@ def move_open_opportunities(session: Session, actor: Actor, user: User) -> Depar
     session.exec(
         insert(FlowEvent).from_select(
             [
-                "opportunity_id", "at", "from_owner_id", "to_owner_id", "from_state",
-                "to_state", "reason", "rule_kind", "rule_id", "actor_id",
+                "opportunity_id",
+                "at",
+                "from_owner_id",
+                "to_owner_id",
+                "from_state",
+                "to_state",
+                "reason",
+                "rule_kind",
+                "rule_id",
+                "actor_id",
             ],
             events,
         )
-    )  # fmt: skip
+    )
     if target == "team_lead":
         values = {"owner_id": lead.id, "org_unit_id": lead.org_unit_id, "assigned_at": now}
     elif target == "public_pool":

@@ -47,11 +47,19 @@ def list_roles(session: Session, actor: Actor) -> list[RoleRow]:
         session.exec(select(UserRole.role_id, func.count()).group_by(UserRole.role_id)).all()
     )
     return [
-        RoleRow(r.id, r.code, r.name, sorted(r.permissions or []), r.data_scope,
-                list(r.scope_unit_ids or []), r.builtin, holders.get(r.id, 0),
-                r.max_discount_pct)
+        RoleRow(
+            r.id,
+            r.code,
+            r.name,
+            sorted(r.permissions or []),
+            r.data_scope,
+            list(r.scope_unit_ids or []),
+            r.builtin,
+            holders.get(r.id, 0),
+            r.max_discount_pct,
+        )
         for r in session.exec(select(Role).order_by(col(Role.builtin).desc(), Role.code)).all()
-    ]  # fmt: skip
+    ]
 
 
 def grantable_roles(session: Session, actor: Actor) -> list[Role]:

@@ -29,9 +29,18 @@ from crm_core.platform.permissions import MARKERS, DataScope, Permission
 from crm_core.platform.search_keys import contains, search_text
 
 EDITABLE_FIELDS = (
-    "full_name", "email", "title", "org_unit_id", "status", "enabled", "skill_tags",
-    "dispatch_weight", "daily_cap", "holding_cap", "on_shift",
-)  # fmt: skip
+    "full_name",
+    "email",
+    "title",
+    "org_unit_id",
+    "status",
+    "enabled",
+    "skill_tags",
+    "dispatch_weight",
+    "daily_cap",
+    "holding_cap",
+    "on_shift",
+)
 
 
 def role_by_code(session: Session, code: str) -> Role:
@@ -52,8 +61,9 @@ def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     if not set(role.permissions or []) - MARKERS <= actor.permissions:
         raise PermissionDenied("users.error.grant_permissions", role=role.code)
     if (role.max_discount_pct or 0) > discount_limit(session, actor):
-        raise PermissionDenied("users.error.grant_discount", role=role.code,
-                               limit=role.max_discount_pct)  # fmt: skip
+        raise PermissionDenied(
+            "users.error.grant_discount", role=role.code, limit=role.max_discount_pct
+        )
     if actor.scope is DataScope.ALL:
         return
     # What a scope reaches is compared, never how wide its kind is: a custom list of one
@@ -482,14 +492,25 @@ def list_users(
         roles.setdefault(user_id, []).append(code)
     return [
         UserRow(
-            id=u.id, username=u.username, employee_no=u.employee_no, full_name=u.full_name,
-            unit_id=u.org_unit_id, unit_name=unit_name, status=u.status, enabled=u.enabled,
-            title=u.title, roles=sorted(roles.get(u.id, [])), skill_tags=list(u.skill_tags or []),
-            dispatch_weight=u.dispatch_weight, daily_cap=u.daily_cap, holding_cap=u.holding_cap,
-            must_change_password=u.must_change_password, locked_until=u.locked_until,
+            id=u.id,
+            username=u.username,
+            employee_no=u.employee_no,
+            full_name=u.full_name,
+            unit_id=u.org_unit_id,
+            unit_name=unit_name,
+            status=u.status,
+            enabled=u.enabled,
+            title=u.title,
+            roles=sorted(roles.get(u.id, [])),
+            skill_tags=list(u.skill_tags or []),
+            dispatch_weight=u.dispatch_weight,
+            daily_cap=u.daily_cap,
+            holding_cap=u.holding_cap,
+            must_change_password=u.must_change_password,
+            locked_until=u.locked_until,
         )
         for u, unit_name in rows
-    ], total  # fmt: skip
+    ], total
 
 
 def set_language(session: Session, actor: Actor, language: str) -> None:

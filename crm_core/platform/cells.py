@@ -12,9 +12,22 @@ from datetime import datetime
 
 # What forms and CRMs export for "nothing chosen"; compared case-folded.
 DEFAULT_PLACEHOLDERS: tuple[str, ...] = (
-    "-", "--", "—", "n/a", "na", "null", "none", "nil", "select", "please select",
-    "请选择", "无", "空", "暂无", "未知",
-)  # fmt: skip
+    "-",
+    "--",
+    "—",
+    "n/a",
+    "na",
+    "null",
+    "none",
+    "nil",
+    "select",
+    "please select",
+    "请选择",
+    "无",
+    "空",
+    "暂无",
+    "未知",
+)
 
 _DATE_TIME = re.compile(
     r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
@@ -56,8 +69,13 @@ def parse_datetime(text: str) -> datetime:
     match = _DATE_TIME.match(text)
     if match:
         year, month, day, hour, minute, second = (
-            match[1], match[3], match[4], match[5], match[6], match[7]
-        )  # fmt: skip
+            match[1],
+            match[3],
+            match[4],
+            match[5],
+            match[6],
+            match[7],
+        )
     else:
         match = _DATE_TIME_ZH.match(text)
         if not match:

@@ -34,8 +34,9 @@ def unread_count(session: Session, actor: Actor) -> int:
     ).one()
 
 
-def list_notices(session: Session, actor: Actor, *, unread_only: bool = False,
-                 limit: int = 20) -> list[Notice]:  # fmt: skip
+def list_notices(
+    session: Session, actor: Actor, *, unread_only: bool = False, limit: int = 20
+) -> list[Notice]:
     """The actor's newest notices."""
     if actor.user_id is None:
         return []

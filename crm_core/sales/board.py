@@ -103,8 +103,9 @@ def month_start(session: Session, now: datetime) -> datetime:
     return datetime(local.year, local.month, 1) - utc_offset(session)
 
 
-def _conditions(session: Session, actor: Actor, f: BoardFilter, *,
-                stages: list[str] | None) -> tuple[list[ColumnElement[bool]], bool]:  # fmt: skip
+def _conditions(
+    session: Session, actor: Actor, f: BoardFilter, *, stages: list[str] | None
+) -> tuple[list[ColumnElement[bool]], bool]:
     """WHERE conditions for `f` limited to `stages` (all open ones: None), and whether
     the lead must be joined; the scope is added by the caller, one part at a time. Closed
     stages on the board are this month's."""
@@ -175,38 +176,50 @@ def _sort_key(sort: str, stage: str | None):
     if sort == "newest":
         return lambda r: -r.opportunity_id
     if sort == "last_follow_up":
-        return lambda r: (r.last_follow_up_at is not None, r.last_follow_up_at or _FIRST,
-                          r.opportunity_id)  # fmt: skip
+        return lambda r: (
+            r.last_follow_up_at is not None,
+            r.last_follow_up_at or _FIRST,
+            r.opportunity_id,
+        )
     if sort == "amount":
         return lambda r: (r.amount is None, -(r.amount or 0), r.opportunity_id)
     if stage in CLOSED_STAGES:
         return lambda r: (-(r.closed_at or _FIRST).timestamp(), -r.opportunity_id)
-    return lambda r: (r.next_follow_up_at is None, r.next_follow_up_at or _LAST,
-                      r.opportunity_id)  # fmt: skip
+    return lambda r: (r.next_follow_up_at is None, r.next_follow_up_at or _LAST, r.opportunity_id)
 
 
-def _page(session: Session, actor: Actor, where: list, needs_lead: bool, sort: str,
-          stage: str | None, limit: int, offset: int) -> list[BoardRow]:  # fmt: skip
+def _page(
+    session: Session,
+    actor: Actor,
+    where: list,
+    needs_lead: bool,
+    sort: str,
+    stage: str | None,
+    limit: int,
+    offset: int,
+) -> list[BoardRow]:
     """A sorted page over every scope part: each part's first offset + limit rows, merged."""
     limit = min(max(limit, 1), MAX_PAGE)
     offset = max(offset, 0)
     parts = opportunity_scope_parts(actor)
     if len(parts) == 1:
-        return _rows(session, actor, [*where, parts[0]], _order(sort, stage), limit, offset,
-                     needs_lead)  # fmt: skip
+        return _rows(
+            session, actor, [*where, parts[0]], _order(sort, stage), limit, offset, needs_lead
+        )
     merged = [
         row
         for part in parts
         for row in _rows(
             session, actor, [*where, part], _order(sort, stage), offset + limit, 0, needs_lead
-        )  # fmt: skip
+        )
     ]
     merged.sort(key=_sort_key(sort, stage))
     return merged[offset : offset + limit]
 
 
-def _rows(session: Session, actor: Actor, where, order, limit: int, offset: int,
-          needs_lead: bool) -> list[BoardRow]:  # fmt: skip
+def _rows(
+    session: Session, actor: Actor, where, order, limit: int, offset: int, needs_lead: bool
+) -> list[BoardRow]:
     o = Opportunity
     owner = aliased(User)
     # The page's ids first, from the index alone; then only their rows are read.
@@ -232,7 +245,7 @@ def _rows(session: Session, actor: Actor, where, order, limit: int, offset: int,
             o.last_follow_up_at,
             o.next_follow_up_at,
             o.closed_at,
-        )  # fmt: skip
+        )
         .join(Lead, Lead.id == o.lead_id)
         .join(BusinessLine, BusinessLine.id == o.business_line_id)
         .outerjoin(owner, owner.id == o.owner_id)
@@ -242,9 +255,15 @@ def _rows(session: Session, actor: Actor, where, order, limit: int, offset: int,
     return [BoardRow(r[0], r[1], r[2], display_phone(actor, r[3]), *r[4:]) for r in rows]
 
 
-def list_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter(), *,
-               sort: str = "next_follow_up", limit: int = 50,
-               offset: int = 0) -> list[BoardRow]:  # fmt: skip
+def list_board(
+    session: Session,
+    actor: Actor,
+    f: BoardFilter = BoardFilter(),
+    *,
+    sort: str = "next_follow_up",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[BoardRow]:
     """A page of the list view."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
@@ -270,8 +289,14 @@ def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) 
     return total
 
 
-def board_columns(session: Session, actor: Actor, f: BoardFilter = BoardFilter(), *,
-                  cards: int = 10, sort: str = "next_follow_up") -> list[BoardColumn]:  # fmt: skip
+def board_columns(
+    session: Session,
+    actor: Actor,
+    f: BoardFilter = BoardFilter(),
+    *,
+    cards: int = 10,
+    sort: str = "next_follow_up",
+) -> list[BoardColumn]:
     """The board: per stage (or only `f.stage`), its count and amount and the first
     `cards` opportunities. Counts: one GROUP BY for the open stages, one for the closed."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
@@ -285,8 +310,9 @@ def board_columns(session: Session, actor: Actor, f: BoardFilter = BoardFilter()
             continue
         where, needs_lead = _conditions(session, actor, f, stages=group)
         for part in opportunity_scope_parts(actor):
-            query = select(Opportunity.stage, func.count(),
-                           func.coalesce(func.sum(Opportunity.amount), 0))  # fmt: skip
+            query = select(
+                Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0)
+            )
             if needs_lead:
                 query = query.join(Lead, Lead.id == Opportunity.lead_id)
             for stage, count, amount in session.exec(

@@ -109,8 +109,9 @@ class OpportunityDetail:
         return next((t for t in self.trials if t.status == "booked"), None)
 
 
-def get_opportunity_detail(session: Session, actor: Actor, opportunity_id: int, *,
-                           limit: int = 100) -> OpportunityDetail:  # fmt: skip
+def get_opportunity_detail(
+    session: Session, actor: Actor, opportunity_id: int, *, limit: int = 100
+) -> OpportunityDetail:
     """The detail of an opportunity in the actor's scope (NotFound outside it), with at most
     `limit` entries of each kind in its timeline."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
@@ -138,19 +139,40 @@ def get_opportunity_detail(session: Session, actor: Actor, opportunity_id: int, 
     ]
     timeline.sort(key=lambda e: e.at, reverse=True)
     return OpportunityDetail(
-        id=opp.id, lead_id=lead.id, lead_name=lead.name,
-        phone=display_phone(actor, lead.phone), has_phone=lead.phone is not None,
-        wechat=lead.wechat, email=lead.email, region=lead.region, city=lead.city,
-        channel=lead.channel, campaign=lead.campaign, business_line_id=opp.business_line_id,
-        business_line=line_name, pipeline_type=opp.pipeline_type,
-        renewal_of_id=opp.renewal_of_id, owner_id=opp.owner_id, owner_name=owner_name,
-        unit_name=unit_name, stage=opp.stage, pool_state=opp.pool_state,
-        intention_level=opp.intention_level, amount=opp.amount, created_at=opp.created_at,
-        assigned_at=opp.assigned_at, first_follow_up_at=opp.first_follow_up_at,
-        last_follow_up_at=opp.last_follow_up_at, next_follow_up_at=opp.next_follow_up_at,
-        protected_until=opp.protected_until, locked=opp.locked, lost_reason=opp.lost_reason,
-        closed_at=opp.closed_at, trials=trials, timeline=timeline,
-    )  # fmt: skip
+        id=opp.id,
+        lead_id=lead.id,
+        lead_name=lead.name,
+        phone=display_phone(actor, lead.phone),
+        has_phone=lead.phone is not None,
+        wechat=lead.wechat,
+        email=lead.email,
+        region=lead.region,
+        city=lead.city,
+        channel=lead.channel,
+        campaign=lead.campaign,
+        business_line_id=opp.business_line_id,
+        business_line=line_name,
+        pipeline_type=opp.pipeline_type,
+        renewal_of_id=opp.renewal_of_id,
+        owner_id=opp.owner_id,
+        owner_name=owner_name,
+        unit_name=unit_name,
+        stage=opp.stage,
+        pool_state=opp.pool_state,
+        intention_level=opp.intention_level,
+        amount=opp.amount,
+        created_at=opp.created_at,
+        assigned_at=opp.assigned_at,
+        first_follow_up_at=opp.first_follow_up_at,
+        last_follow_up_at=opp.last_follow_up_at,
+        next_follow_up_at=opp.next_follow_up_at,
+        protected_until=opp.protected_until,
+        locked=opp.locked,
+        lost_reason=opp.lost_reason,
+        closed_at=opp.closed_at,
+        trials=trials,
+        timeline=timeline,
+    )
 
 
 def _follow_ups(session: Session, opportunity_id: int, limit: int) -> list[TimelineEntry]:
@@ -165,7 +187,7 @@ def _follow_ups(session: Session, opportunity_id: int, limit: int) -> list[Timel
             FollowUp.next_follow_up_at,
             FollowUp.call_duration_s,
             FollowUp.recording_url,
-        )  # fmt: skip
+        )
         .outerjoin(User, User.id == FollowUp.author_id)
         .where(FollowUp.opportunity_id == opportunity_id)
         .order_by(col(FollowUp.created_at).desc(), col(FollowUp.id).desc())
@@ -185,7 +207,7 @@ def _follow_ups(session: Session, opportunity_id: int, limit: int) -> list[Timel
                 "duration_s": duration,
                 "recording": recording,
             },
-        )  # fmt: skip
+        )
         for at, channel, by, content, result, level, next_at, duration, recording in rows
     ]
 
@@ -194,7 +216,7 @@ def _stages(session: Session, opportunity_id: int, limit: int) -> list[TimelineE
     rows = session.exec(
         select(
             StageHistory.changed_at, StageHistory.from_stage, StageHistory.to_stage, User.full_name
-        )  # fmt: skip
+        )
         .outerjoin(User, User.id == StageHistory.actor_id)
         .where(StageHistory.opportunity_id == opportunity_id)
         .order_by(col(StageHistory.changed_at).desc(), col(StageHistory.id).desc())
@@ -222,7 +244,7 @@ def _flow(session: Session, opportunity_id: int, limit: int) -> list[TimelineEnt
                 "to_owner": r.to_owner_name,
                 "rule": r.rule_name,
             },
-        )  # fmt: skip
+        )
         for r in rows
     ]
 
@@ -235,7 +257,7 @@ def _trials(session: Session, opportunity_id: int) -> list[TrialView]:
             TrialLesson.course,
             TrialLesson.status,
             User.full_name,
-        )  # fmt: skip
+        )
         .outerjoin(User, User.id == TrialLesson.booked_by_id)
         .where(TrialLesson.opportunity_id == opportunity_id)
         .order_by(col(TrialLesson.scheduled_at).desc(), col(TrialLesson.id).desc())
@@ -264,7 +286,7 @@ def _orders(session: Session, opportunity_id: int, limit: int) -> list[TimelineE
             SalesOrder.refunded_at,
             SalesOrder.cancelled_at,
             by.full_name,
-        )  # fmt: skip
+        )
         .outerjoin(Product, Product.id == SalesOrder.product_id)
         .outerjoin(by, by.id == SalesOrder.created_by_id)
         .where(SalesOrder.opportunity_id == opportunity_id)
@@ -288,7 +310,7 @@ def _learning(session: Session, lead_id: int, limit: int) -> list[TimelineEntry]
             LearningActivity.progress_pct,
             LearningActivity.last_studied_on,
             LearningActivity.imported_at,
-        )  # fmt: skip
+        )
         .where(LearningActivity.lead_id == lead_id)
         .order_by(col(LearningActivity.last_studied_on).desc())
         .limit(limit)

@@ -86,8 +86,9 @@ def check_follow_up(session: Session, entry: FollowUpInput, now: datetime) -> No
         raise ValidationError("follow_up.error.next_too_far")
 
 
-def log_follow_up(session: Session, actor: Actor, opportunity_id: int,
-                  entry: FollowUpInput) -> FollowUp:  # fmt: skip
+def log_follow_up(
+    session: Session, actor: Actor, opportunity_id: int, entry: FollowUpInput
+) -> FollowUp:
     """Log a follow-up on an open opportunity in the actor's scope (work_opportunities), and
     with it the intention level, the next follow-up time and an optional stage move, all in
     the caller's transaction (flushed, not committed)."""
@@ -95,9 +96,16 @@ def log_follow_up(session: Session, actor: Actor, opportunity_id: int,
     check_follow_up(session, entry, now)
     opportunity = lock_for_change(session, actor, opportunity_id)
     if entry.stage and entry.stage != opportunity.stage:
-        apply_stage(session, actor, opportunity, entry.stage, trial_at=entry.trial_at,
-                    trial_course=entry.trial_course, lost_reason=entry.lost_reason,
-                    at=now)  # fmt: skip
+        apply_stage(
+            session,
+            actor,
+            opportunity,
+            entry.stage,
+            trial_at=entry.trial_at,
+            trial_course=entry.trial_course,
+            lost_reason=entry.lost_reason,
+            at=now,
+        )
     follow_up = FollowUp(
         opportunity_id=opportunity.id,
         author_id=actor.user_id,
@@ -121,8 +129,9 @@ def log_follow_up(session: Session, actor: Actor, opportunity_id: int,
     return follow_up
 
 
-def set_next_follow_up(session: Session, actor: Actor, opportunity_id: int,
-                       at: datetime | None) -> None:  # fmt: skip
+def set_next_follow_up(
+    session: Session, actor: Actor, opportunity_id: int, at: datetime | None
+) -> None:
     """Move (or clear, with None) the next follow-up of an open opportunity in scope.
     Not a follow-up: the recycle rules still see the opportunity as unworked."""
     now = clock.now()

@@ -253,6 +253,6 @@ def _flow(session: Session, opportunity_ids: list[int], limit: int) -> list[Flow
             r.rule_kind,
             r.actor_name,
             r.note,
-        )  # fmt: skip
+        )
         for r in rows
     ]

@@ -84,8 +84,9 @@ def next_stages(actor: Actor, current: str) -> list[str]:
     return [*allowed, "lost"]
 
 
-def record_stage(session: Session, opportunity: Opportunity, to_stage: str,
-                 actor_id: int | None, at: datetime) -> None:  # fmt: skip
+def record_stage(
+    session: Session, opportunity: Opportunity, to_stage: str, actor_id: int | None, at: datetime
+) -> None:
     """Put `opportunity` (a locked ORM row) into `to_stage` and add its history row."""
     session.add(
         StageHistory(
@@ -104,8 +105,14 @@ def record_stage(session: Session, opportunity: Opportunity, to_stage: str,
     session.add(opportunity)
 
 
-def _close(session: Session, actor: Actor, opportunity: Opportunity, reason: str,
-           at: datetime, note: str | None = None) -> None:  # fmt: skip
+def _close(
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    reason: str,
+    at: datetime,
+    note: str | None = None,
+) -> None:
     """The flow event of closing (won or lost); the owner keeps the closed opportunity, so
     it stays in their history and their revenue."""
     session.add(
@@ -150,8 +157,15 @@ def lost_reasons(session: Session) -> list[str]:
     )
 
 
-def check_stage_move(session: Session, actor: Actor, opportunity: Opportunity, to_stage: str,
-                     *, trial_at: datetime | None, lost_reason: str | None) -> None:  # fmt: skip
+def check_stage_move(
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    to_stage: str,
+    *,
+    trial_at: datetime | None,
+    lost_reason: str | None,
+) -> None:
     """Refuse a move the rules do not allow, naming the reason."""
     if to_stage == "won":
         raise ValidationError("stage.error.won_by_order")
@@ -183,19 +197,35 @@ def change_stage(
     """Move an open opportunity in the actor's scope to `to_stage`, with what that stage
     needs; flushes, the caller commits. `lost` closes it and cancels its unpaid orders."""
     opportunity = lock_for_change(session, actor, opportunity_id)
-    apply_stage(session, actor, opportunity, to_stage, trial_at=trial_at,
-                trial_course=trial_course, lost_reason=lost_reason)  # fmt: skip
+    apply_stage(
+        session,
+        actor,
+        opportunity,
+        to_stage,
+        trial_at=trial_at,
+        trial_course=trial_course,
+        lost_reason=lost_reason,
+    )
     session.flush()
     return opportunity
 
 
-def apply_stage(session: Session, actor: Actor, opportunity: Opportunity, to_stage: str, *,
-                trial_at: datetime | None = None, trial_course: str | None = None,
-                lost_reason: str | None = None, at: datetime | None = None) -> None:  # fmt: skip
+def apply_stage(
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    to_stage: str,
+    *,
+    trial_at: datetime | None = None,
+    trial_course: str | None = None,
+    lost_reason: str | None = None,
+    at: datetime | None = None,
+) -> None:
     """`change_stage` on a row the caller has locked (the follow-up form moves the stage in
     the same transaction as the follow-up)."""
-    check_stage_move(session, actor, opportunity, to_stage, trial_at=trial_at,
-                     lost_reason=lost_reason)  # fmt: skip
+    check_stage_move(
+        session, actor, opportunity, to_stage, trial_at=trial_at, lost_reason=lost_reason
+    )
     now = at or clock.now()
     if to_stage == "trial_booked":
         add_trial(session, actor, opportunity, trial_at, trial_course, now)
@@ -211,8 +241,9 @@ def apply_stage(session: Session, actor: Actor, opportunity: Opportunity, to_sta
         )
 
 
-def close_as_won(session: Session, actor: Actor, opportunity: Opportunity, amount: Decimal,
-                 at: datetime) -> None:  # fmt: skip
+def close_as_won(
+    session: Session, actor: Actor, opportunity: Opportunity, amount: Decimal, at: datetime
+) -> None:
     """Win `opportunity` (a row the caller has locked) with a paid order of `amount`.
 
     An opportunity that is already won (a second paid order) keeps its stage and adds the
@@ -234,9 +265,14 @@ def close_as_won(session: Session, actor: Actor, opportunity: Opportunity, amoun
 _LATE = timedelta(hours=12)
 
 
-def add_trial(session: Session, actor: Actor, opportunity: Opportunity,
-              scheduled_at: datetime | None, course: str | None,
-              now: datetime) -> TrialLesson:  # fmt: skip
+def add_trial(
+    session: Session,
+    actor: Actor,
+    opportunity: Opportunity,
+    scheduled_at: datetime | None,
+    course: str | None,
+    now: datetime,
+) -> TrialLesson:
     """Book a trial on a locked opportunity; a booked one is rescheduled (cancelled)."""
     if scheduled_at is None:
         raise ValidationError("stage.error.trial_date")

@@ -105,8 +105,13 @@ def _tell(session: Session, user_ids: list[int], kind: str, params: dict, at: da
         session.add(Notice(user_id=user_id, kind=kind, params=params, created_at=at))
 
 
-def request_transfer(session: Session, actor: Actor, opportunity_id: int, reason: str,
-                     suggested_owner_id: int | None = None) -> TransferRequest:  # fmt: skip
+def request_transfer(
+    session: Session,
+    actor: Actor,
+    opportunity_id: int,
+    reason: str,
+    suggested_owner_id: int | None = None,
+) -> TransferRequest:
     """Ask the managers above an owned opportunity in the actor's scope to move it. One
     pending request per opportunity; the reason is required."""
     reason = (reason or "").strip()
@@ -138,8 +143,13 @@ def request_transfer(session: Session, actor: Actor, opportunity_id: int, reason
     )
     session.add(request)
     managers = [m for m in _managers_of(session, opportunity.org_unit_id) if m != actor.user_id]
-    _tell(session, managers, "transfer.requested",
-          {"opportunity": opportunity_id, "name": actor.full_name}, now)  # fmt: skip
+    _tell(
+        session,
+        managers,
+        "transfer.requested",
+        {"opportunity": opportunity_id, "name": actor.full_name},
+        now,
+    )
     session.flush()
     return request
 
@@ -162,7 +172,7 @@ def _rows(session: Session, where: list) -> list[TransferRow]:
             decider.full_name,
             t.decided_at,
             t.decision_note,
-        )  # fmt: skip
+        )
         .join(Opportunity, Opportunity.id == t.opportunity_id)
         .join(Lead, Lead.id == Opportunity.lead_id)
         .outerjoin(requester, requester.id == t.requested_by_id)
@@ -175,8 +185,9 @@ def _rows(session: Session, where: list) -> list[TransferRow]:
     return [TransferRow(*row) for row in rows]
 
 
-def list_transfer_requests(session: Session, actor: Actor, *,
-                           status: str | None = "pending") -> list[TransferRow]:  # fmt: skip
+def list_transfer_requests(
+    session: Session, actor: Actor, *, status: str | None = "pending"
+) -> list[TransferRow]:
     """Requests on opportunities the manager may change by hand, newest first."""
     actor.require(Permission.ASSIGN_OPPORTUNITIES)
     where = [override_scope(actor)]
@@ -196,8 +207,9 @@ def count_pending_transfers(session: Session, actor: Actor) -> int:
     ).one()
 
 
-def requests_of_opportunity(session: Session, actor: Actor,
-                            opportunity_id: int) -> list[TransferRow]:  # fmt: skip
+def requests_of_opportunity(
+    session: Session, actor: Actor, opportunity_id: int
+) -> list[TransferRow]:
     """The transfer requests of one opportunity the actor may read (its detail page)."""
     from crm_core.circulation.opportunities import get_opportunity  # noqa: PLC0415
 
@@ -205,8 +217,15 @@ def requests_of_opportunity(session: Session, actor: Actor,
     return _rows(session, [TransferRequest.opportunity_id == opportunity_id])
 
 
-def decide_transfer(session: Session, actor: Actor, request_id: int, *, approve: bool,
-                    to_user_id: int | None = None, note: str | None = None) -> int:  # fmt: skip
+def decide_transfer(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    *,
+    approve: bool,
+    to_user_id: int | None = None,
+    note: str | None = None,
+) -> int:
     """Approve (move the opportunity to `to_user_id`, or to the public pool when None) or
     reject a pending request; the rep is told. Returns how many flow events were written."""
     actor.require(Permission.ASSIGN_OPPORTUNITIES)
@@ -234,8 +253,13 @@ def decide_transfer(session: Session, actor: Actor, request_id: int, *, approve:
     request.decision_note = (note or "").strip()[:MAX_REASON] or None
     session.add(request)
     if request.requested_by_id is not None:
-        _tell(session, [request.requested_by_id], f"transfer.{request.status}",
-              {"opportunity": request.opportunity_id}, now)  # fmt: skip
+        _tell(
+            session,
+            [request.requested_by_id],
+            f"transfer.{request.status}",
+            {"opportunity": request.opportunity_id},
+            now,
+        )
     session.flush()
     return moved
 

@@ -22,15 +22,27 @@ from crm_core.sales.stages import add_trial, apply_stage, record_stage
 TRIAL_OUTCOMES = ("done", "no_show", "cancelled")
 
 
-def book_trial(session: Session, actor: Actor, opportunity_id: int, scheduled_at: datetime,
-               course: str | None = None) -> TrialLesson:  # fmt: skip
+def book_trial(
+    session: Session,
+    actor: Actor,
+    opportunity_id: int,
+    scheduled_at: datetime,
+    course: str | None = None,
+) -> TrialLesson:
     """Book (or reschedule) a trial lesson for an open opportunity in the actor's scope;
     an opportunity before `trial_booked` moves there. Flushes; the caller commits."""
     opportunity = lock_for_change(session, actor, opportunity_id)
     now = clock.now()
     if OPEN_STAGES.index(opportunity.stage) < OPEN_STAGES.index("trial_booked"):
-        apply_stage(session, actor, opportunity, "trial_booked", trial_at=scheduled_at,
-                    trial_course=course, at=now)  # fmt: skip
+        apply_stage(
+            session,
+            actor,
+            opportunity,
+            "trial_booked",
+            trial_at=scheduled_at,
+            trial_course=course,
+            at=now,
+        )
         session.flush()
         return _latest_booked(session, opportunity.id)
     trial = add_trial(session, actor, opportunity, scheduled_at, course, now)
@@ -46,8 +58,9 @@ def _latest_booked(session: Session, opportunity_id: int) -> TrialLesson:
     ).first()
 
 
-def mark_trial(session: Session, actor: Actor, trial_id: int, outcome: str,
-               note: str | None = None) -> TrialLesson:  # fmt: skip
+def mark_trial(
+    session: Session, actor: Actor, trial_id: int, outcome: str, note: str | None = None
+) -> TrialLesson:
     """Record how a booked trial went: `done` (attended; a `trial_booked` opportunity moves
     to `trial_done`), `no_show` or `cancelled`."""
     if outcome not in TRIAL_OUTCOMES:

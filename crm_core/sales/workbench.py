@@ -105,7 +105,7 @@ def _lines(session: Session, where: list, order, limit: int) -> tuple[list[WorkL
     rows = session.exec(
         select(
             o.id, Lead.name, BusinessLine.name, o.stage, o.intention_level, o.pipeline_type, order
-        )  # fmt: skip
+        )
         .join(Lead, Lead.id == o.lead_id)
         .join(BusinessLine, BusinessLine.id == o.business_line_id)
         .where(*where)
@@ -188,8 +188,11 @@ def day_activity(session: Session, actor: Actor, day_start: datetime) -> DayActi
         .group_by(f.channel)
     ).all()
     by_channel = {channel: count for channel, count, _, _ in rows}
-    calls = [(count, connected, seconds) for channel, count, connected, seconds in rows
-             if channel == "call"]  # fmt: skip
+    calls = [
+        (count, connected, seconds)
+        for channel, count, connected, seconds in rows
+        if channel == "call"
+    ]
     count, connected, seconds = calls[0] if calls else (0, 0, 0)
     return DayActivity(
         follow_ups=sum(by_channel.values()),
@@ -200,8 +203,9 @@ def day_activity(session: Session, actor: Actor, day_start: datetime) -> DayActi
     )
 
 
-def _trials(session: Session, actor: Actor, day_start: datetime,
-            day_end: datetime) -> list[TrialLine]:  # fmt: skip
+def _trials(
+    session: Session, actor: Actor, day_start: datetime, day_end: datetime
+) -> list[TrialLine]:
     t = TrialLesson
     rows = session.exec(
         select(t.id, t.opportunity_id, Lead.name, t.scheduled_at, t.course)
@@ -235,7 +239,7 @@ def team_backlog(session: Session, actor: Actor, *, limit: int = 500) -> list[Re
             func.count().label("owned"),
             overdue.label("overdue"),
             untouched.label("untouched"),
-        )  # fmt: skip
+        )
         .where(col(o.owner_id).in_(reps), o.pool_state == "owned")
         .group_by(o.owner_id)
         .subquery()
@@ -248,10 +252,12 @@ def team_backlog(session: Session, actor: Actor, *, limit: int = 500) -> list[Re
             counts.c.overdue,
             counts.c.untouched,
             User.holding_cap,
-        )  # fmt: skip
+        )
         .join(counts, counts.c.owner_id == User.id)
         .order_by(counts.c.overdue.desc(), counts.c.owned.desc(), User.id)
         .limit(limit)
     ).all()
-    return [RepBacklog(uid, name, int(n), int(late), int(new), cap)
-            for uid, name, n, late, new, cap in rows]  # fmt: skip
+    return [
+        RepBacklog(uid, name, int(n), int(late), int(new), cap)
+        for uid, name, n, late, new, cap in rows
+    ]

@@ -33,9 +33,20 @@ DEFAULT_SEED = 42
 LEADS_PER_OPPORTUNITY = 1 / 1.2  # the rest are second opportunities in another line
 BULK_TABLES = ("lead", "opportunity", "stage_history", "follow_up", "flow_event", "sales_order")
 REPORT_TABLES = (
-    "business_line", "org_unit", "app_user", "user_role", "product", "lead", "opportunity",
-    "stage_history", "follow_up", "flow_event", "sales_order", "trial_lesson", "audit_log",
-)  # fmt: skip
+    "business_line",
+    "org_unit",
+    "app_user",
+    "user_role",
+    "product",
+    "lead",
+    "opportunity",
+    "stage_history",
+    "follow_up",
+    "flow_event",
+    "sales_order",
+    "trial_lesson",
+    "audit_log",
+)
 
 
 class DatabaseNotEmpty(Exception):

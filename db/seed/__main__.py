@@ -31,8 +31,16 @@ from db.seed.rules import add_demo_rules
 
 EXIT_REFUSED = 2
 PRIMARY_LOGINS = (
-    "admin", "boss", "director", "manager", "teamlead", "rep", "qa", "marketing", "finance",
-)  # fmt: skip
+    "admin",
+    "boss",
+    "director",
+    "manager",
+    "teamlead",
+    "rep",
+    "qa",
+    "marketing",
+    "finance",
+)
 
 
 def _non_negative(value: str) -> int:

@@ -68,11 +68,29 @@ UNASSIGNED_REASONS = (
 )
 
 OPPORTUNITY_COLUMNS = (
-    "id", "lead_id", "business_line_id", "pipeline_type", "owner_id", "org_unit_id", "stage",
-    "intention_level", "pool_state", "unassigned_reason", "assigned_at", "first_follow_up_at",
-    "last_follow_up_at", "next_follow_up_at", "stage_changed_at", "protected_until", "locked",
-    "recycle_count", "amount", "lost_reason", "closed_at", "created_at",
-)  # fmt: skip
+    "id",
+    "lead_id",
+    "business_line_id",
+    "pipeline_type",
+    "owner_id",
+    "org_unit_id",
+    "stage",
+    "intention_level",
+    "pool_state",
+    "unassigned_reason",
+    "assigned_at",
+    "first_follow_up_at",
+    "last_follow_up_at",
+    "next_follow_up_at",
+    "stage_changed_at",
+    "protected_until",
+    "locked",
+    "recycle_count",
+    "amount",
+    "lost_reason",
+    "closed_at",
+    "created_at",
+)
 
 
 @dataclass

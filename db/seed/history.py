@@ -25,21 +25,55 @@ from db.seed.paths import (
 )
 
 STAGE_HISTORY_COLUMNS = (
-    "id", "opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id",
-)  # fmt: skip
+    "id",
+    "opportunity_id",
+    "from_stage",
+    "to_stage",
+    "changed_at",
+    "actor_id",
+)
 FOLLOW_UP_COLUMNS = (
-    "id", "opportunity_id", "author_id", "channel", "content", "result", "intention_level",
-    "next_follow_up_at", "call_duration_s", "recording_url", "created_at",
-)  # fmt: skip
+    "id",
+    "opportunity_id",
+    "author_id",
+    "channel",
+    "content",
+    "result",
+    "intention_level",
+    "next_follow_up_at",
+    "call_duration_s",
+    "recording_url",
+    "created_at",
+)
 FLOW_EVENT_COLUMNS = (
-    "id", "opportunity_id", "at", "from_owner_id", "to_owner_id", "from_state", "to_state",
-    "reason", "actor_id", "note",
-)  # fmt: skip
+    "id",
+    "opportunity_id",
+    "at",
+    "from_owner_id",
+    "to_owner_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "actor_id",
+    "note",
+)
 ORDER_COLUMNS = (
-    "id", "opportunity_id", "product_id", "list_price", "amount", "status", "payment_ref",
-    "paid_at", "refunded_at", "created_by_id", "attributed_owner_id", "attributed_unit_id",
-    "attributed_org_path", "created_at", "course_ends_at",
-)  # fmt: skip
+    "id",
+    "opportunity_id",
+    "product_id",
+    "list_price",
+    "amount",
+    "status",
+    "payment_ref",
+    "paid_at",
+    "refunded_at",
+    "created_by_id",
+    "attributed_owner_id",
+    "attributed_unit_id",
+    "attributed_org_path",
+    "created_at",
+    "course_ends_at",
+)
 
 
 def _course_days() -> np.ndarray:
@@ -56,27 +90,50 @@ COURSE_DAYS = _course_days()
 CHANNEL_SHARES = (0.55, 0.25, 0.08, 0.02, 0.10)  # call, wechat, sms, visit, note
 # result code -> (channel, share within the channel, content snippets)
 RESULTS: dict[str, tuple[str, float, tuple[str, ...]]] = {
-    "connected": ("call", 0.60, (
-        "沟通了备考时间安排，学员对课程感兴趣", "介绍了课程体系和师资，约了下次详聊",
-        "学员询问价格和优惠，已说明分期方案", "了解学员基础和目标院校，推荐全程班",
-        "学员表示需要和家人商量", "确认了试听时间，已发试听链接", "试听后反馈良好，讨论报名细节",
-        "学员在对比其他机构，强调了通过率和服务", "学员工作较忙，约周末再沟通",
-    )),
+    "connected": (
+        "call",
+        0.60,
+        (
+            "沟通了备考时间安排，学员对课程感兴趣",
+            "介绍了课程体系和师资，约了下次详聊",
+            "学员询问价格和优惠，已说明分期方案",
+            "了解学员基础和目标院校，推荐全程班",
+            "学员表示需要和家人商量",
+            "确认了试听时间，已发试听链接",
+            "试听后反馈良好，讨论报名细节",
+            "学员在对比其他机构，强调了通过率和服务",
+            "学员工作较忙，约周末再沟通",
+        ),
+    ),
     "no_answer": ("call", 0.30, ("电话未接通", "无人接听，稍后再拨", "关机")),
     "busy": ("call", 0.07, ("占线，稍后回拨",)),
     "hung_up": ("call", 0.03, ("接通后挂断", "学员表示在开会，挂断")),
-    "replied": ("wechat", 0.7, (
-        "微信发送课程资料，学员已查看", "微信沟通学习计划", "发送试听链接，学员回复收到",
-        "学员微信询问上课时间", "发送优惠活动海报，学员表示会考虑",
-    )),
+    "replied": (
+        "wechat",
+        0.7,
+        (
+            "微信发送课程资料，学员已查看",
+            "微信沟通学习计划",
+            "发送试听链接，学员回复收到",
+            "学员微信询问上课时间",
+            "发送优惠活动海报，学员表示会考虑",
+        ),
+    ),
     "no_reply": ("wechat", 0.3, ("已添加微信，暂未回复", "发送资料后未回复")),
     "sent": ("sms", 1.0, ("短信发送试听提醒", "短信通知直播课时间", "发送课程优惠短信")),
     "visited": ("visit", 1.0, ("学员到校区面谈，参观了教室", "线下讲座后面谈学习规划")),
-    "noted": ("note", 1.0, (
-        "学员在职，晚上8点后方便联系", "学员基础较弱，需要从零开始", "已拉入备考交流群",
-        "家长陪同咨询，预算有限", "学员去年考过一次，差几分",
-    )),
-}  # fmt: skip
+    "noted": (
+        "note",
+        1.0,
+        (
+            "学员在职，晚上8点后方便联系",
+            "学员基础较弱，需要从零开始",
+            "已拉入备考交流群",
+            "家长陪同咨询，预算有限",
+            "学员去年考过一次，差几分",
+        ),
+    ),
+}
 RESULT_CODES = tuple(RESULTS)
 CONTENT = np.array([c for _, _, pool in RESULTS.values() for c in pool], dtype=object)
 CONTENT_START = group_starts(np.array([len(pool) for _, _, pool in RESULTS.values()]))

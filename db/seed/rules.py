@@ -31,42 +31,87 @@ def add_demo_rules(session: Session) -> int:
         branch = next((b for b in branches if b.name == branch_name), None)
         provinces = sorted({p for p, _city, r, _w in CITIES if r == region_index})
         for line in lines:
-            department = next((d for d in departments if d.business_line_id == line.id
-                               and branch and d.parent_id == branch.id), None)  # fmt: skip
+            department = next(
+                (
+                    d
+                    for d in departments
+                    if d.business_line_id == line.id and branch and d.parent_id == branch.id
+                ),
+                None,
+            )
             if department is None:
                 continue
-            save_rule(session, system, "dispatch", RuleDraft(
-                name=f"{line.name} · {branch_name}", priority=priority,
-                business_line_id=line.id, org_unit_id=branch.id,
-                conditions={"regions": provinces},
-                action={"strategy": "round_robin", "target_unit_id": department.id}))  # fmt: skip
+            save_rule(
+                session,
+                system,
+                "dispatch",
+                RuleDraft(
+                    name=f"{line.name} · {branch_name}",
+                    priority=priority,
+                    business_line_id=line.id,
+                    org_unit_id=branch.id,
+                    conditions={"regions": provinces},
+                    action={"strategy": "round_robin", "target_unit_id": department.id},
+                ),
+            )
             priority += 10
             created += 1
     for line in lines:  # leads without a known province: the first branch's department
         department = next((d for d in departments if d.business_line_id == line.id), None)
         if department is not None:
-            save_rule(session, system, "dispatch", RuleDraft(
-                name=f"{line.name} · other provinces", priority=900 + line.id,
-                business_line_id=line.id, org_unit_id=department.parent_id,
-                action={"strategy": "least_loaded", "target_unit_id": department.id}))  # fmt: skip
+            save_rule(
+                session,
+                system,
+                "dispatch",
+                RuleDraft(
+                    name=f"{line.name} · other provinces",
+                    priority=900 + line.id,
+                    business_line_id=line.id,
+                    org_unit_id=department.parent_id,
+                    action={"strategy": "least_loaded", "target_unit_id": department.id},
+                ),
+            )
             created += 1
     recycle = (
-        ("No first call within 48 hours", {"trigger": "no_first_follow_up", "after": 48},
-         {"target": "redispatch", "warn_days": 1}),
-        ("No follow-up for 7 days", {"trigger": "no_follow_up", "after": 7,
-                                     "exempt_intentions": ["A"]},
-         {"target": "public_pool", "warn_days": 2, "dormant_after": 3}),
-        ("Not won within 90 days", {"trigger": "not_won", "after": 90,
-                                    "exempt_from_stage": "trial_booked"},
-         {"target": "public_pool", "warn_days": 3, "dormant_after": 3}),
-    )  # fmt: skip
+        (
+            "No first call within 48 hours",
+            {"trigger": "no_first_follow_up", "after": 48},
+            {"target": "redispatch", "warn_days": 1},
+        ),
+        (
+            "No follow-up for 7 days",
+            {"trigger": "no_follow_up", "after": 7, "exempt_intentions": ["A"]},
+            {"target": "public_pool", "warn_days": 2, "dormant_after": 3},
+        ),
+        (
+            "Not won within 90 days",
+            {"trigger": "not_won", "after": 90, "exempt_from_stage": "trial_booked"},
+            {"target": "public_pool", "warn_days": 3, "dormant_after": 3},
+        ),
+    )
     for priority, (name, conditions, action) in enumerate(recycle, start=1):
-        save_rule(session, system, "recycle", RuleDraft(
-            name=name, priority=priority * 10, conditions=conditions, action=action))  # fmt: skip
+        save_rule(
+            session,
+            system,
+            "recycle",
+            RuleDraft(name=name, priority=priority * 10, conditions=conditions, action=action),
+        )
         created += 1
-    save_rule(session, system, "claim", RuleDraft(
-        name="Company claim limits", action={"daily_claims": 20, "cooldown_days": 7}))  # fmt: skip
-    save_rule(session, system, "renewal", RuleDraft(
-        name="Renewal 30 days before the course ends", priority=10,
-        conditions={"days_before": 30}, action={"assign_to": "owner"}))  # fmt: skip
+    save_rule(
+        session,
+        system,
+        "claim",
+        RuleDraft(name="Company claim limits", action={"daily_claims": 20, "cooldown_days": 7}),
+    )
+    save_rule(
+        session,
+        system,
+        "renewal",
+        RuleDraft(
+            name="Renewal 30 days before the course ends",
+            priority=10,
+            conditions={"days_before": 30},
+            action={"assign_to": "owner"},
+        ),
+    )
     return created + 2

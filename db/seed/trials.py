@@ -13,9 +13,14 @@ from crm_core.models import Opportunity, TrialLesson
 from crm_core.platform.bulk import insert_rows
 
 TRIAL_COLUMNS = (
-    "opportunity_id", "scheduled_at", "course", "status", "booked_by_id", "done_at",
+    "opportunity_id",
+    "scheduled_at",
+    "course",
+    "status",
+    "booked_by_id",
+    "done_at",
     "created_at",
-)  # fmt: skip
+)
 COURSES = ("直播试听课 Live trial class", "1对1 测评 One-to-one assessment", "公开课 Open class")
 CHUNK = 50_000
 WINDOW_MINUTES = 3 * 24 * 60

@@ -52,11 +52,16 @@ def _mapping(frame: pd.DataFrame, fields: dict, guessed: dict, prefix: str) -> d
     grid = st.columns(4)
     chosen = {}
     for position, name in enumerate(fields):
-        chosen[name] = grid[position % 4].selectbox(
-            t(f"history_import.field.{name}"), choices,
-            index=choices.index(guessed.get(name) or ""),
-            format_func=lambda c: c or t("history_import.not_in_file"), key=f"{prefix}_{name}",
-        ) or None  # fmt: skip
+        chosen[name] = (
+            grid[position % 4].selectbox(
+                t(f"history_import.field.{name}"),
+                choices,
+                index=choices.index(guessed.get(name) or ""),
+                format_func=lambda c: c or t("history_import.not_in_file"),
+                key=f"{prefix}_{name}",
+            )
+            or None
+        )
     return chosen
 
 
@@ -88,22 +93,36 @@ with session() as s:
     units = unit_choices(s, me) if me.can(Permission.VIEW_DASHBOARDS) else {}
 
 left, right = st.columns(2)
-pipeline = _read(left.file_uploader(t("history_import.upload"), type=["csv", "xlsx"],
-                                    key="history_import_file"))  # fmt: skip
-teams = _read(right.file_uploader(t("history_import.upload_teams"), type=["csv", "xlsx"],
-                                  key="history_import_teams"))  # fmt: skip
+pipeline = _read(
+    left.file_uploader(t("history_import.upload"), type=["csv", "xlsx"], key="history_import_file")
+)
+teams = _read(
+    right.file_uploader(
+        t("history_import.upload_teams"), type=["csv", "xlsx"], key="history_import_teams"
+    )
+)
 if pipeline is None:
     with session() as s:
         runs = list_history_imports(s, me)
     if runs:
         st.subheader(t("history_import.history"))
-        st.dataframe(pd.DataFrame([{
-            t("history_import.col.when"): r.started_at, t("history_import.col.file"): r.filename,
-            t("history_import.col.status"): t(f"history_import.status.{r.status}"),
-            t("history_import.count.imported"): r.imported,
-            t("history_import.count.already"): r.already_imported,
-            t("history_import.count.rejected"): r.rejected,
-        } for r in runs]), hide_index=True, width="stretch")  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("history_import.col.when"): r.started_at,
+                        t("history_import.col.file"): r.filename,
+                        t("history_import.col.status"): t(f"history_import.status.{r.status}"),
+                        t("history_import.count.imported"): r.imported,
+                        t("history_import.count.already"): r.already_imported,
+                        t("history_import.count.rejected"): r.rejected,
+                    }
+                    for r in runs
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     st.stop()
 
 st.subheader(t("history_import.mapping"))
@@ -121,26 +140,40 @@ if mapping.get("stage"):
     for position, source in enumerate(words):
         default = DEFAULT_STAGE_MAP.get(word(source), "new")
         stage_map[source] = grid[position % 4].selectbox(
-            md(source), DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
-            format_func=lambda code: t(f"stage.{code}"), key=f"history_stage_{position}",
-        )  # fmt: skip
+            md(source),
+            DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
+            format_func=lambda code: t(f"stage.{code}"),
+            key=f"history_stage_{position}",
+        )
 
 cols = st.columns(4)
 line = cols[0].selectbox(t("history_import.business_line"), list(lines), format_func=lines.get)
-parent = cols[1].selectbox(t("history_import.parent_unit"), ["", *units],
-                           format_func=lambda u: units.get(u, t("history_import.no_parent")))  # fmt: skip
+parent = cols[1].selectbox(
+    t("history_import.parent_unit"),
+    ["", *units],
+    format_func=lambda u: units.get(u, t("history_import.no_parent")),
+)
 source = text_input(t("history_import.source"), value="history", max_chars=20, container=cols[2])
-mode = cols[3].radio(t("history_import.mode"), MODES, horizontal=True,
-                     format_func=lambda m: t(f"history_import.mode.{m}"))  # fmt: skip
+mode = cols[3].radio(
+    t("history_import.mode"),
+    MODES,
+    horizontal=True,
+    format_func=lambda m: t(f"history_import.mode.{m}"),
+)
 create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
 if line is None:
     st.warning(t("history_import.error.no_line"))
     st.stop()
 options = HistoryOptions(
-    mapping=mapping, business_line_id=line, team_mapping=team_mapping,
+    mapping=mapping,
+    business_line_id=line,
+    team_mapping=team_mapping,
     stage_map={word(k): v for k, v in stage_map.items()} or dict(DEFAULT_STAGE_MAP),
-    parent_unit_id=parent or None, create_missing=create, mode=mode, source=source.strip(),
-)  # fmt: skip
+    parent_unit_id=parent or None,
+    create_missing=create,
+    mode=mode,
+    source=source.strip(),
+)
 problems = mapping_problems(options)
 if problems:
     for problem in problems:
@@ -151,8 +184,9 @@ if st.session_state.pop(_GO, False):
     bar = st.progress(0.0, text=t("history_import.running", rows=len(pipeline)))
     try:
         with session() as s:
-            done = run_history_import(s, me, pipeline, teams, options,
-                                      progress=lambda share: bar.progress(share))  # fmt: skip
+            done = run_history_import(
+                s, me, pipeline, teams, options, progress=lambda share: bar.progress(share)
+            )
     except CrmError as error:
         bar.empty()
         show_error(error)
@@ -161,8 +195,14 @@ if st.session_state.pop(_GO, False):
     if done.refused:
         st.error(t("history_import.refused", count=done.rejected))
     else:
-        st.success(t("history_import.done", imported=done.imported,
-                     already=done.already_imported, rejected=done.rejected))  # fmt: skip
+        st.success(
+            t(
+                "history_import.done",
+                imported=done.imported,
+                already=done.already_imported,
+                rejected=done.rejected,
+            )
+        )
     st.stop()
 
 try:
@@ -186,6 +226,9 @@ if report.issues:
     st.warning(t("history_import.has_bad_rows", count=len(report.issues)))
     st.dataframe(_issues(report), hide_index=True, width="stretch", key="history_issues")
 st.button(
-    t("history_import.import", count=report.to_import), type="primary", on_click=_request,
-    disabled=not report.to_import or report.refused, key="history_import_button",
-)  # fmt: skip
+    t("history_import.import", count=report.to_import),
+    type="primary",
+    on_click=_request,
+    disabled=not report.to_import or report.refused,
+    key="history_import_button",
+)

@@ -39,8 +39,7 @@ with session() as s:
 if not lines:
     st.info(t("products.no_lines"))
     st.stop()
-line_id = st.selectbox(t("products.line"), list(lines), format_func=lines.get,
-                       key="products_line")  # fmt: skip
+line_id = st.selectbox(t("products.line"), list(lines), format_func=lines.get, key="products_line")
 show_inactive = st.checkbox(t("products.show_inactive"), key="products_show_inactive")
 with session() as s:
     products = list_products(s, me, line_id, active_only=not show_inactive)
@@ -95,15 +94,29 @@ st.subheader(t("products.add"))
 with st.form(f"products_new_{gen}"):
     code = text_input(t("products.code"), key=f"products_new_code_{gen}")
     name = text_input(t("products.name"), key=f"products_new_name_{gen}")
-    list_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
-                                 format="%.2f", key=f"products_new_price_{gen}")  # fmt: skip
-    course_days = st.number_input(t("products.course_days"), min_value=0, step=1,
-                                  help=t("products.course_days_help"),
-                                  key=f"products_new_days_{gen}")  # fmt: skip
+    list_price = st.number_input(
+        t("products.list_price"),
+        min_value=0.0,
+        step=100.0,
+        format="%.2f",
+        key=f"products_new_price_{gen}",
+    )
+    course_days = st.number_input(
+        t("products.course_days"),
+        min_value=0,
+        step=1,
+        help=t("products.course_days_help"),
+        key=f"products_new_days_{gen}",
+    )
     add = st.form_submit_button(t("products.create"))
 if add:
-    fields = {"business_line_id": line_id, "code": code, "name": name,
-              "list_price": price(list_price), "course_days": days(course_days)}  # fmt: skip
+    fields = {
+        "business_line_id": line_id,
+        "code": code,
+        "name": name,
+        "list_price": price(list_price),
+        "course_days": days(course_days),
+    }
     attempt(lambda s: create_product(s, me, **fields), tmd("products.created", code=code.strip()))
 
 if by_id:
@@ -111,24 +124,40 @@ if by_id:
     if st.session_state.get("products_edit_choice") not in by_id:  # another line, or hidden
         st.session_state.pop("products_edit_choice", None)
     chosen_id = st.selectbox(
-        t("products.choose"), list(by_id), key="products_edit_choice",
+        t("products.choose"),
+        list(by_id),
+        key="products_edit_choice",
         format_func=lambda i: f"{by_id[i].code} · {by_id[i].name}",
-    )  # fmt: skip
+    )
     chosen = by_id[chosen_id]
     with st.form(f"products_edit_{chosen_id}_{gen}"):
         edit_code = text_input(t("products.code"), value=chosen.code)
         edit_name = text_input(t("products.name"), value=chosen.name)
-        edit_price = st.number_input(t("products.list_price"), min_value=0.0, step=100.0,
-                                     format="%.2f", value=float(chosen.list_price))  # fmt: skip
-        edit_days = st.number_input(t("products.course_days"), min_value=0, step=1,
-                                    value=chosen.course_days or 0)  # fmt: skip
+        edit_price = st.number_input(
+            t("products.list_price"),
+            min_value=0.0,
+            step=100.0,
+            format="%.2f",
+            value=float(chosen.list_price),
+        )
+        edit_days = st.number_input(
+            t("products.course_days"), min_value=0, step=1, value=chosen.course_days or 0
+        )
         save = st.form_submit_button(t("products.save"))
     if save:
-        fields = {"code": edit_code, "name": edit_name, "list_price": price(edit_price),
-                  "course_days": days(edit_days)}  # fmt: skip
-        attempt(lambda s: update_product(s, me, chosen_id, **fields),
-                tmd("products.saved", code=edit_code.strip()))  # fmt: skip
+        fields = {
+            "code": edit_code,
+            "name": edit_name,
+            "list_price": price(edit_price),
+            "course_days": days(edit_days),
+        }
+        attempt(
+            lambda s: update_product(s, me, chosen_id, **fields),
+            tmd("products.saved", code=edit_code.strip()),
+        )
     toggle = "products.deactivate" if chosen.active else "products.activate"
     if st.button(t(toggle), key=f"products_toggle_{chosen_id}"):
-        attempt(lambda s: set_product_active(s, me, chosen_id, not chosen.active),
-                tmd(f"{toggle}d", code=chosen.code))  # fmt: skip
+        attempt(
+            lambda s: set_product_active(s, me, chosen_id, not chosen.active),
+            tmd(f"{toggle}d", code=chosen.code),
+        )

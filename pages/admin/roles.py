@@ -44,9 +44,15 @@ unit_labels = {u.id: " / ".join(names[i] for i in path_ids(u.path) if i in names
 
 def role_fields(role: RoleRow) -> dict[str, Any]:
     """`save_role` arguments that keep `role` as it is."""
-    return {"code": role.code, "name": role.name, "permissions": role.permissions,
-            "data_scope": role.data_scope, "scope_unit_ids": role.scope_unit_ids,
-            "role_id": role.id, "max_discount_pct": role.max_discount_pct}  # fmt: skip
+    return {
+        "code": role.code,
+        "name": role.name,
+        "permissions": role.permissions,
+        "data_scope": role.data_scope,
+        "scope_unit_ids": role.scope_unit_ids,
+        "role_id": role.id,
+        "max_discount_pct": role.max_discount_pct,
+    }
 
 
 def role_label(role: RoleRow) -> str:
@@ -58,19 +64,39 @@ def permission_label(name: str) -> str:
 
 
 def scope_select(key: str, current: str = DataScope.SELF) -> str:
-    return st.selectbox(t("roles.scope"), SCOPES, index=SCOPES.index(current), key=key,
-                        format_func=lambda v: t(f"scope.{v}"))  # fmt: skip
+    return st.selectbox(
+        t("roles.scope"),
+        SCOPES,
+        index=SCOPES.index(current),
+        key=key,
+        format_func=lambda v: t(f"scope.{v}"),
+    )
 
 
 def discount_input(key: str, current: int = 0) -> int:
-    return int(st.number_input(t("roles.discount"), min_value=0, max_value=100, step=1,
-                               value=current, key=key, help=t("roles.discount_help")))  # fmt: skip
+    return int(
+        st.number_input(
+            t("roles.discount"),
+            min_value=0,
+            max_value=100,
+            step=1,
+            value=current,
+            key=key,
+            help=t("roles.discount_help"),
+        )
+    )
 
 
 def unit_select(key: str, default: list[int] | None = None, **kwargs: Any) -> list[int]:
     default = [u for u in default or [] if u in unit_labels]  # units outside the scope drop
-    return st.multiselect(t("roles.units"), list(unit_labels), default=default, key=key,
-                          format_func=unit_labels.get, **kwargs)  # fmt: skip
+    return st.multiselect(
+        t("roles.units"),
+        list(unit_labels),
+        default=default,
+        key=key,
+        format_func=unit_labels.get,
+        **kwargs,
+    )
 
 
 def notice(kind: str, text: str) -> None:
@@ -180,8 +206,13 @@ if scope == DataScope.CUSTOM:
     scope_units = unit_select(f"roles_units_{chosen.id}", chosen.scope_unit_ids)
 discount = discount_input(f"roles_discount_{chosen.id}", chosen.max_discount_pct)
 if st.button(t("roles.save"), key=f"roles_save_{chosen.id}"):
-    fields = {**role_fields(chosen), "name": name, "data_scope": scope,
-              "scope_unit_ids": scope_units, "max_discount_pct": discount}  # fmt: skip
+    fields = {
+        **role_fields(chosen),
+        "name": name,
+        "data_scope": scope,
+        "scope_unit_ids": scope_units,
+        "max_discount_pct": discount,
+    }
     shown = role_label(chosen) if chosen.builtin else name.strip()
     attempt(lambda s: save_role(s, me, **fields), tmd("roles.saved", name=shown))
 
@@ -202,11 +233,17 @@ with st.form(f"roles_new_{gen}"):
     )
     create = st.form_submit_button(t("roles.create"))
 if create:
-    fields = {"code": code, "name": new_name, "permissions": new_permissions,
-              "data_scope": new_scope, "scope_unit_ids": new_units,
-              "max_discount_pct": new_discount}  # fmt: skip
-    attempt(lambda s: save_role(s, me, **fields), tmd("roles.created", name=new_name.strip()),
-            "new")  # fmt: skip
+    fields = {
+        "code": code,
+        "name": new_name,
+        "permissions": new_permissions,
+        "data_scope": new_scope,
+        "scope_unit_ids": new_units,
+        "max_discount_pct": new_discount,
+    }
+    attempt(
+        lambda s: save_role(s, me, **fields), tmd("roles.created", name=new_name.strip()), "new"
+    )
 
 # Deleting: the core refuses built-in roles and roles someone holds.
 st.subheader(t("roles.delete"))

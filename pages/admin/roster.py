@@ -159,10 +159,15 @@ st.caption(tmd("roster.file_rows", filename=upload.name, rows=len(frame)))
 st.subheader(t("roster.mapping"))
 st.caption(t("roster.mapping_help"))
 mapping = column_mapping(
-    frame.columns, COLUMNS, REQUIRED, guess_columns(frame.columns),
-    label=lambda name: t(f"roster.column.{name}"), not_mapped=t("roster.not_mapped"),
-    key="roster_map", file_id=upload.file_id,
-)  # fmt: skip
+    frame.columns,
+    COLUMNS,
+    REQUIRED,
+    guess_columns(frame.columns),
+    label=lambda name: t(f"roster.column.{name}"),
+    not_mapped=t("roster.not_mapped"),
+    key="roster_map",
+    file_id=upload.file_id,
+)
 missing = missing_columns(mapping)
 if missing:
     st.warning(

@@ -25,8 +25,16 @@ from ui.i18n import language, show_error, t
 from ui.inputs import clean_text, search_input, text_input
 
 PAGE_SIZE = 100
-EDITABLE = ["full_name", "title", "status", "enabled", "skill_tags", "dispatch_weight",
-            "daily_cap", "holding_cap"]  # fmt: skip
+EDITABLE = [
+    "full_name",
+    "title",
+    "status",
+    "enabled",
+    "skill_tags",
+    "dispatch_weight",
+    "daily_cap",
+    "holding_cap",
+]
 
 me = actor()
 st.title(t("users.title"))
@@ -121,8 +129,11 @@ if st.button(t("users.save_table"), key="users_save"):
     changes = []
     for (_, before), (_, after) in zip(original.iterrows(), edited.iterrows(), strict=True):
         # Typed into the table's cells: texts without NUL characters, as every input.
-        diff = {c: clean_text(after[c]) if isinstance(after[c], str) else after[c]
-                for c in EDITABLE if str(after[c]) != str(before[c])}  # fmt: skip
+        diff = {
+            c: clean_text(after[c]) if isinstance(after[c], str) else after[c]
+            for c in EDITABLE
+            if str(after[c]) != str(before[c])
+        }
         if diff:
             changes.append({"id": int(before["id"]), **diff})
     with session() as s:

@@ -43,31 +43,57 @@ def first_page() -> None:
 
 def _filters(lines: dict[int, str], names: dict[int, str]) -> DeskFilter:
     top = st.columns([2, 1])
-    text = search_input(t("desk.filter.text"), container=top[0], key="desk_f_text",
-                        on_change=first_page, placeholder=t("desk.filter.text_hint"))  # fmt: skip
+    text = search_input(
+        t("desk.filter.text"),
+        container=top[0],
+        key="desk_f_text",
+        on_change=first_page,
+        placeholder=t("desk.filter.text_hint"),
+    )
     locked = top[1].selectbox(
-        t("desk.filter.locked"), [None, True, False], key="desk_f_locked", on_change=first_page,
+        t("desk.filter.locked"),
+        [None, True, False],
+        key="desk_f_locked",
+        on_change=first_page,
         format_func=lambda v: t("desk.any") if v is None else t(f"desk.locked.{str(v).lower()}"),
-    )  # fmt: skip
+    )
     row = st.columns(4)
     state = row[0].selectbox(
-        t("desk.filter.state"), ["", *OPEN_STATES], key="desk_f_state", on_change=first_page,
+        t("desk.filter.state"),
+        ["", *OPEN_STATES],
+        key="desk_f_state",
+        on_change=first_page,
         format_func=lambda p: t(f"pool.{p}") if p else t("desk.any"),
-    )  # fmt: skip
+    )
     owner = row[1].selectbox(
-        t("desk.filter.owner"), [None, *names], key="desk_f_owner", on_change=first_page,
+        t("desk.filter.owner"),
+        [None, *names],
+        key="desk_f_owner",
+        on_change=first_page,
         format_func=lambda u: names.get(u, t("desk.any")),
-    )  # fmt: skip
+    )
     stage = row[2].selectbox(
-        t("desk.filter.stage"), ["", *OPEN_STAGES], key="desk_f_stage", on_change=first_page,
+        t("desk.filter.stage"),
+        ["", *OPEN_STAGES],
+        key="desk_f_stage",
+        on_change=first_page,
         format_func=lambda s: t(f"stage.{s}") if s else t("desk.any"),
-    )  # fmt: skip
+    )
     line = row[3].selectbox(
-        t("desk.filter.line"), [None, *lines], key="desk_f_line", on_change=first_page,
+        t("desk.filter.line"),
+        [None, *lines],
+        key="desk_f_line",
+        on_change=first_page,
         format_func=lambda i: lines.get(i, t("desk.any")),
-    )  # fmt: skip
-    return DeskFilter(pool_state=state or None, owner_id=owner, business_line_id=line,
-                      stage=stage or None, name=text.strip() or None, locked=locked)  # fmt: skip
+    )
+    return DeskFilter(
+        pool_state=state or None,
+        owner_id=owner,
+        business_line_id=line,
+        stage=stage or None,
+        name=text.strip() or None,
+        locked=locked,
+    )
 
 
 def _waiting(row) -> str:
@@ -153,26 +179,45 @@ if pages > 1:
     pager("desk", "desk", _PAGE, page, number(pages), last=page >= pages)
 
 labels = {
-    r.opportunity_id: " · ".join(filter(None, [f"#{r.opportunity_id} {r.lead_name}",
-                                               r.business_line, t(f"pool.{r.pool_state}"),
-                                               r.owner_name]))
+    r.opportunity_id: " · ".join(
+        filter(
+            None,
+            [
+                f"#{r.opportunity_id} {r.lead_name}",
+                r.business_line,
+                t(f"pool.{r.pool_state}"),
+                r.owner_name,
+            ],
+        )
+    )
     for r in rows
-}  # fmt: skip
+}
 labels = pick_options(_PICK, labels)
-picked = st.multiselect(t("desk.pick"), list(labels), format_func=labels.get, key=_PICK,
-                        placeholder=t("desk.pick_hint"))  # fmt: skip
+picked = st.multiselect(
+    t("desk.pick"), list(labels), format_func=labels.get, key=_PICK, placeholder=t("desk.pick_hint")
+)
 st.caption(t("desk.picked", count=number(len(picked))))
 
 assign_tab, pool_tab, lock_tab, protect_tab, dormant_tab = st.tabs(
-    [t("desk.tab.assign"), t("desk.tab.pool"), t("desk.tab.lock"), t("desk.tab.protect"),
-     t("desk.tab.reactivate")]
-)  # fmt: skip
+    [
+        t("desk.tab.assign"),
+        t("desk.tab.pool"),
+        t("desk.tab.lock"),
+        t("desk.tab.protect"),
+        t("desk.tab.reactivate"),
+    ]
+)
 with assign_tab:
-    rep = st.selectbox(t("desk.rep"), [None, *names], key="desk_rep",
-                       format_func=lambda u: names.get(u, t("desk.choose_rep")))  # fmt: skip
+    rep = st.selectbox(
+        t("desk.rep"),
+        [None, *names],
+        key="desk_rep",
+        format_func=lambda u: names.get(u, t("desk.choose_rep")),
+    )
     st.caption(t("desk.assign_hint"))
-    if st.button(t("desk.assign"), key="desk_assign", type="primary",
-                 disabled=not picked or rep is None):  # fmt: skip
+    if st.button(
+        t("desk.assign"), key="desk_assign", type="primary", disabled=not picked or rep is None
+    ):
         _act(assign_opportunities, picked, rep, success="desk.done.assign", name=names.get(rep))
 with pool_tab:
     st.caption(t("desk.return_hint"))
@@ -187,8 +232,12 @@ with lock_tab:
         _act(set_locked, picked, False, success="desk.done.unlock")
 with protect_tab:
     today = clock.now().date()
-    until = st.date_input(t("desk.protect_until"), value=today + timedelta(days=7),
-                          min_value=today, key="desk_protect_date")  # fmt: skip
+    until = st.date_input(
+        t("desk.protect_until"),
+        value=today + timedelta(days=7),
+        min_value=today,
+        key="desk_protect_date",
+    )
     st.caption(t("desk.protect_hint"))
     protect, unprotect = st.columns(2)
     if protect.button(t("desk.protect"), key="desk_protect", disabled=not picked):

@@ -28,22 +28,33 @@ def first_page() -> None:
 
 def _filters(names: dict[int, str]) -> FlowFilter:
     row = st.columns(5)
-    since = row[0].date_input(t("flow_log.since"), value=None, key="flow_since",
-                              on_change=first_page)  # fmt: skip
-    until = row[1].date_input(t("flow_log.until"), value=None, key="flow_until",
-                              on_change=first_page)  # fmt: skip
+    since = row[0].date_input(
+        t("flow_log.since"), value=None, key="flow_since", on_change=first_page
+    )
+    until = row[1].date_input(
+        t("flow_log.until"), value=None, key="flow_until", on_change=first_page
+    )
     reason = row[2].selectbox(
-        t("flow_log.reason"), ["", *FLOW_REASONS], key="flow_reason", on_change=first_page,
+        t("flow_log.reason"),
+        ["", *FLOW_REASONS],
+        key="flow_reason",
+        on_change=first_page,
         format_func=lambda r: t(f"flow.reason.{r}") if r else t("flow_log.any"),
-    )  # fmt: skip
+    )
     kind = row[3].selectbox(
-        t("flow_log.rule_kind"), ["", *RULE_KINDS], key="flow_rule_kind", on_change=first_page,
+        t("flow_log.rule_kind"),
+        ["", *RULE_KINDS],
+        key="flow_rule_kind",
+        on_change=first_page,
         format_func=lambda k: t(f"rules.kind.{k}") if k else t("flow_log.any"),
-    )  # fmt: skip
+    )
     user = row[4].selectbox(
-        t("flow_log.user"), [None, *names], key="flow_user", on_change=first_page,
+        t("flow_log.user"),
+        [None, *names],
+        key="flow_user",
+        on_change=first_page,
         format_func=lambda u: names.get(u, t("flow_log.anyone")),
-    )  # fmt: skip
+    )
     return FlowFilter(
         since=datetime.combine(since, time.min) if since else None,
         until=datetime.combine(until, time.min) + timedelta(days=1) if until else None,
@@ -71,7 +82,7 @@ def _table(rows) -> pd.DataFrame:
                     f"{label('rules.kind', r.rule_kind)}: {r.rule_name or f'#{r.rule_id}'}"
                     if r.rule_id is not None
                     else ""
-                ),  # fmt: skip
+                ),
                 t("flow_log.table.by"): r.actor_name or t("circulation.system"),
                 t("flow_log.table.note"): r.note or "",
             }

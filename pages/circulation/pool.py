@@ -37,22 +37,35 @@ def first_page() -> None:
 def _filters(lines: dict[int, str]) -> PoolFilter:
     row = st.columns(4)
     line = row[0].selectbox(
-        t("pool_page.filter.line"), [None, *lines], key="pool_f_line", on_change=first_page,
+        t("pool_page.filter.line"),
+        [None, *lines],
+        key="pool_f_line",
+        on_change=first_page,
         format_func=lambda i: lines.get(i, t("pool_page.any")),
-    )  # fmt: skip
+    )
     stage = row[1].selectbox(
-        t("pool_page.filter.stage"), ["", *OPEN_STAGES], key="pool_f_stage",
-        on_change=first_page, format_func=lambda s: t(f"stage.{s}") if s else t("pool_page.any"),
-    )  # fmt: skip
+        t("pool_page.filter.stage"),
+        ["", *OPEN_STAGES],
+        key="pool_f_stage",
+        on_change=first_page,
+        format_func=lambda s: t(f"stage.{s}") if s else t("pool_page.any"),
+    )
     level = row[2].selectbox(
-        t("pool_page.filter.intention"), ["", *INTENTION_LEVELS], key="pool_f_intention",
+        t("pool_page.filter.intention"),
+        ["", *INTENTION_LEVELS],
+        key="pool_f_intention",
         on_change=first_page,
         format_func=lambda v: t(f"intention.{v}") if v else t("pool_page.any"),
-    )  # fmt: skip
-    region = search_input(t("pool_page.filter.region"), container=row[3], key="pool_f_region",
-                          on_change=first_page)  # fmt: skip
-    return PoolFilter(business_line_id=line, stage=stage or None, intention_level=level or None,
-                      region=region.strip() or None)  # fmt: skip
+    )
+    region = search_input(
+        t("pool_page.filter.region"), container=row[3], key="pool_f_region", on_change=first_page
+    )
+    return PoolFilter(
+        business_line_id=line,
+        stage=stage or None,
+        intention_level=level or None,
+        region=region.strip() or None,
+    )
 
 
 def _show_result() -> None:
@@ -108,10 +121,15 @@ except CrmError as error:
     st.stop()
 
 st.info(
-    t("pool_page.allowance", claimed=number(allowance.claimed_today),
-      daily=number(allowance.daily_claims), holding=number(allowance.holding),
-      cap=number(allowance.holding_cap), left=number(allowance.left))
-)  # fmt: skip
+    t(
+        "pool_page.allowance",
+        claimed=number(allowance.claimed_today),
+        daily=number(allowance.daily_claims),
+        holding=number(allowance.holding),
+        cap=number(allowance.holding_cap),
+        left=number(allowance.left),
+    )
+)
 pool_filter = _filters(lines)
 try:
     with session() as s:
@@ -132,13 +150,20 @@ st.dataframe(_table(rows, channels), hide_index=True, width="stretch")
 if pages > 1:
     pager("pool_page", "pool", _PAGE, page, number(pages), last=page >= pages)
 
-labels = {r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip()
-          for r in rows}  # fmt: skip
+labels = {
+    r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip() for r in rows
+}
 labels = pick_options(_PICK, labels)
-picked = st.multiselect(t("pool_page.pick"), list(labels), format_func=labels.get, key=_PICK,
-                        placeholder=t("pool_page.pick_hint"))  # fmt: skip
-if st.button(t("pool_page.claim", count=len(picked)), key="pool_claim", type="primary",
-             disabled=not picked):  # fmt: skip
+picked = st.multiselect(
+    t("pool_page.pick"),
+    list(labels),
+    format_func=labels.get,
+    key=_PICK,
+    placeholder=t("pool_page.pick_hint"),
+)
+if st.button(
+    t("pool_page.claim", count=len(picked)), key="pool_claim", type="primary", disabled=not picked
+):
     try:
         with session() as s:
             result = claim_from_pool(s, me, picked)

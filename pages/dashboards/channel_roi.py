@@ -42,8 +42,11 @@ def table(rows, with_campaign: bool) -> pd.DataFrame:
         [
             {
                 t("dash.col.channel"): channels.get(r.channel, r.channel),
-                **({t("dash.col.campaign"): r.campaign or t("dash.roi.no_campaign")}
-                   if with_campaign else {}),
+                **(
+                    {t("dash.col.campaign"): r.campaign or t("dash.roi.no_campaign")}
+                    if with_campaign
+                    else {}
+                ),
                 t("dash.col.leads"): r.leads,
                 t("dash.col.spend"): money(r.spend),
                 t("dash.col.cost_per_lead"): money(r.cost_per_lead),
@@ -53,13 +56,18 @@ def table(rows, with_campaign: bool) -> pd.DataFrame:
             }
             for r in rows
         ]
-    )  # fmt: skip
+    )
 
 
 by_channel = table(result.channels, False)
 if not by_channel.empty:
-    bar_chart(by_channel, t("dash.col.channel"), [t("dash.col.leads"), t("dash.col.won")],
-              "roi_chart", barmode="group")  # fmt: skip
+    bar_chart(
+        by_channel,
+        t("dash.col.channel"),
+        [t("dash.col.leads"), t("dash.col.won")],
+        "roi_chart",
+        barmode="group",
+    )
     st.dataframe(by_channel, hide_index=True, width="stretch", key="roi_channels")
     downloads(by_channel, "roi-channels", "roi_channels")
     st.subheader(t("dash.roi.by_campaign"))
@@ -96,10 +104,12 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
     if entries:
         for entry in entries:
             left, right = st.columns([6, 1])
-            left.markdown(md(
-                f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-                f"{entry.campaign or t('dash.roi.no_campaign')} · {money(entry.amount)}"
-            ))  # fmt: skip
+            left.markdown(
+                md(
+                    f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
+                    f"{entry.campaign or t('dash.roi.no_campaign')} · {money(entry.amount)}"
+                )
+            )
             if right.button(t("dash.spend.delete"), key=f"spend_delete_{entry.id}"):
                 with session() as s:
                     delete_spend(s, me, entry.id)

@@ -49,9 +49,17 @@ holdings = pd.DataFrame(
         }
         for h in health.top_hoarders
     ],
-    columns=[t(c) for c in ("dash.col.owner", "dash.col.unit", "dash.col.held", "dash.col.cap",
-                            "dash.col.share_of_cap")],
-)  # fmt: skip
+    columns=[
+        t(c)
+        for c in (
+            "dash.col.owner",
+            "dash.col.unit",
+            "dash.col.held",
+            "dash.col.cap",
+            "dash.col.share_of_cap",
+        )
+    ],
+)
 bar_chart(holdings, t("dash.col.owner"), t("dash.col.held"), "health_holdings_chart")
 st.dataframe(holdings, hide_index=True, width="stretch", key="health_holdings")
 downloads(holdings, "top-hoarders", "health_holdings")
@@ -61,13 +69,22 @@ with left:
     st.subheader(t("dash.health.recycles"))
     recycles = pd.DataFrame(
         [
-            {t("dash.col.day"): day, t("dash.col.rule"): name or t("dash.none"), t("dash.col.count"): n}
+            {
+                t("dash.col.day"): day,
+                t("dash.col.rule"): name or t("dash.none"),
+                t("dash.col.count"): n,
+            }
             for day, _, name, n in health.recycles
         ],
         columns=[t("dash.col.day"), t("dash.col.rule"), t("dash.col.count")],
-    )  # fmt: skip
-    bar_chart(recycles, t("dash.col.day"), t("dash.col.count"), "health_recycles_chart",
-          color=t("dash.col.rule"))  # fmt: skip
+    )
+    bar_chart(
+        recycles,
+        t("dash.col.day"),
+        t("dash.col.count"),
+        "health_recycles_chart",
+        color=t("dash.col.rule"),
+    )
     downloads(recycles, "recycles", "health_recycles")
 with right:
     st.subheader(t("dash.health.claims"))

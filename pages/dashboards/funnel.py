@@ -76,9 +76,11 @@ if result.rows:
 
 st.subheader(t("dash.funnel.list"))
 chosen = pick(
-    st, t("dash.funnel.pick_stage"),
-    {stage: t(f"stage.{stage}") for stage in (*FUNNEL_STAGES, "lost")}, "funnel_stage",
-)  # fmt: skip
+    st,
+    t("dash.funnel.pick_stage"),
+    {stage: t(f"stage.{stage}") for stage in (*FUNNEL_STAGES, "lost")},
+    "funnel_stage",
+)
 with session() as s:
     listed = funnel_opportunities(s, me, view, chosen)
 if listed:

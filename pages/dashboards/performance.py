@@ -50,10 +50,23 @@ def table(rows, first: str) -> pd.DataFrame:
             }
             for r in rows
         ],
-        columns=[first, *(t(f"dash.col.{c}") for c in ("revenue", "orders", "won", "lost",
-                                                        "win_rate", "average_order", "refunds",
-                                                        "net"))],
-    )  # fmt: skip
+        columns=[
+            first,
+            *(
+                t(f"dash.col.{c}")
+                for c in (
+                    "revenue",
+                    "orders",
+                    "won",
+                    "lost",
+                    "win_rate",
+                    "average_order",
+                    "refunds",
+                    "net",
+                )
+            ),
+        ],
+    )
 
 
 st.subheader(t("dash.perf.by_unit"))

@@ -53,8 +53,14 @@ class _Checked:
 
 
 def _signature(file_id: str, options: ImportOptions) -> tuple:
-    return (file_id, tuple(sorted(options.mapping.items(), key=str)), options.placeholders,
-            options.default_channel, options.default_line_codes, options.mode)  # fmt: skip
+    return (
+        file_id,
+        tuple(sorted(options.mapping.items(), key=str)),
+        options.placeholders,
+        options.default_channel,
+        options.default_line_codes,
+        options.mode,
+    )
 
 
 def _issues_table(report: ImportReport) -> pd.DataFrame:
@@ -191,11 +197,14 @@ if pending is not None:
     try:
         with session() as s:
             report = run_import(
-                s, me, pending.frame, pending.options,
+                s,
+                me,
+                pending.frame,
+                pending.options,
                 progress=lambda share: bar.progress(
                     share, text=t("lead_import.running", rows=pending.report.total_rows)
                 ),
-            )  # fmt: skip
+            )
     except CrmError as error:
         bar.empty()
         show_error(error)
@@ -240,10 +249,16 @@ st.caption(tmd("lead_import.file_rows", filename=upload.name, rows=len(frame)))
 st.subheader(t("lead_import.mapping"))
 st.caption(t("lead_import.mapping_help"))
 mapping = column_mapping(
-    frame.columns, COLUMNS, _REQUIRED, guess_columns(frame.columns),
-    label=lambda name: t(f"lead_import.field.{name}"), not_mapped=t("lead_import.not_in_file"),
-    key="lead_import_map", file_id=upload.file_id, width=4,
-)  # fmt: skip
+    frame.columns,
+    COLUMNS,
+    _REQUIRED,
+    guess_columns(frame.columns),
+    label=lambda name: t(f"lead_import.field.{name}"),
+    not_mapped=t("lead_import.not_in_file"),
+    key="lead_import_map",
+    file_id=upload.file_id,
+    width=4,
+)
 
 left, middle, right = st.columns(3)
 channel_codes = ["", *(o.code for o in channels)]

@@ -49,8 +49,16 @@ def _show_result(result: LearningImportResult) -> None:
     if result.refused:
         st.warning(t("learning.result.refused", rejected=result.rejected))
         return
-    st.success(t("learning.result.done", created=result.created, updated=result.updated,
-                 unchanged=result.unchanged, older=result.older, rejected=result.rejected))  # fmt: skip
+    st.success(
+        t(
+            "learning.result.done",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            older=result.older,
+            rejected=result.rejected,
+        )
+    )
 
 
 def _column(name: str) -> str:
@@ -85,10 +93,15 @@ def _import_section() -> None:
     st.subheader(t("learning.mapping"))
     st.caption(t("learning.mapping_help"))
     mapping = column_mapping(
-        frame.columns, LEARNING_FIELDS, REQUIRED, guess_learning_mapping(frame.columns),
-        label=_column, not_mapped=t("learning.not_mapped"), key="learning_map",
+        frame.columns,
+        LEARNING_FIELDS,
+        REQUIRED,
+        guess_learning_mapping(frame.columns),
+        label=_column,
+        not_mapped=t("learning.not_mapped"),
+        key="learning_map",
         file_id=upload.file_id,
-    )  # fmt: skip
+    )
     placeholders = placeholder_input(
         t("learning.placeholders"), t("learning.placeholders_help"), "learning_placeholders"
     )
@@ -105,19 +118,29 @@ def _import_section() -> None:
 
     st.subheader(t("learning.preview"))
     counts = preview.counts
-    st.write(t("learning.summary", total=preview.total_rows, good=len(preview.rows),
-               bad=counts["rejected"]))  # fmt: skip
+    st.write(
+        t(
+            "learning.summary",
+            total=preview.total_rows,
+            good=len(preview.rows),
+            bad=counts["rejected"],
+        )
+    )
     category_metrics(counts, CATEGORIES, lambda c: t(f"learning.category.{c}"))
     if preview.rejected:
         bad_rows(
             t("learning.bad_rows"),
-            issues_table(preview.issues, _column, (t("learning.table.row"),
-                         t("learning.table.column"), t("learning.table.reason"))),
+            issues_table(
+                preview.issues,
+                _column,
+                (t("learning.table.row"), t("learning.table.column"), t("learning.table.reason")),
+            ),
             download=t("learning.download_rejected"),
             data=rejected_learning_rows_csv(me, preview, language()),
-            file_name="rejected_study_activity.csv", key="learning_download_rejected",
+            file_name="rejected_study_activity.csv",
+            key="learning_download_rejected",
             table_key="learning_issues",
-        )  # fmt: skip
+        )
     if preview.rows:
         st.subheader(t("learning.good_rows", count=min(SHOWN_ROWS, len(preview.rows))))
         st.dataframe(_rows_table(preview), hide_index=True, width="stretch", key="learning_rows")

@@ -40,10 +40,11 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
         )
         row1 = st.columns(4)
         channel = row1[0].selectbox(
-            t("leads.search.channel"), ["", *channel_labels],
+            t("leads.search.channel"),
+            ["", *channel_labels],
             format_func=lambda c: channel_labels.get(c, t("leads.search.any")),
             key="leads_q_channel",
-        )  # fmt: skip
+        )
         campaign = row1[1].text_input(t("leads.search.campaign"), key="leads_q_campaign")
         tag = row1[2].selectbox(
             t("leads.search.tag"),
@@ -53,41 +54,53 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
         )
         owner_names = dict(owners)
         owner = row1[3].selectbox(
-            t("leads.search.owner"), [None, *owner_names],
+            t("leads.search.owner"),
+            [None, *owner_names],
             format_func=lambda u: owner_names.get(u, t("leads.search.any")),
             key="leads_q_owner",
-        )  # fmt: skip
+        )
         row2 = st.columns(4)
         line_names = {line.id: line.name for line in lines}
         line = row2[0].selectbox(
-            t("leads.search.line"), [None, *line_names],
+            t("leads.search.line"),
+            [None, *line_names],
             format_func=lambda i: line_names.get(i, t("leads.search.any")),
             key="leads_q_line",
-        )  # fmt: skip
+        )
         stage = row2[1].selectbox(
-            t("leads.search.stage"), ["", *DEFAULT_STAGES],
+            t("leads.search.stage"),
+            ["", *DEFAULT_STAGES],
             format_func=lambda s: t(f"stage.{s}") if s else t("leads.search.any"),
             key="leads_q_stage",
-        )  # fmt: skip
+        )
         pool = row2[2].selectbox(
-            t("leads.search.pool"), ["", *POOL_STATES],
+            t("leads.search.pool"),
+            ["", *POOL_STATES],
             format_func=lambda p: t(f"pool.{p}") if p else t("leads.search.any"),
             key="leads_q_pool",
-        )  # fmt: skip
+        )
         row2[3].selectbox(
-            t("leads.search.sort"), SORTS, format_func=lambda s: t(f"leads.sort.{s}"),
+            t("leads.search.sort"),
+            SORTS,
+            format_func=lambda s: t(f"leads.sort.{s}"),
             key="leads_sort",
-        )  # fmt: skip
+        )
         row3 = st.columns(4)
         created_from = row3[0].date_input(t("leads.search.from"), value=None, key="leads_q_from")
         created_to = row3[1].date_input(t("leads.search.to"), value=None, key="leads_q_to")
         if st.form_submit_button(t("leads.search.go"), type="primary"):
             st.session_state[_FILTER] = LeadFilter(
-                text=text.strip() or None, channel=channel or None,
-                campaign=campaign.strip() or None, tag=tag or None,
-                created_from=created_from, created_to=created_to, owner_id=owner,
-                stage=stage or None, business_line_id=line, pool_state=pool or None,
-            )  # fmt: skip
+                text=text.strip() or None,
+                channel=channel or None,
+                campaign=campaign.strip() or None,
+                tag=tag or None,
+                created_from=created_from,
+                created_to=created_to,
+                owner_id=owner,
+                stage=stage or None,
+                business_line_id=line,
+                pool_state=pool or None,
+            )
             st.session_state[_PAGE] = 1
             st.session_state.pop("leads_export", None)
 
@@ -120,8 +133,9 @@ def _pager(found: LeadPage) -> None:
         st.session_state[_PAGE] = found.page - 1
         st.rerun()
     middle.caption(t("leads.page.of", page=found.page, pages=found.page_count))
-    if right.button(t("leads.page.next"), disabled=found.page >= found.page_count,
-                    key="leads_next"):  # fmt: skip
+    if right.button(
+        t("leads.page.next"), disabled=found.page >= found.page_count, key="leads_next"
+    ):
         st.session_state[_PAGE] = found.page + 1
         st.rerun()
 
@@ -148,9 +162,13 @@ lead_filter: LeadFilter = st.session_state.get(_FILTER, LeadFilter())
 try:
     with session() as s:
         found = search_leads(
-            s, me, lead_filter, sort=st.session_state.get("leads_sort", "newest"),
-            page=st.session_state.get(_PAGE, 1), page_size=PAGE_SIZE,
-        )  # fmt: skip
+            s,
+            me,
+            lead_filter,
+            sort=st.session_state.get("leads_sort", "newest"),
+            page=st.session_state.get(_PAGE, 1),
+            page_size=PAGE_SIZE,
+        )
 except CrmError as error:
     show_error(error)
     st.stop()

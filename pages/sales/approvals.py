@@ -37,15 +37,19 @@ with session() as s:
 st.caption(t("approvals.your_limit", limit=limit))
 left, middle, right = st.columns([3, 2, 1])
 search = search_input(t("orders.filter.search"), key="approvals_search", container=left)
-line = middle.selectbox(t("orders.filter.line"), [None, *lines], key="approvals_line",
-                        format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
-page_number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
-                                 key="approvals_page")  # fmt: skip
+line = middle.selectbox(
+    t("orders.filter.line"),
+    [None, *lines],
+    key="approvals_line",
+    format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i],
+)
+page_number = right.number_input(t("orders.filter.page"), min_value=1, step=1, key="approvals_page")
 filters = OrderFilter(search=search or None, business_line_id=line)
 try:
     with session() as s:
-        page = discount_requests(s, me, filters, limit=PAGE_SIZE,
-                                 offset=(int(page_number) - 1) * PAGE_SIZE)  # fmt: skip
+        page = discount_requests(
+            s, me, filters, limit=PAGE_SIZE, offset=(int(page_number) - 1) * PAGE_SIZE
+        )
 except CrmError as error:
     show_error(error)
     st.stop()
@@ -69,10 +73,14 @@ by_id = {r.id: r for r in page.rows}
 if st.session_state.get("approvals_choice") not in by_id:  # e.g. it was just decided
     st.session_state.pop("approvals_choice", None)
 chosen = st.selectbox(
-    t("approvals.choose"), list(by_id), key="approvals_choice",
-    format_func=lambda i: f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}"
-    f" (-{by_id[i].discount_pct}%)",
-)  # fmt: skip
+    t("approvals.choose"),
+    list(by_id),
+    key="approvals_choice",
+    format_func=lambda i: (
+        f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}"
+        f" (-{by_id[i].discount_pct}%)"
+    ),
+)
 generation = st.session_state.setdefault("approvals_gen", 0)
 note = text_input(t("approvals.note"), key=f"approvals_note_{generation}")
 approve_col, reject_col = st.columns(2)

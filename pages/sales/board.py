@@ -40,39 +40,75 @@ def _any(value, text: str) -> str:
     return text if value not in (None, "") else t("board.any")
 
 
-def _filters(lines: dict[int, str], channels: dict[str, str],
-             owners: dict[int, str] | None) -> BoardFilter:  # fmt: skip
+def _filters(
+    lines: dict[int, str], channels: dict[str, str], owners: dict[int, str] | None
+) -> BoardFilter:
     row = st.columns(4)
-    stage = row[0].selectbox(t("board.filter.stage"), ["", *BOARD_STAGES], key="board_f_stage",
-                             on_change=first_page,
-                             format_func=lambda s: _any(s, stage_text(s)))  # fmt: skip
-    level = row[1].selectbox(t("board.filter.intention"), ["", *INTENTION_LEVELS],
-                             key="board_f_intention", on_change=first_page,
-                             format_func=lambda v: _any(v, t(f"intention.{v}") if v else ""))  # fmt: skip
-    line = row[2].selectbox(t("board.filter.line"), [None, *lines], key="board_f_line",
-                            on_change=first_page,
-                            format_func=lambda i: lines.get(i, t("board.any")))  # fmt: skip
-    channel = row[3].selectbox(t("board.filter.channel"), ["", *channels], key="board_f_channel",
-                               on_change=first_page,
-                               format_func=lambda c: channels.get(c, t("board.any")))  # fmt: skip
+    stage = row[0].selectbox(
+        t("board.filter.stage"),
+        ["", *BOARD_STAGES],
+        key="board_f_stage",
+        on_change=first_page,
+        format_func=lambda s: _any(s, stage_text(s)),
+    )
+    level = row[1].selectbox(
+        t("board.filter.intention"),
+        ["", *INTENTION_LEVELS],
+        key="board_f_intention",
+        on_change=first_page,
+        format_func=lambda v: _any(v, t(f"intention.{v}") if v else ""),
+    )
+    line = row[2].selectbox(
+        t("board.filter.line"),
+        [None, *lines],
+        key="board_f_line",
+        on_change=first_page,
+        format_func=lambda i: lines.get(i, t("board.any")),
+    )
+    channel = row[3].selectbox(
+        t("board.filter.channel"),
+        ["", *channels],
+        key="board_f_channel",
+        on_change=first_page,
+        format_func=lambda c: channels.get(c, t("board.any")),
+    )
     row = st.columns(4)
-    due = row[0].selectbox(t("board.filter.next"), ["", *NEXT_FOLLOW_UP], key="board_f_next",
-                           on_change=first_page,
-                           format_func=lambda d: _any(d, t(f"board.next.{d}") if d else ""))  # fmt: skip
-    pipeline = row[1].selectbox(t("board.filter.pipeline"), ["", *PIPELINE_TYPES],
-                                key="board_f_pipeline", on_change=first_page,
-                                format_func=lambda p: _any(p, t(f"board.pipeline.{p}") if p else ""))  # fmt: skip
+    due = row[0].selectbox(
+        t("board.filter.next"),
+        ["", *NEXT_FOLLOW_UP],
+        key="board_f_next",
+        on_change=first_page,
+        format_func=lambda d: _any(d, t(f"board.next.{d}") if d else ""),
+    )
+    pipeline = row[1].selectbox(
+        t("board.filter.pipeline"),
+        ["", *PIPELINE_TYPES],
+        key="board_f_pipeline",
+        on_change=first_page,
+        format_func=lambda p: _any(p, t(f"board.pipeline.{p}") if p else ""),
+    )
     owner = None
     if owners is not None:
-        owner = row[2].selectbox(t("board.filter.owner"), [None, *owners], key="board_f_owner",
-                                 on_change=first_page,
-                                 format_func=lambda u: owners.get(u, t("board.any")))  # fmt: skip
+        owner = row[2].selectbox(
+            t("board.filter.owner"),
+            [None, *owners],
+            key="board_f_owner",
+            on_change=first_page,
+            format_func=lambda u: owners.get(u, t("board.any")),
+        )
     name = search_input(
         t("board.filter.name"), key="board_f_name", on_change=first_page, container=row[3]
     )
-    return BoardFilter(stage=stage or None, intention_level=level or None, business_line_id=line,
-                       channel=channel or None, next_follow_up=due or None, owner_id=owner,
-                       pipeline_type=pipeline or None, name=name.strip() or None)  # fmt: skip
+    return BoardFilter(
+        stage=stage or None,
+        intention_level=level or None,
+        business_line_id=line,
+        channel=channel or None,
+        next_follow_up=due or None,
+        owner_id=owner,
+        pipeline_type=pipeline or None,
+        name=name.strip() or None,
+    )
 
 
 def _board(columns) -> None:
@@ -81,13 +117,21 @@ def _board(columns) -> None:
         for cell, column in zip(cells, chunk, strict=False):
             with cell.container(border=True):
                 st.markdown(f"**{stage_text(column.stage)}**")
-                st.caption(t("board.column", count=number(column.count),
-                             amount=money(column.amount)))  # fmt: skip
+                st.caption(
+                    t("board.column", count=number(column.count), amount=money(column.amount))
+                )
                 for card in column.cards:
                     when = local(card.closed_at or card.next_follow_up_at, "%m-%d %H:%M")
-                    open_link(card.opportunity_id, line_text(
-                        card.opportunity_id, card.lead_name, card.intention_level, when,
-                        None if solo else card.owner_name))  # fmt: skip
+                    open_link(
+                        card.opportunity_id,
+                        line_text(
+                            card.opportunity_id,
+                            card.lead_name,
+                            card.intention_level,
+                            when,
+                            None if solo else card.owner_name,
+                        ),
+                    )
                 if column.count > len(column.cards):
                     st.caption(t("board.more", count=number(column.count - len(column.cards))))
 
@@ -111,8 +155,14 @@ def _list(rows, channels: dict[str, str]) -> None:
             for r in rows
         ]
     )
-    picked = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun",
-                          selection_mode="single-row", key="board_table")  # fmt: skip
+    picked = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="board_table",
+    )
     chosen = picked.selection.rows if picked else []
     if chosen:
         st.switch_page(DETAIL_PAGE, query_params={"id": str(rows[chosen[0]].opportunity_id)})
@@ -132,10 +182,23 @@ except CrmError as error:
 channels = option_labels("channel")
 board_filter = _filters(lines, channels, owners)
 view, sort = st.columns([1, 1])
-as_list = view.segmented_control(t("board.view"), ["board", "list"], default="board",
-                                 key="board_view", format_func=lambda v: t(f"board.view.{v}")) == "list"  # fmt: skip
-order = sort.selectbox(t("board.sort"), SORTS, key="board_sort", on_change=first_page,
-                       format_func=lambda o: t(f"board.sort.{o}"))  # fmt: skip
+as_list = (
+    view.segmented_control(
+        t("board.view"),
+        ["board", "list"],
+        default="board",
+        key="board_view",
+        format_func=lambda v: t(f"board.view.{v}"),
+    )
+    == "list"
+)
+order = sort.selectbox(
+    t("board.sort"),
+    SORTS,
+    key="board_sort",
+    on_change=first_page,
+    format_func=lambda o: t(f"board.sort.{o}"),
+)
 
 try:
     with session() as s:
@@ -143,8 +206,9 @@ try:
             total = count_board(s, me, board_filter)
             pages = max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE))
             page = min(max(1, st.session_state.get(_PAGE, 1)), pages)
-            rows = list_board(s, me, board_filter, sort=order, limit=PAGE_SIZE,
-                              offset=(page - 1) * PAGE_SIZE)  # fmt: skip
+            rows = list_board(
+                s, me, board_filter, sort=order, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            )
         else:
             columns = board_columns(s, me, board_filter, sort=order)
 except CrmError as error:

@@ -46,8 +46,9 @@ def _opportunity_id() -> int | None:
 def _lookup() -> None:
     """No opportunity asked for: open one by its number."""
     st.title(t("opportunity.title_plain"))
-    number = st.number_input(t("opportunity.lookup"), min_value=1, max_value=MAX_ID, step=1,
-                             value=None, key="opp_lookup")  # fmt: skip
+    number = st.number_input(
+        t("opportunity.lookup"), min_value=1, max_value=MAX_ID, step=1, value=None, key="opp_lookup"
+    )
     if st.button(t("opportunity.open"), key="opp_lookup_open", disabled=number is None):
         st.query_params["id"] = str(int(number))
         st.rerun()
@@ -77,8 +78,9 @@ def _summary(detail: OpportunityDetail) -> None:
         if revealed and revealed[0] == detail.lead_id:
             st.info(tmd("leads.card.revealed", phone=revealed[1]))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
-            if st.button(t("leads.phone.reveal"), key="opp_reveal",
-                         help=t("leads.card.reveal_help")):  # fmt: skip
+            if st.button(
+                t("leads.phone.reveal"), key="opp_reveal", help=t("leads.card.reveal_help")
+            ):
                 try:
                     # The number is kept (and shown) only once the session has committed
                     # its audit entry: a failed commit leaves nothing to show.
@@ -96,8 +98,10 @@ def _summary(detail: OpportunityDetail) -> None:
         st.markdown(f"**{t('opportunity.owner')}:** {md(detail.owner_name) or '-'}")
         st.markdown(f"**{t('opportunity.unit')}:** {md(detail.unit_name) or '-'}")
         channel = option_labels("channel").get(detail.channel, detail.channel)
-        st.markdown(f"**{t('opportunity.channel')}:** {md(channel)}"
-                    + (f" · {md(detail.campaign)}" if detail.campaign else ""))  # fmt: skip
+        st.markdown(
+            f"**{t('opportunity.channel')}:** {md(channel)}"
+            + (f" · {md(detail.campaign)}" if detail.campaign else "")
+        )
     with right:
         st.markdown(f"**{t('opportunity.next')}:** {local(detail.next_follow_up_at) or '-'}")
         st.markdown(f"**{t('opportunity.last')}:** {local(detail.last_follow_up_at) or '-'}")
@@ -121,8 +125,11 @@ def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
             parts.append(t("opportunity.tl.next", at=local(p["next"])))
         return " · ".join(parts)
     if entry.kind == "stage":
-        return t("opportunity.tl.stage", before=stage_text(p.get("from")) or "-",
-                 after=stage_text(entry.what))  # fmt: skip
+        return t(
+            "opportunity.tl.stage",
+            before=stage_text(p.get("from")) or "-",
+            after=stage_text(entry.what),
+        )
     if entry.kind == "flow":
         moved = " → ".join(
             " ".join(
@@ -144,9 +151,13 @@ def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
 
 def _timeline(detail: OpportunityDetail) -> None:
     st.subheader(t("opportunity.timeline"))
-    kinds = st.pills(t("opportunity.tl.show"), TIMELINE_KINDS,
-                     selection_mode="multi", key="opp_tl_kinds",
-                     format_func=lambda k: t(f"timeline.kind.{k}"))  # fmt: skip
+    kinds = st.pills(
+        t("opportunity.tl.show"),
+        TIMELINE_KINDS,
+        selection_mode="multi",
+        key="opp_tl_kinds",
+        format_func=lambda k: t(f"timeline.kind.{k}"),
+    )
     entries = [e for e in detail.timeline if not kinds or e.kind in kinds]
     results = option_labels("follow_up_result")
     if not entries:
@@ -165,8 +176,9 @@ def _timeline(detail: OpportunityDetail) -> None:
         ]
     )
     notes = st.column_config.TextColumn(width="large")
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={t("opportunity.tl.text"): notes})  # fmt: skip
+    st.dataframe(
+        frame, hide_index=True, width="stretch", column_config={t("opportunity.tl.text"): notes}
+    )
 
 
 me = actor()
@@ -209,8 +221,9 @@ if can_work:
                 build()
 else:
     if not detail.is_open:
-        st.info(tmd("opportunity.closed", stage=stage_text(detail.stage),
-                    at=local(detail.closed_at)))  # fmt: skip
+        st.info(
+            tmd("opportunity.closed", stage=stage_text(detail.stage), at=local(detail.closed_at))
+        )
     show_orders(me, detail.id, detail.business_line_id, detail.is_open)
 show_renewal_action(me, detail)
 

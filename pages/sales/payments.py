@@ -47,10 +47,15 @@ def filters(prefix: str) -> tuple[OrderFilter, int]:
     search = search_input(
         t("orders.filter.search"), key=f"payments_{prefix}_search", container=left
     )
-    line = middle.selectbox(t("orders.filter.line"), [None, *lines], key=f"payments_{prefix}_line",
-                            format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i])  # fmt: skip
-    number = right.number_input(t("orders.filter.page"), min_value=1, step=1,
-                                key=f"payments_{prefix}_page")  # fmt: skip
+    line = middle.selectbox(
+        t("orders.filter.line"),
+        [None, *lines],
+        key=f"payments_{prefix}_line",
+        format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i],
+    )
+    number = right.number_input(
+        t("orders.filter.page"), min_value=1, step=1, key=f"payments_{prefix}_page"
+    )
     return OrderFilter(search=search or None, business_line_id=line), int(number)
 
 
@@ -70,16 +75,21 @@ def choose(label: str, page: OrderPage, key: str) -> int:
     by_id = {r.id: r for r in page.rows}
     if st.session_state.get(key) not in by_id:  # e.g. the order was just paid
         st.session_state.pop(key, None)
-    return st.selectbox(label, list(by_id), key=key, format_func=lambda i: (
-        f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}"))  # fmt: skip
+    return st.selectbox(
+        label,
+        list(by_id),
+        key=key,
+        format_func=lambda i: f"{by_id[i].number} · {by_id[i].lead_name} · {yuan(by_id[i].amount)}",
+    )
 
 
 def payable_tab() -> None:
     chosen_filters, number = filters("payable")
     try:
         with session() as s:
-            page = payable_orders(s, me, chosen_filters, limit=PAGE_SIZE,
-                                  offset=(number - 1) * PAGE_SIZE)  # fmt: skip
+            page = payable_orders(
+                s, me, chosen_filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+            )
     except CrmError as error:
         show_error(error)
         return
@@ -94,8 +104,11 @@ def payable_tab() -> None:
     now = local_now()
     day_col, time_col = st.columns(2)
     day = day_col.date_input(t("payments.paid_on"), value=now.date(), key=f"payments_day_{gen}")
-    at = time_col.time_input(t("payments.paid_time"), value=now.time().replace(second=0, microsecond=0),
-                             key=f"payments_time_{gen}")  # fmt: skip
+    at = time_col.time_input(
+        t("payments.paid_time"),
+        value=now.time().replace(second=0, microsecond=0),
+        key=f"payments_time_{gen}",
+    )
     if st.button(t("payments.record_button"), key="payments_record", type="primary"):
         number_text = next(r.number for r in page.rows if r.id == order_id)
         try:
@@ -115,8 +128,14 @@ def paid_tab() -> None:
     refunded = st.checkbox(t("payments.include_refunded"), key="payments_include_refunded")
     try:
         with session() as s:
-            page = paid_orders(s, me, chosen_filters, include_refunded=refunded,
-                               limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)  # fmt: skip
+            page = paid_orders(
+                s,
+                me,
+                chosen_filters,
+                include_refunded=refunded,
+                limit=PAGE_SIZE,
+                offset=(number - 1) * PAGE_SIZE,
+            )
     except CrmError as error:
         show_error(error)
         return

@@ -37,8 +37,9 @@ try:
         due = recycle_due(s, me)
         unread = unread_count(s, me)
         notices = list_notices(s, me, unread_only=True, limit=10)
-        transfers = (count_pending_transfers(s, me)
-                     if me.can(Permission.ASSIGN_OPPORTUNITIES) else None)  # fmt: skip
+        transfers = (
+            count_pending_transfers(s, me) if me.can(Permission.ASSIGN_OPPORTUNITIES) else None
+        )
 except CrmError as error:
     show_error(error)
     st.stop()
@@ -53,10 +54,14 @@ metrics[1].metric(t("workbench.metric.due_today"), number(bench.due_today_count)
 metrics[2].metric(t("workbench.metric.new"), number(bench.new_count))
 metrics[3].metric(t("workbench.metric.follow_ups_today"), number(bench.today.follow_ups))
 metrics[4].metric(
-    t("workbench.metric.calls_today"), number(bench.today.calls),
-    help=t("workbench.metric.calls_help", connected=number(bench.today.connected_calls),
-           minutes=number(bench.today.call_seconds // 60)),
-)  # fmt: skip
+    t("workbench.metric.calls_today"),
+    number(bench.today.calls),
+    help=t(
+        "workbench.metric.calls_help",
+        connected=number(bench.today.connected_calls),
+        minutes=number(bench.today.call_seconds // 60),
+    ),
+)
 
 
 def work_list(title: str, lines: list[WorkLine], count: int, empty: str, *, due: bool) -> None:
@@ -74,34 +79,59 @@ def work_list(title: str, lines: list[WorkLine], count: int, empty: str, *, due:
             tags.append(t("opportunity.renewal"))
         open_link(line.opportunity_id, line_text(line.opportunity_id, line.lead_name, *tags))
     if count > len(lines):
-        st.page_link(BOARD_PAGE, label=t("workbench.more", count=number(count - len(lines))),
-                     icon=":material/view_kanban:")  # fmt: skip
+        st.page_link(
+            BOARD_PAGE,
+            label=t("workbench.more", count=number(count - len(lines))),
+            icon=":material/view_kanban:",
+        )
 
 
 left, right = st.columns(2)
 with left:
-    work_list("workbench.overdue", bench.overdue, bench.overdue_count, "workbench.none_overdue",
-              due=True)  # fmt: skip
-    work_list("workbench.due_today", bench.due_today, bench.due_today_count,
-              "workbench.none_due", due=True)  # fmt: skip
+    work_list(
+        "workbench.overdue", bench.overdue, bench.overdue_count, "workbench.none_overdue", due=True
+    )
+    work_list(
+        "workbench.due_today",
+        bench.due_today,
+        bench.due_today_count,
+        "workbench.none_due",
+        due=True,
+    )
 with right:
-    work_list("workbench.new", bench.new_assignments, bench.new_count, "workbench.none_new",
-              due=False)  # fmt: skip
+    work_list(
+        "workbench.new", bench.new_assignments, bench.new_count, "workbench.none_new", due=False
+    )
     st.subheader(t("workbench.recycle", count=number(len(due))))
     if due:
         for item in due[:20]:
             days = item.days_left(now)
             left_text = t("home.due.today") if days == 0 else t("home.due.in_days", days=days)
-            open_link(item.opportunity_id, line_text(item.opportunity_id, item.lead_name,
-                                                     item.business_line, left_text, item.rule_name))  # fmt: skip
+            open_link(
+                item.opportunity_id,
+                line_text(
+                    item.opportunity_id,
+                    item.lead_name,
+                    item.business_line,
+                    left_text,
+                    item.rule_name,
+                ),
+            )
     else:
         st.caption(t("workbench.none_recycle"))
 
 st.subheader(t("workbench.trials", count=number(len(bench.trials_today))))
 if bench.trials_today:
     for trial in bench.trials_today:
-        open_link(trial.opportunity_id, line_text(trial.opportunity_id, trial.lead_name,
-                                                  local(trial.scheduled_at, "%H:%M"), trial.course))  # fmt: skip
+        open_link(
+            trial.opportunity_id,
+            line_text(
+                trial.opportunity_id,
+                trial.lead_name,
+                local(trial.scheduled_at, "%H:%M"),
+                trial.course,
+            ),
+        )
 else:
     st.caption(t("workbench.none_trials"))
 
@@ -110,16 +140,26 @@ with pipeline_col:
     st.subheader(t("workbench.pipeline"))
     if bench.pipeline:
         st.dataframe(
-            pd.DataFrame([{t("workbench.stage"): stage_text(c.stage),
-                           t("workbench.count"): c.count,
-                           t("workbench.amount"): money(c.amount)} for c in bench.pipeline]),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            pd.DataFrame(
+                [
+                    {
+                        t("workbench.stage"): stage_text(c.stage),
+                        t("workbench.count"): c.count,
+                        t("workbench.amount"): money(c.amount),
+                    }
+                    for c in bench.pipeline
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption(t("workbench.none_pipeline"))
     if bench.today.by_channel:
-        done = " · ".join(f"{t(f'follow_up.channel.{c}')} {number(n)}"
-                          for c, n in sorted(bench.today.by_channel.items()))  # fmt: skip
+        done = " · ".join(
+            f"{t(f'follow_up.channel.{c}')} {number(n)}"
+            for c, n in sorted(bench.today.by_channel.items())
+        )
         st.caption(t("workbench.done_today", done=done))
 with notices_col:
     st.subheader(t("home.notices.title", count=number(unread)))
@@ -138,15 +178,27 @@ with notices_col:
 if bench.team is not None:
     st.subheader(t("workbench.team", count=number(len(bench.team))))
     if transfers:
-        st.page_link("pages/circulation/desk.py", label=t("workbench.transfers", count=number(transfers)),
-                     icon=":material/swap_horiz:")  # fmt: skip
+        st.page_link(
+            "pages/circulation/desk.py",
+            label=t("workbench.transfers", count=number(transfers)),
+            icon=":material/swap_horiz:",
+        )
     if bench.team:
         st.dataframe(
-            pd.DataFrame([{t("workbench.team.rep"): r.name, t("workbench.team.owned"): r.owned,
-                           t("workbench.team.cap"): r.holding_cap,
-                           t("workbench.team.overdue"): r.overdue,
-                           t("workbench.team.untouched"): r.untouched} for r in bench.team]),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            pd.DataFrame(
+                [
+                    {
+                        t("workbench.team.rep"): r.name,
+                        t("workbench.team.owned"): r.owned,
+                        t("workbench.team.cap"): r.holding_cap,
+                        t("workbench.team.overdue"): r.overdue,
+                        t("workbench.team.untouched"): r.untouched,
+                    }
+                    for r in bench.team
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption(t("workbench.team.none"))

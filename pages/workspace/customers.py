@@ -116,10 +116,15 @@ def _import_tab() -> None:
     st.subheader(t("customers.mapping"))
     st.caption(t("customers.mapping_help"))
     mapping = column_mapping(
-        frame.columns, CUSTOMER_FIELDS, REQUIRED, guess_customer_mapping(frame.columns),
-        label=_column, not_mapped=t("customers.not_mapped"), key="customers_map",
+        frame.columns,
+        CUSTOMER_FIELDS,
+        REQUIRED,
+        guess_customer_mapping(frame.columns),
+        label=_column,
+        not_mapped=t("customers.not_mapped"),
+        key="customers_map",
         file_id=upload.file_id,
-    )  # fmt: skip
+    )
     placeholders = placeholder_input(
         t("customers.placeholders"), t("customers.placeholders_help"), "customers_placeholders"
     )
@@ -151,13 +156,20 @@ def _import_tab() -> None:
     if preview.rejected:
         bad_rows(
             t("customers.bad_rows"),
-            issues_table(preview.issues, _column, (t("customers.table.row"),
-                         t("customers.table.column"), t("customers.table.reason"))),
+            issues_table(
+                preview.issues,
+                _column,
+                (
+                    t("customers.table.row"),
+                    t("customers.table.column"),
+                    t("customers.table.reason"),
+                ),
+            ),
             download=t("customers.download_rejected"),
             data=rejected_customer_rows_csv(me, preview, language()),
             file_name="rejected_customers.csv",
             key="customers_download_rejected",
-        )  # fmt: skip
+        )
 
     if not preview.rows:
         st.info(t("customers.nothing_to_import"))

@@ -44,10 +44,22 @@ from crm_core.imports.customers.preview import (
 from crm_core.imports.file_import import MODES
 
 __all__ = [
-    "CATEGORIES", "CUSTOMER_COLUMNS", "CUSTOMER_FIELDS", "MODES", "REASONS", "REQUIRED",
-    "CustomerImportResult", "CustomerIssue",
-    "CustomerPreview", "CustomerRow", "CustomerState", "RejectedRow", "apply_customer_import",
-    "guess_customer_mapping", "link_leads_to_customers",
-    "missing_customer_columns", "preview_customer_import",
+    "CATEGORIES",
+    "CUSTOMER_COLUMNS",
+    "CUSTOMER_FIELDS",
+    "MODES",
+    "REASONS",
+    "REQUIRED",
+    "CustomerImportResult",
+    "CustomerIssue",
+    "CustomerPreview",
+    "CustomerRow",
+    "CustomerState",
+    "RejectedRow",
+    "apply_customer_import",
+    "guess_customer_mapping",
+    "link_leads_to_customers",
+    "missing_customer_columns",
+    "preview_customer_import",
     "rejected_customer_rows_csv",
-]  # fmt: skip
+]

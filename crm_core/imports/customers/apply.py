@@ -179,10 +179,22 @@ def apply_customer_import(
                 }
             )
         linked = link_leads_to_customers(session, actor, ids.values()) if ids else 0
-        written = {"new": len(new_rows), "updated": len(changed_rows),
-                   "unchanged": counts["unchanged"], "rejected": counts["rejected"]}  # fmt: skip
-        audit_id = audit_import(session, actor, "customer.import", "customer", preview, mode,
-                                written, linked_leads=linked)  # fmt: skip
+        written = {
+            "new": len(new_rows),
+            "updated": len(changed_rows),
+            "unchanged": counts["unchanged"],
+            "rejected": counts["rejected"],
+        }
+        audit_id = audit_import(
+            session,
+            actor,
+            "customer.import",
+            "customer",
+            preview,
+            mode,
+            written,
+            linked_leads=linked,
+        )
     return CustomerImportResult(
         mode,
         True,

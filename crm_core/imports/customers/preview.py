@@ -38,10 +38,16 @@ CUSTOMER_COLUMNS: dict[str, tuple[str, ...]] = {
     "phone": PHONE_HEADERS,
     "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮箱", "邮件"),
     "registered_at": (
-        "registered at", "registration date", "registration time", "sign-up date",
-        "signup date", "registered", "注册时间", "注册日期",
+        "registered at",
+        "registration date",
+        "registration time",
+        "sign-up date",
+        "signup date",
+        "registered",
+        "注册时间",
+        "注册日期",
     ),
-}  # fmt: skip
+}
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(CUSTOMER_COLUMNS)
 REQUIRED: tuple[str, ...] = ("platform_user_id",)
 # The fields a file row may change on a stored customer (the user id is its identity).
@@ -184,8 +190,9 @@ def preview_customer_import(
     customers and the leads to link in chunks, never a query per row.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = checked_mapping(frame, mapping, CUSTOMER_COLUMNS, missing_customer_columns,
-                              "customers")  # fmt: skip
+    mapping = checked_mapping(
+        frame, mapping, CUSTOMER_COLUMNS, missing_customer_columns, "customers"
+    )
     source = source or str(frame.attrs.get("filename") or "")
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers

@@ -59,8 +59,9 @@ class HistoryPlan:
 
 def mapping_problems(options: HistoryOptions) -> list[str]:
     """Why the mapping cannot work (translation keys), or nothing."""
-    problems = [f"history_import.error.map_{name}" for name in REQUIRED
-                if not options.mapping.get(name)]  # fmt: skip
+    problems = [
+        f"history_import.error.map_{name}" for name in REQUIRED if not options.mapping.get(name)
+    ]
     used = [c for c in options.mapping.values() if c]
     if len(used) != len(set(used)):
         problems.append("history_import.error.map_twice")
@@ -130,11 +131,15 @@ def plan_history(
         to_import=len(rows),
         already_imported=skipped,
         issues=sorted(issues, key=lambda i: (i.file != "pipeline", i.row)),
-        new_users=[(u.name, planned.get(u.unit) or names.get(u.unit, "")) for u in mapping.new_users],  # type: ignore[arg-type]
-        new_units=[(u.name, planned.get(u.parent) or names.get(u.parent, "")) for u in mapping.new_units],  # type: ignore[arg-type]
+        new_users=[
+            (u.name, planned.get(u.unit) or names.get(u.unit, "")) for u in mapping.new_users
+        ],  # type: ignore[arg-type]
+        new_units=[
+            (u.name, planned.get(u.parent) or names.get(u.parent, "")) for u in mapping.new_units
+        ],  # type: ignore[arg-type]
         by_stage={k: v for k, v in by_stage.items() if v},
         won_value=sum((r.amount or Decimal(0) for r in rows if r.stage == "won"), Decimal(0)),
-    )  # fmt: skip
+    )
     report.refused = options.mode == "all_or_nothing" and bool(report.issues)
     return HistoryPlan(rows, mapping, report)
 

@@ -114,18 +114,33 @@ def read_teams(
     issues: list[HistoryIssue] = []
     for row, owner, team, parent in zip(frame.index, owners, teams, parents, strict=True):
         if not owner:
-            issues.append(HistoryIssue(int(row), mapping.get("owner"),
-                                       "history_import.error.owner_missing", file="teams"))  # fmt: skip
+            issues.append(
+                HistoryIssue(
+                    int(row),
+                    mapping.get("owner"),
+                    "history_import.error.owner_missing",
+                    file="teams",
+                )
+            )
             continue
         if not team:
-            issues.append(HistoryIssue(int(row), mapping.get("team"),
-                                       "history_import.error.team_missing", file="teams"))  # fmt: skip
+            issues.append(
+                HistoryIssue(
+                    int(row), mapping.get("team"), "history_import.error.team_missing", file="teams"
+                )
+            )
             continue
         key = word(owner)
         if key in found and found[key] != (team, parent):
-            issues.append(HistoryIssue(int(row), mapping.get("team"),
-                                       "history_import.error.team_conflict", {"owner": owner},
-                                       file="teams"))  # fmt: skip
+            issues.append(
+                HistoryIssue(
+                    int(row),
+                    mapping.get("team"),
+                    "history_import.error.team_conflict",
+                    {"owner": owner},
+                    file="teams",
+                )
+            )
             continue
         found[key] = (team, parent)
     return found, issues
@@ -137,8 +152,10 @@ def _known(session: Session, options: HistoryOptions, ids: list[str]) -> set[str
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         known.update(
-            session.exec(select(Opportunity.external_id).where(col(Opportunity.external_id).in_(chunk))).all()
-        )  # fmt: skip
+            session.exec(
+                select(Opportunity.external_id).where(col(Opportunity.external_id).in_(chunk))
+            ).all()
+        )
         known.update(
             session.exec(select(Lead.external_id).where(col(Lead.external_id).in_(chunk))).all()
         )
@@ -275,8 +292,9 @@ def read_history(
             if len(source_id) > MAX_ID:
                 raise _Refused("external_id", "history_import.error.id_long", max=MAX_ID)
             if source_id in first_row:
-                raise _Refused("external_id", "history_import.error.repeat",
-                               first=first_row[source_id])  # fmt: skip
+                raise _Refused(
+                    "external_id", "history_import.error.repeat", first=first_row[source_id]
+                )
             first_row[source_id] = row
             if external_key(options, source_id) in known:
                 skipped += 1
@@ -292,8 +310,9 @@ def read_history(
                 team = (cell("team"), None)
             owner, unit = mapper.owner(owner_name, team)
         except _Refused as refusal:
-            issues.append(HistoryIssue(row, header.get(refusal.column), refusal.reason,
-                                       refusal.params))  # fmt: skip
+            issues.append(
+                HistoryIssue(row, header.get(refusal.column), refusal.reason, refusal.params)
+            )
             continue
         stage, created, closed, amount = history
         name = (cell("name") or source_id)[:120]

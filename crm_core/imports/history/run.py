@@ -30,20 +30,60 @@ from crm_core.platform.bulk import insert_rows, insert_with_ids, paused_gc
 from crm_core.platform.permissions import DataScope, Permission
 from crm_core.platform.search_keys import name_key
 
-_LEAD_COLUMNS = ("name", "name_key", "no_phone", "external_id", "channel", "created_by_id",
-                 "created_at")  # fmt: skip
+_LEAD_COLUMNS = (
+    "name",
+    "name_key",
+    "no_phone",
+    "external_id",
+    "channel",
+    "created_by_id",
+    "created_at",
+)
 _OPPORTUNITY_COLUMNS = (
-    "lead_id", "business_line_id", "pipeline_type", "stage", "pool_state", "owner_id",
-    "org_unit_id", "assigned_at", "stage_changed_at", "locked", "recycle_count", "amount",
-    "closed_at", "created_at", "external_id", "history_import_id", "furthest_stage",
-)  # fmt: skip
+    "lead_id",
+    "business_line_id",
+    "pipeline_type",
+    "stage",
+    "pool_state",
+    "owner_id",
+    "org_unit_id",
+    "assigned_at",
+    "stage_changed_at",
+    "locked",
+    "recycle_count",
+    "amount",
+    "closed_at",
+    "created_at",
+    "external_id",
+    "history_import_id",
+    "furthest_stage",
+)
 _STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
-_FLOW_COLUMNS = ("opportunity_id", "at", "from_owner_id", "to_owner_id", "from_state",
-                 "to_state", "reason", "actor_id", "note")  # fmt: skip
+_FLOW_COLUMNS = (
+    "opportunity_id",
+    "at",
+    "from_owner_id",
+    "to_owner_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "actor_id",
+    "note",
+)
 _ORDER_COLUMNS = (
-    "opportunity_id", "list_price", "amount", "status", "approval", "paid_at", "created_by_id",
-    "attributed_owner_id", "attributed_unit_id", "attributed_org_path", "note", "created_at",
-)  # fmt: skip
+    "opportunity_id",
+    "list_price",
+    "amount",
+    "status",
+    "approval",
+    "paid_at",
+    "created_by_id",
+    "attributed_owner_id",
+    "attributed_unit_id",
+    "attributed_org_path",
+    "note",
+    "created_at",
+)
 _NO_PASSWORD = "!"  # no bcrypt hash: an imported account can never sign in
 _CHUNK = 10_000
 
@@ -74,10 +114,17 @@ def _create_missing(session: Session, actor: Actor, mapping: Mapping, batch_id: 
         while employee_no in numbers:
             employee_no += "x"
         user = create_user(
-            session, actor, username=_username(planned.name, taken), full_name=planned.name,
-            employee_no=employee_no, password="", password_hash=_NO_PASSWORD,
-            org_unit_id=real(planned.unit), role_codes=["rep"], status="resigned",
-        )  # fmt: skip
+            session,
+            actor,
+            username=_username(planned.name, taken),
+            full_name=planned.name,
+            employee_no=employee_no,
+            password="",
+            password_hash=_NO_PASSWORD,
+            org_unit_id=real(planned.unit),
+            role_codes=["rep"],
+            status="resigned",
+        )
         # Resigned and disabled: they own their past, they never sign in or receive anything.
         user.enabled = False
         user.on_shift = False
@@ -99,31 +146,65 @@ def _chunked(session: Session, table, columns, rows: list[tuple], ids: bool = Fa
     return new_ids
 
 
-def _write(session: Session, actor: Actor, options: HistoryOptions, rows: list[HistoryRow],
-           made: dict, batch_id: int, progress: Callable[[float], None] | None) -> None:  # fmt: skip
+def _write(
+    session: Session,
+    actor: Actor,
+    options: HistoryOptions,
+    rows: list[HistoryRow],
+    made: dict,
+    batch_id: int,
+    progress: Callable[[float], None] | None,
+) -> None:
     def real(key: int | str) -> int:
         return key if isinstance(key, int) else made[key]
 
     units = {u.id: u.path for u in session.exec(select(OrgUnit)).all()}
     by = actor.user_id
-    lead_ids = _chunked(session, Lead, _LEAD_COLUMNS, [
-        (r.name, name_key(r.name), True, external_key(options, r.external_id), options.channel,
-         by, r.created_at)
-        for r in rows
-    ], ids=True)  # fmt: skip
+    lead_ids = _chunked(
+        session,
+        Lead,
+        _LEAD_COLUMNS,
+        [
+            (
+                r.name,
+                name_key(r.name),
+                True,
+                external_key(options, r.external_id),
+                options.channel,
+                by,
+                r.created_at,
+            )
+            for r in rows
+        ],
+        ids=True,
+    )
     if progress:
         progress(0.3)
     opportunity_rows = []
     for r, lead_id in zip(rows, lead_ids, strict=True):
         closed = r.stage in ("won", "lost")
-        opportunity_rows.append((
-            lead_id, options.business_line_id, "new", r.stage, "closed" if closed else "owned",
-            real(r.owner), real(r.unit), r.created_at, r.closed_at or r.created_at, False, 0,
-            str(r.amount) if r.amount is not None else None, r.closed_at, r.created_at,
-            external_key(options, r.external_id), batch_id,
-            # Its history is new, the open stage, the closing one: lost reached only new.
-            "new" if r.stage == "lost" else r.stage,
-        ))  # fmt: skip
+        opportunity_rows.append(
+            (
+                lead_id,
+                options.business_line_id,
+                "new",
+                r.stage,
+                "closed" if closed else "owned",
+                real(r.owner),
+                real(r.unit),
+                r.created_at,
+                r.closed_at or r.created_at,
+                False,
+                0,
+                str(r.amount) if r.amount is not None else None,
+                r.closed_at,
+                r.created_at,
+                external_key(options, r.external_id),
+                batch_id,
+                # Its history is new, the open stage, the closing one: lost reached only new.
+                "new" if r.stage == "lost" else r.stage,
+            )
+        )
     opportunity_ids = _chunked(session, Opportunity, _OPPORTUNITY_COLUMNS, opportunity_rows, True)
     if progress:
         progress(0.6)
@@ -139,10 +220,22 @@ def _write(session: Session, actor: Actor, options: HistoryOptions, rows: list[H
             stages.append((opp, "new", r.stage, r.closed_at, owner))
             flows.append((opp, r.closed_at, owner, owner, "owned", "closed", r.stage, by, note))
         if r.stage == "won":
-            orders.append((
-                opp, str(r.amount), str(r.amount), "paid", "none", r.closed_at, by, owner, unit,
-                units.get(unit), note, r.closed_at,
-            ))  # fmt: skip
+            orders.append(
+                (
+                    opp,
+                    str(r.amount),
+                    str(r.amount),
+                    "paid",
+                    "none",
+                    r.closed_at,
+                    by,
+                    owner,
+                    unit,
+                    units.get(unit),
+                    note,
+                    r.closed_at,
+                )
+            )
     _chunked(session, StageHistory, _STAGE_COLUMNS, stages)
     _chunked(session, FlowEvent, _FLOW_COLUMNS, flows)
     _chunked(session, SalesOrder, _ORDER_COLUMNS, orders)
@@ -169,12 +262,17 @@ def run_history_import(
         report = plan.report
         report.preview = False
         batch = HistoryImport(
-            filename=report.filename[:200], source=options.source, actor_id=actor.user_id,
-            business_line_id=options.business_line_id, mode=options.mode,
-            status="refused" if report.refused else "done", total_rows=report.total_rows,
-            already_imported=report.already_imported, rejected=report.rejected,
+            filename=report.filename[:200],
+            source=options.source,
+            actor_id=actor.user_id,
+            business_line_id=options.business_line_id,
+            mode=options.mode,
+            status="refused" if report.refused else "done",
+            total_rows=report.total_rows,
+            already_imported=report.already_imported,
+            rejected=report.rejected,
             started_at=started,
-        )  # fmt: skip
+        )
         session.add(batch)
         session.flush()
         if not report.refused and plan.rows:
@@ -187,11 +285,22 @@ def run_history_import(
         session.add(batch)
         session.flush()
         audit.record(
-            session, actor, "history.import", "history_import", batch.id, None,
-            {"filename": batch.filename, "status": batch.status, "imported": batch.imported,
-             "already_imported": batch.already_imported, "rejected": batch.rejected,
-             "users_created": batch.users_created, "units_created": batch.units_created},
-        )  # fmt: skip
+            session,
+            actor,
+            "history.import",
+            "history_import",
+            batch.id,
+            None,
+            {
+                "filename": batch.filename,
+                "status": batch.status,
+                "imported": batch.imported,
+                "already_imported": batch.already_imported,
+                "rejected": batch.rejected,
+                "users_created": batch.users_created,
+                "units_created": batch.units_created,
+            },
+        )
         session.commit()
     report.import_id = batch.id
     return report

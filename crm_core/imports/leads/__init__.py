@@ -177,11 +177,15 @@ def _report(
         for collision in outcome.collisions:
             report.collisions.append(
                 ImportCollision(
-                    row, str(names[position]), display_phone(actor, outcome.phone),
-                    collision.business_line_code, collision.owner_name, collision.pool_state,
+                    row,
+                    str(names[position]),
+                    display_phone(actor, outcome.phone),
+                    collision.business_line_code,
+                    collision.owner_name,
+                    collision.pool_state,
                     collision.hidden,
                 )
-            )  # fmt: skip
+            )
     report.refused = result.refused or (options.mode == "all_or_nothing" and bool(rows.refused))
     return report
 
@@ -191,10 +195,14 @@ def _intake(session, actor, frame, options, *, dry_run, progress):
     positions = [i for i in range(len(rows.inputs)) if i not in rows.refused]
     refuse_all = options.mode == "all_or_nothing"
     result = intake_leads(
-        session, actor, [rows.inputs[i] for i in positions], source="import",
+        session,
+        actor,
+        [rows.inputs[i] for i in positions],
+        source="import",
         dry_run=dry_run or (refuse_all and bool(rows.refused)),
-        all_or_nothing=refuse_all, progress=progress,
-    )  # fmt: skip
+        all_or_nothing=refuse_all,
+        progress=progress,
+    )
     return rows, positions, result
 
 
@@ -233,18 +241,30 @@ def run_import(
     if report.refused:
         session.rollback()
     run = LeadImport(
-        filename=filename[:200], actor_id=actor.user_id, mode=options.mode,
-        status="refused" if report.refused else "done", total_rows=report.total_rows,
-        created=report.counts["created"], added_line=report.counts["added_line"],
-        collisions=report.counts["collision"], duplicates=report.counts["duplicate"],
-        rejected=report.counts["rejected"], started_at=started, finished_at=clock.now(),
-    )  # fmt: skip
+        filename=filename[:200],
+        actor_id=actor.user_id,
+        mode=options.mode,
+        status="refused" if report.refused else "done",
+        total_rows=report.total_rows,
+        created=report.counts["created"],
+        added_line=report.counts["added_line"],
+        collisions=report.counts["collision"],
+        duplicates=report.counts["duplicate"],
+        rejected=report.counts["rejected"],
+        started_at=started,
+        finished_at=clock.now(),
+    )
     session.add(run)
     session.flush()
     audit.record(
-        session, actor, "lead.import", "lead_import", run.id, None,
+        session,
+        actor,
+        "lead.import",
+        "lead_import",
+        run.id,
+        None,
         {"filename": run.filename, "status": run.status, **report.counts},
-    )  # fmt: skip
+    )
     session.commit()
     report.import_id = run.id
     return report
@@ -261,9 +281,13 @@ def rejected_rows_csv(
     writer = csv.writer(out)
     header = [str(c) for c in frame.columns]
     writer.writerow(
-        [translate("lead_import.csv.row", language), *header,
-         translate("lead_import.csv.column", language), translate("lead_import.csv.reason", language)]
-    )  # fmt: skip
+        [
+            translate("lead_import.csv.row", language),
+            *header,
+            translate("lead_import.csv.column", language),
+            translate("lead_import.csv.reason", language),
+        ]
+    )
     for issue in report.issues:
         values = frame.loc[issue.row].tolist()
         cells = []

@@ -17,8 +17,19 @@ from crm_core.platform.metadata import list_business_lines, list_options
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
 # channel, which is read by name.
-_LEADING_FIELDS = ("name", "phone", "external_id", "channel", "campaign", "landing_page",
-                   "keyword", "region", "city", "email", "wechat")  # fmt: skip
+_LEADING_FIELDS = (
+    "name",
+    "phone",
+    "external_id",
+    "channel",
+    "campaign",
+    "landing_page",
+    "keyword",
+    "region",
+    "city",
+    "email",
+    "wechat",
+)
 _PLACEHOLDER_MAX = 20  # no placeholder is longer; longer cells skip the check
 _BAD_DATE = object()
 
@@ -71,8 +82,10 @@ def _clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
 def _by_value(cells: list[str | None], read) -> list:
     """`read` applied to each distinct cell once: channels, lines and dates repeat a lot."""
     seen: dict[str, object] = {}
-    return [None if c is None else (seen[c] if c in seen else seen.setdefault(c, read(c)))
-            for c in cells]  # fmt: skip
+    return [
+        None if c is None else (seen[c] if c in seen else seen.setdefault(c, read(c)))
+        for c in cells
+    ]
 
 
 def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> FileRows:
@@ -103,8 +116,9 @@ def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> 
     dates = _by_value(column.get("created_at", blank), date_of)
     if options.default_channel:
         channels = [c or options.default_channel for c in channels]
-    leading = [channels if name == "channel" else column.get(name, blank)
-               for name in _LEADING_FIELDS]  # fmt: skip
+    leading = [
+        channels if name == "channel" else column.get(name, blank) for name in _LEADING_FIELDS
+    ]
     inputs: list[LeadInput] = []
     refused: dict[int, IntakeOutcome] = {}
     no_tags: list[str] = []

@@ -36,8 +36,19 @@ from crm_core.imports.payments.preview import (
 )
 
 __all__ = [
-    "MAX_ROWS", "MODES", "PAYMENT_COLUMNS", "PAYMENT_FIELDS", "REQUIRED", "PaymentImportResult",
-    "PaymentIssue", "PaymentPreview", "PaymentRow", "RejectedRow", "apply_payment_import",
-    "guess_payment_mapping", "missing_payment_columns", "preview_payment_import",
+    "MAX_ROWS",
+    "MODES",
+    "PAYMENT_COLUMNS",
+    "PAYMENT_FIELDS",
+    "REQUIRED",
+    "PaymentImportResult",
+    "PaymentIssue",
+    "PaymentPreview",
+    "PaymentRow",
+    "RejectedRow",
+    "apply_payment_import",
+    "guess_payment_mapping",
+    "missing_payment_columns",
+    "preview_payment_import",
     "rejected_payment_rows_csv",
-]  # fmt: skip
+]

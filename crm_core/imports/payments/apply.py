@@ -62,11 +62,18 @@ def apply_payment_import(
     with one_transaction(session, ValidationError("payment_import.error.concurrent")):
         for row in preview.rows:
             try:
-                outcome = pay_order(session, actor, row.order_id, row.payment_ref,
-                                    amount=row.amount, paid_at=row.paid_at or now)  # fmt: skip
+                outcome = pay_order(
+                    session,
+                    actor,
+                    row.order_id,
+                    row.payment_ref,
+                    amount=row.amount,
+                    paid_at=row.paid_at or now,
+                )
             except CrmError as error:  # refused before writing: the transaction goes on
-                failed.append(PaymentIssue(row.row, "order_number", column, error.key,
-                                           dict(error.params)))  # fmt: skip
+                failed.append(
+                    PaymentIssue(row.row, "order_number", column, error.key, dict(error.params))
+                )
                 continue
             if outcome.recorded:
                 recorded += 1
@@ -74,16 +81,27 @@ def apply_payment_import(
                 already += 1
         if all_or_nothing_refuses(mode, failed):
             session.rollback()
-            return PaymentImportResult(mode, False, 0, counts["already"], counts["rejected"],
-                                       tuple(failed))  # fmt: skip
-        written = {"recorded": recorded, "already": counts["already"] + already,
-                   "rejected": counts["rejected"], "failed": len(failed)}  # fmt: skip
-        audit_id = audit_import(session, actor, "payment.import", "sales_order", preview, mode,
-                                written)  # fmt: skip
+            return PaymentImportResult(
+                mode, False, 0, counts["already"], counts["rejected"], tuple(failed)
+            )
+        written = {
+            "recorded": recorded,
+            "already": counts["already"] + already,
+            "rejected": counts["rejected"],
+            "failed": len(failed),
+        }
+        audit_id = audit_import(
+            session, actor, "payment.import", "sales_order", preview, mode, written
+        )
     return PaymentImportResult(
-        mode, True, recorded, counts["already"] + already, counts["rejected"], tuple(failed),
+        mode,
+        True,
+        recorded,
+        counts["already"] + already,
+        counts["rejected"],
+        tuple(failed),
         audit_id,
-    )  # fmt: skip
+    )
 
 
 def rejected_payment_rows_csv(actor: Actor, preview: PaymentPreview, language: str) -> bytes:

@@ -37,23 +37,61 @@ from crm_core.platform.permissions import Permission
 # `_`, `-`, `.`, `:` or brackets), as payment providers and bank statements name them.
 PAYMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "order_number": (
-        "order number", "order no", "order id", "order", "merchant order no",
-        "out trade no", "订单号", "订单编号", "商户订单号", "业务订单号", "订单",
+        "order number",
+        "order no",
+        "order id",
+        "order",
+        "merchant order no",
+        "out trade no",
+        "订单号",
+        "订单编号",
+        "商户订单号",
+        "业务订单号",
+        "订单",
     ),
     "payment_ref": (
-        "payment reference", "payment ref", "reference", "transaction id", "transaction no",
-        "trade no", "payment id", "支付流水号", "流水号", "交易流水号", "交易号", "交易单号",
-        "支付单号", "支付流水",
+        "payment reference",
+        "payment ref",
+        "reference",
+        "transaction id",
+        "transaction no",
+        "trade no",
+        "payment id",
+        "支付流水号",
+        "流水号",
+        "交易流水号",
+        "交易号",
+        "交易单号",
+        "支付单号",
+        "支付流水",
     ),
     "amount": (
-        "amount", "paid amount", "payment amount", "total", "金额", "支付金额", "实付金额",
-        "付款金额", "实收金额", "交易金额",
+        "amount",
+        "paid amount",
+        "payment amount",
+        "total",
+        "金额",
+        "支付金额",
+        "实付金额",
+        "付款金额",
+        "实收金额",
+        "交易金额",
     ),
     "paid_at": (
-        "paid at", "payment time", "paid time", "payment date", "date", "time", "支付时间",
-        "付款时间", "交易时间", "到账时间", "支付日期", "日期",
+        "paid at",
+        "payment time",
+        "paid time",
+        "payment date",
+        "date",
+        "time",
+        "支付时间",
+        "付款时间",
+        "交易时间",
+        "到账时间",
+        "支付日期",
+        "日期",
     ),
-}  # fmt: skip
+}
 PAYMENT_FIELDS: tuple[str, ...] = tuple(PAYMENT_COLUMNS)
 REQUIRED: tuple[str, ...] = ("order_number", "payment_ref")
 MAX_ROWS = 20_000
@@ -144,14 +182,16 @@ def _ref_holders(session: Session, actor: Actor, refs: Iterable[str]) -> dict[st
 
 
 def _checked_mapping(frame: pd.DataFrame, mapping: Mapping[str, str | None] | None) -> dict:
-    mapping = checked_mapping(frame, mapping, PAYMENT_COLUMNS, missing_payment_columns,
-                              "payment_import")  # fmt: skip
+    mapping = checked_mapping(
+        frame, mapping, PAYMENT_COLUMNS, missing_payment_columns, "payment_import"
+    )
     used = [c for c in mapping.values() if c]
     if len(used) != len(set(used)):
         raise ValidationError("payment_import.error.map_twice")
     if len(frame.index) > MAX_ROWS:
-        raise ValidationError("payment_import.error.too_many_rows", rows=len(frame.index),
-                              max=MAX_ROWS)  # fmt: skip
+        raise ValidationError(
+            "payment_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+        )
     return mapping
 
 
@@ -193,8 +233,9 @@ def preview_payment_import(
         else:
             values["order_id"] = parse_order_number(cell["order_number"])
             if values["order_id"] is None:
-                bad("order_number", "payment_import.error.unknown_order",
-                    order=cell["order_number"])  # fmt: skip
+                bad(
+                    "order_number", "payment_import.error.unknown_order", order=cell["order_number"]
+                )
         if cell["payment_ref"] is None:
             bad("payment_ref", "payments.error.ref_required")
         elif len(cell["payment_ref"]) > MAX_REF:
@@ -242,28 +283,43 @@ def preview_payment_import(
         )
         if ref is not None:
             if ref in first_ref:
-                bad("payment_ref", "payment_import.error.duplicate_ref", ref=ref,
-                    first_row=first_ref[ref])  # fmt: skip
+                bad(
+                    "payment_ref",
+                    "payment_import.error.duplicate_ref",
+                    ref=ref,
+                    first_row=first_ref[ref],
+                )
             else:
                 first_ref[ref] = number
             holder = holders.get(ref)
             if holder is not None and holder[0] != order_id:
                 if holder[1]:
-                    bad("payment_ref", "payments.error.ref_used", ref=ref,
-                        order=order_number(holder[0]))  # fmt: skip
+                    bad(
+                        "payment_ref",
+                        "payments.error.ref_used",
+                        ref=ref,
+                        order=order_number(holder[0]),
+                    )
                 else:  # an order outside the scope does not exist, not even by its number
                     bad("payment_ref", "payments.error.ref_used_elsewhere", ref=ref)
         if order is not None:
             if order.id in first_order:
-                bad("order_number", "payment_import.error.duplicate_order",
-                    order=order_number(order.id), first_row=first_order[order.id])  # fmt: skip
+                bad(
+                    "order_number",
+                    "payment_import.error.duplicate_order",
+                    order=order_number(order.id),
+                    first_row=first_order[order.id],
+                )
             else:
                 first_order[order.id] = number
             if not done:
                 paid_at = values["paid_at"]
                 try:  # a future date is reported already
-                    check_payable(order, amount=values["amount"],
-                                  paid_at=paid_at if paid_at and paid_at <= now else None)  # fmt: skip
+                    check_payable(
+                        order,
+                        amount=values["amount"],
+                        paid_at=paid_at if paid_at and paid_at <= now else None,
+                    )
                 except CrmError as error:
                     bad(_FIELD_OF.get(error.key, "order_number"), error.key, **error.params)
         if issues:

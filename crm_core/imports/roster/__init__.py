@@ -50,8 +50,23 @@ from crm_core.imports.roster.preview import (
 )
 
 __all__ = [
-    "CATEGORIES", "COLUMNS", "REQUIRED", "Departure", "NewAccount", "RosterPreview",
-    "RosterResult", "RosterRow", "RowIssue", "UserState", "apply_roster", "guess_columns",
-    "missing_columns", "parse_date", "parse_status", "preview_roster", "split_unit_path",
-    "temporary_password", "title_map",
-]  # fmt: skip
+    "CATEGORIES",
+    "COLUMNS",
+    "REQUIRED",
+    "Departure",
+    "NewAccount",
+    "RosterPreview",
+    "RosterResult",
+    "RosterRow",
+    "RowIssue",
+    "UserState",
+    "apply_roster",
+    "guess_columns",
+    "missing_columns",
+    "parse_date",
+    "parse_status",
+    "preview_roster",
+    "split_unit_path",
+    "temporary_password",
+    "title_map",
+]

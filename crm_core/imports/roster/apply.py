@@ -73,10 +73,14 @@ def _check_not_stale(session: Session, preview: RosterPreview) -> dict[str, User
                 user is not None
                 and user.id == row.user_id
                 and (user.full_name, user.org_unit_id, user.status, user.title)
-                == (row.before.full_name, row.before.org_unit_id, row.before.status,
-                    row.before.title)
+                == (
+                    row.before.full_name,
+                    row.before.org_unit_id,
+                    row.before.status,
+                    row.before.title,
+                )
                 and roles.get(user.id, ()) == row.before.roles
-            )  # fmt: skip
+            )
         if not fresh:
             raise ValidationError("roster.error.stale", row=row.row, employee_no=row.employee_no)
     return existing

@@ -22,9 +22,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED: tuple[str, ...] = ("employee_no", "name", "unit", "status")
 
 CATEGORIES: tuple[str, ...] = (
-    "new", "moved", "left", "rejoined", "back_from_leave", "on_leave", "changed", "unchanged",
+    "new",
+    "moved",
+    "left",
+    "rejoined",
+    "back_from_leave",
+    "on_leave",
+    "changed",
+    "unchanged",
     "skipped",
-)  # fmt: skip
+)
 
 DEFAULT_ROLE = "rep"
 MAX_LENGTH = {"employee_no": 40, "name": 120, "title": 120}
@@ -32,27 +39,48 @@ MAX_LENGTH = {"employee_no": 40, "name": 120, "title": 120}
 # --- statuses, titles, dates ---------------------------------------------------------------
 
 STATUS_WORDS: dict[str, str] = {
-    "active": "active", "在职": "active", "在岗": "active",
-    "on leave": "on_leave", "leave": "on_leave", "休假": "on_leave", "请假": "on_leave",
+    "active": "active",
+    "在职": "active",
+    "在岗": "active",
+    "on leave": "on_leave",
+    "leave": "on_leave",
+    "休假": "on_leave",
+    "请假": "on_leave",
     "休假中": "on_leave",
-    "resigned": "resigned", "left": "resigned", "离职": "resigned", "已离职": "resigned",
-}  # fmt: skip
+    "resigned": "resigned",
+    "left": "resigned",
+    "离职": "resigned",
+    "已离职": "resigned",
+}
 
 COMMON_TITLES: dict[str, tuple[str, ...]] = {
     "rep": (
-        "sales rep", "sales representative", "rep", "course adviser", "course advisor",
-        "sales consultant", "课程顾问", "销售顾问", "销售代表", "顾问",
+        "sales rep",
+        "sales representative",
+        "rep",
+        "course adviser",
+        "course advisor",
+        "sales consultant",
+        "课程顾问",
+        "销售顾问",
+        "销售代表",
+        "顾问",
     ),
     "team_lead": ("team lead", "team leader", "组长", "小组长", "团队长"),
     "sales_manager": (
-        "sales manager", "销售经理", "销售主管", "director", "sales director", "总监",
+        "sales manager",
+        "销售经理",
+        "销售主管",
+        "director",
+        "sales director",
+        "总监",
         "销售总监",
     ),
     "qa_inspector": ("qa", "qa inspector", "quality inspector", "质检", "质检员", "质检专员"),
     "marketing": ("marketing", "marketing specialist", "市场", "市场专员"),
     "executive": ("executive", "ceo", "general manager", "总经理"),
     "admin": ("admin", "administrator", "管理员", "系统管理员"),
-}  # fmt: skip
+}
 
 UNIT_SEPARATORS = re.compile(r"[/>／＞]")
 _DATE = re.compile(

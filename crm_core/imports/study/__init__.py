@@ -44,9 +44,23 @@ from crm_core.imports.study.preview import (
 )
 
 __all__ = [
-    "CATEGORIES", "LEARNING_COLUMNS", "LEARNING_FIELDS", "MODES", "REASONS", "REQUIRED",
-    "WRITTEN", "LearningImportResult", "LearningIssue", "LearningPreview", "LearningRow",
-    "RejectedRow", "StoredStudy", "apply_learning_import", "guess_learning_mapping",
-    "missing_learning_columns", "parse_progress", "preview_learning_import",
+    "CATEGORIES",
+    "LEARNING_COLUMNS",
+    "LEARNING_FIELDS",
+    "MODES",
+    "REASONS",
+    "REQUIRED",
+    "WRITTEN",
+    "LearningImportResult",
+    "LearningIssue",
+    "LearningPreview",
+    "LearningRow",
+    "RejectedRow",
+    "StoredStudy",
+    "apply_learning_import",
+    "guess_learning_mapping",
+    "missing_learning_columns",
+    "parse_progress",
+    "preview_learning_import",
     "rejected_learning_rows_csv",
-]  # fmt: skip
+]

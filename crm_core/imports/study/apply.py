@@ -76,8 +76,9 @@ def _values(row: LearningRow, actor: Actor, now) -> dict:
     }
 
 
-def apply_learning_import(session: Session, actor: Actor, preview: LearningPreview,
-                          mode: str) -> LearningImportResult:  # fmt: skip
+def apply_learning_import(
+    session: Session, actor: Actor, preview: LearningPreview, mode: str
+) -> LearningImportResult:
     """Store a preview's new and changed rows: each (lead, course) takes the file's
     progress and study date, unless the stored row studied later.
 
@@ -97,11 +98,19 @@ def apply_learning_import(session: Session, actor: Actor, preview: LearningPrevi
         statement = _upsert(session)
         for start in range(0, len(rows), _CHUNK):
             session.execute(statement, rows[start : start + _CHUNK])
-        audit_id = audit_import(session, actor, "learning.import", "learning_activity", preview,
-                                mode, counts)  # fmt: skip
-    return LearningImportResult(mode, True, counts["new"], counts["updated"],
-                                counts["unchanged"], counts["older"], counts["rejected"],
-                                audit_id)  # fmt: skip
+        audit_id = audit_import(
+            session, actor, "learning.import", "learning_activity", preview, mode, counts
+        )
+    return LearningImportResult(
+        mode,
+        True,
+        counts["new"],
+        counts["updated"],
+        counts["unchanged"],
+        counts["older"],
+        counts["rejected"],
+        audit_id,
+    )
 
 
 def rejected_learning_rows_csv(actor: Actor, preview: LearningPreview, language: str) -> bytes:

@@ -77,8 +77,9 @@ def leads_by_phone(session: Session, actor: Actor, phones: Iterable[str]) -> dic
     return {p: reach[living[i]] for p, i in holder.items() if living[i] in reach}
 
 
-def leads_by_customer(session: Session, actor: Actor,
-                      platform_ids: Iterable[str]) -> dict[str, PersonLead | None]:  # fmt: skip
+def leads_by_customer(
+    session: Session, actor: Actor, platform_ids: Iterable[str]
+) -> dict[str, PersonLead | None]:
     """Platform user id -> the lead of that customer in the actor's scope (the oldest if
     several), or None when the customer exists but no such lead is linked to it; unknown
     ids are left out. The lead carries the customer's id."""
@@ -110,8 +111,9 @@ def leads_by_customer(session: Session, actor: Actor,
     return out
 
 
-def stored_activity(session: Session, lead_ids: Iterable[int]
-                    ) -> dict[tuple[int, str], tuple[int | None, int, date | None]]:  # fmt: skip
+def stored_activity(
+    session: Session, lead_ids: Iterable[int]
+) -> dict[tuple[int, str], tuple[int | None, int, date | None]]:
     """(lead id, course) -> (customer id, progress, last studied) of the stored rows."""
     a = LearningActivity
     found: dict[tuple[int, str], tuple[int | None, int, date | None]] = {}

@@ -43,19 +43,45 @@ LEARNING_COLUMNS: dict[str, tuple[str, ...]] = {
     "phone": PHONE_HEADERS,
     "customer_id": ("customer id", *PLATFORM_USER_ID_HEADERS),
     "course": (
-        "course", "course name", "class", "class name", "课程", "课程名称", "课程名", "班级",
+        "course",
+        "course name",
+        "class",
+        "class name",
+        "课程",
+        "课程名称",
+        "课程名",
+        "班级",
         "班级名称",
     ),
     "progress_pct": (
-        "progress", "progress %", "progress pct", "progress percent", "completion",
-        "completion rate", "学习进度", "进度", "完成度", "完成率", "学习进度%", "进度%",
+        "progress",
+        "progress %",
+        "progress pct",
+        "progress percent",
+        "completion",
+        "completion rate",
+        "学习进度",
+        "进度",
+        "完成度",
+        "完成率",
+        "学习进度%",
+        "进度%",
     ),
     "last_studied_on": (
-        "last study date", "last studied", "last studied on", "last study", "last active",
-        "last learning date", "最近学习日期", "最后学习日期", "最近学习时间", "最后学习时间",
-        "最近学习", "最后学习",
+        "last study date",
+        "last studied",
+        "last studied on",
+        "last study",
+        "last active",
+        "last learning date",
+        "最近学习日期",
+        "最后学习日期",
+        "最近学习时间",
+        "最后学习时间",
+        "最近学习",
+        "最后学习",
     ),
-}  # fmt: skip
+}
 LEARNING_FIELDS: tuple[str, ...] = tuple(LEARNING_COLUMNS)
 REQUIRED: tuple[str, ...] = ("course", "progress_pct")
 PERSON_FIELDS: tuple[str, ...] = ("phone", "customer_id")
@@ -183,8 +209,7 @@ def _check_cells(actor: Actor, mapping: dict, checked: _Checked, today: date) ->
     else:
         values["course"] = course = " ".join(course.split())
         if len(course) > MAX_COURSE:
-            bad("course", "learning.reason.course_too_long", maximum=MAX_COURSE,
-                length=len(course))  # fmt: skip
+            bad("course", "learning.reason.course_too_long", maximum=MAX_COURSE, length=len(course))
     raw_progress = values["progress_pct"]
     values["progress_pct"] = parse_progress(raw_progress) if raw_progress is not None else None
     if values["progress_pct"] is None:
@@ -201,8 +226,9 @@ def _check_cells(actor: Actor, mapping: dict, checked: _Checked, today: date) ->
         values["last_studied_on"] = studied
 
 
-def _category(before: StoredStudy | None, customer_id: int | None, progress: int,
-              studied: date | None) -> str:  # fmt: skip
+def _category(
+    before: StoredStudy | None, customer_id: int | None, progress: int, studied: date | None
+) -> str:
     if before is None:
         return "new"
     if studied is not None and before.last_studied_on is not None:
@@ -235,8 +261,9 @@ def preview_learning_import(
     number from 0 to 100, a bad or future study date, or a (person, course) an earlier
     row of the file already has. The leads and stored rows are read in chunks."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = checked_mapping(frame, mapping, LEARNING_COLUMNS, missing_learning_columns,
-                              "learning")  # fmt: skip
+    mapping = checked_mapping(
+        frame, mapping, LEARNING_COLUMNS, missing_learning_columns, "learning"
+    )
     source = source or str(frame.attrs.get("filename") or "")
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers
@@ -248,10 +275,12 @@ def preview_learning_import(
         _check_cells(actor, mapping, row, today)
         checked.append(row)
 
-    by_phone = leads_by_phone(session, actor, {r.values["phone"] for r in checked
-                                                if r.values["phone"]})  # fmt: skip
-    by_customer = leads_by_customer(session, actor, {r.values["customer_id"] for r in checked
-                                                     if r.values["customer_id"]})  # fmt: skip
+    by_phone = leads_by_phone(
+        session, actor, {r.values["phone"] for r in checked if r.values["phone"]}
+    )
+    by_customer = leads_by_customer(
+        session, actor, {r.values["customer_id"] for r in checked if r.values["customer_id"]}
+    )
     first_row: dict[tuple[int, str], int] = {}
     resolved: dict[int, PersonLead] = {}
     for row in checked:
@@ -261,8 +290,15 @@ def preview_learning_import(
         key = (person.lead_id, row.values["course"])
         if key in first_row:
             repeat = {"course": key[1], "first_row": first_row[key]}
-            row.issues.append(LearningIssue(row.number, "course", mapping["course"] or "",
-                                            "learning.reason.duplicate", repeat))  # fmt: skip
+            row.issues.append(
+                LearningIssue(
+                    row.number,
+                    "course",
+                    mapping["course"] or "",
+                    "learning.reason.duplicate",
+                    repeat,
+                )
+            )
             continue
         first_row[key] = row.number
         resolved[row.position] = person
@@ -279,11 +315,20 @@ def preview_learning_import(
         studied = row.values["last_studied_on"]
         before = stored.get((person.lead_id, course))
         before = StoredStudy(*before) if before is not None else None
-        good.append(LearningRow(
-            row.number, person.lead_id, person.name, display_phone(actor, person.phone),
-            person.customer_id, course, progress, studied,
-            _category(before, person.customer_id, progress, studied), before,
-        ))  # fmt: skip
+        good.append(
+            LearningRow(
+                row.number,
+                person.lead_id,
+                person.name,
+                display_phone(actor, person.phone),
+                person.customer_id,
+                course,
+                progress,
+                studied,
+                _category(before, person.customer_id, progress, studied),
+                before,
+            )
+        )
     return LearningPreview(
         rows=tuple(good),
         rejected=tuple(rejected),
@@ -295,8 +340,13 @@ def preview_learning_import(
     )
 
 
-def _resolve(actor: Actor, mapping: dict, row: _Checked, by_phone: dict[str, PersonLead],
-             by_customer: dict[str, PersonLead | None]) -> PersonLead | None:  # fmt: skip
+def _resolve(
+    actor: Actor,
+    mapping: dict,
+    row: _Checked,
+    by_phone: dict[str, PersonLead],
+    by_customer: dict[str, PersonLead | None],
+) -> PersonLead | None:
     """The lead the row names, or None with the reasons added to the row."""
     phone, customer = row.values["phone"], row.values["customer_id"]
 
@@ -316,8 +366,12 @@ def _resolve(actor: Actor, mapping: dict, row: _Checked, by_phone: dict[str, Per
             if from_customer is None:
                 bad("customer_id", "learning.reason.customer_without_lead", customer=customer)
     if from_phone and from_customer and from_phone.lead_id != from_customer.lead_id:
-        bad("customer_id", "learning.reason.person_mismatch", customer=customer,
-            phone=display_phone(actor, phone))  # fmt: skip
+        bad(
+            "customer_id",
+            "learning.reason.person_mismatch",
+            customer=customer,
+            phone=display_phone(actor, phone),
+        )
         return None
     person = from_phone or from_customer
     if person is None:
@@ -327,8 +381,19 @@ def _resolve(actor: Actor, mapping: dict, row: _Checked, by_phone: dict[str, Per
 
 
 __all__ = [
-    "CATEGORIES", "LEARNING_COLUMNS", "LEARNING_FIELDS", "REASONS", "REQUIRED", "WRITTEN",
-    "LearningIssue", "LearningPreview", "LearningRow", "RejectedRow", "StoredStudy",
-    "guess_learning_mapping", "missing_learning_columns", "parse_progress",
+    "CATEGORIES",
+    "LEARNING_COLUMNS",
+    "LEARNING_FIELDS",
+    "REASONS",
+    "REQUIRED",
+    "WRITTEN",
+    "LearningIssue",
+    "LearningPreview",
+    "LearningRow",
+    "RejectedRow",
+    "StoredStudy",
+    "guess_learning_mapping",
+    "missing_learning_columns",
+    "parse_progress",
     "preview_learning_import",
-]  # fmt: skip
+]

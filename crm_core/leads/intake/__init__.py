@@ -109,9 +109,15 @@ def intake_leads(
         # `progress`) - undoes this batch only, not the caller's earlier work.
         with paused_gc(), savepoint(session):
             return _intake(
-                session, actor, list(inputs), source, dry_run, keep_for_self, all_or_nothing,
+                session,
+                actor,
+                list(inputs),
+                source,
+                dry_run,
+                keep_for_self,
+                all_or_nothing,
                 progress,
-            )  # fmt: skip
+            )
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
         raise ValidationError("leads.error.concurrent_intake") from error
@@ -148,9 +154,16 @@ def _intake(
     writing = not dry_run and not refused
     if writing:
         write_batch(
-            session, actor, now, source, plan, inputs, outcomes,
-            keep_for_self=keep_for_self, progress=progress,
-        )  # fmt: skip
+            session,
+            actor,
+            now,
+            source,
+            plan,
+            inputs,
+            outcomes,
+            keep_for_self=keep_for_self,
+            progress=progress,
+        )
     elif progress is not None:
         progress(1.0)
     # After the writing, which logs the touch on each colliding opportunity by its id.

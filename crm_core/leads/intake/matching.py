@@ -189,9 +189,12 @@ def find_people(
                 person = by_lead.get(known.lead_id)
                 if person is None:
                     person = Person(
-                        row.index, known.lead_id, known.phone, known.external_id,
+                        row.index,
+                        known.lead_id,
+                        known.phone,
+                        known.external_id,
                         fixed=known.merged,
-                    )  # fmt: skip
+                    )
                     by_lead[known.lead_id] = person
             else:
                 row.values["created_by_id"] = created_by_id  # the row's own dict: no copy
@@ -258,10 +261,13 @@ def plan_batch(
                     touches.append((row.index, existing, inputs[row.index]))
                     outcome.collisions.append(
                         Collision(
-                            code, existing.opportunity_id, existing.owner_id,
-                            existing.owner_name, existing.pool_state,
+                            code,
+                            existing.opportunity_id,
+                            existing.owner_id,
+                            existing.owner_name,
+                            existing.pool_state,
                         )
-                    )  # fmt: skip
+                    )
             elif (id(person), line_id) not in planned:
                 planned.add((id(person), line_id))
                 new_opportunities.append((person, line_id, row.index))

@@ -27,17 +27,49 @@ _WRITE_CHUNK = 10_000  # rows per executemany, so a long import moves its progre
 _OPEN_CHUNK = 20_000
 
 LEAD_COLUMNS = (
-    "name", "name_key", "phone", "phone_suffix", "no_phone", "external_id", "email", "wechat",
-    "region", "city", "channel", "campaign", "landing_page", "keyword", "customer_id",
-    "created_by_id", "created_at",
-)  # fmt: skip
+    "name",
+    "name_key",
+    "phone",
+    "phone_suffix",
+    "no_phone",
+    "external_id",
+    "email",
+    "wechat",
+    "region",
+    "city",
+    "channel",
+    "campaign",
+    "landing_page",
+    "keyword",
+    "customer_id",
+    "created_by_id",
+    "created_at",
+)
 _OPPORTUNITY_COLUMNS = (  # in the order of `_open`'s SELECT
-    "lead_id", "business_line_id", "pipeline_type", "stage", "pool_state", "owner_id",
-    "org_unit_id", "assigned_at", "stage_changed_at", "locked", "recycle_count", "created_at",
-)  # fmt: skip
+    "lead_id",
+    "business_line_id",
+    "pipeline_type",
+    "stage",
+    "pool_state",
+    "owner_id",
+    "org_unit_id",
+    "assigned_at",
+    "stage_changed_at",
+    "locked",
+    "recycle_count",
+    "created_at",
+)
 _STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
-_FLOW_COLUMNS = ("opportunity_id", "at", "from_state", "to_state", "to_owner_id", "reason",
-                 "actor_id", "note")  # fmt: skip
+_FLOW_COLUMNS = (
+    "opportunity_id",
+    "at",
+    "from_state",
+    "to_state",
+    "to_owner_id",
+    "reason",
+    "actor_id",
+    "note",
+)
 
 
 def _insert(
@@ -134,9 +166,15 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
     state_value = literal(state, String)
     stage_values = (Opportunity.id, null(), literal("new", String), when, by)
     flow_values = (
-        Opportunity.id, when, null(), state_value, owner, literal("intake", String), by,
+        Opportunity.id,
+        when,
+        null(),
+        state_value,
+        owner,
+        literal("intake", String),
+        by,
         literal(source[:400], String),
-    )  # fmt: skip
+    )
     by_line: dict[int, list[tuple[int, int]]] = {}  # line id -> (lead id, input index)
     for person, line_id, index in plan.new_opportunities:
         by_line.setdefault(line_id, []).append((person.lead_id, index))
@@ -145,10 +183,19 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
     for line_id, planned in by_line.items():
         line = literal(line_id, Integer)
         opportunity_values = (
-            Lead.id, line, literal("new", String), literal("new", String), state_value, owner,
-            unit, when if keep_for_self else literal(None, DateTime), when, literal(False),
-            literal(0, Integer), when,
-        )  # fmt: skip
+            Lead.id,
+            line,
+            literal("new", String),
+            literal("new", String),
+            state_value,
+            owner,
+            unit,
+            when if keep_for_self else literal(None, DateTime),
+            when,
+            literal(False),
+            literal(0, Integer),
+            when,
+        )
         for offset in range(0, len(planned), _OPEN_CHUNK):
             chunk = planned[offset : offset + _OPEN_CHUNK]
             lead_ids = [lead_id for lead_id, _ in chunk]

@@ -24,9 +24,12 @@ _ROLES = ("rep", "team_lead")
 def _change(add: bool) -> None:
     bind = op.get_bind()
     roles = sa.table(
-        "role", sa.column("id", sa.Integer), sa.column("code", sa.String),
-        sa.column("builtin", sa.Boolean), sa.column("permissions", sa.JSON),
-    )  # fmt: skip
+        "role",
+        sa.column("id", sa.Integer),
+        sa.column("code", sa.String),
+        sa.column("builtin", sa.Boolean),
+        sa.column("permissions", sa.JSON),
+    )
     rows = bind.execute(
         sa.select(roles.c.id, roles.c.permissions).where(
             roles.c.code.in_(_ROLES), roles.c.builtin.is_(True)

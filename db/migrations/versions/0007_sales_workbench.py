@@ -29,13 +29,27 @@ _OLD_INDEXES = (
     ("ix_opportunity_state_line", ["pool_state", "business_line_id"]),
 )
 _NEW_INDEXES = (
-    ("ix_opportunity_owner_work", ["owner_id", "pool_state", "stage", "next_follow_up_at",
-                                   "amount", "closed_at", "first_follow_up_at"]),
-    ("ix_opportunity_unit_work", ["org_unit_id", "pool_state", "stage", "next_follow_up_at",
-                                  "amount", "closed_at"]),
-    ("ix_opportunity_state_line", ["pool_state", "business_line_id", "stage", "amount",
-                                   "closed_at"]),
-)  # fmt: skip
+    (
+        "ix_opportunity_owner_work",
+        [
+            "owner_id",
+            "pool_state",
+            "stage",
+            "next_follow_up_at",
+            "amount",
+            "closed_at",
+            "first_follow_up_at",
+        ],
+    ),
+    (
+        "ix_opportunity_unit_work",
+        ["org_unit_id", "pool_state", "stage", "next_follow_up_at", "amount", "closed_at"],
+    ),
+    (
+        "ix_opportunity_state_line",
+        ["pool_state", "business_line_id", "stage", "amount", "closed_at"],
+    ),
+)
 _DISCOUNTS = {"admin": 100, "sales_manager": 30, "team_lead": 15, "rep": 10}
 _ORDER_USERS = ("approved_by_id", "payment_recorded_by_id", "refunded_by_id")
 
@@ -117,9 +131,13 @@ def upgrade() -> None:
     op.create_index("ix_transfer_request_opportunity_id", "transfer_request", ["opportunity_id"])
     op.create_index("ix_transfer_request_status_at", "transfer_request", ["status", "created_at"])
     op.create_index(
-        "uq_transfer_request_pending", "transfer_request", ["opportunity_id"], unique=True,
-        sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"),
-    )  # fmt: skip
+        "uq_transfer_request_pending",
+        "transfer_request",
+        ["opportunity_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.create_table(
         "trial_lesson",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -156,8 +174,12 @@ def upgrade() -> None:
     op.add_column(
         "role", sa.Column("max_discount_pct", sa.Integer(), nullable=False, server_default="0")
     )
-    role = sa.table("role", sa.column("code", sa.String), sa.column("builtin", sa.Boolean),
-                    sa.column("max_discount_pct", sa.Integer))  # fmt: skip
+    role = sa.table(
+        "role",
+        sa.column("code", sa.String),
+        sa.column("builtin", sa.Boolean),
+        sa.column("max_discount_pct", sa.Integer),
+    )
     for code, pct in _DISCOUNTS.items():
         op.execute(
             role.update()
@@ -201,8 +223,15 @@ def downgrade() -> None:
             if op.get_bind().dialect.name == "postgresql":
                 batch.drop_constraint(f"fk_sales_order_{name}", type_="foreignkey")
             batch.drop_column(name)
-        for name in ("course_ends_at", "cancelled_at", "refund_reason", "approved_at",
-                     "approval_note", "approval", "note"):  # fmt: skip
+        for name in (
+            "course_ends_at",
+            "cancelled_at",
+            "refund_reason",
+            "approved_at",
+            "approval_note",
+            "approval",
+            "note",
+        ):
             batch.drop_column(name)
     with op.batch_alter_table("role") as batch:
         batch.drop_column("max_discount_pct")

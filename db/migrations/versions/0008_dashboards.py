@@ -103,30 +103,40 @@ def upgrade() -> None:
     # Recycles per rule and claims per day read one reason's events of a period, with the
     # people they were taken from or given to.
     op.create_index(
-        "ix_flow_event_reason_at", "flow_event",
+        "ix_flow_event_reason_at",
+        "flow_event",
         ["reason", "at", "rule_id", "from_owner_id", "to_owner_id"],
-    )  # fmt: skip
+    )
     op.add_column(
         "opportunity",
         sa.Column("furthest_stage", sa.String(length=40), nullable=False, server_default="new"),
     )
     _fill_furthest_stage()
     op.create_index(
-        "ix_opportunity_cohort", "opportunity",
-        ["created_at", "furthest_stage", "stage", "business_line_id", "org_unit_id",
-         "owner_id", "first_follow_up_at"],
-    )  # fmt: skip
+        "ix_opportunity_cohort",
+        "opportunity",
+        [
+            "created_at",
+            "furthest_stage",
+            "stage",
+            "business_line_id",
+            "org_unit_id",
+            "owner_id",
+            "first_follow_up_at",
+        ],
+    )
     # Idle owned ones read from the index alone; it serves what the narrower index did.
     op.drop_index("ix_opportunity_last_follow_up", table_name="opportunity")
     op.create_index(
-        "ix_opportunity_idle", "opportunity",
-        ["pool_state", "last_follow_up_at", "assigned_at", "created_at", "org_unit_id",
-         "owner_id"],
-    )  # fmt: skip
+        "ix_opportunity_idle",
+        "opportunity",
+        ["pool_state", "last_follow_up_at", "assigned_at", "created_at", "org_unit_id", "owner_id"],
+    )
     op.create_index(
-        "ix_opportunity_assignment", "opportunity",
+        "ix_opportunity_assignment",
+        "opportunity",
         ["assigned_at", "first_follow_up_at", "org_unit_id", "owner_id"],
-    )  # fmt: skip
+    )
 
 
 def downgrade() -> None:
