@@ -22,7 +22,7 @@ def main() -> None:
     actor = auth.current_actor()
     if actor is None:
         # Navigation comes before any widget, so the form's widgets keep their identity.
-        login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
+        login = st.Page(auth.login_page, title=t("Sign in"), url_path="login")
         st.navigation([login], position="hidden").run()
         if st.session_state.get("authentication_status"):
             st.rerun()  # signed in: start over with the user's pages
@@ -32,10 +32,10 @@ def main() -> None:
     navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
 
     with st.sidebar:
-        st.caption(tmd("app.signed_in_as", name=actor.full_name))
+        st.caption(tmd("Signed in as {name}", name=actor.full_name))
         codes = list(LANGUAGES)
         chosen = st.selectbox(
-            t("app.language"),
+            t("Language"),
             codes,
             index=codes.index(language()),
             format_func=LANGUAGES.get,
@@ -46,7 +46,7 @@ def main() -> None:
                 set_language(s, actor, chosen)
             st.session_state["crm_language"] = chosen
             st.rerun()
-        if st.button(t("app.logout"), key="crm_logout", icon=":material/logout:"):
+        if st.button(t("Log out"), key="crm_logout", icon=":material/logout:"):
             auth.log_out(actor)
             st.rerun()
 

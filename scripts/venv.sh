@@ -21,3 +21,5 @@ for file in ${CRM_REQUIREMENTS:-requirements.txt}; do
   fi
 done
 cd "$ROOT"
+# The translations the console reads: compiled from locale/*/LC_MESSAGES/messages.po.
+python -m crm_core.platform.i18n.catalogues compile

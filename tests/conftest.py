@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
+# A message given fewer fields than it names fails the test instead of showing "{name}".
+os.environ.setdefault("CRM_STRICT_MESSAGES", "1")
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from crm_core.org.units import rename_unit
 from crm_core.platform import audit, clock
 from crm_core.platform.errors import PermissionDenied
-from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.i18n import is_message, label_of
 from crm_core.platform.settings import set_setting
 from tests.factories import SYSTEM, build_small_company
 
@@ -109,8 +109,7 @@ def test_every_known_action_has_a_label_in_both_languages():
         "user.reset_password user.change_password role.create role.update role.delete "
         "setting.update roster.apply phone.unmask"
     ).split()
-    for language, catalogue in CATALOGUES.items():
-        assert [a for a in actions if f"audit.action.{a}" not in catalogue] == [], language
+    assert [a for a in actions if not is_message(label_of("audit.action", a))] == []
 
 
 @pytest.mark.parametrize(

@@ -133,10 +133,10 @@ def test_password_rules(db, company):
     from crm_core.platform.errors import ValidationError
 
     for old, new, key in [
-        ("wrong-one1", "n3w-password", "auth.error.old_password"),
-        (PASSWORD, "short1", "auth.error.password_short"),
-        (PASSWORD, "lettersonly", "auth.error.password_weak"),
-        (PASSWORD, PASSWORD, "auth.error.same_password"),
+        ("wrong-one1", "n3w-password", "The current password is not correct."),
+        (PASSWORD, "short1", "The password must have at least {minimum} characters."),
+        (PASSWORD, "lettersonly", "The password must contain letters and digits."),
+        (PASSWORD, PASSWORD, "The new password must differ from the current one."),
     ]:
         with pytest.raises(ValidationError) as caught:
             auth.change_password(db, actor, old, new)
@@ -206,17 +206,22 @@ def test_unknown_user_takes_as_long_as_a_wrong_password(db, company, monkeypatch
         (
             "login.max_failed_attempts",
             0,
-            "settings.error.min",
+            "{setting}: must be at least {minimum}.",
             {"setting": "login.max_failed_attempts", "minimum": 1},
         ),
         (
             "login.lock_minutes",
             10**6,
-            "settings.error.max",
+            "{setting}: must be at most {maximum}.",
             {"setting": "login.lock_minutes", "maximum": 24 * 60},
         ),
-        ("login.lock_minutes", "soon", "settings.error.type", {"setting": "login.lock_minutes"}),
-        ("no.such.setting", 1, "settings.error.unknown", {"setting": "no.such.setting"}),
+        (
+            "login.lock_minutes",
+            "soon",
+            "{setting}: wrong type of value.",
+            {"setting": "login.lock_minutes"},
+        ),
+        ("no.such.setting", 1, "Unknown setting {setting}.", {"setting": "no.such.setting"}),
     ],
 )
 def test_a_setting_out_of_bounds_is_refused_with_its_reason(db, key, value, reason, params):

@@ -131,7 +131,7 @@ def test_refusals(db, history):
         circulation_health(db, company.actor(db, "rep_a1"), MARCH)
     with pytest.raises(ValidationError) as error:
         circulation_health(db, company.actor(db, "boss"), MARCH, idle_days=0)
-    assert error.value.key == "dash.error.idle_days"
+    assert error.value.key == "Idle days must be at least 1."
 
 
 def test_recycles_without_a_rule_beside_ones_with_a_rule_on_one_day(db, history):

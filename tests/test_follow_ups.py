@@ -73,17 +73,23 @@ def test_a_follow_up_stamps_the_opportunity(db, company):
 @pytest.mark.parametrize(
     ("changes", "key"),
     [
-        ({"channel": "fax"}, "follow_up.error.channel"),
-        ({"content": " ", "result": None}, "follow_up.error.empty"),
-        ({"content": "x" * 4001}, "follow_up.error.too_long"),
-        ({"result": "teleported"}, "follow_up.error.result"),
-        ({"intention_level": "E"}, "opportunity.error.intention"),
-        ({"next_follow_up_at": None}, "follow_up.error.next_required"),
-        ({"next_follow_up_at": NOW - timedelta(minutes=1)}, "follow_up.error.next_past"),
-        ({"next_follow_up_at": NOW + timedelta(days=400)}, "follow_up.error.next_too_far"),
-        ({"call_duration_s": -5}, "follow_up.error.duration"),
-        ({"stage": "trial_booked"}, "stage.error.trial_date"),
-        ({"stage": "lost", "next_follow_up_at": None}, "stage.error.lost_reason"),
+        ({"channel": "fax"}, "“{channel}” is not a follow-up channel."),
+        ({"content": " ", "result": None}, "Write what was said, or choose a result."),
+        ({"content": "x" * 4001}, "The note is longer than {maximum} characters."),
+        ({"result": "teleported"}, "“{result}” is not one of the follow-up results."),
+        ({"intention_level": "E"}, "The intention level must be one of A, B, C, D."),
+        ({"next_follow_up_at": None}, "Set the next follow-up (or mark the opportunity lost)."),
+        (
+            {"next_follow_up_at": NOW - timedelta(minutes=1)},
+            "The next follow-up must be in the future.",
+        ),
+        (
+            {"next_follow_up_at": NOW + timedelta(days=400)},
+            "The next follow-up must be within a year.",
+        ),
+        ({"call_duration_s": -5}, "A call cannot last less than nothing."),
+        ({"stage": "trial_booked"}, "A booked trial needs its date and time."),
+        ({"stage": "lost", "next_follow_up_at": None}, "Choose why the opportunity was lost."),
     ],
 )
 def test_incomplete_follow_ups_are_refused_and_write_nothing(db, company, changes, key):
@@ -150,7 +156,7 @@ def test_a_closed_opportunity_takes_no_follow_up(db, company):
     db.commit()
     with pytest.raises(ValidationError) as refused:
         log_follow_up(db, rep, opp.id, call())
-    assert refused.value.key == "opportunity.error.closed"
+    assert refused.value.key == "Opportunity #{id} is closed (won or lost): it cannot be changed."
 
 
 def test_next_follow_up_and_intention_by_themselves(db, company):

@@ -29,6 +29,7 @@ from crm_core.models import FlowEvent, Opportunity, OrgUnit, SalesOrder, StageHi
 from crm_core.org.access import load_actor
 from crm_core.org.users import create_user
 from crm_core.platform.errors import PermissionDenied
+from crm_core.platform.i18n import NC_
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 
 # The project's shared folder sits beside the checkout (CRM_SHARED_DIR points elsewhere).
@@ -267,15 +268,19 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     report = preview_history(db, manager, frame, None, options)
     assert [(i.row, i.column, i.reason) for i in report.issues] == [
         # A sales manager may not record payments, so the file's wins are not theirs to bring.
-        (2, "阶段", "history_import.error.won_needs_payments"),
-        (5, "商机编号", "history_import.error.id_missing"),
-        (6, "阶段", "history_import.error.stage_unknown"),
-        (7, "创建时间", "history_import.error.bad_date"),
-        (8, "关闭时间", "history_import.error.close_date_missing"),
-        (9, "成交金额", "history_import.error.amount_missing"),
-        (10, "商机编号", "history_import.error.repeat"),
-        (11, "负责人", "history_import.error.owner_unknown"),
-        (12, "关闭时间", "history_import.error.closed_before_created"),
+        (
+            2,
+            "阶段",
+            "A won opportunity brings revenue: importing it needs the right to record payments.",
+        ),
+        (5, "商机编号", "No opportunity id."),
+        (6, "阶段", NC_("history_import.error", "Unknown stage: {stage}.")),
+        (7, "创建时间", "Not a date: {value}."),
+        (8, "关闭时间", "A closed opportunity needs its close date."),
+        (9, "成交金额", "A won opportunity needs its value."),
+        (10, "商机编号", "The same id as row {first}."),
+        (11, "负责人", "No user called {owner}."),
+        (12, "关闭时间", "Closed before it was created."),
     ]
     assert report.issues[2].params == {"stage": "Negotiating"}
     assert report.issues[6].params == {"first": 2}
@@ -326,7 +331,7 @@ def test_teams_map_to_existing_units_and_unknown_ones_are_refused_unless_created
     admin = company.actor(db, "admin")
     report = preview_history(db, admin, frame, teams, options)
     assert [(i.row, i.reason, i.params) for i in report.issues] == [
-        (3, "history_import.error.team_unknown", {"team": "Team X"})
+        (3, "No unit called {team}.", {"team": "Team X"})
     ]
     created = run_history_import(
         db, admin, frame, teams, HistoryOptions(**{**options.__dict__, "create_missing": True})

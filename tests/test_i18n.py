@@ -1,98 +1,145 @@
-"""The translation layer: both catalogues complete, every key the code uses exists."""
+"""The translation layer: the catalogues hold every message the code marks, in English and
+Chinese, with the same `{fields}`; code labels cover every code the core knows."""
 
 from __future__ import annotations
 
-import re
 import string
-from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.platform.i18n import CATALOGUES, translate
-from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
+from crm_core.platform.i18n import (
+    DOMAIN,
+    LABELS,
+    LOCALE_DIR,
+    LOCALES,
+    N_,
+    is_message,
+    label_of,
+    ntranslate,
+    translate,
+)
+from crm_core.platform.i18n.catalogues import TEMPLATE, extract
+from crm_core.platform.permissions import BUILTIN_ROLES, DataScope, Permission
 from crm_core.platform.settings import DEFINITIONS
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [
-    p
-    for d in ("app.py", "pages", "ui", "crm_core")
-    for p in ([ROOT / d] if d.endswith(".py") else (ROOT / d).rglob("*.py"))
-]
-# t("key"), translate("key"), and core errors raised with a key as first argument.
-KEY_USE = re.compile(
-    r"""(?:\bt|translate|Error|Denied|NotFound)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']"""
-)
+
+def _read(path):
+    with path.open("rb") as source:
+        return read_po(source)
+
+
+def _ids(catalog) -> set[tuple[str | None, object]]:
+    return {(m.context, m.id) for m in catalog if m.id}
 
 
 def fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_catalogues_have_the_same_keys():
-    en, zh = CATALOGUES["en"], CATALOGUES["zh"]
-    assert sorted(set(en) - set(zh)) == []
-    assert sorted(set(zh) - set(en)) == []
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    template = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    extract(template)
+    return _read(template)
 
 
-@pytest.mark.parametrize("key", sorted(CATALOGUES["en"]))
-def test_placeholders_match_and_chinese_is_translated(key):
-    en, zh = CATALOGUES["en"][key], CATALOGUES["zh"][key]
-    assert fields(en) == fields(zh)
-    assert zh.strip(), key
+@pytest.fixture(scope="module", params=sorted(LOCALES.values()))
+def catalogue(request):
+    return _read(LOCALE_DIR / request.param / "LC_MESSAGES" / f"{DOMAIN}.po")
 
 
-def test_every_key_used_in_code_exists():
-    used = set()
-    for path in SOURCES:
-        used.update(KEY_USE.findall(path.read_text(encoding="utf-8")))
-    assert used, "the pattern found no keys at all"
-    missing = sorted(k for k in used if k not in CATALOGUES["en"])
-    assert missing == []
+def test_the_template_is_what_the_code_marks(extracted):
+    """`python -m crm_core.platform.i18n.catalogues extract` was run after the last change."""
+    assert len(_ids(extracted)) > 1000
+    assert _ids(extracted) == _ids(_read(TEMPLATE))
 
 
-def test_dynamic_key_families_are_complete():
-    families = (
-        [f"stage.{s}" for s in DEFAULT_STAGES]
-        + [f"pool.{s}" for s in POOL_STATES]
-        + [f"role.{r}" for r in BUILTIN_ROLES]
-        + [f"scope.{s}" for s in DataScope]
-        + [f"settings.{k}" for k in DEFINITIONS]
-        # The file imports' shared refusals and report columns (crm_core.imports.file_import), by
-        # the domain each import passes.
-        + [
-            f"{domain}.{key}"
-            for domain in ("customers", "learning", "payment_import")
-            for key in (
-                "error.unknown_column",
-                "error.missing_columns",
-                "error.mode",
-                "error.other_actor",
-                "table.row",
-                "table.reason",
-            )
-        ]
-        + [
-            f"roster.{key}"
-            for key in ("error.unknown_column", "error.missing_columns", "error.other_actor")
-        ]
-        + [
-            f"login_event.{e}"
-            for e in (
-                "success",
-                "failure",
-                "locked",
-                "refused_locked",
-                "refused_inactive",
-                "logout",
-            )
-        ]
-    )
-    for language, catalogue in CATALOGUES.items():
-        assert [k for k in families if k not in catalogue] == [], language
+def test_every_marked_message_is_translated(extracted, catalogue):
+    translated = {(m.context, m.id) for m in catalogue if m.id and m.string and all(m.string)}
+    missing = sorted(map(str, _ids(extracted) - translated))
+    assert missing == [], f"{catalogue.locale}: run `catalogues update` and translate these"
+    stale = sorted(map(str, _ids(catalogue) - _ids(extracted)))
+    assert stale == [], f"{catalogue.locale}: messages no code uses any more"
 
 
-def test_translate_fills_parameters_and_falls_back():
-    assert translate("home.title", "en", name="Li") == "Welcome, Li"
-    assert translate("home.title", "zh", name="李") == "欢迎,李"
-    assert translate("no.such.key", "en") == "no.such.key"
+def test_translations_keep_the_fields_of_their_message(catalogue):
+    broken = []
+    for message in catalogue:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        want = set().union(*(fields(i) for i in ids))
+        for text in strings:
+            if fields(text) != want - {"n"} and fields(text) != want:
+                broken.append((message.id, text))
+    assert broken == []
+
+
+def test_chinese_is_chinese():
+    zh = _read(LOCALE_DIR / LOCALES["zh"] / "LC_MESSAGES" / f"{DOMAIN}.po")
+    letters = [m for m in zh if m.id and isinstance(m.id, str) and any(c.isalpha() for c in m.id)]
+    same = [m.id for m in letters if m.string == m.id and not _code_like(m.id)]
+    # Proper names and codes stay as they are; whole sentences do not.
+    assert len(same) < len(letters) / 20, same[:20]
+
+
+def _code_like(text: str) -> bool:
+    return len(text) <= 12 or text.replace(" ", "").isupper()
+
+
+def test_code_labels_cover_every_code_the_core_knows():
+    families = {
+        "stage": DEFAULT_STAGES,
+        "pool": POOL_STATES,
+        "role": BUILTIN_ROLES,
+        "scope": [s.value for s in DataScope],
+        "permission": [p.value for p in Permission],
+        "settings": list(DEFINITIONS),
+        "login_event": [
+            "success",
+            "failure",
+            "locked",
+            "refused_locked",
+            "refused_inactive",
+            "logout",
+        ],
+    }
+    for family, codes in families.items():
+        missing = [c for c in codes if str(c) not in LABELS[family]]
+        assert missing == [], family
+        for code in codes:
+            assert is_message(label_of(family, code)), (family, code)
+
+
+def test_a_code_without_a_label_shows_as_itself():
+    assert label_of("stage", "our_own_stage") == "our_own_stage"
+    assert translate(label_of("stage", "our_own_stage"), "zh") == "our_own_stage"
+    assert label_of("stage", None) == ""
+
+
+def test_translate_fills_fields_and_refuses_a_missing_one():
+    welcome = N_("Welcome, {name}")
+    assert translate(welcome, "en", name="Li") == "Welcome, Li"
+    zh = translate(welcome, "zh", name="李")
+    assert "李" in zh and zh != translate(welcome, "en", name="李")
+    with pytest.raises(ValueError, match="Welcome"):
+        translate(welcome, "zh", other="x")
+
+
+def test_outside_the_suite_a_missing_field_shows_its_name(monkeypatch):
+    monkeypatch.delenv("CRM_STRICT_MESSAGES")
+    assert translate(N_("Welcome, {name}"), "en", other="x") == "Welcome, {name}"
+    # A message no catalogue holds shows as written.
+    assert translate("Not a message of ours", "zh") == "Not a message of ours"
+
+
+def test_plural_forms_follow_the_count():
+    one, many = "{count} opportunity in the pool.", "{count} opportunities in the pool."
+    assert ntranslate(one, many, 1, "en", count="1") == "1 opportunity in the pool."
+    assert ntranslate(one, many, 3, "en", count="3") == "3 opportunities in the pool."
+    chinese = ntranslate(one, many, 3, "zh", count="3")
+    assert "3" in chinese and chinese == ntranslate(one, many, 1, "zh", count="3")
+    assert chinese != ntranslate(one, many, 3, "en", count="3")

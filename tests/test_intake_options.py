@@ -197,7 +197,7 @@ def test_a_migrated_record_keeps_its_date_but_not_a_future_one(db, company):
     assert db.get(Lead, first.lead_id).created_at == when
     assert (second.status, second.reason, second.field) == (
         "rejected",
-        "leads.error.date_future",
+        "The date lies in the future.",
         "created_at",
     )
 

@@ -178,7 +178,7 @@ def test_unknown_format_or_sort_is_refused(db, company):
     assert EXPORT_FORMATS == ("csv", "xlsx")
     with pytest.raises(ValidationError) as error:
         export_leads(db, admin, LeadFilter(), "xls", "en")
-    assert (error.value.key, error.value.params) == ("export.error.format", {"fmt": "xls"})
+    assert (error.value.key, error.value.params) == ("Unknown export format {fmt}.", {"fmt": "xls"})
     with pytest.raises(ValidationError):
         export_leads(db, admin, LeadFilter(), "csv", "en", sort="random")
     assert db.exec(select(AuditLog).where(AuditLog.action == "lead.export")).all() == []

@@ -247,13 +247,13 @@ def test_a_merged_lead_keeps_its_number_when_the_kept_lead_has_one(db, company):
     with pytest.raises(ValidationError) as caught:
         update_lead(db, SYSTEM, third, {"phone": "13800000002"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.phone_taken",
+        "This number belongs to lead #{lead_id}. Merge the two leads instead.",
         {"lead_id": keep},
     )
     with pytest.raises(ValidationError) as caught:
         update_lead(db, SYSTEM, keep, {"phone": "13800000002"})
     assert (caught.value.key, caught.value.params) == (
-        "lead_card.error.phone_in_merged_lead",
+        "This number belongs to lead #{lead_id}, which was merged into this one.",
         {"lead_id": merge},
     )
 
@@ -305,7 +305,7 @@ def test_merge_needs_the_right_and_both_leads_in_scope(db, company):
         merge_leads(db, manager, keep, 999_999)
     with pytest.raises(ValidationError) as caught:
         merge_leads(db, manager, keep, keep)
-    assert caught.value.key == "lead_card.error.merge_same_lead"
+    assert caught.value.key == "A lead cannot be merged into itself."
     assert snapshot(db) == before
     assert merge_leads(db, manager, keep, merge).closed_duplicates == 1
 
@@ -319,7 +319,7 @@ def test_already_merged_leads_cannot_be_merged_again(db, company):
         with pytest.raises(ValidationError) as caught:
             merge_leads(db, SYSTEM, keep_id, merge_id)
         assert (caught.value.key, caught.value.params) == (
-            "lead_card.error.already_merged",
+            "Lead #{lead_id} was already merged into another lead.",
             {"lead_id": b},
         )
 

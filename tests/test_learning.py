@@ -155,7 +155,7 @@ def test_a_preview_writes_nothing_and_the_import_stores_the_rows(db, company, le
         (leads["1"].id, "Politics", 10, None, None),
         (leads["2"].id, "English", 85, date(2026, 11, 29), leads["2"].customer_id),
     ]
-    entry = db.exec(select(AuditLog).where(AuditLog.action == "learning.import")).one()
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "Import")).one()
     assert entry.after["counts"]["new"] == 3
 
 
@@ -183,20 +183,20 @@ def test_every_bad_row_is_reported_with_its_column_and_reason(db, company, leads
         )
         + "\n",
     )
-    reasons = [(i.row, i.field, i.key.removeprefix("learning.reason.")) for i in result.issues]
+    reasons = [(i.row, i.field, i.key) for i in result.issues]
     assert reasons == [
-        (2, "", "no_person"),
-        (3, "phone", "bad_phone"),
-        (4, "phone", "no_lead_for_phone"),
-        (5, "customer_id", "unknown_customer"),
-        (6, "customer_id", "customer_without_lead"),
-        (7, "customer_id", "person_mismatch"),
-        (8, "course", "course_required"),
-        (9, "progress_pct", "bad_progress"),
-        (10, "progress_pct", "bad_progress"),
-        (11, "last_studied_on", "bad_date"),
-        (12, "last_studied_on", "future_date"),
-        (14, "course", "duplicate"),
+        (2, "", "Neither a phone nor a customer id: the row names no student."),
+        (3, "phone", "“{phone}” is not a phone number."),
+        (4, "phone", "No lead has the phone {phone}."),
+        (5, "customer_id", "No customer has the id “{customer}”."),
+        (6, "customer_id", "Customer “{customer}” is linked to no lead."),
+        (7, "customer_id", "Customer “{customer}” and phone {phone} belong to different leads."),
+        (8, "course", "The course is missing."),
+        (9, "progress_pct", "“{value}” is not a progress from 0 to 100."),
+        (10, "progress_pct", "“{value}” is not a progress from 0 to 100."),
+        (11, "last_studied_on", "“{value}” is not a date like 2026-11-30."),
+        (12, "last_studied_on", "{value} is in the future."),
+        (14, "course", "The student's course “{course}” is already in row {first_row}."),
     ]
     assert [r.row for r in result.rows] == [13, 15]
     assert {i.column for i in result.issues if i.field == "phone"} == {"phone"}
@@ -283,7 +283,7 @@ def test_the_import_needs_manage_customers_and_finds_only_leads_in_scope(db, com
     with pytest.raises(ValidationError) as error:  # the preview is the importer's own
         by_mkt = preview(db, company, f"{phone(1)},,Math,1,\n")
         apply_learning_import(db, company.actor(db, "admin"), by_mkt, "good_rows")
-    assert error.value.key == "learning.error.other_actor"
+    assert error.value.key == "This preview was made by another user. Upload the file again."
     # A customer manager of Team A reaches only Team A's leads.
     admin = company.actor(db, "admin")
     save_role(
@@ -310,8 +310,8 @@ def test_the_import_needs_manage_customers_and_finds_only_leads_in_scope(db, com
     )
     assert [r.lead_id for r in result.rows] == [leads["1"].id]
     assert [i.key for i in result.issues] == [
-        "learning.reason.no_lead_for_phone",
-        "learning.reason.customer_without_lead",
+        "No lead has the phone {phone}.",
+        "Customer “{customer}” is linked to no lead.",
     ]
 
 

@@ -45,7 +45,7 @@ def test_moving_a_unit_under_itself_is_not_offered_and_refused_in_core(app_env, 
     for below in ("beijing", "team_a"):
         with pytest.raises(ValidationError) as refused:
             move_unit(db, admin, units["beijing"].id, units[below].id)
-        assert refused.value.key == "org.error.cycle"
+        assert refused.value.key == "{unit} cannot move under {parent}: that unit is inside it."
     db.rollback()
     assert db.get(OrgUnit, units["beijing"].id).parent_id == units["hq"].id
 

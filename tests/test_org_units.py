@@ -51,7 +51,7 @@ def test_moving_under_own_descendant_is_refused(db, company):
     admin = company.actor(db, "admin")
     with pytest.raises(ValidationError) as caught:
         move_unit(db, admin, company.units["beijing"].id, company.units["team_a"].id)
-    assert caught.value.key == "org.error.cycle"
+    assert caught.value.key == "{unit} cannot move under {parent}: that unit is inside it."
     with pytest.raises(ValidationError):
         move_unit(db, admin, company.units["beijing"].id, company.units["beijing"].id)
     assert paths(db)["Team A"].startswith(company.units["beijing"].path)
@@ -61,7 +61,7 @@ def test_disabling_a_unit_with_active_users_is_refused(db, company):
     admin = company.actor(db, "admin")
     with pytest.raises(ValidationError) as caught:
         set_unit_active(db, admin, company.units["team_b"].id, False)
-    assert caught.value.key == "org.error.has_users"
+    assert caught.value.key == "{unit} still has {count} active users; move them first."
     update_user(db, admin, company.users["rep_b1"].id, status="resigned")
     set_unit_active(db, admin, company.units["team_b"].id, False)
     db.commit()

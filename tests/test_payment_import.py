@@ -107,24 +107,37 @@ def test_every_bad_row_is_reported_with_its_row_column_and_reason(db, company):
     found = sorted((i.row, i.column, i.key) for i in report.issues)
     assert found == sorted(
         [
-            (3, "订单号", "payment_import.error.unknown_order"),
-            (4, "订单号", "payments.error.awaiting_approval"),
-            (5, "订单号", "payments.error.not_payable"),
-            (6, "实付金额", "payments.error.amount_differs"),
-            (7, "支付时间", "payment_import.error.bad_date"),
-            (7, "订单号", "payment_import.error.duplicate_order"),
-            (8, "支付流水号", "payments.error.ref_required"),
-            (9, "支付流水号", "payments.error.ref_used"),
-            (9, "订单号", "payment_import.error.duplicate_order"),
-            (10, "订单号", "payment_import.error.order_required"),
-            (10, "支付流水号", "payment_import.error.duplicate_ref"),
-            (10, "支付时间", "payments.error.future"),
+            (3, "订单号", "There is no order {order}, or it is outside your data scope."),
+            (4, "订单号", "The discount of order {order} is not approved: it cannot be paid yet."),
+            (5, "订单号", "Order {order} was cancelled: it cannot be paid."),
+            (6, "实付金额", "The amount {amount} differs from order {order}'s amount {expected}."),
+            (7, "支付时间", "“{value}” is not a date and time."),
+            (7, "订单号", "Order {order} is already paid on row {first_row} of this file."),
+            (8, "支付流水号", "A payment needs its payment reference."),
+            (9, "支付流水号", "Payment reference {ref} is already used by order {order}."),
+            (9, "订单号", "Order {order} is already paid on row {first_row} of this file."),
+            (10, "订单号", "The order number is missing."),
+            (
+                10,
+                "支付流水号",
+                "Payment reference {ref} is already on row {first_row} of this file.",
+            ),
+            (10, "支付时间", "The payment time {paid_at} is in the future."),
         ]
     )
     by_row = {(i.row, i.key): i.params for i in report.issues}
-    assert by_row[9, "payments.error.ref_used"] == {"ref": "PAY-OLD-2", "order": n(paid_too.id)}
-    assert by_row[10, "payment_import.error.duplicate_ref"] == {"ref": "PAY-1", "first_row": 2}
-    assert by_row[6, "payments.error.amount_differs"]["expected"] == "9,500.00"
+    assert by_row[9, "Payment reference {ref} is already used by order {order}."] == {
+        "ref": "PAY-OLD-2",
+        "order": n(paid_too.id),
+    }
+    assert by_row[10, "Payment reference {ref} is already on row {first_row} of this file."] == {
+        "ref": "PAY-1",
+        "first_row": 2,
+    }
+    assert (
+        by_row[6, "The amount {amount} differs from order {order}'s amount {expected}."]["expected"]
+        == "9,500.00"
+    )
     assert statuses(db, good) == ["pending"]  # a preview writes nothing
 
 
@@ -186,7 +199,7 @@ def test_a_row_that_changed_since_the_preview_is_left_out_or_stops_everything(db
     db.commit()
     stopped = apply_payment_import(db, finance, checked, "all_or_nothing")
     assert stopped.refused and [(f.row, f.key) for f in stopped.failed] == [
-        (3, "payments.error.not_payable")
+        (3, "Order {order} was cancelled: it cannot be paid.")
     ]
     assert statuses(db, first) == ["pending"]
     partial = apply_payment_import(db, finance, checked, "good_rows")
@@ -252,10 +265,10 @@ def test_who_may_import_and_whose_preview_it_is(db, company):
     checked = preview(db, company, data)
     with pytest.raises(ValidationError) as other:
         apply_payment_import(db, company.actor(db, "admin"), checked, "good_rows")
-    assert other.value.key == "payment_import.error.other_actor"
+    assert other.value.key == "This preview was made by another user. Upload the file again."
     with pytest.raises(ValidationError) as missing:
         preview(db, company, data, mapping={"order_number": "订单号"})
-    assert missing.value.key == "payment_import.error.missing_columns"
+    assert missing.value.key == "Choose a column for: {columns}."
     # A payer whose scope is Shanghai does not reach a Beijing order, even by its number.
     save_role(
         db,
@@ -267,7 +280,9 @@ def test_who_may_import_and_whose_preview_it_is(db, company):
     )
     add_user(db, company, "sh_cashier", "shanghai", ["sh_cashier"])
     outside = preview(db, company, data, username="sh_cashier")
-    assert [(i.row, i.key) for i in outside.issues] == [(2, "payment_import.error.unknown_order")]
+    assert [(i.row, i.key) for i in outside.issues] == [
+        (2, "There is no order {order}, or it is outside your data scope.")
+    ]
     assert db.exec(select(SalesOrder.status)).all() == ["pending"]
 
 
@@ -276,5 +291,5 @@ def test_a_date_in_the_past_before_the_order_is_refused(db, company):
     day_before = (NOW + timedelta(hours=8) - timedelta(days=1)).strftime("%Y/%m/%d %H:%M")
     report = preview(db, company, csv_file([(order_number(order.id), "PAY-1", "", day_before)]))
     assert [(i.column, i.key) for i in report.issues] == [
-        ("支付时间", "payments.error.before_order")
+        ("支付时间", "The payment time is before order {order} was made.")
     ]

@@ -103,7 +103,7 @@ def test_the_daily_claim_limit_of_the_units_rule(db, company):
     assert claim(db, company, "rep_a1", ids[:2]).claimed == ids[:2]
     with pytest.raises(ValidationError) as refused:
         claim(db, company, "rep_a1", ids[2:3])
-    assert refused.value.key == "pool.error.daily_cap"
+    assert refused.value.key == "You reached today's claim limit ({cap})."
     db.rollback()
     clock.advance(timedelta(days=1))
     assert claim(db, company, "rep_a1", ids[2:3]).claimed == ids[2:3]
@@ -121,7 +121,10 @@ def test_a_selection_larger_than_what_is_left_is_refused_whole(db, company):
     ids = pooled(db, company, 5)
     with pytest.raises(ValidationError) as refused:
         claim(db, company, "rep_a1", ids)
-    assert refused.value.key == "pool.error.too_many" and refused.value.params["left"] == 3
+    assert (
+        refused.value.key == "You may claim {left} more now: select fewer."
+        and refused.value.params["left"] == 3
+    )
     db.rollback()
     assert db.exec(select(func.count()).where(Opportunity.pool_state == "owned")).one() == 0
     assert claim_allowance(db, company.actor(db, "rep_a1")).left == 3
@@ -134,7 +137,7 @@ def test_the_holding_cap(db, company):
     claim(db, company, "rep_a1", ids[:1])
     with pytest.raises(ValidationError) as refused:
         claim(db, company, "rep_a1", ids[1:])
-    assert refused.value.key == "pool.error.holding_cap"
+    assert refused.value.key == "You hold {cap} opportunities, your holding cap."
 
 
 def test_the_cool_down_on_what_was_recycled_from_the_rep(db, company):

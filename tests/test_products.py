@@ -75,17 +75,26 @@ def test_admin_adds_products_and_each_change_is_audited(db, company):
 @pytest.mark.parametrize(
     ("fields", "key"),
     [
-        ({"code": ""}, "products.error.code"),
-        ({"code": "has space"}, "products.error.code"),
-        ({"code": "ky-full"}, "products.error.code_taken"),  # codes compare without case
-        ({"name": "  "}, "products.error.name_required"),
-        ({"list_price": "0"}, "money.error.not_positive"),
-        ({"list_price": "-5"}, "money.error.not_positive"),
-        ({"list_price": "99.999"}, "money.error.cents"),
-        ({"list_price": "abc"}, "money.error.not_a_number"),
-        ({"course_days": 0}, "products.error.course_days"),
-        ({"course_days": -3}, "products.error.course_days"),
-        ({"business_line_id": 999}, "products.error.business_line"),
+        (
+            {"code": ""},
+            "“{code}” is not a valid product code: up to 40 letters, digits, “-”, “_” or “.”.",
+        ),
+        (
+            {"code": "has space"},
+            "“{code}” is not a valid product code: up to 40 letters, digits, “-”, “_” or “.”.",
+        ),
+        (
+            {"code": "ky-full"},
+            "Another product already has the code {code}.",
+        ),  # codes compare without case
+        ({"name": "  "}, "A product needs a name."),
+        ({"list_price": "0"}, "“{value}”: the amount must be above zero."),
+        ({"list_price": "-5"}, "“{value}”: the amount must be above zero."),
+        ({"list_price": "99.999"}, "“{value}”: an amount has at most two decimals."),
+        ({"list_price": "abc"}, "“{value}” is not an amount of money."),
+        ({"course_days": 0}, "Course days are empty or a whole number from 1 to {maximum}."),
+        ({"course_days": -3}, "Course days are empty or a whole number from 1 to {maximum}."),
+        ({"business_line_id": 999}, "Business line #{id} does not exist."),
     ],
 )
 def test_a_product_must_be_well_formed(db, company, fields, key):

@@ -249,10 +249,10 @@ def test_only_the_engine_or_a_dry_run_by_a_rule_manager_may_run(db, company):
 @pytest.mark.parametrize(
     ("conditions", "action", "key"),
     [
-        ({"days_before": 0}, {}, "rule.error.too_small"),
-        ({"days_before": 366}, {}, "rule.error.too_large"),
-        ({"days_before": "soon"}, {}, "rule.error.not_a_number"),
-        ({}, {"assign_to": "boss"}, "rule.error.unknown_choice"),
+        ({"days_before": 0}, {}, "{field}: must be at least {minimum}."),
+        ({"days_before": 366}, {}, "{field}: must be at most {maximum}."),
+        ({"days_before": "soon"}, {}, "{field}: expected a whole number."),
+        ({}, {"assign_to": "boss"}, "{field}: “{value}” is not one of the choices."),
     ],
 )
 def test_renewal_rules_that_cannot_work_are_refused(db, company, conditions, action, key):

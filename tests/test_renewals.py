@@ -195,7 +195,10 @@ def test_a_renewal_whose_owner_is_gone_waits_for_dispatch(db, company, change):
 def test_only_a_win_is_renewed(db, company):
     opp = add_owned_opportunity(db, company, "rep_a1", 1)
     error = refused(lambda: open_renewal(db, company.actor(db, "rep_a1"), opp.id))
-    assert (error.key, error.params) == ("renewal.error.not_won", {"id": opp.id})
+    assert (error.key, error.params) == (
+        "Opportunity #{id} is not won: only a win can be renewed.",
+        {"id": opp.id},
+    )
     assert renewals(db) == []
 
 
@@ -205,7 +208,10 @@ def test_a_second_open_renewal_or_another_open_opportunity_on_the_line_is_refuse
     first = open_renewal(db, rep, win.id)
     db.commit()
     error = refused(lambda: open_renewal(db, rep, win.id))
-    assert (error.key, error.params) == ("renewal.error.renewal_open", {"id": first.id})
+    assert (error.key, error.params) == (
+        "This win already has an open renewal: opportunity #{id}.",
+        {"id": first.id},
+    )
 
     # Once that renewal is lost the win may be renewed again, unless the lead has another
     # open opportunity on the line.
@@ -216,7 +222,10 @@ def test_a_second_open_renewal_or_another_open_opportunity_on_the_line_is_refuse
     db.add(other)
     db.commit()
     error = refused(lambda: open_renewal(db, rep, win.id))
-    assert (error.key, error.params) == ("renewal.error.line_open", {"id": other.id})
+    assert (error.key, error.params) == (
+        "The lead already has an open opportunity on this business line (#{id}): work that one instead.",
+        {"id": other.id},
+    )
     db.exec(update(Opportunity).where(Opportunity.id == other.id).values(pool_state="closed"))
     db.commit()
     second = open_renewal(db, rep, win.id)

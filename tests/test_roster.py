@@ -150,12 +150,24 @@ def test_xlsx_reads_numbers_and_date_cells():
 @pytest.mark.parametrize(
     ("data", "filename", "key"),
     [
-        (b"", "r.csv", "tabular.error.empty"),
-        (b"Employee No,Name\r\n", "r.csv", "tabular.error.empty"),
-        (b"Employee No,Name\r\n,\r\n", "r.csv", "tabular.error.empty"),
-        (b"PK\x03\x04 not really a workbook", "r.xlsx", "tabular.error.unreadable"),
-        (b"\xd0\xcf\x11\xe0 old excel", "r.xls", "tabular.error.unreadable"),
-        (b"\x00\x01\x02\xff\xfe\xfd" * 20, "r.csv", "tabular.error.unreadable"),
+        (b"", "r.csv", "The file {filename} has no data rows."),
+        (b"Employee No,Name\r\n", "r.csv", "The file {filename} has no data rows."),
+        (b"Employee No,Name\r\n,\r\n", "r.csv", "The file {filename} has no data rows."),
+        (
+            b"PK\x03\x04 not really a workbook",
+            "r.xlsx",
+            "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file.",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0 old excel",
+            "r.xls",
+            "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file.",
+        ),
+        (
+            b"\x00\x01\x02\xff\xfe\xfd" * 20,
+            "r.csv",
+            "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file.",
+        ),
     ],
 )
 def test_unreadable_and_empty_files_are_refused(data, filename, key):
@@ -290,17 +302,25 @@ def test_each_bad_row_reason_with_row_and_column(db, company):
     ]
     result = preview(db, company.actor(db, "admin"), csv_bytes(rows))
     assert reasons(result) == {
-        (2, "unit", "roster.reason.unknown_unit"),
-        (3, "title", "roster.reason.unknown_role"),
-        (4, "date", "roster.reason.bad_date"),
-        (5, "employee_no", "roster.reason.duplicate"),
-        (6, "employee_no", "roster.reason.duplicate"),
-        (7, "name", "roster.reason.required"),
-        (8, "employee_no", "roster.reason.required"),
-        (9, "unit", "roster.reason.required"),
-        (9, "status", "roster.reason.required"),
-        (10, "status", "roster.reason.unknown_status"),
-        (11, "date", "roster.reason.bad_date"),
+        (2, "unit", "Unknown unit “{unit}”."),
+        (3, "title", "No role matches the title “{title}”."),
+        (4, "date", "Bad date “{value}”: use YYYY-MM-DD."),
+        (
+            5,
+            "employee_no",
+            "The employee number {employee_no} appears more than once (rows {rows}).",
+        ),
+        (
+            6,
+            "employee_no",
+            "The employee number {employee_no} appears more than once (rows {rows}).",
+        ),
+        (7, "name", "A value is required."),
+        (8, "employee_no", "A value is required."),
+        (9, "unit", "A value is required."),
+        (9, "status", "A value is required."),
+        (10, "status", "Unknown status “{value}”: use active, on leave or resigned."),
+        (11, "date", "Bad date “{value}”: use YYYY-MM-DD."),
     }
     duplicate = next(i for i in result.issues if i.row == 5)
     assert duplicate.params == {"employee_no": "E0103", "rows": "5, 6"}
@@ -321,8 +341,8 @@ def test_a_disabled_unit_and_a_taken_username_are_bad_rows(db, company):
     ]
     result = preview(db, company.actor(db, "admin"), csv_bytes(rows))
     assert reasons(result) == {
-        (2, "unit", "roster.reason.unit_disabled"),
-        (3, "employee_no", "roster.reason.username_taken"),
+        (2, "unit", "The unit “{unit}” is disabled."),
+        (3, "employee_no", "The username {username} is taken by another account."),
     }
 
 
@@ -341,14 +361,14 @@ def test_a_sales_manager_only_reaches_their_subtree_and_roles(db, company):
     ]
     result = preview(db, manager, csv_bytes(rows))
     assert reasons(result) == {
-        (3, "employee_no", "roster.reason.outside_scope"),
-        (3, "unit", "roster.reason.outside_scope"),
-        (4, "unit", "roster.reason.outside_scope"),
-        (5, "title", "roster.reason.role_not_grantable"),
-        (6, "title", "roster.reason.role_not_grantable"),
-        (8, "unit", "roster.reason.outside_scope"),
-        (9, "employee_no", "roster.reason.outside_scope"),
-        (9, "unit", "roster.reason.outside_scope"),
+        (3, "employee_no", "Outside your scope."),
+        (3, "unit", "Outside your scope."),
+        (4, "unit", "Outside your scope."),
+        (5, "title", "You cannot grant the role {role}."),
+        (6, "title", "You cannot grant the role {role}."),
+        (8, "unit", "Outside your scope."),
+        (9, "employee_no", "Outside your scope."),
+        (9, "unit", "Outside your scope."),
     }
     assert {r.employee_no: r.category for r in result.rows} == {
         "E0005": "moved",
@@ -363,11 +383,11 @@ def test_a_sales_manager_cannot_change_their_own_roles_or_mark_themselves_left(d
         ("E0003", "Bj Manager", "Beijing", "Team lead", "active", ""),
     ]
     assert reasons(preview(db, manager, csv_bytes(rows))) == {
-        (2, "title", "roster.reason.own_roles")
+        (2, "title", "You cannot change your own roles.")
     }
     rows = [("E0003", "Bj Manager", "Beijing", "", "resigned", "")]
     assert reasons(preview(db, manager, csv_bytes(rows))) == {
-        (2, "status", "roster.reason.self_leave")
+        (2, "status", "You cannot mark yourself as left.")
     }
 
 
@@ -380,7 +400,7 @@ def test_missing_required_columns_are_refused(db, company):
     data = csv_bytes([("E0005", "Rep A1")], header=["Employee No", "Name"])
     with pytest.raises(ValidationError) as error:
         preview(db, company.actor(db, "admin"), data)
-    assert error.value.key == "roster.error.missing_columns"
+    assert error.value.key == "Choose a column for: {columns}."
     assert error.value.params == {"columns": "unit, status"}
 
 
@@ -450,7 +470,7 @@ def test_apply_creates_moves_and_audits(db, company):
     assert role_names(db, company.users["rep_a2"].id) == ["team_lead"]
     assert db.get(User, company.users["rep_a2"].id).title == "Team lead"
 
-    (entry,) = db.exec(select(AuditLog).where(AuditLog.action == "roster.apply")).all()
+    (entry,) = db.exec(select(AuditLog).where(AuditLog.action == "Apply the roster")).all()
     assert entry.actor_id == company.users["admin"].id
     assert entry.target_type == "roster"
     assert entry.target_id == "hr-march.csv"
@@ -463,7 +483,7 @@ def test_apply_creates_moves_and_audits(db, company):
         "user.update",
         "user.set_roles",
         "user.create",
-        "roster.apply",
+        "Apply the roster",
     ]
 
 
@@ -476,12 +496,12 @@ def test_a_preview_with_bad_rows_is_not_applied(db, company):
     plan = preview(db, admin, csv_bytes(rows))
     with pytest.raises(ValidationError) as error:
         apply_roster(db, admin, plan)
-    assert error.value.key == "roster.error.bad_rows"
+    assert error.value.key == "The roster has {count} bad rows; nothing was applied."
     db.expire_all()
     assert db.get(User, company.users["rep_a1"].id).org_unit_id == company.units["team_a"].id
     assert (
         db.exec(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "roster.apply")
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "Apply the roster")
         ).one()
         == 0
     )
@@ -535,7 +555,10 @@ def test_a_stale_preview_is_refused(db, company):
     db.commit()
     with pytest.raises(ValidationError) as error:
         apply_roster(db, admin, plan)
-    assert error.value.key == "roster.error.stale"
+    assert (
+        error.value.key
+        == "The account on row {row} ({employee_no}) changed after the preview; nothing was applied. Upload the file again."
+    )
     assert error.value.params == {"row": 6, "employee_no": "E0005"}
     db.expire_all()
     assert db.get(User, company.users["rep_a1"].id).org_unit_id == company.units["team_a"].id
@@ -545,7 +568,7 @@ def test_a_preview_is_applied_only_by_its_author(db, company):
     plan = preview(db, company.actor(db, "admin"), csv_bytes(rows_with()))
     with pytest.raises(ValidationError) as error:
         apply_roster(db, company.actor(db, "bj_manager"), plan)
-    assert error.value.key == "roster.error.other_actor"
+    assert error.value.key == "This preview was made by another user. Upload the file again."
 
 
 def test_a_resigned_rep_loses_sign_in_and_their_opportunities_move_by_rule(db, company):
@@ -584,7 +607,7 @@ def test_a_resigned_rep_loses_sign_in_and_their_opportunities_move_by_rule(db, c
     assert user.left_on == datetime(2026, 3, 31)
     assert user.sessions_valid_after is not None
     assert authenticate(db, "rep_a1", PASSWORD).reason == "inactive"
-    entry = db.exec(select(AuditLog).where(AuditLog.action == "roster.apply")).one()
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "Apply the roster")).one()
     assert entry.after["opportunities_moved"] == 2
 
 

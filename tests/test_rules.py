@@ -45,17 +45,29 @@ def refused(call) -> ValidationError:
 @pytest.mark.parametrize(
     ("conditions", "action", "key"),
     [
-        ({"trigger": "no_follow_up", "after": 0}, {}, "rule.error.too_small"),
-        ({"trigger": "no_follow_up", "after": -3}, {}, "rule.error.too_small"),
-        ({"trigger": "no_follow_up", "after": 5}, {"dormant_after": 0}, "rule.error.too_small"),
-        ({"trigger": "no_follow_up", "after": 3}, {"warn_days": 3}, "rule.error.warn_too_long"),
-        ({"trigger": "sometime", "after": 3}, {}, "rule.error.unknown_choice"),
-        ({"trigger": "no_follow_up", "after": "x"}, {}, "rule.error.not_a_number"),
-        ({"trigger": "no_follow_up", "after": 3}, {"target": "team"}, "rule.error.no_team"),
+        ({"trigger": "no_follow_up", "after": 0}, {}, "{field}: must be at least {minimum}."),
+        ({"trigger": "no_follow_up", "after": -3}, {}, "{field}: must be at least {minimum}."),
+        (
+            {"trigger": "no_follow_up", "after": 5},
+            {"dormant_after": 0},
+            "{field}: must be at least {minimum}.",
+        ),
+        (
+            {"trigger": "no_follow_up", "after": 3},
+            {"warn_days": 3},
+            "The warning must come before the recycle (trigger after {after}).",
+        ),
+        ({"trigger": "sometime", "after": 3}, {}, "{field}: “{value}” is not one of the choices."),
+        ({"trigger": "no_follow_up", "after": "x"}, {}, "{field}: expected a whole number."),
+        (
+            {"trigger": "no_follow_up", "after": 3},
+            {"target": "team"},
+            "Choose the team that recycled opportunities go to.",
+        ),
         (
             {"trigger": "no_follow_up", "after": 3, "exempt_from_stage": "won"},
             {},
-            "rule.error.unknown_choice",
+            "{field}: “{value}” is not one of the choices.",
         ),
     ],
 )
@@ -92,20 +104,39 @@ def test_a_target_unit_with_no_active_reps_is_refused(db, company):
             draft(company, target_unit_id=company.units["team_b"].id),
         )
     )
-    assert error.key == "rule.error.no_active_reps" and error.params["unit"] == "Team B"
+    assert (
+        error.key == "{field}: {unit} has no active reps: the rule could give nothing."
+        and error.params["unit"] == "Team B"
+    )
 
 
 @pytest.mark.parametrize(
     ("conditions", "action", "key"),
     [
-        ({}, {"target_unit_id": None}, "rule.error.no_target"),
-        ({"hours_from": "09:00"}, {}, "rule.error.hours_half"),
-        ({"hours_from": "09:00", "hours_to": "09:00"}, {}, "rule.error.hours_empty"),
-        ({"hours_from": "9am", "hours_to": "18:00"}, {}, "rule.error.bad_time"),
-        ({"intention_levels": ["Z"]}, {}, "rule.error.unknown_choice"),
-        ({}, {"strategy": "random"}, "rule.error.unknown_choice"),
-        ({}, {"no_return_days": 0}, "rule.error.too_small"),
-        ({}, {"skill_tag": "ielts", "skill_required": True}, "rule.error.no_skill"),
+        (
+            {},
+            {"target_unit_id": None},
+            "Choose a target unit or named reps: the rule has nobody to give to.",
+        ),
+        ({"hours_from": "09:00"}, {}, "Give both the start and the end of the hours, or neither."),
+        (
+            {"hours_from": "09:00", "hours_to": "09:00"},
+            {},
+            "The hours start and end at the same time: the rule would never run.",
+        ),
+        (
+            {"hours_from": "9am", "hours_to": "18:00"},
+            {},
+            "{field}: “{value}” is not a time like 09:30.",
+        ),
+        ({"intention_levels": ["Z"]}, {}, "{field}: “{value}” is not one of the choices."),
+        ({}, {"strategy": "random"}, "{field}: “{value}” is not one of the choices."),
+        ({}, {"no_return_days": 0}, "{field}: must be at least {minimum}."),
+        (
+            {},
+            {"skill_tag": "ielts", "skill_required": True},
+            "No active target rep has the skill tag “{tag}”.",
+        ),
     ],
 )
 def test_dispatch_rules_that_cannot_work_are_refused(db, company, conditions, action, key):
@@ -136,7 +167,7 @@ def test_named_reps_must_be_active_and_in_scope(db, company):
             draft(company, target_unit_id=None, target_user_ids=[company.users["rep_c1"].id]),
         )
     )
-    assert error.key == "rule.error.rep_unknown"
+    assert error.key == "Reps not found or outside your scope: {ids}."
     db.exec(update(User).where(User.id == company.users["rep_a1"].id).values(status="resigned"))
     db.commit()
     error = refused(
@@ -147,14 +178,18 @@ def test_named_reps_must_be_active_and_in_scope(db, company):
             draft(company, target_unit_id=None, target_user_ids=[company.users["rep_a1"].id]),
         )
     )
-    assert error.key == "rule.error.rep_inactive"
+    assert error.key == "These reps are not active: {names}."
 
 
 def test_overlapping_priorities_are_refused(db, company):
     manager = company.actor(db, "bj_manager")
     save_rule(db, manager, "dispatch", draft(company, name="First"))
     error = refused(lambda: save_rule(db, manager, "dispatch", draft(company, name="Second")))
-    assert error.key == "rule.error.priority_taken" and error.params["rule"] == "First"
+    assert (
+        error.key
+        == "Priority {priority} is already used by rule “{rule}” on the same business line: choose another so the order is clear."
+        and error.params["rule"] == "First"
+    )
     paused = save_rule(
         db,
         manager,
@@ -167,7 +202,7 @@ def test_overlapping_priorities_are_refused(db, company):
         ),
     )
     assert refused(lambda: set_rule_enabled(db, manager, "dispatch", paused.id, True)).key == (
-        "rule.error.priority_taken"
+        "Priority {priority} is already used by rule “{rule}” on the same business line: choose another so the order is clear."
     )
 
 
@@ -223,7 +258,7 @@ def test_managers_change_only_their_units_rules(db, company):
             RuleDraft(name="No unit", action={"target_unit_id": company.units["team_a"].id}),
         )
     )
-    assert error.key == "rule.error.unit_required"
+    assert error.key == "Choose the unit the rule belongs to."
 
 
 def test_moving_a_rule_swaps_its_place(db, company):

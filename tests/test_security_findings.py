@@ -52,7 +52,7 @@ def test_finding_1_revenue_without_the_right_to_record_payments(db):
 
     assert report.imported == 0
     assert [(i.row, i.reason) for i in report.issues] == [
-        (2, "history_import.error.won_needs_payments")
+        (2, "A won opportunity brings revenue: importing it needs the right to record payments.")
     ]
     assert db.exec(select(func.count()).select_from(SalesOrder)).one() == 0
     assert db.exec(select(func.count()).select_from(Opportunity)).one() == 0
@@ -81,7 +81,7 @@ def test_finding_1_a_win_closed_in_the_future_is_refused(db):
     report = run_history_import(db, company.actor(db, "admin"), frame, None, options)
 
     assert [(i.row, i.column, i.reason) for i in report.issues] == [
-        (2, "closed", "history_import.error.future_date")
+        (2, "closed", "A date in the future.")
     ]
     assert db.exec(select(func.count()).select_from(SalesOrder)).one() == 0
 
@@ -135,7 +135,10 @@ def test_finding_2_a_million_row_xlsx_is_refused_at_the_row_limit(tmp_path, monk
     data = rows_past_declared_dimension(1_000_000)
     path = tmp_path / "million.xlsx"
     path.write_bytes(data)
-    assert _read_in_a_process(path)["refused"] == "tabular.error.too_many_rows"
+    assert (
+        _read_in_a_process(path)["refused"]
+        == "The file {filename} has more than {max:,} data rows. Split it into smaller files."
+    )
     assert _read_in_a_process(path)["peak_mb"] < 1024
 
     # Reading stops at the first row past the limit, not at the end of the file.
@@ -150,7 +153,10 @@ def test_finding_2_a_million_row_xlsx_is_refused_at_the_row_limit(tmp_path, monk
     monkeypatch.setattr(WorkSheetParser, "parse", counting)
     with pytest.raises(ValidationError) as refusal:
         read_table(data, "million.xlsx", max_rows=1000)
-    assert refusal.value.key == "tabular.error.too_many_rows"
+    assert (
+        refusal.value.key
+        == "The file {filename} has more than {max:,} data rows. Split it into smaller files."
+    )
     assert len(parsed) == 1 + 1000 + 1
 
 
@@ -163,19 +169,28 @@ def test_finding_2_rows_past_the_declared_dimension_are_read():
 def test_finding_2_a_value_far_right_and_a_zip_bomb_are_refused():
     with pytest.raises(ValidationError) as wide:
         read_table(value_far_right(), "wide.xlsx")
-    assert wide.value.key == "tabular.error.too_wide"
+    assert (
+        wide.value.key
+        == "Row {row} of {filename} has values beyond column {max}. Delete the columns that are not needed and upload it again."
+    )
     bomb = shared_strings_bomb(110)
     assert len(bomb) < 1_000_000
     with pytest.raises(ValidationError) as large:
         read_table(bomb, "bomb.xlsx")
-    assert large.value.key == "tabular.error.too_large"
+    assert (
+        large.value.key
+        == "The file {filename} unpacks to {size_mb} MB, more than the {max_mb} MB an upload may hold. Split it into smaller files."
+    )
 
 
 def test_finding_2_a_csv_stops_at_the_row_limit_and_blank_lines_do_not_count():
     rows = "".join(f"Lead {n},1380000{n:04d}\n" for n in range(12))
     with pytest.raises(ValidationError) as refusal:
         read_table(("name,phone\n" + rows).encode(), "leads.csv", max_rows=10)
-    assert refusal.value.key == "tabular.error.too_many_rows"
+    assert (
+        refusal.value.key
+        == "The file {filename} has more than {max:,} data rows. Split it into smaller files."
+    )
     spaced = "name,phone\n" + "\n\n\n".join(f"Lead {n},1380000{n:04d}" for n in range(10))
     frame = read_table(spaced.encode(), "spaced.csv", max_rows=10)
     assert len(frame.index) == 10 and frame.index[-1] == 2 + 9 * 3

@@ -184,7 +184,11 @@ def test_finding_8_a_run_whose_lock_was_taken_over_commits_nothing(
 
     monkeypatch.setitem(jobs.JOBS, "dispatch", overtaken)
     run = run_job("dispatch", engine=engine)
-    assert run.status == "failed" and run.error == "job.error.lock_lost"
+    assert (
+        run.status == "failed"
+        and run.error
+        == "Another worker took over this job's lock while the run was still working (its lease had run out), so nothing of this run was saved."
+    )
     assert owned(db) == 0
     # The new holder's lock is left alone.
     db.expire_all()

@@ -114,7 +114,9 @@ def test_finding_4_custom_scope_manager_cannot_create_a_subtree_account(
             role_codes=["subtree_reader"],
         )
     # A list of units reaches no subtree: no subtree role is theirs to give, anywhere.
-    assert refused.value.key == "users.error.grant_scope"
+    assert (
+        refused.value.key == "You cannot grant the role {role}: its data scope is wider than yours."
+    )
     db.rollback()
     assert db.exec(select(User).where(User.username == "wide")).first() is None
     # What stays within the granter's reach is still granted: the team of their own unit.
@@ -137,7 +139,9 @@ def test_finding_4_custom_scope_manager_cannot_widen_an_accounts_roles(
     with pytest.raises(PermissionDenied) as refused:
         set_user_roles(db, department_manager, clerk.id, ["subtree_reader"])
     # A list of units reaches no subtree: no subtree role is theirs to give, anywhere.
-    assert refused.value.key == "users.error.grant_scope"
+    assert (
+        refused.value.key == "You cannot grant the role {role}: its data scope is wider than yours."
+    )
     db.rollback()
     assert opportunities_seen(db, load_actor(db, clerk.id)) == 0
 
@@ -154,13 +158,21 @@ def test_finding_4_moving_a_user_moves_their_reach(db, company):
     # From Shanghai the subtree role would reach Team C, which the manager does not.
     with pytest.raises(PermissionDenied) as refused:
         update_user(db, manager, rep_a1, org_unit_id=company.units["shanghai"].id)
-    assert refused.value.key == "users.error.grant_reach"
+    assert (
+        refused.value.key
+        == "You cannot give the role {role} to someone in {unit}: from there it would reach data outside your own scope."
+    )
     db.rollback()
     changed, errors = bulk_update_users(
         db, manager, [{"id": rep_a1, "org_unit_id": company.units["shanghai"].id}]
     )
     assert changed == 0
-    assert [(e.column, e.key) for e in errors] == [("org_unit_id", "users.error.grant_reach")]
+    assert [(e.column, e.key) for e in errors] == [
+        (
+            "org_unit_id",
+            "You cannot give the role {role} to someone in {unit}: from there it would reach data outside your own scope.",
+        )
+    ]
     db.rollback()
     assert db.get(User, rep_a1).org_unit_id == company.units["team_a"].id
     assert opportunities_seen(db, load_actor(db, rep_a1)) == 0
@@ -185,8 +197,13 @@ def test_finding_4_the_roster_checks_reach_from_the_rows_unit(db, company):
     ).encode()
     preview = preview_roster(db, company.actor(db, "bj_manager"), read_table(data, "r.csv"))
     assert [(i.row, i.column, i.key, i.params) for i in preview.issues] == [
-        (2, "unit", "roster.reason.role_reach", {"role": "subtree_reader"}),
-        (3, "title", "roster.reason.role_not_grantable", {"role": "subtree_reader"}),
+        (
+            2,
+            "unit",
+            "In this unit the account's role {role} would reach data outside your scope.",
+            {"role": "subtree_reader"},
+        ),
+        (3, "title", "You cannot grant the role {role}.", {"role": "subtree_reader"}),
     ]
     assert [r.employee_no for r in preview.rows] == ["E9002"]
 
@@ -201,7 +218,10 @@ def test_finding_4_moving_a_unit_needs_everything_below_it_in_reach(db, company)
     desk = company.actor(db, "desk")
     with pytest.raises(PermissionDenied) as refused:
         move_unit(db, desk, beijing.id, shanghai.id)
-    assert refused.value.key == "org.error.move_reach"
+    assert (
+        refused.value.key
+        == "You cannot move {unit}: {count} of the units in it are outside your scope, and they would move with it."
+    )
     db.rollback()
     assert db.get(OrgUnit, beijing.id).parent_id == company.units["hq"].id
     assert opportunities_seen(db, company.actor(db, "sh_manager")) == 0
@@ -242,7 +262,10 @@ def test_finding_5_beijing_role_editor_cannot_change_the_builtin_rep_role(
             data_scope="team",
             max_discount_pct=30,
         )
-    assert refused.value.key == "roles.error.builtin_admin_only"
+    assert (
+        refused.value.key
+        == "Only an administrator can change the built-in role {code}: it is held across the whole company."
+    )
     db.rollback()
     db.expire_all()
     rep = db.exec(select(Role).where(Role.code == "rep")).one()
@@ -269,7 +292,10 @@ def test_finding_5_role_editor_cannot_change_a_role_held_outside_their_reach(
             permissions=["view_leads", "export_leads"],
             data_scope="self",
         )
-    assert refused.value.key == "roles.error.holders_outside"
+    assert (
+        refused.value.key
+        == "You cannot change the role {code}: {count} of the people who hold it are outside your scope."
+    )
     assert refused.value.params == {"code": "night_shift", "count": 1}
     db.rollback()
     assert not company.actor(db, "rep_c1").can("export_leads")
@@ -306,7 +332,9 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
     assert opportunities_seen(db, dept_editor) == 0
     with pytest.raises(PermissionDenied) as refused:
         save_role(db, dept_editor, **wider)
-    assert refused.value.key == "users.error.grant_scope"
+    assert (
+        refused.value.key == "You cannot grant the role {role}: its data scope is wider than yours."
+    )
     db.rollback()
     with pytest.raises(PermissionDenied) as refused:
         save_role(
@@ -317,7 +345,9 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
             permissions=READ_ONLY,
             data_scope="subtree",
         )
-    assert refused.value.key == "users.error.grant_scope"
+    assert (
+        refused.value.key == "You cannot grant the role {role}: its data scope is wider than yours."
+    )
     db.rollback()
     # An editor who reaches Team A's subtree and the Beijing unit: the clerk is within
     # reach, but from Beijing a subtree role would reach Team B too.
@@ -326,7 +356,10 @@ def test_finding_5_a_role_edit_cannot_widen_a_holders_reach_past_the_editor(db, 
     person(db, company, "mixed_editor", "team_a", ["team_a_roles", "beijing_desk"])
     with pytest.raises(PermissionDenied) as refused:
         save_role(db, company.actor(db, "mixed_editor"), **wider)
-    assert refused.value.key == "users.error.grant_reach"
+    assert (
+        refused.value.key
+        == "You cannot give the role {role} to someone in {unit}: from there it would reach data outside your own scope."
+    )
     db.rollback()
     assert opportunities_seen(db, load_actor(db, clerk.id)) == 0
 

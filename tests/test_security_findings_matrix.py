@@ -152,13 +152,13 @@ def test_finding_scope_matrix_lead_edit_does_not_name_a_lead_outside_scope(db, c
     with pytest.raises(ValidationError) as refused:
         update_lead(db, company.actor(db, "rep_a1"), mine.lead_id, {"phone": their_phone})
     assert (refused.value.key, refused.value.params) == (
-        "lead_card.error.phone_taken_elsewhere",
+        "This number belongs to a lead outside your reach. Ask a manager who reaches both leads to merge them.",
         {},
     )
     with pytest.raises(ValidationError) as named:
         update_lead(db, company.actor(db, "admin"), mine.lead_id, {"phone": their_phone})
     assert (named.value.key, named.value.params) == (
-        "lead_card.error.phone_taken",
+        "This number belongs to lead #{lead_id}. Merge the two leads instead.",
         {"lead_id": theirs.lead_id},
     )
 
@@ -184,8 +184,14 @@ def test_finding_scope_matrix_renewal_does_not_name_an_opportunity_outside_scope
     db.commit()
     with pytest.raises(ValidationError) as refused:
         open_renewal(db, company.actor(db, "rep_a1"), won.id)
-    assert (refused.value.key, refused.value.params) == ("renewal.error.line_open_elsewhere", {})
+    assert (refused.value.key, refused.value.params) == (
+        "The lead already has an open opportunity on this business line, outside your reach: ask your manager.",
+        {},
+    )
     db.rollback()
     with pytest.raises(ValidationError) as named:
         open_renewal(db, company.actor(db, "admin"), won.id)
-    assert (named.value.key, named.value.params) == ("renewal.error.line_open", {"id": other.id})
+    assert (named.value.key, named.value.params) == (
+        "The lead already has an open opportunity on this business line (#{id}): work that one instead.",
+        {"id": other.id},
+    )

@@ -52,7 +52,10 @@ def test_a_rep_cannot_move_back_but_a_manager_can(db, company):
     change_stage(db, company.actor(db, "rep_a1"), opp.id, "qualified")
     with pytest.raises(ValidationError) as refused:
         change_stage(db, company.actor(db, "rep_a1"), opp.id, "contacted")
-    assert refused.value.key == "stage.error.backwards"
+    assert (
+        refused.value.key
+        == "Stages move forward from “{stage}”; only a manager may move an opportunity back."
+    )
     assert "contacted" not in next_stages(company.actor(db, "rep_a1"), "qualified")
     assert "contacted" in next_stages(company.actor(db, "lead_a"), "qualified")
     change_stage(db, company.actor(db, "bj_manager"), opp.id, "contacted")
@@ -63,12 +66,12 @@ def test_a_rep_cannot_move_back_but_a_manager_can(db, company):
 @pytest.mark.parametrize(
     ("to_stage", "extra", "key"),
     [
-        ("won", {}, "stage.error.won_by_order"),
-        ("paid", {}, "stage.error.unknown"),
-        ("contacted", {}, "stage.error.same"),
-        ("trial_booked", {}, "stage.error.trial_date"),
-        ("lost", {}, "stage.error.lost_reason"),
-        ("lost", {"lost_reason": "aliens"}, "stage.error.lost_reason_unknown"),
+        ("won", {}, "An opportunity is won by a paid order, not by choosing the stage."),
+        ("paid", {}, "“{stage}” is not a stage you can choose."),
+        ("contacted", {}, "The opportunity is already at this stage."),
+        ("trial_booked", {}, "A booked trial needs its date and time."),
+        ("lost", {}, "Choose why the opportunity was lost."),
+        ("lost", {"lost_reason": "aliens"}, "“{reason}” is not one of the lost reasons."),
     ],
 )
 def test_moves_that_lack_what_the_stage_needs_are_refused(db, company, to_stage, extra, key):

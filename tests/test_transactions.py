@@ -186,7 +186,9 @@ def test_a_refused_phone_race_in_an_edit_keeps_the_callers_earlier_work(
     monkeypatch.setattr(edit, "_check_free", lambda *args, **kwargs: None)
     with pytest.raises(ValidationError) as refused:
         edit.update_lead(db, admin, company.opps["rep_a2"].lead_id, {"phone": taken})
-    assert refused.value.key == "lead_card.error.concurrent_edit"
+    assert (
+        refused.value.key == "Someone changed the same data at the same moment; please try again."
+    )
     db.commit()
     with _other_session(engine) as other:
         assert other.get(Lead, earlier) is not None
@@ -211,7 +213,10 @@ def test_a_refused_renewal_race_keeps_the_callers_earlier_work(db, company, engi
     monkeypatch.setattr(renewals, "_refuse_when_line_open", lambda *args, **kwargs: None)
     with pytest.raises(ValidationError) as refused:
         renewals.open_renewal(db, admin, won.id)
-    assert refused.value.key == "renewal.error.line_open_now"
+    assert (
+        refused.value.key
+        == "An opportunity on this business line was opened a moment ago: reload and look again."
+    )
     db.commit()
     with _other_session(engine) as other:
         assert other.get(Lead, earlier) is not None

@@ -66,14 +66,14 @@ def test_refusals(db, company):
     rep = company.actor(db, "rep_a1")
     with pytest.raises(ValidationError) as empty:
         request_transfer(db, rep, opp.id, "  ")
-    assert empty.value.key == "transfer.error.reason"
+    assert empty.value.key == "Say why the opportunity should move."
     with pytest.raises(ValidationError) as stranger:
         request_transfer(db, rep, opp.id, "why", suggested_owner_id=company.users["rep_c1"].id)
-    assert stranger.value.key == "transfer.error.suggested"
+    assert stranger.value.key == "Suggest a colleague of your own team who receives opportunities."
     request_transfer(db, rep, opp.id, "Too far")
     with pytest.raises(ValidationError) as twice:
         request_transfer(db, rep, opp.id, "Again")
-    assert twice.value.key == "transfer.error.pending"
+    assert twice.value.key == "A transfer of this opportunity is already waiting for a decision."
     theirs = add_owned_opportunity(db, company, "rep_a2", 2)
     with pytest.raises(NotFound):
         request_transfer(db, rep, theirs.id, "Not mine")

@@ -48,14 +48,14 @@ def test_attending_moves_to_trial_done_only_after_the_trial(db, company):
     db.commit()
     with pytest.raises(ValidationError) as early:
         mark_trial(db, rep, trial.id, "done")
-    assert early.value.key == "trial.error.not_yet"
+    assert early.value.key == "The trial lesson has not happened yet."
     clock.advance(timedelta(hours=3))
     mark_trial(db, rep, trial.id, "done", note="Liked the teacher")
     db.commit()
     assert stage_of(db, opp.id) == "trial_done"
     with pytest.raises(ValidationError) as again:
         mark_trial(db, rep, trial.id, "no_show")
-    assert again.value.key == "trial.error.not_booked"
+    assert again.value.key == "This trial lesson is no longer booked."
 
 
 def test_a_missed_trial_keeps_the_stage(db, company):
@@ -74,7 +74,7 @@ def test_trials_in_the_past_and_other_reps_trials_are_refused(db, company):
     rep = company.actor(db, "rep_a1")
     with pytest.raises(ValidationError) as past:
         book_trial(db, rep, opp.id, NOW - timedelta(days=1))
-    assert past.value.key == "trial.error.past"
+    assert past.value.key == "The trial lesson cannot be in the past."
     db.rollback()
     trial = book_trial(db, rep, opp.id, NOW + timedelta(days=1))
     db.commit()

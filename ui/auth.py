@@ -21,7 +21,7 @@ from crm_core.org import auth
 from crm_core.org.access import load_actor
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.i18n import LANGUAGES
+from crm_core.platform.i18n import LANGUAGES, N_
 from crm_core.platform.settings import get_setting
 from ui import cookies
 from ui.db import session
@@ -105,7 +105,7 @@ def _cookie_user(
 def _language_picker() -> None:
     codes = list(LANGUAGES)
     choice = st.sidebar.selectbox(
-        t("app.language"),
+        t("Language"),
         codes,
         index=codes.index(language()),
         format_func=LANGUAGES.get,
@@ -116,11 +116,11 @@ def _language_picker() -> None:
 
 def _login_fields() -> dict[str, str]:
     return {
-        "Form name": t("login.form_name"),
-        "Username": t("login.username"),
-        "Password": t("login.password"),
-        "Login": t("login.submit"),
-        "Captcha": t("login.captcha"),
+        "Form name": t("Sign in"),
+        "Username": t("Username"),
+        "Password": t("Password"),
+        "Login": t("Login"),
+        "Captcha": t("Captcha"),
     }
 
 
@@ -152,11 +152,13 @@ def _keep_cookie(authenticator, policy: auth.CookiePolicy) -> bool:
     login_at = st.session_state[_LOGIN_AT]
     expires = st.session_state.get(_COOKIE_EXPIRES)
     if now >= login_at + policy.longest:
-        ended = "app.session_ended"  # the longest a sign-in lasts, however active
+        ended = N_(
+            "Your session has ended. Please sign in again."
+        )  # the longest a sign-in lasts, however active
     elif st.session_state.pop(_COOKIE_PENDING, False) or expires is None:
-        ended = None if _order_cookie() else "app.session_ended"
+        ended = None if _order_cookie() else N_("Your session has ended. Please sign in again.")
     elif now >= expires:
-        ended = "auth.session_idle"
+        ended = N_("You were signed out after a while without activity. Please sign in again.")
     else:
         if auth.renewed_expiry(policy, login_at, expires, now) is not None:
             _order_cookie()
@@ -201,7 +203,7 @@ def current_actor() -> Actor | None:
             st.session_state["crm_language"] = user.language
             actor = load_actor(s, user.id)
     if user is None:
-        _end_session(authenticator, "app.session_ended")
+        _end_session(authenticator, N_("Your session has ended. Please sign in again."))
         return None
     if not _keep_cookie(authenticator, policy):
         return None
@@ -215,11 +217,11 @@ def login_page() -> None:
     # when the page has switched to the user's pages.
     authenticator.cookie_controller.cookie_model.set_cookie = lambda: None
     _language_picker()
-    st.title(t("app.title"))
+    st.title(t("Sales CRM"))
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.info(t(notice))
-    st.caption(t("login.intro"))
+    st.caption(t("Sign in with your employee account."))
     authenticator.login(location="main", fields=_login_fields(), key="crm_login")
     if st.session_state.get("authentication_status"):
         st.session_state[_COOKIE_PENDING] = True

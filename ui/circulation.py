@@ -12,6 +12,7 @@ from crm_core.leads.search import owner_choices
 from crm_core.models import path_ids
 from crm_core.org.units import unit_tree
 from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import label_of
 from crm_core.platform.permissions import Permission
 from ui.i18n import t
 
@@ -28,7 +29,7 @@ def people(session: Session, me: Actor) -> dict[int, str]:
 def person(names: dict[int, str], user_id: int | None) -> str:
     """A user's name; the system for None; the id for someone outside the reader's scope."""
     if user_id is None:
-        return t("circulation.system")
+        return t("System")
     return names.get(user_id, f"#{user_id}")
 
 
@@ -50,23 +51,18 @@ def number(value: int) -> str:
 
 
 def label(family: str, code: str | None) -> str:
-    """The text of `family.code`, or the code itself when it has none."""
-    if not code:
-        return ""
-    key = f"{family}.{code}"
-    text = t(key)
-    return code if text == key else text
+    """The text of `code` of `family`, or the code itself when it has none."""
+    return t(label_of(family, code)) if code else ""
 
 
-def pager(texts: str, key: str, state: str, page: int, pages_label: str, *, last: bool) -> None:
-    """Previous / "page x of y" / next under a paged table; `texts` is the page's text
-    prefix, `state` the session key holding the page number, `last` whether this is it."""
+def pager(key: str, state: str, page: int, pages_label: str, *, last: bool) -> None:
+    """Previous / "page x of y" / next under a paged table; `state` the session key holding the page number, `last` whether this is it."""
     left, middle, right = st.columns([1, 2, 1])
-    if left.button(t(f"{texts}.previous"), disabled=page <= 1, key=f"{key}_prev"):
+    if left.button(t("Previous"), disabled=page <= 1, key=f"{key}_prev"):
         st.session_state[state] = page - 1
         st.rerun()
-    middle.caption(t(f"{texts}.page_of", page=number(page), pages=pages_label))
-    if right.button(t(f"{texts}.next"), disabled=last, key=f"{key}_next"):
+    middle.caption(t("Page {page} of {pages}", page=number(page), pages=pages_label))
+    if right.button(t("Next"), disabled=last, key=f"{key}_next"):
         st.session_state[state] = page + 1
         st.rerun()
 

@@ -21,6 +21,7 @@ from crm_core.analytics import (
     to_query_params,
 )
 from crm_core.analytics.scope import unit_choices
+from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from ui.context import actor
 from ui.db import session
@@ -54,34 +55,34 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     period_key = f"{page}_period"
     _initial(period_key, tuple(d for d in (view.start, view.end) if d is not None))
     period = columns[0].date_input(
-        t("dash.filter.period"), key=period_key, help=t("dash.filter.period_help")
+        t("Period"),
+        key=period_key,
+        help=t("Local calendar days, first and last included. Clear it for all time."),
     )
     start, end = _period(period, open_period)
-    all_lines = {_ALL: t("dash.filter.all"), **lines}
-    line = pick(
-        columns[1], t("dash.filter.business_line"), all_lines, f"{page}_line", view.business_line_id
-    )
+    all_lines = {_ALL: t("All"), **lines}
+    line = pick(columns[1], t("Business line"), all_lines, f"{page}_line", view.business_line_id)
     channel = pick(
         columns[2],
-        t("dash.filter.channel"),
-        {_ALL: t("dash.filter.all"), **channels},
+        t("Channel"),
+        {_ALL: t("All"), **channels},
         f"{page}_channel",
         view.channel,
     )
     campaign_key = f"{page}_campaign"
     _initial(campaign_key, view.campaign or "")
-    campaign = search_input(t("dash.filter.campaign"), container=columns[3], key=campaign_key)
+    campaign = search_input(t("Campaign"), container=columns[3], key=campaign_key)
     unit = pick(
         columns[4],
-        t("dash.filter.unit"),
-        {_ALL: t("dash.filter.all_units"), **units},
+        t("Org unit (with everything below)"),
+        {_ALL: t("All in my scope"), **units},
         f"{page}_unit",
         view.unit_id,
     )
     chosen_split = "none"
     if split:
-        splits = {code: t(f"dash.split.{code}") for code in SPLITS}
-        chosen_split = pick(columns[5], t("dash.filter.split"), splits, f"{page}_split", view.split)
+        splits = {code: t(label_of("dash.split", code)) for code in SPLITS}
+        chosen_split = pick(columns[5], t("Split by"), splits, f"{page}_split", view.split)
     chosen = DashboardFilter(
         start=start,
         end=end,
@@ -124,7 +125,7 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     row = st.container(horizontal=True)
     for kind in EXPORT_FORMATS:
         row.download_button(
-            t(f"dash.download.{kind}"),
+            t(label_of("dash.download", kind)),
             lambda kind=kind: export_table(frame, kind, name),
             file_name=f"{name}.{kind}",
             mime=MIME_TYPES[kind],
@@ -145,7 +146,7 @@ def bar_chart(
     """A bar chart of `frame`: `y` per `x`, one series per `color` value or per column of
     a `y` list. Plain graph objects: plotly express takes ten times as long to build."""
     if frame.empty:
-        st.caption(t("dash.no_data"))
+        st.caption(t("Nothing in this view."))
         return
     if color is not None:
         series = [(str(name), part[x], part[y]) for name, part in frame.groupby(color, sort=False)]

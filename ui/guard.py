@@ -40,7 +40,12 @@ def run_guarded(render: Callable[[], None]) -> None:
     except Exception:
         error_id = new_error_id()
         log.exception("Unexpected error %s on page %s", error_id, _page_name())
-        st.error(tmd("security.unexpected_error", error_id=error_id))
+        st.error(
+            tmd(
+                "Something went wrong on our side. Please try again; if it keeps happening, give your administrator this error number: {error_id}.",
+                error_id=error_id,
+            )
+        )
 
 
 def _page_name() -> str:

@@ -1,5 +1,5 @@
-"""`t()` for pages: translate in the current user's language; `tmd()` for the Markdown
-elements, whose parameters are people's text (see `ui.text`)."""
+"""`t()` for pages: a message in the current user's language; `tmd()` for the Markdown
+elements, whose parameters are people's text (see `ui.text`); `nt()` for a count."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from crm_core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, ntranslate, translate
 from ui.text import md
 
 
@@ -16,16 +16,22 @@ def language() -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def t(key: str, **params: Any) -> str:
-    """The text of `key` as plain text: for dataframes, selectbox options, input values."""
-    return translate(key, language(), **params)
+def t(message: str, **params: Any) -> str:
+    """`message` in the user's language, as plain text: for dataframes, selectbox options,
+    input values."""
+    return translate(message, language(), **params)
 
 
-def tmd(key: str, **params: Any) -> str:
-    """The text of `key` for anything Streamlit renders as Markdown (titles, captions,
-    alerts, labels, ...): the translation's own Markdown stays, every parameter is shown
+def tmd(message: str, **params: Any) -> str:
+    """`message` for anything Streamlit renders as Markdown (titles, captions, alerts,
+    labels, ...): the translation's own Markdown stays, every parameter is shown
     literally."""
-    return translate(key, language(), **{name: md(value) for name, value in params.items()})
+    return translate(message, language(), **{name: md(value) for name, value in params.items()})
+
+
+def nt(singular: str, plural: str, n: int, **params: Any) -> str:
+    """The form of a message that fits the count `n` (`{n}` in the message)."""
+    return ntranslate(singular, plural, n, language(), **params)
 
 
 def error_markdown(error: Exception) -> str:

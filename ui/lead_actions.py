@@ -11,6 +11,7 @@ from crm_core.leads.search import LeadFilter
 from crm_core.leads.tags import bulk_tag, bulk_untag
 from crm_core.models import BusinessLine, MetadataOption
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, label_of
 from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
@@ -25,31 +26,39 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
     can_keep = me.can(Permission.WORK_OPPORTUNITIES) and me.org_unit_id is not None
     with st.form("leads_new", clear_on_submit=False):
         left, right = st.columns(2)
-        name = text_input(t("lead_card.field.name") + " *", container=left)
+        name = text_input(t("Name") + " *", container=left)
         phone = text_input(
-            t("lead_card.field.phone"), help=t("leads.new.phone_help"), container=right
+            t("Phone"),
+            help=t("Mainland mobile numbers in any spelling; other countries with their + code."),
+            container=right,
         )
         channel = left.selectbox(
-            t("lead_card.field.channel") + " *",
+            t("Channel") + " *",
             [o.code for o in channels],
             format_func=lambda c: labels.get(c, c),
         )
         line_codes = right.multiselect(
-            t("leads.new.lines") + " *",
+            t("Business lines") + " *",
             [line.code for line in lines],
             default=[lines[0].code] if len(lines) == 1 else [],
             format_func=lambda c: next((x.name for x in lines if x.code == c), c),
         )
-        campaign = text_input(t("lead_card.field.campaign"), container=left)
-        external_id = text_input(t("lead_card.field.external_id"), container=right)
-        wechat = text_input(t("lead_card.field.wechat"), container=left)
-        city = text_input(t("lead_card.field.city"), container=right)
+        campaign = text_input(t("Campaign"), container=left)
+        external_id = text_input(t("External id"), container=right)
+        wechat = text_input(t("WeChat"), container=left)
+        city = text_input(t("City"), container=right)
         keep = (
-            st.checkbox(t("leads.new.keep"), value=True, help=t("leads.new.keep_help"))
+            st.checkbox(
+                t("Keep this lead for myself"),
+                value=True,
+                help=t(
+                    "You found this person: the opportunities are yours at once instead of waiting for dispatch."
+                ),
+            )
             if can_keep
             else False
         )
-        if not st.form_submit_button(t("leads.new.save"), type="primary"):
+        if not st.form_submit_button(t("Save lead"), type="primary"):
             return
     item = LeadInput(
         name=name,
@@ -75,14 +84,23 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
         if collision.hidden:
             # Outside the rep's scope: who has the person, and under which number, is not
             # theirs to know; the owner's manager was told instead.
-            st.warning(t("leads.new.collision_colleague"))
+            st.warning(
+                t(
+                    "This person is already followed up by a colleague; the inquiry was logged on their opportunity."
+                )
+            )
             continue
-        owner = collision.owner_name or t(f"pool.{collision.pool_state}")
-        st.warning(tmd("leads.new.collision", owner=owner))
+        owner = collision.owner_name or t(label_of("pool", collision.pool_state))
+        st.warning(
+            tmd(
+                "This person is already followed up by {owner}; the inquiry was logged on their opportunity.",
+                owner=owner,
+            )
+        )
     if not outcome.collisions:
         # Opened on the next run, before the page draws its "open a lead" box.
         st.session_state["leads_open_next"] = outcome.lead_id
-        flash(f"leads.new.{outcome.status}")
+        flash(label_of("leads.new", outcome.status))
         st.rerun()
 
 
@@ -90,13 +108,13 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
     """Export the current search (within the user's scope), masked as on screen."""
     me = actor()
     fmt = st.radio(
-        t("leads.export.format"),
+        t("Format"),
         EXPORT_FORMATS,
         horizontal=True,
         format_func=lambda f: f.upper(),
         key="leads_export_format",
     )
-    if st.button(t("leads.export.prepare", count=total_text), key="leads_export_go"):
+    if st.button(t("Prepare the export ({count} leads)", count=total_text), key="leads_export_go"):
         try:
             with session() as s:
                 exported = export_leads(s, me, lead_filter, fmt, language(), sort=sort)
@@ -107,9 +125,14 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
     exported = st.session_state.get("leads_export")
     if exported is not None:
         if exported.truncated:
-            st.warning(t("export.truncated", rows=exported.rows))
+            st.warning(
+                t(
+                    "Only the first {rows} leads were exported; narrow the filter for the rest.",
+                    rows=exported.rows,
+                )
+            )
         st.download_button(
-            t("leads.export.download", rows=exported.rows),
+            t("Download {rows} leads", rows=exported.rows),
             exported.data,
             file_name=exported.filename,
             mime=exported.mime,
@@ -121,15 +144,17 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
     """Add or remove one tag on every lead the search finds, not only the page shown."""
     me = actor()
     with st.form("leads_bulk_tag"):
-        tag = text_input(t("leads.bulk.tag"), key="leads_bulk_tag_text")
-        sure = st.checkbox(t("leads.bulk.confirm", count=total_text), key="leads_bulk_sure")
+        tag = text_input(t("Tag"), key="leads_bulk_tag_text")
+        sure = st.checkbox(
+            t("Apply to all {count} leads of this search", count=total_text), key="leads_bulk_sure"
+        )
         add, remove = st.columns(2)
-        do_add = add.form_submit_button(t("leads.bulk.add"))
-        do_remove = remove.form_submit_button(t("leads.bulk.remove"))
+        do_add = add.form_submit_button(t("Add the tag"))
+        do_remove = remove.form_submit_button(t("Remove the tag"))
     if not (do_add or do_remove):
         return
     if not sure:
-        st.warning(t("leads.bulk.not_confirmed"))
+        st.warning(t("Tick the box to confirm the change to every lead of the search."))
         return
     try:
         with session() as s:
@@ -140,5 +165,11 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
     except CrmError as error:
         show_error(error)
         return
-    flash("leads.bulk.added" if do_add else "leads.bulk.removed", count=changed, tag=tag.strip())
+    flash(
+        N_("Tag {tag} added to {count} leads.")
+        if do_add
+        else N_("Tag {tag} removed from {count} leads."),
+        count=changed,
+        tag=tag.strip(),
+    )
     st.rerun()

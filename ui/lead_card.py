@@ -11,6 +11,7 @@ from crm_core.leads.masking import reveal_phone
 from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
@@ -29,25 +30,21 @@ def _when(value) -> str:
 
 def _label(prefix: str, code: str | None) -> str:
     """A code's text, or the code itself when it has none (a custom stage, say)."""
-    if not code:
-        return ""
-    key = f"{prefix}.{code}"
-    text = t(key)
-    return code if text == key else text
+    return t(label_of(prefix, code)) if code else ""
 
 
 def _opportunities(detail: LeadDetail) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("leads.card.line"): o.business_line,
-                t("leads.card.owner"): o.owner_name or "",
-                t("leads.card.pool"): _label("pool", o.pool_state),
-                t("leads.card.stage"): _label("stage", o.stage),
-                t("leads.card.intention"): o.intention_level or "",
-                t("leads.card.assigned_at"): _when(o.assigned_at),
-                t("leads.card.last_follow_up"): _when(o.last_follow_up_at),
-                t("leads.card.next_follow_up"): _when(o.next_follow_up_at),
+                t("Business line"): o.business_line,
+                t(NC_("leads.card", "Owner")): o.owner_name or "",
+                t("Pool"): _label("pool", o.pool_state),
+                t("Stage"): _label("stage", o.stage),
+                t(NC_("leads.card", "Intention")): o.intention_level or "",
+                t("Assigned"): _when(o.assigned_at),
+                t("Last follow-up"): _when(o.last_follow_up_at),
+                t("Next follow-up"): _when(o.next_follow_up_at),
             }
             for o in detail.opportunities
         ]
@@ -58,12 +55,12 @@ def _follow_ups(detail: LeadDetail) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("leads.card.when"): _when(f.created_at),
-                t("leads.card.line"): f.business_line,
-                t("leads.card.author"): f.author_name or t("leads.card.system"),
-                t("leads.card.channel"): _label("follow_up.channel", f.channel),
-                t("leads.card.content"): f.content,
-                t("leads.card.result"): f.result or "",
+                t("When"): _when(f.created_at),
+                t("Business line"): f.business_line,
+                t(NC_("leads.card", "By")): f.author_name or t("System"),
+                t(NC_("leads.card", "Channel")): _label("follow_up.channel", f.channel),
+                t("Content"): f.content,
+                t("Result"): f.result or "",
             }
             for f in detail.follow_ups
         ]
@@ -74,17 +71,17 @@ def _flow(detail: LeadDetail) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("leads.card.when"): _when(e.at),
-                t("leads.card.line"): e.business_line,
-                t("leads.card.reason"): _label("flow.reason", e.reason),
-                t("leads.card.from"): " / ".join(
+                t("When"): _when(e.at),
+                t("Business line"): e.business_line,
+                t("Reason"): _label("flow.reason", e.reason),
+                t("From"): " / ".join(
                     x for x in (_label("pool", e.from_state), e.from_owner_name or "") if x
                 ),
-                t("leads.card.to"): " / ".join(
+                t("To"): " / ".join(
                     x for x in (_label("pool", e.to_state), e.to_owner_name or "") if x
                 ),
-                t("leads.card.by"): e.actor_name or t("leads.card.system"),
-                t("leads.card.note"): e.note or "",
+                t("By"): e.actor_name or t("System"),
+                t("Note"): e.note or "",
             }
             for e in detail.flow
         ]
@@ -101,15 +98,15 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
     me = actor()
     left, right = st.columns(2)
     with left:
-        _fact("lead_card.field.phone", detail.phone)
+        _fact(N_("Phone"), detail.phone)
         revealed = st.session_state.get("leads_revealed")
         if revealed and revealed[0] == detail.id:
-            st.info(tmd("leads.card.revealed", phone=revealed[1]))
+            st.info(tmd("Full number: {phone} (this look was logged)", phone=revealed[1]))
         elif detail.phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(
-                t("leads.phone.reveal"),
+                t("Show number"),
                 key=f"leads_reveal_{detail.id}",
-                help=t("leads.card.reveal_help"),
+                help=t("Shows the full number once; every reveal is written to the audit log."),
             ):
                 try:
                     # Kept (and shown) only after the session committed the audit entry.
@@ -120,78 +117,78 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
                 else:
                     st.session_state["leads_revealed"] = (detail.id, phone)
                     st.rerun()
-        _fact("lead_card.field.external_id", detail.external_id)
-        _fact("lead_card.field.email", detail.email)
-        _fact("lead_card.field.wechat", detail.wechat)
-        _fact("leads.card.place", " ".join(x for x in (detail.region, detail.city) if x))
+        _fact(N_("External id"), detail.external_id)
+        _fact(N_("Email"), detail.email)
+        _fact(N_("WeChat"), detail.wechat)
+        _fact(N_("Place"), " ".join(x for x in (detail.region, detail.city) if x))
     with right:
-        _fact("lead_card.field.channel", channel_labels.get(detail.channel, detail.channel))
-        _fact("lead_card.field.campaign", detail.campaign)
-        _fact("lead_card.field.keyword", detail.keyword)
-        _fact("lead_card.field.landing_page", detail.landing_page)
+        _fact(N_("Channel"), channel_labels.get(detail.channel, detail.channel))
+        _fact(N_("Campaign"), detail.campaign)
+        _fact(N_("Keyword"), detail.keyword)
+        _fact(N_("Landing page"), detail.landing_page)
         by = f" ({detail.created_by_name})" if detail.created_by_name else ""
-        _fact("leads.card.created", _when(detail.created_at) + by)
+        _fact(N_("Created"), _when(detail.created_at) + by)
         if detail.customer is not None:
             customer = detail.customer
             _fact(
-                "leads.card.customer",
+                N_("Registered user"),
                 f"{customer.platform_user_id} {customer.name or ''} "
                 f"{_when(customer.registered_at)}",
             )
     if detail.merged_from:
         merged = ", ".join(f"#{lead_id} {name}" for lead_id, name in detail.merged_from)
-        st.caption(tmd("leads.card.merged_from", leads=merged))
+        st.caption(tmd("Merged into this lead: {leads}", leads=merged))
 
 
 def _tags(detail: LeadDetail) -> None:
     me = actor()
-    st.markdown(f"**{t('leads.card.tags')}:** " + (" · ".join(map(md, detail.tags)) or "-"))
+    st.markdown(f"**{t('Tags')}:** " + (" · ".join(map(md, detail.tags)) or "-"))
     if not (me.can(Permission.CREATE_LEADS) or me.can(Permission.MANAGE_CUSTOMERS)):
         return
     add_col, remove_col = st.columns(2)
     with add_col.form(f"leads_add_tag_{detail.id}", clear_on_submit=True, border=False):
-        new_tag = text_input(t("leads.card.new_tag"), key=f"leads_new_tag_{detail.id}")
-        if st.form_submit_button(t("leads.card.add_tag")):
+        new_tag = text_input(t("New tag"), key=f"leads_new_tag_{detail.id}")
+        if st.form_submit_button(t("Add tag")):
             try:
                 with session() as s:
                     added = add_tag(s, me, detail.id, new_tag)
             except CrmError as error:
                 show_error(error)
             else:
-                flash("leads.card.tag_added", tag=added)
+                flash(N_("Tag {tag} added."), tag=added)
                 st.rerun()
     if detail.tags:
         with remove_col.form(f"leads_remove_tag_{detail.id}", border=False):
-            old_tag = st.selectbox(t("leads.card.remove_tag"), detail.tags)
-            if st.form_submit_button(t("leads.card.remove")):
+            old_tag = st.selectbox(t("Tag to remove"), detail.tags)
+            if st.form_submit_button(t("Remove tag")):
                 try:
                     with session() as s:
                         remove_tag(s, me, detail.id, old_tag)
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash("leads.card.tag_removed", tag=old_tag)
+                    flash(N_("Tag {tag} removed."), tag=old_tag)
                     st.rerun()
 
 
 def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str, str]) -> None:
     me = actor()
-    with st.expander(t("leads.card.edit")), st.form(f"leads_edit_{detail.id}"):
+    with st.expander(t("Edit lead")), st.form(f"leads_edit_{detail.id}"):
         values: dict[str, str | None] = {}
         for name in EDITABLE_FIELDS:
             current = getattr(detail, name)
             if name == "phone":
                 # The stored number is only ever shown masked; a new one replaces it.
                 values[name] = text_input(
-                    t("lead_card.field.phone"),
+                    t("Phone"),
                     placeholder=detail.phone,
-                    help=t("leads.card.phone_edit_help"),
+                    help=t("Leave empty to keep the number; type a new one to replace it."),
                     key=f"leads_edit_phone_{detail.id}",
                 )
             elif name == "channel":
                 codes = channel_codes if current in channel_codes else [current, *channel_codes]
                 values[name] = st.selectbox(
-                    t("lead_card.field.channel"),
+                    t("Channel"),
                     codes,
                     index=codes.index(current),
                     format_func=lambda c: channel_labels.get(c, c),
@@ -199,11 +196,11 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                 )
             else:
                 values[name] = text_input(
-                    t(f"lead_card.field.{name}"),
+                    t(label_of("lead_card.field", name)),
                     value=current or "",
                     key=f"leads_edit_{name}_{detail.id}",
                 )
-        if st.form_submit_button(t("leads.card.save")):
+        if st.form_submit_button(t("Save changes")):
             changes = {k: v for k, v in values.items() if not (k == "phone" and not v)}
             try:
                 with session() as s:
@@ -211,26 +208,33 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
             except CrmError as error:
                 show_error(error)
             else:
-                flash("leads.card.saved")
+                flash(N_("Lead saved."))
                 st.rerun()
 
 
 def _merge(detail: LeadDetail) -> None:
     me = actor()
-    with st.expander(t("leads.card.merge")), st.form(f"leads_merge_{detail.id}"):
-        st.caption(t("leads.card.merge_help", id=detail.id))
+    with st.expander(t("Merge another lead into this one")), st.form(f"leads_merge_{detail.id}"):
+        st.caption(
+            t(
+                "The other lead's opportunities, follow-ups, tags and missing details move to lead #{id}; the other lead then leaves the library. A duplicate opportunity on the same business line is closed.",
+                id=detail.id,
+            )
+        )
         other = st.number_input(
-            t("leads.card.merge_other"),
+            t("Lead number to merge in"),
             min_value=1,
             max_value=MAX_ID,
             step=1,
             value=None,
             key=f"leads_merge_other_{detail.id}",
         )
-        sure = st.checkbox(t("leads.card.merge_confirm"), key=f"leads_merge_sure_{detail.id}")
-        if st.form_submit_button(t("leads.card.merge_go")):
+        sure = st.checkbox(
+            t("I checked that both leads are the same person"), key=f"leads_merge_sure_{detail.id}"
+        )
+        if st.form_submit_button(t("Merge")):
             if other is None or not sure:
-                st.warning(t("leads.card.merge_incomplete"))
+                st.warning(t("Give the lead number and tick the confirmation."))
                 return
             try:
                 with session() as s:
@@ -239,7 +243,9 @@ def _merge(detail: LeadDetail) -> None:
                 show_error(error)
             else:
                 flash(
-                    "lead_card.merge.done",
+                    N_(
+                        "Merged: {moved} opportunities moved, {closed} duplicates closed, {tags} tags added."
+                    ),
                     moved=result.moved_opportunities,
                     closed=result.closed_duplicates,
                     tags=result.moved_tags,
@@ -264,15 +270,19 @@ def show_lead_card(lead_id: int) -> None:
         _tags(detail)
         tabs = st.tabs(
             [
-                t("leads.card.opportunities", count=len(detail.opportunities)),
-                t("leads.card.follow_ups", count=len(detail.follow_ups)),
-                t("leads.card.flow", count=len(detail.flow)),
+                t("Opportunities ({count})", count=len(detail.opportunities)),
+                t("Follow-ups ({count})", count=len(detail.follow_ups)),
+                t("Flow history ({count})", count=len(detail.flow)),
             ]
         )
         for tab, table, empty in zip(
             tabs,
             (_opportunities, _follow_ups, _flow),
-            ("leads.card.no_opportunities", "leads.card.no_follow_ups", "leads.card.no_flow"),
+            (
+                N_("No opportunity of this lead is in your reach."),
+                N_("No follow-up yet."),
+                N_("No flow event yet."),
+            ),
             strict=True,
         ):
             with tab:

@@ -12,6 +12,7 @@ import streamlit as st
 from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.sales.detail import OpportunityDetail
 from crm_core.sales.follow_ups import (
@@ -49,7 +50,7 @@ def _when(prefix: str, day_label: str, default: datetime) -> datetime:
     left, right = st.columns(2)
     day = left.date_input(t(day_label), value=default.date(), key=f"{prefix}_day")
     at = right.time_input(
-        t("opportunity.time"),
+        t("Time"),
         value=default.time(),
         key=f"{prefix}_time",
         step=timedelta(minutes=15),
@@ -73,45 +74,49 @@ def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
     with st.form("opp_follow_up", clear_on_submit=False):
         left, middle, right = st.columns(3)
         channel = left.selectbox(
-            t("opportunity.fu.channel"),
+            t(NC_("opportunity.fu", "Channel")),
             FOLLOW_UP_CHANNELS,
             format_func=lambda c: label("follow_up.channel", c),
         )
         result = middle.selectbox(
-            t("opportunity.fu.result"),
+            t("Result"),
             ["", *results],
-            format_func=lambda r: results.get(r, t("opportunity.none")),
+            format_func=lambda r: results.get(r, t("-")),
         )
         levels = ["", *INTENTION_LEVELS]
         level = right.selectbox(
-            t("opportunity.fu.intention"),
+            t("Intention level"),
             levels,
             index=levels.index(detail.intention_level or ""),
-            format_func=lambda v: t(f"intention.{v}") if v else t("opportunity.none"),
+            format_func=lambda v: t(label_of("intention", v)) if v else t("-"),
         )
-        content = text_area(t("opportunity.fu.content"), max_chars=4000)
+        content = text_area(t("What was said"), max_chars=4000)
         minutes = st.number_input(
-            t("opportunity.fu.minutes"),
+            t("Call minutes"),
             min_value=0,
             max_value=600,
             value=0,
-            help=t("opportunity.fu.minutes_help"),
+            help=t("For calls: how long you talked."),
         )
-        next_at = _when("opp_fu_next", "opportunity.fu.next", _tomorrow_ten())
-        st.caption(t("opportunity.fu.next_help"))
+        next_at = _when("opp_fu_next", N_("Next follow-up"), _tomorrow_ten())
+        st.caption(t("Required unless you mark the opportunity lost."))
         stage = st.selectbox(
-            t("opportunity.fu.stage"),
+            t("Move to stage"),
             ["", *stages],
-            format_func=lambda s: stage_text(s) if s else t("opportunity.keep_stage"),
+            format_func=lambda s: stage_text(s) if s else t("Keep the stage"),
         )
-        trial_at = _when("opp_fu_trial", "opportunity.trial.day", _tomorrow_ten())
+        trial_at = _when("opp_fu_trial", N_("Trial date"), _tomorrow_ten())
         lost_reason = st.selectbox(
-            t("opportunity.lost_reason"),
+            t("Lost reason (when marking lost)"),
             ["", *reasons],
-            format_func=lambda r: reasons.get(r, t("opportunity.none")),
+            format_func=lambda r: reasons.get(r, t("-")),
         )
-        st.caption(t("opportunity.fu.stage_help"))
-        if st.form_submit_button(t("opportunity.fu.save"), type="primary"):
+        st.caption(
+            t(
+                "The trial time counts only when moving to “Trial booked”, the lost reason only when marking lost."
+            )
+        )
+        if st.form_submit_button(t("Save the follow-up"), type="primary"):
             entry = FollowUpInput(
                 channel=channel,
                 content=content,
@@ -123,22 +128,26 @@ def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
                 trial_at=trial_at if stage == "trial_booked" else None,
                 lost_reason=lost_reason or None,
             )
-            _run(log_follow_up, me, detail.id, entry, success="opportunity.done.follow_up")
+            _run(log_follow_up, me, detail.id, entry, success=N_("Follow-up saved."))
 
 
 def stage_form(me: Actor, detail: OpportunityDetail) -> None:
     stages = next_stages(me, detail.stage)
     reasons = _options("lost_reason")
     with st.form("opp_stage"):
-        stage = st.selectbox(t("opportunity.stage.to"), stages, format_func=stage_text)
-        trial_at = _when("opp_stage_trial", "opportunity.trial.day", _tomorrow_ten())
+        stage = st.selectbox(t("New stage"), stages, format_func=stage_text)
+        trial_at = _when("opp_stage_trial", N_("Trial date"), _tomorrow_ten())
         lost_reason = st.selectbox(
-            t("opportunity.lost_reason"),
+            t("Lost reason (when marking lost)"),
             ["", *reasons],
-            format_func=lambda r: reasons.get(r, t("opportunity.none")),
+            format_func=lambda r: reasons.get(r, t("-")),
         )
-        st.caption(t("opportunity.stage.help"))
-        if st.form_submit_button(t("opportunity.stage.save")):
+        st.caption(
+            t(
+                "Stages move forward; a booked trial needs its time, lost needs a reason. A paid order wins the opportunity."
+            )
+        )
+        if st.form_submit_button(t("Change the stage")):
             _run(
                 change_stage,
                 me,
@@ -146,7 +155,7 @@ def stage_form(me: Actor, detail: OpportunityDetail) -> None:
                 stage,
                 trial_at=trial_at if stage == "trial_booked" else None,
                 lost_reason=lost_reason or None,
-                success="opportunity.done.stage",
+                success=N_("Stage changed."),
             )
 
 
@@ -155,21 +164,23 @@ def trial_form(me: Actor, detail: OpportunityDetail) -> None:
     if booked is not None:
         st.info(
             tmd(
-                "opportunity.trial.booked",
+                "Trial booked for {at}: {course}",
                 at=local(booked.scheduled_at),
                 course=booked.course or "-",
             )
         )
         cols = st.columns(3)
         for column, outcome in zip(cols, ("done", "no_show", "cancelled"), strict=True):
-            if column.button(t(f"opportunity.trial.mark.{outcome}"), key=f"opp_trial_{outcome}"):
-                _run(mark_trial, me, booked.id, outcome, success="opportunity.done.trial_marked")
+            if column.button(
+                t(label_of("opportunity.trial.mark", outcome)), key=f"opp_trial_{outcome}"
+            ):
+                _run(mark_trial, me, booked.id, outcome, success=N_("Trial lesson updated."))
     with st.form("opp_trial"):
-        at = _when("opp_trial", "opportunity.trial.day", _tomorrow_ten())
-        course = text_input(t("opportunity.trial.course"), max_chars=200)
-        submit = "opportunity.trial.reschedule" if booked else "opportunity.trial.book"
+        at = _when("opp_trial", N_("Trial date"), _tomorrow_ten())
+        course = text_input(t("Course or topic"), max_chars=200)
+        submit = N_("Reschedule") if booked else N_("Book the trial")
         if st.form_submit_button(t(submit)):
-            _run(book_trial, me, detail.id, at, course or None, success="opportunity.done.trial")
+            _run(book_trial, me, detail.id, at, course or None, success=N_("Trial lesson booked."))
 
 
 def plan_form(me: Actor, detail: OpportunityDetail) -> None:
@@ -177,21 +188,21 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
     with st.form("opp_plan"):
         levels = list(INTENTION_LEVELS)
         level = st.radio(
-            t("opportunity.fu.intention"),
+            t("Intention level"),
             levels,
             horizontal=True,
             index=levels.index(detail.intention_level)
             if detail.intention_level in levels
             else None,
-            format_func=lambda v: t(f"intention.{v}"),
+            format_func=lambda v: t(label_of("intention", v)),
         )
         current = detail.next_follow_up_at
         next_at = _when(
             "opp_plan_next",
-            "opportunity.fu.next",
+            N_("Next follow-up"),
             current + offset() if current else _tomorrow_ten(),
         )
-        if st.form_submit_button(t("opportunity.plan.save")):
+        if st.form_submit_button(t("Save")):
             try:
                 with session() as s:
                     if level and level != detail.intention_level:
@@ -200,7 +211,7 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
             except CrmError as error:
                 show_error(error)
             else:
-                flash("opportunity.done.plan")
+                flash(N_("Saved."))
                 st.rerun()
 
 
@@ -208,31 +219,35 @@ def transfer_form(me: Actor, detail: OpportunityDetail, requests) -> None:
     pending = next((r for r in requests if r.status == "pending"), None)
     if pending is not None:
         st.info(
-            tmd("opportunity.transfer.pending", at=local(pending.created_at), reason=pending.reason)
+            tmd(
+                "A transfer was asked for on {at}: {reason}",
+                at=local(pending.created_at),
+                reason=pending.reason,
+            )
         )
         if pending.requested_by_id == me.user_id and st.button(
-            t("opportunity.transfer.withdraw"), key="opp_transfer_withdraw"
+            t("Withdraw the request"), key="opp_transfer_withdraw"
         ):
-            _run(withdraw_transfer, me, pending.id, success="opportunity.done.withdrawn")
+            _run(withdraw_transfer, me, pending.id, success=N_("Request withdrawn."))
         return
     if detail.pool_state != "owned":
-        st.caption(t("opportunity.transfer.not_owned"))
+        st.caption(t("Only an opportunity someone owns can be transferred."))
         return
     with session() as s:
         names = dict(colleagues(s, me))
     with st.form("opp_transfer"):
-        reason = text_area(t("opportunity.transfer.reason"), max_chars=400)
+        reason = text_area(t("Why should someone else take it?"), max_chars=400)
         suggested = st.selectbox(
-            t("opportunity.transfer.suggest"),
+            t("Suggest a colleague (optional)"),
             [None, *names],
-            format_func=lambda u: names.get(u, t("opportunity.none")),
+            format_func=lambda u: names.get(u, t("-")),
         )
-        if st.form_submit_button(t("opportunity.transfer.ask")):
+        if st.form_submit_button(t("Ask the manager")):
             _run(
                 request_transfer,
                 me,
                 detail.id,
                 reason,
                 suggested,
-                success="opportunity.done.transfer",
+                success=N_("Your manager has been asked."),
             )

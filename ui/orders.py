@@ -18,6 +18,7 @@ from crm_core.commerce.products import list_products
 from crm_core.org.users import discount_limit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.money import format_money
 from crm_core.platform.permissions import Permission
 from ui.db import session
@@ -34,11 +35,11 @@ def yuan(amount: Decimal | None) -> str:
 
 
 def status_text(row: OrderRow) -> str:
-    return t(f"orders.status.{row.status}")
+    return t(label_of("orders.status", row.status))
 
 
 def approval_text(row: OrderRow) -> str:
-    return t(f"orders.approval.{row.approval}")
+    return t(label_of("orders.approval", row.approval))
 
 
 def order_frame(rows: list[OrderRow], *, payment: bool = True) -> pd.DataFrame:
@@ -47,20 +48,20 @@ def order_frame(rows: list[OrderRow], *, payment: bool = True) -> pd.DataFrame:
     records = []
     for r in rows:
         record = {
-            t("orders.table.number"): r.number,
-            t("orders.table.product"): f"{r.product_code or ''} {r.product_name or ''}".strip(),
-            t("orders.table.list_price"): yuan(r.list_price),
-            t("orders.table.amount"): yuan(r.amount),
-            t("orders.table.discount"): f"{r.discount_pct}%",
-            t("orders.table.status"): status_text(r),
-            t("orders.table.approval"): approval_text(r),
-            t("orders.table.created_by"): r.created_by_name or "",
+            t(NC_("orders.table", "Order")): r.number,
+            t("Product"): f"{r.product_code or ''} {r.product_name or ''}".strip(),
+            t("List price"): yuan(r.list_price),
+            t(NC_("orders.table", "Amount")): yuan(r.amount),
+            t("Discount"): f"{r.discount_pct}%",
+            t("Status"): status_text(r),
+            t("Discount approval"): approval_text(r),
+            t("Made by"): r.created_by_name or "",
         }
         if payment:
-            record[t("orders.table.paid_at")] = local(r.paid_at)
-            record[t("orders.table.payment_ref")] = r.payment_ref or ""
-            record[t("orders.table.attributed_owner")] = r.attributed_owner_name or ""
-            record[t("orders.table.attributed_unit")] = r.attributed_unit_name or ""
+            record[t("Paid at")] = local(r.paid_at)
+            record[t("Payment reference")] = r.payment_ref or ""
+            record[t("Credited to")] = r.attributed_owner_name or ""
+            record[t("Credited unit")] = r.attributed_unit_name or ""
         records.append(record)
     return pd.DataFrame(records)
 
@@ -72,14 +73,14 @@ def _flash(text: str) -> None:
 def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
     by_id = {p.id: p for p in products}
     product_id = st.selectbox(
-        t("orders.form.product"),
+        t("Product"),
         list(by_id),
         key=f"orders_product_{opportunity_id}",
         format_func=lambda i: f"{by_id[i].code} · {by_id[i].name} · {yuan(by_id[i].list_price)}",
     )
     product = by_id[product_id]
     amount = st.number_input(
-        t("orders.form.amount"),
+        t("Price (¥)"),
         min_value=0.01,
         max_value=float(product.list_price),
         value=float(product.list_price),
@@ -89,12 +90,23 @@ def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
     )
     price = Decimal(f"{amount:.2f}")
     lowest = (product.list_price * (100 - limit) / 100).quantize(Decimal("0.01"))
-    st.caption(t("orders.form.limit", limit=limit, lowest=yuan(lowest)))
+    st.caption(
+        t(
+            "You may give up to {limit}% off without approval (lowest price {lowest}).",
+            limit=limit,
+            lowest=yuan(lowest),
+        )
+    )
     if not discount_within(product.list_price, price, limit):
-        st.warning(t("orders.form.needs_approval", limit=limit))
+        st.warning(
+            t(
+                "This is more than {limit}% off: a manager must approve the discount before the order can be paid.",
+                limit=limit,
+            )
+        )
     generation = st.session_state.setdefault(f"orders_gen_{opportunity_id}", 0)
-    note = text_input(t("orders.form.note"), key=f"orders_note_{opportunity_id}_{generation}")
-    if st.button(t("orders.form.create"), key=f"orders_create_{opportunity_id}", type="primary"):
+    note = text_input(t("Note (optional)"), key=f"orders_note_{opportunity_id}_{generation}")
+    if st.button(t("Create order"), key=f"orders_create_{opportunity_id}", type="primary"):
         try:
             with session() as s:
                 order = create_order(s, me, opportunity_id, product_id, price, note)
@@ -102,7 +114,14 @@ def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
         except CrmError as error:
             show_error(error)
             return
-        _flash(t("orders.created_waiting" if waiting else "orders.created", number=number))
+        _flash(
+            t(
+                N_("Order {number} created: the discount waits for a manager's approval.")
+                if waiting
+                else N_("Order {number} created: it can be paid now."),
+                number=number,
+            )
+        )
         st.session_state[f"orders_gen_{opportunity_id}"] = generation + 1  # an empty note
         st.rerun()
 
@@ -112,25 +131,25 @@ def _cancel(me: Actor, opportunity_id: int, pending: list[OrderRow]) -> None:
     if st.session_state.get(f"orders_cancel_choice_{opportunity_id}") not in by_id:
         st.session_state.pop(f"orders_cancel_choice_{opportunity_id}", None)
     chosen = st.selectbox(
-        t("orders.cancel.choose"),
+        t("Pending order"),
         list(by_id),
         key=f"orders_cancel_choice_{opportunity_id}",
         format_func=lambda i: f"{by_id[i].number} · {yuan(by_id[i].amount)}",
     )
-    if st.button(t("orders.cancel.button"), key=f"orders_cancel_{opportunity_id}"):
+    if st.button(t("Cancel order"), key=f"orders_cancel_{opportunity_id}"):
         try:
             with session() as s:
                 cancel_order(s, me, chosen)
         except CrmError as error:
             show_error(error)
             return
-        _flash(t("orders.cancelled", number=by_id[chosen].number))
+        _flash(t("Order {number} cancelled.", number=by_id[chosen].number))
         st.rerun()
 
 
 def show_orders(me: Actor, opportunity_id: int, business_line_id: int, is_open: bool) -> None:
     """The orders section of one opportunity (which the page has already found in scope)."""
-    st.subheader(t("orders.title"))
+    st.subheader(t("Orders"))
     text = st.session_state.pop(_NOTICE, None)
     if text:
         st.success(text)
@@ -146,19 +165,25 @@ def show_orders(me: Actor, opportunity_id: int, business_line_id: int, is_open: 
     if rows:
         st.dataframe(order_frame(rows), hide_index=True, width="stretch")
     else:
-        st.caption(t("orders.none"))
+        st.caption(t("No orders yet."))
     pending = [r for r in rows if r.status == "pending"]
     for row in pending:
         if row.approval == "requested":
-            st.info(t("orders.waiting_approval", number=row.number, pct=row.discount_pct))
+            st.info(
+                t(
+                    "Order {number} gives {pct}% off: it waits for a manager's approval before it can be paid.",
+                    number=row.number,
+                    pct=row.discount_pct,
+                )
+            )
     if pending and (me.can(Permission.CREATE_ORDERS) or me.can(Permission.ASSIGN_OPPORTUNITIES)):
         _cancel(me, opportunity_id, pending)
     if not may_order:
         return
-    st.markdown(f"**{t('orders.form.title')}**")
+    st.markdown(f"**{t('New order')}**")
     if pending:
-        st.caption(t("orders.form.one_pending"))
+        st.caption(t("An order is waiting for payment: cancel it to offer something else."))
     elif not products:
-        st.caption(t("orders.form.no_products"))
+        st.caption(t("This business line offers no products yet."))
     else:
         _order_form(me, opportunity_id, products, limit)

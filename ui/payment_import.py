@@ -20,6 +20,7 @@ from crm_core.imports.payments import (
     rejected_payment_rows_csv,
 )
 from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import label_of
 from ui.file_import import (
     ImportFlow,
     bad_rows,
@@ -41,14 +42,14 @@ FLOW = ImportFlow(
 
 
 def _column(name: str) -> str:
-    return t(f"payment_import.column.{name}")
+    return t(label_of("payment_import.column", name))
 
 
 def _issues_table(issues: list[PaymentIssue]) -> pd.DataFrame:
     headers = (
-        t("payment_import.table.row"),
-        t("payment_import.table.column"),
-        t("payment_import.table.reason"),
+        t("Row"),
+        t("Column"),
+        t("Reason"),
     )
     return issues_table(issues, _column, headers)
 
@@ -56,19 +57,22 @@ def _issues_table(issues: list[PaymentIssue]) -> pd.DataFrame:
 def _show_result(result: PaymentImportResult) -> None:
     if result.refused:
         st.warning(
-            t("payment_import.result.refused", rejected=result.rejected + len(result.failed))
+            t(
+                "Nothing was recorded: {rejected} rows are bad. Correct them, or record the good rows only.",
+                rejected=result.rejected + len(result.failed),
+            )
         )
     else:
         st.success(
             t(
-                "payment_import.result.done",
+                "Import done: {recorded} payments recorded, {already} recorded already, {rejected} bad rows left out.",
                 recorded=result.recorded,
                 already=result.already,
                 rejected=result.rejected,
             )
         )
     if result.failed:
-        st.caption(t("payment_import.result.failed"))
+        st.caption(t("These rows changed since the preview and were not recorded:"))
         st.dataframe(_issues_table(list(result.failed)), hide_index=True, width="stretch")
 
 
@@ -78,19 +82,23 @@ def show_payment_import(me: Actor) -> None:
     result = st.session_state.pop(FLOW.result, None)  # shown once
     if result is not None:
         _show_result(result)
-    st.caption(t("payment_import.help"))
-    upload = FLOW.file_uploader(t("payment_import.upload"))
+    st.caption(
+        t(
+            "A CSV or Excel file with the order number and the payment reference on each row, and optionally the amount and the payment time (local time). Rows recorded before are skipped, so a file can be imported again safely."
+        )
+    )
+    upload = FLOW.file_uploader(t("Payment file"))
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(tmd("payment_import.file_rows", filename=upload.name, rows=len(frame)))
+    st.caption(tmd("{filename}: {rows} rows.", filename=upload.name, rows=len(frame)))
     mapping = column_mapping(
         frame.columns,
         PAYMENT_FIELDS,
         REQUIRED,
         guess_payment_mapping(frame.columns),
         label=_column,
-        not_mapped=t("payment_import.not_mapped"),
+        not_mapped=t("(not in the file)"),
         key="payments_import_map",
         file_id=upload.file_id,
         width=len(PAYMENT_FIELDS),
@@ -98,7 +106,7 @@ def show_payment_import(me: Actor) -> None:
     missing = missing_payment_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
-        st.warning(t("payment_import.missing_columns", columns=names))
+        st.warning(t("Choose the file's column for: {columns}.", columns=names))
         return
     preview = FLOW.draw_preview(
         lambda s: preview_payment_import(s, me, frame, mapping, source=upload.name)
@@ -106,16 +114,18 @@ def show_payment_import(me: Actor) -> None:
     if preview is None:
         return
     category_metrics(
-        preview.counts, ("pay", "already", "rejected"), lambda c: t(f"payment_import.category.{c}")
+        preview.counts,
+        ("pay", "already", "rejected"),
+        lambda c: t(label_of("payment_import.category", c)),
     )
     if preview.rejected:
         bad_rows(
-            t("payment_import.bad_rows"),
+            t("Bad rows"),
             _issues_table(preview.issues),
-            download=t("payment_import.download_rejected"),
+            download=t("Download the bad rows (CSV)"),
             data=rejected_payment_rows_csv(me, preview, language()),
             file_name="rejected_payments.csv",
             key="payments_import_download",
         )
-    FLOW.mode_picker(t("payment_import.mode"), lambda m: t(f"payment_import.mode.{m}"))
-    FLOW.import_button(t("payment_import.run"), "payments_import_run", disabled=not preview.rows)
+    FLOW.mode_picker(t("What to do with bad rows"), lambda m: t(label_of("payment_import.mode", m)))
+    FLOW.import_button(t("Record payments"), "payments_import_run", disabled=not preview.rows)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import streamlit as st
 
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.search_keys import SEARCH_MAX_CHARS
 from ui.inputs import clean_text
 
@@ -36,10 +37,22 @@ def parse_id(name: str, text: str | None) -> int | None:
     # isdecimal() also takes other scripts' digits, which int() reads; isascii() keeps
     # it to 0-9, so `12` is the only way to write twelve.
     if not (text.isascii() and text.isdecimal()) or len(text) > len(str(MAX_ID)):
-        raise ValidationError("security.bad_id", name=name, maximum=MAX_ID)
+        raise ValidationError(
+            N_(
+                "The link's “{name}” is not a valid number: it must be a whole number from 1 to {maximum}."
+            ),
+            name=name,
+            maximum=MAX_ID,
+        )
     value = int(text)
     if not 1 <= value <= MAX_ID:
-        raise ValidationError("security.bad_id", name=name, maximum=MAX_ID)
+        raise ValidationError(
+            N_(
+                "The link's “{name}” is not a valid number: it must be a whole number from 1 to {maximum}."
+            ),
+            name=name,
+            maximum=MAX_ID,
+        )
     return value
 
 

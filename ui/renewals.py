@@ -13,6 +13,7 @@ from crm_core.circulation.renewals import RenewalLink, open_renewal, renewals_of
 from crm_core.leads.learning import StudyActivity, learning_for_lead
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, label_of
 from crm_core.platform.permissions import Permission
 from ui.circulation import when
 from ui.db import session
@@ -36,11 +37,16 @@ def _open(me: Actor, opportunity_id: int) -> None:
 def _link_text(link: RenewalLink) -> str:
     params = {
         "id": link.opportunity_id,
-        "stage": t(f"stage.{link.stage}"),
-        "state": t(f"pool.{link.pool_state}"),
+        "stage": t(label_of("stage", link.stage)),
+        "state": t(label_of("pool", link.pool_state)),
         "at": when(link.created_at),
     }
-    return tmd("renewal.exists" if link.visible else "renewal.exists_elsewhere", **params)
+    return tmd(
+        N_("Renewal #{id}: {stage}, {state}, opened {at}.")
+        if link.visible
+        else N_("Renewal #{id} ({stage}, {state}, opened {at}) is outside your scope."),
+        **params,
+    )
 
 
 def show_renewal_action(me: Actor, opportunity) -> None:
@@ -49,10 +55,10 @@ def show_renewal_action(me: Actor, opportunity) -> None:
     `opportunity`: anything with `id` and `stage` (an Opportunity, an OpportunityDetail)."""
     if getattr(opportunity, "stage", None) != "won":
         return
-    st.markdown(f"**{t('renewal.title')}**")
+    st.markdown(f"**{t('Renewal')}**")
     opened = st.session_state.pop(_OPENED, None)
     if opened is not None:
-        st.success(t("renewal.opened", id=opened))
+        st.success(t("Renewal #{id} opened.", id=opened))
     error = st.session_state.pop(f"renewal_error_{opportunity.id}", None)
     if error is not None:
         show_error(error)
@@ -66,9 +72,11 @@ def show_renewal_action(me: Actor, opportunity) -> None:
         st.caption(_link_text(link))
     if me.can(Permission.WORK_OPPORTUNITIES) and not any(link.open for link in links):
         st.button(
-            t("renewal.open"),
+            t("Open the renewal"),
             key=f"renewal_open_{opportunity.id}",
-            help=t("renewal.open_help"),
+            help=t(
+                "A new opportunity for the same lead and business line, to the owner of this win (or to dispatch if they are no longer active)."
+            ),
             on_click=_open,
             args=(me, opportunity.id),
         )
@@ -76,17 +84,17 @@ def show_renewal_action(me: Actor, opportunity) -> None:
 
 def _studied(activity: StudyActivity) -> str:
     if activity.last_studied_on is None:
-        return t("learning.never_studied")
+        return t("No study date.")
     day = activity.last_studied_on.isoformat()
     if activity.days_since == 0:
-        return t("learning.studied_today", date=day)
-    return t("learning.studied_days_ago", date=day, days=activity.days_since)
+        return t("Last studied today ({date}).", date=day)
+    return t("Last studied {date}, {days} days ago.", date=day, days=activity.days_since)
 
 
 def show_learning(me: Actor, lead_id: int) -> None:
     """The lead's study activity as talking points: per course its progress bar, when it
     was last studied and how long ago, and a hint; a caption when there is none."""
-    st.markdown(f"**{t('learning.title')}**")
+    st.markdown(f"**{t('Study activity')}**")
     try:
         with session() as s:
             activity = learning_for_lead(s, me, lead_id)
@@ -94,10 +102,10 @@ def show_learning(me: Actor, lead_id: int) -> None:
         show_error(error)
         return
     if not activity:
-        st.caption(t("learning.none"))
+        st.caption(t("No study activity has been imported for this lead."))
         return
     for item in activity:
-        done = t("learning.progress", pct=item.progress_pct)
+        done = t("{pct}% done", pct=item.progress_pct)
         # The course comes from the learning system's file; a progress text is Markdown.
         st.progress(item.progress_pct / 100, text=f"{md(item.course)} · {done}")
-        st.caption(f"{_studied(item)} {t(f'learning.hint.{item.hint}')}")
+        st.caption(f"{_studied(item)} {t(label_of('learning.hint', item.hint))}")

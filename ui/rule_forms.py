@@ -32,6 +32,7 @@ from crm_core.circulation.rule_schemas import (
 from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.platform.errors import CrmError, ValidationError
+from crm_core.platform.i18n import N_, label_of
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import t, tmd
@@ -60,8 +61,8 @@ def rule_error(error: CrmError) -> str:
     params: dict[str, Any] = dict(getattr(error, "params", {}))
     field = params.get("field")
     if isinstance(field, str):
-        text = t(f"rules.field.{field}")
-        params["field"] = field if text == f"rules.field.{field}" else text
+        text = t(label_of("rules.field", field))
+        params["field"] = field if text == label_of("rules.field", field) else text
     return tmd(error.key, **params)
 
 
@@ -131,7 +132,7 @@ def _select(kind: str, name: str, options: list, format_func, values: dict, **kw
     current = values.get(name)
     index = options.index(current) if current in options else 0
     st.selectbox(
-        t(f"rules.field.{name}"),
+        t(label_of("rules.field", name)),
         options,
         index=index,
         format_func=format_func,
@@ -164,7 +165,7 @@ def _multi(
     if new:
         options = list(dict.fromkeys([*options, *current]))
     st.multiselect(
-        t(f"rules.field.{name}"),
+        t(label_of("rules.field", name)),
         options,
         default=[v for v in current if v in options],
         format_func=format_func,
@@ -176,7 +177,7 @@ def _multi(
 
 def _number(kind: str, name: str, values: dict, **kwargs) -> None:
     st.number_input(
-        t(f"rules.field.{name}"),
+        t(label_of("rules.field", name)),
         value=values.get(name),
         step=1,
         key=field_key(kind, name),
@@ -186,19 +187,28 @@ def _number(kind: str, name: str, values: dict, **kwargs) -> None:
 
 def _text(kind: str, name: str, values: dict, **kwargs) -> None:
     text_input(
-        t(f"rules.field.{name}"), value=values.get(name) or "", key=field_key(kind, name), **kwargs
+        t(label_of("rules.field", name)),
+        value=values.get(name) or "",
+        key=field_key(kind, name),
+        **kwargs,
     )
 
 
 def _check(kind: str, name: str, values: dict, **kwargs) -> None:
     st.checkbox(
-        t(f"rules.field.{name}"), value=bool(values.get(name)), key=field_key(kind, name), **kwargs
+        t(label_of("rules.field", name)),
+        value=bool(values.get(name)),
+        key=field_key(kind, name),
+        **kwargs,
     )
 
 
 def _time(kind: str, name: str, values: dict, **kwargs) -> None:
     st.time_input(
-        t(f"rules.field.{name}"), value=values.get(name), key=field_key(kind, name), **kwargs
+        t(label_of("rules.field", name)),
+        value=values.get(name),
+        key=field_key(kind, name),
+        **kwargs,
     )
 
 
@@ -214,7 +224,9 @@ def _units(kind: str, name: str, ctx: RuleContext, v: dict, none_key: str | None
         kind,
         name,
         options or [None],
-        lambda i: ctx.unit_labels.get(i, f"#{i}") if i is not None else t(none_key or ""),
+        lambda i: (
+            ctx.unit_labels.get(i, f"#{i}") if i is not None else (t(none_key) if none_key else "")
+        ),
         v,
         **kwargs,
     )
@@ -224,13 +236,20 @@ def _common(kind: str, ctx: RuleContext, v: dict) -> None:
     _text(kind, "name", v)
     row = st.columns(4)
     with row[0]:
-        _number(kind, "priority", v, help=t("rules.help.priority"))
+        _number(
+            kind,
+            "priority",
+            v,
+            help=t(
+                "Lower numbers run first; two running rules on one business line need different numbers."
+            ),
+        )
     with row[1]:
         _select(
             kind,
             "business_line_id",
             [None, *ctx.lines],
-            lambda i: ctx.lines.get(i, t("rules.any_line")),
+            lambda i: ctx.lines.get(i, t("Any business line")),
             v,
         )
     with row[2]:
@@ -240,15 +259,17 @@ def _common(kind: str, ctx: RuleContext, v: dict) -> None:
             "org_unit_id",
             ctx,
             v,
-            None if required else "rules.company_wide",
-            help=t("rules.help.org_unit_id"),
+            None if required else N_("Whole company"),
+            help=t(
+                "The unit whose managers own this rule. Only company-wide managers may keep a rule for the whole company."
+            ),
         )
     with row[3]:
         _check(kind, "enabled", v)
 
 
 def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
-    st.markdown(f"**{t('rules.form.matches')}**")
+    st.markdown(f"**{t('Which opportunities (empty: any)')}**")
     row = st.columns(3)
     with row[0]:
         _multi(
@@ -257,7 +278,7 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
             list(ctx.channels),
             v,
             lambda c: ctx.channels.get(c, c),
-            placeholder=t("rules.any"),
+            placeholder=t("Any"),
         )
     with row[1]:
         _multi(
@@ -266,8 +287,8 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
             [],
             v,
             new=True,
-            placeholder=t("rules.any"),
-            help=t("rules.help.regions"),
+            placeholder=t("Any"),
+            help=t("Type a region and press Enter to add it."),
         )
     with row[2]:
         _multi(
@@ -275,19 +296,31 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
             "intention_levels",
             list(INTENTION_LEVELS),
             v,
-            lambda level: t(f"intention.{level}"),
-            placeholder=t("rules.any"),
+            lambda level: t(label_of("intention", level)),
+            placeholder=t("Any"),
         )
     row = st.columns(3)
     with row[0]:
-        _text(kind, "campaign_prefix", v, help=t("rules.help.campaign_prefix"))
+        _text(
+            kind,
+            "campaign_prefix",
+            v,
+            help=t("Matches campaigns whose name starts with this text."),
+        )
     for column, name in zip(row[1:], ("hours_from", "hours_to"), strict=True):
         with column:
-            _time(kind, name, v, help=t("rules.help.hours"))
-    st.markdown(f"**{t('rules.form.gives_to')}**")
+            _time(
+                kind,
+                name,
+                v,
+                help=t(
+                    "Company local time. Leave both empty for all day; a start later than the end spans midnight."
+                ),
+            )
+    st.markdown(f"**{t('Who receives them')}**")
     row = st.columns(3)
     with row[0]:
-        _units(kind, "target_unit_id", ctx, v, "rules.no_unit")
+        _units(kind, "target_unit_id", ctx, v, N_("None"))
     with row[1]:
         _multi(
             kind,
@@ -295,38 +328,59 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
             list(ctx.reps),
             v,
             lambda i: ctx.reps.get(i, f"#{i}"),
-            placeholder=t("rules.nobody"),
+            placeholder=t("Nobody named"),
         )
     with row[2]:
         _select(
-            kind, "strategy", list(DISPATCH_STRATEGIES), lambda name: t(f"rules.strategy.{name}"), v
+            kind,
+            "strategy",
+            list(DISPATCH_STRATEGIES),
+            lambda name: t(label_of("rules.strategy", name)),
+            v,
         )
     row = st.columns(3)
     with row[0]:
         _text(kind, "skill_tag", v)
     with row[1]:
-        _check(kind, "skill_required", v, help=t("rules.help.skill_required"))
+        _check(kind, "skill_required", v, help=t("Off: reps with the tag first, then the others."))
     with row[2]:
-        _number(kind, "no_return_days", v, help=t("rules.help.no_return_days"))
+        _number(
+            kind,
+            "no_return_days",
+            v,
+            help=t(
+                "An opportunity recycled from a rep does not go back to them within this many days."
+            ),
+        )
 
 
 def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
     row = st.columns(3)
     with row[0]:
-        _select(kind, "trigger", list(RECYCLE_TRIGGERS), lambda name: t(f"rules.trigger.{name}"), v)
+        _select(
+            kind,
+            "trigger",
+            list(RECYCLE_TRIGGERS),
+            lambda name: t(label_of("rules.trigger", name)),
+            v,
+        )
     with row[1]:
-        _number(kind, "after", v, help=t("rules.help.after"))
+        _number(
+            kind, "after", v, help=t("Hours for “no first follow-up”, days for the other triggers.")
+        )
     with row[2]:
-        _number(kind, "warn_days", v, help=t("rules.help.warn_days"))
+        _number(
+            kind, "warn_days", v, help=t("0: no warning. The warning must come before the recycle.")
+        )
     row = st.columns(3)
     with row[0]:
         _select(
             kind,
             "exempt_from_stage",
             [None, *OPEN_STAGES],
-            lambda s: t(f"stage.{s}") if s else t("rules.no_exemption"),
+            lambda s: t(label_of("stage", s)) if s else t("No exemption"),
             v,
-            help=t("rules.help.exempt_from_stage"),
+            help=t("Opportunities at this stage or later are never recycled by this rule."),
         )
     with row[1]:
         _multi(
@@ -334,16 +388,32 @@ def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
             "exempt_intentions",
             list(INTENTION_LEVELS),
             v,
-            lambda level: t(f"intention.{level}"),
-            placeholder=t("rules.no_exemption"),
+            lambda level: t(label_of("intention", level)),
+            placeholder=t("No exemption"),
         )
     with row[2]:
-        _number(kind, "dormant_after", v, help=t("rules.help.dormant_after"))
+        _number(
+            kind,
+            "dormant_after",
+            v,
+            help=t(
+                "An opportunity recycled this many times goes dormant; only managers re-activate it."
+            ),
+        )
     row = st.columns(3)
     with row[0]:
-        _select(kind, "target", list(RECYCLE_TARGETS), lambda name: t(f"rules.target.{name}"), v)
+        _select(
+            kind, "target", list(RECYCLE_TARGETS), lambda name: t(label_of("rules.target", name)), v
+        )
     with row[1]:
-        _units(kind, "team_unit_id", ctx, v, "rules.no_unit", help=t("rules.help.team_unit_id"))
+        _units(
+            kind,
+            "team_unit_id",
+            ctx,
+            v,
+            N_("None"),
+            help=t("Only when recycled opportunities go to a team."),
+        )
 
 
 def _claim(kind: str, ctx: RuleContext, v: dict) -> None:
@@ -355,24 +425,41 @@ def _claim(kind: str, ctx: RuleContext, v: dict) -> None:
             kind,
             "holding_cap",
             v,
-            placeholder=t("rules.own_holding_cap"),
-            help=t("rules.help.holding_cap"),
+            placeholder=t("Each rep's own cap"),
+            help=t("Leave empty to use each rep's own holding cap."),
         )
     with row[2]:
-        _number(kind, "cooldown_days", v, help=t("rules.help.cooldown_days"))
+        _number(
+            kind,
+            "cooldown_days",
+            v,
+            help=t("A rep may not re-claim what was recycled from them within this many days."),
+        )
 
 
 def _departure(kind: str, ctx: RuleContext, v: dict) -> None:
-    _select(kind, "target", list(DEPARTURE_TARGETS), lambda name: t(f"departure.{name}"), v)
+    _select(kind, "target", list(DEPARTURE_TARGETS), lambda name: t(label_of("departure", name)), v)
 
 
 def _renewal(kind: str, ctx: RuleContext, v: dict) -> None:
     row = st.columns(3)
     with row[0]:
-        _number(kind, "days_before", v, help=t("rules.help.days_before", maximum=RENEWAL_MAX_DAYS))
+        _number(
+            kind,
+            "days_before",
+            v,
+            help=t(
+                "Opened this many days before the course ends; a course that ended no longer ago than this is renewed too. At most {maximum}.",
+                maximum=RENEWAL_MAX_DAYS,
+            ),
+        )
     with row[1]:
         _select(
-            kind, "assign_to", list(RENEWAL_TARGETS), lambda name: t(f"rules.assign_to.{name}"), v
+            kind,
+            "assign_to",
+            list(RENEWAL_TARGETS),
+            lambda name: t(label_of("rules.assign_to", name)),
+            v,
         )
 
 
@@ -410,25 +497,29 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
         editing_id = None
     values = _values(kind, ctx, rules)
     if editing is not None:
-        st.subheader(tmd("rules.form.edit", name=editing.name, version=editing.version))
-        if st.button(t("rules.form.cancel"), key=key(kind, "cancel")):
+        st.subheader(
+            tmd("Edit “{name}” (version {version})", name=editing.name, version=editing.version)
+        )
+        if st.button(t("Stop editing, start a new rule"), key=key(kind, "cancel")):
             load(kind)
             st.rerun()
     else:
-        st.subheader(t("rules.form.new"))
+        st.subheader(t("New rule"))
     with st.form(key(kind, "form")):
         _common(kind, ctx, values)
         _FIELDS[kind](kind, ctx, values)
         buttons = st.columns(4)
         with buttons[0]:
-            save = st.form_submit_button(
-                t("rules.form.save"), key=key(kind, "save"), type="primary"
-            )
+            save = st.form_submit_button(t("Save rule"), key=key(kind, "save"), type="primary")
         dry = False
         if kind in PREVIEW_KINDS:
             with buttons[1]:
                 dry = st.form_submit_button(
-                    t("rules.form.dry_run"), key=key(kind, "dry"), help=t("rules.help.dry_run")
+                    t("Dry run"),
+                    key=key(kind, "dry"),
+                    help=t(
+                        "Shows what the rules would do right now with this draft, without saving anything."
+                    ),
                 )
     if not (save or dry):
         return
@@ -445,7 +536,7 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
         st.error(rule_error(error))
         return
     if save:
-        flash("rules.saved", name=saved[0], version=saved[1])
+        flash(N_("Rule “{name}” saved (version {version})."), name=saved[0], version=saved[1])
         load(kind)
         st.rerun()
     show_preview(kind, result, editing_id, ctx.names)

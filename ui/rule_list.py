@@ -10,6 +10,7 @@ import streamlit as st
 
 from crm_core.circulation.rules import delete_rule, move_rule, rule_versions, set_rule_enabled
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from ui.circulation import label, person, when
 from ui.db import session
 from ui.feedback import flash
@@ -20,25 +21,25 @@ from ui.rule_ops import RuleContext
 
 def _unit(ctx: RuleContext, unit_id: int | None) -> str:
     if unit_id is None:
-        return t("rules.company_wide")
+        return t("Whole company")
     return ctx.unit_labels.get(unit_id, f"#{unit_id}")
 
 
 def _line(ctx: RuleContext, line_id: int | None) -> str:
-    return t("rules.any_line") if line_id is None else ctx.lines.get(line_id, f"#{line_id}")
+    return t("Any business line") if line_id is None else ctx.lines.get(line_id, f"#{line_id}")
 
 
 def _table(ctx: RuleContext, rules: list, names: dict[int, str]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("rules.table.priority"): r.priority,
-                t("rules.table.name"): r.name,
-                t("rules.table.unit"): _unit(ctx, r.org_unit_id),
-                t("rules.table.line"): _line(ctx, r.business_line_id),
-                t("rules.table.state"): t("rules.enabled") if r.enabled else t("rules.paused"),
-                t("rules.table.version"): r.version,
-                t("rules.table.updated"): " ".join(
+                t("Priority"): r.priority,
+                t(NC_("rules.table", "Name")): r.name,
+                t("Unit"): _unit(ctx, r.org_unit_id),
+                t("Business line"): _line(ctx, r.business_line_id),
+                t("State"): t("Running") if r.enabled else t("Paused"),
+                t("Version"): r.version,
+                t("Last changed"): " ".join(
                     filter(
                         None,
                         [
@@ -65,7 +66,7 @@ def _act(ctx: RuleContext, action, *args, success: str, **params) -> None:
 
 
 def _history(kind: str, ctx: RuleContext, rule, names: dict[int, str]) -> None:
-    with st.expander(tmd("rules.history.title", name=rule.name)):
+    with st.expander(tmd("Version history of “{name}”", name=rule.name)):
         try:
             with session() as s:
                 versions = rule_versions(s, ctx.me, kind, rule.id)
@@ -73,16 +74,16 @@ def _history(kind: str, ctx: RuleContext, rule, names: dict[int, str]) -> None:
             st.error(rule_error(error))
             return
         if not versions:
-            st.caption(t("rules.history.none"))
+            st.caption(t("No versions recorded."))
             return
         frame = pd.DataFrame(
             [
                 {
-                    t("rules.history.version"): v.version,
-                    t("rules.history.change"): label("rules.change", v.change),
-                    t("rules.history.by"): person(names, v.changed_by_id),
-                    t("rules.history.at"): when(v.changed_at),
-                    t("rules.history.snapshot"): json.dumps(
+                    t("Version"): v.version,
+                    t("Change"): label("rules.change", v.change),
+                    t("Changed by"): person(names, v.changed_by_id),
+                    t("When"): when(v.changed_at),
+                    t("Rule as saved"): json.dumps(
                         v.snapshot, ensure_ascii=False, sort_keys=True, default=str
                     ),
                 }
@@ -96,18 +97,18 @@ def rule_list(
     kind: str, ctx: RuleContext, rules: list, editable: set[int], names: dict[int, str]
 ) -> None:
     """The rules of `kind` and the chosen rule's actions."""
-    st.subheader(t("rules.list.title"))
+    st.subheader(t("Rules"))
     if not rules:
-        st.info(t("rules.empty"))
+        st.info(t("No rules yet — create the first one below."))
         return
-    st.caption(t(f"rules.list.order.{kind}"))
+    st.caption(t(label_of("rules.list.order", kind)))
     st.dataframe(_table(ctx, rules, names), hide_index=True, width="stretch")
     by_id = {r.id: r for r in rules}
     pick_key = key(kind, "pick")
     if pick_key in st.session_state and st.session_state[pick_key] not in by_id:
         del st.session_state[pick_key]  # the rule is gone: start from the first again
     chosen = st.selectbox(
-        t("rules.list.pick"),
+        t("Rule"),
         list(by_id),
         index=0,
         key=pick_key,
@@ -116,38 +117,56 @@ def rule_list(
     rule = by_id[chosen]
     can = rule.id in editable
     if not can:
-        st.caption(t("rules.list.read_only"))
+        st.caption(
+            t(
+                "This rule belongs to a unit outside your scope or to the whole company: you may read it but not change it."
+            )
+        )
     columns = st.columns(5)
-    if columns[0].button(t("rules.action.edit"), key=key(kind, "edit"), disabled=not can):
+    if columns[0].button(t("Edit"), key=key(kind, "edit"), disabled=not can):
         load(kind, form_values(kind, ctx, rules, rule), editing=rule.id)
         st.rerun()
     toggle = "pause" if rule.enabled else "resume"
-    if columns[1].button(t(f"rules.action.{toggle}"), key=key(kind, "toggle"), disabled=not can):
+    if columns[1].button(
+        t(label_of("rules.action", toggle)), key=key(kind, "toggle"), disabled=not can
+    ):
         _act(
             ctx,
             set_rule_enabled,
             kind,
             rule.id,
             not rule.enabled,
-            success=f"rules.done.{toggle}",
+            success=label_of("rules.done", toggle),
             name=rule.name,
         )
-    if columns[2].button(t("rules.action.up"), key=key(kind, "up"), disabled=not can):
-        _act(ctx, move_rule, kind, rule.id, -1, success="rules.done.moved", name=rule.name)
-    if columns[3].button(t("rules.action.down"), key=key(kind, "down"), disabled=not can):
-        _act(ctx, move_rule, kind, rule.id, 1, success="rules.done.moved", name=rule.name)
+    if columns[2].button(t("Move up"), key=key(kind, "up"), disabled=not can):
+        _act(ctx, move_rule, kind, rule.id, -1, success=N_("Rule “{name}” moved."), name=rule.name)
+    if columns[3].button(t("Move down"), key=key(kind, "down"), disabled=not can):
+        _act(ctx, move_rule, kind, rule.id, 1, success=N_("Rule “{name}” moved."), name=rule.name)
     confirm_key = key(kind, "confirm")
-    if columns[4].button(t("rules.action.delete"), key=key(kind, "delete"), disabled=not can):
+    if columns[4].button(t("Delete"), key=key(kind, "delete"), disabled=not can):
         st.session_state[confirm_key] = rule.id
     if st.session_state.get(confirm_key) == rule.id and can:
-        st.warning(tmd("rules.delete.confirm", name=rule.name))
+        st.warning(
+            tmd(
+                "Delete the rule “{name}”? Its version history and flow events stay.",
+                name=rule.name,
+            )
+        )
         yes, no = st.columns(2)
-        if yes.button(t("rules.delete.yes"), key=key(kind, "delete_yes"), type="primary"):
+        if yes.button(t("Yes, delete"), key=key(kind, "delete_yes"), type="primary"):
             st.session_state.pop(confirm_key, None)
             if st.session_state.get(key(kind, "editing")) == rule.id:
                 load(kind)
-            _act(ctx, delete_rule, kind, rule.id, success="rules.done.deleted", name=rule.name)
-        if no.button(t("rules.delete.no"), key=key(kind, "delete_no")):
+            _act(
+                ctx,
+                delete_rule,
+                kind,
+                rule.id,
+                success=N_("Rule “{name}” deleted."),
+                name=rule.name,
+            )
+        if no.button(t("Cancel"), key=key(kind, "delete_no")):
             st.session_state.pop(confirm_key, None)
             st.rerun()
     _history(kind, ctx, rule, names)

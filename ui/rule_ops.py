@@ -15,11 +15,11 @@ from crm_core.circulation.renewals import RenewalResult
 from crm_core.models import JOB_NAMES
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.i18n import NC_, is_message, label_of
 from crm_core.platform.permissions import Permission
 from ui.circulation import label, number, person, when
 from ui.db import engine, session
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import nt, show_error, t, tmd
 
 _JOB_RESULT = "rules_job_result"
 TOP_REPS = 10
@@ -41,19 +41,19 @@ class RuleContext:
 
 def _reason(reason: str | None, rule_names: dict[int, str]) -> str:
     if reason is None:
-        return t("waiting.none")
+        return t("Not looked at yet")
     if reason == NO_RULE:
-        return t("waiting.no_rule")
+        return t("No dispatch rule matches")
     if reason.startswith(f"{NO_ROOM}:"):
         raw = reason.split(":", 1)[1]
         rule_id = int(raw) if raw.isdigit() else None
-        return t("waiting.no_room", rule=rule_names.get(rule_id, f"#{raw}"))
+        return t("Rule “{rule}” found no rep with room", rule=rule_names.get(rule_id, f"#{raw}"))
     return label("waiting", reason)
 
 
 def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
     """How many opportunities wait for dispatch, by reason."""
-    st.subheader(t("rules.waiting.title"))
+    st.subheader(t("Waiting for dispatch"))
     try:
         with session() as s:
             reasons = waiting_reasons(s, ctx.me)
@@ -62,13 +62,20 @@ def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
         return
     total = sum(reasons.values())
     if not total:
-        st.info(t("rules.waiting.nothing"))
+        st.info(t("Nothing is waiting for dispatch."))
         return
-    st.caption(t("rules.waiting.total", count=number(total)))
+    st.caption(
+        nt(
+            "{count} opportunity waits for dispatch.",
+            "{count} opportunities wait for dispatch.",
+            total,
+            count=number(total),
+        )
+    )
     rows = sorted(reasons.items(), key=lambda item: -item[1])
     frame = pd.DataFrame(
         [
-            {t("rules.waiting.reason"): _reason(r, rule_names), t("rules.waiting.count"): number(n)}
+            {t("Why"): _reason(r, rule_names), t(NC_("rules.waiting", "Opportunities")): number(n)}
             for r, n in rows
         ]
     )
@@ -84,9 +91,9 @@ def _job_error(error: str | None) -> str:
     else (the stored error may be an exception with its SQL) only as "unexpected"."""
     if not error:
         return ""
-    if error in CATALOGUES.get(language(), {}) or error in CATALOGUES["en"]:
+    if is_message(error):
         return t(error)
-    return t("security.job_failed_unexpectedly")
+    return t("It failed unexpectedly; the details are kept with the run for the administrators.")
 
 
 def _show_job_result() -> None:
@@ -94,13 +101,17 @@ def _show_job_result() -> None:
     if not item:
         return
     job, status, counts, error = item
-    name = t(f"job.{job}")
+    name = t(label_of("job", job))
     if status == "done":
-        st.success(t("rules.jobs.done", job=name, counts=_counts(counts) or "-"))
+        st.success(t("{job} done: {counts}.", job=name, counts=_counts(counts) or "-"))
     elif status == "busy":
-        st.warning(t("rules.jobs.busy", job=name))
+        st.warning(
+            t("{job} is already running: nothing was done. Try again in a moment.", job=name)
+        )
     else:
-        st.error(tmd("rules.jobs.failed", job=name, error=_job_error(error)))
+        st.error(
+            tmd("{job} failed and changed nothing: {error}", job=name, error=_job_error(error))
+        )
 
 
 def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
@@ -108,11 +119,11 @@ def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
     the last runs."""
     if not ctx.me.can(Permission.RUN_JOBS):
         return
-    st.subheader(t("rules.jobs.title"))
+    st.subheader(t("Run the engine now"))
     _show_job_result()
     columns = st.columns(len(JOB_NAMES))
     for column, job in zip(columns, JOB_NAMES, strict=True):
-        if column.button(t(f"rules.jobs.run.{job}"), key=f"rules_run_{job}"):
+        if column.button(t(label_of("rules.jobs.run", job)), key=f"rules_run_{job}"):
             try:
                 # The job opens its own transaction on the app's engine: never inside session().
                 run = run_job(job, actor=ctx.me, trigger="manual", engine=engine())
@@ -124,19 +135,19 @@ def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
     with session() as s:
         runs = last_runs(s, ctx.me)
     if not runs:
-        st.caption(t("rules.jobs.none"))
+        st.caption(t("No job has run yet."))
         return
     frame = pd.DataFrame(
         [
             {
-                t("rules.jobs.job"): t(f"job.{r.job}"),
-                t("rules.jobs.trigger"): label("rules.jobs.trigger", r.trigger),
-                t("rules.jobs.by"): person(names, r.actor_id),
-                t("rules.jobs.status"): t(f"job.status.{r.status}"),
-                t("rules.jobs.counts"): _counts(r.counts or {}),
-                t("rules.jobs.started"): when(r.started_at),
-                t("rules.jobs.finished"): when(r.finished_at),
-                t("rules.jobs.error"): _job_error(r.error),
+                t("Job"): t(label_of("job", r.job)),
+                t("Started by"): label("rules.jobs.trigger", r.trigger),
+                t("Who"): person(names, r.actor_id),
+                t("Result"): t(label_of("job.status", r.status)),
+                t("Counts"): _counts(r.counts or {}),
+                t("Started"): when(r.started_at),
+                t("Finished"): when(r.finished_at),
+                t("Error"): _job_error(r.error),
             }
             for r in runs
         ]
@@ -147,14 +158,14 @@ def jobs_panel(ctx: RuleContext, names: dict[int, str]) -> None:
 def _rule_name(name: str, rule_id: int | None, editing_id: int | None) -> str:
     """The rule's name, marked when it is the draft (a new rule, or the one being edited)."""
     if rule_id is None or rule_id == editing_id:
-        return f"{name} {t('rules.dry.draft')}"
+        return f"{name} {t('(this draft)')}"
     return name
 
 
 def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str]) -> None:
     """What the rules would do now with the draft in place; nothing was saved."""
-    st.markdown(f"**{t('rules.dry.title')}**")
-    st.caption(t("rules.dry.nothing_saved"))
+    st.markdown(f"**{t('Dry run: what would happen now')}**")
+    st.caption(t("Nothing was saved or moved."))
     if isinstance(result, DispatchResult):
         metrics = [
             ("considered", result.considered),
@@ -166,7 +177,7 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             column.metric(label("rules.count", name), number(value))
         rows = [
             {
-                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                t("Rule"): _rule_name(o.name, o.rule_id, editing_id),
                 label("rules.count", "matched"): number(o.matched),
                 label("rules.count", "assigned"): number(o.assigned),
                 label("rules.count", "no_room"): number(o.no_room),
@@ -179,11 +190,14 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             )
         top = sorted(result.per_rep.items(), key=lambda item: (-item[1], item[0]))[:TOP_REPS]
         if top:
-            st.markdown(f"**{t('rules.dry.top_reps', count=len(top))}**")
+            st.markdown(f"**{t('Top {count} reps', count=len(top))}**")
             st.dataframe(
                 pd.DataFrame(
                     [
-                        {t("rules.dry.rep"): person(names, rep), t("rules.dry.received"): number(n)}
+                        {
+                            t(NC_("rules.dry", "Rep")): person(names, rep),
+                            t("Would receive"): number(n),
+                        }
                         for rep, n in top
                     ]
                 ),
@@ -197,7 +211,7 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             column.metric(label("rules.count", name), number(value))
         rows = [
             {
-                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                t("Rule"): _rule_name(o.name, o.rule_id, editing_id),
                 label("rules.count", "recycled"): number(o.recycled),
                 label("rules.count", "dormant"): number(o.dormant),
             }
@@ -214,7 +228,7 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             column.metric(label("rules.count", name), number(value))
         rows = [
             {
-                t("rules.dry.rule"): _rule_name(o.name, o.rule_id, editing_id),
+                t("Rule"): _rule_name(o.name, o.rule_id, editing_id),
                 **{label("rules.count", name): number(getattr(o, name)) for name in shown},
             }
             for o in result.rules

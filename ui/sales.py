@@ -13,6 +13,7 @@ from decimal import Decimal
 import streamlit as st
 
 from crm_core.platform.company_time import utc_offset
+from crm_core.platform.i18n import N_
 from ui.circulation import label
 from ui.db import session
 from ui.i18n import t
@@ -94,7 +95,14 @@ def when_relative(value: datetime | None, now: datetime) -> str:
         return ""
     seconds = (value - now).total_seconds()
     hours = abs(seconds) / 3600
-    late = "overdue" if seconds < 0 else "due_in"
     if hours >= 24:
-        return t(f"sales.{late}_days", days=int(hours // 24))
-    return t(f"sales.{late}_hours", hours=max(1, int(hours)))
+        days = int(hours // 24)
+        return (
+            t(N_("{days} d overdue"), days=days) if seconds < 0 else t(N_("in {days} d"), days=days)
+        )
+    hours = max(1, int(hours))
+    return (
+        t(N_("{hours} h overdue"), hours=hours)
+        if seconds < 0
+        else t(N_("in {hours} h"), hours=hours)
+    )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_
 from crm_core.sales.transfers import decide_transfer, list_transfer_requests
 from ui.circulation import number
 from ui.db import session
@@ -33,10 +34,10 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
     """The pending requests in the manager's reach, each with its decision."""
     with session() as s:
         requests = list_transfer_requests(s, me)
-    label = t("transfers.title", count=number(len(requests)))
+    label = t("Transfer requests ({count})", count=number(len(requests)))
     with st.expander(label, expanded=bool(requests), icon=":material/move_up:"):
         if not requests:
-            st.caption(t("transfers.none"))
+            st.caption(t("No rep is waiting for a transfer."))
             return
         for request in requests:
             with st.container(border=True):
@@ -49,7 +50,7 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
                         local(request.created_at),
                     ),
                 )
-                st.markdown(tmd("transfers.reason", reason=request.reason))
+                st.markdown(tmd("Why: {reason}", reason=request.reason))
                 choices = [u for u in names if u not in (request.requested_by_id, me.user_id)]
                 default = (
                     choices.index(request.suggested_owner_id)
@@ -58,19 +59,21 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
                 )
                 left, right = st.columns([2, 3])
                 rep = left.selectbox(
-                    t("transfers.to"),
+                    t("Give it to"),
                     choices,
                     index=default,
                     key=f"transfer_to_{request.id}",
                     format_func=names.get,
-                    placeholder=t("transfers.to_pool"),
+                    placeholder=t(NC_("transfers", "Choose a rep")),
                 )
                 note = text_input(
-                    t("transfers.note"), key=f"transfer_note_{request.id}", container=right
+                    t("Note to the rep (optional)"),
+                    key=f"transfer_note_{request.id}",
+                    container=right,
                 )
                 give, pool, refuse = st.columns(3)
                 if give.button(
-                    t("transfers.give"),
+                    t("Give to this rep"),
                     key=f"transfer_give_{request.id}",
                     disabled=rep is None,
                     type="primary",
@@ -81,23 +84,23 @@ def show_transfer_requests(me: Actor, names: dict[int, str]) -> None:
                         approve=True,
                         to_user_id=rep,
                         note=note,
-                        success="transfers.done.given",
+                        success=N_("Transferred; the rep has been told."),
                     )
-                if pool.button(t("transfers.pool"), key=f"transfer_pool_{request.id}"):
+                if pool.button(t("Return to the pool"), key=f"transfer_pool_{request.id}"):
                     _decide(
                         me,
                         request.id,
                         approve=True,
                         to_user_id=None,
                         note=note,
-                        success="transfers.done.pooled",
+                        success=N_("Returned to the pool; the rep has been told."),
                     )
-                if refuse.button(t("transfers.reject"), key=f"transfer_reject_{request.id}"):
+                if refuse.button(t("Reject"), key=f"transfer_reject_{request.id}"):
                     _decide(
                         me,
                         request.id,
                         approve=False,
                         to_user_id=None,
                         note=note,
-                        success="transfers.done.rejected",
+                        success=N_("Rejected; the rep has been told."),
                     )

@@ -37,6 +37,7 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import utc_offset
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
 DEFAULT_IDLE_DAYS = 7
 # How old the idle figures may be: they are taken as of the start of the current tick.
@@ -98,7 +99,7 @@ def circulation_health(
     part of the cache key, so they are at most that old."""
     unit = check_view(session, actor, view)
     if idle_days < 1:
-        raise ValidationError("dash.error.idle_days")
+        raise ValidationError(N_("Idle days must be at least 1."))
     now = clock.now()
     tick = now - (now - datetime.min) % IDLE_TICK
     return cached(

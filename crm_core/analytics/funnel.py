@@ -32,6 +32,7 @@ from crm_core.analytics.sql import FUNNEL_STAGES
 from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.sales.stages import funnel_rank
 
 LIST_LIMIT = 200
@@ -215,7 +216,7 @@ def funnel_opportunities(
     first, at most `limit`; within the viewer's scope like the funnel itself."""
     unit = check_view(session, actor, view)
     if stage not in (*FUNNEL_STAGES, "lost"):
-        raise ValidationError("dash.error.stage", stage=stage)
+        raise ValidationError(N_("Unknown stage: {stage}."), stage=stage)
     return cached(
         session,
         actor,

@@ -17,6 +17,7 @@ from crm_core.models.dashboards import MarketingSpend
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.metadata import list_options
 from crm_core.platform.permissions import Permission
 
@@ -32,9 +33,9 @@ def _amount(value: object) -> Decimal:
     try:
         amount = Decimal(str(value).strip().replace(",", ""))
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationError("spend.error.amount", value=str(value)) from exc
+        raise ValidationError(N_("Not an amount of money: {value}."), value=str(value)) from exc
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise ValidationError("spend.error.amount", value=str(value))
+        raise ValidationError(N_("Not an amount of money: {value}."), value=str(value))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -64,10 +65,10 @@ def set_spend(
     channel = (channel or "").strip()
     codes = {o.code for o in list_options(session, "channel", active_only=False)}
     if channel not in codes:
-        raise ValidationError("spend.error.channel", channel=channel)
+        raise ValidationError(N_("Unknown channel: {channel}."), channel=channel)
     campaign = (campaign or "").strip()
     if len(campaign) > 120:
-        raise ValidationError("spend.error.campaign_long")
+        raise ValidationError(N_("The campaign is longer than 120 characters."))
     value = _amount(amount)
     first = month_start(month)
     row = session.exec(

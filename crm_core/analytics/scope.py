@@ -21,6 +21,7 @@ from crm_core.org.units import get_unit
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import utc_offset
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
 
 
@@ -29,9 +30,9 @@ def check_view(session: Session, actor: Actor, view: DashboardFilter) -> OrgUnit
     they cannot see does not exist); return the filter's unit."""
     actor.require(Permission.VIEW_DASHBOARDS)
     if view.split not in SPLITS:
-        raise ValidationError("dash.error.split", split=view.split)
+        raise ValidationError(N_("Unknown split: {split}."), split=view.split)
     if view.start and view.end and view.start > view.end:
-        raise ValidationError("dash.error.period")
+        raise ValidationError(N_("The period ends before it starts."))
     return get_unit(session, actor, view.unit_id) if view.unit_id is not None else None
 
 

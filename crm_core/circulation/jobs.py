@@ -52,6 +52,7 @@ from crm_core.models import JOB_NAMES, JobLock, JobRun
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 
@@ -298,7 +299,7 @@ def run_job(
     """Run `job` now in its own transaction, unless another run holds its lock (then the
     returned run says `busy` and nothing was done). Failures roll back and are recorded."""
     if job not in JOBS:
-        raise ValidationError("job.error.unknown", job=job)
+        raise ValidationError(N_("Unknown job: {job}."), job=job)
     actor = actor or Actor.system()
     actor.require(Permission.RUN_JOBS)
     if engine is None:
@@ -337,7 +338,9 @@ def _run_locked(engine: Engine, job: str, actor: Actor, run: JobRun, holder: str
                 # Another worker took the lock after this run's lease lapsed: its run counts.
                 session.rollback()
                 run.status = "failed"
-                run.error = "job.error.lock_lost"
+                run.error = N_(
+                    "Another worker took over this job's lock while the run was still working (its lease had run out), so nothing of this run was saved."
+                )
                 return
             session.commit()
             run.status = "done"

@@ -10,6 +10,7 @@ from crm_core.org.access import opportunity_scope, opportunity_scope_parts
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 
@@ -45,7 +46,10 @@ def lock_for_change(
         .execution_options(populate_existing=True)
     ).one()
     if open_only and row.pool_state == "closed":
-        raise ValidationError("opportunity.error.closed", id=opportunity_id)
+        raise ValidationError(
+            N_("Opportunity #{id} is closed (won or lost): it cannot be changed."),
+            id=opportunity_id,
+        )
     return row
 
 
@@ -101,7 +105,7 @@ def set_intention_level(
     """
     actor.require(Permission.WORK_OPPORTUNITIES)
     if level not in INTENTION_LEVELS:
-        raise ValidationError("opportunity.error.intention")
+        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
     ids = sorted(set(opportunity_ids))
     with savepoint(session):
         result = session.exec(

@@ -22,6 +22,7 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 OPEN_STATES = ("unassigned", "owned", "public", "dormant")
@@ -39,7 +40,7 @@ def _selection(session: Session, actor: Actor, ids: list[int], states: tuple[str
     actor.require(Permission.ASSIGN_OPPORTUNITIES)
     ids = sorted(set(ids))
     if not ids:
-        raise ValidationError("override.error.empty")
+        raise ValidationError(N_("Select at least one opportunity."))
     hold_opportunity_writes(session)
     rows = session.exec(
         select(Opportunity.id, Opportunity.pool_state).where(
@@ -52,7 +53,10 @@ def _selection(session: Session, actor: Actor, ids: list[int], states: tuple[str
         raise NotFound(entity="opportunity", id=missing[:10])
     wrong = [i for i in ids if found[i] not in states]
     if wrong:
-        raise ValidationError("override.error.state", ids=", ".join(map(str, wrong[:10])))
+        raise ValidationError(
+            N_("This action does not apply to the state of opportunities {ids}."),
+            ids=", ".join(map(str, wrong[:10])),
+        )
     return ids, one_of(session, Opportunity.id, ids)
 
 
@@ -100,7 +104,9 @@ def assign_opportunities(
     if rep is None:
         raise NotFound(entity="user", id=rep_id)
     if rep.status != "active" or not rep.enabled:
-        raise ValidationError("override.error.rep_inactive", name=rep.full_name)
+        raise ValidationError(
+            N_("{name} is not active and cannot receive opportunities."), name=rep.full_name
+        )
     ids, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
     chosen = and_(chosen, or_(col(Opportunity.owner_id).is_(None), Opportunity.owner_id != rep.id))
     reason = case((Opportunity.pool_state == "owned", literal("transfer")), else_=literal("assign"))
@@ -162,7 +168,7 @@ def protect_until(
 ) -> int:
     """Exempt the selection from recycling until `until` (None: end the protection)."""
     if until is not None and until <= clock.now():
-        raise ValidationError("override.error.protect_past")
+        raise ValidationError(N_("The protection must end in the future."))
     _, chosen = _selection(session, actor, opportunity_ids, OPEN_STATES)
     return _apply(
         session,

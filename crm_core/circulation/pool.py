@@ -35,6 +35,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of, rows_source
 from crm_core.platform.company_time import local_day_start
 from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
 from crm_core.platform.settings import get_setting
 
@@ -262,10 +263,16 @@ def claim_from_pool(session: Session, actor: Actor, opportunity_ids: list[int]) 
     wanted = [i for i in ids if i not in cooling]
     if wanted and len(wanted) > allowance.left:
         if allowance.claimed_today >= allowance.daily_claims:
-            raise ValidationError("pool.error.daily_cap", cap=allowance.daily_claims)
+            raise ValidationError(
+                N_("You reached today's claim limit ({cap})."), cap=allowance.daily_claims
+            )
         if allowance.holding >= allowance.holding_cap:
-            raise ValidationError("pool.error.holding_cap", cap=allowance.holding_cap)
-        raise ValidationError("pool.error.too_many", left=allowance.left)
+            raise ValidationError(
+                N_("You hold {cap} opportunities, your holding cap."), cap=allowance.holding_cap
+            )
+        raise ValidationError(
+            N_("You may claim {left} more now: select fewer."), left=allowance.left
+        )
     claimed: list[int] = []
     if wanted:
         claimed = sorted(

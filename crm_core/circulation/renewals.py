@@ -57,6 +57,7 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.notices import send_counts
 from crm_core.platform.permissions import Permission
 
@@ -99,7 +100,9 @@ def _refuse_when_line_open(session: Session, actor: Actor, won: Opportunity) -> 
         )
     ).first()
     if renewal is not None:
-        raise ValidationError("renewal.error.renewal_open", id=renewal)
+        raise ValidationError(
+            N_("This win already has an open renewal: opportunity #{id}."), id=renewal
+        )
     other = session.exec(
         select(Opportunity.id).where(
             Opportunity.lead_id == won.lead_id,
@@ -112,8 +115,17 @@ def _refuse_when_line_open(session: Session, actor: Actor, won: Opportunity) -> 
         reach = or_(opportunity_scope(actor), pool_scope(session, actor))
         reached = session.exec(select(Opportunity.id).where(Opportunity.id == other, reach)).first()
         if reached is None:
-            raise ValidationError("renewal.error.line_open_elsewhere")
-        raise ValidationError("renewal.error.line_open", id=other)
+            raise ValidationError(
+                N_(
+                    "The lead already has an open opportunity on this business line, outside your reach: ask your manager."
+                )
+            )
+        raise ValidationError(
+            N_(
+                "The lead already has an open opportunity on this business line (#{id}): work that one instead."
+            ),
+            id=other,
+        )
 
 
 def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opportunity:
@@ -129,7 +141,9 @@ def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opp
     stays) and refused."""
     won = lock_for_change(session, actor, won_opportunity_id, open_only=False)
     if won.stage != "won":
-        raise ValidationError("renewal.error.not_won", id=won.id)
+        raise ValidationError(
+            N_("Opportunity #{id} is not won: only a win can be renewed."), id=won.id
+        )
     _refuse_when_line_open(session, actor, won)
     now = clock.now()
     owner = session.get(User, won.owner_id) if won.owner_id is not None else None
@@ -155,7 +169,11 @@ def open_renewal(session: Session, actor: Actor, won_opportunity_id: int) -> Opp
             session.flush()
     except IntegrityError as error:
         # An intake or a rule run opened an opportunity on this line a moment ago.
-        raise ValidationError("renewal.error.line_open_now") from error
+        raise ValidationError(
+            N_(
+                "An opportunity on this business line was opened a moment ago: reload and look again."
+            )
+        ) from error
     session.add(
         StageHistory(
             opportunity_id=renewal.id,

@@ -15,6 +15,7 @@ from typing import Any
 
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_, label_of
 
 DISPATCH_STRATEGIES = ("round_robin", "weighted", "least_loaded")
 RECYCLE_TRIGGERS = ("no_first_follow_up", "no_follow_up", "no_stage_progress", "not_won")
@@ -27,7 +28,7 @@ _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def _refuse(field_name: str, reason: str, **params: Any) -> ValidationError:
-    return ValidationError(f"rule.error.{reason}", field=field_name, **params)
+    return ValidationError(label_of("rule.error", reason), field=field_name, **params)
 
 
 def _strings(doc: dict, name: str) -> tuple[str, ...]:
@@ -252,7 +253,7 @@ _PARSERS = {
 def parse_rule(kind: str, conditions: dict | None, action: dict | None) -> RuleSpec:
     """The typed spec of a rule of `kind`, or ValidationError with the field and reason."""
     if kind not in _PARSERS:
-        raise ValidationError("rule.error.kind", kind=kind)
+        raise ValidationError(N_("Unknown rule kind: {kind}."), kind=kind)
     return _PARSERS[kind](dict(conditions or {}), dict(action or {}))
 
 

@@ -38,6 +38,7 @@ from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
 
 RULE_MODELS: dict[str, type] = {
@@ -64,7 +65,7 @@ class RuleDraft:
 
 def _model(kind: str) -> type:
     if kind not in RULE_MODELS:
-        raise ValidationError("rule.error.kind", kind=kind)
+        raise ValidationError(N_("Unknown rule kind: {kind}."), kind=kind)
     return RULE_MODELS[kind]
 
 
@@ -151,14 +152,22 @@ def _unit(session: Session, actor: Actor, unit_id: int, field: str) -> OrgUnit:
         select(OrgUnit).where(OrgUnit.id == unit_id, unit_clause(actor, OrgUnit.id))
     ).first()
     if unit is None or not unit.active:
-        raise ValidationError("rule.error.unit_unknown", field=field, id=unit_id)
+        raise ValidationError(
+            N_("{field}: unit {id} does not exist, is closed or is outside your scope."),
+            field=field,
+            id=unit_id,
+        )
     return unit
 
 
 def _unit_has_reps(session: Session, unit: OrgUnit, field: str) -> None:
     subtree = select(OrgUnit.id).where(col(OrgUnit.path).like(f"{unit.path}%"))
     if _active_reps(session, col(User.org_unit_id).in_(subtree)) == 0:
-        raise ValidationError("rule.error.no_active_reps", field=field, unit=unit.name)
+        raise ValidationError(
+            N_("{field}: {unit} has no active reps: the rule could give nothing."),
+            field=field,
+            unit=unit.name,
+        )
 
 
 def check_rule(
@@ -170,17 +179,21 @@ def check_rule(
     actor.require(Permission.MANAGE_RULES)
     spec = parse_rule(kind, draft.conditions, draft.action)
     if not (draft.name or "").strip():
-        raise ValidationError("rule.error.name", field="name")
+        raise ValidationError(N_("Give the rule a name."), field="name")
     if draft.priority < 0:
-        raise ValidationError("rule.error.too_small", field="priority", minimum=0)
+        raise ValidationError(
+            N_("{field}: must be at least {minimum}."), field="priority", minimum=0
+        )
     if draft.business_line_id is not None:
         line = session.get(BusinessLine, draft.business_line_id)
         if line is None or not line.active:
-            raise ValidationError("rule.error.line_unknown", field="business_line_id")
+            raise ValidationError(
+                N_("The business line does not exist or is closed."), field="business_line_id"
+            )
     if draft.org_unit_id is not None:
         _unit(session, actor, draft.org_unit_id, "org_unit_id")
     elif actor.scope is not DataScope.ALL or kind == "departure":
-        raise ValidationError("rule.error.unit_required", field="org_unit_id")
+        raise ValidationError(N_("Choose the unit the rule belongs to."), field="org_unit_id")
     if isinstance(spec, DispatchSpec):
         _check_dispatch_target(session, actor, spec)
     if isinstance(spec, RecycleSpec) and spec.target == "team":
@@ -205,14 +218,16 @@ def _check_dispatch_target(session: Session, actor: Actor, spec: DispatchSpec) -
         missing = set(spec.target_user_ids) - {u.id for u in named}
         if missing:
             raise ValidationError(
-                "rule.error.rep_unknown",
+                N_("Reps not found or outside your scope: {ids}."),
                 field="target_user_ids",
                 ids=", ".join(map(str, sorted(missing))),
             )
         gone = [u.full_name for u in named if u.status != "active" or not u.enabled]
         if gone:
             raise ValidationError(
-                "rule.error.rep_inactive", field="target_user_ids", names=", ".join(gone)
+                N_("These reps are not active: {names}."),
+                field="target_user_ids",
+                names=", ".join(gone),
             )
         reps.append(col(User.id).in_(spec.target_user_ids))
     if spec.skill_required:
@@ -220,7 +235,11 @@ def _check_dispatch_target(session: Session, actor: Actor, spec: DispatchSpec) -
             select(User.skill_tags).where(or_(*reps), User.status == "active", User.enabled)
         ).all()
         if not any(spec.skill_tag in (tags or []) for tags in users):
-            raise ValidationError("rule.error.no_skill", field="skill_tag", tag=spec.skill_tag)
+            raise ValidationError(
+                N_("No active target rep has the skill tag “{tag}”."),
+                field="skill_tag",
+                tag=spec.skill_tag,
+            )
 
 
 def _check_priority(session: Session, kind: str, draft: RuleDraft, rule_id: int | None) -> None:
@@ -247,7 +266,12 @@ def _check_priority(session: Session, kind: str, draft: RuleDraft, rule_id: int 
     ).first()
     if clash is not None:
         raise ValidationError(
-            "rule.error.priority_taken", field="priority", priority=draft.priority, rule=clash.name
+            N_(
+                "Priority {priority} is already used by rule “{rule}” on the same business line: choose another so the order is clear."
+            ),
+            field="priority",
+            priority=draft.priority,
+            rule=clash.name,
         )
 
 

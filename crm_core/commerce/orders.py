@@ -32,6 +32,7 @@ from crm_core.org.users import discount_limit
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
 from crm_core.platform.permissions import Permission
 
@@ -74,7 +75,9 @@ def clean_note(note: str | None, *, field: str = "note") -> str | None:
     """A free-text note, spaces trimmed; None when blank; refused beyond MAX_NOTE."""
     text = (note or "").strip()
     if len(text) > MAX_NOTE:
-        raise ValidationError("orders.error.note_too_long", field=field, maximum=MAX_NOTE)
+        raise ValidationError(
+            N_("The note is longer than {maximum} characters."), field=field, maximum=MAX_NOTE
+        )
     return text or None
 
 
@@ -193,11 +196,15 @@ def create_order(
         or not product.active
         or product.business_line_id != opportunity.business_line_id
     ):
-        raise ValidationError("orders.error.product_unavailable", id=product_id)
+        raise ValidationError(
+            N_("Product #{id} is not offered for this opportunity's business line."), id=product_id
+        )
     price = parse_money(amount)
     if price > product.list_price:
         raise ValidationError(
-            "orders.error.above_list_price", amount=str(price), list_price=str(product.list_price)
+            N_("The price {amount} is above the list price {list_price}."),
+            amount=str(price),
+            list_price=str(product.list_price),
         )
     pending = session.exec(
         select(SalesOrder.id).where(
@@ -205,7 +212,10 @@ def create_order(
         )
     ).first()
     if pending is not None:
-        raise ValidationError("orders.error.pending_exists", order=order_number(pending))
+        raise ValidationError(
+            N_("Order {order} is already waiting for payment: cancel it first."),
+            order=order_number(pending),
+        )
     now = clock.now()
     limit = discount_limit(session, actor)
     needs_approval = not discount_within(product.list_price, price, limit)
@@ -253,14 +263,17 @@ def decide_discount(
     actor.require(Permission.APPROVE_DISCOUNTS)
     order, opportunity = lock_order(session, actor, order_id, Permission.APPROVE_DISCOUNTS)
     if order.status != "pending" or order.approval != "requested":
-        raise ValidationError("orders.error.not_requested", order=order_number(order.id))
+        raise ValidationError(
+            N_("Order {order} is not waiting for a discount approval."),
+            order=order_number(order.id),
+        )
     if order.created_by_id is not None and order.created_by_id == actor.user_id:
-        raise PermissionDenied("orders.error.own_approval")
+        raise PermissionDenied(N_("Nobody approves the discount of their own order."))
     if approve:
         limit = discount_limit(session, actor)
         if not discount_within(order.list_price, order.amount, limit):
             raise PermissionDenied(
-                "orders.error.approval_limit",
+                N_("This order gives {pct}% off, more than the {limit}% you may approve."),
                 limit=limit,
                 pct=str(discount_pct(order.list_price, order.amount)),
             )
@@ -295,9 +308,13 @@ def cancel_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
         opportunity.owner_id,
     )
     if not (mine or actor.can(Permission.ASSIGN_OPPORTUNITIES)):
-        raise PermissionDenied("orders.error.cancel_not_yours")
+        raise PermissionDenied(
+            N_("Only the order's creator, the opportunity's owner or a manager may cancel it.")
+        )
     if order.status != "pending":
-        raise ValidationError("orders.error.not_pending", order=order_number(order.id))
+        raise ValidationError(
+            N_("Order {order} is not waiting for payment."), order=order_number(order.id)
+        )
     order.status = "cancelled"
     order.cancelled_at = clock.now()
     session.add(order)

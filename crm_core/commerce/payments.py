@@ -29,6 +29,7 @@ from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.money import format_money, parse_money
 from crm_core.platform.permissions import Permission
 from crm_core.sales.stages import close_as_won
@@ -53,9 +54,11 @@ def clean_ref(payment_ref: object) -> str:
     """A payment reference, spaces trimmed; refused when blank or too long."""
     ref = str(payment_ref or "").strip()
     if not ref:
-        raise ValidationError("payments.error.ref_required")
+        raise ValidationError(N_("A payment needs its payment reference."))
     if len(ref) > MAX_REF:
-        raise ValidationError("payments.error.ref_too_long", maximum=MAX_REF)
+        raise ValidationError(
+            N_("The payment reference is longer than {maximum} characters."), maximum=MAX_REF
+        )
     return ref
 
 
@@ -68,8 +71,14 @@ def ref_used_error(session: Session, actor: Actor, ref: str) -> ValidationError:
         .where(SalesOrder.payment_ref == ref, opportunity_scope(actor))
     ).first()
     if other is None:
-        return ValidationError("payments.error.ref_used_elsewhere", ref=ref)
-    return ValidationError("payments.error.ref_used", ref=ref, order=order_number(other))
+        return ValidationError(
+            N_("Payment reference {ref} is already used by another order."), ref=ref
+        )
+    return ValidationError(
+        N_("Payment reference {ref} is already used by order {order}."),
+        ref=ref,
+        order=order_number(other),
+    )
 
 
 def check_payable(
@@ -80,25 +89,39 @@ def check_payable(
     `paid_at` neither in the future nor before the order was made."""
     number = order_number(order.id)
     if order.status in ("paid", "refunded"):
-        raise ValidationError("payments.error.already_paid", order=number, ref=order.payment_ref)
+        raise ValidationError(
+            N_("Order {order} is already paid (reference {ref})."),
+            order=number,
+            ref=order.payment_ref,
+        )
     if order.status != "pending":
-        raise ValidationError("payments.error.not_payable", order=number, status=order.status)
+        raise ValidationError(
+            N_("Order {order} was cancelled: it cannot be paid."), order=number, status=order.status
+        )
     if order.approval not in PAYABLE_APPROVALS:
-        raise ValidationError("payments.error.awaiting_approval", order=number)
+        raise ValidationError(
+            N_("The discount of order {order} is not approved: it cannot be paid yet."),
+            order=number,
+        )
     if amount is not None and parse_money(amount) != order.amount:
         raise ValidationError(
-            "payments.error.amount_differs",
+            N_("The amount {amount} differs from order {order}'s amount {expected}."),
             order=number,
             amount=format_money(parse_money(amount)),
             expected=format_money(order.amount),
         )
     if paid_at is not None:
         if paid_at > clock.now():
-            raise ValidationError("payments.error.future", paid_at=paid_at.isoformat(sep=" "))
+            raise ValidationError(
+                N_("The payment time {paid_at} is in the future."),
+                paid_at=paid_at.isoformat(sep=" "),
+            )
         # Forms and payment files give the minute, so a payment in the minute the order was
         # made counts as after it.
         if paid_at < order.created_at.replace(second=0, microsecond=0):
-            raise ValidationError("payments.error.before_order", order=number)
+            raise ValidationError(
+                N_("The payment time is before order {order} was made."), order=number
+            )
 
 
 def pay_order(
@@ -210,11 +233,13 @@ def refund_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     actor.require(Permission.RECORD_PAYMENTS)
     why = clean_note(reason, field="refund_reason")
     if why is None:
-        raise ValidationError("payments.error.refund_reason")
+        raise ValidationError(N_("Say why the order is refunded."))
     order, _ = lock_order(session, actor, order_id, Permission.RECORD_PAYMENTS)
     if order.status != "paid":
         raise ValidationError(
-            "payments.error.not_refundable", order=order_number(order.id), status=order.status
+            N_("Only a paid order can be refunded; order {order} is not paid."),
+            order=order_number(order.id),
+            status=order.status,
         )
     now = clock.now()
     order.status = "refunded"

@@ -19,6 +19,7 @@ from crm_core.models import BusinessLine, Product
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
 from crm_core.platform.permissions import Permission
 
@@ -81,22 +82,31 @@ def _clean(
     code = (code or "").strip()
     name = " ".join((name or "").split())
     if not CODE_PATTERN.match(code):
-        raise ValidationError("products.error.code", code=code)
+        raise ValidationError(
+            N_("“{code}” is not a valid product code: up to 40 letters, digits, “-”, “_” or “.”."),
+            code=code,
+        )
     if not name:
-        raise ValidationError("products.error.name_required")
+        raise ValidationError(N_("A product needs a name."))
     if len(name) > MAX_NAME:
-        raise ValidationError("products.error.name_too_long", maximum=MAX_NAME)
+        raise ValidationError(N_("The name is longer than {maximum} characters."), maximum=MAX_NAME)
     price = parse_money(list_price, field="list_price")
     if course_days is not None:
         if isinstance(course_days, bool) or not isinstance(course_days, int):
-            raise ValidationError("products.error.course_days", maximum=MAX_COURSE_DAYS)
+            raise ValidationError(
+                N_("Course days are empty or a whole number from 1 to {maximum}."),
+                maximum=MAX_COURSE_DAYS,
+            )
         if not 1 <= course_days <= MAX_COURSE_DAYS:
-            raise ValidationError("products.error.course_days", maximum=MAX_COURSE_DAYS)
+            raise ValidationError(
+                N_("Course days are empty or a whole number from 1 to {maximum}."),
+                maximum=MAX_COURSE_DAYS,
+            )
     # Codes are compared without case: `ky-full` and `KY-FULL` on two products would be
     # impossible to tell apart in a payment file or a report.
     clash = session.exec(select(Product.id).where(func.lower(Product.code) == code.lower())).first()
     if clash is not None and clash != product_id:
-        raise ValidationError("products.error.code_taken", code=code)
+        raise ValidationError(N_("Another product already has the code {code}."), code=code)
     return code, name, price, course_days
 
 
@@ -116,7 +126,7 @@ def create_product(
     at most two decimals, the course days empty or at least 1."""
     actor.require(Permission.MANAGE_PRODUCTS)
     if session.get(BusinessLine, business_line_id) is None:
-        raise ValidationError("products.error.business_line", id=business_line_id)
+        raise ValidationError(N_("Business line #{id} does not exist."), id=business_line_id)
     code, name, price, course_days = _clean(session, code, name, list_price, course_days, None)
     product = Product(
         business_line_id=business_line_id,

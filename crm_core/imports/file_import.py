@@ -4,11 +4,8 @@ rejected row with its reasons, the two modes, one transaction with its audit ent
 rejected rows as a CSV file to correct and upload again.
 
 Used by the customer, study activity and payment imports; the HR roster uses the mapping
-check, the preview owner check and the transaction, the lead import the modes. Each import
-names its translation keys under its own prefix, the `domain` argument: `<domain>.error.unknown_column` (`{column}`),
-`<domain>.error.missing_columns` (`{columns}`), `<domain>.error.mode` (`{mode}`),
-`<domain>.error.other_actor`, and the CSV's headers `<domain>.table.row` and
-`<domain>.table.reason`.
+check, the preview owner check and the transaction, the lead import the modes. Their
+refusals read the same in every import.
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ from crm_core.platform.cells import (
     placeholder_set,
 )
 from crm_core.platform.errors import CrmError, ValidationError
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import N_, translate
 
 # good_rows: store the good rows, leave the rejected ones out; all_or_nothing: store nothing
 # when any row is rejected.
@@ -144,20 +141,17 @@ def checked_mapping(
     mapping: Mapping[str, str | None] | None,
     synonyms: Mapping[str, Iterable[str]],
     missing: Callable[[Mapping[str, str | None]], list[str]],
-    domain: str,
 ) -> dict[str, str | None]:
     """field -> file column for every field of `synonyms` (guessed from the headers when
-    `mapping` is None, a blank choice as None). Raise ValidationError
-    `<domain>.error.unknown_column` for a column the file lacks and
-    `<domain>.error.missing_columns` for the fields `missing` names."""
+    `mapping` is None, a blank choice as None). Refuse a column the file lacks and the fields `missing` names."""
     mapping = dict(guess_mapping(frame.columns, synonyms) if mapping is None else mapping)
     mapping = {name: (mapping.get(name) or None) for name in synonyms}
     unknown = [c for c in mapping.values() if c is not None and c not in frame.columns]
     if unknown:
-        raise ValidationError(f"{domain}.error.unknown_column", column=", ".join(unknown))
+        raise ValidationError(N_("The file has no column {column}."), column=", ".join(unknown))
     absent = missing(mapping)
     if absent:
-        raise ValidationError(f"{domain}.error.missing_columns", columns=", ".join(absent))
+        raise ValidationError(N_("Choose a column for: {columns}."), columns=", ".join(absent))
     return mapping
 
 
@@ -213,17 +207,17 @@ class ImportResult:
         return not self.stored
 
 
-def check_mode(mode: str, domain: str) -> None:
-    """Refuse a mode other than MODES (`<domain>.error.mode`)."""
+def check_mode(mode: str) -> None:
+    """Refuse a mode other than MODES."""
     if mode not in MODES:
-        raise ValidationError(f"{domain}.error.mode", mode=mode)
+        raise ValidationError(N_("Unknown import mode {mode}."), mode=mode)
 
 
-def check_preview_owner(actor: Actor, preview: Any, domain: str) -> None:
-    """Refuse a preview made for another user (`<domain>.error.other_actor`): it was
+def check_preview_owner(actor: Actor, preview: Any) -> None:
+    """Refuse a preview made for another user: it was
     checked against that user's scope."""
     if preview.actor_user_id != actor.user_id:
-        raise ValidationError(f"{domain}.error.other_actor")
+        raise ValidationError(N_("This preview was made by another user. Upload the file again."))
 
 
 def all_or_nothing_refuses(mode: str, bad_rows: Sized) -> bool:
@@ -272,7 +266,7 @@ def audit_import(
 # --- the rejected rows as a file -------------------------------------------------------------
 
 
-def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str, domain: str) -> bytes:
+def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str) -> bytes:
     """The rejected rows as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese):
     the row number, the file's own columns and the reasons in `language`.
 
@@ -280,15 +274,15 @@ def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str, domain:
     shows it to `actor` (masked without view_full_phone), and every cell is neutralised
     so no cell runs as a formula. Refused for a preview made for another user; the
     caller checks the permission."""
-    check_preview_owner(actor, preview, domain)
+    check_preview_owner(actor, preview)
     phone_column = preview.mapping.get("phone")
     phone_at = preview.columns.index(phone_column) if phone_column in preview.columns else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     header = [
-        translate(f"{domain}.table.row", language),
+        translate(N_("Row"), language),
         *preview.columns,
-        translate(f"{domain}.table.reason", language),
+        translate(N_("Reason"), language),
     ]
     writer.writerow([neutralise_cell(c) for c in header])
     for row in preview.rejected:

@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
 # Limits of any upload. 200,000 data rows is the largest import; 300 columns and 8 million
 # cells keep the rows of such a file under a few hundred MB of memory.
@@ -56,12 +57,20 @@ def _check_archive(data: bytes, filename: str) -> None:
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ValidationError("tabular.error.unreadable", filename=filename, detail="xlsx") from exc
+        raise ValidationError(
+            N_(
+                "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+            ),
+            filename=filename,
+            detail="xlsx",
+        ) from exc
     unzipped = sum(member.file_size for member in members)
     shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
     if unzipped > MAX_UNZIPPED_BYTES or shared > MAX_SHARED_STRINGS_BYTES:
         raise ValidationError(
-            "tabular.error.too_large",
+            N_(
+                "The file {filename} unpacks to {size_mb} MB, more than the {max_mb} MB an upload may hold. Split it into smaller files."
+            ),
             filename=filename,
             size_mb=unzipped // (1024 * 1024),
             max_mb=MAX_UNZIPPED_BYTES // (1024 * 1024),
@@ -104,7 +113,13 @@ def xlsx_rows(data: bytes, filename: str, max_rows: int = MAX_ROWS) -> list[tupl
     except ValidationError:
         raise
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-        raise ValidationError("tabular.error.unreadable", filename=filename, detail="xlsx") from exc
+        raise ValidationError(
+            N_(
+                "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+            ),
+            filename=filename,
+            detail="xlsx",
+        ) from exc
 
 
 def _rows(parsed, max_rows: int) -> list[tuple[int, list[str]]]:
@@ -118,15 +133,31 @@ def _rows(parsed, max_rows: int) -> list[tuple[int, list[str]]]:
                 continue
             column = cell["column"]
             if column > MAX_COLUMNS:
-                raise _TooLarge("tabular.error.too_wide", row=number, max=MAX_COLUMNS)
+                raise _TooLarge(
+                    N_(
+                        "Row {row} of {filename} has values beyond column {max}. Delete the columns that are not needed and upload it again."
+                    ),
+                    row=number,
+                    max=MAX_COLUMNS,
+                )
             values[column] = text
         if not values:
             continue
         if len(rows) > max_rows:  # the header and max_rows data rows are in already
-            raise _TooLarge("tabular.error.too_many_rows", max=max_rows)
+            raise _TooLarge(
+                N_(
+                    "The file {filename} has more than {max:,} data rows. Split it into smaller files."
+                ),
+                max=max_rows,
+            )
         cells_read += len(values)
         if cells_read > MAX_CELLS:
-            raise _TooLarge("tabular.error.too_many_cells", max=MAX_CELLS)
+            raise _TooLarge(
+                N_(
+                    "The file {filename} holds more than {max:,} filled cells. Split it into smaller files."
+                ),
+                max=MAX_CELLS,
+            )
         row = [""] * max(values)
         for column, text in values.items():
             row[column - 1] = text

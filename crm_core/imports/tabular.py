@@ -20,6 +20,7 @@ import pandas as pd
 
 from crm_core.imports.spreadsheet import MAX_COLUMNS, MAX_ROWS, xlsx_rows
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
 DELIMITERS = (",", ";", "\t")
 _XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -41,11 +42,17 @@ def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> pd.Da
     """
     name = (filename or "").strip()
     if not data:
-        raise ValidationError("tabular.error.empty", filename=name)
+        raise ValidationError(N_("The file {filename} has no data rows."), filename=name)
     if data.startswith(_ZIP_MAGIC) or name.lower().endswith(_XLSX_SUFFIXES):
         return _frame(_grid(xlsx_rows(data, name, max_rows)), name)
     if data.startswith(_OLE_MAGIC):
-        raise ValidationError("tabular.error.unreadable", filename=name, detail="xls")
+        raise ValidationError(
+            N_(
+                "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+            ),
+            filename=name,
+            detail="xls",
+        )
     encoding = text_encoding(data, name)
     if encoding == "utf-16":  # rare: read through UTF-8, the parser's own encoding
         data, encoding = data.decode("utf-16").encode("utf-8"), "utf-8"
@@ -56,7 +63,11 @@ def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> pd.Da
 
 
 def _too_many(filename: str, max_rows: int) -> ValidationError:
-    return ValidationError("tabular.error.too_many_rows", filename=filename, max=max_rows)
+    return ValidationError(
+        N_("The file {filename} has more than {max:,} data rows. Split it into smaller files."),
+        filename=filename,
+        max=max_rows,
+    )
 
 
 def _csv_grid(data: bytes, encoding: str, filename: str, max_rows: int) -> pd.DataFrame | None:
@@ -87,7 +98,14 @@ def _csv_grid(data: bytes, encoding: str, filename: str, max_rows: int) -> pd.Da
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         return None
     if len(grid.columns) > MAX_COLUMNS:
-        raise ValidationError("tabular.error.too_wide", filename=filename, row=1, max=MAX_COLUMNS)
+        raise ValidationError(
+            N_(
+                "Row {row} of {filename} has values beyond column {max}. Delete the columns that are not needed and upload it again."
+            ),
+            filename=filename,
+            row=1,
+            max=MAX_COLUMNS,
+        )
     grid = grid.fillna("")
     grid.index = pd.RangeIndex(1, len(grid.index) + 1)
     if limit is not None and len(grid.index) == limit:
@@ -106,14 +124,26 @@ def text_encoding(data: bytes, filename: str) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
         if _decodes(data, "utf-16"):
             return "utf-16"
-        raise ValidationError("tabular.error.unreadable", filename=filename, detail="encoding")
+        raise ValidationError(
+            N_(
+                "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+            ),
+            filename=filename,
+            detail="encoding",
+        )
     if b"\x00" not in data:  # a NUL: UTF-16 without its mark, or a binary file
         if _decodes(data, "utf-8-sig"):
             return "utf-8-sig"
         chinese = _chinese_encoding(data)
         if chinese is not None:
             return chinese
-    raise ValidationError("tabular.error.unreadable", filename=filename, detail="encoding")
+    raise ValidationError(
+        N_(
+            "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+        ),
+        filename=filename,
+        detail="encoding",
+    )
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -192,7 +222,12 @@ def _csv_rows(text: str, filename: str, max_rows: int) -> list[tuple[int, list[s
         ):
             if len(record) > MAX_COLUMNS:
                 raise ValidationError(
-                    "tabular.error.too_wide", filename=filename, row=number, max=MAX_COLUMNS
+                    N_(
+                        "Row {row} of {filename} has values beyond column {max}. Delete the columns that are not needed and upload it again."
+                    ),
+                    filename=filename,
+                    row=number,
+                    max=MAX_COLUMNS,
                 )
             if any(cell.strip() for cell in record):
                 filled += 1
@@ -200,7 +235,13 @@ def _csv_rows(text: str, filename: str, max_rows: int) -> list[tuple[int, list[s
                     raise _too_many(filename, max_rows)
             rows.append((number, record))
     except csv.Error as exc:
-        raise ValidationError("tabular.error.unreadable", filename=filename, detail="csv") from exc
+        raise ValidationError(
+            N_(
+                "The file {filename} cannot be read. Upload a CSV (UTF-8, GBK or Big5) or an XLSX file."
+            ),
+            filename=filename,
+            detail="csv",
+        ) from exc
     return rows
 
 
@@ -223,13 +264,13 @@ def _grid(rows: list[tuple[int, list[str]]]) -> pd.DataFrame:
 def _frame(grid: pd.DataFrame, filename: str) -> pd.DataFrame:
     """The header row and the data rows below it, cells stripped, blank rows left out."""
     if grid.empty:
-        raise ValidationError("tabular.error.empty", filename=filename)
+        raise ValidationError(N_("The file {filename} has no data rows."), filename=filename)
     # Column by column, stripped by pandas: far quicker than cell by cell at 100,000 rows.
     grid = grid.apply(lambda column: column.astype(str).str.strip())
     grid.index.name = "row"
     grid = grid[grid.ne("").any(axis=1)]
     if len(grid.index) < 2:
-        raise ValidationError("tabular.error.empty", filename=filename)
+        raise ValidationError(N_("The file {filename} has no data rows."), filename=filename)
     header_number = int(grid.index[0])
     header = grid.iloc[0].tolist()
     # Trailing cells of the header that are blank count only if some row fills them.

@@ -22,6 +22,7 @@ from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.metadata import list_options
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key
@@ -66,36 +67,37 @@ def _check_free(
     column,
     value: str,
     lead_id: int,
-    taken_key: str,
-    merged_key: str,
+    messages: tuple[str, str, str],
 ) -> None:
     """Refuse a phone / external id another lead holds, naming the lead to merge with.
 
     A merged lead keeps its number so the intake can follow it to the surviving lead; that
     surviving lead is the one to name - when the actor reaches it. One lead per number
     means the refusal itself cannot be avoided, but outside the scope the lead is not
-    named (`<taken_key>_elsewhere`), as a payment reference held elsewhere is not.
+    named, as a payment reference held elsewhere is not. `messages`: taken by a lead
+    named, taken outside the actor's reach, merged into this one.
     """
+    taken, elsewhere, merged = messages
     holder = _holder(session, column, value, lead_id)
     if holder is None:
         return
     holder_id, merged_into = holder
     if merged_into == lead_id:
-        raise ValidationError(merged_key, lead_id=holder_id)
+        raise ValidationError(merged, lead_id=holder_id)
     named = merged_into or holder_id
     reached = session.exec(
         select(Lead.id).where(Lead.id == named, lead_scope(actor, per_lead=True))
     ).first()
     if reached is None:
-        raise ValidationError(f"{taken_key}_elsewhere")
-    raise ValidationError(taken_key, lead_id=named)
+        raise ValidationError(elsewhere)
+    raise ValidationError(taken, lead_id=named)
 
 
 def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | None]:
     """The cleaned values of the fields that differ from what the lead holds."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        raise ValidationError("lead_card.error.unknown_field", field=unknown[0])
+        raise ValidationError(N_("{field} cannot be edited on a lead."), field=unknown[0])
     changed: dict[str, str | None] = {}
     for field in EDITABLE_FIELDS:
         if field not in changes:
@@ -105,7 +107,9 @@ def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | N
             phone = normalise_phone(value)
             if phone is None:
                 # The error text may end up in logs; never echo a whole number.
-                raise ValidationError("lead_card.error.phone_invalid", phone=mask_phone(value))
+                raise ValidationError(
+                    N_("{phone} is not a valid phone number."), phone=mask_phone(value)
+                )
             value = phone
         elif field == "channel" and value is not None:
             value = value.lower()
@@ -116,21 +120,23 @@ def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | N
 
 def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str | None]) -> None:
     if "name" in changed and changed["name"] is None:
-        raise ValidationError("lead_card.error.name_required")
+        raise ValidationError(N_("A name is required."))
     for field, value in changed.items():
         limit = MAX_LENGTHS.get(field)
         if value is not None and limit is not None and len(value) > limit:
-            raise ValidationError("lead_card.error.too_long", field=field, max=limit)
+            raise ValidationError(
+                N_("{field} has at most {max} characters."), field=field, max=limit
+            )
     if "channel" in changed:
         channel = changed["channel"]
         if channel is None:
-            raise ValidationError("lead_card.error.channel_required")
+            raise ValidationError(N_("A channel is required."))
         if channel not in {option.code for option in list_options(session, "channel")}:
-            raise ValidationError("lead_card.error.channel_unknown", channel=channel)
+            raise ValidationError(N_("Unknown or disabled channel {channel}."), channel=channel)
     phone = changed.get("phone", lead.phone)
     external_id = changed.get("external_id", lead.external_id)
     if phone is None and external_id is None:
-        raise ValidationError("lead_card.error.phone_or_external_id_required")
+        raise ValidationError(N_("A lead needs a phone number or an external id."))
     if changed.get("phone") is not None:
         _check_free(
             session,
@@ -138,8 +144,14 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
             Lead.phone,
             changed["phone"],
             lead.id,
-            "lead_card.error.phone_taken",
-            "lead_card.error.phone_in_merged_lead",
+            (
+                N_("This number belongs to lead #{lead_id}. Merge the two leads instead."),
+                N_(
+                    "This number belongs to a lead outside your reach. Ask a manager who"
+                    " reaches both leads to merge them."
+                ),
+                N_("This number belongs to lead #{lead_id}, which was merged into this one."),
+            ),
         )
     if changed.get("external_id") is not None:
         _check_free(
@@ -148,8 +160,14 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
             Lead.external_id,
             changed["external_id"],
             lead.id,
-            "lead_card.error.external_id_taken",
-            "lead_card.error.external_id_in_merged_lead",
+            (
+                N_("This external id belongs to lead #{lead_id}. Merge the two leads instead."),
+                N_(
+                    "This external id belongs to a lead outside your reach. Ask a manager"
+                    " who reaches both leads to merge them."
+                ),
+                N_("This external id belongs to lead #{lead_id}, which was merged into this one."),
+            ),
         )
 
 
@@ -201,4 +219,6 @@ def update_lead(
             return lead
     except IntegrityError as error:
         # Another edit or intake took the same phone or external id at the same moment.
-        raise ValidationError("lead_card.error.concurrent_edit") from error
+        raise ValidationError(
+            N_("Someone changed the same data at the same moment; please try again.")
+        ) from error

@@ -26,7 +26,7 @@ from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import neutralise_cell
 from crm_core.platform.errors import ValidationError
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import N_, label_of, translate
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
@@ -65,7 +65,7 @@ class LeadExport:
 
 def export_headers(language: str) -> list[str]:
     """The export's column headers in `language`."""
-    return [translate(f"export.column.{name}", language) for name in COLUMNS]
+    return [translate(label_of("export.column", name), language) for name in COLUMNS]
 
 
 def export_leads(
@@ -86,16 +86,16 @@ def export_leads(
     """
     actor.require(Permission.EXPORT_LEADS)
     if fmt not in EXPORT_FORMATS:
-        raise ValidationError("export.error.format", fmt=fmt)
+        raise ValidationError(N_("Unknown export format {fmt}."), fmt=fmt)
     if sort not in SORTS:
-        raise ValidationError("leads.error.sort", sort=sort)
+        raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
     conditions = lead_conditions(actor, lead_filter)
     max_rows = int(get_setting(session, "export.max_rows"))
     channels = {
         option.code: option_label(option, language)
         for option in list_options(session, "channel", active_only=False)
     }
-    sheet = _CsvSheet() if fmt == "csv" else _XlsxSheet(translate("export.sheet", language))
+    sheet = _CsvSheet() if fmt == "csv" else _XlsxSheet(translate("Leads", language))
     sheet.append(export_headers(language))
     written, truncated = 0, False
     last: Lead | None = None
@@ -158,7 +158,7 @@ def _opportunities(row: LeadRow, language: str) -> str:
     """ "business line: owner / stage / pool" per visible opportunity, joined with "; "."""
     parts = []
     for opp in row.opportunities:
-        owner = opp.owner_name or translate("export.no_owner", language)
+        owner = opp.owner_name or translate("no owner", language)
         parts.append(
             f"{opp.business_line}: {owner} / {_label('stage', opp.stage, language)}"
             f" / {_label('pool', opp.pool_state, language)}"
@@ -167,10 +167,8 @@ def _opportunities(row: LeadRow, language: str) -> str:
 
 
 def _label(family: str, code: str, language: str) -> str:
-    # A business line's own stage may have no translation; show its code, not the key.
-    key = f"{family}.{code}"
-    text = translate(key, language)
-    return code if text == key else text
+    # A business line's own stage may have no translation: its code shows as itself.
+    return translate(label_of(family, code), language)
 
 
 def _cells(row: LeadRow, channels: dict[str, str], language: str) -> list[object]:

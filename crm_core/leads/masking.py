@@ -25,6 +25,7 @@ from crm_core.org.access import lead_scope
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 MASK = "****"
@@ -111,7 +112,7 @@ def reveal_phone(session: Session, actor: Actor, lead_id: int) -> str:
         raise NotFound(entity="lead", id=lead_id)
     phone = row[1]
     if phone is None:
-        raise ValidationError("leads.error.no_phone_to_reveal")
+        raise ValidationError(N_("This lead has no phone number."))
     audit.record(session, actor, "phone.unmask", "lead", lead_id)
     session.flush()
     return phone

@@ -35,6 +35,7 @@ from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 # Fields the kept lead takes from the merged lead when its own is empty.
@@ -83,7 +84,9 @@ def _load_pair(session: Session, actor: Actor, keep_id: int, merge_id: int) -> t
             raise NotFound(entity="lead", id=lead_id)
     for lead_id in (keep_id, merge_id):
         if leads[lead_id].merged_into_id is not None:
-            raise ValidationError("lead_card.error.already_merged", lead_id=lead_id)
+            raise ValidationError(
+                N_("Lead #{lead_id} was already merged into another lead."), lead_id=lead_id
+            )
     return leads[keep_id], leads[merge_id]
 
 
@@ -215,7 +218,7 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
     """
     actor.require(Permission.MERGE_LEADS)
     if keep_id == merge_id:
-        raise ValidationError("lead_card.error.merge_same_lead")
+        raise ValidationError(N_("A lead cannot be merged into itself."))
     try:
         # A savepoint: an error undoes the merge only, not the caller's earlier work.
         with savepoint(session):
@@ -258,5 +261,7 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
             session.flush()
     except IntegrityError as error:
         # A concurrent intake or edit took the phone / external id being moved.
-        raise ValidationError("lead_card.error.concurrent_edit") from error
+        raise ValidationError(
+            N_("Someone changed the same data at the same moment; please try again.")
+        ) from error
     return MergeResult(keep_id, merge_id, moved, closed, tags)

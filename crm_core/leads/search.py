@@ -25,6 +25,7 @@ from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
 from crm_core.org.access import lead_scope, lead_scope_parts, opportunity_scope, user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key, prefix_range
 
@@ -173,7 +174,7 @@ def lead_conditions(
         low, high = prefix_range(f.campaign.strip())
         conditions.append(and_(Lead.campaign >= low, Lead.campaign < high))
     if f.created_from and f.created_to and f.created_from > f.created_to:
-        raise ValidationError("leads.error.date_range")
+        raise ValidationError(N_("The start date is after the end date."))
     if f.created_from:
         conditions.append(Lead.created_at >= datetime.combine(f.created_from, time()))
     if f.created_to:
@@ -251,7 +252,7 @@ def search_leads(
     the actor, each with its tags and its opportunities that the actor may see."""
     actor.require(Permission.VIEW_LEADS)
     if sort not in SORTS:
-        raise ValidationError("leads.error.sort", sort=sort)
+        raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     broad = _broad_name(session, lead_filter)
     total, capped = _capped_count(

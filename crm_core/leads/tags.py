@@ -23,6 +23,7 @@ from crm_core.org.access import lead_scope
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 MAX_TAG_LENGTH = 60  # LeadTag.tag's column length
@@ -40,9 +41,9 @@ def normalise_tag(text: str | None) -> str:
     """
     tag = " ".join((text or "").split())
     if not tag:
-        raise ValidationError("tags.error.empty")
+        raise ValidationError(N_("A tag cannot be empty."))
     if len(tag) > MAX_TAG_LENGTH:
-        raise ValidationError("tags.error.too_long", max=MAX_TAG_LENGTH)
+        raise ValidationError(N_("A tag has at most {max} characters."), max=MAX_TAG_LENGTH)
     return tag
 
 

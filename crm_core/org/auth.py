@@ -27,6 +27,7 @@ from crm_core.models import LoginEvent, User
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 
@@ -77,7 +78,9 @@ def can_sign_in(user: User) -> bool:
 
 # The one message of every failed sign-in: saying "locked" or "disabled" would tell anyone
 # which usernames exist (an unknown one never locks) and what state they are in.
-SIGN_IN_FAILED = "auth.error.sign_in_failed"
+SIGN_IN_FAILED = N_(
+    "Wrong username or password, or the account cannot sign in right now. After several failed attempts, sign-in is paused for a while; if it keeps failing, ask your administrator."
+)
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     """
     user = session.get(User, actor.user_id)
     if user is None:
-        raise ValidationError("auth.error.old_password")
+        raise ValidationError(N_("The current password is not correct."))
     # The new password first: a typo there should not use up an attempt.
     validate_new_password(new_password)
     now = clock.now()
@@ -297,7 +300,7 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
         raise _locked_error(user.locked_until, now)
     if not password_matches(old_password or "", attempt.password_hash):
         _log_failure(session, user.username, attempt, "bad_old_password")
-        raise ValidationError("auth.error.old_password")
+        raise ValidationError(N_("The current password is not correct."))
     if not _release_attempt(session, attempt):
         session.refresh(user)
         if user.locked_until is not None and user.locked_until > now:
@@ -306,7 +309,7 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     session.refresh(user)
     if password_matches(new_password, user.password_hash):
         session.commit()
-        raise ValidationError("auth.error.same_password")
+        raise ValidationError(N_("The new password must differ from the current one."))
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     user.sessions_valid_after = clock.now()
@@ -320,7 +323,9 @@ def _locked_error(locked_until: datetime | None, now: datetime) -> ValidationErr
     (who may be told; the sign-in form never says it)."""
     left = (locked_until - now) if locked_until is not None else timedelta(0)
     minutes = max(1, -(-int(left.total_seconds()) // 60))
-    return ValidationError("auth.error.password_locked", minutes=minutes)
+    return ValidationError(
+        N_("Too many wrong passwords. Try again in {minutes} minutes."), minutes=minutes
+    )
 
 
 def validate_new_password(password: str) -> None:
@@ -333,16 +338,27 @@ def validate_new_password(password: str) -> None:
     password = password or ""
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         # bcrypt refuses more than 72 bytes (older versions silently cut the rest off).
-        raise ValidationError("auth.error.password_too_long", maximum=MAX_PASSWORD_BYTES)
+        raise ValidationError(
+            N_(
+                "The password is too long: at most {maximum} bytes (a Chinese character counts as 3)."
+            ),
+            maximum=MAX_PASSWORD_BYTES,
+        )
     if password != password.strip():
         # The sign-in form (streamlit-authenticator) strips both ends of what is typed, so
         # such a password could never be entered again. Refused rather than kept: the
         # library's stripping happens before our check is called.
-        raise ValidationError("auth.error.password_spaces")
+        raise ValidationError(
+            N_(
+                "The password may not begin or end with a space: the sign-in form drops such spaces, so it could never be used."
+            )
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError("auth.error.password_short", minimum=MIN_PASSWORD_LENGTH)
+        raise ValidationError(
+            N_("The password must have at least {minimum} characters."), minimum=MIN_PASSWORD_LENGTH
+        )
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
-        raise ValidationError("auth.error.password_weak")
+        raise ValidationError(N_("The password must contain letters and digits."))
 
 
 def recent_login_events(session: Session, actor: Actor, limit: int = 200) -> list[LoginEvent]:

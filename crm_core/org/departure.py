@@ -19,6 +19,7 @@ from crm_core.org.units import get_unit
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 DepartureTarget = Literal["team_lead", "public_pool", "redispatch"]
@@ -39,7 +40,7 @@ def departure_target(action: dict) -> str:
     """The target of a departure rule's action document, validated."""
     target = (action or {}).get("target", "public_pool")
     if target not in TARGETS:
-        raise ValidationError("departure.error.target", target=target)
+        raise ValidationError(N_("Unknown departure target {target}."), target=target)
     return target
 
 

@@ -22,6 +22,7 @@ from crm_core.org.users import discount_limit, ensure_can_grant, ensure_reach_fr
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, DataScope, Permission
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
@@ -92,11 +93,13 @@ def _check_discount(session: Session, actor: Actor, role: Role, pct: int | None)
     if pct is None:
         return current
     if isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 100:
-        raise ValidationError("roles.error.discount_range")
+        raise ValidationError(N_("The discount limit is a whole percent from 0 to 100."))
     if pct != current:
         own = discount_limit(session, actor)
         if pct > own:
-            raise PermissionDenied("roles.error.discount_above_own", limit=own)
+            raise PermissionDenied(
+                N_("You cannot set a discount limit above your own ({limit}%)."), limit=own
+            )
     return pct
 
 
@@ -107,7 +110,12 @@ def _ensure_may_change_holders(session: Session, actor: Actor, role: Role, candi
     is outside the actor's reach, and when, from a holder's unit, the role as it is or as
     it would be reaches beyond the actor."""
     if role.builtin and not actor.is_administrator:
-        raise PermissionDenied("roles.error.builtin_admin_only", code=role.code)
+        raise PermissionDenied(
+            N_(
+                "Only an administrator can change the built-in role {code}: it is held across the whole company."
+            ),
+            code=role.code,
+        )
     if actor.scope is DataScope.ALL:
         return
     holders = (
@@ -123,7 +131,13 @@ def _ensure_may_change_holders(session: Session, actor: Actor, role: Role, candi
 
     outside = count(holders) - count(holders.where(user_scope(actor)))
     if outside:
-        raise PermissionDenied("roles.error.holders_outside", code=role.code, count=outside)
+        raise PermissionDenied(
+            N_(
+                "You cannot change the role {code}: {count} of the people who hold it are outside your scope."
+            ),
+            code=role.code,
+            count=outside,
+        )
     for unit_id in session.exec(holders.distinct()).all():
         for version in (role, candidate):
             ensure_reach_from_unit(session, actor, version, unit_id)
@@ -148,20 +162,27 @@ def save_role(
     code = (code or "").strip().lower()
     name = (name or "").strip()
     if not CODE_PATTERN.match(code):
-        raise ValidationError("roles.error.code", code=code)
+        raise ValidationError(
+            N_(
+                "A role code is 2-60 lower-case letters, digits or _ and starts with a letter ({code})."
+            ),
+            code=code,
+        )
     if not name:
-        raise ValidationError("roles.error.name_required")
+        raise ValidationError(N_("A role needs a name."))
     unknown = sorted(set(permissions) - ALL_PERMISSIONS)
     if unknown:
-        raise ValidationError("roles.error.unknown_permission", permission=", ".join(unknown))
+        raise ValidationError(
+            N_("Unknown permission: {permission}."), permission=", ".join(unknown)
+        )
     try:
         scope = DataScope(data_scope)
     except ValueError as exc:
-        raise ValidationError("roles.error.scope", scope=data_scope) from exc
+        raise ValidationError(N_("Unknown data scope {scope}."), scope=data_scope) from exc
     units = sorted({int(u) for u in scope_unit_ids or []}) if scope is DataScope.CUSTOM else []
     if scope is DataScope.CUSTOM:
         if not units:
-            raise ValidationError("roles.error.custom_needs_units")
+            raise ValidationError(N_("A custom scope needs at least one unit."))
         found = session.exec(
             select(func.count()).where(col(OrgUnit.id).in_(units), unit_clause(actor, OrgUnit.id))
         ).one()
@@ -172,10 +193,10 @@ def save_role(
         raise NotFound(entity="role", id=role_id)
     if role_id is None or role.code != code:
         if role.builtin:
-            raise ValidationError("roles.error.builtin_code")
+            raise ValidationError(N_("A built-in role keeps its code."))
         clash = session.exec(select(Role.id).where(Role.code == code)).first()
         if clash is not None and clash != role_id:
-            raise ValidationError("roles.error.code_taken", code=code)
+            raise ValidationError(N_("The role code {code} is taken."), code=code)
     before = _snapshot(role) if role_id is not None else None
     if role_id is not None:
         ensure_can_grant(session, actor, role)  # nobody edits a role wider than themselves
@@ -184,7 +205,9 @@ def save_role(
         and role.code == "admin"
         and (set(permissions) != ADMIN_PERMISSIONS or scope is not DataScope.ALL)
     ):
-        raise ValidationError("roles.error.admin_fixed")
+        raise ValidationError(
+            N_("The administrator role always holds every permission over everything.")
+        )
     candidate = Role(
         code=code,
         name=name,
@@ -218,12 +241,16 @@ def delete_role(session: Session, actor: Actor, role_id: int) -> None:
     if role is None:
         raise NotFound(entity="role", id=role_id)
     if role.builtin:
-        raise ValidationError("roles.error.builtin_delete", code=role.code)
+        raise ValidationError(N_("The built-in role {code} cannot be deleted."), code=role.code)
     holders = session.exec(
         select(func.count()).select_from(UserRole).where(UserRole.role_id == role_id)
     ).one()
     if holders:
-        raise ValidationError("roles.error.in_use", code=role.code, count=holders)
+        raise ValidationError(
+            N_("The role {code} is held by {count} users and cannot be deleted."),
+            code=role.code,
+            count=holders,
+        )
     ensure_can_grant(session, actor, role)
     audit.record(session, actor, "role.delete", "role", role.id, _snapshot(role), None)
     session.delete(role)

@@ -17,6 +17,7 @@ from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
 
 
@@ -60,9 +61,9 @@ def _snapshot(unit: OrgUnit) -> dict:
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError("org.error.name_required")
+        raise ValidationError(N_("A unit needs a name."))
     if len(name) > 120:
-        raise ValidationError("org.error.name_long")
+        raise ValidationError(N_("A unit name has at most 120 characters."))
     return name
 
 
@@ -79,11 +80,11 @@ def create_unit(
     parent = None
     if parent_id is None:
         if actor.scope is not DataScope.ALL:
-            raise ValidationError("org.error.root_needs_all")
+            raise ValidationError(N_("Only an administrator can add a top-level unit."))
     else:
         parent = get_unit(session, actor, parent_id)
         if not parent.active:
-            raise ValidationError("org.error.parent_disabled")
+            raise ValidationError(N_("The parent unit is disabled."))
     if business_line_id is not None and session.get(BusinessLine, business_line_id) is None:
         raise NotFound(entity="business_line", id=business_line_id)
     unit = OrgUnit(
@@ -125,9 +126,13 @@ def move_unit(session: Session, actor: Actor, unit_id: int, new_parent_id: int) 
     unit = get_unit(session, actor, unit_id)
     parent = get_unit(session, actor, new_parent_id)
     if parent.path.startswith(unit.path):
-        raise ValidationError("org.error.cycle", unit=unit.name, parent=parent.name)
+        raise ValidationError(
+            N_("{unit} cannot move under {parent}: that unit is inside it."),
+            unit=unit.name,
+            parent=parent.name,
+        )
     if not parent.active:
-        raise ValidationError("org.error.parent_disabled")
+        raise ValidationError(N_("The parent unit is disabled."))
     if unit.parent_id == parent.id:
         return unit
     _ensure_reaches_all_below(session, actor, unit)
@@ -165,7 +170,13 @@ def _ensure_reaches_all_below(session: Session, actor: Actor, unit: OrgUnit) -> 
         )
     ).one()
     if outside:
-        raise PermissionDenied("org.error.move_reach", unit=unit.name, count=outside)
+        raise PermissionDenied(
+            N_(
+                "You cannot move {unit}: {count} of the units in it are outside your scope, and they would move with it."
+            ),
+            unit=unit.name,
+            count=outside,
+        )
 
 
 def set_unit_active(session: Session, actor: Actor, unit_id: int, active: bool) -> OrgUnit:
@@ -182,16 +193,22 @@ def set_unit_active(session: Session, actor: Actor, unit_id: int, active: bool) 
             .where(col(OrgUnit.path).like(f"{unit.path}%"), User.status != "resigned")
         ).one()
         if people:
-            raise ValidationError("org.error.has_users", unit=unit.name, count=people)
+            raise ValidationError(
+                N_("{unit} still has {count} active users; move them first."),
+                unit=unit.name,
+                count=people,
+            )
         children = session.exec(
             select(func.count()).where(OrgUnit.parent_id == unit.id, OrgUnit.active)
         ).one()
         if children:
-            raise ValidationError("org.error.has_active_children", unit=unit.name)
+            raise ValidationError(
+                N_("{unit} still has active sub-units; disable those first."), unit=unit.name
+            )
     elif unit.parent_id is not None:
         parent = session.get(OrgUnit, unit.parent_id)
         if parent is not None and not parent.active:
-            raise ValidationError("org.error.parent_disabled")
+            raise ValidationError(N_("The parent unit is disabled."))
     unit.active = active
     session.add(unit)
     action = "org_unit.enable" if active else "org_unit.disable"
@@ -212,7 +229,9 @@ def set_unit_head(
         if head is None:
             raise NotFound(entity="user", id=head_user_id)
         if head.status == "resigned" or not head.enabled:
-            raise ValidationError("org.error.head_inactive", name=head.full_name)
+            raise ValidationError(
+                N_("{name} has left or is disabled and cannot head a unit."), name=head.full_name
+            )
     unit.head_user_id = head_user_id
     session.add(unit)
     audit.record(session, actor, "org_unit.set_head", "org_unit", unit.id, before, _snapshot(unit))

@@ -24,7 +24,7 @@ from crm_core.org.departure import DepartureOutcome, move_open_opportunities
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.platform.i18n import LANGUAGES
+from crm_core.platform.i18n import LANGUAGES, N_
 from crm_core.platform.permissions import MARKERS, DataScope, Permission
 from crm_core.platform.search_keys import contains, search_text
 
@@ -59,10 +59,14 @@ def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     role to an account, or moving an account, also needs `ensure_reach_from_unit`."""
 
     if not set(role.permissions or []) - MARKERS <= actor.permissions:
-        raise PermissionDenied("users.error.grant_permissions", role=role.code)
+        raise PermissionDenied(
+            N_("You cannot grant the role {role}: it has permissions you lack."), role=role.code
+        )
     if (role.max_discount_pct or 0) > discount_limit(session, actor):
         raise PermissionDenied(
-            "users.error.grant_discount", role=role.code, limit=role.max_discount_pct
+            N_("You cannot grant the role {role}: its discount limit ({limit}%) is above yours."),
+            role=role.code,
+            limit=role.max_discount_pct,
         )
     if actor.scope is DataScope.ALL:
         return
@@ -70,18 +74,30 @@ def ensure_can_grant(session: Session, actor: Actor, role: Role) -> None:
     # unit and a subtree rank alike, yet only a subtree of the actor's own covers a subtree.
     scope = DataScope(role.data_scope)
     if scope is DataScope.ALL:
-        raise PermissionDenied("users.error.grant_scope", role=role.code)
+        raise PermissionDenied(
+            N_("You cannot grant the role {role}: its data scope is wider than yours."),
+            role=role.code,
+        )
     if scope is DataScope.SUBTREE and not actor.subtree_paths:
-        raise PermissionDenied("users.error.grant_scope", role=role.code)
+        raise PermissionDenied(
+            N_("You cannot grant the role {role}: its data scope is wider than yours."),
+            role=role.code,
+        )
     if scope is DataScope.TEAM and not (actor.exact_unit_ids or actor.subtree_paths):
-        raise PermissionDenied("users.error.grant_scope", role=role.code)
+        raise PermissionDenied(
+            N_("You cannot grant the role {role}: its data scope is wider than yours."),
+            role=role.code,
+        )
     if scope is DataScope.CUSTOM:
         wanted = {int(u) for u in role.scope_unit_ids or []}
         reached = session.exec(
             select(func.count()).where(col(OrgUnit.id).in_(wanted), unit_clause(actor, OrgUnit.id))
         ).one()
         if reached != len(wanted):
-            raise PermissionDenied("users.error.grant_scope", role=role.code)
+            raise PermissionDenied(
+                N_("You cannot grant the role {role}: its data scope is wider than yours."),
+                role=role.code,
+            )
 
 
 def ensure_reach_from_unit(session: Session, actor: Actor, role: Role, unit_id: int | None) -> None:
@@ -102,7 +118,13 @@ def ensure_reach_from_unit(session: Session, actor: Actor, role: Role, unit_id: 
     else:
         within = reaches_subtree(actor, unit.path)
     if not within:
-        raise PermissionDenied("users.error.grant_reach", role=role.code, unit=unit.name)
+        raise PermissionDenied(
+            N_(
+                "You cannot give the role {role} to someone in {unit}: from there it would reach data outside your own scope."
+            ),
+            role=role.code,
+            unit=unit.name,
+        )
 
 
 def ensure_can_grant_at(session: Session, actor: Actor, role: Role, unit_id: int | None) -> None:
@@ -142,7 +164,7 @@ def manageable_user(session: Session, actor: Actor, user_id: int) -> User:
 def _unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> OrgUnit | None:
     if unit_id is None:
         if actor.scope is not DataScope.ALL:
-            raise PermissionDenied("users.error.unit_required")
+            raise PermissionDenied(N_("Choose a unit for the user."))
         return None
     unit = session.exec(
         select(OrgUnit).where(OrgUnit.id == unit_id, unit_clause(actor, OrgUnit.id))
@@ -150,7 +172,7 @@ def _unit_in_scope(session: Session, actor: Actor, unit_id: int | None) -> OrgUn
     if unit is None:
         raise NotFound(entity="org_unit", id=unit_id)
     if not unit.active:
-        raise ValidationError("users.error.unit_disabled", unit=unit.name)
+        raise ValidationError(N_("The unit {unit} is disabled."), unit=unit.name)
     return unit
 
 
@@ -174,20 +196,20 @@ def validate_fields(changes: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in EDITABLE_FIELDS:
-            raise ValidationError("users.error.field", field=name)
+            raise ValidationError(N_("{field} cannot be edited here."), field=name)
         if name == "full_name":
             value = (value or "").strip()
             if not value:
-                raise ValidationError("users.error.name_required")
+                raise ValidationError(N_("A name is required."))
         elif name == "status" and value not in USER_STATUSES:
-            raise ValidationError("users.error.status", status=value)
+            raise ValidationError(N_("Unknown status {status}."), status=value)
         elif name in ("dispatch_weight", "daily_cap", "holding_cap"):
             try:
                 value = int(value)
             except (TypeError, ValueError) as exc:
-                raise ValidationError("users.error.number", field=name) from exc
+                raise ValidationError(N_("{field} must be a whole number."), field=name) from exc
             if value < 0:
-                raise ValidationError("users.error.negative", field=name)
+                raise ValidationError(N_("{field} cannot be negative."), field=name)
         elif name == "skill_tags":
             if isinstance(value, str):
                 value = [v for v in (p.strip() for p in value.replace(",", ",").split(",")) if v]
@@ -230,13 +252,15 @@ def create_user(
     username = (username or "").strip().lower()
     employee_no = (employee_no or "").strip()
     if not username:
-        raise ValidationError("users.error.username_required")
+        raise ValidationError(N_("A username is required."))
     if not employee_no:
-        raise ValidationError("users.error.employee_no_required")
+        raise ValidationError(N_("An employee number is required."))
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
-        raise ValidationError("users.error.username_taken", username=username)
+        raise ValidationError(N_("The username {username} is taken."), username=username)
     if session.exec(select(User.id).where(User.employee_no == employee_no)).first() is not None:
-        raise ValidationError("users.error.employee_no_taken", employee_no=employee_no)
+        raise ValidationError(
+            N_("The employee number {employee_no} is taken."), employee_no=employee_no
+        )
     _unit_in_scope(session, actor, org_unit_id)
     roles = [role_by_code(session, code) for code in role_codes]
     for role in roles:
@@ -336,7 +360,9 @@ def _ensure_not_last_admin(session: Session, user: User) -> None:
         )
     ).one()
     if not others:
-        raise ValidationError("users.error.last_admin")
+        raise ValidationError(
+            N_("This is the last active administrator; make someone else an administrator first.")
+        )
 
 
 def _is_admin(session: Session, user: User) -> bool:
@@ -347,7 +373,7 @@ def set_user_roles(session: Session, actor: Actor, user_id: int, role_codes: Ite
     """Replace a user's roles; every role added or removed must be one the actor may grant."""
     user = manageable_user(session, actor, user_id)
     if user.id == actor.user_id and actor.scope is not DataScope.ALL:
-        raise PermissionDenied("users.error.own_roles")
+        raise PermissionDenied(N_("You cannot change your own roles."))
     wanted = {code: role_by_code(session, code) for code in set(role_codes)}
     current = {r.code: r for r in user_roles(session, user.id)}
     for role in list(wanted.values()) + list(current.values()):
@@ -516,7 +542,7 @@ def list_users(
 def set_language(session: Session, actor: Actor, language: str) -> None:
     """Remember the actor's interface language; flushes, the caller commits."""
     if language not in LANGUAGES:
-        raise ValidationError("users.error.language", language=language)
+        raise ValidationError(N_("Unknown language {language}."), language=language)
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotFound(entity="user", id=actor.user_id)

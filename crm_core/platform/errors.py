@@ -1,15 +1,17 @@
-"""Errors the core raises. Each carries a translation key and its parameters, so a page
+"""Errors the core raises. Each carries its message (the catalogue's msgid) and its parameters, so a page
 can show it in the user's language and a test can check exactly which rule refused."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from crm_core.platform.i18n import N_
+
 
 class CrmError(Exception):
-    """Base error: `key` names a message in the translation catalogue."""
+    """Base error: `key` is its message in English, the msgid of the catalogues."""
 
-    key = "error.generic"
+    key = N_("Something went wrong.")
 
     def __init__(self, key: str | None = None, **params: Any) -> None:
         self.key = key or self.key
@@ -18,18 +20,18 @@ class CrmError(Exception):
 
 
 class PermissionDenied(CrmError):
-    key = "error.permission_denied"
+    key = N_("You do not have permission to do this.")
 
 
 class NotFound(CrmError):
     """Raised also for rows outside the actor's scope, so scope never leaks existence."""
 
-    key = "error.not_found"
+    key = N_("Not found, or outside your data scope.")
 
 
 class ValidationError(CrmError):
-    key = "error.validation"
+    key = N_("The input is not valid.")
 
 
 class AuthenticationError(CrmError):
-    key = "auth.error.bad_credentials"
+    key = N_("Wrong username or password.")

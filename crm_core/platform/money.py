@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
 CENT = Decimal("0.01")
 # Numeric(12, 2): ten digits before the point.
@@ -27,7 +28,9 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
     Raise ValidationError `money.error.not_a_number`, `money.error.cents` (more than two
     places) or `money.error.not_positive`, with `field` and the value as given."""
     if isinstance(value, bool):  # bool is an int: True is no price
-        raise ValidationError("money.error.not_a_number", field=field, value=str(value))
+        raise ValidationError(
+            N_("“{value}” is not an amount of money."), field=field, value=str(value)
+        )
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -40,16 +43,24 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
             amount = Decimal(text)
         except InvalidOperation as exc:
             raise ValidationError(
-                "money.error.not_a_number", field=field, value=str(value or "")
+                N_("“{value}” is not an amount of money."), field=field, value=str(value or "")
             ) from exc
     if not amount.is_finite():
-        raise ValidationError("money.error.not_a_number", field=field, value=str(value))
+        raise ValidationError(
+            N_("“{value}” is not an amount of money."), field=field, value=str(value)
+        )
     if amount != amount.quantize(CENT):
-        raise ValidationError("money.error.cents", field=field, value=str(value))
+        raise ValidationError(
+            N_("“{value}”: an amount has at most two decimals."), field=field, value=str(value)
+        )
     if amount <= 0:
-        raise ValidationError("money.error.not_positive", field=field, value=str(value))
+        raise ValidationError(
+            N_("“{value}”: the amount must be above zero."), field=field, value=str(value)
+        )
     if amount > MAX_AMOUNT:
-        raise ValidationError("money.error.too_large", field=field, value=str(value))
+        raise ValidationError(
+            N_("“{value}” is too large an amount."), field=field, value=str(value)
+        )
     return amount.quantize(CENT)
 
 

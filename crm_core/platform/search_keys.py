@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
 # The highest code point: every string that starts with a prefix p sorts between p and
 # p + _TOP in byte order (UTF-8 keeps code point order).
@@ -49,7 +50,9 @@ def search_text(text: str | None) -> str | None:
     if not cleaned:
         return None
     if len(cleaned) > SEARCH_MAX_CHARS:
-        raise ValidationError("security.search_too_long", maximum=SEARCH_MAX_CHARS)
+        raise ValidationError(
+            N_("The search is too long: at most {maximum} characters."), maximum=SEARCH_MAX_CHARS
+        )
     return cleaned
 
 

@@ -11,6 +11,7 @@ from crm_core.models import Setting
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 
@@ -27,11 +28,15 @@ class SettingDefinition:
         try:
             typed = self.kind(value)
         except (TypeError, ValueError) as exc:
-            raise ValidationError("settings.error.type", setting=self.key) from exc
+            raise ValidationError(N_("{setting}: wrong type of value."), setting=self.key) from exc
         if self.minimum is not None and typed < self.minimum:
-            raise ValidationError("settings.error.min", setting=self.key, minimum=self.minimum)
+            raise ValidationError(
+                N_("{setting}: must be at least {minimum}."), setting=self.key, minimum=self.minimum
+            )
         if self.maximum is not None and typed > self.maximum:
-            raise ValidationError("settings.error.max", setting=self.key, maximum=self.maximum)
+            raise ValidationError(
+                N_("{setting}: must be at most {maximum}."), setting=self.key, maximum=self.maximum
+            )
         return typed
 
 
@@ -76,7 +81,7 @@ def set_setting(session: Session, actor: Actor, key: str, value: Any) -> Any:
     """Validate and store a setting; the change is audited."""
     actor.require(Permission.MANAGE_SETTINGS)
     if key not in DEFINITIONS:
-        raise ValidationError("settings.error.unknown", setting=key)
+        raise ValidationError(N_("Unknown setting {setting}."), setting=key)
     typed = DEFINITIONS[key].coerce(value)
     before = get_setting(session, key)
     row = session.get(Setting, key) or Setting(key=key)

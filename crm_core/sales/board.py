@@ -31,6 +31,7 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import local_day_start, utc_offset
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key, prefix_range
 
@@ -94,7 +95,11 @@ def check_filter(f: BoardFilter) -> None:
         (f.pipeline_type, PIPELINE_TYPES, "pipeline_type"),
     ):
         if value is not None and value not in choices:
-            raise ValidationError("board.error.filter", field=name, value=value)
+            raise ValidationError(
+                NC_("board.error", "{field}: “{value}” is not one of the choices."),
+                field=name,
+                value=value,
+            )
 
 
 def month_start(session: Session, now: datetime) -> datetime:
@@ -155,7 +160,7 @@ def _conditions(
 def _order(sort: str, stage: str | None):
     o = Opportunity
     if sort not in SORTS:
-        raise ValidationError("board.error.sort", sort=sort)
+        raise ValidationError(N_("Unknown sort order: {sort}."), sort=sort)
     if sort == "newest":
         return [col(o.id).desc()]
     if sort == "last_follow_up":  # the least recently worked first

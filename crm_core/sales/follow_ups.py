@@ -19,6 +19,7 @@ from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, FollowUp, Meta
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.sales.stages import apply_stage
 
 MAX_CONTENT = 4000
@@ -64,26 +65,30 @@ def follow_up_results(session: Session) -> list[str]:
 def check_follow_up(session: Session, entry: FollowUpInput, now: datetime) -> None:
     """Refuse a follow-up that is incomplete or contradicts itself, naming the field."""
     if entry.channel not in FOLLOW_UP_CHANNELS:
-        raise ValidationError("follow_up.error.channel", channel=entry.channel)
+        raise ValidationError(N_("“{channel}” is not a follow-up channel."), channel=entry.channel)
     content = (entry.content or "").strip()
     if not content and not entry.result:
-        raise ValidationError("follow_up.error.empty")
+        raise ValidationError(N_("Write what was said, or choose a result."))
     if len(content) > MAX_CONTENT:
-        raise ValidationError("follow_up.error.too_long", maximum=MAX_CONTENT)
+        raise ValidationError(
+            N_("The note is longer than {maximum} characters."), maximum=MAX_CONTENT
+        )
     if entry.result and entry.result not in follow_up_results(session):
-        raise ValidationError("follow_up.error.result", result=entry.result)
+        raise ValidationError(
+            N_("“{result}” is not one of the follow-up results."), result=entry.result
+        )
     if entry.intention_level and entry.intention_level not in INTENTION_LEVELS:
-        raise ValidationError("opportunity.error.intention")
+        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
     if entry.call_duration_s is not None and entry.call_duration_s < 0:
-        raise ValidationError("follow_up.error.duration")
+        raise ValidationError(N_("A call cannot last less than nothing."))
     if entry.closes:
         return
     if entry.next_follow_up_at is None:
-        raise ValidationError("follow_up.error.next_required")
+        raise ValidationError(N_("Set the next follow-up (or mark the opportunity lost)."))
     if entry.next_follow_up_at <= now:
-        raise ValidationError("follow_up.error.next_past")
+        raise ValidationError(N_("The next follow-up must be in the future."))
     if entry.next_follow_up_at > now + MAX_AHEAD:
-        raise ValidationError("follow_up.error.next_too_far")
+        raise ValidationError(N_("The next follow-up must be within a year."))
 
 
 def log_follow_up(
@@ -136,9 +141,9 @@ def set_next_follow_up(
     Not a follow-up: the recycle rules still see the opportunity as unworked."""
     now = clock.now()
     if at is not None and at <= now:
-        raise ValidationError("follow_up.error.next_past")
+        raise ValidationError(N_("The next follow-up must be in the future."))
     if at is not None and at > now + MAX_AHEAD:
-        raise ValidationError("follow_up.error.next_too_far")
+        raise ValidationError(N_("The next follow-up must be within a year."))
     opportunity = lock_for_change(session, actor, opportunity_id)
     opportunity.next_follow_up_at = at
     session.add(opportunity)
@@ -148,7 +153,7 @@ def set_next_follow_up(
 def set_intention(session: Session, actor: Actor, opportunity_id: int, level: str) -> None:
     """Set the intention level (意向度) of one open opportunity in scope."""
     if level not in INTENTION_LEVELS:
-        raise ValidationError("opportunity.error.intention")
+        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
     opportunity = lock_for_change(session, actor, opportunity_id)
     opportunity.intention_level = level
     session.add(opportunity)

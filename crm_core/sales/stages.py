@@ -31,6 +31,7 @@ from crm_core.models import (
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 # The stages a person may choose; `won` comes only from a paid order.
@@ -168,20 +169,27 @@ def check_stage_move(
 ) -> None:
     """Refuse a move the rules do not allow, naming the reason."""
     if to_stage == "won":
-        raise ValidationError("stage.error.won_by_order")
+        raise ValidationError(
+            N_("An opportunity is won by a paid order, not by choosing the stage.")
+        )
     if to_stage not in CHOOSABLE_STAGES:
-        raise ValidationError("stage.error.unknown", stage=to_stage)
+        raise ValidationError(N_("“{stage}” is not a stage you can choose."), stage=to_stage)
     if to_stage == opportunity.stage:
-        raise ValidationError("stage.error.same")
+        raise ValidationError(N_("The opportunity is already at this stage."))
     if to_stage != "lost" and to_stage not in next_stages(actor, opportunity.stage):
-        raise ValidationError("stage.error.backwards", stage=opportunity.stage)
+        raise ValidationError(
+            N_("Stages move forward from “{stage}”; only a manager may move an opportunity back."),
+            stage=opportunity.stage,
+        )
     if to_stage == "trial_booked" and trial_at is None:
-        raise ValidationError("stage.error.trial_date")
+        raise ValidationError(N_("A booked trial needs its date and time."))
     if to_stage == "lost":
         if not lost_reason:
-            raise ValidationError("stage.error.lost_reason")
+            raise ValidationError(N_("Choose why the opportunity was lost."))
         if lost_reason not in lost_reasons(session):
-            raise ValidationError("stage.error.lost_reason_unknown", reason=lost_reason)
+            raise ValidationError(
+                N_("“{reason}” is not one of the lost reasons."), reason=lost_reason
+            )
 
 
 def change_stage(
@@ -275,11 +283,11 @@ def add_trial(
 ) -> TrialLesson:
     """Book a trial on a locked opportunity; a booked one is rescheduled (cancelled)."""
     if scheduled_at is None:
-        raise ValidationError("stage.error.trial_date")
+        raise ValidationError(N_("A booked trial needs its date and time."))
     if scheduled_at < now - _LATE:
-        raise ValidationError("trial.error.past")
+        raise ValidationError(N_("The trial lesson cannot be in the past."))
     if scheduled_at > now + timedelta(days=366):
-        raise ValidationError("trial.error.too_far")
+        raise ValidationError(N_("The trial lesson must be within a year."))
     session.exec(
         update(TrialLesson)
         .where(TrialLesson.opportunity_id == opportunity.id, TrialLesson.status == "booked")

@@ -32,6 +32,7 @@ from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 MAX_REASON = 400
@@ -116,23 +117,29 @@ def request_transfer(
     pending request per opportunity; the reason is required."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("transfer.error.reason")
+        raise ValidationError(N_("Say why the opportunity should move."))
     if len(reason) > MAX_REASON:
-        raise ValidationError("transfer.error.reason_long", maximum=MAX_REASON)
+        raise ValidationError(
+            N_("The reason is longer than {maximum} characters."), maximum=MAX_REASON
+        )
     opportunity = lock_for_change(session, actor, opportunity_id)
     if opportunity.pool_state != "owned":
-        raise ValidationError("transfer.error.not_owned")
+        raise ValidationError(N_("Only an owned opportunity can be transferred."))
     if suggested_owner_id is not None and suggested_owner_id not in dict(
         colleagues(session, actor)
     ):
-        raise ValidationError("transfer.error.suggested")
+        raise ValidationError(
+            N_("Suggest a colleague of your own team who receives opportunities.")
+        )
     pending = session.exec(
         select(TransferRequest.id).where(
             TransferRequest.opportunity_id == opportunity_id, TransferRequest.status == "pending"
         )
     ).first()
     if pending is not None:
-        raise ValidationError("transfer.error.pending")
+        raise ValidationError(
+            N_("A transfer of this opportunity is already waiting for a decision.")
+        )
     now = clock.now()
     request = TransferRequest(
         opportunity_id=opportunity_id,
@@ -237,9 +244,9 @@ def decide_transfer(
     if request is None:
         raise NotFound(entity="transfer_request", id=request_id)
     if request.status != "pending":
-        raise ValidationError("transfer.error.decided")
+        raise ValidationError(N_("This request has been decided already."))
     if approve and to_user_id is not None and to_user_id == request.requested_by_id:
-        raise ValidationError("transfer.error.same_owner")
+        raise ValidationError(N_("Give it to someone other than the rep who asked."))
     moved = 0
     if approve:
         if to_user_id is None:
@@ -270,7 +277,7 @@ def withdraw_transfer(session: Session, actor: Actor, request_id: int) -> None:
     if request is None or request.requested_by_id != actor.user_id:
         raise NotFound(entity="transfer_request", id=request_id)
     if request.status != "pending":
-        raise ValidationError("transfer.error.decided")
+        raise ValidationError(N_("This request has been decided already."))
     if actor.user_id is None:
         raise PermissionDenied(permission="work_opportunities")
     request.status = "withdrawn"

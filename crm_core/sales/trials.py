@@ -17,6 +17,7 @@ from crm_core.org.access import opportunity_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.sales.stages import add_trial, apply_stage, record_stage
 
 TRIAL_OUTCOMES = ("done", "no_show", "cancelled")
@@ -64,7 +65,7 @@ def mark_trial(
     """Record how a booked trial went: `done` (attended; a `trial_booked` opportunity moves
     to `trial_done`), `no_show` or `cancelled`."""
     if outcome not in TRIAL_OUTCOMES:
-        raise ValidationError("trial.error.outcome", outcome=outcome)
+        raise ValidationError(N_("Unknown trial outcome: {outcome}."), outcome=outcome)
     found = session.exec(
         select(TrialLesson.opportunity_id)
         .join(Opportunity, Opportunity.id == TrialLesson.opportunity_id)
@@ -75,10 +76,10 @@ def mark_trial(
     opportunity = lock_for_change(session, actor, found)
     trial = session.get(TrialLesson, trial_id, populate_existing=True)
     if trial.status != "booked":
-        raise ValidationError("trial.error.not_booked")
+        raise ValidationError(N_("This trial lesson is no longer booked."))
     now = clock.now()
     if outcome == "done" and trial.scheduled_at > now:
-        raise ValidationError("trial.error.not_yet")
+        raise ValidationError(N_("The trial lesson has not happened yet."))
     trial.status = outcome
     trial.done_at = now
     trial.note = (note or "").strip()[:400] or None

@@ -19,6 +19,7 @@ from crm_core.platform.audit import (
     audit_target_types,
     search_entries,
 )
+from crm_core.platform.i18n import label_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t, tmd
@@ -28,8 +29,8 @@ PAGE_SIZE = 50
 PAGE_KEY = "audit_page"
 
 me = actor()
-st.title(t("audit.title"))
-st.caption(t("audit.intro"))
+st.title(t("Audit log"))
+st.caption(t("Every administrative change, newest first. Entries cannot be edited or deleted."))
 with session() as s:
     actions = audit_actions(s, me)
     target_types = audit_target_types(s, me)
@@ -37,9 +38,7 @@ with session() as s:
 
 def label(family: str, value: str) -> str:
     """The translated label of `value`, or `value` itself when it has no text yet."""
-    key = f"{family}.{value}"
-    text = t(key)
-    return value if text == key else text
+    return t(label_of(family, value))
 
 
 def compact(value: Any) -> str:
@@ -50,7 +49,7 @@ def compact(value: Any) -> str:
 
 def actor_text(row) -> str:
     if row.actor_id is None:
-        return t("audit.system")
+        return t("System")
     if row.actor_username is None:  # the user row is gone: show the id that was recorded
         return f"#{row.actor_id}"
     return f"{row.actor_name} ({row.actor_username})"
@@ -63,28 +62,30 @@ def first_page() -> None:
 
 top = st.columns(3)
 action = top[0].selectbox(
-    t("audit.filter_action"),
+    t("Action"),
     ["", *actions],
-    format_func=lambda a: label("audit.action", a) if a else t("audit.all"),
+    format_func=lambda a: label("audit.action", a) if a else t("All"),
     key="audit_action",
     on_change=first_page,
 )
 target_type = top[1].selectbox(
-    t("audit.filter_target_type"),
+    t("Target type"),
     ["", *target_types],
-    format_func=lambda v: label("audit.target", v) if v else t("audit.all"),
+    format_func=lambda v: label("audit.target", v) if v else t("All"),
     key="audit_target_type",
     on_change=first_page,
 )
 username = search_input(
-    t("audit.filter_actor"), key="audit_actor", on_change=first_page, container=top[2]
+    t("Actor (username)"), key="audit_actor", on_change=first_page, container=top[2]
 )
 bottom = st.columns(3)
 target_id = search_input(
-    t("audit.filter_target_id"), key="audit_target_id", on_change=first_page, container=bottom[0]
+    t("Target id"), key="audit_target_id", on_change=first_page, container=bottom[0]
 )
-since = bottom[1].date_input(t("audit.since"), value=None, key="audit_since", on_change=first_page)
-until = bottom[2].date_input(t("audit.until"), value=None, key="audit_until", on_change=first_page)
+since = bottom[1].date_input(t("From (UTC)"), value=None, key="audit_since", on_change=first_page)
+until = bottom[2].date_input(
+    t("To (UTC, inclusive)"), value=None, key="audit_until", on_change=first_page
+)
 
 filters: dict[str, Any] = {
     "action": action or None,
@@ -99,9 +100,7 @@ with session() as s:
     if username.strip() and filters["actor_id"] is None:
         result = None
     else:
-        page = int(
-            st.columns(4)[0].number_input(t("audit.page"), min_value=1, step=1, key=PAGE_KEY)
-        )
+        page = int(st.columns(4)[0].number_input(t("Page"), min_value=1, step=1, key=PAGE_KEY))
         result = search_entries(s, me, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         pages = max(1, math.ceil(result.total / PAGE_SIZE))
         if page > pages:  # past the end: show the last page
@@ -111,22 +110,24 @@ with session() as s:
             )
 
 if result is None:
-    st.warning(tmd("audit.unknown_actor", username=username.strip()))
+    st.warning(tmd("There is no user called {username}.", username=username.strip()))
 elif not result.rows:
-    st.info(t("audit.empty"))
+    st.info(t("No entries match."))
 else:
-    st.caption(t("audit.page_of", page=page, pages=pages, total=result.total))
+    st.caption(
+        t("Page {page} of {pages} ({total} entries).", page=page, pages=pages, total=result.total)
+    )
     frame = pd.DataFrame(
         [
             {
-                t("audit.at"): row.at,
-                t("audit.actor"): actor_text(row),
-                t("audit.action"): label("audit.action", row.action),
-                t("audit.target"): " ".join(
+                t("Time (UTC)"): row.at,
+                t("Actor"): actor_text(row),
+                t("Action"): label("audit.action", row.action),
+                t("Target"): " ".join(
                     filter(None, [label("audit.target", row.target_type), row.target_id])
                 ),
-                t("audit.before"): compact(row.before),
-                t("audit.after"): compact(row.after),
+                t("Before"): compact(row.before),
+                t("After"): compact(row.after),
             }
             for row in result.rows
         ]

@@ -26,11 +26,12 @@ from crm_core.imports.leads.columns import word
 from crm_core.imports.tabular import read_table
 from crm_core.models import DEFAULT_STAGES
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import nt, show_error, t
 from ui.inputs import text_input
 from ui.text import md
 
@@ -54,10 +55,10 @@ def _mapping(frame: pd.DataFrame, fields: dict, guessed: dict, prefix: str) -> d
     for position, name in enumerate(fields):
         chosen[name] = (
             grid[position % 4].selectbox(
-                t(f"history_import.field.{name}"),
+                t(label_of("history_import.field", name)),
                 choices,
                 index=choices.index(guessed.get(name) or ""),
-                format_func=lambda c: c or t("history_import.not_in_file"),
+                format_func=lambda c: c or t("(not in the file)"),
                 key=f"{prefix}_{name}",
             )
             or None
@@ -69,10 +70,10 @@ def _issues(report) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("history_import.col.file"): t(f"history_import.file.{i.file}"),
-                t("history_import.col.row"): i.row,
-                t("history_import.col.column"): i.column or "",
-                t("history_import.col.reason"): t(i.reason, **i.params),
+                t("File"): t(label_of("history_import.file", i.file)),
+                t("Row"): i.row,
+                t("Column"): i.column or "",
+                t("Reason"): t(i.reason, **i.params),
             }
             for i in report.issues
         ]
@@ -84,38 +85,50 @@ def _request() -> None:
 
 
 me = actor()
-st.title(t("nav.history_import"))
-st.caption(t("history_import.intro"))
+st.title(t("History import"))
+st.caption(
+    t(
+        "Bring opportunities over from another CRM: owners map to users, teams to org units, the source's stages to ours. Won rows become paid orders credited to the owner's team. Rows imported before are skipped."
+    )
+)
 if not me.can(Permission.RECORD_PAYMENTS):
-    st.info(t("history_import.no_revenue"))
+    st.info(
+        t(
+            "Won opportunities become revenue, so you can import only open and lost ones: ask someone who may record payments (finance) to import the wins."
+        )
+    )
 with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s)}
     units = unit_choices(s, me) if me.can(Permission.VIEW_DASHBOARDS) else {}
 
 left, right = st.columns(2)
 pipeline = _read(
-    left.file_uploader(t("history_import.upload"), type=["csv", "xlsx"], key="history_import_file")
+    left.file_uploader(
+        t("Opportunities (CSV or XLSX)"), type=["csv", "xlsx"], key="history_import_file"
+    )
 )
 teams = _read(
     right.file_uploader(
-        t("history_import.upload_teams"), type=["csv", "xlsx"], key="history_import_teams"
+        t("Teams (optional: owner, team, parent unit)"),
+        type=["csv", "xlsx"],
+        key="history_import_teams",
     )
 )
 if pipeline is None:
     with session() as s:
         runs = list_history_imports(s, me)
     if runs:
-        st.subheader(t("history_import.history"))
+        st.subheader(t("Earlier imports"))
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        t("history_import.col.when"): r.started_at,
-                        t("history_import.col.file"): r.filename,
-                        t("history_import.col.status"): t(f"history_import.status.{r.status}"),
-                        t("history_import.count.imported"): r.imported,
-                        t("history_import.count.already"): r.already_imported,
-                        t("history_import.count.rejected"): r.rejected,
+                        t("When"): r.started_at,
+                        t("File"): r.filename,
+                        t("Status"): t(label_of("history_import.status", r.status)),
+                        t("Imported"): r.imported,
+                        t("Imported before"): r.already_imported,
+                        t("Bad rows"): r.rejected,
                     }
                     for r in runs
                 ]
@@ -125,16 +138,16 @@ if pipeline is None:
         )
     st.stop()
 
-st.subheader(t("history_import.mapping"))
+st.subheader(t("Columns"))
 mapping = _mapping(pipeline, COLUMNS, guess_columns(pipeline.columns), "history_map")
 team_mapping = {}
 if teams is not None:
-    st.caption(t("history_import.team_mapping"))
+    st.caption(t("Columns of the team file"))
     team_mapping = _mapping(teams, TEAM_COLUMNS, guess_team_columns(teams.columns), "history_team")
 
 stage_map = {}
 if mapping.get("stage"):
-    st.caption(t("history_import.stage_map"))
+    st.caption(t("The source's stages and ours"))
     words = source_stages(pipeline[mapping["stage"]].tolist())[:30]
     grid = st.columns(4)
     for position, source in enumerate(words):
@@ -142,27 +155,32 @@ if mapping.get("stage"):
         stage_map[source] = grid[position % 4].selectbox(
             md(source),
             DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
-            format_func=lambda code: t(f"stage.{code}"),
+            format_func=lambda code: t(label_of("stage", code)),
             key=f"history_stage_{position}",
         )
 
 cols = st.columns(4)
-line = cols[0].selectbox(t("history_import.business_line"), list(lines), format_func=lines.get)
+line = cols[0].selectbox(t("Business line"), list(lines), format_func=lines.get)
 parent = cols[1].selectbox(
-    t("history_import.parent_unit"),
+    t("Teams under"),
     ["", *units],
-    format_func=lambda u: units.get(u, t("history_import.no_parent")),
+    format_func=lambda u: units.get(u, t("(anywhere in my scope)")),
 )
-source = text_input(t("history_import.source"), value="history", max_chars=20, container=cols[2])
+source = text_input(t("Source name"), value="history", max_chars=20, container=cols[2])
 mode = cols[3].radio(
-    t("history_import.mode"),
+    t("Bad rows"),
     MODES,
     horizontal=True,
-    format_func=lambda m: t(f"history_import.mode.{m}"),
+    format_func=lambda m: t(label_of("history_import.mode", m)),
 )
-create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
+create = st.checkbox(
+    t("Create missing users and units"),
+    help=t(
+        "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
+    ),
+)
 if line is None:
-    st.warning(t("history_import.error.no_line"))
+    st.warning(t("Create a business line first."))
     st.stop()
 options = HistoryOptions(
     mapping=mapping,
@@ -181,7 +199,7 @@ if problems:
     st.stop()
 
 if st.session_state.pop(_GO, False):
-    bar = st.progress(0.0, text=t("history_import.running", rows=len(pipeline)))
+    bar = st.progress(0.0, text=t("Importing {rows} rows ...", rows=len(pipeline)))
     try:
         with session() as s:
             done = run_history_import(
@@ -193,11 +211,16 @@ if st.session_state.pop(_GO, False):
         st.stop()
     bar.empty()
     if done.refused:
-        st.error(t("history_import.refused", count=done.rejected))
+        st.error(
+            t(
+                "Nothing imported: {count} bad rows and all or nothing was asked.",
+                count=done.rejected,
+            )
+        )
     else:
         st.success(
             t(
-                "history_import.done",
+                "Imported {imported}; {already} were imported before; {rejected} bad rows.",
                 imported=done.imported,
                 already=done.already_imported,
                 rejected=done.rejected,
@@ -211,22 +234,33 @@ try:
 except CrmError as error:
     show_error(error)
     st.stop()
-st.subheader(t("history_import.preview"))
+st.subheader(t("Preview"))
 metrics = st.columns(4)
-metrics[0].metric(t("history_import.count.to_import"), f"{report.to_import:,}")
-metrics[1].metric(t("history_import.count.already"), f"{report.already_imported:,}")
-metrics[2].metric(t("history_import.count.rejected"), f"{report.rejected:,}")
-metrics[3].metric(t("history_import.count.won_value"), f"{report.won_value:,.2f}")
+metrics[0].metric(t("To import"), f"{report.to_import:,}")
+metrics[1].metric(t("Imported before"), f"{report.already_imported:,}")
+metrics[2].metric(t("Bad rows"), f"{report.rejected:,}")
+metrics[3].metric(t("Won value"), f"{report.won_value:,.2f}")
 if report.new_units or report.new_users:
     st.info(
-        t("history_import.will_create", units=len(report.new_units), users=len(report.new_users))
+        t(
+            "Will create {units} units and {users} users.",
+            units=len(report.new_units),
+            users=len(report.new_users),
+        )
     )
     st.caption(md(", ".join(f"{name} ({parent})" for name, parent in report.new_units)))
 if report.issues:
-    st.warning(t("history_import.has_bad_rows", count=len(report.issues)))
+    st.warning(
+        nt(
+            "{count} problem; see it below.",
+            "{count} problems; see each below.",
+            len(report.issues),
+            count=len(report.issues),
+        )
+    )
     st.dataframe(_issues(report), hide_index=True, width="stretch", key="history_issues")
 st.button(
-    t("history_import.import", count=report.to_import),
+    t("Import {count} opportunities", count=report.to_import),
     type="primary",
     on_click=_request,
     disabled=not report.to_import or report.refused,

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.org.auth import recent_login_events
+from crm_core.platform.i18n import label_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t
@@ -15,24 +16,24 @@ def detail_text(event) -> str:
     if not event.detail:
         return ""
     if event.event == "locked":
-        return t("login_detail.until", until=event.detail)
-    return t(f"login_detail.{event.detail}")
+        return t("Locked until {until} (UTC)", until=event.detail)
+    return t(label_of("login_detail", event.detail))
 
 
 me = actor()
-st.title(t("login_log.title"))
+st.title(t("Sign-in log"))
 with session() as s:
     events = recent_login_events(s, me, limit=500)
 if not events:
-    st.info(t("login_log.empty"))
+    st.info(t("No sign-in events yet."))
 else:
     frame = pd.DataFrame(
         [
             {
-                t("login_log.at"): e.at,
-                t("login_log.username"): e.username,
-                t("login_log.event"): t(f"login_event.{e.event}"),
-                t("login_log.detail"): detail_text(e),
+                t("Time (UTC)"): e.at,
+                t("Username"): e.username,
+                t("Event"): t(label_of("login_event", e.event)),
+                t("Detail"): detail_text(e),
             }
             for e in events
         ]

@@ -17,6 +17,7 @@ from crm_core.org.units import (
 )
 from crm_core.org.users import list_users
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import Permission
 from ui.context import actor
@@ -27,9 +28,9 @@ from ui.inputs import search_input, text_input
 from ui.text import md
 
 me = actor()
-st.title(t("org.title"))
+st.title(t("Org chart"))
 show_flash()
-search = search_input(t("org.search"), key="org_search", placeholder=t("org.search_hint"))
+search = search_input(t("Find a unit"), key="org_search", placeholder=t("Part of a unit's name"))
 with session() as s:
     tree = unit_tree(s, me, search)
     lines = {line.id: line.name for line in list_business_lines(s)}
@@ -57,12 +58,12 @@ header = st.columns([6, 3, 2, 2, 2, 2])
 for column, key in zip(
     header,
     [
-        "org.unit",
-        "org.head",
-        "org.members",
-        "org.head_count",
-        "org.open_opportunities",
-        "org.status",
+        NC_("org", "Unit"),
+        N_("Head"),
+        N_("Members"),
+        N_("Head count (with sub-units)"),
+        N_("Open opportunities"),
+        N_("Status"),
     ],
     strict=True,
 ):
@@ -91,7 +92,7 @@ for node in tree:
     members_col.write(f"{node.members:,}")
     total_col.write(f"{node.head_count:,}")
     open_col.write(f"{node.open_opportunities:,}")
-    status_col.write(t("org.active") if node.active else t("org.disabled"))
+    status_col.write(t(NC_("org", "Active")) if node.active else t("Disabled"))
 
 if not me.can(Permission.MANAGE_ORG) or not tree:
     st.stop()
@@ -115,34 +116,34 @@ def run(action, *args, success: str) -> None:
 
 
 st.divider()
-st.subheader(t("org.change"))
-chosen = st.selectbox(t("org.choose_unit"), list(by_id), format_func=label, key="org_unit")
+st.subheader(t("Change a unit"))
+chosen = st.selectbox(t(NC_("org", "Unit")), list(by_id), format_func=label, key="org_unit")
 node = by_id[chosen]
 add_tab, rename_tab, move_tab, head_tab, line_tab, departure_tab, state_tab = st.tabs(
     [
-        t("org.add_child"),
-        t("org.rename"),
-        t("org.move"),
-        t("org.set_head"),
-        t("org.business_line"),
-        t("org.departure"),
-        t("org.enable_disable"),
+        t("Add a sub-unit"),
+        t("Rename"),
+        t("Move"),
+        t("Set head"),
+        t("Business line"),
+        t("Departure rule"),
+        t("Enable / disable"),
     ]
 )
 with add_tab, st.form("org_add", clear_on_submit=True):
-    name = text_input(t("org.new_name"))
-    if st.form_submit_button(t("org.add_child")):
-        run(create_unit, name, chosen, success="org.done.added")
+    name = text_input(t(NC_("org", "Name")))
+    if st.form_submit_button(t("Add a sub-unit")):
+        run(create_unit, name, chosen, success=N_("Unit added."))
 with rename_tab, st.form("org_rename"):
-    name = text_input(t("org.new_name"), value=node.name)
-    if st.form_submit_button(t("org.rename")):
-        run(rename_unit, chosen, name, success="org.done.renamed")
+    name = text_input(t(NC_("org", "Name")), value=node.name)
+    if st.form_submit_button(t("Rename")):
+        run(rename_unit, chosen, name, success=N_("Unit renamed."))
 with move_tab, st.form("org_move"):
     targets = [u for u in by_id if not by_id[u].path.startswith(node.path)]
-    target = st.selectbox(t("org.move_under"), targets, format_func=label)
-    st.caption(t("org.move_hint"))
-    if st.form_submit_button(t("org.move")) and target is not None:
-        run(move_unit, chosen, target, success="org.done.moved")
+    target = st.selectbox(t("Move under"), targets, format_func=label)
+    st.caption(t("The unit moves with everything below it. Revenue already won keeps its team."))
+    if st.form_submit_button(t("Move")) and target is not None:
+        run(move_unit, chosen, target, success=N_("Unit moved with everything below it."))
 with head_tab, st.form("org_head"):
     people = []
     if me.can(Permission.MANAGE_USERS):
@@ -152,38 +153,43 @@ with head_tab, st.form("org_head"):
     names = {p.id: f"{p.full_name} ({p.username})" for p in people}
     current = options.index(node.head_user_id) if node.head_user_id in options else 0
     head = st.selectbox(
-        t("org.head"), options, index=current, format_func=lambda i: names.get(i, t("org.no_head"))
+        t("Head"), options, index=current, format_func=lambda i: names.get(i, t("No head"))
     )
-    if st.form_submit_button(t("org.set_head")):
-        run(set_unit_head, chosen, head, success="org.done.head")
+    if st.form_submit_button(t("Set head")):
+        run(set_unit_head, chosen, head, success=N_("Head saved."))
 with line_tab, st.form("org_line"):
     options = [None] + list(lines)
     current = options.index(node.business_line_id) if node.business_line_id in options else 0
     line = st.selectbox(
-        t("org.business_line"),
+        t("Business line"),
         options,
         index=current,
-        format_func=lambda i: lines.get(i, t("org.no_line")),
+        format_func=lambda i: lines.get(i, t("No business line")),
     )
-    if st.form_submit_button(t("org.save")):
-        run(set_unit_business_line, chosen, line, success="org.done.line")
+    if st.form_submit_button(t("Save")):
+        run(set_unit_business_line, chosen, line, success=N_("Business line saved."))
 with departure_tab, st.form("org_departure"):
     with session() as s:
         own, applying = unit_departure_target(s, me, chosen)
-    st.caption(t("org.departure_now", target=t(f"departure.{applying}")))
+    st.caption(
+        t(
+            "When someone here leaves, their open opportunities go: {target}.",
+            target=t(label_of("departure", applying)),
+        )
+    )
     options = [None, *TARGETS]
     target = st.selectbox(
-        t("org.departure"),
+        t("Departure rule"),
         options,
         index=options.index(own),
-        format_func=lambda v: t(f"departure.{v}") if v else t("org.inherit"),
+        format_func=lambda v: t(label_of("departure", v)) if v else t("As the unit above"),
     )
-    if st.form_submit_button(t("org.save")):
-        run(set_unit_departure_target, chosen, target, success="org.done.departure")
+    if st.form_submit_button(t("Save")):
+        run(set_unit_departure_target, chosen, target, success=N_("Departure rule saved."))
 with state_tab:
     if node.active:
-        st.caption(t("org.disable_hint"))
-        if st.button(t("org.disable"), key="org_disable"):
-            run(set_unit_active, chosen, False, success="org.done.disabled")
-    elif st.button(t("org.enable"), key="org_enable"):
-        run(set_unit_active, chosen, True, success="org.done.enabled")
+        st.caption(t("A unit can be disabled once nobody active works in it or below it."))
+        if st.button(t("Disable this unit"), key="org_disable"):
+            run(set_unit_active, chosen, False, success=N_("Unit disabled."))
+    elif st.button(t("Enable this unit"), key="org_enable"):
+        run(set_unit_active, chosen, True, success=N_("Unit enabled."))

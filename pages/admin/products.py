@@ -18,6 +18,7 @@ from crm_core.commerce.products import (
     update_product,
 )
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
@@ -28,8 +29,12 @@ from ui.orders import yuan
 _NOTICE = "products_notice"
 
 me = actor()
-st.title(t("nav.products"))
-st.caption(t("products.intro"))
+st.title(t("Products"))
+st.caption(
+    t(
+        "What each business line sells. Orders keep the price they were made at; a deactivated product is no longer offered."
+    )
+)
 text = st.session_state.pop(_NOTICE, None)
 if text:
     st.success(text)
@@ -37,10 +42,10 @@ if text:
 with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
 if not lines:
-    st.info(t("products.no_lines"))
+    st.info(t("There is no business line yet."))
     st.stop()
-line_id = st.selectbox(t("products.line"), list(lines), format_func=lines.get, key="products_line")
-show_inactive = st.checkbox(t("products.show_inactive"), key="products_show_inactive")
+line_id = st.selectbox(t("Business line"), list(lines), format_func=lines.get, key="products_line")
+show_inactive = st.checkbox(t("Show deactivated products"), key="products_show_inactive")
 with session() as s:
     products = list_products(s, me, line_id, active_only=not show_inactive)
 by_id = {p.id: p for p in products}
@@ -74,11 +79,11 @@ if products:
         pd.DataFrame(
             [
                 {
-                    t("products.code"): p.code,
-                    t("products.name"): p.name,
-                    t("products.list_price"): yuan(p.list_price),
-                    t("products.course_days"): p.course_days or "",
-                    t("products.active"): t("products.yes") if p.active else t("products.no"),
+                    t("Code"): p.code,
+                    t(NC_("products", "Name")): p.name,
+                    t("List price (¥)"): yuan(p.list_price),
+                    t("Course days"): p.course_days or "",
+                    t("Offered"): t("Yes") if p.active else t("No"),
                 }
                 for p in products
             ]
@@ -87,28 +92,28 @@ if products:
         width="stretch",
     )
 else:
-    st.caption(t("products.empty"))
+    st.caption(t("This business line has no products yet."))
 
 gen = st.session_state.get("products_gen", 0)
-st.subheader(t("products.add"))
+st.subheader(t("Add a product"))
 with st.form(f"products_new_{gen}"):
-    code = text_input(t("products.code"), key=f"products_new_code_{gen}")
-    name = text_input(t("products.name"), key=f"products_new_name_{gen}")
+    code = text_input(t("Code"), key=f"products_new_code_{gen}")
+    name = text_input(t(NC_("products", "Name")), key=f"products_new_name_{gen}")
     list_price = st.number_input(
-        t("products.list_price"),
+        t("List price (¥)"),
         min_value=0.0,
         step=100.0,
         format="%.2f",
         key=f"products_new_price_{gen}",
     )
     course_days = st.number_input(
-        t("products.course_days"),
+        t("Course days"),
         min_value=0,
         step=1,
-        help=t("products.course_days_help"),
+        help=t("How long the course runs after payment; 0 for no fixed length."),
         key=f"products_new_days_{gen}",
     )
-    add = st.form_submit_button(t("products.create"))
+    add = st.form_submit_button(t("Add product"))
 if add:
     fields = {
         "business_line_id": line_id,
@@ -117,33 +122,35 @@ if add:
         "list_price": price(list_price),
         "course_days": days(course_days),
     }
-    attempt(lambda s: create_product(s, me, **fields), tmd("products.created", code=code.strip()))
+    attempt(
+        lambda s: create_product(s, me, **fields), tmd("Product {code} added.", code=code.strip())
+    )
 
 if by_id:
-    st.subheader(t("products.edit"))
+    st.subheader(t("Edit a product"))
     if st.session_state.get("products_edit_choice") not in by_id:  # another line, or hidden
         st.session_state.pop("products_edit_choice", None)
     chosen_id = st.selectbox(
-        t("products.choose"),
+        t("Product"),
         list(by_id),
         key="products_edit_choice",
         format_func=lambda i: f"{by_id[i].code} · {by_id[i].name}",
     )
     chosen = by_id[chosen_id]
     with st.form(f"products_edit_{chosen_id}_{gen}"):
-        edit_code = text_input(t("products.code"), value=chosen.code)
-        edit_name = text_input(t("products.name"), value=chosen.name)
+        edit_code = text_input(t("Code"), value=chosen.code)
+        edit_name = text_input(t(NC_("products", "Name")), value=chosen.name)
         edit_price = st.number_input(
-            t("products.list_price"),
+            t("List price (¥)"),
             min_value=0.0,
             step=100.0,
             format="%.2f",
             value=float(chosen.list_price),
         )
         edit_days = st.number_input(
-            t("products.course_days"), min_value=0, step=1, value=chosen.course_days or 0
+            t("Course days"), min_value=0, step=1, value=chosen.course_days or 0
         )
-        save = st.form_submit_button(t("products.save"))
+        save = st.form_submit_button(t("Save product"))
     if save:
         fields = {
             "code": edit_code,
@@ -153,9 +160,9 @@ if by_id:
         }
         attempt(
             lambda s: update_product(s, me, chosen_id, **fields),
-            tmd("products.saved", code=edit_code.strip()),
+            tmd("Product {code} saved.", code=edit_code.strip()),
         )
-    toggle = "products.deactivate" if chosen.active else "products.activate"
+    toggle = N_("Deactivate") if chosen.active else N_("Offer again")
     if st.button(t(toggle), key=f"products_toggle_{chosen_id}"):
         attempt(
             lambda s: set_product_active(s, me, chosen_id, not chosen.active),

@@ -18,10 +18,11 @@ from crm_core.models import path_ids
 from crm_core.org.roles import RoleRow, delete_role, list_roles, save_role
 from crm_core.org.units import unit_tree
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.permissions import DataScope, Permission
 from ui.context import actor
 from ui.db import session
-from ui.i18n import error_markdown, show_error, t, tmd
+from ui.i18n import error_markdown, nt, show_error, t, tmd
 from ui.inputs import text_input
 
 NOTICES = "roles_notices"
@@ -29,8 +30,8 @@ SCOPES = [str(s) for s in DataScope]
 PERMISSIONS = [str(p) for p in Permission]
 
 me = actor()
-st.title(t("roles.title"))
-st.caption(t("roles.intro"))
+st.title(t("Roles and permissions"))
+st.caption(t("Changes take effect on each holder's next page action."))
 for kind, text in st.session_state.pop(NOTICES, []):
     {"error": st.error, "info": st.info}.get(kind, st.success)(text)
 
@@ -56,33 +57,35 @@ def role_fields(role: RoleRow) -> dict[str, Any]:
 
 
 def role_label(role: RoleRow) -> str:
-    return t(f"role.{role.code}") if role.builtin else role.name
+    return t(label_of("role", role.code)) if role.builtin else role.name
 
 
 def permission_label(name: str) -> str:
-    return t(f"permission.{name}")
+    return t(label_of("permission", name))
 
 
 def scope_select(key: str, current: str = DataScope.SELF) -> str:
     return st.selectbox(
-        t("roles.scope"),
+        t("Data scope"),
         SCOPES,
         index=SCOPES.index(current),
         key=key,
-        format_func=lambda v: t(f"scope.{v}"),
+        format_func=lambda v: t(label_of("scope", v)),
     )
 
 
 def discount_input(key: str, current: int = 0) -> int:
     return int(
         st.number_input(
-            t("roles.discount"),
+            t("Largest discount without approval (%)"),
             min_value=0,
             max_value=100,
             step=1,
             value=current,
             key=key,
-            help=t("roles.discount_help"),
+            help=t(
+                "Orders of the role's holders with a larger discount wait for a manager's approval. You cannot set more than your own limit."
+            ),
         )
     )
 
@@ -90,7 +93,7 @@ def discount_input(key: str, current: int = 0) -> int:
 def unit_select(key: str, default: list[int] | None = None, **kwargs: Any) -> list[int]:
     default = [u for u in default or [] if u in unit_labels]  # units outside the scope drop
     return st.multiselect(
-        t("roles.units"),
+        t("Units (custom scope)"),
         list(unit_labels),
         default=default,
         key=key,
@@ -139,7 +142,7 @@ def role_select(label: str, key: str) -> RoleRow:
 
 
 # The permission matrix: one row per permission, one checkbox column per role.
-st.subheader(t("roles.matrix"))
+st.subheader(t("Permission matrix"))
 matrix = pd.DataFrame(
     {f"r{r.id}": [p in r.permissions for p in PERMISSIONS] for r in roles},
     index=[permission_label(p) for p in PERMISSIONS],
@@ -150,10 +153,10 @@ edited = st.data_editor(
     on_change="ignore",  # ticks wait in the browser until the matrix is saved
     num_rows="fixed",
     height=35 * (len(PERMISSIONS) + 1) + 3,  # every permission without scrolling
-    column_config={"_index": st.column_config.TextColumn(t("roles.permission"))}
+    column_config={"_index": st.column_config.TextColumn(t("Permission"))}
     | {f"r{r.id}": st.column_config.CheckboxColumn(role_label(r)) for r in roles},
 )
-if st.button(t("roles.save_matrix"), key="roles_save_matrix", type="primary"):
+if st.button(t("Save matrix"), key="roles_save_matrix", type="primary"):
     changed = 0
     for role in roles:
         wanted = sorted(p for p, on in zip(PERMISSIONS, edited[f"r{role.id}"], strict=True) if on)
@@ -165,25 +168,27 @@ if st.button(t("roles.save_matrix"), key="roles_save_matrix", type="primary"):
         if error is not None:
             notice("error", error_markdown(error))
         else:
-            notice("success", tmd("roles.matrix_saved", name=role_label(role)))
+            notice("success", tmd("Permissions of {name} saved.", name=role_label(role)))
     if not changed:
-        notice("info", t("roles.matrix_unchanged"))
+        notice("info", t("No permission was changed."))
     st.session_state["roles_gen_matrix"] = generation("matrix") + 1  # show what was saved
     st.rerun()
 
 # Every role with its scope, holders and built-in marker; then one role's scope editor.
-st.subheader(t("roles.overview"))
+st.subheader(t(NC_("roles", "Roles")))
 st.dataframe(
     pd.DataFrame(
         [
             {
-                t("roles.name"): role_label(r),
-                t("roles.code"): r.code,
-                t("roles.scope"): t(f"scope.{r.data_scope}"),
-                t("roles.units"): ", ".join(unit_labels.get(u, str(u)) for u in r.scope_unit_ids),
-                t("roles.holders"): r.holders,
-                t("roles.discount_column"): r.max_discount_pct,
-                t("roles.builtin"): t("roles.yes") if r.builtin else t("roles.no"),
+                t(NC_("roles", "Name")): role_label(r),
+                t(NC_("roles", "Code")): r.code,
+                t("Data scope"): t(label_of("scope", r.data_scope)),
+                t("Units (custom scope)"): ", ".join(
+                    unit_labels.get(u, str(u)) for u in r.scope_unit_ids
+                ),
+                t("Holders"): r.holders,
+                t("Discount limit (%)"): r.max_discount_pct,
+                t("Built-in"): t("Yes") if r.builtin else t("No"),
             }
             for r in roles
         ]
@@ -192,20 +197,22 @@ st.dataframe(
     width="stretch",
 )
 
-st.subheader(t("roles.edit"))
-chosen = role_select(t("roles.edit_role"), "roles_edit_choice")
+st.subheader(t("Data scope of a role"))
+chosen = role_select(t("Role"), "roles_edit_choice")
 if chosen.builtin:
-    st.caption(t("roles.builtin_marker"))
-st.caption(t("roles.holders_count", count=chosen.holders))
+    st.caption(t("Built-in role: it cannot be deleted and keeps its code."))
+st.caption(
+    nt("Held by {count} user.", "Held by {count} users.", chosen.holders, count=chosen.holders)
+)
 name = chosen.name
 if not chosen.builtin:
-    name = text_input(t("roles.name"), value=chosen.name, key=f"roles_name_{chosen.id}")
+    name = text_input(t(NC_("roles", "Name")), value=chosen.name, key=f"roles_name_{chosen.id}")
 scope = scope_select(f"roles_scope_{chosen.id}", chosen.data_scope)
 scope_units = chosen.scope_unit_ids
 if scope == DataScope.CUSTOM:
     scope_units = unit_select(f"roles_units_{chosen.id}", chosen.scope_unit_ids)
 discount = discount_input(f"roles_discount_{chosen.id}", chosen.max_discount_pct)
-if st.button(t("roles.save"), key=f"roles_save_{chosen.id}"):
+if st.button(t("Save role"), key=f"roles_save_{chosen.id}"):
     fields = {
         **role_fields(chosen),
         "name": name,
@@ -214,24 +221,26 @@ if st.button(t("roles.save"), key=f"roles_save_{chosen.id}"):
         "max_discount_pct": discount,
     }
     shown = role_label(chosen) if chosen.builtin else name.strip()
-    attempt(lambda s: save_role(s, me, **fields), tmd("roles.saved", name=shown))
+    attempt(lambda s: save_role(s, me, **fields), tmd("Role {name} saved.", name=shown))
 
 # A new role.
-st.subheader(t("roles.new"))
+st.subheader(t("New role"))
 gen = generation("new")
 with st.form(f"roles_new_{gen}"):
-    code = text_input(t("roles.code"), key=f"roles_new_code_{gen}")
-    new_name = text_input(t("roles.name"), key=f"roles_new_name_{gen}")
+    code = text_input(t(NC_("roles", "Code")), key=f"roles_new_code_{gen}")
+    new_name = text_input(t(NC_("roles", "Name")), key=f"roles_new_name_{gen}")
     new_scope = scope_select(f"roles_new_scope_{gen}")
-    new_units = unit_select(f"roles_new_units_{gen}", help=t("roles.units_help"))
+    new_units = unit_select(
+        f"roles_new_units_{gen}", help=t("Used only when the data scope is custom.")
+    )
     new_discount = discount_input(f"roles_new_discount_{gen}")
     new_permissions = st.multiselect(
-        t("roles.permissions"),
+        t("Permissions"),
         PERMISSIONS,
         format_func=permission_label,
         key=f"roles_new_perms_{gen}",
     )
-    create = st.form_submit_button(t("roles.create"))
+    create = st.form_submit_button(t("Create role"))
 if create:
     fields = {
         "code": code,
@@ -242,11 +251,16 @@ if create:
         "max_discount_pct": new_discount,
     }
     attempt(
-        lambda s: save_role(s, me, **fields), tmd("roles.created", name=new_name.strip()), "new"
+        lambda s: save_role(s, me, **fields),
+        tmd("Role {name} created.", name=new_name.strip()),
+        "new",
     )
 
 # Deleting: the core refuses built-in roles and roles someone holds.
-st.subheader(t("roles.delete"))
-doomed = role_select(t("roles.delete_role"), "roles_delete_choice")
-if st.button(t("roles.delete_button"), key="roles_delete"):
-    attempt(lambda s: delete_role(s, me, doomed.id), tmd("roles.deleted", name=role_label(doomed)))
+st.subheader(t("Delete a role"))
+doomed = role_select(t("Role to delete"), "roles_delete_choice")
+if st.button(t("Delete role"), key="roles_delete"):
+    attempt(
+        lambda s: delete_role(s, me, doomed.id),
+        tmd("Role {name} deleted.", name=role_label(doomed)),
+    )

@@ -23,6 +23,7 @@ from crm_core.imports.roster import (
     missing_columns,
     preview_roster,
 )
+from crm_core.platform.i18n import NC_, label_of
 from ui.context import actor
 from ui.file_import import ImportFlow, category_metrics, column_mapping, read_upload
 from ui.i18n import t, tmd
@@ -37,14 +38,14 @@ FLOW = ImportFlow(
 
 
 def _status(code: str) -> str:
-    return t(f"roster.status.{code}")
+    return t(label_of("roster.status", code))
 
 
 def _roles(codes) -> str:
     """Role names: built-in roles translated, custom roles by code."""
     names = []
     for code in codes:
-        key = f"role.{code}"
+        key = label_of("role", code)
         label = t(key)
         names.append(code if label == key else label)
     return ", ".join(names)
@@ -54,14 +55,14 @@ def _issues_table(preview: RosterPreview) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("roster.table.row"): issue.row,
-                t("roster.table.column"): (
-                    t(f"roster.column.{issue.column}")
+                t("Row"): issue.row,
+                t("Column"): (
+                    t(label_of("roster.column", issue.column))
                     + (f" ({issue.header})" if issue.header else "")
                     if issue.column
                     else ""
                 ),
-                t("roster.table.reason"): t(issue.key, **issue.params),
+                t("Reason"): t(issue.key, **issue.params),
             }
             for issue in preview.issues
         ]
@@ -77,41 +78,41 @@ def _rows_table(preview: RosterPreview, category: str) -> pd.DataFrame:
             roles_now = before.roles if before else (row.role_code or "rep",)
         records.append(
             {
-                t("roster.table.row"): row.row,
-                t("roster.table.employee_no"): row.employee_no,
-                t("roster.table.name"): row.full_name,
-                t("roster.table.unit"): row.unit_label,
-                t("roster.table.unit_before"): before.unit_label if before else "",
-                t("roster.table.status"): _status(row.status),
-                t("roster.table.status_before"): _status(before.status) if before else "",
-                t("roster.table.roles"): _roles(roles_now),
-                t("roster.table.roles_before"): _roles(before.roles) if before else "",
-                t("roster.table.title"): row.title or "",
-                t("roster.table.date"): row.effective_date.isoformat()
-                if row.effective_date
-                else "",
-                t("roster.table.changes"): ", ".join(t(f"roster.change.{c}") for c in row.changes),
+                t("Row"): row.row,
+                t("Employee number"): row.employee_no,
+                t("Name"): row.full_name,
+                t("Unit"): row.unit_label,
+                t("Unit before"): before.unit_label if before else "",
+                t("Status"): _status(row.status),
+                t("Status before"): _status(before.status) if before else "",
+                t("Roles"): _roles(roles_now),
+                t("Roles before"): _roles(before.roles) if before else "",
+                t("Title"): row.title or "",
+                t("Date"): row.effective_date.isoformat() if row.effective_date else "",
+                t("Changes"): ", ".join(t(label_of("roster.change", c)) for c in row.changes),
             }
         )
     return pd.DataFrame(records)
 
 
 def _show_result(result: RosterResult) -> None:
-    st.success(t("roster.applied"))
-    summary = ", ".join(f"{t(f'roster.category.{c}')} {n}" for c, n in result.counts.items() if n)
+    st.success(t("The roster was applied."))
+    summary = ", ".join(
+        f"{t(label_of('roster.category', c))} {n}" for c, n in result.counts.items() if n
+    )
     if summary:
-        st.write(t("roster.result.counts", summary=summary))
-    st.info(t("roster.result.moved_opportunities", count=result.opportunities_moved))
+        st.write(t("Applied: {summary}.", summary=summary))
+    st.info(t("{count} open opportunities moved on departure.", count=result.opportunities_moved))
     if result.departures:
-        st.subheader(t("roster.result.departures"))
+        st.subheader(t("Departures"))
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        t("roster.table.employee_no"): d.employee_no,
-                        t("roster.table.name"): d.full_name,
-                        t("roster.table.target"): t(f"roster.target.{d.target}"),
-                        t("roster.table.moved"): d.moved,
+                        t("Employee number"): d.employee_no,
+                        t("Name"): d.full_name,
+                        t("Opportunities went to"): t(label_of("roster.target", d.target)),
+                        t("Opportunities moved"): d.moved,
                     }
                     for d in result.departures
                 ]
@@ -120,14 +121,18 @@ def _show_result(result: RosterResult) -> None:
             width="stretch",
         )
     if result.created:
-        st.warning(t("roster.result.new_accounts"))
+        st.warning(
+            t(
+                "New accounts: hand out these temporary passwords now; they are not shown again. Each user must choose a new password at first sign-in."
+            )
+        )
         accounts = pd.DataFrame(
             [
                 {
-                    t("roster.table.employee_no"): a.employee_no,
-                    t("roster.table.name"): a.full_name,
-                    t("roster.table.username"): a.username,
-                    t("roster.table.password"): a.temporary_password,
+                    t("Employee number"): a.employee_no,
+                    t("Name"): a.full_name,
+                    t("Username"): a.username,
+                    t("Temporary password"): a.temporary_password,
                 }
                 for a in result.created
             ]
@@ -136,7 +141,7 @@ def _show_result(result: RosterResult) -> None:
         buffer = io.StringIO()
         accounts.to_csv(buffer, index=False)
         st.download_button(
-            t("roster.result.download"),
+            t("Download the temporary passwords"),
             buffer.getvalue().encode("utf-8-sig"),
             file_name="new_accounts.csv",
             mime="text/csv",
@@ -145,33 +150,40 @@ def _show_result(result: RosterResult) -> None:
 
 
 me = actor()
-st.title(t("nav.roster"))
-st.caption(t("roster.intro"))
+st.title(t("HR roster sync"))
+st.caption(
+    t(
+        "Upload the roster from HR (CSV or XLSX). You see what would change before anything is applied; applying is all or nothing."
+    )
+)
 
 FLOW.run_pending(lambda s, preview, _mode: apply_roster(s, me, preview))
 
-upload = FLOW.upload(t("roster.upload"), _show_result)
+upload = FLOW.upload(t("Roster file"), _show_result)
 frame = read_upload(upload)
 if frame is None:
     st.stop()
-st.caption(tmd("roster.file_rows", filename=upload.name, rows=len(frame)))
+st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
 
-st.subheader(t("roster.mapping"))
-st.caption(t("roster.mapping_help"))
+st.subheader(t("Columns"))
+st.caption(t("Which column of the file holds each field. Fields marked * are required."))
 mapping = column_mapping(
     frame.columns,
     COLUMNS,
     REQUIRED,
     guess_columns(frame.columns),
-    label=lambda name: t(f"roster.column.{name}"),
-    not_mapped=t("roster.not_mapped"),
+    label=lambda name: t(label_of("roster.column", name)),
+    not_mapped=t("(not in the file)"),
     key="roster_map",
     file_id=upload.file_id,
 )
 missing = missing_columns(mapping)
 if missing:
     st.warning(
-        t("roster.missing_columns", columns=", ".join(t(f"roster.column.{m}") for m in missing))
+        t(
+            "Choose a column for: {columns}.",
+            columns=", ".join(t(label_of("roster.column", m)) for m in missing),
+        )
     )
     st.stop()
 
@@ -179,31 +191,36 @@ preview = FLOW.draw_preview(lambda s: preview_roster(s, me, frame, mapping, sour
 if preview is None:
     st.stop()
 
-st.subheader(t("roster.preview"))
+st.subheader(t("What would change"))
 counts = preview.counts
 st.write(
     t(
-        "roster.summary",
+        "{total} rows: {good} good, {bad} bad.",
         total=preview.total_rows,
         good=len(preview.rows),
         bad=len(preview.bad_rows),
     )
 )
-category_metrics(counts, CATEGORIES, lambda c: t(f"roster.category.{c}"))
+category_metrics(counts, CATEGORIES, lambda c: t(label_of("roster.category", c)))
 
 if preview.issues:
-    st.error(t("roster.has_bad_rows", count=len(preview.bad_rows)))
-    st.subheader(t("roster.bad_rows"))
+    st.error(
+        t(
+            "{count} rows are bad. Correct the file and upload it again: nothing is applied while a row is bad.",
+            count=len(preview.bad_rows),
+        )
+    )
+    st.subheader(t(NC_("roster", "Bad rows")))
     st.dataframe(_issues_table(preview), hide_index=True, width="stretch")
 
 shown = [c for c in CATEGORIES if counts[c]]
 if shown:
-    tabs = st.tabs([f"{t(f'roster.category.{c}')} ({counts[c]})" for c in shown])
+    tabs = st.tabs([f"{t(label_of('roster.category', c))} ({counts[c]})" for c in shown])
     for tab, category in zip(tabs, shown, strict=True):
         with tab:
             st.dataframe(_rows_table(preview, category), hide_index=True, width="stretch")
 
 to_change = sum(n for c, n in counts.items() if c not in ("unchanged", "skipped"))
 if preview.ok and not to_change:
-    st.info(t("roster.nothing_to_apply"))
-FLOW.import_button(t("roster.apply"), "roster_apply", disabled=not preview.ok or not to_change)
+    st.info(t("Nothing would change."))
+FLOW.import_button(t("Apply the roster"), "roster_apply", disabled=not preview.ok or not to_change)

@@ -17,7 +17,7 @@ from crm_core.org.users import (
     update_user,
 )
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import error_text
+from crm_core.platform.i18n import N_, NC_, error_text, label_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -37,7 +37,7 @@ EDITABLE = [
 ]
 
 me = actor()
-st.title(t("users.title"))
+st.title(t("Users"))
 show_flash()
 with session() as s:
     units = unit_tree(s, me)
@@ -47,29 +47,34 @@ unit_names = {u.id: u.name for u in units}
 
 def unit_label(unit_id: int | None) -> str:
     if unit_id is None:
-        return t("users.all_units")
+        return t("All units")
     node = next(u for u in units if u.id == unit_id)
     return " / ".join(unit_names[i] for i in path_ids(node.path) if i in unit_names)
 
 
 def role_label(code: str) -> str:
-    key = f"role.{code}"
+    key = label_of("role", code)
     text = t(key)
     return roles[code].name if text == key and code in roles else text
 
 
 search_col, unit_col, status_col = st.columns([3, 3, 2])
-search = search_input(t("users.search"), key="users_search", container=search_col)
+search = search_input(
+    t("Find by name, username or employee number"), key="users_search", container=search_col
+)
 unit_filter = unit_col.selectbox(
-    t("users.unit"), [None] + [u.id for u in units], format_func=unit_label, key="users_unit"
+    t(NC_("users", "Unit")),
+    [None] + [u.id for u in units],
+    format_func=unit_label,
+    key="users_unit",
 )
 status_filter = status_col.selectbox(
-    t("users.status"),
+    t("Status"),
     [None, *USER_STATUSES],
     key="users_status",
-    format_func=lambda s: t(f"user_status.{s}") if s else t("users.all_statuses"),
+    format_func=lambda s: t(label_of("user_status", s)) if s else t("All statuses"),
 )
-page = st.number_input(t("users.page"), min_value=1, value=1, step=1, key="users_page")
+page = st.number_input(t("Page"), min_value=1, value=1, step=1, key="users_page")
 with session() as s:
     rows, total = list_users(
         s,
@@ -80,7 +85,7 @@ with session() as s:
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-st.caption(t("users.count", shown=len(rows), total=total))
+st.caption(t("Showing {shown} of {total} users.", shown=len(rows), total=total))
 
 original = pd.DataFrame(
     [
@@ -111,21 +116,21 @@ edited = st.data_editor(
     disabled=["id", "username", "employee_no", "unit", "roles"],
     column_config={
         "id": None,
-        "username": t("users.username"),
-        "employee_no": t("users.employee_no"),
-        "full_name": t("users.full_name"),
-        "unit": t("users.unit"),
-        "roles": t("users.roles"),
-        "title": t("users.job_title"),
-        "status": st.column_config.SelectboxColumn(t("users.status"), options=list(USER_STATUSES)),
-        "enabled": st.column_config.CheckboxColumn(t("users.enabled")),
-        "skill_tags": t("users.skill_tags"),
-        "dispatch_weight": st.column_config.NumberColumn(t("users.dispatch_weight"), step=1),
-        "daily_cap": st.column_config.NumberColumn(t("users.daily_cap"), step=1),
-        "holding_cap": st.column_config.NumberColumn(t("users.holding_cap"), step=1),
+        "username": t("Username"),
+        "employee_no": t("Employee number"),
+        "full_name": t("Name"),
+        "unit": t(NC_("users", "Unit")),
+        "roles": t("Roles"),
+        "title": t("Title"),
+        "status": st.column_config.SelectboxColumn(t("Status"), options=list(USER_STATUSES)),
+        "enabled": st.column_config.CheckboxColumn(t("Enabled")),
+        "skill_tags": t("Skill tags"),
+        "dispatch_weight": st.column_config.NumberColumn(t("Dispatch weight"), step=1),
+        "daily_cap": st.column_config.NumberColumn(t("Daily new cap"), step=1),
+        "holding_cap": st.column_config.NumberColumn(t("Holding cap"), step=1),
     },
 )
-if st.button(t("users.save_table"), key="users_save"):
+if st.button(t("Save table changes"), key="users_save"):
     changes = []
     for (_, before), (_, after) in zip(original.iterrows(), edited.iterrows(), strict=True):
         # Typed into the table's cells: texts without NUL characters, as every input.
@@ -139,16 +144,16 @@ if st.button(t("users.save_table"), key="users_save"):
     with session() as s:
         changed, errors = bulk_update_users(s, me, changes)
     if errors:
-        st.error(t("users.table_refused"))
+        st.error(t("Nothing was saved: fix these rows first."))
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        t("users.username"): original.loc[
+                        t("Username"): original.loc[
                             original["id"] == changes[e.row - 1]["id"], "username"
                         ].iloc[0],
-                        t("users.column"): e.column,
-                        t("users.reason"): error_text(e, language()),
+                        t("Column"): e.column,
+                        t("Reason"): error_text(e, language()),
                     }
                     for e in errors
                 ]
@@ -156,24 +161,24 @@ if st.button(t("users.save_table"), key="users_save"):
             hide_index=True,
         )
     else:
-        flash("users.table_saved", count=changed)
+        flash(N_("{count} users saved."), count=changed)
         st.rerun()
 
 st.divider()
-with st.expander(t("users.add"), icon=":material/person_add:"), st.form("users_add"):
+with st.expander(t("Add a user"), icon=":material/person_add:"), st.form("users_add"):
     left, right = st.columns(2)
-    username = text_input(t("users.username"), container=left)
-    employee_no = text_input(t("users.employee_no"), container=right)
-    full_name = text_input(t("users.full_name"), container=left)
-    unit = right.selectbox(t("users.unit"), [u.id for u in units], format_func=unit_label)
+    username = text_input(t("Username"), container=left)
+    employee_no = text_input(t("Employee number"), container=right)
+    full_name = text_input(t("Name"), container=left)
+    unit = right.selectbox(t(NC_("users", "Unit")), [u.id for u in units], format_func=unit_label)
     chosen_roles = left.multiselect(
-        t("users.roles"),
+        t("Roles"),
         list(roles),
         default=["rep"] if "rep" in roles else [],
         format_func=role_label,
     )
-    password = right.text_input(t("users.initial_password"), type="password")
-    if st.form_submit_button(t("users.add")):
+    password = right.text_input(t("Initial password (changed at first sign-in)"), type="password")
+    if st.form_submit_button(t("Add a user")):
         try:
             with session() as s:
                 create_user(
@@ -190,14 +195,14 @@ with st.expander(t("users.add"), icon=":material/person_add:"), st.form("users_a
         except CrmError as error:
             show_error(error)
         else:
-            flash("users.added", username=username.strip().lower())
+            flash(N_("User {username} added."), username=username.strip().lower())
             st.rerun()
 
 if rows:
-    with st.expander(t("users.one_user"), icon=":material/manage_accounts:", expanded=False):
+    with st.expander(t("Move, roles, password"), icon=":material/manage_accounts:", expanded=False):
         by_id = {r.id: r for r in rows}
         user_id = st.selectbox(
-            t("users.choose"),
+            t("User"),
             list(by_id),
             format_func=lambda i: f"{by_id[i].full_name} ({by_id[i].username})",
         )
@@ -205,45 +210,47 @@ if rows:
         move_col, roles_col = st.columns(2)
         with move_col.form("users_move"):
             target = st.selectbox(
-                t("users.move_to"),
+                t("Move to unit"),
                 [u.id for u in units],
                 format_func=unit_label,
                 index=[u.id for u in units].index(person.unit_id)
                 if person.unit_id in unit_names
                 else 0,
             )
-            if st.form_submit_button(t("users.move")):
+            if st.form_submit_button(t(NC_("users", "Move"))):
                 try:
                     with session() as s:
                         update_user(s, me, user_id, org_unit_id=target)
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash("users.moved")
+                    flash(N_("User moved."))
                     st.rerun()
         with roles_col.form("users_roles"):
             options = sorted(set(roles) | set(person.roles))
             new_roles = st.multiselect(
-                t("users.roles"), options, default=person.roles, format_func=role_label
+                t("Roles"), options, default=person.roles, format_func=role_label
             )
-            if st.form_submit_button(t("users.save_roles")):
+            if st.form_submit_button(t("Save roles")):
                 try:
                     with session() as s:
                         set_user_roles(s, me, user_id, new_roles)
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash("users.roles_saved")
+                    flash(N_("Roles saved; they apply at the user's next action."))
                     st.rerun()
         with st.form("users_reset", clear_on_submit=True):
-            temporary = st.text_input(t("users.temporary_password"), type="password")
-            st.caption(t("users.reset_hint"))
-            if st.form_submit_button(t("users.reset_password")):
+            temporary = st.text_input(t("Temporary password"), type="password")
+            st.caption(
+                t("The user must choose a new password at next sign-in; their sessions end now.")
+            )
+            if st.form_submit_button(t("Reset password")):
                 try:
                     with session() as s:
                         reset_password(s, me, user_id, temporary)
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash("users.password_reset", username=person.username)
+                    flash(N_("Password of {username} reset."), username=person.username)
                     st.rerun()

@@ -22,6 +22,7 @@ from crm_core.circulation.override import (
 from crm_core.models import OPEN_STAGES
 from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_business_lines
 from ui.circulation import label, number, pager, people, pick_options, when
 from ui.context import actor
@@ -44,47 +45,47 @@ def first_page() -> None:
 def _filters(lines: dict[int, str], names: dict[int, str]) -> DeskFilter:
     top = st.columns([2, 1])
     text = search_input(
-        t("desk.filter.text"),
+        t("Lead"),
         container=top[0],
         key="desk_f_text",
         on_change=first_page,
-        placeholder=t("desk.filter.text_hint"),
+        placeholder=t("The start of the lead's name"),
     )
     locked = top[1].selectbox(
-        t("desk.filter.locked"),
+        t(NC_("desk.filter", "Locked")),
         [None, True, False],
         key="desk_f_locked",
         on_change=first_page,
-        format_func=lambda v: t("desk.any") if v is None else t(f"desk.locked.{str(v).lower()}"),
+        format_func=lambda v: t("Any") if v is None else t(label_of("desk.locked", str(v).lower())),
     )
     row = st.columns(4)
     state = row[0].selectbox(
-        t("desk.filter.state"),
+        t("Pool state"),
         ["", *OPEN_STATES],
         key="desk_f_state",
         on_change=first_page,
-        format_func=lambda p: t(f"pool.{p}") if p else t("desk.any"),
+        format_func=lambda p: t(label_of("pool", p)) if p else t("Any"),
     )
     owner = row[1].selectbox(
-        t("desk.filter.owner"),
+        t("Owner"),
         [None, *names],
         key="desk_f_owner",
         on_change=first_page,
-        format_func=lambda u: names.get(u, t("desk.any")),
+        format_func=lambda u: names.get(u, t("Any")),
     )
     stage = row[2].selectbox(
-        t("desk.filter.stage"),
+        t("Stage"),
         ["", *OPEN_STAGES],
         key="desk_f_stage",
         on_change=first_page,
-        format_func=lambda s: t(f"stage.{s}") if s else t("desk.any"),
+        format_func=lambda s: t(label_of("stage", s)) if s else t("Any"),
     )
     line = row[3].selectbox(
-        t("desk.filter.line"),
+        t("Business line"),
         [None, *lines],
         key="desk_f_line",
         on_change=first_page,
-        format_func=lambda i: lines.get(i, t("desk.any")),
+        format_func=lambda i: lines.get(i, t("Any")),
     )
     return DeskFilter(
         pool_state=state or None,
@@ -102,9 +103,9 @@ def _waiting(row) -> str:
         return ""
     reason = row.unassigned_reason
     if reason is None:
-        return t("waiting.none")
+        return t("Not looked at yet")
     if reason.startswith("no_room:"):
-        return t("waiting.no_room", rule="#" + reason.split(":", 1)[1])
+        return t("Rule “{rule}” found no rep with room", rule="#" + reason.split(":", 1)[1])
     return label("waiting", reason)
 
 
@@ -113,18 +114,18 @@ def _table(rows) -> pd.DataFrame:
         [
             {
                 "#": r.opportunity_id,
-                t("desk.table.lead"): r.lead_name,
-                t("desk.table.phone"): r.phone,
-                t("desk.table.line"): r.business_line,
-                t("desk.table.state"): t(f"pool.{r.pool_state}"),
-                t("desk.table.owner"): r.owner_name or "",
-                t("desk.table.unit"): r.unit or "",
-                t("desk.table.stage"): t(f"stage.{r.stage}"),
-                t("desk.table.intention"): r.intention_level or "",
-                t("desk.table.locked"): t("desk.locked.true") if r.locked else "",
-                t("desk.table.protected"): when(r.protected_until),
-                t("desk.table.recycled"): r.recycle_count,
-                t("desk.table.waiting"): _waiting(r),
+                t("Lead"): r.lead_name,
+                t("Phone"): r.phone,
+                t("Business line"): r.business_line,
+                t("Pool state"): t(label_of("pool", r.pool_state)),
+                t("Owner"): r.owner_name or "",
+                t("Unit"): r.unit or "",
+                t("Stage"): t(label_of("stage", r.stage)),
+                t("Intention"): r.intention_level or "",
+                t("Lock"): t("Locked") if r.locked else "",
+                t("Protected until"): when(r.protected_until),
+                t("Times recycled"): r.recycle_count,
+                t("Waiting because"): _waiting(r),
             }
             for r in rows
         ]
@@ -144,8 +145,12 @@ def _act(action, *args, success: str, **params) -> None:
 
 
 me = actor()
-st.title(t("desk.title"))
-st.caption(t("desk.intro"))
+st.title(t("Manager desk"))
+st.caption(
+    t(
+        "Open opportunities you may change by hand - your scope, plus waiting and pool opportunities that belong to no unit yet. Select them and step in; every act is recorded in the flow log."
+    )
+)
 show_flash()
 if st.session_state.pop(_CLEAR, False):
     st.session_state[_PICK] = []
@@ -170,13 +175,13 @@ except CrmError as error:
     st.stop()
 
 shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-st.caption(t("desk.found", count=shown))
+st.caption(t("{count} open opportunities found.", count=shown))
 if not rows:
-    st.info(t("desk.empty"))
+    st.info(t("No opportunities match. Change the filters above."))
     st.stop()
 st.dataframe(_table(rows), hide_index=True, width="stretch")
 if pages > 1:
-    pager("desk", "desk", _PAGE, page, number(pages), last=page >= pages)
+    pager("desk", _PAGE, page, number(pages), last=page >= pages)
 
 labels = {
     r.opportunity_id: " · ".join(
@@ -185,7 +190,7 @@ labels = {
             [
                 f"#{r.opportunity_id} {r.lead_name}",
                 r.business_line,
-                t(f"pool.{r.pool_state}"),
+                t(label_of("pool", r.pool_state)),
                 r.owner_name,
             ],
         )
@@ -194,59 +199,79 @@ labels = {
 }
 labels = pick_options(_PICK, labels)
 picked = st.multiselect(
-    t("desk.pick"), list(labels), format_func=labels.get, key=_PICK, placeholder=t("desk.pick_hint")
+    t("Selected opportunities"),
+    list(labels),
+    format_func=labels.get,
+    key=_PICK,
+    placeholder=t("Choose one or more from this page"),
 )
-st.caption(t("desk.picked", count=number(len(picked))))
+st.caption(t("{count} selected.", count=number(len(picked))))
 
 assign_tab, pool_tab, lock_tab, protect_tab, dormant_tab = st.tabs(
     [
-        t("desk.tab.assign"),
-        t("desk.tab.pool"),
-        t("desk.tab.lock"),
-        t("desk.tab.protect"),
-        t("desk.tab.reactivate"),
+        t("Assign / transfer"),
+        t("Return to pool"),
+        t("Lock"),
+        t("Protect"),
+        t("Re-activate"),
     ]
 )
 with assign_tab:
     rep = st.selectbox(
-        t("desk.rep"),
+        t("Give to"),
         [None, *names],
         key="desk_rep",
-        format_func=lambda u: names.get(u, t("desk.choose_rep")),
+        format_func=lambda u: names.get(u, t("Choose a rep")),
     )
-    st.caption(t("desk.assign_hint"))
+    st.caption(
+        t(
+            "Unowned opportunities are assigned, owned ones transferred. A manager's hand may pass the rep's caps."
+        )
+    )
     if st.button(
-        t("desk.assign"), key="desk_assign", type="primary", disabled=not picked or rep is None
+        t("Assign"), key="desk_assign", type="primary", disabled=not picked or rep is None
     ):
-        _act(assign_opportunities, picked, rep, success="desk.done.assign", name=names.get(rep))
+        _act(
+            assign_opportunities,
+            picked,
+            rep,
+            success=N_("{count} opportunities given to {name}."),
+            name=names.get(rep),
+        )
 with pool_tab:
-    st.caption(t("desk.return_hint"))
-    if st.button(t("desk.return"), key="desk_return", disabled=not picked):
-        _act(return_to_pool, picked, success="desk.done.return")
+    st.caption(t("Owned or waiting opportunities go to the public pool of their unit."))
+    if st.button(t("Return to pool"), key="desk_return", disabled=not picked):
+        _act(return_to_pool, picked, success=N_("{count} opportunities returned to the pool."))
 with lock_tab:
-    st.caption(t("desk.lock_hint"))
+    st.caption(t("Locked opportunities are never dispatched or recycled automatically."))
     lock, unlock = st.columns(2)
-    if lock.button(t("desk.lock"), key="desk_lock", disabled=not picked):
-        _act(set_locked, picked, True, success="desk.done.lock")
-    if unlock.button(t("desk.unlock"), key="desk_unlock", disabled=not picked):
-        _act(set_locked, picked, False, success="desk.done.unlock")
+    if lock.button(t("Lock"), key="desk_lock", disabled=not picked):
+        _act(set_locked, picked, True, success=N_("{count} opportunities locked."))
+    if unlock.button(t("Unlock"), key="desk_unlock", disabled=not picked):
+        _act(set_locked, picked, False, success=N_("{count} opportunities unlocked."))
 with protect_tab:
     today = clock.now().date()
     until = st.date_input(
-        t("desk.protect_until"),
+        t("Protect through"),
         value=today + timedelta(days=7),
         min_value=today,
         key="desk_protect_date",
     )
-    st.caption(t("desk.protect_hint"))
+    st.caption(t("Protected opportunities are not recycled until the end of the chosen day."))
     protect, unprotect = st.columns(2)
-    if protect.button(t("desk.protect"), key="desk_protect", disabled=not picked):
+    if protect.button(t("Protect"), key="desk_protect", disabled=not picked):
         # Protected through the chosen day: until the next day begins.
         end = datetime.combine(until + timedelta(days=1), time.min)
-        _act(protect_until, picked, end, success="desk.done.protect", date=until.isoformat())
-    if unprotect.button(t("desk.unprotect"), key="desk_unprotect", disabled=not picked):
-        _act(protect_until, picked, None, success="desk.done.unprotect")
+        _act(
+            protect_until,
+            picked,
+            end,
+            success=N_("{count} opportunities protected through {date}."),
+            date=until.isoformat(),
+        )
+    if unprotect.button(t("End protection"), key="desk_unprotect", disabled=not picked):
+        _act(protect_until, picked, None, success=N_("Protection ended for {count} opportunities."))
 with dormant_tab:
-    st.caption(t("desk.reactivate_hint"))
-    if st.button(t("desk.reactivate"), key="desk_reactivate", disabled=not picked):
-        _act(reactivate, picked, success="desk.done.reactivate")
+    st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
+    if st.button(t("Re-activate"), key="desk_reactivate", disabled=not picked):
+        _act(reactivate, picked, success=N_("{count} opportunities re-activated."))

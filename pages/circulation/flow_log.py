@@ -13,6 +13,7 @@ from crm_core.circulation.flow_log import COUNT_CAP, FlowFilter, count_flow, sea
 from crm_core.models import RULE_KINDS
 from crm_core.models.opportunity import FLOW_REASONS
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from ui.circulation import label, number, pager, people, when
 from ui.context import actor
 from ui.db import session
@@ -29,31 +30,31 @@ def first_page() -> None:
 def _filters(names: dict[int, str]) -> FlowFilter:
     row = st.columns(5)
     since = row[0].date_input(
-        t("flow_log.since"), value=None, key="flow_since", on_change=first_page
+        t(NC_("flow_log", "From")), value=None, key="flow_since", on_change=first_page
     )
     until = row[1].date_input(
-        t("flow_log.until"), value=None, key="flow_until", on_change=first_page
+        t(NC_("flow_log", "To")), value=None, key="flow_until", on_change=first_page
     )
     reason = row[2].selectbox(
-        t("flow_log.reason"),
+        t("Reason"),
         ["", *FLOW_REASONS],
         key="flow_reason",
         on_change=first_page,
-        format_func=lambda r: t(f"flow.reason.{r}") if r else t("flow_log.any"),
+        format_func=lambda r: t(label_of("flow.reason", r)) if r else t("Any"),
     )
     kind = row[3].selectbox(
-        t("flow_log.rule_kind"),
+        t("Rule kind"),
         ["", *RULE_KINDS],
         key="flow_rule_kind",
         on_change=first_page,
-        format_func=lambda k: t(f"rules.kind.{k}") if k else t("flow_log.any"),
+        format_func=lambda k: t(label_of("rules.kind", k)) if k else t("Any"),
     )
     user = row[4].selectbox(
-        t("flow_log.user"),
+        t("Person"),
         [None, *names],
         key="flow_user",
         on_change=first_page,
-        format_func=lambda u: names.get(u, t("flow_log.anyone")),
+        format_func=lambda u: names.get(u, t("Anyone")),
     )
     return FlowFilter(
         since=datetime.combine(since, time.min) if since else None,
@@ -72,19 +73,19 @@ def _table(rows) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("flow_log.table.at"): when(r.at),
-                t("flow_log.table.opportunity"): f"#{r.opportunity_id} {r.lead_name}",
-                t("flow_log.table.line"): r.business_line,
-                t("flow_log.table.from"): _owner(r.from_owner_name, r.from_state),
-                t("flow_log.table.to"): _owner(r.to_owner_name, r.to_state),
-                t("flow_log.table.reason"): label("flow.reason", r.reason),
-                t("flow_log.table.rule"): (
+                t("When"): when(r.at),
+                t("Opportunity"): f"#{r.opportunity_id} {r.lead_name}",
+                t("Business line"): r.business_line,
+                t(NC_("flow_log.table", "From")): _owner(r.from_owner_name, r.from_state),
+                t(NC_("flow_log.table", "To")): _owner(r.to_owner_name, r.to_state),
+                t("Reason"): label("flow.reason", r.reason),
+                t("Rule"): (
                     f"{label('rules.kind', r.rule_kind)}: {r.rule_name or f'#{r.rule_id}'}"
                     if r.rule_id is not None
                     else ""
                 ),
-                t("flow_log.table.by"): r.actor_name or t("circulation.system"),
-                t("flow_log.table.note"): r.note or "",
+                t("By"): r.actor_name or t("System"),
+                t("Note"): r.note or "",
             }
             for r in rows
         ]
@@ -92,8 +93,8 @@ def _table(rows) -> pd.DataFrame:
 
 
 me = actor()
-st.title(t("flow_log.title"))
-st.caption(t("flow_log.intro"))
+st.title(t("Flow log"))
+st.caption(t("Every change of owner or pool state in your scope, newest first."))
 try:
     with session() as s:
         names = people(s, me)
@@ -102,7 +103,7 @@ except CrmError as error:
     st.stop()
 flow_filter = _filters(names)
 if flow_filter.since and flow_filter.until and flow_filter.since >= flow_filter.until:
-    st.warning(t("flow_log.bad_range"))
+    st.warning(t("The start date is after the end date."))
     st.stop()
 try:
     with session() as s:
@@ -117,12 +118,12 @@ except CrmError as error:
     st.stop()
 
 shown = f"{number(COUNT_CAP)}+" if capped else number(total)
-st.caption(t("flow_log.found", count=shown))
+st.caption(t("{count} events.", count=shown))
 if not rows:
-    st.info(t("flow_log.empty"))
+    st.info(t("No flow events match."))
     st.stop()
 st.dataframe(_table(rows), hide_index=True, width="stretch")
 if pages > 1:
     shown_pages = f"{number(max(pages, page))}+" if capped else number(pages)
     last = len(rows) < PAGE_SIZE if capped else page >= pages
-    pager("flow_log", "flow", _PAGE, page, shown_pages, last=last)
+    pager("flow", _PAGE, page, shown_pages, last=last)

@@ -16,11 +16,12 @@ from crm_core.circulation.pool import (
 )
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from ui.circulation import number, pager, pick_options, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import language, nt, show_error, t, tmd
 from ui.inputs import search_input
 
 PAGE_SIZE = 50
@@ -37,29 +38,27 @@ def first_page() -> None:
 def _filters(lines: dict[int, str]) -> PoolFilter:
     row = st.columns(4)
     line = row[0].selectbox(
-        t("pool_page.filter.line"),
+        t("Business line"),
         [None, *lines],
         key="pool_f_line",
         on_change=first_page,
-        format_func=lambda i: lines.get(i, t("pool_page.any")),
+        format_func=lambda i: lines.get(i, t("Any")),
     )
     stage = row[1].selectbox(
-        t("pool_page.filter.stage"),
+        t("Stage"),
         ["", *OPEN_STAGES],
         key="pool_f_stage",
         on_change=first_page,
-        format_func=lambda s: t(f"stage.{s}") if s else t("pool_page.any"),
+        format_func=lambda s: t(label_of("stage", s)) if s else t("Any"),
     )
     level = row[2].selectbox(
-        t("pool_page.filter.intention"),
+        t("Intention"),
         ["", *INTENTION_LEVELS],
         key="pool_f_intention",
         on_change=first_page,
-        format_func=lambda v: t(f"intention.{v}") if v else t("pool_page.any"),
+        format_func=lambda v: t(label_of("intention", v)) if v else t("Any"),
     )
-    region = search_input(
-        t("pool_page.filter.region"), container=row[3], key="pool_f_region", on_change=first_page
-    )
+    region = search_input(t("Region"), container=row[3], key="pool_f_region", on_change=first_page)
     return PoolFilter(
         business_line_id=line,
         stage=stage or None,
@@ -74,13 +73,31 @@ def _show_result() -> None:
         return
     claimed, taken, cooling, cooldown = result
     if claimed:
-        st.success(tmd("pool_page.claimed", count=number(len(claimed)), names=", ".join(claimed)))
+        st.success(
+            tmd(
+                "You claimed {count}: {names}.",
+                count=number(len(claimed)),
+                names=", ".join(claimed),
+            )
+        )
     if taken:
-        st.warning(tmd("pool_page.taken", count=number(len(taken)), names=", ".join(taken)))
+        st.warning(
+            tmd(
+                "Somebody was faster, or it left the pool ({count}): {names}.",
+                count=number(len(taken)),
+                names=", ".join(taken),
+            )
+        )
     if cooling:
-        st.warning(tmd("pool_page.cooling", names=", ".join(cooling), days=cooldown))
+        st.warning(
+            tmd(
+                "Not claimed: recycled from you within the last {days} days: {names}.",
+                names=", ".join(cooling),
+                days=cooldown,
+            )
+        )
     if not (claimed or taken or cooling):
-        st.info(t("pool_page.nothing_claimed"))
+        st.info(t("Nothing was claimed."))
 
 
 def _table(rows, channels: dict[str, str]) -> pd.DataFrame:
@@ -88,16 +105,16 @@ def _table(rows, channels: dict[str, str]) -> pd.DataFrame:
         [
             {
                 "#": r.opportunity_id,
-                t("pool_page.table.name"): r.lead_name,
-                t("pool_page.table.phone"): r.phone or "",
-                t("pool_page.table.region"): r.region or "",
-                t("pool_page.table.channel"): channels.get(r.channel, r.channel),
-                t("pool_page.table.line"): r.business_line,
-                t("pool_page.table.stage"): t(f"stage.{r.stage}"),
-                t("pool_page.table.intention"): r.intention_level or "",
-                t("pool_page.table.recycled"): r.recycle_count,
-                t("pool_page.table.unit"): r.unit or t("pool_page.company"),
-                t("pool_page.table.since"): when(r.pooled_at),
+                t("Name"): r.lead_name,
+                t("Phone"): r.phone or "",
+                t("Region"): r.region or "",
+                t("Channel"): channels.get(r.channel, r.channel),
+                t("Business line"): r.business_line,
+                t("Stage"): t(label_of("stage", r.stage)),
+                t("Intention"): r.intention_level or "",
+                t("Times recycled"): r.recycle_count,
+                t("Pool of"): r.unit or t("Whole company"),
+                t("In the pool since"): when(r.pooled_at),
             }
             for r in rows
         ]
@@ -105,8 +122,8 @@ def _table(rows, channels: dict[str, str]) -> pd.DataFrame:
 
 
 me = actor()
-st.title(t("pool_page.title"))
-st.caption(t("pool_page.intro"))
+st.title(t("Public pool"))
+st.caption(t("Opportunities nobody owns that you may claim. The longest-waiting come first."))
 if st.session_state.pop(_CLEAR, False):
     st.session_state[_PICK] = []
 _show_result()
@@ -122,7 +139,7 @@ except CrmError as error:
 
 st.info(
     t(
-        "pool_page.allowance",
+        "Claimed today {claimed} of {daily} · holding {holding} of {cap} · you may claim {left} more now.",
         claimed=number(allowance.claimed_today),
         daily=number(allowance.daily_claims),
         holding=number(allowance.holding),
@@ -141,28 +158,35 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-st.caption(t("pool_page.found", count=number(total)))
+st.caption(
+    nt(
+        "{count} opportunity in the pool.",
+        "{count} opportunities in the pool.",
+        total,
+        count=number(total),
+    )
+)
 if not rows:
-    st.info(t("pool_page.empty"))
+    st.info(t("The pool is empty for these filters."))
     st.stop()
 
 st.dataframe(_table(rows, channels), hide_index=True, width="stretch")
 if pages > 1:
-    pager("pool_page", "pool", _PAGE, page, number(pages), last=page >= pages)
+    pager("pool", _PAGE, page, number(pages), last=page >= pages)
 
 labels = {
     r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip() for r in rows
 }
 labels = pick_options(_PICK, labels)
 picked = st.multiselect(
-    t("pool_page.pick"),
+    t("Opportunities to claim"),
     list(labels),
     format_func=labels.get,
     key=_PICK,
-    placeholder=t("pool_page.pick_hint"),
+    placeholder=t("Choose one or more from this page"),
 )
 if st.button(
-    t("pool_page.claim", count=len(picked)), key="pool_claim", type="primary", disabled=not picked
+    t("Claim ({count})", count=len(picked)), key="pool_claim", type="primary", disabled=not picked
 ):
     try:
         with session() as s:

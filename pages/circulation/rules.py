@@ -9,6 +9,7 @@ import streamlit as st
 from crm_core.circulation.rules import can_edit, list_rules, rule_names
 from crm_core.org.users import staff_names
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import DataScope
 from ui.circulation import people, units
@@ -21,8 +22,12 @@ from ui.rule_list import rule_list
 from ui.rule_ops import RuleContext, jobs_panel, waiting_summary
 
 me = actor()
-st.title(t("rules.title"))
-st.caption(t("rules.intro"))
+st.title(t("Circulation rules"))
+st.caption(
+    t(
+        "Rules run by themselves: dispatch gives waiting opportunities to reps, recycling takes back what is not worked, claim rules limit the public pool, departure rules move a leaver's opportunities. Lower priority numbers run first."
+    )
+)
 show_flash()
 
 try:
@@ -48,10 +53,10 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-tabs = st.tabs([t(f"rules.kind.{kind}") for kind in KINDS])
+tabs = st.tabs([t(label_of("rules.kind", kind)) for kind in KINDS])
 for kind, tab in zip(KINDS, tabs, strict=True):
     with tab:
-        st.caption(t(f"rules.kind_intro.{kind}"))
+        st.caption(t(label_of("rules.kind_intro", kind)))
         rule_list(kind, ctx, rules[kind], editable[kind], ctx.names)
         st.divider()
         rule_form(kind, ctx, rules[kind])

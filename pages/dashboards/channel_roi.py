@@ -11,6 +11,7 @@ import streamlit as st
 from crm_core.analytics import channel_roi
 from crm_core.analytics.marketing_spend import delete_spend, list_spend, set_spend
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
@@ -22,8 +23,12 @@ from ui.inputs import text_input
 from ui.text import md
 
 me = actor()
-st.title(t("nav.dash_roi"))
-st.caption(t("dash.roi.intro"))
+st.title(t("Channel ROI"))
+st.caption(
+    t(
+        "Leads created in the period by channel and campaign; won and revenue are what those leads brought (paid, not refunded); spend is that of the months the period touches. ROI = (revenue - spend) / spend."
+    )
+)
 show_flash()
 view = filter_bar("roi", split=False)
 try:
@@ -34,25 +39,21 @@ except CrmError as error:
     show_error(error)
     st.stop()
 if not result.spend_shown:
-    st.info(t("dash.roi.no_spend"))
+    st.info(t("Spend is company-wide: cost per lead and ROI show only for the whole company."))
 
 
 def table(rows, with_campaign: bool) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("dash.col.channel"): channels.get(r.channel, r.channel),
-                **(
-                    {t("dash.col.campaign"): r.campaign or t("dash.roi.no_campaign")}
-                    if with_campaign
-                    else {}
-                ),
-                t("dash.col.leads"): r.leads,
-                t("dash.col.spend"): money(r.spend),
-                t("dash.col.cost_per_lead"): money(r.cost_per_lead),
-                t("dash.col.won"): r.won,
-                t("dash.col.revenue"): float(r.revenue),
-                t("dash.col.roi"): percent(r.roi),
+                t("Channel"): channels.get(r.channel, r.channel),
+                **({t("Campaign"): r.campaign or t("(no campaign)")} if with_campaign else {}),
+                t(NC_("dash.col", "Leads")): r.leads,
+                t("Spend"): money(r.spend),
+                t("Cost per lead"): money(r.cost_per_lead),
+                t("Won"): r.won,
+                t("Revenue"): float(r.revenue),
+                t("ROI"): percent(r.roi),
             }
             for r in rows
         ]
@@ -63,41 +64,41 @@ by_channel = table(result.channels, False)
 if not by_channel.empty:
     bar_chart(
         by_channel,
-        t("dash.col.channel"),
-        [t("dash.col.leads"), t("dash.col.won")],
+        t("Channel"),
+        [t(NC_("dash.col", "Leads")), t("Won")],
         "roi_chart",
         barmode="group",
     )
     st.dataframe(by_channel, hide_index=True, width="stretch", key="roi_channels")
     downloads(by_channel, "roi-channels", "roi_channels")
-    st.subheader(t("dash.roi.by_campaign"))
+    st.subheader(t("By campaign"))
     by_campaign = table(result.campaigns, True)
     st.dataframe(by_campaign, hide_index=True, width="stretch", key="roi_campaigns")
     downloads(by_campaign, "roi-campaigns", "roi_campaigns")
 else:
-    st.caption(t("dash.no_data"))
+    st.caption(t("Nothing in this view."))
 
 if me.can(Permission.MANAGE_MARKETING_SPEND):
-    st.subheader(t("dash.spend.title"))
+    st.subheader(t("Marketing spend"))
     with st.form("spend_form", clear_on_submit=True):
         cols = st.columns([1.2, 1.2, 1.5, 1, 2])
-        month = cols[0].date_input(
-            t("dash.spend.month"), value=date.today().replace(day=1), key="spend_month"
-        )
-        channel = pick(cols[1], t("dash.col.channel"), channels, "spend_channel")
+        month = cols[0].date_input(t("Month"), value=date.today().replace(day=1), key="spend_month")
+        channel = pick(cols[1], t("Channel"), channels, "spend_channel")
         campaign = text_input(
-            t("dash.col.campaign"), help=t("dash.spend.campaign_help"), container=cols[2]
+            t("Campaign"),
+            help=t("Leave empty for spend on the channel as a whole."),
+            container=cols[2],
         )
-        amount = text_input(t("dash.spend.amount"), key="spend_amount", container=cols[3])
-        note = text_input(t("dash.spend.note"), container=cols[4])
-        if st.form_submit_button(t("dash.spend.save"), type="primary"):
+        amount = text_input(t("Amount"), key="spend_amount", container=cols[3])
+        note = text_input(t("Note"), container=cols[4])
+        if st.form_submit_button(t("Save spend"), type="primary"):
             try:
                 with session() as s:
                     set_spend(s, me, month, channel, amount, campaign=campaign, note=note)
             except CrmError as error:
                 show_error(error)
             else:
-                flash("dash.spend.saved", channel=channels.get(channel, channel))
+                flash(N_("Spend on {channel} saved."), channel=channels.get(channel, channel))
                 st.rerun()
     with session() as s:
         entries = list_spend(s, me, view.start, view.end)
@@ -107,13 +108,13 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
             left.markdown(
                 md(
                     f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-                    f"{entry.campaign or t('dash.roi.no_campaign')} · {money(entry.amount)}"
+                    f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
                 )
             )
-            if right.button(t("dash.spend.delete"), key=f"spend_delete_{entry.id}"):
+            if right.button(t("Delete"), key=f"spend_delete_{entry.id}"):
                 with session() as s:
                     delete_spend(s, me, entry.id)
-                flash("dash.spend.deleted")
+                flash(N_("Spend deleted."))
                 st.rerun()
     else:
-        st.caption(t("dash.spend.none"))
+        st.caption(t("No spend entered for this period."))

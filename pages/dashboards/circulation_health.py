@@ -9,17 +9,26 @@ import streamlit as st
 
 from crm_core.analytics import FIRST_CONTACT_BUCKETS, NOT_YET, circulation_health
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, label_of
 from ui.context import actor
 from ui.dashboards import bar_chart, downloads, filter_bar, percent
 from ui.db import session
 from ui.i18n import show_error, t
 
 me = actor()
-st.title(t("nav.dash_circulation"))
-st.caption(t("dash.health.intro"))
+st.title(t("Circulation health"))
+st.caption(
+    t(
+        "Idle, holdings and dormant are as of now; recycles and claims are those of the period, first contact the assignments of the period, the 24-hour share the opportunities created in it."
+    )
+)
 view = filter_bar("health", split=False)
 idle_days = st.number_input(
-    t("dash.health.idle_days"), min_value=1, max_value=365, value=7, key="health_idle_days"
+    t("Idle after (days without a follow-up)"),
+    min_value=1,
+    max_value=365,
+    value=7,
+    key="health_idle_days",
 )
 try:
     with session() as s:
@@ -29,79 +38,85 @@ except CrmError as error:
     st.stop()
 
 row = st.columns(5)
-row[0].metric(t("dash.health.idle_rate", days=health.idle_days), percent(health.idle_rate))
-row[1].metric(t("dash.health.owned"), f"{health.owned:,}")
-row[2].metric(t("dash.health.dormant"), f"{health.dormant:,}")
-row[3].metric(t("dash.health.over_cap"), f"{health.over_cap:,}")
-row[4].metric(t("dash.health.contacted_24h"), percent(health.contacted_24h_share))
-st.caption(t("dash.health.contacted_help", created=health.created, contacted=health.contacted_24h))
+row[0].metric(t("Idle rate ({days} days)", days=health.idle_days), percent(health.idle_rate))
+row[1].metric(t("Owned now"), f"{health.owned:,}")
+row[2].metric(t("Dormant"), f"{health.dormant:,}")
+row[3].metric(t("Reps over their cap"), f"{health.over_cap:,}")
+row[4].metric(t("Contacted within 24 h"), percent(health.contacted_24h_share))
+st.caption(
+    t(
+        "{contacted} of {created} new opportunities of the period were followed up within 24 hours.",
+        created=health.created,
+        contacted=health.contacted_24h,
+    )
+)
 
 
-st.subheader(t("dash.health.holdings"))
+st.subheader(t("Top hoarders: holdings against the cap"))
 holdings = pd.DataFrame(
     [
         {
-            t("dash.col.owner"): h.name,
-            t("dash.col.unit"): h.unit or "",
-            t("dash.col.held"): h.held,
-            t("dash.col.cap"): h.cap,
-            t("dash.col.share_of_cap"): percent(h.share_of_cap),
+            t("Rep"): h.name,
+            t("Org unit"): h.unit or "",
+            t("Held"): h.held,
+            t("Holding cap"): h.cap,
+            t("Of the cap"): percent(h.share_of_cap),
         }
         for h in health.top_hoarders
     ],
     columns=[
         t(c)
         for c in (
-            "dash.col.owner",
-            "dash.col.unit",
-            "dash.col.held",
-            "dash.col.cap",
-            "dash.col.share_of_cap",
+            N_("Rep"),
+            N_("Org unit"),
+            N_("Held"),
+            N_("Holding cap"),
+            N_("Of the cap"),
         )
     ],
 )
-bar_chart(holdings, t("dash.col.owner"), t("dash.col.held"), "health_holdings_chart")
+bar_chart(holdings, t("Rep"), t("Held"), "health_holdings_chart")
 st.dataframe(holdings, hide_index=True, width="stretch", key="health_holdings")
 downloads(holdings, "top-hoarders", "health_holdings")
 
 left, right = st.columns(2)
 with left:
-    st.subheader(t("dash.health.recycles"))
+    st.subheader(t("Recycles per rule per day"))
     recycles = pd.DataFrame(
         [
             {
-                t("dash.col.day"): day,
-                t("dash.col.rule"): name or t("dash.none"),
-                t("dash.col.count"): n,
+                t("Day"): day,
+                t("Rule"): name or t("(none)"),
+                t("Count"): n,
             }
             for day, _, name, n in health.recycles
         ],
-        columns=[t("dash.col.day"), t("dash.col.rule"), t("dash.col.count")],
+        columns=[t("Day"), t("Rule"), t("Count")],
     )
     bar_chart(
         recycles,
-        t("dash.col.day"),
-        t("dash.col.count"),
+        t("Day"),
+        t("Count"),
         "health_recycles_chart",
-        color=t("dash.col.rule"),
+        color=t("Rule"),
     )
     downloads(recycles, "recycles", "health_recycles")
 with right:
-    st.subheader(t("dash.health.claims"))
+    st.subheader(t("Claims per day"))
     claims = pd.DataFrame(
-        [{t("dash.col.day"): day, t("dash.col.count"): n} for day, n in health.claims],
-        columns=[t("dash.col.day"), t("dash.col.count")],
+        [{t("Day"): day, t("Count"): n} for day, n in health.claims],
+        columns=[t("Day"), t("Count")],
     )
-    bar_chart(claims, t("dash.col.day"), t("dash.col.count"), "health_claims_chart")
+    bar_chart(claims, t("Day"), t("Count"), "health_claims_chart")
     downloads(claims, "claims", "health_claims")
 
-st.subheader(t("dash.health.first_contact"))
+st.subheader(t("Time from assignment to first contact"))
 codes = [code for code, _ in FIRST_CONTACT_BUCKETS] + [NOT_YET]
 first = pd.DataFrame(
     {
-        t("dash.col.waited"): [t(f"dash.bucket.{code}") for code in codes],
-        t("dash.col.count"): [health.first_contact[code] for code in codes],
+        t("Assignment to first contact"): [t(label_of("dash.bucket", code)) for code in codes],
+        t("Count"): [health.first_contact[code] for code in codes],
     }
 )
-bar_chart(first, t("dash.col.waited"), t("dash.col.count"), "health_first_chart")
+bar_chart(first, t("Assignment to first contact"), t("Count"), "health_first_chart")
 downloads(first, "first-contact", "health_first")

@@ -10,14 +10,19 @@ import streamlit as st
 
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from ui.context import actor
 from ui.dashboards import downloads, filter_bar, percent, pick
 from ui.db import session
 from ui.i18n import show_error, t
 
 me = actor()
-st.title(t("nav.dash_funnel"))
-st.caption(t("dash.funnel.intro"))
+st.title(t("Funnel"))
+st.caption(
+    t(
+        "The cohort is the opportunities created in the period. An opportunity counts for every stage up to the furthest it ever reached (a skipped stage counts as passed, one that went back counts once); the lost count for what they reached and are shown beside."
+    )
+)
 view = filter_bar("funnel")
 try:
     with session() as s:
@@ -26,12 +31,12 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-stage_names = [t(f"stage.{stage}") for stage in FUNNEL_STAGES]
+stage_names = [t(label_of("stage", stage)) for stage in FUNNEL_STAGES]
 cohort, won, lost, overall = st.columns(4)
-cohort.metric(t("dash.funnel.cohort"), f"{result.total:,}")
-won.metric(t("stage.won"), f"{result.won:,}")
-lost.metric(t("stage.lost"), f"{result.lost:,}")
-overall.metric(t("dash.funnel.overall"), percent(result.overall))
+cohort.metric(t("Cohort"), f"{result.total:,}")
+won.metric(t(NC_("stage", "Won")), f"{result.won:,}")
+lost.metric(t("Lost"), f"{result.lost:,}")
+overall.metric(t("Overall conversion"), percent(result.overall))
 
 if result.total:
     chart = go.Figure(
@@ -44,29 +49,30 @@ if result.total:
     chart.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320)
     st.plotly_chart(chart, key="funnel_chart")
 else:
-    st.info(t("dash.no_data"))
+    st.info(t("Nothing in this view."))
 
 steps = pd.DataFrame(
     {
-        t("dash.col.stage"): stage_names,
-        t("dash.col.reached"): [step.reached for step in result.steps],
-        t("dash.col.from_previous"): [percent(step.from_previous) for step in result.steps],
-        t("dash.col.from_first"): [percent(step.from_first) for step in result.steps],
+        t("Stage"): stage_names,
+        t("Reached"): [step.reached for step in result.steps],
+        t("From the stage before"): [percent(step.from_previous) for step in result.steps],
+        t("Of the cohort"): [percent(step.from_first) for step in result.steps],
     }
 )
 st.dataframe(steps, hide_index=True, width="stretch", key="funnel_steps")
 downloads(steps, "funnel", "funnel_steps")
 
 if result.rows:
-    st.subheader(t("dash.funnel.by", split=t(f"dash.split.{view.split}")))
-    blank = t("dash.none")
+    st.subheader(t("By {split}", split=t(label_of("dash.split", view.split))))
+    blank = t("(none)")
     split = pd.DataFrame(
         [
             {
-                t(f"dash.split.{view.split}"): row.label or (blank if row.key is None else row.key),
+                t(label_of("dash.split", view.split)): row.label
+                or (blank if row.key is None else row.key),
                 **dict(zip(stage_names, row.reached, strict=True)),
-                t("stage.lost"): row.lost,
-                t("dash.funnel.overall"): percent(row.overall),
+                t("Lost"): row.lost,
+                t("Overall conversion"): percent(row.overall),
             }
             for row in result.rows
         ]
@@ -74,11 +80,11 @@ if result.rows:
     st.dataframe(split, hide_index=True, width="stretch", key="funnel_split")
     downloads(split, f"funnel-{view.split}", "funnel_split")
 
-st.subheader(t("dash.funnel.list"))
+st.subheader(t("Opportunities of a stage"))
 chosen = pick(
     st,
-    t("dash.funnel.pick_stage"),
-    {stage: t(f"stage.{stage}") for stage in (*FUNNEL_STAGES, "lost")},
+    t("Stage reached"),
+    {stage: t(label_of("stage", stage)) for stage in (*FUNNEL_STAGES, "lost")},
     "funnel_stage",
 )
 with session() as s:
@@ -88,18 +94,18 @@ if listed:
         [
             {
                 "#": o.id,
-                t("dash.col.lead"): o.lead_name,
-                t("dash.col.business_line"): o.business_line,
-                t("dash.col.owner"): o.owner or "",
-                t("dash.col.unit"): o.unit or "",
-                t("dash.col.current_stage"): t(f"stage.{o.stage}"),
-                t("dash.col.created"): o.created_at,
+                t("Lead"): o.lead_name,
+                t("Business line"): o.business_line,
+                t("Rep"): o.owner or "",
+                t("Org unit"): o.unit or "",
+                t("Stage now"): t(label_of("stage", o.stage)),
+                t(NC_("dash.col", "Created")): o.created_at,
             }
             for o in listed
         ]
     )
-    st.caption(t("dash.funnel.list_help", count=len(listed)))
+    st.caption(t("The newest {count} of the cohort (at most 200).", count=len(listed)))
     st.dataframe(table, hide_index=True, width="stretch", key="funnel_list")
     downloads(table, f"funnel-{chosen}", "funnel_list")
 else:
-    st.caption(t("dash.no_data"))
+    st.caption(t("Nothing in this view."))

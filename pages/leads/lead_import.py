@@ -29,6 +29,7 @@ from crm_core.imports.tabular import read_table
 from crm_core.leads.masking import mask_any_phone
 from crm_core.platform.cells import placeholder_set
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
@@ -67,9 +68,9 @@ def _issues_table(report: ImportReport) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("lead_import.table.row"): issue.row,
-                t("lead_import.table.column"): issue.column or "",
-                t("lead_import.table.reason"): t(issue.reason, **issue.params),
+                t("Row"): issue.row,
+                t("Column"): issue.column or "",
+                t("Reason"): t(issue.reason, **issue.params),
             }
             for issue in report.issues
         ]
@@ -80,13 +81,13 @@ def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.Da
     return pd.DataFrame(
         [
             {
-                t("lead_import.table.row"): c.row,
-                t("lead_import.table.name"): c.name,
-                t("lead_import.table.phone"): c.phone,
-                t("lead_import.table.line"): line_names.get(c.business_line, c.business_line),
-                t("lead_import.table.owner"): t("lead_import.owner_colleague")
+                t("Row"): c.row,
+                t("Name"): c.name,
+                t("Phone"): c.phone,
+                t("Business line"): line_names.get(c.business_line, c.business_line),
+                t("Current owner"): t("A colleague (outside your scope)")
                 if c.hidden
-                else c.owner_name or t(f"pool.{c.pool_state}"),
+                else c.owner_name or t(label_of("pool", c.pool_state)),
             }
             for c in report.collisions
         ]
@@ -95,10 +96,7 @@ def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.Da
 
 def _duplicates_table(report: ImportReport) -> pd.DataFrame:
     return pd.DataFrame(
-        [
-            {t("lead_import.table.row"): row, t("lead_import.table.first_row"): first}
-            for row, first in report.duplicates
-        ]
+        [{t("Row"): row, t("Same person as row"): first} for row, first in report.duplicates]
     )
 
 
@@ -109,37 +107,41 @@ def _show_report(checked: _Checked, line_names: dict[str, str], key: str) -> Non
     for column, status in zip(
         metrics, ("created", "added_line", "collision", "duplicate", "rejected"), strict=True
     ):
-        column.metric(t(f"lead_import.count.{status}"), f"{counts[status]:,}")
+        column.metric(t(label_of("lead_import.count", status)), f"{counts[status]:,}")
     tabs = st.tabs(
         [
-            t("lead_import.tab.bad_rows", count=len(report.issues)),
-            t("lead_import.tab.collisions", count=len(report.collisions)),
-            t("lead_import.tab.duplicates", count=len(report.duplicates)),
+            t("Bad rows ({count})", count=len(report.issues)),
+            t("Collisions ({count})", count=len(report.collisions)),
+            t("Repeated in file ({count})", count=len(report.duplicates)),
         ]
     )
     with tabs[0]:
         if report.issues:
             st.dataframe(_issues_table(report), hide_index=True, width="stretch")
             st.download_button(
-                t("lead_import.download_rejected"),
+                t("Download the bad rows (CSV)"),
                 rejected_rows_csv(actor(), checked.frame, report, checked.options, language()),
                 file_name=f"rejected-{report.filename or 'leads'}.csv",
                 mime="text/csv",
                 key=f"lead_import_rejected_{key}",
             )
         else:
-            st.caption(t("lead_import.no_bad_rows"))
+            st.caption(t("Every row is good."))
     with tabs[1]:
         if report.collisions:
-            st.caption(t("lead_import.collisions_help"))
+            st.caption(
+                t(
+                    "These people already have an opportunity on that business line. Its owner keeps it and the inquiry is logged on it."
+                )
+            )
             st.dataframe(_collisions_table(report, line_names), hide_index=True, width="stretch")
         else:
-            st.caption(t("lead_import.no_collisions"))
+            st.caption(t("Nobody in the file is already being followed up."))
     with tabs[2]:
         if report.duplicates:
             st.dataframe(_duplicates_table(report), hide_index=True, width="stretch")
         else:
-            st.caption(t("lead_import.no_duplicates"))
+            st.caption(t("No person appears twice in the file."))
 
 
 def _request_import() -> None:
@@ -160,19 +162,19 @@ def _history() -> None:
         runs = list_imports(s, me)
     if not runs:
         return
-    st.subheader(t("lead_import.history"))
+    st.subheader(t("Recent imports"))
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    t("lead_import.table.when"): run.started_at,
-                    t("lead_import.table.file"): run.filename,
-                    t("lead_import.table.status"): t(f"lead_import.status.{run.status}"),
-                    t("lead_import.count.created"): run.created,
-                    t("lead_import.count.added_line"): run.added_line,
-                    t("lead_import.count.collision"): run.collisions,
-                    t("lead_import.count.duplicate"): run.duplicates,
-                    t("lead_import.count.rejected"): run.rejected,
+                    t("Started"): run.started_at,
+                    t("File"): run.filename,
+                    t("Result"): t(label_of("lead_import.status", run.status)),
+                    t("New leads"): run.created,
+                    t("New business line"): run.added_line,
+                    t("Collisions"): run.collisions,
+                    t("Repeated in file"): run.duplicates,
+                    t("Bad rows"): run.rejected,
                 }
                 for run in runs
             ]
@@ -183,8 +185,12 @@ def _history() -> None:
 
 
 me = actor()
-st.title(t("nav.lead_import"))
-st.caption(t("lead_import.intro"))
+st.title(t("Import leads"))
+st.caption(
+    t(
+        "Upload a CSV or Excel file of leads (up to 200,000 rows). Check which column is which, look at the preview, then import. Known people are not duplicated: their owners keep them and see the new inquiry."
+    )
+)
 
 with session() as s:
     lines = list_business_lines(s)
@@ -193,7 +199,7 @@ line_names = {line.code: line.name for line in lines}
 
 pending: _Checked | None = st.session_state.pop(_PENDING, None)
 if pending is not None:
-    bar = st.progress(0.0, text=t("lead_import.running", rows=pending.report.total_rows))
+    bar = st.progress(0.0, text=t("Importing {rows} rows...", rows=pending.report.total_rows))
     try:
         with session() as s:
             report = run_import(
@@ -202,7 +208,7 @@ if pending is not None:
                 pending.frame,
                 pending.options,
                 progress=lambda share: bar.progress(
-                    share, text=t("lead_import.running", rows=pending.report.total_rows)
+                    share, text=t("Importing {rows} rows...", rows=pending.report.total_rows)
                 ),
             )
     except CrmError as error:
@@ -216,19 +222,32 @@ if pending is not None:
 st.session_state.pop(_PREVIEW, None)
 
 upload = st.file_uploader(
-    t("lead_import.upload"),
+    t("Lead file (CSV or XLSX)"),
     type=["csv", "xlsx"],
     key=f"lead_import_upload_{st.session_state.get(_ROUND, 0)}",
-    help=t("lead_import.upload_help"),
+    help=t(
+        "UTF-8 (with or without BOM), GBK and Excel files all read. The first row holds the column names."
+    ),
 )
 if upload is None:
     done = st.session_state.get(_RESULT)
     if done is not None:
         checked, report = done
         if report.refused:
-            st.error(t("lead_import.refused", count=report.counts["rejected"]))
+            st.error(
+                t(
+                    "Nothing was imported: {count} rows are bad and all or nothing was chosen.",
+                    count=report.counts["rejected"],
+                )
+            )
         else:
-            st.success(t("lead_import.done", stored=report.stored, total=report.total_rows))
+            st.success(
+                t(
+                    "Import finished: {stored} of {total} rows added a new lead or business line.",
+                    stored=report.stored,
+                    total=report.total_rows,
+                )
+            )
         _show_report(_Checked(checked.frame, checked.options, (), report), line_names, "result")
     _history()
     st.stop()
@@ -237,24 +256,28 @@ st.session_state.pop(_RESULT, None)
 cached = st.session_state.get(_FILE)
 if cached is None or cached[0] != upload.file_id:
     try:
-        with st.spinner(t("lead_import.reading")):
+        with st.spinner(t("Reading the file...")):
             frame = read_table(upload.getvalue(), upload.name)
     except CrmError as error:
         show_error(error)
         st.stop()
     st.session_state[_FILE] = (upload.file_id, frame)
 frame = st.session_state[_FILE][1]
-st.caption(tmd("lead_import.file_rows", filename=upload.name, rows=len(frame)))
+st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
 
-st.subheader(t("lead_import.mapping"))
-st.caption(t("lead_import.mapping_help"))
+st.subheader(t("Columns"))
+st.caption(
+    t(
+        "Each field is matched to a column of your file by its header (English or Chinese). Correct any wrong guess."
+    )
+)
 mapping = column_mapping(
     frame.columns,
     COLUMNS,
     _REQUIRED,
     guess_columns(frame.columns),
-    label=lambda name: t(f"lead_import.field.{name}"),
-    not_mapped=t("lead_import.not_in_file"),
+    label=lambda name: t(label_of("lead_import.field", name)),
+    not_mapped=t("- not in the file -"),
     key="lead_import_map",
     file_id=upload.file_id,
     width=4,
@@ -264,29 +287,31 @@ left, middle, right = st.columns(3)
 channel_codes = ["", *(o.code for o in channels)]
 channel_labels = {o.code: option_label(o, language()) for o in channels}
 default_channel = left.selectbox(
-    t("lead_import.default_channel"),
+    t("Channel where the file has none"),
     channel_codes,
-    format_func=lambda code: channel_labels.get(code, t("lead_import.no_default")),
-    help=t("lead_import.default_channel_help"),
+    format_func=lambda code: channel_labels.get(code, t("- none -")),
+    help=t(
+        "Used for rows whose channel cell is empty, or for the whole file when it has no channel column."
+    ),
     key=f"lead_import_default_channel_{upload.file_id}",
 )
 default_lines = middle.multiselect(
-    t("lead_import.default_lines"),
+    t("Business lines where the file has none"),
     [line.code for line in lines],
     format_func=lambda code: line_names.get(code, code),
-    help=t("lead_import.default_lines_help"),
+    help=t("Each lead gets one opportunity per business line."),
     key=f"lead_import_default_lines_{upload.file_id}",
 )
 placeholders = placeholder_input(
-    t("lead_import.placeholders"),
-    t("lead_import.placeholders_help"),
+    t("Values that mean blank"),
+    t("Comma separated. Cells holding one of these (any case) count as empty."),
     f"lead_import_placeholders_{upload.file_id}",
     right,
 )
 mode = st.radio(
-    t("lead_import.mode"),
+    t("Bad rows"),
     MODES,
-    format_func=lambda m: t(f"lead_import.mode.{m}"),
+    format_func=lambda m: t(label_of("lead_import.mode", m)),
     horizontal=True,
     key=f"lead_import_mode_{upload.file_id}",
 )
@@ -297,7 +322,7 @@ options = ImportOptions(
     default_line_codes=tuple(default_lines),
     mode=mode,
 )
-with st.expander(t("lead_import.sample")):
+with st.expander(t("First rows of the file")):
     st.dataframe(_sample(frame, mapping.get("phone")), hide_index=True, width="stretch")
 
 problems = mapping_problems(options)
@@ -312,7 +337,7 @@ if previous is not None and previous.signature == signature:
     checked = previous
 else:
     try:
-        with st.spinner(t("lead_import.checking", rows=len(frame))), session() as s:
+        with st.spinner(t("Checking {rows} rows...", rows=len(frame))), session() as s:
             checked = _Checked(frame, options, signature, preview_import(s, me, frame, options))
     except CrmError as error:
         show_error(error)
@@ -320,17 +345,27 @@ else:
     st.session_state["lead_import_last"] = checked
 st.session_state[_PREVIEW] = checked
 
-st.subheader(t("lead_import.preview"))
+st.subheader(t("Preview"))
 report = checked.report
 if report.issues and mode == "all_or_nothing":
-    st.error(t("lead_import.would_refuse", count=len(report.issues)))
+    st.error(
+        t(
+            "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
+            count=len(report.issues),
+        )
+    )
 elif report.issues:
-    st.warning(t("lead_import.has_bad_rows", count=len(report.issues)))
+    st.warning(
+        t(
+            "{count} rows cannot be imported; see the reasons below. The other rows can be imported.",
+            count=len(report.issues),
+        )
+    )
 _show_report(checked, line_names, "preview")
 # Collisions alone are worth a run too: each logs the new inquiry on the owner's opportunity.
 to_store = report.counts["created"] + report.counts["added_line"] + report.counts["collision"]
 st.button(
-    t("lead_import.import", count=to_store),
+    t("Import ({count} rows)", count=to_store),
     type="primary",
     disabled=not to_store or (mode == "all_or_nothing" and bool(report.issues)),
     on_click=_request_import,

@@ -21,6 +21,7 @@ from crm_core.imports.study import (
     preview_learning_import,
     rejected_learning_rows_csv,
 )
+from crm_core.platform.i18n import label_of
 from ui.context import actor
 from ui.file_import import (
     ImportFlow,
@@ -47,11 +48,16 @@ FLOW = ImportFlow(
 
 def _show_result(result: LearningImportResult) -> None:
     if result.refused:
-        st.warning(t("learning.result.refused", rejected=result.rejected))
+        st.warning(
+            t(
+                "Nothing was imported: {rejected} rows are rejected. Correct them or import the good rows only.",
+                rejected=result.rejected,
+            )
+        )
         return
     st.success(
         t(
-            "learning.result.done",
+            "Imported: {created} new, {updated} updated, {unchanged} unchanged, {older} kept (the stored study is newer), {rejected} rejected.",
             created=result.created,
             updated=result.updated,
             unchanged=result.unchanged,
@@ -62,22 +68,20 @@ def _show_result(result: LearningImportResult) -> None:
 
 
 def _column(name: str) -> str:
-    return t(f"learning.column.{name}")
+    return t(label_of("learning.column", name))
 
 
 def _rows_table(preview: LearningPreview) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("learning.table.row"): row.row,
-                t("learning.table.lead"): row.lead_name,
-                t("learning.table.phone"): row.phone,
-                t("learning.table.course"): row.course,
-                t("learning.table.progress"): row.progress_pct,
-                t("learning.table.last_studied"): row.last_studied_on.isoformat()
-                if row.last_studied_on
-                else "",
-                t("learning.table.category"): t(f"learning.category.{row.category}"),
+                t("Row"): row.row,
+                t("Lead"): row.lead_name,
+                t("Phone"): row.phone,
+                t("Course"): row.course,
+                t("Progress %"): row.progress_pct,
+                t("Last studied"): row.last_studied_on.isoformat() if row.last_studied_on else "",
+                t("Result"): t(label_of("learning.category", row.category)),
             }
             for row in preview.rows[:SHOWN_ROWS]
         ]
@@ -85,30 +89,42 @@ def _rows_table(preview: LearningPreview) -> pd.DataFrame:
 
 
 def _import_section() -> None:
-    upload = FLOW.upload(t("learning.upload"), _show_result, help=t("learning.upload_help"))
+    upload = FLOW.upload(
+        t("Study activity file (CSV or Excel)"),
+        _show_result,
+        help=t(
+            "One row per student and course: phone or customer id (the learning platform's user id), course, progress %, last study date."
+        ),
+    )
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(tmd("learning.file_rows", filename=upload.name, rows=len(frame)))
-    st.subheader(t("learning.mapping"))
-    st.caption(t("learning.mapping_help"))
+    st.caption(tmd("{filename}: {rows} rows.", filename=upload.name, rows=len(frame)))
+    st.subheader(t("Columns"))
+    st.caption(
+        t(
+            "Guessed from the headers; correct them if needed. A row names its student by phone, by customer id, or by both."
+        )
+    )
     mapping = column_mapping(
         frame.columns,
         LEARNING_FIELDS,
         REQUIRED,
         guess_learning_mapping(frame.columns),
         label=_column,
-        not_mapped=t("learning.not_mapped"),
+        not_mapped=t("(not in the file)"),
         key="learning_map",
         file_id=upload.file_id,
     )
     placeholders = placeholder_input(
-        t("learning.placeholders"), t("learning.placeholders_help"), "learning_placeholders"
+        t("Cells that mean “empty”"),
+        t("Comma-separated; such cells count as blank."),
+        "learning_placeholders",
     )
     missing = missing_learning_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
-        st.warning(t("learning.missing_columns", columns=names))
+        st.warning(t("Choose a column for: {columns}.", columns=names))
         return
     preview = FLOW.draw_preview(
         lambda s: preview_learning_import(s, me, frame, mapping, placeholders, source=upload.name)
@@ -116,43 +132,47 @@ def _import_section() -> None:
     if preview is None:
         return
 
-    st.subheader(t("learning.preview"))
+    st.subheader(t("Preview"))
     counts = preview.counts
     st.write(
         t(
-            "learning.summary",
+            "{total} rows: {good} good, {bad} rejected.",
             total=preview.total_rows,
             good=len(preview.rows),
             bad=counts["rejected"],
         )
     )
-    category_metrics(counts, CATEGORIES, lambda c: t(f"learning.category.{c}"))
+    category_metrics(counts, CATEGORIES, lambda c: t(label_of("learning.category", c)))
     if preview.rejected:
         bad_rows(
-            t("learning.bad_rows"),
+            t("Rejected rows"),
             issues_table(
                 preview.issues,
                 _column,
-                (t("learning.table.row"), t("learning.table.column"), t("learning.table.reason")),
+                (t("Row"), t("Column"), t("Reason")),
             ),
-            download=t("learning.download_rejected"),
+            download=t("Download the rejected rows (CSV)"),
             data=rejected_learning_rows_csv(me, preview, language()),
             file_name="rejected_study_activity.csv",
             key="learning_download_rejected",
             table_key="learning_issues",
         )
     if preview.rows:
-        st.subheader(t("learning.good_rows", count=min(SHOWN_ROWS, len(preview.rows))))
+        st.subheader(t("Good rows (first {count})", count=min(SHOWN_ROWS, len(preview.rows))))
         st.dataframe(_rows_table(preview), hide_index=True, width="stretch", key="learning_rows")
     else:
-        st.info(t("learning.nothing_to_import"))
-    FLOW.mode_picker(t("learning.mode"), lambda mode: t(f"learning.mode.{mode}"))
-    FLOW.import_button(t("learning.import"), "learning_import", disabled=not preview.rows)
+        st.info(t("No row can be imported."))
+    FLOW.mode_picker(t("When rows are rejected"), lambda mode: t(label_of("learning.mode", mode)))
+    FLOW.import_button(t("Import"), "learning_import", disabled=not preview.rows)
 
 
 me = actor()
-st.title(t("nav.learning_import"))
-st.caption(t("learning.intro"))
+st.title(t("Study activity import"))
+st.caption(
+    t(
+        "Study activity exported from the learning system: which course each student studies, how far they got and when they last studied. Reps see it on the opportunity as talking points for renewals. A re-import updates each student's course to the newer values."
+    )
+)
 
 FLOW.run_pending(lambda s, preview, mode: apply_learning_import(s, me, preview, mode))
 

@@ -11,6 +11,7 @@ from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, se
 from crm_core.leads.tags import list_tags
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
@@ -36,59 +37,61 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
     # Keyed widgets keep what the user typed across runs; the filter is built on submit.
     with st.form("leads_search"):
         text = search_input(
-            t("leads.search.text"), placeholder=t("leads.search.text_hint"), key="leads_q_text"
+            t("Name, phone, last 4 digits or external id"),
+            placeholder=t("e.g. 王, 13800001111 or 1111"),
+            key="leads_q_text",
         )
         row1 = st.columns(4)
         channel = row1[0].selectbox(
-            t("leads.search.channel"),
+            t("Channel"),
             ["", *channel_labels],
-            format_func=lambda c: channel_labels.get(c, t("leads.search.any")),
+            format_func=lambda c: channel_labels.get(c, t(NC_("leads.search", "Any"))),
             key="leads_q_channel",
         )
-        campaign = row1[1].text_input(t("leads.search.campaign"), key="leads_q_campaign")
+        campaign = row1[1].text_input(t("Campaign starts with"), key="leads_q_campaign")
         tag = row1[2].selectbox(
-            t("leads.search.tag"),
+            t("Tag"),
             ["", *tags],
-            format_func=lambda x: x or t("leads.search.any"),
+            format_func=lambda x: x or t(NC_("leads.search", "Any")),
             key="leads_q_tag",
         )
         owner_names = dict(owners)
         owner = row1[3].selectbox(
-            t("leads.search.owner"),
+            t(NC_("leads.search", "Owner")),
             [None, *owner_names],
-            format_func=lambda u: owner_names.get(u, t("leads.search.any")),
+            format_func=lambda u: owner_names.get(u, t(NC_("leads.search", "Any"))),
             key="leads_q_owner",
         )
         row2 = st.columns(4)
         line_names = {line.id: line.name for line in lines}
         line = row2[0].selectbox(
-            t("leads.search.line"),
+            t("Business line"),
             [None, *line_names],
-            format_func=lambda i: line_names.get(i, t("leads.search.any")),
+            format_func=lambda i: line_names.get(i, t(NC_("leads.search", "Any"))),
             key="leads_q_line",
         )
         stage = row2[1].selectbox(
-            t("leads.search.stage"),
+            t("Stage"),
             ["", *DEFAULT_STAGES],
-            format_func=lambda s: t(f"stage.{s}") if s else t("leads.search.any"),
+            format_func=lambda s: t(label_of("stage", s)) if s else t(NC_("leads.search", "Any")),
             key="leads_q_stage",
         )
         pool = row2[2].selectbox(
-            t("leads.search.pool"),
+            t("Pool"),
             ["", *POOL_STATES],
-            format_func=lambda p: t(f"pool.{p}") if p else t("leads.search.any"),
+            format_func=lambda p: t(label_of("pool", p)) if p else t(NC_("leads.search", "Any")),
             key="leads_q_pool",
         )
         row2[3].selectbox(
-            t("leads.search.sort"),
+            t(NC_("leads.search", "Order")),
             SORTS,
-            format_func=lambda s: t(f"leads.sort.{s}"),
+            format_func=lambda s: t(label_of("leads.sort", s)),
             key="leads_sort",
         )
         row3 = st.columns(4)
-        created_from = row3[0].date_input(t("leads.search.from"), value=None, key="leads_q_from")
-        created_to = row3[1].date_input(t("leads.search.to"), value=None, key="leads_q_to")
-        if st.form_submit_button(t("leads.search.go"), type="primary"):
+        created_from = row3[0].date_input(t("Created from"), value=None, key="leads_q_from")
+        created_to = row3[1].date_input(t("Created until"), value=None, key="leads_q_to")
+        if st.form_submit_button(t("Search"), type="primary"):
             st.session_state[_FILTER] = LeadFilter(
                 text=text.strip() or None,
                 channel=channel or None,
@@ -110,17 +113,17 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
         [
             {
                 "#": row.id,
-                t("leads.table.name"): row.name,
-                t("leads.table.phone"): row.phone or t("leads.table.no_phone"),
-                t("leads.table.channel"): channel_labels.get(row.channel, row.channel),
-                t("leads.table.campaign"): row.campaign or "",
-                t("leads.table.opportunities"): "; ".join(
-                    f"{o.business_line}: {o.owner_name or t(f'pool.{o.pool_state}')}"
-                    f" ({t(f'stage.{o.stage}')})"
+                t("Name"): row.name,
+                t("Phone"): row.phone or t("(no phone)"),
+                t("Channel"): channel_labels.get(row.channel, row.channel),
+                t("Campaign"): row.campaign or "",
+                t("Opportunities"): "; ".join(
+                    f"{o.business_line}: {o.owner_name or t(label_of('pool', o.pool_state))}"
+                    f" ({t(label_of('stage', o.stage))})"
                     for o in row.opportunities
                 ),
-                t("leads.table.tags"): ", ".join(row.tags),
-                t("leads.table.created"): row.created_at.strftime("%Y-%m-%d %H:%M"),
+                t("Tags"): ", ".join(row.tags),
+                t(NC_("leads.table", "Created")): row.created_at.strftime("%Y-%m-%d %H:%M"),
             }
             for row in found.rows
         ]
@@ -129,13 +132,13 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
 
 def _pager(found: LeadPage) -> None:
     left, middle, right = st.columns([1, 2, 1])
-    if left.button(t("leads.page.previous"), disabled=found.page <= 1, key="leads_prev"):
+    if left.button(t("Previous"), disabled=found.page <= 1, key="leads_prev"):
         st.session_state[_PAGE] = found.page - 1
         st.rerun()
-    middle.caption(t("leads.page.of", page=found.page, pages=found.page_count))
-    if right.button(
-        t("leads.page.next"), disabled=found.page >= found.page_count, key="leads_next"
-    ):
+    middle.caption(
+        t(NC_("leads.page", "Page {page} of {pages}"), page=found.page, pages=found.page_count)
+    )
+    if right.button(t("Next"), disabled=found.page >= found.page_count, key="leads_next"):
         st.session_state[_PAGE] = found.page + 1
         st.rerun()
 
@@ -143,7 +146,7 @@ def _pager(found: LeadPage) -> None:
 me = actor()
 if "leads_open_next" in st.session_state:
     st.session_state[_OPEN] = st.session_state.pop("leads_open_next")
-st.title(t("nav.leads"))
+st.title(t("Lead library"))
 show_flash()
 
 try:
@@ -173,7 +176,7 @@ except CrmError as error:
     show_error(error)
     st.stop()
 total_text = _total_text(found)
-st.caption(t("leads.found", count=total_text))
+st.caption(t("{count} leads found.", count=total_text))
 
 if found.rows:
     st.dataframe(_table(found, channel_labels), hide_index=True, width="stretch")
@@ -183,21 +186,21 @@ if found.rows:
     if opened is not None and opened not in choices:
         choices = {opened: f"#{opened}", **choices}
     st.selectbox(
-        t("leads.open"), [None, *choices], format_func=lambda i: choices.get(i, "-"), key=_OPEN
+        t("Open a lead"), [None, *choices], format_func=lambda i: choices.get(i, "-"), key=_OPEN
     )
 else:
-    st.info(t("leads.none"))
+    st.info(t("No lead matches this search."))
 
 if st.session_state.get(_OPEN) is not None:
     show_lead_card(st.session_state[_OPEN])
 
 actions = []
 if me.can(Permission.CREATE_LEADS):
-    actions.append(("new", t("leads.action.new")))
+    actions.append(("new", t(NC_("leads.action", "New lead"))))
 if me.can(Permission.EXPORT_LEADS):
-    actions.append(("export", t("leads.action.export")))
+    actions.append(("export", t("Export this search")))
 if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
-    actions.append(("tag", t("leads.action.tag")))
+    actions.append(("tag", t("Tag this search")))
 for code, title in actions:
     with st.expander(title):
         if code == "new":

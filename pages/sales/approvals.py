@@ -13,6 +13,7 @@ from crm_core.commerce.order_listing import OrderFilter, discount_requests
 from crm_core.commerce.orders import decide_discount, discount_within
 from crm_core.org.users import discount_limit
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
@@ -25,8 +26,12 @@ PAGE_SIZE = 50
 _NOTICE = "approvals_notice"
 
 me = actor()
-st.title(t("nav.discount_approvals"))
-st.caption(t("approvals.intro"))
+st.title(t("Discount approvals"))
+st.caption(
+    t(
+        "Orders whose discount is above their creator's limit. Rejecting a discount cancels the order."
+    )
+)
 text = st.session_state.pop(_NOTICE, None)
 if text:
     st.success(text)
@@ -34,16 +39,18 @@ if text:
 with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s)}
     limit = discount_limit(s, me)
-st.caption(t("approvals.your_limit", limit=limit))
+st.caption(t("You may approve discounts of up to {limit}%.", limit=limit))
 left, middle, right = st.columns([3, 2, 1])
-search = search_input(t("orders.filter.search"), key="approvals_search", container=left)
+search = search_input(
+    t("Order number, payment reference or name"), key="approvals_search", container=left
+)
 line = middle.selectbox(
-    t("orders.filter.line"),
+    t("Business line"),
     [None, *lines],
     key="approvals_line",
-    format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i],
+    format_func=lambda i: t("All business lines") if i is None else lines[i],
 )
-page_number = right.number_input(t("orders.filter.page"), min_value=1, step=1, key="approvals_page")
+page_number = right.number_input(t("Page"), min_value=1, step=1, key="approvals_page")
 filters = OrderFilter(search=search or None, business_line_id=line)
 try:
     with session() as s:
@@ -53,27 +60,26 @@ try:
 except CrmError as error:
     show_error(error)
     st.stop()
-st.caption(t("orders.filter.total", total=page.total))
+st.caption(t("{total} orders", total=page.total))
 if not page.rows:
-    st.info(t("approvals.empty"))
+    st.info(t("No discount waits for your approval."))
     st.stop()
 
 frame = order_frame(page.rows, payment=False)
-frame[t("orders.table.lead")] = [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows]
-frame[t("orders.table.note")] = [r.note or "" for r in page.rows]
-frame[t("orders.table.created_at")] = [local(r.created_at) for r in page.rows]
-frame[t("approvals.within_limit")] = [
-    t("products.yes") if discount_within(r.list_price, r.amount, limit) else t("products.no")
-    for r in page.rows
+frame[t("Opportunity")] = [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows]
+frame[t("Note")] = [r.note or "" for r in page.rows]
+frame[t("Made at")] = [local(r.created_at) for r in page.rows]
+frame[t("Within your limit")] = [
+    t("Yes") if discount_within(r.list_price, r.amount, limit) else t("No") for r in page.rows
 ]
 st.dataframe(frame, hide_index=True, width="stretch")
 
-st.subheader(t("approvals.decide"))
+st.subheader(t("Decide"))
 by_id = {r.id: r for r in page.rows}
 if st.session_state.get("approvals_choice") not in by_id:  # e.g. it was just decided
     st.session_state.pop("approvals_choice", None)
 chosen = st.selectbox(
-    t("approvals.choose"),
+    t("Order"),
     list(by_id),
     key="approvals_choice",
     format_func=lambda i: (
@@ -82,10 +88,10 @@ chosen = st.selectbox(
     ),
 )
 generation = st.session_state.setdefault("approvals_gen", 0)
-note = text_input(t("approvals.note"), key=f"approvals_note_{generation}")
+note = text_input(t("Note to the creator (optional)"), key=f"approvals_note_{generation}")
 approve_col, reject_col = st.columns(2)
-approve = approve_col.button(t("approvals.approve"), key="approvals_approve", type="primary")
-reject = reject_col.button(t("approvals.reject"), key="approvals_reject")
+approve = approve_col.button(t("Approve"), key="approvals_approve", type="primary")
+reject = reject_col.button(t("Reject"), key="approvals_reject")
 if approve or reject:
     try:
         with session() as s:
@@ -93,7 +99,11 @@ if approve or reject:
     except CrmError as error:
         show_error(error)
     else:
-        key = "approvals.approved" if approve else "approvals.rejected"
+        key = (
+            N_("The discount of order {number} is approved: it can be paid.")
+            if approve
+            else N_("The discount of order {number} is rejected: the order is cancelled.")
+        )
         st.session_state[_NOTICE] = t(key, number=by_id[chosen].number)
         st.session_state["approvals_gen"] = generation + 1
         st.rerun()

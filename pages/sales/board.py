@@ -9,6 +9,7 @@ import streamlit as st
 
 from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import DataScope
 from crm_core.sales.board import (
@@ -37,7 +38,7 @@ def first_page() -> None:
 
 
 def _any(value, text: str) -> str:
-    return text if value not in (None, "") else t("board.any")
+    return text if value not in (None, "") else t(NC_("board", "Any"))
 
 
 def _filters(
@@ -45,59 +46,59 @@ def _filters(
 ) -> BoardFilter:
     row = st.columns(4)
     stage = row[0].selectbox(
-        t("board.filter.stage"),
+        t("Stage"),
         ["", *BOARD_STAGES],
         key="board_f_stage",
         on_change=first_page,
         format_func=lambda s: _any(s, stage_text(s)),
     )
     level = row[1].selectbox(
-        t("board.filter.intention"),
+        t("Intention"),
         ["", *INTENTION_LEVELS],
         key="board_f_intention",
         on_change=first_page,
-        format_func=lambda v: _any(v, t(f"intention.{v}") if v else ""),
+        format_func=lambda v: _any(v, t(label_of("intention", v)) if v else ""),
     )
     line = row[2].selectbox(
-        t("board.filter.line"),
+        t("Business line"),
         [None, *lines],
         key="board_f_line",
         on_change=first_page,
-        format_func=lambda i: lines.get(i, t("board.any")),
+        format_func=lambda i: lines.get(i, t(NC_("board", "Any"))),
     )
     channel = row[3].selectbox(
-        t("board.filter.channel"),
+        t("Channel"),
         ["", *channels],
         key="board_f_channel",
         on_change=first_page,
-        format_func=lambda c: channels.get(c, t("board.any")),
+        format_func=lambda c: channels.get(c, t(NC_("board", "Any"))),
     )
     row = st.columns(4)
     due = row[0].selectbox(
-        t("board.filter.next"),
+        t("Next follow-up"),
         ["", *NEXT_FOLLOW_UP],
         key="board_f_next",
         on_change=first_page,
-        format_func=lambda d: _any(d, t(f"board.next.{d}") if d else ""),
+        format_func=lambda d: _any(d, t(label_of("board.next", d)) if d else ""),
     )
     pipeline = row[1].selectbox(
-        t("board.filter.pipeline"),
+        t("Pipeline"),
         ["", *PIPELINE_TYPES],
         key="board_f_pipeline",
         on_change=first_page,
-        format_func=lambda p: _any(p, t(f"board.pipeline.{p}") if p else ""),
+        format_func=lambda p: _any(p, t(label_of("board.pipeline", p)) if p else ""),
     )
     owner = None
     if owners is not None:
         owner = row[2].selectbox(
-            t("board.filter.owner"),
+            t(NC_("board.filter", "Rep")),
             [None, *owners],
             key="board_f_owner",
             on_change=first_page,
-            format_func=lambda u: owners.get(u, t("board.any")),
+            format_func=lambda u: owners.get(u, t(NC_("board", "Any"))),
         )
     name = search_input(
-        t("board.filter.name"), key="board_f_name", on_change=first_page, container=row[3]
+        t("Lead name starts with"), key="board_f_name", on_change=first_page, container=row[3]
     )
     return BoardFilter(
         stage=stage or None,
@@ -118,7 +119,7 @@ def _board(columns) -> None:
             with cell.container(border=True):
                 st.markdown(f"**{stage_text(column.stage)}**")
                 st.caption(
-                    t("board.column", count=number(column.count), amount=money(column.amount))
+                    t("{count} · {amount}", count=number(column.count), amount=money(column.amount))
                 )
                 for card in column.cards:
                     when = local(card.closed_at or card.next_follow_up_at, "%m-%d %H:%M")
@@ -133,7 +134,12 @@ def _board(columns) -> None:
                         ),
                     )
                 if column.count > len(column.cards):
-                    st.caption(t("board.more", count=number(column.count - len(column.cards))))
+                    st.caption(
+                        t(
+                            "{count} more: use the list view",
+                            count=number(column.count - len(column.cards)),
+                        )
+                    )
 
 
 def _list(rows, channels: dict[str, str]) -> None:
@@ -141,16 +147,16 @@ def _list(rows, channels: dict[str, str]) -> None:
         [
             {
                 "#": r.opportunity_id,
-                t("board.table.lead"): r.lead_name,
-                t("board.table.phone"): r.phone,
-                t("board.table.line"): r.business_line,
-                t("board.table.channel"): channels.get(r.channel, r.channel),
-                t("board.table.stage"): stage_text(r.stage),
-                t("board.table.intention"): r.intention_level or "",
-                t("board.table.owner"): r.owner_name or "",
-                t("board.table.amount"): money(r.amount) if r.amount else "",
-                t("board.table.last"): local(r.last_follow_up_at),
-                t("board.table.next"): local(r.next_follow_up_at),
+                t("Lead"): r.lead_name,
+                t(NC_("board.table", "Phone")): r.phone,
+                t("Business line"): r.business_line,
+                t("Channel"): channels.get(r.channel, r.channel),
+                t("Stage"): stage_text(r.stage),
+                t("Intention"): r.intention_level or "",
+                t("Owner"): r.owner_name or "",
+                t("Amount"): money(r.amount) if r.amount else "",
+                t("Last follow-up"): local(r.last_follow_up_at),
+                t("Next follow-up"): local(r.next_follow_up_at),
             }
             for r in rows
         ]
@@ -166,12 +172,12 @@ def _list(rows, channels: dict[str, str]) -> None:
     chosen = picked.selection.rows if picked else []
     if chosen:
         st.switch_page(DETAIL_PAGE, query_params={"id": str(rows[chosen[0]].opportunity_id)})
-    st.caption(t("board.open_hint"))
+    st.caption(t("Select a row to open the opportunity."))
 
 
 me = actor()
 solo = me.scope is DataScope.SELF
-st.title(t("board.title"))
+st.title(t("Opportunity board"))
 try:
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
@@ -184,20 +190,20 @@ board_filter = _filters(lines, channels, owners)
 view, sort = st.columns([1, 1])
 as_list = (
     view.segmented_control(
-        t("board.view"),
+        t("View"),
         ["board", "list"],
         default="board",
         key="board_view",
-        format_func=lambda v: t(f"board.view.{v}"),
+        format_func=lambda v: t(label_of("board.view", v)),
     )
     == "list"
 )
 order = sort.selectbox(
-    t("board.sort"),
+    t("Sort by"),
     SORTS,
     key="board_sort",
     on_change=first_page,
-    format_func=lambda o: t(f"board.sort.{o}"),
+    format_func=lambda o: t(label_of("board.sort", o)),
 )
 
 try:
@@ -217,13 +223,15 @@ except CrmError as error:
 
 if as_list:
     shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-    st.caption(t("board.found", count=shown))
+    st.caption(t("{count} opportunities.", count=shown))
     if not rows:
-        st.info(t("board.empty"))
+        st.info(t("No opportunity matches."))
     else:
         _list(rows, channels)
         if pages > 1:
-            pager("board", "board", _PAGE, page, number(pages), last=page >= pages)
+            pager("board", _PAGE, page, number(pages), last=page >= pages)
 else:
-    st.caption(t("board.intro"))
+    st.caption(
+        t("Open opportunities by stage; won and lost ones of this month. Click a card to open it.")
+    )
     _board(columns)

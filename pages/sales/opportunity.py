@@ -10,6 +10,7 @@ import streamlit as st
 
 from crm_core.leads.masking import reveal_phone
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.permissions import Permission
 from crm_core.sales.detail import (
     TIMELINE_KINDS,
@@ -45,14 +46,14 @@ def _opportunity_id() -> int | None:
 
 def _lookup() -> None:
     """No opportunity asked for: open one by its number."""
-    st.title(t("opportunity.title_plain"))
+    st.title(t(NC_("opportunity", "Opportunity")))
     number = st.number_input(
-        t("opportunity.lookup"), min_value=1, max_value=MAX_ID, step=1, value=None, key="opp_lookup"
+        t("Opportunity number"), min_value=1, max_value=MAX_ID, step=1, value=None, key="opp_lookup"
     )
-    if st.button(t("opportunity.open"), key="opp_lookup_open", disabled=number is None):
+    if st.button(t("Open"), key="opp_lookup_open", disabled=number is None):
         st.query_params["id"] = str(int(number))
         st.rerun()
-    st.page_link(BOARD_PAGE, label=t("opportunity.to_board"), icon=":material/view_kanban:")
+    st.page_link(BOARD_PAGE, label=t("To the opportunity board"), icon=":material/view_kanban:")
 
 
 def _summary(detail: OpportunityDetail) -> None:
@@ -62,24 +63,24 @@ def _summary(detail: OpportunityDetail) -> None:
         f":gray-badge[{md(label('pool', detail.pool_state))}]",
     ]
     if detail.intention_level:
-        badges.append(
-            f":orange-badge[{tmd('opportunity.intention', level=detail.intention_level)}]"
-        )
+        badges.append(f":orange-badge[{tmd('Intention {level}', level=detail.intention_level)}]")
     if detail.pipeline_type == "renewal":
-        badges.append(f":violet-badge[{t('opportunity.renewal')}]")
+        badges.append(f":violet-badge[{t('Renewal')}]")
     if detail.locked:
-        badges.append(f":red-badge[{t('opportunity.locked')}]")
+        badges.append(f":red-badge[{t('Locked')}]")
     st.markdown(" ".join(badges))
     left, middle, right = st.columns(3)
     with left:
         # Every value below is people's text: escaped, so a masked `150****3424` is not bold.
-        st.markdown(f"**{t('opportunity.phone')}:** {md(detail.phone) or '-'}")
+        st.markdown(f"**{t(NC_('opportunity', 'Phone'))}:** {md(detail.phone) or '-'}")
         revealed = st.session_state.get(_REVEALED)
         if revealed and revealed[0] == detail.lead_id:
-            st.info(tmd("leads.card.revealed", phone=revealed[1]))
+            st.info(tmd("Full number: {phone} (this look was logged)", phone=revealed[1]))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(
-                t("leads.phone.reveal"), key="opp_reveal", help=t("leads.card.reveal_help")
+                t("Show number"),
+                key="opp_reveal",
+                help=t("Shows the full number once; every reveal is written to the audit log."),
             ):
                 try:
                     # The number is kept (and shown) only once the session has committed
@@ -91,24 +92,24 @@ def _summary(detail: OpportunityDetail) -> None:
                 else:
                     st.session_state[_REVEALED] = (detail.lead_id, phone)
                     st.rerun()
-        st.markdown(f"**{t('opportunity.wechat')}:** {md(detail.wechat) or '-'}")
+        st.markdown(f"**{t('WeChat')}:** {md(detail.wechat) or '-'}")
         place = " / ".join(p for p in (detail.region, detail.city) if p)
-        st.markdown(f"**{t('opportunity.region')}:** {md(place) or '-'}")
+        st.markdown(f"**{t('Region / city')}:** {md(place) or '-'}")
     with middle:
-        st.markdown(f"**{t('opportunity.owner')}:** {md(detail.owner_name) or '-'}")
-        st.markdown(f"**{t('opportunity.unit')}:** {md(detail.unit_name) or '-'}")
+        st.markdown(f"**{t('Owner')}:** {md(detail.owner_name) or '-'}")
+        st.markdown(f"**{t('Team')}:** {md(detail.unit_name) or '-'}")
         channel = option_labels("channel").get(detail.channel, detail.channel)
         st.markdown(
-            f"**{t('opportunity.channel')}:** {md(channel)}"
+            f"**{t('Channel')}:** {md(channel)}"
             + (f" · {md(detail.campaign)}" if detail.campaign else "")
         )
     with right:
-        st.markdown(f"**{t('opportunity.next')}:** {local(detail.next_follow_up_at) or '-'}")
-        st.markdown(f"**{t('opportunity.last')}:** {local(detail.last_follow_up_at) or '-'}")
-        st.markdown(f"**{t('opportunity.amount')}:** {money(detail.amount)}")
+        st.markdown(f"**{t('Next follow-up')}:** {local(detail.next_follow_up_at) or '-'}")
+        st.markdown(f"**{t('Last follow-up')}:** {local(detail.last_follow_up_at) or '-'}")
+        st.markdown(f"**{t('Amount')}:** {money(detail.amount)}")
     if detail.lost_reason:
         reason = option_labels("lost_reason").get(detail.lost_reason, detail.lost_reason)
-        st.caption(tmd("opportunity.lost_because", reason=reason))
+        st.caption(tmd("Lost: {reason}", reason=reason))
 
 
 def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
@@ -116,17 +117,17 @@ def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
     if entry.kind in ("follow_up", "call"):
         parts = [label("follow_up.channel", entry.what)]
         if p.get("duration_s"):
-            parts.append(t("opportunity.tl.minutes", minutes=round(p["duration_s"] / 60)))
+            parts.append(t("{minutes} min", minutes=round(p["duration_s"] / 60)))
         if p.get("result"):
             parts.append(results.get(p["result"], p["result"]))
         if p.get("intention"):
-            parts.append(t("opportunity.intention", level=p["intention"]))
+            parts.append(t("Intention {level}", level=p["intention"]))
         if p.get("next"):
-            parts.append(t("opportunity.tl.next", at=local(p["next"])))
+            parts.append(t("next {at}", at=local(p["next"])))
         return " · ".join(parts)
     if entry.kind == "stage":
         return t(
-            "opportunity.tl.stage",
+            "{before} → {after}",
             before=stage_text(p.get("from")) or "-",
             after=stage_text(entry.what),
         )
@@ -143,42 +144,44 @@ def _describe(entry: TimelineEntry, results: dict[str, str]) -> str:
         rule = f" ({p['rule']})" if p.get("rule") else ""
         return f"{label('flow.reason', entry.what)}{rule}: {moved}"
     if entry.kind == "order":
-        return t(f"opportunity.tl.order.{entry.what}", order=p["order"], amount=money(p["amount"]))
+        return t(
+            label_of("opportunity.tl.order", entry.what),
+            order=p["order"],
+            amount=money(p["amount"]),
+        )
     if entry.kind == "trial":
         return label("trial.status", entry.what)
-    return t("opportunity.tl.learning", progress=p.get("progress", 0))
+    return t("studied, {progress}% done", progress=p.get("progress", 0))
 
 
 def _timeline(detail: OpportunityDetail) -> None:
-    st.subheader(t("opportunity.timeline"))
+    st.subheader(t("Timeline"))
     kinds = st.pills(
-        t("opportunity.tl.show"),
+        t("Show only"),
         TIMELINE_KINDS,
         selection_mode="multi",
         key="opp_tl_kinds",
-        format_func=lambda k: t(f"timeline.kind.{k}"),
+        format_func=lambda k: t(label_of("timeline.kind", k)),
     )
     entries = [e for e in detail.timeline if not kinds or e.kind in kinds]
     results = option_labels("follow_up_result")
     if not entries:
-        st.caption(t("opportunity.tl.empty"))
+        st.caption(t("Nothing has happened yet."))
         return
     frame = pd.DataFrame(
         [
             {
-                t("opportunity.tl.when"): local(e.at),
-                t("opportunity.tl.kind"): t(f"timeline.kind.{e.kind}"),
-                t("opportunity.tl.what"): _describe(e, results),
-                t("opportunity.tl.text"): e.text,
-                t("opportunity.tl.by"): e.by or t("circulation.system"),
+                t("When"): local(e.at),
+                t("Kind"): t(label_of("timeline.kind", e.kind)),
+                t("What"): _describe(e, results),
+                t("Notes"): e.text,
+                t("By"): e.by or t("System"),
             }
             for e in entries
         ]
     )
     notes = st.column_config.TextColumn(width="large")
-    st.dataframe(
-        frame, hide_index=True, width="stretch", column_config={t("opportunity.tl.text"): notes}
-    )
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={t("Notes"): notes})
 
 
 me = actor()
@@ -191,12 +194,14 @@ try:
         detail = get_opportunity_detail(s, me, opportunity_id)
         requests = requests_of_opportunity(s, me, opportunity_id)
 except CrmError as error:
-    st.title(t("opportunity.title_plain"))
+    st.title(t(NC_("opportunity", "Opportunity")))
     show_error(error)
-    st.page_link(BOARD_PAGE, label=t("opportunity.to_board"), icon=":material/view_kanban:")
+    st.page_link(BOARD_PAGE, label=t("To the opportunity board"), icon=":material/view_kanban:")
     st.stop()
 
-st.title(tmd("opportunity.title", id=detail.id, name=detail.lead_name, line=detail.business_line))
+st.title(
+    tmd("#{id} {name} · {line}", id=detail.id, name=detail.lead_name, line=detail.business_line)
+)
 show_flash()
 _summary(detail)
 
@@ -205,14 +210,12 @@ if can_work:
     # Keyed: after an action the page reruns on the tab it was taken in, and only the open
     # tab's form is built.
     sections = {
-        "opportunity.tab.follow_up": lambda: actions.follow_up_form(me, detail),
-        "opportunity.tab.stage": lambda: actions.stage_form(me, detail),
-        "opportunity.tab.trial": lambda: actions.trial_form(me, detail),
-        "opportunity.tab.plan": lambda: actions.plan_form(me, detail),
-        "opportunity.tab.order": lambda: show_orders(
-            me, detail.id, detail.business_line_id, detail.is_open
-        ),
-        "opportunity.tab.transfer": lambda: actions.transfer_form(me, detail, requests),
+        N_("Log a follow-up"): lambda: actions.follow_up_form(me, detail),
+        N_("Change stage"): lambda: actions.stage_form(me, detail),
+        NC_("opportunity.tab", "Trial lesson"): lambda: actions.trial_form(me, detail),
+        N_("Intention and next follow-up"): lambda: actions.plan_form(me, detail),
+        N_("Order"): lambda: show_orders(me, detail.id, detail.business_line_id, detail.is_open),
+        N_("Ask for a transfer"): lambda: actions.transfer_form(me, detail, requests),
     }
     tabs = st.tabs([t(k) for k in sections], key="opp_tabs", on_change="rerun")
     for tab, build in zip(tabs, sections.values(), strict=True):
@@ -222,7 +225,11 @@ if can_work:
 else:
     if not detail.is_open:
         st.info(
-            tmd("opportunity.closed", stage=stage_text(detail.stage), at=local(detail.closed_at))
+            tmd(
+                "This opportunity is closed ({stage}, {at}).",
+                stage=stage_text(detail.stage),
+                at=local(detail.closed_at),
+            )
         )
     show_orders(me, detail.id, detail.business_line_id, detail.is_open)
 show_renewal_action(me, detail)

@@ -25,8 +25,12 @@ PAGE_SIZE = 50
 _NOTICE = "payments_notice"
 
 me = actor()
-st.title(t("nav.payments"))
-st.caption(t("payments.intro"))
+st.title(t("Payments"))
+st.caption(
+    t(
+        "A payment wins the opportunity and credits the revenue to its owner and their unit as they are now; later moves never change it. Times are local time."
+    )
+)
 notice = st.session_state.pop(_NOTICE, None)
 if notice:
     {"info": st.info}.get(notice[0], st.success)(notice[1])
@@ -45,29 +49,27 @@ def filters(prefix: str) -> tuple[OrderFilter, int]:
     """The search, business line and page number of one list."""
     left, middle, right = st.columns([3, 2, 1])
     search = search_input(
-        t("orders.filter.search"), key=f"payments_{prefix}_search", container=left
+        t("Order number, payment reference or name"),
+        key=f"payments_{prefix}_search",
+        container=left,
     )
     line = middle.selectbox(
-        t("orders.filter.line"),
+        t("Business line"),
         [None, *lines],
         key=f"payments_{prefix}_line",
-        format_func=lambda i: t("orders.filter.all_lines") if i is None else lines[i],
+        format_func=lambda i: t("All business lines") if i is None else lines[i],
     )
-    number = right.number_input(
-        t("orders.filter.page"), min_value=1, step=1, key=f"payments_{prefix}_page"
-    )
+    number = right.number_input(t("Page"), min_value=1, step=1, key=f"payments_{prefix}_page")
     return OrderFilter(search=search or None, business_line_id=line), int(number)
 
 
 def listed(page: OrderPage, *, paid: bool) -> None:
-    st.caption(t("orders.filter.total", total=page.total))
+    st.caption(t("{total} orders", total=page.total))
     frame = order_frame(page.rows, payment=paid)
-    frame.insert(
-        1, t("orders.table.lead"), [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows]
-    )
-    frame[t("orders.table.owner")] = [r.owner_name or "" for r in page.rows]
+    frame.insert(1, t("Opportunity"), [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows])
+    frame[t("Owner now")] = [r.owner_name or "" for r in page.rows]
     if paid:
-        frame[t("orders.table.refund_reason")] = [r.refund_reason or "" for r in page.rows]
+        frame[t("Refund reason")] = [r.refund_reason or "" for r in page.rows]
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -94,22 +96,22 @@ def payable_tab() -> None:
         show_error(error)
         return
     if not page.rows:
-        st.info(t("payments.none_payable"))
+        st.info(t("No order is waiting for payment."))
         return
     listed(page, paid=False)
-    st.subheader(t("payments.record"))
+    st.subheader(t("Record a payment"))
     gen = st.session_state.get("payments_gen_record", 0)
-    order_id = choose(t("payments.order"), page, "payments_record_order")
-    ref = text_input(t("payments.ref"), key=f"payments_ref_{gen}")
+    order_id = choose(t("Order"), page, "payments_record_order")
+    ref = text_input(t("Payment reference (transaction number)"), key=f"payments_ref_{gen}")
     now = local_now()
     day_col, time_col = st.columns(2)
-    day = day_col.date_input(t("payments.paid_on"), value=now.date(), key=f"payments_day_{gen}")
+    day = day_col.date_input(t("Paid on"), value=now.date(), key=f"payments_day_{gen}")
     at = time_col.time_input(
-        t("payments.paid_time"),
+        t("At"),
         value=now.time().replace(second=0, microsecond=0),
         key=f"payments_time_{gen}",
     )
-    if st.button(t("payments.record_button"), key="payments_record", type="primary"):
+    if st.button(t("Record payment"), key="payments_record", type="primary"):
         number_text = next(r.number for r in page.rows if r.id == order_id)
         try:
             with session() as s:
@@ -118,14 +120,28 @@ def payable_tab() -> None:
             show_error(error)
             return
         if outcome.recorded:
-            done("success", t("payments.recorded", number=number_text), "record")
+            done(
+                "success",
+                t(
+                    "Payment of order {number} recorded: the opportunity is won.",
+                    number=number_text,
+                ),
+                "record",
+            )
         else:
-            done("info", t("payments.already", number=number_text), "record")
+            done(
+                "info",
+                t(
+                    "This payment of order {number} was recorded already: nothing changed.",
+                    number=number_text,
+                ),
+                "record",
+            )
 
 
 def paid_tab() -> None:
     chosen_filters, number = filters("paid")
-    refunded = st.checkbox(t("payments.include_refunded"), key="payments_include_refunded")
+    refunded = st.checkbox(t("Include refunded orders"), key="payments_include_refunded")
     try:
         with session() as s:
             page = paid_orders(
@@ -140,17 +156,17 @@ def paid_tab() -> None:
         show_error(error)
         return
     if not page.rows:
-        st.info(t("payments.none_paid"))
+        st.info(t("No paid orders found."))
         return
     listed(page, paid=True)
     refundable = OrderPage([r for r in page.rows if r.status == "paid"], page.total)
     if not refundable.rows:
         return
-    st.subheader(t("payments.refund"))
+    st.subheader(t("Refund"))
     gen = st.session_state.get("payments_gen_refund", 0)
-    order_id = choose(t("payments.order"), refundable, "payments_refund_order")
-    reason = text_input(t("payments.refund_reason"), key=f"payments_reason_{gen}")
-    if st.button(t("payments.refund_button"), key="payments_refund"):
+    order_id = choose(t("Order"), refundable, "payments_refund_order")
+    reason = text_input(t("Reason for the refund"), key=f"payments_reason_{gen}")
+    if st.button(t("Refund order"), key="payments_refund"):
         number_text = next(r.number for r in refundable.rows if r.id == order_id)
         try:
             with session() as s:
@@ -158,11 +174,11 @@ def paid_tab() -> None:
         except CrmError as error:
             show_error(error)
             return
-        done("success", t("payments.refunded", number=number_text), "refund")
+        done("success", t("Order {number} refunded.", number=number_text), "refund")
 
 
 payable, import_tab, paid = st.tabs(
-    [t("payments.tab.payable"), t("payments.tab.import"), t("payments.tab.paid")]
+    [t("Awaiting payment"), t("Import a payment file"), t("Paid and refunds")]
 )
 with payable:
     payable_tab()

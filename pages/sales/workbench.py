@@ -11,6 +11,7 @@ import streamlit as st
 from crm_core.circulation.recycle import recycle_due
 from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.notices import list_notices, mark_read, unread_count
 from crm_core.platform.permissions import Permission
 from crm_core.sales.transfers import count_pending_transfers
@@ -45,19 +46,23 @@ except CrmError as error:
     st.stop()
 
 # The landing page of everyone who works opportunities: greeted like the home page.
-st.title(tmd("home.title", name=me.full_name))
-st.caption(t("workbench.intro"))
+st.title(tmd("Welcome, {name}", name=me.full_name))
+st.caption(
+    t(
+        "Your day: who to call, what is new, what a rule will soon take back. Times are company time."
+    )
+)
 
 metrics = st.columns(5)
-metrics[0].metric(t("workbench.metric.overdue"), number(bench.overdue_count))
-metrics[1].metric(t("workbench.metric.due_today"), number(bench.due_today_count))
-metrics[2].metric(t("workbench.metric.new"), number(bench.new_count))
-metrics[3].metric(t("workbench.metric.follow_ups_today"), number(bench.today.follow_ups))
+metrics[0].metric(t("Overdue follow-ups"), number(bench.overdue_count))
+metrics[1].metric(t(NC_("workbench.metric", "Due today")), number(bench.due_today_count))
+metrics[2].metric(t("New, not yet contacted"), number(bench.new_count))
+metrics[3].metric(t("Follow-ups today"), number(bench.today.follow_ups))
 metrics[4].metric(
-    t("workbench.metric.calls_today"),
+    t("Calls today"),
     number(bench.today.calls),
     help=t(
-        "workbench.metric.calls_help",
+        "{connected} connected, {minutes} minutes in all",
         connected=number(bench.today.connected_calls),
         minutes=number(bench.today.call_seconds // 60),
     ),
@@ -74,14 +79,14 @@ def work_list(title: str, lines: list[WorkLine], count: int, empty: str, *, due:
         when = when_relative(line.at, now) if due else local(line.at)
         tags = [line.business_line, stage_text(line.stage), when]
         if line.intention_level:
-            tags.append(t("opportunity.intention", level=line.intention_level))
+            tags.append(t("Intention {level}", level=line.intention_level))
         if line.pipeline_type == "renewal":
-            tags.append(t("opportunity.renewal"))
+            tags.append(t("Renewal"))
         open_link(line.opportunity_id, line_text(line.opportunity_id, line.lead_name, *tags))
     if count > len(lines):
         st.page_link(
             BOARD_PAGE,
-            label=t("workbench.more", count=number(count - len(lines))),
+            label=t("{count} more on the board", count=number(count - len(lines))),
             icon=":material/view_kanban:",
         )
 
@@ -89,24 +94,32 @@ def work_list(title: str, lines: list[WorkLine], count: int, empty: str, *, due:
 left, right = st.columns(2)
 with left:
     work_list(
-        "workbench.overdue", bench.overdue, bench.overdue_count, "workbench.none_overdue", due=True
+        N_("Overdue follow-ups ({count})"),
+        bench.overdue,
+        bench.overdue_count,
+        N_("Nothing overdue."),
+        due=True,
     )
     work_list(
-        "workbench.due_today",
+        N_("Due later today ({count})"),
         bench.due_today,
         bench.due_today_count,
-        "workbench.none_due",
+        N_("Nothing else due today."),
         due=True,
     )
 with right:
     work_list(
-        "workbench.new", bench.new_assignments, bench.new_count, "workbench.none_new", due=False
+        N_("New assignments to contact ({count})"),
+        bench.new_assignments,
+        bench.new_count,
+        N_("Every new opportunity has been contacted."),
+        due=False,
     )
-    st.subheader(t("workbench.recycle", count=number(len(due))))
+    st.subheader(t("Will be recycled soon ({count})", count=number(len(due))))
     if due:
         for item in due[:20]:
             days = item.days_left(now)
-            left_text = t("home.due.today") if days == 0 else t("home.due.in_days", days=days)
+            left_text = t("Within a day") if days == 0 else t("Recycled in {days} days", days=days)
             open_link(
                 item.opportunity_id,
                 line_text(
@@ -118,9 +131,9 @@ with right:
                 ),
             )
     else:
-        st.caption(t("workbench.none_recycle"))
+        st.caption(t("No recycle rule will take anything back from you soon."))
 
-st.subheader(t("workbench.trials", count=number(len(bench.trials_today))))
+st.subheader(t("Trial lessons today ({count})", count=number(len(bench.trials_today))))
 if bench.trials_today:
     for trial in bench.trials_today:
         open_link(
@@ -133,19 +146,19 @@ if bench.trials_today:
             ),
         )
 else:
-    st.caption(t("workbench.none_trials"))
+    st.caption(t("No trial lessons today."))
 
 pipeline_col, notices_col = st.columns(2)
 with pipeline_col:
-    st.subheader(t("workbench.pipeline"))
+    st.subheader(t("Your pipeline"))
     if bench.pipeline:
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        t("workbench.stage"): stage_text(c.stage),
-                        t("workbench.count"): c.count,
-                        t("workbench.amount"): money(c.amount),
+                        t("Stage"): stage_text(c.stage),
+                        t(NC_("workbench", "Opportunities")): c.count,
+                        t("Amount"): money(c.amount),
                     }
                     for c in bench.pipeline
                 ]
@@ -154,33 +167,36 @@ with pipeline_col:
             width="stretch",
         )
     else:
-        st.caption(t("workbench.none_pipeline"))
+        st.caption(t("You hold no open opportunities."))
     if bench.today.by_channel:
         done = " · ".join(
-            f"{t(f'follow_up.channel.{c}')} {number(n)}"
+            f"{t(label_of('follow_up.channel', c))} {number(n)}"
             for c, n in sorted(bench.today.by_channel.items())
         )
-        st.caption(t("workbench.done_today", done=done))
+        st.caption(t("Done today: {done}", done=done))
 with notices_col:
-    st.subheader(t("home.notices.title", count=number(unread)))
+    st.subheader(t("Notices ({count} unread)", count=number(unread)))
     if notices:
         for notice in notices:
             st.info(
-                f"{local(notice.created_at)} · {tmd(f'notice.{notice.kind}', **(notice.params or {}))}"
+                f"{local(notice.created_at)} · {tmd(label_of('notice', notice.kind), **(notice.params or {}))}"
             )
-        if st.button(t("home.notices.mark_all"), key="workbench_mark_read"):
+        if st.button(t("Mark all read"), key="workbench_mark_read"):
             with session() as s:
                 mark_read(s, me)
             st.rerun()
     else:
-        st.caption(t("home.notices.none"))
+        st.caption(t("No new notices."))
 
 if bench.team is not None:
-    st.subheader(t("workbench.team", count=number(len(bench.team))))
+    st.subheader(t("Your team's backlog ({count} reps)", count=number(len(bench.team))))
     if transfers:
         st.page_link(
             "pages/circulation/desk.py",
-            label=t("workbench.transfers", count=number(transfers)),
+            label=t(
+                "{count} transfer requests wait for you on the manager desk",
+                count=number(transfers),
+            ),
             icon=":material/swap_horiz:",
         )
     if bench.team:
@@ -188,11 +204,11 @@ if bench.team is not None:
             pd.DataFrame(
                 [
                     {
-                        t("workbench.team.rep"): r.name,
-                        t("workbench.team.owned"): r.owned,
-                        t("workbench.team.cap"): r.holding_cap,
-                        t("workbench.team.overdue"): r.overdue,
-                        t("workbench.team.untouched"): r.untouched,
+                        t(NC_("workbench.team", "Rep")): r.name,
+                        t("Holding"): r.owned,
+                        t(NC_("workbench.team", "Holding cap")): r.holding_cap,
+                        t(NC_("workbench.team", "Overdue")): r.overdue,
+                        t("Not contacted"): r.untouched,
                     }
                     for r in bench.team
                 ]
@@ -201,4 +217,4 @@ if bench.team is not None:
             width="stretch",
         )
     else:
-        st.caption(t("workbench.team.none"))
+        st.caption(t("Nobody in your scope holds open opportunities."))

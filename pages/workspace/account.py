@@ -13,22 +13,22 @@ from ui.i18n import show_error, t
 from ui.text import md
 
 me = actor()
-st.title(t("account.title"))
+st.title(t("My account"))
 if st.session_state.get("crm_must_change_password"):
-    st.warning(t("auth.must_change_password"))
+    st.warning(t("Please choose a new password before you continue."))
 
-st.subheader(t("account.profile"))
-st.markdown(f"**{t('account.username')}**: {md(me.username)}")
+st.subheader(t("Profile"))
+st.markdown(f"**{t('Username')}**: {md(me.username)}")
 
-st.subheader(t("account.change_password"))
+st.subheader(t("Change password"))
 with st.form("change_password", clear_on_submit=True):
-    old = st.text_input(t("account.old_password"), type="password")
-    new = st.text_input(t("account.new_password"), type="password")
-    repeat = st.text_input(t("account.repeat_password"), type="password")
-    submitted = st.form_submit_button(t("account.save_password"))
+    old = st.text_input(t("Current password"), type="password")
+    new = st.text_input(t("New password"), type="password")
+    repeat = st.text_input(t("Repeat the new password"), type="password")
+    submitted = st.form_submit_button(t("Change password"))
 if submitted:
     if new != repeat:
-        st.error(t("auth.error.password_mismatch"))
+        st.error(t("The two new passwords differ."))
     else:
         try:
             with session() as s:
@@ -38,4 +38,4 @@ if submitted:
         else:
             auth.password_changed()
             st.session_state["crm_must_change_password"] = False
-            st.success(t("account.password_changed"))
+            st.success(t("Password changed. Your other sessions have been signed out."))

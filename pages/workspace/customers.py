@@ -21,6 +21,7 @@ from crm_core.imports.customers import (
 )
 from crm_core.leads.customers import list_customers
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from ui.context import actor
 from ui.db import session
 from ui.file_import import (
@@ -53,11 +54,16 @@ def _when(value) -> str:
 
 def _show_result(result: CustomerImportResult) -> None:
     if result.refused:
-        st.warning(t("customers.result.refused", rejected=result.rejected))
+        st.warning(
+            t(
+                "Nothing was imported: {rejected} rows are rejected and you chose all or nothing. Correct the file, or choose to store the good rows.",
+                rejected=result.rejected,
+            )
+        )
         return
     st.success(
         t(
-            "customers.result.done",
+            "Import done: {created} new, {updated} updated, {unchanged} unchanged, {rejected} rejected rows left out; {linked} leads linked.",
             created=result.created,
             updated=result.updated,
             unchanged=result.unchanged,
@@ -69,30 +75,41 @@ def _show_result(result: CustomerImportResult) -> None:
 
 def _list_tab() -> None:
     query = search_input(
-        t("customers.search"), key="customers_search", help=t("customers.search_help")
+        t("Search"),
+        key="customers_search",
+        help=t(
+            "User id or name (beginning), full phone number, or the last 4 digits of the phone."
+        ),
     )
-    page_number = st.number_input(t("customers.page"), min_value=1, step=1, key="customers_page")
+    page_number = st.number_input(t("Page"), min_value=1, step=1, key="customers_page")
     try:
         with session() as s:
             page = list_customers(s, me, query, int(page_number), PAGE_SIZE)
     except CrmError as error:
         show_error(error)
         return
-    st.caption(t("customers.total", total=page.total, page=page.page, pages=page.pages))
+    st.caption(
+        t(
+            "{total} customers, page {page} of {pages}.",
+            total=page.total,
+            page=page.page,
+            pages=page.pages,
+        )
+    )
     if not page.rows:
-        st.info(t("customers.empty"))
+        st.info(t("No customers match."))
         return
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    t("customers.table.platform_user_id"): row.platform_user_id,
-                    t("customers.table.name"): row.name or "",
-                    t("customers.table.phone"): row.phone,
-                    t("customers.table.email"): row.email or "",
-                    t("customers.table.registered_at"): _when(row.registered_at),
-                    t("customers.table.created_at"): _when(row.created_at),
-                    t("customers.table.linked_leads"): row.linked_leads,
+                    t("User id"): row.platform_user_id,
+                    t("Name"): row.name or "",
+                    t("Phone"): row.phone,
+                    t("E-mail"): row.email or "",
+                    t("Registered at"): _when(row.registered_at),
+                    t("Added at (UTC)"): _when(row.created_at),
+                    t("Linked leads"): row.linked_leads,
                 }
                 for row in page.rows
             ]
@@ -103,35 +120,48 @@ def _list_tab() -> None:
 
 
 def _column(name: str) -> str:
-    return t(f"customers.column.{name}")
+    return t(label_of("customers.column", name))
 
 
 def _import_tab() -> None:
-    upload = FLOW.upload(t("customers.upload"), _show_result, help=t("customers.upload_help"))
+    upload = FLOW.upload(
+        t("Customer file (CSV or XLSX)"),
+        _show_result,
+        help=t("The user export of the learning platform. A blank cell keeps what is stored."),
+    )
     frame = read_upload(upload)
     if frame is None:
         return
-    st.caption(tmd("customers.file_rows", filename=upload.name, rows=len(frame)))
+    st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
 
-    st.subheader(t("customers.mapping"))
-    st.caption(t("customers.mapping_help"))
+    st.subheader(t("Columns"))
+    st.caption(
+        t(
+            NC_(
+                "customers",
+                "Which column of the file holds each field. Fields marked * are required.",
+            )
+        )
+    )
     mapping = column_mapping(
         frame.columns,
         CUSTOMER_FIELDS,
         REQUIRED,
         guess_customer_mapping(frame.columns),
         label=_column,
-        not_mapped=t("customers.not_mapped"),
+        not_mapped=t("(not in the file)"),
         key="customers_map",
         file_id=upload.file_id,
     )
     placeholders = placeholder_input(
-        t("customers.placeholders"), t("customers.placeholders_help"), "customers_placeholders"
+        t('Cells that mean "nothing"'),
+        t("Comma separated. A cell equal to one of these (case ignored) counts as blank."),
+        "customers_placeholders",
     )
     missing = missing_customer_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
-        st.warning(t("customers.missing_columns", columns=names))
+        st.warning(t("Choose a column for: {columns}.", columns=names))
         return
 
     preview = FLOW.draw_preview(
@@ -140,50 +170,54 @@ def _import_tab() -> None:
     if preview is None:
         return
 
-    st.subheader(t("customers.preview"))
+    st.subheader(t("What the import would do"))
     counts = preview.counts
     st.write(
         t(
-            "customers.summary",
+            NC_("customers", "{total} rows: {good} good, {bad} rejected."),
             total=preview.total_rows,
             good=len(preview.rows),
             bad=counts["rejected"],
         )
     )
-    category_metrics(counts, CATEGORIES, lambda c: t(f"customers.category.{c}"))
-    st.caption(t("customers.leads_to_link", count=preview.leads_to_link))
+    category_metrics(counts, CATEGORIES, lambda c: t(label_of("customers.category", c)))
+    st.caption(t("Leads that would be linked by phone: {count}.", count=preview.leads_to_link))
 
     if preview.rejected:
         bad_rows(
-            t("customers.bad_rows"),
+            t("Rejected rows"),
             issues_table(
                 preview.issues,
                 _column,
                 (
-                    t("customers.table.row"),
-                    t("customers.table.column"),
-                    t("customers.table.reason"),
+                    t("Row"),
+                    t("Column"),
+                    t("Reason"),
                 ),
             ),
-            download=t("customers.download_rejected"),
+            download=t("Download the rejected rows (CSV)"),
             data=rejected_customer_rows_csv(me, preview, language()),
             file_name="rejected_customers.csv",
             key="customers_download_rejected",
         )
 
     if not preview.rows:
-        st.info(t("customers.nothing_to_import"))
-    FLOW.mode_picker(t("customers.mode"), lambda mode: t(f"customers.mode.{mode}"))
-    FLOW.import_button(t("customers.import"), "customers_import", disabled=not preview.rows)
+        st.info(t("The file has no good rows to store."))
+    FLOW.mode_picker(t("Rows to store"), lambda mode: t(label_of("customers.mode", mode)))
+    FLOW.import_button(t("Import"), "customers_import", disabled=not preview.rows)
 
 
 me = actor()
-st.title(t("nav.customers"))
-st.caption(t("customers.intro"))
+st.title(t("Customers"))
+st.caption(
+    t(
+        "Registered users of the learning platform. Leads with the same phone number are linked to them."
+    )
+)
 
 FLOW.run_pending(lambda s, preview, mode: apply_customer_import(s, me, preview, mode))
 
-list_tab, import_tab = st.tabs([t("customers.tab.list"), t("customers.tab.import")])
+list_tab, import_tab = st.tabs([t("Customer list"), t("Import")])
 with list_tab:
     _list_tab()
 with import_tab:

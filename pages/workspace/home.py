@@ -9,6 +9,7 @@ import streamlit as st
 from crm_core.circulation.recycle import recycle_due
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
 from crm_core.platform import clock
+from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.notices import list_notices, mark_read, unread_count
 from crm_core.platform.permissions import Permission
 from crm_core.sales.home import home_summary
@@ -25,21 +26,20 @@ with session() as s:
     notices = list_notices(s, me, unread_only=True)
     due = recycle_due(s, me) if me.can(Permission.VIEW_OPPORTUNITIES) else None
 
-st.title(tmd("home.title", name=summary.full_name))
+st.title(tmd("Welcome, {name}", name=summary.full_name))
 left, middle, right = st.columns(3)
-left.markdown(
-    f"**{t('home.unit')}**  \n" + (md(" / ".join(summary.unit_path)) or t("home.no_unit"))
-)
+left.markdown(f"**{t('Your unit')}**  \n" + (md(" / ".join(summary.unit_path)) or t("No unit")))
 middle.markdown(
-    f"**{t('home.roles')}**  \n" + ", ".join(md(t(f"role.{code}")) for code in summary.role_codes)
+    f"**{t('Roles')}**  \n"
+    + ", ".join(md(t(label_of("role", code))) for code in summary.role_codes)
 )
-right.markdown(f"**{t('home.scope')}**  \n" + t(f"scope.{summary.scope}"))
+right.markdown(f"**{t('Data scope')}**  \n" + t(label_of("scope", summary.scope)))
 
 metrics = [
-    ("home.leads_in_scope", summary.lead_count),
-    ("home.opportunities_in_scope", summary.opportunity_count),
-    ("home.open_opportunities", summary.open_count),
-    ("home.owned_by_you", summary.owned_by_me),
+    (N_("Leads in your scope"), summary.lead_count),
+    (N_("Opportunities in your scope"), summary.opportunity_count),
+    (N_("Open opportunities"), summary.open_count),
+    (N_("Owned by you"), summary.owned_by_me),
 ]
 shown = [(key, value) for key, value in metrics if value is not None]
 for column, (key, value) in zip(st.columns(max(len(shown), 1)), shown, strict=False):
@@ -50,57 +50,63 @@ def counts_table(title: str, counts: dict[str, int], order, prefix: str, column:
     """A subheading and a two-column table of counts in the domain's order."""
     st.subheader(t(title))
     rows = [(t(f"{prefix}.{key}"), counts[key]) for key in order if key in counts]
-    frame = pd.DataFrame(rows, columns=[t(column), t("home.count")])
+    frame = pd.DataFrame(rows, columns=[t(column), t("Count")])
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
 if summary.by_stage:
     stage_col, pool_col = st.columns(2)
     with stage_col:
-        counts_table("home.by_stage", summary.by_stage, DEFAULT_STAGES, "stage", "home.stage")
+        counts_table(
+            N_("Opportunities in your scope by stage"),
+            summary.by_stage,
+            DEFAULT_STAGES,
+            "stage",
+            N_("Stage"),
+        )
     with pool_col:
         counts_table(
-            "home.by_pool_state", summary.by_pool_state, POOL_STATES, "pool", "home.pool_state"
+            N_("By pool state"), summary.by_pool_state, POOL_STATES, "pool", N_("Pool state")
         )
 
 
-st.subheader(t("home.notices.title", count=number(unread)))
+st.subheader(t("Notices ({count} unread)", count=number(unread)))
 if notices:
     for notice in notices:
         st.info(
-            f"{when(notice.created_at)} · {tmd(f'notice.{notice.kind}', **(notice.params or {}))}"
+            f"{when(notice.created_at)} · {tmd(label_of('notice', notice.kind), **(notice.params or {}))}"
         )
     if unread > len(notices):
-        st.caption(t("home.notices.more", count=number(unread - len(notices))))
-    if st.button(t("home.notices.mark_all"), key="home_mark_read"):
+        st.caption(t("{count} more unread.", count=number(unread - len(notices))))
+    if st.button(t("Mark all read"), key="home_mark_read"):
         with session() as s:
             mark_read(s, me)
         st.rerun()
 else:
-    st.caption(t("home.notices.none"))
+    st.caption(t("No new notices."))
 
 if due is not None:
-    st.subheader(t("home.due.title"))
+    st.subheader(t("Due for recycling"))
     if due:
         now = clock.now()
 
         def in_days(days: int) -> str:
-            return t("home.due.today") if days == 0 else t("home.due.in_days", days=days)
+            return t("Within a day") if days == 0 else t("Recycled in {days} days", days=days)
 
         frame = pd.DataFrame(
             [
                 {
                     "#": d.opportunity_id,
-                    t("home.due.lead"): d.lead_name,
-                    t("home.due.line"): d.business_line,
-                    t("home.stage"): t(f"stage.{d.stage}"),
-                    t("home.due.rule"): d.rule_name,
-                    t("home.due.at"): when(d.due_at),
-                    t("home.due.left"): in_days(d.days_left(now)),
+                    t("Lead"): d.lead_name,
+                    t("Business line"): d.business_line,
+                    t("Stage"): t(label_of("stage", d.stage)),
+                    t("Rule"): d.rule_name,
+                    t("Recycled at"): when(d.due_at),
+                    t(NC_("home.due", "When")): in_days(d.days_left(now)),
                 }
                 for d in due
             ]
         )
         st.dataframe(frame, hide_index=True, width="stretch", key="home_due")
     else:
-        st.caption(t("home.due.none"))
+        st.caption(t("None of your opportunities is about to be recycled."))

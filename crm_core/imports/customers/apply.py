@@ -29,6 +29,7 @@ from crm_core.models import Customer, Lead
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 
@@ -114,7 +115,11 @@ def _check_not_stale(session: Session, preview: CustomerPreview) -> dict[str, in
         now = current.get(row.platform_user_id)
         if row.before != now:
             raise ValidationError(
-                "customers.error.stale", row=row.row, user_id=row.platform_user_id
+                N_(
+                    "The customer {user_id} (row {row}) changed since the preview. Upload the file again."
+                ),
+                row=row.row,
+                user_id=row.platform_user_id,
             )
     return {uid: state.customer_id for uid, state in current.items()}
 
@@ -147,8 +152,8 @@ def apply_customer_import(
     the preview was made for another user or a row changed since it was made.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    check_mode(mode, "customers")
-    check_preview_owner(actor, preview, "customers")
+    check_mode(mode)
+    check_preview_owner(actor, preview)
     counts = preview.counts
     if all_or_nothing_refuses(mode, preview.rejected):
         return CustomerImportResult(mode, False, 0, 0, 0, counts["rejected"], 0, None)
@@ -156,7 +161,9 @@ def apply_customer_import(
     new_rows = preview.rows_in("new")
     changed_rows = preview.rows_in("updated")
     # Another import may store the same user id between our check and our insert.
-    concurrent = ValidationError("customers.error.concurrent_import")
+    concurrent = ValidationError(
+        N_("Another import stored the same customers at the same moment. Please try again.")
+    )
     with one_transaction(session, concurrent):
         ids = _check_not_stale(session, preview)
         if new_rows:
@@ -218,7 +225,7 @@ def rejected_customer_rows_csv(actor: Actor, preview: CustomerPreview, language:
     view_full_phone), and every cell is neutralised so no cell runs as a formula.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    return rejected_rows_csv(actor, preview, language, "customers")
+    return rejected_rows_csv(actor, preview, language)
 
 
 __all__ = [

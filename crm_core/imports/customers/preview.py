@@ -28,6 +28,7 @@ from crm_core.leads.phones import normalise_phone
 from crm_core.models import Customer, Lead
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,
@@ -57,11 +58,11 @@ MAX_LENGTH: dict[str, int] = {"platform_user_id": 80, "name": 120, "email": 200}
 
 CATEGORIES: tuple[str, ...] = ("new", "updated", "unchanged", "rejected")
 REASONS: tuple[str, ...] = (
-    "customers.reason.user_id_required",
-    "customers.reason.bad_phone",
-    "customers.reason.bad_date",
-    "customers.reason.too_long",
-    "customers.reason.duplicate_user_id",
+    N_("The platform user id is required."),
+    NC_("customers.reason", "{phone} is not a valid phone number."),
+    N_('The date "{value}" cannot be read: use YYYY-MM-DD (with an optional HH:MM).'),
+    N_("At most {maximum} characters (this one has {length})."),
+    N_("The user id {user_id} is already on row {first_row}."),
 )
 CHUNK = 2000  # values per IN (...) list, well under every driver's parameter limit
 
@@ -190,9 +191,7 @@ def preview_customer_import(
     customers and the leads to link in chunks, never a query per row.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = checked_mapping(
-        frame, mapping, CUSTOMER_COLUMNS, missing_customer_columns, "customers"
-    )
+    mapping = checked_mapping(frame, mapping, CUSTOMER_COLUMNS, missing_customer_columns)
     source = source or str(frame.attrs.get("filename") or "")
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers
@@ -208,17 +207,22 @@ def preview_customer_import(
 
         user_id = values["platform_user_id"]
         if user_id is None:
-            bad("platform_user_id", "customers.reason.user_id_required")
+            bad("platform_user_id", N_("The platform user id is required."))
         for name, limit in MAX_LENGTH.items():
             if values[name] is not None and len(values[name]) > limit:
-                bad(name, "customers.reason.too_long", maximum=limit, length=len(values[name]))
+                bad(
+                    name,
+                    N_("At most {maximum} characters (this one has {length})."),
+                    maximum=limit,
+                    length=len(values[name]),
+                )
         if values["phone"] is not None:
             phone = normalise_phone(values["phone"])
             if phone is None:
                 # The number as this actor may see it: the reason is shown and exported.
                 bad(
                     "phone",
-                    "customers.reason.bad_phone",
+                    NC_("customers.reason", "{phone} is not a valid phone number."),
                     phone=display_phone(actor, values["phone"]),
                 )
             values["phone"] = phone
@@ -226,14 +230,20 @@ def preview_customer_import(
             try:
                 values["registered_at"] = parse_datetime(values["registered_at"])
             except ValueError:
-                bad("registered_at", "customers.reason.bad_date", value=values["registered_at"])
+                bad(
+                    "registered_at",
+                    N_(
+                        'The date "{value}" cannot be read: use YYYY-MM-DD (with an optional HH:MM).'
+                    ),
+                    value=values["registered_at"],
+                )
                 values["registered_at"] = None
         if user_id is not None:
             if user_id in first_row:
                 # The first row wins so that the user sees which row the later one repeats.
                 bad(
                     "platform_user_id",
-                    "customers.reason.duplicate_user_id",
+                    N_("The user id {user_id} is already on row {first_row}."),
                     user_id=user_id,
                     first_row=first_row[user_id],
                 )

@@ -17,6 +17,7 @@ from crm_core.org.units import get_unit
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 MAX_ROWS = 200_000
@@ -57,24 +58,29 @@ class HistoryPlan:
     report: HistoryReport
 
 
+_MAP_MISSING = {
+    "external_id": N_("Choose the column of the opportunity id."),
+    "owner": N_("Choose the column of the owner."),
+    "stage": N_("Choose the column of the stage."),
+}
+
+
 def mapping_problems(options: HistoryOptions) -> list[str]:
-    """Why the mapping cannot work (translation keys), or nothing."""
-    problems = [
-        f"history_import.error.map_{name}" for name in REQUIRED if not options.mapping.get(name)
-    ]
+    """Why the mapping cannot work (messages), or nothing."""
+    problems = [_MAP_MISSING[name] for name in REQUIRED if not options.mapping.get(name)]
     used = [c for c in options.mapping.values() if c]
     if len(used) != len(set(used)):
-        problems.append("history_import.error.map_twice")
+        problems.append(N_("One column is chosen for two fields."))
     if options.team_mapping and not (
         options.team_mapping.get("owner") and options.team_mapping.get("team")
     ):
-        problems.append("history_import.error.map_team_file")
+        problems.append(N_("Choose the owner and team columns of the team file."))
     if options.mode not in MODES:
-        problems.append("history_import.error.mode")
+        problems.append(N_("Unknown way of handling bad rows."))
     if not options.source.strip() or len(options.source) > 20:
-        problems.append("history_import.error.source")
+        problems.append(N_("The source name must be 1 to 20 characters."))
     if any(stage not in DEFAULT_STAGES for stage in options.stage_map.values()):
-        problems.append("history_import.error.stage_target")
+        problems.append(N_("A source stage maps to an unknown stage."))
     return problems
 
 
@@ -95,10 +101,10 @@ def check_request(
             continue
         unknown = [c for c in mapping.values() if c and c not in table.columns]
         if unknown:
-            raise ValidationError("history_import.error.map_unknown_column", column=unknown[0])
+            raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
     if len(frame.index) > MAX_ROWS:
         raise ValidationError(
-            "history_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+            N_("{rows} rows: at most {max} in one import."), rows=len(frame.index), max=MAX_ROWS
         )
     if session.get(BusinessLine, options.business_line_id) is None:
         raise NotFound(entity="business_line", id=options.business_line_id)

@@ -25,6 +25,7 @@ from crm_core.models import DEFAULT_STAGES, Lead, Opportunity, OrgUnit, User
 from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import clean_cell, parse_datetime
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 
 MAX_ID = 60  # the source's id; with the source prefix it fits the 80-character columns
@@ -118,17 +119,13 @@ def read_teams(
                 HistoryIssue(
                     int(row),
                     mapping.get("owner"),
-                    "history_import.error.owner_missing",
+                    N_("No owner."),
                     file="teams",
                 )
             )
             continue
         if not team:
-            issues.append(
-                HistoryIssue(
-                    int(row), mapping.get("team"), "history_import.error.team_missing", file="teams"
-                )
-            )
+            issues.append(HistoryIssue(int(row), mapping.get("team"), N_("No team."), file="teams"))
             continue
         key = word(owner)
         if key in found and found[key] != (team, parent):
@@ -136,7 +133,7 @@ def read_teams(
                 HistoryIssue(
                     int(row),
                     mapping.get("team"),
-                    "history_import.error.team_conflict",
+                    N_("{owner} is given two different teams."),
                     {"owner": owner},
                     file="teams",
                 )
@@ -206,13 +203,13 @@ class _Mapper:
             else:
                 candidates = []
         if len(candidates) > 1:
-            raise _Refused("team", "history_import.error.team_ambiguous", team=team)
+            raise _Refused("team", N_("Several units are called {team}."), team=team)
         if candidates:
             found: int | str = candidates[0].id
         elif not self.options.create_missing:
-            raise _Refused("team", "history_import.error.team_unknown", team=team)
+            raise _Refused("team", N_("No unit called {team}."), team=team)
         elif parent is None:
-            raise _Refused("team", "history_import.error.parent_needed", team=team)
+            raise _Refused("team", N_("Choose where to create {team}."), team=team)
         else:
             found = self._plan_unit(team.strip(), parent)
         self.mapping.units[cache_key] = found
@@ -229,15 +226,17 @@ class _Mapper:
             if len(users) > 1:
                 users = [u for u in users if word(u.username) == key] or users
             if len(users) > 1:
-                raise _Refused("owner", "history_import.error.owner_ambiguous", owner=name)
+                raise _Refused("owner", N_("Several users are called {owner}."), owner=name)
             if users:
                 owner = users[0].id
             elif not self.options.create_missing:
-                raise _Refused("owner", "history_import.error.owner_unknown", owner=name)
+                raise _Refused("owner", N_("No user called {owner}."), owner=name)
             else:
                 home = unit if unit is not None else (self.parent.id if self.parent else None)
                 if home is None:
-                    raise _Refused("owner", "history_import.error.owner_without_team", owner=name)
+                    raise _Refused(
+                        "owner", N_("{owner} has no team to be credited to."), owner=name
+                    )
                 owner = f"user:{len(self.mapping.new_users) + 1}"
                 self.mapping.new_users.append(PlannedUser(owner, name.strip(), home))
             self.mapping.users[key] = owner
@@ -250,7 +249,9 @@ class _Mapper:
             return next(u.unit for u in self.mapping.new_users if u.key == owner)
         user = next(u for users in self.users.values() for u in users if u.id == owner)
         if user.org_unit_id is None:
-            raise _Refused("owner", "history_import.error.owner_without_team", owner=user.full_name)
+            raise _Refused(
+                "owner", N_("{owner} has no team to be credited to."), owner=user.full_name
+            )
         return user.org_unit_id
 
 
@@ -288,12 +289,14 @@ def read_history(
         try:
             source_id = cell("external_id")
             if not source_id:
-                raise _Refused("external_id", "history_import.error.id_missing")
+                raise _Refused("external_id", N_("No opportunity id."))
             if len(source_id) > MAX_ID:
-                raise _Refused("external_id", "history_import.error.id_long", max=MAX_ID)
+                raise _Refused(
+                    "external_id", N_("The id is longer than {max} characters."), max=MAX_ID
+                )
             if source_id in first_row:
                 raise _Refused(
-                    "external_id", "history_import.error.repeat", first=first_row[source_id]
+                    "external_id", N_("The same id as row {first}."), first=first_row[source_id]
                 )
             first_row[source_id] = row
             if external_key(options, source_id) in known:
@@ -301,10 +304,15 @@ def read_history(
                 continue
             history = _read_row(cell, stages, now)
             if history[0] == "won" and not may_record_revenue:
-                raise _Refused("stage", "history_import.error.won_needs_payments")
+                raise _Refused(
+                    "stage",
+                    N_(
+                        "A won opportunity brings revenue: importing it needs the right to record payments."
+                    ),
+                )
             owner_name = cell("owner")
             if not owner_name:
-                raise _Refused("owner", "history_import.error.owner_missing")
+                raise _Refused("owner", N_("No owner."))
             team = teams.get(word(owner_name))
             if team is None and cell("team"):
                 team = (cell("team"), None)
@@ -327,37 +335,41 @@ def _date(cell, name: str) -> datetime | None:
     try:
         return parse_datetime(text)
     except ValueError:
-        raise _Refused(name, "history_import.error.bad_date", value=text) from None
+        raise _Refused(name, N_("Not a date: {value}."), value=text) from None
 
 
 def _read_row(cell, stages: dict[str, str], now: datetime):
     """(our stage, created at, closed at, amount) of a row, or _Refused."""
     source_stage = cell("stage")
     if not source_stage:
-        raise _Refused("stage", "history_import.error.stage_missing")
+        raise _Refused("stage", N_("No stage."))
     stage = stages.get(word(source_stage))
     if stage not in DEFAULT_STAGES:
-        raise _Refused("stage", "history_import.error.stage_unknown", stage=source_stage)
+        raise _Refused(
+            "stage", NC_("history_import.error", "Unknown stage: {stage}."), stage=source_stage
+        )
     engaged, closed = _date(cell, "created_at"), _date(cell, "closed_at")
     amount = None
     if stage in CLOSED:
         if closed is None:
-            raise _Refused("closed_at", "history_import.error.close_date_missing")
+            raise _Refused("closed_at", N_("A closed opportunity needs its close date."))
         if stage == "won":
             text = cell("amount")
             if not text:
-                raise _Refused("amount", "history_import.error.amount_missing")
+                raise _Refused("amount", N_("A won opportunity needs its value."))
             try:
                 amount = _amount(text)
             except (InvalidOperation, ValueError):
-                raise _Refused("amount", "history_import.error.bad_amount", value=text) from None
+                raise _Refused(
+                    "amount", N_("Not an amount of money: {value}."), value=text
+                ) from None
     else:
         closed = None  # an open row's close date (expected close) is no close
     created = engaged or closed or now
     if closed is not None and created > closed:
-        raise _Refused("closed_at", "history_import.error.closed_before_created")
+        raise _Refused("closed_at", N_("Closed before it was created."))
     if created > now:
-        raise _Refused("created_at", "history_import.error.future_date")
+        raise _Refused("created_at", N_("A date in the future."))
     if closed is not None and closed > now:
-        raise _Refused("closed_at", "history_import.error.future_date")
+        raise _Refused("closed_at", N_("A date in the future."))
     return stage, created, closed, amount

@@ -32,7 +32,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import paused_gc
 from crm_core.platform.cells import neutralise_cell
 from crm_core.platform.errors import ValidationError
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import N_, translate
 from crm_core.platform.permissions import DataScope, Permission
 
 __all__ = [
@@ -113,18 +113,22 @@ def mapping_problems(options: ImportOptions) -> list[str]:
     mapping = options.mapping
     problems = []
     if not mapping.get("name"):
-        problems.append("lead_import.error.map_name")
+        problems.append(N_("Choose the column that holds the name."))
     if not mapping.get("phone") and not mapping.get("external_id"):
-        problems.append("lead_import.error.map_phone")
+        problems.append(
+            N_("Choose the phone column, or the external id column for records without phones.")
+        )
     if not mapping.get("channel") and not options.default_channel:
-        problems.append("lead_import.error.map_channel")
+        problems.append(N_("Choose the channel column, or a channel for the whole file."))
     if not mapping.get("business_line") and not options.default_line_codes:
-        problems.append("lead_import.error.map_line")
+        problems.append(
+            N_("Choose the business line column, or business lines for the whole file.")
+        )
     used = [column for column in mapping.values() if column]
     if len(used) != len(set(used)):
-        problems.append("lead_import.error.map_twice")
+        problems.append(N_("One column is chosen for two fields."))
     if options.mode not in MODES:
-        problems.append("lead_import.error.mode")
+        problems.append(N_("Choose what to do with bad rows."))
     return problems
 
 
@@ -135,10 +139,12 @@ def _check(actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
         raise ValidationError(problems[0])
     unknown = [c for c in options.mapping.values() if c and c not in frame.columns]
     if unknown:
-        raise ValidationError("lead_import.error.map_unknown_column", column=unknown[0])
+        raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
     if len(frame.index) > MAX_ROWS:
         raise ValidationError(
-            "lead_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+            N_("The file has {rows} rows; at most {max} can be imported at once. Split it."),
+            rows=len(frame.index),
+            max=MAX_ROWS,
         )
 
 
@@ -282,10 +288,10 @@ def rejected_rows_csv(
     header = [str(c) for c in frame.columns]
     writer.writerow(
         [
-            translate("lead_import.csv.row", language),
+            translate("Row", language),
             *header,
-            translate("lead_import.csv.column", language),
-            translate("lead_import.csv.reason", language),
+            translate("Column at fault", language),
+            translate("Reason", language),
         ]
     )
     for issue in report.issues:

@@ -13,6 +13,7 @@ from crm_core.imports.leads.columns import COLUMNS, ImportOptions, lookup, split
 from crm_core.leads.intake import IntakeOutcome, LeadInput
 from crm_core.leads.intake.inputs import reject
 from crm_core.platform.cells import parse_datetime
+from crm_core.platform.i18n import N_
 from crm_core.platform.metadata import list_business_lines, list_options
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
@@ -127,7 +128,12 @@ def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> 
         created = dates[i]
         if created is _BAD_DATE:
             value = column["created_at"][i]
-            refused[i] = reject(i, "lead_import.error.bad_date", "created_at", value=value)
+            refused[i] = reject(
+                i,
+                N_("{value} is not a date (use 2024-03-01 or 2024/3/1 14:30)."),
+                "created_at",
+                value=value,
+            )
             created = None
         inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
     return FileRows(inputs, [int(n) for n in frame.index], refused)

@@ -20,6 +20,7 @@ from crm_core.imports.payments.preview import PaymentIssue, PaymentPreview
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 
@@ -49,8 +50,8 @@ def apply_payment_import(
     at the same moment, everything is rolled back and `payment_import.error.concurrent`
     raised: preview the file again."""
     actor.require(Permission.RECORD_PAYMENTS)
-    check_mode(mode, "payment_import")
-    check_preview_owner(actor, preview, "payment_import")
+    check_mode(mode)
+    check_preview_owner(actor, preview)
     counts = preview.counts
     if all_or_nothing_refuses(mode, preview.rejected):
         return PaymentImportResult(mode, False, 0, counts["already"], counts["rejected"])
@@ -59,7 +60,14 @@ def apply_payment_import(
     recorded = already = 0
     failed: list[PaymentIssue] = []
     # Another payment may take one of the file's references at the same moment.
-    with one_transaction(session, ValidationError("payment_import.error.concurrent")):
+    with one_transaction(
+        session,
+        ValidationError(
+            N_(
+                "Another payment took one of the file's references meanwhile: nothing was recorded. Preview the file again."
+            )
+        ),
+    ):
         for row in preview.rows:
             try:
                 outcome = pay_order(
@@ -109,4 +117,4 @@ def rejected_payment_rows_csv(actor: Actor, preview: PaymentPreview, language: s
     number, the file's own columns and a reason column in `language`. No cell can run as a
     spreadsheet formula."""
     actor.require(Permission.RECORD_PAYMENTS)
-    return rejected_rows_csv(actor, preview, language, "payment_import")
+    return rejected_rows_csv(actor, preview, language)

@@ -30,6 +30,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import utc_offset
 from crm_core.platform.errors import CrmError, ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
 from crm_core.platform.permissions import Permission
 
@@ -97,7 +98,10 @@ REQUIRED: tuple[str, ...] = ("order_number", "payment_ref")
 MAX_ROWS = 20_000
 CHUNK = 2000  # values per IN (...) list
 # The field at fault when the payment rules refuse a row (else the order number).
-_FIELD_OF = {"payments.error.amount_differs": "amount", "payments.error.before_order": "paid_at"}
+_FIELD_OF = {
+    N_("The amount {amount} differs from order {order}'s amount {expected}."): "amount",
+    N_("The payment time is before order {order} was made."): "paid_at",
+}
 
 
 @dataclass(frozen=True)
@@ -182,15 +186,15 @@ def _ref_holders(session: Session, actor: Actor, refs: Iterable[str]) -> dict[st
 
 
 def _checked_mapping(frame: pd.DataFrame, mapping: Mapping[str, str | None] | None) -> dict:
-    mapping = checked_mapping(
-        frame, mapping, PAYMENT_COLUMNS, missing_payment_columns, "payment_import"
-    )
+    mapping = checked_mapping(frame, mapping, PAYMENT_COLUMNS, missing_payment_columns)
     used = [c for c in mapping.values() if c]
     if len(used) != len(set(used)):
-        raise ValidationError("payment_import.error.map_twice")
+        raise ValidationError(N_("One column of the file is chosen for two fields."))
     if len(frame.index) > MAX_ROWS:
         raise ValidationError(
-            "payment_import.error.too_many_rows", rows=len(frame.index), max=MAX_ROWS
+            N_("The file has {rows} rows; at most {max} are imported at once."),
+            rows=len(frame.index),
+            max=MAX_ROWS,
         )
     return mapping
 
@@ -229,32 +233,42 @@ def preview_payment_import(
         cell = cells.values(position, mapping)
         values: dict[str, Any] = {"order_id": None, "ref": None, "amount": None, "paid_at": None}
         if cell["order_number"] is None:
-            bad("order_number", "payment_import.error.order_required")
+            bad("order_number", N_("The order number is missing."))
         else:
             values["order_id"] = parse_order_number(cell["order_number"])
             if values["order_id"] is None:
                 bad(
-                    "order_number", "payment_import.error.unknown_order", order=cell["order_number"]
+                    "order_number",
+                    N_("There is no order {order}, or it is outside your data scope."),
+                    order=cell["order_number"],
                 )
         if cell["payment_ref"] is None:
-            bad("payment_ref", "payments.error.ref_required")
+            bad("payment_ref", N_("A payment needs its payment reference."))
         elif len(cell["payment_ref"]) > MAX_REF:
-            bad("payment_ref", "payments.error.ref_too_long", maximum=MAX_REF)
+            bad(
+                "payment_ref",
+                N_("The payment reference is longer than {maximum} characters."),
+                maximum=MAX_REF,
+            )
         else:
             values["ref"] = cell["payment_ref"]
         if cell["amount"] is not None:
             try:
                 values["amount"] = parse_money(cell["amount"])
             except ValidationError:
-                bad("amount", "payment_import.error.bad_amount", value=cell["amount"])
+                bad("amount", N_("“{value}” is not an amount."), value=cell["amount"])
         if cell["paid_at"] is not None:
             try:
                 values["paid_at"] = parse_datetime(cell["paid_at"]) - offset
             except ValueError:
-                bad("paid_at", "payment_import.error.bad_date", value=cell["paid_at"])
+                bad("paid_at", N_("“{value}” is not a date and time."), value=cell["paid_at"])
             else:
                 if values["paid_at"] > now:
-                    bad("paid_at", "payments.error.future", paid_at=cell["paid_at"])
+                    bad(
+                        "paid_at",
+                        N_("The payment time {paid_at} is in the future."),
+                        paid_at=cell["paid_at"],
+                    )
         parsed.append((values, issues))
 
     orders = _orders_in_scope(session, actor, (v["order_id"] for v, _ in parsed if v["order_id"]))
@@ -274,7 +288,11 @@ def preview_payment_import(
         order = orders.get(order_id) if order_id is not None else None
         if order_id is not None and order is None:
             given = cells.text(mapping["order_number"], position)
-            bad("order_number", "payment_import.error.unknown_order", order=given)
+            bad(
+                "order_number",
+                N_("There is no order {order}, or it is outside your data scope."),
+                order=given,
+            )
         done = (
             order is not None
             and ref is not None
@@ -285,7 +303,7 @@ def preview_payment_import(
             if ref in first_ref:
                 bad(
                     "payment_ref",
-                    "payment_import.error.duplicate_ref",
+                    N_("Payment reference {ref} is already on row {first_row} of this file."),
                     ref=ref,
                     first_row=first_ref[ref],
                 )
@@ -296,17 +314,21 @@ def preview_payment_import(
                 if holder[1]:
                     bad(
                         "payment_ref",
-                        "payments.error.ref_used",
+                        N_("Payment reference {ref} is already used by order {order}."),
                         ref=ref,
                         order=order_number(holder[0]),
                     )
                 else:  # an order outside the scope does not exist, not even by its number
-                    bad("payment_ref", "payments.error.ref_used_elsewhere", ref=ref)
+                    bad(
+                        "payment_ref",
+                        N_("Payment reference {ref} is already used by another order."),
+                        ref=ref,
+                    )
         if order is not None:
             if order.id in first_order:
                 bad(
                     "order_number",
-                    "payment_import.error.duplicate_order",
+                    N_("Order {order} is already paid on row {first_row} of this file."),
                     order=order_number(order.id),
                     first_row=first_order[order.id],
                 )

@@ -39,6 +39,7 @@ from crm_core.org.auth import validate_new_password
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 # --- apply ---------------------------------------------------------------------------------
@@ -82,7 +83,13 @@ def _check_not_stale(session: Session, preview: RosterPreview) -> dict[str, User
                 and roles.get(user.id, ()) == row.before.roles
             )
         if not fresh:
-            raise ValidationError("roster.error.stale", row=row.row, employee_no=row.employee_no)
+            raise ValidationError(
+                N_(
+                    "The account on row {row} ({employee_no}) changed after the preview; nothing was applied. Upload the file again."
+                ),
+                row=row.row,
+                employee_no=row.employee_no,
+            )
     return existing
 
 
@@ -110,8 +117,10 @@ def apply_roster(session: Session, actor: Actor, preview: RosterPreview) -> Rost
     """
     actor.require(Permission.MANAGE_USERS)
     if preview.issues:
-        raise ValidationError("roster.error.bad_rows", count=len(preview.bad_rows))
-    check_preview_owner(actor, preview, "roster")
+        raise ValidationError(
+            N_("The roster has {count} bad rows; nothing was applied."), count=len(preview.bad_rows)
+        )
+    check_preview_owner(actor, preview)
     created: list[NewAccount] = []
     departures: list[Departure] = []
     before_summary: dict[str, Any] = {}
@@ -194,7 +203,7 @@ def apply_roster(session: Session, actor: Actor, preview: RosterPreview) -> Rost
         entry = audit.record(
             session,
             actor,
-            "roster.apply",
+            N_("Apply the roster"),
             "roster",
             (preview.source or "roster")[:80],
             {"rows": preview.total_rows, "users": before_summary},

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from crm_core.models import Role
-from crm_core.platform.i18n import CATALOGUES
+from crm_core.platform.i18n import label_of, translate
 
 # --- columns -------------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def title_map(roles: Iterable[Role]) -> dict[str, str]:
                 mapping[_word(title)] = code
     for language in ("en", "zh"):
         for code in codes:
-            label = CATALOGUES[language].get(f"role.{code}")
+            label = translate(label_of("role", code), language)
             if label:
                 mapping[_word(label)] = code
     for role in roles:

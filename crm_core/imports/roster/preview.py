@@ -30,6 +30,7 @@ from crm_core.org.access import org_unit_scope
 from crm_core.org.units import unit_by_path_names
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import PermissionDenied
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
 
 # --- results -------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ def preview_roster(
     handful of queries whatever the size of the file; writes nothing.
     """
     actor.require(Permission.MANAGE_USERS)
-    mapping = checked_mapping(frame, mapping, COLUMNS, missing_columns, "roster")
+    mapping = checked_mapping(frame, mapping, COLUMNS, missing_columns)
     source = source or str(frame.attrs.get("filename") or "")
     numbers = (
         [int(n) for n in frame.index]
@@ -311,16 +312,16 @@ def preview_roster(
 
         for name in REQUIRED:
             if not record[name]:
-                bad(name, "roster.reason.required")
+                bad(name, N_("A value is required."))
         for name, limit in MAX_LENGTH.items():
             if len(record[name]) > limit:
-                bad(name, "roster.reason.too_long", maximum=limit)
+                bad(name, N_("Too long: at most {maximum} characters."), maximum=limit)
         employee_no = record["employee_no"]
         key = employee_no.lower()
         if employee_no and len(rows_by_number[key]) > 1:
             bad(
                 "employee_no",
-                "roster.reason.duplicate",
+                N_("The employee number {employee_no} appears more than once (rows {rows})."),
                 employee_no=employee_no,
                 rows=", ".join(str(n) for n in rows_by_number[key]),
             )
@@ -329,14 +330,18 @@ def preview_roster(
         if record["status"]:
             status = parse_status(record["status"])
             if status is None:
-                bad("status", "roster.reason.unknown_status", value=record["status"])
+                bad(
+                    "status",
+                    N_("Unknown status “{value}”: use active, on leave or resigned."),
+                    value=record["status"],
+                )
 
         effective = None
         if record["date"]:
             try:
                 effective = parse_date(record["date"])
             except ValueError:
-                bad("date", "roster.reason.bad_date", value=record["date"])
+                bad("date", N_("Bad date “{value}”: use YYYY-MM-DD."), value=record["date"])
 
         unit = None
         if record["unit"]:
@@ -346,7 +351,7 @@ def preview_roster(
                 resolved[path_key] = unit_by_path_names(session, names) if names else None
             unit = resolved[path_key]
             if unit is None:
-                bad("unit", "roster.reason.unknown_unit", unit=record["unit"])
+                bad("unit", N_("Unknown unit “{unit}”."), unit=record["unit"])
 
         title = record["title"] or None
         role = None
@@ -354,17 +359,17 @@ def preview_roster(
             code = titles.get(_word(title))
             role = roles_by_code.get(code) if code else None
             if role is None:
-                bad("title", "roster.reason.unknown_role", title=title)
+                bad("title", N_("No role matches the title “{title}”."), title=title)
             elif not _grantable(session, actor, role, unit.id if unit else None, grantable):
-                bad("title", "roster.reason.role_not_grantable", role=role.code)
+                bad("title", N_("You cannot grant the role {role}."), role=role.code)
 
         user = existing.get(key) if employee_no else None
         before = _state(user, units, current_roles.get(user.id, ())) if user is not None else None
         if user is not None and in_scope is not None and user.id != actor.user_id:
             if user.org_unit_id not in in_scope:
-                bad("employee_no", "roster.reason.outside_scope")
+                bad("employee_no", N_("Outside your scope."))
         if unit is not None and in_scope is not None and unit.id not in in_scope:
-            bad("unit", "roster.reason.outside_scope")
+            bad("unit", N_("Outside your scope."))
 
         if row_issues or status is None or unit is None:
             issues.extend(row_issues)
@@ -391,17 +396,24 @@ def preview_roster(
         category = _category(before, status, tuple(changes))
 
         if category == "new" and key in taken_usernames:
-            bad("employee_no", "roster.reason.username_taken", username=key)
+            bad(
+                "employee_no",
+                N_("The username {username} is taken by another account."),
+                username=key,
+            )
         if category in ("new", "rejoined") or "unit" in changes:
             if not unit.active:
-                bad("unit", "roster.reason.unit_disabled", unit=record["unit"])
+                bad("unit", N_("The unit “{unit}” is disabled."), unit=record["unit"])
         if user is not None and changes:
             if not all(
                 _grantable(session, actor, roles_by_code[c], before.org_unit_id, grantable)
                 for c in before.roles
                 if c in roles_by_code
             ):
-                bad("employee_no", "roster.reason.cannot_manage")
+                bad(
+                    "employee_no",
+                    N_("This account holds a role you cannot grant, so you cannot change it."),
+                )
             elif "unit" in changes:
                 # The move is applied before any new role: the roles held now go along, and
                 # must not reach, from the new unit, beyond the actor.
@@ -409,12 +421,18 @@ def preview_roster(
                     if code in roles_by_code and not _grantable(
                         session, actor, roles_by_code[code], unit.id, grantable
                     ):
-                        bad("unit", "roster.reason.role_reach", role=code)
+                        bad(
+                            "unit",
+                            N_(
+                                "In this unit the account's role {role} would reach data outside your scope."
+                            ),
+                            role=code,
+                        )
             if user.id == actor.user_id:
                 if roles_after is not None and actor.scope is not DataScope.ALL:
-                    bad("title", "roster.reason.own_roles")
+                    bad("title", N_("You cannot change your own roles."))
                 if category == "left":
-                    bad("status", "roster.reason.self_leave")
+                    bad("status", N_("You cannot mark yourself as left."))
         if row_issues:
             issues.extend(row_issues)
             continue

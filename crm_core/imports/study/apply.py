@@ -21,6 +21,7 @@ from crm_core.imports.study.preview import WRITTEN, LearningPreview, LearningRow
 from crm_core.models import LearningActivity
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 _CHUNK = 5_000  # rows per upsert statement
@@ -87,8 +88,8 @@ def apply_learning_import(
     One upsert per few thousand rows, a `learning.import` audit entry, one commit; on any
     error everything is rolled back. Refused when the preview was made for another user."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    check_mode(mode, "learning")
-    check_preview_owner(actor, preview, "learning")
+    check_mode(mode)
+    check_preview_owner(actor, preview)
     counts = preview.counts
     if all_or_nothing_refuses(mode, preview.rejected):
         return LearningImportResult(mode, False, 0, 0, 0, 0, counts["rejected"])
@@ -99,7 +100,7 @@ def apply_learning_import(
         for start in range(0, len(rows), _CHUNK):
             session.execute(statement, rows[start : start + _CHUNK])
         audit_id = audit_import(
-            session, actor, "learning.import", "learning_activity", preview, mode, counts
+            session, actor, N_("Import"), "learning_activity", preview, mode, counts
         )
     return LearningImportResult(
         mode,
@@ -120,4 +121,4 @@ def rejected_learning_rows_csv(actor: Actor, preview: LearningPreview, language:
     The phone cell shows as `display_phone` shows it to `actor` (masked without
     view_full_phone), and every cell is neutralised so no cell runs as a formula."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    return rejected_rows_csv(actor, preview, language, "learning")
+    return rejected_rows_csv(actor, preview, language)

@@ -35,6 +35,7 @@ from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,
@@ -92,18 +93,18 @@ MAX_COURSE = 200  # the column's length
 CATEGORIES: tuple[str, ...] = ("new", "updated", "unchanged", "older", "rejected")
 WRITTEN: tuple[str, ...] = ("new", "updated")
 REASONS: tuple[str, ...] = (
-    "learning.reason.no_person",
-    "learning.reason.bad_phone",
-    "learning.reason.no_lead_for_phone",
-    "learning.reason.unknown_customer",
-    "learning.reason.customer_without_lead",
-    "learning.reason.person_mismatch",
-    "learning.reason.course_required",
-    "learning.reason.course_too_long",
-    "learning.reason.bad_progress",
-    "learning.reason.bad_date",
-    "learning.reason.future_date",
-    "learning.reason.duplicate",
+    N_("Neither a phone nor a customer id: the row names no student."),
+    N_("“{phone}” is not a phone number."),
+    N_("No lead has the phone {phone}."),
+    N_("No customer has the id “{customer}”."),
+    N_("Customer “{customer}” is linked to no lead."),
+    N_("Customer “{customer}” and phone {phone} belong to different leads."),
+    N_("The course is missing."),
+    N_("The course name has {length} characters; at most {maximum}."),
+    N_("“{value}” is not a progress from 0 to 100."),
+    N_("“{value}” is not a date like 2026-11-30."),
+    N_("{value} is in the future."),
+    N_("The student's course “{course}” is already in row {first_row}."),
 )
 
 
@@ -197,32 +198,45 @@ def _check_cells(actor: Actor, mapping: dict, checked: _Checked, today: date) ->
         checked.issues.append(LearningIssue(number, name, mapping.get(name) or "", key, params))
 
     if values["phone"] is None and values["customer_id"] is None:
-        bad("", "learning.reason.no_person")
+        bad("", N_("Neither a phone nor a customer id: the row names no student."))
     if values["phone"] is not None:
         phone = normalise_phone(values["phone"])
         if phone is None:
-            bad("phone", "learning.reason.bad_phone", phone=display_phone(actor, values["phone"]))
+            bad(
+                "phone",
+                N_("“{phone}” is not a phone number."),
+                phone=display_phone(actor, values["phone"]),
+            )
         values["phone"] = phone
     course = values["course"]
     if course is None:
-        bad("course", "learning.reason.course_required")
+        bad("course", N_("The course is missing."))
     else:
         values["course"] = course = " ".join(course.split())
         if len(course) > MAX_COURSE:
-            bad("course", "learning.reason.course_too_long", maximum=MAX_COURSE, length=len(course))
+            bad(
+                "course",
+                N_("The course name has {length} characters; at most {maximum}."),
+                maximum=MAX_COURSE,
+                length=len(course),
+            )
     raw_progress = values["progress_pct"]
     values["progress_pct"] = parse_progress(raw_progress) if raw_progress is not None else None
     if values["progress_pct"] is None:
-        bad("progress_pct", "learning.reason.bad_progress", value=raw_progress or "")
+        bad(
+            "progress_pct",
+            N_("“{value}” is not a progress from 0 to 100."),
+            value=raw_progress or "",
+        )
     raw_date = values["last_studied_on"]
     if raw_date is not None:
         try:
             studied = parse_datetime(raw_date).date()
         except ValueError:
-            bad("last_studied_on", "learning.reason.bad_date", value=raw_date)
+            bad("last_studied_on", N_("“{value}” is not a date like 2026-11-30."), value=raw_date)
             studied = None
         if studied is not None and studied > today:
-            bad("last_studied_on", "learning.reason.future_date", value=raw_date)
+            bad("last_studied_on", N_("{value} is in the future."), value=raw_date)
         values["last_studied_on"] = studied
 
 
@@ -261,9 +275,7 @@ def preview_learning_import(
     number from 0 to 100, a bad or future study date, or a (person, course) an earlier
     row of the file already has. The leads and stored rows are read in chunks."""
     actor.require(Permission.MANAGE_CUSTOMERS)
-    mapping = checked_mapping(
-        frame, mapping, LEARNING_COLUMNS, missing_learning_columns, "learning"
-    )
+    mapping = checked_mapping(frame, mapping, LEARNING_COLUMNS, missing_learning_columns)
     source = source or str(frame.attrs.get("filename") or "")
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers
@@ -295,7 +307,7 @@ def preview_learning_import(
                     row.number,
                     "course",
                     mapping["course"] or "",
-                    "learning.reason.duplicate",
+                    N_("The student's course “{course}” is already in row {first_row}."),
                     repeat,
                 )
             )
@@ -357,18 +369,22 @@ def _resolve(
     if phone is not None:
         from_phone = by_phone.get(phone)
         if from_phone is None:
-            bad("phone", "learning.reason.no_lead_for_phone", phone=display_phone(actor, phone))
+            bad("phone", N_("No lead has the phone {phone}."), phone=display_phone(actor, phone))
     if customer is not None:
         if customer not in by_customer:
-            bad("customer_id", "learning.reason.unknown_customer", customer=customer)
+            bad("customer_id", N_("No customer has the id “{customer}”."), customer=customer)
         else:
             from_customer = by_customer[customer]
             if from_customer is None:
-                bad("customer_id", "learning.reason.customer_without_lead", customer=customer)
+                bad(
+                    "customer_id",
+                    N_("Customer “{customer}” is linked to no lead."),
+                    customer=customer,
+                )
     if from_phone and from_customer and from_phone.lead_id != from_customer.lead_id:
         bad(
             "customer_id",
-            "learning.reason.person_mismatch",
+            N_("Customer “{customer}” and phone {phone} belong to different leads."),
             customer=customer,
             phone=display_phone(actor, phone),
         )

@@ -58,6 +58,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import paused_gc
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 __all__ = [
@@ -103,7 +104,9 @@ def intake_leads(
     if keep_for_self:
         actor.require(Permission.WORK_OPPORTUNITIES)
         if actor.org_unit_id is None:
-            raise ValidationError("leads.error.keep_needs_unit")
+            raise ValidationError(
+                N_("You belong to no team, so you cannot keep a lead for yourself.")
+            )
     try:
         # A savepoint: an error - also a cancelled run (the page's script stopped inside
         # `progress`) - undoes this batch only, not the caller's earlier work.
@@ -120,7 +123,9 @@ def intake_leads(
             )
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
-        raise ValidationError("leads.error.concurrent_intake") from error
+        raise ValidationError(
+            N_("Someone stored the same person at the same moment; please try again.")
+        ) from error
 
 
 def _intake(

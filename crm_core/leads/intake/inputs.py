@@ -9,6 +9,7 @@ from typing import Any
 
 from crm_core.leads.phones import normalise_phone, phone_suffix
 from crm_core.models import BusinessLine
+from crm_core.platform.i18n import N_
 from crm_core.platform.search_keys import name_key
 
 CREATED = "created"
@@ -20,16 +21,16 @@ OUTCOME_STATUSES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, REJECTED)
 
 # Rejection reasons (translation keys); the tests check each exists in both languages.
 REASONS = (
-    "leads.error.name_required",
-    "leads.error.phone_invalid",
-    "leads.error.phone_or_external_id_required",
-    "leads.error.channel_required",
-    "leads.error.channel_unknown",
-    "leads.error.business_line_required",
-    "leads.error.business_line_unknown",
-    "leads.error.too_long",
-    "leads.error.date_future",
-    "leads.error.tag_too_long",
+    N_("A name is required."),
+    N_("{phone} is not a valid phone number."),
+    N_("Give a phone number, or an external id for a lead without one."),
+    N_("A channel is required."),
+    N_("Unknown or disabled channel {channel}."),
+    N_("Choose at least one business line."),
+    N_("Unknown or disabled business line {code}."),
+    N_("{field} has at most {max} characters."),
+    N_("The date lies in the future."),
+    N_("A tag has at most {max} characters."),
 )
 
 # Text fields of a lead and their column lengths.
@@ -178,41 +179,52 @@ def validate(
                 too_long = (name, limit)
         values[name] = value
     if not values["name"]:
-        return reject(index, "leads.error.name_required", "name")
+        return reject(index, N_("A name is required."), "name")
     if too_long is not None:
         name, limit = too_long
-        return reject(index, "leads.error.too_long", name, field=name, max=limit)
+        return reject(
+            index, N_("{field} has at most {max} characters."), name, field=name, max=limit
+        )
     raw_phone = str(item.phone).strip() if item.phone is not None else None
     phone = None
     if raw_phone:
         phone = normalise_phone(raw_phone)
         if phone is None:
-            return reject(index, "leads.error.phone_invalid", "phone", phone=raw_phone)
+            return reject(
+                index, N_("{phone} is not a valid phone number."), "phone", phone=raw_phone
+            )
     elif values["external_id"] is None:
-        return reject(index, "leads.error.phone_or_external_id_required", "phone")
+        return reject(
+            index, N_("Give a phone number, or an external id for a lead without one."), "phone"
+        )
     channel = str(item.channel).strip().lower() if item.channel is not None else ""
     if not channel:
-        return reject(index, "leads.error.channel_required", "channel")
+        return reject(index, N_("A channel is required."), "channel")
     if channel not in channels:
-        return reject(index, "leads.error.channel_unknown", "channel", channel=channel)
+        return reject(
+            index, N_("Unknown or disabled channel {channel}."), "channel", channel=channel
+        )
     codes: list[str] = []
     for code in item.business_line_codes or ():
         code = str(code).strip().lower()
         if code and code not in codes:
             if code not in lines:
                 return reject(
-                    index, "leads.error.business_line_unknown", "business_line_codes", code=code
+                    index,
+                    N_("Unknown or disabled business line {code}."),
+                    "business_line_codes",
+                    code=code,
                 )
             codes.append(code)
     if not codes:
-        return reject(index, "leads.error.business_line_required", "business_line_codes")
+        return reject(index, N_("Choose at least one business line."), "business_line_codes")
     if item.created_at is not None and item.created_at > now:
-        return reject(index, "leads.error.date_future", "created_at")
+        return reject(index, N_("The date lies in the future."), "created_at")
     tags: list[str] = []
     for tag in item.tags or []:
         tag = " ".join(str(tag).split())
         if len(tag) > TAG_MAX:
-            return reject(index, "leads.error.tag_too_long", "tags", max=TAG_MAX)
+            return reject(index, N_("A tag has at most {max} characters."), "tags", max=TAG_MAX)
         if tag and tag not in tags:
             tags.append(tag)
     values.update(

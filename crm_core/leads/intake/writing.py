@@ -253,7 +253,7 @@ def _log_touches(session: Session, actor: Actor, now: datetime, source: str, pla
                 "author_id": actor.user_id,
                 "channel": "note",
                 "content": translate(
-                    "leads.followup.new_inquiry",
+                    "New inquiry from this person via {channel} / {campaign} ({source}).",
                     opp.owner_language or actor.language,
                     channel=(item.channel or "").strip().lower(),
                     campaign=(item.campaign or "").strip() or "-",

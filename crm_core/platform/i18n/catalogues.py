@@ -1,0 +1,94 @@
+"""The catalogues' upkeep, as `pybabel` runs it: `python -m crm_core.platform.i18n.catalogues
+extract | update | compile`. Extract writes `locale/messages.pot` from the code; update merges
+it into each language's `messages.po` (new messages arrive untranslated, and the suite says
+which); compile writes the `.mo` files the console reads (`./run.sh` and `./test.sh` run it)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from crm_core.platform.i18n import DOMAIN, LOCALE_DIR, LOCALES
+
+ROOT = LOCALE_DIR.parent
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
+# The calls whose first argument is a message: `t`/`tmd` on pages, `translate` in the core,
+# `N_`/`NC_` where a message is written before it is shown, and the plural forms.
+KEYWORDS = ("t", "tmd", "translate", "N_", "NC_:1c,2", "nt:1,2", "ntranslate:1,2")
+
+
+def extract_messages(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str | tuple[str | None, ...], list[str]]]:
+    """Babel's extraction method for this code (babel.cfg): the calls named in `keywords`,
+    read from the syntax tree, so a call inside an f-string counts too (Babel's own Python
+    extractor reads an f-string as one token)."""
+    tree = ast.parse(fileobj.read())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in keywords:
+            continue
+        strings = tuple(
+            a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None
+            for a in node.args
+        )
+        if strings and any(s is not None for s in strings):
+            yield node.lineno, name, strings if len(strings) > 1 else strings[0], []
+
+
+def extract(template: Path = TEMPLATE) -> None:
+    """Write the template of every message the code marks."""
+    arguments = ["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "--sort-output"]
+    arguments += ["--no-location", "--omit-header", "--no-wrap", "--no-default-keywords"]
+    for keyword in KEYWORDS:
+        arguments += ["-k", keyword]
+    CommandLineInterface().run([*arguments, "-o", str(template), str(ROOT)])
+
+
+def update() -> None:
+    """Merge the template into each language's catalogue."""
+    for locale in LOCALES.values():
+        CommandLineInterface().run(
+            [
+                "pybabel",
+                "-q",
+                "update",
+                "-i",
+                str(TEMPLATE),
+                "-d",
+                str(LOCALE_DIR),
+                "-l",
+                locale,
+                "--no-wrap",
+                "--omit-header",
+                "--ignore-obsolete",
+                "--no-fuzzy-matching",
+            ]
+        )
+
+
+def compile_catalogues() -> None:
+    """Write each language's `.mo` file. Babel's own compile would check the messages as
+    %-formats too and refuse "50% off"; the messages use `{name}` fields only, which the
+    suite checks (tests/test_i18n.py)."""
+    for locale in LOCALES.values():
+        folder = LOCALE_DIR / locale / "LC_MESSAGES"
+        with (folder / f"{DOMAIN}.po").open("rb") as source:
+            messages = read_po(source, locale=locale)
+        with (folder / f"{DOMAIN}.mo").open("wb") as target:
+            write_mo(target, messages)
+
+
+if __name__ == "__main__":
+    commands = {"extract": extract, "update": update, "compile": compile_catalogues}
+    for name in sys.argv[1:] or ["compile"]:
+        commands[name]()
