@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from crm_core.platform.i18n import translate
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -145,10 +147,10 @@ def sign_in(page, url: str, username: str, password: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(url)
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_label(translate("Username", "zh"))).to_be_visible(timeout=30_000)
+    page.get_by_label(translate("Username", "zh")).fill(username)
+    page.get_by_label(translate("Password", "zh"), exact=True).fill(password)
+    page.get_by_role("button", name=translate("Login", "zh")).click()
 
 
 def idle(page) -> None:

@@ -52,6 +52,7 @@ from crm_core.org.access import load_actor, unit_clause
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, translate
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.stages import change_stage, next_stages
 from crm_core.sales.transfers import decide_transfer, list_transfer_requests, request_transfer
@@ -322,7 +323,17 @@ def act_import(session: Session, world: World, a: int, b: int, c: int) -> None:
     actor = _named(session, "admin") if a % 2 else _named(session, "marketing")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["姓名", "手机号", "渠道", "推广计划", "业务线", "首次咨询时间", "标签"])
+    writer.writerow(
+        [
+            translate("Name", "zh"),
+            translate("Phone", "zh"),
+            translate("Channel", "zh"),
+            translate("Campaign", "zh"),
+            translate("Business line", "zh"),
+            "首次咨询时间",
+            translate("Tag", "zh"),
+        ]
+    )
     for i in range(1 + c % 4):
         phone = f"139{(a * 7919 + b * 104729 + i) % 10**8:08d}"
         writer.writerow(["李雷", phone, "搜索广告", "秋季", "kaoyan", "2026-09-01", "高意向"])
@@ -340,7 +351,14 @@ def act_payment_file(session: Session, world: World, a: int, b: int, c: int) -> 
     chosen = list(pending)[b % max(len(pending), 1) :][: 1 + c % 3]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["订单号", "支付流水号", "实付金额", "支付时间"])
+    writer.writerow(
+        [
+            translate(NC_("orders.table", "Order"), "zh"),
+            translate("Payment reference", "zh"),
+            "实付金额",
+            "支付时间",
+        ]
+    )
     for order_id in chosen:
         writer.writerow([order_number(order_id), f"FILE-{order_id}-{a}", "", ""])
     writer.writerow(["SO999999", f"FILE-X-{a}", "1", ""])  # a bad row the preview must show

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from crm_core.platform.i18n import translate
 from tests.apptest import APP, assert_page_refused, login, open_pages
 
 ADMIN_PAGES = {"pages/admin/settings.py", "pages/admin/login_log.py"}
@@ -15,7 +16,10 @@ def test_login_page_shows_the_form(app_env):
     at.run()
     assert not at.exception
     assert len(at.text_input) == 2
-    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    assert [w.label for w in at.text_input] == [
+        translate("Username", "zh"),
+        translate("Password", "zh"),
+    ]
 
 
 def test_wrong_password_is_refused_with_a_message(app_env):
@@ -110,7 +114,7 @@ def test_admin_changes_a_setting(app_env, db):
     at.switch_page("pages/admin/settings.py").run()
     assert not at.exception
     at.number_input(key="setting_login.max_failed_attempts").set_value(7)
-    next(b for b in at.button if b.label == "保存设置").click()
+    next(b for b in at.button if b.label == translate("Save settings", "zh")).click()
     at.run()
     assert not at.exception
     db.expire_all()
@@ -128,7 +132,10 @@ def test_resigned_user_is_signed_out_at_the_next_rerun(app_env, db):
     assert not at.exception
     assert not at.session_state["authentication_status"]
     assert any("会话已结束" in i.value for i in at.info)
-    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    assert [w.label for w in at.text_input] == [
+        translate("Username", "zh"),
+        translate("Password", "zh"),
+    ]
 
 
 def test_log_out_button_signs_out(app_env):
@@ -137,7 +144,10 @@ def test_log_out_button_signs_out(app_env):
     at.run()
     assert not at.exception
     assert not at.session_state["authentication_status"]
-    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    assert [w.label for w in at.text_input] == [
+        translate("Username", "zh"),
+        translate("Password", "zh"),
+    ]
 
 
 def test_language_switch_is_remembered_per_user(app_env, db):
@@ -170,5 +180,5 @@ def test_admin_reads_the_sign_in_log(app_env):
     at.switch_page("pages/admin/login_log.py").run()
     assert not at.exception
     frame = at.dataframe[0].value
-    assert "rep_a1" in set(frame["用户名"])
-    assert "密码错误" in set(frame["详情"])
+    assert "rep_a1" in set(frame[translate("Username", "zh")])
+    assert translate("Wrong password", "zh") in set(frame[translate("Detail", "zh")])

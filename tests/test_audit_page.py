@@ -9,7 +9,7 @@ import pytest
 from crm_core.org.units import rename_unit
 from crm_core.platform import audit, clock
 from crm_core.platform.errors import PermissionDenied
-from crm_core.platform.i18n import is_message, label_of
+from crm_core.platform.i18n import is_message, label_of, translate
 from crm_core.platform.settings import set_setting
 from tests.factories import SYSTEM, build_small_company
 
@@ -154,23 +154,31 @@ def open_page(username: str = "admin"):
 def test_admin_sees_entries_and_filters_by_action(app_company):
     at = open_page()
     frame = at.dataframe[0].value
-    assert {"重命名组织", "修改设置", "新建用户", "新建组织"} <= set(frame["操作"])
-    renamed = frame[frame["操作"] == "重命名组织"].iloc[0]
-    assert renamed["操作人"] == "Admin (admin)"
-    assert renamed["对象"] == f"组织 {app_company.units['team_a'].id}"
-    assert '"name":"Team A"' in renamed["修改前"] and '"name":"Team Alpha"' in renamed["修改后"]
+    assert {
+        translate("Unit renamed", "zh"),
+        translate("Setting changed", "zh"),
+        translate("User created", "zh"),
+        translate("Unit created", "zh"),
+    } <= set(frame[translate("Action", "zh")])
+    renamed = frame[frame[translate("Action", "zh")] == translate("Unit renamed", "zh")].iloc[0]
+    assert renamed[translate("Actor", "zh")] == "Admin (admin)"
+    assert renamed[translate("Target", "zh")] == f"组织 {app_company.units['team_a'].id}"
+    assert (
+        '"name":"Team A"' in renamed[translate("Before", "zh")]
+        and '"name":"Team Alpha"' in renamed[translate("After", "zh")]
+    )
 
     at.selectbox(key="audit_action").set_value("org_unit.rename").run()
     assert not at.exception
     narrowed = at.dataframe[0].value
     assert len(narrowed) == 1 < len(frame)
-    assert set(narrowed["操作"]) == {"重命名组织"}
+    assert set(narrowed[translate("Action", "zh")]) == {translate("Unit renamed", "zh")}
 
 
 def test_admin_filters_by_actor_and_sees_an_unknown_one_refused(app_company):
     at = open_page()
     at.text_input(key="audit_actor").input("admin").run()
-    assert set(at.dataframe[0].value["操作人"]) == {"Admin (admin)"}
+    assert set(at.dataframe[0].value[translate("Actor", "zh")]) == {"Admin (admin)"}
     at.text_input(key="audit_actor").input("ghost").run()
     assert not at.exception
     assert any("ghost" in w.value for w in at.warning)

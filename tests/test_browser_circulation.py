@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from crm_core.models import DispatchRule, Opportunity, User
+from crm_core.platform.i18n import NC_, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, add_waiting_opportunities
 
@@ -43,25 +44,31 @@ def test_a_manager_writes_a_rule_runs_dispatch_and_the_rep_is_told(app_url, engi
         manager = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
         sign_in(manager, app_url, "bj_manager", PASSWORD)
         expect(manager.get_by_role("heading", name="欢迎,Bj Manager")).to_be_visible(timeout=30_000)
-        manager.get_by_role("link", name="流转规则").click()
-        expect(manager.get_by_role("heading", name="流转规则", exact=True)).to_be_visible(
-            timeout=30_000
-        )
+        manager.get_by_role("link", name=translate("Circulation rules", "zh")).click()
+        expect(
+            manager.get_by_role("heading", name=translate("Circulation rules", "zh"), exact=True)
+        ).to_be_visible(timeout=30_000)
         idle(manager)
         expect(manager.get_by_text("2 个商机等待分配。")).to_be_visible(timeout=30_000)
-        expect(manager.get_by_text("还没有规则——在下方创建第一条。").first).to_be_visible()
+        expect(
+            manager.get_by_text(translate("No rules yet — create the first one below.", "zh")).first
+        ).to_be_visible()
 
-        manager.get_by_label("名称", exact=True).first.fill("Team B first")
-        choose(manager, "目标组织(含下级)", "Beijing / Team B")
+        manager.get_by_label(translate(NC_("org", "Name"), "zh"), exact=True).first.fill(
+            "Team B first"
+        )
+        choose(manager, translate("Target unit (with everything below)", "zh"), "Beijing / Team B")
         idle(manager)
-        manager.get_by_role("button", name="保存规则").first.click()
+        manager.get_by_role("button", name=translate("Save rule", "zh")).first.click()
         expect(manager.get_by_text("规则“Team B first”已保存(版本 1)。")).to_be_visible(
             timeout=30_000
         )
         idle(manager)
-        manager.get_by_role("button", name="立即分配").click()
+        manager.get_by_role("button", name=translate("Run dispatch now", "zh")).click()
         expect(manager.get_by_text("分配完成:待分配 2, 已分配 2")).to_be_visible(timeout=30_000)
-        expect(manager.get_by_text("没有等待分配的商机。")).to_be_visible(timeout=30_000)
+        expect(
+            manager.get_by_text(translate("Nothing is waiting for dispatch.", "zh"))
+        ).to_be_visible(timeout=30_000)
 
         rep = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
         sign_in(rep, app_url, "rep_b1", PASSWORD)
@@ -69,11 +76,13 @@ def test_a_manager_writes_a_rule_runs_dispatch_and_the_rep_is_told(app_url, engi
         expect(rep.get_by_text("您收到了 2 个新商机。")).to_be_visible(timeout=30_000)
         expect(rep.get_by_role("heading", name="通知(1 条未读)")).to_be_visible()
         idle(rep)
-        rep.get_by_role("button", name="全部标为已读").click()
-        expect(rep.get_by_text("没有新通知。")).to_be_visible(timeout=30_000)
+        rep.get_by_role("button", name=translate("Mark all read", "zh")).click()
+        expect(rep.get_by_text(translate("No new notices.", "zh"))).to_be_visible(timeout=30_000)
 
-        rep.get_by_role("link", name="流转记录").click()
-        expect(rep.get_by_role("heading", name="流转记录")).to_be_visible(timeout=30_000)
+        rep.get_by_role("link", name=translate("Flow log", "zh")).click()
+        expect(rep.get_by_role("heading", name=translate("Flow log", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         expect(rep.get_by_text("共 2 条记录。")).to_be_visible(timeout=30_000)
         browser.close()
 

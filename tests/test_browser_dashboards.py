@@ -13,6 +13,7 @@ import pytest
 
 from crm_core.models import BusinessLine
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.dashboard_factories import move, open_opportunity
 from tests.factories import PASSWORD
@@ -56,13 +57,15 @@ def test_the_executive_filters_the_funnel_and_downloads_its_csv(app_url, tmp_pat
         ).new_page()
         sign_in(page, app_url, "boss", PASSWORD)
         expect(page.get_by_role("heading", name="欢迎,Boss")).to_be_visible(timeout=30_000)
-        page.get_by_role("link", name="销售漏斗").click()
-        expect(page.get_by_role("heading", name="销售漏斗")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name=translate("Funnel", "zh")).click()
+        expect(page.get_by_role("heading", name=translate("Funnel", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         idle(page)
-        cohort = page.get_by_test_id("stMetric").filter(has_text="队列商机数")
+        cohort = page.get_by_test_id("stMetric").filter(has_text=translate("Cohort", "zh"))
         expect(cohort).to_contain_text("5", timeout=30_000)
 
-        page.get_by_label("业务线", exact=True).first.click()
+        page.get_by_label(translate("Business line", "zh"), exact=True).first.click()
         page.get_by_role("option", name="English courses", exact=True).click()
         idle(page)
         expect(cohort).to_contain_text("2", timeout=30_000)
@@ -78,12 +81,17 @@ def test_the_executive_filters_the_funnel_and_downloads_its_csv(app_url, tmp_pat
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["阶段", "到达数", "上一阶段转化率", "占队列比例"]
+    assert rows[0] == [
+        translate("Stage", "zh"),
+        translate("Reached", "zh"),
+        translate("From the stage before", "zh"),
+        translate("Of the cohort", "zh"),
+    ]
     assert [(r[0], r[1]) for r in rows[1:]] == [
-        ("新商机", "2"),
-        ("已联系", "2"),
-        ("有意向", "0"),
-        ("已约试听", "0"),
-        ("已试听", "0"),
-        ("已成单", "0"),
+        (translate(NC_("stage", "New"), "zh"), "2"),
+        (translate("Contacted", "zh"), "2"),
+        (translate("Qualified", "zh"), "0"),
+        (translate("Trial booked", "zh"), "0"),
+        (translate("Trial attended", "zh"), "0"),
+        (translate(NC_("stage", "Won"), "zh"), "0"),
     ]

@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from crm_core.models import Lead
+from crm_core.platform.i18n import translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD
 
@@ -44,11 +45,15 @@ def test_upload_fix_the_mapping_import_and_find_the_lead(app_url, engine, tmp_pa
         sign_in(page, app_url, "admin", PASSWORD)
         expect(page.get_by_role("heading", name="欢迎,Admin")).to_be_visible(timeout=30_000)
 
-        page.get_by_role("link", name="导入名片").click()
-        expect(page.get_by_role("heading", name="导入名片")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name=translate("Import leads", "zh")).click()
+        expect(page.get_by_role("heading", name=translate("Import leads", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         idle(page)
         page.locator("input[type=file]").set_input_files(str(upload))
-        expect(page.get_by_text("请选择姓名所在的列。")).to_be_visible(timeout=30_000)
+        expect(
+            page.get_by_text(translate("Choose the column that holds the name.", "zh"))
+        ).to_be_visible(timeout=30_000)
         idle(page)
         choose(page, "姓名 *", "联系人姓名")
         expect(page.get_by_text("1 行无法导入")).to_be_visible(timeout=30_000)
@@ -58,15 +63,17 @@ def test_upload_fix_the_mapping_import_and_find_the_lead(app_url, engine, tmp_pa
             timeout=60_000
         )
 
-        page.get_by_role("link", name="名片库", exact=True).click()
-        expect(page.get_by_role("heading", name="名片库")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name=translate("Lead library", "zh"), exact=True).click()
+        expect(page.get_by_role("heading", name=translate("Lead library", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         idle(page)
-        page.get_by_label("姓名、手机号、尾号 4 位或外部编号").fill("5678")
-        page.get_by_role("button", name="搜索").click()
+        page.get_by_label(translate("Name, phone, last 4 digits or external id", "zh")).fill("5678")
+        page.get_by_role("button", name=translate("Search", "zh")).click()
         expect(page.get_by_text("找到 1 张名片。")).to_be_visible(timeout=30_000)
         idle(page)
         # The result table is drawn on a canvas: open the lead through the picker below it.
-        page.get_by_label("打开名片", exact=True).click()
+        page.get_by_label(translate("Open a lead", "zh"), exact=True).click()
         page.keyboard.type("赵小雨")
         page.get_by_role("option").filter(has_text="赵小雨").first.click()
         expect(page.get_by_role("heading").filter(has_text="赵小雨")).to_be_visible(timeout=30_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from crm_core.platform.i18n import translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, add_owned_opportunity
 
@@ -46,9 +47,13 @@ def test_rep_signs_in_and_sees_home(app_url, browser):
     idle(page)
     # A rep lands on the workbench; home says their scope holds their own three
     # opportunities, not the other rep's.
-    expect(page.get_by_role("heading", name="我的商机漏斗")).to_be_visible()
-    page.get_by_role("link", name="首页").click()
-    expect(page.get_by_test_id("stMetric").filter(has_text="范围内商机数")).to_contain_text("3")
+    expect(page.get_by_role("heading", name=translate("Your pipeline", "zh"))).to_be_visible()
+    page.get_by_role("link", name=translate("Home", "zh")).click()
+    expect(
+        page.get_by_test_id("stMetric").filter(
+            has_text=translate("Opportunities in your scope", "zh")
+        )
+    ).to_contain_text("3")
     # Reloading keeps the session through the cookie.
     page.wait_for_function(SERVER_SET_THE_COOKIE, timeout=15_000)
     page.reload()
@@ -76,13 +81,13 @@ def test_copied_cookie_dies_with_log_out(app_url, browser):
     second.close()
 
     # ...until the owner logs out.
-    page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name=translate("Log out", "zh")).click()
+    expect(page.get_by_label(translate("Username", "zh"))).to_be_visible(timeout=30_000)
     third = browser.new_context()
     third.add_cookies(copied)
     stale = third.new_page()
     stale.goto(app_url)
-    expect(stale.get_by_label("用户名")).to_be_visible(timeout=30_000)
+    expect(stale.get_by_label(translate("Username", "zh"))).to_be_visible(timeout=30_000)
     expect(stale.get_by_role("heading", name="欢迎,Rep B1")).to_have_count(0)
     third.close()
     first.close()

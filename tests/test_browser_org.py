@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from crm_core.models import OrgUnit, User
+from crm_core.platform.i18n import NC_, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD
 
@@ -37,28 +38,34 @@ def test_admin_adds_a_unit_and_moves_a_user_into_it(app_url, engine):
         sign_in(page, app_url, "admin", PASSWORD)
         expect(page.get_by_role("heading", name="欢迎,Admin")).to_be_visible(timeout=30_000)
 
-        page.get_by_role("link", name="组织架构").click()
-        expect(page.get_by_role("heading", name="组织架构")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name=translate("Org chart", "zh")).click()
+        expect(page.get_by_role("heading", name=translate("Org chart", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         idle(page)
-        choose(page, "组织", "HQ / Beijing")
+        choose(page, translate("Org unit", "zh"), "HQ / Beijing")
         idle(page)
-        page.get_by_role("textbox", name="名称").first.fill("Team Night")
-        page.get_by_role("button", name="新增下级组织").click()
-        expect(page.get_by_text("已新增组织。")).to_be_visible(timeout=30_000)
+        page.get_by_role("textbox", name=translate(NC_("org", "Name"), "zh")).first.fill(
+            "Team Night"
+        )
+        page.get_by_role("button", name=translate("Add a sub-unit", "zh")).click()
+        expect(page.get_by_text(translate("Unit added.", "zh"))).to_be_visible(timeout=30_000)
 
-        page.get_by_role("link", name="用户管理").click()
-        expect(page.get_by_role("heading", name="用户管理")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name=translate("Users", "zh")).click()
+        expect(page.get_by_role("heading", name=translate("Users", "zh"))).to_be_visible(
+            timeout=30_000
+        )
         idle(page)
-        page.get_by_text("调动、角色、密码").click()
-        choose(page, "用户", "Rep B1 (rep_b1)")
+        page.get_by_text(translate("Move, roles, password", "zh")).click()
+        choose(page, translate("User", "zh"), "Rep B1 (rep_b1)")
         # The move form shows the chosen user's current unit once the rerun is done.
-        expect(page.get_by_role("combobox", name="调动到组织")).to_have_value(
+        expect(page.get_by_role("combobox", name=translate("Move to unit", "zh"))).to_have_value(
             "HQ / Beijing / Team B", timeout=30_000
         )
         idle(page)
-        choose(page, "调动到组织", "HQ / Beijing / Team Night")
-        page.get_by_role("button", name="调动", exact=True).click()
-        expect(page.get_by_text("用户已调动。")).to_be_visible(timeout=30_000)
+        choose(page, translate("Move to unit", "zh"), "HQ / Beijing / Team Night")
+        page.get_by_role("button", name=translate(NC_("users", "Move"), "zh"), exact=True).click()
+        expect(page.get_by_text(translate("User moved.", "zh"))).to_be_visible(timeout=30_000)
         browser.close()
 
     with Session(engine) as session:

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from crm_core.models import FollowUp, Opportunity, Product, SalesOrder, TrialLesson, User
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, add_owned_opportunity
 
@@ -64,30 +65,36 @@ def test_a_rep_works_an_opportunity_until_it_is_paid(app_url, engine):
         )
         idle(rep)
 
-        rep.get_by_label("沟通内容").fill("约了周六的直播试听")
-        rep.get_by_role("button", name="保存跟进").click()
-        expect(rep.get_by_text("跟进已保存。")).to_be_visible(timeout=30_000)
+        rep.get_by_label(translate("What was said", "zh")).fill("约了周六的直播试听")
+        rep.get_by_role("button", name=translate("Save the follow-up", "zh")).click()
+        expect(rep.get_by_text(translate("Follow-up saved.", "zh"))).to_be_visible(timeout=30_000)
         idle(rep)
 
-        rep.get_by_role("tab", name="试听课").click()
-        rep.get_by_label("课程或主题").fill("政治冲刺")
-        rep.get_by_role("button", name="预约试听").click()
-        expect(rep.get_by_text("试听已预约。")).to_be_visible(timeout=30_000)
-        expect(rep.get_by_text("已约试听").first).to_be_visible()
+        rep.get_by_role("tab", name=translate(NC_("opportunity.tab", "Trial lesson"), "zh")).click()
+        rep.get_by_label(translate("Course or topic", "zh")).fill("政治冲刺")
+        rep.get_by_role("button", name=translate("Book the trial", "zh")).click()
+        expect(rep.get_by_text(translate("Trial lesson booked.", "zh"))).to_be_visible(
+            timeout=30_000
+        )
+        expect(rep.get_by_text(translate("Trial booked", "zh")).first).to_be_visible()
         idle(rep)
 
-        rep.get_by_role("tab", name="订单").click()
-        rep.get_by_role("button", name="创建订单").click()
+        rep.get_by_role("tab", name=translate("Order", "zh")).click()
+        rep.get_by_role("button", name=translate("Create order", "zh")).click()
         expect(rep.get_by_text("已创建，可以付款")).to_be_visible(timeout=30_000)
 
         finance = browser.new_context(viewport={"width": 1400, "height": 1200}).new_page()
         sign_in(finance, app_url, "admin", PASSWORD)
         expect(finance.get_by_role("heading", name="欢迎,Admin")).to_be_visible(timeout=30_000)
-        finance.get_by_role("link", name="回款登记").click()
-        expect(finance.get_by_role("heading", name="登记回款")).to_be_visible(timeout=30_000)
+        finance.get_by_role("link", name=translate("Payments", "zh")).click()
+        expect(
+            finance.get_by_role("heading", name=translate("Payment recorded", "zh"))
+        ).to_be_visible(timeout=30_000)
         idle(finance)
-        finance.get_by_label("支付流水号", exact=True).fill("WX20261201-0001")
-        finance.get_by_role("button", name="登记回款").click()
+        finance.get_by_label(translate("Payment reference", "zh"), exact=True).fill(
+            "WX20261201-0001"
+        )
+        finance.get_by_role("button", name=translate("Payment recorded", "zh")).click()
         expect(finance.get_by_text("回款已登记")).to_be_visible(timeout=30_000)
 
         rep.reload()

@@ -18,6 +18,7 @@ from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import DispatchRule, FlowEvent, Notice, Opportunity, RuleVersion
 from crm_core.org.units import create_unit
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.factories import SYSTEM, add_owned_opportunity, add_waiting_opportunities
 
@@ -96,7 +97,9 @@ def test_a_manager_creates_a_dispatch_rule(app_env, db):
     assert rule.conditions["channels"] == ["sem"]
     assert rule.action["target_unit_id"] == app_env.units["team_b"].id
     assert rule.action["strategy"] == "least_loaded"
-    assert "Team B first" in list(frame_with(at, "名称")["名称"])
+    assert "Team B first" in list(
+        frame_with(at, translate(NC_("org", "Name"), "zh"))[translate(NC_("org", "Name"), "zh")]
+    )
     # The form is fresh again for the next rule.
     assert at.text_input(key=field(at, "dispatch", "name")).value == ""
 
@@ -137,13 +140,15 @@ def test_a_dry_run_shows_what_would_happen_and_changes_nothing(app_env, db):
     at.selectbox(key=field(at, "dispatch", "target_unit_id")).set_value(app_env.units["team_b"].id)
     ok(at.button(key="rules_dispatch_dry").click().run())
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["待分配"] == "3"
-    assert metrics["已分配"] == "3"
-    assert metrics["无匹配规则"] == "0"
-    reps = frame_with(at, "将分得")
-    assert list(reps["销售"]) == ["Rep B1"]
-    assert list(reps["将分得"]) == ["3"]
-    assert "Try Team B (本草稿)" in list(frame_with(at, "匹配")["规则"])
+    assert metrics[translate("Unassigned", "zh")] == "3"
+    assert metrics[translate(NC_("rules.count", "Assigned"), "zh")] == "3"
+    assert metrics[translate("No rule matched", "zh")] == "0"
+    reps = frame_with(at, translate("Would receive", "zh"))
+    assert list(reps[translate(NC_("rules.dry", "Rep"), "zh")]) == ["Rep B1"]
+    assert list(reps[translate("Would receive", "zh")]) == ["3"]
+    assert "Try Team B (本草稿)" in list(
+        frame_with(at, translate("Matched", "zh"))[translate("Rule", "zh")]
+    )
     assert count(db, DispatchRule) == 0
     assert count(db, FlowEvent) == 0
     assert count(db, Opportunity, Opportunity.pool_state == "unassigned") == len(ids)
@@ -159,13 +164,18 @@ def test_pause_resume_and_the_version_history(app_env, db):
     db.expire_all()
     stored = db.get(DispatchRule, rule.id)
     assert (stored.enabled, stored.version) == (False, 2)
-    assert "已暂停" in list(frame_with(at, "名称")["状态"])
+    assert translate("Paused", "zh") in list(
+        frame_with(at, translate(NC_("org", "Name"), "zh"))[translate("State", "zh")]
+    )
 
-    history = frame_with(at, "修改人")
-    assert list(history["版本"]) == [2, 1]
-    assert list(history["变更"]) == ["暂停", "创建"]
-    assert set(history["修改人"]) == {"Bj Manager"}
-    assert '"enabled": false' in history["保存时的规则"][0]
+    history = frame_with(at, translate("Changed by", "zh"))
+    assert list(history[translate("Version", "zh")]) == [2, 1]
+    assert list(history[translate("Change", "zh")]) == [
+        translate("Pause", "zh"),
+        translate("Created", "zh"),
+    ]
+    assert set(history[translate("Changed by", "zh")]) == {"Bj Manager"}
+    assert '"enabled": false' in history[translate("Rule as saved", "zh")][0]
 
     ok(at.button(key="rules_dispatch_toggle").click().run())
     assert any("已恢复" in s.value for s in at.success)
@@ -215,13 +225,13 @@ def test_run_dispatch_now_and_the_waiting_reasons(app_env, db):
         texts(at.warning),
     )
     assert count(db, Opportunity, Opportunity.owner_id == rep_b1.id) == 2
-    waiting = frame_with(at, "原因")
-    assert list(waiting["原因"]) == ["规则“Team B first”找不到有余量的销售"]
-    assert list(waiting["商机数"]) == ["1"]
-    runs = frame_with(at, "触发方式")
-    assert list(runs["任务"]) == ["分配"]
-    assert list(runs["结果"]) == ["完成"]
-    assert list(runs["执行人"]) == ["Bj Manager"]
+    waiting = frame_with(at, translate("Reason", "zh"))
+    assert list(waiting[translate("Reason", "zh")]) == ["规则“Team B first”找不到有余量的销售"]
+    assert list(waiting[translate(NC_("rules.waiting", "Opportunities"), "zh")]) == ["1"]
+    runs = frame_with(at, translate("Started by", "zh"))
+    assert list(runs[translate("Job", "zh")]) == [translate("Assign", "zh")]
+    assert list(runs[translate("Result", "zh")]) == [translate("Done", "zh")]
+    assert list(runs[translate("Who", "zh")]) == ["Bj Manager"]
     assert rule.id is not None
 
 
@@ -241,9 +251,9 @@ def test_a_rep_sees_the_pool_with_masked_phones_and_claims(app_env, db):
     return_to_pool(db, SYSTEM, ids)
     db.commit()
     at = open_page("rep_a1", POOL)
-    table = frame_with(at, "手机号")
+    table = frame_with(at, translate("Phone", "zh"))
     assert list(table["#"]) == ids
-    assert all("****" in phone for phone in table["手机号"])
+    assert all("****" in phone for phone in table[translate("Phone", "zh")])
     assert any("今日已领取 0/20" in i.value for i in at.info)
 
     ok(at.multiselect(key="pool_pick").select(ids[0]).run())
@@ -254,7 +264,7 @@ def test_a_rep_sees_the_pool_with_masked_phones_and_claims(app_env, db):
     claimed = db.get(Opportunity, ids[0])
     assert (claimed.owner_id, claimed.pool_state) == (rep.id, "owned")
     assert count(db, FlowEvent, FlowEvent.reason == "claim", FlowEvent.to_owner_id == rep.id) == 1
-    assert list(frame_with(at, "手机号")["#"]) == ids[1:]
+    assert list(frame_with(at, translate("Phone", "zh"))["#"]) == ids[1:]
     assert any("今日已领取 1/20" in i.value for i in at.info)
     assert at.multiselect(key="pool_pick").value == []
 
@@ -299,7 +309,7 @@ def test_a_manager_transfers_assigns_and_locks_from_the_desk(app_env, db):
     add_owned_opportunity(db, app_env, "rep_c1", 2)  # Shanghai: outside Beijing's reach
     [waiting] = add_waiting_opportunities(db, app_env, 1)  # no unit yet: any manager's
     at = open_page("bj_manager", DESK)
-    table = frame_with(at, "负责人")
+    table = frame_with(at, translate("Head", "zh"))
     assert sorted(table["#"]) == sorted([opp.id, waiting])
     assert any("找到 2 个进行中的商机" in c.value for c in at.caption)
 
@@ -326,7 +336,7 @@ def test_a_manager_transfers_assigns_and_locks_from_the_desk(app_env, db):
     assert db.get(Opportunity, opp.id).locked is True
     at.selectbox(key="desk_f_locked").set_value(True)
     ok(at.run())
-    assert list(frame_with(at, "负责人")["#"]) == [opp.id]
+    assert list(frame_with(at, translate("Head", "zh"))["#"]) == [opp.id]
 
     ok(at.multiselect(key="desk_pick").select(opp.id).run())
     ok(at.button(key="desk_reactivate").click().run())
@@ -345,17 +355,24 @@ def test_the_flow_log_lists_the_events_and_filters_them(app_env, db):
     db.commit()
     at = open_page("bj_manager", FLOW)
     assert any("共 2 条记录" in c.value for c in at.caption)
-    table = frame_with(at, "原因")
-    assert list(table["原因"]) == ["锁定", "转移"]
-    assert list(table["原负责人"]) == ["Rep A2", "Rep A1"]
-    assert list(table["操作人"]) == ["Bj Manager", "Bj Manager"]
+    table = frame_with(at, translate("Reason", "zh"))
+    assert list(table[translate("Reason", "zh")]) == [
+        translate("Lock", "zh"),
+        translate("Transferred", "zh"),
+    ]
+    assert list(table[translate(NC_("flow_log.table", "From"), "zh")]) == ["Rep A2", "Rep A1"]
+    assert list(table[translate("Actor", "zh")]) == ["Bj Manager", "Bj Manager"]
     at.selectbox(key="flow_reason").set_value("transfer")
     ok(at.run())
-    assert list(frame_with(at, "原因")["新负责人"]) == ["Rep A2"]
+    assert list(
+        frame_with(at, translate("Reason", "zh"))[translate(NC_("flow_log.table", "To"), "zh")]
+    ) == ["Rep A2"]
 
     # A rep sees what moved away from them too.
     rep = open_page("rep_a1", FLOW)
-    assert "转移" in list(frame_with(rep, "原因")["原因"])
+    assert translate("Transferred", "zh") in list(
+        frame_with(rep, translate("Reason", "zh"))[translate("Reason", "zh")]
+    )
 
 
 # --- home ------------------------------------------------------------------------------
@@ -387,9 +404,9 @@ def test_home_shows_notices_and_what_is_due_for_recycling(app_env, db):
     ok(at.run())
     assert any("您收到了 2 个新商机" in i.value for i in at.info)
     assert any("通知(1 条未读)" in h.value for h in at.subheader)
-    due = frame_with(at, "回收时间")
-    assert list(due["剩余"]) == ["1 天后回收", "1 天后回收"]
-    assert set(due["规则"]) == {"Idle three days"}
+    due = frame_with(at, translate("Recycled at", "zh"))
+    assert list(due[translate(NC_("home.due", "When"), "zh")]) == ["1 天后回收", "1 天后回收"]
+    assert set(due[translate("Rule", "zh")]) == {"Idle three days"}
     ok(at.button(key="home_mark_read").click().run())
     assert any("没有新通知" in c.value for c in at.caption)
     assert count(db, Notice, Notice.read_at.is_(None)) == 0

@@ -27,11 +27,17 @@ from crm_core.org.users import create_user
 from crm_core.platform import clock
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS
 from crm_core.platform.errors import PermissionDenied, ValidationError
-from crm_core.platform.i18n import NC_, is_message
+from crm_core.platform.i18n import NC_, is_message, translate
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
 HEADER_EN = ["User ID", "Name", "Mobile", "Email", "Registration Date"]
-HEADER_ZH = ["用户ID", "姓名", "手机号", "邮箱", "注册时间"]
+HEADER_ZH = [
+    translate("User id", "zh"),
+    translate("Name", "zh"),
+    translate("Phone", "zh"),
+    translate("E-mail", "zh"),
+    translate("Registered at", "zh"),
+]
 FIELDS = ["platform_user_id", "name", "phone", "email", "registered_at"]
 
 
@@ -112,7 +118,7 @@ def test_mapping_is_guessed_from_english_or_chinese_headers():
     assert guess_customer_mapping(["UID", "昵称", "联系电话", "E-Mail", "Sign-up date"]) == dict(
         zip(FIELDS, ["UID", "昵称", "联系电话", "E-Mail", "Sign-up date"], strict=True)
     )
-    assert guess_customer_mapping(["会员ID", "备注"]) == {
+    assert guess_customer_mapping(["会员ID", translate("Note", "zh")]) == {
         "platform_user_id": "会员ID",
         "name": None,
         "phone": None,
@@ -397,7 +403,7 @@ def test_phones_are_masked_in_the_list_and_the_rejected_rows(db, admin, marketin
     assert "1391234567" not in str(table) and "13912345678" not in str(table)
 
     full = read_csv(rejected_customer_rows_csv(admin, preview(db, admin, csv_bytes(rows)), "zh"))
-    assert full[0][0] == "行号" and full[0][-1] == "原因"
+    assert full[0][0] == translate("Row", "zh") and full[0][-1] == translate("Reason", "zh")
     assert full[1][3] == "'+8613912345678"  # the leading + would start a formula
     assert full[2][3] == "1391234567"
 

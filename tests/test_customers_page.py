@@ -4,6 +4,7 @@ marketing, and a rep kept out."""
 from __future__ import annotations
 
 from crm_core.imports.customers import apply_customer_import
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.test_customers import (
     GOOD,
@@ -21,7 +22,7 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     at = login("admin")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "客户"
+    assert at.title[0].value == translate("Customer", "zh")
     rows = [*GOOD, ("U3", "坏日期", "13700000003", "", "2026-13-01")]
     at.file_uploader[0].upload("客户.csv", csv_bytes(rows, HEADER_ZH, "gbk"), "text/csv")
     at.run()
@@ -29,13 +30,13 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     boxes = {s.key: s.value for s in at.selectbox if (s.key or "").startswith("customers_map_")}
     assert sorted(boxes.values()) == sorted(HEADER_ZH)
     assert {m.label: m.value for m in at.metric} == {
-        "新增": "2",
-        "更新": "0",
-        "无变化": "0",
-        "被拒绝": "1",
+        translate("Add product", "zh"): "2",
+        translate("Updated", "zh"): "0",
+        translate("Unchanged", "zh"): "0",
+        translate(NC_("customers.category", "Rejected"), "zh"): "1",
     }
-    bad = next(d.value for d in at.dataframe if "原因" in d.value.columns)
-    assert list(bad["行号"]) == [4]
+    bad = next(d.value for d in at.dataframe if translate("Reason", "zh") in d.value.columns)
+    assert list(bad[translate("Row", "zh")]) == [4]
 
     at.radio(key="customers_mode").set_value("all_or_nothing")
     at.button(key="customers_import").click()
@@ -55,8 +56,8 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     at.text_input(key="customers_search").input("5678").run()
     assert not at.exception, at.exception
     listed = at.dataframe[0].value
-    assert list(listed["用户ID"]) == ["U1"]
-    assert list(listed["手机号"]) == ["+8613812345678"]
+    assert list(listed[translate("User id", "zh")]) == ["U1"]
+    assert list(listed[translate("Phone", "zh")]) == ["+8613812345678"]
 
 
 def test_marketing_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db):
@@ -65,5 +66,5 @@ def test_marketing_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db
     at = login("mkt")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert sorted(at.dataframe[0].value["手机号"]) == ["1****0002", "1****5678"]
+    assert sorted(at.dataframe[0].value[translate("Phone", "zh")]) == ["1****0002", "1****5678"]
     assert_page_refused(signed_in("rep_a1"), PAGE)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core.models.dashboards import MarketingSpend
 from crm_core.org.users import create_user
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.dashboard_factories import move, open_opportunity, pay
 
@@ -67,12 +68,15 @@ def open_page(username: str, page: str, **params: str) -> AppTest:
 
 def test_the_funnel_shows_the_cohort_and_lists_a_stage(company):
     at = open_page("boss", FUNNEL, start="2026-03-01", end="2026-03-31")
-    assert metric(at, "队列商机数") == "3"
-    assert metric(at, "已成单") == "1" and metric(at, "已流失") == "1"
+    assert metric(at, translate("Cohort", "zh")) == "3"
+    assert (
+        metric(at, translate(NC_("stage", "Won"), "zh")) == "1"
+        and metric(at, translate("Lost", "zh")) == "1"
+    )
     steps = at.dataframe[0].value
-    assert steps["到达数"].tolist() == [3, 1, 1, 1, 1, 1]
+    assert steps[translate("Reached", "zh")].tolist() == [3, 1, 1, 1, 1, 1]
     assert len(at.get("plotly_chart")) == 1
-    at.selectbox(key="funnel_stage_zh").select("已成单").run()
+    at.selectbox(key="funnel_stage_zh").select(translate(NC_("stage", "Won"), "zh")).run()
     listed = ok(at).dataframe[-1].value
     assert listed["#"].tolist() == [1]
     # The filters went back into the link.
@@ -85,30 +89,41 @@ def test_the_funnel_split_and_filter_come_from_the_link(company):
         "boss", FUNNEL, start="2026-03-01", end="2026-03-31", split="unit", business_line=str(line)
     )
     split = at.dataframe[1].value
-    assert dict(zip(split["组织"], split["新商机"], strict=True)) == {"Beijing": 2, "Shanghai": 1}
+    assert dict(
+        zip(
+            split[translate("Org unit", "zh")],
+            split[translate(NC_("stage", "New"), "zh")],
+            strict=True,
+        )
+    ) == {"Beijing": 2, "Shanghai": 1}
     at.selectbox(key="funnel_channel_zh").select("信息流广告").run()
-    assert metric(ok(at), "队列商机数") == "1"
+    assert metric(ok(at), translate("Cohort", "zh")) == "1"
     assert at.query_params["channel"] == "feed"
 
 
 def test_a_manager_sees_their_subtree(company):
     at = open_page("bj_manager", FUNNEL, start="2026-03-01", end="2026-03-31")
-    assert metric(at, "队列商机数") == "2"
+    assert metric(at, translate("Cohort", "zh")) == "2"
     at = open_page("bj_manager", PERFORMANCE, start="2026-03-01", end="2026-03-31")
-    assert metric(at, "业绩") == "3,000.00" and metric(at, "赢单率") == "50.0%"
+    assert (
+        metric(at, translate("Revenue", "zh")) == "3,000.00"
+        and metric(at, translate("Win rate", "zh")) == "50.0%"
+    )
 
 
 def test_performance_health_and_roi_render(company):
     at = open_page("boss", PERFORMANCE, start="2026-03-01", end="2026-03-31")
     units = at.dataframe[0].value
-    assert dict(zip(units["组织"], units["业绩"], strict=True)) == {"Beijing": 3000.0}
+    assert dict(
+        zip(units[translate("Org unit", "zh")], units[translate("Revenue", "zh")], strict=True)
+    ) == {"Beijing": 3000.0}
     board = at.dataframe[1].value
-    assert board["销售顾问"].tolist() == ["Rep A1", "Rep B1"]
+    assert board[translate("Rep", "zh")].tolist() == ["Rep A1", "Rep B1"]
     at = open_page("boss", HEALTH, start="2026-03-01", end="2026-03-31")
-    assert metric(at, "当前私海") == "1"
+    assert metric(at, translate("Owned now", "zh")) == "1"
     at = open_page("boss", ROI, start="2026-03-01", end="2026-03-31")
     channels = at.dataframe[0].value
-    assert channels["名片数"].tolist() == [2, 1]
+    assert channels[translate(NC_("dash.col", "Leads"), "zh")].tolist() == [2, 1]
     assert not at.get("form")  # no spend form without manage_marketing_spend
 
 
@@ -123,7 +138,7 @@ def test_marketing_enters_spend(company, db):
     ok(at.run())
     assert db.exec(select(func.count()).select_from(MarketingSpend)).one() == 1
     channels = at.dataframe[0].value
-    assert "1,200.00" in channels["花费"].tolist()
+    assert "1,200.00" in channels[translate("Spend", "zh")].tolist()
 
 
 def test_a_manager_opens_the_history_import(company):
@@ -143,4 +158,4 @@ def test_every_page_opens_on_an_empty_period_and_on_all_time(company):
         open_page("boss", page, start="2025-01-01", end="2025-01-31")
         open_page("admin", page, start="", end="")
     at = open_page("boss", FUNNEL, start="2025-01-01", end="2025-01-31")
-    assert "当前视图没有数据。" in [i.value for i in at.info]
+    assert translate("Nothing in this view.", "zh") in [i.value for i in at.info]

@@ -29,7 +29,7 @@ from crm_core.models import FlowEvent, Opportunity, OrgUnit, SalesOrder, StageHi
 from crm_core.org.access import load_actor
 from crm_core.org.users import create_user
 from crm_core.platform.errors import PermissionDenied
-from crm_core.platform.i18n import NC_
+from crm_core.platform.i18n import NC_, translate
 from tests.factories import PASSWORD, SYSTEM, build_small_company
 
 # The project's shared folder sits beside the checkout (CRM_SHARED_DIR points elsewhere).
@@ -254,14 +254,14 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     frame = bad_file()
     mapping = guess_columns(frame.columns)
     assert mapping == {
-        "external_id": "商机编号",
-        "owner": "负责人",
+        "external_id": translate("Opportunity id", "zh"),
+        "owner": translate("Head", "zh"),
         "team": None,
-        "stage": "阶段",
-        "created_at": "创建时间",
-        "closed_at": "关闭时间",
-        "amount": "成交金额",
-        "name": "客户",
+        "stage": translate("Stage", "zh"),
+        "created_at": translate(NC_("dash.col", "Created"), "zh"),
+        "closed_at": translate("Closed", "zh"),
+        "amount": translate("Closed value", "zh"),
+        "name": translate("Customer", "zh"),
     }
     options = HistoryOptions(mapping=mapping, business_line_id=company.line.id)
     manager = company.actor(db, "bj_manager")
@@ -270,17 +270,17 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
         # A sales manager may not record payments, so the file's wins are not theirs to bring.
         (
             2,
-            "阶段",
+            translate("Stage", "zh"),
             "A won opportunity brings revenue: importing it needs the right to record payments.",
         ),
-        (5, "商机编号", "No opportunity id."),
-        (6, "阶段", NC_("history_import.error", "Unknown stage: {stage}.")),
-        (7, "创建时间", "Not a date: {value}."),
-        (8, "关闭时间", "A closed opportunity needs its close date."),
-        (9, "成交金额", "A won opportunity needs its value."),
-        (10, "商机编号", "The same id as row {first}."),
-        (11, "负责人", "No user called {owner}."),
-        (12, "关闭时间", "Closed before it was created."),
+        (5, translate("Opportunity id", "zh"), "No opportunity id."),
+        (6, translate("Stage", "zh"), NC_("history_import.error", "Unknown stage: {stage}.")),
+        (7, translate(NC_("dash.col", "Created"), "zh"), "Not a date: {value}."),
+        (8, translate("Closed", "zh"), "A closed opportunity needs its close date."),
+        (9, translate("Closed value", "zh"), "A won opportunity needs its value."),
+        (10, translate("Opportunity id", "zh"), "The same id as row {first}."),
+        (11, translate("Head", "zh"), "No user called {owner}."),
+        (12, translate("Closed", "zh"), "Closed before it was created."),
     ]
     assert report.issues[2].params == {"stage": "Negotiating"}
     assert report.issues[6].params == {"first": 2}

@@ -23,6 +23,7 @@ from crm_core.org.roles import save_role
 from crm_core.org.users import set_user_roles
 from crm_core.platform import clock
 from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import translate
 from crm_core.platform.settings import set_setting
 from tests.factories import add_owned_opportunity, build_small_company
 
@@ -40,17 +41,17 @@ EN_HEADERS = [
     "Opportunities",
 ]
 ZH_HEADERS = [
-    "编号",
-    "姓名",
-    "手机号",
-    "外部编号",
-    "渠道",
-    "推广计划",
-    "地区",
-    "城市",
-    "创建时间(UTC)",
-    "标签",
-    "商机",
+    translate("ID", "zh"),
+    translate("Name", "zh"),
+    translate("Phone", "zh"),
+    translate("External ID", "zh"),
+    translate("Channel", "zh"),
+    translate("Campaign", "zh"),
+    translate("Place", "zh"),
+    translate("City", "zh"),
+    translate("Created at (UTC)", "zh"),
+    translate("Tag", "zh"),
+    translate("Opportunities", "zh"),
 ]
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
 
@@ -148,7 +149,7 @@ def test_xlsx_in_chinese_reads_back(db, company):
     assert export.filename == "leads-20240506-0930.xlsx"
     assert export.mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     title, rows = read_xlsx(export.data)
-    assert title == "名片"
+    assert title == translate("Lead", "zh")
     assert rows[0] == ZH_HEADERS
     assert len(rows) == 6
     rep_lead = by_id(rows)[company.leads["rep_a1"]]

@@ -24,10 +24,18 @@ from crm_core.imports.leads import (
 from crm_core.imports.tabular import read_table
 from crm_core.models import AuditLog, Lead, LeadImport, LeadTag, Opportunity
 from crm_core.platform.errors import PermissionDenied, ValidationError
-from crm_core.platform.i18n import is_message
+from crm_core.platform.i18n import is_message, translate
 from tests.factories import add_owned_opportunity, build_small_company
 
-HEADER_ZH = ["姓名", "手机号", "渠道", "推广计划", "业务线", "首次咨询时间", "标签"]
+HEADER_ZH = [
+    translate("Name", "zh"),
+    translate("Phone", "zh"),
+    translate("Channel", "zh"),
+    translate("Campaign", "zh"),
+    translate("Business line", "zh"),
+    "首次咨询时间",
+    translate("Tag", "zh"),
+]
 HEADER_EN = ["Name", "Mobile", "Source", "Campaign", "Business line", "Created", "Tags"]
 
 
@@ -145,11 +153,11 @@ def test_every_bad_row_is_reported_with_row_column_and_reason(db, company):
     frame = read_table(csv_bytes(rows), "leads.csv")
     report = preview_import(db, company.actor(db, "admin"), frame, options_for(frame))
     assert [(i.row, i.column, i.reason) for i in report.issues] == [
-        (3, "姓名", "A name is required."),
-        (4, "手机号", "{phone} is not a valid phone number."),
-        (5, "渠道", "Unknown or disabled channel {channel}."),
+        (3, translate("Name", "zh"), "A name is required."),
+        (4, translate("Phone", "zh"), "{phone} is not a valid phone number."),
+        (5, translate("Channel", "zh"), "Unknown or disabled channel {channel}."),
         (6, "首次咨询时间", "{value} is not a date (use 2024-03-01 or 2024/3/1 14:30)."),
-        (7, "业务线", "Unknown or disabled business line {code}."),
+        (7, translate("Business line", "zh"), "Unknown or disabled business line {code}."),
         (8, "首次咨询时间", "The date lies in the future."),
     ]
     assert report.counts["created"] == 1 and report.counts["rejected"] == 6
@@ -307,7 +315,12 @@ def test_the_rejected_rows_file_has_row_reason_and_no_formulas(db, company):
     data = rejected_rows_csv(admin, frame, report, options, "zh")
     assert data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert table[0] == ["行号", *HEADER_ZH, "出错的列", "原因"]
+    assert table[0] == [
+        translate("Row", "zh"),
+        *HEADER_ZH,
+        translate("Column at fault", "zh"),
+        translate("Reason", "zh"),
+    ]
     [row] = table[1:]
     assert row[0] == "3" and row[1] == '\'=HYPERLINK("x")'
-    assert row[-2] == "手机号" and "不是有效的手机号码" in row[-1]
+    assert row[-2] == translate("Phone", "zh") and "不是有效的手机号码" in row[-1]

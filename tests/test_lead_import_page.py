@@ -6,6 +6,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.models import Lead
+from crm_core.platform.i18n import translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.test_lead_import import csv_bytes
 
@@ -26,7 +27,12 @@ def test_upload_fix_the_mapping_preview_and_import(app_env, db):
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     # "Lead card" is no header the guess knows: the name column must be chosen by hand.
-    header = ["Lead card", "手机号", "渠道", "业务线"]
+    header = [
+        "Lead card",
+        translate("Phone", "zh"),
+        translate("Channel", "zh"),
+        translate("Business line", "zh"),
+    ]
     rows = [
         ["王芳", "13800001111", "搜索广告", "Postgraduate exam"],
         ["李雷", "12", "sem", "kaoyan"],
@@ -39,11 +45,13 @@ def test_upload_fix_the_mapping_preview_and_import(app_env, db):
     assert any("请选择姓名所在的列" in w.value for w in at.warning)
     mapping_box(at, "name").select("Lead card").run()
     assert not at.exception, at.exception
-    assert metrics(at)["新名片"] == "1"
-    assert metrics(at)["错误行"] == "1"
-    assert metrics(at)["文件内重复"] == "1"
-    bad_rows = next(d.value for d in at.dataframe if "原因" in d.value.columns)
-    assert list(bad_rows["行号"]) == [3] and list(bad_rows["列"]) == ["手机号"]
+    assert metrics(at)[translate("New leads", "zh")] == "1"
+    assert metrics(at)[translate("Bad rows", "zh")] == "1"
+    assert metrics(at)[translate("Repeated in file", "zh")] == "1"
+    bad_rows = next(d.value for d in at.dataframe if translate("Reason", "zh") in d.value.columns)
+    assert list(bad_rows[translate("Row", "zh")]) == [3] and list(
+        bad_rows[translate("Column", "zh")]
+    ) == [translate("Phone", "zh")]
     go = at.button(key="lead_import_go")
     assert not go.disabled
     go.click().run()
@@ -58,7 +66,12 @@ def test_upload_fix_the_mapping_preview_and_import(app_env, db):
 def test_all_or_nothing_with_bad_rows_cannot_be_started(app_env):
     at = login("admin")
     at.switch_page(PAGE).run()
-    header = ["姓名", "手机号", "渠道", "业务线"]
+    header = [
+        translate("Name", "zh"),
+        translate("Phone", "zh"),
+        translate("Channel", "zh"),
+        translate("Business line", "zh"),
+    ]
     rows = [["王芳", "13800001111", "sem", "kaoyan"], ["李雷", "12", "sem", "kaoyan"]]
     at.file_uploader[0].upload("leads.csv", csv_bytes(rows, header), "text/csv")
     at.run()
@@ -76,4 +89,4 @@ def test_a_sales_manager_opens_the_import_page(app_env):
     at = login("bj_manager")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "导入名片"
+    assert at.title[0].value == translate("Import leads", "zh")

@@ -9,6 +9,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.models import AuditLog, Lead, LeadTag, Opportunity, User
+from crm_core.platform.i18n import translate
 from tests.apptest import login
 from tests.factories import add_owned_opportunity
 
@@ -46,7 +47,7 @@ def test_a_rep_finds_only_their_leads_with_masked_phones(leads):
     at = library("rep_a1")
     table = results(at)
     assert sorted(table["#"]) == sorted([leads[0].lead_id, leads[1].lead_id])
-    assert set(table["手机号"]) == {"1****0001", "1****0002"}
+    assert set(table[translate("Phone", "zh")]) == {"1****0001", "1****0002"}
     assert any("找到 2 张名片" in c.value for c in at.caption)
     search(at, "0003")  # rep_b1's lead, by its last four digits
     assert any("没有符合条件的名片" in i.value for i in at.info)
@@ -72,12 +73,12 @@ def test_a_rep_enters_a_lead_and_keeps_it(leads, db):
     at = library("rep_a1")
     form_inputs = {t.label: t for t in at.text_input}
     form_inputs["姓名 *"].input("新客户")
-    form_inputs["手机号"].input("139 1234 5678")
+    form_inputs[translate("Phone", "zh")].input("139 1234 5678")
     at.multiselect[0].select("kaoyan")
     at.button(key="FormSubmitter:leads_new-保存名片").click().run()
     assert not at.exception, at.exception
     assert any("名片已保存" in s.value for s in at.success)
-    assert "新客户" in list(results(at)["姓名"])
+    assert "新客户" in list(results(at)[translate("Name", "zh")])
     db.expire_all()
     lead = db.exec(select(Lead).where(Lead.name == "新客户")).one()
     opp = db.exec(select(Opportunity).where(Opportunity.lead_id == lead.id)).one()

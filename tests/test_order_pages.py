@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core.commerce.orders import order_number
 from crm_core.commerce.payments import record_payment
 from crm_core.models import Product, Role, SalesOrder
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.test_orders import order_for, sales_company
 
@@ -45,8 +46,10 @@ def stored(db, order) -> SalesOrder:
 def test_finance_records_a_payment_and_refunds_it_through_the_page(env, db):
     order = order_for(db, env, "rep_a1", "9500")
     at = open_page("fin", PAYMENTS)
-    assert at.title[0].value == "回款登记"
-    assert order_number(order.id) in list(at.dataframe[0].value["订单号"])
+    assert at.title[0].value == translate("Payments", "zh")
+    assert order_number(order.id) in list(
+        at.dataframe[0].value[translate(NC_("orders.table", "Order"), "zh")]
+    )
     at.text_input(key="payments_ref_0").input("PAY-777")
     at.button(key="payments_record").click()
     at.run()
@@ -64,7 +67,7 @@ def test_finance_records_a_payment_and_refunds_it_through_the_page(env, db):
     at.button(key="payments_refund").click()
     at.run()
     assert not at.exception, at.exception
-    assert any("已退款" in s.value for s in at.success)
+    assert any(translate("Refunded", "zh") in s.value for s in at.success)
     assert (stored(db, order).status, stored(db, order).refund_reason) == (
         "refunded",
         "moved abroad",
@@ -90,16 +93,26 @@ def test_finance_imports_a_payment_file_through_the_page(env, db):
     orders = [order_for(db, env, "rep_a1", "9500") for _ in range(2)]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["订单号", "支付流水号", "金额"])
+    writer.writerow(
+        [
+            translate(NC_("orders.table", "Order"), "zh"),
+            translate("Payment reference", "zh"),
+            translate("Amount", "zh"),
+        ]
+    )
     writer.writerow([order_number(orders[0].id), "PAY-A", "9500"])
     writer.writerow([order_number(orders[1].id), "PAY-B", "9400"])  # the amount differs
     at = open_page("fin", PAYMENTS)
     at.file_uploader[0].upload("回款.csv", out.getvalue().encode("gbk"), "text/csv")
     at.run()
     assert not at.exception, at.exception
-    assert {m.label: m.value for m in at.metric} == {"待登记": "1", "已登记过": "0", "错误行": "1"}
-    bad = next(d.value for d in at.dataframe if "原因" in d.value.columns)
-    assert list(bad["行号"]) == [3]
+    assert {m.label: m.value for m in at.metric} == {
+        translate("To record", "zh"): "1",
+        translate("Recorded already", "zh"): "0",
+        translate("Bad rows", "zh"): "1",
+    }
+    bad = next(d.value for d in at.dataframe if translate("Reason", "zh") in d.value.columns)
+    assert list(bad[translate("Row", "zh")]) == [3]
     at.radio(key="payments_import_mode").set_value("all_or_nothing")
     at.button(key="payments_import_run").click()
     at.run()
@@ -117,15 +130,15 @@ def test_finance_imports_a_payment_file_through_the_page(env, db):
 def test_a_manager_approves_a_discount_through_the_page(env, db):
     order = order_for(db, env, "rep_a1", "7500")
     at = open_page("bj_manager", APPROVALS)
-    assert at.title[0].value == "改价审批"
+    assert at.title[0].value == translate("Discount approval", "zh")
     table = at.dataframe[0].value
-    assert list(table["订单号"]) == [order_number(order.id)]
-    assert list(table["折扣"]) == ["25.00%"]
+    assert list(table[translate(NC_("orders.table", "Order"), "zh")]) == [order_number(order.id)]
+    assert list(table[translate("Discount", "zh")]) == ["25.00%"]
     at.text_input(key="approvals_note_0").input("ok this once")
     at.button(key="approvals_approve").click()
     at.run()
     assert not at.exception, at.exception
-    assert any("已批准" in s.value for s in at.success)
+    assert any(translate("Approved", "zh") in s.value for s in at.success)
     assert (stored(db, order).approval, stored(db, order).approval_note) == (
         "approved",
         "ok this once",
@@ -148,12 +161,12 @@ def test_a_too_large_discount_is_refused_on_the_page_and_can_be_rejected(env, db
 
 def test_the_admin_adds_and_deactivates_a_product_through_the_page(env, db):
     at = open_page("admin", PRODUCTS)
-    assert list(at.dataframe[0].value["商品编码"]) == ["KY-FULL"]
+    assert list(at.dataframe[0].value[translate("Code", "zh")]) == ["KY-FULL"]
     at.text_input(key="products_new_code_0").input("KY-MATH")
     at.text_input(key="products_new_name_0").input("Maths booster")
     at.number_input(key="products_new_price_0").set_value(3980.0)
     at.number_input(key="products_new_days_0").set_value(120)
-    button(at, "新增").click()
+    button(at, translate("Add product", "zh")).click()
     at.run()
     assert not at.exception, at.exception
     assert any("KY-MATH" in s.value for s in at.success)
@@ -165,7 +178,7 @@ def test_the_admin_adds_and_deactivates_a_product_through_the_page(env, db):
     assert not at.exception, at.exception
     db.expire_all()
     assert db.get(Product, product.id).active is False
-    assert list(at.dataframe[0].value["商品编码"]) == ["KY-FULL"]
+    assert list(at.dataframe[0].value[translate("Code", "zh")]) == ["KY-FULL"]
 
 
 def test_a_refused_product_shows_the_reason(env, db):
@@ -173,7 +186,7 @@ def test_a_refused_product_shows_the_reason(env, db):
     at.text_input(key="products_new_code_0").input("ky-full")
     at.text_input(key="products_new_name_0").input("Clash")
     at.number_input(key="products_new_price_0").set_value(100.0)
-    button(at, "新增").click()
+    button(at, translate("Add product", "zh")).click()
     at.run()
     assert any("已有其他商品使用编码" in e.value for e in at.error)
 
@@ -229,12 +242,14 @@ def test_the_orders_section_makes_an_order_says_when_approval_is_needed_and_canc
         "requested",
         "two-year plan",
     )
-    assert list(at.dataframe[0].value["改价审批"]) == ["待审批"]
+    assert list(at.dataframe[0].value[translate("Discount approval", "zh")]) == [
+        translate("Awaiting approval", "zh")
+    ]
     at.button(key=f"orders_cancel_{opp.id}").click()
     at.run()
     assert not at.exception, at.exception
     assert stored(db, order).status == "cancelled"
-    assert list(at.dataframe[0].value["状态"]) == ["已取消"]
+    assert list(at.dataframe[0].value[translate("State", "zh")]) == [translate("Cancelled", "zh")]
 
 
 def test_another_rep_sees_no_orders_section_of_someone_elses_opportunity(env, db):

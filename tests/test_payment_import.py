@@ -26,10 +26,16 @@ from crm_core.models import AuditLog, SalesOrder
 from crm_core.org.roles import save_role
 from crm_core.platform import clock
 from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import NC_, translate
 from tests.factories import SYSTEM
 from tests.test_orders import add_user, order_for, sales_company
 
-HEADER_ZH = ["订单号", "支付流水号", "实付金额", "支付时间"]
+HEADER_ZH = [
+    translate(NC_("orders.table", "Order"), "zh"),
+    translate("Payment reference", "zh"),
+    "实付金额",
+    "支付时间",
+]
 HEADER_EN = ["Order No", "Transaction ID", "Amount", "Paid at"]
 NOW = datetime(2026, 12, 1, 6, 0)  # 14:00 in Beijing, when the files are imported
 ORDERS_AT = NOW - timedelta(hours=12)  # 02:00 in Beijing, when the orders are made
@@ -107,19 +113,43 @@ def test_every_bad_row_is_reported_with_its_row_column_and_reason(db, company):
     found = sorted((i.row, i.column, i.key) for i in report.issues)
     assert found == sorted(
         [
-            (3, "订单号", "There is no order {order}, or it is outside your data scope."),
-            (4, "订单号", "The discount of order {order} is not approved: it cannot be paid yet."),
-            (5, "订单号", "Order {order} was cancelled: it cannot be paid."),
+            (
+                3,
+                translate(NC_("orders.table", "Order"), "zh"),
+                "There is no order {order}, or it is outside your data scope.",
+            ),
+            (
+                4,
+                translate(NC_("orders.table", "Order"), "zh"),
+                "The discount of order {order} is not approved: it cannot be paid yet.",
+            ),
+            (
+                5,
+                translate(NC_("orders.table", "Order"), "zh"),
+                "Order {order} was cancelled: it cannot be paid.",
+            ),
             (6, "实付金额", "The amount {amount} differs from order {order}'s amount {expected}."),
             (7, "支付时间", "“{value}” is not a date and time."),
-            (7, "订单号", "Order {order} is already paid on row {first_row} of this file."),
-            (8, "支付流水号", "A payment needs its payment reference."),
-            (9, "支付流水号", "Payment reference {ref} is already used by order {order}."),
-            (9, "订单号", "Order {order} is already paid on row {first_row} of this file."),
-            (10, "订单号", "The order number is missing."),
+            (
+                7,
+                translate(NC_("orders.table", "Order"), "zh"),
+                "Order {order} is already paid on row {first_row} of this file.",
+            ),
+            (8, translate("Payment reference", "zh"), "A payment needs its payment reference."),
+            (
+                9,
+                translate("Payment reference", "zh"),
+                "Payment reference {ref} is already used by order {order}.",
+            ),
+            (
+                9,
+                translate(NC_("orders.table", "Order"), "zh"),
+                "Order {order} is already paid on row {first_row} of this file.",
+            ),
+            (10, translate(NC_("orders.table", "Order"), "zh"), "The order number is missing."),
             (
                 10,
-                "支付流水号",
+                translate("Payment reference", "zh"),
                 "Payment reference {ref} is already on row {first_row} of this file.",
             ),
             (10, "支付时间", "The payment time {paid_at} is in the future."),
@@ -267,7 +297,12 @@ def test_who_may_import_and_whose_preview_it_is(db, company):
         apply_payment_import(db, company.actor(db, "admin"), checked, "good_rows")
     assert other.value.key == "This preview was made by another user. Upload the file again."
     with pytest.raises(ValidationError) as missing:
-        preview(db, company, data, mapping={"order_number": "订单号"})
+        preview(
+            db,
+            company,
+            data,
+            mapping={"order_number": translate(NC_("orders.table", "Order"), "zh")},
+        )
     assert missing.value.key == "Choose a column for: {columns}."
     # A payer whose scope is Shanghai does not reach a Beijing order, even by its number.
     save_role(

@@ -17,6 +17,7 @@ from crm_core.imports.study import apply_learning_import
 from crm_core.models import LearningActivity, Opportunity, RenewalRule, RuleVersion
 from crm_core.org.users import create_user
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity
 from tests.test_learning import NOW
@@ -65,7 +66,7 @@ def course_ending(app_env, db):
 
 def test_a_manager_saves_a_renewal_rule_after_a_refusal(app_env, db):
     at = open_page("bj_manager", RULES)
-    assert "续费" in [tab.label for tab in at.tabs]
+    assert translate("Renewal", "zh") in [tab.label for tab in at.tabs]
     at.text_input(key=field(at, "name")).input("Renew a month ahead")
     at.number_input(key=field(at, "days_before")).set_value(0)
     ok(at.button(key="rules_renewal_save").click().run())
@@ -83,7 +84,9 @@ def test_a_manager_saves_a_renewal_rule_after_a_refusal(app_env, db):
         app_env.units["beijing"].id,
     )
     assert count(db, RuleVersion, RuleVersion.rule_kind == "renewal") == 1
-    assert "Renew a month ahead" in list(frame_with(at, "名称")["名称"])
+    assert "Renew a month ahead" in list(
+        frame_with(at, translate(NC_("org", "Name"), "zh"))[translate(NC_("org", "Name"), "zh")]
+    )
 
 
 def test_a_dry_run_of_a_renewal_draft_and_the_run_now_button(app_env, db, course_ending):
@@ -91,8 +94,14 @@ def test_a_dry_run_of_a_renewal_draft_and_the_run_now_button(app_env, db, course
     at.text_input(key=field(at, "name")).input("Try renewals")
     ok(at.button(key="rules_renewal_dry").click().run())
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["开启续费"], metrics["交给原负责人"], metrics["交由分配"]) == ("1", "1", "0")
-    assert "Try renewals (本草稿)" in list(frame_with(at, "开启续费")["规则"])
+    assert (
+        metrics[translate("Renewal opened", "zh")],
+        metrics[translate("To the owner", "zh")],
+        metrics[translate("To dispatch", "zh")],
+    ) == ("1", "1", "0")
+    assert "Try renewals (本草稿)" in list(
+        frame_with(at, translate("Renewal opened", "zh"))[translate("Rule", "zh")]
+    )
     assert count(db, Opportunity, Opportunity.pipeline_type == "renewal") == 0
     assert count(db, RenewalRule) == 0
 
@@ -115,7 +124,9 @@ def test_a_dry_run_of_a_renewal_draft_and_the_run_now_button(app_env, db, course
         )
         == 1
     )
-    assert "续费" in list(frame_with(at, "触发方式")["任务"])
+    assert translate("Renewal", "zh") in list(
+        frame_with(at, translate("Started by", "zh"))[translate("Job", "zh")]
+    )
 
 
 # --- the study activity import page ------------------------------------------------------
@@ -128,16 +139,21 @@ def test_marketing_imports_study_activity_through_the_page(app_env, db):
     lead_id = add_owned_opportunity(db, app_env, "rep_a1", 1).lead_id
     body = HEADER_ZH + "13800000001,,考研数学,80%,2026-11-29\n13800000099,,考研英语,30,2026-11-20\n"
     at = open_page("admin", IMPORT)
-    assert at.title[0].value == "学习行为导入"
+    assert at.title[0].value == translate("Study activity import", "zh")
     at.file_uploader[0].upload("学习.csv", body.encode("gb18030"), "text/csv")
     ok(at.run())
     boxes = {s.key: s.value for s in at.selectbox if (s.key or "").startswith("learning_map_")}
     assert sorted(v for v in boxes.values() if v) == sorted(HEADER_ZH.strip().split(","))
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["新增"], metrics["拒绝"]) == ("1", "1")
-    bad = frame_with(at, "原因")
-    assert list(bad["行号"]) == [3]
-    assert list(bad["原因"]) == ["没有手机号为 +8613800000099 的名片。"]  # admin sees numbers
+    assert (
+        metrics[translate("Add product", "zh")],
+        metrics[translate(NC_("learning.category", "Rejected"), "zh")],
+    ) == ("1", "1")
+    bad = frame_with(at, translate("Reason", "zh"))
+    assert list(bad[translate("Row", "zh")]) == [3]
+    assert list(bad[translate("Reason", "zh")]) == [
+        "没有手机号为 +8613800000099 的名片。"
+    ]  # admin sees numbers
 
     at.radio(key="learning_mode").set_value("all_or_nothing")
     ok(at.button(key="learning_import").click().run())
@@ -169,7 +185,9 @@ def test_a_marketing_reader_sees_masked_phones_and_a_rep_cannot_open_the_page(ap
         "study.csv", (HEADER_ZH + "13800000099,,Math,30,\n").encode(), "text/csv"
     )
     ok(at.run())
-    assert list(frame_with(at, "原因")["原因"]) == ["没有手机号为 1****0099 的名片。"]
+    assert list(frame_with(at, translate("Reason", "zh"))[translate("Reason", "zh")]) == [
+        "没有手机号为 1****0099 的名片。"
+    ]
     assert_page_refused(signed_in("rep_a1"), IMPORT)
 
 

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm_core.models import Role
 from crm_core.org.roles import list_roles
-from crm_core.platform.i18n import LANGUAGES, is_message, label_of, translate
+from crm_core.platform.i18n import LANGUAGES, NC_, is_message, label_of, translate
 from crm_core.platform.permissions import Permission
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
@@ -36,16 +36,25 @@ def test_every_permission_has_a_label_in_both_languages():
 
 def test_admin_sees_the_matrix_and_the_roles(app_env, db):
     at = open_page()
-    assert [t.value for t in at.title] == ["角色与权限"]
+    assert [t.value for t in at.title] == [translate("Roles and permissions", "zh")]
     codes = {r.code: r.id for r in list_roles(db, app_env.actor(db, "admin"))}
     matrix = at.dataframe[0].value  # the editor: a row per permission, a column per role
     assert len(matrix) == len(Permission)
-    assert bool(matrix.loc["管理角色", f"r{codes['admin']}"])
-    assert not bool(matrix.loc["管理角色", f"r{codes['rep']}"])
-    assert bool(matrix.loc["查看名片", f"r{codes['rep']}"])
+    assert bool(matrix.loc[translate("Manage roles", "zh"), f"r{codes['admin']}"])
+    assert not bool(matrix.loc[translate("Manage roles", "zh"), f"r{codes['rep']}"])
+    assert bool(matrix.loc[translate("View leads", "zh"), f"r{codes['rep']}"])
     overview = at.dataframe[1].value
-    assert "销售经理" in set(overview["名称"])
-    assert dict(zip(overview["编码"], overview["持有人数"], strict=True))["rep"] == 4
+    assert translate("Sales manager", "zh") in set(overview[translate(NC_("org", "Name"), "zh")])
+    assert (
+        dict(
+            zip(
+                overview[translate(NC_("roles", "Code"), "zh")],
+                overview[translate("Holders", "zh")],
+                strict=True,
+            )
+        )["rep"]
+        == 4
+    )
 
 
 def test_admin_creates_a_role_through_the_form(app_env, db):
@@ -54,7 +63,7 @@ def test_admin_creates_a_role_through_the_form(app_env, db):
     at.text_input(key="roles_new_name_0").input("Night shift")
     at.selectbox(key="roles_new_scope_0").set_value("team")
     at.multiselect(key="roles_new_perms_0").select("view_leads").select("view_opportunities")
-    button(at, "创建角色").click()
+    button(at, translate("Create role", "zh")).click()
     at.run()
     assert not at.exception, at.exception
     assert any("Night shift" in s.value for s in at.success)
@@ -71,7 +80,7 @@ def test_a_refused_new_role_keeps_the_input_and_shows_why(app_env, db):
     at = open_page()
     at.text_input(key="roles_new_code_0").input("Bad Code!")
     at.text_input(key="roles_new_name_0").input("Bad")
-    button(at, "创建角色").click()
+    button(at, translate("Create role", "zh")).click()
     at.run()
     assert not at.exception
     assert any("角色编码须为" in e.value for e in at.error)
@@ -82,7 +91,7 @@ def test_admin_sets_a_custom_scope_for_a_role(app_env, db):
     at = open_page()
     at.text_input(key="roles_new_code_0").input("auditor")
     at.text_input(key="roles_new_name_0").input("Auditor")
-    button(at, "创建角色").click()
+    button(at, translate("Create role", "zh")).click()
     at.run()
     role_id = db.exec(select(Role.id).where(Role.code == "auditor")).one()
     at.selectbox(key="roles_edit_choice").set_value(role_id).run()
@@ -102,7 +111,7 @@ def test_deleting_a_builtin_role_shows_the_translated_refusal(app_env, db):
     at = open_page()
     rep = db.exec(select(Role.id).where(Role.code == "rep")).one()
     at.selectbox(key="roles_delete_choice").set_value(rep)
-    button(at, "删除角色").click()
+    button(at, translate("Delete a role", "zh")).click()
     at.run()
     assert not at.exception
     assert any("内置角色 rep 不能删除" in e.value for e in at.error)
@@ -113,11 +122,11 @@ def test_deleting_an_unused_role_through_the_page(app_env, db):
     at = open_page()
     at.text_input(key="roles_new_code_0").input("temp_role")
     at.text_input(key="roles_new_name_0").input("Temp")
-    button(at, "创建角色").click()
+    button(at, translate("Create role", "zh")).click()
     at.run()
     role_id = db.exec(select(Role.id).where(Role.code == "temp_role")).one()
     at.selectbox(key="roles_delete_choice").set_value(role_id)
-    button(at, "删除角色").click()
+    button(at, translate("Delete a role", "zh")).click()
     at.run()
     assert not at.exception, at.exception
     assert any("Temp" in s.value for s in at.success)
@@ -128,7 +137,7 @@ def test_deleting_an_unused_role_through_the_page(app_env, db):
 
 def test_saving_an_unchanged_matrix_changes_nothing(app_env):
     at = open_page()
-    button(at, "保存矩阵").click()
+    button(at, translate("Save matrix", "zh")).click()
     at.run()
     assert not at.exception
     assert any("没有修改任何权限" in i.value for i in at.info)
@@ -178,7 +187,9 @@ def tick_export_for_rep(page) -> None:
     """Tick the rep's export cell in the matrix and save it."""
     from playwright.sync_api import expect
 
-    expect(page.get_by_role("heading", name="角色与权限")).to_be_visible(timeout=30_000)
+    expect(
+        page.get_by_role("heading", name=translate("Roles and permissions", "zh"))
+    ).to_be_visible(timeout=30_000)
     idle(page)
     # The grid lays itself out after the run ends: wait for its full width and its canvas.
     page.wait_for_function(
@@ -194,7 +205,7 @@ def tick_export_for_rep(page) -> None:
     for _ in range(REP_COLUMN):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Space")
-    page.get_by_role("button", name="保存矩阵").click()
+    page.get_by_role("button", name=translate("Save matrix", "zh")).click()
     idle(page)
 
 
@@ -220,14 +231,14 @@ def test_matrix_saves_for_the_admin_and_refuses_what_the_editor_lacks(
         try:
             keeper = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
             sign_in(keeper, url, "keeper", PASSWORD)
-            keeper.get_by_role("link", name="角色权限").click()
+            keeper.get_by_role("link", name=translate(NC_("nav", "Roles"), "zh")).click()
             tick_export_for_rep(keeper)
             expect(keeper.get_by_text("无法授予角色 rep:其中包含您没有的权限。")).to_be_visible()
             assert "export_leads" not in rep_permissions(engine)
 
             admin = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
             sign_in(admin, url, "admin", PASSWORD)
-            admin.get_by_role("link", name="角色权限").click()
+            admin.get_by_role("link", name=translate(NC_("nav", "Roles"), "zh")).click()
             tick_export_for_rep(admin)
             expect(admin.get_by_text("课程顾问 的权限已保存。")).to_be_visible()
             assert "export_leads" in rep_permissions(engine)

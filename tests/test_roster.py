@@ -34,6 +34,7 @@ from crm_core.org.auth import authenticate
 from crm_core.org.units import create_unit, set_unit_active, set_unit_head
 from crm_core.org.users import role_names
 from crm_core.platform.errors import PermissionDenied, ValidationError
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.factories import (
     PASSWORD,
@@ -43,7 +44,14 @@ from tests.factories import (
 )
 
 HEADER_EN = ["Employee No", "Name", "Unit", "Title", "Status", "Date"]
-HEADER_ZH = ["工号", "姓名", "部门", "职位", "状态", "生效日期"]
+HEADER_ZH = [
+    translate("Employee number", "zh"),
+    translate("Name", "zh"),
+    "部门",
+    translate("Title", "zh"),
+    translate("State", "zh"),
+    "生效日期",
+]
 
 
 def csv_bytes(rows, header=HEADER_EN, encoding="utf-8", delimiter=",") -> bytes:
@@ -114,19 +122,30 @@ def test_utf8_csv_reads_with_rows_numbered_as_in_the_file():
 def test_utf8_with_bom_reads():
     data = "\ufeff工号,姓名\n001,张三\n".encode()
     frame = read_table(data, "r.csv")
-    assert list(frame.columns) == ["工号", "姓名"]
-    assert frame.loc[2, "工号"] == "001"  # strings, leading zeros kept
+    assert list(frame.columns) == [translate("Employee number", "zh"), translate("Name", "zh")]
+    assert frame.loc[2, translate("Employee number", "zh")] == "001"  # strings, leading zeros kept
 
 
 def test_gbk_reads():
     data = csv_bytes(
-        [("E0100", "王小明", "北京/一组", "课程顾问", "在职", "2026/3/1")], HEADER_ZH, "gbk"
+        [
+            (
+                "E0100",
+                "王小明",
+                "北京/一组",
+                translate("Sales rep", "zh"),
+                translate("Active", "zh"),
+                "2026/3/1",
+            )
+        ],
+        HEADER_ZH,
+        "gbk",
     )
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     frame = read_table(data, "花名册.csv")
     assert list(frame.columns) == HEADER_ZH
-    assert frame.loc[2, "姓名"] == "王小明"
+    assert frame.loc[2, translate("Name", "zh")] == "王小明"
     assert frame.loc[2, "部门"] == "北京/一组"
 
 
@@ -177,7 +196,10 @@ def test_unreadable_and_empty_files_are_refused(data, filename, key):
 
 
 def test_column_mapping_is_guessed_from_english_or_chinese_headers():
-    synonyms = {"employee_no": ["employee no", "工号"], "name": ["name", "姓名"]}
+    synonyms = {
+        "employee_no": ["employee no", translate("Employee number", "zh")],
+        "name": ["name", translate("Name", "zh")],
+    }
     assert guess_mapping([" EMPLOYEE_NO ", "Name"], synonyms) == {
         "employee_no": " EMPLOYEE_NO ",
         "name": "Name",
@@ -185,10 +207,12 @@ def test_column_mapping_is_guessed_from_english_or_chinese_headers():
     assert guess_columns(HEADER_ZH) == dict(
         zip(["employee_no", "name", "unit", "title", "status", "date"], HEADER_ZH, strict=True)
     )
-    assert guess_columns(["Employee Number", "所属组织", "Position", "x"]) == {
+    assert guess_columns(
+        ["Employee Number", translate("Belongs to unit", "zh"), "Position", "x"]
+    ) == {
         "employee_no": "Employee Number",
         "name": None,
-        "unit": "所属组织",
+        "unit": translate("Belongs to unit", "zh"),
         "title": "Position",
         "status": None,
         "date": None,
@@ -204,11 +228,11 @@ def test_dates_and_statuses():
     for bad in ("01/03/2026", "2026-02-30", "2026-03/01", "yesterday", "45352"):
         with pytest.raises(ValueError):
             parse_date(bad)
-    assert parse_status("离职") == "resigned"
+    assert parse_status(translate("Departure", "zh")) == "resigned"
     assert parse_status("On Leave") == "on_leave"
     assert parse_status("请假") == "on_leave"
     assert parse_status("Left") == "resigned"
-    assert parse_status("在职") == "active"
+    assert parse_status(translate("Active", "zh")) == "active"
     assert parse_status("gone fishing") is None
 
 
@@ -236,8 +260,14 @@ def test_preview_categories(db, company):
         E0006=("Rep A2", "Beijing/Team A", "", "resigned", "2026-03-31"),  # left
         E0007=("Rep B1", "Beijing/Team B", "", "on leave", ""),  # on_leave
         E0008=("Rep C1", "Shanghai/Team C", "", "active", ""),  # back_from_leave
-        E0100=("New Hire", "Beijing > Team A", "课程顾问", "在职", "2026/03/02"),  # new
-        E0101=("Long Gone", "Beijing/Team A", "", "离职", ""),  # skipped
+        E0100=(
+            "New Hire",
+            "Beijing > Team A",
+            translate("Sales rep", "zh"),
+            translate("Active", "zh"),
+            "2026/03/02",
+        ),  # new
+        E0101=("Long Gone", "Beijing/Team A", "", translate("Departure", "zh"), ""),  # skipped
     )
     result = preview(db, company.actor(db, "admin"), csv_bytes(rows))
     assert result.ok, result.issues
@@ -274,7 +304,7 @@ def test_a_row_with_several_changes_gets_one_category_and_lists_them_all(db, com
 def test_empty_title_keeps_roles_and_a_title_maps_to_a_role(db, company):
     rows = rows_with(
         E0005=("Rep A1", "Beijing/Team A", "Sales rep", "active", ""),  # same role, new title
-        E0006=("Rep A2", "Beijing/Team A", "组长", "active", ""),  # promoted
+        E0006=("Rep A2", "Beijing/Team A", translate("Team lead", "zh"), "active", ""),  # promoted
         E0007=("Rep B1", "Beijing/Team B", "team_lead", "active", ""),  # by role code
     )
     result = preview(db, company.actor(db, "admin"), csv_bytes(rows))
@@ -353,7 +383,14 @@ def test_a_sales_manager_only_reaches_their_subtree_and_roles(db, company):
         ("E0008", "Rep C1", "Shanghai/Team C", "", "active", ""),  # 3: current unit outside
         ("E0006", "Rep A2", "Shanghai/Team C", "", "active", ""),  # 4: new unit outside
         ("E0100", "Ann", "Beijing/Team A", "Admin", "active", ""),  # 5: role too wide
-        ("E0101", "Bob", "Beijing/Team A", "质检员", "active", ""),  # 6: scope all: too wide
+        (
+            "E0101",
+            "Bob",
+            "Beijing/Team A",
+            translate("QA inspector", "zh"),
+            "active",
+            "",
+        ),  # 6: scope all: too wide
         ("E0102", "Cat", "Beijing/Team A", "Team lead", "active", ""),  # 7: grantable
         ("E0103", "Dan", "HQ", "", "active", ""),  # 8: new, unit outside
         ("E0001", "Admin", "HQ", "", "active", ""),  # 9: the admin, outside
@@ -587,7 +624,11 @@ def test_a_resigned_rep_loses_sign_in_and_their_opportunities_move_by_rule(db, c
     plan = preview(
         db,
         admin,
-        csv_bytes(rows_with(E0005=("Rep A1", "Beijing/Team A", "", "离职", "2026-03-31"))),
+        csv_bytes(
+            rows_with(
+                E0005=("Rep A1", "Beijing/Team A", "", translate("Departure", "zh"), "2026-03-31")
+            )
+        ),
     )
     assert [r.category for r in plan.rows if r.employee_no == "E0005"] == ["left"]
     result = apply_roster(db, admin, plan)
@@ -633,7 +674,11 @@ def test_on_leave_keeps_opportunities(db, company):
     opportunity = add_owned_opportunity(db, company, "rep_a1", 1)
     admin = company.actor(db, "admin")
     plan = preview(
-        db, admin, csv_bytes(rows_with(E0005=("Rep A1", "Beijing/Team A", "", "休假", "")))
+        db,
+        admin,
+        csv_bytes(
+            rows_with(E0005=("Rep A1", "Beijing/Team A", "", translate("On leave", "zh"), ""))
+        ),
     )
     result = apply_roster(db, admin, plan)
     assert result.departures == ()
@@ -678,7 +723,16 @@ def test_gbk_xlsx_rosters_apply_the_same(db, company):
     beijing = create_unit(db, SYSTEM, "北京", company.units["hq"].id)
     create_unit(db, SYSTEM, "一组", beijing.id)
     db.commit()
-    rows = [("E0100", "王小明", "北京／一组", "课程顾问", "在职", "2026/3/1")]
+    rows = [
+        (
+            "E0100",
+            "王小明",
+            "北京／一组",
+            translate("Sales rep", "zh"),
+            translate("Active", "zh"),
+            "2026/3/1",
+        )
+    ]
     gbk = preview(db, admin, csv_bytes(rows, HEADER_ZH, "gbk"))
     xlsx = preview(db, admin, xlsx_bytes(rows, HEADER_ZH), "花名册.xlsx")
     for result in (gbk, xlsx):
@@ -712,10 +766,16 @@ def test_admin_uploads_previews_and_applies(app_company, db):
     at = login("admin")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "花名册同步"
+    assert at.title[0].value == translate("HR roster sync", "zh")
     rows = rows_with(
         E0005=("Rep A1", "Beijing/Team B", "", "active", ""),
-        E0100=("王小明", "Beijing/Team A", "课程顾问", "在职", "2026-03-01"),
+        E0100=(
+            "王小明",
+            "Beijing/Team A",
+            translate("Sales rep", "zh"),
+            translate("Active", "zh"),
+            "2026-03-01",
+        ),
     )
     at.file_uploader[0].upload("花名册.csv", csv_bytes(rows, HEADER_ZH, "gbk"), "text/csv")
     at.run()
@@ -724,8 +784,8 @@ def test_admin_uploads_previews_and_applies(app_company, db):
     guessed = [mapping_box(at, name).value for name in fields]
     assert guessed == HEADER_ZH
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["新入职"] == "1"
-    assert metrics["调岗"] == "1"
+    assert metrics[translate(NC_("roster.category", "New"), "zh")] == "1"
+    assert metrics[translate(NC_("roster.category", "Moved"), "zh")] == "1"
     apply = at.button(key="roster_apply")
     assert not apply.disabled
     apply.click()
@@ -734,8 +794,8 @@ def test_admin_uploads_previews_and_applies(app_company, db):
     assert any("花名册已应用" in s.value for s in at.success)
     assert any("离职流转了 0 个" in i.value for i in at.info)
     accounts = at.dataframe[0].value
-    assert list(accounts["用户名"]) == ["e0100"]
-    assert accounts["临时密码"][0]
+    assert list(accounts[translate("Username", "zh")]) == ["e0100"]
+    assert accounts[translate("Temporary password", "zh")][0]
     assert at.file_uploader[0].value is None  # a fresh uploader after applying
     db.expire_all()
     assert db.exec(select(User).where(User.employee_no == "E0100")).one().full_name == "王小明"
@@ -752,8 +812,8 @@ def test_bad_rows_are_listed_and_apply_is_disabled(app_company, db):
     at.run()
     assert not at.exception, at.exception
     frame = at.dataframe[0].value
-    assert list(frame["行号"]) == [10, 10]
-    assert set(frame["原因"]) == {
+    assert list(frame[translate("Row", "zh")]) == [10, 10]
+    assert set(frame[translate("Reason", "zh")]) == {
         "未知组织“Beijing/Team Z”。",
         "日期“2026-02-30”格式错误:请使用 YYYY-MM-DD。",
     }
@@ -768,7 +828,7 @@ def test_a_sales_manager_opens_the_roster_page_and_previews_inside_their_subtree
     at = signed_in("bj_manager")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert at.title[0].value == "花名册同步"
+    assert at.title[0].value == translate("HR roster sync", "zh")
     rows = [
         ("E0005", "Rep A1", "Beijing/Team B", "", "active", ""),  # row 2: inside, a move
         ("E0008", "Rep C1", "Shanghai/Team C", "", "active", ""),  # row 3: outside
@@ -777,7 +837,7 @@ def test_a_sales_manager_opens_the_roster_page_and_previews_inside_their_subtree
     at.run()
     assert not at.exception, at.exception
     # The page previews with the manager's own scope: the Shanghai row is a bad row.
-    assert set(at.dataframe[0].value["行号"]) == {3}
+    assert set(at.dataframe[0].value[translate("Row", "zh")]) == {3}
     assert at.button(key="roster_apply").disabled
 
 
@@ -802,5 +862,7 @@ def test_the_guessed_mapping_can_be_corrected(app_company, db):
         mapping_box(at, name).set_value(column)
     at.run()
     assert not at.exception, at.exception
-    assert {m.label: m.value for m in at.metric}["调岗"] == "1"
+    assert {m.label: m.value for m in at.metric}[
+        translate(NC_("roster.category", "Moved"), "zh")
+    ] == "1"
     assert not at.button(key="roster_apply").disabled

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from crm_core.models import FollowUp, Opportunity
 from crm_core.platform import clock
+from crm_core.platform.i18n import NC_, translate
 from tests.apptest import login
 from tests.factories import add_owned_opportunity
 
@@ -58,7 +59,7 @@ def test_a_manager_sees_the_team_backlog(work):
     at = login("bj_manager")
     assert not at.exception
     frame = at.dataframe[-1].value
-    assert set(frame["顾问"]) == {"Rep A1", "Rep A2"}
+    assert set(frame[translate(NC_("board.filter", "Rep"), "zh")]) == {"Rep A1", "Rep A2"}
 
 
 def test_the_detail_page_logs_a_follow_up(work, db):
@@ -111,14 +112,18 @@ def test_the_board_shows_only_the_readers_scope(work, app_env):
     assert not any("Lead 3" in label for label in labels)
     at.segmented_control(key="board_view").set_value("list").run()
     assert not at.exception
-    assert sorted(at.dataframe[0].value["名片"]) == ["Lead 1", "Lead 2"]
+    assert sorted(at.dataframe[0].value[translate("Lead", "zh")]) == ["Lead 1", "Lead 2"]
 
     manager = login("bj_manager")
     manager.switch_page(BOARD).run()
     manager.segmented_control(key="board_view").set_value("list").run()
-    assert sorted(manager.dataframe[0].value["名片"]) == ["Lead 1", "Lead 2", "Lead 3"]
+    assert sorted(manager.dataframe[0].value[translate("Lead", "zh")]) == [
+        "Lead 1",
+        "Lead 2",
+        "Lead 3",
+    ]
     manager.selectbox(key="board_f_owner").set_value(app_env.users["rep_a2"].id).run()
-    assert list(manager.dataframe[0].value["名片"]) == ["Lead 3"]
+    assert list(manager.dataframe[0].value[translate("Lead", "zh")]) == ["Lead 3"]
 
 
 def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):

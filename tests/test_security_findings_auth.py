@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from crm_core.models import LoginEvent, User
 from crm_core.org import auth
 from crm_core.platform import clock
+from crm_core.platform.i18n import translate
 from db.engine import build_engine
 from tests.factories import PASSWORD, build_small_company
 
@@ -236,12 +237,12 @@ def test_finding_10_account_page_answers_a_long_password_with_a_message(app_env)
     at.switch_page("pages/workspace/account.py").run()
     long_password = TOO_LONG["73 ASCII bytes"]
     for label, value in (
-        ("当前密码", PASSWORD),
-        ("新密码", long_password),
-        ("再次输入新密码", long_password),
+        (translate("Current password", "zh"), PASSWORD),
+        (translate("New password", "zh"), long_password),
+        (translate("Repeat the new password", "zh"), long_password),
     ):
         next(w for w in at.text_input if w.label == label).input(value)
-    next(b for b in at.button if b.label == "修改密码").click()
+    next(b for b in at.button if b.label == translate("Change password", "zh")).click()
     at.run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [
@@ -453,7 +454,7 @@ def test_finding_12_lead_form_says_only_that_a_colleague_follows_the_person_up(a
     at.switch_page("pages/leads/library.py").run()
     form_inputs = {t.label: t for t in at.text_input}
     form_inputs["姓名 *"].input("撞单客户")
-    form_inputs["手机号"].input("138 0000 0041")
+    form_inputs[translate("Phone", "zh")].input("138 0000 0041")
     at.multiselect[0].select("kaoyan")
     at.button(key="FormSubmitter:leads_new-保存名片").click().run()
     assert not at.exception, at.exception
@@ -654,7 +655,10 @@ def test_finding_14_an_idle_session_ends_and_activity_keeps_it(app_env, db):
     at.run()
     assert not at.exception, at.exception
     assert not at.session_state["authentication_status"]
-    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    assert [w.label for w in at.text_input] == [
+        translate("Username", "zh"),
+        translate("Password", "zh"),
+    ]
 
 
 def test_finding_14_an_active_session_still_ends_at_its_longest_life(app_env, db):
