@@ -143,3 +143,13 @@ def test_plural_forms_follow_the_count():
     chinese = ntranslate(one, many, 3, "zh", count="3")
     assert "3" in chinese and chinese == ntranslate(one, many, 1, "zh", count="3")
     assert chinese != ntranslate(one, many, 3, "en", count="3")
+
+
+def test_numbers_follow_the_readers_locale():
+    from decimal import Decimal
+
+    from crm_core.platform.i18n.formats import format_amount, format_count, format_share
+
+    assert format_count(12345, "en") == "12,345"
+    assert format_amount(Decimal("9800"), "zh") == "9,800.00"
+    assert format_share(0.125, "en") == "12.5%"

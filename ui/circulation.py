@@ -13,8 +13,9 @@ from crm_core.models import path_ids
 from crm_core.org.units import unit_tree
 from crm_core.platform.actor import Actor
 from crm_core.platform.i18n import label_of
+from crm_core.platform.i18n.formats import format_count
 from crm_core.platform.permissions import Permission
-from ui.i18n import t
+from ui.i18n import language, t
 
 
 def people(session: Session, me: Actor) -> dict[int, str]:
@@ -47,7 +48,7 @@ def when(value: datetime | None) -> str:
 
 
 def number(value: int) -> str:
-    return f"{value:,}"
+    return format_count(value, language())
 
 
 def label(family: str, code: str | None) -> str:

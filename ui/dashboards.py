@@ -22,6 +22,7 @@ from crm_core.analytics import (
 )
 from crm_core.analytics.scope import unit_choices
 from crm_core.platform.i18n import label_of
+from crm_core.platform.i18n.formats import format_amount, format_share
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from ui.context import actor
 from ui.db import session
@@ -176,8 +177,8 @@ def _plotly_text(value):
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
+    return "—" if value is None else format_share(value, language())
 
 
 def money(value) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+    return "—" if value is None else format_amount(value, language())
