@@ -69,7 +69,6 @@ def update() -> None:
                 "-l",
                 locale,
                 "--no-wrap",
-                "--omit-header",
                 "--ignore-obsolete",
                 "--no-fuzzy-matching",
             ]
