@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.org.setup import needs_setup
 from crm_core.org.users import set_language
 from crm_core.platform.i18n import LANGUAGES
 from ui import auth
@@ -18,12 +19,26 @@ from ui.navigation import build_navigation
 st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
 
 
+def _needs_setup() -> bool:
+    with session() as s:
+        return needs_setup(s)
+
+
 def main() -> None:
+    if _needs_setup():
+        # An empty database: the only page is the setup page (crm_core.org.setup).
+        setup = st.Page("pages/setup/company.py", title=t("setup.title"), url_path="setup")
+        st.navigation([setup], position="hidden").run()
+        st.stop()
     actor = auth.current_actor()
     if actor is None:
         # Navigation comes before any widget, so the form's widgets keep their identity.
         login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
-        st.navigation([login], position="hidden").run()
+        navigation = st.navigation([login], position="hidden")
+        done = st.session_state.pop("crm_setup_done", None)
+        if done:
+            st.success(tmd("setup.done", company=done[0], username=done[1]))
+        navigation.run()
         if st.session_state.get("authentication_status"):
             st.rerun()  # signed in: start over with the user's pages
         st.stop()
