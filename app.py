@@ -11,6 +11,7 @@ from crm_core.org.setup import needs_setup
 from crm_core.org.users import set_language
 from crm_core.platform.i18n import LANGUAGES
 from ui import auth
+from ui.company_time import zone_caption
 from ui.db import session
 from ui.guard import run_guarded
 from ui.i18n import language, t, tmd
@@ -48,6 +49,8 @@ def main() -> None:
 
     with st.sidebar:
         st.caption(tmd("app.signed_in_as", name=actor.full_name))
+        # Every time on every page is company time (ui.company_time): said once per page.
+        zone_caption()
         codes = list(LANGUAGES)
         chosen = st.selectbox(
             t("app.language"),

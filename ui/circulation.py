@@ -13,6 +13,7 @@ from crm_core.models import path_ids
 from crm_core.org.units import unit_tree
 from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import Permission
+from ui.company_time import show_time
 from ui.i18n import t
 
 
@@ -42,7 +43,8 @@ def units(session: Session, me: Actor) -> tuple[dict[int, str], dict[int, str]]:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    """A stored instant in company time (ui.company_time)."""
+    return show_time(value)
 
 
 def number(value: int) -> str:

@@ -14,6 +14,7 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
@@ -24,7 +25,7 @@ from ui.text import md
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    return show_time(value)
 
 
 def _label(prefix: str, code: str | None) -> str:

@@ -39,6 +39,11 @@ def company_zone(session: Session) -> ZoneInfo:
     return zone_named(get_setting(session, "company.time_zone"))
 
 
+def file_zone(session: Session, time_zone: str | None) -> ZoneInfo:
+    """The zone a file's times are read in: `time_zone` when given, else the company's."""
+    return zone_named(time_zone) if time_zone else company_zone(session)
+
+
 def to_local(utc: datetime, zone: ZoneInfo) -> datetime:
     """A naive-UTC (or aware) instant as naive wall time in `zone`."""
     if utc.tzinfo is None:

@@ -8,6 +8,7 @@ import streamlit as st
 from crm_core.platform.company_time import zone_names
 from crm_core.platform.errors import CrmError
 from crm_core.platform.settings import DEFINITIONS, all_settings, set_setting
+from ui.company_time import forget_zone
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
@@ -58,4 +59,5 @@ if submitted:
     except CrmError as error:
         show_error(error)
     else:
+        forget_zone()
         st.success(t("settings.saved"))

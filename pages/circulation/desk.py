@@ -5,7 +5,7 @@ every act is a flow event written by `crm_core.circulation.override`."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -20,10 +20,10 @@ from crm_core.circulation.override import (
     set_locked,
 )
 from crm_core.models import OPEN_STAGES
-from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_business_lines
 from ui.circulation import label, number, pager, people, pick_options, when
+from ui.company_time import company_today, instant_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -231,7 +231,7 @@ with lock_tab:
     if unlock.button(t("desk.unlock"), key="desk_unlock", disabled=not picked):
         _act(set_locked, picked, False, success="desk.done.unlock")
 with protect_tab:
-    today = clock.now().date()
+    today = company_today()
     until = st.date_input(
         t("desk.protect_until"),
         value=today + timedelta(days=7),
@@ -242,7 +242,7 @@ with protect_tab:
     protect, unprotect = st.columns(2)
     if protect.button(t("desk.protect"), key="desk_protect", disabled=not picked):
         # Protected through the chosen day: until the next day begins.
-        end = datetime.combine(until + timedelta(days=1), time.min)
+        end = instant_of(until + timedelta(days=1))
         _act(protect_until, picked, end, success="desk.done.protect", date=until.isoformat())
     if unprotect.button(t("desk.unprotect"), key="desk_unprotect", disabled=not picked):
         _act(protect_until, picked, None, success="desk.done.unprotect")

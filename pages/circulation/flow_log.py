@@ -4,7 +4,7 @@ server, newest first."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +14,7 @@ from crm_core.models import RULE_KINDS
 from crm_core.models.opportunity import FLOW_REASONS
 from crm_core.platform.errors import CrmError
 from ui.circulation import label, number, pager, people, when
+from ui.company_time import instant_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
@@ -56,8 +57,8 @@ def _filters(names: dict[int, str]) -> FlowFilter:
         format_func=lambda u: names.get(u, t("flow_log.anyone")),
     )
     return FlowFilter(
-        since=datetime.combine(since, time.min) if since else None,
-        until=datetime.combine(until, time.min) + timedelta(days=1) if until else None,
+        since=instant_of(since) if since else None,
+        until=instant_of(until + timedelta(days=1)) if until else None,
         reason=reason or None,
         rule_kind=kind or None,
         user_id=user,

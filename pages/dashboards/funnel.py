@@ -10,6 +10,7 @@ import streamlit as st
 
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
 from crm_core.platform.errors import CrmError
+from ui.company_time import in_company_time
 from ui.context import actor
 from ui.dashboards import downloads, filter_bar, percent, pick
 from ui.db import session
@@ -93,7 +94,7 @@ if listed:
                 t("dash.col.owner"): o.owner or "",
                 t("dash.col.unit"): o.unit or "",
                 t("dash.col.current_stage"): t(f"stage.{o.stage}"),
-                t("dash.col.created"): o.created_at,
+                t("dash.col.created"): in_company_time(o.created_at),
             }
             for o in listed
         ]

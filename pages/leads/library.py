@@ -13,6 +13,7 @@ from crm_core.models import DEFAULT_STAGES, POOL_STATES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import Permission
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
@@ -120,7 +121,7 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
                     for o in row.opportunities
                 ),
                 t("leads.table.tags"): ", ".join(row.tags),
-                t("leads.table.created"): row.created_at.strftime("%Y-%m-%d %H:%M"),
+                t("leads.table.created"): show_time(row.created_at),
             }
             for row in found.rows
         ]

@@ -21,6 +21,7 @@ from crm_core.imports.customers import (
 )
 from crm_core.leads.customers import list_customers
 from crm_core.platform.errors import CrmError
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.file_import import (
@@ -48,7 +49,7 @@ FLOW = ImportFlow(
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+    return show_time(value)
 
 
 def _show_result(result: CustomerImportResult) -> None:
