@@ -16,7 +16,7 @@ import streamlit as st
 from crm_core.platform import clock
 from crm_core.platform.company_time import company_zone, to_local, to_utc
 from ui.db import session
-from ui.i18n import tmd
+from ui.i18n import t, tmd
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -82,3 +82,20 @@ def instant_of(day: date, at: time = time()) -> datetime:
 def zone_caption() -> None:
     """The one line a page shows to say its times are company time."""
     st.caption(tmd("zone.caption", zone=zone().key))
+
+
+def file_zone_picker(key: str) -> str:
+    """Ask for the time zone of an uploaded file's times (default: the company's)."""
+    from crm_core.platform.company_time import zone_names  # noqa: PLC0415
+
+    zones = list(zone_names())
+    own = zone().key
+    if own not in zones:
+        zones.insert(0, own)
+    return st.selectbox(
+        t("zone.file_time_zone"),
+        zones,
+        index=zones.index(own),
+        help=t("zone.file_time_zone_help"),
+        key=key,
+    )

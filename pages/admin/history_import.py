@@ -28,6 +28,7 @@ from crm_core.models import DEFAULT_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import Permission
+from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
@@ -161,6 +162,7 @@ mode = cols[3].radio(
     format_func=lambda m: t(f"history_import.mode.{m}"),
 )
 create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
+file_zone = file_zone_picker("history_import_zone")
 if line is None:
     st.warning(t("history_import.error.no_line"))
     st.stop()
@@ -173,6 +175,7 @@ options = HistoryOptions(
     create_missing=create,
     mode=mode,
     source=source.strip(),
+    time_zone=file_zone,
 )
 problems = mapping_problems(options)
 if problems:

@@ -21,6 +21,7 @@ from crm_core.imports.study import (
     preview_learning_import,
     rejected_learning_rows_csv,
 )
+from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.file_import import (
     ImportFlow,
@@ -105,13 +106,16 @@ def _import_section() -> None:
     placeholders = placeholder_input(
         t("learning.placeholders"), t("learning.placeholders_help"), "learning_placeholders"
     )
+    file_zone = file_zone_picker("learning_zone")
     missing = missing_learning_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
         st.warning(t("learning.missing_columns", columns=names))
         return
     preview = FLOW.draw_preview(
-        lambda s: preview_learning_import(s, me, frame, mapping, placeholders, source=upload.name)
+        lambda s: preview_learning_import(
+            s, me, frame, mapping, placeholders, source=upload.name, time_zone=file_zone
+        )
     )
     if preview is None:
         return

@@ -21,7 +21,7 @@ from crm_core.imports.customers import (
 )
 from crm_core.leads.customers import list_customers
 from crm_core.platform.errors import CrmError
-from ui.company_time import show_time
+from ui.company_time import file_zone_picker, show_time
 from ui.context import actor
 from ui.db import session
 from ui.file_import import (
@@ -129,6 +129,7 @@ def _import_tab() -> None:
     placeholders = placeholder_input(
         t("customers.placeholders"), t("customers.placeholders_help"), "customers_placeholders"
     )
+    file_zone = file_zone_picker("customers_zone")
     missing = missing_customer_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
@@ -136,7 +137,9 @@ def _import_tab() -> None:
         return
 
     preview = FLOW.draw_preview(
-        lambda s: preview_customer_import(s, me, frame, mapping, placeholders, source=upload.name)
+        lambda s: preview_customer_import(
+            s, me, frame, mapping, placeholders, source=upload.name, time_zone=file_zone
+        )
     )
     if preview is None:
         return
