@@ -230,3 +230,22 @@ def test_the_demo_database_shows_no_setup_page(committed_db, app_settings):
     build_small_company(committed_db)
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert translate("setup.title", "zh") not in [t.value for t in at.title]
+
+
+def test_every_admin_page_opens_on_a_clean_start(empty_url, engine, app_settings):
+    """The empty company (one unit, one administrator, no business line) is a working
+    console: each of the administrator's pages opens without an exception or error box."""
+    from crm_core.org.access import load_actor
+    from tests.apptest import signed_in
+    from ui.navigation import allowed_pages
+
+    with Session(engine) as s:
+        made = create_company(s, **COMPANY)
+        s.get(User, made.admin_user_id).must_change_password = False
+        s.commit()
+        actor = load_actor(s, made.admin_user_id)
+    for page in allowed_pages(actor):
+        at = signed_in("root")
+        at.switch_page(page.path).run()
+        assert not at.exception, page.path
+        assert not at.error, (page.path, [e.value for e in at.error])
