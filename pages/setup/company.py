@@ -10,6 +10,7 @@ import streamlit as st
 from crm_core.org.setup import check_setup_token, create_company_with_token
 from crm_core.platform.company_time import DEFAULT_ZONE, zone_names
 from crm_core.platform.errors import CrmError
+from ui.company_time import forget_zone
 from ui.db import session
 from ui.i18n import show_error, t, tmd
 
@@ -60,5 +61,6 @@ if submitted:
         except CrmError as error:
             show_error(error)
         else:
+            forget_zone()
             st.session_state[SETUP_DONE] = (company.strip(), username.strip().lower())
             st.rerun()
