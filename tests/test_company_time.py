@@ -186,7 +186,7 @@ def test_pages_show_company_time(committed_db, app_settings):
     set_setting(committed_db, SYSTEM, "company.time_zone", "America/New_York")
     committed_db.add(LoginEvent(at=datetime(2026, 3, 8, 6, 15), username="ghost", event="failed"))
     committed_db.commit()
-    forget_zone()  # the pages read the zone at most once a minute
+    forget_zone()  # the zone changed after app_settings forgot it
     at = signed_in("admin")
     at.switch_page("pages/admin/login_log.py").run()
     assert not at.exception
