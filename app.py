@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.org.setup import needs_setup
 from crm_core.org.users import set_language
 from crm_core.platform.i18n import LANGUAGES
 from ui import auth
+from ui.company_time import zone_caption
 from ui.db import session
 from ui.guard import run_guarded
 from ui.i18n import language, t, tmd
@@ -18,12 +20,26 @@ from ui.navigation import build_navigation
 st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
 
 
+def _needs_setup() -> bool:
+    with session() as s:
+        return needs_setup(s)
+
+
 def main() -> None:
+    if _needs_setup():
+        # An empty database: the only page is the setup page (crm_core.org.setup).
+        setup = st.Page("pages/setup/company.py", title=t("setup.title"), url_path="setup")
+        st.navigation([setup], position="hidden").run()
+        st.stop()
     actor = auth.current_actor()
     if actor is None:
         # Navigation comes before any widget, so the form's widgets keep their identity.
-        login = st.Page(auth.login_page, title=t("Sign in"), url_path="login")
-        st.navigation([login], position="hidden").run()
+        login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
+        navigation = st.navigation([login], position="hidden")
+        done = st.session_state.pop("crm_setup_done", None)
+        if done:
+            st.success(tmd("setup.done", company=done[0], username=done[1]))
+        navigation.run()
         if st.session_state.get("authentication_status"):
             st.rerun()  # signed in: start over with the user's pages
         st.stop()
@@ -32,7 +48,9 @@ def main() -> None:
     navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
 
     with st.sidebar:
-        st.caption(tmd("Signed in as {name}", name=actor.full_name))
+        st.caption(tmd("app.signed_in_as", name=actor.full_name))
+        # Every time on every page is company time (ui.company_time): said once per page.
+        zone_caption()
         codes = list(LANGUAGES)
         chosen = st.selectbox(
             t("Language"),

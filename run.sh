@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Install, migrate, build the demo company if the database is empty, start the worker
+# Install, migrate, build the demo company if the database is empty (CRM_DEMO=0: no demo;
+# an empty database prints a one-time token for the console's setup page), start the worker
 # (dispatch, recycling, warnings) and the console on http://localhost:8501 (CRM_PORT
 # changes the port). Stopping the console stops the worker.
 set -euo pipefail
 source "$(dirname "$0")/scripts/venv.sh"
 python -m db.migrate
-python -m db.seed --if-empty
-python -m db.seed --logins
+if [ "${CRM_DEMO:-1}" = "0" ]; then
+  # An empty company: on a database without accounts, print the setup page's one-time token.
+  python -m db.setup --token
+else
+  python -m db.seed --if-empty
+  python -m db.seed --logins
+fi
 python -m crm_core.circulation.worker &
 worker=$!
 trap 'kill "$worker" 2>/dev/null' EXIT INT TERM

@@ -14,7 +14,7 @@ import tempfile
 import time
 from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import literal_column, text
 from sqlmodel import Session, select
 
 from benchmarks.common import BenchContext, best_of, report_ratio, report_value
@@ -23,6 +23,7 @@ from crm_core.analytics import DashboardFilter
 from crm_core.analytics.scope import period_bounds
 from crm_core.models import Opportunity, OrgUnit, User
 from crm_core.org.access import load_actor
+from crm_core.platform.company_time import local_day_sql, to_company
 
 USERS = (("boss", "all"), ("director", "subtree"))
 PAGES = {
@@ -91,12 +92,16 @@ def _plain_funnel_from_history(session: Session, kind: str, params: dict) -> Non
 
 def _plain_health(session: Session, kind: str, params: dict) -> None:
     scope = SCOPE[kind]
+    # The company's local day, as the dashboard cuts it (crm_core.platform.company_time).
+    day = str(
+        local_day_sql(session, literal_column("e.at"), params["since"], params["until"]).compile(
+            session.get_bind(), compile_kwargs={"literal_binds": True}
+        )
+    )
     if _sqlite(session):
-        day = "date(e.at, '+8.0 hours')"
         waited = "(julianday(o.first_follow_up_at) - julianday(o.assigned_at)) * 86400"
         soon = "(julianday(o.first_follow_up_at) - julianday(o.created_at)) * 86400"
     else:
-        day = "CAST(e.at + INTERVAL '8 hours' AS date)"
         waited = "extract(epoch from o.first_follow_up_at - o.assigned_at)"
         soon = "extract(epoch from o.first_follow_up_at - o.created_at)"
     # Holdings, recycles and claims count by the people in scope (owner, recycled from,
@@ -198,7 +203,7 @@ FIGURES = {
 def _view(session: Session) -> DashboardFilter:
     """The last 30 days of the data (the seed's "now" is when it ran)."""
     newest = session.exec(select(Opportunity.created_at).order_by(Opportunity.id.desc())).first()
-    end = (newest + timedelta(hours=8)).date()
+    end = to_company(session, newest).date()
     return DashboardFilter(start=end - timedelta(days=29), end=end)
 
 

@@ -227,6 +227,10 @@ def app_settings(database_url, committed_db, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("CRM_DATABASE_URL", database_url)
     monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
     monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    # The pages keep the company's zone for a minute, per database URL: start each test afresh.
+    from ui.company_time import forget_zone
+
+    forget_zone()
 
 
 @pytest.fixture

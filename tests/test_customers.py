@@ -30,6 +30,12 @@ from crm_core.platform.errors import PermissionDenied, ValidationError
 from crm_core.platform.i18n import NC_, is_message, translate
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
 
+
+def shanghai(local: datetime) -> datetime:
+    """The instant a file time in company time (Asia/Shanghai, +8) is stored as."""
+    return local - timedelta(hours=8)
+
+
 HEADER_EN = ["User ID", "Name", "Mobile", "Email", "Registration Date"]
 HEADER_ZH = [
     translate("User id", "zh"),
@@ -174,7 +180,7 @@ def test_gbk_csv_and_xlsx_read_the_same(db, admin):
         assert row.values == {
             "name": "王小明",
             "phone": "+8613812345678",
-            "registered_at": datetime(2026, 3, 1),
+            "registered_at": shanghai(datetime(2026, 3, 1)),
         }
         assert result.source == filename
 
@@ -209,7 +215,7 @@ def test_good_rows_stores_the_good_rows_and_audits(db, admin):
         "+8613812345678",
         "wang@example.com",
     )
-    assert stored["U2"].registered_at == datetime(2026, 3, 2, 9, 30)
+    assert stored["U2"].registered_at == shanghai(datetime(2026, 3, 2, 9, 30))
     assert stored["U2"].email is None
     entry = db.exec(select(AuditLog).where(AuditLog.action == "customer.import")).one()
     assert entry.id == result.audit_id
@@ -248,7 +254,7 @@ def test_reimport_updates_changed_fields_and_is_idempotent(db, admin):
     assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
     second = customers(db)
     assert second["U1"].email == "new@example.com"
-    assert second["U1"].registered_at == datetime(2026, 3, 1)  # blank cell: kept
+    assert second["U1"].registered_at == shanghai(datetime(2026, 3, 1))  # blank cell: kept
     assert second["U1"].updated_at == datetime(2026, 3, 2, 8, 0)
     assert second["U1"].created_at == datetime(2026, 3, 1, 8, 0)
     assert second["U2"].updated_at is None

@@ -7,7 +7,7 @@ owners and teams map to existing users and units; permissions."""
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,12 @@ from crm_core.org.users import create_user
 from crm_core.platform.errors import PermissionDenied
 from crm_core.platform.i18n import NC_, translate
 from tests.factories import PASSWORD, SYSTEM, build_small_company
+
+
+def in_company(*day: int) -> datetime:
+    """The instant a file's date in company time (Asia/Shanghai, +8) is stored as."""
+    return datetime(*day) - timedelta(hours=8)
+
 
 # The project's shared folder sits beside the checkout (CRM_SHARED_DIR points elsewhere).
 MAVEN = (
@@ -199,13 +205,14 @@ def test_imported_rows_are_consistent_with_the_product(db, maven):
     won = db.exec(select(Opportunity).where(Opportunity.external_id == "history:1C1I7A6R")).one()
     moses = db.exec(select(User).where(User.full_name == "Moses Frase")).one()
     assert (won.stage, won.pool_state, won.owner_id) == ("won", "closed", moses.id)
-    assert won.created_at == datetime(2016, 10, 20) and won.closed_at == datetime(2017, 3, 1)
+    # The file's dates are company time (Asia/Shanghai): stored as their instants.
+    assert won.created_at == in_company(2016, 10, 20) and won.closed_at == in_company(2017, 3, 1)
     history = db.exec(
         select(StageHistory.to_stage, StageHistory.changed_at)
         .where(StageHistory.opportunity_id == won.id)
         .order_by(StageHistory.changed_at)
     ).all()
-    assert history == [("new", datetime(2016, 10, 20)), ("won", datetime(2017, 3, 1))]
+    assert history == [("new", in_company(2016, 10, 20)), ("won", in_company(2017, 3, 1))]
     order = db.exec(select(SalesOrder).where(SalesOrder.opportunity_id == won.id)).one()
     team = db.get(OrgUnit, moses.org_unit_id)
     assert (order.status, order.amount, order.paid_at) == ("paid", Decimal("1054"), won.closed_at)

@@ -9,7 +9,9 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import JSON, create_engine, inspect, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlmodel import SQLModel
 
 import crm_core.models  # noqa: F401
@@ -122,3 +124,37 @@ def test_0008_fills_the_furthest_stage_from_the_history(scratch_connection):
     conn.commit()
     rows = dict(conn.execute(text("SELECT id, furthest_stage FROM opportunity")).all())
     assert rows == {1: "trial_done", 2: "contacted", 3: "new"}
+
+
+@pytest.mark.parametrize(
+    ("offset", "zone", "back"),
+    [(8, "Asia/Shanghai", 8), (-5, "Etc/GMT+5", -5), (3, "Etc/GMT-3", 3), (0, "UTC", 0)],
+)
+def test_0010_turns_the_offset_into_a_time_zone_and_back(scratch_connection, offset, zone, back):
+    """`company.utc_offset_hours` becomes `company.time_zone` (+8: Asia/Shanghai; another
+    whole offset an Etc zone, whose sign is inverted) and back again on the way down."""
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0009")
+    conn.execute(
+        text("INSERT INTO setting (key, value) VALUES ('company.utc_offset_hours', :v)"),
+        {"v": str(offset)},
+    )
+    conn.commit()
+
+    setting = sa_table("setting", sa_column("key"), sa_column("value", JSON))
+
+    def stored() -> dict:
+        return dict(conn.execute(select(setting.c.key, setting.c.value)).all())
+
+    command.upgrade(config, "0010")
+    conn.commit()
+    after = stored()
+    assert "company.utc_offset_hours" not in after
+    assert after["company.time_zone"] == zone
+    command.downgrade(config, "0009")
+    conn.commit()
+    before = stored()
+    assert "company.time_zone" not in before
+    assert before["company.utc_offset_hours"] == back

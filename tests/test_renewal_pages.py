@@ -229,7 +229,8 @@ def test_the_detail_helpers_open_the_renewal_and_show_the_talking_points(
     assert renewal.owner_id == app_env.users["rep_a1"].id
     assert any(f"续费商机 #{renewal.id} 已开启" in s.value for s in at.success)
     captions = [c.value for c in at.caption]
-    assert f"续费商机 #{renewal.id}:新商机,私海,开启于 2026-05-21 02:00。" in captions
+    # Opened 02:00 UTC: shown in company time (Asia/Shanghai).
+    assert f"续费商机 #{renewal.id}:新商机,私海,开启于 2026-05-21 10:00。" in captions
     assert not [b for b in at.button if b.key == f"renewal_open_{course_ending.id}"]
 
     admin = app_env.actor(db, "admin")

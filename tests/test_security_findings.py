@@ -70,7 +70,12 @@ def test_finding_1_an_importer_who_may_record_payments_keeps_the_files_dates(db)
 
     assert report.imported == 1
     order = db.exec(select(SalesOrder)).one()
-    assert (order.status, order.amount, order.paid_at) == ("paid", Decimal("9999999"), closed)
+    # The file's time is company time (Asia/Shanghai, +8): kept as that instant.
+    assert (order.status, order.amount, order.paid_at) == (
+        "paid",
+        Decimal("9999999"),
+        closed - timedelta(hours=8),
+    )
 
 
 def test_finding_1_a_win_closed_in_the_future_is_refused(db):

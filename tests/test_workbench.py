@@ -123,7 +123,7 @@ def test_the_day_counts_in_company_time(db, company):
     clock.freeze(datetime(2026, 12, 1, 17, 0))
     assert workbench(db, rep).today.follow_ups == 0
     # With the company at UTC, 17:00 is still the same day.
-    set_setting(db, SYSTEM, "company.utc_offset_hours", 0)
+    set_setting(db, SYSTEM, "company.time_zone", "UTC")
     assert workbench(db, rep).today.follow_ups == 3
 
 

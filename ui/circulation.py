@@ -15,7 +15,8 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.i18n import label_of
 from crm_core.platform.i18n.formats import format_count
 from crm_core.platform.permissions import Permission
-from ui.i18n import language, t
+from ui.company_time import show_time
+from ui.i18n import t
 
 
 def people(session: Session, me: Actor) -> dict[int, str]:
@@ -44,7 +45,8 @@ def units(session: Session, me: Actor) -> tuple[dict[int, str], dict[int, str]]:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    """A stored instant in company time (ui.company_time)."""
+    return show_time(value)
 
 
 def number(value: int) -> str:

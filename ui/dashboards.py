@@ -24,6 +24,7 @@ from crm_core.analytics.scope import unit_choices
 from crm_core.platform.i18n import label_of
 from crm_core.platform.i18n.formats import format_amount, format_share
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from ui.company_time import company_today
 from ui.context import actor
 from ui.db import session
 from ui.i18n import language, show_error, t
@@ -47,7 +48,7 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     params, refused = query_params(ids=("business_line", "unit", "owner"))
     for error in refused:
         show_error(error)
-    view = from_query_params(params, default_filter())
+    view = from_query_params(params, default_filter(today=company_today()))
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
         channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
@@ -115,7 +116,14 @@ def pick(container, label: str, choices: dict, key: str, initial=None):
 def _period(value, open_period: bool) -> tuple[date | None, date | None]:
     days = list(value) if isinstance(value, (tuple, list)) else [value] if value else []
     if not days:
-        return (None, None) if open_period else (default_filter().start, default_filter().end)
+        return (
+            (None, None)
+            if open_period
+            else (
+                default_filter(today=company_today()).start,
+                default_filter(today=company_today()).end,
+            )
+        )
     return days[0], days[-1]
 
 

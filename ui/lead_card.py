@@ -15,6 +15,7 @@ from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
@@ -25,7 +26,7 @@ from ui.text import md
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    return show_time(value)
 
 
 def _label(prefix: str, code: str | None) -> str:

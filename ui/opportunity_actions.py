@@ -25,11 +25,12 @@ from crm_core.sales.stages import change_stage, next_stages
 from crm_core.sales.transfers import colleagues, request_transfer, withdraw_transfer
 from crm_core.sales.trials import book_trial, mark_trial
 from ui.circulation import label
+from ui.company_time import in_company_time
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import language, show_error, t, tmd
 from ui.inputs import text_area, text_input
-from ui.sales import local, local_now, offset, stage_text, to_utc
+from ui.sales import local, local_now, stage_text, to_utc
 
 
 def _run(action, *args, success: str, **kwargs) -> None:
@@ -199,8 +200,8 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
         current = detail.next_follow_up_at
         next_at = _when(
             "opp_plan_next",
-            N_("Next follow-up"),
-            current + offset() if current else _tomorrow_ten(),
+            "opportunity.fu.next",
+            in_company_time(current) if current else _tomorrow_ten(),
         )
         if st.form_submit_button(t("Save")):
             try:

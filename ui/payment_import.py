@@ -20,7 +20,7 @@ from crm_core.imports.payments import (
     rejected_payment_rows_csv,
 )
 from crm_core.platform.actor import Actor
-from crm_core.platform.i18n import label_of
+from ui.company_time import file_zone_picker
 from ui.file_import import (
     ImportFlow,
     bad_rows,
@@ -103,13 +103,16 @@ def show_payment_import(me: Actor) -> None:
         file_id=upload.file_id,
         width=len(PAYMENT_FIELDS),
     )
+    file_zone = file_zone_picker("payments_import_zone")
     missing = missing_payment_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
         st.warning(t("Choose the file's column for: {columns}.", columns=names))
         return
     preview = FLOW.draw_preview(
-        lambda s: preview_payment_import(s, me, frame, mapping, source=upload.name)
+        lambda s: preview_payment_import(
+            s, me, frame, mapping, source=upload.name, time_zone=file_zone
+        )
     )
     if preview is None:
         return

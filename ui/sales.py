@@ -7,14 +7,13 @@ the core stores naive UTC.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import streamlit as st
 
-from crm_core.platform.company_time import utc_offset
-from crm_core.platform.i18n import N_
 from ui.circulation import label
+from ui.company_time import company_now, instant_of, show_time
 from ui.db import session
 from ui.i18n import t
 from ui.text import md
@@ -23,33 +22,19 @@ DETAIL_PAGE = "pages/sales/opportunity.py"
 BOARD_PAGE = "pages/sales/board.py"
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _offset_hours(url: str) -> float:
-    with session() as s:
-        return utc_offset(s).total_seconds() / 3600
-
-
-def offset() -> timedelta:
-    """The company's offset from UTC (a setting, re-read at most once a minute)."""
-    from db.engine import database_url  # noqa: PLC0415
-
-    return timedelta(hours=_offset_hours(database_url()))
-
-
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time as the company's local time."""
-    return (value + offset()).strftime(fmt) if value else ""
+    return show_time(value, fmt)
 
 
 def local_now() -> datetime:
-    from crm_core.platform import clock  # noqa: PLC0415
-
-    return clock.now() + offset()
+    """Now as the company's wall time."""
+    return company_now()
 
 
 def to_utc(day: date, at: time) -> datetime:
     """A local date and time from a form, as the UTC moment the core stores."""
-    return datetime.combine(day, at) - offset()
+    return instant_of(day, at)
 
 
 def option_labels(category: str) -> dict[str, str]:

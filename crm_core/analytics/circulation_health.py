@@ -31,11 +31,11 @@ from crm_core.analytics.scope import (
     reps_in_scope,
     with_lead,
 )
-from crm_core.analytics.sql import local_day, seconds_between
+from crm_core.analytics.sql import seconds_between
 from crm_core.models import FlowEvent, Opportunity, OrgUnit, RecycleRule, User
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.company_time import utc_offset
+from crm_core.platform.company_time import local_day_sql
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 
@@ -122,7 +122,6 @@ def _health(
     o = Opportunity
     base = opportunity_conditions(actor, view, unit)
     period = period_bounds(session, view)
-    offset = utc_offset(session).total_seconds() / 3600
 
     # Snapshot: owned, idle (no follow-up - or none since assignment - for N days), dormant.
     last_touch = func.coalesce(o.last_follow_up_at, o.assigned_at, o.created_at)
@@ -160,7 +159,7 @@ def _health(
         ).all()
     ]
 
-    day = local_day(session, FlowEvent.at, offset)
+    day = local_day_sql(session, FlowEvent.at, *period)
 
     def per_day(reason: str, person) -> list:
         events = select(day, FlowEvent.rule_id, func.count()).select_from(FlowEvent)

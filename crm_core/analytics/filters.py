@@ -49,9 +49,9 @@ class DashboardFilter:
         return replace(self, **changes)
 
 
-def default_filter(days: int = DEFAULT_DAYS) -> DashboardFilter:
-    """The last `days` days up to today (the clock's day)."""
-    today = clock.now().date()
+def default_filter(days: int = DEFAULT_DAYS, today: date | None = None) -> DashboardFilter:
+    """The last `days` days up to `today` (the company's date; default the clock's UTC day)."""
+    today = today or clock.now().date()
     return DashboardFilter(start=today - timedelta(days=days - 1), end=today)
 
 

@@ -19,7 +19,7 @@ from crm_core.models import Lead, Opportunity, OrgUnit, SalesOrder, User, path_i
 from crm_core.org.access import opportunity_scope, org_unit_scope, unit_clause, user_scope
 from crm_core.org.units import get_unit
 from crm_core.platform.actor import Actor
-from crm_core.platform.company_time import utc_offset
+from crm_core.platform.company_time import company_zone, to_utc
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import DataScope, Permission
@@ -53,10 +53,10 @@ Period = tuple[datetime | None, datetime | None]
 def period_bounds(session: Session, view: DashboardFilter) -> Period:
     """The view's period as naive-UTC moments [since, until): its dates are the company's
     local days."""
-    offset = utc_offset(session)
+    zone = company_zone(session)
     return (
-        view.since - offset if view.since is not None else None,
-        view.until - offset if view.until is not None else None,
+        to_utc(view.since, zone) if view.since is not None else None,
+        to_utc(view.until, zone) if view.until is not None else None,
     )
 
 

@@ -1,21 +1,16 @@
 """SQL pieces the dashboards share, written once for SQLite and PostgreSQL: the funnel's
-stage order, the company's local day of a moment, the seconds between two moments."""
+stage order and the seconds between two moments."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Date, Float, cast, extract, func, literal_column
+from sqlalchemy import ColumnElement, Float, cast, extract, func
 from sqlmodel import Session
 
 from crm_core.sales.stages import FUNNEL_STAGES
 
-__all__ = ["FUNNEL_STAGES", "local_day", "seconds_between"]
+__all__ = ["FUNNEL_STAGES", "seconds_between"]
 
-
-def local_day(session: Session, column, offset_hours: float) -> ColumnElement:
-    """The company's local calendar day of a naive-UTC moment."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(column + literal_column(f"INTERVAL '{float(offset_hours)} hours'"), Date)
-    return func.date(column, f"{float(offset_hours):+} hours")
+# The company's local day of a moment: crm_core.platform.company_time.local_day_sql.
 
 
 def seconds_between(session: Session, start, end) -> ColumnElement[float]:

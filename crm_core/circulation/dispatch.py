@@ -41,7 +41,7 @@ from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of
-from crm_core.platform.company_time import local_day_start, utc_offset
+from crm_core.platform.company_time import local_day_start, to_company
 from crm_core.platform.errors import PermissionDenied
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
@@ -235,7 +235,7 @@ def _chooser(
 def plan_dispatch(session: Session, rules, now: datetime, limit: int):
     """Choose a rep for each waiting opportunity: (picks, reasons, result, choosers).
     Reads only; `rules` are (rule, spec) pairs in the order they apply."""
-    local = (now + utc_offset(session)).time()
+    local = to_company(session, now).time()
     rules = [(r, s) for r, s in rules if s.active_at(local)]
     waiting = _waiting(session, limit)
     result = DispatchResult(considered=len(waiting))

@@ -15,7 +15,7 @@ from crm_core.models import Lead, LearningActivity
 from crm_core.org.access import lead_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.company_time import utc_offset
+from crm_core.platform.company_time import to_company
 from crm_core.platform.errors import NotFound
 from crm_core.platform.permissions import Permission
 
@@ -48,7 +48,7 @@ class StudyActivity:
 
 def company_today(session: Session) -> date:
     """The company's local date now (study dates are local dates)."""
-    return (clock.now() + utc_offset(session)).date()
+    return to_company(session, clock.now()).date()
 
 
 def learning_for_lead(session: Session, actor: Actor, lead_id: int) -> list[StudyActivity]:

@@ -35,7 +35,7 @@ from crm_core.models.rules import (
     RenewalRule,
 )
 from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferRequest, TrialLesson
-from crm_core.models.user import USER_STATUSES, LoginEvent, Role, User, UserRole
+from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
     "HistoryImport",
@@ -81,6 +81,7 @@ __all__ = [
     "Role",
     "SalesOrder",
     "Setting",
+    "SetupToken",
     "StageHistory",
     "USER_STATUSES",
     "User",

@@ -92,3 +92,17 @@ class LoginEvent(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="app_user.id")
     event: str = Field(max_length=40)
     detail: str | None = Field(default=None, max_length=400)
+
+
+class SetupToken(SQLModel, table=True):
+    """The one-time token that lets whoever started an empty console create its company
+    (`crm_core.org.setup`): only its hash is kept; wrong tries are throttled like sign-in."""
+
+    __tablename__ = "setup_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=100)
+    created_at: datetime = created_at_field()
+    consumed_at: datetime | None = datetime_field()
+    failed_count: int = 0
+    locked_until: datetime | None = datetime_field()

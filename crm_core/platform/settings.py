@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
@@ -15,6 +18,23 @@ from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 
+def _known_zone(value: Any) -> None:
+    try:
+        ZoneInfo(str(value or "").strip() or "?")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError("zone.error.unknown", zone=value) from exc
+
+
+def _company_name(value: Any) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 120:
+        raise ValidationError("setup.error.company_required")
+
+
+def _currency(value: Any) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValidationError("setup.error.currency", currency=value)
+
+
 @dataclass(frozen=True)
 class SettingDefinition:
     key: str
@@ -22,9 +42,14 @@ class SettingDefinition:
     default: Any
     minimum: float | None = None
     maximum: float | None = None
+    # A further check of the typed value (raises ValidationError), e.g. a known time zone.
+    check: Callable[[Any], Any] | None = None
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this setting's type, or raise ValidationError with the reason."""
+        if self.check is not None:
+            self.check(value)
+            return self.kind(value)
         try:
             typed = self.kind(value)
         except (TypeError, ValueError) as exc:
@@ -49,8 +74,11 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         # The sign-in cookie's life without activity; it is renewed while the user works.
         SettingDefinition("login.session_idle_minutes", int, 60, 5, 24 * 60),
         SettingDefinition("export.max_rows", int, 50_000, 1, 1_000_000),
-        # China has no daylight saving: a fixed offset says what "today" and "09:00" mean.
-        SettingDefinition("company.utc_offset_hours", int, 8, -12, 14),
+        # The company's IANA zone: what "today", "this month" and "09:00" mean, daylight
+        # saving included (crm_core.platform.company_time).
+        SettingDefinition("company.time_zone", str, "Asia/Shanghai", check=_known_zone),
+        SettingDefinition("company.name", str, "", check=_company_name),
+        SettingDefinition("company.currency", str, "CNY", check=_currency),
         SettingDefinition("dispatch.batch_size", int, 100_000, 100, 1_000_000),
         SettingDefinition("claim.default_daily_claims", int, 20, 1, 10_000),
         SettingDefinition("claim.default_cooldown_days", int, 7, 0, 365),

@@ -29,7 +29,8 @@ from crm_core.models import (
 from crm_core.org.access import opportunity_scope_parts
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.company_time import local_day_start, utc_offset
+from crm_core.platform.company_time import local_day_start
+from crm_core.platform.company_time import month_start as company_month_start
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
@@ -104,8 +105,7 @@ def check_filter(f: BoardFilter) -> None:
 
 def month_start(session: Session, now: datetime) -> datetime:
     """The UTC moment the company-local month containing `now` began."""
-    local = now + utc_offset(session)
-    return datetime(local.year, local.month, 1) - utc_offset(session)
+    return company_month_start(session, now)
 
 
 def _conditions(

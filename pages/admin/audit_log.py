@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,7 +19,7 @@ from crm_core.platform.audit import (
     audit_target_types,
     search_entries,
 )
-from crm_core.platform.i18n import label_of
+from ui.company_time import in_company_time, instant_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t, tmd
@@ -91,8 +91,8 @@ filters: dict[str, Any] = {
     "action": action or None,
     "target_type": target_type or None,
     "target_id": target_id.strip() or None,
-    "since": datetime.combine(since, time.min) if since else None,
-    "until": datetime.combine(until, time.min) + timedelta(days=1) if until else None,
+    "since": instant_of(since) if since else None,
+    "until": instant_of(until + timedelta(days=1)) if until else None,
 }
 with session() as s:
     if username.strip():
@@ -120,10 +120,10 @@ else:
     frame = pd.DataFrame(
         [
             {
-                t("Time (UTC)"): row.at,
-                t("Actor"): actor_text(row),
-                t("Action"): label("audit.action", row.action),
-                t("Target"): " ".join(
+                t("audit.at"): in_company_time(row.at),
+                t("audit.actor"): actor_text(row),
+                t("audit.action"): label("audit.action", row.action),
+                t("audit.target"): " ".join(
                     filter(None, [label("audit.target", row.target_type), row.target_id])
                 ),
                 t("Before"): compact(row.before),

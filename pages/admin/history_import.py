@@ -29,6 +29,7 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import Permission
+from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
 from ui.i18n import nt, show_error, t
@@ -179,6 +180,8 @@ create = st.checkbox(
         "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
     ),
 )
+create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
+file_zone = file_zone_picker("history_import_zone")
 if line is None:
     st.warning(t("Create a business line first."))
     st.stop()
@@ -191,6 +194,7 @@ options = HistoryOptions(
     create_missing=create,
     mode=mode,
     source=source.strip(),
+    time_zone=file_zone,
 )
 problems = mapping_problems(options)
 if problems:

@@ -1,15 +1,24 @@
-"""Settings (admins): sign-in lockout and session length."""
+"""Settings (admins): the company (name, time zone, currency), sign-in lockout and session
+length, the worker's rhythm."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.platform.company_time import zone_names
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.settings import DEFINITIONS, all_settings, set_setting
+from ui.company_time import forget_zone
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+
+# The company's own settings are text, with labels of their own; the rest are numbers.
+COMPANY_LABELS = {
+    "company.name": "zone.company_name_label",
+    "company.currency": "zone.currency_label",
+}
 
 me = actor()
 st.title(t("Settings"))
@@ -19,7 +28,18 @@ with session() as s:
 
 with st.form("settings"):
     values = {}
+    zones = list(zone_names())
+    zone = current["company.time_zone"]
+    if zone not in zones:
+        zones.insert(0, zone)
+    values["company.time_zone"] = st.selectbox(
+        t("zone.setting_label"), zones, index=zones.index(zone), key="setting_company.time_zone"
+    )
+    for key, label in COMPANY_LABELS.items():
+        values[key] = st.text_input(t(label), value=current[key], key=f"setting_{key}").strip()
     for key, definition in DEFINITIONS.items():
+        if definition.kind is str:
+            continue
         kwargs = {
             "min_value": definition.kind(definition.minimum),
             "max_value": definition.kind(definition.maximum),
@@ -40,4 +60,5 @@ if submitted:
     except CrmError as error:
         show_error(error)
     else:
-        st.success(t("Settings saved."))
+        forget_zone()
+        st.success(t("settings.saved"))

@@ -5,7 +5,7 @@ every act is a flow event written by `crm_core.circulation.override`."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -20,11 +20,11 @@ from crm_core.circulation.override import (
     set_locked,
 )
 from crm_core.models import OPEN_STAGES
-from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.metadata import list_business_lines
 from ui.circulation import label, number, pager, people, pick_options, when
+from ui.company_time import company_today, instant_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -250,7 +250,7 @@ with lock_tab:
     if unlock.button(t("Unlock"), key="desk_unlock", disabled=not picked):
         _act(set_locked, picked, False, success=N_("{count} opportunities unlocked."))
 with protect_tab:
-    today = clock.now().date()
+    today = company_today()
     until = st.date_input(
         t("Protect through"),
         value=today + timedelta(days=7),
@@ -261,16 +261,10 @@ with protect_tab:
     protect, unprotect = st.columns(2)
     if protect.button(t("Protect"), key="desk_protect", disabled=not picked):
         # Protected through the chosen day: until the next day begins.
-        end = datetime.combine(until + timedelta(days=1), time.min)
-        _act(
-            protect_until,
-            picked,
-            end,
-            success=N_("{count} opportunities protected through {date}."),
-            date=until.isoformat(),
-        )
-    if unprotect.button(t("End protection"), key="desk_unprotect", disabled=not picked):
-        _act(protect_until, picked, None, success=N_("Protection ended for {count} opportunities."))
+        end = instant_of(until + timedelta(days=1))
+        _act(protect_until, picked, end, success="desk.done.protect", date=until.isoformat())
+    if unprotect.button(t("desk.unprotect"), key="desk_unprotect", disabled=not picked):
+        _act(protect_until, picked, None, success="desk.done.unprotect")
 with dormant_tab:
     st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
     if st.button(t("Re-activate"), key="desk_reactivate", disabled=not picked):

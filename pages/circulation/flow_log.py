@@ -4,7 +4,7 @@ server, newest first."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +15,7 @@ from crm_core.models.opportunity import FLOW_REASONS
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from ui.circulation import label, number, pager, people, when
+from ui.company_time import instant_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
@@ -57,8 +58,8 @@ def _filters(names: dict[int, str]) -> FlowFilter:
         format_func=lambda u: names.get(u, t("Anyone")),
     )
     return FlowFilter(
-        since=datetime.combine(since, time.min) if since else None,
-        until=datetime.combine(until, time.min) + timedelta(days=1) if until else None,
+        since=instant_of(since) if since else None,
+        until=instant_of(until + timedelta(days=1)) if until else None,
         reason=reason or None,
         rule_kind=kind or None,
         user_id=user,

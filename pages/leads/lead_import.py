@@ -32,6 +32,7 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import Permission
+from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input
@@ -315,8 +316,10 @@ mode = st.radio(
     horizontal=True,
     key=f"lead_import_mode_{upload.file_id}",
 )
+file_zone = file_zone_picker(f"lead_import_zone_{upload.file_id}")
 options = ImportOptions(
     mapping=mapping,
+    time_zone=file_zone,
     placeholders=placeholder_set(placeholders),
     default_channel=default_channel or None,
     default_line_codes=tuple(default_lines),

@@ -21,7 +21,7 @@ from crm_core.imports.study import (
     preview_learning_import,
     rejected_learning_rows_csv,
 )
-from crm_core.platform.i18n import label_of
+from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.file_import import (
     ImportFlow,
@@ -121,13 +121,16 @@ def _import_section() -> None:
         t("Comma-separated; such cells count as blank."),
         "learning_placeholders",
     )
+    file_zone = file_zone_picker("learning_zone")
     missing = missing_learning_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
         st.warning(t("Choose a column for: {columns}.", columns=names))
         return
     preview = FLOW.draw_preview(
-        lambda s: preview_learning_import(s, me, frame, mapping, placeholders, source=upload.name)
+        lambda s: preview_learning_import(
+            s, me, frame, mapping, placeholders, source=upload.name, time_zone=file_zone
+        )
     )
     if preview is None:
         return

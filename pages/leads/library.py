@@ -14,6 +14,7 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
 from crm_core.platform.permissions import Permission
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
@@ -122,8 +123,8 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
                     f" ({t(label_of('stage', o.stage))})"
                     for o in row.opportunities
                 ),
-                t("Tags"): ", ".join(row.tags),
-                t(NC_("leads.table", "Created")): row.created_at.strftime("%Y-%m-%d %H:%M"),
+                t("leads.table.tags"): ", ".join(row.tags),
+                t("leads.table.created"): show_time(row.created_at),
             }
             for row in found.rows
         ]

@@ -21,7 +21,7 @@ from crm_core.imports.customers import (
 )
 from crm_core.leads.customers import list_customers
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import NC_, label_of
+from ui.company_time import file_zone_picker, show_time
 from ui.context import actor
 from ui.db import session
 from ui.file_import import (
@@ -49,7 +49,7 @@ FLOW = ImportFlow(
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+    return show_time(value)
 
 
 def _show_result(result: CustomerImportResult) -> None:
@@ -158,6 +158,7 @@ def _import_tab() -> None:
         t("Comma separated. A cell equal to one of these (case ignored) counts as blank."),
         "customers_placeholders",
     )
+    file_zone = file_zone_picker("customers_zone")
     missing = missing_customer_columns(mapping)
     if missing:
         names = ", ".join(_column(m) for m in missing)
@@ -165,7 +166,9 @@ def _import_tab() -> None:
         return
 
     preview = FLOW.draw_preview(
-        lambda s: preview_customer_import(s, me, frame, mapping, placeholders, source=upload.name)
+        lambda s: preview_customer_import(
+            s, me, frame, mapping, placeholders, source=upload.name, time_zone=file_zone
+        )
     )
     if preview is None:
         return

@@ -28,7 +28,7 @@ from crm_core.leads.phones import normalise_phone
 from crm_core.models import Customer, Lead
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
-from crm_core.platform.i18n import N_, NC_
+from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,
@@ -180,6 +180,7 @@ def preview_customer_import(
     placeholders: Iterable[str] = DEFAULT_PLACEHOLDERS,
     *,
     source: str | None = None,
+    time_zone: str | None = None,
 ) -> CustomerPreview:
     """Check every row of `frame` (from `crm_core.imports.tabular.read_table`) and say what storing
     it would do; writes nothing.
@@ -195,6 +196,7 @@ def preview_customer_import(
     source = source or str(frame.attrs.get("filename") or "")
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers
+    zone = file_zone(session, time_zone)  # the file's registration times, read as instants
 
     checked: list[tuple[int, dict[str, Any], list[CustomerIssue]]] = []
     first_row: dict[str, int] = {}
@@ -228,7 +230,7 @@ def preview_customer_import(
             values["phone"] = phone
         if values["registered_at"] is not None:
             try:
-                values["registered_at"] = parse_datetime(values["registered_at"])
+                values["registered_at"] = to_utc(parse_datetime(values["registered_at"]), zone)
             except ValueError:
                 bad(
                     "registered_at",

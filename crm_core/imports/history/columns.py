@@ -119,6 +119,8 @@ class HistoryOptions:
     mode: str = "good_rows"
     source: str = "history"
     channel: str = "import"
+    # The IANA zone of the file's times (None: the company's); stored as true instants.
+    time_zone: str | None = None
     placeholders: frozenset[str] = field(
         default_factory=lambda: placeholder_set(DEFAULT_PLACEHOLDERS)
     )
@@ -135,5 +137,6 @@ class HistoryOptions:
             self.mode,
             self.source,
             self.channel,
+            self.time_zone,
             self.placeholders,
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlmodel import Session, col, select
@@ -25,7 +26,7 @@ from crm_core.models import DEFAULT_STAGES, Lead, Opportunity, OrgUnit, User
 from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import clean_cell, parse_datetime
-from crm_core.platform.i18n import N_, NC_
+from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.permissions import Permission
 
 MAX_ID = 60  # the source's id; with the source prefix it fits the 80-character columns
@@ -273,6 +274,7 @@ def read_history(
     ids = [c or "" for c in cells.get("external_id", blank)]
     known = _known(session, options, [external_key(options, i) for i in ids if i])
     stages = {word(k): v for k, v in options.stage_map.items()}
+    zone = file_zone(session, options.time_zone)
     mapper = _Mapper(session, actor, options)
     # A won row becomes a paid order, i.e. revenue on the dashboards: only someone who may
     # record payments may bring revenue in, as by hand or by the payment import.
@@ -302,7 +304,7 @@ def read_history(
             if external_key(options, source_id) in known:
                 skipped += 1
                 continue
-            history = _read_row(cell, stages, now)
+            history = _read_row(cell, stages, now, zone)
             if history[0] == "won" and not may_record_revenue:
                 raise _Refused(
                     "stage",
@@ -328,27 +330,25 @@ def read_history(
     return rows, issues, skipped, mapper.mapping
 
 
-def _date(cell, name: str) -> datetime | None:
+def _date(cell, name: str, zone: ZoneInfo) -> datetime | None:
     text = cell(name)
     if not text:
         return None
     try:
-        return parse_datetime(text)
+        return to_utc(parse_datetime(text), zone)
     except ValueError:
         raise _Refused(name, N_("Not a date: {value}."), value=text) from None
 
 
-def _read_row(cell, stages: dict[str, str], now: datetime):
+def _read_row(cell, stages: dict[str, str], now: datetime, zone: ZoneInfo):
     """(our stage, created at, closed at, amount) of a row, or _Refused."""
     source_stage = cell("stage")
     if not source_stage:
         raise _Refused("stage", N_("No stage."))
     stage = stages.get(word(source_stage))
     if stage not in DEFAULT_STAGES:
-        raise _Refused(
-            "stage", NC_("history_import.error", "Unknown stage: {stage}."), stage=source_stage
-        )
-    engaged, closed = _date(cell, "created_at"), _date(cell, "closed_at")
+        raise _Refused("stage", "history_import.error.stage_unknown", stage=source_stage)
+    engaged, closed = _date(cell, "created_at", zone), _date(cell, "closed_at", zone)
     amount = None
     if stage in CLOSED:
         if closed is None:

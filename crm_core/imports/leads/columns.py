@@ -119,6 +119,8 @@ class ImportOptions:
     default_channel: str | None = None
     default_line_codes: tuple[str, ...] = ()
     mode: str = "good_rows"
+    # The IANA zone of the file's times (None: the company's); stored as true instants.
+    time_zone: str | None = None
 
 
 def word(text: str) -> str:

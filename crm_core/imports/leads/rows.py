@@ -13,7 +13,7 @@ from crm_core.imports.leads.columns import COLUMNS, ImportOptions, lookup, split
 from crm_core.leads.intake import IntakeOutcome, LeadInput
 from crm_core.leads.intake.inputs import reject
 from crm_core.platform.cells import parse_datetime
-from crm_core.platform.i18n import N_
+from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.metadata import list_business_lines, list_options
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
@@ -108,9 +108,11 @@ def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> 
     )
     tags = _by_value(column.get("tags", blank), split_list)
 
+    zone = file_zone(session, options.time_zone)  # the file's times, read as instants
+
     def date_of(text: str):
         try:
-            return parse_datetime(text)
+            return to_utc(parse_datetime(text), zone)
         except ValueError:
             return _BAD_DATE
 

@@ -12,7 +12,8 @@ Two steps, so nothing is recorded that the user has not seen:
    is bad ("all_or_nothing"), in one transaction, each payment through the same rules as a
    single payment. `rejected_payment_rows_csv` gives the bad rows back as a file to fix.
 
-Times in the file are the company's local time (setting `company.utc_offset_hours`).
+Times in the file are in the file's time zone (`time_zone`; default the company's, setting
+`company.time_zone`).
 """
 
 from crm_core.imports.file_import import MODES

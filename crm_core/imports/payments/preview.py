@@ -28,7 +28,7 @@ from crm_core.org.access import opportunity_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
-from crm_core.platform.company_time import utc_offset
+from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
@@ -206,11 +206,12 @@ def preview_payment_import(
     mapping: Mapping[str, str | None] | None = None,
     *,
     source: str | None = None,
+    time_zone: str | None = None,
 ) -> PaymentPreview:
     """Check every row of `frame` (from `crm_core.imports.tabular.read_table`); writes nothing.
 
     `mapping` is field -> file column (guessed when None). Times in the file are the
-    company's local time. A row is bad for: no order number, or one the actor does not
+    file's time zone (`time_zone`, default the company's). A row is bad for: no order number, or one the actor does not
     reach; an order that cannot be paid (not pending, waiting for approval, paid with
     another reference); an amount other than the order's; a date that is no date, in the
     future or before the order; no reference, or one another order holds; a reference or
@@ -220,7 +221,7 @@ def preview_payment_import(
     mapping = _checked_mapping(frame, mapping)
     cells = FileCells(frame)
     numbers = cells.numbers
-    offset = utc_offset(session)
+    zone = file_zone(session, time_zone)
     now = clock.now()
 
     parsed: list[tuple[dict[str, Any], list[PaymentIssue]]] = []
@@ -259,7 +260,7 @@ def preview_payment_import(
                 bad("amount", N_("“{value}” is not an amount."), value=cell["amount"])
         if cell["paid_at"] is not None:
             try:
-                values["paid_at"] = parse_datetime(cell["paid_at"]) - offset
+                values["paid_at"] = to_utc(parse_datetime(cell["paid_at"]), zone)
             except ValueError:
                 bad("paid_at", N_("“{value}” is not a date and time."), value=cell["paid_at"])
             else:

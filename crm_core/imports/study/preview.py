@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlmodel import Session
@@ -35,7 +36,7 @@ from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
-from crm_core.platform.i18n import N_
+from crm_core.platform.company_time import company_zone, file_zone, to_local, to_utc
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,
@@ -191,7 +192,17 @@ class _Checked:
     issues: list[LearningIssue]
 
 
-def _check_cells(actor: Actor, mapping: dict, checked: _Checked, today: date) -> None:
+def _study_date(value: datetime, file: ZoneInfo, company: ZoneInfo) -> date:
+    """The company's date of a study time in the file's zone; a bare date (no time of day)
+    is already a calendar date and stays as it is."""
+    if value.time() == time():
+        return value.date()
+    return to_local(to_utc(value, file), company).date()
+
+
+def _check_cells(
+    actor: Actor, mapping: dict, checked: _Checked, today: date, zones: tuple[ZoneInfo, ZoneInfo]
+) -> None:
     values, number = checked.values, checked.number
 
     def bad(name: str, key: str, **params: Any) -> None:
@@ -231,7 +242,7 @@ def _check_cells(actor: Actor, mapping: dict, checked: _Checked, today: date) ->
     raw_date = values["last_studied_on"]
     if raw_date is not None:
         try:
-            studied = parse_datetime(raw_date).date()
+            studied = _study_date(parse_datetime(raw_date), *zones)
         except ValueError:
             bad("last_studied_on", N_("“{value}” is not a date like 2026-11-30."), value=raw_date)
             studied = None
@@ -262,6 +273,7 @@ def preview_learning_import(
     placeholders: Iterable[str] = DEFAULT_PLACEHOLDERS,
     *,
     source: str | None = None,
+    time_zone: str | None = None,
 ) -> LearningPreview:
     """Check every row of `frame` (from `crm_core.imports.tabular.read_table`) and say what storing
     it would do; writes nothing.
@@ -280,11 +292,12 @@ def preview_learning_import(
     cells = FileCells(frame, placeholders)
     numbers = cells.numbers
     today = company_today(session)
+    zones = (file_zone(session, time_zone), company_zone(session))
 
     checked: list[_Checked] = []
     for position, number in enumerate(numbers):
         row = _Checked(position, number, cells.values(position, mapping), [])
-        _check_cells(actor, mapping, row, today)
+        _check_cells(actor, mapping, row, today, zones)
         checked.append(row)
 
     by_phone = leads_by_phone(
