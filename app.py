@@ -28,17 +28,23 @@ def _needs_setup() -> bool:
 def main() -> None:
     if _needs_setup():
         # An empty database: the only page is the setup page (crm_core.org.setup).
-        setup = st.Page("pages/setup/company.py", title=t("setup.title"), url_path="setup")
+        setup = st.Page("pages/setup/company.py", title=t("Set up your company"), url_path="setup")
         st.navigation([setup], position="hidden").run()
         st.stop()
     actor = auth.current_actor()
     if actor is None:
         # Navigation comes before any widget, so the form's widgets keep their identity.
-        login = st.Page(auth.login_page, title=t("login.form_name"), url_path="login")
+        login = st.Page(auth.login_page, title=t("Sign in"), url_path="login")
         navigation = st.navigation([login], position="hidden")
         done = st.session_state.pop("crm_setup_done", None)
         if done:
-            st.success(tmd("setup.done", company=done[0], username=done[1]))
+            st.success(
+                tmd(
+                    "The company {company} is ready. Sign in as {username}; you will be asked to choose a new password.",
+                    company=done[0],
+                    username=done[1],
+                )
+            )
         navigation.run()
         if st.session_state.get("authentication_status"):
             st.rerun()  # signed in: start over with the user's pages
@@ -48,7 +54,7 @@ def main() -> None:
     navigation = build_navigation(actor, st.session_state.get("crm_must_change_password", False))
 
     with st.sidebar:
-        st.caption(tmd("app.signed_in_as", name=actor.full_name))
+        st.caption(tmd("Signed in as {name}", name=actor.full_name))
         # Every time on every page is company time (ui.company_time): said once per page.
         zone_caption()
         codes = list(LANGUAGES)

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from crm_core.org.setup import create_company, create_setup_token, needs_setup
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import N_, translate
 from db.engine import build_engine, database_url
 from db.migrate import upgrade_to_head
 
@@ -66,7 +66,7 @@ def _password(args: argparse.Namespace) -> str:
     first = getpass.getpass("administrator password: ")
     again = getpass.getpass("again: ")
     if first != again:
-        raise CrmError("setup.error.passwords_differ")
+        raise CrmError(N_("The two passwords differ."))
     return first
 
 
@@ -101,7 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Session(engine) as session:
             if not needs_setup(session):
-                print(translate("setup.error.has_users", "en"), file=sys.stderr)
+                print(
+                    translate(
+                        "This database already holds user accounts: a clean start is only for an empty database.",
+                        "en",
+                    ),
+                    file=sys.stderr,
+                )
                 return EXIT_REFUSED
         try:
             password = _password(args)
@@ -118,7 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 session.commit()
         except CrmError as error:
             print(translate(error.key, "en", **error.params), file=sys.stderr)
-            return EXIT_REFUSED if error.key == "setup.error.has_users" else EXIT_INVALID
+            return (
+                EXIT_REFUSED
+                if error.key
+                == N_(
+                    "This database already holds user accounts: a clean start is only for an empty database."
+                )
+                else EXIT_INVALID
+            )
         print(
             f"company {args.company!r} created (org unit {made.company_unit_id}); "
             f"sign in as {args.admin.strip().lower()!r}: the password must be changed at the "

@@ -47,7 +47,7 @@ def test_the_default_zone_is_shanghai(db):
 def test_an_unknown_zone_is_refused(db):
     with pytest.raises(ValidationError) as refused:
         set_setting(db, SYSTEM, "company.time_zone", "Europe/Atlantis")
-    assert refused.value.key == "zone.error.unknown"
+    assert refused.value.key == "“{zone}” is not a known time zone."
 
 
 def test_days_across_the_spring_and_autumn_changes_in_new_york():
@@ -192,8 +192,15 @@ def test_pages_show_company_time(committed_db, app_settings):
     assert not at.exception
     captions = [c.value for c in at.sidebar.caption]
     # The zone name is shown literally (Markdown-escaped, as every parameter).
-    assert translate("zone.caption", "zh", zone=md("America/New_York")) in captions
+    assert (
+        translate(
+            "Times on this page are in the company's time zone, {zone}.",
+            "zh",
+            zone=md("America/New_York"),
+        )
+        in captions
+    )
     frame = at.dataframe[0].value
-    column = translate("login_log.at", "zh")
+    column = translate("Time", "zh")
     shown = [v for v, who in zip(frame[column], frame.iloc[:, 1], strict=False) if who == "ghost"]
     assert [str(v)[:16] for v in shown] == ["2026-03-08 01:15"]  # 06:15 UTC is 01:15 EST

@@ -16,7 +16,7 @@ from crm_core.platform.i18n import label_of
 from crm_core.platform.i18n.formats import format_count
 from crm_core.platform.permissions import Permission
 from ui.company_time import show_time
-from ui.i18n import t
+from ui.i18n import language, t
 
 
 def people(session: Session, me: Actor) -> dict[int, str]:

@@ -81,7 +81,7 @@ def instant_of(day: date, at: time = time()) -> datetime:
 
 def zone_caption() -> None:
     """The one line a page shows to say its times are company time."""
-    st.caption(tmd("zone.caption", zone=zone().key))
+    st.caption(tmd("Times on this page are in the company's time zone, {zone}.", zone=zone().key))
 
 
 def file_zone_picker(key: str) -> str:
@@ -93,9 +93,11 @@ def file_zone_picker(key: str) -> str:
     if own not in zones:
         zones.insert(0, own)
     return st.selectbox(
-        t("zone.file_time_zone"),
+        t("Time zone of the file's times"),
         zones,
         index=zones.index(own),
-        help=t("zone.file_time_zone_help"),
+        help=t(
+            "The zone the times in this file were written in (default: the company's). They are stored as true instants."
+        ),
         key=key,
     )

@@ -200,7 +200,7 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
         current = detail.next_follow_up_at
         next_at = _when(
             "opp_plan_next",
-            "opportunity.fu.next",
+            N_("Next follow-up"),
             in_company_time(current) if current else _tomorrow_ten(),
         )
         if st.form_submit_button(t("Save")):

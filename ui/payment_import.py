@@ -20,6 +20,7 @@ from crm_core.imports.payments import (
     rejected_payment_rows_csv,
 )
 from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import label_of
 from ui.company_time import file_zone_picker
 from ui.file_import import (
     ImportFlow,

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import streamlit as st
 
+from crm_core.platform.i18n import N_
 from ui.circulation import label
 from ui.company_time import company_now, instant_of, show_time
 from ui.db import session

@@ -32,6 +32,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.bootstrap import bootstrap
 from crm_core.platform.company_time import zone_named
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.settings import get_setting, set_setting
 
 ADMIN_ROLE = "admin"
@@ -63,7 +64,11 @@ def needs_setup(session: Session) -> bool:
 
 def _refuse_if_used(session: Session) -> None:
     if not needs_setup(session):
-        raise ValidationError("setup.error.has_users")
+        raise ValidationError(
+            N_(
+                "This database already holds user accounts: a clean start is only for an empty database."
+            )
+        )
 
 
 def create_company(
@@ -82,14 +87,17 @@ def create_company(
     _refuse_if_used(session)
     name = (company_name or "").strip()
     if not name:
-        raise ValidationError("setup.error.company_required")
+        raise ValidationError(N_("Give the company a name (at most 120 characters)."))
     zone = zone_named(time_zone).key
     code = (currency or "").strip().upper()
     if not CURRENCY.match(code):
-        raise ValidationError("setup.error.currency", currency=currency)
+        raise ValidationError(
+            N_("“{currency}” is no currency code: use three capital letters such as CNY or USD."),
+            currency=currency,
+        )
     username = (admin_username or "").strip().lower()
     if not username:
-        raise ValidationError("users.error.username_required")
+        raise ValidationError(N_("A username is required."))
     validate_new_password(admin_password)
 
     system = Actor.system()
@@ -158,9 +166,13 @@ def check_setup_token(session: Session, token: str) -> TokenCheck:
     now = clock.now()
     row = _live_token(session)
     if row is None or not needs_setup(session):
-        return TokenCheck(False, "setup.error.token")
+        return TokenCheck(False, N_("That setup token is not valid."))
     if row.locked_until is not None and row.locked_until > now:
-        return TokenCheck(False, "setup.error.locked", _minutes_left(row.locked_until, now))
+        return TokenCheck(
+            False,
+            N_("Too many wrong setup tokens. Try again in {minutes} minutes."),
+            _minutes_left(row.locked_until, now),
+        )
     if hmac.compare_digest(row.token_hash, _hash(token)):
         return TokenCheck(True)
     most = get_setting(session, "login.max_failed_attempts")
@@ -172,7 +184,7 @@ def check_setup_token(session: Session, token: str) -> TokenCheck:
         row.locked_until = now + timedelta(minutes=get_setting(session, "login.lock_minutes"))
     session.add(row)
     session.flush()
-    return TokenCheck(False, "setup.error.token")
+    return TokenCheck(False, N_("That setup token is not valid."))
 
 
 def create_company_with_token(session: Session, token: str, **company) -> CompanySetup:
@@ -181,14 +193,17 @@ def create_company_with_token(session: Session, token: str, **company) -> Compan
     now = clock.now()
     row = _live_token(session)
     if row is None or not hmac.compare_digest(row.token_hash, _hash(token)):
-        raise ValidationError("setup.error.token")
+        raise ValidationError(N_("That setup token is not valid."))
     if row.locked_until is not None and row.locked_until > now:
-        raise ValidationError("setup.error.locked", minutes=_minutes_left(row.locked_until, now))
+        raise ValidationError(
+            N_("Too many wrong setup tokens. Try again in {minutes} minutes."),
+            minutes=_minutes_left(row.locked_until, now),
+        )
     taken = session.execute(
         update(SetupToken)
         .where(SetupToken.id == row.id, col(SetupToken.consumed_at).is_(None))
         .values(consumed_at=now)
     )
     if taken.rowcount != 1:
-        raise ValidationError("setup.error.token")
+        raise ValidationError(N_("That setup token is not valid."))
     return create_company(session, **company)

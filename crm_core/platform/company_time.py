@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Date, case, cast, func, literal_column
 from sqlmodel import Session
 
 from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 from crm_core.platform.settings import get_setting
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -31,7 +32,7 @@ def zone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(name or "").strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError("zone.error.unknown", zone=name) from exc
+        raise ValidationError(N_("“{zone}” is not a known time zone."), zone=name) from exc
 
 
 def company_zone(session: Session) -> ZoneInfo:

@@ -22,17 +22,20 @@ def _known_zone(value: Any) -> None:
     try:
         ZoneInfo(str(value or "").strip() or "?")
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError("zone.error.unknown", zone=value) from exc
+        raise ValidationError(N_("“{zone}” is not a known time zone."), zone=value) from exc
 
 
 def _company_name(value: Any) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > 120:
-        raise ValidationError("setup.error.company_required")
+        raise ValidationError(N_("Give the company a name (at most 120 characters)."))
 
 
 def _currency(value: Any) -> None:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
-        raise ValidationError("setup.error.currency", currency=value)
+        raise ValidationError(
+            N_("“{currency}” is no currency code: use three capital letters such as CNY or USD."),
+            currency=value,
+        )
 
 
 @dataclass(frozen=True)

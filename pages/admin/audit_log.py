@@ -19,6 +19,7 @@ from crm_core.platform.audit import (
     audit_target_types,
     search_entries,
 )
+from crm_core.platform.i18n import NC_, label_of
 from ui.company_time import in_company_time, instant_of
 from ui.context import actor
 from ui.db import session
@@ -82,7 +83,9 @@ bottom = st.columns(3)
 target_id = search_input(
     t("Target id"), key="audit_target_id", on_change=first_page, container=bottom[0]
 )
-since = bottom[1].date_input(t("From (UTC)"), value=None, key="audit_since", on_change=first_page)
+since = bottom[1].date_input(
+    t(NC_("flow_log", "From")), value=None, key="audit_since", on_change=first_page
+)
 until = bottom[2].date_input(
     t("To (UTC, inclusive)"), value=None, key="audit_until", on_change=first_page
 )
@@ -120,10 +123,10 @@ else:
     frame = pd.DataFrame(
         [
             {
-                t("audit.at"): in_company_time(row.at),
-                t("audit.actor"): actor_text(row),
-                t("audit.action"): label("audit.action", row.action),
-                t("audit.target"): " ".join(
+                t("Time"): in_company_time(row.at),
+                t("Actor"): actor_text(row),
+                t("Action"): label("audit.action", row.action),
+                t("Target"): " ".join(
                     filter(None, [label("audit.target", row.target_type), row.target_id])
                 ),
                 t("Before"): compact(row.before),

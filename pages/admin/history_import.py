@@ -180,7 +180,12 @@ create = st.checkbox(
         "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
     ),
 )
-create = st.checkbox(t("history_import.create_missing"), help=t("history_import.create_help"))
+create = st.checkbox(
+    t("Create missing users and units"),
+    help=t(
+        "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
+    ),
+)
 file_zone = file_zone_picker("history_import_zone")
 if line is None:
     st.warning(t("Create a business line first."))

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.org.auth import recent_login_events
+from crm_core.platform.i18n import label_of
 from ui.company_time import in_company_time
 from ui.context import actor
 from ui.db import session
@@ -30,10 +31,10 @@ else:
     frame = pd.DataFrame(
         [
             {
-                t("login_log.at"): in_company_time(e.at),
-                t("login_log.username"): e.username,
-                t("login_log.event"): t(f"login_event.{e.event}"),
-                t("login_log.detail"): detail_text(e),
+                t("Time"): in_company_time(e.at),
+                t("Username"): e.username,
+                t("Event"): t(label_of("login_event", e.event)),
+                t("Detail"): detail_text(e),
             }
             for e in events
         ]

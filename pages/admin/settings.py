@@ -7,7 +7,7 @@ import streamlit as st
 
 from crm_core.platform.company_time import zone_names
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import label_of
+from crm_core.platform.i18n import N_, label_of
 from crm_core.platform.settings import DEFINITIONS, all_settings, set_setting
 from ui.company_time import forget_zone
 from ui.context import actor
@@ -16,8 +16,8 @@ from ui.i18n import show_error, t
 
 # The company's own settings are text, with labels of their own; the rest are numbers.
 COMPANY_LABELS = {
-    "company.name": "zone.company_name_label",
-    "company.currency": "zone.currency_label",
+    "company.name": N_("Company name"),
+    "company.currency": N_("Currency (ISO code)"),
 }
 
 me = actor()
@@ -33,7 +33,7 @@ with st.form("settings"):
     if zone not in zones:
         zones.insert(0, zone)
     values["company.time_zone"] = st.selectbox(
-        t("zone.setting_label"), zones, index=zones.index(zone), key="setting_company.time_zone"
+        t("Company time zone"), zones, index=zones.index(zone), key="setting_company.time_zone"
     )
     for key, label in COMPANY_LABELS.items():
         values[key] = st.text_input(t(label), value=current[key], key=f"setting_{key}").strip()
@@ -61,4 +61,4 @@ if submitted:
         show_error(error)
     else:
         forget_zone()
-        st.success(t("settings.saved"))
+        st.success(t("Settings saved."))

@@ -262,9 +262,15 @@ with protect_tab:
     if protect.button(t("Protect"), key="desk_protect", disabled=not picked):
         # Protected through the chosen day: until the next day begins.
         end = instant_of(until + timedelta(days=1))
-        _act(protect_until, picked, end, success="desk.done.protect", date=until.isoformat())
-    if unprotect.button(t("desk.unprotect"), key="desk_unprotect", disabled=not picked):
-        _act(protect_until, picked, None, success="desk.done.unprotect")
+        _act(
+            protect_until,
+            picked,
+            end,
+            success=N_("{count} opportunities protected through {date}."),
+            date=until.isoformat(),
+        )
+    if unprotect.button(t("End protection"), key="desk_unprotect", disabled=not picked):
+        _act(protect_until, picked, None, success=N_("Protection ended for {count} opportunities."))
 with dormant_tab:
     st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
     if st.button(t("Re-activate"), key="desk_reactivate", disabled=not picked):

@@ -10,6 +10,7 @@ import streamlit as st
 
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from ui.company_time import in_company_time
 from ui.context import actor
 from ui.dashboards import downloads, filter_bar, percent, pick
@@ -94,12 +95,12 @@ if listed:
         [
             {
                 "#": o.id,
-                t("dash.col.lead"): o.lead_name,
-                t("dash.col.business_line"): o.business_line,
-                t("dash.col.owner"): o.owner or "",
-                t("dash.col.unit"): o.unit or "",
-                t("dash.col.current_stage"): t(f"stage.{o.stage}"),
-                t("dash.col.created"): in_company_time(o.created_at),
+                t("Lead"): o.lead_name,
+                t("Business line"): o.business_line,
+                t("Rep"): o.owner or "",
+                t("Org unit"): o.unit or "",
+                t("Stage now"): t(label_of("stage", o.stage)),
+                t(NC_("dash.col", "Created")): in_company_time(o.created_at),
             }
             for o in listed
         ]

@@ -21,6 +21,7 @@ from crm_core.imports.study import (
     preview_learning_import,
     rejected_learning_rows_csv,
 )
+from crm_core.platform.i18n import label_of
 from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.file_import import (

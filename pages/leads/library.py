@@ -123,8 +123,8 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
                     f" ({t(label_of('stage', o.stage))})"
                     for o in row.opportunities
                 ),
-                t("leads.table.tags"): ", ".join(row.tags),
-                t("leads.table.created"): show_time(row.created_at),
+                t("Tags"): ", ".join(row.tags),
+                t(NC_("leads.table", "Created")): show_time(row.created_at),
             }
             for row in found.rows
         ]

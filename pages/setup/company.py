@@ -10,41 +10,56 @@ import streamlit as st
 from crm_core.org.setup import check_setup_token, create_company_with_token
 from crm_core.platform.company_time import DEFAULT_ZONE, zone_names
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import N_
 from ui.company_time import forget_zone
 from ui.db import session
 from ui.i18n import show_error, t, tmd
 
 SETUP_DONE = "crm_setup_done"
 
-st.title(t("setup.title"))
-st.caption(t("setup.intro"))
+st.title(t("Set up your company"))
+st.caption(
+    t(
+        "This console has no accounts yet. Enter the one-time setup token printed where the console was started, then name the company and its first administrator."
+    )
+)
 zones = list(zone_names())
 with st.form("crm_setup"):
     token = st.text_input(
-        t("setup.token"), type="password", help=t("setup.token_help"), key="setup_token"
+        t("Setup token"),
+        type="password",
+        help=t("Printed in the output of `CRM_DEMO=0 ./run.sh` (or `python -m db.setup --token`)."),
+        key="setup_token",
     )
-    company = st.text_input(t("setup.company_name"), max_chars=120, key="setup_company")
+    company = st.text_input(t("Company name"), max_chars=120, key="setup_company")
     zone = st.selectbox(
-        t("setup.time_zone"), zones, index=zones.index(DEFAULT_ZONE), key="setup_zone"
+        t("Company time zone"), zones, index=zones.index(DEFAULT_ZONE), key="setup_zone"
     )
-    currency = st.text_input(t("setup.currency"), value="CNY", max_chars=3, key="setup_currency")
-    username = st.text_input(t("setup.admin_username"), max_chars=80, key="setup_username")
-    full_name = st.text_input(t("setup.admin_full_name"), max_chars=120, key="setup_full_name")
-    password = st.text_input(t("setup.password"), type="password", key="setup_password")
-    again = st.text_input(t("setup.password_again"), type="password", key="setup_again")
-    submitted = st.form_submit_button(t("setup.submit"))
+    currency = st.text_input(
+        t("Currency (ISO code)"), value="CNY", max_chars=3, key="setup_currency"
+    )
+    username = st.text_input(t("Administrator's username"), max_chars=80, key="setup_username")
+    full_name = st.text_input(t("Administrator's full name"), max_chars=120, key="setup_full_name")
+    password = st.text_input(t("Password"), type="password", key="setup_password")
+    again = st.text_input(t("Password again"), type="password", key="setup_again")
+    submitted = st.form_submit_button(t("Create the company"))
 
 if submitted:
     # The try is counted (and committed) on its own, so a refused form still counts it.
     with session() as s:
         check = check_setup_token(s, token)
     if not check.ok:
-        if check.key == "setup.error.locked":
-            st.error(tmd("setup.error.locked", minutes=check.minutes))
+        if check.key == N_("Too many wrong setup tokens. Try again in {minutes} minutes."):
+            st.error(
+                tmd(
+                    "Too many wrong setup tokens. Try again in {minutes} minutes.",
+                    minutes=check.minutes,
+                )
+            )
         else:
-            st.error(t("setup.error.token"))
+            st.error(t("That setup token is not valid."))
     elif password != again:
-        st.error(t("setup.error.passwords_differ"))
+        st.error(t("The two passwords differ."))
     else:
         try:
             with session() as s:

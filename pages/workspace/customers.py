@@ -21,6 +21,7 @@ from crm_core.imports.customers import (
 )
 from crm_core.leads.customers import list_customers
 from crm_core.platform.errors import CrmError
+from crm_core.platform.i18n import NC_, label_of
 from ui.company_time import file_zone_picker, show_time
 from ui.context import actor
 from ui.db import session
@@ -108,7 +109,7 @@ def _list_tab() -> None:
                     t("Phone"): row.phone,
                     t("E-mail"): row.email or "",
                     t("Registered at"): _when(row.registered_at),
-                    t("Added at (UTC)"): _when(row.created_at),
+                    t("Added at"): _when(row.created_at),
                     t("Linked leads"): row.linked_leads,
                 }
                 for row in page.rows

@@ -29,6 +29,7 @@ from crm_core.models import Customer, Lead
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,

@@ -27,6 +27,7 @@ from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import clean_cell, parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
+from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 
 MAX_ID = 60  # the source's id; with the source prefix it fits the 80-character columns
@@ -347,7 +348,9 @@ def _read_row(cell, stages: dict[str, str], now: datetime, zone: ZoneInfo):
         raise _Refused("stage", N_("No stage."))
     stage = stages.get(word(source_stage))
     if stage not in DEFAULT_STAGES:
-        raise _Refused("stage", "history_import.error.stage_unknown", stage=source_stage)
+        raise _Refused(
+            "stage", NC_("history_import.error", "Unknown stage: {stage}."), stage=source_stage
+        )
     engaged, closed = _date(cell, "created_at", zone), _date(cell, "closed_at", zone)
     amount = None
     if stage in CLOSED:

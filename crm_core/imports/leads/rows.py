@@ -14,6 +14,7 @@ from crm_core.leads.intake import IntakeOutcome, LeadInput
 from crm_core.leads.intake.inputs import reject
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
+from crm_core.platform.i18n import N_
 from crm_core.platform.metadata import list_business_lines, list_options
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the

@@ -37,6 +37,7 @@ from crm_core.leads.phones import normalise_phone
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, parse_datetime
 from crm_core.platform.company_time import company_zone, file_zone, to_local, to_utc
+from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 # Field -> header names it may have in a file, English and Chinese (compared without case,
