@@ -18,6 +18,7 @@ WAITING_OWN = (
     " opportunity w WHERE w.lead_id = c.id AND (w.owner_id IS NOT NULL"
     " OR w.org_unit_id IS NOT NULL)))"
 )
+SUBTREE = "(SELECT id FROM org_unit WHERE path LIKE :prefix)"
 PLAIN = {
     "self": (
         "SELECT count(*) FROM lead WHERE id IN"
@@ -26,13 +27,17 @@ PLAIN = {
         " GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
+    # The same disjoint parts the core counts (the units of the subtree, then what the reader
+    # owns outside it), not one OR that defeats both indexes.
     "subtree": (
-        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM"
-        " opportunity WHERE owner_id = :me"
-        " OR org_unit_id IN (SELECT id FROM org_unit WHERE path LIKE :prefix))"
-        " OR id IN " + WAITING_OWN,
-        "SELECT stage, pool_state, count(*) FROM opportunity WHERE owner_id = :me OR org_unit_id"
-        " IN (SELECT id FROM org_unit WHERE path LIKE :prefix) GROUP BY stage, pool_state",
+        "SELECT count(*) FROM lead WHERE id IN (SELECT lead_id FROM opportunity WHERE"
+        " org_unit_id IN " + SUBTREE + " UNION SELECT lead_id FROM opportunity WHERE"
+        " owner_id = :me UNION " + WAITING_OWN[1:-1] + ")",
+        "SELECT stage, pool_state, count(*) FROM (SELECT stage, pool_state FROM opportunity"
+        " WHERE org_unit_id IN " + SUBTREE + " UNION ALL SELECT stage, pool_state FROM"
+        " opportunity WHERE owner_id = :me AND (org_unit_id IS NULL OR org_unit_id NOT IN "
+        + SUBTREE
+        + ")) parts GROUP BY stage, pool_state",
         "SELECT count(*) FROM opportunity WHERE owner_id = :me AND pool_state = 'owned'",
     ),
     "all": (
