@@ -204,12 +204,10 @@ if bench.team is not None:
             pd.DataFrame(
                 [
                     {
-                        t(NC_(N_("Your team's backlog ({count} reps)"), "Rep")): r.name,
+                        t(NC_("workbench.team", "Rep")): r.name,
                         t("Holding"): r.owned,
-                        t(
-                            NC_(N_("Your team's backlog ({count} reps)"), "Holding cap")
-                        ): r.holding_cap,
-                        t(NC_(N_("Your team's backlog ({count} reps)"), "Overdue")): r.overdue,
+                        t(NC_("workbench.team", "Holding cap")): r.holding_cap,
+                        t(NC_("workbench.team", "Overdue")): r.overdue,
                         t("Not contacted"): r.untouched,
                     }
                     for r in bench.team
