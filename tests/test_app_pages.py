@@ -131,7 +131,9 @@ def test_resigned_user_is_signed_out_at_the_next_rerun(app_env, db):
     at.run()
     assert not at.exception
     assert not at.session_state["authentication_status"]
-    assert any("会话已结束" in i.value for i in at.info)
+    assert any(
+        translate("Your session has ended. Please sign in again.", "zh") in i.value for i in at.info
+    )
     assert [w.label for w in at.text_input] == [
         translate("Username", "zh"),
         translate("Password", "zh"),
@@ -169,7 +171,10 @@ def test_forced_password_change_shows_only_the_account_page(app_env, db):
     db.commit()
     at = login("rep_a1")
     assert not at.exception
-    assert any("请先设置新密码" in w.value for w in at.warning)
+    assert any(
+        translate("Please choose a new password before you continue.", "zh") in w.value
+        for w in at.warning
+    )
     assert open_pages(at) == {"pages/workspace/account.py"}
     assert_page_refused(at, "pages/workspace/home.py")
 

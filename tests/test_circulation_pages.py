@@ -81,7 +81,9 @@ def team_b_rule(db, company, name: str = "Team B first", **action):
 
 def test_a_manager_creates_a_dispatch_rule(app_env, db):
     at = open_page("bj_manager", RULES)
-    assert any("还没有规则" in i.value for i in at.info)
+    assert any(
+        translate("No rules yet — create the first one below.", "zh") in i.value for i in at.info
+    )
     at.text_input(key=field(at, "dispatch", "name")).input("Team B first")
     at.multiselect(key=field(at, "dispatch", "channels")).select("sem")
     at.selectbox(key=field(at, "dispatch", "target_unit_id")).set_value(app_env.units["team_b"].id)
@@ -205,7 +207,9 @@ def test_edit_then_delete_with_confirmation(app_env, db):
     assert count(db, DispatchRule) == 1  # not before the confirmation
     ok(at.button(key="rules_dispatch_delete_yes").click().run())
     assert count(db, DispatchRule) == 0
-    assert any("还没有规则" in i.value for i in at.info)
+    assert any(
+        translate("No rules yet — create the first one below.", "zh") in i.value for i in at.info
+    )
     assert count(db, RuleVersion, RuleVersion.change == "delete") == 1
 
 
@@ -408,5 +412,5 @@ def test_home_shows_notices_and_what_is_due_for_recycling(app_env, db):
     assert list(due[translate(NC_("home.due", "When"), "zh")]) == ["1 天后回收", "1 天后回收"]
     assert set(due[translate("Rule", "zh")]) == {"Idle three days"}
     ok(at.button(key="home_mark_read").click().run())
-    assert any("没有新通知" in c.value for c in at.caption)
+    assert any(translate("No new notices.", "zh") in c.value for c in at.caption)
     assert count(db, Notice, Notice.read_at.is_(None)) == 0

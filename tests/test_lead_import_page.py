@@ -42,7 +42,9 @@ def test_upload_fix_the_mapping_preview_and_import(app_env, db):
     at.run()
     assert not at.exception, at.exception
     assert mapping_box(at, "name").value == ""
-    assert any("请选择姓名所在的列" in w.value for w in at.warning)
+    assert any(
+        translate("Choose the column that holds the name.", "zh") in w.value for w in at.warning
+    )
     mapping_box(at, "name").select("Lead card").run()
     assert not at.exception, at.exception
     assert metrics(at)[translate("New leads", "zh")] == "1"

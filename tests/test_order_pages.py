@@ -61,7 +61,9 @@ def test_finance_records_a_payment_and_refunds_it_through_the_page(env, db):
         "PAY-777",
         env.users["fin"].id,
     )
-    assert any("没有待付款的订单" in i.value for i in at.info)  # nothing left to pay
+    assert any(
+        translate("No order is waiting for payment.", "zh") in i.value for i in at.info
+    )  # nothing left to pay
 
     at.text_input(key="payments_reason_0").input("moved abroad")
     at.button(key="payments_refund").click()
@@ -143,7 +145,7 @@ def test_a_manager_approves_a_discount_through_the_page(env, db):
         "approved",
         "ok this once",
     )
-    assert any("没有等待您审批的改价" in i.value for i in at.info)
+    assert any(translate("No discount waits for your approval.", "zh") in i.value for i in at.info)
 
 
 def test_a_too_large_discount_is_refused_on_the_page_and_can_be_rejected(env, db):
@@ -260,7 +262,9 @@ def test_another_rep_sees_no_orders_section_of_someone_elses_opportunity(env, db
     at.session_state["test_line"] = env.line.id
     at.run()
     assert not at.exception, at.exception
-    assert any("未找到" in e.value for e in at.error)
+    assert any(
+        translate("Not found, or outside your data scope.", "zh") in e.value for e in at.error
+    )
     assert not at.dataframe and not at.button
 
 

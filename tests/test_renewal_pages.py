@@ -221,7 +221,10 @@ def test_the_detail_helpers_open_the_renewal_and_show_the_talking_points(
     app_env, db, course_ending
 ):
     at = detail(db, app_env, "rep_a1", course_ending.id)
-    assert any("尚未导入" in c.value for c in at.caption)
+    assert any(
+        translate("No study activity has been imported for this lead.", "zh") in c.value
+        for c in at.caption
+    )
     ok(at.button(key=f"renewal_open_{course_ending.id}").click().run())
     renewal = db.exec(
         select(Opportunity).where(Opportunity.renewal_of_id == course_ending.id)
@@ -240,5 +243,8 @@ def test_the_detail_helpers_open_the_renewal_and_show_the_talking_points(
     [bar] = at.get("progress")
     assert bar.value == 85
     assert any(
-        "最近学习于 2026-05-02,19 天前。" in c.value and "即将学完" in c.value for c in at.caption
+        "最近学习于 2026-05-02,19 天前。" in c.value
+        and translate("Nearly finished: a good moment to talk about the next course.", "zh")
+        in c.value
+        for c in at.caption
     )

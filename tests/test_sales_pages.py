@@ -74,7 +74,7 @@ def test_the_detail_page_logs_a_follow_up(work, db):
     at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()
     at.run()
     assert not at.exception, at.exception
-    assert any("跟进已保存" in s.value for s in at.success)
+    assert any(translate("Follow-up saved.", "zh") in s.value for s in at.success)
     db.expire_all()
     follow_up = db.exec(select(FollowUp)).one()
     assert (follow_up.opportunity_id, follow_up.content) == (late.id, "Asked about weekend classes")
@@ -89,7 +89,9 @@ def test_a_refused_follow_up_says_why(work):
     at.run()
     at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()  # nothing written
     at.run()
-    assert any("请填写沟通内容" in e.value for e in at.error)
+    assert any(
+        translate("Write what was said, or choose a result.", "zh") in e.value for e in at.error
+    )
 
 
 def test_a_rep_cannot_open_another_reps_opportunity_by_id(work):
@@ -139,6 +141,8 @@ def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):
     at.selectbox(key=f"transfer_to_{request.id}").set_value(app_env.users["rep_a2"].id).run()
     at.button(key=f"transfer_give_{request.id}").click().run()
     assert not at.exception
-    assert any("已转单" in s.value for s in at.success)
+    assert any(
+        translate("Transferred; the rep has been told.", "zh") in s.value for s in at.success
+    )
     db.expire_all()
     assert db.get(Opportunity, late.id).owner_id == app_env.users["rep_a2"].id
