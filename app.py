@@ -21,8 +21,13 @@ st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="w
 
 
 def _needs_setup() -> bool:
+    # Once the company has accounts it keeps them: this browser session asks no more.
+    if st.session_state.get("crm_has_accounts"):
+        return False
     with session() as s:
-        return needs_setup(s)
+        empty = needs_setup(s)
+    st.session_state["crm_has_accounts"] = not empty
+    return empty
 
 
 def main() -> None:

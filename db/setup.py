@@ -26,9 +26,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from crm_core.org.setup import create_company, create_setup_token, needs_setup
+from crm_core.org.setup import HAS_USERS, create_company, create_setup_token, needs_setup
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, translate
+from crm_core.platform.i18n import N_, error_text, translate
 from db.engine import build_engine, database_url
 from db.migrate import upgrade_to_head
 
@@ -101,13 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Session(engine) as session:
             if not needs_setup(session):
-                print(
-                    translate(
-                        "This database already holds user accounts: a clean start is only for an empty database.",
-                        "en",
-                    ),
-                    file=sys.stderr,
-                )
+                print(translate(HAS_USERS, "en"), file=sys.stderr)
                 return EXIT_REFUSED
         try:
             password = _password(args)
@@ -123,15 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 session.commit()
         except CrmError as error:
-            print(translate(error.key, "en", **error.params), file=sys.stderr)
-            return (
-                EXIT_REFUSED
-                if error.key
-                == N_(
-                    "This database already holds user accounts: a clean start is only for an empty database."
-                )
-                else EXIT_INVALID
-            )
+            print(error_text(error, "en"), file=sys.stderr)
+            return EXIT_REFUSED if error.key == HAS_USERS else EXIT_INVALID
         print(
             f"company {args.company!r} created (org unit {made.company_unit_id}); "
             f"sign in as {args.admin.strip().lower()!r}: the password must be changed at the "

@@ -325,13 +325,13 @@ def act_import(session: Session, world: World, a: int, b: int, c: int) -> None:
     writer = csv.writer(out)
     writer.writerow(
         [
-            translate("Name", "zh"),
-            translate("Phone", "zh"),
-            translate("Channel", "zh"),
-            translate("Campaign", "zh"),
-            translate("Business line", "zh"),
+            "姓名",
+            "手机号",
+            "渠道",
+            "推广计划",
+            "业务线",
             "首次咨询时间",
-            translate("Tag", "zh"),
+            "标签",
         ]
     )
     for i in range(1 + c % 4):
@@ -354,7 +354,7 @@ def act_payment_file(session: Session, world: World, a: int, b: int, c: int) -> 
     writer.writerow(
         [
             translate(NC_("orders.table", "Order"), "zh"),
-            translate("Payment reference", "zh"),
+            "支付流水号",
             "实付金额",
             "支付时间",
         ]

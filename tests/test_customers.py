@@ -124,7 +124,7 @@ def test_mapping_is_guessed_from_english_or_chinese_headers():
     assert guess_customer_mapping(["UID", "昵称", "联系电话", "E-Mail", "Sign-up date"]) == dict(
         zip(FIELDS, ["UID", "昵称", "联系电话", "E-Mail", "Sign-up date"], strict=True)
     )
-    assert guess_customer_mapping(["会员ID", translate("Note", "zh")]) == {
+    assert guess_customer_mapping(["会员ID", "备注"]) == {
         "platform_user_id": "会员ID",
         "name": None,
         "phone": None,

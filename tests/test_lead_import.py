@@ -28,13 +28,13 @@ from crm_core.platform.i18n import is_message, translate
 from tests.factories import add_owned_opportunity, build_small_company
 
 HEADER_ZH = [
-    translate("Name", "zh"),
-    translate("Phone", "zh"),
-    translate("Channel", "zh"),
-    translate("Campaign", "zh"),
-    translate("Business line", "zh"),
+    "姓名",
+    "手机号",
+    "渠道",
+    "推广计划",
+    "业务线",
     "首次咨询时间",
-    translate("Tag", "zh"),
+    "标签",
 ]
 HEADER_EN = ["Name", "Mobile", "Source", "Campaign", "Business line", "Created", "Tags"]
 

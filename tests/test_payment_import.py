@@ -32,7 +32,7 @@ from tests.test_orders import add_user, order_for, sales_company
 
 HEADER_ZH = [
     translate(NC_("orders.table", "Order"), "zh"),
-    translate("Payment reference", "zh"),
+    "支付流水号",
     "实付金额",
     "支付时间",
 ]

@@ -45,11 +45,11 @@ from tests.factories import (
 
 HEADER_EN = ["Employee No", "Name", "Unit", "Title", "Status", "Date"]
 HEADER_ZH = [
-    translate("Employee number", "zh"),
-    translate("Name", "zh"),
+    "工号",
+    "姓名",
     "部门",
-    translate("Title", "zh"),
-    translate("State", "zh"),
+    "职位",
+    "状态",
     "生效日期",
 ]
 
@@ -133,8 +133,8 @@ def test_gbk_reads():
                 "E0100",
                 "王小明",
                 "北京/一组",
-                translate("Sales rep", "zh"),
-                translate("Active", "zh"),
+                "课程顾问",
+                "在职",
                 "2026/3/1",
             )
         ],
@@ -728,8 +728,8 @@ def test_gbk_xlsx_rosters_apply_the_same(db, company):
             "E0100",
             "王小明",
             "北京／一组",
-            translate("Sales rep", "zh"),
-            translate("Active", "zh"),
+            "课程顾问",
+            "在职",
             "2026/3/1",
         )
     ]
@@ -772,8 +772,8 @@ def test_admin_uploads_previews_and_applies(app_company, db):
         E0100=(
             "王小明",
             "Beijing/Team A",
-            translate("Sales rep", "zh"),
-            translate("Active", "zh"),
+            "课程顾问",
+            "在职",
             "2026-03-01",
         ),
     )

@@ -208,7 +208,7 @@ def test_finding_2_a_csv_stops_at_the_row_limit_and_blank_lines_do_not_count():
 def test_finding_13_a_big5_file_reads_as_big5_not_gb18030_gibberish():
     text = "姓名,手機,地區\n陳大文,0912345678,臺北市\n張學友,91234567,香港\n"
     frame = read_table(text.encode("big5"), "big5.csv")
-    assert list(frame.columns) == [translate("Name", "zh"), "手機", "地區"]
+    assert list(frame.columns) == ["姓名", "手機", "地區"]
     assert frame[translate("Name", "zh")].tolist() == ["陳大文", "張學友"]
     # GBK files, simplified or with the traditional characters GBK holds, read as before.
     gbk = "姓名,手机\n张三,13800138000\n臺灣,13800138001\n".encode("gbk")

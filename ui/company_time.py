@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.platform import clock
-from crm_core.platform.company_time import company_zone, to_local, to_utc
+from crm_core.platform.company_time import company_zone, to_local, to_utc, zone_names
+from db.engine import database_url
 from ui.db import session
 from ui.i18n import t, tmd
 
@@ -29,8 +30,6 @@ def _zone_name(url: str) -> str:
 
 def zone() -> ZoneInfo:
     """The company's time zone."""
-    from db.engine import database_url  # noqa: PLC0415
-
     return ZoneInfo(_zone_name(database_url()))
 
 
@@ -49,20 +48,6 @@ def show_time(value: datetime | None, fmt: str = TIME_FORMAT) -> str:
     if value is None or pd.isna(value):
         return ""
     return to_local(pd.Timestamp(value).to_pydatetime(), zone()).strftime(fmt)
-
-
-def show_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """`frame` with its instant `columns` turned into company wall times (still datetimes,
-    so they sort and filter as times)."""
-    here = zone()
-    frame = frame.copy()
-    for name in columns:
-        if name in frame:
-            frame[name] = [
-                to_local(pd.Timestamp(v).to_pydatetime(), here) if not pd.isna(v) else None
-                for v in frame[name]
-            ]
-    return frame
 
 
 def company_now() -> datetime:
@@ -86,8 +71,6 @@ def zone_caption() -> None:
 
 def file_zone_picker(key: str) -> str:
     """Ask for the time zone of an uploaded file's times (default: the company's)."""
-    from crm_core.platform.company_time import zone_names  # noqa: PLC0415
-
     zones = list(zone_names())
     own = zone().key
     if own not in zones:

@@ -38,6 +38,12 @@ from crm_core.platform.settings import get_setting, set_setting
 ADMIN_ROLE = "admin"
 ADMIN_EMPLOYEE_NO = "0001"
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_COMPANY_NAME = 120
+HAS_USERS = N_(
+    "This database already holds user accounts: a clean start is only for an empty database."
+)
+TOKEN_INVALID = N_("That setup token is not valid.")
+TOKEN_LOCKED = N_("Too many wrong setup tokens. Try again in {minutes} minutes.")
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class CompanySetup:
 
 @dataclass(frozen=True)
 class TokenCheck:
-    """The outcome of one try of a setup token: `ok`, or the refusal key and its minutes."""
+    """The outcome of one try of a setup token: `ok`, or the refusal (a message) and the
+    minutes of a lockout."""
 
     ok: bool
     key: str | None = None
@@ -64,11 +71,7 @@ def needs_setup(session: Session) -> bool:
 
 def _refuse_if_used(session: Session) -> None:
     if not needs_setup(session):
-        raise ValidationError(
-            N_(
-                "This database already holds user accounts: a clean start is only for an empty database."
-            )
-        )
+        raise ValidationError(HAS_USERS)
 
 
 def create_company(
@@ -82,11 +85,11 @@ def create_company(
     admin_full_name: str | None = None,
 ) -> CompanySetup:
     """Make an empty database an empty company; flushes, the caller commits. Refuses a
-    database that already holds users (`setup.error.has_users`) and anything the app would
+    database that already holds users (HAS_USERS) and anything the app would
     refuse later (a weak password, an unknown zone, a currency that is no ISO code)."""
     _refuse_if_used(session)
     name = (company_name or "").strip()
-    if not name:
+    if not name or len(name) > MAX_COMPANY_NAME:
         raise ValidationError(N_("Give the company a name (at most 120 characters)."))
     zone = zone_named(time_zone).key
     code = (currency or "").strip().upper()
@@ -166,11 +169,11 @@ def check_setup_token(session: Session, token: str) -> TokenCheck:
     now = clock.now()
     row = _live_token(session)
     if row is None or not needs_setup(session):
-        return TokenCheck(False, N_("That setup token is not valid."))
+        return TokenCheck(False, TOKEN_INVALID)
     if row.locked_until is not None and row.locked_until > now:
         return TokenCheck(
             False,
-            N_("Too many wrong setup tokens. Try again in {minutes} minutes."),
+            TOKEN_LOCKED,
             _minutes_left(row.locked_until, now),
         )
     if hmac.compare_digest(row.token_hash, _hash(token)):
@@ -184,7 +187,7 @@ def check_setup_token(session: Session, token: str) -> TokenCheck:
         row.locked_until = now + timedelta(minutes=get_setting(session, "login.lock_minutes"))
     session.add(row)
     session.flush()
-    return TokenCheck(False, N_("That setup token is not valid."))
+    return TokenCheck(False, TOKEN_INVALID)
 
 
 def create_company_with_token(session: Session, token: str, **company) -> CompanySetup:
@@ -193,10 +196,10 @@ def create_company_with_token(session: Session, token: str, **company) -> Compan
     now = clock.now()
     row = _live_token(session)
     if row is None or not hmac.compare_digest(row.token_hash, _hash(token)):
-        raise ValidationError(N_("That setup token is not valid."))
+        raise ValidationError(TOKEN_INVALID)
     if row.locked_until is not None and row.locked_until > now:
         raise ValidationError(
-            N_("Too many wrong setup tokens. Try again in {minutes} minutes."),
+            TOKEN_LOCKED,
             minutes=_minutes_left(row.locked_until, now),
         )
     taken = session.execute(
@@ -205,5 +208,5 @@ def create_company_with_token(session: Session, token: str, **company) -> Compan
         .values(consumed_at=now)
     )
     if taken.rowcount != 1:
-        raise ValidationError(N_("That setup token is not valid."))
+        raise ValidationError(TOKEN_INVALID)
     return create_company(session, **company)

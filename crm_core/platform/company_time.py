@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import ColumnElement, Date, case, cast, func, literal_column
 from sqlmodel import Session
 
+from crm_core.platform import clock
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.settings import get_setting
@@ -28,7 +29,7 @@ def zone_names() -> tuple[str, ...]:
 
 
 def zone_named(name: str) -> ZoneInfo:
-    """The zone called `name`, or ValidationError `zone.error.unknown`."""
+    """The zone called `name`; an unknown name is refused (ValidationError)."""
     try:
         return ZoneInfo(str(name or "").strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -65,33 +66,9 @@ def to_company(session: Session, utc: datetime) -> datetime:
     return to_local(utc, company_zone(session))
 
 
-def from_company(session: Session, local: datetime) -> datetime:
-    """The company's wall time as a stored (naive UTC) instant."""
-    return to_utc(local, company_zone(session))
-
-
-def utc_offset(session: Session, at: datetime | None = None) -> timedelta:
-    """The company's offset from UTC at the instant `at` (default: now)."""
-    from crm_core.platform import clock  # noqa: PLC0415
-
-    at = at or clock.now()
-    return at.replace(tzinfo=UTC).astimezone(company_zone(session)).utcoffset() or timedelta(0)
-
-
 def day_start_in(zone: ZoneInfo, day: date) -> datetime:
     """The naive-UTC instant local day `day` began in `zone`."""
     return to_utc(datetime.combine(day, time()), zone)
-
-
-def day_bounds_in(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
-    """[start, end) of local day `day` as naive-UTC instants (23 or 25 hours on a change)."""
-    return day_start_in(zone, day), day_start_in(zone, day + timedelta(days=1))
-
-
-def week_bounds_in(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
-    """[start, end) of the local week (Monday first) holding `day`, as naive-UTC instants."""
-    monday = day - timedelta(days=day.weekday())
-    return day_start_in(zone, monday), day_start_in(zone, monday + timedelta(days=7))
 
 
 def month_bounds_in(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
@@ -101,25 +78,10 @@ def month_bounds_in(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
     return day_start_in(zone, first), day_start_in(zone, following)
 
 
-def local_date(session: Session, at: datetime) -> date:
-    """The company's calendar date at the instant `at`."""
-    return to_company(session, at).date()
-
-
 def local_day_start(session: Session, at: datetime) -> datetime:
     """The naive-UTC instant the company's local day containing `at` began."""
     zone = company_zone(session)
     return day_start_in(zone, to_local(at, zone).date())
-
-
-def day_bounds(session: Session, day: date) -> tuple[datetime, datetime]:
-    return day_bounds_in(company_zone(session), day)
-
-
-def week_bounds(session: Session, at: datetime) -> tuple[datetime, datetime]:
-    """The company's local week holding the instant `at`."""
-    zone = company_zone(session)
-    return week_bounds_in(zone, to_local(at, zone).date())
 
 
 def month_bounds(session: Session, at: datetime) -> tuple[datetime, datetime]:
@@ -180,8 +142,6 @@ def local_day_sql(
     """The company's local calendar day of a naive-UTC column, for rows in [since, until):
     a CASE over the offset changes of that period, so a day is cut right across a
     daylight-saving change on SQLite and PostgreSQL alike."""
-    from crm_core.platform import clock  # noqa: PLC0415
-
     zone = company_zone(session)
     now = clock.now()
     since = since or now - timedelta(days=400)

@@ -10,7 +10,6 @@ import streamlit as st
 from crm_core.org.setup import check_setup_token, create_company_with_token
 from crm_core.platform.company_time import DEFAULT_ZONE, zone_names
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_
 from ui.company_time import forget_zone
 from ui.db import session
 from ui.i18n import show_error, t, tmd
@@ -49,15 +48,7 @@ if submitted:
     with session() as s:
         check = check_setup_token(s, token)
     if not check.ok:
-        if check.key == N_("Too many wrong setup tokens. Try again in {minutes} minutes."):
-            st.error(
-                tmd(
-                    "Too many wrong setup tokens. Try again in {minutes} minutes.",
-                    minutes=check.minutes,
-                )
-            )
-        else:
-            st.error(t("That setup token is not valid."))
+        st.error(tmd(check.key, minutes=check.minutes))
     elif password != again:
         st.error(t("The two passwords differ."))
     else:
