@@ -25,6 +25,8 @@ class MetadataOption(SQLModel, table=True):
     code: str = Field(max_length=60)
     label_en: str = Field(max_length=120)
     label_zh: str = Field(max_length=120)
+    # A channel's family for the channel reports: paid, organic, referral, offline, other.
+    option_group: str | None = Field(default=None, max_length=20)
     sort_order: int = 0
     active: bool = True
 

@@ -19,6 +19,24 @@ DEFAULT_CHANNELS = {
     "referral": ("Referral", "转介绍"),
     "import": ("List import", "名单导入"),
 }
+# Each default channel's group in the channel reports (migration 0011 sets the same).
+CHANNEL_GROUP = {
+    "sem": "paid",
+    "feed": "paid",
+    "seo": "organic",
+    "content": "organic",
+    "chat": "organic",
+    "form": "paid",
+    "event": "offline",
+    "referral": "referral",
+    "import": "other",
+}
+DEFAULT_INTENTION_LEVELS = {
+    "A": ("A: ready to buy", "A：马上购买"),
+    "B": ("B: interested", "B：有兴趣"),
+    "C": ("C: undecided", "C：观望"),
+    "D": ("D: no intention", "D：无意向"),
+}
 DEFAULT_LOST_REASONS = {
     "price": ("Price too high", "价格太高"),
     "no_need": ("No longer needed", "需求消失"),
@@ -69,7 +87,8 @@ def ensure_builtin_roles(session: Session) -> dict[str, Role]:
 
 
 def ensure_default_metadata(session: Session) -> None:
-    """Create the default channels, stages, lost reasons and follow-up results where missing."""
+    """Create the default channels, stages, lost reasons, follow-up results and intention
+    levels where missing."""
     have = set(
         session.exec(
             select(MetadataOption.category, MetadataOption.code).where(
@@ -82,13 +101,19 @@ def ensure_default_metadata(session: Session) -> None:
         "stage": {code: STAGE_LABELS[code] for code in DEFAULT_STAGES},
         "lost_reason": DEFAULT_LOST_REASONS,
         "follow_up_result": DEFAULT_FOLLOW_UP_RESULTS,
+        "intention_level": DEFAULT_INTENTION_LEVELS,
     }
     for category, options in lists.items():
         for order, (code, (en, zh)) in enumerate(options.items()):
             if (category, code) not in have:
                 session.add(
                     MetadataOption(
-                        category=category, code=code, label_en=en, label_zh=zh, sort_order=order
+                        category=category,
+                        code=code,
+                        label_en=en,
+                        label_zh=zh,
+                        sort_order=order,
+                        option_group=CHANNEL_GROUP.get(code) if category == "channel" else None,
                     )
                 )
     session.flush()

@@ -1,11 +1,12 @@
 """The catalogues' upkeep, as `pybabel` runs it: `python -m crm_core.platform.i18n.catalogues
-extract | update | compile`. Extract writes `locale/messages.pot` from the code; update merges
+extract | update | compile | missing | fill FILE`. Extract writes `locale/messages.pot` from the code; update merges
 it into each language's `messages.po` (new messages arrive untranslated, and the suite says
 which); compile writes the `.mo` files the console reads (`./run.sh` and `./test.sh` run it)."""
 
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import IO, Any
 
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from crm_core.platform.i18n import DOMAIN, LOCALE_DIR, LOCALES
 
@@ -87,7 +88,51 @@ def compile_catalogues() -> None:
             write_mo(target, messages)
 
 
+def missing() -> None:
+    """Print, as JSON ready to fill in, every message the Chinese catalogue lacks
+    (`{"context\\u0004msgid": ""}` where the message has a context)."""
+    folder = LOCALE_DIR / LOCALES["zh"] / "LC_MESSAGES"
+    with (folder / f"{DOMAIN}.po").open("rb") as source:
+        messages = read_po(source, locale=LOCALES["zh"])
+    wanted = {}
+    for message in messages:
+        if message.id and not message.string:
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            wanted[f"{message.context}\x04{key}" if message.context else key] = ""
+    print(json.dumps(wanted, ensure_ascii=False, indent=1))
+
+
+def fill(path: str) -> None:
+    """Take translations from a JSON file shaped as `missing` prints it (`{msgid: 中文}`):
+    the Chinese catalogue gets them, the English one repeats its msgid. Plurals are edited
+    in the `.po` files by hand."""
+    given = json.loads(Path(path).read_text(encoding="utf-8"))
+    for language, locale in LOCALES.items():
+        folder = LOCALE_DIR / locale / "LC_MESSAGES"
+        with (folder / f"{DOMAIN}.po").open("rb") as source:
+            messages = read_po(source, locale=locale)
+        for message in messages:
+            if not message.id or message.string or not isinstance(message.id, str):
+                continue
+            key = f"{message.context}\x04{message.id}" if message.context else message.id
+            if language == "en":
+                message.string = message.id
+            elif given.get(key):
+                message.string = given[key]
+        with (folder / f"{DOMAIN}.po").open("wb") as target:
+            write_po(target, messages, width=0, omit_header=False, ignore_obsolete=True)
+
+
 if __name__ == "__main__":
-    commands = {"extract": extract, "update": update, "compile": compile_catalogues}
-    for name in sys.argv[1:] or ["compile"]:
-        commands[name]()
+    commands = {
+        "extract": extract,
+        "update": update,
+        "compile": compile_catalogues,
+        "missing": missing,
+    }
+    arguments = sys.argv[1:] or ["compile"]
+    if arguments[0] == "fill":
+        fill(arguments[1])
+    else:
+        for name in arguments:
+            commands[name]()

@@ -8,11 +8,15 @@ from crm_core.platform.i18n.markers import N_, NC_
 
 LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
+        "business_line.create": N_("Business line added"),
+        "business_line.update": N_("Business line changed"),
         "lead.bulk_tag": N_("Leads tagged in bulk"),
         "lead.bulk_untag": N_("Tag removed from leads in bulk"),
         "lead.export": N_("Leads exported"),
         "lead.tag": N_("Lead tagged"),
         "lead.untag": N_("Lead tag removed"),
+        "metadata.create": N_("Option added"),
+        "metadata.update": N_("Option changed"),
         "order.pay": N_("Payment recorded"),
         "order.refund": N_("Order refunded"),
         "org_unit.create": N_("Unit created"),
@@ -40,7 +44,9 @@ LABELS: dict[str, dict[str, str]] = {
         "user.update": N_("User updated"),
     },
     "audit.target": {
+        "business_line": N_("Business line"),
         "lead": N_("Lead"),
+        "metadata_option": N_("Option"),
         "org_unit": NC_("audit.target", "Unit"),
         "product": N_("Product"),
         "role": N_("Role"),
