@@ -18,7 +18,6 @@ from sqlmodel import Session, col, select
 
 from crm_core.leads.masking import display_phone
 from crm_core.models import (
-    INTENTION_LEVELS,
     OPEN_STAGES,
     PIPELINE_TYPES,
     BusinessLine,
@@ -33,6 +32,7 @@ from crm_core.platform.company_time import local_day_start
 from crm_core.platform.company_time import month_start as company_month_start
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, NC_
+from crm_core.platform.option_values import option_codes
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key, prefix_range
 
@@ -87,11 +87,15 @@ class BoardColumn:
     cards: list[BoardRow]
 
 
-def check_filter(f: BoardFilter) -> None:
-    """Refuse a filter value that is not one of its choices."""
+def check_filter(session: Session, f: BoardFilter) -> None:
+    """Refuse a filter value that is not one of its choices (intention levels: every level
+    of the list, disabled ones too, since the board also shows history)."""
+    levels = (
+        option_codes(session, "intention_level", active_only=False) if f.intention_level else ()
+    )
     for value, choices, name in (
         (f.stage, BOARD_STAGES, "stage"),
-        (f.intention_level, INTENTION_LEVELS, "intention_level"),
+        (f.intention_level, levels, "intention_level"),
         (f.next_follow_up, NEXT_FOLLOW_UP, "next_follow_up"),
         (f.pipeline_type, PIPELINE_TYPES, "pipeline_type"),
     ):
@@ -271,7 +275,7 @@ def list_board(
 ) -> list[BoardRow]:
     """A page of the list view."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
     _order(sort, f.stage)  # refuses an unknown sort before any query
     return _page(session, actor, where, needs_lead, sort, f.stage, limit, offset)
@@ -280,7 +284,7 @@ def list_board(
 def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) -> int:
     """How many the list holds, counted up to COUNT_CAP (pages show "10,000+")."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
     total = 0
     for part in opportunity_scope_parts(actor):
@@ -305,7 +309,7 @@ def board_columns(
     """The board: per stage (or only `f.stage`), its count and amount and the first
     `cards` opportunities. Counts: one GROUP BY for the open stages, one for the closed."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     stages = [f.stage] if f.stage else list(BOARD_STAGES)
     totals: dict[str, tuple[int, Decimal]] = {}
     open_stages = [s for s in stages if s not in CLOSED_STAGES]

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from crm_core.leads.intake.catalogue import adopt_batch, canonical_batch
 from crm_core.leads.intake.collisions import screen_collisions, tell_owners_managers
 from crm_core.leads.intake.inputs import (
     ADDED_LINE,
@@ -152,12 +153,14 @@ def _intake(
             clean.append(checked)
         if progress is not None and index % step == step - 1:
             progress(_VALIDATE_SHARE * (index + 1) / len(inputs))
+    new_campaigns, new_tags = canonical_batch(session, clean)
     plan = plan_batch(session, clean, inputs, lines, actor.user_id, outcomes)
     if progress is not None:
         progress(0.45)
     refused = all_or_nothing and any(o is not None and o.status == REJECTED for o in outcomes)
     writing = not dry_run and not refused
     if writing:
+        adopt_batch(session, actor, new_campaigns, new_tags, source)
         write_batch(
             session,
             actor,
