@@ -154,3 +154,26 @@ def adopt_values(
         after = {**snapshot(option), "origin": origin}
         audit.record(session, actor, "metadata.create", "metadata_option", option.id, None, after)
     return known
+
+
+def catalogue_stored_values(session: Session) -> int:
+    """Give each campaign and tag that stored leads hold but their list lacks an entry (for
+    data written in bulk, as the demo company is); how many entries were added. Flushes."""
+    added = 0
+    for category, column in (("campaign", Lead.campaign), ("tag", LeadTag.tag)):
+        stored = session.exec(select(column).where(column.is_not(None)).distinct()).all()
+        _known, unknown = canonical_codes(session, category, stored)
+        last = len(list_options(session, category, active_only=False))
+        for order, text in enumerate(unknown, start=last + 1):
+            session.add(
+                MetadataOption(
+                    category=category,
+                    code=text[: CODE_LENGTHS[category]].strip(),
+                    label_en=text[:LABEL_LENGTH],
+                    label_zh=text[:LABEL_LENGTH],
+                    sort_order=order,
+                )
+            )
+        added += len(unknown)
+    session.flush()
+    return added
