@@ -12,15 +12,15 @@ from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
-from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
 from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import show_error, t, tmd
 from ui.inputs import text_input
+from ui.options import choices, labels
 from ui.query import MAX_ID
 from ui.text import md
 
@@ -124,7 +124,7 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
         _fact(N_("Place"), " ".join(x for x in (detail.region, detail.city) if x))
     with right:
         _fact(N_("Channel"), channel_labels.get(detail.channel, detail.channel))
-        _fact(N_("Campaign"), detail.campaign)
+        _fact(N_("Campaign"), labels("campaign").get(detail.campaign or "", detail.campaign))
         _fact(N_("Keyword"), detail.keyword)
         _fact(N_("Landing page"), detail.landing_page)
         by = f" ({detail.created_by_name})" if detail.created_by_name else ""
@@ -143,12 +143,24 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
 
 def _tags(detail: LeadDetail) -> None:
     me = actor()
-    st.markdown(f"**{t('Tags')}:** " + (" · ".join(map(md, detail.tags)) or "-"))
+    words = labels("tag")
+    shown = [md(words.get(tag, tag)) for tag in detail.tags]
+    st.markdown(f"**{t('Tags')}:** " + (" · ".join(shown) or "-"))
     if not (me.can(Permission.CREATE_LEADS) or me.can(Permission.MANAGE_CUSTOMERS)):
         return
     add_col, remove_col = st.columns(2)
     with add_col.form(f"leads_add_tag_{detail.id}", clear_on_submit=True, border=False):
-        new_tag = text_input(t("New tag"), key=f"leads_new_tag_{detail.id}")
+        # The catalogue's active tags; only a metadata manager may type a new one.
+        offered = [tag for tag in choices("tag") if tag not in detail.tags]
+        new_tag = st.selectbox(
+            t("Tag"),
+            ["", *offered],
+            format_func=lambda c: words.get(c, c) if c else t("-"),
+            key=f"leads_pick_tag_{detail.id}",
+        )
+        if me.can(Permission.MANAGE_METADATA):
+            typed = text_input(t("New tag"), key=f"leads_new_tag_{detail.id}")
+            new_tag = typed.strip() or new_tag
         if st.form_submit_button(t("Add tag")):
             try:
                 with session() as s:
@@ -156,11 +168,13 @@ def _tags(detail: LeadDetail) -> None:
             except CrmError as error:
                 show_error(error)
             else:
-                flash(N_("Tag {tag} added."), tag=added)
+                flash(N_("Tag {tag} added."), tag=words.get(added, added))
                 st.rerun()
     if detail.tags:
         with remove_col.form(f"leads_remove_tag_{detail.id}", border=False):
-            old_tag = st.selectbox(t("Tag to remove"), detail.tags)
+            old_tag = st.selectbox(
+                t("Tag to remove"), detail.tags, format_func=lambda c: words.get(c, c)
+            )
             if st.form_submit_button(t("Remove tag")):
                 try:
                     with session() as s:
@@ -168,7 +182,7 @@ def _tags(detail: LeadDetail) -> None:
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash(N_("Tag {tag} removed."), tag=old_tag)
+                    flash(N_("Tag {tag} removed."), tag=words.get(old_tag, old_tag))
                     st.rerun()
 
 
@@ -194,6 +208,18 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                     index=codes.index(current),
                     format_func=lambda c: channel_labels.get(c, c),
                     key=f"leads_edit_channel_{detail.id}",
+                )
+            elif name == "campaign":
+                # The active campaigns; the lead's own stays offered even when disabled.
+                codes = ["", *choices("campaign")]
+                if current and current not in codes:
+                    codes.append(current)
+                values[name] = st.selectbox(
+                    t("Campaign"),
+                    codes,
+                    index=codes.index(current or ""),
+                    format_func=lambda c: labels("campaign").get(c, c) if c else t("-"),
+                    key=f"leads_edit_campaign_{detail.id}",
                 )
             else:
                 values[name] = text_input(
@@ -260,11 +286,10 @@ def show_lead_card(lead_id: int) -> None:
     try:
         with session() as s:
             detail = get_lead_detail(s, me, lead_id)
-            channels = list_options(s, "channel")
     except CrmError as error:
         show_error(error)
         return
-    channel_labels = {o.code: option_label(o, language()) for o in channels}
+    channel_labels = labels("channel")
     with st.container(border=True):
         st.subheader(f"{md(detail.name)}  ·  #{detail.id}")
         _facts(detail, channel_labels)
@@ -293,6 +318,6 @@ def show_lead_card(lead_id: int) -> None:
                 else:
                     st.dataframe(frame, hide_index=True, width="stretch")
         if me.can(Permission.CREATE_LEADS):
-            _edit(detail, [o.code for o in channels], channel_labels)
+            _edit(detail, choices("channel"), channel_labels)
         if me.can(Permission.MERGE_LEADS):
             _merge(detail)

@@ -34,6 +34,7 @@ from ui.context import actor
 from ui.db import session
 from ui.i18n import nt, show_error, t
 from ui.inputs import text_input
+from ui.options import stage_text
 from ui.text import md
 
 _GO = "history_import_go"
@@ -156,7 +157,7 @@ if mapping.get("stage"):
         stage_map[source] = grid[position % 4].selectbox(
             md(source),
             DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
-            format_func=lambda code: t(label_of("stage", code)),
+            format_func=lambda code: stage_text(code),
             key=f"history_stage_{position}",
         )
 

@@ -30,6 +30,7 @@ from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import show_error, t
 from ui.inputs import search_input
+from ui.options import stage_text
 from ui.transfer_requests import show_transfer_requests
 
 PAGE_SIZE = 50
@@ -78,7 +79,7 @@ def _filters(lines: dict[int, str], names: dict[int, str]) -> DeskFilter:
         ["", *OPEN_STAGES],
         key="desk_f_stage",
         on_change=first_page,
-        format_func=lambda s: t(label_of("stage", s)) if s else t("Any"),
+        format_func=lambda s: stage_text(s) if s else t("Any"),
     )
     line = row[3].selectbox(
         t("Business line"),
@@ -120,7 +121,7 @@ def _table(rows) -> pd.DataFrame:
                 t("Pool state"): t(label_of("pool", r.pool_state)),
                 t("Owner"): r.owner_name or "",
                 t("Unit"): r.unit or "",
-                t("Stage"): t(label_of("stage", r.stage)),
+                t("Stage"): stage_text(r.stage),
                 t("Intention"): r.intention_level or "",
                 t("Lock"): t("Locked") if r.locked else "",
                 t("Protected until"): when(r.protected_until),

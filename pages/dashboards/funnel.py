@@ -16,6 +16,7 @@ from ui.context import actor
 from ui.dashboards import downloads, filter_bar, percent, pick
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.options import stage_text
 
 me = actor()
 st.title(t("Funnel"))
@@ -32,7 +33,7 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-stage_names = [t(label_of("stage", stage)) for stage in FUNNEL_STAGES]
+stage_names = [stage_text(stage) for stage in FUNNEL_STAGES]
 cohort, won, lost, overall = st.columns(4)
 cohort.metric(t("Cohort"), f"{result.total:,}")
 won.metric(t(NC_("stage", "Won")), f"{result.won:,}")
@@ -85,7 +86,7 @@ st.subheader(t("Opportunities of a stage"))
 chosen = pick(
     st,
     t("Stage reached"),
-    {stage: t(label_of("stage", stage)) for stage in (*FUNNEL_STAGES, "lost")},
+    {stage: stage_text(stage) for stage in (*FUNNEL_STAGES, "lost")},
     "funnel_stage",
 )
 with session() as s:
@@ -99,7 +100,7 @@ if listed:
                 t("Business line"): o.business_line,
                 t("Rep"): o.owner or "",
                 t("Org unit"): o.unit or "",
-                t("Stage now"): t(label_of("stage", o.stage)),
+                t("Stage now"): stage_text(o.stage),
                 t(NC_("dash.col", "Created")): in_company_time(o.created_at),
             }
             for o in listed

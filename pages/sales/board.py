@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
+from crm_core.models import PIPELINE_TYPES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
@@ -27,6 +27,7 @@ from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import search_input
+from ui.options import every, option_text
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
 
 PAGE_SIZE = 50
@@ -54,10 +55,10 @@ def _filters(
     )
     level = row[1].selectbox(
         t("Intention"),
-        ["", *INTENTION_LEVELS],
+        ["", *every("intention_level")],
         key="board_f_intention",
         on_change=first_page,
-        format_func=lambda v: _any(v, t(label_of("intention", v)) if v else ""),
+        format_func=lambda v: _any(v, option_text("intention_level", v) if v else ""),
     )
     line = row[2].selectbox(
         t("Business line"),

@@ -17,6 +17,7 @@ from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t, tmd
+from ui.options import stage_text
 from ui.text import md
 
 me = actor()
@@ -99,7 +100,7 @@ if due is not None:
                     "#": d.opportunity_id,
                     t("Lead"): d.lead_name,
                     t("Business line"): d.business_line,
-                    t("Stage"): t(label_of("stage", d.stage)),
+                    t("Stage"): stage_text(d.stage),
                     t("Rule"): d.rule_name,
                     t("Recycled at"): when(d.due_at),
                     t(NC_("home.due", "When")): in_days(d.days_left(now)),
