@@ -23,12 +23,13 @@ from crm_core.analytics import (
 from crm_core.analytics.scope import unit_choices
 from crm_core.platform.i18n import label_of
 from crm_core.platform.i18n.formats import format_amount, format_share
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines
 from ui.company_time import company_today
 from ui.context import actor
 from ui.db import session
 from ui.i18n import language, show_error, t
 from ui.inputs import search_input
+from ui.options import labels
 from ui.query import query_params
 
 _ALL = ""
@@ -51,7 +52,7 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     view = from_query_params(params, default_filter(today=company_today()))
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        channels = labels("channel")
         units = unit_choices(s, me)
     columns = st.columns([2, 1.4, 1.2, 1.2, 1.8, 1.2] if split else [2, 1.4, 1.2, 1.2, 1.8])
     period_key = f"{page}_period"

@@ -16,13 +16,13 @@ from crm_core.circulation.pool import (
 )
 from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines
 from ui.circulation import number, pager, pick_options, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, nt, show_error, t, tmd
+from ui.i18n import nt, show_error, t, tmd
 from ui.inputs import search_input
-from ui.options import every, option_text, stage_text
+from ui.options import every, labels, option_text, stage_text
 
 PAGE_SIZE = 50
 _PAGE = "pool_page"
@@ -131,7 +131,7 @@ _show_result()
 try:
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        channels = labels("channel")
         allowance = claim_allowance(s, me)
 except CrmError as error:
     show_error(error)

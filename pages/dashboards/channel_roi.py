@@ -12,14 +12,14 @@ from crm_core.analytics import channel_roi
 from crm_core.analytics.marketing_spend import delete_spend, list_spend, set_spend
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_
-from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.dashboards import bar_chart, downloads, filter_bar, money, percent, pick
 from ui.db import session
 from ui.feedback import flash, show_flash
-from ui.i18n import language, show_error, t
+from ui.i18n import show_error, t
 from ui.inputs import text_input
+from ui.options import every, labels
 from ui.text import md
 
 me = actor()
@@ -34,7 +34,7 @@ view = filter_bar("roi", split=False)
 try:
     with session() as s:
         result = channel_roi(s, me, view)
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        channels = labels("channel")
 except CrmError as error:
     show_error(error)
     st.stop()
@@ -43,11 +43,16 @@ if not result.spend_shown:
 
 
 def table(rows, with_campaign: bool) -> pd.DataFrame:
+    campaigns = labels("campaign")
     return pd.DataFrame(
         [
             {
                 t("Channel"): channels.get(r.channel, r.channel),
-                **({t("Campaign"): r.campaign or t("(no campaign)")} if with_campaign else {}),
+                **(
+                    {t("Campaign"): campaigns.get(r.campaign, r.campaign) or t("(no campaign)")}
+                    if with_campaign
+                    else {}
+                ),
                 t(NC_("dash.col", "Leads")): r.leads,
                 t("Spend"): money(r.spend),
                 t("Cost per lead"): money(r.cost_per_lead),
@@ -84,10 +89,13 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
         cols = st.columns([1.2, 1.2, 1.5, 1, 2])
         month = cols[0].date_input(t("Month"), value=date.today().replace(day=1), key="spend_month")
         channel = pick(cols[1], t("Channel"), channels, "spend_channel")
-        campaign = text_input(
+        campaign_words = labels("campaign")
+        campaign = cols[2].selectbox(
             t("Campaign"),
+            ["", *every("campaign")],
+            format_func=lambda c: campaign_words.get(c, c) if c else t("(no campaign)"),
             help=t("Leave empty for spend on the channel as a whole."),
-            container=cols[2],
+            key="spend_campaign",
         )
         amount = text_input(t("Amount"), key="spend_amount", container=cols[3])
         note = text_input(t("Note"), container=cols[4])
@@ -108,7 +116,8 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
             left.markdown(
                 md(
                     f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-                    f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
+                    f"{labels('campaign').get(entry.campaign, entry.campaign) or t('(no campaign)')}"
+                    f" · {money(entry.amount)}"
                 )
             )
             if right.button(t("Delete"), key=f"spend_delete_{entry.id}"):
