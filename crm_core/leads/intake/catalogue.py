@@ -20,8 +20,9 @@ from crm_core.platform.option_values import adopt_values, canonical_codes
 def canonical_batch(session: Session, clean: list[Clean]) -> tuple[list[str], list[str]]:
     """Put the stored spelling of every campaign and tag into `clean` (in place); return the
     campaigns and tags no option names yet, for `adopt_batch`. Two reads, whatever the batch."""
-    campaigns = {c.values.get("campaign") for c in clean} - {None}
-    tags = {tag for c in clean for tag in c.tags}
+    # In batch order: a new word keeps the spelling of its first row.
+    campaigns = [c.values["campaign"] for c in clean if c.values.get("campaign") is not None]
+    tags = [tag for c in clean for tag in c.tags]
     known_campaigns, new_campaigns = canonical_codes(session, "campaign", campaigns)
     known_tags, new_tags = canonical_codes(session, "tag", tags)
     # An unknown word is stored as the code it will get: its first spelling in the batch.
