@@ -51,7 +51,8 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
         show_error(error)
     view = from_query_params(params, default_filter(today=company_today()))
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         channels = labels("channel")
         units = unit_choices(s, me)
     columns = st.columns([2, 1.4, 1.2, 1.2, 1.8, 1.2] if split else [2, 1.4, 1.2, 1.2, 1.8])

@@ -158,7 +158,8 @@ if st.session_state.pop(_CLEAR, False):
 
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         names = people(s, me)
 except CrmError as error:
     show_error(error)

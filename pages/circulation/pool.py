@@ -130,7 +130,8 @@ _show_result()
 
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         channels = labels("channel")
         allowance = claim_allowance(s, me)
 except CrmError as error:

@@ -33,7 +33,7 @@ def _total_text(found: LeadPage) -> str:
     return f"{found.total:,}+" if found.total_capped else f"{found.total:,}"
 
 
-def _filters(lines, channels, channel_labels, owners, tags) -> None:
+def _filters(every_line, channels, channel_labels, owners, tags) -> None:
     """The search form; a new search starts again on page 1."""
     # Keyed widgets keep what the user typed across runs; the filter is built on submit.
     channel_labels = {code: channel_labels[code] for code in every("channel")}
@@ -162,7 +162,8 @@ show_flash()
 
 try:
     with session() as s:
-        lines = list_business_lines(s)
+        lines = list_business_lines(s)  # to choose from for a new lead
+        every_line = list_business_lines(s, active_only=False)  # to filter by
         channels = list_options(s, "channel")
         owners = owner_choices(s, me)
 except CrmError as error:
@@ -171,7 +172,7 @@ except CrmError as error:
 channel_labels = labels("channel")
 tags = every("tag")
 
-_filters(lines, channels, channel_labels, owners, tags)
+_filters(every_line, channels, channel_labels, owners, tags)
 lead_filter: LeadFilter = st.session_state.get(_FILTER, LeadFilter())
 try:
     with session() as s:

@@ -181,7 +181,8 @@ solo = me.scope is DataScope.SELF
 st.title(t("Opportunity board"))
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         owners = None if solo else people(s, me)
 except CrmError as error:
     show_error(error)
