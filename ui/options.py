@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 from sqlmodel import col, select
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from crm_core.models import MetadataOption
 from crm_core.platform.i18n import label_of
+from ui import i18n
 from ui.db import session
-from ui.i18n import language, t
+from ui.i18n import t
 
 _KEY = "crm_option_lists"
 
@@ -36,8 +38,11 @@ def forget() -> None:
 
 
 def _lists() -> _Lists:
-    lang = language()
-    cached = st.session_state.get(_KEY)
+    lang = i18n.language()  # looked up on the module, as ui.i18n.t does
+    # Outside a page run (a widget's format_func called by a test driver) there is no
+    # browser session to keep the lists in: read them afresh.
+    in_run = get_script_run_ctx(suppress_warning=True) is not None
+    cached = st.session_state.get(_KEY) if in_run else None
     if cached is not None and cached[0] == lang:
         return cached[1]
     lists = _Lists()
@@ -52,7 +57,8 @@ def _lists() -> _Lists:
         lists.every.setdefault(o.category, []).append(o.code)
         if o.active:
             lists.active.setdefault(o.category, []).append(o.code)
-    st.session_state[_KEY] = (lang, lists)
+    if in_run:
+        st.session_state[_KEY] = (lang, lists)
     return lists
 
 
