@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from crm_core.models import AuditLog, MetadataOption
 from crm_core.platform.i18n import translate
+from crm_core.platform.metadata import find_option, update_option
 from tests.apptest import assert_page_refused, signed_in
 
 PAGE = "pages/admin/metadata.py"
@@ -110,3 +111,19 @@ def test_every_tab_opens_and_a_business_line_is_added(app_env, db):
 def test_a_rep_cannot_open_the_metadata_page(app_env):
     at = signed_in("rep_a1")
     assert_page_refused(at, PAGE)
+
+
+def test_a_renamed_stage_reads_with_its_new_label(app_env, db):
+    admin = app_env.actor(db, "admin")
+    qualified = find_option(db, "stage", "qualified")
+    update_option(db, admin, qualified.id, label_zh="需求已确认")
+    db.commit()
+    at = signed_in("admin")
+    at.switch_page("pages/sales/board.py").run()
+    assert not at.exception, at.exception
+    assert "需求已确认" in at.selectbox(key="board_f_stage").options
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    # Stages have no add form and no disable button: only their labels change.
+    assert not any(f.key and f.key.startswith("meta_add_stage") for f in at.get("form"))
+    assert not any(b.key.startswith("meta_toggle_stage") for b in at.button)

@@ -6,6 +6,8 @@ bulk inserts, never a query per row:
 
 1. normalise and validate every input (name; phone valid, or no phone and an external id,
    flagged `no_phone`; an active channel; business lines that exist and are active);
+   campaigns and tags take their list's spelling (`crm_core.leads.intake.catalogue`); new
+   ones join their list when the batch is written;
 2. find each person: by phone, else by external id - within the batch (a later row of the
    same person merges into the earlier one) and against the database;
 3. apply the collision rule per business line: the person already has an open opportunity
