@@ -184,3 +184,22 @@ def test_stored_values_written_in_bulk_get_catalogue_entries(db, company):
         )
     ).all()
     assert sorted(categories) == [("campaign", "2026Q1-考研-百度"), ("tag", "Webinar")]
+
+
+def test_an_entrance_may_name_a_channel_by_its_label_in_any_case(db, company):
+    admin = company.actor(db, "admin")
+    google = create_option(db, admin, "channel", label_en="Google", label_zh="谷歌", group="paid")
+    items = [lead("A", "13900000001"), lead("B", "13900000002"), lead("C", "13900000003")]
+    items[0].channel, items[1].channel, items[2].channel = "GOOGLE", "谷歌", "搜索广告"
+    result = intake_leads(db, admin, items, source="import")
+    assert {o.status for o in result.outcomes} == {"created"}
+    assert sorted(db.exec(select(Lead.channel)).all()) == ["google", "google", "sem"]
+    # Disabled: its leads keep it, a new lead cannot take it.
+    update_option(db, admin, google.id, active=False)
+    accepted = intake_leads(db, admin, [lead("D", "13900000004")], source="form")
+    assert accepted.outcomes[0].status == "created"
+    item = lead("E", "13900000005")
+    item.channel = "Google"
+    [outcome] = intake_leads(db, admin, [item], source="form").outcomes
+    assert outcome.status == "rejected" and outcome.field == "channel"
+    assert usage_counts(db, "channel") == {"google": 2, "sem": 2}

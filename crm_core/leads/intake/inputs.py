@@ -10,6 +10,7 @@ from typing import Any
 from crm_core.leads.phones import normalise_phone, phone_suffix
 from crm_core.models import BusinessLine
 from crm_core.platform.i18n import N_
+from crm_core.platform.metadata import fold
 from crm_core.platform.search_keys import name_key
 
 CREATED = "created"
@@ -163,7 +164,7 @@ def reject(index: int, reason: str, field_name: str | None, **params: Any) -> In
 def validate(
     index: int,
     item: LeadInput,
-    channels: set[str],
+    channels: dict[str, str],
     lines: dict[str, BusinessLine],
     now: datetime,
 ) -> Clean | IntakeOutcome:
@@ -200,10 +201,14 @@ def validate(
     channel = str(item.channel).strip().lower() if item.channel is not None else ""
     if not channel:
         return reject(index, N_("A channel is required."), "channel")
-    if channel not in channels:
+    code = channels.get(channel)
+    if code is None:
+        code = channels.get(fold(channel))  # a label, or another width
+    if code is None:
         return reject(
             index, N_("Unknown or disabled channel {channel}."), "channel", channel=channel
         )
+    channel = code
     codes: list[str] = []
     for code in item.business_line_codes or ():
         code = str(code).strip().lower()

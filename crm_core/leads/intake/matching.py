@@ -21,8 +21,9 @@ from crm_core.leads.intake.inputs import (
     text,
 )
 from crm_core.leads.phones import phone_suffix
-from crm_core.models import BusinessLine, Lead, MetadataOption, Opportunity, User
+from crm_core.models import BusinessLine, Lead, Opportunity, User
 from crm_core.platform.bulk import one_of
+from crm_core.platform.metadata import fold, list_options
 
 CHUNK = 5000  # keys per IN (...) list, well under SQLite's and PostgreSQL's parameter limits
 
@@ -34,16 +35,15 @@ def chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
         yield values[start : start + CHUNK]
 
 
-def active_channels(session: Session) -> set[str]:
-    return set(
-        session.exec(
-            select(MetadataOption.code).where(
-                MetadataOption.category == "channel",
-                MetadataOption.active,
-                col(MetadataOption.business_line_id).is_(None),
-            )
-        ).all()
-    )
+def active_channels(session: Session) -> dict[str, str]:
+    """How an entrance may name an active channel -> its code: the code in lower case, and
+    the code or either label whatever their case or width (`Google`, `谷歌`)."""
+    words: dict[str, str] = {}
+    for option in list_options(session, "channel"):
+        for word in (option.label_zh, option.label_en, option.code):
+            words[fold(word)] = option.code
+        words[option.code.lower()] = option.code
+    return words
 
 
 def lines_of(session: Session, inputs: Sequence[LeadInput]) -> dict[str, BusinessLine]:
