@@ -146,3 +146,45 @@ def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):
     )
     db.expire_all()
     assert db.get(Opportunity, late.id).owner_id == app_env.users["rep_a2"].id
+
+
+def test_new_work_arrives_on_an_open_workbench_with_a_toast(work, app_env, db):
+    """What dispatch hands out while the page is open shows up on the page's next poll, with a
+    toast for the newcomer and the new notice; what was there at first gets no toast."""
+    from crm_core.platform.notices import send_counts
+
+    at = login("rep_a1")
+    assert not at.exception and not at.toast
+    arrived = add_owned_opportunity(db, app_env, "rep_a1", 4)
+    send_counts(db, "dispatch.received", {app_env.users["rep_a1"].id: 1}, clock.now())
+    db.commit()
+    at.run()
+    assert not at.exception
+    toasts = [toast.value for toast in at.toast]
+    assert translate("New assignment: {name}", "zh").format(name="Lead 4") in toasts
+    assert translate("You received {count} new opportunities.", "zh").format(count=1) in toasts
+    assert len(toasts) == 2
+    assert any(f"#{arrived.id} Lead 4" in label for label in links(at))
+    at.run()
+    assert not at.toast
+
+
+def test_the_workbench_polls_its_live_parts():
+    """The new assignments and the notices are fragments on a timer of at most 15 s."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path("pages/sales/workbench.py").read_text(encoding="utf-8"))
+    polled = {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(d, ast.Call)
+            and getattr(d.func, "attr", "") == "fragment"
+            and any(k.arg == "run_every" for k in d.keywords)
+            for d in node.decorator_list
+        )
+    }
+    assert polled == {"live_new_assignments", "live_notices"}
+    assert "REFRESH_SECONDS = 15" in Path("pages/sales/workbench.py").read_text(encoding="utf-8")
