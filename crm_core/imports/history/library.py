@@ -38,7 +38,8 @@ def phone_key(text: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class OpenOpportunity:
-    """A stored lead's open opportunity in the import's line."""
+    """A stored lead's open opportunity in the import's line; `created_at` is the earlier
+    of its own and its lead's creation (a lead import's first-contact date)."""
 
     id: int
     created_at: datetime
@@ -125,11 +126,18 @@ def _open_opportunities(
     found: dict[int, OpenOpportunity] = {}
     ids = {str(i) for i in leads}
     for chunk in _chunks(ids):
-        query = select(o.lead_id, o.id, o.created_at, and_(from_import, untouched)).where(
-            col(o.lead_id).in_([int(i) for i in chunk]),
-            o.business_line_id == business_line_id,
-            o.pool_state != "closed",
+        query = (
+            select(o.lead_id, o.id, o.created_at, Lead.created_at, and_(from_import, untouched))
+            .join(Lead, Lead.id == o.lead_id)
+            .where(
+                col(o.lead_id).in_([int(i) for i in chunk]),
+                o.business_line_id == business_line_id,
+                o.pool_state != "closed",
+            )
         )
-        for lead_id, opportunity_id, created_at, adoptable in session.exec(query).all():
-            found[lead_id] = OpenOpportunity(opportunity_id, created_at, bool(adoptable))
+        for lead_id, opportunity_id, opened, first_contact, adoptable in session.exec(query):
+            # An imported lead's opportunity may carry the import's day while the lead
+            # carries the source's first contact: the person's start is the earlier one.
+            start = min(opened, first_contact)
+            found[lead_id] = OpenOpportunity(opportunity_id, start, bool(adoptable))
     return found
