@@ -386,3 +386,24 @@ def test_permissions(db):
         preview_history(db, company.actor(db, "rep_a1"), frame, None, options)
     with pytest.raises(PermissionDenied):
         preview_history(db, company.actor(db, "boss"), frame, None, options)
+
+
+@needs_maven
+def test_maven_quarters_stay_right_in_a_us_zone(db, expected):
+    from datetime import date
+
+    from crm_core.platform.settings import set_setting
+
+    company = build_small_company(db)
+    set_setting(db, SYSTEM, "company.time_zone", "America/New_York")
+    db.commit()
+    pipeline, teams = maven_frames()
+    admin = company.actor(db, "admin")
+    run_history_import(db, admin, pipeline, teams, maven_options(company))
+    raw = pd.read_csv(MAVEN / "sales_pipeline.csv")
+    won = raw[raw.deal_stage == "Won"].assign(q=pd.to_datetime(raw.close_date).dt.to_period("Q"))
+    for quarter, deals in won.groupby("q"):
+        start, end = quarter.start_time.date(), quarter.end_time.date()
+        seen = performance(db, admin, DashboardFilter(start=start, end=end)).total
+        assert (seen.won, seen.revenue) == (len(deals), Decimal(int(deals.close_value.sum())))
+    assert isinstance(start, date)

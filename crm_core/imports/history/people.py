@@ -41,7 +41,7 @@ class HistoryIssue:
 class Refused(Exception):
     """Why a row cannot be imported: the field at fault, the reason and its fields."""
 
-    def __init__(self, column: str, reason: str, **params: Any) -> None:
+    def __init__(self, column: str, reason: str, /, **params: Any) -> None:
         self.column, self.reason, self.params = column, reason, params
 
 

@@ -275,7 +275,8 @@ class _Reader:
         person = lead_id if lead_id is not None else lead_key
         if not closed_row and person is not None:
             if stored is not None or person in self.open_people:
-                raise Refused("lead_id" if cell("lead_id") else "external_id", ALREADY_OPEN)
+                column = next(n for n in ("lead_id", "phone", "email") if cell(n))
+                raise Refused(column, ALREADY_OPEN)
             self.open_people.add(person)
         return found
 

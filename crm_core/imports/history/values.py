@@ -22,9 +22,9 @@ from crm_core.sales.stages import funnel_rank
 class Unreadable(ValueError):
     """A value that is no option of its list: the reason (a message) and its fields."""
 
-    def __init__(self, reason: str, **params: object) -> None:
-        super().__init__(reason)
-        self.reason, self.params = reason, params
+    def __init__(self, message: str, /, **params: object) -> None:
+        super().__init__(message)
+        self.reason, self.params = message, params
 
 
 def _remembered(read: Callable[[str], str]) -> Callable[[str], str]:
