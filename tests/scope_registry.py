@@ -525,6 +525,12 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.history.rows.read_history": exempt(
         "internal", "the reading step of plan_history, which checked the request"
     ),
+    "crm_core.imports.history.write.create_missing": exempt(
+        "internal", "a step of run_history_import: creates the units and people its plan checked"
+    ),
+    "crm_core.imports.history.write.write_rows": exempt(
+        "internal", "a step of run_history_import: writes the rows its plan checked"
+    ),
     "crm_core.imports.history.run.run_history_import": one(
         H(
             lambda c: history_run.run_history_import(
