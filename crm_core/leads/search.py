@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from crm_core.custom_fields.filters import FieldCondition, check_conditions, filter_clause
 from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
@@ -54,6 +55,8 @@ class LeadFilter:
     stage: str | None = None
     business_line_id: int | None = None
     pool_state: str | None = None
+    # Tests on the lead's custom fields (`custom_fields.filters.condition`).
+    custom: tuple[FieldCondition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,10 @@ def lead_conditions(
         conditions.append(Lead.created_at < datetime.combine(f.created_to + timedelta(1), time()))
     if f.tag and f.tag.strip():
         conditions.append(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag == f.tag.strip()))
+    for custom in f.custom:
+        if custom.entity != "lead":
+            raise ValidationError(N_("Only the lead's own fields filter the lead library."))
+        conditions.append(filter_clause(custom))
     opportunity_parts = []
     if f.owner_id is not None:
         opportunity_parts.append(Opportunity.owner_id == f.owner_id)
@@ -213,6 +220,7 @@ def count_matching(
 ) -> tuple[int, bool]:
     """(number of matching leads up to `cap`, whether there are more than `cap`)."""
     actor.require(Permission.VIEW_LEADS)
+    check_conditions(session, actor, lead_filter.custom)
     conditions = lead_conditions(actor, lead_filter, broad=_broad_name(session, lead_filter))
     return _capped_count(session, conditions, cap)
 
@@ -254,6 +262,7 @@ def search_leads(
     if sort not in SORTS:
         raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    check_conditions(session, actor, lead_filter.custom)
     broad = _broad_name(session, lead_filter)
     total, capped = _capped_count(
         session, lead_conditions(actor, lead_filter, broad=broad), COUNT_CAP
