@@ -5,7 +5,8 @@ custom fields, set-based: a 5-choice field and a number on every lead, the other
 date, yes / no, several choices ...) on a tenth of the leads each. Then times the library's
 real path (`search_leads`: the capped count, the newest page of 50, its opportunities and
 tags) filtered on the choice field (one choice: a fifth of the leads) and on a number range
-(a hundredth), beside the same queries written by hand.
+(a hundredth), beside the same queries written by hand (the count through IN, the page
+through EXISTS, each the faster form here).
 
 `custom_field_filter: <s> s` is the slower of the two real-path timings.
 """
@@ -129,8 +130,9 @@ _PLAIN_COUNT = (
 )
 _PLAIN_PAGE = (
     "SELECT id, name, phone, no_phone, external_id, channel, campaign, region, city,"
-    " customer_id, created_at FROM lead WHERE merged_into_id IS NULL AND id IN"
-    " (SELECT lead_id FROM lead_field_value WHERE field_id = :field AND {test})"
+    " customer_id, created_at FROM lead WHERE merged_into_id IS NULL AND EXISTS"
+    " (SELECT 1 FROM lead_field_value v WHERE v.lead_id = lead.id AND field_id = :field"
+    " AND {test})"
     " ORDER BY created_at DESC, id DESC LIMIT 50"
 )
 

@@ -4,6 +4,11 @@ A condition on one field is `row.id IN (SELECT owner FROM <values> WHERE field_i
 <value test>)`: the database answers the inner query from the field's partial index
 (field, value, row) as one range scan, whatever the size of the table, and checks the
 other conditions and the scope on the rows it returns.
+
+A value that many rows share (a choice held by a fifth of the leads) is asked the other
+way round for a sorted page: `EXISTS (... WHERE owner = row.id ...)`, so the page walks
+the list's own order index and stops after its 50 rows, probing the value index per row,
+instead of collecting and sorting every match (`broad_conditions` tells them apart).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, exists, func
 from sqlmodel import Session, col, select
 
 from crm_core.custom_fields.definitions import value_table
@@ -82,8 +87,18 @@ def condition(field: CustomField, operator: str, value: object) -> FieldConditio
     return FieldCondition(field.entity, field.id, field.code, field.kind, operator, value)
 
 
-def filter_clause(condition: FieldCondition) -> ColumnElement[bool]:
-    """The WHERE condition on the lead or opportunity that `condition` asks for."""
+def filter_clause(condition: FieldCondition, *, per_row: bool = False) -> ColumnElement[bool]:
+    """The WHERE condition on the lead or opportunity that `condition` asks for; `per_row`:
+    as a correlated EXISTS, for a sorted page over a value that many rows hold."""
+    owner, tests = _value_tests(condition)
+    row_id = Lead.id if condition.entity == "lead" else Opportunity.id
+    if per_row:
+        return exists().where(owner == row_id, *tests)
+    return col(row_id).in_(select(owner).where(*tests))
+
+
+def _value_tests(condition: FieldCondition):
+    """The owner column of the value table and the tests on its rows."""
     table = value_table(condition.entity)
     owner = table.lead_id if condition.entity == "lead" else table.opportunity_id
     tests = [table.field_id == condition.field_id]
@@ -106,8 +121,21 @@ def filter_clause(condition: FieldCondition) -> ColumnElement[bool]:
         tests.append(table.number_value == (1.0 if value else 0.0))
     else:
         tests.append(col(table.text_value).in_(list(value)))
-    row_id = Lead.id if condition.entity == "lead" else Opportunity.id
-    return col(row_id).in_(select(owner).where(*tests))
+    return owner, tests
+
+
+def broad_conditions(
+    session: Session, conditions: Iterable[FieldCondition], limit: int
+) -> frozenset[FieldCondition]:
+    """The conditions whose value more than `limit` rows hold (ignoring scope): an
+    index-only count of each that stops at `limit` + 1."""
+    broad = set()
+    for c in conditions:
+        owner, tests = _value_tests(c)
+        capped = select(owner).where(*tests).limit(limit + 1).subquery()
+        if session.exec(select(func.count()).select_from(capped)).one() > limit:
+            broad.add(c)
+    return frozenset(broad)
 
 
 def check_conditions(session: Session, actor: Actor, conditions: Iterable[FieldCondition]) -> None:

@@ -192,7 +192,12 @@ def set_values(
     if unknown:
         raise ValidationError(UNKNOWN_FIELD, field=unknown[0])
     current = values_for(session, actor, entity, [row_id])[row_id]
-    parsed = {code: parse_form_value(fields[code], value) for code, value in changes.items()}
+    # A value sent back as it is held (a choice disabled since, say) is not read again.
+    parsed = {
+        code: parse_form_value(fields[code], value)
+        for code, value in changes.items()
+        if not _same(current.get(code), value)
+    }
     after = {**current, **parsed}
     for field in fields.values():
         if field.required and after.get(field.code) in (None, ()):
@@ -218,6 +223,12 @@ def set_values(
     )
     session.flush()
     return after
+
+
+def _same(held: FieldValue, sent: object) -> bool:
+    if isinstance(held, tuple) and isinstance(sent, list | tuple):
+        return tuple(sent) == held
+    return held is not None and held == sent
 
 
 def _plain(value: FieldValue):

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.custom_fields.definitions import field_label
 from crm_core.custom_fields.export import custom_cells
-from crm_core.custom_fields.filters import check_conditions
+from crm_core.custom_fields.filters import broad_conditions, check_conditions
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadRow, lead_conditions, lead_rows
@@ -95,7 +95,9 @@ def export_leads(
     if sort not in SORTS:
         raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
     check_conditions(session, actor, lead_filter.custom)
-    conditions = lead_conditions(actor, lead_filter)
+    # Chunks walk the order's index: a value many leads share is asked per lead.
+    broad_custom = broad_conditions(session, lead_filter.custom, CHUNK_SIZE)
+    conditions = lead_conditions(actor, lead_filter, broad_custom=broad_custom)
     # Every field the reader sees gets a column, disabled ones too: their values stay.
     fields = fields_visible_to(session, actor, "lead", include_disabled=True)
     max_rows = int(get_setting(session, "export.max_rows"))
