@@ -266,7 +266,7 @@ def show_lead_card(lead_id: int) -> None:
             channels = list_options(s, "channel")
             # Disabled fields keep showing their values; only active ones are edited.
             fields = fields_visible_to(s, me, "lead", include_disabled=True)
-            values = values_for(s, me, "lead", [lead_id], include_disabled=True)[lead_id]
+            values = values_for(s, me, "lead", [lead_id], include_disabled=True).get(lead_id, {})
     except CrmError as error:
         show_error(error)
         return

@@ -278,3 +278,9 @@ def update_field(
     if after != before:
         audit.record(session, actor, "custom_field.update", "custom_field", field.id, before, after)
     return field
+
+
+def role_choices(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(code, name) of every role, for choosing who sees a field. Requires manage_metadata."""
+    actor.require(Permission.MANAGE_METADATA)
+    return [(r.code, r.name) for r in session.exec(select(Role).order_by(Role.code)).all()]

@@ -121,16 +121,17 @@ def values_for(
     include_disabled: bool = False,
 ) -> dict[int, dict[str, FieldValue]]:
     """{row id: {field code: value}} of the fields `actor` sees, for the rows among `ids`
-    that the actor reaches, in one query (a page of a list, a chunk of an export). Several
+    that the actor reaches and that hold a value (others are absent), in one query (a page of a list, a chunk of an export). Several
     choices come as a tuple of codes."""
     ids = list(dict.fromkeys(ids))
     fields = {
         f.id: f
         for f in fields_visible_to(session, actor, entity, include_disabled=include_disabled)
     }
-    result: dict[int, dict[str, FieldValue]] = {i: {} for i in ids}
+    # Only rows that hold a value: a row out of reach is not even named.
+    result: dict[int, dict[str, FieldValue]] = defaultdict(dict)
     if not ids or not fields:
-        return result
+        return {}
     table = value_table(entity)
     owner = _owner(entity)
     if entity == "lead":
@@ -152,7 +153,7 @@ def values_for(
             result[row_id][field.code] = (*before, value)
         else:
             result[row_id][field.code] = value
-    return result
+    return dict(result)
 
 
 def _reach(session: Session, actor: Actor, entity: str, row_id: int) -> None:
@@ -191,7 +192,7 @@ def set_values(
     unknown = sorted(set(changes) - set(fields))
     if unknown:
         raise ValidationError(UNKNOWN_FIELD, field=unknown[0])
-    current = values_for(session, actor, entity, [row_id])[row_id]
+    current = values_for(session, actor, entity, [row_id]).get(row_id, {})
     # A value sent back as it is held (a choice disabled since, say) is not read again.
     parsed = {
         code: parse_form_value(fields[code], value)

@@ -198,7 +198,9 @@ try:
         requests = requests_of_opportunity(s, me, opportunity_id)
         # The opportunity's custom fields: disabled ones still show what they hold.
         fields = fields_visible_to(s, me, "opportunity", include_disabled=True)
-        field_values = values_for(s, me, "opportunity", [opportunity_id], include_disabled=True)
+        field_values = values_for(
+            s, me, "opportunity", [opportunity_id], include_disabled=True
+        ).get(opportunity_id, {})
 except CrmError as error:
     st.title(t(NC_("opportunity", "Opportunity")))
     show_error(error)
@@ -210,7 +212,7 @@ st.title(
 )
 show_flash()
 _summary(detail)
-show_values(fields, field_values[detail.id])
+show_values(fields, field_values)
 editable_fields = [f for f in fields if f.active]
 
 can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
@@ -227,7 +229,7 @@ if can_work:
     }
     if editable_fields:
         sections[N_("Custom fields")] = lambda: edit_form(
-            "opportunity", detail.id, editable_fields, field_values[detail.id], me
+            "opportunity", detail.id, editable_fields, field_values, me
         )
     tabs = st.tabs([t(k) for k in sections], key="opp_tabs", on_change="rerun")
     for tab, build in zip(tabs, sections.values(), strict=True):
