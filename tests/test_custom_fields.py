@@ -197,3 +197,69 @@ def test_write_values_replaces_only_the_given_fields(db, company):
     assert [(r.field_id, r.text_value) for r in rows] == [(f["subjects"].id, "english")]
     # The other two leads keep their three rows each (a number and two choices).
     assert len(db.exec(select(LeadFieldValue)).all()) == 1 + 2 * 3
+
+
+def test_filters_find_the_same_leads_either_way_and_on_the_board(db, company):
+    from sqlmodel import col
+
+    from crm_core.custom_fields.filters import condition
+    from crm_core.leads.search import LeadFilter, count_matching, lead_conditions, search_leads
+    from crm_core.models import Lead
+    from crm_core.sales.board import BoardFilter, list_board
+
+    admin = company.actor(db, "admin")
+    f = _fields(db, admin)
+    stage = define_field(
+        db, admin, "opportunity", label_en="Source event", kind="text", code="event"
+    )
+    opps = [add_owned_opportunity(db, company, "rep_a1", i) for i in range(1, 6)]
+    leads = [o.lead_id for o in opps]
+    write_values(
+        db,
+        "lead",
+        {
+            leads[0]: {f["school"].id: "Peking University", f["budget"].id: 100.0},
+            leads[1]: {f["school"].id: "Tsinghua", f["budget"].id: 250.0},
+            leads[2]: {f["exam"].id: date(2026, 3, 1), f["working"].id: True},
+            leads[3]: {f["working"].id: False, f["degree"].id: "master"},
+            leads[4]: {f["subjects"].id: ("math", "english"), f["degree"].id: "doctor"},
+        },
+    )
+    write_values(db, "opportunity", {opps[1].id: {stage.id: "Expo 2026"}})
+    rep = company.actor(db, "rep_a1")
+    cases = [
+        (condition(f["school"], "contains", "univ"), [leads[0]]),
+        (condition(f["school"], "equals", "Tsinghua"), [leads[1]]),
+        (condition(f["budget"], "between", (100, 200)), [leads[0]]),
+        (condition(f["budget"], "between", (150, None)), [leads[1]]),
+        (condition(f["exam"], "between", (date(2026, 1, 1), date(2026, 12, 31))), [leads[2]]),
+        (condition(f["working"], "is", False), [leads[3]]),
+        (condition(f["degree"], "any_of", ("master", "doctor")), [leads[3], leads[4]]),
+        (condition(f["subjects"], "any_of", ("english",)), [leads[4]]),
+    ]
+    for made, expected in cases:
+        lead_filter = LeadFilter(custom=(made,))
+        found = search_leads(db, rep, lead_filter, sort="oldest")
+        assert [r.id for r in found.rows] == expected, made
+        assert count_matching(db, rep, lead_filter) == (len(expected), False)
+        # Asked per lead (a value many leads share), the same leads match.
+        per_lead = db.exec(
+            select(Lead.id)
+            .where(*lead_conditions(rep, lead_filter, broad_custom=frozenset({made})))
+            .order_by(col(Lead.id))
+        ).all()
+        assert list(per_lead) == expected
+    assert condition(f["school"], "contains", "  ") is None
+    with pytest.raises(ValidationError):
+        condition(f["budget"], "contains", "1")
+    # Another rep's reach holds none of them; a hidden field cannot be filtered by.
+    other = company.actor(db, "rep_c1")
+    assert search_leads(db, other, LeadFilter(custom=(cases[0][0],))).rows == []
+    hidden = define_field(db, admin, "lead", label_en="Hidden", kind="text", role_codes=["admin"])
+    with pytest.raises(ValidationError):
+        search_leads(db, rep, LeadFilter(custom=(condition(hidden, "equals", "x"),)))
+    # The board: by the opportunity's own field and by its lead's.
+    board = list_board(db, rep, BoardFilter(custom=(condition(stage, "contains", "expo"),)))
+    assert [r.opportunity_id for r in board] == [opps[1].id]
+    board = list_board(db, rep, BoardFilter(custom=(cases[6][0],)))
+    assert sorted(r.opportunity_id for r in board) == [opps[3].id, opps[4].id]
