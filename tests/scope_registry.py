@@ -948,6 +948,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
+    "crm_core.org.lines.worked_lines": exempt(
+        "no_rows", "reads which business lines the actor's own units carry, no business rows"
+    ),
     "crm_core.platform.metadata.create_option": exempt(
         "company_wide", "the option lists (元数据) are the company's, the same for every unit"
     ),
