@@ -166,7 +166,7 @@ def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
     conn = scratch_connection
     config = alembic_config()
     config.attributes["connection"] = conn
-    command.upgrade(config, "0011")
+    command.upgrade(config, "0015")
     conn.commit()
     for lead_id, campaign in (
         (1, "Spring-2026"),
@@ -205,7 +205,7 @@ def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
         ).all()
     )
     assert options == [("campaign", "Spring-2026"), ("tag", "Beijing"), ("tag", "VIP")]
-    command.downgrade(config, "0011")
+    command.downgrade(config, "0015")
     conn.commit()
     left = conn.execute(
         text("SELECT count(*) FROM metadata_option WHERE category IN ('campaign', 'tag')")

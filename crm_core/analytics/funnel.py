@@ -121,14 +121,21 @@ def _split_column(view: DashboardFilter):
     }.get(view.split)
 
 
+_WON_RANK = len(FUNNEL_STAGES) - 1
+# An opportunity's outcome in the funnel's counts: 0 open, 1 lost, 2 won.
+_OPEN, _LOST, _WON = 0, 1, 2
+
+
 def _counts(session: Session, view: DashboardFilter, conditions) -> dict:
-    """(split key, furthest rank, lost) -> opportunities: one GROUP BY over the cohort's
-    furthest stages, which the index on the cohort holds."""
+    """(split key, furthest rank, outcome) -> opportunities: one GROUP BY over the
+    cohort's furthest stages and stages, which the index on the cohort holds."""
     split = _split_column(view)
     keys = [*([split] if split is not None else []), Opportunity.furthest_stage]
-    lost = case((Opportunity.stage == "lost", 1), else_=0)
-    query = with_lead(select(*keys, lost, func.count()).select_from(Opportunity), view)
-    rows = session.exec(query.where(*conditions).group_by(*keys, lost)).all()
+    outcome = case(
+        (Opportunity.stage == "lost", _LOST), (Opportunity.stage == "won", _WON), else_=_OPEN
+    )
+    query = with_lead(select(*keys, outcome, func.count()).select_from(Opportunity), view)
+    rows = session.exec(query.where(*conditions).group_by(*keys, outcome)).all()
     counts: dict = {}
     for row in rows:
         key = row[0] if split is not None else None
@@ -138,13 +145,16 @@ def _counts(session: Session, view: DashboardFilter, conditions) -> dict:
 
 
 def _reached(counts: dict[tuple[int, int], int]) -> tuple[tuple[int, ...], int]:
-    """Count per stage (furthest rank at or past it) and lost, from (rank, lost) -> n."""
+    """Count per stage (furthest rank at or past it; won also from the stage) and lost,
+    from (rank, outcome) -> n."""
     reached = [0] * len(FUNNEL_STAGES)
     lost = 0
-    for (rank, is_lost), n in counts.items():
+    for (rank, outcome), n in counts.items():
         for i in range(max(rank, 0) + 1):
             reached[i] += n
-        lost += n if is_lost else 0
+        if outcome == _WON and rank < _WON_RANK:
+            reached[_WON_RANK] += n
+        lost += n if outcome == _LOST else 0
     return tuple(reached), lost
 
 
@@ -181,8 +191,8 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
     )
     overall: dict[tuple[int, int], int] = {}
     by_key: dict = {}
-    for (key, rank, lost), n in counts.items():
-        overall[(rank, lost)] = overall.get((rank, lost), 0) + n
+    for (key, rank, outcome), n in counts.items():
+        overall[(rank, outcome)] = overall.get((rank, outcome), 0) + n
         by_key.setdefault(key, {})
     reached, lost = _reached(overall)
     steps = [
@@ -198,10 +208,10 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
     if view.split != "none":
         mapping, labels = _labels(session, actor, view, unit, by_key)
         grouped: dict = {}
-        for (key, rank, is_lost), n in counts.items():
+        for (key, rank, outcome), n in counts.items():
             group = mapping.get(key) if key is not None else None
             bucket = grouped.setdefault(group, {})
-            bucket[(rank, is_lost)] = bucket.get((rank, is_lost), 0) + n
+            bucket[(rank, outcome)] = bucket.get((rank, outcome), 0) + n
         order = [g for g in labels if g in grouped] + [g for g in grouped if g not in labels]
         for group in sorted(order, key=lambda g: (g is None, -_reached(grouped[g])[0][0])):
             group_reached, group_lost = _reached(grouped[group])
@@ -231,6 +241,8 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
     conditions = opportunity_conditions(actor, view, unit, period_bounds(session, view))
     if stage == "lost":
         wanted = Opportunity.stage == "lost"
+    elif stage == "won":
+        wanted = Opportunity.stage == "won"
     else:
         wanted = col(Opportunity.furthest_stage).in_(FUNNEL_STAGES[FUNNEL_STAGES.index(stage) :])
     ids = (

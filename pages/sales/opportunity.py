@@ -8,7 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.custom_fields.values import values_for
+from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.masking import reveal_phone
+from crm_core.leads.phones import is_e164, readable_phone
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.permissions import Permission
@@ -22,6 +25,7 @@ from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
 from ui.circulation import label
 from ui.context import actor
+from ui.custom_fields import edit_form, show_values
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import show_error, t, tmd
@@ -72,13 +76,20 @@ def _summary(detail: OpportunityDetail) -> None:
     left, middle, right = st.columns(3)
     with left:
         # Every value below is people's text: escaped, so a masked `150****3424` is not bold.
-        st.markdown(f"**{t(NC_('opportunity', 'Phone'))}:** {md(detail.phone) or '-'}")
         revealed = st.session_state.get(_REVEALED)
+        full = detail.phone if me.can(Permission.VIEW_FULL_PHONE) else None
         if revealed and revealed[0] == detail.lead_id:
-            st.info(tmd("Full number: {phone} (this look was logged)", phone=revealed[1]))
+            full = revealed[1]
+        shown = readable_phone(full) if full else detail.phone
+        line = f"**{t(NC_('opportunity', 'Phone'))}:** {md(shown) or '-'}"
+        if full and is_e164(full):
+            line += f" · [:material/call: {t('Call')}](tel:{full})"
+        st.markdown(line)
+        if revealed and revealed[0] == detail.lead_id:
+            st.caption(t("The full number is shown once; this look was logged."))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(
-                t("Show number"),
+                t("Show number to call"),
                 key="opp_reveal",
                 help=t("Shows the full number once; every reveal is written to the audit log."),
             ):
@@ -193,6 +204,11 @@ try:
     with session() as s:
         detail = get_opportunity_detail(s, me, opportunity_id)
         requests = requests_of_opportunity(s, me, opportunity_id)
+        # The opportunity's custom fields: disabled ones still show what they hold.
+        fields = fields_visible_to(s, me, "opportunity", include_disabled=True)
+        field_values = values_for(
+            s, me, "opportunity", [opportunity_id], include_disabled=True
+        ).get(opportunity_id, {})
 except CrmError as error:
     st.title(t(NC_("opportunity", "Opportunity")))
     show_error(error)
@@ -204,6 +220,8 @@ st.title(
 )
 show_flash()
 _summary(detail)
+show_values(fields, field_values)
+editable_fields = [f for f in fields if f.active]
 
 can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
 if can_work:
@@ -217,6 +235,10 @@ if can_work:
         N_("Order"): lambda: show_orders(me, detail.id, detail.business_line_id, detail.is_open),
         N_("Ask for a transfer"): lambda: actions.transfer_form(me, detail, requests),
     }
+    if editable_fields:
+        sections[N_("Custom fields")] = lambda: edit_form(
+            "opportunity", detail.id, editable_fields, field_values, me
+        )
     tabs = st.tabs([t(k) for k in sections], key="opp_tabs", on_change="rerun")
     for tab, build in zip(tabs, sections.values(), strict=True):
         if tab.open:

@@ -10,6 +10,10 @@ LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
         "business_line.create": N_("Business line added"),
         "business_line.update": N_("Business line changed"),
+        "custom_field.create": N_("Custom field added"),
+        "custom_field.update": N_("Custom field changed"),
+        "lead.custom_fields": N_("Lead's custom fields changed"),
+        "opportunity.custom_fields": N_("Opportunity's custom fields changed"),
         "lead.bulk_tag": N_("Leads tagged in bulk"),
         "lead.bulk_untag": N_("Tag removed from leads in bulk"),
         "lead.export": N_("Leads exported"),
@@ -45,8 +49,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "audit.target": {
         "business_line": N_("Business line"),
+        "custom_field": N_("Custom field"),
         "lead": N_("Lead"),
         "metadata_option": N_("Option"),
+        "opportunity": NC_("audit.target", "Opportunity"),
         "org_unit": NC_("audit.target", "Unit"),
         "product": N_("Product"),
         "role": N_("Role"),
@@ -210,6 +216,15 @@ LABELS: dict[str, dict[str, str]] = {
         "parent": N_("Parent unit"),
         "stage": N_("Stage"),
         "team": N_("Team"),
+        "lead_id": N_("Lead id (the person's id in the source)"),
+        "qualifier": N_("Who qualified"),
+        "stage_before": N_("Stage before closing"),
+        "lost_reason": N_("Lost reason"),
+        "channel": N_("Channel"),
+        "campaign": N_("Campaign"),
+        "landing_page": N_("Landing page"),
+        "phone": N_("Phone"),
+        "email": N_("E-mail"),
     },
     "history_import.file": {
         "pipeline": NC_("history_import.file", "Opportunities"),
@@ -218,6 +233,10 @@ LABELS: dict[str, dict[str, str]] = {
     "history_import.mode": {
         "all_or_nothing": N_("All or nothing"),
         "good_rows": N_("Import the good rows"),
+    },
+    "history_import.unowned": {
+        "pool": N_("The public pool"),
+        "dispatch": N_("Dispatch"),
     },
     "history_import.status": {
         "done": N_("Done"),
@@ -502,6 +521,14 @@ LABELS: dict[str, dict[str, str]] = {
         "owned": N_("Owned"),
         "public": N_("Public pool"),
         "unassigned": N_("Unassigned"),
+    },
+    "custom_field.kind": {
+        "choice": N_("One choice"),
+        "date": N_("Date"),
+        "multi_choice": N_("Several choices"),
+        "number": N_("Number"),
+        "text": N_("Text"),
+        "yes_no": N_("Yes / no"),
     },
     "role": {
         "admin": N_("Administrator"),
