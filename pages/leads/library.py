@@ -166,8 +166,7 @@ show_flash()
 
 try:
     with session() as s:
-        lines = list_business_lines(s)  # to choose from for a new lead
-        every_line = list_business_lines(s, active_only=False)  # to filter by
+        every_line = list_business_lines(s, active_only=False)  # a filter: disabled ones too
         channels = list_options(s, "channel")
         owners = owner_choices(s, me)
         fields = fields_visible_to(s, me, "lead")
