@@ -957,6 +957,16 @@ REGISTRY: dict[str, Row] = {
     "crm_core.platform.metadata.update_option": exempt(
         "company_wide", "the option lists (元数据) are the company's, the same for every unit"
     ),
+    "crm_core.platform.option_values.adopt_values": exempt(
+        "company_wide",
+        "adds campaigns and tags that arrive with leads to the company's lists; reads no rows",
+    ),
+    "crm_core.leads.tags.catalogue_tag": exempt(
+        "company_wide", "finds (or, for a metadata manager, adds) a tag of the company's catalogue"
+    ),
+    "crm_core.leads.intake.catalogue.adopt_batch": exempt(
+        "internal", "adds the new campaigns and tags of the batch intake_leads writes"
+    ),
     "crm_core.platform.metadata.create_business_line": exempt(
         "company_wide", "business lines are the company's, the same for every unit"
     ),

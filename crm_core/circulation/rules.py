@@ -436,7 +436,10 @@ def rule_versions(session: Session, actor: Actor, kind: str, rule_id: int) -> li
         .where(RuleVersion.rule_kind == kind, RuleVersion.rule_id == rule_id)
         .order_by(col(RuleVersion.version).desc(), col(RuleVersion.id).desc())
     ).all()
-    if versions and not _reads_unit(session, actor, versions[0].snapshot.get("org_unit_id")):
+    if session.get(_model(kind), rule_id) is not None:
+        # A stored rule: its history reads wherever the rule does (the units above included).
+        get_rule(session, actor, kind, rule_id)
+    elif versions and not _reads_unit(session, actor, versions[0].snapshot.get("org_unit_id")):
         raise NotFound(entity=f"{kind}_rule", id=rule_id)
     return list(versions)
 
