@@ -57,6 +57,10 @@ def test_admin_adds_renames_and_disables_a_channel(app_env, db, lang):
     tab_names = [tab.label for tab in at.tabs]
     assert translate("Channels", lang) in tab_names
     assert translate("Stage labels", lang) in tab_names
+    # Only the open tab runs: open the channels.
+    at.session_state["meta_tabs"] = translate("Channels", lang)
+    at.run()
+    assert not at.exception, at.exception
 
     at.text_input(key="meta_add_en_channel_0").input("TikTok")
     at.text_input(key="meta_add_zh_channel_0").input("抖音")
@@ -101,7 +105,18 @@ def test_every_tab_opens_and_a_business_line_is_added(app_env, db):
     at = signed_in("admin")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert len(at.tabs) == 8
+    labels = [tab.label for tab in at.tabs]
+    assert len(labels) == 8
+    for label in labels[1:]:
+        at.session_state["meta_tabs"] = label
+        at.run()
+        assert not at.exception, (label, at.exception)
+        # The open tab's own list: its entries to change, or word that it has none yet.
+        pick = any(b.key.startswith("meta_pick_") for b in at.selectbox)
+        empty = translate("This list has no entries yet.", "zh") in [c.value for c in at.caption]
+        assert pick or empty, label
+    at.session_state["meta_tabs"] = labels[0]
+    at.run()
     at.text_input(key="meta_line_name_0").input("IELTS")
     submit(at, "meta_add_line_0")
     assert not at.exception, at.exception
@@ -122,8 +137,10 @@ def test_a_renamed_stage_reads_with_its_new_label(app_env, db):
     at.switch_page("pages/sales/board.py").run()
     assert not at.exception, at.exception
     assert "需求已确认" in at.selectbox(key="board_f_stage").options
+    at.session_state["meta_tabs"] = translate("Stage labels", "zh")
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
+    assert any(b.key == "meta_pick_stage" for b in at.selectbox)
     # Stages have no add form and no disable button: only their labels change.
     assert not any(f.key and f.key.startswith("meta_add_stage") for f in at.get("form"))
     assert not any(b.key.startswith("meta_toggle_stage") for b in at.button)

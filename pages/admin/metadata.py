@@ -11,6 +11,7 @@ from ui.feedback import show_flash
 from ui.i18n import t
 from ui.metadata_admin import business_line_tab, intro, option_tab
 
+TABS = "meta_tabs"  # st.session_state[TABS]: the open tab's label
 LISTS = (
     "channel",
     "campaign",
@@ -28,11 +29,15 @@ st.caption(
     )
 )
 show_flash()
-tabs = st.tabs([t(label_of("metadata.tab", name)) for name in ("business_line", *LISTS)])
-with tabs[0]:
-    intro("business_line")
-    business_line_tab()
-for tab, category in zip(tabs[1:], LISTS, strict=True):
+# Only the open tab runs (its usage counts read a whole table): switching tabs reruns.
+names = ("business_line", *LISTS)
+tabs = st.tabs([t(label_of("metadata.tab", name)) for name in names], key=TABS, on_change="rerun")
+for tab, name in zip(tabs, names, strict=True):
     with tab:
-        intro(category)
-        option_tab(category)
+        if not tab.open:
+            continue
+        intro(name)
+        if name == "business_line":
+            business_line_tab()
+        else:
+            option_tab(name)
