@@ -123,7 +123,9 @@ def test_every_tab_opens_and_a_business_line_is_added(app_env, db):
     assert [s.value for s in at.success] == [translate("{label} added.", "zh", label="IELTS")]
 
 
-def test_a_rep_cannot_open_the_metadata_page(app_env):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_rep_cannot_open_the_metadata_page(app_env, db, lang):
+    speaks(db, app_env, "rep_a1", lang)
     at = signed_in("rep_a1")
     assert_page_refused(at, PAGE)
 
