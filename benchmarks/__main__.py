@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import custom_field_filter, dashboards, engine, home, leads, phones, workbench
+from benchmarks import (
+    custom_field_filter,
+    dashboards,
+    engine,
+    home,
+    leads,
+    option_lists,
+    phones,
+    workbench,
+)
 from benchmarks.common import BenchContext, prepare, report_value
 
 # name -> (function, whether it needs the large database)
@@ -18,6 +27,7 @@ BENCHMARKS = {
     "engine": (engine.run, True),
     "workbench": (workbench.run, True),
     "dashboards": (dashboards.run, True),
+    "option_lists": (option_lists.run, True),
     # Builds its own leads (the --opportunities size) in a database of its own.
     "custom_field_filter": (custom_field_filter.run, False),
 }
