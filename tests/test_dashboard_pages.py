@@ -164,3 +164,22 @@ def test_every_page_opens_on_an_empty_period_and_on_all_time(company):
         open_page("admin", page, start="", end="")
     at = open_page("boss", FUNNEL, start="2025-01-01", end="2025-01-31")
     assert translate("Nothing in this view.", "zh") in [i.value for i in at.info]
+
+
+def test_marketing_deletes_one_spend_entry(company, db):
+    at = open_page("mkt", ROI, start="2026-03-01", end="2026-03-31")
+    for channel, amount in (("搜索广告", "1200"), ("信息流广告", "800")):
+        at.date_input(key="spend_month").set_value(date(2026, 3, 1))
+        at.selectbox(key="spend_channel_zh").select(channel)
+        at.text_input(key="spend_amount").input(amount)
+        at.get("form_submit_button")[0].click()
+        ok(at.run())
+    assert db.exec(select(func.count()).select_from(MarketingSpend)).one() == 2
+    entries = at.dataframe[-1].value
+    assert sorted(entries[translate("Amount", "zh")].tolist()) == [800.0, 1200.0]
+    doomed = next(o for o in at.selectbox(key="spend_doomed_zh").options if "1,200" in o)
+    at.selectbox(key="spend_doomed_zh").select(doomed)
+    at.button(key="spend_delete").click()
+    ok(at.run())
+    db.expire_all()
+    assert [s.amount for s in db.exec(select(MarketingSpend)).all()] == [800]

@@ -21,7 +21,6 @@ from ui.feedback import flash, show_flash
 from ui.figures import metric, money
 from ui.i18n import language, show_error, t
 from ui.inputs import text_input
-from ui.text import md
 
 me = actor()
 st.title(t("Channel ROI"))
@@ -113,18 +112,31 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
     with session() as s:
         entries = list_spend(s, me, view.start, view.end)
     if entries:
-        for entry in entries:
-            left, right = st.columns([6, 1])
-            left.markdown(
-                md(
-                    f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-                    f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
-                )
-            )
-            if right.button(t("Delete"), key=f"spend_delete_{entry.id}"):
-                with session() as s:
-                    delete_spend(s, me, entry.id)
-                flash(N_("Spend deleted."))
-                st.rerun()
+        # One table and one delete (a button per entry made a page of a hundred rows).
+        labels = {
+            entry.id: f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
+            f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
+            for entry in entries
+        }
+        entries_frame = pd.DataFrame(
+            [
+                {
+                    t("Month"): f"{entry.month:%Y-%m}",
+                    t("Channel"): channels.get(entry.channel, entry.channel),
+                    t("Campaign"): entry.campaign or t("(no campaign)"),
+                    t("Amount"): float(entry.amount),
+                    t("Note"): entry.note or "",
+                }
+                for entry in entries
+            ]
+        )
+        table(entries_frame, "marketing-spend", "roi_spend", money_columns=(t("Amount"),))
+        left, right = st.columns([6, 1], vertical_alignment="bottom")
+        doomed = pick(left, t("Entry to delete"), labels, "spend_doomed")
+        if right.button(t("Delete"), key="spend_delete") and doomed is not None:
+            with session() as s:
+                delete_spend(s, me, doomed)
+            flash(N_("Spend deleted."))
+            st.rerun()
     else:
         st.caption(t("No spend entered for this period."))
