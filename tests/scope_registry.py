@@ -895,6 +895,18 @@ REGISTRY: dict[str, Row] = {
     "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
+    "crm_core.platform.metadata.create_option": exempt(
+        "company_wide", "the option lists (元数据) are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.update_option": exempt(
+        "company_wide", "the option lists (元数据) are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.create_business_line": exempt(
+        "company_wide", "business lines are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.update_business_line": exempt(
+        "company_wide", "business lines are the company's, the same for every unit"
+    ),
     "crm_core.commerce.products.create_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
@@ -1181,6 +1193,9 @@ REGISTRY: dict[str, Row] = {
     # the workbench
     "crm_core.sales.workbench.workbench": one(
         H(lambda c: workbench.workbench(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.sales.workbench.new_assignments": one(
+        H(lambda c: workbench.new_assignments(c.session, c.actor), control="rep_c1")
     ),
     "crm_core.sales.workbench.pipeline_counts": one(
         H(lambda c: workbench.pipeline_counts(c.session, c.actor), control="rep_c1")
