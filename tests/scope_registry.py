@@ -87,6 +87,7 @@ from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
 channel_roi = importlib.import_module("crm_core.analytics.channel_roi")
 circulation_health = importlib.import_module("crm_core.analytics.circulation_health")
 funnel = importlib.import_module("crm_core.analytics.funnel")
+outcomes = importlib.import_module("crm_core.analytics.outcomes")
 performance = importlib.import_module("crm_core.analytics.performance")
 
 # --- what a row says -----------------------------------------------------------------------
@@ -389,6 +390,14 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.analytics.scope.unit_choices": one(
         H(lambda c: dash_scope.unit_choices(c.session, c.actor))
+    ),
+    "crm_core.analytics.outcomes.won_in_period": one(
+        H(lambda c: outcomes.won_in_period(c.session, c.actor, ALL_TIME, None))
+    ),
+    "crm_core.analytics.outcomes.lost_in_period": exempt(
+        "internal",
+        "a step of funnel and performance, which check the view first; scoped by "
+        "opportunity_conditions (the scope world has no lost opportunity to show it here)",
     ),
     # audit log and sign-in log
     "crm_core.platform.audit.record": exempt("own", "writes the actor's own act to the audit log"),

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.analytics.outcomes import lost_in_period, won_in_period
 from crm_core.analytics.scope import (
     check_view,
     opportunity_conditions,
@@ -39,7 +40,15 @@ from crm_core.sales.stages import funnel_rank
 LIST_LIMIT = 200
 
 # What the funnel and its lists read (see crm_core.analytics.cache).
-FUNNEL_READS = ("opportunity", "stage_history", "flow_event", "lead", "org", "history_import")
+FUNNEL_READS = (
+    "opportunity",
+    "stage_history",
+    "flow_event",
+    "lead",
+    "org",
+    "history_import",
+    "sales_order",  # won in the period
+)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -80,9 +89,14 @@ class FunnelRow:
 
 @dataclass(frozen=True)
 class Funnel:
+    """The cohort's steps and lost; beside them what was won and lost in the period
+    whatever its creation date (`outcomes`: the same figures as team performance)."""
+
     steps: list[FunnelStep]
     lost: int
     rows: list[FunnelRow] = field(default_factory=list)
+    won_in_period: int = 0
+    lost_in_period: int = 0
 
     @property
     def total(self) -> int:
@@ -217,7 +231,13 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
         for group in sorted(order, key=lambda g: (g is None, -_reached(grouped[g])[0][0])):
             group_reached, group_lost = _reached(grouped[group])
             rows.append(FunnelRow(group, labels.get(group), group_reached, group_lost))
-    return Funnel(steps, lost, rows)
+    return Funnel(
+        steps,
+        lost,
+        rows,
+        won_in_period=won_in_period(session, actor, view, unit),
+        lost_in_period=lost_in_period(session, actor, view, unit),
+    )
 
 
 def funnel_opportunities(
