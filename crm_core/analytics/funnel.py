@@ -9,6 +9,10 @@ once per stage; a lost one counts for the stages it reached before, and the lost
 reported beside the funnel. The furthest stage of each opportunity is kept on it as its
 history is written (`opportunity.furthest_stage`), so the funnel is one GROUP BY over the
 cohort read from an index, not a join of millions of history rows.
+
+A won opportunity counts as won whatever its furthest stage: an imported win (a lead file's
+`Converted` = 1) proves the lead and the win, not the trial lessons between, so its furthest
+stage stays `new` and it counts at `new` and at `won` only.
 """
 
 from __future__ import annotations
@@ -126,25 +130,40 @@ def _counts(session: Session, view: DashboardFilter, conditions) -> dict:
     furthest stages, which the index on the cohort holds."""
     split = _split_column(view)
     keys = [*([split] if split is not None else []), Opportunity.furthest_stage]
-    lost = case((Opportunity.stage == "lost", 1), else_=0)
-    query = with_lead(select(*keys, lost, func.count()).select_from(Opportunity), view)
-    rows = session.exec(query.where(*conditions).group_by(*keys, lost)).all()
+    # 1 lost, 2 won (whatever its furthest stage), 0 open.
+    state = case((Opportunity.stage == "lost", 1), (Opportunity.stage == "won", 2), else_=0)
+    query = with_lead(select(*keys, state, func.count()).select_from(Opportunity), view)
+    rows = session.exec(query.where(*conditions).group_by(*keys, state)).all()
     counts: dict = {}
+    won_rank = len(FUNNEL_STAGES) - 1
     for row in rows:
         key = row[0] if split is not None else None
         rank = max(funnel_rank(row[-3]), 0)
-        counts[(key, rank, int(row[-2]))] = counts.get((key, rank, int(row[-2])), 0) + row[-1]
+        state_of = int(row[-2])
+        if state_of == 2:
+            # Stages up to the furthest one, and won: an imported win did not pass the rest.
+            bucket = (key, rank, _WON)
+            if rank == won_rank:
+                bucket = (key, rank, 0)
+        else:
+            bucket = (key, rank, state_of)
+        counts[bucket] = counts.get(bucket, 0) + row[-1]
     return counts
+
+
+_WON = 2  # the bucket of won opportunities whose furthest stage is before won
 
 
 def _reached(counts: dict[tuple[int, int], int]) -> tuple[tuple[int, ...], int]:
     """Count per stage (furthest rank at or past it) and lost, from (rank, lost) -> n."""
     reached = [0] * len(FUNNEL_STAGES)
     lost = 0
-    for (rank, is_lost), n in counts.items():
+    for (rank, state), n in counts.items():
         for i in range(max(rank, 0) + 1):
             reached[i] += n
-        lost += n if is_lost else 0
+        if state == _WON:
+            reached[-1] += n
+        lost += n if state == 1 else 0
     return tuple(reached), lost
 
 
@@ -231,6 +250,8 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
     conditions = opportunity_conditions(actor, view, unit, period_bounds(session, view))
     if stage == "lost":
         wanted = Opportunity.stage == "lost"
+    elif stage == "won":
+        wanted = Opportunity.stage == "won"
     else:
         wanted = col(Opportunity.furthest_stage).in_(FUNNEL_STAGES[FUNNEL_STAGES.index(stage) :])
     ids = (

@@ -266,7 +266,7 @@ def _report(
 def _intake(session, actor, frame, options, *, dry_run, progress):
     rows = read_rows(session, actor, frame, options)
     good = [i for i in range(len(rows.inputs)) if i not in rows.refused]
-    repeats = already_imported(session, rows.inputs, good)
+    repeats = already_imported(session, rows.inputs, good, rows.outcomes)
     positions = [i for i in good if i not in repeats]
     refuse_all = options.mode == "all_or_nothing"
     dry = dry_run or (refuse_all and bool(rows.refused))

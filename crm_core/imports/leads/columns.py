@@ -75,6 +75,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "landing_page": (
         "landing page",
         "landing url",
+        "landing page id",
         "url",
         "page",
         "落地页",
