@@ -61,6 +61,7 @@ from crm_core.platform.i18n import N_, translate
 from crm_core.platform.permissions import DataScope, Permission
 
 __all__ = [
+    "ALREADY_IMPORTED",
     "COLUMNS",
     "LEAD_FIELDS",
     "OPTION_FIELDS",
