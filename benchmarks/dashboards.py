@@ -66,7 +66,8 @@ def _plain_funnel(session: Session, kind: str, params: dict) -> None:
     """The cohort by its furthest stage (kept on each opportunity) and lost."""
     session.execute(
         text(
-            "SELECT o.furthest_stage, CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END, count(*)"
+            "SELECT o.furthest_stage, CASE WHEN o.stage = 'lost' THEN 1"
+            " WHEN o.stage = 'won' THEN 2 ELSE 0 END, count(*)"
             f" FROM opportunity o WHERE {SCOPE[kind]} AND o.created_at >= :since"
             " AND o.created_at < :until GROUP BY 1, 2"
         ),

@@ -525,6 +525,12 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.history.rows.read_history": exempt(
         "internal", "the reading step of plan_history, which checked the request"
     ),
+    "crm_core.imports.history.write.create_missing": exempt(
+        "internal", "a step of run_history_import: creates the units and people its plan checked"
+    ),
+    "crm_core.imports.history.write.write_rows": exempt(
+        "internal", "a step of run_history_import: writes the rows its plan checked"
+    ),
     "crm_core.imports.history.run.run_history_import": one(
         H(
             lambda c: history_run.run_history_import(
@@ -895,6 +901,18 @@ REGISTRY: dict[str, Row] = {
     "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
+    "crm_core.platform.metadata.create_option": exempt(
+        "company_wide", "the option lists (元数据) are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.update_option": exempt(
+        "company_wide", "the option lists (元数据) are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.create_business_line": exempt(
+        "company_wide", "business lines are the company's, the same for every unit"
+    ),
+    "crm_core.platform.metadata.update_business_line": exempt(
+        "company_wide", "business lines are the company's, the same for every unit"
+    ),
     "crm_core.commerce.products.create_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
     ),
@@ -1181,6 +1199,9 @@ REGISTRY: dict[str, Row] = {
     # the workbench
     "crm_core.sales.workbench.workbench": one(
         H(lambda c: workbench.workbench(c.session, c.actor), control="rep_c1")
+    ),
+    "crm_core.sales.workbench.new_assignments": one(
+        H(lambda c: workbench.new_assignments(c.session, c.actor), control="rep_c1")
     ),
     "crm_core.sales.workbench.pipeline_counts": one(
         H(lambda c: workbench.pipeline_counts(c.session, c.actor), control="rep_c1")

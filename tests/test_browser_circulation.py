@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from crm_core.models import DispatchRule, Opportunity, User
-from crm_core.platform.i18n import NC_, translate
+from crm_core.platform.i18n import NC_, label_of, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, add_waiting_opportunities
 
@@ -64,8 +64,15 @@ def test_a_manager_writes_a_rule_runs_dispatch_and_the_rep_is_told(app_url, engi
             timeout=30_000
         )
         idle(manager)
+        # The page keeps the tab a manager works in across reruns (a save, a run).
+        claim_tab = manager.get_by_role(
+            "tab", name=translate(label_of("rules.kind", "claim"), "zh")
+        )
+        claim_tab.click()
+        idle(manager)
         manager.get_by_role("button", name=translate("Run dispatch now", "zh")).click()
         expect(manager.get_by_text("分配完成:待分配 2, 已分配 2")).to_be_visible(timeout=30_000)
+        expect(claim_tab).to_have_attribute("aria-selected", "true")
         expect(
             manager.get_by_text(translate("Nothing is waiting for dispatch.", "zh"))
         ).to_be_visible(timeout=30_000)

@@ -414,3 +414,74 @@ def test_home_shows_notices_and_what_is_due_for_recycling(app_env, db):
     ok(at.button(key="home_mark_read").click().run())
     assert any(translate("No new notices.", "zh") in c.value for c in at.caption)
     assert count(db, Notice, Notice.read_at.is_(None)) == 0
+
+
+def test_a_manager_reads_the_rules_that_route_their_units(app_env, db):
+    """A rule kept at HQ hands out to Team A: the Beijing manager sees it, read-only, beside
+    their own; Shanghai's rules stay out of sight."""
+    hq_rule = RuleDraft(
+        name="HQ to Team A",
+        priority=5,
+        org_unit_id=app_env.units["hq"].id,
+        action={"strategy": "round_robin", "target_unit_id": app_env.units["team_a"].id},
+    )
+    save_rule(db, SYSTEM, "dispatch", hq_rule)
+    shanghai = RuleDraft(
+        name="Shanghai only",
+        priority=6,
+        org_unit_id=app_env.units["shanghai"].id,
+        action={"strategy": "round_robin", "target_unit_id": app_env.units["team_c"].id},
+    )
+    save_rule(db, SYSTEM, "dispatch", shanghai)
+    db.commit()
+    at = open_page("bj_manager", RULES)
+    shown = " ".join(frame.value.to_csv() for frame in at.dataframe)
+    assert "HQ to Team A" in shown and "Shanghai only" not in shown
+    no_rules = translate("No rules yet — create the first one below.", "zh")
+    assert texts(at.info).count(no_rules) == 4  # every tab but dispatch
+    assert any(
+        translate(
+            "This rule belongs to a unit outside your scope or to the whole company: you may read it but not change it.",
+            "zh",
+        )
+        in c.value
+        for c in at.caption
+    )
+
+
+def test_saving_a_rule_that_would_move_over_100_opportunities_asks_first(app_env, db):
+    from crm_core.models import User
+
+    add_waiting_opportunities(db, app_env, 120)
+    for name in ("rep_a1", "rep_a2"):
+        user = db.get(User, app_env.users[name].id)
+        user.daily_cap = 500
+        db.add(user)
+    db.commit()
+    at = open_page("bj_manager", RULES)
+    at.text_input(key=field(at, "dispatch", "name")).input("Everything to Team A")
+    at.selectbox(key=field(at, "dispatch", "target_unit_id")).set_value(app_env.units["team_a"].id)
+    ok(at.button(key="rules_dispatch_save").click().run())
+    assert count(db, DispatchRule) == 0
+    assert any("120" in w.value and "Everything to Team A" in w.value for w in at.warning)
+    ok(at.button(key="rules_dispatch_confirm_no").click().run())
+    assert count(db, DispatchRule) == 0 and not at.warning
+    ok(at.button(key="rules_dispatch_save").click().run())
+    ok(at.button(key="rules_dispatch_confirm_yes").click().run())
+    assert count(db, DispatchRule) == 1
+    assert count(db, Opportunity, Opportunity.pool_state == "owned") == 0  # saved, not run
+
+
+def test_each_waiting_reason_says_what_to_do(app_env, db):
+    add_waiting_opportunities(db, app_env, 2)
+    db.commit()
+    dispatch_unassigned(db, SYSTEM)
+    db.commit()
+    at = open_page("bj_manager", RULES)
+    frame = frame_with(at, translate("What to do", "zh"))
+    assert list(frame[translate("What to do", "zh")]) == [
+        translate(
+            "Add a dispatch rule whose business line, channel and region match them, or widen an existing rule.",
+            "zh",
+        )
+    ]

@@ -233,7 +233,9 @@ def test_imported_rows_are_consistent_with_the_product(db, maven):
     engaging = db.exec(
         select(Opportunity).where(Opportunity.external_id == "history:HAXMC4IX")
     ).one()
-    assert (engaging.stage, engaging.pool_state) == ("qualified", "owned")
+    # Its agent is no user: the open deal goes to the pool (the default), not to a resigned
+    # account made up for it; the agent's closed deals stay theirs.
+    assert (engaging.stage, engaging.pool_state, engaging.owner_id) == ("qualified", "public", None)
     assert won.lead_id != engaging.lead_id
 
 
@@ -260,10 +262,9 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     company = build_small_company(db)
     frame = bad_file()
     mapping = guess_columns(frame.columns)
-    assert mapping == {
+    assert {field: column for field, column in mapping.items() if column} == {
         "external_id": translate("Opportunity id", "zh"),
         "owner": translate("Head", "zh"),
-        "team": None,
         "stage": translate("Stage", "zh"),
         "created_at": translate(NC_("dash.col", "Created"), "zh"),
         "closed_at": translate("Closed", "zh"),
@@ -273,26 +274,49 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     options = HistoryOptions(mapping=mapping, business_line_id=company.line.id)
     manager = company.actor(db, "bj_manager")
     report = preview_history(db, manager, frame, None, options)
+    revenue = "A won opportunity brings revenue: importing it needs the right to record payments."
     assert [(i.row, i.column, i.reason) for i in report.issues] == [
         # A sales manager may not record payments, so the file's wins are not theirs to bring.
-        (
-            2,
-            translate("Stage", "zh"),
-            "A won opportunity brings revenue: importing it needs the right to record payments.",
-        ),
+        (2, translate("Stage", "zh"), revenue),
         (5, translate("Opportunity id", "zh"), "No opportunity id."),
         (6, translate("Stage", "zh"), NC_("history_import.error", "Unknown stage: {stage}.")),
         (7, translate(NC_("dash.col", "Created"), "zh"), "Not a date: {value}."),
-        (8, translate("Closed", "zh"), "A closed opportunity needs its close date."),
-        (9, translate("Closed value", "zh"), "A won opportunity needs its value."),
+        (8, translate("Stage", "zh"), revenue),
+        (9, translate("Stage", "zh"), revenue),
         (10, translate("Opportunity id", "zh"), "The same id as row {first}."),
         (11, translate("Head", "zh"), "No user called {owner}."),
-        (12, translate("Closed", "zh"), "Closed before it was created."),
+        (12, translate("Stage", "zh"), revenue),
     ]
     assert report.issues[2].params == {"stage": "Negotiating"}
     assert report.issues[6].params == {"first": 2}
+    assert report.warnings == []
 
     admin = company.actor(db, "admin")
+    report = preview_history(db, admin, frame, None, options)
+    assert [i.row for i in report.issues] == [5, 6, 7, 10, 11]
+    # What real exports hold is kept, with a notice on the row: a win without its close date
+    # takes the row's last known date, a win without an amount counts with no revenue, a
+    # row closed before it was created keeps the file's dates.
+    assert [(w.row, w.column, w.reason, w.params) for w in report.warnings] == [
+        (
+            8,
+            translate("Closed", "zh"),
+            "No close date: its last known date {date} is used.",
+            {"date": "2025-01-05 00:00"},
+        ),
+        (
+            9,
+            translate("Closed value", "zh"),
+            "A win without an amount: counted with no revenue.",
+            {},
+        ),
+        (
+            12,
+            translate("Closed", "zh"),
+            "Closed before it was created: the file's dates are kept.",
+            {},
+        ),
+    ]
     refused = run_history_import(
         db,
         admin,
@@ -304,25 +328,30 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
     assert db.exec(select(func.count()).select_from(Opportunity)).one() == 0
 
     done = run_history_import(db, admin, frame, None, options)
-    assert done.imported == 3
+    assert done.imported == 6
     rows = db.exec(
         select(
             Opportunity.external_id,
             Opportunity.owner_id,
             Opportunity.org_unit_id,
             Opportunity.stage,
+            Opportunity.closed_at,
         ).order_by(Opportunity.id)
     ).all()
     a1, a2 = company.users["rep_a1"], company.users["rep_a2"]
     team_a = company.units["team_a"].id
     assert rows == [
-        ("history:A1", a1.id, team_a, "won"),
-        ("history:A2", a2.id, team_a, "lost"),
-        ("history:A3", a1.id, team_a, "qualified"),
+        ("history:A1", a1.id, team_a, "won", in_company(2025, 2, 1)),
+        ("history:A2", a2.id, team_a, "lost", in_company(2025, 1, 20)),
+        ("history:A3", a1.id, team_a, "qualified", None),
+        ("history:A7", a1.id, team_a, "won", in_company(2025, 1, 5)),
+        ("history:A8", a1.id, team_a, "won", in_company(2025, 2, 1)),
+        ("history:A11", a1.id, team_a, "won", in_company(2025, 2, 1)),
     ]
-    order = db.exec(select(SalesOrder)).one()
-    assert order.amount == Decimal("1200") and order.attributed_unit_id == team_a
-    assert performance(db, manager, EVERYTHING).total.win_rate == 0.5
+    orders = db.exec(select(SalesOrder.amount).order_by(SalesOrder.id)).all()
+    assert orders == [Decimal("1200"), Decimal("10"), Decimal("0"), Decimal("5")]
+    total = performance(db, manager, EVERYTHING).total
+    assert (total.won, total.lost, total.revenue) == (4, 1, Decimal("1215"))
 
 
 def test_teams_map_to_existing_units_and_unknown_ones_are_refused_unless_created(db):
@@ -344,7 +373,7 @@ def test_teams_map_to_existing_units_and_unknown_ones_are_refused_unless_created
         db, admin, frame, teams, HistoryOptions(**{**options.__dict__, "create_missing": True})
     )
     assert created.new_units == [("Team X", "Beijing")] and created.imported == 3
-    order = db.exec(select(SalesOrder)).one()
+    order = db.exec(select(SalesOrder)).one()  # A1 (the others of the head are no wins)
     # Attributed to the team the file names for the deal, not where Rep A1 sits now.
     assert order.attributed_unit_id == company.units["team_b"].id
 
@@ -357,3 +386,24 @@ def test_permissions(db):
         preview_history(db, company.actor(db, "rep_a1"), frame, None, options)
     with pytest.raises(PermissionDenied):
         preview_history(db, company.actor(db, "boss"), frame, None, options)
+
+
+@needs_maven
+def test_maven_quarters_stay_right_in_a_us_zone(db, expected):
+    from datetime import date
+
+    from crm_core.platform.settings import set_setting
+
+    company = build_small_company(db)
+    set_setting(db, SYSTEM, "company.time_zone", "America/New_York")
+    db.commit()
+    pipeline, teams = maven_frames()
+    admin = company.actor(db, "admin")
+    run_history_import(db, admin, pipeline, teams, maven_options(company))
+    raw = pd.read_csv(MAVEN / "sales_pipeline.csv")
+    won = raw[raw.deal_stage == "Won"].assign(q=pd.to_datetime(raw.close_date).dt.to_period("Q"))
+    for quarter, deals in won.groupby("q"):
+        start, end = quarter.start_time.date(), quarter.end_time.date()
+        seen = performance(db, admin, DashboardFilter(start=start, end=end)).total
+        assert (seen.won, seen.revenue) == (len(deals), Decimal(int(deals.close_value.sum())))
+    assert isinstance(start, date)

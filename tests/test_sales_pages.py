@@ -71,7 +71,7 @@ def test_the_detail_page_logs_a_follow_up(work, db):
     assert not at.exception
     assert any(f"#{late.id} Lead 1" in title.value for title in at.title)
     at.text_area[0].input("Asked about weekend classes")
-    at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()
+    at.button(key="opp_fu0_save").click()
     at.run()
     assert not at.exception, at.exception
     assert any(translate("Follow-up saved.", "zh") in s.value for s in at.success)
@@ -79,6 +79,48 @@ def test_the_detail_page_logs_a_follow_up(work, db):
     follow_up = db.exec(select(FollowUp)).one()
     assert (follow_up.opportunity_id, follow_up.content) == (late.id, "Asked about weekend classes")
     assert db.get(Opportunity, late.id).last_follow_up_at is not None
+    # The form starts empty again.
+    assert at.text_area(key="opp_fu1_content").value == ""
+
+
+def test_the_follow_up_form_asks_only_what_the_chosen_stage_needs(work, db):
+    late, _, _ = work
+    at = login("rep_a1")
+    at.switch_page(DETAIL)
+    at.query_params["id"] = str(late.id)
+    at.run()
+    lost_label = translate("Why was it lost?", "zh")
+    trial_label = translate("Trial date", "zh")
+    assert lost_label not in [box.label for box in at.selectbox]
+    assert trial_label not in [day.label for day in at.date_input]
+    at.selectbox(key="opp_fu0_stage").set_value("trial_booked").run()
+    assert trial_label in [day.label for day in at.date_input]
+    assert lost_label not in [box.label for box in at.selectbox]
+    at.selectbox(key="opp_fu0_stage").set_value("lost").run()
+    assert lost_label in [box.label for box in at.selectbox]
+    assert trial_label not in [day.label for day in at.date_input]
+    # Lost needs no next follow-up: the field is gone too.
+    assert translate("Next follow-up", "zh") not in [day.label for day in at.date_input]
+    at.text_area(key="opp_fu0_content").input("Went with another school")
+    at.selectbox(key="opp_fu0_lost_reason").set_value("competitor")
+    at.button(key="opp_fu0_save").click().run()
+    assert not at.exception
+    db.expire_all()
+    row = db.get(Opportunity, late.id)
+    assert (row.stage, row.lost_reason) == ("lost", "competitor")
+
+
+def test_a_revealed_phone_reads_nationally_with_a_call_link(work):
+    late, _, _ = work
+    at = login("rep_a1")
+    at.switch_page(DETAIL)
+    at.query_params["id"] = str(late.id)
+    at.run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "tel:" not in text  # masked: nothing to dial yet
+    at.button(key="opp_reveal").click().run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "138 0000 0001" in text and "(tel:+8613800000001)" in text
 
 
 def test_a_refused_follow_up_says_why(work):
@@ -87,7 +129,7 @@ def test_a_refused_follow_up_says_why(work):
     at.switch_page(DETAIL)
     at.query_params["id"] = str(late.id)
     at.run()
-    at.button(key="FormSubmitter:opp_follow_up-保存跟进").click()  # nothing written
+    at.button(key="opp_fu0_save").click()  # nothing written
     at.run()
     assert any(
         translate("Write what was said, or choose a result.", "zh") in e.value for e in at.error
@@ -146,3 +188,45 @@ def test_a_manager_gives_a_requested_transfer_on_the_desk(work, app_env, db):
     )
     db.expire_all()
     assert db.get(Opportunity, late.id).owner_id == app_env.users["rep_a2"].id
+
+
+def test_new_work_arrives_on_an_open_workbench_with_a_toast(work, app_env, db):
+    """What dispatch hands out while the page is open shows up on the page's next poll, with a
+    toast for the newcomer and the new notice; what was there at first gets no toast."""
+    from crm_core.platform.notices import send_counts
+
+    at = login("rep_a1")
+    assert not at.exception and not at.toast
+    arrived = add_owned_opportunity(db, app_env, "rep_a1", 4)
+    send_counts(db, "dispatch.received", {app_env.users["rep_a1"].id: 1}, clock.now())
+    db.commit()
+    at.run()
+    assert not at.exception
+    toasts = [toast.value for toast in at.toast]
+    assert translate("New assignment: {name}", "zh").format(name="Lead 4") in toasts
+    assert translate("You received {count} new opportunities.", "zh").format(count=1) in toasts
+    assert len(toasts) == 2
+    assert any(f"#{arrived.id} Lead 4" in label for label in links(at))
+    at.run()
+    assert not at.toast
+
+
+def test_the_workbench_polls_its_live_parts():
+    """The new assignments and the notices are fragments on a timer of at most 15 s."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path("pages/sales/workbench.py").read_text(encoding="utf-8"))
+    polled = {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(d, ast.Call)
+            and getattr(d.func, "attr", "") == "fragment"
+            and any(k.arg == "run_every" for k in d.keywords)
+            for d in node.decorator_list
+        )
+    }
+    assert polled == {"live_new_assignments", "live_notices"}
+    assert "REFRESH_SECONDS = 15" in Path("pages/sales/workbench.py").read_text(encoding="utf-8")

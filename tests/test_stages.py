@@ -169,3 +169,27 @@ def test_refresh_sets_the_furthest_stage_from_bulk_written_history(db, company):
     rows = db.exec(select(Opportunity).execution_options(populate_existing=True)).all()
     furthest = {o.id: o.furthest_stage for o in rows}
     assert furthest == {skipped.id: "trial_done", lost.id: "qualified", fresh.id: "new"}
+
+
+def test_trial_done_waits_for_a_trial_booked_for_later(db, company):
+    """A trial booked for tomorrow has not been attended: the stage cannot say so yet. Once
+    the lesson's time has passed, or the trial is cancelled, the move is allowed."""
+    from crm_core.sales.trials import book_trial, mark_trial
+
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    rep = company.actor(db, "rep_a1")
+    trial = book_trial(db, rep, opp.id, NOW + timedelta(days=1), "Maths")
+    with pytest.raises(ValidationError) as refused:
+        change_stage(db, rep, opp.id, "trial_done")
+    assert refused.value.key.startswith("A trial lesson is still booked for later")
+    assert db.get(Opportunity, opp.id).stage == "trial_booked"
+    clock.freeze(NOW + timedelta(days=1, hours=2))
+    change_stage(db, rep, opp.id, "trial_done")
+    assert db.get(Opportunity, opp.id).stage == "trial_done"
+
+    other = add_owned_opportunity(db, company, "rep_a1", 2)
+    later = book_trial(db, rep, other.id, clock.now() + timedelta(days=2))
+    mark_trial(db, rep, later.id, "cancelled")
+    change_stage(db, rep, other.id, "trial_done")
+    assert db.get(Opportunity, other.id).stage == "trial_done"
+    assert trial.status == "booked"

@@ -40,9 +40,12 @@ def _initial(key: str, value) -> None:
         st.session_state[key] = value
 
 
-def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> DashboardFilter:
+def filter_bar(
+    page: str, *, split: bool = True, open_period: bool = True, credit: bool = False
+) -> DashboardFilter:
     """The view's filters: from the URL on the first run, then from the widgets, written
-    back to the URL each run. `page` prefixes the widget keys."""
+    back to the URL each run. `page` prefixes the widget keys; `credit` offers whom the
+    people of team performance are (owner or who qualified)."""
     me = actor()
     # The link's ids are checked (a bad one is said and dropped), its texts cleaned.
     params, refused = query_params(ids=("business_line", "unit", "owner"))
@@ -53,7 +56,9 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
         lines = {line.id: line.name for line in list_business_lines(s)}
         channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
         units = unit_choices(s, me)
-    columns = st.columns([2, 1.4, 1.2, 1.2, 1.8, 1.2] if split else [2, 1.4, 1.2, 1.2, 1.8])
+    columns = st.columns(
+        [2, 1.4, 1.2, 1.2, 1.8, 1.2] if split or credit else [2, 1.4, 1.2, 1.2, 1.8]
+    )
     period_key = f"{page}_period"
     _initial(period_key, tuple(d for d in (view.start, view.end) if d is not None))
     period = columns[0].date_input(
@@ -85,6 +90,10 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
     if split:
         splits = {code: t(label_of("dash.split", code)) for code in SPLITS}
         chosen_split = pick(columns[5], t("Split by"), splits, f"{page}_split", view.split)
+    chosen_credit = "owner"
+    if credit:
+        people = {"owner": t("Owner (who closed)"), "qualifier": t("Who qualified")}
+        chosen_credit = pick(columns[5], t("People by"), people, f"{page}_credit", view.credit)
     chosen = DashboardFilter(
         start=start,
         end=end,
@@ -94,6 +103,7 @@ def filter_bar(page: str, *, split: bool = True, open_period: bool = True) -> Da
         unit_id=unit or None,
         owner_id=view.owner_id,
         split=chosen_split,
+        credit=chosen_credit or "owner",
     )
     params = to_query_params(chosen)
     if st.query_params.to_dict() != params:

@@ -68,96 +68,125 @@ def _options(category: str) -> dict[str, str]:
         return {o.code: option_label(o, language()) for o in list_options(s, category)}
 
 
+def _round(name: str) -> int:
+    """The current round of a form's keys: a saved form starts a new round, so every field
+    comes back empty instead of keeping what was typed."""
+    return st.session_state.setdefault(f"{name}_round", 0)
+
+
+def _saved(name: str, action, *args, success: str, **kwargs) -> None:
+    """`_run`, and on success the form named `name` starts empty."""
+    try:
+        with session() as s:
+            action(s, *args, **kwargs)
+    except CrmError as error:
+        show_error(error)
+    else:
+        st.session_state[f"{name}_round"] = _round(name) + 1
+        flash(success)
+        st.rerun()
+
+
+def _stage_extras(prefix: str, stage: str, reasons: dict[str, str]):
+    """What the chosen stage needs, and only that: a trial time for "trial booked", a reason
+    for "lost"."""
+    trial_at = lost_reason = None
+    if stage == "trial_booked":
+        trial_at = _when(f"{prefix}_trial", N_("Trial date"), _tomorrow_ten())
+    elif stage == "lost":
+        lost_reason = st.selectbox(
+            t("Why was it lost?"),
+            ["", *reasons],
+            format_func=lambda r: reasons.get(r, t("-")),
+            key=f"{prefix}_lost_reason",
+        )
+    return trial_at, lost_reason or None
+
+
+# Not st.form: a form cannot show the trial or lost fields for the stage picked in it before
+# it is sent. Each field is keyed by the form's round instead.
 def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
     results = _options("follow_up_result")
     reasons = _options("lost_reason")
     stages = next_stages(me, detail.stage)
-    with st.form("opp_follow_up", clear_on_submit=False):
-        left, middle, right = st.columns(3)
-        channel = left.selectbox(
-            t(NC_("opportunity.fu", "Channel")),
-            FOLLOW_UP_CHANNELS,
-            format_func=lambda c: label("follow_up.channel", c),
+    key = f"opp_fu{_round('opp_fu')}"
+    left, middle, right = st.columns(3)
+    channel = left.selectbox(
+        t(NC_("opportunity.fu", "Channel")),
+        FOLLOW_UP_CHANNELS,
+        format_func=lambda c: label("follow_up.channel", c),
+        key=f"{key}_channel",
+    )
+    result = middle.selectbox(
+        t("Result"),
+        ["", *results],
+        format_func=lambda r: results.get(r, t("-")),
+        key=f"{key}_result",
+    )
+    levels = ["", *INTENTION_LEVELS]
+    level = right.selectbox(
+        t("Intention level"),
+        levels,
+        index=levels.index(detail.intention_level or ""),
+        format_func=lambda v: t(label_of("intention", v)) if v else t("-"),
+        key=f"{key}_level",
+    )
+    content = text_area(t("What was said"), max_chars=4000, key=f"{key}_content")
+    minutes = st.number_input(
+        t("Call minutes"),
+        min_value=0,
+        max_value=600,
+        value=0,
+        help=t("For calls: how long you talked."),
+        key=f"{key}_minutes",
+    )
+    stage = st.selectbox(
+        t("Move to stage"),
+        ["", *stages],
+        format_func=lambda s: stage_text(s) if s else t("Keep the stage"),
+        key=f"{key}_stage",
+    )
+    trial_at, lost_reason = _stage_extras(key, stage, reasons)
+    next_at = None
+    if stage != "lost":
+        next_at = _when(f"{key}_next", N_("Next follow-up"), _tomorrow_ten())
+    if st.button(t("Save the follow-up"), type="primary", key=f"{key}_save"):
+        entry = FollowUpInput(
+            channel=channel,
+            content=content,
+            result=result or None,
+            intention_level=level or None,
+            next_follow_up_at=next_at,
+            call_duration_s=int(minutes) * 60 if minutes else None,
+            stage=stage or None,
+            trial_at=trial_at,
+            lost_reason=lost_reason,
         )
-        result = middle.selectbox(
-            t("Result"),
-            ["", *results],
-            format_func=lambda r: results.get(r, t("-")),
-        )
-        levels = ["", *INTENTION_LEVELS]
-        level = right.selectbox(
-            t("Intention level"),
-            levels,
-            index=levels.index(detail.intention_level or ""),
-            format_func=lambda v: t(label_of("intention", v)) if v else t("-"),
-        )
-        content = text_area(t("What was said"), max_chars=4000)
-        minutes = st.number_input(
-            t("Call minutes"),
-            min_value=0,
-            max_value=600,
-            value=0,
-            help=t("For calls: how long you talked."),
-        )
-        next_at = _when("opp_fu_next", N_("Next follow-up"), _tomorrow_ten())
-        st.caption(t("Required unless you mark the opportunity lost."))
-        stage = st.selectbox(
-            t("Move to stage"),
-            ["", *stages],
-            format_func=lambda s: stage_text(s) if s else t("Keep the stage"),
-        )
-        trial_at = _when("opp_fu_trial", N_("Trial date"), _tomorrow_ten())
-        lost_reason = st.selectbox(
-            t("Lost reason (when marking lost)"),
-            ["", *reasons],
-            format_func=lambda r: reasons.get(r, t("-")),
-        )
-        st.caption(
-            t(
-                "The trial time counts only when moving to “Trial booked”, the lost reason only when marking lost."
-            )
-        )
-        if st.form_submit_button(t("Save the follow-up"), type="primary"):
-            entry = FollowUpInput(
-                channel=channel,
-                content=content,
-                result=result or None,
-                intention_level=level or None,
-                next_follow_up_at=None if stage == "lost" else next_at,
-                call_duration_s=int(minutes) * 60 if minutes else None,
-                stage=stage or None,
-                trial_at=trial_at if stage == "trial_booked" else None,
-                lost_reason=lost_reason or None,
-            )
-            _run(log_follow_up, me, detail.id, entry, success=N_("Follow-up saved."))
+        _saved("opp_fu", log_follow_up, me, detail.id, entry, success=N_("Follow-up saved."))
 
 
 def stage_form(me: Actor, detail: OpportunityDetail) -> None:
     stages = next_stages(me, detail.stage)
     reasons = _options("lost_reason")
-    with st.form("opp_stage"):
-        stage = st.selectbox(t("New stage"), stages, format_func=stage_text)
-        trial_at = _when("opp_stage_trial", N_("Trial date"), _tomorrow_ten())
-        lost_reason = st.selectbox(
-            t("Lost reason (when marking lost)"),
-            ["", *reasons],
-            format_func=lambda r: reasons.get(r, t("-")),
+    key = f"opp_stage{_round('opp_stage')}"
+    stage = st.selectbox(t("New stage"), stages, format_func=stage_text, key=f"{key}_stage")
+    trial_at, lost_reason = _stage_extras(key, stage, reasons)
+    st.caption(
+        t(
+            "Stages move forward; a booked trial needs its time, lost needs a reason. A paid order wins the opportunity."
         )
-        st.caption(
-            t(
-                "Stages move forward; a booked trial needs its time, lost needs a reason. A paid order wins the opportunity."
-            )
+    )
+    if st.button(t("Change the stage"), key=f"{key}_save"):
+        _saved(
+            "opp_stage",
+            change_stage,
+            me,
+            detail.id,
+            stage,
+            trial_at=trial_at,
+            lost_reason=lost_reason,
+            success=N_("Stage changed."),
         )
-        if st.form_submit_button(t("Change the stage")):
-            _run(
-                change_stage,
-                me,
-                detail.id,
-                stage,
-                trial_at=trial_at if stage == "trial_booked" else None,
-                lost_reason=lost_reason or None,
-                success=N_("Stage changed."),
-            )
 
 
 def trial_form(me: Actor, detail: OpportunityDetail) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_core.circulation.dry_run import preview_rule
+from crm_core.circulation.dry_run import CONFIRM_ABOVE, draft_moves, preview_rule
 from crm_core.circulation.rule_schemas import (
     DEPARTURE_TARGETS,
     DISPATCH_STRATEGIES,
@@ -33,6 +33,7 @@ from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_, label_of
+from ui.circulation import number
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import t, tmd
@@ -40,6 +41,7 @@ from ui.inputs import clean_text, text_input
 from ui.rule_ops import RuleContext, show_preview
 
 KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
+TABS = "rules_tabs"  # the rule page's tabs: st.session_state[TABS] is the open tab's label
 SPECS: dict[str, type] = {
     "dispatch": DispatchSpec,
     "recycle": RecycleSpec,
@@ -521,12 +523,21 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
                         "Shows what the rules would do right now with this draft, without saving anything."
                     ),
                 )
-    if not (save or dry):
+    confirmed = _confirmation(kind, ctx, editing_id)
+    if not (save or dry or confirmed):
         return
     try:
-        draft = draft_from_form(kind)
+        draft = confirmed or draft_from_form(kind)
         with session() as s:
-            if save:
+            if save and kind in PREVIEW_KINDS:
+                # Saving a rule that would move many opportunities at once asks first.
+                result = preview_rule(s, ctx.me, kind, draft, editing_id)
+                s.rollback()
+                moves = draft_moves(result, editing_id)
+                if moves > CONFIRM_ABOVE:
+                    st.session_state[key(kind, "confirm")] = (draft, editing_id, moves)
+                    st.rerun()
+            if save or confirmed:
                 rule = save_rule(s, ctx.me, kind, draft, editing_id)
                 saved = (rule.name, rule.version)
             else:
@@ -535,8 +546,33 @@ def rule_form(kind: str, ctx: RuleContext, rules: list) -> None:
     except CrmError as error:
         st.error(rule_error(error))
         return
-    if save:
+    if save or confirmed:
         flash(N_("Rule “{name}” saved (version {version})."), name=saved[0], version=saved[1])
         load(kind)
         st.rerun()
     show_preview(kind, result, editing_id, ctx.names)
+
+
+def _confirmation(kind: str, ctx: RuleContext, editing_id: int | None) -> RuleDraft | None:
+    """The draft waiting for the manager's word because its dry run moves many opportunities:
+    returned once they confirm; dropped when they go back to editing."""
+    pending = st.session_state.get(key(kind, "confirm"))
+    if not pending or pending[1] != editing_id:
+        return None
+    draft, _, moves = pending
+    st.warning(
+        tmd(
+            "Saved now, “{name}” would move {count} opportunities at once (more than {limit}). Save it anyway?",
+            name=draft.name,
+            count=number(moves),
+            limit=CONFIRM_ABOVE,
+        )
+    )
+    yes, no = st.columns(2)
+    if yes.button(t("Yes, save it"), key=key(kind, "confirm_yes"), type="primary"):
+        del st.session_state[key(kind, "confirm")]
+        return draft
+    if no.button(t("No, keep editing"), key=key(kind, "confirm_no")):
+        del st.session_state[key(kind, "confirm")]
+        st.rerun()
+    return None

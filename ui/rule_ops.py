@@ -4,6 +4,7 @@ buttons with the last job runs, and the result of a dry run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -51,8 +52,38 @@ def _reason(reason: str | None, rule_names: dict[int, str]) -> str:
     return label("waiting", reason)
 
 
-def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
-    """How many opportunities wait for dispatch, by reason."""
+def _advice(reason: str | None, rules: dict[int, Any], ctx: RuleContext) -> str:
+    """What a manager can do about opportunities waiting for `reason`."""
+    if reason is None:
+        return t(
+            "Dispatch has not run since they arrived: it runs every few minutes, or run it now below."
+        )
+    if reason == NO_RULE:
+        return t(
+            "Add a dispatch rule whose business line, channel and region match them, or widen an existing rule."
+        )
+    if reason.startswith(f"{NO_ROOM}:"):
+        raw = reason.split(":", 1)[1]
+        rule = rules.get(int(raw)) if raw.isdigit() else None
+        target = (rule.action or {}).get("target_unit_id") if rule is not None else None
+        if target:
+            unit = ctx.unit_labels.get(int(target)) or f"#{target}"
+            return t(
+                "No rep with room in {unit}: raise the holding cap or add reps who receive dispatch.",
+                unit=unit,
+            )
+        return t(
+            "None of the rule's reps has room: raise their holding cap or name more reps in the rule."
+        )
+    if reason == "departure":
+        return t("Their owner left: a departure rule or dispatch hands them on.")
+    return t("Dispatch hands them on with the next run that finds a matching rule with room.")
+
+
+def waiting_summary(
+    ctx: RuleContext, rule_names: dict[int, str], rules: list | None = None
+) -> None:
+    """How many opportunities wait for dispatch, by reason, and what to do about each."""
     st.subheader(t("Waiting for dispatch"))
     try:
         with session() as s:
@@ -72,14 +103,25 @@ def waiting_summary(ctx: RuleContext, rule_names: dict[int, str]) -> None:
             count=number(total),
         )
     )
+    by_id = {rule.id: rule for rule in rules or []}
     rows = sorted(reasons.items(), key=lambda item: -item[1])
     frame = pd.DataFrame(
         [
-            {t("Why"): _reason(r, rule_names), t(NC_("rules.waiting", "Opportunities")): number(n)}
+            {
+                t("Why"): _reason(r, rule_names),
+                t(NC_("rules.waiting", "Opportunities")): number(n),
+                t("What to do"): _advice(r, by_id, ctx),
+            }
             for r, n in rows
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch", key="rules_waiting")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="rules_waiting",
+        column_config={t("What to do"): st.column_config.TextColumn(width="large")},
+    )
 
 
 def _counts(counts: dict) -> str:

@@ -17,12 +17,15 @@ from crm_core.platform import clock
 # How a figure may be split (the funnel's table, the performance leaderboard).
 SPLITS = ("none", "business_line", "channel", "campaign", "unit", "rep")
 DEFAULT_DAYS = 30
+# Whom team performance credits per person: the owner (who closed) or who qualified it.
+CREDITS = ("owner", "qualifier")
 
 
 @dataclass(frozen=True)
 class DashboardFilter:
     """The filters of a dashboard view. None means "all"; `unit_id` means the unit and
-    everything below it; `split` is how the table under a chart is broken down."""
+    everything below it; `split` is how the table under a chart is broken down; `credit`
+    whom team performance's people are (`owner` or `qualifier`)."""
 
     start: date | None = None
     end: date | None = None
@@ -32,6 +35,7 @@ class DashboardFilter:
     unit_id: int | None = None
     owner_id: int | None = None
     split: str = "none"
+    credit: str = "owner"
 
     @property
     def since(self) -> datetime | None:
@@ -86,6 +90,9 @@ def from_query_params(params: Mapping[str, str], fallback: DashboardFilter) -> D
     split = params.get("split")
     if split in SPLITS:
         values["split"] = split
+    credit = params.get("credit")
+    if credit in CREDITS:
+        values["credit"] = credit
     return replace(fallback, **values)
 
 
@@ -99,6 +106,9 @@ def to_query_params(view: DashboardFilter) -> dict[str, str]:
             out[key] = value.isoformat() if value else ""
         elif item.name == "split":
             if value != "none":
+                out[key] = value
+        elif item.name == "credit":
+            if value != "owner":
                 out[key] = value
         elif value is not None:
             out[key] = str(value)

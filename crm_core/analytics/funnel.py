@@ -9,10 +9,6 @@ once per stage; a lost one counts for the stages it reached before, and the lost
 reported beside the funnel. The furthest stage of each opportunity is kept on it as its
 history is written (`opportunity.furthest_stage`), so the funnel is one GROUP BY over the
 cohort read from an index, not a join of millions of history rows.
-
-A won opportunity counts as won whatever its furthest stage: an imported win (a lead file's
-`Converted` = 1) proves the lead and the win, not the trial lessons between, so its furthest
-stage stays `new` and it counts at `new` and at `won` only.
 """
 
 from __future__ import annotations
@@ -125,45 +121,40 @@ def _split_column(view: DashboardFilter):
     }.get(view.split)
 
 
+_WON_RANK = len(FUNNEL_STAGES) - 1
+# An opportunity's outcome in the funnel's counts: 0 open, 1 lost, 2 won.
+_OPEN, _LOST, _WON = 0, 1, 2
+
+
 def _counts(session: Session, view: DashboardFilter, conditions) -> dict:
-    """(split key, furthest rank, lost) -> opportunities: one GROUP BY over the cohort's
-    furthest stages, which the index on the cohort holds."""
+    """(split key, furthest rank, outcome) -> opportunities: one GROUP BY over the
+    cohort's furthest stages and stages, which the index on the cohort holds."""
     split = _split_column(view)
     keys = [*([split] if split is not None else []), Opportunity.furthest_stage]
-    # 1 lost, 2 won (whatever its furthest stage), 0 open.
-    state = case((Opportunity.stage == "lost", 1), (Opportunity.stage == "won", 2), else_=0)
-    query = with_lead(select(*keys, state, func.count()).select_from(Opportunity), view)
-    rows = session.exec(query.where(*conditions).group_by(*keys, state)).all()
+    outcome = case(
+        (Opportunity.stage == "lost", _LOST), (Opportunity.stage == "won", _WON), else_=_OPEN
+    )
+    query = with_lead(select(*keys, outcome, func.count()).select_from(Opportunity), view)
+    rows = session.exec(query.where(*conditions).group_by(*keys, outcome)).all()
     counts: dict = {}
-    won_rank = len(FUNNEL_STAGES) - 1
     for row in rows:
         key = row[0] if split is not None else None
         rank = max(funnel_rank(row[-3]), 0)
-        state_of = int(row[-2])
-        if state_of == 2:
-            # Stages up to the furthest one, and won: an imported win did not pass the rest.
-            bucket = (key, rank, _WON)
-            if rank == won_rank:
-                bucket = (key, rank, 0)
-        else:
-            bucket = (key, rank, state_of)
-        counts[bucket] = counts.get(bucket, 0) + row[-1]
+        counts[(key, rank, int(row[-2]))] = counts.get((key, rank, int(row[-2])), 0) + row[-1]
     return counts
 
 
-_WON = 2  # the bucket of won opportunities whose furthest stage is before won
-
-
 def _reached(counts: dict[tuple[int, int], int]) -> tuple[tuple[int, ...], int]:
-    """Count per stage (furthest rank at or past it) and lost, from (rank, lost) -> n."""
+    """Count per stage (furthest rank at or past it; won also from the stage) and lost,
+    from (rank, outcome) -> n."""
     reached = [0] * len(FUNNEL_STAGES)
     lost = 0
-    for (rank, state), n in counts.items():
+    for (rank, outcome), n in counts.items():
         for i in range(max(rank, 0) + 1):
             reached[i] += n
-        if state == _WON:
-            reached[-1] += n
-        lost += n if state == 1 else 0
+        if outcome == _WON and rank < _WON_RANK:
+            reached[_WON_RANK] += n
+        lost += n if outcome == _LOST else 0
     return tuple(reached), lost
 
 
@@ -200,8 +191,8 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
     )
     overall: dict[tuple[int, int], int] = {}
     by_key: dict = {}
-    for (key, rank, lost), n in counts.items():
-        overall[(rank, lost)] = overall.get((rank, lost), 0) + n
+    for (key, rank, outcome), n in counts.items():
+        overall[(rank, outcome)] = overall.get((rank, outcome), 0) + n
         by_key.setdefault(key, {})
     reached, lost = _reached(overall)
     steps = [
@@ -217,10 +208,10 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
     if view.split != "none":
         mapping, labels = _labels(session, actor, view, unit, by_key)
         grouped: dict = {}
-        for (key, rank, is_lost), n in counts.items():
+        for (key, rank, outcome), n in counts.items():
             group = mapping.get(key) if key is not None else None
             bucket = grouped.setdefault(group, {})
-            bucket[(rank, is_lost)] = bucket.get((rank, is_lost), 0) + n
+            bucket[(rank, outcome)] = bucket.get((rank, outcome), 0) + n
         order = [g for g in labels if g in grouped] + [g for g in grouped if g not in labels]
         for group in sorted(order, key=lambda g: (g is None, -_reached(grouped[g])[0][0])):
             group_reached, group_lost = _reached(grouped[group])

@@ -10,6 +10,9 @@ order, a leaderboard; refunds apart.
   in the period, counted for their owner and their unit. Win rate = won / (won + lost).
 - A unit's row holds its whole subtree: the group of an order is the unit that follows the
   drill-down's base in the order's frozen path.
+- People: the owner frozen on the order (lost: the owner), or, when the view credits the
+  qualifier, whoever qualified the opportunity (`opportunity.qualified_by_id`, e.g. the SDR
+  of an imported closed deal). Units stay the owner's in both.
 """
 
 from __future__ import annotations
@@ -98,35 +101,37 @@ def _orders(session: Session, actor: Actor, view: DashboardFilter, unit, moment,
     """(frozen path, frozen owner) -> (orders, opportunities, amount) for the orders whose
     `moment` column falls in the period."""
     o = SalesOrder
+    person = Opportunity.qualified_by_id if view.credit == "qualifier" else o.attributed_owner_id
     query = select(
         o.attributed_org_path,
-        o.attributed_owner_id,
+        person,
         func.count(),
         func.count(func.distinct(o.opportunity_id)),
         func.sum(o.amount),
     ).select_from(o)
-    if needs_opportunity(view):
+    if needs_opportunity(view) or view.credit == "qualifier":
         query = with_lead(query.join(Opportunity, Opportunity.id == o.opportunity_id), view)
     query = query.where(
         col(o.status).in_(statuses),
         *revenue_conditions(actor, view, unit),
         *in_period(moment, period_bounds(session, view)),
-    ).group_by(o.attributed_org_path, o.attributed_owner_id)
+    ).group_by(o.attributed_org_path, person)
     return session.exec(query).all()
 
 
 def _lost(session: Session, actor: Actor, view: DashboardFilter, unit):
-    """(unit path now, owner) -> opportunities lost in the period."""
+    """(unit path now, owner or qualifier) -> opportunities lost in the period."""
     o = Opportunity
+    person = o.qualified_by_id if view.credit == "qualifier" else o.owner_id
     query = (
-        with_lead(select(OrgUnit.path, o.owner_id, func.count()).select_from(o), view)
+        with_lead(select(OrgUnit.path, person, func.count()).select_from(o), view)
         .outerjoin(OrgUnit, OrgUnit.id == o.org_unit_id)
         .where(
             *opportunity_conditions(actor, view, unit),
             o.stage == "lost",
             *in_period(o.closed_at, period_bounds(session, view)),
         )
-        .group_by(OrgUnit.path, o.owner_id)
+        .group_by(OrgUnit.path, person)
     )
     return session.exec(query).all()
 

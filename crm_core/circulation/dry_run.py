@@ -65,7 +65,7 @@ def _within_reach(session: Session, actor: Actor, kind: str, result, rule_id: in
     the sums of those outcomes: another unit's rule only takes that unit's opportunities."""
     if actor.scope is DataScope.ALL:
         return result
-    readable = {rule.id for rule in list_rules(session, actor, kind)}
+    readable = {rule.id for rule in list_rules(session, actor, kind, above=False)}
     result.rules = [o for o in result.rules if o.rule_id in readable or o.rule_id == rule_id]
     if isinstance(result, RecycleResult):
         result.recycled = sum(o.recycled for o in result.rules)
@@ -82,3 +82,23 @@ def _within_reach(session: Session, actor: Actor, kind: str, result, rule_id: in
         )
         result.per_rep = {rep: n for rep, n in result.per_rep.items() if rep in reps}
     return result
+
+
+# A draft that would move more than this many opportunities at once is saved only after the
+# manager confirms it, having seen the number.
+CONFIRM_ABOVE = 100
+
+
+def draft_moves(result: DispatchResult | RecycleResult | RenewalResult, rule_id: int | None) -> int:
+    """How many opportunities the draft itself (a new rule, or rule `rule_id` being edited)
+    would move right now in a dry run's `result`: assign, recycle or open."""
+    total = 0
+    for outcome in result.rules:
+        if outcome.rule_id is None or outcome.rule_id == rule_id:
+            if isinstance(result, DispatchResult):
+                total += outcome.assigned
+            elif isinstance(result, RecycleResult):
+                total += outcome.recycled + outcome.dormant
+            else:
+                total += outcome.opened
+    return total

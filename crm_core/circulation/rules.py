@@ -32,6 +32,7 @@ from crm_core.models import (
     RenewalRule,
     RuleVersion,
     User,
+    path_ids,
 )
 from crm_core.org.access import unit_clause, user_scope
 from crm_core.org.roles import dispatch_receivers
@@ -96,18 +97,38 @@ def _reads_unit(session: Session, actor: Actor, unit_id: int | None) -> bool:
     return found is not None
 
 
-def list_rules(session: Session, actor: Actor, kind: str) -> list[Any]:
-    """Every rule of `kind` the actor may read, in the order they apply: their units' rules
-    and the company-wide ones (which only the `all` scope may change)."""
+def _ancestor_units(session: Session, actor: Actor) -> list[int]:
+    """The units above the actor's own reach: a rule kept there routes the actor's units too
+    (a department's dispatch rule hands out to its teams)."""
+    paths = set(actor.subtree_paths)
+    if actor.exact_unit_ids:
+        paths.update(
+            session.exec(
+                select(OrgUnit.path).where(col(OrgUnit.id).in_(sorted(actor.exact_unit_ids)))
+            ).all()
+        )
+    return sorted({unit for path in paths for unit in path_ids(path)})
+
+
+def _readable(session: Session, actor: Actor, model, *, above: bool = True):
+    """The rules of `model` the actor may read (see `list_rules`)."""
+    readable = or_(col(model.org_unit_id).is_(None), unit_clause(actor, model.org_unit_id))
+    if above and actor.scope is not DataScope.ALL:
+        units_above = _ancestor_units(session, actor)
+        if units_above:
+            readable = or_(readable, col(model.org_unit_id).in_(units_above))
+    return readable
+
+
+def list_rules(session: Session, actor: Actor, kind: str, *, above: bool = True) -> list[Any]:
+    """Every rule of `kind` the actor may read, in the order they apply: their units' rules,
+    the company-wide ones and those of the units above theirs, which route their units as
+    well (only `can_edit` says which of them the actor may change). `above=False` leaves those
+    out: their counts span units beyond the actor's reach."""
     actor.require(Permission.MANAGE_RULES)
     model = _model(kind)
-    return list(
-        session.exec(
-            select(model)
-            .where(or_(col(model.org_unit_id).is_(None), unit_clause(actor, model.org_unit_id)))
-            .order_by(*_ordered(model))
-        ).all()
-    )
+    readable = _readable(session, actor, model, above=above)
+    return list(session.exec(select(model).where(readable).order_by(*_ordered(model))).all())
 
 
 def can_edit(session: Session, actor: Actor, rule) -> bool:
@@ -124,10 +145,7 @@ def get_rule(session: Session, actor: Actor, kind: str, rule_id: int):
     actor.require(Permission.MANAGE_RULES)
     model = _model(kind)
     rule = session.exec(
-        select(model).where(
-            model.id == rule_id,
-            or_(col(model.org_unit_id).is_(None), unit_clause(actor, model.org_unit_id)),
-        )
+        select(model).where(model.id == rule_id, _readable(session, actor, model))
     ).first()
     if rule is None:
         raise NotFound(entity=f"{kind}_rule", id=rule_id)

@@ -11,6 +11,8 @@ goes through the library, so both paths always give the same answer.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 # Characters people put inside a number; removed before the fast-path match.
@@ -78,3 +80,23 @@ def phone_suffix(e164: str | None) -> str | None:
         return e164[-4:]
     digits = "".join(c for c in e164 if c.isdigit())
     return digits[-4:] or None
+
+
+def readable_phone(e164: str | None, home_region: str = "CN") -> str:
+    """A stored number as people read it: nationally for the company's country (`197 8170
+    5596`), internationally for others (`+44 20 7946 0958`); as stored when it does not
+    parse."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == home_region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_e164(text: str | None) -> bool:
+    """Whether `text` is a number as stored (`+` and 8 to 15 digits): safe in a `tel:` link."""
+    return bool(text) and re.fullmatch(r"\+[1-9][0-9]{7,14}", text) is not None

@@ -135,6 +135,9 @@ class Opportunity(SQLModel, table=True):
     # The won opportunity a renewal follows (pipeline type `renewal`).
     renewal_of_id: int | None = Field(default=None, foreign_key="opportunity.id", index=True)
     owner_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # Who qualified it (a history file's second person, e.g. the SDR beside the closer):
+    # team performance can credit them instead of the owner (0015).
+    qualified_by_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     # The owner's unit while owned; kept when the opportunity goes to the pool so the pool
     # stays within the team's reach.
     org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")

@@ -183,6 +183,12 @@ def check_stage_move(
         )
     if to_stage == "trial_booked" and trial_at is None:
         raise ValidationError(N_("A booked trial needs its date and time."))
+    if to_stage == "trial_done" and _trial_still_ahead(session, opportunity.id):
+        raise ValidationError(
+            N_(
+                "A trial lesson is still booked for later: mark it attended once it has happened, or cancel it first."
+            )
+        )
     if to_stage == "lost":
         if not lost_reason:
             raise ValidationError(N_("Choose why the opportunity was lost."))
@@ -190,6 +196,21 @@ def check_stage_move(
             raise ValidationError(
                 N_("“{reason}” is not one of the lost reasons."), reason=lost_reason
             )
+
+
+def _trial_still_ahead(session: Session, opportunity_id: int) -> bool:
+    """Whether a booked trial of the opportunity lies in the future: "trial done" before the
+    lesson would count a trial nobody attended."""
+    return (
+        session.exec(
+            select(TrialLesson.id).where(
+                TrialLesson.opportunity_id == opportunity_id,
+                TrialLesson.status == "booked",
+                TrialLesson.scheduled_at > clock.now(),
+            )
+        ).first()
+        is not None
+    )
 
 
 def change_stage(

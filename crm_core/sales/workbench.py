@@ -135,9 +135,7 @@ def workbench(session: Session, actor: Actor, *, limit: int = LINES) -> Workbenc
         o.next_follow_up_at,
         limit,
     )
-    new, new_count = _lines(
-        session, [*mine, col(o.first_follow_up_at).is_(None)], o.assigned_at.desc(), limit
-    )
+    new, new_count = new_assignments(session, actor, limit=limit)
     return Workbench(
         overdue=overdue,
         overdue_count=overdue_count,
@@ -149,6 +147,19 @@ def workbench(session: Session, actor: Actor, *, limit: int = LINES) -> Workbenc
         today=day_activity(session, actor, day_start),
         trials_today=_trials(session, actor, day_start, day_end),
         team=team_backlog(session, actor) if _manages(actor) else None,
+    )
+
+
+def new_assignments(
+    session: Session, actor: Actor, *, limit: int = LINES
+) -> tuple[list[WorkLine], int]:
+    """The actor's opportunities not yet followed up, newest assignment first, and how many
+    there are: what the workbench polls while it is open."""
+    actor.require(Permission.WORK_OPPORTUNITIES)
+    o = Opportunity
+    where = [o.owner_id == actor.user_id, o.pool_state == "owned"]
+    return _lines(
+        session, [*where, col(o.first_follow_up_at).is_(None)], o.assigned_at.desc(), limit
     )
 
 

@@ -13,6 +13,7 @@ from crm_core.imports.history import (
     DEFAULT_STAGE_MAP,
     MODES,
     TEAM_COLUMNS,
+    UNOWNED,
     HistoryOptions,
     guess_columns,
     guess_team_columns,
@@ -24,7 +25,7 @@ from crm_core.imports.history import (
 )
 from crm_core.imports.leads.columns import word
 from crm_core.imports.tabular import read_table
-from crm_core.models import DEFAULT_STAGES
+from crm_core.models import DEFAULT_STAGES, OPEN_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines
@@ -67,7 +68,7 @@ def _mapping(frame: pd.DataFrame, fields: dict, guessed: dict, prefix: str) -> d
     return chosen
 
 
-def _issues(report) -> pd.DataFrame:
+def _issues(issues) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -76,7 +77,7 @@ def _issues(report) -> pd.DataFrame:
                 t("Column"): i.column or "",
                 t("Reason"): t(i.reason, **i.params),
             }
-            for i in report.issues
+            for i in issues
         ]
     )
 
@@ -154,11 +155,21 @@ if mapping.get("stage"):
     for position, source in enumerate(words):
         default = DEFAULT_STAGE_MAP.get(word(source), "new")
         stage_map[source] = grid[position % 4].selectbox(
-            md(source),
-            DEFAULT_STAGES,  # the file's word as the label: Markdown index=DEFAULT_STAGES.index(default),
+            md(source),  # the file's word as the label: Markdown
+            DEFAULT_STAGES,
+            index=DEFAULT_STAGES.index(default),
             format_func=lambda code: t(label_of("stage", code)),
             key=f"history_stage_{position}",
         )
+default_stage = None
+if not mapping.get("stage"):
+    # A closed-deals export has no stage column: every row is a win (or a loss).
+    default_stage = st.selectbox(
+        t("Stage of every row"),
+        ["won", "lost", *OPEN_STAGES],
+        format_func=lambda code: t(label_of("stage", code)),
+        key="history_default_stage",
+    )
 
 cols = st.columns(4)
 line = cols[0].selectbox(t("Business line"), list(lines), format_func=lines.get)
@@ -174,16 +185,17 @@ mode = cols[3].radio(
     horizontal=True,
     format_func=lambda m: t(label_of("history_import.mode", m)),
 )
-create = st.checkbox(
-    t("Create missing users and units"),
-    help=t(
-        "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
-    ),
+unowned = st.radio(
+    t("Open rows without a known owner go to"),
+    UNOWNED,
+    horizontal=True,
+    format_func=lambda code: t(label_of("history_import.unowned", code)),
+    key="history_unowned",
 )
 create = st.checkbox(
     t("Create missing users and units"),
     help=t(
-        "Owners nobody matches become resigned accounts that cannot sign in; teams become units under the chosen parent."
+        "Owners of closed rows nobody matches become resigned accounts that cannot sign in, so their wins still count for them; teams become units under the chosen parent."
     ),
 )
 file_zone = file_zone_picker("history_import_zone")
@@ -200,6 +212,8 @@ options = HistoryOptions(
     mode=mode,
     source=source.strip(),
     time_zone=file_zone,
+    default_stage=default_stage,
+    unowned=unowned,
 )
 problems = mapping_problems(options)
 if problems:
@@ -249,6 +263,15 @@ metrics[0].metric(t("To import"), f"{report.to_import:,}")
 metrics[1].metric(t("Imported before"), f"{report.already_imported:,}")
 metrics[2].metric(t("Bad rows"), f"{report.rejected:,}")
 metrics[3].metric(t("Won value"), f"{report.won_value:,.2f}")
+if report.known_people or report.unowned:
+    st.caption(
+        t(
+            "{known} rows are people already in the lead library ({taken} close their imported opportunity); {unowned} open rows have no owner and go to the pool or to dispatch.",
+            known=report.known_people,
+            taken=report.taken_over,
+            unowned=report.unowned,
+        )
+    )
 if report.new_units or report.new_users:
     st.info(
         t(
@@ -267,7 +290,17 @@ if report.issues:
             count=len(report.issues),
         )
     )
-    st.dataframe(_issues(report), hide_index=True, width="stretch", key="history_issues")
+    st.dataframe(_issues(report.issues), hide_index=True, width="stretch", key="history_issues")
+if report.warnings:
+    st.info(
+        nt(
+            "{count} row is kept with a notice; see it below.",
+            "{count} rows are kept with a notice; see each below.",
+            len(report.warnings),
+            count=len(report.warnings),
+        )
+    )
+    st.dataframe(_issues(report.warnings), hide_index=True, width="stretch", key="history_warnings")
 st.button(
     t("Import {count} opportunities", count=report.to_import),
     type="primary",

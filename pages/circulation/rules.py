@@ -17,7 +17,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import language, show_error, t
-from ui.rule_forms import KINDS, rule_form
+from ui.rule_forms import KINDS, TABS, rule_form
 from ui.rule_list import rule_list
 from ui.rule_ops import RuleContext, jobs_panel, waiting_summary
 
@@ -53,7 +53,8 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-tabs = st.tabs([t(label_of("rules.kind", kind)) for kind in KINDS])
+# Keyed: saving a rule reruns the page on the tab it was saved in, not on the first one.
+tabs = st.tabs([t(label_of("rules.kind", kind)) for kind in KINDS], key=TABS, on_change="rerun")
 for kind, tab in zip(KINDS, tabs, strict=True):
     with tab:
         st.caption(t(label_of("rules.kind_intro", kind)))
@@ -62,5 +63,5 @@ for kind, tab in zip(KINDS, tabs, strict=True):
         rule_form(kind, ctx, rules[kind])
 
 st.divider()
-waiting_summary(ctx, dispatch_names)
+waiting_summary(ctx, dispatch_names, rules["dispatch"])
 jobs_panel(ctx, ctx.names)

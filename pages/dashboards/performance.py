@@ -21,7 +21,7 @@ st.caption(
         "Revenue is credited to the rep and unit frozen on each order at payment, so later moves never shift it. Won: paid in the period; lost: lost in the period; win rate = won / (won + lost). Refunds of the period are shown apart."
     )
 )
-view = filter_bar("perf", split=False)
+view = filter_bar("perf", split=False, credit=True)
 try:
     with session() as s:
         result = performance(s, me, view)
@@ -82,7 +82,8 @@ st.dataframe(units, hide_index=True, width="stretch", key="perf_units")
 downloads(units, "performance-units", "perf_units")
 
 st.subheader(t("Leaderboard"))
-board = table(result.reps, t("Rep"))
+person = t("Rep") if view.credit == "owner" else t("Who qualified")
+board = table(result.reps, person)
 board.insert(0, "#", range(1, len(board.index) + 1))
 st.dataframe(board, hide_index=True, width="stretch", key="perf_reps")
 downloads(board, "leaderboard", "perf_reps")

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.leads.masking import reveal_phone
+from crm_core.leads.phones import is_e164, readable_phone
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.permissions import Permission
@@ -72,13 +73,20 @@ def _summary(detail: OpportunityDetail) -> None:
     left, middle, right = st.columns(3)
     with left:
         # Every value below is people's text: escaped, so a masked `150****3424` is not bold.
-        st.markdown(f"**{t(NC_('opportunity', 'Phone'))}:** {md(detail.phone) or '-'}")
         revealed = st.session_state.get(_REVEALED)
+        full = detail.phone if me.can(Permission.VIEW_FULL_PHONE) else None
         if revealed and revealed[0] == detail.lead_id:
-            st.info(tmd("Full number: {phone} (this look was logged)", phone=revealed[1]))
+            full = revealed[1]
+        shown = readable_phone(full) if full else detail.phone
+        line = f"**{t(NC_('opportunity', 'Phone'))}:** {md(shown) or '-'}"
+        if full and is_e164(full):
+            line += f" · [:material/call: {t('Call')}](tel:{full})"
+        st.markdown(line)
+        if revealed and revealed[0] == detail.lead_id:
+            st.caption(t("The full number is shown once; this look was logged."))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):
             if st.button(
-                t("Show number"),
+                t("Show number to call"),
                 key="opp_reveal",
                 help=t("Shows the full number once; every reveal is written to the audit log."),
             ):

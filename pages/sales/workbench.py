@@ -15,11 +15,11 @@ from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.notices import list_notices, mark_read, unread_count
 from crm_core.platform.permissions import Permission
 from crm_core.sales.transfers import count_pending_transfers
-from crm_core.sales.workbench import WorkLine, workbench
+from crm_core.sales.workbench import WorkLine, new_assignments, workbench
 from ui.circulation import number
 from ui.context import actor
 from ui.db import session
-from ui.i18n import show_error, t, tmd
+from ui.i18n import nt, show_error, t, tmd
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -30,14 +30,13 @@ from ui.sales import (
     when_relative,
 )
 
+REFRESH_SECONDS = 15
 me = actor()
 now = clock.now()
 try:
     with session() as s:
         bench = workbench(s, me)
         due = recycle_due(s, me)
-        unread = unread_count(s, me)
-        notices = list_notices(s, me, unread_only=True, limit=10)
         transfers = (
             count_pending_transfers(s, me) if me.can(Permission.ASSIGN_OPPORTUNITIES) else None
         )
@@ -107,19 +106,80 @@ with left:
         N_("Nothing else due today."),
         due=True,
     )
-with right:
+
+
+def fresh(kind: str, ids: list[int]) -> list[int]:
+    """The ids not seen on this page before; the first look only remembers them, so a toast
+    means something arrived while the page was open."""
+    key = f"workbench_seen_{kind}"
+    seen = st.session_state.get(key)
+    st.session_state[key] = set(ids) | (seen or set())
+    return [] if seen is None else [i for i in ids if i not in seen]
+
+
+# New work arrives while a rep keeps the page open (dispatch runs every few minutes): these two
+# parts poll on their own, without rerunning the whole page.
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_new_assignments() -> None:
+    """The new assignments, reloaded every REFRESH_SECONDS, with a toast for each newcomer."""
+    try:
+        with session() as s:
+            lines, count = new_assignments(s, me)
+    except CrmError as error:
+        show_error(error)
+        return
+    arrived = set(fresh("assignments", [line.opportunity_id for line in lines]))
+    for line in lines:
+        if line.opportunity_id in arrived:
+            st.toast(
+                tmd("New assignment: {name}", name=line.lead_name), icon=":material/person_add:"
+            )
     work_list(
         N_("New assignments to contact ({count})"),
-        bench.new_assignments,
-        bench.new_count,
+        lines,
+        count,
         N_("Every new opportunity has been contacted."),
         due=False,
     )
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_notices() -> None:
+    """The unread notices, reloaded every REFRESH_SECONDS, with a toast for each new one."""
+    try:
+        with session() as s:
+            unread = unread_count(s, me)
+            notices = list_notices(s, me, unread_only=True, limit=10)
+    except CrmError as error:
+        show_error(error)
+        return
+    arrived = set(fresh("notices", [n.id for n in notices]))
+    st.subheader(t("Notices ({count} unread)", count=number(unread)))
+    if notices:
+        for notice in notices:
+            text = tmd(label_of("notice", notice.kind), **(notice.params or {}))
+            if notice.id in arrived:
+                st.toast(text, icon=":material/notifications:")
+            st.info(f"{local(notice.created_at)} · {text}")
+        if st.button(t("Mark all read"), key="workbench_mark_read"):
+            with session() as s:
+                mark_read(s, me)
+            st.rerun()
+    else:
+        st.caption(t("No new notices."))
+
+
+with right:
+    live_new_assignments()
     st.subheader(t("Will be recycled soon ({count})", count=number(len(due))))
     if due:
         for item in due[:20]:
             days = item.days_left(now)
-            left_text = t("Within a day") if days == 0 else t("Recycled in {days} days", days=days)
+            left_text = (
+                t("Within a day")
+                if days == 0
+                else nt("Recycled in {n} day", "Recycled in {n} days", days)
+            )
             open_link(
                 item.opportunity_id,
                 line_text(
@@ -175,18 +235,7 @@ with pipeline_col:
         )
         st.caption(t("Done today: {done}", done=done))
 with notices_col:
-    st.subheader(t("Notices ({count} unread)", count=number(unread)))
-    if notices:
-        for notice in notices:
-            st.info(
-                f"{local(notice.created_at)} · {tmd(label_of('notice', notice.kind), **(notice.params or {}))}"
-            )
-        if st.button(t("Mark all read"), key="workbench_mark_read"):
-            with session() as s:
-                mark_read(s, me)
-            st.rerun()
-    else:
-        st.caption(t("No new notices."))
+    live_notices()
 
 if bench.team is not None:
     st.subheader(t("Your team's backlog ({count} reps)", count=number(len(bench.team))))

@@ -16,7 +16,7 @@ from crm_core.sales.home import home_summary
 from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import t, tmd
+from ui.i18n import nt, t, tmd
 from ui.text import md
 
 me = actor()
@@ -91,7 +91,9 @@ if due is not None:
         now = clock.now()
 
         def in_days(days: int) -> str:
-            return t("Within a day") if days == 0 else t("Recycled in {days} days", days=days)
+            if days == 0:
+                return t("Within a day")
+            return nt("Recycled in {n} day", "Recycled in {n} days", days)
 
         frame = pd.DataFrame(
             [

@@ -4,7 +4,8 @@ history shows in the dashboards from day one.
 The flow the page follows: `read_table` the pipeline file (and optionally a team file:
 owner -> team -> parent unit) -> `guess_columns` / `guess_team_columns` (corrected by hand)
 -> the stage map (the source's stages to ours) and the business line -> `preview_history`
-(every bad row with its row, column and reason; the users and units that would be created)
+(every bad row with its row, column and reason, every warning on a kept row; the users and
+units that would be created)
 -> `run_history_import` (good rows, or all or nothing), idempotent by the source's
 opportunity id.
 """
@@ -16,22 +17,27 @@ from crm_core.imports.history.columns import (
     DEFAULT_STAGE_MAP,
     MODES,
     TEAM_COLUMNS,
+    UNOWNED,
     HistoryOptions,
 )
+from crm_core.imports.history.people import HistoryIssue
 from crm_core.imports.history.preview import (
     MAX_ROWS,
     HistoryReport,
     mapping_problems,
     preview_history,
 )
-from crm_core.imports.history.rows import HistoryIssue
 from crm_core.imports.history.run import list_history_imports, run_history_import
 from crm_core.imports.tabular import guess_mapping
 
 
 def guess_columns(columns: Iterable[str]) -> dict[str, str | None]:
-    """Field -> the pipeline file's column that seems to hold it."""
-    return guess_mapping(columns, COLUMNS)
+    """Field -> the pipeline file's column that seems to hold it. A file with a lead id
+    and no opportunity id of its own (a closed-deals export) is keyed by the lead id."""
+    mapping = guess_mapping(columns, COLUMNS)
+    if not mapping["external_id"] and mapping["lead_id"]:
+        mapping["external_id"] = mapping["lead_id"]
+    return mapping
 
 
 def guess_team_columns(columns: Iterable[str]) -> dict[str, str | None]:
@@ -55,6 +61,7 @@ __all__ = [
     "MAX_ROWS",
     "MODES",
     "TEAM_COLUMNS",
+    "UNOWNED",
     "HistoryIssue",
     "HistoryOptions",
     "HistoryReport",

@@ -1,6 +1,7 @@
-"""The columns of a history file (the opportunities of another CRM) and of its optional
-team file (owner -> team -> parent unit), the words they go by in English and Chinese, the
-default reading of the source's stages, and the options of a run."""
+"""The columns of a history file (the opportunities of another CRM, or a closed-deals
+export) and of its optional team file (owner -> team -> parent unit), the words they go by
+in English and Chinese, the default reading of the source's stages, and the options of a
+run."""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "原系统编号",
         "编号",
     ),
+    # The person's id in the source (a marketing-qualified lead's id): the lead library's
+    # external id, so a lead imported before is the same person. When the file has no
+    # opportunity id of its own, this column serves as both.
+    "lead_id": (
+        "mql_id",
+        "mql id",
+        "lead id",
+        "lead_id",
+        "lead external id",
+        "线索编号",
+        "线索ID",
+        "名片编号",
+    ),
     "owner": (
         "sales_agent",
         "sales agent",
@@ -35,9 +49,40 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "课程顾问",
         "顾问",
         "归属人",
+        "sr_id",
+        "closer",
+        "closed by",
+        "成交人",
+    ),
+    # Who qualified the lead, beside the owner who closed it (e.g. an SDR).
+    "qualifier": (
+        "sdr_id",
+        "sdr",
+        "qualified by",
+        "qualifier",
+        "资格审核人",
+        "邀约人",
     ),
     "team": ("sales_team", "sales team", "team", "团队", "小组", "所属团队"),
     "stage": ("deal_stage", "deal stage", "stage", "status", "阶段", "商机阶段", "状态"),
+    # The last open stage of a lost (or won) row: the stages the file proves it reached.
+    "stage_before": (
+        "stage before lost",
+        "stage_before_lost",
+        "previous stage",
+        "last stage",
+        "lost at stage",
+        "流失前阶段",
+        "丢单前阶段",
+    ),
+    "lost_reason": (
+        "lost reason",
+        "loss reason",
+        "reason lost",
+        "lost_reason",
+        "流失原因",
+        "丢单原因",
+    ),
     "created_at": (
         "engage_date",
         "engage date",
@@ -47,6 +92,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "创建时间",
         "创建日期",
         "开始日期",
+        "first_contact_date",
+        "first contact date",
+        "first contact",
+        "首次咨询时间",
     ),
     "closed_at": (
         "close_date",
@@ -56,8 +105,22 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "关闭时间",
         "关单日期",
         "成交日期",
+        "won_date",
+        "won date",
+        "date won",
     ),
-    "amount": ("close_value", "close value", "amount", "value", "deal value", "成交金额", "金额"),
+    "amount": (
+        "close_value",
+        "close value",
+        "amount",
+        "value",
+        "deal value",
+        "declared_monthly_revenue",
+        "declared monthly revenue",
+        "revenue",
+        "成交金额",
+        "金额",
+    ),
     "name": (
         "account",
         "customer",
@@ -70,6 +133,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "姓名",
         "学员姓名",
     ),
+    "channel": ("source", "lead source", "origin", "渠道", "来源", "来源渠道", "线索来源"),
+    "campaign": ("campaign name", "ad campaign", "推广计划", "活动", "活动名称", "广告计划"),
+    "landing_page": (
+        "landing_page_id",
+        "landing page",
+        "landing url",
+        "落地页",
+        "着陆页",
+    ),
+    "phone": ("mobile", "phone number", "telephone", "tel", "手机", "手机号", "电话", "联系电话"),
+    "email": ("e-mail", "mail", "邮箱", "电子邮件"),
 }
 TEAM_COLUMNS: dict[str, tuple[str, ...]] = {
     "owner": ("sales_agent", "sales agent", "agent", "owner", "rep", "负责人", "销售", "顾问"),
@@ -87,7 +161,9 @@ TEAM_COLUMNS: dict[str, tuple[str, ...]] = {
         "上级部门",
     ),
 }
-REQUIRED = ("external_id", "owner", "stage")
+# The owner may be missing (the row goes to the pool or to dispatch); the stage may be given
+# for the whole file (a closed-deals export holds only wins).
+REQUIRED = ("external_id",)
 # The source's stage words -> ours, as the Maven export and most CRMs name them.
 DEFAULT_STAGE_MAP: dict[str, str] = {
     "prospecting": "new",
@@ -96,6 +172,8 @@ DEFAULT_STAGE_MAP: dict[str, str] = {
     "lost": "lost",
 }
 MODES = ("good_rows", "all_or_nothing")
+# Where an open row without a known owner goes: the public pool or dispatch.
+UNOWNED = ("pool", "dispatch")
 CLOSED = ("won", "lost")
 
 
@@ -106,8 +184,11 @@ class HistoryOptions:
     `mapping`: field -> the file's column (None: not in the file); `team_mapping` the same
     for the team file. `stage_map`: the source's stage (case-folded) -> ours.
     `parent_unit_id`: where teams are looked up and, with `create_missing`, where missing
-    units are created (missing owners become resigned accounts that cannot sign in).
-    `source` prefixes the external ids, so two CRMs' ids never meet.
+    units are created (missing owners of closed rows become resigned accounts that cannot
+    sign in, so people who left keep their wins). `source` prefixes the external ids, so
+    two CRMs' ids never meet. `default_stage`: the stage of every row when the file has no
+    stage column. `unowned`: where open rows without a known owner go (`pool`/`dispatch`).
+    `channel`: the channel of new leads when the file has no channel column.
     """
 
     mapping: dict[str, str | None]
@@ -119,6 +200,8 @@ class HistoryOptions:
     mode: str = "good_rows"
     source: str = "history"
     channel: str = "import"
+    default_stage: str | None = None
+    unowned: str = "pool"
     # The IANA zone of the file's times (None: the company's); stored as true instants.
     time_zone: str | None = None
     placeholders: frozenset[str] = field(
@@ -137,6 +220,8 @@ class HistoryOptions:
             self.mode,
             self.source,
             self.channel,
+            self.default_stage,
+            self.unowned,
             self.time_zone,
             self.placeholders,
         )

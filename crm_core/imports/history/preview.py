@@ -10,8 +10,9 @@ from decimal import Decimal
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from crm_core.imports.history.columns import MODES, REQUIRED, HistoryOptions
-from crm_core.imports.history.rows import HistoryIssue, HistoryRow, Mapping, read_history
+from crm_core.imports.history.columns import MODES, REQUIRED, UNOWNED, HistoryOptions
+from crm_core.imports.history.people import HistoryIssue, Mapping
+from crm_core.imports.history.rows import HistoryRow, read_history
 from crm_core.models import DEFAULT_STAGES, BusinessLine, OrgUnit
 from crm_core.org.units import get_unit
 from crm_core.platform import clock
@@ -33,10 +34,16 @@ class HistoryReport:
     to_import: int
     already_imported: int
     issues: list[HistoryIssue] = field(default_factory=list)
+    # Notices on kept rows (a close date taken from the row's other dates, a win without an
+    # amount, closed before created, an owner who is no user): shown apart from bad rows.
+    warnings: list[HistoryIssue] = field(default_factory=list)
     new_users: list[tuple[str, str]] = field(default_factory=list)  # (name, unit name)
     new_units: list[tuple[str, str]] = field(default_factory=list)  # (name, parent name)
     by_stage: dict[str, int] = field(default_factory=dict)
     won_value: Decimal = Decimal(0)
+    unowned: int = 0  # open rows going to the pool or to dispatch
+    taken_over: int = 0  # rows written onto an imported lead's untouched opportunity
+    known_people: int = 0  # rows whose person is in the lead library already
     preview: bool = True
     refused: bool = False
     import_id: int | None = None
@@ -60,15 +67,20 @@ class HistoryPlan:
 
 _MAP_MISSING = {
     "external_id": N_("Choose the column of the opportunity id."),
-    "owner": N_("Choose the column of the owner."),
-    "stage": N_("Choose the column of the stage."),
 }
 
 
 def mapping_problems(options: HistoryOptions) -> list[str]:
     """Why the mapping cannot work (messages), or nothing."""
     problems = [_MAP_MISSING[name] for name in REQUIRED if not options.mapping.get(name)]
-    used = [c for c in options.mapping.values() if c]
+    if not options.mapping.get("stage") and not options.default_stage:
+        problems.append(N_("Choose the column of the stage, or a stage for the whole file."))
+    # One column may be both the opportunity's id and the person's (a closed-deals export
+    # keyed by the lead's id); no other column serves two fields.
+    used = [c for name, c in options.mapping.items() if c and name != "lead_id"]
+    lead_column = options.mapping.get("lead_id")
+    if lead_column and lead_column != options.mapping.get("external_id"):
+        used.append(lead_column)
     if len(used) != len(set(used)):
         problems.append(N_("One column is chosen for two fields."))
     if options.team_mapping and not (
@@ -79,6 +91,10 @@ def mapping_problems(options: HistoryOptions) -> list[str]:
         problems.append(N_("Unknown way of handling bad rows."))
     if not options.source.strip() or len(options.source) > 20:
         problems.append(N_("The source name must be 1 to 20 characters."))
+    if options.unowned not in UNOWNED:
+        problems.append(N_("Choose where rows without an owner go."))
+    if options.default_stage is not None and options.default_stage not in DEFAULT_STAGES:
+        problems.append(N_("A source stage maps to an unknown stage."))
     if any(stage not in DEFAULT_STAGES for stage in options.stage_map.values()):
         problems.append(N_("A source stage maps to an unknown stage."))
     return problems
@@ -125,7 +141,8 @@ def plan_history(
     check_request(session, actor, frame, teams, options)
     if options.parent_unit_id is not None:
         get_unit(session, actor, options.parent_unit_id)
-    rows, issues, skipped, mapping = read_history(session, actor, frame, teams, options, now)
+    reading = read_history(session, actor, frame, teams, options, now)
+    rows, issues, mapping = reading.rows, reading.issues, reading.mapping
     names = {u.id: u.name for u in session.exec(_units_named(mapping)).all()}
     planned = {u.key: u.name for u in mapping.new_units}
     by_stage = dict.fromkeys(DEFAULT_STAGES, 0)
@@ -135,8 +152,9 @@ def plan_history(
         filename=str(frame.attrs.get("filename", "")),
         total_rows=len(frame.index),
         to_import=len(rows),
-        already_imported=skipped,
+        already_imported=reading.skipped,
         issues=sorted(issues, key=lambda i: (i.file != "pipeline", i.row)),
+        warnings=reading.warnings,
         new_users=[
             (u.name, planned.get(u.unit) or names.get(u.unit, "")) for u in mapping.new_users
         ],  # type: ignore[arg-type]
@@ -145,6 +163,9 @@ def plan_history(
         ],  # type: ignore[arg-type]
         by_stage={k: v for k, v in by_stage.items() if v},
         won_value=sum((r.amount or Decimal(0) for r in rows if r.stage == "won"), Decimal(0)),
+        unowned=sum(1 for r in rows if r.pool_state in ("public", "unassigned")),
+        taken_over=sum(1 for r in rows if r.takeover is not None),
+        known_people=sum(1 for r in rows if r.lead_id is not None),
     )
     report.refused = options.mode == "all_or_nothing" and bool(report.issues)
     return HistoryPlan(rows, mapping, report)

@@ -203,6 +203,15 @@ LABELS: dict[str, dict[str, str]] = {
         "parent": N_("Parent unit"),
         "stage": N_("Stage"),
         "team": N_("Team"),
+        "lead_id": N_("Lead id (the person's id in the source)"),
+        "qualifier": N_("Who qualified"),
+        "stage_before": N_("Stage before closing"),
+        "lost_reason": N_("Lost reason"),
+        "channel": N_("Channel"),
+        "campaign": N_("Campaign"),
+        "landing_page": N_("Landing page"),
+        "phone": N_("Phone"),
+        "email": N_("E-mail"),
     },
     "history_import.file": {
         "pipeline": NC_("history_import.file", "Opportunities"),
@@ -211,6 +220,10 @@ LABELS: dict[str, dict[str, str]] = {
     "history_import.mode": {
         "all_or_nothing": N_("All or nothing"),
         "good_rows": N_("Import the good rows"),
+    },
+    "history_import.unowned": {
+        "pool": N_("The public pool"),
+        "dispatch": N_("Dispatch"),
     },
     "history_import.status": {
         "done": N_("Done"),
