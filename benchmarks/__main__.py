@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import dashboards, engine, home, leads, phones, workbench
-from benchmarks.common import prepare, report_value
+from benchmarks import custom_field_filter, dashboards, engine, home, leads, phones, workbench
+from benchmarks.common import BenchContext, prepare, report_value
 
 # name -> (function, whether it needs the large database)
 BENCHMARKS = {
@@ -18,6 +18,8 @@ BENCHMARKS = {
     "engine": (engine.run, True),
     "workbench": (workbench.run, True),
     "dashboards": (dashboards.run, True),
+    # Builds its own leads (the --opportunities size) in a database of its own.
+    "custom_field_filter": (custom_field_filter.run, False),
 }
 
 
@@ -41,10 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         ctx = prepare(args.database, args.opportunities)
         if ctx.seeded_now_s is not None:
             report_value(f"seed_{args.opportunities}", ctx.seeded_now_s, "s")
+    # A benchmark that builds its own data gets the asked size and database instead.
+    own = BenchContext(None, args.database, args.opportunities, None)  # type: ignore[arg-type]
     failed = False
     for name in chosen:
         # A benchmark that checks an outcome (engine: one claim winner) returns False on failure.
-        failed |= BENCHMARKS[name][0](ctx) is False
+        failed |= BENCHMARKS[name][0](ctx if BENCHMARKS[name][1] else own) is False
     return 1 if failed else 0
 
 

@@ -56,6 +56,7 @@ from crm_core.circulation import (
 )
 from crm_core.circulation import dry_run as rule_preview
 from crm_core.commerce import order_listing, orders, payments
+from crm_core.custom_fields import values as custom_values
 from crm_core.imports import leads as lead_import
 from crm_core.imports.history import HistoryOptions
 from crm_core.imports.history import preview as history_preview
@@ -73,7 +74,7 @@ from crm_core.leads import export as lead_export
 from crm_core.leads import learning, masking, tags
 from crm_core.leads import merge as lead_merge
 from crm_core.leads import search as lead_search
-from crm_core.models import Notice, Opportunity, Role, User
+from crm_core.models import Lead, Notice, Opportunity, Role, User
 from crm_core.org import auth, departure, roles, users
 from crm_core.org import units as org_units
 from crm_core.platform import audit, notices
@@ -174,6 +175,21 @@ def exempt(why: str, reason: str) -> Row:
 
 
 # --- inputs ----------------------------------------------------------------------------------
+
+CUSTOM_FIELD_DEFINITIONS = (
+    "a custom field's definition (code, labels, kind, choices, roles that see it) is a company "
+    "setting like an option list, not business data; what it holds on rows is scoped "
+    "(values_for, set_values)"
+)
+
+
+def _custom_values(c: Ctx, entity: str) -> dict:
+    """What the actor reads of the custom field every lead or opportunity holds (the world
+    gives each a value)."""
+    model = Lead if entity == "lead" else Opportunity
+    ids = list(c.session.exec(select(model.id)).all())
+    return custom_values.values_for(c.session, c.actor, entity, ids)
+
 
 ALL_TIME = DashboardFilter()
 NO_ROWS = "builds the SQL filter or value a service applies; reads no business rows itself"
@@ -589,6 +605,37 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sales.lead_card.get_lead_detail": one(
         R(lambda c: lead_card.get_lead_detail(c.session, c.actor, c.id("sh_owned_lead")))
     ),
+    "crm_core.custom_fields.definitions.define_field": exempt(
+        "company_wide", CUSTOM_FIELD_DEFINITIONS
+    ),
+    "crm_core.custom_fields.definitions.update_field": exempt(
+        "company_wide", CUSTOM_FIELD_DEFINITIONS
+    ),
+    "crm_core.custom_fields.definitions.role_choices": exempt(
+        "company_wide", "role codes and names, to choose who sees a field"
+    ),
+    "crm_core.custom_fields.visibility.sees_field": exempt("no_rows", NO_ROWS),
+    "crm_core.custom_fields.visibility.fields_visible_to": exempt(
+        "company_wide", CUSTOM_FIELD_DEFINITIONS
+    ),
+    "crm_core.custom_fields.cells.import_columns": exempt("company_wide", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.custom_fields.filters.check_conditions": exempt("no_rows", NO_ROWS),
+    "crm_core.custom_fields.values.values_for": cases(
+        lead=H(lambda c: _custom_values(c, "lead")),
+        opportunity=H(lambda c: _custom_values(c, "opportunity")),
+    ),
+    "crm_core.custom_fields.values.set_values": cases(
+        lead=R(
+            lambda c: custom_values.set_values(
+                c.session, c.actor, "lead", c.id("sh_owned_lead"), {}
+            )
+        ),
+        opportunity=R(
+            lambda c: custom_values.set_values(
+                c.session, c.actor, "opportunity", c.id("sh_owned"), {}
+            )
+        ),
+    ),
     "crm_core.leads.edit.update_lead": one(
         R(
             lambda c: lead_edit.update_lead(
@@ -918,6 +965,9 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.org.lines.worked_lines": exempt(
+        "no_rows", "reads which business lines the actor's own units carry, no business rows"
     ),
     "crm_core.platform.metadata.create_option": exempt(
         "company_wide", "the option lists (元数据) are the company's, the same for every unit"

@@ -374,6 +374,7 @@ def build_world(session: Session) -> World:
             )
         )
         session.commit()
+    _custom_field_values(session, world)
     world.shanghai.setdefault("app_user", set()).update(
         {company.users["sh_manager"].id, company.users["rep_c2"].id}
     )
@@ -381,6 +382,30 @@ def build_world(session: Session) -> World:
         world.actors[username] = load_actor(session, user.id)
     world.fingerprint = shanghai_fingerprint(session, world)
     return world
+
+
+def _custom_field_values(session: Session, world: World) -> None:
+    """A text custom field on leads and on opportunities with a value on every row; the
+    values of Shanghai's rows are Shanghai's."""
+    from crm_core.custom_fields.definitions import define_field  # noqa: PLC0415
+    from crm_core.custom_fields.values import write_values  # noqa: PLC0415
+    from crm_core.models import LeadFieldValue, OpportunityFieldValue  # noqa: PLC0415
+
+    system = Actor.system()
+    for entity, model, table, owner in (
+        ("lead", Lead, LeadFieldValue, "lead_id"),
+        ("opportunity", Opportunity, OpportunityFieldValue, "opportunity_id"),
+    ):
+        field = define_field(session, system, entity, label_en="School", kind="text")
+        ids = list(session.execute(select(model.id)).scalars().all())
+        write_values(session, entity, {i: {field.id: f"school {i}"} for i in ids})
+        mine = world.shanghai.get(entity, set())
+        world.shanghai.setdefault(table.__tablename__, set()).update(
+            session.execute(select(table.id).where(getattr(table, owner).in_(sorted(mine))))
+            .scalars()
+            .all()
+        )
+    session.commit()
 
 
 # --- reading and removing the Shanghai side ----------------------------------------------------

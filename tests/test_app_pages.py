@@ -77,6 +77,7 @@ ALL_PAGES = (
         "pages/admin/roles.py",
         "pages/admin/products.py",
         "pages/admin/audit_log.py",
+        "pages/admin/custom_fields.py",
     }
 )
 

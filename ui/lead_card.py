@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.custom_fields.values import values_for
+from crm_core.custom_fields.visibility import fields_visible_to
+from crm_core.leads.edit import BAD_PHONE, EDITABLE_FIELDS, update_lead
 from crm_core.leads.masking import reveal_phone
 from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
@@ -17,6 +19,7 @@ from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
 from ui.company_time import show_time
 from ui.context import actor
+from ui.custom_fields import edit_form, show_values
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import language, show_error, t, tmd
@@ -207,7 +210,11 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                 with session() as s:
                     update_lead(s, me, detail.id, changes)
             except CrmError as error:
-                show_error(error)
+                if error.key == BAD_PHONE:
+                    # The reader typed it: they see it whole, to spot the slip.
+                    st.error(tmd(BAD_PHONE, phone=changes.get("phone") or ""))
+                else:
+                    show_error(error)
             else:
                 flash(N_("Lead saved."))
                 st.rerun()
@@ -261,6 +268,9 @@ def show_lead_card(lead_id: int) -> None:
         with session() as s:
             detail = get_lead_detail(s, me, lead_id)
             channels = list_options(s, "channel")
+            # Disabled fields keep showing their values; only active ones are edited.
+            fields = fields_visible_to(s, me, "lead", include_disabled=True)
+            values = values_for(s, me, "lead", [lead_id], include_disabled=True).get(lead_id, {})
     except CrmError as error:
         show_error(error)
         return
@@ -268,6 +278,7 @@ def show_lead_card(lead_id: int) -> None:
     with st.container(border=True):
         st.subheader(f"{md(detail.name)}  ·  #{detail.id}")
         _facts(detail, channel_labels)
+        show_values(fields, values)
         _tags(detail)
         tabs = st.tabs(
             [
@@ -294,5 +305,9 @@ def show_lead_card(lead_id: int) -> None:
                     st.dataframe(frame, hide_index=True, width="stretch")
         if me.can(Permission.CREATE_LEADS):
             _edit(detail, [o.code for o in channels], channel_labels)
+            editable = [f for f in fields if f.active]
+            if editable:
+                with st.expander(t("Edit custom fields")):
+                    edit_form("lead", detail.id, editable, values, me)
         if me.can(Permission.MERGE_LEADS):
             _merge(detail)

@@ -191,6 +191,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_SETTINGS,
     ),
     PageSpec(
+        "pages/admin/custom_fields.py",
+        N_("Custom fields"),
+        ":material/dynamic_form:",
+        N_("Administration"),
+        Permission.MANAGE_METADATA,
+    ),
+    PageSpec(
         "pages/admin/login_log.py",
         N_("Sign-in log"),
         ":material/login:",

@@ -29,7 +29,8 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import FUNNEL_STAGES
-from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
+from crm_core.models import BusinessLine, Lead, Opportunity, User
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
@@ -258,7 +259,7 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
             Lead.name,
             BusinessLine.name,
             User.full_name,
-            OrgUnit.name,
+            Opportunity.org_unit_id,
             Opportunity.stage,
             Opportunity.created_at,
         )
@@ -266,7 +267,7 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
         .outerjoin(User, User.id == Opportunity.owner_id)
-        .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
         .order_by(col(Opportunity.id).desc())
     ).all()
-    return [FunnelOpportunity(*row) for row in rows]
+    units = unit_labels(session, {row[4] for row in rows})
+    return [FunnelOpportunity(*row[:4], units.get(row[4]), *row[5:]) for row in rows]

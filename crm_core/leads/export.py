@@ -19,6 +19,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
+from crm_core.custom_fields.definitions import field_label
+from crm_core.custom_fields.export import custom_cells
+from crm_core.custom_fields.filters import broad_conditions, check_conditions
+from crm_core.custom_fields.values import values_for
+from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadRow, lead_conditions, lead_rows
 from crm_core.leads.tags import filter_for_audit
 from crm_core.models import Lead
@@ -89,14 +94,19 @@ def export_leads(
         raise ValidationError(N_("Unknown export format {fmt}."), fmt=fmt)
     if sort not in SORTS:
         raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
-    conditions = lead_conditions(actor, lead_filter)
+    check_conditions(session, actor, lead_filter.custom)
+    # Chunks walk the order's index: a value many leads share is asked per lead.
+    broad_custom = broad_conditions(session, lead_filter.custom, CHUNK_SIZE)
+    conditions = lead_conditions(actor, lead_filter, broad_custom=broad_custom)
+    # Every field the reader sees gets a column, disabled ones too: their values stay.
+    fields = fields_visible_to(session, actor, "lead", include_disabled=True)
     max_rows = int(get_setting(session, "export.max_rows"))
     channels = {
         option.code: option_label(option, language)
         for option in list_options(session, "channel", active_only=False)
     }
     sheet = _CsvSheet() if fmt == "csv" else _XlsxSheet(translate("Leads", language))
-    sheet.append(export_headers(language))
+    sheet.append(export_headers(language) + [field_label(f, language) for f in fields])
     written, truncated = 0, False
     last: Lead | None = None
     while True:
@@ -108,8 +118,12 @@ def export_leads(
         leads = list(session.exec(query.order_by(*_order(sort)).limit(wanted)).all())
         if written + len(leads) > max_rows:
             leads, truncated = leads[: max_rows - written], True
+        custom = values_for(
+            session, actor, "lead", [lead.id for lead in leads], include_disabled=True
+        )
         for row in lead_rows(session, actor, leads):
-            sheet.append(_cells(row, channels, language))
+            cells = _cells(row, channels, language)
+            sheet.append(cells + custom_cells(fields, custom.get(row.id, {}), language))
         written += len(leads)
         if truncated or len(leads) < wanted or not leads:
             break

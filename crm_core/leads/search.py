@@ -19,6 +19,12 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from crm_core.custom_fields.filters import (
+    FieldCondition,
+    broad_conditions,
+    check_conditions,
+    filter_clause,
+)
 from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
@@ -54,6 +60,8 @@ class LeadFilter:
     stage: str | None = None
     business_line_id: int | None = None
     pool_state: str | None = None
+    # Tests on the lead's custom fields (`custom_fields.filters.condition`).
+    custom: tuple[FieldCondition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,12 @@ def _name_is(prefix: str | None) -> ColumnElement[bool]:
 
 
 def lead_conditions(
-    actor: Actor, lead_filter: LeadFilter, *, broad: bool = False, by_date: bool = False
+    actor: Actor,
+    lead_filter: LeadFilter,
+    *,
+    broad: bool = False,
+    by_date: bool = False,
+    broad_custom: frozenset[FieldCondition] = frozenset(),
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
     match). Raise ValidationError for a filter that cannot be read.
@@ -141,7 +154,8 @@ def lead_conditions(
     `broad` says the name prefix is shared by many leads: the scope is then read as a set,
     not lead by lead; with `by_date` too (a page in date order) the name is compared
     without its index, so the page walks the date index and stops at its end instead of
-    sorting every match."""
+    sorting every match. `broad_custom`: custom-field conditions that many leads meet; a
+    sorted page (`by_date`, or by name) asks them per lead for the same reason."""
     f = lead_filter
     text = (f.text or "").strip()
     read = _read_text(text) if text else None
@@ -191,6 +205,10 @@ def lead_conditions(
         conditions.append(Lead.created_at < datetime.combine(f.created_to + timedelta(1), time()))
     if f.tag and f.tag.strip():
         conditions.append(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag == f.tag.strip()))
+    for custom in f.custom:
+        if custom.entity != "lead":
+            raise ValidationError(N_("Only the lead's own fields filter the lead library."))
+        conditions.append(filter_clause(custom, per_row=custom in broad_custom))
     opportunity_parts = []
     if f.owner_id is not None:
         opportunity_parts.append(Opportunity.owner_id == f.owner_id)
@@ -223,6 +241,7 @@ def count_matching(
 ) -> tuple[int, bool]:
     """(number of matching leads up to `cap`, whether there are more than `cap`)."""
     actor.require(Permission.VIEW_LEADS)
+    check_conditions(session, actor, lead_filter.custom)
     conditions = lead_conditions(actor, lead_filter, broad=_broad_name(session, lead_filter))
     return _capped_count(session, conditions, cap)
 
@@ -264,15 +283,25 @@ def search_leads(
     if sort not in SORTS:
         raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    check_conditions(session, actor, lead_filter.custom)
     broad = _broad_name(session, lead_filter)
     total, capped = _capped_count(
         session, lead_conditions(actor, lead_filter, broad=broad), COUNT_CAP
     )
+    broad_custom = broad_conditions(session, lead_filter.custom, BROAD)
     last_page = max(1, -(-total // page_size))
     page = max(1, min(page, last_page))
     leads = session.exec(
         select(Lead)
-        .where(*lead_conditions(actor, lead_filter, broad=broad, by_date=sort != "name"))
+        .where(
+            *lead_conditions(
+                actor,
+                lead_filter,
+                broad=broad,
+                by_date=sort != "name",
+                broad_custom=broad_custom,
+            )
+        )
         .order_by(*_order(sort))
         .limit(page_size)
         .offset((page - 1) * page_size)

@@ -52,6 +52,12 @@ def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
     searched phone number masked, because the audit never holds a full number."""
     record: dict[str, Any] = {}
     for name, value in dataclasses.asdict(lead_filter).items():
+        if name == "custom":
+            # Custom-field conditions as "code operator value", dates as ISO strings.
+            record[name] = [
+                [c["field_code"], c["operator"], _json_ready(c["value"])] for c in value
+            ]
+            continue
         record[name] = value.isoformat() if isinstance(value, date) else value
     text = (record.get("text") or "").strip()
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -59,6 +65,14 @@ def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
     if len(digits) >= 7:
         record["text"] = mask_any_phone(text)
     return record
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def _require_any(actor: Actor, permissions: tuple[Permission, ...]) -> None:

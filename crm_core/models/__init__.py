@@ -10,6 +10,13 @@ from crm_core.models.circulation import (
     RuleVersion,
 )
 from crm_core.models.commerce import APPROVAL_STATES, ORDER_STATUSES, Product, SalesOrder
+from crm_core.models.custom_field import (
+    FIELD_ENTITIES,
+    FIELD_KINDS,
+    CustomField,
+    LeadFieldValue,
+    OpportunityFieldValue,
+)
 from crm_core.models.dashboards import HistoryImport, MarketingSpend
 from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
 from crm_core.models.learning import LearningActivity
@@ -38,6 +45,11 @@ from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferReq
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "CustomField",
+    "FIELD_ENTITIES",
+    "FIELD_KINDS",
+    "LeadFieldValue",
+    "OpportunityFieldValue",
     "HistoryImport",
     "MarketingSpend",
     "APPROVAL_STATES",

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from crm_core.custom_fields.filters import FieldCondition, check_conditions, filter_clause
 from crm_core.leads.masking import display_phone
 from crm_core.models import (
     INTENTION_LEVELS,
@@ -57,6 +58,8 @@ class BoardFilter:
     owner_id: int | None = None
     pipeline_type: str | None = None
     name: str | None = None  # start of the lead's name
+    # Tests on the opportunity's or its lead's custom fields (`custom_fields.filters`).
+    custom: tuple[FieldCondition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ def _conditions(
     elif f.next_follow_up == "none":
         where.append(col(o.next_follow_up_at).is_(None))
     needs_lead = False
+    for custom in f.custom:
+        where.append(filter_clause(custom))
+        needs_lead = needs_lead or custom.entity == "lead"
     if f.channel:
         where.append(Lead.channel == f.channel)
         needs_lead = True
@@ -272,6 +278,7 @@ def list_board(
     """A page of the list view."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
+    check_conditions(session, actor, f.custom)
     where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
     _order(sort, f.stage)  # refuses an unknown sort before any query
     return _page(session, actor, where, needs_lead, sort, f.stage, limit, offset)
@@ -281,6 +288,7 @@ def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) 
     """How many the list holds, counted up to COUNT_CAP (pages show "10,000+")."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
+    check_conditions(session, actor, f.custom)
     where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
     total = 0
     for part in opportunity_scope_parts(actor):
@@ -306,6 +314,7 @@ def board_columns(
     `cards` opportunities. Counts: one GROUP BY for the open stages, one for the closed."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
+    check_conditions(session, actor, f.custom)
     stages = [f.stage] if f.stage else list(BOARD_STAGES)
     totals: dict[str, tuple[int, Decimal]] = {}
     open_stages = [s for s in stages if s not in CLOSED_STAGES]

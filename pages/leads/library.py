@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
 from crm_core.leads.tags import list_tags
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
@@ -16,6 +17,7 @@ from crm_core.platform.metadata import list_business_lines, list_options, option
 from crm_core.platform.permissions import Permission
 from ui.company_time import show_time
 from ui.context import actor
+from ui.custom_fields import filter_inputs
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import language, show_error, t
@@ -33,7 +35,7 @@ def _total_text(found: LeadPage) -> str:
     return f"{found.total:,}+" if found.total_capped else f"{found.total:,}"
 
 
-def _filters(lines, channels, channel_labels, owners, tags) -> None:
+def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
     """The search form; a new search starts again on page 1."""
     # Keyed widgets keep what the user typed across runs; the filter is built on submit.
     with st.form("leads_search"):
@@ -92,6 +94,7 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
         row3 = st.columns(4)
         created_from = row3[0].date_input(t("Created from"), value=None, key="leads_q_from")
         created_to = row3[1].date_input(t("Created until"), value=None, key="leads_q_to")
+        custom = filter_inputs(fields, "leads_q_custom")
         if st.form_submit_button(t("Search"), type="primary"):
             st.session_state[_FILTER] = LeadFilter(
                 text=text.strip() or None,
@@ -104,6 +107,7 @@ def _filters(lines, channels, channel_labels, owners, tags) -> None:
                 stage=stage or None,
                 business_line_id=line,
                 pool_state=pool or None,
+                custom=tuple(custom),
             )
             st.session_state[_PAGE] = 1
             st.session_state.pop("leads_export", None)
@@ -156,12 +160,13 @@ try:
         channels = list_options(s, "channel")
         owners = owner_choices(s, me)
         tags = list_tags(s, me)
+        fields = fields_visible_to(s, me, "lead")
 except CrmError as error:
     show_error(error)
     st.stop()
 channel_labels = {o.code: option_label(o, language()) for o in channels}
 
-_filters(lines, channels, channel_labels, owners, tags)
+_filters(lines, channels, channel_labels, owners, tags, fields)
 lead_filter: LeadFilter = st.session_state.get(_FILTER, LeadFilter())
 try:
     with session() as s:
@@ -205,7 +210,7 @@ if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
 for code, title in actions:
     with st.expander(title):
         if code == "new":
-            new_lead_form(lines, channels, channel_labels)
+            new_lead_form(channels, channel_labels)
         elif code == "export":
             export_panel(lead_filter, st.session_state.get("leads_sort", "newest"), total_text)
         else:

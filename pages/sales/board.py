@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
@@ -24,6 +25,7 @@ from crm_core.sales.board import (
 )
 from ui.circulation import number, pager, people
 from ui.context import actor
+from ui.custom_fields import filter_inputs
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import search_input
@@ -42,7 +44,10 @@ def _any(value, text: str) -> str:
 
 
 def _filters(
-    lines: dict[int, str], channels: dict[str, str], owners: dict[int, str] | None
+    lines: dict[int, str],
+    channels: dict[str, str],
+    owners: dict[int, str] | None,
+    fields: dict[str, list],
 ) -> BoardFilter:
     row = st.columns(4)
     stage = row[0].selectbox(
@@ -100,7 +105,13 @@ def _filters(
     name = search_input(
         t("Lead name starts with"), key="board_f_name", on_change=first_page, container=row[3]
     )
+    custom = []
+    if fields["opportunity"] or fields["lead"]:
+        with st.expander(t("Custom fields")):
+            custom += filter_inputs(fields["opportunity"], "board_f_opp")
+            custom += filter_inputs(fields["lead"], "board_f_lead")
     return BoardFilter(
+        custom=tuple(custom),
         stage=stage or None,
         intention_level=level or None,
         business_line_id=line,
@@ -182,11 +193,13 @@ try:
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
         owners = None if solo else people(s, me)
+        # The board filters by the opportunity's custom fields and by its lead's.
+        fields = {entity: fields_visible_to(s, me, entity) for entity in ("opportunity", "lead")}
 except CrmError as error:
     show_error(error)
     st.stop()
 channels = option_labels("channel")
-board_filter = _filters(lines, channels, owners)
+board_filter = _filters(lines, channels, owners, fields)
 view, sort = st.columns([1, 1])
 as_list = (
     view.segmented_control(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.custom_fields.values import values_for
+from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.masking import reveal_phone
 from crm_core.leads.phones import is_e164, readable_phone
 from crm_core.platform.errors import CrmError
@@ -23,6 +25,7 @@ from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
 from ui.circulation import label
 from ui.context import actor
+from ui.custom_fields import edit_form, show_values
 from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import show_error, t, tmd
@@ -201,6 +204,11 @@ try:
     with session() as s:
         detail = get_opportunity_detail(s, me, opportunity_id)
         requests = requests_of_opportunity(s, me, opportunity_id)
+        # The opportunity's custom fields: disabled ones still show what they hold.
+        fields = fields_visible_to(s, me, "opportunity", include_disabled=True)
+        field_values = values_for(
+            s, me, "opportunity", [opportunity_id], include_disabled=True
+        ).get(opportunity_id, {})
 except CrmError as error:
     st.title(t(NC_("opportunity", "Opportunity")))
     show_error(error)
@@ -212,6 +220,8 @@ st.title(
 )
 show_flash()
 _summary(detail)
+show_values(fields, field_values)
+editable_fields = [f for f in fields if f.active]
 
 can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
 if can_work:
@@ -225,6 +235,10 @@ if can_work:
         N_("Order"): lambda: show_orders(me, detail.id, detail.business_line_id, detail.is_open),
         N_("Ask for a transfer"): lambda: actions.transfer_form(me, detail, requests),
     }
+    if editable_fields:
+        sections[N_("Custom fields")] = lambda: edit_form(
+            "opportunity", detail.id, editable_fields, field_values, me
+        )
     tabs = st.tabs([t(k) for k in sections], key="opp_tabs", on_change="rerun")
     for tab, build in zip(tabs, sections.values(), strict=True):
         if tab.open:

@@ -1,0 +1,198 @@
+"""Filtering the lead library by one custom field at scale.
+
+Builds N leads (the `--opportunities` size; a database of its own, or `--database`) with 20
+custom fields, set-based: a 5-choice field and a number on every lead, the other 18 (text,
+date, yes / no, several choices ...) on a tenth of the leads each. Then times the library's
+real path (`search_leads`: the capped count, the newest page of 50, its opportunities and
+tags) filtered on the choice field (one choice: a fifth of the leads) and on a number range
+(a hundredth), beside the same queries written by hand (the count through IN, the page
+through EXISTS, each the faster form here).
+
+`custom_field_filter: <s> s` is the slower of the two real-path timings.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from benchmarks.common import BenchContext, best_of, report_ratio, report_value
+from crm_core.custom_fields.definitions import ChoiceDraft, define_field, list_fields
+from crm_core.custom_fields.filters import condition
+from crm_core.leads.search import LeadFilter, search_leads
+from crm_core.models import CustomField, Lead
+from crm_core.platform.actor import Actor
+from crm_core.platform.bootstrap import bootstrap
+from db.engine import DATA_DIR, build_engine
+from db.migrate import upgrade_to_head
+
+FIELDS = 20
+KINDS = ("text", "date", "yes_no", "multi_choice", "number", "choice")
+SYSTEM = Actor.system()
+
+_SERIES = {
+    "sqlite": "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n)"
+    " SELECT i FROM seq",
+    "postgresql": "SELECT generate_series(1, :n) AS i",
+}
+_LEADS = {
+    "sqlite": "INSERT INTO lead (name, name_key, no_phone, external_id, channel, created_at)"
+    " SELECT 'L' || i, 'l' || i, 1, 'B' || i, 'sem',"
+    " datetime('2026-01-01', '-' || i || ' seconds') FROM ({series}) s",
+    "postgresql": "INSERT INTO lead (name, name_key, no_phone, external_id, channel, created_at)"
+    " SELECT 'L' || i, 'l' || i, true, 'B' || i, 'sem',"
+    " timestamp '2026-01-01' - i * interval '1 second' FROM ({series}) s",
+}
+
+
+def _choices(n: int) -> list[ChoiceDraft]:
+    return [ChoiceDraft(f"Choice {k}", f"选项{k}", f"c{k}") for k in range(n)]
+
+
+def _define(session: Session) -> list[CustomField]:
+    fields = [
+        define_field(
+            session, SYSTEM, "lead", label_en="Degree", kind="choice", choices=_choices(5)
+        ),
+        define_field(session, SYSTEM, "lead", label_en="Budget", kind="number"),
+    ]
+    for k in range(FIELDS - 2):
+        kind = KINDS[k % len(KINDS)]
+        fields.append(
+            define_field(
+                session,
+                SYSTEM,
+                "lead",
+                label_en=f"Extra {k}",
+                kind=kind,
+                choices=_choices(4) if kind in ("choice", "multi_choice") else None,
+            )
+        )
+    return fields
+
+
+def _value_sql(field: CustomField, k: int) -> str:
+    """INSERT ... SELECT of one field's values: every lead for the first two, a tenth else."""
+    column, expr = {
+        "text": ("text_value", "'t' || (id % 1000)"),
+        "choice": ("text_value", "'c' || (id % 4)"),
+        "multi_choice": ("text_value", "'c' || (id % 4)"),
+        "number": ("number_value", "id % 1000"),
+        "yes_no": ("number_value", "id % 2"),
+        "date": ("date_value", "NULL"),
+    }[field.kind]
+    if k == 0:
+        expr = "'c' || (id % 5)"
+    where = "" if k < 2 else f" WHERE id % 10 = {k % 10}"
+    return (
+        f"INSERT INTO lead_field_value (lead_id, field_id, {column})"
+        f" SELECT id, {field.id}, {expr} FROM lead{where}"
+    )
+
+
+def build(url: str, leads: int) -> float | None:
+    """Migrate, then fill an empty database with `leads` leads and their 20 fields."""
+    upgrade_to_head(url)
+    engine = build_engine(url)
+    with Session(engine) as session:
+        if session.exec(select(func.count()).select_from(CustomField)).one()[0]:
+            return None
+        print(f"building {leads:,} leads with {FIELDS} custom fields ...", flush=True)
+        started = time.perf_counter()
+        bootstrap(session)
+        dialect = engine.dialect.name
+        session.execute(text(_LEADS[dialect].format(series=_SERIES[dialect])), {"n": leads})
+        for k, field in enumerate(_define(session)):
+            if field.kind == "date":
+                # Dates by dialect: a day within the year before 2026.
+                day = (
+                    "date('2025-01-01', '+' || (id % 365) || ' days')"
+                    if dialect == "sqlite"
+                    else "date '2025-01-01' + (id % 365)::int"
+                )
+                sql = _value_sql(field, k).replace("NULL", day)
+            else:
+                sql = _value_sql(field, k)
+            session.execute(text(sql))
+        session.commit()
+        # Planner statistics, as a database that has lived a while would have them.
+        session.execute(text("ANALYZE"))
+        session.commit()
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+_PLAIN_COUNT = (
+    "SELECT count(*) FROM (SELECT id FROM lead WHERE merged_into_id IS NULL AND id IN"
+    " (SELECT lead_id FROM lead_field_value WHERE field_id = :field AND {test}) LIMIT 10001) x"
+)
+_PLAIN_PAGE = (
+    "SELECT id, name, phone, no_phone, external_id, channel, campaign, region, city,"
+    " customer_id, created_at FROM lead WHERE merged_into_id IS NULL AND EXISTS"
+    " (SELECT 1 FROM lead_field_value v WHERE v.lead_id = lead.id AND field_id = :field"
+    " AND {test})"
+    " ORDER BY created_at DESC, id DESC LIMIT 50"
+)
+
+
+def run(ctx: BenchContext) -> None:
+    leads = ctx.opportunities
+    url = ctx.url or f"sqlite:///{DATA_DIR / f'bench-custom-{leads}.sqlite3'}"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    built = build(url, leads)
+    if built is not None:
+        report_value(f"custom_field_build_{leads}", built, "s")
+    engine = build_engine(url)
+    slowest = 0.0
+    with Session(engine) as session:
+        total = session.exec(select(func.count()).select_from(Lead)).one()[0]
+        report_value("custom_field_filter_leads", total, "leads")
+        degree, budget = list_fields(session, "lead")[:2]
+        for label, cond, field, test, params in (
+            (
+                "choice",
+                condition(degree, "any_of", ("c3",)),
+                degree,
+                "text_value IN (:v)",
+                {"v": "c3"},
+            ),
+            (
+                "range",
+                condition(budget, "between", (100, 109)),
+                budget,
+                "number_value >= :low AND number_value <= :high",
+                {"low": 100, "high": 109},
+            ),
+        ):
+            lead_filter = LeadFilter(custom=(cond,))
+            found = search_leads(session, SYSTEM, lead_filter)
+            print(f"  {label}: {found.total}{'+' if found.total_capped else ''} leads", flush=True)
+
+            def ours(lead_filter=lead_filter):
+                search_leads(session, SYSTEM, lead_filter)
+
+            def plain(field=field, test=test, params=params):
+                args = {"field": field.id, **params}
+                session.execute(text(_PLAIN_COUNT.format(test=test)), args).scalar_one()
+                ids = [r[0] for r in session.execute(text(_PLAIN_PAGE.format(test=test)), args)]
+                if ids:
+                    marks = ", ".join(str(i) for i in ids)
+                    session.execute(
+                        text(
+                            "SELECT o.lead_id, o.id, b.name, o.owner_id, u.full_name, o.stage,"
+                            " o.pool_state FROM opportunity o JOIN business_line b"
+                            " ON b.id = o.business_line_id LEFT JOIN app_user u"
+                            f" ON u.id = o.owner_id WHERE o.lead_id IN ({marks})"
+                        )
+                    ).all()
+                    session.execute(
+                        text(f"SELECT lead_id, tag FROM lead_tag WHERE lead_id IN ({marks})")
+                    ).all()
+
+            ours_s, plain_s = best_of(ours), best_of(plain)
+            slowest = max(slowest, ours_s)
+            report_ratio(f"custom_field_filter_{label}", ours_s, plain_s)
+    engine.dispose()
+    report_value("custom_field_filter", slowest, "s")
