@@ -584,6 +584,24 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.leads.rejected_rows_csv": exempt(
         "no_rows", "writes a CSV of the file and report the actor holds; reads no rows"
     ),
+    "crm_core.imports.leads.lead_fields": exempt(
+        "no_rows", "the fields a lead file can map; reads no business rows"
+    ),
+    "crm_core.imports.leads.rows.read_rows": exempt(
+        "internal", "reads the file for preview_import and run_import"
+    ),
+    "crm_core.imports.leads.owners.owner_words": exempt(
+        "internal", "the colleagues read_rows may name as owners, within user_scope(actor)"
+    ),
+    "crm_core.imports.leads.outcomes.apply_outcomes": exempt(
+        "internal", "writes what run_import's rows say onto the opportunities it just opened"
+    ),
+    "crm_core.imports.value_mapping.create_options_for": exempt(
+        "company_wide", "option lists are company-wide settings, not business rows"
+    ),
+    "crm_core.imports.value_mapping.remember_values": exempt(
+        "company_wide", "an import kind's value mapping is a company-wide setting"
+    ),
     "crm_core.imports.leads.list_imports": one(
         H(lambda c: lead_import.list_imports(c.session, c.actor))
     ),
