@@ -160,13 +160,38 @@ def test_0010_turns_the_offset_into_a_time_zone_and_back(scratch_connection, off
     assert before["company.utc_offset_hours"] == back
 
 
+def test_0018_gives_worded_audit_actions_their_codes_back(scratch_connection):
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0015")
+    for action, target in (
+        ("Apply the roster", "roster"),
+        ("Import", "learning_activity"),
+        ("Import", "something_else"),  # not ours to rename
+    ):
+        conn.execute(
+            text("INSERT INTO audit_log (at, action, target_type) VALUES (:at, :a, :t)"),
+            {"at": "2026-12-05 08:00:00", "a": action, "t": target},
+        )
+    conn.commit()
+    command.upgrade(config, "0018")
+    conn.commit()
+    rows = conn.execute(text("SELECT action, target_type FROM audit_log ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("roster.apply", "roster"),
+        ("learning.import", "learning_activity"),
+        ("Import", "something_else"),
+    ]
+
+
 def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
     """Every stored campaign and tag gets an entry of its list; the spellings of one word
     become the most used one (a lead with both tags keeps one row); down removes the lists."""
     conn = scratch_connection
     config = alembic_config()
     config.attributes["connection"] = conn
-    command.upgrade(config, "0015")
+    command.upgrade(config, "0014")
     conn.commit()
     for lead_id, campaign in (
         (1, "Spring-2026"),
@@ -205,7 +230,7 @@ def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
         ).all()
     )
     assert options == [("campaign", "Spring-2026"), ("tag", "Beijing"), ("tag", "VIP")]
-    command.downgrade(config, "0015")
+    command.downgrade(config, "0014")
     conn.commit()
     left = conn.execute(
         text("SELECT count(*) FROM metadata_option WHERE category IN ('campaign', 'tag')")

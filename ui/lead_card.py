@@ -8,7 +8,7 @@ import streamlit as st
 
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.leads.edit import BAD_PHONE, EDITABLE_FIELDS, update_lead
 from crm_core.leads.masking import reveal_phone
 from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
@@ -23,7 +23,7 @@ from ui.db import session
 from ui.feedback import flash
 from ui.i18n import show_error, t, tmd
 from ui.inputs import text_input
-from ui.options import choices, labels
+from ui.options import choices, labels, option_text, stage_text
 from ui.query import MAX_ID
 from ui.text import md
 
@@ -44,8 +44,10 @@ def _opportunities(detail: LeadDetail) -> pd.DataFrame:
                 t("Business line"): o.business_line,
                 t(NC_("leads.card", "Owner")): o.owner_name or "",
                 t("Pool"): _label("pool", o.pool_state),
-                t("Stage"): _label("stage", o.stage),
-                t(NC_("leads.card", "Intention")): o.intention_level or "",
+                t("Stage"): stage_text(o.stage),
+                t(NC_("leads.card", "Intention")): option_text(
+                    "intention_level", o.intention_level
+                ),
                 t("Assigned"): _when(o.assigned_at),
                 t("Last follow-up"): _when(o.last_follow_up_at),
                 t("Next follow-up"): _when(o.next_follow_up_at),
@@ -236,7 +238,11 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                 with session() as s:
                     update_lead(s, me, detail.id, changes)
             except CrmError as error:
-                show_error(error)
+                if error.key == BAD_PHONE:
+                    # The reader typed it: they see it whole, to spot the slip.
+                    st.error(tmd(BAD_PHONE, phone=changes.get("phone") or ""))
+                else:
+                    show_error(error)
             else:
                 flash(N_("Lead saved."))
                 st.rerun()

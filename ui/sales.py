@@ -13,7 +13,7 @@ from decimal import Decimal
 import streamlit as st
 
 from crm_core.platform.i18n import N_
-from ui import options
+from ui import figures, options
 from ui.company_time import company_now, instant_of, show_time
 from ui.i18n import t
 from ui.options import labels
@@ -45,7 +45,8 @@ def option_labels(category: str) -> dict[str, str]:
 
 
 def money(amount: Decimal | int | float | None) -> str:
-    return f"¥{amount:,.0f}" if amount else "¥0"
+    """An amount with the company's currency in the reader's language (ui.figures)."""
+    return figures.money(amount or 0)
 
 
 def stage_text(stage: str | None) -> str:

@@ -17,7 +17,7 @@ from crm_core.org.users import (
     update_user,
 )
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, NC_, error_text, label_of
+from crm_core.platform.i18n import N_, NC_, NP_, error_text, label_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -122,7 +122,11 @@ edited = st.data_editor(
         "unit": t(NC_("users", "Unit")),
         "roles": t("Roles"),
         "title": t("Title"),
-        "status": st.column_config.SelectboxColumn(t("Status"), options=list(USER_STATUSES)),
+        "status": st.column_config.SelectboxColumn(
+            t("Status"),
+            options=list(USER_STATUSES),
+            format_func=lambda s: t(label_of("user_status", s)),
+        ),
         "enabled": st.column_config.CheckboxColumn(t("Enabled")),
         "skill_tags": t("Skill tags"),
         "dispatch_weight": st.column_config.NumberColumn(t("Dispatch weight"), step=1),
@@ -161,7 +165,7 @@ if st.button(t("Save table changes"), key="users_save"):
             hide_index=True,
         )
     else:
-        flash(N_("{count} users saved."), count=changed)
+        flash(NP_("{n} user saved.", "{n} users saved."), n=changed)
         st.rerun()
 
 st.divider()

@@ -4,7 +4,7 @@ a label (a business line's own stage, say) shows as itself."""
 
 from __future__ import annotations
 
-from crm_core.platform.i18n.markers import N_, NC_
+from crm_core.platform.i18n.markers import N_, NC_, NP_
 
 LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
@@ -12,15 +12,21 @@ LABELS: dict[str, dict[str, str]] = {
         "business_line.update": N_("Business line changed"),
         "custom_field.create": N_("Custom field added"),
         "custom_field.update": N_("Custom field changed"),
-        "lead.custom_fields": N_("Lead's custom fields changed"),
-        "opportunity.custom_fields": N_("Opportunity's custom fields changed"),
+        "customer.import": N_("Customer file imported"),
+        "history.import": N_("History imported"),
         "lead.bulk_tag": N_("Leads tagged in bulk"),
         "lead.bulk_untag": N_("Tag removed from leads in bulk"),
+        "lead.custom_fields": N_("Lead's custom fields changed"),
         "lead.export": N_("Leads exported"),
+        "lead.import": N_("Lead file imported"),
+        "lead.merge": N_("Leads merged"),
         "lead.tag": N_("Lead tagged"),
         "lead.untag": N_("Lead tag removed"),
+        "lead.update": N_("Lead changed"),
+        "learning.import": N_("Study activity imported"),
         "metadata.create": N_("Option added"),
         "metadata.update": N_("Option changed"),
+        "opportunity.custom_fields": N_("Opportunity's custom fields changed"),
         "order.pay": N_("Payment recorded"),
         "order.refund": N_("Order refunded"),
         "org_unit.create": N_("Unit created"),
@@ -28,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         "org_unit.enable": N_("Unit enabled"),
         "org_unit.move": N_("Unit moved"),
         "org_unit.rename": N_("Unit renamed"),
+        "org_unit.set_departure": N_("Unit departure handling set"),
         "org_unit.set_head": N_("Unit head set"),
         "org_unit.set_line": N_("Unit business line set"),
         "payment.import": N_("Payment file imported"),
@@ -40,7 +47,15 @@ LABELS: dict[str, dict[str, str]] = {
         "role.delete": N_("Role deleted"),
         "role.update": N_("Role updated"),
         "roster.apply": N_("Roster applied"),
+        "rule.create": N_("Rule created"),
+        "rule.delete": N_("Rule deleted"),
+        "rule.disable": N_("Rule paused"),
+        "rule.enable": N_("Rule resumed"),
+        "rule.move": N_("Rule moved"),
+        "rule.update": N_("Rule changed"),
         "setting.update": N_("Setting changed"),
+        "spend.delete": N_("Marketing spend removed"),
+        "spend.set": N_("Marketing spend entered"),
         "user.change_password": N_("Password changed"),
         "user.create": N_("User created"),
         "user.reset_password": N_("Password reset"),
@@ -49,12 +64,22 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "audit.target": {
         "business_line": N_("Business line"),
+        "claim_rule": N_("Claim rule"),
         "custom_field": N_("Custom field"),
+        "customer": N_("Customer"),
+        "departure_rule": N_("Departure rule"),
+        "dispatch_rule": N_("Dispatch rule"),
+        "history_import": N_("History import"),
         "lead": N_("Lead"),
+        "lead_import": N_("Lead import"),
+        "learning_activity": N_("Study activity"),
+        "marketing_spend": N_("Marketing spend"),
         "metadata_option": N_("Option"),
         "opportunity": NC_("audit.target", "Opportunity"),
         "org_unit": NC_("audit.target", "Unit"),
         "product": N_("Product"),
+        "recycle_rule": N_("Recycle rule"),
+        "renewal_rule": N_("Renewal rule"),
         "role": N_("Role"),
         "roster": N_("Roster"),
         "sales_order": N_("Order"),
@@ -281,6 +306,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "lead_import.count": {
         "added_line": N_("New business line"),
+        "already_imported": N_("Imported before"),
         "collision": N_("Collisions"),
         "created": N_("New leads"),
         "duplicate": N_("Repeated in file"),
@@ -291,14 +317,19 @@ LABELS: dict[str, dict[str, str]] = {
         "campaign": N_("Campaign"),
         "channel": N_("Channel"),
         "city": N_("City"),
+        "closed_at": N_("Close date"),
         "created_at": N_("First contact date"),
         "email": N_("E-mail"),
         "external_id": N_("External id"),
+        "intention_level": N_("Intention level"),
         "keyword": N_("Keyword"),
         "landing_page": N_("Landing page"),
+        "lost_reason": N_("Lost reason"),
         "name": N_("Name"),
+        "owner": N_("Owner"),
         "phone": N_("Phone"),
         "region": N_("Province"),
+        "stage": N_("Stage or outcome"),
         "tags": N_("Tags"),
         "wechat": N_("WeChat"),
     },
@@ -415,10 +446,11 @@ LABELS: dict[str, dict[str, str]] = {
         "collision.colleague": N_(
             "{by} entered a person your team already follows up (opportunity #{opportunity}); the inquiry was logged on it."
         ),
+        # With a count, NOTICE_PLURALS words these; the labels here read for any count.
         "collision.colleagues": N_(
-            "{by} brought in {count} people your team already follows up; each inquiry was logged on its opportunity."
+            "{by} brought in people your team already follows up ({count}); each inquiry was logged on its opportunity."
         ),
-        "dispatch.received": N_("You received {count} new opportunities."),
+        "dispatch.received": N_("New opportunities for you: {count}."),
         "order.discount_approved": N_(
             "{approver} approved the discount of order {order}: it can be paid."
         ),
@@ -431,10 +463,10 @@ LABELS: dict[str, dict[str, str]] = {
         "order.paid": N_("Order {order} was paid (¥{amount}): opportunity #{opportunity} is won."),
         "order.refunded": N_("Order {order} was refunded."),
         "recycle.warning": N_(
-            "{count} of your opportunities will be recycled soon: follow them up."
+            "Opportunities of yours to be recycled soon: {count}. Follow them up."
         ),
         "renewal.opened": N_(
-            "{count} renewal opportunities were opened for you: their students' courses end soon."
+            "Renewal opportunities opened for you, their students' courses ending soon: {count}."
         ),
         "transfer.approved": N_(
             "Your transfer request for opportunity #{opportunity} was approved."
@@ -855,4 +887,24 @@ LABELS: dict[str, dict[str, str]] = {
         "renewal": N_("Renewal, given to dispatch by its rule"),
         "renewal_owner_gone": N_("Renewal whose win's owner is no longer active"),
     },
+}
+
+# Notices whose words follow their count (`params["count"]`): shown with `ntranslate`
+# instead of LABELS["notice"], so one opportunity does not read as "1 opportunities".
+NOTICE_PLURALS: dict[str, tuple[str, str]] = {
+    "collision.colleagues": NP_(
+        "{by} brought in {n} person your team already follows up; the inquiry was logged on the opportunity.",
+        "{by} brought in {n} people your team already follows up; each inquiry was logged on its opportunity.",
+    ),
+    "dispatch.received": NP_(
+        "You received {n} new opportunity.", "You received {n} new opportunities."
+    ),
+    "recycle.warning": NP_(
+        "{n} of your opportunities will be recycled soon: follow it up.",
+        "{n} of your opportunities will be recycled soon: follow them up.",
+    ),
+    "renewal.opened": NP_(
+        "{n} renewal opportunity was opened for you: the student's course ends soon.",
+        "{n} renewal opportunities were opened for you: their students' courses end soon.",
+    ),
 }

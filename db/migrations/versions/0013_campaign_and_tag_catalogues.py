@@ -3,7 +3,7 @@ entry of its list, and the spellings of one word (`Spring-2026`, `spring-2026`) 
 as one (the most used spelling), so reports group them together.
 
 Revision ID: 0013
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
