@@ -45,6 +45,17 @@ USED_BY = {
 }
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _usage(category: str) -> dict:
+    """How many rows use each entry (or business line): a whole-table GROUP BY (about 0.8 s
+    at 1,000,000 opportunities), so it is kept for five minutes per server process."""
+    with session() as s:
+        return business_line_usage(s) if category == "business_line" else usage_counts(s, category)
+
+
+COUNTED = N_("How many rows use each entry is counted again at most every five minutes.")
+
+
 def _gen(key: str) -> int:
     return st.session_state.get(f"meta_gen_{key}", 0)
 
@@ -79,7 +90,7 @@ def option_tab(category: str) -> None:
     """The table, add form, edit form and toggle of one option list."""
     with session() as s:
         options = list_options(s, category, active_only=False)
-        counts = usage_counts(s, category)
+    counts = _usage(category) if category in USED_BY else {}
     channel = category == "channel"
     if options:
         rows = []
@@ -97,6 +108,8 @@ def option_tab(category: str) -> None:
                 row[t(USED_BY[category])] = counts.get(o.code, 0)
             rows.append(row)
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"meta_{category}")
+        if category in USED_BY:
+            st.caption(t(COUNTED))
     else:
         st.caption(t("This list has no entries yet."))
     gen = _gen(category)
@@ -215,7 +228,7 @@ def business_line_tab() -> None:
     me = actor()
     with session() as s:
         lines = list_business_lines(s, active_only=False)
-        counts = business_line_usage(s)
+    counts = _usage("business_line")
     if lines:
         st.dataframe(
             pd.DataFrame(
@@ -233,6 +246,7 @@ def business_line_tab() -> None:
             width="stretch",
             key="meta_lines",
         )
+        st.caption(t(COUNTED))
     else:
         st.caption(t("There is no business line yet."))
     gen = _gen("line")
