@@ -23,13 +23,15 @@ from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, NP_, label_of
 from crm_core.platform.metadata import list_business_lines
-from ui.circulation import label, number, pager, people, pick_options, when
+from ui.circulation import label, number, pager, people, when
 from ui.company_time import company_today, instant_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
+from ui.sales import DETAIL_PAGE
+from ui.tables import pick_table
 from ui.transfer_requests import show_transfer_requests
 
 PAGE_SIZE = 50
@@ -181,32 +183,16 @@ st.caption(
 if not rows:
     st.info(t("No opportunities match. Change the filters above."))
     st.stop()
-st.dataframe(_table(rows), hide_index=True, width="stretch")
+picked = pick_table(
+    _table(rows),
+    [r.opportunity_id for r in rows],
+    key=_PICK,
+    view=f"{desk_filter}|{page}",
+    open_page=DETAIL_PAGE,
+)
 if pages > 1:
     pager("desk", _PAGE, page, number(pages), last=page >= pages)
-
-labels = {
-    r.opportunity_id: " · ".join(
-        filter(
-            None,
-            [
-                f"#{r.opportunity_id} {r.lead_name}",
-                r.business_line,
-                t(label_of("pool", r.pool_state)),
-                r.owner_name,
-            ],
-        )
-    )
-    for r in rows
-}
-labels = pick_options(_PICK, labels)
-picked = st.multiselect(
-    t("Selected opportunities"),
-    list(labels),
-    format_func=labels.get,
-    key=_PICK,
-    placeholder=t("Choose one or more from this page"),
-)
+st.caption(t("Check the rows to act on; click a row to open the opportunity."))
 st.caption(nt("{n} selected.", "{n} selected.", len(picked)))
 
 assign_tab, pool_tab, lock_tab, protect_tab, dormant_tab = st.tabs(
