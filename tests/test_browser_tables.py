@@ -83,3 +83,30 @@ def test_a_click_on_a_desk_row_opens_the_opportunity(app_url, engine):
             timeout=30_000
         )
         browser.close()
+
+
+def test_a_click_on_a_flow_log_row_opens_the_opportunity(app_url, engine):
+    """The rep's claims are in the flow log; a click on the newest opens its opportunity."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with Session(engine) as session:
+        rep_id = session.exec(select(User.id).where(User.username == "rep_a1")).one()
+        newest = session.exec(
+            select(Opportunity.id)
+            .where(Opportunity.owner_id == rep_id)
+            .order_by(Opportunity.assigned_at.desc(), Opportunity.id.desc())
+        ).first()
+    assert newest is not None, "runs after the claim test of this module"
+    with sync_playwright() as p:
+        browser = launch(p)
+        rep = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(rep, app_url, "rep_a1", PASSWORD)
+        expect(rep.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+        rep.get_by_role("link", name=translate("Flow log", "zh")).click()
+        box = grid(rep)
+        rep.mouse.click(box["x"] + 250, box["y"] + ROW * 1.5)
+        expect(rep.get_by_role("heading", name="#", exact=False).first).to_be_visible(
+            timeout=30_000
+        )
+        expect(rep).to_have_url(f"{app_url}/opportunity?id={newest}", timeout=30_000)
+        browser.close()

@@ -6,6 +6,7 @@ user did not see checked."""
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -66,14 +67,15 @@ def pick_table(
 
 
 def open_table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Any,
     ids: list[int],
     *,
     key: str,
     open_page: str,
     column_config: dict | None = None,
 ) -> None:
-    """Show `frame`, a click on a row's cell opening its record on `open_page` (`?id=`)."""
+    """Show `frame` (a data frame or its styler), a click on a row's cell opening its record
+    on `open_page` (`?id=`)."""
     opening = st.session_state.pop(f"{key}_open", None)
     if opening is not None:
         st.switch_page(open_page, query_params={"id": str(opening)})
