@@ -22,13 +22,15 @@ from benchmarks.common import BenchContext, best_of, report_ratio, report_value
 from crm_core.custom_fields.definitions import ChoiceDraft, define_field, list_fields
 from crm_core.custom_fields.filters import condition
 from crm_core.leads.search import LeadFilter, search_leads
-from crm_core.models import CustomField, Lead
+from crm_core.models import BusinessLine, CustomField, Lead, Opportunity, OrgUnit, User
 from crm_core.platform.actor import Actor
 from crm_core.platform.bootstrap import bootstrap
 from db.engine import DATA_DIR, build_engine
 from db.migrate import upgrade_to_head
 
 FIELDS = 20
+TEAMS = 10
+REPS_PER_TEAM = 10
 KINDS = ("text", "date", "yes_no", "multi_choice", "number", "choice")
 SYSTEM = Actor.system()
 
@@ -117,7 +119,62 @@ def build(url: str, leads: int) -> float | None:
                 sql = _value_sql(field, k)
             session.execute(text(sql))
         session.commit()
-        # Planner statistics, as a database that has lived a while would have them.
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def _build_owners(url: str) -> float | None:
+    """Give every lead one owned opportunity: TEAMS teams of REPS_PER_TEAM reps, the leads
+    dealt in blocks (a rep holds one lead in TEAMS * REPS_PER_TEAM, a team one in TEAMS),
+    so the rep's and the team lead's views of the filter can be timed. Then ANALYZE, as a
+    database that has lived a while has its planner statistics (both sides read them)."""
+    engine = build_engine(url)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        if session.exec(select(func.count()).select_from(Opportunity)).one()[0]:
+            return None
+        print("giving every lead an owned opportunity ...", flush=True)
+        line = BusinessLine(code="bench", name="Bench")
+        root = OrgUnit(name="Sales", path="")
+        session.add_all([line, root])
+        session.flush()
+        root.path = f"/{root.id}/"
+        teams = [
+            OrgUnit(name=f"Team {k}", parent_id=root.id, depth=1, path="") for k in range(TEAMS)
+        ]
+        session.add_all(teams)
+        session.flush()
+        reps = []
+        for k, team in enumerate(teams):
+            team.path = f"{root.path}{team.id}/"
+            for r in range(REPS_PER_TEAM):
+                reps.append(
+                    User(
+                        username=f"rep{k}_{r}",
+                        employee_no=f"E{k}_{r}",
+                        full_name=f"Rep {k}.{r}",
+                        org_unit_id=team.id,
+                        password_hash="-",
+                    )
+                )
+        session.add_all(reps)
+        session.flush()
+        # Leads go to reps in blocks of 1000 ids, so a rep's share is spread over the
+        # values like everyone's (the values follow id mod 5 and id mod 1000); reps are
+        # listed team by team.
+        first_rep, first_team = reps[0].id, teams[0].id
+        rep = f"(id / 1000) % {len(reps)}"
+        session.execute(
+            text(
+                "INSERT INTO opportunity (lead_id, business_line_id, pipeline_type, owner_id,"
+                " org_unit_id, stage, furthest_stage, pool_state, locked, recycle_count,"
+                " created_at, assigned_at)"
+                f" SELECT id, {line.id}, 'new', {first_rep} + {rep},"
+                f" {first_team} + ({rep}) / {REPS_PER_TEAM}, 'new', 'new', 'owned',"
+                " false, 0, created_at, created_at FROM lead"
+            )
+        )
+        session.commit()
         session.execute(text("ANALYZE"))
         session.commit()
     engine.dispose()
@@ -144,6 +201,9 @@ def run(ctx: BenchContext) -> None:
     built = build(url, leads)
     if built is not None:
         report_value(f"custom_field_build_{leads}", built, "s")
+    owners = _build_owners(url)
+    if owners is not None:
+        report_value(f"custom_field_owners_{leads}", owners, "s")
     engine = build_engine(url)
     slowest = 0.0
     with Session(engine) as session:
