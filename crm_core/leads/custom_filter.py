@@ -43,13 +43,16 @@ class CustomPlan:
     """How a lead list meets its custom conditions. `total` / `capped`: the count, when it
     came from the value rows alone (None: count the usual way, with `count_clauses`).
     `page_clauses`: the page's condition per custom condition; `scoped`: they already hold
-    the reader's reach, so the page adds no scope of its own."""
+    the reader's reach, so the page adds no scope of its own; `per_lead`: the page walks
+    few leads (a common value), so it checks the reach lead by lead rather than collecting
+    a team's every lead first."""
 
     total: int | None = None
     capped: bool = False
     page_clauses: dict[FieldCondition, ColumnElement[bool]] = field(default_factory=dict)
     count_clauses: dict[FieldCondition, ColumnElement[bool]] = field(default_factory=dict)
     scoped: bool = False
+    per_lead: bool = False
 
 
 def plan_custom(
@@ -70,7 +73,7 @@ def plan_custom(
         shape = page_shape(total, capped)
         if shape == "per_row":
             clause = filter_clause(only, shape="per_row")
-            return CustomPlan(total, capped, {only: clause}, {}, scoped=False)
+            return CustomPlan(total, capped, {only: clause}, {}, scoped=False, per_lead=True)
         clause = id_clause(Lead.id, reached_ids(actor, only), shape, dialect)
         return CustomPlan(total, capped, {only: clause}, {}, scoped=True)
     counts = condition_counts(session, conditions, cap)

@@ -137,6 +137,7 @@ def lead_conditions(
     broad_custom: frozenset[FieldCondition] = frozenset(),
     custom_clauses: Mapping[FieldCondition, ColumnElement[bool]] | None = None,
     scoped: bool = True,
+    per_lead: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
     match). Raise ValidationError for a filter that cannot be read.
@@ -147,12 +148,13 @@ def lead_conditions(
     sorting every match. `broad_custom`: custom-field conditions that many leads meet; a
     sorted page (`by_date`, or by name) asks them per lead for the same reason.
     `custom_clauses`: the condition to use for each custom test (`leads.custom_filter`);
-    `scoped=False`: they already hold the actor's reach, so it is not added again."""
+    `scoped=False`: they already hold the actor's reach, so it is not added again;
+    `per_lead`: the page walks few leads, so the reach is checked lead by lead."""
     f = lead_filter
     text = (f.text or "").strip()
     read = _read_text(text) if text else None
     # A number, or a name that few leads share, leaves few candidates to check one by one.
-    narrow = read is not None and (read.name_prefix is None or not broad)
+    narrow = per_lead or (read is not None and (read.name_prefix is None or not broad))
     conditions: list[ColumnElement[bool]] = [col(Lead.merged_into_id).is_(None)]
     if scoped:
         conditions.append(lead_scope(actor, per_lead=narrow))
@@ -316,6 +318,7 @@ def search_leads(
                 by_date=sort != "name",
                 custom_clauses=plan.page_clauses,
                 scoped=not plan.scoped,
+                per_lead=plan.per_lead,
             )
         )
         .order_by(*_order(sort))
