@@ -4,9 +4,10 @@ its page meets the matching set (`custom_fields.filters` describes the shapes).
 When a custom field is the whole filter, the count never reads the lead table: it counts the
 field's value rows from its partial index, within the reader's reach expressed on the value
 rows' lead id (`org.access.lead_id_scope_parts`), leaving out merged leads (a short list,
-from their partial index). The same scoped set then feeds the page: fetched by key when few
-leads match, hashed for a walk of the list's order when more do, asked per lead when the
-value is common (the walk then stops within a few thousand leads). PostgreSQL's planner
+from their partial index). The same scoped set then feeds the page: when few leads match,
+their ids are read instead of counted and the page fetches them by key; when more do, the
+set is hashed for a walk of the list's order; when the value is common, it is asked lead
+by lead (the walk then stops within a few thousand leads). PostgreSQL's planner
 otherwise reads the whole lead table for a semi-join of ten thousand ids, because it
 prices each key lookup as a random read.
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, func, union_all
 from sqlmodel import Session, col, select
 
+from crm_core.custom_fields import filters
 from crm_core.custom_fields.filters import (
     FieldCondition,
     condition_counts,
@@ -69,6 +71,10 @@ def plan_custom(
     dialect = session.get_bind().dialect.name
     if alone and len(conditions) == 1 and single_valued(conditions[0]):
         only = conditions[0]
+        few = reached_few(session, actor, only, filters.FEW)
+        if few is not None:
+            # The ids themselves, read once: the page fetches them by key.
+            return CustomPlan(len(few), False, {only: col(Lead.id).in_(few)}, {}, scoped=True)
         total, capped = reach_count(session, actor, only, cap)
         shape = page_shape(total, capped)
         if shape == "per_row":
@@ -90,6 +96,21 @@ def plan_custom(
 def _unmerged(owner) -> ColumnElement[bool]:
     """The value row's lead was not merged away (merged leads are few: one hashed list)."""
     return col(owner).not_in(select(Lead.id).where(col(Lead.merged_into_id).is_not(None)))
+
+
+def reached_few(
+    session: Session, actor: Actor, condition: FieldCondition, few: int
+) -> list[int] | None:
+    """The ids of the leads in the actor's reach matching `condition` when there are at
+    most `few` of them (None when there are more): read from the value rows, per part of
+    the reach, each read stopping at `few` + 1."""
+    ids, owner = matching_ids(condition)
+    found: list[int] = []
+    for part in lead_id_scope_parts(actor, owner):
+        found += session.exec(ids.where(part, _unmerged(owner)).limit(few + 1 - len(found))).all()
+        if len(found) > few:
+            return None
+    return found
 
 
 def reach_count(
