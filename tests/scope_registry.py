@@ -87,6 +87,7 @@ from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
 channel_roi = importlib.import_module("crm_core.analytics.channel_roi")
 circulation_health = importlib.import_module("crm_core.analytics.circulation_health")
 funnel = importlib.import_module("crm_core.analytics.funnel")
+outcomes = importlib.import_module("crm_core.analytics.outcomes")
 performance = importlib.import_module("crm_core.analytics.performance")
 
 # --- what a row says -----------------------------------------------------------------------
@@ -390,6 +391,14 @@ REGISTRY: dict[str, Row] = {
     "crm_core.analytics.scope.unit_choices": one(
         H(lambda c: dash_scope.unit_choices(c.session, c.actor))
     ),
+    "crm_core.analytics.outcomes.won_in_period": one(
+        H(lambda c: outcomes.won_in_period(c.session, c.actor, ALL_TIME, None))
+    ),
+    "crm_core.analytics.outcomes.lost_in_period": exempt(
+        "internal",
+        "a step of funnel and performance, which check the view first; scoped by "
+        "opportunity_conditions (the scope world has no lost opportunity to show it here)",
+    ),
     # audit log and sign-in log
     "crm_core.platform.audit.record": exempt("own", "writes the actor's own act to the audit log"),
     "crm_core.platform.audit.list_entries": one(
@@ -574,6 +583,24 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.leads.run_import": exempt("company_wide", IDENTITY),
     "crm_core.imports.leads.rejected_rows_csv": exempt(
         "no_rows", "writes a CSV of the file and report the actor holds; reads no rows"
+    ),
+    "crm_core.imports.leads.lead_fields": exempt(
+        "no_rows", "the fields a lead file can map; reads no business rows"
+    ),
+    "crm_core.imports.leads.rows.read_rows": exempt(
+        "internal", "reads the file for preview_import and run_import"
+    ),
+    "crm_core.imports.leads.owners.owner_words": exempt(
+        "internal", "the colleagues read_rows may name as owners, within user_scope(actor)"
+    ),
+    "crm_core.imports.leads.outcomes.apply_outcomes": exempt(
+        "internal", "writes what run_import's rows say onto the opportunities it just opened"
+    ),
+    "crm_core.imports.value_mapping.create_options_for": exempt(
+        "company_wide", "option lists are company-wide settings, not business rows"
+    ),
+    "crm_core.imports.value_mapping.remember_values": exempt(
+        "company_wide", "an import kind's value mapping is a company-wide setting"
     ),
     "crm_core.imports.leads.list_imports": one(
         H(lambda c: lead_import.list_imports(c.session, c.actor))
@@ -947,6 +974,9 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.commerce.products.get_product": exempt(
         "company_wide", "the catalogue of a business line, the same for every unit"
+    ),
+    "crm_core.org.lines.worked_lines": exempt(
+        "no_rows", "reads which business lines the actor's own units carry, no business rows"
     ),
     "crm_core.platform.metadata.create_option": exempt(
         "company_wide", "the option lists (元数据) are the company's, the same for every unit"

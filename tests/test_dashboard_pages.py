@@ -70,9 +70,12 @@ def test_the_funnel_shows_the_cohort_and_lists_a_stage(company):
     at = open_page("boss", FUNNEL, start="2026-03-01", end="2026-03-31")
     assert metric(at, translate("Cohort", "zh")) == "3"
     assert (
-        metric(at, translate(NC_("stage", "Won"), "zh")) == "1"
-        and metric(at, translate("Lost", "zh")) == "1"
+        metric(at, translate("Cohort won", "zh")) == "1"
+        and metric(at, translate("Cohort lost", "zh")) == "1"
     )
+    # Paid on 5 March and lost on 6 March: in the period as on team performance.
+    assert metric(at, translate("Won in the period", "zh")) == "1"
+    assert metric(at, translate("Lost in the period", "zh")) == "1"
     steps = at.dataframe[0].value
     assert steps[translate("Reached", "zh")].tolist() == [3, 1, 1, 1, 1, 1]
     assert len(at.get("plotly_chart")) == 1
@@ -106,7 +109,7 @@ def test_a_manager_sees_their_subtree(company):
     assert metric(at, translate("Cohort", "zh")) == "2"
     at = open_page("bj_manager", PERFORMANCE, start="2026-03-01", end="2026-03-31")
     assert (
-        metric(at, translate("Revenue", "zh")) == "3,000.00"
+        metric(at, translate("Revenue", "zh")) == "¥3,000"
         and metric(at, translate("Win rate", "zh")) == "50.0%"
     )
 
@@ -138,7 +141,9 @@ def test_marketing_enters_spend(company, db):
     ok(at.run())
     assert db.exec(select(func.count()).select_from(MarketingSpend)).one() == 1
     channels = at.dataframe[0].value
-    assert "1,200.00" in channels[translate("Spend", "zh")].tolist()
+    # A number in the table (it sorts and exports as one), shown as money.
+    assert 1200.0 in channels[translate("Spend", "zh")].tolist()
+    assert metric(at, translate("Spend", "zh")) == "¥1,200"
 
 
 def test_a_manager_opens_the_history_import(company):
@@ -159,3 +164,22 @@ def test_every_page_opens_on_an_empty_period_and_on_all_time(company):
         open_page("admin", page, start="", end="")
     at = open_page("boss", FUNNEL, start="2025-01-01", end="2025-01-31")
     assert translate("Nothing in this view.", "zh") in [i.value for i in at.info]
+
+
+def test_marketing_deletes_one_spend_entry(company, db):
+    at = open_page("mkt", ROI, start="2026-03-01", end="2026-03-31")
+    for channel, amount in (("搜索广告", "1200"), ("信息流广告", "800")):
+        at.date_input(key="spend_month").set_value(date(2026, 3, 1))
+        at.selectbox(key="spend_channel_zh").select(channel)
+        at.text_input(key="spend_amount").input(amount)
+        at.get("form_submit_button")[0].click()
+        ok(at.run())
+    assert db.exec(select(func.count()).select_from(MarketingSpend)).one() == 2
+    entries = at.dataframe[-1].value
+    assert sorted(entries[translate("Amount", "zh")].tolist()) == [800.0, 1200.0]
+    doomed = next(o for o in at.selectbox(key="spend_doomed_zh").options if "1,200" in o)
+    at.selectbox(key="spend_doomed_zh").select(doomed)
+    at.button(key="spend_delete").click()
+    ok(at.run())
+    db.expire_all()
+    assert [s.amount for s in db.exec(select(MarketingSpend)).all()] == [800]

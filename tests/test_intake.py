@@ -60,7 +60,7 @@ def count(db, model, *where) -> int:
         ({"phone": "12345"}, "{phone} is not a valid phone number.", "phone", {"phone": "12345"}),
         (
             {"phone": None},
-            "Give a phone number, or an external id for a lead without one.",
+            "Give a phone number, or an external id, e-mail or WeChat id for a lead without one.",
             "phone",
             {},
         ),

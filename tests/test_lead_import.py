@@ -116,12 +116,12 @@ def test_mapping_problems_are_named():
     empty = ImportOptions(mapping={})
     assert mapping_problems(empty) == [
         "Choose the column that holds the name.",
-        "Choose the phone column, or the external id column for records without phones.",
+        "Choose the phone column, or for records without phones the external id, e-mail or WeChat column.",
         "Choose the channel column, or a channel for the whole file.",
         "Choose the business line column, or business lines for the whole file.",
     ]
     defaults = ImportOptions(
-        mapping={"name": "A", "external_id": "A"},
+        mapping={"name": "A", "phone": "A"},
         default_channel="sem",
         default_line_codes=("kaoyan",),
     )
@@ -193,7 +193,7 @@ def test_a_record_without_phone_needs_its_external_id(db, company):
     options = options_for(frame, default_channel="import", default_line_codes=("kaoyan",))
     report = run_import(db, company.actor(db, "admin"), frame, options)
     assert [(i.row, i.reason) for i in report.issues] == [
-        (3, "Give a phone number, or an external id for a lead without one.")
+        (3, "Give a phone number, or an external id, e-mail or WeChat id for a lead without one.")
     ]
     assert report.duplicates == [(4, 2)]
     lead = db.exec(select(Lead)).one()

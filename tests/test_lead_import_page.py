@@ -92,3 +92,64 @@ def test_a_sales_manager_opens_the_import_page(app_env):
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     assert at.title[0].value == translate("Import leads", "zh")
+
+
+def _web_leads(count: int) -> bytes:
+    """The first rows of the web-lead export (tests/data/web_leads.csv)."""
+    from pathlib import Path
+
+    lines = (Path(__file__).parent / "data" / "web_leads.csv").read_bytes().splitlines()
+    return b"\n".join(lines[: count + 1]) + b"\n"
+
+
+def value_box(at: AppTest, field: str, key: str):
+    return next(
+        s
+        for s in at.selectbox
+        if (s.key or "").startswith(f"lead_import_values_{field}_") and s.key.endswith(f"_{key}")
+    )
+
+
+def test_value_mapping_creates_options_maps_outcomes_and_remembers(app_env, db):
+    from crm_core.models import ImportValueMap, MetadataOption, Opportunity
+
+    at = login("admin")
+    at.switch_page(PAGE).run()
+    at.file_uploader[0].upload("web.csv", _web_leads(40), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    next(m for m in at.multiselect if m.key.startswith("lead_import_default_lines_")).select(
+        "kaoyan"
+    ).run()
+    next(s for s in at.selectbox if s.key.startswith("lead_import_default_channel_")).select(
+        "import"
+    ).run()
+    assert not at.exception, at.exception
+    # Google and google are one value; it reads as no option yet: create it on the spot.
+    value_box(at, "channel", "google").select("\x00create").run()
+    at.button(key=next(b.key for b in at.button if (b.key or "").endswith("_create"))).click()
+    at.run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    assert db.exec(select(MetadataOption).where(MetadataOption.code == "google")).one()
+    assert value_box(at, "channel", "google").value == "google"
+    # Every other new source is left as bad rows; the outcome 1/0 maps onto won / lost.
+    value_box(at, "stage", "1").select("won").run()
+    value_box(at, "stage", "0").select("lost").run()
+    assert not at.exception, at.exception
+    assert metrics(at)[translate("Bad rows", "zh")] != "0"
+    at.button(key="lead_import_go").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    google = db.exec(select(Lead).where(Lead.channel == "google")).all()
+    assert google and all(lead.no_phone for lead in google)
+    stages = set(db.exec(select(Opportunity.stage, Opportunity.pool_state)).all())
+    assert stages <= {("won", "closed"), ("lost", "closed")}
+    remembered = dict(
+        db.exec(
+            select(ImportValueMap.source_key, ImportValueMap.option_code).where(
+                ImportValueMap.category == "stage"
+            )
+        ).all()
+    )
+    assert remembered == {"1": "won", "0": "lost"}

@@ -127,3 +127,19 @@ def test_a_manager_merges_two_leads(leads, db):
     db.expire_all()
     assert db.get(Lead, gone).merged_into_id == keep
     assert len(results(at)) == 2
+
+
+def test_a_mistyped_phone_is_shown_as_typed_to_whoever_typed_it(leads, db):
+    """The core's error masks the number (errors reach logs); the form that sent it shows
+    the reader their own typing, so the slip can be seen."""
+    lead_id = leads[0].lead_id
+    at = library("rep_a1")
+    at.selectbox(key="leads_open").set_value(lead_id).run()
+    at.text_input(key=f"leads_edit_phone_{lead_id}").input("138123456789")
+    at.button(key=f"FormSubmitter:leads_edit_{lead_id}-{translate('Save changes', 'zh')}").click()
+    at.run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    expected = translate("{phone} is not a valid phone number.", "zh").format(phone="138123456789")
+    assert expected in errors
+    assert db.get(Lead, lead_id).phone == "+8613800000001"

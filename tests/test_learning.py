@@ -163,7 +163,7 @@ def test_a_preview_writes_nothing_and_the_import_stores_the_rows(db, company, le
         (leads["1"].id, "Politics", 10, None, None),
         (leads["2"].id, "English", 85, date(2026, 11, 29), leads["2"].customer_id),
     ]
-    entry = db.exec(select(AuditLog).where(AuditLog.action == "Import")).one()
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "learning.import")).one()
     assert entry.after["counts"]["new"] == 3
 
 

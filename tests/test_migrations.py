@@ -158,3 +158,28 @@ def test_0010_turns_the_offset_into_a_time_zone_and_back(scratch_connection, off
     before = stored()
     assert "company.time_zone" not in before
     assert before["company.utc_offset_hours"] == back
+
+
+def test_0018_gives_worded_audit_actions_their_codes_back(scratch_connection):
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0015")
+    for action, target in (
+        ("Apply the roster", "roster"),
+        ("Import", "learning_activity"),
+        ("Import", "something_else"),  # not ours to rename
+    ):
+        conn.execute(
+            text("INSERT INTO audit_log (at, action, target_type) VALUES (:at, :a, :t)"),
+            {"at": "2026-12-05 08:00:00", "a": action, "t": target},
+        )
+    conn.commit()
+    command.upgrade(config, "0018")
+    conn.commit()
+    rows = conn.execute(text("SELECT action, target_type FROM audit_log ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("roster.apply", "roster"),
+        ("learning.import", "learning_activity"),
+        ("Import", "something_else"),
+    ]

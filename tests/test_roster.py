@@ -507,7 +507,7 @@ def test_apply_creates_moves_and_audits(db, company):
     assert role_names(db, company.users["rep_a2"].id) == ["team_lead"]
     assert db.get(User, company.users["rep_a2"].id).title == "Team lead"
 
-    (entry,) = db.exec(select(AuditLog).where(AuditLog.action == "Apply the roster")).all()
+    (entry,) = db.exec(select(AuditLog).where(AuditLog.action == "roster.apply")).all()
     assert entry.actor_id == company.users["admin"].id
     assert entry.target_type == "roster"
     assert entry.target_id == "hr-march.csv"
@@ -520,7 +520,7 @@ def test_apply_creates_moves_and_audits(db, company):
         "user.update",
         "user.set_roles",
         "user.create",
-        "Apply the roster",
+        "roster.apply",
     ]
 
 
@@ -538,7 +538,7 @@ def test_a_preview_with_bad_rows_is_not_applied(db, company):
     assert db.get(User, company.users["rep_a1"].id).org_unit_id == company.units["team_a"].id
     assert (
         db.exec(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "Apply the roster")
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "roster.apply")
         ).one()
         == 0
     )
@@ -648,7 +648,7 @@ def test_a_resigned_rep_loses_sign_in_and_their_opportunities_move_by_rule(db, c
     assert user.left_on == datetime(2026, 3, 31)
     assert user.sessions_valid_after is not None
     assert authenticate(db, "rep_a1", PASSWORD).reason == "inactive"
-    entry = db.exec(select(AuditLog).where(AuditLog.action == "Apply the roster")).one()
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "roster.apply")).one()
     assert entry.after["opportunities_moved"] == 2
 
 

@@ -9,7 +9,8 @@ from crm_core.leads.export import EXPORT_FORMATS, export_leads
 from crm_core.leads.intake import REJECTED, LeadInput, intake_leads
 from crm_core.leads.search import LeadFilter
 from crm_core.leads.tags import bulk_tag, bulk_untag
-from crm_core.models import BusinessLine, MetadataOption
+from crm_core.models import MetadataOption
+from crm_core.org.lines import worked_lines
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, label_of
 from crm_core.platform.permissions import Permission
@@ -20,10 +21,18 @@ from ui.i18n import language, show_error, t, tmd
 from ui.inputs import text_input
 
 
-def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], labels) -> None:
-    """A lead typed in by hand, through the same intake as every other entrance."""
+def new_lead_form(channels: list[MetadataOption], labels) -> None:
+    """A lead typed in by hand, through the same intake as every other entrance: offered for
+    the lines the adder works in, their own line chosen."""
     me = actor()
     can_keep = me.can(Permission.WORK_OPPORTUNITIES) and me.org_unit_id is not None
+    with session() as s:
+        worked = worked_lines(s, me)
+    lines = worked.lines
+    if worked.own_code is not None:
+        default = [worked.own_code]
+    else:
+        default = [lines[0].code] if len(lines) == 1 else []
     with st.form("leads_new", clear_on_submit=False):
         left, right = st.columns(2)
         name = text_input(t("Name") + " *", container=left)
@@ -40,7 +49,7 @@ def new_lead_form(lines: list[BusinessLine], channels: list[MetadataOption], lab
         line_codes = right.multiselect(
             t("Business lines") + " *",
             [line.code for line in lines],
-            default=[lines[0].code] if len(lines) == 1 else [],
+            default=default,
             format_func=lambda c: next((x.name for x in lines if x.code == c), c),
         )
         campaign = text_input(t("Campaign"), container=left)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.leads.edit import EDITABLE_FIELDS, update_lead
+from crm_core.leads.edit import BAD_PHONE, EDITABLE_FIELDS, update_lead
 from crm_core.leads.masking import reveal_phone
 from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
@@ -210,7 +210,11 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                 with session() as s:
                     update_lead(s, me, detail.id, changes)
             except CrmError as error:
-                show_error(error)
+                if error.key == BAD_PHONE:
+                    # The reader typed it: they see it whole, to spot the slip.
+                    st.error(tmd(BAD_PHONE, phone=changes.get("phone") or ""))
+                else:
+                    show_error(error)
             else:
                 flash(N_("Lead saved."))
                 st.rerun()

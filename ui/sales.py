@@ -13,6 +13,7 @@ from decimal import Decimal
 import streamlit as st
 
 from crm_core.platform.i18n import N_
+from ui import figures
 from ui.circulation import label
 from ui.company_time import company_now, instant_of, show_time
 from ui.db import session
@@ -52,7 +53,8 @@ def option_labels(category: str) -> dict[str, str]:
 
 
 def money(amount: Decimal | int | float | None) -> str:
-    return f"¥{amount:,.0f}" if amount else "¥0"
+    """An amount with the company's currency in the reader's language (ui.figures)."""
+    return figures.money(amount or 0)
 
 
 def stage_text(stage: str | None) -> str:

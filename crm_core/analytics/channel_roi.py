@@ -4,7 +4,9 @@ what they cost, what they won and brought in.
 - Leads: leads created in the period (not merged away), by their channel and campaign.
 - Spend: the marketing spend of the months the period touches (a month counts whole).
 - Won and revenue: the cohort's opportunities with a paid order (refunded ones excluded:
-  ROI is on money kept), whenever it was paid.
+  ROI is on money kept), whenever it was paid; won also counts the cohort's won
+  opportunities that have no order at all (imported wins without an amount: won, no
+  revenue).
 - Cost per lead = spend / leads; ROI = (revenue - spend) / spend.
 
 Spend is company-wide, so cost per lead and ROI are shown only to viewers whose scope is
@@ -31,7 +33,7 @@ from crm_core.analytics.scope import (
 )
 from crm_core.models import Lead, Opportunity, OrgUnit, SalesOrder
 from crm_core.models.dashboards import MarketingSpend
-from crm_core.org.access import lead_scope_parts
+from crm_core.org.access import lead_scope_parts, opportunity_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import DataScope
 
@@ -163,6 +165,26 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
         item = row(channel, campaign)
         item.won += int(won)
         item.revenue += Decimal(amount or 0)
+
+    # Wins without any order (imported ones): counted, with no revenue. Scoped as the
+    # opportunities are, since no frozen attribution exists for them.
+    orderless = (
+        select(Lead.channel, Lead.campaign, func.count(Opportunity.id))
+        .select_from(Opportunity)
+        .join(Lead, Lead.id == Opportunity.lead_id)
+        .where(
+            *leads_where,
+            Opportunity.stage == "won",
+            opportunity_scope(actor),
+            ~exists().where(SalesOrder.opportunity_id == Opportunity.id),
+        )
+    )
+    if view.business_line_id is not None:
+        orderless = orderless.where(Opportunity.business_line_id == view.business_line_id)
+    for channel, campaign, won in session.exec(
+        orderless.group_by(Lead.channel, Lead.campaign)
+    ).all():
+        row(channel, campaign).won += int(won)
 
     spend_shown = actor.scope is DataScope.ALL and unit is None and view.owner_id is None
     if spend_shown:

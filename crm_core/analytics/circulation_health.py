@@ -32,7 +32,8 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import seconds_between
-from crm_core.models import FlowEvent, Opportunity, OrgUnit, RecycleRule, User
+from crm_core.models import FlowEvent, Opportunity, RecycleRule, User
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import local_day_sql
@@ -149,14 +150,15 @@ def _health(
     if reps is not None:
         held = held.where(col(o.owner_id).in_(reps))
     held = held.group_by(o.owner_id).subquery("held")
+    held_by = session.exec(
+        select(User.id, User.full_name, User.org_unit_id, User.holding_cap, held.c.n)
+        .join(held, held.c.owner_id == User.id)
+        .order_by(held.c.n.desc(), User.id)
+    ).all()
+    units = unit_labels(session, {unit_id for _, _, unit_id, _, _ in held_by})
     holdings = [
-        Holding(user_id, name, unit_name, int(n), int(cap))
-        for user_id, name, unit_name, cap, n in session.exec(
-            select(User.id, User.full_name, OrgUnit.name, User.holding_cap, held.c.n)
-            .join(held, held.c.owner_id == User.id)
-            .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
-            .order_by(held.c.n.desc(), User.id)
-        ).all()
+        Holding(user_id, name, units.get(unit_id), int(n), int(cap))
+        for user_id, name, unit_id, cap, n in held_by
     ]
 
     day = local_day_sql(session, FlowEvent.at, *period)

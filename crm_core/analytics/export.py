@@ -1,16 +1,21 @@
 """A dashboard table as a file: CSV (UTF-8 with a byte-order mark, so Excel reads Chinese)
-or XLSX. Every text cell that a spreadsheet would run as a formula is neutralised."""
+or XLSX. Every text cell that a spreadsheet would run as a formula is neutralised.
+
+Figures stay numbers: amounts, counts and shares are written as numbers (a CSV amount as
+`2159980.00`, a share as `0.125`), and an XLSX cell carries the number format of its
+column's kind (`NUMBER_FORMATS`), so a spreadsheet sums them and shows separators."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from crm_core.platform.cells import neutralise_cell
@@ -20,6 +25,9 @@ MIME_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+# A column's kind -> its XLSX number format.
+NUMBER_FORMATS = {"money": "#,##0.00", "share": "0.0%", "count": "#,##0"}
 
 
 def _cell(value: object) -> object:
@@ -41,44 +49,67 @@ def _rows(frame: pd.DataFrame) -> tuple[list[object], list[Sequence[object]]]:
     return header, [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
 
 
-def table_csv(frame: pd.DataFrame) -> bytes:
-    """The table as CSV in UTF-8 with a byte-order mark."""
+def _csv_value(value: object, kind: str | None) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if kind == "money" and isinstance(value, (int, float)):
+        return f"{value:.2f}"  # 2159980.00, never 2159980.0
+    return value
+
+
+def _kinds(frame: pd.DataFrame, kinds: Mapping[str, str] | None) -> list[str | None]:
+    kinds = kinds or {}
+    return [kinds.get(str(c)) for c in frame.columns]
+
+
+def table_csv(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> bytes:
+    """The table as CSV in UTF-8 with a byte-order mark. `kinds`: column -> "money",
+    "share" or "count" (money is written with two decimals)."""
     header, rows = _rows(frame)
+    column_kinds = _kinds(frame, kinds)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            [
-                v.isoformat(sep=" ")
-                if isinstance(v, datetime)
-                else v.isoformat()
-                if isinstance(v, date)
-                else ""
-                if v is None
-                else v
-                for v in row
-            ]
-        )
+        writer.writerow([_csv_value(v, k) for v, k in zip(row, column_kinds, strict=True)])
     return out.getvalue().encode("utf-8-sig")
 
 
-def table_xlsx(frame: pd.DataFrame, title: str = "data") -> bytes:
-    """The table as a one-sheet XLSX workbook."""
+def table_xlsx(
+    frame: pd.DataFrame, title: str = "data", kinds: Mapping[str, str] | None = None
+) -> bytes:
+    """The table as a one-sheet XLSX workbook; numbers of a `kinds` column carry its
+    number format."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_sheet_title(title))
     header, rows = _rows(frame)
+    column_kinds = _kinds(frame, kinds)
     sheet.append(header)
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_xlsx_cell(sheet, v, k) for v, k in zip(row, column_kinds, strict=True)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def export_table(frame: pd.DataFrame, kind: str, title: str = "data") -> bytes:
-    """`table_csv` or `table_xlsx` by `kind` (one of EXPORT_FORMATS)."""
-    return table_xlsx(frame, title) if kind == "xlsx" else table_csv(frame)
+def _xlsx_cell(sheet, value: object, kind: str | None) -> object:
+    if kind not in NUMBER_FORMATS or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = NUMBER_FORMATS[kind]
+    return cell
+
+
+def export_table(
+    frame: pd.DataFrame, kind: str, title: str = "data", kinds: Mapping[str, str] | None = None
+) -> bytes:
+    """`table_csv` or `table_xlsx` by `kind` (one of EXPORT_FORMATS); `kinds` names the
+    columns that hold money, shares and counts."""
+    return table_xlsx(frame, title, kinds) if kind == "xlsx" else table_csv(frame, kinds)
 
 
 def _sheet_title(title: str) -> str:

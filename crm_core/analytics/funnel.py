@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.analytics.outcomes import lost_in_period, won_in_period
 from crm_core.analytics.scope import (
     check_view,
     opportunity_conditions,
@@ -29,7 +30,8 @@ from crm_core.analytics.scope import (
     with_lead,
 )
 from crm_core.analytics.sql import FUNNEL_STAGES
-from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
+from crm_core.models import BusinessLine, Lead, Opportunity, User
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
@@ -38,7 +40,15 @@ from crm_core.sales.stages import funnel_rank
 LIST_LIMIT = 200
 
 # What the funnel and its lists read (see crm_core.analytics.cache).
-FUNNEL_READS = ("opportunity", "stage_history", "flow_event", "lead", "org", "history_import")
+FUNNEL_READS = (
+    "opportunity",
+    "stage_history",
+    "flow_event",
+    "lead",
+    "org",
+    "history_import",
+    "sales_order",  # won in the period
+)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -79,9 +89,14 @@ class FunnelRow:
 
 @dataclass(frozen=True)
 class Funnel:
+    """The cohort's steps and lost; beside them what was won and lost in the period
+    whatever its creation date (`outcomes`: the same figures as team performance)."""
+
     steps: list[FunnelStep]
     lost: int
     rows: list[FunnelRow] = field(default_factory=list)
+    won_in_period: int = 0
+    lost_in_period: int = 0
 
     @property
     def total(self) -> int:
@@ -216,7 +231,13 @@ def _funnel(session: Session, actor: Actor, view: DashboardFilter, unit) -> Funn
         for group in sorted(order, key=lambda g: (g is None, -_reached(grouped[g])[0][0])):
             group_reached, group_lost = _reached(grouped[group])
             rows.append(FunnelRow(group, labels.get(group), group_reached, group_lost))
-    return Funnel(steps, lost, rows)
+    return Funnel(
+        steps,
+        lost,
+        rows,
+        won_in_period=won_in_period(session, actor, view, unit),
+        lost_in_period=lost_in_period(session, actor, view, unit),
+    )
 
 
 def funnel_opportunities(
@@ -258,7 +279,7 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
             Lead.name,
             BusinessLine.name,
             User.full_name,
-            OrgUnit.name,
+            Opportunity.org_unit_id,
             Opportunity.stage,
             Opportunity.created_at,
         )
@@ -266,7 +287,7 @@ def _funnel_opportunities(session, actor, view, unit, stage, limit) -> list[Funn
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
         .outerjoin(User, User.id == Opportunity.owner_id)
-        .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
         .order_by(col(Opportunity.id).desc())
     ).all()
-    return [FunnelOpportunity(*row) for row in rows]
+    units = unit_labels(session, {row[4] for row in rows})
+    return [FunnelOpportunity(*row[:4], units.get(row[4]), *row[5:]) for row in rows]

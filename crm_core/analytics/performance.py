@@ -6,8 +6,9 @@ order, a leaderboard; refunds apart.
   owner and the unit path frozen at payment: a reorganisation never moves past revenue.
 - Refunds: orders refunded in the period, credited the same way, shown apart; net =
   revenue - refunds.
-- Won: opportunities with an order paid in the period. Lost: opportunities lost (closed)
-  in the period, counted for their owner and their unit. Win rate = won / (won + lost).
+- Won: opportunities with an order paid in the period (`outcomes.won_in_period`, the
+  funnel's "won in the period" too). Lost: opportunities lost (closed) in the period,
+  counted for their owner and their unit. Win rate = won / (won + lost).
 - A unit's row holds its whole subtree: the group of an order is the unit that follows the
   drill-down's base in the order's frozen path.
 - People: the owner frozen on the order (lost: the owner), or, when the view credits the
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.funnel import rate
+from crm_core.analytics.outcomes import WON_STATUSES, won_in_period
 from crm_core.analytics.scope import (
     check_view,
     in_period,
@@ -150,7 +152,7 @@ def _performance(session: Session, actor: Actor, view: DashboardFilter, unit) ->
         if owner_id is not None:
             reps.setdefault(owner_id, PerformanceRow(owner_id, None)).add(row)
 
-    paid = _orders(session, actor, view, unit, SalesOrder.paid_at, ("paid", "refunded"))
+    paid = _orders(session, actor, view, unit, SalesOrder.paid_at, WON_STATUSES)
     for path, owner_id, orders, won, amount in paid:
         credit(path, owner_id, PerformanceRow(None, None, Decimal(amount or 0), orders, won))
     refunded = _orders(session, actor, view, unit, SalesOrder.refunded_at, ("refunded",))
@@ -160,6 +162,9 @@ def _performance(session: Session, actor: Actor, view: DashboardFilter, unit) ->
     for path, owner_id, lost in _lost(session, actor, view, unit):
         credit(path, owner_id, PerformanceRow(None, None, lost=lost))
 
+    # The total counts each opportunity once, even one whose orders were credited to two
+    # people: the same figure the funnel shows as won in the period.
+    total.won = won_in_period(session, actor, view, unit)
     names = dict(
         session.exec(select(User.id, User.full_name).where(col(User.id).in_(list(reps)))).all()
     )

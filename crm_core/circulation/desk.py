@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from crm_core.circulation.override import override_scope
 from crm_core.leads.masking import display_phone
-from crm_core.models import BusinessLine, Lead, Opportunity, OrgUnit, User
+from crm_core.models import BusinessLine, Lead, Opportunity, User
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key, prefix_range
@@ -89,7 +90,7 @@ def list_desk(
             Opportunity.intention_level,
             Opportunity.pool_state,
             User.full_name,
-            OrgUnit.name,
+            Opportunity.org_unit_id,
             Opportunity.assigned_at,
             Opportunity.last_follow_up_at,
             Opportunity.locked,
@@ -100,13 +101,16 @@ def list_desk(
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
         .outerjoin(User, User.id == Opportunity.owner_id)
-        .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
         .where(*_conditions(actor, f))
         .order_by(col(Opportunity.id).desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    return [DeskRow(r[0], r[1], r[2], display_phone(actor, r[3]), *r[4:]) for r in rows]
+    units = unit_labels(session, {r[9] for r in rows})
+    return [
+        DeskRow(r[0], r[1], r[2], display_phone(actor, r[3]), *r[4:9], units.get(r[9]), *r[10:])
+        for r in rows
+    ]
 
 
 def count_desk(session: Session, actor: Actor, f: DeskFilter = DeskFilter()) -> int:

@@ -30,6 +30,7 @@ from crm_core.models import (
     path_ids,
 )
 from crm_core.org.access import unit_clause
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of, rows_source
@@ -130,19 +131,27 @@ def list_pool(
             Opportunity.stage,
             Opportunity.intention_level,
             Opportunity.recycle_count,
-            OrgUnit.name,
+            Opportunity.org_unit_id,
             pooled_at,
         )
         .join(Lead, Lead.id == Opportunity.lead_id)
         .join(BusinessLine, BusinessLine.id == Opportunity.business_line_id)
-        .outerjoin(OrgUnit, OrgUnit.id == Opportunity.org_unit_id)
         .where(*_filters(session, actor, f))
         .order_by(Opportunity.id)
         .limit(limit)
         .offset(offset)
     ).all()
+    units = unit_labels(session, {r[10] for r in rows})
     return [
-        PoolRow(r[0], r[1], r[2], display_phone(actor, r[3]) if r[3] else None, *r[4:])
+        PoolRow(
+            r[0],
+            r[1],
+            r[2],
+            display_phone(actor, r[3]) if r[3] else None,
+            *r[4:10],
+            units.get(r[10]),
+            r[11],
+        )
         for r in rows
     ]
 

@@ -417,7 +417,12 @@ def rule_versions(session: Session, actor: Actor, kind: str, rule_id: int) -> li
         .where(RuleVersion.rule_kind == kind, RuleVersion.rule_id == rule_id)
         .order_by(col(RuleVersion.version).desc(), col(RuleVersion.id).desc())
     ).all()
-    if versions and not _reads_unit(session, actor, versions[0].snapshot.get("org_unit_id")):
+    unit_id = versions[0].snapshot.get("org_unit_id") if versions else None
+    if (
+        versions
+        and not _reads_unit(session, actor, unit_id)
+        and unit_id not in _ancestor_units(session, actor)
+    ):
         raise NotFound(entity=f"{kind}_rule", id=rule_id)
     return list(versions)
 

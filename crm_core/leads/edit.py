@@ -106,10 +106,9 @@ def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | N
         if field == "phone" and value is not None:
             phone = normalise_phone(value)
             if phone is None:
-                # The error text may end up in logs; never echo a whole number.
-                raise ValidationError(
-                    N_("{phone} is not a valid phone number."), phone=mask_phone(value)
-                )
+                # The error text may end up in logs; never echo a whole number. The form
+                # that sent it still holds what was typed and shows that (`BAD_PHONE`).
+                raise ValidationError(BAD_PHONE, phone=mask_phone(value))
             value = phone
         elif field == "channel" and value is not None:
             value = value.lower()
@@ -173,6 +172,9 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
 
 def _audit_value(field: str, value: str | None) -> str | None:
     return (mask_phone(value) or None) if field == "phone" else value
+
+
+BAD_PHONE = N_("{phone} is not a valid phone number.")
 
 
 def update_lead(

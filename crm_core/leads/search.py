@@ -117,15 +117,24 @@ class _Text:
 def _read_text(text: str) -> _Text:
     digits = _PHONE_CHARS.sub("", text)
     if digits.isdigit():
+        # Imported web leads are often named by their number (`Lead Number` 660737): a
+        # number also finds the leads whose name starts with it.
+        name = name_key(text)
         if len(digits) == 4:
-            return _Text(suffix=digits)
+            return _Text(suffix=digits, name_prefix=name)
         if len(digits) >= 7:
             phone = normalise_phone(text)
-            return _Text(phone=phone, external_id=text) if phone else _Text(external_id=text)
-        return _Text(external_id=text)
+            return _Text(phone=phone, external_id=text, name_prefix=name)
+        return _Text(external_id=text, name_prefix=name)
     # External ids carry digits ("OLD-1024"); a plain name is only a name.
     has_digit = any(c.isdigit() for c in text)
     return _Text(name_prefix=name_key(text), external_id=text if has_digit else None)
+
+
+def _name_is(prefix: str | None) -> ColumnElement[bool]:
+    """Leads whose name starts with `prefix` (a range on the name index)."""
+    low, high = prefix_range(prefix or "")
+    return and_(Lead.name_key >= low, Lead.name_key < high)
 
 
 def lead_conditions(
@@ -160,7 +169,7 @@ def lead_conditions(
         conditions.append(lead_scope(actor, per_lead=narrow))
     if read is not None:
         if read.suffix:
-            conditions.append(Lead.phone_suffix == read.suffix)
+            conditions.append(or_(Lead.phone_suffix == read.suffix, _name_is(read.name_prefix)))
         elif read.phone:
             # A number that went into another lead by a merge finds that lead.
             merged = aliased(Lead)
@@ -173,6 +182,7 @@ def lead_conditions(
                             merged.phone == read.phone, col(merged.merged_into_id).is_not(None)
                         )
                     ),
+                    _name_is(read.name_prefix),
                 )
             )
         elif read.name_prefix:

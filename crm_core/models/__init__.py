@@ -20,7 +20,7 @@ from crm_core.models.custom_field import (
 from crm_core.models.dashboards import HistoryImport, MarketingSpend
 from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
 from crm_core.models.learning import LearningActivity
-from crm_core.models.metadata import AuditLog, MetadataOption, Setting
+from crm_core.models.metadata import AuditLog, ImportValueMap, MetadataOption, Setting
 from crm_core.models.opportunity import (
     DEFAULT_STAGES,
     FOLLOW_UP_CHANNELS,
@@ -78,6 +78,7 @@ __all__ = [
     "FlowEvent",
     "FollowUp",
     "INTENTION_LEVELS",
+    "ImportValueMap",
     "Lead",
     "LeadImport",
     "LeadTag",

@@ -58,3 +58,22 @@ class AuditLog(SQLModel, table=True):
     target_id: str | None = Field(default=None, max_length=80)
     before: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ImportValueMap(SQLModel, table=True):
+    """A file value an importer mapped onto an option (元数据) once, remembered per import
+    kind so the next file of that kind reads it the same way (`crm_core.imports.value_mapping`).
+    `source_key` is the value as compared: case, width and spacing folded."""
+
+    __tablename__ = "import_value_map"
+    __table_args__ = (
+        UniqueConstraint("kind", "category", "source_key", name="uq_import_value_map"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # the import: leads, history, ...
+    category: str = Field(max_length=40)  # channel, business_line, stage, lost_reason, ...
+    source_key: str = Field(max_length=200)
+    option_code: str = Field(max_length=60)
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = created_at_field()

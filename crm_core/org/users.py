@@ -21,6 +21,7 @@ from crm_core.models import USER_STATUSES, OrgUnit, Role, User, UserRole
 from crm_core.org.access import reaches_subtree, reaches_unit, unit_clause, user_scope
 from crm_core.org.auth import hash_password, validate_new_password
 from crm_core.org.departure import DepartureOutcome, move_open_opportunities
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
@@ -516,6 +517,7 @@ def list_users(
         .where(col(UserRole.user_id).in_(ids))
     ).all():
         roles.setdefault(user_id, []).append(code)
+    units = unit_labels(session, {u.org_unit_id for u, _ in rows})
     return [
         UserRow(
             id=u.id,
@@ -523,7 +525,7 @@ def list_users(
             employee_no=u.employee_no,
             full_name=u.full_name,
             unit_id=u.org_unit_id,
-            unit_name=unit_name,
+            unit_name=units.get(u.org_unit_id, unit_name),
             status=u.status,
             enabled=u.enabled,
             title=u.title,

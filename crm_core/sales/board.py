@@ -43,6 +43,7 @@ from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import DataScope, Permission
 from crm_core.platform.search_keys import name_key, prefix_range
+from crm_core.sales.expected_value import expected_amount, join_prices, money, reference_prices
 
 BOARD_STAGES = (*OPEN_STAGES, "won", "lost")
 CLOSED_STAGES = ("won", "lost")
@@ -378,8 +379,11 @@ def board_columns(
             continue
         where, needs_lead = _conditions(session, actor, f, stages=group, custom=counted)
         for part in opportunity_scope_parts(actor):
-            query = select(
-                Opportunity.stage, func.count(), func.coalesce(func.sum(Opportunity.amount), 0)
+            # The expected amount: an order's amount, else the line's reference price.
+            prices = reference_prices()
+            query = join_prices(
+                select(Opportunity.stage, func.count(), func.sum(expected_amount(prices))),
+                prices,
             )
             if needs_lead:
                 query = query.join(Lead, Lead.id == Opportunity.lead_id)
@@ -387,7 +391,7 @@ def board_columns(
                 query.where(*where, part).group_by(Opportunity.stage)
             ).all():
                 before = totals.get(stage, (0, Decimal(0)))
-                totals[stage] = (before[0] + count, before[1] + Decimal(amount))
+                totals[stage] = (before[0] + count, before[1] + money(amount))
     columns = []
     for stage in stages:
         count, amount = totals.get(stage, (0, Decimal(0)))

@@ -23,7 +23,6 @@ from crm_core.models import (
     Lead,
     LearningActivity,
     Opportunity,
-    OrgUnit,
     Product,
     SalesOrder,
     StageHistory,
@@ -31,6 +30,7 @@ from crm_core.models import (
     User,
 )
 from crm_core.org.access import opportunity_scope
+from crm_core.org.unit_labels import unit_labels
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound
 from crm_core.platform.permissions import Permission
@@ -118,16 +118,16 @@ def get_opportunity_detail(
     owner = aliased(User)
     o = Opportunity
     row = session.exec(
-        select(o, Lead, BusinessLine.name, owner.full_name, OrgUnit.name)
+        select(o, Lead, BusinessLine.name, owner.full_name)
         .join(Lead, Lead.id == o.lead_id)
         .join(BusinessLine, BusinessLine.id == o.business_line_id)
         .outerjoin(owner, owner.id == o.owner_id)
-        .outerjoin(OrgUnit, OrgUnit.id == o.org_unit_id)
         .where(o.id == opportunity_id, opportunity_scope(actor))
     ).first()
     if row is None:
         raise NotFound(entity="opportunity", id=opportunity_id)
-    opp, lead, line_name, owner_name, unit_name = row
+    opp, lead, line_name, owner_name = row
+    unit_name = unit_labels(session, [opp.org_unit_id]).get(opp.org_unit_id)
     trials = _trials(session, opportunity_id)
     timeline = [
         *_follow_ups(session, opportunity_id, limit),

@@ -30,6 +30,13 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import local_day_start
 from crm_core.platform.permissions import DataScope, Permission
+from crm_core.sales.expected_value import (
+    expected_amount,
+    join_prices,
+    money,
+    reference_prices,
+    weighted_amount,
+)
 
 LINES = 20  # lines per list; the counts say how many there are in all
 
@@ -58,9 +65,13 @@ class TrialLine:
 
 @dataclass(frozen=True)
 class StageCount:
+    """Open opportunities at one stage: how many, their expected amount and that amount
+    weighted by the stage (`crm_core.sales.expected_value`)."""
+
     stage: str
     count: int
     amount: Decimal
+    weighted: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -168,18 +179,24 @@ def _manages(actor: Actor) -> bool:
 
 
 def pipeline_counts(session: Session, actor: Actor) -> list[StageCount]:
-    """The actor's own open opportunities by stage, with their amounts, in stage order."""
+    """The actor's own open opportunities by stage, with their expected and weighted
+    amounts (`expected_value`), in stage order."""
     o = Opportunity
-    rows = dict(
-        (stage, (count, amount))
-        for stage, count, amount in session.exec(
-            select(o.stage, func.count(), func.coalesce(func.sum(o.amount), 0))
-            .where(o.owner_id == actor.user_id, o.pool_state == "owned")
-            .group_by(o.stage)
+    prices = reference_prices()
+    query = select(
+        o.stage,
+        func.count(),
+        func.sum(expected_amount(prices)),
+        func.sum(weighted_amount(prices)),
+    ).where(o.owner_id == actor.user_id, o.pool_state == "owned")
+    rows = {
+        stage: (count, amount, weighted)
+        for stage, count, amount, weighted in session.exec(
+            join_prices(query, prices).group_by(o.stage)
         ).all()
-    )
+    }
     return [
-        StageCount(stage, rows[stage][0], Decimal(rows[stage][1]))
+        StageCount(stage, rows[stage][0], money(rows[stage][1]), money(rows[stage][2]))
         for stage in [*OPEN_STAGES, *sorted(set(rows) - set(OPEN_STAGES))]
         if stage in rows
     ]

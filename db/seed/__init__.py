@@ -26,6 +26,7 @@ from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_
 from db.seed.bulk import BulkWriter, analyze, epoch
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
+from db.seed.spend import insert_spend
 from db.seed.trials import insert_trials
 
 DEFAULT_OPPORTUNITIES = 24_000
@@ -44,6 +45,7 @@ REPORT_TABLES = (
     "follow_up",
     "flow_event",
     "sales_order",
+    "marketing_spend",
     "trial_lesson",
     "audit_log",
 )
@@ -111,7 +113,7 @@ def _insert_activity(
     ids = {table: writer.next_id(table) for table in BULK_TABLES}
     writer.defer_checks(BULK_TABLES)
     # Separate streams per step: changing one step's draws leaves the others' data alone.
-    streams = np.random.SeedSequence(seed).spawn(5)
+    streams = np.random.SeedSequence(seed).spawn(6)
     lead_count = 0 if n <= 0 else max(1, round(n * LEADS_PER_OPPORTUNITY))
     leads = plan_leads(
         np.random.default_rng(streams[0]),
@@ -160,6 +162,9 @@ def _insert_activity(
         t0 = time.perf_counter()
         count = writer.insert(table, columns, rows)
         say(f"{table}: {count} rows in {time.perf_counter() - t0:.1f}s")
+    marketing = company.marketing_user_ids[0] if company.marketing_user_ids else None
+    spend = insert_spend(session, np.random.default_rng(streams[5]), leads, marketing)
+    say(f"marketing_spend: {spend} rows")
     t0 = time.perf_counter()
     writer.finish()
     say(f"finished the load in {time.perf_counter() - t0:.1f}s")

@@ -49,6 +49,9 @@ MATURITY = (
     (LOST, 0.15),
     (WON, 0.10),
 )
+# Share of opportunities that decide within days, and how old one must be to be closed.
+FAST_SHARE = 0.15
+FAST_AFTER = 2 * DAY
 LOST_FROM_SHARES = (0.20, 0.35, 0.25, 0.10, 0.10)  # last open stage before `lost`
 LOST_REASON_CODES = tuple(DEFAULT_LOST_REASONS)
 LOST_REASON_SHARES = (0.30, 0.20, 0.10, 0.25, 0.15)  # price, no_need, competitor, ...
@@ -158,10 +161,16 @@ def _opportunity_leads(
     return lead[order], line[order], created[order]
 
 
-def _stages(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Exact stage shares; older opportunities more likely further along or closed."""
+def _stages(rng: np.random.Generator, n: int, age: np.ndarray) -> np.ndarray:
+    """Exact stage shares; older opportunities more likely further along or closed. A few
+    decide fast (a lead who buys or declines within days), so the last weeks hold wins and
+    losses too, as in a running business; nothing younger than FAST_AFTER is closed."""
     age_rank = 1 - (np.arange(n) + 0.5) / max(n, 1)  # rows are sorted oldest first
     maturity = 0.65 * age_rank + 0.35 * rng.random(n)
+    fast = (rng.random(n) < FAST_SHARE) & (age > FAST_AFTER)
+    maturity[fast] = 0.55 + 0.45 * rng.random(int(fast.sum()))
+    young = age <= FAST_AFTER
+    maturity[young] = np.minimum(maturity[young], 0.3)
     order = np.argsort(maturity, kind="stable")
     counts = [int(share * n) for _, share in MATURITY]
     counts[0] += n - sum(counts)
@@ -221,7 +230,7 @@ def plan_opportunities(
     """Generate `n` opportunities for `leads` with consistent timelines."""
     lead, line, created = _opportunity_leads(rng, leads, n, now)
     age = now - created
-    stage = _stages(rng, n)
+    stage = _stages(rng, n, age)
     lost_from = np.where(stage == LOST, rng.choice(LAST_OPEN + 1, size=n, p=LOST_FROM_SHARES), -1)
     state = _pool_states(rng, stage, age)
     closed = state == CLOSED

@@ -122,7 +122,11 @@ edited = st.data_editor(
         "unit": t(NC_("users", "Unit")),
         "roles": t("Roles"),
         "title": t("Title"),
-        "status": st.column_config.SelectboxColumn(t("Status"), options=list(USER_STATUSES)),
+        "status": st.column_config.SelectboxColumn(
+            t("Status"),
+            options=list(USER_STATUSES),
+            format_func=lambda s: t(label_of("user_status", s)),
+        ),
         "enabled": st.column_config.CheckboxColumn(t("Enabled")),
         "skill_tags": t("Skill tags"),
         "dispatch_weight": st.column_config.NumberColumn(t("Dispatch weight"), step=1),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.circulation.rules import can_edit, list_rules, rule_names
+from crm_core.org.unit_labels import unit_labels as unit_label_of
 from crm_core.org.users import staff_names
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
@@ -45,6 +46,9 @@ try:
             company_wide=me.scope is DataScope.ALL,
         )
         rules = {kind: list_rules(s, me, kind) for kind in KINDS}
+        # The rules of the units above the reader's name units outside their own tree.
+        above = {r.org_unit_id for found in rules.values() for r in found} - set(unit_labels)
+        unit_labels.update(unit_label_of(s, above))
         dispatch_names = rule_names(s, "dispatch")
         editable = {
             kind: {r.id for r in found if can_edit(s, me, r)} for kind, found in rules.items()

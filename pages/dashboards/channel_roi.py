@@ -15,12 +15,12 @@ from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
-from ui.dashboards import bar_chart, downloads, filter_bar, money, percent, pick
+from ui.dashboards import bar_chart, filter_bar, pick, table
 from ui.db import session
 from ui.feedback import flash, show_flash
+from ui.figures import metric, money
 from ui.i18n import language, show_error, t
 from ui.inputs import text_input
-from ui.text import md
 
 me = actor()
 st.title(t("Channel ROI"))
@@ -42,25 +42,37 @@ if not result.spend_shown:
     st.info(t("Spend is company-wide: cost per lead and ROI show only for the whole company."))
 
 
-def table(rows, with_campaign: bool) -> pd.DataFrame:
+def frame(rows, with_campaign: bool) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 t("Channel"): channels.get(r.channel, r.channel),
                 **({t("Campaign"): r.campaign or t("(no campaign)")} if with_campaign else {}),
                 t(NC_("dash.col", "Leads")): r.leads,
-                t("Spend"): money(r.spend),
-                t("Cost per lead"): money(r.cost_per_lead),
+                t("Spend"): None if r.spend is None else float(r.spend),
+                t("Cost per lead"): None if r.cost_per_lead is None else float(r.cost_per_lead),
                 t("Won"): r.won,
                 t("Revenue"): float(r.revenue),
-                t("ROI"): percent(r.roi),
+                t("ROI"): r.roi,
             }
             for r in rows
         ]
     )
 
 
-by_channel = table(result.channels, False)
+kinds = {
+    "money_columns": (t("Spend"), t("Cost per lead"), t("Revenue")),
+    "share_columns": (t("ROI"),),
+    "count_columns": (t(NC_("dash.col", "Leads")), t("Won")),
+}
+total = result.total
+row = st.columns(5)
+metric(row[0], t(NC_("dash.col", "Leads")), total.leads)
+metric(row[1], t("Spend"), total.spend, "money")
+metric(row[2], t("Won"), total.won)
+metric(row[3], t("Revenue"), total.revenue, "money")
+metric(row[4], t("ROI"), total.roi, "share")
+by_channel = frame(result.channels, False)
 if not by_channel.empty:
     bar_chart(
         by_channel,
@@ -69,12 +81,9 @@ if not by_channel.empty:
         "roi_chart",
         barmode="group",
     )
-    st.dataframe(by_channel, hide_index=True, width="stretch", key="roi_channels")
-    downloads(by_channel, "roi-channels", "roi_channels")
+    table(by_channel, "roi-channels", "roi_channels", **kinds)
     st.subheader(t("By campaign"))
-    by_campaign = table(result.campaigns, True)
-    st.dataframe(by_campaign, hide_index=True, width="stretch", key="roi_campaigns")
-    downloads(by_campaign, "roi-campaigns", "roi_campaigns")
+    table(frame(result.campaigns, True), "roi-campaigns", "roi_campaigns", **kinds)
 else:
     st.caption(t("Nothing in this view."))
 
@@ -103,18 +112,31 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
     with session() as s:
         entries = list_spend(s, me, view.start, view.end)
     if entries:
-        for entry in entries:
-            left, right = st.columns([6, 1])
-            left.markdown(
-                md(
-                    f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-                    f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
-                )
-            )
-            if right.button(t("Delete"), key=f"spend_delete_{entry.id}"):
-                with session() as s:
-                    delete_spend(s, me, entry.id)
-                flash(N_("Spend deleted."))
-                st.rerun()
+        # One table and one delete (a button per entry made a page of a hundred rows).
+        labels = {
+            entry.id: f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
+            f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
+            for entry in entries
+        }
+        entries_frame = pd.DataFrame(
+            [
+                {
+                    t("Month"): f"{entry.month:%Y-%m}",
+                    t("Channel"): channels.get(entry.channel, entry.channel),
+                    t("Campaign"): entry.campaign or t("(no campaign)"),
+                    t("Amount"): float(entry.amount),
+                    t("Note"): entry.note or "",
+                }
+                for entry in entries
+            ]
+        )
+        table(entries_frame, "marketing-spend", "roi_spend", money_columns=(t("Amount"),))
+        left, right = st.columns([6, 1], vertical_alignment="bottom")
+        doomed = pick(left, t("Entry to delete"), labels, "spend_doomed")
+        if right.button(t("Delete"), key="spend_delete") and doomed is not None:
+            with session() as s:
+                delete_spend(s, me, doomed)
+            flash(N_("Spend deleted."))
+            st.rerun()
     else:
         st.caption(t("No spend entered for this period."))

@@ -11,8 +11,9 @@ from crm_core.analytics import FIRST_CONTACT_BUCKETS, NOT_YET, circulation_healt
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, label_of
 from ui.context import actor
-from ui.dashboards import bar_chart, downloads, filter_bar, percent
+from ui.dashboards import bar_chart, downloads, filter_bar, table
 from ui.db import session
+from ui.figures import metric
 from ui.i18n import show_error, t
 
 me = actor()
@@ -38,11 +39,11 @@ except CrmError as error:
     st.stop()
 
 row = st.columns(5)
-row[0].metric(t("Idle rate ({days} days)", days=health.idle_days), percent(health.idle_rate))
-row[1].metric(t("Owned now"), f"{health.owned:,}")
-row[2].metric(t("Dormant"), f"{health.dormant:,}")
-row[3].metric(t("Reps over their cap"), f"{health.over_cap:,}")
-row[4].metric(t("Contacted within 24 h"), percent(health.contacted_24h_share))
+metric(row[0], t("Idle rate ({days} days)", days=health.idle_days), health.idle_rate, "share")
+metric(row[1], t("Owned now"), health.owned)
+metric(row[2], t("Dormant"), health.dormant)
+metric(row[3], t("Reps over their cap"), health.over_cap)
+metric(row[4], t("Contacted within 24 h"), health.contacted_24h_share, "share")
 st.caption(
     t(
         "{contacted} of {created} new opportunities of the period were followed up within 24 hours.",
@@ -60,7 +61,7 @@ holdings = pd.DataFrame(
             t("Org unit"): h.unit or "",
             t("Held"): h.held,
             t("Holding cap"): h.cap,
-            t("Of the cap"): percent(h.share_of_cap),
+            t("Of the cap"): h.share_of_cap,
         }
         for h in health.top_hoarders
     ],
@@ -76,8 +77,13 @@ holdings = pd.DataFrame(
     ],
 )
 bar_chart(holdings, t("Rep"), t("Held"), "health_holdings_chart")
-st.dataframe(holdings, hide_index=True, width="stretch", key="health_holdings")
-downloads(holdings, "top-hoarders", "health_holdings")
+table(
+    holdings,
+    "top-hoarders",
+    "health_holdings",
+    count_columns=(t("Held"), t("Holding cap")),
+    share_columns=(t("Of the cap"),),
+)
 
 left, right = st.columns(2)
 with left:

@@ -13,15 +13,16 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from ui.company_time import in_company_time
 from ui.context import actor
-from ui.dashboards import downloads, filter_bar, percent, pick
+from ui.dashboards import filter_bar, pick, table
 from ui.db import session
+from ui.figures import count, metric
 from ui.i18n import show_error, t
 
 me = actor()
 st.title(t("Funnel"))
 st.caption(
     t(
-        "The cohort is the opportunities created in the period. An opportunity counts for every stage up to the furthest it ever reached (a skipped stage counts as passed, one that went back counts once); the lost count for what they reached and are shown beside."
+        "The cohort is the opportunities created in the period. An opportunity counts for every stage up to the furthest it ever reached (a skipped stage counts as passed, one that went back counts once); the lost count for what they reached and are shown beside. Won in the period, as on Team performance: opportunities with an order paid in the period, whenever they were created; lost in the period: closed as lost in the period."
     )
 )
 view = filter_bar("funnel")
@@ -33,18 +34,36 @@ except CrmError as error:
     st.stop()
 
 stage_names = [t(label_of("stage", stage)) for stage in FUNNEL_STAGES]
-cohort, won, lost, overall = st.columns(4)
-cohort.metric(t("Cohort"), f"{result.total:,}")
-won.metric(t(NC_("stage", "Won")), f"{result.won:,}")
-lost.metric(t("Lost"), f"{result.lost:,}")
-overall.metric(t("Overall conversion"), percent(result.overall))
+row = st.columns(4)
+metric(row[0], t("Cohort"), result.total, help=t("Opportunities created in the period."))
+metric(row[1], t("Cohort won"), result.won, help=t("Of the cohort, won by now."))
+metric(row[2], t("Cohort lost"), result.lost, help=t("Of the cohort, lost by now."))
+metric(row[3], t("Overall conversion"), result.overall, "share", help=t("Cohort won / cohort."))
+row = st.columns(4)
+metric(
+    row[0],
+    t("Won in the period"),
+    result.won_in_period,
+    help=t(
+        "Opportunities with an order paid in the period, whenever created: as on Team performance."
+    ),
+)
+metric(
+    row[1],
+    t("Lost in the period"),
+    result.lost_in_period,
+    help=t("Opportunities closed as lost in the period, whenever created: as on Team performance."),
+)
 
 if result.total:
     chart = go.Figure(
         go.Funnel(
             y=stage_names,
             x=[step.reached for step in result.steps],
-            textinfo="value+percent initial",
+            # The counts written by the reader's language (Plotly's own would say "11.996k").
+            text=[count(step.reached) for step in result.steps],
+            textinfo="text+percent initial",
+            hoverinfo="y+text+percent initial",
         )
     )
     chart.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320)
@@ -56,12 +75,17 @@ steps = pd.DataFrame(
     {
         t("Stage"): stage_names,
         t("Reached"): [step.reached for step in result.steps],
-        t("From the stage before"): [percent(step.from_previous) for step in result.steps],
-        t("Of the cohort"): [percent(step.from_first) for step in result.steps],
+        t("From the stage before"): [step.from_previous for step in result.steps],
+        t("Of the cohort"): [step.from_first for step in result.steps],
     }
 )
-st.dataframe(steps, hide_index=True, width="stretch", key="funnel_steps")
-downloads(steps, "funnel", "funnel_steps")
+table(
+    steps,
+    "funnel",
+    "funnel_steps",
+    count_columns=(t("Reached"),),
+    share_columns=(t("From the stage before"), t("Of the cohort")),
+)
 
 if result.rows:
     st.subheader(t("By {split}", split=t(label_of("dash.split", view.split))))
@@ -73,13 +97,18 @@ if result.rows:
                 or (blank if row.key is None else row.key),
                 **dict(zip(stage_names, row.reached, strict=True)),
                 t("Lost"): row.lost,
-                t("Overall conversion"): percent(row.overall),
+                t("Overall conversion"): row.overall,
             }
             for row in result.rows
         ]
     )
-    st.dataframe(split, hide_index=True, width="stretch", key="funnel_split")
-    downloads(split, f"funnel-{view.split}", "funnel_split")
+    table(
+        split,
+        f"funnel-{view.split}",
+        "funnel_split",
+        count_columns=(*stage_names, t("Lost")),
+        share_columns=(t("Overall conversion"),),
+    )
 
 st.subheader(t("Opportunities of a stage"))
 chosen = pick(
@@ -91,7 +120,7 @@ chosen = pick(
 with session() as s:
     listed = funnel_opportunities(s, me, view, chosen)
 if listed:
-    table = pd.DataFrame(
+    listed_table = pd.DataFrame(
         [
             {
                 "#": o.id,
@@ -106,7 +135,6 @@ if listed:
         ]
     )
     st.caption(t("The newest {count} of the cohort (at most 200).", count=len(listed)))
-    st.dataframe(table, hide_index=True, width="stretch", key="funnel_list")
-    downloads(table, f"funnel-{chosen}", "funnel_list")
+    table(listed_table, f"funnel-{chosen}", "funnel_list")
 else:
     st.caption(t("Nothing in this view."))

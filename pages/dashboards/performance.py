@@ -10,15 +10,16 @@ from crm_core.analytics import performance
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from ui.context import actor
-from ui.dashboards import bar_chart, downloads, filter_bar, money, percent
+from ui.dashboards import bar_chart, filter_bar, table
 from ui.db import session
+from ui.figures import metric
 from ui.i18n import show_error, t
 
 me = actor()
 st.title(t("Team performance"))
 st.caption(
     t(
-        "Revenue is credited to the rep and unit frozen on each order at payment, so later moves never shift it. Won: paid in the period; lost: lost in the period; win rate = won / (won + lost). Refunds of the period are shown apart."
+        'Revenue is credited to the rep and unit frozen on each order at payment, so later moves never shift it. Won in the period: opportunities with an order paid in the period, whenever they were created (the Funnel\'s "won in the period"); lost: closed as lost in the period; win rate = won / (won + lost). Refunds of the period are shown apart.'
     )
 )
 view = filter_bar("perf", split=False, credit=True)
@@ -31,15 +32,26 @@ except CrmError as error:
 
 total = result.total
 row = st.columns(6)
-row[0].metric(t("Revenue"), money(total.revenue))
-row[1].metric(t("Refunds"), money(total.refunds))
-row[2].metric(t("Net"), money(total.net))
-row[3].metric(t("Won"), f"{total.won:,}")
-row[4].metric(t("Win rate"), percent(total.win_rate))
-row[5].metric(t("Average order"), money(total.average_order))
+metric(row[0], t("Revenue"), total.revenue, "money")
+metric(row[1], t("Refunds"), total.refunds, "money")
+metric(row[2], t("Net"), total.net, "money")
+metric(
+    row[3],
+    t("Won"),
+    total.won,
+    help=t(
+        "Opportunities with an order paid in the period, whenever created: as on Team performance."
+    ),
+)
+metric(row[4], t("Win rate"), total.win_rate, "share")
+metric(row[5], t("Average order"), total.average_order, "money")
+
+MONEY = tuple(t(label_of("dash.col", c)) for c in ("revenue", "average_order", "refunds", "net"))
+COUNTS = tuple(t(label_of("dash.col", c)) for c in ("orders", "won", "lost"))
+SHARES = (t(label_of("dash.col", "win_rate")),)
 
 
-def table(rows, first: str) -> pd.DataFrame:
+def frame(rows, first: str) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -48,8 +60,8 @@ def table(rows, first: str) -> pd.DataFrame:
                 t("Paid orders"): r.orders,
                 t("Won"): r.won,
                 t(NC_("dash.col", "Lost")): r.lost,
-                t("Win rate"): percent(r.win_rate),
-                t("Average order"): money(r.average_order),
+                t("Win rate"): r.win_rate,
+                t("Average order"): None if r.average_order is None else float(r.average_order),
                 t("Refunds"): float(r.refunds),
                 t("Net"): float(r.net),
             }
@@ -75,15 +87,14 @@ def table(rows, first: str) -> pd.DataFrame:
 
 
 st.subheader(t("By org unit"))
-units = table(result.units, t("Org unit"))
+units = frame(result.units, t("Org unit"))
 if not units.empty:
     bar_chart(units, t("Org unit"), t("Revenue"), "perf_units_chart")
-st.dataframe(units, hide_index=True, width="stretch", key="perf_units")
-downloads(units, "performance-units", "perf_units")
+kinds = {"money_columns": MONEY, "share_columns": SHARES, "count_columns": COUNTS}
+table(units, "performance-units", "perf_units", **kinds)
 
 st.subheader(t("Leaderboard"))
 person = t("Rep") if view.credit == "owner" else t("Who qualified")
-board = table(result.reps, person)
+board = frame(result.reps, person)
 board.insert(0, "#", range(1, len(board.index) + 1))
-st.dataframe(board, hide_index=True, width="stretch", key="perf_reps")
-downloads(board, "leaderboard", "perf_reps")
+table(board, "leaderboard", "perf_reps", **kinds)

@@ -8,22 +8,25 @@ whole import back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
 from crm_core.imports.leads import (
-    COLUMNS,
+    ALREADY_IMPORTED,
     MODES,
+    OPTION_FIELDS,
     ImportOptions,
     ImportReport,
     guess_columns,
+    lead_fields,
     list_imports,
     mapping_problems,
     preview_import,
     rejected_rows_csv,
     run_import,
+    value_columns,
 )
 from crm_core.imports.tabular import read_table
 from crm_core.leads.masking import mask_any_phone
@@ -37,6 +40,7 @@ from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input
 from ui.i18n import language, show_error, t, tmd
+from ui.value_mapping import value_mapping
 
 _FILE = "lead_import_file"  # (file id, frame)
 _PREVIEW = "lead_import_preview"  # _Checked on screen
@@ -62,6 +66,8 @@ def _signature(file_id: str, options: ImportOptions) -> tuple:
         options.default_channel,
         options.default_line_codes,
         options.mode,
+        options.time_zone,
+        tuple(sorted((f, tuple(sorted(c.items()))) for f, c in options.value_choices.items())),
     )
 
 
@@ -104,11 +110,28 @@ def _duplicates_table(report: ImportReport) -> pd.DataFrame:
 def _show_report(checked: _Checked, line_names: dict[str, str], key: str) -> None:
     report = checked.report
     counts = report.counts
-    metrics = st.columns(5)
-    for column, status in zip(
-        metrics, ("created", "added_line", "collision", "duplicate", "rejected"), strict=True
-    ):
-        column.metric(t(label_of("lead_import.count", status)), f"{counts[status]:,}")
+    statuses = ("created", "added_line", "collision", "duplicate", ALREADY_IMPORTED, "rejected")
+    for column, status in zip(st.columns(len(statuses)), statuses, strict=True):
+        column.metric(t(label_of("lead_import.count", status)), f"{counts.get(status, 0):,}")
+    if report.closed:
+        closes = t(
+            "{won} won and {lost} lost rows close their opportunities (no order: a win without an amount brings no revenue).",
+            won=report.closed.get("won", 0),
+            lost=report.closed.get("lost", 0),
+        )
+        when = (
+            t("They close at the file's close date.")
+            if checked.options.mapping.get("closed_at")
+            else t("The file has no close date column: they close at their first contact date.")
+        )
+        st.info(f"{closes} {when}")
+    if report.already_imported:
+        st.caption(
+            t(
+                "{count} rows were imported before and add nothing.",
+                count=len(report.already_imported),
+            )
+        )
     tabs = st.tabs(
         [
             t("Bad rows ({count})", count=len(report.issues)),
@@ -272,11 +295,13 @@ st.caption(
         "Each field is matched to a column of your file by its header (English or Chinese). Correct any wrong guess."
     )
 )
+with session() as s:
+    fields = lead_fields(s, me)
 mapping = column_mapping(
     frame.columns,
-    COLUMNS,
+    [spec.name for spec in fields],
     _REQUIRED,
-    guess_columns(frame.columns),
+    guess_columns(frame.columns, fields),
     label=lambda name: t(label_of("lead_import.field", name)),
     not_mapped=t("- not in the file -"),
     key="lead_import_map",
@@ -325,10 +350,31 @@ options = ImportOptions(
     default_line_codes=tuple(default_lines),
     mode=mode,
 )
+problems = mapping_problems(options)
+if not problems:
+    st.subheader(t("Values"))
+    st.caption(
+        t(
+            "Each value of a column that must be an option is matched to the company's lists by code or label (any case). Choose an option for the others; your choices are remembered for the next file."
+        )
+    )
+    with session() as s:
+        found = value_columns(s, frame, options)
+    choices_by_field: dict[str, dict[str, str]] = {}
+    for name, values in found.items():
+        choices_by_field[name] = value_mapping(
+            me,
+            name,
+            OPTION_FIELDS[name],
+            values,
+            title=f"{t(label_of('lead_import.field', name))} ({mapping[name]})",
+            key=f"lead_import_values_{name}_{upload.file_id}",
+            on_created=lambda: st.session_state.pop("lead_import_last", None),
+        )
+    options = replace(options, value_choices=choices_by_field)
 with st.expander(t("First rows of the file")):
     st.dataframe(_sample(frame, mapping.get("phone")), hide_index=True, width="stretch")
 
-problems = mapping_problems(options)
 if problems:
     for problem in problems:
         st.warning(t(problem))

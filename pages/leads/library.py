@@ -210,7 +210,7 @@ if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
 for code, title in actions:
     with st.expander(title):
         if code == "new":
-            new_lead_form(lines, channels, channel_labels)
+            new_lead_form(channels, channel_labels)
         elif code == "export":
             export_panel(lead_filter, st.session_state.get("leads_sort", "newest"), total_text)
         else:

@@ -9,16 +9,19 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.circulation.recycle import recycle_due
+from crm_core.models import OPEN_STAGES
 from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.notices import list_notices, mark_read, unread_count
 from crm_core.platform.permissions import Permission
+from crm_core.sales.expected_value import STAGE_WEIGHTS
 from crm_core.sales.transfers import count_pending_transfers
 from crm_core.sales.workbench import WorkLine, new_assignments, workbench
 from ui.circulation import number
 from ui.context import actor
 from ui.db import session
+from ui.figures import percent
 from ui.i18n import nt, show_error, t, tmd
 from ui.sales import (
     BOARD_PAGE,
@@ -219,12 +222,23 @@ with pipeline_col:
                         t("Stage"): stage_text(c.stage),
                         t(NC_("workbench", "Opportunities")): c.count,
                         t("Amount"): money(c.amount),
+                        t("Weighted"): money(c.weighted),
                     }
                     for c in bench.pipeline
                 ]
             ),
             hide_index=True,
             width="stretch",
+        )
+        st.caption(
+            t(
+                "Amount: the order's amount, else the business line's reference price (the average list price of its active products). Weighted: the amount times the stage's chance of a win: {weights}.",
+                weights=" · ".join(
+                    f"{stage_text(stage)} {percent(float(weight))}"
+                    for stage, weight in STAGE_WEIGHTS.items()
+                    if stage in OPEN_STAGES
+                ),
+            )
         )
     else:
         st.caption(t("You hold no open opportunities."))

@@ -1,11 +1,16 @@
 """Bulk import of leads from CSV or XLSX (up to MAX_ROWS rows), through the one intake.
 
 The flow the page follows: `read_table` -> `guess_columns` (corrected by hand) ->
-`preview_import` (a dry run of the intake: every bad row with its row number, column and
-reason, every collision with the current owner, every repeat inside the file) ->
+`value_columns` (each option column's distinct values, their counts and options: value
+mapping, see `crm_core.imports.value_mapping`) -> `preview_import` (a dry run of the intake:
+every bad row with its row number, column and reason, every collision with the current
+owner, every repeat inside the file, every row imported before) ->
 `run_import` (good rows, or all or nothing), with a progress callback -> the rejected rows
 as a CSV (`rejected_rows_csv`). The run writes in one transaction, committed at the end, so
-a failed or cancelled import leaves nothing behind. Phone numbers in every report are masked
+a failed or cancelled import leaves nothing behind; it remembers the value mapping for the
+next file. A row's stage, close and owner go onto its opportunity
+(`crm_core.imports.leads.outcomes`); a row imported before adds nothing
+(`crm_core.imports.leads.repeats`). Phone numbers in every report are masked
 for readers without `view_full_phone`.
 """
 
@@ -21,10 +26,30 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from crm_core.imports.file_import import MODES
-from crm_core.imports.leads.columns import COLUMNS, ImportOptions
-from crm_core.imports.leads.rows import field_of, read_rows
+from crm_core.imports.leads.columns import (
+    COLUMNS,
+    CONTACT_FIELDS,
+    IMPORT_KIND,
+    LEAD_FIELDS,
+    OPTION_FIELDS,
+    SHARED_COLUMNS,
+    FieldSpec,
+    ImportOptions,
+)
+from crm_core.imports.leads.outcomes import apply_outcomes
+from crm_core.imports.leads.repeats import already_imported
+from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
 from crm_core.imports.tabular import guess_mapping
-from crm_core.leads.intake import DUPLICATE, OUTCOME_STATUSES, REJECTED, IntakeResult, intake_leads
+from crm_core.imports.value_mapping import ResolvedValue, remember_values
+from crm_core.leads.intake import (
+    ADDED_LINE,
+    CREATED,
+    DUPLICATE,
+    OUTCOME_STATUSES,
+    REJECTED,
+    IntakeResult,
+    intake_leads,
+)
 from crm_core.leads.masking import display_phone, mask_any_phone
 from crm_core.models import LeadImport
 from crm_core.platform import audit, clock
@@ -36,7 +61,13 @@ from crm_core.platform.i18n import N_, translate
 from crm_core.platform.permissions import DataScope, Permission
 
 __all__ = [
+    "ALREADY_IMPORTED",
     "COLUMNS",
+    "LEAD_FIELDS",
+    "OPTION_FIELDS",
+    "FieldSpec",
+    "lead_fields",
+    "value_columns",
     "MAX_ROWS",
     "MODES",
     "ImportCollision",
@@ -52,6 +83,7 @@ __all__ = [
 ]
 
 MAX_ROWS = 200_000
+ALREADY_IMPORTED = "already_imported"  # a report count: rows a run of this file stored before
 
 
 @dataclass(frozen=True)
@@ -92,6 +124,10 @@ class ImportReport:
     preview: bool = True
     refused: bool = False
     import_id: int | None = None
+    already_imported: list[int] = field(default_factory=list)  # rows imported before
+    # field -> each distinct value of the column and the option it maps onto
+    values: dict[str, list[ResolvedValue]] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)  # won / lost rows among the good
 
     @property
     def stored(self) -> int:
@@ -103,9 +139,22 @@ class ImportReport:
         )
 
 
-def guess_columns(columns: Iterable[str]) -> dict[str, str | None]:
-    """Field -> the file's column that seems to hold it (English or Chinese headers)."""
-    return guess_mapping(columns, COLUMNS)
+def lead_fields(session: Session, actor: Actor) -> list[FieldSpec]:
+    """The fields a lead file can map, in the page's order: the built-in ones; fields the
+    company defines (custom fields) join here, per session."""
+    return list(LEAD_FIELDS)
+
+
+def guess_columns(
+    columns: Iterable[str], fields: Iterable[FieldSpec] | None = None
+) -> dict[str, str | None]:
+    """Field -> the file's column that seems to hold it (English or Chinese headers). A
+    file without a name column is named by its lead id (`Lead Number` serves as both)."""
+    specs = list(fields) if fields is not None else list(LEAD_FIELDS)
+    mapping = guess_mapping(columns, {spec.name: spec.synonyms for spec in specs})
+    if not mapping.get("name") and mapping.get("external_id"):
+        mapping["name"] = mapping["external_id"]
+    return mapping
 
 
 def mapping_problems(options: ImportOptions) -> list[str]:
@@ -114,9 +163,11 @@ def mapping_problems(options: ImportOptions) -> list[str]:
     problems = []
     if not mapping.get("name"):
         problems.append(N_("Choose the column that holds the name."))
-    if not mapping.get("phone") and not mapping.get("external_id"):
+    if not any(mapping.get(name) for name in CONTACT_FIELDS):
         problems.append(
-            N_("Choose the phone column, or the external id column for records without phones.")
+            N_(
+                "Choose the phone column, or for records without phones the external id, e-mail or WeChat column."
+            )
         )
     if not mapping.get("channel") and not options.default_channel:
         problems.append(N_("Choose the channel column, or a channel for the whole file."))
@@ -124,12 +175,21 @@ def mapping_problems(options: ImportOptions) -> list[str]:
         problems.append(
             N_("Choose the business line column, or business lines for the whole file.")
         )
-    used = [column for column in mapping.values() if column]
-    if len(used) != len(set(used)):
+    fields_of: dict[str, list[str]] = {}
+    for name, column in mapping.items():
+        if column:
+            fields_of.setdefault(column, []).append(name)
+    if any(
+        len(names) > 1 and not (len(names) == 2 and tuple(sorted(names)) in _SHARED)
+        for names in fields_of.values()
+    ):
         problems.append(N_("One column is chosen for two fields."))
     if options.mode not in MODES:
         problems.append(N_("Choose what to do with bad rows."))
     return problems
+
+
+_SHARED = {tuple(sorted(pair)) for pair in SHARED_COLUMNS}
 
 
 def _check(actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
@@ -162,17 +222,25 @@ def _report(
     rows,
     result: IntakeResult,
     positions: list[int],
+    repeats: set[int],
 ) -> ImportReport:
     """Put the file's refusals and the intake's outcomes together, in row order."""
     outcomes = {positions[o.index]: o for o in result.outcomes}
     outcomes.update(rows.refused)
-    counts = dict.fromkeys(OUTCOME_STATUSES, 0)
+    counts = dict.fromkeys((*OUTCOME_STATUSES, ALREADY_IMPORTED), 0)
     report = ImportReport(filename, len(rows.inputs), counts, preview=result.dry_run)
+    report.values = rows.values
+    report.already_imported = [rows.row_numbers[i] for i in sorted(repeats)]
+    counts[ALREADY_IMPORTED] = len(repeats)
     names = frame[options.mapping["name"]].tolist()
     for position in sorted(outcomes):
         outcome = outcomes[position]
         row = rows.row_numbers[position]
         counts[outcome.status] += 1
+        said = rows.outcomes[position] if rows.outcomes else None
+        if outcome.status in (CREATED, ADDED_LINE) and said is not None and said.stage:
+            if said.stage in CLOSED_STAGES:
+                report.closed[said.stage] = report.closed.get(said.stage, 0) + 1
         if outcome.status == REJECTED:
             column = options.mapping.get(field_of(outcome.field) or "")
             report.issues.append(
@@ -197,19 +265,26 @@ def _report(
 
 
 def _intake(session, actor, frame, options, *, dry_run, progress):
-    rows = read_rows(session, frame, options)
-    positions = [i for i in range(len(rows.inputs)) if i not in rows.refused]
+    rows = read_rows(session, actor, frame, options)
+    good = [i for i in range(len(rows.inputs)) if i not in rows.refused]
+    repeats = already_imported(session, rows.inputs, good, rows.outcomes)
+    positions = [i for i in good if i not in repeats]
     refuse_all = options.mode == "all_or_nothing"
+    dry = dry_run or (refuse_all and bool(rows.refused))
     result = intake_leads(
         session,
         actor,
         [rows.inputs[i] for i in positions],
         source="import",
-        dry_run=dry_run or (refuse_all and bool(rows.refused)),
+        dry_run=dry,
         all_or_nothing=refuse_all,
         progress=progress,
     )
-    return rows, positions, result
+    if not dry and not result.refused:
+        apply_outcomes(session, actor, clock.now(), rows, positions, result)
+        for name, values in rows.values.items():
+            remember_values(session, actor, IMPORT_KIND, OPTION_FIELDS[name], values)
+    return rows, positions, result, repeats
 
 
 def preview_import(
@@ -218,11 +293,11 @@ def preview_import(
     """What `run_import` would do with this file, without storing anything."""
     _check(actor, frame, options)
     with paused_gc():
-        rows, positions, result = _intake(
+        rows, positions, result, repeats = _intake(
             session, actor, frame, options, dry_run=True, progress=None
         )
         filename = str(frame.attrs.get("filename", ""))
-        return _report(actor, filename, frame, options, rows, result, positions)
+        return _report(actor, filename, frame, options, rows, result, positions, repeats)
 
 
 def run_import(
@@ -238,11 +313,11 @@ def run_import(
     _check(actor, frame, options)
     started = clock.now()
     with paused_gc():
-        rows, positions, result = _intake(
+        rows, positions, result, repeats = _intake(
             session, actor, frame, options, dry_run=False, progress=progress
         )
         filename = str(frame.attrs.get("filename", ""))
-        report = _report(actor, filename, frame, options, rows, result, positions)
+        report = _report(actor, filename, frame, options, rows, result, positions, repeats)
     report.preview = False
     if report.refused:
         session.rollback()
@@ -255,7 +330,7 @@ def run_import(
         created=report.counts["created"],
         added_line=report.counts["added_line"],
         collisions=report.counts["collision"],
-        duplicates=report.counts["duplicate"],
+        duplicates=report.counts["duplicate"] + report.counts[ALREADY_IMPORTED],
         rejected=report.counts["rejected"],
         started_at=started,
         finished_at=clock.now(),

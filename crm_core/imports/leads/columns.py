@@ -45,12 +45,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "source id",
         "crm id",
         "record id",
+        "lead id",
+        "lead number",
+        "mql id",
         "外部编号",
         "外部ID",
         "原系统编号",
         "来源编号",
     ),
-    "channel": ("channel", "source", "lead source", "渠道", "来源", "来源渠道", "线索来源"),
+    "channel": (
+        "channel",
+        "source",
+        "lead source",
+        "origin",
+        "渠道",
+        "来源",
+        "来源渠道",
+        "线索来源",
+    ),
     "campaign": (
         "campaign",
         "campaign name",
@@ -63,6 +75,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "landing_page": (
         "landing page",
         "landing url",
+        "landing page id",
         "url",
         "page",
         "落地页",
@@ -94,6 +107,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created date",
         "lead date",
         "first contact",
+        "first contact date",
         "创建时间",
         "日期",
         "录入时间",
@@ -101,7 +115,76 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "咨询时间",
     ),
     "tags": ("tags", "tag", "labels", "标签"),
+    "stage": (
+        "outcome",
+        "status",
+        "converted",
+        "lead stage",
+        "deal stage",
+        "result",
+        "阶段",
+        "商机阶段",
+        "状态",
+        "是否成交",
+        "成交状态",
+    ),
+    "closed_at": (
+        "closed",
+        "closed at",
+        "close date",
+        "closed date",
+        "won date",
+        "closing date",
+        "成交时间",
+        "成交日期",
+        "关闭时间",
+    ),
+    "lost_reason": ("lost reason", "reason lost", "loss reason", "流失原因", "丢单原因"),
+    "intention_level": ("intention", "intention level", "grade", "意向度", "意向等级"),
+    "owner": (
+        "owner",
+        "lead owner",
+        "sales rep",
+        "rep",
+        "assigned to",
+        "负责人",
+        "归属人",
+        "跟进人",
+        "销售",
+    ),
 }
+
+# Fields whose values are options of a list (元数据), read through value mapping: field ->
+# the list (see `crm_core.imports.value_mapping`).
+OPTION_FIELDS: dict[str, str] = {
+    "channel": "channel",
+    "business_line": "business_line",
+    "stage": "stage",
+    "lost_reason": "lost_reason",
+    "intention_level": "intention_level",
+}
+# Fields that may share their column with another: a lead id often is all the name a web
+# lead has.
+SHARED_COLUMNS = frozenset({("name", "external_id")})
+# The fields that say how a person can be reached or found again: a row needs one of them.
+CONTACT_FIELDS = ("phone", "external_id", "email", "wechat")
+IMPORT_KIND = "leads"  # the import kind value mappings are remembered under
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the lead file: its name, the header names it may have, and the list its
+    values map onto (None: free text). The built-in fields are `LEAD_FIELDS`; fields defined
+    per company (custom fields) join them per session (`crm_core.imports.leads.lead_fields`)."""
+
+    name: str
+    synonyms: tuple[str, ...]
+    category: str | None = None
+
+
+LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(
+    FieldSpec(name, synonyms, OPTION_FIELDS.get(name)) for name, synonyms in COLUMNS.items()
+)
 
 LIST_SEPARATORS = re.compile(r"[,;，；、|/]+")
 
@@ -121,6 +204,10 @@ class ImportOptions:
     mode: str = "good_rows"
     # The IANA zone of the file's times (None: the company's); stored as true instants.
     time_zone: str | None = None
+    # The user's value mapping: field -> {folded source value -> option code, or
+    # `value_mapping.LEAVE`}. Values without a choice take the remembered mapping or the
+    # option they read as.
+    value_choices: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def word(text: str) -> str:

@@ -4,21 +4,37 @@ here with the same kind of outcome the intake gives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 from sqlmodel import Session
 
-from crm_core.imports.leads.columns import COLUMNS, ImportOptions, lookup, split_list, word
+from crm_core.imports.leads.columns import (
+    COLUMNS,
+    IMPORT_KIND,
+    OPTION_FIELDS,
+    ImportOptions,
+    split_list,
+)
+from crm_core.imports.leads.owners import Holder, owner_words
+from crm_core.imports.value_mapping import (
+    ResolvedValue,
+    code_map,
+    distinct_values,
+    resolve_values,
+    value_key,
+)
 from crm_core.leads.intake import IntakeOutcome, LeadInput
 from crm_core.leads.intake.inputs import reject
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.i18n import N_
-from crm_core.platform.metadata import list_business_lines, list_options
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
-# channel, which is read by name.
+# channel, which is read through value mapping.
 _LEADING_FIELDS = (
     "name",
     "phone",
@@ -34,31 +50,43 @@ _LEADING_FIELDS = (
 )
 _PLACEHOLDER_MAX = 20  # no placeholder is longer; longer cells skip the check
 _BAD_DATE = object()
+CLOSED_STAGES = ("won", "lost")
+
+NOT_A_DATE = N_("{value} is not a date (use 2024-03-01 or 2024/3/1 14:30).")
+UNMAPPED_STAGE = N_("{value} is not mapped onto a stage.")
+UNMAPPED_LOST_REASON = N_("{value} is not mapped onto a lost reason.")
+UNMAPPED_INTENTION = N_("{value} is not mapped onto an intention level.")
+UNKNOWN_OWNER = N_(
+    "{value} is no active colleague in your reach who can hold opportunities (give the username or full name)."
+)
+CLOSED_IN_FUTURE = N_("The close date lies in the future.")
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    """What a row says beyond the lead: its stage (a won or lost row closes its opportunity
+    at `closed_at`), its owner, its lost reason and intention level."""
+
+    stage: str | None = None
+    closed_at: datetime | None = None
+    owner: Holder | None = None
+    lost_reason: str | None = None
+    intention_level: str | None = None
 
 
 @dataclass
 class FileRows:
-    """The file as intake inputs; `row_numbers[i]` is input i's row in the spreadsheet."""
+    """The file as intake inputs; `row_numbers[i]` is input i's row in the spreadsheet;
+    `outcomes[i]` what input i says beyond the lead (None: nothing)."""
 
     inputs: list[LeadInput]
     row_numbers: list[int]
     refused: dict[int, IntakeOutcome]  # input index -> why the file's value cannot be read
+    outcomes: list[RowOutcome | None] = field(default_factory=list)
+    values: dict[str, list[ResolvedValue]] = field(default_factory=dict)  # field -> mapping
 
 
-def _vocabularies(session: Session) -> tuple[dict[str, str], dict[str, str]]:
-    """Channel and business-line words (codes, English and Chinese names) -> codes. Disabled
-    ones are included so the intake names them as disabled rather than unknown."""
-    channels = lookup(
-        (o.code, (o.label_en, o.label_zh))
-        for o in list_options(session, "channel", active_only=False)
-    )
-    lines = lookup(
-        (line.code, (line.name,)) for line in list_business_lines(session, active_only=False)
-    )
-    return channels, lines
-
-
-def _clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
+def clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
     """A column's cells with blanks and placeholders as None (the frame is stripped)."""
     # Only a cell that starts like some placeholder is compared in full: names, phones and
     # most codes never are.
@@ -90,22 +118,61 @@ def _by_value(cells: list[str | None], read) -> list:
     ]
 
 
-def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> FileRows:
-    """Every data row of `frame` as a LeadInput, with the file-level refusals. Works column
-    by column, so a 200,000-row file costs little more than its cells."""
-    channel_words, line_words = _vocabularies(session)
+def value_columns(
+    session: Session, frame: pd.DataFrame, options: ImportOptions
+) -> dict[str, list[ResolvedValue]]:
+    """For each mapped option column: its distinct values with their row counts and the
+    option each resolves to (the user's choice, a remembered mapping, or the option it
+    reads as). What the page lists for the user to map."""
+    columns = {
+        name: clean_column(frame[header].tolist(), options.placeholders)
+        for name, header in options.mapping.items()
+        if header and name in OPTION_FIELDS
+    }
+    return _resolve(session, columns, options)
+
+
+def _resolve(session, columns, options) -> dict[str, list[ResolvedValue]]:
+    resolved = {}
+    for name, cells in columns.items():
+        if name == "business_line":
+            cells = [part for cell in cells if cell is not None for part in split_list(cell)]
+        resolved[name] = resolve_values(
+            session,
+            IMPORT_KIND,
+            OPTION_FIELDS[name],
+            distinct_values(cells),
+            options.value_choices.get(name),
+        )
+    return resolved
+
+
+def read_rows(
+    session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions
+) -> FileRows:
+    """Every data row of `frame` as a LeadInput, with the file-level refusals and what each
+    row says beyond the lead. Works column by column, so a 200,000-row file costs little
+    more than its cells."""
     count = len(frame.index)
     blank = [None] * count
     column = {
-        name: _clean_column(frame[header].tolist(), options.placeholders)
+        name: clean_column(frame[header].tolist(), options.placeholders)
         for name, header in options.mapping.items()
         if header
     }
-    channels = _by_value(column.get("channel", blank), lambda c: channel_words.get(word(c), c))
+    resolved = _resolve(session, {n: c for n, c in column.items() if n in OPTION_FIELDS}, options)
+    maps = {name: code_map(values) for name, values in resolved.items()}
+
+    def mapped(name: str):
+        """cell -> its option code, or the cell itself when unmapped (the intake names it)."""
+        codes = maps.get(name, {})
+        return lambda cell: codes.get(value_key(cell), cell)
+
+    channels = _by_value(column.get("channel", blank), mapped("channel"))
     default_lines = list(options.default_line_codes)
+    line_of = mapped("business_line")
     lines = _by_value(
-        column.get("business_line", blank),
-        lambda c: [line_words.get(word(x), x) for x in split_list(c)],
+        column.get("business_line", blank), lambda c: [line_of(x) for x in split_list(c)]
     )
     tags = _by_value(column.get("tags", blank), split_list)
 
@@ -131,15 +198,67 @@ def read_rows(session: Session, frame: pd.DataFrame, options: ImportOptions) -> 
         created = dates[i]
         if created is _BAD_DATE:
             value = column["created_at"][i]
-            refused[i] = reject(
-                i,
-                N_("{value} is not a date (use 2024-03-01 or 2024/3/1 14:30)."),
-                "created_at",
-                value=value,
-            )
+            refused[i] = reject(i, NOT_A_DATE, "created_at", value=value)
             created = None
         inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
-    return FileRows(inputs, [int(n) for n in frame.index], refused)
+    rows = FileRows(inputs, [int(n) for n in frame.index], refused, values=resolved)
+    if any(name in column for name in ("stage", "owner", "lost_reason", "intention_level")):
+        rows.outcomes = _outcomes(session, actor, column, maps, dates, date_of, refused, count)
+    return rows
+
+
+def _outcomes(session, actor, column, maps, dates, date_of, refused, count):
+    """Each row's stage, close date, owner, lost reason and intention level; a value that
+    maps onto nothing refuses the row (unless the row is refused already)."""
+    blank = [None] * count
+    stages, closes = column.get("stage", blank), column.get("closed_at", blank)
+    owners = column.get("owner", blank)
+    reasons, levels = column.get("lost_reason", blank), column.get("intention_level", blank)
+    stage_codes = maps.get("stage", {})
+    reason_codes = maps.get("lost_reason", {})
+    level_codes = maps.get("intention_level", {})
+    holders = owner_words(session, actor) if "owner" in column else {}
+    close_dates = _by_value(closes, date_of)
+    now = clock.now()
+    outcomes: list[RowOutcome | None] = [None] * count
+
+    def refuse(i: int, reason: str, name: str, **params) -> None:
+        if i not in refused:
+            refused[i] = reject(i, reason, name, **params)
+
+    for i in range(count):
+        stage_cell, owner_cell = stages[i], owners[i]
+        reason_cell, level_cell = reasons[i], levels[i]
+        if stage_cell is None and owner_cell is None and reason_cell is None and level_cell is None:
+            continue
+        outcome = RowOutcome()
+        if stage_cell is not None:
+            outcome.stage = stage_codes.get(value_key(stage_cell))
+            if outcome.stage is None:
+                refuse(i, UNMAPPED_STAGE, "stage", value=stage_cell)
+        if outcome.stage in CLOSED_STAGES:
+            closed = close_dates[i]
+            if closed is _BAD_DATE:
+                refuse(i, NOT_A_DATE, "closed_at", value=closes[i])
+            elif closed is not None and closed > now:
+                refuse(i, CLOSED_IN_FUTURE, "closed_at")
+            created = dates[i] if dates[i] is not _BAD_DATE else None
+            # No close date: the row closed when it was created, or now for an undated row.
+            outcome.closed_at = closed if isinstance(closed, datetime) else (created or now)
+        if owner_cell is not None:
+            outcome.owner = holders.get(" ".join(owner_cell.split()).casefold())
+            if outcome.owner is None:
+                refuse(i, UNKNOWN_OWNER, "owner", value=owner_cell)
+        if reason_cell is not None:
+            outcome.lost_reason = reason_codes.get(value_key(reason_cell))
+            if outcome.lost_reason is None:
+                refuse(i, UNMAPPED_LOST_REASON, "lost_reason", value=reason_cell)
+        if level_cell is not None:
+            outcome.intention_level = level_codes.get(value_key(level_cell))
+            if outcome.intention_level is None:
+                refuse(i, UNMAPPED_INTENTION, "intention_level", value=level_cell)
+        outcomes[i] = outcome
+    return outcomes
 
 
 def field_of(intake_field: str | None) -> str | None:

@@ -203,7 +203,7 @@ def apply_roster(session: Session, actor: Actor, preview: RosterPreview) -> Rost
         entry = audit.record(
             session,
             actor,
-            N_("Apply the roster"),
+            "roster.apply",
             "roster",
             (preview.source or "roster")[:80],
             {"rows": preview.total_rows, "users": before_summary},

@@ -21,7 +21,6 @@ from crm_core.imports.study.preview import WRITTEN, LearningPreview, LearningRow
 from crm_core.models import LearningActivity
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 _CHUNK = 5_000  # rows per upsert statement
@@ -100,7 +99,7 @@ def apply_learning_import(
         for start in range(0, len(rows), _CHUNK):
             session.execute(statement, rows[start : start + _CHUNK])
         audit_id = audit_import(
-            session, actor, N_("Import"), "learning_activity", preview, mode, counts
+            session, actor, "learning.import", "learning_activity", preview, mode, counts
         )
     return LearningImportResult(
         mode,

@@ -49,10 +49,13 @@ from crm_core.leads.intake.inputs import (
     IntakeOutcome,
     IntakeResult,
     LeadInput,
+    reject,
     validate,
 )
 from crm_core.leads.intake.matching import active_channels, lines_of, plan_batch
 from crm_core.leads.intake.writing import Progress, write_batch
+from crm_core.models import BusinessLine
+from crm_core.org.lines import WorkedLines, worked_lines
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import paused_gc
@@ -128,6 +131,24 @@ def intake_leads(
         ) from error
 
 
+def _within_own_lines(
+    checked: Clean, own: WorkedLines, lines: dict[str, BusinessLine]
+) -> Clean | IntakeOutcome:
+    """`checked`, unless it names a line its keeper does not work in."""
+    mine = {line.code for line in own.lines}
+    for code in checked.line_codes:
+        if code not in mine:
+            return reject(
+                checked.index,
+                N_(
+                    "You do not work in {line}: leave “keep for myself” off and dispatch gives it to that line's team."
+                ),
+                "business_line_codes",
+                line=lines[code].name if code in lines else code,
+            )
+    return checked
+
+
 def _intake(
     session: Session,
     actor: Actor,
@@ -144,8 +165,12 @@ def _intake(
     outcomes: list[IntakeOutcome | None] = [None] * len(inputs)
     clean: list[Clean] = []
     step = max(1, len(inputs) // 20)
+    # Kept for oneself, an opportunity must be of a line the keeper works in.
+    own = worked_lines(session, actor) if keep_for_self else None
     for index, item in enumerate(inputs):
         checked = validate(index, item, channels, lines, now)
+        if own is not None and isinstance(checked, Clean) and not own.every_line:
+            checked = _within_own_lines(checked, own, lines)
         if isinstance(checked, IntakeOutcome):
             outcomes[index] = checked
         else:

@@ -23,7 +23,7 @@ OUTCOME_STATUSES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, REJECTED)
 REASONS = (
     N_("A name is required."),
     N_("{phone} is not a valid phone number."),
-    N_("Give a phone number, or an external id for a lead without one."),
+    N_("Give a phone number, or an external id, e-mail or WeChat id for a lead without one."),
     N_("A channel is required."),
     N_("Unknown or disabled channel {channel}."),
     N_("Choose at least one business line."),
@@ -193,9 +193,14 @@ def validate(
             return reject(
                 index, N_("{phone} is not a valid phone number."), "phone", phone=raw_phone
             )
-    elif values["external_id"] is None:
+    elif values["external_id"] is None and values["email"] is None and values["wechat"] is None:
+        # Web exports carry no phones; a lead id, an e-mail or a WeChat id reaches them.
         return reject(
-            index, N_("Give a phone number, or an external id for a lead without one."), "phone"
+            index,
+            N_(
+                "Give a phone number, or an external id, e-mail or WeChat id for a lead without one."
+            ),
+            "phone",
         )
     channel = str(item.channel).strip().lower() if item.channel is not None else ""
     if not channel:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from operator import itemgetter
 
-from sqlalchemy import DateTime, Integer, String, and_, insert, literal, null, update
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, null, update
 from sqlmodel import Session, col, select
 
 from crm_core.leads.intake.inputs import IntakeOutcome
@@ -145,7 +145,7 @@ def write_batch(
             person.lead_id = lead_id
 
     if plan.new_opportunities:
-        _open(session, actor, now, source, plan, outcomes, keep_for_self, progress)
+        _open(session, actor, now, source, plan, inputs, outcomes, keep_for_self, progress)
     _tag(session, people)
     _log_touches(session, actor, now, source, plan)
     for index, person in plan.person_of.items():
@@ -155,7 +155,7 @@ def write_batch(
         progress(1.0)
 
 
-def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) -> None:
+def _open(session, actor, now, source, plan, inputs, outcomes, keep_for_self, progress) -> None:
     """The new opportunities, each with its first stage and its flow event: per business
     line and chunk of leads, three INSERT ... SELECT and one read of the new ids."""
     state = "owned" if keep_for_self else "unassigned"
@@ -164,7 +164,9 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
     owner = literal(actor.user_id if keep_for_self else None, Integer)
     unit = literal(actor.org_unit_id if keep_for_self else None, Integer)
     state_value = literal(state, String)
-    stage_values = (Opportunity.id, null(), literal("new", String), when, by)
+    # The opportunity is as old as its lead's first contact (an import's created date; now
+    # for every live entrance), so the funnel's cohort and channel ROI count the same month.
+    stage_values = (Opportunity.id, null(), literal("new", String), Opportunity.created_at, by)
     flow_values = (
         Opportunity.id,
         when,
@@ -176,8 +178,11 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
         literal(source[:400], String),
     )
     by_line: dict[int, list[tuple[int, int]]] = {}  # line id -> (lead id, input index)
+    stored: set[int] = set()  # leads stored before this batch: their date is not the row's
     for person, line_id, index in plan.new_opportunities:
         by_line.setdefault(line_id, []).append((person.lead_id, index))
+        if person.values is None:
+            stored.add(person.lead_id)
     connection = session.connection()  # Core: the ORM adds nothing to INSERT ... SELECT
     done, total = 0, len(plan.new_opportunities)
     for line_id, planned in by_line.items():
@@ -194,7 +199,7 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
             when,
             literal(False),
             literal(0, Integer),
-            when,
+            Lead.created_at,
         )
         for offset in range(0, len(planned), _OPEN_CHUNK):
             chunk = planned[offset : offset + _OPEN_CHUNK]
@@ -221,9 +226,33 @@ def _open(session, actor, now, source, plan, outcomes, keep_for_self, progress) 
             )
             for lead_id, index in chunk:
                 outcomes[index].opportunity_ids.append(opportunity_of[lead_id])
+            _date_added_lines(session, now, chunk, opportunity_of, stored, inputs)
             done += len(chunk)
             if progress is not None:
                 progress(0.7 + 0.29 * done / total)
+
+
+def _date_added_lines(session, now, chunk, opportunity_of, stored, inputs) -> None:
+    """A known person's new opportunity took the lead's old date: give it the row's own
+    first-contact date (or now) instead. Few rows: known people on a new line."""
+    dated = [
+        (opportunity_of[lead_id], inputs[index].created_at or now)
+        for lead_id, index in chunk
+        if lead_id in stored
+    ]
+    if not dated:
+        return
+    connection = session.connection()
+    for table, column, key in (
+        (Opportunity.__table__, "created_at", "id"),
+        (StageHistory.__table__, "changed_at", "opportunity_id"),
+    ):
+        connection.execute(
+            update(table)
+            .where(table.c[key] == bindparam("b_id"))
+            .values({column: bindparam("b_at")}),
+            [{"b_id": opportunity_id, "b_at": at} for opportunity_id, at in dated],
+        )
 
 
 def _tag(session: Session, people: list[Person]) -> None:
