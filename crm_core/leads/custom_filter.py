@@ -71,16 +71,16 @@ def plan_custom(
     dialect = session.get_bind().dialect.name
     if alone and len(conditions) == 1 and single_valued(conditions[0]):
         only = conditions[0]
-        few = reached_few(session, actor, only, filters.FEW)
+        few = _reached_few(session, actor, only, filters.FEW)
         if few is not None:
             # The ids themselves, read once: the page fetches them by key.
             return CustomPlan(len(few), False, {only: col(Lead.id).in_(few)}, {}, scoped=True)
-        total, capped = reach_count(session, actor, only, cap)
+        total, capped = _reach_count(session, actor, only, cap)
         shape = page_shape(total, capped)
         if shape == "per_row":
             clause = filter_clause(only, shape="per_row")
             return CustomPlan(total, capped, {only: clause}, {}, scoped=False, per_lead=True)
-        clause = id_clause(Lead.id, reached_ids(actor, only), shape, dialect)
+        clause = id_clause(Lead.id, _reached_ids(actor, only), shape, dialect)
         return CustomPlan(total, capped, {only: clause}, {}, scoped=True)
     counts = condition_counts(session, conditions, cap)
     return CustomPlan(
@@ -98,7 +98,7 @@ def _unmerged(owner) -> ColumnElement[bool]:
     return col(owner).not_in(select(Lead.id).where(col(Lead.merged_into_id).is_not(None)))
 
 
-def reached_few(
+def _reached_few(
     session: Session, actor: Actor, condition: FieldCondition, few: int
 ) -> list[int] | None:
     """The ids of the leads in the actor's reach matching `condition` when there are at
@@ -113,7 +113,7 @@ def reached_few(
     return found
 
 
-def reach_count(
+def _reach_count(
     session: Session, actor: Actor, condition: FieldCondition, cap: int
 ) -> tuple[int, bool]:
     """(leads in the actor's reach matching `condition`, up to `cap`; whether there are
@@ -128,7 +128,7 @@ def reach_count(
     return min(total, cap), total > cap
 
 
-def reached_ids(actor: Actor, condition: FieldCondition) -> Select:
+def _reached_ids(actor: Actor, condition: FieldCondition) -> Select:
     """The ids of the leads in the actor's reach whose value meets `condition` (merged
     leads included: the page leaves them out itself)."""
     ids, owner = matching_ids(condition)
