@@ -21,14 +21,14 @@ from crm_core.circulation.override import (
 )
 from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, NC_, label_of
+from crm_core.platform.i18n import NC_, NP_, label_of
 from crm_core.platform.metadata import list_business_lines
 from ui.circulation import label, number, pager, people, pick_options, when
 from ui.company_time import company_today, instant_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
-from ui.i18n import show_error, t
+from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
 from ui.transfer_requests import show_transfer_requests
 
@@ -139,7 +139,7 @@ def _act(action, *args, success: str, **params) -> None:
     except CrmError as error:
         show_error(error)
     else:
-        flash(success, count=number(count), **params)
+        flash(success, n=count, **params)
         st.session_state[_CLEAR] = True
         st.rerun()
 
@@ -175,7 +175,9 @@ except CrmError as error:
     st.stop()
 
 shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-st.caption(t("{count} open opportunities found.", count=shown))
+st.caption(
+    nt("{count} open opportunity found.", "{count} open opportunities found.", total, count=shown)
+)
 if not rows:
     st.info(t("No opportunities match. Change the filters above."))
     st.stop()
@@ -205,7 +207,7 @@ picked = st.multiselect(
     key=_PICK,
     placeholder=t("Choose one or more from this page"),
 )
-st.caption(t("{count} selected.", count=number(len(picked))))
+st.caption(nt("{n} selected.", "{n} selected.", len(picked)))
 
 assign_tab, pool_tab, lock_tab, protect_tab, dormant_tab = st.tabs(
     [
@@ -235,20 +237,36 @@ with assign_tab:
             assign_opportunities,
             picked,
             rep,
-            success=N_("{count} opportunities given to {name}."),
+            success=NP_("{n} opportunity given to {name}.", "{n} opportunities given to {name}."),
             name=names.get(rep),
         )
 with pool_tab:
     st.caption(t("Owned or waiting opportunities go to the public pool of their unit."))
     if st.button(t("Return to pool"), key="desk_return", disabled=not picked):
-        _act(return_to_pool, picked, success=N_("{count} opportunities returned to the pool."))
+        _act(
+            return_to_pool,
+            picked,
+            success=NP_(
+                "{n} opportunity returned to the pool.", "{n} opportunities returned to the pool."
+            ),
+        )
 with lock_tab:
     st.caption(t("Locked opportunities are never dispatched or recycled automatically."))
     lock, unlock = st.columns(2)
     if lock.button(t("Lock"), key="desk_lock", disabled=not picked):
-        _act(set_locked, picked, True, success=N_("{count} opportunities locked."))
+        _act(
+            set_locked,
+            picked,
+            True,
+            success=NP_("{n} opportunity locked.", "{n} opportunities locked."),
+        )
     if unlock.button(t("Unlock"), key="desk_unlock", disabled=not picked):
-        _act(set_locked, picked, False, success=N_("{count} opportunities unlocked."))
+        _act(
+            set_locked,
+            picked,
+            False,
+            success=NP_("{n} opportunity unlocked.", "{n} opportunities unlocked."),
+        )
 with protect_tab:
     today = company_today()
     until = st.date_input(
@@ -266,12 +284,26 @@ with protect_tab:
             protect_until,
             picked,
             end,
-            success=N_("{count} opportunities protected through {date}."),
+            success=NP_(
+                "{n} opportunity protected through {date}.",
+                "{n} opportunities protected through {date}.",
+            ),
             date=until.isoformat(),
         )
     if unprotect.button(t("End protection"), key="desk_unprotect", disabled=not picked):
-        _act(protect_until, picked, None, success=N_("Protection ended for {count} opportunities."))
+        _act(
+            protect_until,
+            picked,
+            None,
+            success=NP_(
+                "Protection ended for {n} opportunity.", "Protection ended for {n} opportunities."
+            ),
+        )
 with dormant_tab:
     st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
     if st.button(t("Re-activate"), key="desk_reactivate", disabled=not picked):
-        _act(reactivate, picked, success=N_("{count} opportunities re-activated."))
+        _act(
+            reactivate,
+            picked,
+            success=NP_("{n} opportunity re-activated.", "{n} opportunities re-activated."),
+        )

@@ -27,7 +27,7 @@ from ui.circulation import number, pager, people
 from ui.context import actor
 from ui.custom_fields import filter_inputs
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
 
@@ -236,7 +236,7 @@ except CrmError as error:
 
 if as_list:
     shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-    st.caption(t("{count} opportunities.", count=shown))
+    st.caption(nt("{count} opportunity.", "{count} opportunities.", total, count=shown))
     if not rows:
         st.info(t("No opportunity matches."))
     else:
