@@ -277,3 +277,76 @@ def test_a_business_line_column_puts_rows_on_their_lines(db):
         "history:L4": ielts.id,
     }
     assert len(set(db.exec(select(Opportunity.lead_id)).all())) == 3
+
+
+PAGE = "pages/admin/history_import.py"
+
+
+def value_box(at, field: str, key: str):
+    return next(
+        s
+        for s in at.selectbox
+        if (s.key or "").startswith(f"history_values_{field}_") and s.key.endswith(f"_{key}")
+    )
+
+
+def test_the_page_lists_the_values_maps_them_and_remembers(app_env, db):
+    from crm_core.platform.i18n import translate
+    from tests.apptest import login
+
+    fields = custom_fields(db)
+    at = login("admin")
+    at.switch_page(PAGE).run()
+    at.file_uploader[0].upload("history.csv", FILE.encode(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    # Engaging and Prospecting read as the stages most CRMs mean; Closed Won reads as none.
+    assert value_box(at, "stage", "engaging").value == "qualified"
+    assert value_box(at, "stage", "prospecting").value == "new"
+    assert value_box(at, "stage", "closed won").value == LEAVE
+    # Google, google and GOOGLE are one value: create it as a channel on the spot.
+    value_box(at, "channel", "google").select("\x00create").run()
+    create = next(b for b in at.button if (b.key or "").endswith("_create"))
+    create.click().run()
+    assert not at.exception, at.exception
+    assert value_box(at, "channel", "google").value == "google"
+    value_box(at, "stage", "closed won").select("won").run()
+    value_box(at, "channel", "baidu").select("sem").run()
+    value_box(at, "lost_reason", "too expensive").select("price").run()
+    value_box(at, "opportunity.product", "platinum").select("silver").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[translate("To import", "zh")] == "7"
+    assert metrics[translate("Bad rows", "zh")] == "1"  # lots is no deal size
+    at.button(key="history_import_button").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    stages = dict(db.exec(select(Opportunity.external_id, Opportunity.stage)).all())
+    assert stages["history:H3"] == "won" and len(stages) == 7
+    assert set(db.exec(select(Lead.channel)).all()) == {"google", "sem"}
+    remembered = set(
+        db.exec(
+            select(ImportValueMap.category, ImportValueMap.source_key).where(
+                ImportValueMap.kind == "history"
+            )
+        ).all()
+    )
+    assert remembered == {
+        ("stage", "closed won"),
+        ("channel", "baidu"),
+        ("lost_reason", "too expensive"),
+        (field_category(fields["product"]), "platinum"),
+    }
+    product = values_for(db, company_admin(db), "opportunity", [_id(db, "history:H6")])
+    assert list(product.values()) == [{"product": "silver"}]
+
+
+def company_admin(db):
+    from crm_core.models import User
+    from crm_core.org.access import load_actor
+
+    return load_actor(db, db.exec(select(User).where(User.username == "admin")).one().id)
+
+
+def _id(db, external_id: str) -> int:
+    return db.exec(select(Opportunity.id).where(Opportunity.external_id == external_id)).one()
