@@ -585,6 +585,17 @@ REGISTRY: dict[str, Row] = {
             project=_without_ids("import_id"),
         )
     ),
+    "crm_core.imports.history.value_columns": exempt(
+        "no_rows",
+        "the file's own distinct values against the option lists and the remembered mapping; "
+        "reads no business rows",
+    ),
+    "crm_core.imports.history.values.remember": exempt(
+        "company_wide", "an import kind's value mapping is a company-wide setting"
+    ),
+    "crm_core.imports.history.custom.custom_columns": exempt(
+        "company_wide", CUSTOM_FIELD_DEFINITIONS
+    ),
     "crm_core.imports.history.run.list_history_imports": one(
         H(lambda c: history_run.list_history_imports(c.session, c.actor))
     ),
