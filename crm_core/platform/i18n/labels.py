@@ -250,6 +250,8 @@ LABELS: dict[str, dict[str, str]] = {
         "landing_page": N_("Landing page"),
         "phone": N_("Phone"),
         "email": N_("E-mail"),
+        "business_line": N_("Business line"),
+        "intention_level": N_("Intention level"),
     },
     "history_import.file": {
         "pipeline": NC_("history_import.file", "Opportunities"),
