@@ -1,7 +1,7 @@
 """Value mapping: reading a file column whose values must be options (元数据) of the company.
 
 Every import that maps a column onto an option list (channel, business line, stage or
-outcome, lost reason, intention level; custom-field choices later) goes through here:
+outcome, lost reason, intention level, the choices of a custom field) goes through here:
 
 1. `distinct_values` - the column's distinct values with their row counts, compared folded
    (case, full/half width and spacing do not count: `Google`, `google` and `ＧＯＯＧＬＥ` are
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from crm_core.models import ImportValueMap
+from crm_core.models import CustomField, ImportValueMap
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import insert_rows
@@ -47,8 +47,10 @@ from crm_core.platform.metadata import (
 from crm_core.platform.permissions import Permission
 
 # The lists a column can map onto. `business_line` is its own table; the others are option
-# categories of `crm_core.platform.metadata`.
+# categories of `crm_core.platform.metadata`. A custom choice field's choices are a list too:
+# its category is `field_category(field)` ("field:<id>").
 MAPPED_CATEGORIES = ("channel", "business_line", "stage", "lost_reason", "intention_level")
+FIELD_PREFIX = "field:"
 # An explicit choice: keep the rows with this value as bad rows.
 LEAVE = ""
 # How a value found its option (None: it did not).
@@ -58,6 +60,9 @@ BY_OPTION = "option"
 
 UNKNOWN_CHOICE = N_("{code} is no option of this list.")
 CANNOT_CREATE = N_("The stages are fixed: a value can only be mapped onto one of them.")
+CANNOT_CREATE_CHOICE = N_(
+    "A field's choices are changed on the custom fields page: map the value onto one of them."
+)
 KEY_LENGTH = 200
 
 
@@ -116,8 +121,20 @@ def distinct_values(cells: Iterable[str | None]) -> list[SourceValue]:
     return sorted(values, key=lambda v: (-v.rows, v.key))
 
 
+def field_category(field: CustomField) -> str:
+    """The value-mapping category of a custom choice field: its choices are the list."""
+    return f"{FIELD_PREFIX}{field.id}"
+
+
 def choices(session: Session, category: str, *, active_only: bool = True) -> list[Choice]:
     """The options a value of `category` can map onto, in display order."""
+    if category.startswith(FIELD_PREFIX):
+        field = session.get(CustomField, int(category[len(FIELD_PREFIX) :]))
+        return [
+            Choice(c["code"], c["label_en"], c["label_zh"] or c["label_en"], c.get("active", True))
+            for c in (field.choices or [] if field is not None else [])
+            if c.get("active", True) or not active_only
+        ]
     if category == "business_line":
         return [
             Choice(line.code, line.name, line.name, line.active)
@@ -240,6 +257,8 @@ def create_options_for(
     actor.require(Permission.MANAGE_METADATA)
     if category == "stage":
         raise ValidationError(CANNOT_CREATE)
+    if category.startswith(FIELD_PREFIX):
+        raise ValidationError(CANNOT_CREATE_CHOICE)
     made: dict[str, str] = {}
     for value in values:
         label = " ".join(str(value).split())
@@ -257,6 +276,7 @@ __all__ = [
     "BY_CHOICE",
     "BY_MEMORY",
     "BY_OPTION",
+    "FIELD_PREFIX",
     "LEAVE",
     "MAPPED_CATEGORIES",
     "Choice",
@@ -266,6 +286,7 @@ __all__ = [
     "code_map",
     "create_options_for",
     "distinct_values",
+    "field_category",
     "remember_values",
     "remembered",
     "resolve_values",

@@ -297,12 +297,23 @@ st.caption(
 )
 with session() as s:
     fields = lead_fields(s, me)
+specs = {spec.name: spec for spec in fields}
+
+
+def _field_label(name: str) -> str:
+    """A built-in field's label, or a custom field's own in the reader's language."""
+    spec = specs.get(name)
+    if spec is not None and spec.label_en:
+        return spec.label_en if language() == "en" else (spec.label_zh or spec.label_en)
+    return t(label_of("lead_import.field", name))
+
+
 mapping = column_mapping(
     frame.columns,
     [spec.name for spec in fields],
     _REQUIRED,
     guess_columns(frame.columns, fields),
-    label=lambda name: t(label_of("lead_import.field", name)),
+    label=_field_label,
     not_mapped=t("- not in the file -"),
     key="lead_import_map",
     file_id=upload.file_id,
@@ -365,9 +376,9 @@ if not problems:
         choices_by_field[name] = value_mapping(
             me,
             name,
-            OPTION_FIELDS[name],
+            specs[name].category or OPTION_FIELDS[name],
             values,
-            title=f"{t(label_of('lead_import.field', name))} ({mapping[name]})",
+            title=f"{_field_label(name)} ({mapping[name]})",
             key=f"lead_import_values_{name}_{upload.file_id}",
             on_created=lambda: st.session_state.pop("lead_import_last", None),
         )

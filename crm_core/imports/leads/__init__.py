@@ -36,6 +36,12 @@ from crm_core.imports.leads.columns import (
     FieldSpec,
     ImportOptions,
 )
+from crm_core.imports.leads.custom import (
+    check_visible,
+    custom_specs,
+    refuse_missing_required,
+    write_custom,
+)
 from crm_core.imports.leads.outcomes import apply_outcomes
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
@@ -140,9 +146,10 @@ class ImportReport:
 
 
 def lead_fields(session: Session, actor: Actor) -> list[FieldSpec]:
-    """The fields a lead file can map, in the page's order: the built-in ones; fields the
-    company defines (custom fields) join here, per session."""
-    return list(LEAD_FIELDS)
+    """The fields a lead file can map, in the page's order: the built-in ones, then the
+    custom fields of leads and of opportunities that `actor` sees (`lead.<code>`,
+    `opportunity.<code>`; their code and both labels are the headers they go by)."""
+    return [*LEAD_FIELDS, *custom_specs(session, actor)]
 
 
 def guess_columns(
@@ -192,11 +199,12 @@ def mapping_problems(options: ImportOptions) -> list[str]:
 _SHARED = {tuple(sorted(pair)) for pair in SHARED_COLUMNS}
 
 
-def _check(actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
+def _check(session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
     actor.require(Permission.IMPORT_LEADS)
     problems = mapping_problems(options)
     if problems:
         raise ValidationError(problems[0])
+    check_visible(session, actor, options.mapping)
     unknown = [c for c in options.mapping.values() if c and c not in frame.columns]
     if unknown:
         raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
@@ -266,6 +274,7 @@ def _report(
 
 def _intake(session, actor, frame, options, *, dry_run, progress):
     rows = read_rows(session, actor, frame, options)
+    refuse_missing_required(session, actor, rows.inputs, rows.custom, rows.refused)
     good = [i for i in range(len(rows.inputs)) if i not in rows.refused]
     repeats = already_imported(session, rows.inputs, good, rows.outcomes)
     positions = [i for i in good if i not in repeats]
@@ -282,8 +291,9 @@ def _intake(session, actor, frame, options, *, dry_run, progress):
     )
     if not dry and not result.refused:
         apply_outcomes(session, actor, clock.now(), rows, positions, result)
+        write_custom(session, rows.custom, positions, result)
         for name, values in rows.values.items():
-            remember_values(session, actor, IMPORT_KIND, OPTION_FIELDS[name], values)
+            remember_values(session, actor, IMPORT_KIND, rows.categories[name], values)
     return rows, positions, result, repeats
 
 
@@ -291,7 +301,7 @@ def preview_import(
     session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions
 ) -> ImportReport:
     """What `run_import` would do with this file, without storing anything."""
-    _check(actor, frame, options)
+    _check(session, actor, frame, options)
     with paused_gc():
         rows, positions, result, repeats = _intake(
             session, actor, frame, options, dry_run=True, progress=None
@@ -310,7 +320,7 @@ def run_import(
 ) -> ImportReport:
     """Import the file as the options say, commit, and record the run (`lead_import` and
     the audit log). On an error or a cancel nothing of the file is stored."""
-    _check(actor, frame, options)
+    _check(session, actor, frame, options)
     started = clock.now()
     with paused_gc():
         rows, positions, result, repeats = _intake(

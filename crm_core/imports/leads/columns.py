@@ -180,6 +180,9 @@ class FieldSpec:
     name: str
     synonyms: tuple[str, ...]
     category: str | None = None
+    # A custom field's own labels (the built-in fields are labelled by `label_of`).
+    label_en: str | None = None
+    label_zh: str | None = None
 
 
 LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(

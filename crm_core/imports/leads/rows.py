@@ -10,6 +10,7 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Session
 
+from crm_core.custom_fields.definitions import CHOICE_KINDS
 from crm_core.imports.leads.columns import (
     COLUMNS,
     IMPORT_KIND,
@@ -17,11 +18,19 @@ from crm_core.imports.leads.columns import (
     ImportOptions,
     split_list,
 )
+from crm_core.imports.leads.custom import (
+    CustomValues,
+    choice_cells,
+    is_custom,
+    mapped_fields,
+    read_custom,
+)
 from crm_core.imports.leads.owners import Holder, owner_words
 from crm_core.imports.value_mapping import (
     ResolvedValue,
     code_map,
     distinct_values,
+    field_category,
     resolve_values,
     value_key,
 )
@@ -84,6 +93,8 @@ class FileRows:
     refused: dict[int, IntakeOutcome]  # input index -> why the file's value cannot be read
     outcomes: list[RowOutcome | None] = field(default_factory=list)
     values: dict[str, list[ResolvedValue]] = field(default_factory=dict)  # field -> mapping
+    custom: CustomValues = field(default_factory=CustomValues)  # custom fields' values
+    categories: dict[str, str] = field(default_factory=dict)  # mapped field -> its list
 
 
 def clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
@@ -124,23 +135,37 @@ def value_columns(
     """For each mapped option column: its distinct values with their row counts and the
     option each resolves to (the user's choice, a remembered mapping, or the option it
     reads as). What the page lists for the user to map."""
+    customs = mapped_fields(session, options.mapping)
+    categories = option_categories(options.mapping, customs)
     columns = {
         name: clean_column(frame[header].tolist(), options.placeholders)
         for name, header in options.mapping.items()
-        if header and name in OPTION_FIELDS
+        if header and name in categories
     }
-    return _resolve(session, columns, options)
+    return _resolve(session, columns, options, categories, customs)
 
 
-def _resolve(session, columns, options) -> dict[str, list[ResolvedValue]]:
+def option_categories(mapping, customs) -> dict[str, str]:
+    """Mapped field -> the list its values map onto: the built-in option fields and the
+    custom choice fields."""
+    categories = {name: OPTION_FIELDS[name] for name in mapping if name in OPTION_FIELDS}
+    for name, custom in customs.items():
+        if custom.kind in CHOICE_KINDS:
+            categories[name] = field_category(custom)
+    return categories
+
+
+def _resolve(session, columns, options, categories, customs) -> dict[str, list[ResolvedValue]]:
     resolved = {}
     for name, cells in columns.items():
         if name == "business_line":
             cells = [part for cell in cells if cell is not None for part in split_list(cell)]
+        elif name in customs:
+            cells = choice_cells(customs[name], cells)
         resolved[name] = resolve_values(
             session,
             IMPORT_KIND,
-            OPTION_FIELDS[name],
+            categories[name],
             distinct_values(cells),
             options.value_choices.get(name),
         )
@@ -160,7 +185,11 @@ def read_rows(
         for name, header in options.mapping.items()
         if header
     }
-    resolved = _resolve(session, {n: c for n, c in column.items() if n in OPTION_FIELDS}, options)
+    customs = mapped_fields(session, options.mapping)
+    categories = option_categories(options.mapping, customs)
+    resolved = _resolve(
+        session, {n: c for n, c in column.items() if n in categories}, options, categories, customs
+    )
     maps = {name: code_map(values) for name, values in resolved.items()}
 
     def mapped(name: str):
@@ -202,6 +231,9 @@ def read_rows(
             created = None
         inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
     rows = FileRows(inputs, [int(n) for n in frame.index], refused, values=resolved)
+    rows.categories = categories
+    if customs:
+        rows.custom = read_custom(customs, column, maps, refused, count)
     if any(name in column for name in ("stage", "owner", "lost_reason", "intention_level")):
         rows.outcomes = _outcomes(session, actor, column, maps, dates, date_of, refused, count)
     return rows
@@ -265,4 +297,6 @@ def field_of(intake_field: str | None) -> str | None:
     """The file field an intake outcome points at."""
     if intake_field == "business_line_codes":
         return "business_line"
+    if is_custom(intake_field):
+        return intake_field
     return intake_field if intake_field in COLUMNS else None
