@@ -39,7 +39,7 @@ from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import language, nt, show_error, t, tmd
 from ui.value_mapping import value_mapping
 
 _FILE = "lead_import_file"  # (file id, frame)
@@ -407,18 +407,42 @@ st.session_state[_PREVIEW] = checked
 
 st.subheader(t("Preview"))
 report = checked.report
-if report.issues and mode == "all_or_nothing":
+bad = len(report.issues)
+if bad and bad == report.total_rows:
     st.error(
-        t(
-            "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
-            count=len(report.issues),
+        nt(
+            "The file's {count} row is bad; see the reason below. Nothing can be imported.",
+            "All {count} rows are bad; see the reasons below. Nothing can be imported.",
+            bad,
+            count=bad,
         )
     )
-elif report.issues:
+elif bad and mode == "all_or_nothing":
+    st.error(
+        nt(
+            "{count} row is bad, so with all or nothing this file would not be imported. Fix the row or choose to import the good ones.",
+            "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
+            bad,
+            count=bad,
+        )
+    )
+elif bad:
     st.warning(
-        t(
-            "{count} rows cannot be imported; see the reasons below. The other rows can be imported.",
-            count=len(report.issues),
+        nt(
+            "{count} row cannot be imported; see the reason below. The other {good} can be imported.",
+            "{count} rows cannot be imported; see the reasons below. The other {good} can be imported.",
+            bad,
+            count=bad,
+            good=report.total_rows - bad,
+        )
+    )
+elif report.total_rows:
+    st.success(
+        nt(
+            "The file's {count} row is good.",
+            "All {count} rows are good.",
+            report.total_rows,
+            count=report.total_rows,
         )
     )
 _show_report(checked, line_names, "preview")

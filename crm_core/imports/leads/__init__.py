@@ -42,7 +42,7 @@ from crm_core.imports.leads.custom import (
     refuse_missing_required,
     write_custom,
 )
-from crm_core.imports.leads.outcomes import apply_outcomes
+from crm_core.imports.leads.outcomes import openings_for
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
 from crm_core.imports.tabular import guess_mapping
@@ -288,9 +288,9 @@ def _intake(session, actor, frame, options, *, dry_run, progress):
         dry_run=dry,
         all_or_nothing=refuse_all,
         progress=progress,
+        openings=openings_for(rows, positions),
     )
     if not dry and not result.refused:
-        apply_outcomes(session, actor, clock.now(), rows, positions, result)
         write_custom(session, rows.custom, positions, result)
         for name, values in rows.values.items():
             remember_values(session, actor, IMPORT_KIND, rows.categories[name], values)
