@@ -30,7 +30,6 @@ from crm_core.leads.intake.matching import chunks
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import CustomField, Lead
 from crm_core.platform.actor import Actor
-from crm_core.platform.bulk import one_of
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 
@@ -208,9 +207,7 @@ def _stored_people(session: Session, inputs: Sequence[LeadInput]) -> list[bool]:
         wanted = {k[position] for k in keys if k[position]}
         hits: set[str] = set()
         for chunk in chunks(wanted):
-            query = select(column).where(
-                col(Lead.merged_into_id).is_(None), one_of(session, column, chunk)
-            )
+            query = select(column).where(col(Lead.merged_into_id).is_(None), column.in_(chunk))
             hits.update(session.exec(query).all())
         found.append(hits)
     return [any(k[p] and k[p] in found[p] for p in range(4)) for k in keys]
