@@ -42,7 +42,7 @@ from crm_core.imports.leads.custom import (
     refuse_missing_required,
     write_custom,
 )
-from crm_core.imports.leads.outcomes import openings_for
+from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
 from crm_core.imports.tabular import guess_mapping
@@ -134,6 +134,8 @@ class ImportReport:
     # field -> each distinct value of the column and the option it maps onto
     values: dict[str, list[ResolvedValue]] = field(default_factory=dict)
     closed: dict[str, int] = field(default_factory=dict)  # won / lost rows among the good
+    warnings: list[ImportIssue] = field(default_factory=list)  # good rows kept with a notice
+    revenue: int = 0  # won rows among the good that bring revenue (an amount)
 
     @property
     def stored(self) -> int:
@@ -249,6 +251,10 @@ def _report(
         if outcome.status in (CREATED, ADDED_LINE) and said is not None and said.stage:
             if said.stage in CLOSED_STAGES:
                 report.closed[said.stage] = report.closed.get(said.stage, 0) + 1
+            report.revenue += said.amount is not None
+            if position in rows.warnings:
+                name, reason, params = rows.warnings[position]
+                report.warnings.append(ImportIssue(row, options.mapping.get(name), reason, params))
         if outcome.status == REJECTED:
             column = options.mapping.get(field_of(outcome.field) or "")
             report.issues.append(
@@ -292,6 +298,7 @@ def _intake(session, actor, frame, options, *, dry_run, progress):
     )
     if not dry and not result.refused:
         write_custom(session, rows.custom, positions, result)
+        record_wins(session, actor, rows, positions, result)
         for name, values in rows.values.items():
             remember_values(session, actor, IMPORT_KIND, rows.categories[name], values)
     return rows, positions, result, repeats

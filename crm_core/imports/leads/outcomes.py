@@ -8,7 +8,9 @@ close (won or lost), the owner, the lost reason and intention level.
   its close date (the row's close-date column, else its created date), with one history
   row `new -> won` or `new -> lost`. Its furthest stage stays `new`: the file proves the
   lead and the outcome, not trial lessons or any stage between (the funnel counts a won
-  opportunity as won whatever its furthest stage);
+  opportunity as won whatever its furthest stage). A won row with an amount (importer with
+  record_payments) carries it and gets its paid order at the close date, attributed to its
+  owner's team as the history import does (`record_wins`); without one it brings no revenue;
 - a row with an owner is the owner's (`owned`, their unit, assigned now); a closed row
   keeps its owner for the team's figures. A row without one goes to dispatch like any
   imported opportunity.
@@ -18,8 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlmodel import Session, select
+
 from crm_core.imports.leads.rows import FileRows, RowOutcome
-from crm_core.leads.intake import Opening
+from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeResult, Opening
+from crm_core.models import OrgUnit, SalesOrder
+from crm_core.platform.actor import Actor
+from crm_core.platform.bulk import insert_rows
+from crm_core.platform.permissions import Permission
 
 
 def opening_of(said: RowOutcome | None) -> Opening | None:
@@ -34,6 +42,7 @@ def opening_of(said: RowOutcome | None) -> Opening | None:
         closed_at=said.closed_at,
         lost_reason=said.lost_reason,
         intention_level=said.intention_level,
+        amount=said.amount,
     )
 
 
@@ -42,3 +51,58 @@ def openings_for(rows: FileRows, positions: Sequence[int]) -> list[Opening | Non
     if not rows.outcomes:
         return None
     return [opening_of(rows.outcomes[i]) for i in positions]
+
+
+_ORDER_COLUMNS = (
+    "opportunity_id",
+    "list_price",
+    "amount",
+    "status",
+    "approval",
+    "paid_at",
+    "created_by_id",
+    "attributed_owner_id",
+    "attributed_unit_id",
+    "attributed_org_path",
+    "note",
+    "created_at",
+)
+
+
+def record_wins(
+    session: Session,
+    actor: Actor,
+    rows: FileRows,
+    positions: Sequence[int],
+    result: IntakeResult,
+) -> int:
+    """The paid order of each won opportunity the intake opened for a row with an amount
+    (set-based); returns how many. The rows were checked: only an importer who may record
+    payments gets amounts (`rows.read_rows`)."""
+    if not rows.outcomes:
+        return 0
+    if _any_amount(rows, positions):
+        actor.require(Permission.RECORD_PAYMENTS)
+    units = dict(session.exec(select(OrgUnit.id, OrgUnit.path)).all())
+    orders = []
+    for outcome in result.outcomes:
+        if outcome.status not in (CREATED, ADDED_LINE):
+            continue
+        said = rows.outcomes[positions[outcome.index]]
+        if said is None or said.stage != "won" or said.amount is None:
+            continue
+        owner = said.owner
+        unit = owner.org_unit_id if owner is not None else None
+        amount = str(said.amount)
+        for opportunity_id in outcome.opportunity_ids:
+            orders.append(
+                (opportunity_id, amount, amount, "paid", "none", said.closed_at, actor.user_id)
+                + (owner.user_id if owner else None, unit, units.get(unit), "import")
+                + (said.closed_at,)
+            )
+    insert_rows(session, SalesOrder.__table__, _ORDER_COLUMNS, orders)
+    return len(orders)
+
+
+def _any_amount(rows: FileRows, positions: Sequence[int]) -> bool:
+    return any((s := rows.outcomes[i]) is not None and s.amount is not None for i in positions)

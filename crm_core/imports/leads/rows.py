@@ -4,8 +4,10 @@ here with the same kind of outcome the intake gives."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 from sqlmodel import Session
@@ -41,6 +43,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.i18n import N_
+from crm_core.platform.permissions import Permission
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
 # channel, which is read through value mapping.
@@ -69,6 +72,11 @@ UNKNOWN_OWNER = N_(
     "{value} is no active colleague in your reach who can hold opportunities (give the username or full name)."
 )
 CLOSED_IN_FUTURE = N_("The close date lies in the future.")
+CLOSED_BEFORE_CREATED = N_("Closed before it was created: the file's dates are kept.")
+NOT_AN_AMOUNT = N_("Not an amount of money: {value}.")
+WIN_NEEDS_PAYMENTS = N_(
+    "A won opportunity brings revenue: importing it needs the right to record payments."
+)
 
 
 @dataclass(slots=True)
@@ -81,6 +89,7 @@ class RowOutcome:
     owner: Holder | None = None
     lost_reason: str | None = None
     intention_level: str | None = None
+    amount: Decimal | None = None  # a won row's amount: revenue, as a paid order
 
 
 @dataclass
@@ -95,6 +104,8 @@ class FileRows:
     values: dict[str, list[ResolvedValue]] = field(default_factory=dict)  # field -> mapping
     custom: CustomValues = field(default_factory=CustomValues)  # custom fields' values
     categories: dict[str, str] = field(default_factory=dict)  # mapped field -> its list
+    # input index -> (field, reason, params): kept, with a notice (the preview shows them)
+    warnings: dict[int, tuple[str, str, dict]] = field(default_factory=dict)
 
 
 def clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
@@ -236,6 +247,7 @@ def read_rows(
         rows.custom = read_custom(customs, column, maps, refused, count)
     if any(name in column for name in ("stage", "owner", "lost_reason", "intention_level")):
         rows.outcomes = _outcomes(session, actor, column, maps, dates, date_of, refused, count)
+        _amounts_and_dates(actor, column, rows, dates)
     return rows
 
 
@@ -291,6 +303,37 @@ def _outcomes(session, actor, column, maps, dates, date_of, refused, count):
                 refuse(i, UNMAPPED_INTENTION, "intention_level", value=level_cell)
         outcomes[i] = outcome
     return outcomes
+
+
+def _amount(text: str) -> Decimal:
+    value = Decimal(re.sub(r"[,\s¥$€￥]", "", text))
+    if not value.is_finite() or value < 0:
+        raise InvalidOperation(text)
+    return value.quantize(Decimal("0.01"))
+
+
+def _amounts_and_dates(actor: Actor, column, rows: FileRows, dates) -> None:
+    """A won row's amount (revenue only for an importer who may record payments: else the
+    row is bad, as in the history import); a row closed before it was created is kept with
+    a warning. Rows without an amount create no revenue."""
+    amounts = column.get("amount")
+    may_pay = actor.can(Permission.RECORD_PAYMENTS)
+    for i, said in enumerate(rows.outcomes):
+        if said is None or i in rows.refused or said.stage not in CLOSED_STAGES:
+            continue
+        created = dates[i] if isinstance(dates[i], datetime) else None
+        if said.closed_at is not None and created is not None and said.closed_at < created:
+            rows.warnings[i] = ("closed_at", CLOSED_BEFORE_CREATED, {})
+        cell = amounts[i] if amounts is not None and said.stage == "won" else None
+        if cell is None:
+            continue
+        if not may_pay:
+            rows.refused[i] = reject(i, WIN_NEEDS_PAYMENTS, "amount")
+            continue
+        try:
+            said.amount = _amount(cell)
+        except (InvalidOperation, ValueError):
+            rows.refused[i] = reject(i, NOT_AN_AMOUNT, "amount", value=cell)
 
 
 def field_of(intake_field: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from crm_core.leads.phones import normalise_phone, phone_suffix
@@ -86,6 +87,7 @@ class Opening:
     closed_at: datetime | None = None
     lost_reason: str | None = None
     intention_level: str | None = None
+    amount: Decimal | None = None  # a won one's amount (its paid order is the caller's)
 
     @property
     def closed(self) -> bool:

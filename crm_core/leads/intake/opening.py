@@ -41,6 +41,7 @@ _COLUMNS = (
     "closed_at",
     "lost_reason",
     "intention_level",
+    "amount",
 )
 _STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
 _FLOW_COLUMNS = (
@@ -76,6 +77,7 @@ def _row(lead_id: int, line_id: int, created: datetime, said: Opening, now: date
         said.closed_at if closed else None,
         said.lost_reason if said.stage == "lost" else None,
         said.intention_level,
+        str(said.amount) if said.amount is not None and said.stage == "won" else None,
     )
 
 
