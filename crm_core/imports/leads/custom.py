@@ -223,17 +223,21 @@ def write_custom(
     for them (set-based); returns the number of value rows written."""
     if not values.fields:
         return 0
-    lead_values: dict[int, dict[int, FieldValue]] = {}
-    opportunity_values: dict[int, dict[int, FieldValue]] = {}
+    new_leads: dict[int, dict[int, FieldValue]] = {}  # no values yet: nothing to replace
+    known_leads: dict[int, dict[int, FieldValue]] = {}
+    opportunity_values: dict[int, dict[int, FieldValue]] = {}  # all just opened
     for outcome in result.outcomes:
         if outcome.status not in (CREATED, ADDED_LINE) or outcome.lead_id is None:
             continue
         position = positions[outcome.index]
         if values.lead[position]:
-            lead_values.setdefault(outcome.lead_id, {}).update(values.lead[position])
+            target = new_leads if outcome.status == CREATED else known_leads
+            target.setdefault(outcome.lead_id, {}).update(values.lead[position])
         if values.opportunity[position]:
             for opportunity_id in outcome.opportunity_ids:
                 opportunity_values[opportunity_id] = values.opportunity[position]
-    written = write_values(session, "lead", lead_values, fields=values.fields)
-    written += write_values(session, "opportunity", opportunity_values, fields=values.fields)
+    fields = values.fields
+    written = write_values(session, "lead", new_leads, fields=fields, fresh=True)
+    written += write_values(session, "lead", known_leads, fields=fields)
+    written += write_values(session, "opportunity", opportunity_values, fields=fields, fresh=True)
     return written
