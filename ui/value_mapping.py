@@ -78,7 +78,7 @@ def value_mapping(
     with session() as s:
         options = choices(s, category, active_only=False)
     by_code = {c.code: c for c in options}
-    # Stages are fixed; a custom field's choices are edited on its own page.
+    # Stages are fixed and a custom field's choices are edited with the field.
     may_create = (
         actor.can(Permission.MANAGE_METADATA)
         and category != "stage"

@@ -1,7 +1,7 @@
 """Value mapping: reading a file column whose values must be options (元数据) of the company.
 
 Every import that maps a column onto an option list (channel, business line, stage or
-outcome, lost reason, intention level, the choices of a custom field) goes through here:
+outcome, lost reason, intention level; custom-field choices later) goes through here:
 
 1. `distinct_values` - the column's distinct values with their row counts, compared folded
    (case, full/half width and spacing do not count: `Google`, `google` and `ＧＯＯＧＬＥ` are
@@ -47,10 +47,8 @@ from crm_core.platform.metadata import (
 from crm_core.platform.permissions import Permission
 
 # The lists a column can map onto. `business_line` is its own table; the others are option
-# categories of `crm_core.platform.metadata`. A custom choice field's choices are a list too:
-# its category is `field_category(field)` ("field:<id>").
+# categories of `crm_core.platform.metadata`.
 MAPPED_CATEGORIES = ("channel", "business_line", "stage", "lost_reason", "intention_level")
-FIELD_PREFIX = "field:"
 # An explicit choice: keep the rows with this value as bad rows.
 LEAVE = ""
 # How a value found its option (None: it did not).
@@ -61,8 +59,10 @@ BY_OPTION = "option"
 UNKNOWN_CHOICE = N_("{code} is no option of this list.")
 CANNOT_CREATE = N_("The stages are fixed: a value can only be mapped onto one of them.")
 CANNOT_CREATE_CHOICE = N_(
-    "A field's choices are changed on the custom fields page: map the value onto one of them."
+    "A custom field's choices are changed on the custom fields page: map the value onto one of them."
 )
+# A choice custom field's list: `field:<id>` (ids are never reused: fields are only disabled).
+FIELD_PREFIX = "field:"
 KEY_LENGTH = 200
 
 
@@ -121,18 +121,18 @@ def distinct_values(cells: Iterable[str | None]) -> list[SourceValue]:
     return sorted(values, key=lambda v: (-v.rows, v.key))
 
 
-def field_category(field: CustomField) -> str:
-    """The value-mapping category of a custom choice field: its choices are the list."""
-    return f"{FIELD_PREFIX}{field.id}"
+def field_category(field_id: int) -> str:
+    """The category of a choice custom field's list, for value mapping and its memory."""
+    return f"{FIELD_PREFIX}{field_id}"
 
 
 def choices(session: Session, category: str, *, active_only: bool = True) -> list[Choice]:
     """The options a value of `category` can map onto, in display order."""
     if category.startswith(FIELD_PREFIX):
-        field = session.get(CustomField, int(category[len(FIELD_PREFIX) :]))
+        custom = session.get(CustomField, int(category.removeprefix(FIELD_PREFIX)))
         return [
-            Choice(c["code"], c["label_en"], c["label_zh"] or c["label_en"], c.get("active", True))
-            for c in (field.choices or [] if field is not None else [])
+            Choice(c["code"], c["label_en"], c["label_zh"], c.get("active", True))
+            for c in (custom.choices or [] if custom is not None else [])
             if c.get("active", True) or not active_only
         ]
     if category == "business_line":

@@ -56,7 +56,7 @@ def custom_specs(session: Session, actor: Actor) -> list[FieldSpec]:
     for entity in ENTITIES:
         headers = import_columns(session, actor, entity)
         for custom in fields_visible_to(session, actor, entity):
-            category = field_category(custom) if custom.kind in CHOICE_KINDS else None
+            category = field_category(custom.id) if custom.kind in CHOICE_KINDS else None
             specs.append(
                 FieldSpec(
                     field_name(custom),

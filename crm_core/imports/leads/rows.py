@@ -162,7 +162,7 @@ def option_categories(mapping, customs) -> dict[str, str]:
     categories = {name: OPTION_FIELDS[name] for name in mapping if name in OPTION_FIELDS}
     for name, custom in customs.items():
         if custom.kind in CHOICE_KINDS:
-            categories[name] = field_category(custom)
+            categories[name] = field_category(custom.id)
     return categories
 
 
