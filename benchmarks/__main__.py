@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import custom_field_filter, dashboards, engine, home, leads, phones, workbench
+from benchmarks import (
+    custom_field_filter,
+    dashboards,
+    engine,
+    home,
+    lead_import,
+    leads,
+    phones,
+    workbench,
+)
 from benchmarks.common import BenchContext, prepare, report_value
 
 # name -> (function, whether it needs the large database)
@@ -13,7 +22,7 @@ BENCHMARKS = {
     "home": (home.run, True),
     "leads": (leads.run, True),
     "lead_search": (leads.run_search_benchmark, True),
-    "lead_import": (leads.run_import_benchmark, True),
+    "lead_import": (lead_import.run_import_benchmark, True),
     "phones": (phones.run, False),
     "engine": (engine.run, True),
     "workbench": (workbench.run, True),
