@@ -625,8 +625,21 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.leads.owners.owner_words": exempt(
         "internal", "the colleagues read_rows may name as owners, within user_scope(actor)"
     ),
-    "crm_core.imports.leads.outcomes.apply_outcomes": exempt(
-        "internal", "writes what run_import's rows say onto the opportunities it just opened"
+    "crm_core.imports.leads.outcomes.record_wins": exempt(
+        "internal", "the paid orders of the won opportunities run_import's intake just opened"
+    ),
+    "crm_core.leads.intake.opening.open_as_said": exempt(
+        "internal", "writes the opportunities intake_leads planned, opened as the entrance says"
+    ),
+    "crm_core.imports.leads.custom.check_visible": exempt(
+        "no_rows", "refuses a mapping of custom fields the actor does not see; reads definitions"
+    ),
+    "crm_core.imports.leads.custom.custom_specs": exempt(
+        "no_rows", "the custom fields the actor sees, as file fields; reads definitions"
+    ),
+    "crm_core.imports.leads.custom.refuse_missing_required": exempt(
+        "internal",
+        "whether the rows' people are stored leads, for preview_import and run_import",
     ),
     "crm_core.imports.value_mapping.create_options_for": exempt(
         "company_wide", "option lists are company-wide settings, not business rows"

@@ -52,6 +52,7 @@ from crm_core.leads.intake.inputs import (
     IntakeOutcome,
     IntakeResult,
     LeadInput,
+    Opening,
     reject,
     validate,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "IntakeOutcome",
     "IntakeResult",
     "LeadInput",
+    "Opening",
     "intake_leads",
 ]
 
@@ -95,6 +97,7 @@ def intake_leads(
     keep_for_self: bool = False,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    openings: Sequence[Opening | None] | None = None,
 ) -> IntakeResult:
     """Take in a batch of leads from the entrance `source` (form, chat, api, manual, import).
 
@@ -102,7 +105,8 @@ def intake_leads(
     (manual entry by someone who works opportunities) makes the new opportunities the
     actor's own instead of leaving them for dispatch. `progress` is called with the share
     done, from 0 to 1. With `all_or_nothing`, one rejected input means nothing is written
-    (the result says `refused`). Flushes; the caller commits. See the module docstring for the rules.
+    (the result says `refused`). `openings` (aligned with `inputs`, for migrated records)
+    says how an input's new opportunities open: stage, close, owner. Flushes; the caller commits. See the module docstring for the rules.
     """
     actor.require(Permission.CREATE_LEADS)
     if source == "import":
@@ -126,6 +130,7 @@ def intake_leads(
                 keep_for_self,
                 all_or_nothing,
                 progress,
+                openings,
             )
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
@@ -161,6 +166,7 @@ def _intake(
     keep_for_self: bool,
     all_or_nothing: bool,
     progress: Progress | None,
+    openings: Sequence[Opening | None] | None = None,
 ) -> IntakeResult:
     now = clock.now()
     channels = active_channels(session)
@@ -198,6 +204,7 @@ def _intake(
             outcomes,
             keep_for_self=keep_for_self,
             progress=progress,
+            openings=openings,
         )
     elif progress is not None:
         progress(1.0)

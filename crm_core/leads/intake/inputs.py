@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from crm_core.leads.phones import normalise_phone, phone_suffix
@@ -72,6 +73,32 @@ class LeadInput:
     business_line_codes: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How a migrated record's new opportunity opens, where it is more than a fresh inquiry
+    (`intake_leads(openings=...)`): its stage (a won or lost one is `closed` at
+    `closed_at`), its owner with their unit (`owned`), its lost reason and intention level.
+    Written with the opportunity, so no entrance moves it afterwards."""
+
+    stage: str = "new"
+    owner_id: int | None = None
+    org_unit_id: int | None = None
+    closed_at: datetime | None = None
+    lost_reason: str | None = None
+    intention_level: str | None = None
+    amount: Decimal | None = None  # a won one's amount (its paid order is the caller's)
+
+    @property
+    def closed(self) -> bool:
+        return self.stage in ("won", "lost")
+
+    @property
+    def pool_state(self) -> str:
+        if self.closed:
+            return "closed"
+        return "owned" if self.owner_id is not None else "unassigned"
 
 
 @dataclass(frozen=True)
