@@ -6,14 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from crm_core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, ntranslate, translate
 from ui.text import md
 
+_last_run_language = DEFAULT_LANGUAGE
+
 
 def language() -> str:
+    """The reader's language. Outside a script run (a widget's `format_func` called by the
+    test harness after the run) there is no session to ask: the language of the last run
+    answers, not whatever session the thread saw before."""
+    global _last_run_language
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _last_run_language
     lang = st.session_state.get("crm_language", DEFAULT_LANGUAGE)
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    _last_run_language = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    return _last_run_language
 
 
 def t(message: str, **params: Any) -> str:
