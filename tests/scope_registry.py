@@ -57,7 +57,9 @@ from crm_core.circulation import (
 from crm_core.circulation import dry_run as rule_preview
 from crm_core.commerce import order_listing, orders, payments
 from crm_core.custom_fields import values as custom_values
+from crm_core.imports import engine as import_engine
 from crm_core.imports import leads as lead_import
+from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.history import HistoryOptions
 from crm_core.imports.history import preview as history_preview
 from crm_core.imports.history import run as history_run
@@ -208,6 +210,10 @@ CUSTOMER_DOMAIN = (
     "manage_customers is a company-wide power (the built-in marketing role reaches all) and "
     "linking a lead to its customer by phone is identity resolution, as in the intake"
 )
+ENGINE_STEP = (
+    "a step of an import spec that the import engine (crm_core.imports.engine) runs after "
+    "checking the spec's permission and the preview's owner"
+)
 ENGINE = (
     "the scheduler's job: runs the company's enabled rules over the whole company; "
     "run_jobs only starts it early (run now), as the worker would within minutes"
@@ -285,6 +291,11 @@ def _history_options(ctx: Ctx, **changes) -> HistoryOptions:
 
 def _sh_history(ctx: Ctx):
     return _history_frame("Rep C1", "Team C")
+
+
+def _customer_frame(ctx: Ctx):
+    phone = _sh_phone(ctx, "sh_won")  # a Shanghai lead without a customer
+    return _csv(["User ID", "Phone"], ["U-NEW-1", phone], name="customers.csv")
 
 
 def _payment_frame(ctx: Ctx, what: str = "sh_order", ref: str = "NEW-REF-1"):
@@ -436,17 +447,28 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sales.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
     "crm_core.sales.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
     # customers
-    "crm_core.imports.customers.apply.link_leads_to_customers": exempt(
+    "crm_core.imports.customers.write.link_leads_to_customers": exempt(
         "company_wide", CUSTOMER_DOMAIN
     ),
-    "crm_core.imports.customers.apply.apply_customer_import": exempt(
-        "company_wide", CUSTOMER_DOMAIN
-    ),
-    "crm_core.imports.customers.apply.rejected_customer_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.customers.spec.check_customers": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.customers.write.write_customers": exempt("internal", ENGINE_STEP),
     "crm_core.leads.customers.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
-    "crm_core.imports.customers.preview.preview_customer_import": exempt(
-        "company_wide", CUSTOMER_DOMAIN
+    # the import engine: each spec's reads and writes carry the scope
+    "crm_core.imports.engine.run.preview": cases(
+        customers=U(
+            lambda c: import_engine.preview(
+                c.session, c.actor, CUSTOMERS, _customer_frame(c), import_engine.ImportOptions()
+            ),
+            echoes=lambda c: [_sh_phone(c, "sh_won")],
+        )
     ),
+    "crm_core.imports.engine.run.apply": exempt(
+        "company_wide",
+        "runs the spec's write in one transaction; the one spec on the engine that reaches "
+        "other units' rows is the customer import: " + CUSTOMER_DOMAIN,
+    ),
+    "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.engine.run.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
     # departure
     "crm_core.org.departure.move_open_opportunities": one(
         R(

@@ -3,13 +3,13 @@ marketing, and a rep kept out."""
 
 from __future__ import annotations
 
-from crm_core.imports.customers import apply_customer_import
 from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.test_customers import (
     GOOD,
     HEADER_ZH,
     add_marketing_user,
+    apply_customer_import,
     csv_bytes,
     customers,
     preview,

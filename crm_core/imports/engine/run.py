@@ -1,0 +1,353 @@
+"""One preview and one apply for every import spec.
+
+`preview` maps the columns (guessed from the headers unless given), reads every cell as its
+field's kind, resolves option columns through value mapping (remembered per spec kind),
+reads custom field columns, rejects a repeated key, builds the spec's typed rows, lets the
+spec check them against the database over all rows at once, and returns the good rows by
+category, the rejected rows with every reason, and warnings apart from bad rows. It writes
+nothing. `apply` stores a preview in one transaction - the good rows, or nothing when any row
+is bad and all or nothing was chosen - with the custom field values, the value mappings to
+remember and the audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session
+
+from crm_core.custom_fields.cells import import_columns
+from crm_core.custom_fields.definitions import field_label
+from crm_core.custom_fields.values import write_values
+from crm_core.custom_fields.visibility import fields_visible_to
+from crm_core.imports.engine.cells import CellProblem, CellReading, message, read_cell
+from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec
+from crm_core.imports.file_import import (
+    FieldIssue,
+    FileCells,
+    FilePreview,
+    ImportResult,
+    RejectedRow,
+    all_or_nothing_refuses,
+    audit_import,
+    check_mode,
+    check_preview_owner,
+    checked_mapping,
+    missing_fields,
+    one_transaction,
+)
+from crm_core.imports.file_import import rejected_rows_csv as _rejected_csv
+from crm_core.imports.tabular import guess_mapping
+from crm_core.imports.value_mapping import (
+    ResolvedValue,
+    code_map,
+    distinct_values,
+    remember_values,
+    resolve_values,
+)
+from crm_core.models import CustomField
+from crm_core.platform.actor import Actor
+from crm_core.platform.cells import clean_cell
+from crm_core.platform.company_time import file_zone
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
+
+CUSTOM_PREFIX = "custom."  # custom fields' names among an import's fields
+OTHER_IMPORT = N_("This preview belongs to another import. Upload the file again.")
+
+
+@dataclass(frozen=True)
+class Preview(FilePreview):
+    """What storing the file would do: the good `rows` (the spec's typed rows, each with
+    its `category`), the rejected rows, `warnings` (rows that are stored but deserve a
+    look), each option column's distinct values and options (`values`), the custom field
+    values per row number (`custom`), and the spec's own figures (`details`)."""
+
+    kind: str = ""
+    categories: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    warnings: tuple[FieldIssue, ...] = ()
+    values: Mapping[str, list[ResolvedValue]] = field(default_factory=dict)
+    custom: Mapping[int, Mapping[int, Any]] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Good rows per category, and `rejected`."""
+        counts = dict.fromkeys(self.categories, 0)
+        for row in self.rows:
+            counts[row.category] += 1
+        counts["rejected"] = len(self.rejected)
+        return counts
+
+    def rows_in(self, *categories: str) -> list[Any]:
+        """The good rows of these categories, in file order."""
+        return [row for row in self.rows if row.category in categories]
+
+
+@dataclass(frozen=True)
+class ImportRun(ImportResult):
+    """What `apply` did: the write's counts and details, and the audit entry. When all or
+    nothing refused the file (`refused`), nothing was written and `counts` say what the
+    file held."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    audit_id: int | None = None
+
+
+class RowReader:
+    """One row while the spec builds its typed row: `values` holds each field's typed value
+    (None: blank, a placeholder, no column, or a cell that did not read), `texts` the
+    cleaned cells; `bad` rejects the row with a reason."""
+
+    def __init__(self, number: int, values: dict[str, Any], texts: dict[str, str | None]):
+        self.number = number
+        self.values = values
+        self.texts = texts
+        self.issues: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def bad(self, name: str, key: str, **params: Any) -> None:
+        """Reject the row: field `name` ("" for the row as a whole), reason `key`."""
+        self.issues.append((name, key, params))
+
+
+class Findings:
+    """What the spec's set-based checks found: rows to reject, warnings, and figures."""
+
+    def __init__(self, mapping: Mapping[str, str | None]):
+        self.mapping = mapping
+        self.rejected: dict[int, list[FieldIssue]] = {}
+        self.warnings: list[FieldIssue] = []
+        self.details: dict[str, Any] = {}
+
+    def _issue(self, number: int, name: str, key: str, params: dict[str, Any]) -> FieldIssue:
+        return FieldIssue(number, name, self.mapping.get(name) or "", key, params)
+
+    def reject(self, number: int, name: str, key: str, **params: Any) -> None:
+        """Reject row `number` (leave it out of the good rows the check returns)."""
+        self.rejected.setdefault(number, []).append(self._issue(number, name, key, params))
+
+    def warn(self, number: int, name: str, key: str, **params: Any) -> None:
+        """A row that is stored all the same, with something to look at."""
+        self.warnings.append(self._issue(number, name, key, params))
+
+
+def import_fields(session: Session, actor: Actor, spec: ImportSpec) -> list[FieldSpec]:
+    """The fields a file of `spec` can map, in the page's order: the spec's, then the
+    custom fields of its entity that `actor` sees (named `custom.<code>`, each header
+    matching its code or either label)."""
+    return _fields(session, actor, spec)[0]
+
+
+def _fields(
+    session: Session, actor: Actor, spec: ImportSpec
+) -> tuple[list[FieldSpec], dict[int, CustomField]]:
+    fields = list(spec.fields)
+    if spec.custom_entity is None:
+        return fields, {}
+    headers = import_columns(session, actor, spec.custom_entity)
+    if not headers:
+        return fields, {}
+    visible = fields_visible_to(session, actor, spec.custom_entity)
+    for custom in visible:
+        synonyms = tuple(headers.get(custom.code, ()))
+        labels = {language: field_label(custom, language) for language in ("en", "zh")}
+        fields.append(
+            FieldSpec(
+                CUSTOM_PREFIX + custom.code,
+                synonyms,
+                kind="custom",
+                custom_field_id=custom.id,
+                labels=labels,
+            )
+        )
+    return fields, {custom.id: custom for custom in visible}
+
+
+def guess_columns(fields: Iterable[FieldSpec], columns: Iterable[str]) -> dict[str, str | None]:
+    """Field -> the file's column that seems to hold it (English or Chinese headers)."""
+    return guess_mapping(columns, {f.name: f.synonyms for f in fields})
+
+
+def preview(
+    session: Session,
+    actor: Actor,
+    spec: ImportSpec,
+    frame: pd.DataFrame,
+    options: ImportOptions | None = None,
+) -> Preview:
+    """Check every row of `frame` (from `crm_core.imports.tabular.read_table`) against
+    `spec` and say what storing it would do; writes nothing. Row numbers are the frame's
+    index (the file's). Reads the database only in the spec's set-based check and once per
+    option column and custom field list, never per row."""
+    options = options or ImportOptions()
+    actor.require(spec.permission)
+    fields, custom_fields = _fields(session, actor, spec)
+    required = [f.name for f in fields if f.required]
+    mapping = checked_mapping(
+        frame,
+        options.mapping,
+        {f.name: f.synonyms for f in fields},
+        lambda m: missing_fields(m, required),
+    )
+    cells = FileCells(frame, options.placeholders)
+    numbers = cells.numbers
+    values: dict[str, list[ResolvedValue]] = {}
+    for spec_field in fields:
+        column = mapping.get(spec_field.name)
+        if spec_field.kind == "option" and column and spec_field.category:
+            texts = (clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers)))
+            values[spec_field.name] = resolve_values(
+                session,
+                spec.kind,
+                spec_field.category,
+                distinct_values(texts),
+                options.value_choices.get(spec_field.name),
+            )
+    reading = CellReading(
+        actor,
+        file_zone(session, options.time_zone),
+        {name: code_map(resolved) for name, resolved in values.items()},
+        custom_fields,
+        cells.blanks,
+    )
+
+    typed_rows: list[Any] = []
+    issues_of: dict[int, list[FieldIssue]] = {}
+    custom: dict[int, dict[int, Any]] = {}
+    first_row: dict[Any, int] = {}
+    position_of = {number: position for position, number in enumerate(numbers)}
+    for position, number in enumerate(numbers):
+        texts = cells.values(position, mapping)
+        typed: dict[str, Any] = {}
+        reader = RowReader(number, typed, texts)
+        for spec_field in fields:
+            text = texts.get(spec_field.name)
+            typed[spec_field.name] = None
+            if text is None:
+                if spec_field.required:
+                    reader.bad(
+                        spec_field.name, message(spec_field, "missing"), field=spec_field.name
+                    )
+                continue
+            try:
+                typed[spec_field.name] = read_cell(spec_field, text, reading)
+            except CellProblem as problem:
+                reader.bad(spec_field.name, problem.key, **problem.params)
+        row = spec.read(reader)
+        key = typed.get(spec.key) if spec.key else None
+        if key is not None:
+            if key in first_row:  # the first row wins, so the user sees which one it repeats
+                params = {spec.key_param: key, "first_row": first_row[key]}
+                reader.bad(spec.key, spec.duplicate, **params)
+            else:
+                first_row[key] = number
+        if reader.issues:
+            issues_of[number] = [
+                FieldIssue(number, name, mapping.get(name) or "", k, p)
+                for name, k, p in reader.issues
+            ]
+            continue
+        typed_rows.append(row)
+        given = {
+            f.custom_field_id: typed[f.name]
+            for f in fields
+            if f.kind == "custom" and typed[f.name] is not None
+        }
+        if given:
+            custom[number] = given
+
+    found = Findings(mapping)
+    good = spec.check(session, actor, typed_rows, found) if typed_rows else []
+    for number, issues in found.rejected.items():
+        issues_of.setdefault(number, []).extend(issues)
+    good = [row for row in good if row.row not in issues_of]
+    rejected = [
+        RejectedRow(number, cells.cells(position_of[number]), tuple(issues_of[number]))
+        for number in sorted(issues_of, key=position_of.__getitem__)
+    ]
+    return Preview(
+        rows=tuple(good),
+        rejected=tuple(rejected),
+        columns=cells.columns,
+        mapping=mapping,
+        source=options.source or str(frame.attrs.get("filename") or ""),
+        actor_user_id=actor.user_id,
+        total_rows=len(numbers),
+        kind=spec.kind,
+        categories=spec.categories,
+        fields=tuple(fields),
+        warnings=tuple(found.warnings),
+        values=values,
+        custom={n: v for n, v in custom.items() if n not in issues_of},
+        details=found.details,
+    )
+
+
+def apply(
+    session: Session, actor: Actor, spec: ImportSpec, preview: Preview, mode: str
+) -> ImportRun:
+    """Store a preview of `spec` in one transaction and commit: the spec's write, the
+    custom field values onto the ids it stored, the value mappings to remember, and the
+    `spec.audit_action` audit entry. `mode` "good_rows" leaves the rejected rows out;
+    "all_or_nothing" stores nothing when any row is rejected (`refused`). On any error
+    rolls back, so nothing half-written remains. Refused for a preview made by another
+    user or of another import."""
+    actor.require(spec.permission)
+    check_mode(mode)
+    check_preview_owner(actor, preview)
+    if preview.kind != spec.kind:
+        raise ValidationError(OTHER_IMPORT)
+    if all_or_nothing_refuses(mode, preview.rejected):
+        return ImportRun(mode, False, counts=preview.counts)
+    with one_transaction(session, spec.concurrent):
+        outcome = spec.write(session, actor, preview)
+        if preview.custom and spec.custom_entity is not None:
+            values: dict[int, dict[int, Any]] = {}
+            for number, given in preview.custom.items():
+                for target in outcome.targets.get(number, ()):
+                    values.setdefault(target, {}).update(given)
+            if values:
+                write_values(session, spec.custom_entity, values)
+        categories = {f.name: f.category for f in preview.fields if f.category}
+        for name, resolved in preview.values.items():
+            remember_values(session, actor, spec.kind, categories[name], resolved)
+        audit_id = audit_import(
+            session,
+            actor,
+            spec.audit_action,
+            spec.audit_target,
+            preview,
+            mode,
+            outcome.counts,
+            **outcome.details,
+        )
+    return ImportRun(mode, True, dict(outcome.counts), dict(outcome.details), audit_id)
+
+
+def rejected_rows_csv(actor: Actor, spec: ImportSpec, preview: Preview, language: str) -> bytes:
+    """The rejected rows as CSV to correct and upload again (see
+    `crm_core.imports.file_import.rejected_rows_csv`); needs the spec's permission."""
+    actor.require(spec.permission)
+    return _rejected_csv(actor, preview, language)
+
+
+__all__ = [
+    "CUSTOM_PREFIX",
+    "Findings",
+    "ImportRun",
+    "Preview",
+    "RowReader",
+    "apply",
+    "guess_columns",
+    "import_fields",
+    "preview",
+    "rejected_rows_csv",
+]
