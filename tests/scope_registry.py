@@ -67,9 +67,8 @@ from crm_core.imports.payments import apply as payment_apply
 from crm_core.imports.payments import preview as payment_preview
 from crm_core.imports.roster import apply as roster_apply
 from crm_core.imports.roster import preview as roster_preview
-from crm_core.imports.study import apply as learning_apply
+from crm_core.imports.study import STUDY
 from crm_core.imports.study import lookups as learning_lookups
-from crm_core.imports.study import preview as learning_preview
 from crm_core.imports.tabular import read_table
 from crm_core.leads import edit as lead_edit
 from crm_core.leads import export as lead_export
@@ -451,7 +450,7 @@ REGISTRY: dict[str, Row] = {
         "company_wide", CUSTOMER_DOMAIN
     ),
     "crm_core.imports.customers.spec.check_customers": exempt("internal", ENGINE_STEP),
-    "crm_core.imports.customers.write.write_customers": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.customers.write.write_customers": exempt("company_wide", CUSTOMER_DOMAIN),
     "crm_core.leads.customers.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
     # the import engine: each spec's reads and writes carry the scope
     "crm_core.imports.engine.run.preview": cases(
@@ -460,12 +459,22 @@ REGISTRY: dict[str, Row] = {
                 c.session, c.actor, CUSTOMERS, _customer_frame(c), import_engine.ImportOptions()
             ),
             echoes=lambda c: [_sh_phone(c, "sh_won")],
-        )
+        ),
+        study=H(lambda c: import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c))),
     ),
-    "crm_core.imports.engine.run.apply": exempt(
-        "company_wide",
-        "runs the spec's write in one transaction; the one spec on the engine that reaches "
-        "other units' rows is the customer import: " + CUSTOMER_DOMAIN,
+    # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
+    # scoped specs' writes are the cases.
+    "crm_core.imports.engine.run.apply": cases(
+        study=H(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                STUDY,
+                import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        ),
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
     "crm_core.imports.engine.run.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
@@ -750,30 +759,13 @@ REGISTRY: dict[str, Row] = {
         R(lambda c: learning.learning_for_lead(c.session, c.actor, c.id("sh_owned_lead")))
     ),
     # study activity import
-    "crm_core.imports.study.apply.apply_learning_import": one(
-        H(
-            lambda c: learning_apply.apply_learning_import(
-                c.session,
-                c.actor,
-                learning_preview.preview_learning_import(c.session, c.actor, _learning_frame(c)),
-                "good_rows",
-            ),
-            project=_without_ids("audit_id"),
-        )
-    ),
-    "crm_core.imports.study.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.study.spec.check_study": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.study.spec.write_study": exempt("internal", ENGINE_STEP),
     "crm_core.imports.study.lookups.leads_by_phone": one(
         H(lambda c: learning_lookups.leads_by_phone(c.session, c.actor, [_sh_phone(c)]))
     ),
     "crm_core.imports.study.lookups.leads_by_customer": one(
         H(lambda c: learning_lookups.leads_by_customer(c.session, c.actor, ["U-SH-1"]))
-    ),
-    "crm_core.imports.study.preview.preview_learning_import": one(
-        H(
-            lambda c: learning_preview.preview_learning_import(
-                c.session, c.actor, _learning_frame(c)
-            )
-        )
     ),
     # marketing spend
     "crm_core.analytics.marketing_spend.set_spend": exempt(

@@ -24,6 +24,7 @@ from crm_core.imports.engine import (
     apply,
     guess_columns,
     import_fields,
+    missing,
     preview,
     rejected_rows_csv,
 )
@@ -128,7 +129,7 @@ def import_page(
     mapping = column_mapping(
         frame.columns,
         list(by_name),
-        spec.required,
+        (*spec.required, *(group[0] for group in spec.columns_needed)),
         guess_columns(fields, frame.columns),
         label=lambda name: field_label(spec, by_name[name]),
         not_mapped=t("(not in the file)"),
@@ -141,9 +142,9 @@ def import_page(
         f"{key}_placeholders",
     )
     zone = file_zone_picker(f"{key}_zone")
-    missing = [name for name in spec.required if not mapping.get(name)]
-    if missing:
-        names = ", ".join(field_label(spec, by_name[m]) for m in missing)
+    absent = missing(spec, mapping)
+    if absent:
+        names = ", ".join(field_label(spec, by_name[m]) for m in absent)
         st.warning(t("Choose a column for: {columns}.", columns=names))
         return
 

@@ -12,6 +12,7 @@ from crm_core.imports.engine.run import (
     apply,
     guess_columns,
     import_fields,
+    missing,
     preview,
     rejected_rows_csv,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "apply",
     "guess_columns",
     "import_fields",
+    "missing",
     "preview",
     "rejected_rows_csv",
 ]

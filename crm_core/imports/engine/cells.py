@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from crm_core.leads.phones import normalise_phone
 from crm_core.models import CustomField
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
-from crm_core.platform.company_time import to_utc
+from crm_core.platform.company_time import to_local, to_utc
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
@@ -61,6 +62,7 @@ class CellReading:
 
     actor: Actor
     zone: ZoneInfo
+    company_zone: ZoneInfo
     codes: dict[str, dict[str, str]]
     custom: dict[int, CustomField]
     blanks: frozenset[str]
@@ -90,7 +92,11 @@ def read_cell(spec: FieldSpec, text: str, reading: CellReading) -> Any:
             instant = parse_datetime(unicodedata.normalize("NFKC", text))
         except ValueError:
             raise problem(value=text) from None
-        return instant.date() if kind == "date" else to_utc(instant, reading.zone)
+        if kind == "datetime":
+            return to_utc(instant, reading.zone)
+        if instant.time() == time():  # a bare date is a calendar date already
+            return instant.date()
+        return to_local(to_utc(instant, reading.zone), reading.company_zone).date()
     if kind == "number":
         cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -49,9 +50,10 @@ from crm_core.imports.value_mapping import (
     resolve_values,
 )
 from crm_core.models import CustomField
+from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import clean_cell
-from crm_core.platform.company_time import file_zone
+from crm_core.platform.company_time import company_zone, to_local, zone_named
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 
@@ -104,8 +106,11 @@ class RowReader:
     (None: blank, a placeholder, no column, or a cell that did not read), `texts` the
     cleaned cells; `bad` rejects the row with a reason."""
 
-    def __init__(self, number: int, values: dict[str, Any], texts: dict[str, str | None]):
+    def __init__(
+        self, number: int, values: dict[str, Any], texts: dict[str, str | None], today: date
+    ):
         self.number = number
+        self.today = today  # the company's date, for "not in the future" checks
         self.values = values
         self.texts = texts
         self.issues: list[tuple[str, str, dict[str, Any]]] = []
@@ -171,6 +176,14 @@ def _fields(
     return fields, {custom.id: custom for custom in visible}
 
 
+def missing(spec: ImportSpec, mapping: Mapping[str, str | None]) -> list[str]:
+    """Fields the mapping must give a column and does not: the required ones, and the first
+    of each group of `spec.columns_needed` none of whose fields has one."""
+    absent = missing_fields(mapping, spec.required)
+    absent += [group[0] for group in spec.columns_needed if not any(mapping.get(n) for n in group)]
+    return absent
+
+
 def guess_columns(fields: Iterable[FieldSpec], columns: Iterable[str]) -> dict[str, str | None]:
     """Field -> the file's column that seems to hold it (English or Chinese headers)."""
     return guess_mapping(columns, {f.name: f.synonyms for f in fields})
@@ -190,12 +203,8 @@ def preview(
     options = options or ImportOptions()
     actor.require(spec.permission)
     fields, custom_fields = _fields(session, actor, spec)
-    required = [f.name for f in fields if f.required]
     mapping = checked_mapping(
-        frame,
-        options.mapping,
-        {f.name: f.synonyms for f in fields},
-        lambda m: missing_fields(m, required),
+        frame, options.mapping, {f.name: f.synonyms for f in fields}, lambda m: missing(spec, m)
     )
     cells = FileCells(frame, options.placeholders)
     numbers = cells.numbers
@@ -211,9 +220,12 @@ def preview(
                 distinct_values(texts),
                 options.value_choices.get(spec_field.name),
             )
+    company = company_zone(session)
+    today = to_local(clock.now(), company).date()
     reading = CellReading(
         actor,
-        file_zone(session, options.time_zone),
+        zone_named(options.time_zone) if options.time_zone else company,
+        company,
         {name: code_map(resolved) for name, resolved in values.items()},
         custom_fields,
         cells.blanks,
@@ -227,7 +239,7 @@ def preview(
     for position, number in enumerate(numbers):
         texts = cells.values(position, mapping)
         typed: dict[str, Any] = {}
-        reader = RowReader(number, typed, texts)
+        reader = RowReader(number, typed, texts, today)
         for spec_field in fields:
             text = texts.get(spec_field.name)
             typed[spec_field.name] = None
@@ -348,6 +360,7 @@ __all__ = [
     "apply",
     "guess_columns",
     "import_fields",
+    "missing",
     "preview",
     "rejected_rows_csv",
 ]

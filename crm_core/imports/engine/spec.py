@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 DUPLICATE_KEY = N_("{value} is already on row {first_row}.")
 
 # How a cell reads (`crm_core.imports.engine.cells`): free text, a phone number (E.164), a
-# date or an instant in the file's zone (stored as naive UTC), a number, an amount of money,
-# an option of a list (through value mapping), or a custom field's value.
+# date (a bare date as it is; with a time of day, the company's date of that instant in the
+# file's zone), an instant in the file's zone (stored as naive UTC), a number, an amount of
+# money, an option of a list (through value mapping), or a custom field's value.
 KINDS: tuple[str, ...] = (
     "text",
     "phone",
@@ -117,6 +118,9 @@ class ImportSpec:
     duplicate: str = DUPLICATE_KEY
     key_param: str = "value"
     check: CheckRows = _no_checks
+    # Groups of fields of which the mapping must give at least one a column (missing ones
+    # are reported by the group's first field), besides the required fields.
+    columns_needed: tuple[tuple[str, ...], ...] = ()
     custom_entity: str | None = None
     concurrent: CrmError | None = None
 
