@@ -63,8 +63,7 @@ from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.history import HistoryOptions
 from crm_core.imports.history import preview as history_preview
 from crm_core.imports.history import run as history_run
-from crm_core.imports.payments import apply as payment_apply
-from crm_core.imports.payments import preview as payment_preview
+from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.roster import apply as roster_apply
 from crm_core.imports.roster import preview as roster_preview
 from crm_core.imports.study import STUDY
@@ -461,6 +460,17 @@ REGISTRY: dict[str, Row] = {
             echoes=lambda c: [_sh_phone(c, "sh_won")],
         ),
         study=H(lambda c: import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c))),
+        payments=H(
+            lambda c: import_engine.preview(c.session, c.actor, PAYMENTS, _payment_frame(c))
+        ),
+        # A payment reference is unique company-wide: the row is refused as "used
+        # elsewhere", without naming the order that holds it.
+        payments_sh_ref=U(
+            lambda c: import_engine.preview(
+                c.session, c.actor, PAYMENTS, _payment_frame(c, "sh_order", SH_PAYMENT_REF)
+            ),
+            echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
+        ),
     ),
     # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
     # scoped specs' writes are the cases.
@@ -471,6 +481,16 @@ REGISTRY: dict[str, Row] = {
                 c.actor,
                 STUDY,
                 import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        ),
+        payments=H(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                PAYMENTS,
+                import_engine.preview(c.session, c.actor, PAYMENTS, _payment_frame(c)),
                 "good_rows",
             ),
             project=_without_ids("audit_id"),
@@ -934,32 +954,9 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),
-    # payment file
-    "crm_core.imports.payments.apply.apply_payment_import": one(
-        H(
-            lambda c: payment_apply.apply_payment_import(
-                c.session,
-                c.actor,
-                payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c)),
-                "good_rows",
-            ),
-            project=_without_ids("audit_id"),
-        )
-    ),
-    "crm_core.imports.payments.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.imports.payments.preview.preview_payment_import": cases(
-        sh_order=H(
-            lambda c: payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c))
-        ),
-        # A payment reference is unique company-wide: the row is refused as "used
-        # elsewhere", without naming the order that holds it.
-        sh_ref=U(
-            lambda c: payment_preview.preview_payment_import(
-                c.session, c.actor, _payment_frame(c, "sh_order", SH_PAYMENT_REF)
-            ),
-            echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
-        ),
-    ),
+    # payment file: its cases are the engine's (payments=...)
+    "crm_core.imports.payments.spec.check_payments": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.payments.spec.write_payments": exempt("internal", ENGINE_STEP),
     "crm_core.commerce.payments.ref_used_error": one(
         H(lambda c: payments.ref_used_error(c.session, c.actor, SH_PAYMENT_REF))
     ),

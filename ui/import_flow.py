@@ -52,6 +52,7 @@ class ImportTexts:
     upload: str
     upload_help: str
     rejected_file: str
+    import_button: str | None = None  # default "Import"
 
 
 def flow_of(key: str) -> ImportFlow:
@@ -169,7 +170,8 @@ def import_page(
         return
     _show_preview(spec, actor, key, texts, plan, extra)
     flow.mode_picker(t("Rows to store"), lambda mode: t(label_of("customers.mode", mode)))
-    flow.import_button(t("Import"), f"{key}_import", disabled=not plan.rows)
+    label = texts.import_button or t("Import")
+    flow.import_button(label, f"{key}_import", disabled=not plan.rows)
 
 
 def _show_preview(

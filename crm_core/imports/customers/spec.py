@@ -139,8 +139,10 @@ def count_unlinked_leads(session: Session, phones: Iterable[str]) -> int:
     return int(total)
 
 
-def read_customer(reader: RowReader) -> CustomerRow:
+def read_customer(reader: RowReader) -> CustomerRow | None:
     """The row as a customer to store: the non-blank cells (custom fields apart)."""
+    if reader.issues:
+        return None
     given = {
         name: value
         for name, value in reader.values.items()
@@ -167,6 +169,6 @@ def check_customers(
         category = "updated" if changes else "unchanged"
         checked.append(replace(row, category=category, changes=changes, before=before))
     found.details["leads_to_link"] = count_unlinked_leads(
-        session, {row.final("phone") for row in checked}
+        session, {row.final("phone") for row in checked if not found.is_bad(row.row)}
     )
     return checked

@@ -99,6 +99,7 @@ class ImportRun(ImportResult):
     counts: dict[str, int] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     audit_id: int | None = None
+    failed: tuple[FieldIssue, ...] = ()  # rows that changed since the preview
 
 
 class RowReader:
@@ -126,8 +127,9 @@ class RowReader:
 class Findings:
     """What the spec's set-based checks found: rows to reject, warnings, and figures."""
 
-    def __init__(self, mapping: Mapping[str, str | None]):
+    def __init__(self, mapping: Mapping[str, str | None], bad: Iterable[int] = ()):
         self.mapping = mapping
+        self._bad = set(bad)
         self.rejected: dict[int, list[FieldIssue]] = {}
         self.warnings: list[FieldIssue] = []
         self.details: dict[str, Any] = {}
@@ -138,6 +140,11 @@ class Findings:
     def reject(self, number: int, name: str, key: str, **params: Any) -> None:
         """Reject row `number` (leave it out of the good rows the check returns)."""
         self.rejected.setdefault(number, []).append(self._issue(number, name, key, params))
+        self._bad.add(number)
+
+    def is_bad(self, number: int) -> bool:
+        """Whether row `number` has a reason already (from its cells or this check)."""
+        return number in self._bad
 
     def warn(self, number: int, name: str, key: str, **params: Any) -> None:
         """A row that is stored all the same, with something to look at."""
@@ -206,6 +213,15 @@ def preview(
     mapping = checked_mapping(
         frame, options.mapping, {f.name: f.synonyms for f in fields}, lambda m: missing(spec, m)
     )
+    used = [column for column in mapping.values() if column]
+    if spec.one_column_per_field and len(used) != len(set(used)):
+        raise ValidationError(N_("One column of the file is chosen for two fields."))
+    if spec.max_rows is not None and len(frame.index) > spec.max_rows:
+        raise ValidationError(
+            N_("The file has {rows} rows; at most {max} are imported at once."),
+            rows=len(frame.index),
+            max=spec.max_rows,
+        )
     cells = FileCells(frame, options.placeholders)
     numbers = cells.numbers
     values: dict[str, list[ResolvedValue]] = {}
@@ -261,13 +277,14 @@ def preview(
                 reader.bad(spec.key, spec.duplicate, **params)
             else:
                 first_row[key] = number
+        if row is not None:
+            typed_rows.append(row)
         if reader.issues:
             issues_of[number] = [
                 FieldIssue(number, name, mapping.get(name) or "", k, p)
                 for name, k, p in reader.issues
             ]
             continue
-        typed_rows.append(row)
         given = {
             f.custom_field_id: typed[f.name]
             for f in fields
@@ -276,13 +293,19 @@ def preview(
         if given:
             custom[number] = given
 
-    found = Findings(mapping)
+    found = Findings(mapping, issues_of)
     good = spec.check(session, actor, typed_rows, found) if typed_rows else []
     for number, issues in found.rejected.items():
         issues_of.setdefault(number, []).extend(issues)
     good = [row for row in good if row.row not in issues_of]
+    # A row's reasons read left to right: the row's own first, then by the fields' order.
+    order = {"": -1, **{f.name: at for at, f in enumerate(fields)}}
     rejected = [
-        RejectedRow(number, cells.cells(position_of[number]), tuple(issues_of[number]))
+        RejectedRow(
+            number,
+            cells.cells(position_of[number]),
+            tuple(sorted(issues_of[number], key=lambda i: order.get(i.field, len(order)))),
+        )
         for number in sorted(issues_of, key=position_of.__getitem__)
     ]
     return Preview(
@@ -321,6 +344,9 @@ def apply(
         return ImportRun(mode, False, counts=preview.counts)
     with one_transaction(session, spec.concurrent):
         outcome = spec.write(session, actor, preview)
+        if all_or_nothing_refuses(mode, outcome.failed):
+            session.rollback()  # nothing to commit: the block ends here
+            return ImportRun(mode, False, counts=preview.counts, failed=tuple(outcome.failed))
         if preview.custom and spec.custom_entity is not None:
             values: dict[int, dict[int, Any]] = {}
             for number, given in preview.custom.items():
@@ -341,7 +367,9 @@ def apply(
             outcome.counts,
             **outcome.details,
         )
-    return ImportRun(mode, True, dict(outcome.counts), dict(outcome.details), audit_id)
+    return ImportRun(
+        mode, True, dict(outcome.counts), dict(outcome.details), audit_id, tuple(outcome.failed)
+    )
 
 
 def rejected_rows_csv(actor: Actor, spec: ImportSpec, preview: Preview, language: str) -> bytes:

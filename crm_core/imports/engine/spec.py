@@ -80,9 +80,14 @@ class WriteOutcome:
     counts: dict[str, int]
     details: dict[str, Any] = field(default_factory=dict)
     targets: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    # Rows the write left out because they changed since the preview (their reasons): all
+    # or nothing then stores nothing.
+    failed: tuple[Any, ...] = ()
 
 
-# spec.read(reader) -> the typed row, or None when the row is bad (reasons given to reader).
+# spec.read(reader) -> the typed row, or None when it cannot be built. A row the reader
+# was given reasons for is bad; it still goes to the check when read returns it, so a bad
+# row gets every reason at once.
 ReadRow = Callable[["RowReader"], Any]
 # spec.check(session, actor, rows, findings) -> the good rows, each with its `category`;
 # rejects others through `findings.reject`, warns through `findings.warn`.
@@ -121,6 +126,9 @@ class ImportSpec:
     # Groups of fields of which the mapping must give at least one a column (missing ones
     # are reported by the group's first field), besides the required fields.
     columns_needed: tuple[tuple[str, ...], ...] = ()
+    # Refuse a file that gives one column to two fields, or has more rows than this.
+    one_column_per_field: bool = False
+    max_rows: int | None = None
     custom_entity: str | None = None
     concurrent: CrmError | None = None
 
