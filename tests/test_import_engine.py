@@ -40,7 +40,9 @@ class ChannelRow:
     lead_id: int | None = None
 
 
-def _read(reader: engine.RowReader) -> ChannelRow:
+def _read(reader: engine.RowReader) -> ChannelRow | None:
+    if reader.issues:  # nothing to look up
+        return None
     return ChannelRow(reader.number, reader["phone"], reader["channel"], reader["score"])
 
 
