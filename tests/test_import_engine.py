@@ -66,7 +66,7 @@ def _check(session, actor, rows, found: engine.Findings):
             found.warn(row.row, "score", HIGH_SCORE, score=row.score)
         category = "unchanged" if channels[lead_id] == row.channel else "changed"
         good.append(replace(row, lead_id=lead_id, category=category))
-    found.details["leads"] = len(good)
+    found.details["leads"] = sum(1 for row in good if not found.is_bad(row.row))
     return good
 
 
