@@ -64,8 +64,7 @@ from crm_core.imports.history import HistoryOptions
 from crm_core.imports.history import preview as history_preview
 from crm_core.imports.history import run as history_run
 from crm_core.imports.payments import PAYMENTS
-from crm_core.imports.roster import apply as roster_apply
-from crm_core.imports.roster import preview as roster_preview
+from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
 from crm_core.imports.study import lookups as learning_lookups
 from crm_core.imports.tabular import read_table
@@ -319,7 +318,7 @@ ROSTER_SH = [
 
 
 def _preview_roster(ctx: Ctx):
-    return roster_preview.preview_roster(ctx.session, ctx.actor, _roster_frame(ROSTER_SH))
+    return import_engine.preview(ctx.session, ctx.actor, ROSTER, _roster_frame(ROSTER_SH))
 
 
 def _sh_role(ctx: Ctx) -> Role:
@@ -471,6 +470,7 @@ REGISTRY: dict[str, Row] = {
             ),
             echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
         ),
+        roster=U(_preview_roster),
     ),
     # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
     # scoped specs' writes are the cases.
@@ -494,6 +494,11 @@ REGISTRY: dict[str, Row] = {
                 "good_rows",
             ),
             project=_without_ids("audit_id"),
+        ),
+        roster=U(
+            lambda c: import_engine.apply(
+                c.session, c.actor, ROSTER, _preview_roster(c), "all_or_nothing"
+            )
         ),
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
@@ -1044,11 +1049,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.org.roles.delete_role": one(
         R(lambda c: roles.delete_role(c.session, c.actor, _sh_role(c).id))
     ),
-    # HR roster
-    "crm_core.imports.roster.apply.apply_roster": one(
-        U(lambda c: roster_apply.apply_roster(c.session, c.actor, _preview_roster(c)))
-    ),
-    "crm_core.imports.roster.preview.preview_roster": one(U(_preview_roster)),
+    # HR roster: its cases are the engine's (roster=...)
+    "crm_core.imports.roster.spec.check_roster": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.roster.write.write_roster": exempt("internal", ENGINE_STEP),
     # rules
     "crm_core.circulation.dry_run.rules_with_draft": exempt(
         "internal",

@@ -76,6 +76,15 @@ def field_label(spec: ImportSpec, field: FieldSpec) -> str:
     return t(label_of(f"{spec.kind}.column", field.name))
 
 
+def category_label(spec: ImportSpec, category: str) -> str:
+    """A category's name in the reader's language (the import's label family; bad rows are
+    named alike where the family does not name them)."""
+    key = label_of(f"{spec.kind}.category", category)
+    if key == category == "rejected":
+        return t("Bad rows")
+    return t(key)
+
+
 def run_pending(spec: ImportSpec, actor, key: str) -> None:
     """Import the preview the Import button asked for on the last run (call it early on
     the page, before anything reads what the import changes)."""
@@ -94,8 +103,7 @@ def show_counts(spec: ImportSpec, run: ImportRun) -> None:
         )
         return
     parts = ", ".join(
-        f"{t(label_of(f'{spec.kind}.category', c))}: {counts.get(c, 0)}"
-        for c in (*spec.categories, "rejected")
+        f"{category_label(spec, c)}: {counts.get(c, 0)}" for c in (*spec.categories, "rejected")
     )
     st.success(t("Import done: {counts}.", counts=parts))
 
@@ -108,9 +116,12 @@ def import_page(
     *,
     show_result: Callable[[ImportRun], None] | None = None,
     extra: Callable[[Preview], None] | None = None,
+    ready: Callable[[Preview], bool] | None = None,
 ) -> None:
     """The whole import: upload to Import button. `show_result` draws the last run (by
-    default its counts), `extra` draws what the page adds to the preview."""
+    default its counts), `extra` draws what the page adds to the preview, `ready` says
+    whether the Import button is enabled (by default: the preview has good rows and, for
+    an import that is all or nothing by nature, no bad ones)."""
     flow = flow_of(key)
     upload = flow.upload(
         texts.upload,
@@ -142,7 +153,9 @@ def import_page(
         t("Comma separated. A cell equal to one of these (case ignored) counts as blank."),
         f"{key}_placeholders",
     )
-    zone = file_zone_picker(f"{key}_zone")
+    # Only a file with dates or times has a zone to choose.
+    timed = any(f.kind in ("date", "datetime") for f in fields)
+    zone = file_zone_picker(f"{key}_zone") if timed else None
     absent = missing(spec, mapping)
     if absent:
         names = ", ".join(field_label(spec, by_name[m]) for m in absent)
@@ -169,9 +182,16 @@ def import_page(
     if plan is None:
         return
     _show_preview(spec, actor, key, texts, plan, extra)
-    flow.mode_picker(t("Rows to store"), lambda mode: t(label_of("customers.mode", mode)))
+    if len(spec.modes) > 1:
+        flow.mode_picker(t("Rows to store"), lambda mode: t(label_of("customers.mode", mode)))
+    else:
+        st.session_state[flow.mode] = spec.modes[0]
+    if ready is None:
+        can = bool(plan.rows) and (len(spec.modes) > 1 or not plan.rejected)
+    else:
+        can = ready(plan)
     label = texts.import_button or t("Import")
-    flow.import_button(label, f"{key}_import", disabled=not plan.rows)
+    flow.import_button(label, f"{key}_import", disabled=not can)
 
 
 def _show_preview(
@@ -198,9 +218,7 @@ def _show_preview(
         )
     )
     categories = (*spec.categories, "rejected")
-    category_metrics(counts, categories, lambda c: t(label_of(f"{spec.kind}.category", c)))
-    if extra is not None:
-        extra(plan)
+    category_metrics(counts, categories, lambda c: category_label(spec, c))
     headers = (t("Row"), t("Column"), t("Reason"))
     if plan.warnings:
         st.subheader(t("Warnings"))
@@ -215,5 +233,7 @@ def _show_preview(
             file_name=texts.rejected_file,
             key=f"{key}_download_rejected",
         )
+    if extra is not None:
+        extra(plan)
     if not plan.rows:
         st.info(t("The file has no good rows to store."))

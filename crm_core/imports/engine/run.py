@@ -100,6 +100,7 @@ class ImportRun(ImportResult):
     details: dict[str, Any] = field(default_factory=dict)
     audit_id: int | None = None
     failed: tuple[FieldIssue, ...] = ()  # rows that changed since the preview
+    result: Any = None  # what the spec's write hands back beyond its counts
 
 
 class RowReader:
@@ -337,6 +338,10 @@ def apply(
     user or of another import."""
     actor.require(spec.permission)
     check_mode(mode)
+    if mode not in spec.modes:
+        raise ValidationError(N_("Unknown import mode {mode}."), mode=mode)
+    if all_or_nothing_refuses(mode, preview.rejected) and spec.refusal is not None:
+        raise ValidationError(spec.refusal, count=len(preview.rejected))
     check_preview_owner(actor, preview)
     if preview.kind != spec.kind:
         raise ValidationError(OTHER_IMPORT)
@@ -357,18 +362,26 @@ def apply(
         categories = {f.name: f.category for f in preview.fields if f.category}
         for name, resolved in preview.values.items():
             remember_values(session, actor, spec.kind, categories[name], resolved)
-        audit_id = audit_import(
-            session,
-            actor,
-            spec.audit_action,
-            spec.audit_target,
-            preview,
-            mode,
-            outcome.counts,
-            **outcome.details,
-        )
+        audit_id = outcome.audit_id
+        if spec.audit_action is not None:
+            audit_id = audit_import(
+                session,
+                actor,
+                spec.audit_action,
+                spec.audit_target or "",
+                preview,
+                mode,
+                outcome.counts,
+                **outcome.details,
+            )
     return ImportRun(
-        mode, True, dict(outcome.counts), dict(outcome.details), audit_id, tuple(outcome.failed)
+        mode,
+        True,
+        dict(outcome.counts),
+        dict(outcome.details),
+        audit_id,
+        tuple(outcome.failed),
+        outcome.result,
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from crm_core.imports.file_import import MODES
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
 from crm_core.platform.errors import CrmError
@@ -83,6 +84,11 @@ class WriteOutcome:
     # Rows the write left out because they changed since the preview (their reasons): all
     # or nothing then stores nothing.
     failed: tuple[Any, ...] = ()
+    # What the run hands back to the page and keeps out of the audit entry (e.g. new
+    # accounts' temporary passwords).
+    result: Any = None
+    # The audit entry the write recorded itself (a spec without `audit_action`).
+    audit_id: int | None = None
 
 
 # spec.read(reader) -> the typed row, or None when it cannot be built. A row the reader
@@ -115,8 +121,10 @@ class ImportSpec:
     read: ReadRow
     write: WriteRows
     categories: tuple[str, ...]
-    audit_action: str
-    audit_target: str
+    # The audit entry apply records (action, target type); None: the write records its own
+    # richer entry (the accounts before and after) and returns its id.
+    audit_action: str | None
+    audit_target: str | None
     key: str | None = None
     # The reason a later row with an earlier row's key gets: params `first_row` and the
     # key's value under `key_param`.
@@ -129,6 +137,11 @@ class ImportSpec:
     # Refuse a file that gives one column to two fields, or has more rows than this.
     one_column_per_field: bool = False
     max_rows: int | None = None
+    # The modes the import offers; an import that is all of it or none by nature offers
+    # only "all_or_nothing" and gives `refusal` (param `count`, the bad rows) as the error
+    # apply raises for a file with bad rows.
+    modes: tuple[str, ...] = MODES
+    refusal: str | None = None
     custom_entity: str | None = None
     concurrent: CrmError | None = None
 
