@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import openpyxl
@@ -12,6 +13,8 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
+from crm_core.custom_fields.definitions import ChoiceDraft, define_field
+from crm_core.custom_fields.values import values_for
 from crm_core.imports.customers import CUSTOMERS, link_leads_to_customers
 from crm_core.imports.engine import ImportOptions, apply, guess_columns, rejected_rows_csv
 from crm_core.imports.engine import preview as engine_preview
@@ -476,3 +479,34 @@ def test_list_searches_pages_and_counts_linked_leads(db, admin, company):
         r.platform_user_id: r.linked_leads for r in list_customers(db, admin, "U", 1, 50).rows
     }
     assert counts == {"U100": 1, "U101": 0, "U102": 0}
+
+
+def test_lead_custom_fields_go_onto_the_customers_leads_the_importer_reaches(db, admin, company):
+    define_field(
+        db,
+        admin,
+        "lead",
+        label_en="Level",
+        label_zh="等级",
+        kind="choice",
+        choices=[ChoiceDraft("Gold", "金卡", "gold"), ChoiceDraft("Silver", "银卡", "silver")],
+    )
+    mine = add_owned_opportunity(db, company, "rep_a1", 1).lead_id  # +8613800000001
+    theirs = add_owned_opportunity(db, company, "rep_c1", 2).lead_id  # Shanghai
+    db.commit()
+    header = [*HEADER_EN, "等级"]
+    rows = [
+        ("U1", "A", "13800000001", "", "", "金卡"),
+        ("U2", "B", "13800000002", "", "", "Silver"),
+        ("U3", "C", "13800000003", "", "", "Platinum"),  # no such choice: a bad row
+    ]
+    # A Beijing manager who may also manage customers.
+    manager = replace(company.actor(db, "bj_manager"), permissions=admin.permissions)
+    plan = preview(db, manager, csv_bytes(rows, header))
+    assert plan.mapping["custom.level"] == "等级"
+    assert [(r.row, r.issues[0].field) for r in plan.rejected] == [(4, "custom.level")]
+    run = apply_customer_import(db, manager, plan, "good_rows")
+    assert run.details["linked_leads"] == 2
+    held = values_for(db, admin, "lead", [mine, theirs])
+    assert held[mine]["level"] == "gold"
+    assert "level" not in held.get(theirs, {})  # linked, but outside the importer's reach

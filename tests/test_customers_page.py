@@ -68,3 +68,21 @@ def test_marketing_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db
     assert not at.exception, at.exception
     assert sorted(at.dataframe[0].value[translate("Phone", "zh")]) == ["1****0002", "1****5678"]
     assert_page_refused(signed_in("rep_a1"), PAGE)
+
+
+def test_the_shared_flow_offers_lead_custom_fields_as_columns(app_env, db):
+    from crm_core.custom_fields.definitions import define_field
+
+    define_field(db, app_env.actor(db, "admin"), "lead", label_en="School", kind="text")
+    db.commit()
+    at = login("admin")
+    at.switch_page(PAGE).run()
+    header = [*HEADER_ZH, "School"]
+    rows = [(*row, "PKU") for row in GOOD]
+    at.file_uploader[0].upload("客户.csv", csv_bytes(rows, header), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    box = next(s for s in at.selectbox if (s.key or "").startswith("customers_map_custom.school_"))
+    assert (box.label, box.value) == ("School", "School")
+    assert not at.radio(key="customers_mode").disabled
+    assert not at.button(key="customers_import").disabled
