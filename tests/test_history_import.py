@@ -279,7 +279,8 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
         # A sales manager may not record payments, so the file's wins are not theirs to bring.
         (2, translate("Stage", "zh"), revenue),
         (5, translate("Opportunity id", "zh"), "No opportunity id."),
-        (6, translate("Stage", "zh"), NC_("history_import.error", "Unknown stage: {stage}.")),
+        # A stage value no option reads as, remembered or chosen: a bad row (value mapping).
+        (6, translate("Stage", "zh"), "{value} is not mapped onto a stage."),
         (7, translate(NC_("dash.col", "Created"), "zh"), "Not a date: {value}."),
         (8, translate("Stage", "zh"), revenue),
         (9, translate("Stage", "zh"), revenue),
@@ -287,7 +288,7 @@ def test_bad_rows_are_reported_and_good_rows_map_to_existing_people(db):
         (11, translate("Head", "zh"), "No user called {owner}."),
         (12, translate("Stage", "zh"), revenue),
     ]
-    assert report.issues[2].params == {"stage": "Negotiating"}
+    assert report.issues[2].params == {"value": "Negotiating"}
     assert report.issues[6].params == {"first": 2}
     assert report.warnings == []
 

@@ -98,8 +98,8 @@ def test_each_row_keeps_what_its_file_proves(db):
     company, admin, frame = _setup(db)
     report = preview_history(db, admin, frame, None, _options(company, frame))
     assert [(i.row, i.column, i.reason, i.params) for i in report.issues] == [
-        (6, "source", "Unknown or disabled channel {channel}.", {"channel": "Tiktok"}),
-        (7, "lost reason", "Unknown lost reason {reason}.", {"reason": "Bad weather"}),
+        (6, "source", "{value} is not mapped onto a channel.", {"value": "Tiktok"}),
+        (7, "lost reason", "{value} is not mapped onto a lost reason.", {"value": "Bad weather"}),
         (10, "phone", ALREADY_OPEN, {}),
     ]
     assert [(w.row, w.column, w.reason) for w in report.warnings] == [

@@ -204,7 +204,7 @@ def test_new_work_arrives_on_an_open_workbench_with_a_toast(work, app_env, db):
     assert not at.exception
     toasts = [toast.value for toast in at.toast]
     assert translate("New assignment: {name}", "zh").format(name="Lead 4") in toasts
-    assert translate("You received {count} new opportunities.", "zh").format(count=1) in toasts
+    assert "您收到了 1 个新商机。" in toasts
     assert len(toasts) == 2
     assert any(f"#{arrived.id} Lead 4" in label for label in links(at))
     at.run()
@@ -230,3 +230,29 @@ def test_the_workbench_polls_its_live_parts():
     }
     assert polled == {"live_new_assignments", "live_notices"}
     assert "REFRESH_SECONDS = 15" in Path("pages/sales/workbench.py").read_text(encoding="utf-8")
+
+
+def test_a_manager_acts_on_rows_checked_in_the_board_list(work, app_env, db):
+    late, fresh, other = work
+    at = login("bj_manager")
+    at.switch_page(BOARD).run()
+    at.segmented_control(key="board_view").set_value("list").run()
+    assert not at.exception
+    at.session_state["board_pick"] = [fresh.id]
+    at.run()
+    at.selectbox(key="board_rep").set_value(app_env.users["rep_a2"].id).run()
+    at.button(key="board_assign").click().run()
+    assert not at.exception
+    assert any("已将 1 个商机分给 Rep A2" in s.value for s in at.success)
+    db.expire_all()
+    assert db.get(Opportunity, fresh.id).owner_id == app_env.users["rep_a2"].id
+    assert db.get(Opportunity, late.id).owner_id == app_env.users["rep_a1"].id
+    assert at.session_state["board_pick"] == []
+
+
+def test_a_rep_has_no_bulk_acts_on_the_board_list(work):
+    at = login("rep_a1")
+    at.switch_page(BOARD).run()
+    at.segmented_control(key="board_view").set_value("list").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key and b.key.startswith("board_assign")]

@@ -68,19 +68,3 @@ def pager(key: str, state: str, page: int, pages_label: str, *, last: bool) -> N
     if right.button(t("Next"), disabled=last, key=f"{key}_next"):
         st.session_state[state] = page + 1
         st.rerun()
-
-
-def pick_options(key: str, labels: dict[int, str]) -> dict[int, str]:
-    """The options of the selection multiselect `key`: this page's rows, plus earlier picks
-    that are no longer on the page (under the label they had), so a pick never disappears
-    silently - the action then reports what became of it. Call before drawing the widget."""
-    memory: dict[int, str] = st.session_state.setdefault(f"{key}_labels", {})
-    memory.update(labels)
-    options = dict(labels)
-    picked = list(st.session_state.get(key) or [])
-    for item in picked:
-        if item not in options and item in memory:
-            options[item] = memory[item]
-    if key in st.session_state:
-        st.session_state[key] = [item for item in picked if item in options]
-    return options

@@ -30,6 +30,8 @@ from ui.figures import money, percent, styled
 from ui.i18n import language, show_error, t
 from ui.inputs import search_input
 from ui.query import query_params
+from ui.sales import DETAIL_PAGE
+from ui.tables import open_table
 
 _ALL = ""
 
@@ -145,17 +147,17 @@ def table(
     money_columns: tuple[str, ...] = (),
     share_columns: tuple[str, ...] = (),
     count_columns: tuple[str, ...] = (),
+    opens: list[int] | None = None,
 ) -> None:
     """A table of figures and its downloads: numbers stay numbers (they sort and export as
     numbers) and show as money with the currency, shares and counts of the reader's
-    language."""
+    language. With `opens` (an opportunity id per row), a click on a row opens it."""
     columns = {"money_columns": money_columns, "share_columns": share_columns}
-    st.dataframe(
-        styled(frame, **columns, count_columns=count_columns),
-        hide_index=True,
-        width="stretch",
-        key=key,
-    )
+    shown = styled(frame, **columns, count_columns=count_columns)
+    if opens is not None:
+        open_table(shown, opens, key=key, open_page=DETAIL_PAGE)
+    else:
+        st.dataframe(shown, hide_index=True, width="stretch", key=key)
     kinds = {
         **{c: "money" for c in money_columns},
         **{c: "share" for c in share_columns},

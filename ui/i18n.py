@@ -34,6 +34,12 @@ def nt(singular: str, plural: str, n: int, **params: Any) -> str:
     return ntranslate(singular, plural, n, language(), **params)
 
 
+def ntmd(singular: str, plural: str, n: int, **params: Any) -> str:
+    """`nt` for Markdown: every parameter is shown literally (see `tmd`)."""
+    escaped = {name: md(value) for name, value in params.items()}
+    return ntranslate(singular, plural, n, language(), **escaped)
+
+
 def error_markdown(error: Exception) -> str:
     """A core error in the user's language, for a Markdown element: its parameters (a
     value from a form or a file, say) are shown literally."""

@@ -232,7 +232,9 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             )
         top = sorted(result.per_rep.items(), key=lambda item: (-item[1], item[0]))[:TOP_REPS]
         if top:
-            st.markdown(f"**{t('Top {count} reps', count=len(top))}**")
+            st.markdown(
+                f"**{nt('Top {count} rep', 'Top {count} reps', len(top), count=len(top))}**"
+            )
             st.dataframe(
                 pd.DataFrame(
                     [

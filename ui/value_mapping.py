@@ -18,6 +18,7 @@ import streamlit as st
 from crm_core.imports.value_mapping import (
     BY_MEMORY,
     BY_OPTION,
+    FIELD_PREFIX,
     LEAVE,
     Choice,
     ResolvedValue,
@@ -77,7 +78,12 @@ def value_mapping(
     with session() as s:
         options = choices(s, category, active_only=False)
     by_code = {c.code: c for c in options}
-    may_create = actor.can(Permission.MANAGE_METADATA) and category != "stage"
+    # Stages are fixed and a custom field's choices are edited with the field.
+    may_create = (
+        actor.can(Permission.MANAGE_METADATA)
+        and category != "stage"
+        and not category.startswith(FIELD_PREFIX)
+    )
     entries = [LEAVE, *by_code, *([_CREATE] if may_create else [])]
 
     def fmt(entry: str) -> str:

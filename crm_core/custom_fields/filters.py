@@ -1,14 +1,20 @@
 """Filtering lists by custom fields: the lead library and the opportunity board.
 
-A condition on one field is `row.id IN (SELECT owner FROM <values> WHERE field_id = ? AND
-<value test>)`: the database answers the inner query from the field's partial index
-(field, value, row) as one range scan, whatever the size of the table, and checks the
-other conditions and the scope on the rows it returns.
+A condition on one field selects the owners of matching value rows, `SELECT owner FROM
+<values> WHERE field_id = ? AND <value test>`, which the field's partial index (field, value,
+row) answers as one index-only range scan. How the list then meets that set depends on how
+many rows match (`shape`, from a count that stops at a cap):
 
-A value that many rows share (a choice held by a fifth of the leads) is asked the other
-way round for a sorted page: `EXISTS (... WHERE owner = row.id ...)`, so the page walks
-the list's own order index and stops after its 50 rows, probing the value index per row,
-instead of collecting and sorting every match (`broad_conditions` tells them apart).
+- few (at most FEW): `row.id = ANY(ARRAY(<set>))` on PostgreSQL (`IN` on SQLite) - the
+  database fetches those rows by primary key and sorts them; PostgreSQL's planner, left to
+  an `IN`, would rather read the whole table than probe a few thousand keys;
+- more, up to the cap: `(row.id IN (<set>)) IS TRUE` - the set is hashed once and a sorted
+  page walks the list's own order index, checking each row against the hash, until its 50;
+- more than the cap (a common value): `EXISTS (... WHERE owner = row.id ...)` per row - a
+  page walks the order index and probes the value index per row; the matches are dense, so
+  it stops soon, where hashing them all would cost more than the page.
+
+Counts use the plain semi-join `row.id IN (<set>)`, or `ANY` when few match.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, exists, func
+from sqlalchemy import ARRAY, ColumnElement, Integer, Select, any_, cast, exists, func, true
 from sqlmodel import Session, col, select
 
 from crm_core.custom_fields.definitions import value_table
@@ -39,6 +45,11 @@ OPERATORS = {
 BAD_OPERATOR = N_("{field} cannot be filtered by {operator}.")
 BAD_FILTER_VALUE = N_("{field}: the filter value does not fit the field.")
 FILTER_FIELD_UNKNOWN = N_("There is no field {field} to filter by.")
+
+# A set of at most FEW rows is fetched by key (`ids`); more are hashed (`set`); above the
+# count cap they are asked per row (`per_row`). See the module docstring.
+FEW = 2_000
+SHAPES = ("in", "ids", "set", "per_row")
 
 
 @dataclass(frozen=True)
@@ -87,14 +98,64 @@ def condition(field: CustomField, operator: str, value: object) -> FieldConditio
     return FieldCondition(field.entity, field.id, field.code, field.kind, operator, value)
 
 
-def filter_clause(condition: FieldCondition, *, per_row: bool = False) -> ColumnElement[bool]:
-    """The WHERE condition on the lead or opportunity that `condition` asks for; `per_row`:
-    as a correlated EXISTS, for a sorted page over a value that many rows hold."""
+def filter_clause(
+    condition: FieldCondition,
+    *,
+    per_row: bool = False,
+    shape: str | None = None,
+    dialect: str = "sqlite",
+    row_id=None,
+) -> ColumnElement[bool]:
+    """The WHERE condition on the lead or opportunity that `condition` asks for, in `shape`
+    (see the module docstring; default `in`, or `per_row` when asked so). `row_id`: the
+    column holding the owner's id (default the lead's or opportunity's own id; the board
+    passes `Opportunity.lead_id` for a lead's field, so it needs no join)."""
     owner, tests = _value_tests(condition)
-    row_id = Lead.id if condition.entity == "lead" else Opportunity.id
-    if per_row:
+    if row_id is None:
+        row_id = Lead.id if condition.entity == "lead" else Opportunity.id
+    shape = shape or ("per_row" if per_row else "in")
+    if shape == "per_row":
         return exists().where(owner == row_id, *tests)
-    return col(row_id).in_(select(owner).where(*tests))
+    return id_clause(row_id, select(owner).where(*tests), shape, dialect)
+
+
+def id_clause(row_id, ids: Select, shape: str, dialect: str) -> ColumnElement[bool]:
+    """`row_id` is one of the ids `ids` selects, as `shape` says (not `per_row`)."""
+    if shape == "ids" and dialect == "postgresql":
+        listed = ids.subquery()
+        # ANY over an array (not over a subquery, which would be the semi-join again).
+        array = select(func.array_agg(listed.c[0])).scalar_subquery()
+        return row_id == any_(cast(array, ARRAY(Integer)))
+    if shape == "set":
+        # Kept apart from the other conditions, so the planner hashes it as a filter.
+        return col(row_id).in_(ids).is_(true())
+    return col(row_id).in_(ids)
+
+
+def matching_ids(condition: FieldCondition) -> tuple[Select, object]:
+    """`SELECT owner FROM <values> WHERE <condition>`, and the owner column (to add
+    conditions on it)."""
+    owner, tests = _value_tests(condition)
+    return select(owner).where(*tests), owner
+
+
+def single_valued(condition: FieldCondition) -> bool:
+    """Whether no row can match `condition` with two values: then counting value rows
+    counts rows (every kind holds one value per row but several choices, one per code)."""
+    return not (condition.kind == "multi_choice" and len(condition.value) > 1)
+
+
+def page_shape(matches: int, capped: bool) -> str:
+    """The shape for a sorted page over `matches` rows (more than the cap: `capped`)."""
+    if capped:
+        return "per_row"
+    return "ids" if matches <= FEW else "set"
+
+
+def count_shape(matches: int, capped: bool) -> str:
+    """The shape for a count: by key when few match, else the semi-join (a count reads
+    every match anyway, and a hash filter would walk every row of the list)."""
+    return "ids" if not capped and matches <= FEW else "in"
 
 
 def _value_tests(condition: FieldCondition):
@@ -127,15 +188,23 @@ def _value_tests(condition: FieldCondition):
 def broad_conditions(
     session: Session, conditions: Iterable[FieldCondition], limit: int
 ) -> frozenset[FieldCondition]:
-    """The conditions whose value more than `limit` rows hold (ignoring scope): an
-    index-only count of each that stops at `limit` + 1."""
-    broad = set()
+    """The conditions whose value more than `limit` rows hold (ignoring scope)."""
+    counts = condition_counts(session, conditions, limit)
+    return frozenset(c for c, (_n, more) in counts.items() if more)
+
+
+def condition_counts(
+    session: Session, conditions: Iterable[FieldCondition], cap: int
+) -> dict[FieldCondition, tuple[int, bool]]:
+    """Per condition, how many value rows match it up to `cap` (ignoring scope), and whether
+    there are more: an index-only count that stops at `cap` + 1."""
+    counts = {}
     for c in conditions:
         owner, tests = _value_tests(c)
-        capped = select(owner).where(*tests).limit(limit + 1).subquery()
-        if session.exec(select(func.count()).select_from(capped)).one() > limit:
-            broad.add(c)
-    return frozenset(broad)
+        capped = select(owner).where(*tests).limit(cap + 1).subquery()
+        found = session.exec(select(func.count()).select_from(capped)).one()
+        counts[c] = (min(found, cap), found > cap)
+    return counts
 
 
 def check_conditions(session: Session, actor: Actor, conditions: Iterable[FieldCondition]) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from crm_core.models import ImportValueMap
+from crm_core.models import CustomField, ImportValueMap
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import insert_rows
@@ -58,6 +58,11 @@ BY_OPTION = "option"
 
 UNKNOWN_CHOICE = N_("{code} is no option of this list.")
 CANNOT_CREATE = N_("The stages are fixed: a value can only be mapped onto one of them.")
+CANNOT_CREATE_CHOICE = N_(
+    "A custom field's choices are changed on the custom fields page: map the value onto one of them."
+)
+# A choice custom field's list: `field:<id>` (ids are never reused: fields are only disabled).
+FIELD_PREFIX = "field:"
 KEY_LENGTH = 200
 
 
@@ -116,8 +121,20 @@ def distinct_values(cells: Iterable[str | None]) -> list[SourceValue]:
     return sorted(values, key=lambda v: (-v.rows, v.key))
 
 
+def field_category(field_id: int) -> str:
+    """The category of a choice custom field's list, for value mapping and its memory."""
+    return f"{FIELD_PREFIX}{field_id}"
+
+
 def choices(session: Session, category: str, *, active_only: bool = True) -> list[Choice]:
     """The options a value of `category` can map onto, in display order."""
+    if category.startswith(FIELD_PREFIX):
+        custom = session.get(CustomField, int(category.removeprefix(FIELD_PREFIX)))
+        return [
+            Choice(c["code"], c["label_en"], c["label_zh"], c.get("active", True))
+            for c in (custom.choices or [] if custom is not None else [])
+            if c.get("active", True) or not active_only
+        ]
     if category == "business_line":
         return [
             Choice(line.code, line.name, line.name, line.active)
@@ -240,6 +257,8 @@ def create_options_for(
     actor.require(Permission.MANAGE_METADATA)
     if category == "stage":
         raise ValidationError(CANNOT_CREATE)
+    if category.startswith(FIELD_PREFIX):
+        raise ValidationError(CANNOT_CREATE_CHOICE)
     made: dict[str, str] = {}
     for value in values:
         label = " ".join(str(value).split())
@@ -257,6 +276,7 @@ __all__ = [
     "BY_CHOICE",
     "BY_MEMORY",
     "BY_OPTION",
+    "FIELD_PREFIX",
     "LEAVE",
     "MAPPED_CATEGORIES",
     "Choice",
@@ -266,6 +286,7 @@ __all__ = [
     "code_map",
     "create_options_for",
     "distinct_values",
+    "field_category",
     "remember_values",
     "remembered",
     "resolve_values",

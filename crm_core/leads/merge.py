@@ -9,6 +9,12 @@ of the merged lead on a line where the kept lead already has one is closed as a 
 (`lost_reason='merged'`, with a flow event) before it moves; every other opportunity moves
 as it is - owner, stage and follow-ups unchanged, since nothing about who works it changed.
 
+Custom fields: the kept lead takes the merged lead's value of every field it has none of
+(all codes of a several-choices field together); where both hold a value, the kept lead's
+stands - for several choices too, no union, so a value someone set on the kept lead is never
+widened behind their back. The values the kept lead did not take stay on the merged lead's
+row with the rest of its history (merged leads are left out of every filter and count).
+
 Phone and external id: they move only when the kept lead has none. Otherwise the merged lead
 keeps its own number, so that when that number comes in again the intake finds the merged
 lead and can follow `merged_into_id` to the surviving one.
@@ -29,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.leads.masking import mask_phone
 from crm_core.leads.phones import phone_suffix
-from crm_core.models import FlowEvent, Lead, LeadTag, Opportunity
+from crm_core.models import FlowEvent, Lead, LeadFieldValue, LeadTag, Opportunity
 from crm_core.org.access import lead_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
@@ -64,6 +70,7 @@ class MergeResult:
     moved_opportunities: int
     closed_duplicates: int
     moved_tags: int
+    moved_fields: int = 0  # custom fields whose values the kept lead took
 
 
 def _load_pair(session: Session, actor: Actor, keep_id: int, merge_id: int) -> tuple[Lead, Lead]:
@@ -170,6 +177,33 @@ def _union_tags(session: Session, keep: Lead, merge: Lead) -> int:
     return added.rowcount
 
 
+def _take_field_values(session: Session, keep: Lead, merge: Lead) -> list[int]:
+    """Move the merged lead's custom-field values to the kept lead for every field the kept
+    lead holds no value of; return those fields' ids. Two statements: the fields first, so
+    that a several-choices field moves whole (an UPDATE checking "the kept lead has none"
+    row by row would stop after its first code on SQLite)."""
+    kept = aliased(LeadFieldValue)
+    fields = list(
+        session.exec(
+            select(LeadFieldValue.field_id)
+            .where(
+                LeadFieldValue.lead_id == merge.id,
+                ~exists().where(kept.lead_id == keep.id, kept.field_id == LeadFieldValue.field_id),
+            )
+            .distinct()
+            .order_by(LeadFieldValue.field_id)
+        )
+    )
+    if fields:
+        session.exec(
+            update(LeadFieldValue)
+            .where(LeadFieldValue.lead_id == merge.id, col(LeadFieldValue.field_id).in_(fields))
+            .values(lead_id=keep.id)
+            .execution_options(synchronize_session=False)
+        )
+    return fields
+
+
 def _fill_fields(keep: Lead, merge: Lead) -> dict[str, Any]:
     """Give the kept lead the merged lead's value of each field it has empty."""
     filled: dict[str, Any] = {}
@@ -229,6 +263,7 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
             moved = _move_opportunities(session, keep, merge)
             tags = _union_tags(session, keep, merge)
             filled = _fill_fields(keep, merge)
+            taken_fields = _take_field_values(session, keep, merge)
             identity = _move_identity(session, keep, merge)
             # Flatten: whatever pointed at the merged lead now points straight at the kept one.
             repointed = list(
@@ -254,6 +289,7 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
                 "closed_duplicates": closed,
                 "moved_tags": tags,
                 "filled": filled,
+                "moved_field_ids": taken_fields,
                 "moved": identity,
                 "repointed_lead_ids": repointed,
             }
@@ -264,4 +300,4 @@ def merge_leads(session: Session, actor: Actor, keep_id: int, merge_id: int) -> 
         raise ValidationError(
             N_("Someone changed the same data at the same moment; please try again.")
         ) from error
-    return MergeResult(keep_id, merge_id, moved, closed, tags)
+    return MergeResult(keep_id, merge_id, moved, closed, tags, len(taken_fields))

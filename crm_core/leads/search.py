@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.custom_fields.filters import (
-    FieldCondition,
-    broad_conditions,
-    check_conditions,
-    filter_clause,
-)
+from crm_core.custom_fields.filters import FieldCondition, check_conditions, filter_clause
+from crm_core.leads.custom_filter import CustomPlan, plan_custom
 from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
@@ -147,6 +144,9 @@ def lead_conditions(
     broad: bool = False,
     by_date: bool = False,
     broad_custom: frozenset[FieldCondition] = frozenset(),
+    custom_clauses: Mapping[FieldCondition, ColumnElement[bool]] | None = None,
+    scoped: bool = True,
+    per_lead: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
     match). Raise ValidationError for a filter that cannot be read.
@@ -155,16 +155,18 @@ def lead_conditions(
     not lead by lead; with `by_date` too (a page in date order) the name is compared
     without its index, so the page walks the date index and stops at its end instead of
     sorting every match. `broad_custom`: custom-field conditions that many leads meet; a
-    sorted page (`by_date`, or by name) asks them per lead for the same reason."""
+    sorted page (`by_date`, or by name) asks them per lead for the same reason.
+    `custom_clauses`: the condition to use for each custom test (`leads.custom_filter`);
+    `scoped=False`: they already hold the actor's reach, so it is not added again;
+    `per_lead`: the page walks few leads, so the reach is checked lead by lead."""
     f = lead_filter
     text = (f.text or "").strip()
     read = _read_text(text) if text else None
     # A number, or a name that few leads share, leaves few candidates to check one by one.
-    narrow = read is not None and (read.name_prefix is None or not broad)
-    conditions: list[ColumnElement[bool]] = [
-        col(Lead.merged_into_id).is_(None),
-        lead_scope(actor, per_lead=narrow),
-    ]
+    narrow = per_lead or (read is not None and (read.name_prefix is None or not broad))
+    conditions: list[ColumnElement[bool]] = [col(Lead.merged_into_id).is_(None)]
+    if scoped:
+        conditions.append(lead_scope(actor, per_lead=narrow))
     if read is not None:
         if read.suffix:
             conditions.append(or_(Lead.phone_suffix == read.suffix, _name_is(read.name_prefix)))
@@ -208,7 +210,10 @@ def lead_conditions(
     for custom in f.custom:
         if custom.entity != "lead":
             raise ValidationError(N_("Only the lead's own fields filter the lead library."))
-        conditions.append(filter_clause(custom, per_row=custom in broad_custom))
+        if custom_clauses is not None and custom in custom_clauses:
+            conditions.append(custom_clauses[custom])
+        else:
+            conditions.append(filter_clause(custom, per_row=custom in broad_custom))
     opportunity_parts = []
     if f.owner_id is not None:
         opportunity_parts.append(Opportunity.owner_id == f.owner_id)
@@ -242,7 +247,31 @@ def count_matching(
     """(number of matching leads up to `cap`, whether there are more than `cap`)."""
     actor.require(Permission.VIEW_LEADS)
     check_conditions(session, actor, lead_filter.custom)
-    conditions = lead_conditions(actor, lead_filter, broad=_broad_name(session, lead_filter))
+    plan = _plan(session, actor, lead_filter, cap)
+    return _count(session, actor, lead_filter, plan, _broad_name(session, lead_filter), cap)
+
+
+def _custom_alone(lead_filter: LeadFilter) -> bool:
+    """Whether the filter holds custom-field tests and nothing else."""
+    others = (getattr(lead_filter, f.name) for f in fields(lead_filter) if f.name != "custom")
+    return bool(lead_filter.custom) and all(
+        value is None or (isinstance(value, str) and not value.strip()) for value in others
+    )
+
+
+def _plan(session: Session, actor: Actor, lead_filter: LeadFilter, cap: int) -> CustomPlan:
+    return plan_custom(
+        session, actor, lead_filter.custom, alone=_custom_alone(lead_filter), cap=cap
+    )
+
+
+def _count(
+    session: Session, actor: Actor, lead_filter: LeadFilter, plan: CustomPlan, broad: bool, cap
+) -> tuple[int, bool]:
+    """The capped count: from the plan when its value rows gave it, else over the leads."""
+    if plan.total is not None:
+        return plan.total, plan.capped
+    conditions = lead_conditions(actor, lead_filter, broad=broad, custom_clauses=plan.count_clauses)
     return _capped_count(session, conditions, cap)
 
 
@@ -285,10 +314,8 @@ def search_leads(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     check_conditions(session, actor, lead_filter.custom)
     broad = _broad_name(session, lead_filter)
-    total, capped = _capped_count(
-        session, lead_conditions(actor, lead_filter, broad=broad), COUNT_CAP
-    )
-    broad_custom = broad_conditions(session, lead_filter.custom, BROAD)
+    plan = _plan(session, actor, lead_filter, COUNT_CAP)
+    total, capped = _count(session, actor, lead_filter, plan, broad, COUNT_CAP)
     last_page = max(1, -(-total // page_size))
     page = max(1, min(page, last_page))
     leads = session.exec(
@@ -299,7 +326,9 @@ def search_leads(
                 lead_filter,
                 broad=broad,
                 by_date=sort != "name",
-                broad_custom=broad_custom,
+                custom_clauses=plan.page_clauses,
+                scoped=not plan.scoped,
+                per_lead=plan.per_lead,
             )
         )
         .order_by(*_order(sort))

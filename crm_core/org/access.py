@@ -154,6 +154,27 @@ def lead_scope_parts(actor: Actor, *, per_lead: bool = False) -> list[ColumnElem
     return [reach, waiting_own_leads(actor, per_lead=per_lead)]
 
 
+def lead_id_scope_parts(actor: Actor, lead_id) -> list[ColumnElement[bool]]:
+    """`lead_scope_parts` as conditions on another table's column holding a lead's id (a
+    custom field's value rows), so that a set of leads found there is scoped without
+    reading the lead table: the reach through opportunities (a rep's: their ids, collected
+    once; a unit's: asked per id through the (lead, owner, unit) index), and the actor's
+    waiting entries (collected once, from the creator index)."""
+    if actor.scope is DataScope.ALL:
+        return [true()]
+    if actor.scope is DataScope.SELF:
+        reach = lead_id.in_(select(Opportunity.lead_id).where(opportunity_scope(actor)))
+    else:
+        reach = exists().where(Opportunity.lead_id == lead_id, opportunity_scope(actor))
+    own = aliased(Lead)
+    taken = exists().where(
+        Opportunity.lead_id == own.id,
+        or_(Opportunity.owner_id.is_not(None), Opportunity.org_unit_id.is_not(None)),
+    )
+    waiting = select(own.id).where(own.created_by_id == actor.user_id, not_(taken))
+    return [reach, lead_id.in_(waiting)]
+
+
 def waiting_own_leads(actor: Actor, *, per_lead: bool = False) -> ColumnElement[bool]:
     """Leads the actor entered that nobody has taken yet: none of their opportunities has
     an owner or a unit (still waiting for the first dispatch), or they have none at all.

@@ -16,7 +16,14 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.custom_fields.filters import FieldCondition, check_conditions, filter_clause
+from crm_core.custom_fields.filters import (
+    FieldCondition,
+    check_conditions,
+    condition_counts,
+    count_shape,
+    filter_clause,
+    page_shape,
+)
 from crm_core.leads.masking import display_phone
 from crm_core.models import (
     INTENTION_LEVELS,
@@ -34,7 +41,7 @@ from crm_core.platform.company_time import local_day_start
 from crm_core.platform.company_time import month_start as company_month_start
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, NC_
-from crm_core.platform.permissions import Permission
+from crm_core.platform.permissions import DataScope, Permission
 from crm_core.platform.search_keys import name_key, prefix_range
 from crm_core.sales.expected_value import expected_amount, join_prices, money, reference_prices
 
@@ -112,12 +119,48 @@ def month_start(session: Session, now: datetime) -> datetime:
     return company_month_start(session, now)
 
 
+def _custom_where(
+    session: Session, actor: Actor, f: BoardFilter
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The custom-field tests of `f` for counts and for sorted pages, each in the shape its
+    match count calls for (see `custom_fields.filters`). A lead's field is tested on the
+    opportunity's `lead_id`, so the lead need not be joined."""
+    if not f.custom:
+        return [], []
+    dialect = session.get_bind().dialect.name
+    counts = condition_counts(session, f.custom, COUNT_CAP)
+
+    def tests(shape) -> list[ColumnElement[bool]]:
+        return [
+            filter_clause(
+                c,
+                shape=shape(*counts[c]),
+                dialect=dialect,
+                row_id=Opportunity.lead_id if c.entity == "lead" else Opportunity.id,
+            )
+            for c in f.custom
+        ]
+
+    if actor.scope is DataScope.ALL:
+        return tests(count_shape), tests(page_shape)
+    # A reader's share can hold few of the matches, so a walk checking a hashed set could
+    # pass most of the share; fetched by key (the (lead, owner, unit) index checks the
+    # scope too), up to the count cap, the page costs the matches at most.
+    return tests(count_shape), tests(lambda n, capped: "per_row" if capped else "ids")
+
+
 def _conditions(
-    session: Session, actor: Actor, f: BoardFilter, *, stages: list[str] | None
+    session: Session,
+    actor: Actor,
+    f: BoardFilter,
+    *,
+    stages: list[str] | None,
+    custom: list[ColumnElement[bool]] | None = None,
 ) -> tuple[list[ColumnElement[bool]], bool]:
     """WHERE conditions for `f` limited to `stages` (all open ones: None), and whether
     the lead must be joined; the scope is added by the caller, one part at a time. Closed
-    stages on the board are this month's."""
+    stages on the board are this month's. `custom`: the custom-field tests
+    (`_custom_where`)."""
     o = Opportunity
     now = clock.now()
     where: list[ColumnElement[bool]] = []
@@ -150,10 +193,8 @@ def _conditions(
         where.extend([o.next_follow_up_at >= now, o.next_follow_up_at < end])
     elif f.next_follow_up == "none":
         where.append(col(o.next_follow_up_at).is_(None))
+    where.extend(custom or [])
     needs_lead = False
-    for custom in f.custom:
-        where.append(filter_clause(custom))
-        needs_lead = needs_lead or custom.entity == "lead"
     if f.channel:
         where.append(Lead.channel == f.channel)
         needs_lead = True
@@ -280,8 +321,14 @@ def list_board(
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
     check_conditions(session, actor, f.custom)
-    where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
     _order(sort, f.stage)  # refuses an unknown sort before any query
+    where, needs_lead = _conditions(
+        session,
+        actor,
+        f,
+        stages=[f.stage] if f.stage else None,
+        custom=_custom_where(session, actor, f)[1],
+    )
     return _page(session, actor, where, needs_lead, sort, f.stage, limit, offset)
 
 
@@ -290,7 +337,13 @@ def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) 
     actor.require(Permission.VIEW_OPPORTUNITIES)
     check_filter(f)
     check_conditions(session, actor, f.custom)
-    where, needs_lead = _conditions(session, actor, f, stages=[f.stage] if f.stage else None)
+    where, needs_lead = _conditions(
+        session,
+        actor,
+        f,
+        stages=[f.stage] if f.stage else None,
+        custom=_custom_where(session, actor, f)[0],
+    )
     total = 0
     for part in opportunity_scope_parts(actor):
         query = select(Opportunity.id)
@@ -320,10 +373,11 @@ def board_columns(
     totals: dict[str, tuple[int, Decimal]] = {}
     open_stages = [s for s in stages if s not in CLOSED_STAGES]
     closed_stages = [s for s in stages if s in CLOSED_STAGES]
+    counted, paged = _custom_where(session, actor, f)
     for group in (open_stages, closed_stages):
         if not group:
             continue
-        where, needs_lead = _conditions(session, actor, f, stages=group)
+        where, needs_lead = _conditions(session, actor, f, stages=group, custom=counted)
         for part in opportunity_scope_parts(actor):
             # The expected amount: an order's amount, else the line's reference price.
             prices = reference_prices()
@@ -343,7 +397,7 @@ def board_columns(
         count, amount = totals.get(stage, (0, Decimal(0)))
         rows: list[BoardRow] = []
         if count and cards:
-            where, needs_lead = _conditions(session, actor, f, stages=[stage])
+            where, needs_lead = _conditions(session, actor, f, stages=[stage], custom=paged)
             rows = _page(session, actor, where, needs_lead, sort, stage, cards, 0)
         columns.append(BoardColumn(stage, count, amount, rows))
     return columns

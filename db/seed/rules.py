@@ -13,6 +13,8 @@ from db.seed.company import REGIONS
 from db.seed.leads import CITIES
 
 
+# The demo company writes names in Chinese then English, as its units do ("质检部 QA"): a
+# rule's name is the company's own text, shown as written in both languages.
 def add_demo_rules(session: Session) -> int:
     """Create the demo rules (once: nothing is added when rules exist); returns how many."""
     from crm_core.models import DispatchRule  # noqa: PLC0415
@@ -64,7 +66,7 @@ def add_demo_rules(session: Session) -> int:
                 system,
                 "dispatch",
                 RuleDraft(
-                    name=f"{line.name} · other provinces",
+                    name=f"{line.name} · 其他省份 other provinces",
                     priority=900 + line.id,
                     business_line_id=line.id,
                     org_unit_id=department.parent_id,
@@ -74,17 +76,17 @@ def add_demo_rules(session: Session) -> int:
             created += 1
     recycle = (
         (
-            "No first call within 48 hours",
+            "48 小时未首呼 No first call within 48 hours",
             {"trigger": "no_first_follow_up", "after": 48},
             {"target": "redispatch", "warn_days": 1},
         ),
         (
-            "No follow-up for 7 days",
+            "7 天未跟进 No follow-up for 7 days",
             {"trigger": "no_follow_up", "after": 7, "exempt_intentions": ["A"]},
             {"target": "public_pool", "warn_days": 2, "dormant_after": 3},
         ),
         (
-            "Not won within 90 days",
+            "90 天未成单 Not won within 90 days",
             {"trigger": "not_won", "after": 90, "exempt_from_stage": "trial_booked"},
             {"target": "public_pool", "warn_days": 3, "dormant_after": 3},
         ),
@@ -101,14 +103,17 @@ def add_demo_rules(session: Session) -> int:
         session,
         system,
         "claim",
-        RuleDraft(name="Company claim limits", action={"daily_claims": 20, "cooldown_days": 7}),
+        RuleDraft(
+            name="公司领取限制 Company claim limits",
+            action={"daily_claims": 20, "cooldown_days": 7},
+        ),
     )
     save_rule(
         session,
         system,
         "renewal",
         RuleDraft(
-            name="Renewal 30 days before the course ends",
+            name="课程结束前 30 天续费 Renewal 30 days before the course ends",
             priority=10,
             conditions={"days_before": 30},
             action={"assign_to": "owner"},

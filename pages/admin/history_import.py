@@ -1,31 +1,35 @@
 """History import (switching from another CRM): upload the pipeline file and optionally a
-team file -> map columns, owners' teams, stages, business line -> preview every bad row ->
+team file -> map columns (custom fields of opportunities and leads among them), owners'
+teams, business line -> map the values of the option columns (the source's stages onto
+ours, channels, lost reasons ...: remembered for the next file) -> preview every bad row ->
 import (good rows or all or nothing). Re-importing a file adds nothing."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from crm_core.analytics.scope import unit_choices
+from crm_core.custom_fields.definitions import field_label
 from crm_core.imports.history import (
     COLUMNS,
-    DEFAULT_STAGE_MAP,
     MODES,
     TEAM_COLUMNS,
     UNOWNED,
     HistoryOptions,
+    custom_columns,
     guess_columns,
     guess_team_columns,
     list_history_imports,
     mapping_problems,
     preview_history,
     run_history_import,
-    source_stages,
+    value_columns,
 )
-from crm_core.imports.leads.columns import word
 from crm_core.imports.tabular import read_table
-from crm_core.models import DEFAULT_STAGES, OPEN_STAGES
+from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines
@@ -33,9 +37,10 @@ from crm_core.platform.permissions import Permission
 from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
-from ui.i18n import nt, show_error, t
+from ui.i18n import language, nt, show_error, t
 from ui.inputs import text_input
 from ui.text import md
+from ui.value_mapping import value_mapping
 
 _GO = "history_import_go"
 
@@ -50,14 +55,20 @@ def _read(upload) -> pd.DataFrame | None:
         st.stop()
 
 
-def _mapping(frame: pd.DataFrame, fields: dict, guessed: dict, prefix: str) -> dict:
+def _field_label(name: str) -> str:
+    if name in custom:
+        return field_label(custom[name].field, language())
+    return t(label_of("history_import.field", name))
+
+
+def _mapping(frame: pd.DataFrame, fields, guessed: dict, prefix: str) -> dict:
     choices = ["", *frame.columns]
     grid = st.columns(4)
     chosen = {}
     for position, name in enumerate(fields):
         chosen[name] = (
             grid[position % 4].selectbox(
-                t(label_of("history_import.field", name)),
+                _field_label(name),
                 choices,
                 index=choices.index(guessed.get(name) or ""),
                 format_func=lambda c: c or t("(not in the file)"),
@@ -102,13 +113,13 @@ if not me.can(Permission.RECORD_PAYMENTS):
 with session() as s:
     lines = {line.id: line.name for line in list_business_lines(s)}
     units = unit_choices(s, me) if me.can(Permission.VIEW_DASHBOARDS) else {}
+    custom = custom_columns(s, me)
 
 left, right = st.columns(2)
-pipeline = _read(
-    left.file_uploader(
-        t("Opportunities (CSV or XLSX)"), type=["csv", "xlsx"], key="history_import_file"
-    )
+upload = left.file_uploader(
+    t("Opportunities (CSV or XLSX)"), type=["csv", "xlsx"], key="history_import_file"
 )
+pipeline = _read(upload)
 teams = _read(
     right.file_uploader(
         t("Teams (optional: owner, team, parent unit)"),
@@ -141,26 +152,16 @@ if pipeline is None:
     st.stop()
 
 st.subheader(t("Columns"))
-mapping = _mapping(pipeline, COLUMNS, guess_columns(pipeline.columns), "history_map")
+if custom:
+    st.caption(t("The custom fields of opportunities and leads are columns too."))
+mapping = _mapping(
+    pipeline, [*COLUMNS, *custom], guess_columns(pipeline.columns, custom), "history_map"
+)
 team_mapping = {}
 if teams is not None:
     st.caption(t("Columns of the team file"))
     team_mapping = _mapping(teams, TEAM_COLUMNS, guess_team_columns(teams.columns), "history_team")
 
-stage_map = {}
-if mapping.get("stage"):
-    st.caption(t("The source's stages and ours"))
-    words = source_stages(pipeline[mapping["stage"]].tolist())[:30]
-    grid = st.columns(4)
-    for position, source in enumerate(words):
-        default = DEFAULT_STAGE_MAP.get(word(source), "new")
-        stage_map[source] = grid[position % 4].selectbox(
-            md(source),  # the file's word as the label: Markdown
-            DEFAULT_STAGES,
-            index=DEFAULT_STAGES.index(default),
-            format_func=lambda code: t(label_of("stage", code)),
-            key=f"history_stage_{position}",
-        )
 default_stage = None
 if not mapping.get("stage"):
     # A closed-deals export has no stage column: every row is a win (or a loss).
@@ -206,7 +207,6 @@ options = HistoryOptions(
     mapping=mapping,
     business_line_id=line,
     team_mapping=team_mapping,
-    stage_map={word(k): v for k, v in stage_map.items()} or dict(DEFAULT_STAGE_MAP),
     parent_unit_id=parent or None,
     create_missing=create,
     mode=mode,
@@ -220,6 +220,32 @@ if problems:
     for problem in problems:
         st.warning(t(problem))
     st.stop()
+
+try:
+    with session() as s:
+        found = value_columns(s, me, pipeline, options)
+except CrmError as error:
+    show_error(error)
+    st.stop()
+if found:
+    st.subheader(t("Values"))
+    st.caption(
+        t(
+            "Each value of a column that must be an option (the source's stages, channels, lost reasons ...) is matched to the company's lists by code or label (any case). Choose an option for the others; your choices are remembered for the next file."
+        )
+    )
+    chosen_values = {
+        name: value_mapping(
+            me,
+            name,
+            column.category,
+            column.values,
+            title=f"{_field_label(name)} ({mapping[name]})",
+            key=f"history_values_{name}_{upload.file_id}",
+        )
+        for name, column in found.items()
+    }
+    options = replace(options, value_choices=chosen_values)
 
 if st.session_state.pop(_GO, False):
     bar = st.progress(0.0, text=t("Importing {rows} rows ...", rows=len(pipeline)))

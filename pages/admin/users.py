@@ -17,7 +17,7 @@ from crm_core.org.users import (
     update_user,
 )
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, NC_, error_text, label_of
+from crm_core.platform.i18n import N_, NC_, NP_, error_text, label_of
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
@@ -165,7 +165,7 @@ if st.button(t("Save table changes"), key="users_save"):
             hide_index=True,
         )
     else:
-        flash(N_("{count} users saved."), count=changed)
+        flash(NP_("{n} user saved.", "{n} users saved."), n=changed)
         st.rerun()
 
 st.divider()

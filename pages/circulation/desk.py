@@ -5,31 +5,26 @@ every act is a flow event written by `crm_core.circulation.override`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
 from crm_core.circulation.desk import COUNT_CAP, DeskFilter, count_desk, list_desk
 from crm_core.circulation.override import (
     OPEN_STATES,
-    assign_opportunities,
-    protect_until,
-    reactivate,
-    return_to_pool,
-    set_locked,
 )
 from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, NC_, label_of
+from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
-from ui.circulation import label, number, pager, people, pick_options, when
-from ui.company_time import company_today, instant_of
+from ui.circulation import label, number, pager, people, when
 from ui.context import actor
 from ui.db import session
-from ui.feedback import flash, show_flash
-from ui.i18n import show_error, t
+from ui.feedback import show_flash
+from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
+from ui.override_actions import override_actions
+from ui.sales import DETAIL_PAGE
+from ui.tables import pick_table
 from ui.transfer_requests import show_transfer_requests
 
 PAGE_SIZE = 50
@@ -132,18 +127,6 @@ def _table(rows) -> pd.DataFrame:
     )
 
 
-def _act(action, *args, success: str, **params) -> None:
-    try:
-        with session() as s:
-            count = action(s, me, *args)
-    except CrmError as error:
-        show_error(error)
-    else:
-        flash(success, count=number(count), **params)
-        st.session_state[_CLEAR] = True
-        st.rerun()
-
-
 me = actor()
 st.title(t("Manager desk"))
 st.caption(
@@ -175,103 +158,22 @@ except CrmError as error:
     st.stop()
 
 shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-st.caption(t("{count} open opportunities found.", count=shown))
+st.caption(
+    nt("{count} open opportunity found.", "{count} open opportunities found.", total, count=shown)
+)
 if not rows:
     st.info(t("No opportunities match. Change the filters above."))
     st.stop()
-st.dataframe(_table(rows), hide_index=True, width="stretch")
+picked = pick_table(
+    _table(rows),
+    [r.opportunity_id for r in rows],
+    key=_PICK,
+    view=f"{desk_filter}|{page}",
+    open_page=DETAIL_PAGE,
+)
 if pages > 1:
     pager("desk", _PAGE, page, number(pages), last=page >= pages)
+st.caption(t("Check the rows to act on; click a row to open the opportunity."))
+st.caption(nt("{n} selected.", "{n} selected.", len(picked)))
 
-labels = {
-    r.opportunity_id: " · ".join(
-        filter(
-            None,
-            [
-                f"#{r.opportunity_id} {r.lead_name}",
-                r.business_line,
-                t(label_of("pool", r.pool_state)),
-                r.owner_name,
-            ],
-        )
-    )
-    for r in rows
-}
-labels = pick_options(_PICK, labels)
-picked = st.multiselect(
-    t("Selected opportunities"),
-    list(labels),
-    format_func=labels.get,
-    key=_PICK,
-    placeholder=t("Choose one or more from this page"),
-)
-st.caption(t("{count} selected.", count=number(len(picked))))
-
-assign_tab, pool_tab, lock_tab, protect_tab, dormant_tab = st.tabs(
-    [
-        t("Assign / transfer"),
-        t("Return to pool"),
-        t("Lock"),
-        t("Protect"),
-        t("Re-activate"),
-    ]
-)
-with assign_tab:
-    rep = st.selectbox(
-        t("Give to"),
-        [None, *names],
-        key="desk_rep",
-        format_func=lambda u: names.get(u, t("Choose a rep")),
-    )
-    st.caption(
-        t(
-            "Unowned opportunities are assigned, owned ones transferred. A manager's hand may pass the rep's caps."
-        )
-    )
-    if st.button(
-        t("Assign"), key="desk_assign", type="primary", disabled=not picked or rep is None
-    ):
-        _act(
-            assign_opportunities,
-            picked,
-            rep,
-            success=N_("{count} opportunities given to {name}."),
-            name=names.get(rep),
-        )
-with pool_tab:
-    st.caption(t("Owned or waiting opportunities go to the public pool of their unit."))
-    if st.button(t("Return to pool"), key="desk_return", disabled=not picked):
-        _act(return_to_pool, picked, success=N_("{count} opportunities returned to the pool."))
-with lock_tab:
-    st.caption(t("Locked opportunities are never dispatched or recycled automatically."))
-    lock, unlock = st.columns(2)
-    if lock.button(t("Lock"), key="desk_lock", disabled=not picked):
-        _act(set_locked, picked, True, success=N_("{count} opportunities locked."))
-    if unlock.button(t("Unlock"), key="desk_unlock", disabled=not picked):
-        _act(set_locked, picked, False, success=N_("{count} opportunities unlocked."))
-with protect_tab:
-    today = company_today()
-    until = st.date_input(
-        t("Protect through"),
-        value=today + timedelta(days=7),
-        min_value=today,
-        key="desk_protect_date",
-    )
-    st.caption(t("Protected opportunities are not recycled until the end of the chosen day."))
-    protect, unprotect = st.columns(2)
-    if protect.button(t("Protect"), key="desk_protect", disabled=not picked):
-        # Protected through the chosen day: until the next day begins.
-        end = instant_of(until + timedelta(days=1))
-        _act(
-            protect_until,
-            picked,
-            end,
-            success=N_("{count} opportunities protected through {date}."),
-            date=until.isoformat(),
-        )
-    if unprotect.button(t("End protection"), key="desk_unprotect", disabled=not picked):
-        _act(protect_until, picked, None, success=N_("Protection ended for {count} opportunities."))
-with dormant_tab:
-    st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
-    if st.button(t("Re-activate"), key="desk_reactivate", disabled=not picked):
-        _act(reactivate, picked, success=N_("{count} opportunities re-activated."))
+override_actions(me, picked, names, key="desk", after=_CLEAR)

@@ -19,6 +19,8 @@ from ui.company_time import instant_of
 from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
+from ui.sales import DETAIL_PAGE
+from ui.tables import open_table
 
 PAGE_SIZE = 50
 _PAGE = "flow_page"
@@ -123,7 +125,8 @@ st.caption(t("{count} events.", count=shown))
 if not rows:
     st.info(t("No flow events match."))
     st.stop()
-st.dataframe(_table(rows), hide_index=True, width="stretch")
+open_table(_table(rows), [r.opportunity_id for r in rows], key="flow_rows", open_page=DETAIL_PAGE)
+st.caption(t("Click a row to open the opportunity."))
 if pages > 1:
     shown_pages = f"{number(max(pages, page))}+" if capped else number(pages)
     last = len(rows) < PAGE_SIZE if capped else page >= pages

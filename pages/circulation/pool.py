@@ -18,11 +18,12 @@ from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from crm_core.platform.metadata import list_business_lines, list_options, option_label
-from ui.circulation import number, pager, pick_options, when
+from ui.circulation import number, pager, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import language, nt, show_error, t, tmd
 from ui.inputs import search_input
+from ui.tables import pick_table
 
 PAGE_SIZE = 50
 _PAGE = "pool_page"
@@ -170,23 +171,34 @@ if not rows:
     st.info(t("The pool is empty for these filters."))
     st.stop()
 
-st.dataframe(_table(rows, channels), hide_index=True, width="stretch")
+picked = pick_table(
+    _table(rows, channels),
+    [r.opportunity_id for r in rows],
+    key=_PICK,
+    view=f"{pool_filter}|{page}",
+)
 if pages > 1:
     pager("pool", _PAGE, page, number(pages), last=page >= pages)
-
 labels = {
     r.opportunity_id: f"#{r.opportunity_id} {r.lead_name} {r.phone or ''}".strip() for r in rows
 }
-labels = pick_options(_PICK, labels)
-picked = st.multiselect(
-    t("Opportunities to claim"),
-    list(labels),
-    format_func=labels.get,
-    key=_PICK,
-    placeholder=t("Choose one or more from this page"),
-)
+too_many = len(picked) > allowance.left
+if too_many:
+    # Checked against the allowance before anything is written; the core refuses as well.
+    st.warning(
+        t(
+            "{picked} checked, but you may claim {left} more now: uncheck some.",
+            picked=number(len(picked)),
+            left=number(allowance.left),
+        )
+    )
+else:
+    st.caption(t("Check the rows to claim: the box at the top checks this page."))
 if st.button(
-    t("Claim ({count})", count=len(picked)), key="pool_claim", type="primary", disabled=not picked
+    t("Claim ({count})", count=len(picked)),
+    key="pool_claim",
+    type="primary",
+    disabled=not picked or too_many,
 ):
     try:
         with session() as s:

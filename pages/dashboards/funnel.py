@@ -135,6 +135,7 @@ if listed:
         ]
     )
     st.caption(t("The newest {count} of the cohort (at most 200).", count=len(listed)))
-    table(listed_table, f"funnel-{chosen}", "funnel_list")
+    st.caption(t("Click a row to open the opportunity."))
+    table(listed_table, f"funnel-{chosen}", "funnel_list", opens=[o.id for o in listed])
 else:
     st.caption(t("Nothing in this view."))

@@ -20,7 +20,7 @@ from ui.context import actor
 from ui.custom_fields import filter_inputs
 from ui.db import session
 from ui.feedback import show_flash
-from ui.i18n import language, show_error, t
+from ui.i18n import language, nt, show_error, t
 from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
@@ -182,7 +182,7 @@ except CrmError as error:
     show_error(error)
     st.stop()
 total_text = _total_text(found)
-st.caption(t("{count} leads found.", count=total_text))
+st.caption(nt("{count} lead found.", "{count} leads found.", found.total, count=total_text))
 
 if found.rows:
     st.dataframe(_table(found, channel_labels), hide_index=True, width="stretch")

@@ -20,7 +20,8 @@ from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import search_input, text_input
 from ui.orders import order_frame, yuan
-from ui.sales import local
+from ui.sales import DETAIL_PAGE, local
+from ui.tables import open_table
 
 PAGE_SIZE = 50
 _NOTICE = "approvals_notice"
@@ -72,7 +73,10 @@ frame[t("Made at")] = [local(r.created_at) for r in page.rows]
 frame[t("Within your limit")] = [
     t("Yes") if discount_within(r.list_price, r.amount, limit) else t("No") for r in page.rows
 ]
-st.dataframe(frame, hide_index=True, width="stretch")
+open_table(
+    frame, [r.opportunity_id for r in page.rows], key="approvals_rows", open_page=DETAIL_PAGE
+)
+st.caption(t("Click a row to open the opportunity."))
 
 st.subheader(t("Decide"))
 by_id = {r.id: r for r in page.rows}

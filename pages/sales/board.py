@@ -12,7 +12,7 @@ from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
-from crm_core.platform.permissions import DataScope
+from crm_core.platform.permissions import DataScope, Permission
 from crm_core.sales.board import (
     BOARD_STAGES,
     COUNT_CAP,
@@ -27,12 +27,17 @@ from ui.circulation import number, pager, people
 from ui.context import actor
 from ui.custom_fields import filter_inputs
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.feedback import show_flash
+from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
+from ui.override_actions import override_actions
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
+from ui.tables import pick_table
 
 PAGE_SIZE = 50
 _PAGE = "board_page"
+_PICK = "board_pick"
+_CLEAR = "board_clear"
 
 
 def first_page() -> None:
@@ -153,7 +158,7 @@ def _board(columns) -> None:
                     )
 
 
-def _list(rows, channels: dict[str, str]) -> None:
+def _list(rows, channels: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(
         [
             {
@@ -172,23 +177,15 @@ def _list(rows, channels: dict[str, str]) -> None:
             for r in rows
         ]
     )
-    picked = st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="board_table",
-    )
-    chosen = picked.selection.rows if picked else []
-    if chosen:
-        st.switch_page(DETAIL_PAGE, query_params={"id": str(rows[chosen[0]].opportunity_id)})
-    st.caption(t("Select a row to open the opportunity."))
+    return frame
 
 
 me = actor()
 solo = me.scope is DataScope.SELF
 st.title(t("Opportunity board"))
+show_flash()
+if st.session_state.pop(_CLEAR, False):
+    st.session_state[_PICK] = []
 try:
     with session() as s:
         lines = {line.id: line.name for line in list_business_lines(s)}
@@ -236,13 +233,25 @@ except CrmError as error:
 
 if as_list:
     shown = f"{number(COUNT_CAP)}+" if total > COUNT_CAP else number(total)
-    st.caption(t("{count} opportunities.", count=shown))
+    st.caption(nt("{count} opportunity.", "{count} opportunities.", total, count=shown))
     if not rows:
         st.info(t("No opportunity matches."))
     else:
-        _list(rows, channels)
+        picked = pick_table(
+            _list(rows, channels),
+            [r.opportunity_id for r in rows],
+            key=_PICK,
+            view=f"{board_filter}|{order}|{page}",
+            open_page=DETAIL_PAGE,
+        )
         if pages > 1:
             pager("board", _PAGE, page, number(pages), last=page >= pages)
+        if me.can(Permission.ASSIGN_OPPORTUNITIES):
+            st.caption(t("Check the rows to act on; click a row to open the opportunity."))
+            st.caption(nt("{n} selected.", "{n} selected.", len(picked)))
+            override_actions(me, picked, owners or {}, key="board", after=_CLEAR)
+        else:
+            st.caption(t("Click a row to open the opportunity."))
 else:
     st.caption(
         t("Open opportunities by stage; won and lost ones of this month. Click a card to open it.")

@@ -19,7 +19,8 @@ from ui.i18n import show_error, t
 from ui.inputs import search_input, text_input
 from ui.orders import order_frame, yuan
 from ui.payment_import import show_payment_import
-from ui.sales import local_now, to_utc
+from ui.sales import DETAIL_PAGE, local_now, to_utc
+from ui.tables import open_table
 
 PAGE_SIZE = 50
 _NOTICE = "payments_notice"
@@ -70,7 +71,9 @@ def listed(page: OrderPage, *, paid: bool) -> None:
     frame[t("Owner now")] = [r.owner_name or "" for r in page.rows]
     if paid:
         frame[t("Refund reason")] = [r.refund_reason or "" for r in page.rows]
-    st.dataframe(frame, hide_index=True, width="stretch")
+    key = "payments_paid_rows" if paid else "payments_due_rows"
+    open_table(frame, [r.opportunity_id for r in page.rows], key=key, open_page=DETAIL_PAGE)
+    st.caption(t("Click a row to open the opportunity."))
 
 
 def choose(label: str, page: OrderPage, key: str) -> int:

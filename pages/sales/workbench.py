@@ -23,6 +23,7 @@ from ui.context import actor
 from ui.db import session
 from ui.figures import percent
 from ui.i18n import nt, show_error, t, tmd
+from ui.notices import notice_text
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -160,7 +161,7 @@ def live_notices() -> None:
     st.subheader(t("Notices ({count} unread)", count=number(unread)))
     if notices:
         for notice in notices:
-            text = tmd(label_of("notice", notice.kind), **(notice.params or {}))
+            text = notice_text(notice)
             if notice.id in arrived:
                 st.toast(text, icon=":material/notifications:")
             st.info(f"{local(notice.created_at)} · {text}")
@@ -252,7 +253,14 @@ with notices_col:
     live_notices()
 
 if bench.team is not None:
-    st.subheader(t("Your team's backlog ({count} reps)", count=number(len(bench.team))))
+    st.subheader(
+        nt(
+            "Your team's backlog ({count} rep)",
+            "Your team's backlog ({count} reps)",
+            len(bench.team),
+            count=number(len(bench.team)),
+        )
+    )
     if transfers:
         st.page_link(
             "pages/circulation/desk.py",

@@ -17,6 +17,7 @@ from ui.circulation import number, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import nt, t, tmd
+from ui.notices import notice_text
 from ui.text import md
 
 me = actor()
@@ -73,9 +74,7 @@ if summary.by_stage:
 st.subheader(t("Notices ({count} unread)", count=number(unread)))
 if notices:
     for notice in notices:
-        st.info(
-            f"{when(notice.created_at)} · {tmd(label_of('notice', notice.kind), **(notice.params or {}))}"
-        )
+        st.info(f"{when(notice.created_at)} · {notice_text(notice)}")
     if unread > len(notices):
         st.caption(t("{count} more unread.", count=number(unread - len(notices))))
     if st.button(t("Mark all read"), key="home_mark_read"):

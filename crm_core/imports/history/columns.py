@@ -142,6 +142,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "落地页",
         "着陆页",
     ),
+    "business_line": ("business line", "product line", "line", "业务线", "产品线", "业务"),
+    "intention_level": (
+        "intention",
+        "intention level",
+        "lead grade",
+        "lead rating",
+        "意向",
+        "意向度",
+        "意向等级",
+        "客户意向",
+    ),
     "phone": ("mobile", "phone number", "telephone", "tel", "手机", "手机号", "电话", "联系电话"),
     "email": ("e-mail", "mail", "邮箱", "电子邮件"),
 }
@@ -164,7 +175,19 @@ TEAM_COLUMNS: dict[str, tuple[str, ...]] = {
 # The owner may be missing (the row goes to the pool or to dispatch); the stage may be given
 # for the whole file (a closed-deals export holds only wins).
 REQUIRED = ("external_id",)
-# The source's stage words -> ours, as the Maven export and most CRMs name them.
+# Value mapping: the columns whose values must be options, and the list each maps onto.
+OPTION_FIELDS: dict[str, str] = {
+    "stage": "stage",
+    "stage_before": "stage",
+    "channel": "channel",
+    "lost_reason": "lost_reason",
+    "business_line": "business_line",
+    "intention_level": "intention_level",
+}
+# What value mapping remembers the history import's choices under.
+IMPORT_KIND = "history"
+# The source's stage words that read as ours besides our own codes and labels, as the
+# Maven export and most CRMs name them (the page shows them matched; the user may change).
 DEFAULT_STAGE_MAP: dict[str, str] = {
     "prospecting": "new",
     "engaging": "qualified",
@@ -181,8 +204,12 @@ CLOSED = ("won", "lost")
 class HistoryOptions:
     """How to read a history file.
 
-    `mapping`: field -> the file's column (None: not in the file); `team_mapping` the same
-    for the team file. `stage_map`: the source's stage (case-folded) -> ours.
+    `mapping`: field -> the file's column (None: not in the file), custom fields as
+    `lead.<code>` / `opportunity.<code>`; `team_mapping` the same for the team file.
+    `value_choices`: field -> {folded source value: option code or `LEAVE`}, the user's
+    value mapping (`crm_core.imports.value_mapping`); other values take the remembered
+    mapping or the option they read as. `business_line_id`: the line of rows whose file
+    gives none.
     `parent_unit_id`: where teams are looked up and, with `create_missing`, where missing
     units are created (missing owners of closed rows become resigned accounts that cannot
     sign in, so people who left keep their wins). `source` prefixes the external ids, so
@@ -194,7 +221,7 @@ class HistoryOptions:
     mapping: dict[str, str | None]
     business_line_id: int
     team_mapping: dict[str, str | None] = field(default_factory=dict)
-    stage_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STAGE_MAP))
+    value_choices: dict[str, dict[str, str]] = field(default_factory=dict)
     parent_unit_id: int | None = None
     create_missing: bool = False
     mode: str = "good_rows"
@@ -213,7 +240,7 @@ class HistoryOptions:
         return (
             tuple(sorted(self.mapping.items(), key=str)),
             tuple(sorted(self.team_mapping.items(), key=str)),
-            tuple(sorted(self.stage_map.items())),
+            tuple(sorted((f, tuple(sorted(c.items()))) for f, c in self.value_choices.items())),
             self.business_line_id,
             self.parent_unit_id,
             self.create_missing,

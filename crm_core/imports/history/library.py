@@ -4,7 +4,7 @@ opportunities a closed-deal row may close instead of adding a second one.
 A row is the same person as a stored lead when the lead's external id equals the row's
 lead id, or its phone (E.164, as the lead library stores it) or e-mail (case and spaces
 aside) equals the row's, in that order. Such a lead may hold an open opportunity in the
-import's business line; when that opportunity came from an import (the lead import's
+row's business line; when that opportunity came from an import (the lead import's
 intake, or an earlier history import) and has no history of its own - still `new`, never
 followed up, nothing paid, no stage but its first - the row is written onto it, so the
 funnel counts one opportunity per person. Otherwise a closed row adds a closed opportunity
@@ -53,7 +53,8 @@ class LibraryMatches:
     by_external_id: dict[str, int] = field(default_factory=dict)
     by_phone: dict[str, int] = field(default_factory=dict)
     by_email: dict[str, int] = field(default_factory=dict)
-    open_in_line: dict[int, OpenOpportunity] = field(default_factory=dict)  # lead id ->
+    # (lead id, business line id) -> the lead's open opportunity in that line
+    open_in_line: dict[tuple[int, int], OpenOpportunity] = field(default_factory=dict)
 
     def lead_of(self, external_id: str | None, phone: str | None, email: str | None) -> int | None:
         """The stored lead a row's person is, or None."""
@@ -75,14 +76,14 @@ def _chunks(values: set[str]):
 
 def match_library(
     session: Session,
-    business_line_id: int,
+    business_line_ids: set[int],
     external_ids: set[str],
     phones: set[str],
     emails: set[str],
 ) -> LibraryMatches:
     """The stored leads of these ids, phones and e-mails (merged leads left out: their
     ids and phones moved to the lead they were merged into), and their open opportunities
-    in the line - a few chunked queries, whatever the file's size."""
+    in the file's lines - a few chunked queries, whatever the file's size."""
     found = LibraryMatches()
     live = col(Lead.merged_into_id).is_(None)
     for chunk in _chunks(external_ids):
@@ -97,13 +98,13 @@ def match_library(
         found.by_email.update(session.exec(query).all())
     leads = {*found.by_external_id.values(), *found.by_phone.values(), *found.by_email.values()}
     if leads:
-        found.open_in_line = _open_opportunities(session, business_line_id, leads)
+        found.open_in_line = _open_opportunities(session, business_line_ids, leads)
     return found
 
 
 def _open_opportunities(
-    session: Session, business_line_id: int, leads: set[int]
-) -> dict[int, OpenOpportunity]:
+    session: Session, business_line_ids: set[int], leads: set[int]
+) -> dict[tuple[int, int], OpenOpportunity]:
     o = Opportunity
     from_import = or_(
         col(o.history_import_id).is_not(None),
@@ -123,21 +124,30 @@ def _open_opportunities(
         .scalar_subquery()
         <= 1,
     )
-    found: dict[int, OpenOpportunity] = {}
+    found: dict[tuple[int, int], OpenOpportunity] = {}
     ids = {str(i) for i in leads}
     for chunk in _chunks(ids):
         query = (
-            select(o.lead_id, o.id, o.created_at, Lead.created_at, and_(from_import, untouched))
+            select(
+                o.lead_id,
+                o.business_line_id,
+                o.id,
+                o.created_at,
+                Lead.created_at,
+                and_(from_import, untouched),
+            )
             .join(Lead, Lead.id == o.lead_id)
             .where(
                 col(o.lead_id).in_([int(i) for i in chunk]),
-                o.business_line_id == business_line_id,
+                col(o.business_line_id).in_(business_line_ids),
                 o.pool_state != "closed",
             )
         )
-        for lead_id, opportunity_id, opened, first_contact, adoptable in session.exec(query):
+        for lead_id, line_id, opportunity_id, opened, first_contact, adoptable in session.exec(
+            query
+        ):
             # An imported lead's opportunity may carry the import's day while the lead
             # carries the source's first contact: the person's start is the earlier one.
             start = min(opened, first_contact)
-            found[lead_id] = OpenOpportunity(opportunity_id, start, bool(adoptable))
+            found[(lead_id, line_id)] = OpenOpportunity(opportunity_id, start, bool(adoptable))
     return found

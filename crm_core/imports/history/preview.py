@@ -11,8 +11,10 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from crm_core.imports.history.columns import MODES, REQUIRED, UNOWNED, HistoryOptions
+from crm_core.imports.history.custom import CustomColumn
 from crm_core.imports.history.people import HistoryIssue, Mapping
 from crm_core.imports.history.rows import HistoryRow, read_history
+from crm_core.imports.history.values import ValueColumn
 from crm_core.models import DEFAULT_STAGES, BusinessLine, OrgUnit
 from crm_core.org.units import get_unit
 from crm_core.platform import clock
@@ -47,6 +49,9 @@ class HistoryReport:
     preview: bool = True
     refused: bool = False
     import_id: int | None = None
+    # field -> the column's distinct values and the option each maps onto (value mapping)
+    values: dict[str, ValueColumn] = field(default_factory=dict)
+    custom_values: int = 0  # custom field values a run stored
 
     @property
     def rejected(self) -> int:
@@ -63,6 +68,7 @@ class HistoryPlan:
     rows: list[HistoryRow]
     mapping: Mapping
     report: HistoryReport
+    custom: dict[str, CustomColumn] = field(default_factory=dict)
 
 
 _MAP_MISSING = {
@@ -94,8 +100,6 @@ def mapping_problems(options: HistoryOptions) -> list[str]:
     if options.unowned not in UNOWNED:
         problems.append(N_("Choose where rows without an owner go."))
     if options.default_stage is not None and options.default_stage not in DEFAULT_STAGES:
-        problems.append(N_("A source stage maps to an unknown stage."))
-    if any(stage not in DEFAULT_STAGES for stage in options.stage_map.values()):
         problems.append(N_("A source stage maps to an unknown stage."))
     return problems
 
@@ -166,9 +170,10 @@ def plan_history(
         unowned=sum(1 for r in rows if r.pool_state in ("public", "unassigned")),
         taken_over=sum(1 for r in rows if r.takeover is not None),
         known_people=sum(1 for r in rows if r.lead_id is not None),
+        values=reading.values,
     )
     report.refused = options.mode == "all_or_nothing" and bool(report.issues)
-    return HistoryPlan(rows, mapping, report)
+    return HistoryPlan(rows, mapping, report, reading.custom)
 
 
 def _units_named(mapping: Mapping):

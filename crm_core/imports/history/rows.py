@@ -1,7 +1,8 @@
 """Reading a history file into rows: what each row says, where it goes and what it warns.
 
-What a row gets wrong (no id, an unknown stage or channel, a date that is no date, a win
-the importer may not bring as revenue ...) makes it a bad row: its spreadsheet row, the
+What a row gets wrong (no id, a stage or channel value mapped onto no option, a date that
+is no date, a custom field's cell that is not of its kind, a win the importer may not bring
+as revenue ...) makes it a bad row: its spreadsheet row, the
 file's column and the reason. What real exports hold and the product can keep makes a
 warning on a kept row instead: a closed row without a close date takes the latest date it
 holds; a row closed before it was created keeps the file's dates; a win without an amount
@@ -20,7 +21,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from crm_core.imports.history.columns import CLOSED, HistoryOptions
+from crm_core.custom_fields.cells import FieldValue
+from crm_core.custom_fields.values import UNKNOWN_FIELD
+from crm_core.imports.history.columns import CLOSED, COLUMNS, HistoryOptions
+from crm_core.imports.history.custom import CustomColumn, custom_columns, read_custom
 from crm_core.imports.history.library import email_key, match_library, phone_key
 from crm_core.imports.history.people import (
     HistoryIssue,
@@ -31,18 +35,13 @@ from crm_core.imports.history.people import (
     cells_of,
     read_teams,
 )
-from crm_core.imports.history.values import (
-    Unreadable,
-    channel_resolver,
-    lost_reason_resolver,
-    proven_stage,
-    stage_resolver,
-)
+from crm_core.imports.history.values import ValueColumn, ValueMaps, proven_stage, value_columns
 from crm_core.imports.leads.columns import word
 from crm_core.models import Lead, Opportunity
 from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import file_zone, to_local, to_utc
+from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
@@ -79,6 +78,10 @@ class HistoryRow:
     lead_id: int | None = None
     lead_key: tuple[str, str] | None = None
     takeover: int | None = None
+    business_line_id: int = 0
+    intention_level: str | None = None
+    # Custom field values the row gives: entity (lead / opportunity) -> {field id: value}.
+    custom: dict[str, dict[int, FieldValue]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +93,9 @@ class FileReading:
     warnings: list[HistoryIssue] = field(default_factory=list)
     skipped: int = 0
     mapping: Mapping = field(default_factory=Mapping)
+    # The option columns with their distinct values (value mapping), and the custom fields.
+    values: dict[str, ValueColumn] = field(default_factory=dict)
+    custom: dict[str, CustomColumn] = field(default_factory=dict)
 
 
 def _amount(text: str) -> Decimal:
@@ -124,16 +130,6 @@ def _date(cell, name: str, zone: ZoneInfo) -> datetime | None:
         raise Refused(name, N_("Not a date: {value}."), value=text) from None
 
 
-def _read(cell, name: str, resolve) -> str | None:
-    text = cell(name)
-    if not text:
-        return None
-    try:
-        return resolve(text)
-    except Unreadable as refusal:
-        raise Refused(name, refusal.reason, **refusal.params) from None
-
-
 class _Reader:
     """Reads the rows one by one, with what the whole file shares."""
 
@@ -145,18 +141,27 @@ class _Reader:
         self.cells = {name: cells_of(frame, header.get(name), options) for name in header}
         self.zone = file_zone(session, options.time_zone)
         self.mapper = PeopleMapper(session, actor, options)
-        self.channel = channel_resolver(session)
-        self.stage = stage_resolver(session, options.stage_map)
-        self.lost_reason = lost_reason_resolver(session)
+        offered = custom_columns(session, actor)
+        unknown = [n for n, c in header.items() if c and n not in COLUMNS and n not in offered]
+        if unknown:
+            raise ValidationError(UNKNOWN_FIELD, field=unknown[0])
+        self.custom = {n: c for n, c in offered.items() if header.get(n)}
+        self.out.custom = self.custom
+        self.out.values = value_columns(session, self.cells, options, self.custom)
+        self.maps = ValueMaps(session, self.out.values)
         # A won row becomes a paid order, i.e. revenue on the dashboards: only someone who
         # may record payments may bring revenue in, as by hand or by the payment import.
         self.may_record_revenue = actor.can(Permission.RECORD_PAYMENTS)
         blank = [None] * len(frame.index)
         ids = [c for c in self.cells.get("external_id", blank) if c]
         self.known = _known(session, [external_key(options, i) for i in ids])
+        lines = {options.business_line_id}
+        for value in self.out.values.get("business_line", ValueColumn("", [])).values:
+            if value.code is not None:
+                lines.add(self.maps.lines[value.code])
         self.library = match_library(
             session,
-            options.business_line_id,
+            lines,
             {c for c in self.cells.get("lead_id", blank) if c},
             {p for c in self.cells.get("phone", blank) if (p := phone_key(c))},
             {e for c in self.cells.get("email", blank) if (e := email_key(c))},
@@ -184,13 +189,21 @@ class _Reader:
         if external_key(options, source_id) in self.known:
             self.out.skipped += 1
             return None
-        stage = _read(cell, "stage", self.stage) or options.default_stage
+        maps = self.maps
+        stage = maps.code("stage", cell("stage")) or options.default_stage
         if not stage:
             raise Refused("stage", N_("No stage."))
         closed_row = stage in CLOSED
-        stage_before = _read(cell, "stage_before", self.stage)
-        lost_reason = _read(cell, "lost_reason", self.lost_reason) if stage == "lost" else None
-        channel = _read(cell, "channel", self.channel)
+        stage_before = maps.code("stage_before", cell("stage_before"))
+        lost_reason = maps.code("lost_reason", cell("lost_reason")) if stage == "lost" else None
+        channel = maps.code("channel", cell("channel"))
+        line = maps.line(cell("business_line")) or options.business_line_id
+        intention = maps.code("intention_level", cell("intention_level"))
+        custom: dict[str, dict[int, FieldValue]] = {}
+        for name, column in self.custom.items():
+            value = read_custom(column, cell(name), maps.choice)
+            if value is not None:
+                custom.setdefault(column.entity, {})[column.field.id] = value
         created, closed = _date(cell, "created_at", self.zone), _date(cell, "closed_at", self.zone)
         if stage == "won" and not self.may_record_revenue:
             raise Refused(
@@ -199,7 +212,7 @@ class _Reader:
                     "A won opportunity brings revenue: importing it needs the right to record payments."
                 ),
             )
-        person = self._person(row, cell, closed_row)
+        person = self._person(row, cell, closed_row, line)
         if closed_row and closed is None:
             closed = self._last_known_date(row, created, person)
         elif not closed_row:
@@ -245,9 +258,12 @@ class _Reader:
             lead_id=person["lead_id"],
             lead_key=person["lead_key"],
             takeover=person["takeover"],
+            business_line_id=line,
+            intention_level=intention,
+            custom=custom,
         )
 
-    def _person(self, row: int, cell, closed_row: bool) -> dict:
+    def _person(self, row: int, cell, closed_row: bool, line: int) -> dict:
         """Which lead the row's person is (stored, or new and shared with the file's other
         rows of that person) and the stored opportunity it is written onto, if any."""
         lead_external_id = cell("lead_id")
@@ -267,17 +283,17 @@ class _Reader:
             "lead_key": lead_key,
             "takeover": None,
         }
-        stored = self.library.open_in_line.get(lead_id) if lead_id is not None else None
+        stored = self.library.open_in_line.get((lead_id, line)) if lead_id is not None else None
         if stored is not None and stored.adoptable and stored.id not in self.taken:
             self.taken.add(stored.id)
             found.update(takeover=stored.id, created_at=stored.created_at)
             return found
         person = lead_id if lead_id is not None else lead_key
         if not closed_row and person is not None:
-            if stored is not None or person in self.open_people:
+            if stored is not None or (person, line) in self.open_people:
                 column = next(n for n in ("lead_id", "phone", "email") if cell(n))
                 raise Refused(column, ALREADY_OPEN)
-            self.open_people.add(person)
+            self.open_people.add((person, line))
         return found
 
     def _last_known_date(self, row: int, created, person: dict) -> datetime:

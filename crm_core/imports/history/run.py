@@ -9,7 +9,9 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from crm_core.imports.history.columns import HistoryOptions
+from crm_core.imports.history.custom import write_custom
 from crm_core.imports.history.preview import HistoryReport, plan_history
+from crm_core.imports.history.values import remember
 from crm_core.imports.history.write import create_missing, write_rows
 from crm_core.models.dashboards import HistoryImport
 from crm_core.platform import audit, clock
@@ -52,12 +54,16 @@ def run_history_import(
         session.flush()
         if not report.refused and plan.rows:
             made = create_missing(session, actor, plan.mapping, batch.id)
-            write_rows(session, actor, options, plan.rows, made, batch.id, progress)
+            written = write_rows(session, actor, options, plan.rows, made, batch.id, progress)
+            report.custom_values = _custom_values(session, plan, written)
             batch.imported = len(plan.rows)
             batch.users_created = len(plan.mapping.new_users)
             batch.units_created = len(plan.mapping.new_units)
         batch.finished_at = clock.now()
         session.add(batch)
+        if not report.refused:
+            # Applied: the value mapping is remembered for the next history file.
+            remember(session, actor, report.values)
         session.flush()
         audit.record(
             session,
@@ -79,6 +85,20 @@ def run_history_import(
         session.commit()
     report.import_id = batch.id
     return report
+
+
+def _custom_values(session: Session, plan, written: list[tuple[int, int]]) -> int:
+    """The rows' custom field values onto the opportunities and leads written (a person's
+    later row wins over an earlier one for a lead field)."""
+    if not plan.custom:
+        return 0
+    values: dict[str, dict[int, dict]] = {"opportunity": {}, "lead": {}}
+    for row, (opportunity_id, lead_id) in zip(plan.rows, written, strict=True):
+        if "opportunity" in row.custom:
+            values["opportunity"][opportunity_id] = row.custom["opportunity"]
+        if "lead" in row.custom:
+            values["lead"].setdefault(lead_id, {}).update(row.custom["lead"])
+    return write_custom(session, plan.custom.values(), values)
 
 
 def list_history_imports(session: Session, actor: Actor, *, limit: int = 20) -> list[HistoryImport]:

@@ -1,89 +1,156 @@
-"""How a history file's values read onto the company's lists: one small function per
-column (channel, stage, lost reason), each answering a code or refusing the value with
-its reason, and what stages a row's own data proves it reached.
+"""How a history file's values read onto the company's lists, through value mapping
+(`crm_core.imports.value_mapping`): the stage (and the stage before closing), channel,
+lost reason, business line and intention level columns, and the choice custom fields.
 
-Each resolver reads the option list once and remembers each distinct value, so a file of
-many rows costs one lookup per distinct word.
+`value_columns` lists each mapped column's distinct values with their row counts and the
+option each resolves to (the user's choice, a mapping remembered from an earlier history
+file, or the option it reads as; a stage also reads as the words most CRMs use, see
+`DEFAULT_STAGE_MAP`). `ValueMaps` answers a row's cell with its code, or refuses the row
+with the reason when the value maps onto nothing. `remember` stores the choices when an
+import is applied. Each column is resolved once for the whole file: a file of many rows
+costs one lookup per distinct value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
-from crm_core.imports.leads.columns import word
-from crm_core.models import DEFAULT_STAGES, OPEN_STAGES
-from crm_core.platform.i18n import N_, NC_
-from crm_core.platform.metadata import find_option
+from crm_core.custom_fields.cells import NOT_A_CHOICE
+from crm_core.imports.history.columns import (
+    DEFAULT_STAGE_MAP,
+    IMPORT_KIND,
+    OPTION_FIELDS,
+    HistoryOptions,
+)
+from crm_core.imports.history.custom import CustomColumn, split_choices
+from crm_core.imports.history.people import Refused
+from crm_core.imports.value_mapping import (
+    BY_OPTION,
+    ResolvedValue,
+    code_map,
+    distinct_values,
+    field_category,
+    remember_values,
+    resolve_values,
+    value_key,
+)
+from crm_core.models import OPEN_STAGES
+from crm_core.platform.actor import Actor
+from crm_core.platform.i18n import N_
+from crm_core.platform.metadata import list_business_lines
 from crm_core.sales.stages import funnel_rank
 
+UNMAPPED = {
+    "stage": N_("{value} is not mapped onto a stage."),
+    "channel": N_("{value} is not mapped onto a channel."),
+    "lost_reason": N_("{value} is not mapped onto a lost reason."),
+    "business_line": N_("{value} is not mapped onto a business line."),
+    "intention_level": N_("{value} is not mapped onto an intention level."),
+}
 
-class Unreadable(ValueError):
-    """A value that is no option of its list: the reason (a message) and its fields."""
 
-    def __init__(self, message: str, /, **params: object) -> None:
-        super().__init__(message)
-        self.reason, self.params = message, params
+@dataclass(frozen=True)
+class ValueColumn:
+    """A mapped column of the file whose values must be options: the list it maps onto
+    (`category`, for a choice custom field `field:<id>`) and its distinct values."""
+
+    category: str
+    values: list[ResolvedValue]
 
 
-def _remembered(read: Callable[[str], str]) -> Callable[[str], str]:
-    seen: dict[str, str | Unreadable] = {}
+def option_columns(
+    options: HistoryOptions, custom: dict[str, CustomColumn]
+) -> dict[str, tuple[str, bool]]:
+    """Mapped field -> (its list, whether a cell holds several values), for the option
+    columns and the choice custom fields the mapping names."""
+    found: dict[str, tuple[str, bool]] = {}
+    for name, header in options.mapping.items():
+        if not header:
+            continue
+        if name in OPTION_FIELDS:
+            found[name] = (OPTION_FIELDS[name], False)
+        elif name in custom and custom[name].field.kind in ("choice", "multi_choice"):
+            column = custom[name]
+            found[name] = (field_category(column.field.id), column.field.kind == "multi_choice")
+    return found
 
-    def resolve(text: str) -> str:
-        if text not in seen:
-            try:
-                seen[text] = read(text)
-            except Unreadable as refusal:
-                seen[text] = refusal
-        found = seen[text]
-        if isinstance(found, Unreadable):
-            raise found
+
+def _resolve(
+    session: Session, category: str, cells: Iterable[str | None], choices: dict[str, str] | None
+) -> list[ResolvedValue]:
+    resolved = resolve_values(session, IMPORT_KIND, category, distinct_values(cells), choices)
+    if category != "stage":
+        return resolved
+    # Prospecting, Engaging ...: the words the Maven export and most CRMs use read as ours
+    # unless the user chose otherwise (a choice, even "leave", has `how` set).
+    return [
+        replace(r, code=DEFAULT_STAGE_MAP[r.key], how=BY_OPTION)
+        if r.how is None and r.key in DEFAULT_STAGE_MAP
+        else r
+        for r in resolved
+    ]
+
+
+def value_columns(
+    session: Session,
+    cells: dict[str, list[str | None]],
+    options: HistoryOptions,
+    custom: dict[str, CustomColumn],
+) -> dict[str, ValueColumn]:
+    """Each mapped option column (cleaned cells by field) with its distinct values and
+    the option each resolves to: what the page lists for the user to map."""
+    found: dict[str, ValueColumn] = {}
+    for name, (category, several) in option_columns(options, custom).items():
+        column = cells.get(name, [])
+        if several:
+            column = [part for cell in column if cell is not None for part in split_choices(cell)]
+        found[name] = ValueColumn(
+            category, _resolve(session, category, column, options.value_choices.get(name))
+        )
+    return found
+
+
+class ValueMaps:
+    """The file's option columns resolved: a cell -> its code, or the row refused."""
+
+    def __init__(self, session: Session, columns: dict[str, ValueColumn]) -> None:
+        self.columns = columns
+        self.codes = {name: code_map(column.values) for name, column in columns.items()}
+        self.lines = {
+            line.code: line.id for line in list_business_lines(session, active_only=False)
+        }
+
+    def code(self, name: str, text: str | None) -> str | None:
+        """The option code of `text` in the column of field `name`; None for a blank cell.
+        A disabled option still reads: history keeps it."""
+        if not text:
+            return None
+        found = self.codes.get(name, {}).get(value_key(text))
+        if found is None:
+            category = OPTION_FIELDS.get(name, "")
+            raise Refused(name, UNMAPPED[category], value=text)
         return found
 
-    return resolve
+    def line(self, text: str | None) -> int | None:
+        """The business line id of a cell, None for a blank one."""
+        code = self.code("business_line", text)
+        return None if code is None else self.lines[code]
+
+    def choice(self, name: str, field_code: str, text: str) -> str:
+        """A choice custom field's code for one value; unmapped refuses the row."""
+        found = self.codes.get(name, {}).get(value_key(text))
+        if found is None:
+            raise Refused(name, NOT_A_CHOICE, field=field_code, value=text)
+        return found
 
 
-def channel_resolver(session: Session) -> Callable[[str], str]:
-    """A file's channel word -> the channel's code (code or either label, any case or
-    width); an unknown word is refused. A disabled channel still reads: history keeps it."""
-
-    def read(text: str) -> str:
-        option = find_option(session, "channel", text)
-        if option is None:
-            raise Unreadable(N_("Unknown or disabled channel {channel}."), channel=text)
-        return option.code
-
-    return _remembered(read)
-
-
-def stage_resolver(session: Session, stage_map: dict[str, str]) -> Callable[[str], str]:
-    """A file's stage word -> our stage: the importer's stage map first (the source's own
-    words), then the stage list's codes and labels; anything else is refused."""
-    mapped = {word(k): v for k, v in stage_map.items()}
-
-    def read(text: str) -> str:
-        stage = mapped.get(word(text))
-        if stage is None:
-            option = find_option(session, "stage", text)
-            stage = option.code if option is not None else None
-        if stage not in DEFAULT_STAGES:
-            raise Unreadable(NC_("history_import.error", "Unknown stage: {stage}."), stage=text)
-        return stage
-
-    return _remembered(read)
-
-
-def lost_reason_resolver(session: Session) -> Callable[[str], str]:
-    """A file's lost reason -> the lost reason's code; an unknown one is refused."""
-
-    def read(text: str) -> str:
-        option = find_option(session, "lost_reason", text)
-        if option is None:
-            raise Unreadable(N_("Unknown lost reason {reason}."), reason=text)
-        return option.code
-
-    return _remembered(read)
+def remember(session: Session, actor: Actor, columns: dict[str, ValueColumn]) -> None:
+    """Store the user's value mapping for the next history file (the run only)."""
+    for column in columns.values():
+        remember_values(session, actor, IMPORT_KIND, column.category, column.values)
 
 
 def proven_stage(stage: str, stage_before: str | None, qualified: bool) -> str:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crm_core.imports.history.columns import HistoryOptions
 from crm_core.imports.history.people import Mapping
@@ -64,6 +64,7 @@ _OPPORTUNITY_COLUMNS = (
     "external_id",
     "history_import_id",
     "furthest_stage",
+    "intention_level",
 )
 _STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
 _FLOW_COLUMNS = (
@@ -217,8 +218,9 @@ def write_rows(
     made: dict,
     batch_id: int,
     progress: Callable[[float], None] | None,
-) -> None:
-    """Write the plan's rows (flushes, no commit)."""
+) -> list[tuple[int, int]]:
+    """Write the plan's rows (flushes, no commit); returns each row's (opportunity id, lead
+    id), in the rows' order, for what is written beside them (custom field values)."""
 
     def real(key: int | str | None) -> int | None:
         return key if key is None or isinstance(key, int) else made[key]
@@ -232,7 +234,7 @@ def write_rows(
     opportunity_rows = [
         (
             r.lead_id or new_lead[id(r)],
-            options.business_line_id,
+            r.business_line_id,
             "new",
             r.stage,
             r.pool_state,
@@ -250,6 +252,7 @@ def write_rows(
             external_key(options, r.external_id),
             batch_id,
             r.furthest,
+            r.intention_level,
         )
         for r in fresh
     ]
@@ -284,8 +287,25 @@ def write_rows(
     _chunked(session, StageHistory, _STAGE_COLUMNS, stages)
     _chunked(session, FlowEvent, _FLOW_COLUMNS, flows)
     _chunked(session, SalesOrder, _ORDER_COLUMNS, orders)
+    lead_of = {r.takeover: r.lead_id for r in taken}
+    if taken:
+        # A row written onto a stored opportunity is of that opportunity's lead.
+        lead_of = dict(
+            session.exec(
+                select(Opportunity.id, Opportunity.lead_id).where(
+                    col(Opportunity.id).in_(list(lead_of))
+                )
+            ).all()
+        )
     if progress:
         progress(1.0)
+    return [
+        (
+            opportunity_of[id(r)],
+            lead_of[r.takeover] if r.takeover is not None else (r.lead_id or new_lead[id(r)]),
+        )
+        for r in rows
+    ]
 
 
 def _take_over(session: Session, options: HistoryOptions, rows, real, batch_id: int) -> None:
@@ -311,6 +331,7 @@ def _take_over(session: Session, options: HistoryOptions, rows, real, batch_id: 
             external_id=bindparam("b_external"),
             history_import_id=bindparam("b_batch"),
             furthest_stage=bindparam("b_furthest"),
+            intention_level=bindparam("b_intention"),
         )
     )
     session.connection().execute(
@@ -332,6 +353,7 @@ def _take_over(session: Session, options: HistoryOptions, rows, real, batch_id: 
                 "b_external": external_key(options, r.external_id),
                 "b_batch": batch_id,
                 "b_furthest": r.furthest,
+                "b_intention": r.intention_level,
             }
             for r in rows
         ],

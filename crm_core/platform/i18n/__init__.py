@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core.platform.i18n.labels import LABELS
-from crm_core.platform.i18n.markers import CONTEXT_SEPARATOR, N_, NC_
+from crm_core.platform.i18n.markers import CONTEXT_SEPARATOR, N_, NC_, NP_
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -26,6 +26,7 @@ __all__ = [
     "LOCALE_DIR",
     "N_",
     "NC_",
+    "NP_",
     "catalogue",
     "error_text",
     "is_message",

@@ -22,7 +22,17 @@ ROOT = LOCALE_DIR.parent
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 # The calls whose first argument is a message: `t`/`tmd` on pages, `translate` in the core,
 # `N_`/`NC_` where a message is written before it is shown, and the plural forms.
-KEYWORDS = ("t", "tmd", "translate", "N_", "NC_:1c,2", "nt:1,2", "ntranslate:1,2")
+KEYWORDS = (
+    "t",
+    "tmd",
+    "translate",
+    "N_",
+    "NC_:1c,2",
+    "NP_:1,2",
+    "nt:1,2",
+    "ntmd:1,2",
+    "ntranslate:1,2",
+)
 
 
 def extract_messages(
@@ -96,7 +106,9 @@ def missing() -> None:
         messages = read_po(source, locale=LOCALES["zh"])
     wanted = {}
     for message in messages:
-        if message.id and not message.string:
+        if message.id and not any(
+            message.string if isinstance(message.string, tuple) else [message.string]
+        ):
             key = message.id if isinstance(message.id, str) else message.id[0]
             wanted[f"{message.context}\x04{key}" if message.context else key] = ""
     print(json.dumps(wanted, ensure_ascii=False, indent=1))
@@ -104,21 +116,25 @@ def missing() -> None:
 
 def fill(path: str) -> None:
     """Take translations from a JSON file shaped as `missing` prints it (`{msgid: 中文}`):
-    the Chinese catalogue gets them, the English one repeats its msgid. Plurals are edited
-    in the `.po` files by hand."""
+    the Chinese catalogue gets them (one form for every count, keyed by the singular), the
+    English one repeats its msgid (both forms of a plural)."""
     given = json.loads(Path(path).read_text(encoding="utf-8"))
     for language, locale in LOCALES.items():
         folder = LOCALE_DIR / locale / "LC_MESSAGES"
         with (folder / f"{DOMAIN}.po").open("rb") as source:
             messages = read_po(source, locale=locale)
         for message in messages:
-            if not message.id or message.string or not isinstance(message.id, str):
+            plural = not isinstance(message.id, str)
+            done = any(message.string) if plural else message.string
+            if not message.id or done:
                 continue
-            key = f"{message.context}\x04{message.id}" if message.context else message.id
+            text = message.id[0] if plural else message.id
+            key = f"{message.context}\x04{text}" if message.context else text
             if language == "en":
-                message.string = message.id
+                message.string = tuple(message.id) if plural else message.id
             elif given.get(key):
-                message.string = given[key]
+                # Chinese has one form for every count.
+                message.string = (given[key],) if plural else given[key]
         with (folder / f"{DOMAIN}.po").open("wb") as target:
             write_po(target, messages, width=0, omit_header=False, ignore_obsolete=True)
 

@@ -4,7 +4,7 @@ a label (a business line's own stage, say) shows as itself."""
 
 from __future__ import annotations
 
-from crm_core.platform.i18n.markers import N_, NC_
+from crm_core.platform.i18n.markers import N_, NC_, NP_
 
 LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
@@ -243,6 +243,8 @@ LABELS: dict[str, dict[str, str]] = {
         "landing_page": N_("Landing page"),
         "phone": N_("Phone"),
         "email": N_("E-mail"),
+        "business_line": N_("Business line"),
+        "intention_level": N_("Intention level"),
     },
     "history_import.file": {
         "pipeline": NC_("history_import.file", "Opportunities"),
@@ -407,10 +409,11 @@ LABELS: dict[str, dict[str, str]] = {
         "collision.colleague": N_(
             "{by} entered a person your team already follows up (opportunity #{opportunity}); the inquiry was logged on it."
         ),
+        # With a count, NOTICE_PLURALS words these; the labels here read for any count.
         "collision.colleagues": N_(
-            "{by} brought in {count} people your team already follows up; each inquiry was logged on its opportunity."
+            "{by} brought in people your team already follows up ({count}); each inquiry was logged on its opportunity."
         ),
-        "dispatch.received": N_("You received {count} new opportunities."),
+        "dispatch.received": N_("New opportunities for you: {count}."),
         "order.discount_approved": N_(
             "{approver} approved the discount of order {order}: it can be paid."
         ),
@@ -423,10 +426,10 @@ LABELS: dict[str, dict[str, str]] = {
         "order.paid": N_("Order {order} was paid (¥{amount}): opportunity #{opportunity} is won."),
         "order.refunded": N_("Order {order} was refunded."),
         "recycle.warning": N_(
-            "{count} of your opportunities will be recycled soon: follow them up."
+            "Opportunities of yours to be recycled soon: {count}. Follow them up."
         ),
         "renewal.opened": N_(
-            "{count} renewal opportunities were opened for you: their students' courses end soon."
+            "Renewal opportunities opened for you, their students' courses ending soon: {count}."
         ),
         "transfer.approved": N_(
             "Your transfer request for opportunity #{opportunity} was approved."
@@ -847,4 +850,24 @@ LABELS: dict[str, dict[str, str]] = {
         "renewal": N_("Renewal, given to dispatch by its rule"),
         "renewal_owner_gone": N_("Renewal whose win's owner is no longer active"),
     },
+}
+
+# Notices whose words follow their count (`params["count"]`): shown with `ntranslate`
+# instead of LABELS["notice"], so one opportunity does not read as "1 opportunities".
+NOTICE_PLURALS: dict[str, tuple[str, str]] = {
+    "collision.colleagues": NP_(
+        "{by} brought in {n} person your team already follows up; the inquiry was logged on the opportunity.",
+        "{by} brought in {n} people your team already follows up; each inquiry was logged on its opportunity.",
+    ),
+    "dispatch.received": NP_(
+        "You received {n} new opportunity.", "You received {n} new opportunities."
+    ),
+    "recycle.warning": NP_(
+        "{n} of your opportunities will be recycled soon: follow it up.",
+        "{n} of your opportunities will be recycled soon: follow them up.",
+    ),
+    "renewal.opened": NP_(
+        "{n} renewal opportunity was opened for you: the student's course ends soon.",
+        "{n} renewal opportunities were opened for you: their students' courses end soon.",
+    ),
 }

@@ -16,3 +16,9 @@ def NC_(context: str, message: str) -> str:
     """Mark `message` with a context: the same English with another meaning (a person's
     "Name" beside a product's) gets its own translation."""
     return f"{context}{CONTEXT_SEPARATOR}{message}"
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a message whose form follows a count (`{n}` in it): the pair is translated with
+    `ntranslate` where it is shown, with the count."""
+    return (singular, plural)

@@ -1,0 +1,112 @@
+"""Browser: tables people act on. A rep checks rows of the public pool and claims them; a
+manager clicks a row of the desk and lands on that opportunity."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from crm_core.circulation.override import return_to_pool
+from crm_core.models import Opportunity, User
+from crm_core.platform.i18n import translate
+from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
+from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, add_waiting_opportunities
+
+pytestmark = pytest.mark.browser
+ROW = 35  # the data grid's header and row height, in pixels
+
+
+def three_in_the_pool(session, company) -> None:
+    ids = add_waiting_opportunities(session, company, 3)
+    return_to_pool(session, SYSTEM, ids)
+    add_owned_opportunity(session, company, "rep_a2", 9)  # the desk's newest row
+    session.commit()
+
+
+@pytest.fixture(scope="module")
+def app_url(engine, database_url, tmp_path_factory):
+    require_chromium()
+    with app_with_company(
+        engine, database_url, tmp_path_factory.mktemp("tables"), populate=three_in_the_pool
+    ) as url:
+        yield url
+
+
+def grid(page):
+    """The first data grid of the page, once drawn."""
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for(state="visible", timeout=30_000)
+    idle(page)
+    return table.bounding_box()
+
+
+def test_a_rep_checks_pool_rows_and_claims_them(app_url, engine):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        rep = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(rep, app_url, "rep_a1", PASSWORD)
+        expect(rep.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+        rep.get_by_role("link", name=translate("Public pool", "zh")).click()
+        box = grid(rep)
+        # The check box sits at the start of each row; check the first two rows.
+        for row in (1, 2):
+            rep.mouse.click(box["x"] + 12, box["y"] + ROW * row + ROW / 2)
+            idle(rep)
+        claim = rep.get_by_role("button", name=translate("Claim ({count})", "zh").format(count=2))
+        expect(claim).to_be_enabled(timeout=30_000)
+        claim.click()
+        expect(rep.get_by_text("您领取了 2 个", exact=False)).to_be_visible(timeout=30_000)
+        browser.close()
+    with Session(engine) as session:
+        rep_id = session.exec(select(User.id).where(User.username == "rep_a1")).one()
+        claimed = session.exec(select(Opportunity).where(Opportunity.owner_id == rep_id)).all()
+        assert len(claimed) == 2
+
+
+def test_a_click_on_a_desk_row_opens_the_opportunity(app_url, engine):
+    from playwright.sync_api import expect, sync_playwright
+
+    with Session(engine) as session:
+        first = session.exec(select(Opportunity.id).order_by(Opportunity.id.desc())).first()
+    with sync_playwright() as p:
+        browser = launch(p)
+        manager = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(manager, app_url, "bj_manager", PASSWORD)
+        expect(manager.get_by_role("heading", name="欢迎,Bj Manager")).to_be_visible(timeout=30_000)
+        manager.get_by_role("link", name=translate("Manager desk", "zh")).click()
+        box = grid(manager)
+        # A click on the first row's name cell (the desk lists the newest first).
+        manager.mouse.click(box["x"] + 200, box["y"] + ROW * 1.5)
+        expect(manager.get_by_role("heading", name=f"#{first} ", exact=False)).to_be_visible(
+            timeout=30_000
+        )
+        browser.close()
+
+
+def test_a_click_on_a_flow_log_row_opens_the_opportunity(app_url, engine):
+    """The rep's claims are in the flow log; a click on the newest opens its opportunity."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with Session(engine) as session:
+        rep_id = session.exec(select(User.id).where(User.username == "rep_a1")).one()
+        newest = session.exec(
+            select(Opportunity.id)
+            .where(Opportunity.owner_id == rep_id)
+            .order_by(Opportunity.assigned_at.desc(), Opportunity.id.desc())
+        ).first()
+    assert newest is not None, "runs after the claim test of this module"
+    with sync_playwright() as p:
+        browser = launch(p)
+        rep = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(rep, app_url, "rep_a1", PASSWORD)
+        expect(rep.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+        rep.get_by_role("link", name=translate("Flow log", "zh")).click()
+        box = grid(rep)
+        rep.mouse.click(box["x"] + 250, box["y"] + ROW * 1.5)
+        expect(rep.get_by_role("heading", name="#", exact=False).first).to_be_visible(
+            timeout=30_000
+        )
+        expect(rep).to_have_url(f"{app_url}/opportunity?id={newest}", timeout=30_000)
+        browser.close()

@@ -1,0 +1,99 @@
+"""Tables people act on: a check box on each row picks it for the page's bulk actions, and a
+click on a row's cell opens the row's record. The picks are this page's rows only: a new
+page, filter or sort starts with nothing checked, so a bulk action never reaches rows the
+user did not see checked."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+
+def _version(ids: list[int]) -> str:
+    """A short fingerprint of the rows shown: the table's widget changes with them."""
+    return format(zlib.crc32(",".join(map(str, ids)).encode()), "x")
+
+
+def pick_table(
+    frame: pd.DataFrame,
+    ids: list[int],
+    *,
+    key: str,
+    view: str,
+    open_page: str | None = None,
+    column_config: dict | None = None,
+) -> list[int]:
+    """Show `frame` (one row per id of `ids`, in order) and return the ids checked on it,
+    kept in `st.session_state[key]`. `view` names what the table shows (filters, page):
+    while it stays the same, a row checked on the last run that has since left the table
+    (someone else took it) stays picked, so the action says what became of it; another view
+    starts with nothing checked. With `open_page`, a click on a row's cell opens that page
+    with `?id=<the row's id>`."""
+    opening = st.session_state.pop(f"{key}_open", None)
+    if opening is not None and open_page is not None:
+        st.switch_page(open_page, query_params={"id": str(opening)})
+    same_view = st.session_state.get(f"{key}_view") == view
+    seen = set(st.session_state.get(f"{key}_shown", [])) if same_view else set()
+    st.session_state[f"{key}_view"] = view
+    widget = f"{key}_table_{_version(ids)}_{zlib.crc32(view.encode()):x}"
+    st.session_state[f"{key}_shown"] = list(ids)
+
+    def changed() -> None:
+        selection = st.session_state[widget].selection
+        shown = st.session_state.get(f"{key}_shown", [])
+        st.session_state[key] = [shown[row] for row in selection.rows if row < len(shown)]
+        cells = getattr(selection, "cells", None) or []
+        if open_page is not None and cells and cells[0][0] < len(shown):
+            st.session_state[f"{key}_open"] = shown[cells[0][0]]
+
+    modes = ["multi-row", "single-cell"] if open_page is not None else ["multi-row"]
+    st.dataframe(
+        frame,
+        key=widget,
+        on_select=changed,
+        selection_mode=modes,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+    )
+    # Only rows of this view count; anything picked elsewhere is dropped, never kept.
+    allowed = set(ids) | seen
+    picked = [i for i in st.session_state.get(key) or [] if i in allowed]
+    st.session_state[key] = picked
+    return picked
+
+
+def open_table(
+    frame: pd.DataFrame | Any,
+    ids: list[int],
+    *,
+    key: str,
+    open_page: str,
+    column_config: dict | None = None,
+) -> None:
+    """Show `frame` (a data frame or its styler), a click on a row's cell opening its record
+    on `open_page` (`?id=`)."""
+    opening = st.session_state.pop(f"{key}_open", None)
+    if opening is not None:
+        st.switch_page(open_page, query_params={"id": str(opening)})
+    widget = f"{key}_table_{_version(ids)}"
+    st.session_state[f"{key}_shown"] = list(ids)
+
+    def changed() -> None:
+        cells = st.session_state[widget].selection.cells
+        shown = st.session_state.get(f"{key}_shown", [])
+        if cells and cells[0][0] < len(shown):
+            st.session_state[f"{key}_open"] = shown[cells[0][0]]
+
+    st.dataframe(
+        frame,
+        key=widget,
+        on_select=changed,
+        selection_mode="single-cell",
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+    )
