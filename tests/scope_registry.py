@@ -524,6 +524,9 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
     "crm_core.imports.engine.run.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.imports.engine.runs.last_runs": exempt(
+        "own", "the actor's own runs of an import (their audit entries), nobody else's"
+    ),
     # departure
     "crm_core.org.departure.move_open_opportunities": one(
         R(

@@ -52,6 +52,8 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     assert any("导入完成:新增 2" in s.value for s in at.success)
     assert sorted(customers(db)) == ["U1", "U2"]
     assert at.file_uploader[0].value is None  # a fresh uploader after importing
+    # under it, the user's last runs of this import
+    assert [e.label for e in at.expander] == [translate("Your last imports", "zh")]
 
     at.text_input(key="customers_search").input("5678").run()
     assert not at.exception, at.exception

@@ -188,22 +188,28 @@ def test_bad_rows_keep_every_reason_and_warnings_stay_apart(db, admin):
     assert "Channel: “Nowhere” is mapped onto no option." in table[1][-1]
 
 
-def test_all_or_nothing_writes_nothing_and_good_rows_write_the_good(db, admin):
+def test_all_or_nothing_writes_nothing_and_good_rows_write_the_good(db, admin, world):
     before = channel_of(db, 1)
     plan = engine.preview(
         db, admin, SPEC, frame(("13800000001", "SEO", ""), ("13800000002", "??", ""))
     )
-    refused = engine.apply(db, admin, SPEC, plan, "all_or_nothing")
-    assert refused.refused and refused.audit_id is None
+    steps: list[float] = []
+    refused = engine.apply(db, admin, SPEC, plan, "all_or_nothing", progress=steps.append)
+    assert refused.refused and refused.audit_id is None and steps == []
     assert channel_of(db, 1) == before and audits(db) == 0
-    run = engine.apply(db, admin, SPEC, plan, "good_rows")
+    run = engine.apply(db, admin, SPEC, plan, "good_rows", progress=steps.append)
     assert run.stored and run.counts == {"changed": 1, "rejected": 1}
+    assert steps == sorted(steps) and steps[-1] == 1.0
     assert channel_of(db, 1) == "seo" and channel_of(db, 2) == before
     entry = db.get(AuditLog, run.audit_id)
     assert entry.action == "lead.import" and entry.after["counts"] == run.counts
     assert entry.after["file_rows"] == 2
     with pytest.raises(ValidationError):
         engine.apply(db, admin, OTHER_KIND, plan, "good_rows")  # another import's preview
+    (last,) = engine.last_runs(db, admin, SPEC)  # the refused run recorded nothing
+    assert (last.source, last.mode, last.counts) == ("channels.csv", "good_rows", run.counts)
+    other = world.actor(db, "bj_manager")
+    assert engine.last_runs(db, replace(other, permissions=admin.permissions), SPEC) == []
 
 
 def test_value_mapping_is_chosen_then_remembered_per_import_kind(db, admin):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from crm_core.imports.engine import (
@@ -24,12 +25,13 @@ from crm_core.imports.engine import (
     apply,
     guess_columns,
     import_fields,
+    last_runs,
     missing,
     preview,
     rejected_rows_csv,
 )
 from crm_core.platform.i18n import label_of
-from ui.company_time import file_zone_picker
+from ui.company_time import file_zone_picker, show_time
 from ui.db import session
 from ui.file_import import (
     ImportFlow,
@@ -88,7 +90,15 @@ def category_label(spec: ImportSpec, category: str) -> str:
 def run_pending(spec: ImportSpec, actor, key: str) -> None:
     """Import the preview the Import button asked for on the last run (call it early on
     the page, before anything reads what the import changes)."""
-    flow_of(key).run_pending(lambda s, plan, mode: apply(s, actor, spec, plan, mode))
+
+    def run(s, plan: Preview, mode: str) -> ImportRun:
+        bar = st.progress(0.0, text=t("Importing..."))
+        try:
+            return apply(s, actor, spec, plan, mode, progress=bar.progress)
+        finally:
+            bar.empty()
+
+    flow_of(key).run_pending(run)
 
 
 def show_counts(spec: ImportSpec, run: ImportRun) -> None:
@@ -130,6 +140,7 @@ def import_page(
     )
     frame = read_upload(upload)
     if frame is None:
+        _last_runs(spec, actor, key)
         return
     st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
     with session() as s:
@@ -192,6 +203,32 @@ def import_page(
         can = ready(plan)
     label = texts.import_button or t("Import")
     flow.import_button(label, f"{key}_import", disabled=not can)
+
+
+def _last_runs(spec: ImportSpec, actor, key: str) -> None:
+    """The reader's own last runs of this import: when, which file, what it stored."""
+    with session() as s:
+        runs = last_runs(s, actor, spec)
+    if not runs:
+        return
+    with st.expander(t("Your last imports"), expanded=False):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("Time"): show_time(run.at),
+                        t("File"): run.source,
+                        t("Result"): ", ".join(
+                            f"{category_label(spec, c)} {n}" for c, n in run.counts.items() if n
+                        ),
+                    }
+                    for run in runs
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key=f"{key}_last_runs",
+        )
 
 
 def _show_preview(

@@ -16,6 +16,7 @@ from crm_core.imports.engine.run import (
     preview,
     rejected_rows_csv,
 )
+from crm_core.imports.engine.runs import PastRun, last_runs
 from crm_core.imports.engine.spec import (
     KINDS,
     FieldSpec,
@@ -35,12 +36,14 @@ __all__ = [
     "ImportOptions",
     "ImportRun",
     "ImportSpec",
+    "PastRun",
     "Preview",
     "RowReader",
     "WriteOutcome",
     "apply",
     "guess_columns",
     "import_fields",
+    "last_runs",
     "missing",
     "preview",
     "rejected_rows_csv",

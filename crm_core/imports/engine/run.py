@@ -12,9 +12,7 @@ remember and the audit entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -25,12 +23,11 @@ from crm_core.custom_fields.definitions import field_label
 from crm_core.custom_fields.values import write_values
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.imports.engine.cells import CellProblem, CellReading, message, read_cell
+from crm_core.imports.engine.model import Findings, ImportRun, Preview, RowReader
 from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec
 from crm_core.imports.file_import import (
     FieldIssue,
     FileCells,
-    FilePreview,
-    ImportResult,
     RejectedRow,
     all_or_nothing_refuses,
     audit_import,
@@ -59,97 +56,6 @@ from crm_core.platform.i18n import N_
 
 CUSTOM_PREFIX = "custom."  # custom fields' names among an import's fields
 OTHER_IMPORT = N_("This preview belongs to another import. Upload the file again.")
-
-
-@dataclass(frozen=True)
-class Preview(FilePreview):
-    """What storing the file would do: the good `rows` (the spec's typed rows, each with
-    its `category`), the rejected rows, `warnings` (rows that are stored but deserve a
-    look), each option column's distinct values and options (`values`), the custom field
-    values per row number (`custom`), and the spec's own figures (`details`)."""
-
-    kind: str = ""
-    categories: tuple[str, ...] = ()
-    fields: tuple[FieldSpec, ...] = ()
-    warnings: tuple[FieldIssue, ...] = ()
-    values: Mapping[str, list[ResolvedValue]] = field(default_factory=dict)
-    custom: Mapping[int, Mapping[int, Any]] = field(default_factory=dict)
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Good rows per category, and `rejected`."""
-        counts = dict.fromkeys(self.categories, 0)
-        for row in self.rows:
-            counts[row.category] += 1
-        counts["rejected"] = len(self.rejected)
-        return counts
-
-    def rows_in(self, *categories: str) -> list[Any]:
-        """The good rows of these categories, in file order."""
-        return [row for row in self.rows if row.category in categories]
-
-
-@dataclass(frozen=True)
-class ImportRun(ImportResult):
-    """What `apply` did: the write's counts and details, and the audit entry. When all or
-    nothing refused the file (`refused`), nothing was written and `counts` say what the
-    file held."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    audit_id: int | None = None
-    failed: tuple[FieldIssue, ...] = ()  # rows that changed since the preview
-    result: Any = None  # what the spec's write hands back beyond its counts
-
-
-class RowReader:
-    """One row while the spec builds its typed row: `values` holds each field's typed value
-    (None: blank, a placeholder, no column, or a cell that did not read), `texts` the
-    cleaned cells; `bad` rejects the row with a reason."""
-
-    def __init__(
-        self, number: int, values: dict[str, Any], texts: dict[str, str | None], today: date
-    ):
-        self.number = number
-        self.today = today  # the company's date, for "not in the future" checks
-        self.values = values
-        self.texts = texts
-        self.issues: list[tuple[str, str, dict[str, Any]]] = []
-
-    def __getitem__(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def bad(self, name: str, key: str, **params: Any) -> None:
-        """Reject the row: field `name` ("" for the row as a whole), reason `key`."""
-        self.issues.append((name, key, params))
-
-
-class Findings:
-    """What the spec's set-based checks found: rows to reject, warnings, and figures."""
-
-    def __init__(self, mapping: Mapping[str, str | None], bad: Iterable[int] = ()):
-        self.mapping = mapping
-        self._bad = set(bad)
-        self.rejected: dict[int, list[FieldIssue]] = {}
-        self.warnings: list[FieldIssue] = []
-        self.details: dict[str, Any] = {}
-
-    def _issue(self, number: int, name: str, key: str, params: dict[str, Any]) -> FieldIssue:
-        return FieldIssue(number, name, self.mapping.get(name) or "", key, params)
-
-    def reject(self, number: int, name: str, key: str, **params: Any) -> None:
-        """Reject row `number` (leave it out of the good rows the check returns)."""
-        self.rejected.setdefault(number, []).append(self._issue(number, name, key, params))
-        self._bad.add(number)
-
-    def is_bad(self, number: int) -> bool:
-        """Whether row `number` has a reason already (from its cells or this check)."""
-        return number in self._bad
-
-    def warn(self, number: int, name: str, key: str, **params: Any) -> None:
-        """A row that is stored all the same, with something to look at."""
-        self.warnings.append(self._issue(number, name, key, params))
 
 
 def import_fields(session: Session, actor: Actor, spec: ImportSpec) -> list[FieldSpec]:
@@ -328,14 +234,20 @@ def preview(
 
 
 def apply(
-    session: Session, actor: Actor, spec: ImportSpec, preview: Preview, mode: str
+    session: Session,
+    actor: Actor,
+    spec: ImportSpec,
+    preview: Preview,
+    mode: str,
+    progress: Callable[[float], None] | None = None,
 ) -> ImportRun:
     """Store a preview of `spec` in one transaction and commit: the spec's write, the
     custom field values onto the ids it stored, the value mappings to remember, and the
     `spec.audit_action` audit entry. `mode` "good_rows" leaves the rejected rows out;
     "all_or_nothing" stores nothing when any row is rejected (`refused`). On any error
     rolls back, so nothing half-written remains. Refused for a preview made by another
-    user or of another import."""
+    user or of another import. `progress(fraction)` hears how far the run is."""
+    step = progress or (lambda fraction: None)
     actor.require(spec.permission)
     check_mode(mode)
     if mode not in spec.modes:
@@ -348,7 +260,9 @@ def apply(
     if all_or_nothing_refuses(mode, preview.rejected):
         return ImportRun(mode, False, counts=preview.counts)
     with one_transaction(session, spec.concurrent):
+        step(0.05)
         outcome = spec.write(session, actor, preview)
+        step(0.8)
         if all_or_nothing_refuses(mode, outcome.failed):
             session.rollback()  # nothing to commit: the block ends here
             return ImportRun(mode, False, counts=preview.counts, failed=tuple(outcome.failed))
@@ -362,18 +276,20 @@ def apply(
         categories = {f.name: f.category for f in preview.fields if f.category}
         for name, resolved in preview.values.items():
             remember_values(session, actor, spec.kind, categories[name], resolved)
+        step(0.9)
         audit_id = outcome.audit_id
-        if spec.audit_action is not None:
+        if not spec.audited_by_write:
             audit_id = audit_import(
                 session,
                 actor,
                 spec.audit_action,
-                spec.audit_target or "",
+                spec.audit_target,
                 preview,
                 mode,
                 outcome.counts,
                 **outcome.details,
             )
+    step(1.0)
     return ImportRun(
         mode,
         True,

@@ -22,7 +22,7 @@ from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 if TYPE_CHECKING:
-    from crm_core.imports.engine.run import Findings, Preview, RowReader
+    from crm_core.imports.engine.model import Findings, Preview, RowReader
 
 DUPLICATE_KEY = N_("{value} is already on row {first_row}.")
 
@@ -87,7 +87,7 @@ class WriteOutcome:
     # What the run hands back to the page and keeps out of the audit entry (e.g. new
     # accounts' temporary passwords).
     result: Any = None
-    # The audit entry the write recorded itself (a spec without `audit_action`).
+    # The audit entry the write recorded itself (a spec `audited_by_write`).
     audit_id: int | None = None
 
 
@@ -121,10 +121,11 @@ class ImportSpec:
     read: ReadRow
     write: WriteRows
     categories: tuple[str, ...]
-    # The audit entry apply records (action, target type); None: the write records its own
-    # richer entry (the accounts before and after) and returns its id.
-    audit_action: str | None
-    audit_target: str | None
+    # The audit entry of a run (action, target type); apply records it, unless
+    # `audited_by_write`: then the write records its own richer entry (the accounts before
+    # and after, say) under this action and returns its id.
+    audit_action: str
+    audit_target: str
     key: str | None = None
     # The reason a later row with an earlier row's key gets: params `first_row` and the
     # key's value under `key_param`.
@@ -142,6 +143,7 @@ class ImportSpec:
     # apply raises for a file with bad rows.
     modes: tuple[str, ...] = MODES
     refusal: str | None = None
+    audited_by_write: bool = False
     custom_entity: str | None = None
     concurrent: CrmError | None = None
 

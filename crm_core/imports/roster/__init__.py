@@ -56,8 +56,9 @@ ROSTER = ImportSpec(
     check=check_roster,
     write=write_roster,
     categories=CATEGORIES,
-    audit_action=None,  # write_roster records `roster.apply` with the accounts before and after
-    audit_target=None,
+    audit_action="roster.apply",
+    audit_target="roster",
+    audited_by_write=True,  # with the accounts before and after
     modes=("all_or_nothing",),
     refusal=N_("The roster has {count} bad rows; nothing was applied."),
 )
