@@ -10,7 +10,7 @@ import streamlit as st
 from crm_core.org.setup import needs_setup
 from crm_core.org.users import set_language
 from crm_core.platform.i18n import LANGUAGES
-from ui import auth
+from ui import auth, options
 from ui.company_time import zone_caption
 from ui.db import session
 from ui.guard import run_guarded
@@ -31,6 +31,7 @@ def _needs_setup() -> bool:
 
 
 def main() -> None:
+    options.forget()  # the option lists are read once per run, on first use
     if _needs_setup():
         # An empty database: the only page is the setup page (crm_core.org.setup).
         setup = st.Page("pages/setup/company.py", title=t("Set up your company"), url_path="setup")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import custom_field_filter, dashboards, engine, home, leads, phones, workbench
+from benchmarks import (
+    custom_field_filter,
+    dashboards,
+    engine,
+    home,
+    lead_import,
+    leads,
+    option_lists,
+    phones,
+    workbench,
+)
 from benchmarks.common import BenchContext, prepare, report_value
 
 # name -> (function, whether it needs the large database)
@@ -13,11 +23,12 @@ BENCHMARKS = {
     "home": (home.run, True),
     "leads": (leads.run, True),
     "lead_search": (leads.run_search_benchmark, True),
-    "lead_import": (leads.run_import_benchmark, True),
+    "lead_import": (lead_import.run_import_benchmark, True),
     "phones": (phones.run, False),
     "engine": (engine.run, True),
     "workbench": (workbench.run, True),
     "dashboards": (dashboards.run, True),
+    "option_lists": (option_lists.run, True),
     # Builds its own leads (the --opportunities size) in a database of its own.
     "custom_field_filter": (custom_field_filter.run, False),
 }

@@ -684,8 +684,21 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.leads.owners.owner_words": exempt(
         "internal", "the colleagues read_rows may name as owners, within user_scope(actor)"
     ),
-    "crm_core.imports.leads.outcomes.apply_outcomes": exempt(
-        "internal", "writes what run_import's rows say onto the opportunities it just opened"
+    "crm_core.imports.leads.outcomes.record_wins": exempt(
+        "internal", "the paid orders of the won opportunities run_import's intake just opened"
+    ),
+    "crm_core.leads.intake.opening.open_as_said": exempt(
+        "internal", "writes the opportunities intake_leads planned, opened as the entrance says"
+    ),
+    "crm_core.imports.leads.custom.check_visible": exempt(
+        "no_rows", "refuses a mapping of custom fields the actor does not see; reads definitions"
+    ),
+    "crm_core.imports.leads.custom.custom_specs": exempt(
+        "no_rows", "the custom fields the actor sees, as file fields; reads definitions"
+    ),
+    "crm_core.imports.leads.custom.refuse_missing_required": exempt(
+        "internal",
+        "whether the rows' people are stored leads, for preview_import and run_import",
     ),
     "crm_core.imports.value_mapping.create_options_for": exempt(
         "company_wide", "option lists are company-wide settings, not business rows"
@@ -1049,6 +1062,16 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.platform.metadata.update_option": exempt(
         "company_wide", "the option lists (元数据) are the company's, the same for every unit"
+    ),
+    "crm_core.platform.option_values.adopt_values": exempt(
+        "company_wide",
+        "adds campaigns and tags that arrive with leads to the company's lists; reads no rows",
+    ),
+    "crm_core.leads.tags.catalogue_tag": exempt(
+        "company_wide", "finds (or, for a metadata manager, adds) a tag of the company's catalogue"
+    ),
+    "crm_core.leads.intake.catalogue.adopt_batch": exempt(
+        "internal", "adds the new campaigns and tags of the batch intake_leads writes"
     ),
     "crm_core.platform.metadata.create_business_line": exempt(
         "company_wide", "business lines are the company's, the same for every unit"

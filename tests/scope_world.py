@@ -45,6 +45,7 @@ from crm_core.org.departure import set_unit_departure_target
 from crm_core.org.users import create_user
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.metadata import create_option
 from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.transfers import request_transfer
@@ -274,6 +275,8 @@ def build_world(session: Session) -> World:
         world.ids["sh_trial"] = book_trial(session, rep_c1, work.id, NOW + timedelta(days=1)).id
         world.ids["sh_transfer"] = request_transfer(session, rep_c1, work.id, "Moving city").id
         session.commit()
+        # A rep gives tags from the catalogue, which an administrator fills.
+        create_option(session, admin, "tag", label_en=SH_TAG)
         add_tag(session, rep_c1, lead.id, SH_TAG)
 
         pending = _owned(session, world, "rep_c1", 102, "sh_order_opp")

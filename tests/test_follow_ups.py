@@ -77,7 +77,7 @@ def test_a_follow_up_stamps_the_opportunity(db, company):
         ({"content": " ", "result": None}, "Write what was said, or choose a result."),
         ({"content": "x" * 4001}, "The note is longer than {maximum} characters."),
         ({"result": "teleported"}, "“{result}” is not one of the follow-up results."),
-        ({"intention_level": "E"}, "The intention level must be one of A, B, C, D."),
+        ({"intention_level": "E"}, "“{level}” is not an active intention level."),
         ({"next_follow_up_at": None}, "Set the next follow-up (or mark the opportunity lost)."),
         (
             {"next_follow_up_at": NOW - timedelta(minutes=1)},

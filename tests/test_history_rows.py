@@ -20,7 +20,7 @@ from crm_core.imports.leads import ImportOptions, run_import
 from crm_core.imports.leads import guess_columns as guess_lead_columns
 from crm_core.imports.tabular import read_table
 from crm_core.models import Lead, Opportunity, StageHistory, User
-from crm_core.platform.metadata import create_option
+from crm_core.platform.metadata import create_option, find_option
 from tests.factories import SYSTEM, build_small_company
 
 FILE = """id,owner,stage,stage before lost,lost reason,created,closed,amount,source,campaign,qualified by,phone,email,name
@@ -132,6 +132,8 @@ def test_each_row_keeps_what_its_file_proves(db):
     assert (history, p4.furthest_stage, p4.owner_id) == (["new", "won"], "new", a1.id)
     leads = {lead.name: lead for lead in db.exec(select(Lead)).all()}
     assert (leads["Ann"].channel, leads["Ann"].campaign) == ("google", "Spring")
+    # The file's campaign joined the campaign list, found whatever its case.
+    assert find_option(db, "campaign", "SPRING").code == "Spring"
     assert leads["Di"].channel == "sem"
     # Fay and Gus were in the lead library: no second lead for either. Gus's untouched
     # imported opportunity is the file's; Fay's worked one stays hers, the win beside it.

@@ -153,3 +153,53 @@ def test_value_mapping_creates_options_maps_outcomes_and_remembers(app_env, db):
         ).all()
     )
     assert remembered == {"1": "won", "0": "lost"}
+
+
+def test_the_preview_words_its_summary_by_the_counts(app_env):
+    from crm_core.platform.i18n import ntranslate
+
+    header = [
+        translate("Name", "zh"),
+        translate("Phone", "zh"),
+        translate("Channel", "zh"),
+        translate("Business line", "zh"),
+    ]
+    at = signed_in("admin")
+    at.switch_page(PAGE).run()
+    # Every row bad: nothing "other" can be imported.
+    rows = [["王芳", "12", "sem", "kaoyan"], ["李雷", "34", "sem", "kaoyan"]]
+    at.file_uploader[0].upload("bad.csv", csv_bytes(rows, header), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    all_bad = ntranslate(
+        "The file's {count} row is bad; see the reason below. Nothing can be imported.",
+        "All {count} rows are bad; see the reasons below. Nothing can be imported.",
+        2,
+        "zh",
+        count=2,
+    )
+    assert [e.value for e in at.error] == [all_bad] and not at.warning
+    assert at.button(key="lead_import_go").disabled
+    # One bad row of three: the other two can be imported.
+    rows.append(["韩梅", "13800002222", "sem", "kaoyan"])
+    rows.append(["赵四", "13800003333", "sem", "kaoyan"])
+    rows.pop(0)
+    at.file_uploader[0].upload("some.csv", csv_bytes(rows, header), "text/csv")
+    at.run()
+    some_bad = ntranslate(
+        "{count} row cannot be imported; see the reason below. The other {good} can be imported.",
+        "{count} rows cannot be imported; see the reasons below. The other {good} can be imported.",
+        1,
+        "zh",
+        count=1,
+        good=2,
+    )
+    assert [w.value for w in at.warning] == [some_bad]
+    # None bad: said so, nothing to warn about.
+    at.file_uploader[0].upload("good.csv", csv_bytes(rows[1:], header), "text/csv")
+    at.run()
+    assert not at.warning and not at.error
+    good = ntranslate(
+        "The file's {count} row is good.", "All {count} rows are good.", 2, "zh", count=2
+    )
+    assert good in [s.value for s in at.success]

@@ -9,7 +9,9 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.models import AuditLog, Lead, LeadTag, Opportunity, User
+from crm_core.org.access import load_actor
 from crm_core.platform.i18n import translate
+from crm_core.platform.metadata import create_option
 from tests.apptest import login
 from tests.factories import add_owned_opportunity
 
@@ -89,21 +91,33 @@ def test_a_rep_enters_a_lead_and_keeps_it(leads, db):
     )
 
 
+def app_env_actor(db, username: str):
+    return load_actor(db, app_env_user_id(db, username))
+
+
 def app_env_user_id(db, username: str) -> int:
     return db.exec(select(User.id).where(User.username == username)).one()
 
 
 def test_a_manager_tags_the_whole_search_and_exports_it(leads, db):
+    # The tag catalogue offers the tag; a manager without metadata rights cannot type one.
+    create_option(
+        db, app_env_actor(db, "admin"), "tag", label_en="Spring call-back", label_zh="春季回访"
+    )
+    db.commit()
     at = library("bj_manager")  # Beijing: Team A and Team B
     assert len(results(at)) == 3
     search(at, "0001")
-    at.text_input(key="leads_bulk_tag_text").input("春季回访")
+    assert not any(w.key == "leads_bulk_tag_text" for w in at.text_input)
+    at.selectbox(key="leads_bulk_tag_pick").set_value("Spring call-back")
     at.checkbox(key="leads_bulk_sure").check()
     at.button(key="FormSubmitter:leads_bulk_tag-添加标签").click().run()
     assert not at.exception, at.exception
     assert any("已为 1 张名片添加标签 春季回访" in s.value for s in at.success)
     db.expire_all()
-    assert db.exec(select(LeadTag.lead_id)).all() == [leads[0].lead_id]
+    assert db.exec(select(LeadTag.lead_id, LeadTag.tag)).all() == [
+        (leads[0].lead_id, "Spring call-back")
+    ]
     at.button(key="leads_export_go").click().run()
     assert not at.exception, at.exception
     download = at.get("download_button")[0]

@@ -23,6 +23,7 @@ from crm_core.models import AuditLog, Lead, LeadTag
 from crm_core.platform import clock
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import is_message
+from crm_core.platform.metadata import create_option
 from tests.factories import add_owned_opportunity, build_small_company
 
 
@@ -49,6 +50,9 @@ def company(db):
         ],
         source="manual",
     )
+    # The tag catalogue the people below choose from (only an administrator adds to it).
+    for tag in ("hot lead", "VIP", "mine now", "beijing"):
+        create_option(db, company.actor(db, "admin"), "tag", label_en=tag)
     db.commit()
     company.leads["unassigned"] = result.outcomes[0].lead_id
     return company
@@ -312,18 +316,18 @@ def test_a_bad_filter_or_tag_changes_nothing(db, company):
 def test_list_tags_is_the_distinct_sorted_vocabulary(db, company):
     admin = company.actor(db, "admin")
     # Lower-case tags: the order of mixed case depends on the database's collation.
-    add_tag(db, admin, company.leads["rep_a1"], "vip")
+    add_tag(db, admin, company.leads["rep_a1"], "mid")
     add_tag(db, admin, company.leads["rep_a1"], "alpha")
-    add_tag(db, admin, company.leads["rep_a2"], "vip")
+    add_tag(db, admin, company.leads["rep_a2"], "mid")
     add_tag(db, admin, company.leads["rep_c1"], "zeta")
-    assert list_tags(db, admin) == ["alpha", "vip", "zeta"]
-    assert list_tags(db, admin, limit=2) == ["alpha", "vip"]
+    assert list_tags(db, admin) == ["alpha", "mid", "zeta"]
+    assert list_tags(db, admin, limit=2) == ["alpha", "mid"]
     # The names are the company's vocabulary; the leads behind them stay in scope.
     rep = company.actor(db, "rep_a1")
-    assert list_tags(db, rep) == ["alpha", "vip", "zeta"]
+    assert list_tags(db, rep) == ["alpha", "mid", "zeta"]
     assert search_leads(db, rep, LeadFilter(tag="zeta")).rows == []
     remove_tag(db, admin, company.leads["rep_c1"], "zeta")
-    assert list_tags(db, admin) == ["alpha", "vip"]
+    assert list_tags(db, admin) == ["alpha", "mid"]
 
 
 def test_list_tags_needs_view_leads(db, company):

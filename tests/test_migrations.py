@@ -183,3 +183,56 @@ def test_0018_gives_worded_audit_actions_their_codes_back(scratch_connection):
         ("learning.import", "learning_activity"),
         ("Import", "something_else"),
     ]
+
+
+def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
+    """Every stored campaign and tag gets an entry of its list; the spellings of one word
+    become the most used one (a lead with both tags keeps one row); down removes the lists."""
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0014")
+    conn.commit()
+    for lead_id, campaign in (
+        (1, "Spring-2026"),
+        (2, "spring-2026"),
+        (3, "Spring-2026"),
+        (4, None),
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO lead (id, name, name_key, no_phone, channel, campaign, created_at)"
+                " VALUES (:i, 'L', 'l', false, 'sem', :c, '2026-01-01')"
+            ),
+            {"i": lead_id, "c": campaign},
+        )
+    for lead_id, tag in (
+        (1, "VIP"),
+        (1, "vip"),
+        (2, "vip"),
+        (3, "VIP"),
+        (3, "Beijing"),
+        (4, "VIP"),
+    ):
+        conn.execute(
+            text("INSERT INTO lead_tag (lead_id, tag) VALUES (:i, :t)"), {"i": lead_id, "t": tag}
+        )
+    conn.commit()
+    command.upgrade(config, "0013")
+    conn.commit()
+    campaigns = dict(conn.execute(text("SELECT id, campaign FROM lead")).all())
+    assert campaigns == {1: "Spring-2026", 2: "Spring-2026", 3: "Spring-2026", 4: None}
+    tags = sorted(conn.execute(text("SELECT lead_id, tag FROM lead_tag")).all())
+    assert tags == [(1, "VIP"), (2, "VIP"), (3, "Beijing"), (3, "VIP"), (4, "VIP")]
+    options = sorted(
+        conn.execute(
+            text("SELECT category, code FROM metadata_option WHERE category IN ('campaign', 'tag')")
+        ).all()
+    )
+    assert options == [("campaign", "Spring-2026"), ("tag", "Beijing"), ("tag", "VIP")]
+    command.downgrade(config, "0014")
+    conn.commit()
+    left = conn.execute(
+        text("SELECT count(*) FROM metadata_option WHERE category IN ('campaign', 'tag')")
+    ).scalar()
+    assert left == 0

@@ -30,6 +30,7 @@ from crm_core.org.roles import save_role
 from crm_core.org.units import create_unit, move_unit
 from crm_core.org.users import bulk_update_users, create_user, set_user_roles, update_user
 from crm_core.platform.errors import NotFound, PermissionDenied
+from crm_core.platform.metadata import create_option
 from crm_core.platform.permissions import DataScope
 from crm_core.sales.lead_card import get_lead_detail
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, build_small_company
@@ -464,6 +465,7 @@ def test_finding_6_an_importing_manager_keeps_only_what_their_subtree_holds(db, 
     with pytest.raises(NotFound):
         merge_leads(db, manager, stays, leaves)
     db.rollback()
+    create_option(db, admin, "tag", label_en="spring")  # tags come from the catalogue
     assert bulk_tag(db, manager, both, "spring") == 1
     with pytest.raises(NotFound):
         get_lead_detail(db, manager, leaves)

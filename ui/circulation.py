@@ -17,6 +17,7 @@ from crm_core.platform.i18n.formats import format_count
 from crm_core.platform.permissions import Permission
 from ui.company_time import show_time
 from ui.i18n import language, t
+from ui.options import stage_text
 
 
 def people(session: Session, me: Actor) -> dict[int, str]:
@@ -54,7 +55,10 @@ def number(value: int) -> str:
 
 
 def label(family: str, code: str | None) -> str:
-    """The text of `code` of `family`, or the code itself when it has none."""
+    """The text of `code` of `family`, or the code itself when it has none; a stage reads
+    as the stage list names it."""
+    if family == "stage":
+        return stage_text(code)
     return t(label_of(family, code)) if code else ""
 
 

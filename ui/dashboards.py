@@ -22,13 +22,14 @@ from crm_core.analytics import (
 )
 from crm_core.analytics.scope import unit_choices
 from crm_core.platform.i18n import label_of
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines
 from ui.company_time import company_today
 from ui.context import actor
 from ui.db import session
 from ui.figures import money, percent, styled
 from ui.i18n import language, show_error, t
 from ui.inputs import search_input
+from ui.options import labels
 from ui.query import query_params
 from ui.sales import DETAIL_PAGE
 from ui.tables import open_table
@@ -55,8 +56,9 @@ def filter_bar(
         show_error(error)
     view = from_query_params(params, default_filter(today=company_today()))
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
+        channels = labels("channel")
         units = unit_choices(s, me)
     columns = st.columns(
         [2, 1.4, 1.2, 1.2, 1.8, 1.2] if split or credit else [2, 1.4, 1.2, 1.2, 1.8]

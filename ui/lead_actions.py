@@ -14,6 +14,7 @@ from crm_core.org.lines import worked_lines
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, label_of
 from crm_core.platform.permissions import Permission
+from ui import options
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
@@ -52,7 +53,12 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
             default=default,
             format_func=lambda c: next((x.name for x in lines if x.code == c), c),
         )
-        campaign = text_input(t("Campaign"), container=left)
+        campaign_words = options.labels("campaign")
+        campaign = left.selectbox(
+            t("Campaign"),
+            ["", *options.choices("campaign")],
+            format_func=lambda c: campaign_words.get(c, c) if c else t("-"),
+        )
         external_id = text_input(t("External id"), container=right)
         wechat = text_input(t("WeChat"), container=left)
         city = text_input(t("City"), container=right)
@@ -74,7 +80,7 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         phone=phone,
         channel=channel,
         business_line_codes=line_codes,
-        campaign=campaign,
+        campaign=campaign or None,
         external_id=external_id,
         wechat=wechat,
         city=city,
@@ -152,8 +158,24 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
 def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
     """Add or remove one tag on every lead the search finds, not only the page shown."""
     me = actor()
+    words = options.labels("tag")
+    active = options.choices("tag")
     with st.form("leads_bulk_tag"):
-        tag = text_input(t("Tag"), key="leads_bulk_tag_text")
+        # Every catalogue tag, so a disabled one can still be taken off (the core refuses
+        # to give it); a metadata manager may type a new one, which joins the catalogue.
+        tag = st.selectbox(
+            t("Tag"),
+            ["", *active, *(c for c in options.every("tag") if c not in active)],
+            format_func=lambda c: (
+                (words.get(c, c) if c in active else t("{tag} (disabled)", tag=words.get(c, c)))
+                if c
+                else t("-")
+            ),
+            key="leads_bulk_tag_pick",
+        )
+        if me.can(Permission.MANAGE_METADATA):
+            typed = text_input(t("New tag"), key="leads_bulk_tag_text")
+            tag = typed.strip() or tag
         sure = st.checkbox(
             t("Apply to all {count} leads of this search", count=total_text), key="leads_bulk_sure"
         )
@@ -179,6 +201,6 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
         if do_add
         else N_("Tag {tag} removed from {count} leads."),
         count=changed,
-        tag=tag.strip(),
+        tag=words.get(tag, tag.strip()),
     )
     st.rerun()

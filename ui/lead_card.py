@@ -14,7 +14,6 @@ from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
-from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from crm_core.sales.lead_card import LeadDetail, get_lead_detail
 from ui.company_time import show_time
@@ -22,8 +21,9 @@ from ui.context import actor
 from ui.custom_fields import edit_form, show_values
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import show_error, t, tmd
 from ui.inputs import text_input
+from ui.options import choices, labels, option_text, stage_text
 from ui.query import MAX_ID
 from ui.text import md
 
@@ -44,8 +44,10 @@ def _opportunities(detail: LeadDetail) -> pd.DataFrame:
                 t("Business line"): o.business_line,
                 t(NC_("leads.card", "Owner")): o.owner_name or "",
                 t("Pool"): _label("pool", o.pool_state),
-                t("Stage"): _label("stage", o.stage),
-                t(NC_("leads.card", "Intention")): o.intention_level or "",
+                t("Stage"): stage_text(o.stage),
+                t(NC_("leads.card", "Intention")): option_text(
+                    "intention_level", o.intention_level
+                ),
                 t("Assigned"): _when(o.assigned_at),
                 t("Last follow-up"): _when(o.last_follow_up_at),
                 t("Next follow-up"): _when(o.next_follow_up_at),
@@ -127,7 +129,7 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
         _fact(N_("Place"), " ".join(x for x in (detail.region, detail.city) if x))
     with right:
         _fact(N_("Channel"), channel_labels.get(detail.channel, detail.channel))
-        _fact(N_("Campaign"), detail.campaign)
+        _fact(N_("Campaign"), labels("campaign").get(detail.campaign or "", detail.campaign))
         _fact(N_("Keyword"), detail.keyword)
         _fact(N_("Landing page"), detail.landing_page)
         by = f" ({detail.created_by_name})" if detail.created_by_name else ""
@@ -146,12 +148,24 @@ def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
 
 def _tags(detail: LeadDetail) -> None:
     me = actor()
-    st.markdown(f"**{t('Tags')}:** " + (" · ".join(map(md, detail.tags)) or "-"))
+    words = labels("tag")
+    shown = [md(words.get(tag, tag)) for tag in detail.tags]
+    st.markdown(f"**{t('Tags')}:** " + (" · ".join(shown) or "-"))
     if not (me.can(Permission.CREATE_LEADS) or me.can(Permission.MANAGE_CUSTOMERS)):
         return
     add_col, remove_col = st.columns(2)
     with add_col.form(f"leads_add_tag_{detail.id}", clear_on_submit=True, border=False):
-        new_tag = text_input(t("New tag"), key=f"leads_new_tag_{detail.id}")
+        # The catalogue's active tags; only a metadata manager may type a new one.
+        offered = [tag for tag in choices("tag") if tag not in detail.tags]
+        new_tag = st.selectbox(
+            t("Tag"),
+            ["", *offered],
+            format_func=lambda c: words.get(c, c) if c else t("-"),
+            key=f"leads_pick_tag_{detail.id}",
+        )
+        if me.can(Permission.MANAGE_METADATA):
+            typed = text_input(t("New tag"), key=f"leads_new_tag_{detail.id}")
+            new_tag = typed.strip() or new_tag
         if st.form_submit_button(t("Add tag")):
             try:
                 with session() as s:
@@ -159,11 +173,13 @@ def _tags(detail: LeadDetail) -> None:
             except CrmError as error:
                 show_error(error)
             else:
-                flash(N_("Tag {tag} added."), tag=added)
+                flash(N_("Tag {tag} added."), tag=words.get(added, added))
                 st.rerun()
     if detail.tags:
         with remove_col.form(f"leads_remove_tag_{detail.id}", border=False):
-            old_tag = st.selectbox(t("Tag to remove"), detail.tags)
+            old_tag = st.selectbox(
+                t("Tag to remove"), detail.tags, format_func=lambda c: words.get(c, c)
+            )
             if st.form_submit_button(t("Remove tag")):
                 try:
                     with session() as s:
@@ -171,7 +187,7 @@ def _tags(detail: LeadDetail) -> None:
                 except CrmError as error:
                     show_error(error)
                 else:
-                    flash(N_("Tag {tag} removed."), tag=old_tag)
+                    flash(N_("Tag {tag} removed."), tag=words.get(old_tag, old_tag))
                     st.rerun()
 
 
@@ -197,6 +213,18 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                     index=codes.index(current),
                     format_func=lambda c: channel_labels.get(c, c),
                     key=f"leads_edit_channel_{detail.id}",
+                )
+            elif name == "campaign":
+                # The active campaigns; the lead's own stays offered even when disabled.
+                codes = ["", *choices("campaign")]
+                if current and current not in codes:
+                    codes.append(current)
+                values[name] = st.selectbox(
+                    t("Campaign"),
+                    codes,
+                    index=codes.index(current or ""),
+                    format_func=lambda c: labels("campaign").get(c, c) if c else t("-"),
+                    key=f"leads_edit_campaign_{detail.id}",
                 )
             else:
                 values[name] = text_input(
@@ -267,14 +295,13 @@ def show_lead_card(lead_id: int) -> None:
     try:
         with session() as s:
             detail = get_lead_detail(s, me, lead_id)
-            channels = list_options(s, "channel")
             # Disabled fields keep showing their values; only active ones are edited.
             fields = fields_visible_to(s, me, "lead", include_disabled=True)
             values = values_for(s, me, "lead", [lead_id], include_disabled=True).get(lead_id, {})
     except CrmError as error:
         show_error(error)
         return
-    channel_labels = {o.code: option_label(o, language()) for o in channels}
+    channel_labels = labels("channel")
     with st.container(border=True):
         st.subheader(f"{md(detail.name)}  ·  #{detail.id}")
         _facts(detail, channel_labels)
@@ -304,7 +331,7 @@ def show_lead_card(lead_id: int) -> None:
                 else:
                     st.dataframe(frame, hide_index=True, width="stretch")
         if me.can(Permission.CREATE_LEADS):
-            _edit(detail, [o.code for o in channels], channel_labels)
+            _edit(detail, choices("channel"), channel_labels)
             editable = [f for f in fields if f.active]
             if editable:
                 with st.expander(t("Edit custom fields")):

@@ -212,6 +212,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_ROLES,
     ),
     PageSpec(
+        "pages/admin/metadata.py",
+        N_("Metadata"),
+        ":material/list_alt:",
+        N_("Administration"),
+        Permission.MANAGE_METADATA,
+    ),
+    PageSpec(
         "pages/admin/products.py",
         N_("Products"),
         ":material/inventory_2:",

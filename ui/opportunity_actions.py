@@ -9,11 +9,10 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS
+from crm_core.models import FOLLOW_UP_CHANNELS
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
-from crm_core.platform.metadata import list_options, option_label
 from crm_core.sales.detail import OpportunityDetail
 from crm_core.sales.follow_ups import (
     FollowUpInput,
@@ -28,8 +27,9 @@ from ui.circulation import label
 from ui.company_time import in_company_time
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import show_error, t, tmd
 from ui.inputs import text_area, text_input
+from ui.options import choices, labels, option_text
 from ui.sales import local, local_now, stage_text, to_utc
 
 
@@ -64,8 +64,9 @@ def _tomorrow_ten() -> datetime:
 
 
 def _options(category: str) -> dict[str, str]:
-    with session() as s:
-        return {o.code: option_label(o, language()) for o in list_options(s, category)}
+    """Code -> label of the active options of a list, in display order."""
+    words = labels(category)
+    return {code: words[code] for code in choices(category)}
 
 
 def _round(name: str) -> int:
@@ -123,12 +124,14 @@ def follow_up_form(me: Actor, detail: OpportunityDetail) -> None:
         format_func=lambda r: results.get(r, t("-")),
         key=f"{key}_result",
     )
-    levels = ["", *INTENTION_LEVELS]
+    # The active levels; a disabled level the opportunity holds is not offered again.
+    levels = ["", *choices("intention_level")]
+    current = detail.intention_level if detail.intention_level in levels else ""
     level = right.selectbox(
         t("Intention level"),
         levels,
-        index=levels.index(detail.intention_level or ""),
-        format_func=lambda v: t(label_of("intention", v)) if v else t("-"),
+        index=levels.index(current),
+        format_func=lambda v: option_text("intention_level", v) if v else t("-"),
         key=f"{key}_level",
     )
     content = text_area(t("What was said"), max_chars=4000, key=f"{key}_content")
@@ -216,7 +219,7 @@ def trial_form(me: Actor, detail: OpportunityDetail) -> None:
 def plan_form(me: Actor, detail: OpportunityDetail) -> None:
     """The intention level and the next follow-up, set without logging a contact."""
     with st.form("opp_plan"):
-        levels = list(INTENTION_LEVELS)
+        levels = choices("intention_level")
         level = st.radio(
             t("Intention level"),
             levels,
@@ -224,7 +227,7 @@ def plan_form(me: Actor, detail: OpportunityDetail) -> None:
             index=levels.index(detail.intention_level)
             if detail.intention_level in levels
             else None,
-            format_func=lambda v: t(label_of("intention", v)),
+            format_func=lambda v: option_text("intention_level", v),
         )
         current = detail.next_follow_up_at
         next_at = _when(

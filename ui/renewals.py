@@ -18,6 +18,7 @@ from crm_core.platform.permissions import Permission
 from ui.circulation import when
 from ui.db import session
 from ui.i18n import show_error, t, tmd
+from ui.options import stage_text
 from ui.text import md
 
 _OPENED = "renewal_opened"  # the id of the renewal opened on the last run, to say so once
@@ -37,7 +38,7 @@ def _open(me: Actor, opportunity_id: int) -> None:
 def _link_text(link: RenewalLink) -> str:
     params = {
         "id": link.opportunity_id,
-        "stage": t(label_of("stage", link.stage)),
+        "stage": stage_text(link.stage),
         "state": t(label_of("pool", link.pool_state)),
         "at": when(link.created_at),
     }

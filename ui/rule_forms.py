@@ -30,7 +30,7 @@ from crm_core.circulation.rule_schemas import (
     spec_documents,
 )
 from crm_core.circulation.rules import RuleDraft, save_rule
-from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_, label_of
 from ui.circulation import number
@@ -38,6 +38,7 @@ from ui.db import session
 from ui.feedback import flash
 from ui.i18n import t, tmd
 from ui.inputs import clean_text, text_input
+from ui.options import every, option_text, stage_text
 from ui.rule_ops import RuleContext, show_preview
 
 KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
@@ -296,9 +297,9 @@ def _dispatch(kind: str, ctx: RuleContext, v: dict) -> None:
         _multi(
             kind,
             "intention_levels",
-            list(INTENTION_LEVELS),
+            every("intention_level"),
             v,
-            lambda level: t(label_of("intention", level)),
+            lambda level: option_text("intention_level", level),
             placeholder=t("Any"),
         )
     row = st.columns(3)
@@ -380,7 +381,7 @@ def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
             kind,
             "exempt_from_stage",
             [None, *OPEN_STAGES],
-            lambda s: t(label_of("stage", s)) if s else t("No exemption"),
+            lambda s: stage_text(s) if s else t("No exemption"),
             v,
             help=t("Opportunities at this stage or later are never recycled by this rule."),
         )
@@ -388,9 +389,9 @@ def _recycle(kind: str, ctx: RuleContext, v: dict) -> None:
         _multi(
             kind,
             "exempt_intentions",
-            list(INTENTION_LEVELS),
+            every("intention_level"),
             v,
-            lambda level: t(label_of("intention", level)),
+            lambda level: option_text("intention_level", level),
             placeholder=t("No exemption"),
         )
     with row[2]:

@@ -13,11 +13,10 @@ from decimal import Decimal
 import streamlit as st
 
 from crm_core.platform.i18n import N_
-from ui import figures
-from ui.circulation import label
+from ui import figures, options
 from ui.company_time import company_now, instant_of, show_time
-from ui.db import session
 from ui.i18n import t
+from ui.options import labels
 from ui.text import md
 
 DETAIL_PAGE = "pages/sales/opportunity.py"
@@ -41,15 +40,8 @@ def to_utc(day: date, at: time) -> datetime:
 
 def option_labels(category: str) -> dict[str, str]:
     """Code -> label of an option list (channels, lost reasons, follow-up results) in the
-    reader's language."""
-    from crm_core.platform.metadata import list_options, option_label  # noqa: PLC0415
-    from ui.i18n import language  # noqa: PLC0415
-
-    with session() as s:
-        return {
-            o.code: option_label(o, language())
-            for o in list_options(s, category, active_only=False)
-        }
+    reader's language, disabled options included (read once per run, `ui.options`)."""
+    return labels(category)
 
 
 def money(amount: Decimal | int | float | None) -> str:
@@ -58,7 +50,7 @@ def money(amount: Decimal | int | float | None) -> str:
 
 
 def stage_text(stage: str | None) -> str:
-    return label("stage", stage)
+    return options.stage_text(stage)
 
 
 def open_link(opportunity_id: int, text: str) -> None:

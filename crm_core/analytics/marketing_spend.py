@@ -18,7 +18,7 @@ from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.i18n import N_
-from crm_core.platform.metadata import list_options
+from crm_core.platform.metadata import find_option, list_options
 from crm_core.platform.permissions import Permission
 
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -67,6 +67,10 @@ def set_spend(
     if channel not in codes:
         raise ValidationError(N_("Unknown channel: {channel}."), channel=channel)
     campaign = (campaign or "").strip()
+    listed = find_option(session, "campaign", campaign) if campaign else None
+    if listed is not None:
+        # The leads' spelling, so the spend meets the leads of its campaign in the report.
+        campaign = listed.code
     if len(campaign) > 120:
         raise ValidationError(N_("The campaign is longer than 120 characters."))
     value = _amount(amount)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from crm_core.models import INTENTION_LEVELS, Opportunity
+from crm_core.models import Opportunity
 from crm_core.org.access import opportunity_scope, opportunity_scope_parts
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.i18n import N_
+from crm_core.platform.option_values import require_intention_level
 from crm_core.platform.permissions import Permission
 
 
@@ -104,8 +105,7 @@ def set_intention_level(
     caller's earlier work in place).
     """
     actor.require(Permission.WORK_OPPORTUNITIES)
-    if level not in INTENTION_LEVELS:
-        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
+    require_intention_level(session, level)
     ids = sorted(set(opportunity_ids))
     with savepoint(session):
         result = session.exec(

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import time
 from typing import Any
 
-from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, label_of
 
@@ -156,7 +156,7 @@ RuleSpec = DispatchSpec | RecycleSpec | ClaimSpec | DepartureSpec | RenewalSpec
 def _dispatch(conditions: dict, action: dict) -> DispatchSpec:
     levels = _strings(conditions, "intention_levels")
     for level in levels:
-        if level not in INTENTION_LEVELS:
+        if len(level) != 1:  # the list's codes are one letter; check_rule reads the list
             raise _refuse("intention_levels", "unknown_choice", value=level)
     hours_from = _clock_time(conditions, "hours_from")
     hours_to = _clock_time(conditions, "hours_to")
@@ -195,7 +195,7 @@ def _recycle(conditions: dict, action: dict) -> RecycleSpec:
         raise _refuse("exempt_from_stage", "unknown_choice", value=stage)
     intentions = _strings(conditions, "exempt_intentions")
     for level in intentions:
-        if level not in INTENTION_LEVELS:
+        if len(level) != 1:  # the list's codes are one letter; check_rule reads the list
             raise _refuse("exempt_intentions", "unknown_choice", value=level)
     target = _choice(action, "target", RECYCLE_TARGETS, "public_pool")
     team_unit_id = action.get("team_unit_id")

@@ -39,7 +39,8 @@ from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.platform.i18n import N_
+from crm_core.platform.i18n import N_, label_of
+from crm_core.platform.option_values import option_codes
 from crm_core.platform.permissions import DataScope, Permission
 
 RULE_MODELS: dict[str, type] = {
@@ -188,6 +189,23 @@ def _unit_has_reps(session: Session, unit: OrgUnit, field: str) -> None:
         )
 
 
+def _check_intention_levels(session: Session, spec: RuleSpec) -> None:
+    """A rule's intention levels are levels of the list (a disabled one still matches the
+    opportunities that hold it)."""
+    if isinstance(spec, DispatchSpec):
+        field, levels = "intention_levels", spec.intention_levels
+    elif isinstance(spec, RecycleSpec):
+        field, levels = "exempt_intentions", spec.exempt_intentions
+    else:
+        return
+    known = option_codes(session, "intention_level", active_only=False)
+    for level in levels:
+        if level not in known:
+            raise ValidationError(
+                label_of("rule.error", "unknown_choice"), field=field, value=level
+            )
+
+
 def check_rule(
     session: Session, actor: Actor, kind: str, draft: RuleDraft, rule_id: int | None = None
 ) -> RuleSpec:
@@ -212,6 +230,7 @@ def check_rule(
         _unit(session, actor, draft.org_unit_id, "org_unit_id")
     elif actor.scope is not DataScope.ALL or kind == "departure":
         raise ValidationError(N_("Choose the unit the rule belongs to."), field="org_unit_id")
+    _check_intention_levels(session, spec)
     if isinstance(spec, DispatchSpec):
         _check_dispatch_target(session, actor, spec)
     if isinstance(spec, RecycleSpec) and spec.target == "team":

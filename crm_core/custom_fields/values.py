@@ -77,11 +77,14 @@ def write_values(
     values: Mapping[int, Mapping[int, FieldValue]],
     *,
     fields: Iterable[CustomField] | None = None,
+    fresh: bool = False,
 ) -> int:
     """Replace the values of many rows at once: `values` is {row id: {field id: value}};
     a None value clears that field. Per chunk of rows, one DELETE per field and one bulk
-    INSERT. For imports: the caller has checked the actor's scope, the rows and the values
-    (`parse_cell`). Returns the number of value rows inserted; flushes nothing else."""
+    INSERT. `fresh`: the rows were just inserted and hold no values, so nothing is deleted
+    (an import's new leads). For imports: the caller has checked the actor's scope, the rows
+    and the values (`parse_cell`). Returns the number of value rows inserted; flushes
+    nothing else."""
     table = value_table(entity)
     owner_name = OWNER_COLUMN[entity]
     owner = getattr(table, owner_name)
@@ -104,10 +107,14 @@ def write_values(
                 by_field[field_id].append(row_id)
                 for stored in _columns(known[field_id], value):
                     rows.append({owner_name: row_id, "field_id": field_id, **stored})
-        for field_id, owners in by_field.items():
-            session.execute(delete(table).where(table.field_id == field_id, col(owner).in_(owners)))
+        if not fresh:
+            for field_id, owners in by_field.items():
+                session.execute(
+                    delete(table).where(table.field_id == field_id, col(owner).in_(owners))
+                )
         if rows:
-            session.execute(insert(table), rows)
+            # Core executemany: the ORM's bulk path sends such rows one statement each.
+            session.connection().execute(insert(table.__table__), rows)
             inserted += len(rows)
     return inserted
 

@@ -23,7 +23,8 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.i18n import N_
-from crm_core.platform.metadata import list_options
+from crm_core.platform.metadata import find_option, list_options
+from crm_core.platform.option_values import require_choosable
 from crm_core.platform.permissions import Permission
 from crm_core.platform.search_keys import name_key
 
@@ -93,8 +94,11 @@ def _check_free(
     raise ValidationError(taken, lead_id=named)
 
 
-def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | None]:
-    """The cleaned values of the fields that differ from what the lead holds."""
+def _changes(
+    session: Session, lead: Lead, changes: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """The cleaned values of the fields that differ from what the lead holds; a channel or
+    campaign the list knows is taken in the list's spelling (`google` -> `Google`)."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(N_("{field} cannot be edited on a lead."), field=unknown[0])
@@ -110,8 +114,9 @@ def _changes(lead: Lead, changes: Mapping[str, str | None]) -> dict[str, str | N
                 # that sent it still holds what was typed and shows that (`BAD_PHONE`).
                 raise ValidationError(BAD_PHONE, phone=mask_phone(value))
             value = phone
-        elif field == "channel" and value is not None:
-            value = value.lower()
+        elif field in ("channel", "campaign") and value is not None:
+            option = find_option(session, field, value)
+            value = option.code if option is not None else value
         if value != getattr(lead, field):
             changed[field] = value
     return changed
@@ -132,6 +137,9 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
             raise ValidationError(N_("A channel is required."))
         if channel not in {option.code for option in list_options(session, "channel")}:
             raise ValidationError(N_("Unknown or disabled channel {channel}."), channel=channel)
+    if changed.get("campaign") is not None:
+        # By hand, only a campaign of the list: an administrator adds new ones.
+        require_choosable(session, "campaign", changed["campaign"])
     phone = changed.get("phone", lead.phone)
     external_id = changed.get("external_id", lead.external_id)
     if phone is None and external_id is None:
@@ -201,7 +209,7 @@ def update_lead(
             ).first()
             if lead is None:
                 raise NotFound(entity="lead", id=lead_id)
-            changed = _changes(lead, changes)
+            changed = _changes(session, lead, changes)
             if not changed:
                 return lead
             _validate(session, actor, lead, changed)

@@ -33,6 +33,7 @@ from crm_core.platform.cells import neutralise_cell
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, label_of, translate
 from crm_core.platform.metadata import list_options, option_label
+from crm_core.platform.option_values import option_labels
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 
@@ -105,6 +106,8 @@ def export_leads(
         option.code: option_label(option, language)
         for option in list_options(session, "channel", active_only=False)
     }
+    # Campaigns, tags and stages read as their lists name them (disabled entries too).
+    words = {c: option_labels(session, c, language) for c in ("campaign", "tag", "stage")}
     sheet = _CsvSheet() if fmt == "csv" else _XlsxSheet(translate("Leads", language))
     sheet.append(export_headers(language) + [field_label(f, language) for f in fields])
     written, truncated = 0, False
@@ -122,7 +125,7 @@ def export_leads(
             session, actor, "lead", [lead.id for lead in leads], include_disabled=True
         )
         for row in lead_rows(session, actor, leads):
-            cells = _cells(row, channels, language)
+            cells = _cells(row, channels, words, language)
             sheet.append(cells + custom_cells(fields, custom.get(row.id, {}), language))
         written += len(leads)
         if truncated or len(leads) < wanted or not leads:
@@ -168,13 +171,13 @@ def _after(last: Lead, sort: str) -> ColumnElement[bool]:
     return or_(key < value, and_(key == value, Lead.id < last.id))
 
 
-def _opportunities(row: LeadRow, language: str) -> str:
+def _opportunities(row: LeadRow, stages: dict[str, str], language: str) -> str:
     """ "business line: owner / stage / pool" per visible opportunity, joined with "; "."""
     parts = []
     for opp in row.opportunities:
         owner = opp.owner_name or translate("no owner", language)
         parts.append(
-            f"{opp.business_line}: {owner} / {_label('stage', opp.stage, language)}"
+            f"{opp.business_line}: {owner} / {stages.get(opp.stage) or _label('stage', opp.stage, language)}"
             f" / {_label('pool', opp.pool_state, language)}"
         )
     return "; ".join(parts)
@@ -185,19 +188,21 @@ def _label(family: str, code: str, language: str) -> str:
     return translate(label_of(family, code), language)
 
 
-def _cells(row: LeadRow, channels: dict[str, str], language: str) -> list[object]:
+def _cells(
+    row: LeadRow, channels: dict[str, str], words: dict[str, dict[str, str]], language: str
+) -> list[object]:
     values: list[object] = [
         row.id,
         row.name,
         row.phone,
         row.external_id or "",
         channels.get(row.channel, row.channel),
-        row.campaign or "",
+        words["campaign"].get(row.campaign or "", row.campaign or ""),
         row.region or "",
         row.city or "",
         row.created_at.replace(microsecond=0),
-        ", ".join(row.tags),
-        _opportunities(row, language),
+        ", ".join(words["tag"].get(tag, tag) for tag in row.tags),
+        _opportunities(row, words["stage"], language),
     ]
     # Control characters go first (XLSX cannot hold them), so that "\x01=cmd" cannot shed
     # its first character after the formula check and start with "=" in the file.

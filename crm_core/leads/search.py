@@ -50,6 +50,7 @@ class LeadFilter:
     text: str | None = None
     channel: str | None = None
     campaign: str | None = None  # the start of the campaign name
+    campaign_code: str | None = None  # one campaign of the list, exactly
     tag: str | None = None
     created_from: date | None = None
     created_to: date | None = None  # inclusive
@@ -199,6 +200,8 @@ def lead_conditions(
     if f.campaign and f.campaign.strip():
         low, high = prefix_range(f.campaign.strip())
         conditions.append(and_(Lead.campaign >= low, Lead.campaign < high))
+    if f.campaign_code:
+        conditions.append(Lead.campaign == f.campaign_code)
     if f.created_from and f.created_to and f.created_from > f.created_to:
         raise ValidationError(N_("The start date is after the end date."))
     if f.created_from:

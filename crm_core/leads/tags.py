@@ -1,6 +1,11 @@
-"""Lead tags (客户标签): free-text labels on leads, one by one or over a whole search.
+"""Lead tags (客户标签): labels from the tag catalogue on leads, one by one or over a whole search.
 
-A tag is a short text, stored once per lead (`LeadTag`, primary key lead + tag). Reps and
+A tag is an entry of the `tag` option list (its code, the tag's own words), stored once per
+lead (`LeadTag`, primary key lead + tag). Tagging by hand offers the catalogue's active tags;
+a tag not in the catalogue is added to it only by someone who manages metadata (it is then
+audited as a new option), others are refused. Tags arriving with leads from a form or an
+import join the catalogue by themselves (`crm_core.leads.intake.catalogue`). A disabled tag
+stays on the leads that have it and can be removed, but not put on more leads. Reps and
 importers tag the leads they reach; bulk tagging runs over exactly the leads that
 `lead_search.lead_conditions` matches for the actor - every match in scope, not only the
 page on screen - as one INSERT ... SELECT or one DELETE, whatever the number of leads.
@@ -24,6 +29,7 @@ from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import N_
+from crm_core.platform.metadata import create_option, find_option
 from crm_core.platform.permissions import Permission
 
 MAX_TAG_LENGTH = 60  # LeadTag.tag's column length
@@ -45,6 +51,32 @@ def normalise_tag(text: str | None) -> str:
     if len(tag) > MAX_TAG_LENGTH:
         raise ValidationError(N_("A tag has at most {max} characters."), max=MAX_TAG_LENGTH)
     return tag
+
+
+TAG_UNKNOWN = N_("“{tag}” is not in the tag catalogue. An administrator can add it.")
+TAG_DISABLED = N_("The tag “{tag}” is disabled and can no longer be given.")
+
+
+def catalogue_tag(session: Session, actor: Actor, text: str | None) -> str:
+    """The stored form of a tag to give: the catalogue entry it names (any case or width).
+    A tag not in the catalogue is added to it when the actor manages metadata (audited),
+    refused otherwise; a disabled tag is refused."""
+    tag = normalise_tag(text)
+    option = find_option(session, "tag", tag)
+    if option is not None:
+        if not option.active:
+            raise ValidationError(TAG_DISABLED, tag=option.label_en)
+        return option.code
+    if actor.can(Permission.MANAGE_METADATA):
+        return create_option(session, actor, "tag", label_en=tag).code
+    raise ValidationError(TAG_UNKNOWN, tag=tag)
+
+
+def stored_tag(session: Session, text: str | None) -> str:
+    """The stored form of a tag to take off: its catalogue code, disabled or not."""
+    tag = normalise_tag(text)
+    option = find_option(session, "tag", tag)
+    return option.code if option is not None else tag
 
 
 def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
@@ -133,8 +165,8 @@ def add_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> str:
     writes no audit entry; otherwise `lead.tag` is audited. Flushes; the caller commits.
     """
     _require_any(actor, TAG_PERMISSIONS)
-    tag = normalise_tag(tag)
     _visible_lead(session, actor, lead_id)
+    tag = catalogue_tag(session, actor, tag)
     added = _insert_tags(session, tag, [Lead.id == lead_id])
     if added:
         audit.record(session, actor, "lead.tag", "lead", lead_id, None, {"tag": tag})
@@ -150,7 +182,7 @@ def remove_tag(session: Session, actor: Actor, lead_id: int, tag: str) -> None:
     commits.
     """
     _require_any(actor, TAG_PERMISSIONS)
-    tag = normalise_tag(tag)
+    tag = stored_tag(session, tag)
     _visible_lead(session, actor, lead_id)
     removed = _delete_tags(session, tag, [lead_id])
     if removed:
@@ -166,7 +198,7 @@ def bulk_tag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str) 
     `lead.bulk_tag` with the tag, the count and the filter. Flushes; the caller commits.
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
-    tag = normalise_tag(tag)
+    tag = catalogue_tag(session, actor, tag)
     added = _insert_tags(session, tag, lead_conditions(actor, lead_filter))
     after = {"tag": tag, "count": added, "filter": filter_for_audit(lead_filter)}
     audit.record(session, actor, "lead.bulk_tag", "lead", None, None, after)
@@ -182,7 +214,7 @@ def bulk_untag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str
     the tag, the count and the filter. Flushes; the caller commits.
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
-    tag = normalise_tag(tag)
+    tag = stored_tag(session, tag)
     matching = select(Lead.id).where(*lead_conditions(actor, lead_filter))
     removed = _delete_tags(session, tag, matching)
     after = {"tag": tag, "count": removed, "filter": filter_for_audit(lead_filter)}

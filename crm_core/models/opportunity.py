@@ -13,6 +13,8 @@ from crm_core.models.base import created_at_field, datetime_field
 POOL_STATES = ("unassigned", "owned", "public", "dormant", "closed")
 OPEN_STAGES = ("new", "contacted", "qualified", "trial_booked", "trial_done")
 DEFAULT_STAGES = (*OPEN_STAGES, "won", "lost")
+# The default intention levels (the demo data draws from them); what the core accepts is the
+# `intention_level` option list, which an administrator extends or disables.
 INTENTION_LEVELS = ("A", "B", "C", "D")
 FOLLOW_UP_CHANNELS = ("call", "wechat", "sms", "visit", "note")
 PIPELINE_TYPES = ("new", "renewal")

@@ -37,6 +37,14 @@ CATEGORIES = (
 CHANNEL_GROUPS = ("paid", "organic", "referral", "offline", "other")
 CODE_LENGTH = 60
 LABEL_LENGTH = 120
+# How long a code may be where rows store it: a lead's channel holds 40 characters, an
+# opportunity's intention level one letter.
+CODE_LENGTHS = {category: CODE_LENGTH for category in CATEGORIES} | {
+    "channel": 40,
+    "intention_level": 1,
+}
+# Campaigns and tags are their own words: the code keeps the first spelling as it is.
+WORD_CODES = ("campaign", "tag")
 
 UNKNOWN_CATEGORY = N_("There is no option list called {category}.")
 CODE_TAKEN = N_("The list already has an option {code}.")
@@ -47,6 +55,7 @@ UNKNOWN_GROUP = N_("A channel's group is one of: {groups}.")
 STAGES_FIXED = N_("Stages are fixed; only their labels can change.")
 LINE_CODE_TAKEN = N_("There is already a business line {code}.")
 LINE_NAME_REQUIRED = N_("A business line needs a name.")
+CODE_TOO_LONG = N_("A code may have at most {limit} characters.")
 
 
 def list_options(
@@ -97,6 +106,16 @@ def code_for(label: str) -> str:
     return re.sub(r"\s+", "_", text)[:CODE_LENGTH]
 
 
+def default_code(category: str, label: str) -> str:
+    """The code an option gets when none is given: the label's own words for campaigns and
+    tags, its first letter for an intention level, else a code made from the label."""
+    if category in WORD_CODES:
+        return " ".join(label.split())[: CODE_LENGTHS[category]]
+    if category == "intention_level":
+        return label.strip()[:1].upper()
+    return code_for(label)[: CODE_LENGTHS[category]]
+
+
 def _check_category(category: str) -> None:
     if category not in CATEGORIES:
         raise ValidationError(UNKNOWN_CATEGORY, category=category)
@@ -119,7 +138,7 @@ def _check_group(category: str, group: str | None) -> str | None:
     return group
 
 
-def _snapshot(option: MetadataOption) -> dict:
+def snapshot(option: MetadataOption) -> dict:
     return {
         "category": option.category,
         "code": option.code,
@@ -164,9 +183,9 @@ def create_option(
         raise ValidationError(STAGES_FIXED)
     label_en = _check_label(label_en)
     label_zh = _check_label(label_zh) if label_zh and label_zh.strip() else label_en
-    code = (code or "").strip() or code_for(label_en)
-    if len(code) > CODE_LENGTH:
-        raise ValidationError(LABEL_TOO_LONG, limit=CODE_LENGTH)
+    code = (code or "").strip() or default_code(category, label_en)
+    if len(code) > CODE_LENGTHS[category]:
+        raise ValidationError(CODE_TOO_LONG, limit=CODE_LENGTHS[category])
     _ensure_unique(session, category, code, (label_en, label_zh), None)
     last = session.exec(
         select(func.max(MetadataOption.sort_order)).where(
@@ -184,7 +203,7 @@ def create_option(
     session.add(option)
     session.flush()
     audit.record(
-        session, actor, "metadata.create", "metadata_option", option.id, None, _snapshot(option)
+        session, actor, "metadata.create", "metadata_option", option.id, None, snapshot(option)
     )
     return option
 
@@ -206,7 +225,7 @@ def update_option(
     option = session.get(MetadataOption, option_id)
     if option is None:
         raise NotFound()
-    before = _snapshot(option)
+    before = snapshot(option)
     new_en = _check_label(label_en) if label_en is not None else option.label_en
     new_zh = _check_label(label_zh) if label_zh is not None else option.label_zh
     _ensure_unique(session, option.category, option.code, (new_en, new_zh), option.id)
@@ -221,7 +240,7 @@ def update_option(
         option.sort_order = sort_order
     session.add(option)
     session.flush()
-    after = _snapshot(option)
+    after = snapshot(option)
     if after != before:
         audit.record(session, actor, "metadata.update", "metadata_option", option.id, before, after)
     return option

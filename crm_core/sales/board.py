@@ -26,7 +26,6 @@ from crm_core.custom_fields.filters import (
 )
 from crm_core.leads.masking import display_phone
 from crm_core.models import (
-    INTENTION_LEVELS,
     OPEN_STAGES,
     PIPELINE_TYPES,
     BusinessLine,
@@ -41,6 +40,7 @@ from crm_core.platform.company_time import local_day_start
 from crm_core.platform.company_time import month_start as company_month_start
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_, NC_
+from crm_core.platform.option_values import option_codes
 from crm_core.platform.permissions import DataScope, Permission
 from crm_core.platform.search_keys import name_key, prefix_range
 from crm_core.sales.expected_value import expected_amount, join_prices, money, reference_prices
@@ -98,11 +98,15 @@ class BoardColumn:
     cards: list[BoardRow]
 
 
-def check_filter(f: BoardFilter) -> None:
-    """Refuse a filter value that is not one of its choices."""
+def check_filter(session: Session, f: BoardFilter) -> None:
+    """Refuse a filter value that is not one of its choices (intention levels: every level
+    of the list, disabled ones too, since the board also shows history)."""
+    levels = (
+        option_codes(session, "intention_level", active_only=False) if f.intention_level else ()
+    )
     for value, choices, name in (
         (f.stage, BOARD_STAGES, "stage"),
-        (f.intention_level, INTENTION_LEVELS, "intention_level"),
+        (f.intention_level, levels, "intention_level"),
         (f.next_follow_up, NEXT_FOLLOW_UP, "next_follow_up"),
         (f.pipeline_type, PIPELINE_TYPES, "pipeline_type"),
     ):
@@ -319,7 +323,7 @@ def list_board(
 ) -> list[BoardRow]:
     """A page of the list view."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     check_conditions(session, actor, f.custom)
     _order(sort, f.stage)  # refuses an unknown sort before any query
     where, needs_lead = _conditions(
@@ -335,7 +339,7 @@ def list_board(
 def count_board(session: Session, actor: Actor, f: BoardFilter = BoardFilter()) -> int:
     """How many the list holds, counted up to COUNT_CAP (pages show "10,000+")."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     check_conditions(session, actor, f.custom)
     where, needs_lead = _conditions(
         session,
@@ -367,7 +371,7 @@ def board_columns(
     """The board: per stage (or only `f.stage`), its count and amount and the first
     `cards` opportunities. Counts: one GROUP BY for the open stages, one for the closed."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    check_filter(f)
+    check_filter(session, f)
     check_conditions(session, actor, f.custom)
     stages = [f.stage] if f.stage else list(BOARD_STAGES)
     totals: dict[str, tuple[int, Decimal]] = {}

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from crm_core.circulation.opportunities import lock_for_change
-from crm_core.models import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, FollowUp, MetadataOption
+from crm_core.models import FOLLOW_UP_CHANNELS, FollowUp, MetadataOption
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
+from crm_core.platform.option_values import require_intention_level
 from crm_core.sales.stages import apply_stage
 
 MAX_CONTENT = 4000
@@ -77,8 +78,8 @@ def check_follow_up(session: Session, entry: FollowUpInput, now: datetime) -> No
         raise ValidationError(
             N_("“{result}” is not one of the follow-up results."), result=entry.result
         )
-    if entry.intention_level and entry.intention_level not in INTENTION_LEVELS:
-        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
+    if entry.intention_level:
+        require_intention_level(session, entry.intention_level)
     if entry.call_duration_s is not None and entry.call_duration_s < 0:
         raise ValidationError(N_("A call cannot last less than nothing."))
     if entry.closes:
@@ -152,8 +153,7 @@ def set_next_follow_up(
 
 def set_intention(session: Session, actor: Actor, opportunity_id: int, level: str) -> None:
     """Set the intention level (意向度) of one open opportunity in scope."""
-    if level not in INTENTION_LEVELS:
-        raise ValidationError(N_("The intention level must be one of A, B, C, D."))
+    require_intention_level(session, level)
     opportunity = lock_for_change(session, actor, opportunity_id)
     opportunity.intention_level = level
     session.add(opportunity)

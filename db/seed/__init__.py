@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from crm_core.models import User
 from crm_core.platform import clock
 from crm_core.platform.bootstrap import bootstrap
+from crm_core.platform.option_values import catalogue_stored_values
 from crm_core.sales.stages import refresh_furthest_stages
 from db.seed import history
 from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_opportunities
@@ -97,6 +98,8 @@ def seed_database(
         say(f"trial_lesson: {insert_trials(session, now_dt)} rows")
         # The funnel reads each opportunity's furthest stage; the bulk load wrote history only.
         refresh_furthest_stages(session)
+        # The bulk load wrote campaigns as text: each becomes an entry of the campaign list.
+        catalogue_stored_values(session)
         session.commit()
     analyze(engine)
     counts = _counts(engine)

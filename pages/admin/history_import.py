@@ -39,6 +39,7 @@ from ui.context import actor
 from ui.db import session
 from ui.i18n import language, nt, show_error, t
 from ui.inputs import text_input
+from ui.options import stage_text
 from ui.text import md
 from ui.value_mapping import value_mapping
 
@@ -168,7 +169,7 @@ if not mapping.get("stage"):
     default_stage = st.selectbox(
         t("Stage of every row"),
         ["won", "lost", *OPEN_STAGES],
-        format_func=lambda code: t(label_of("stage", code)),
+        format_func=stage_text,
         key="history_default_stage",
     )
 

@@ -22,6 +22,7 @@ from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
+from ui.options import stage_text
 from ui.override_actions import override_actions
 from ui.sales import DETAIL_PAGE
 from ui.tables import pick_table
@@ -73,7 +74,7 @@ def _filters(lines: dict[int, str], names: dict[int, str]) -> DeskFilter:
         ["", *OPEN_STAGES],
         key="desk_f_stage",
         on_change=first_page,
-        format_func=lambda s: t(label_of("stage", s)) if s else t("Any"),
+        format_func=lambda s: stage_text(s) if s else t("Any"),
     )
     line = row[3].selectbox(
         t("Business line"),
@@ -115,7 +116,7 @@ def _table(rows) -> pd.DataFrame:
                 t("Pool state"): t(label_of("pool", r.pool_state)),
                 t("Owner"): r.owner_name or "",
                 t("Unit"): r.unit or "",
-                t("Stage"): t(label_of("stage", r.stage)),
+                t("Stage"): stage_text(r.stage),
                 t("Intention"): r.intention_level or "",
                 t("Lock"): t("Locked") if r.locked else "",
                 t("Protected until"): when(r.protected_until),
@@ -140,7 +141,8 @@ if st.session_state.pop(_CLEAR, False):
 
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         names = people(s, me)
 except CrmError as error:
     show_error(error)

@@ -14,15 +14,15 @@ from crm_core.circulation.pool import (
     count_pool,
     list_pool,
 )
-from crm_core.models import INTENTION_LEVELS, OPEN_STAGES
+from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import label_of
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines
 from ui.circulation import number, pager, when
 from ui.context import actor
 from ui.db import session
-from ui.i18n import language, nt, show_error, t, tmd
+from ui.i18n import nt, show_error, t, tmd
 from ui.inputs import search_input
+from ui.options import every, labels, option_text, stage_text
 from ui.tables import pick_table
 
 PAGE_SIZE = 50
@@ -50,14 +50,14 @@ def _filters(lines: dict[int, str]) -> PoolFilter:
         ["", *OPEN_STAGES],
         key="pool_f_stage",
         on_change=first_page,
-        format_func=lambda s: t(label_of("stage", s)) if s else t("Any"),
+        format_func=lambda s: stage_text(s) if s else t("Any"),
     )
     level = row[2].selectbox(
         t("Intention"),
-        ["", *INTENTION_LEVELS],
+        ["", *every("intention_level")],
         key="pool_f_intention",
         on_change=first_page,
-        format_func=lambda v: t(label_of("intention", v)) if v else t("Any"),
+        format_func=lambda v: option_text("intention_level", v) if v else t("Any"),
     )
     region = search_input(t("Region"), container=row[3], key="pool_f_region", on_change=first_page)
     return PoolFilter(
@@ -111,7 +111,7 @@ def _table(rows, channels: dict[str, str]) -> pd.DataFrame:
                 t("Region"): r.region or "",
                 t("Channel"): channels.get(r.channel, r.channel),
                 t("Business line"): r.business_line,
-                t("Stage"): t(label_of("stage", r.stage)),
+                t("Stage"): stage_text(r.stage),
                 t("Intention"): r.intention_level or "",
                 t("Times recycled"): r.recycle_count,
                 t("Pool of"): r.unit or t("Whole company"),
@@ -131,8 +131,9 @@ _show_result()
 
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
+        channels = labels("channel")
         allowance = claim_allowance(s, me)
 except CrmError as error:
     show_error(error)

@@ -11,13 +11,14 @@ from crm_core.org.unit_labels import unit_labels as unit_label_of
 from crm_core.org.users import staff_names
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import DataScope
 from ui.circulation import people, units
 from ui.context import actor
 from ui.db import session
 from ui.feedback import show_flash
-from ui.i18n import language, show_error, t
+from ui.i18n import show_error, t
+from ui.options import labels
 from ui.rule_forms import KINDS, TABS, rule_form
 from ui.rule_list import rule_list
 from ui.rule_ops import RuleContext, jobs_panel, waiting_summary
@@ -40,7 +41,7 @@ try:
             lines={line.id: line.name for line in list_business_lines(s)},
             units=active_units,
             unit_labels=unit_labels,
-            channels={o.code: option_label(o, language()) for o in list_options(s, "channel")},
+            channels=labels("channel"),
             reps=names,
             names=staff_names(s),
             company_wide=me.scope is DataScope.ALL,

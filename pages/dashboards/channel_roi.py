@@ -12,15 +12,15 @@ from crm_core.analytics import channel_roi
 from crm_core.analytics.marketing_spend import delete_spend, list_spend, set_spend
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_
-from crm_core.platform.metadata import list_options, option_label
 from crm_core.platform.permissions import Permission
 from ui.context import actor
 from ui.dashboards import bar_chart, filter_bar, pick, table
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.figures import metric, money
-from ui.i18n import language, show_error, t
+from ui.i18n import show_error, t
 from ui.inputs import text_input
+from ui.options import every, labels
 
 me = actor()
 st.title(t("Channel ROI"))
@@ -34,7 +34,7 @@ view = filter_bar("roi", split=False)
 try:
     with session() as s:
         result = channel_roi(s, me, view)
-        channels = {o.code: option_label(o, language()) for o in list_options(s, "channel")}
+        channels = labels("channel")
 except CrmError as error:
     show_error(error)
     st.stop()
@@ -43,11 +43,16 @@ if not result.spend_shown:
 
 
 def frame(rows, with_campaign: bool) -> pd.DataFrame:
+    campaigns = labels("campaign")
     return pd.DataFrame(
         [
             {
                 t("Channel"): channels.get(r.channel, r.channel),
-                **({t("Campaign"): r.campaign or t("(no campaign)")} if with_campaign else {}),
+                **(
+                    {t("Campaign"): campaigns.get(r.campaign, r.campaign) or t("(no campaign)")}
+                    if with_campaign
+                    else {}
+                ),
                 t(NC_("dash.col", "Leads")): r.leads,
                 t("Spend"): None if r.spend is None else float(r.spend),
                 t("Cost per lead"): None if r.cost_per_lead is None else float(r.cost_per_lead),
@@ -93,10 +98,13 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
         cols = st.columns([1.2, 1.2, 1.5, 1, 2])
         month = cols[0].date_input(t("Month"), value=date.today().replace(day=1), key="spend_month")
         channel = pick(cols[1], t("Channel"), channels, "spend_channel")
-        campaign = text_input(
+        campaign_words = labels("campaign")
+        campaign = cols[2].selectbox(
             t("Campaign"),
+            ["", *every("campaign")],
+            format_func=lambda c: campaign_words.get(c, c) if c else t("(no campaign)"),
             help=t("Leave empty for spend on the channel as a whole."),
-            container=cols[2],
+            key="spend_campaign",
         )
         amount = text_input(t("Amount"), key="spend_amount", container=cols[3])
         note = text_input(t("Note"), container=cols[4])
@@ -112,10 +120,12 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
     with session() as s:
         entries = list_spend(s, me, view.start, view.end)
     if entries:
+        campaign_words = labels("campaign")
         # One table and one delete (a button per entry made a page of a hundred rows).
-        labels = {
+        entry_labels = {
             entry.id: f"{entry.month:%Y-%m} · {channels.get(entry.channel, entry.channel)} · "
-            f"{entry.campaign or t('(no campaign)')} · {money(entry.amount)}"
+            f"{campaign_words.get(entry.campaign, entry.campaign) or t('(no campaign)')}"
+            f" · {money(entry.amount)}"
             for entry in entries
         }
         entries_frame = pd.DataFrame(
@@ -123,7 +133,8 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
                 {
                     t("Month"): f"{entry.month:%Y-%m}",
                     t("Channel"): channels.get(entry.channel, entry.channel),
-                    t("Campaign"): entry.campaign or t("(no campaign)"),
+                    t("Campaign"): campaign_words.get(entry.campaign, entry.campaign)
+                    or t("(no campaign)"),
                     t("Amount"): float(entry.amount),
                     t("Note"): entry.note or "",
                 }
@@ -132,7 +143,7 @@ if me.can(Permission.MANAGE_MARKETING_SPEND):
         )
         table(entries_frame, "marketing-spend", "roi_spend", money_columns=(t("Amount"),))
         left, right = st.columns([6, 1], vertical_alignment="bottom")
-        doomed = pick(left, t("Entry to delete"), labels, "spend_doomed")
+        doomed = pick(left, t("Entry to delete"), entry_labels, "spend_doomed")
         if right.button(t("Delete"), key="spend_delete") and doomed is not None:
             with session() as s:
                 delete_spend(s, me, doomed)

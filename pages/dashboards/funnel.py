@@ -17,6 +17,7 @@ from ui.dashboards import filter_bar, pick, table
 from ui.db import session
 from ui.figures import count, metric
 from ui.i18n import show_error, t
+from ui.options import stage_text
 
 me = actor()
 st.title(t("Funnel"))
@@ -33,7 +34,7 @@ except CrmError as error:
     show_error(error)
     st.stop()
 
-stage_names = [t(label_of("stage", stage)) for stage in FUNNEL_STAGES]
+stage_names = [stage_text(stage) for stage in FUNNEL_STAGES]
 row = st.columns(4)
 metric(row[0], t("Cohort"), result.total, help=t("Opportunities created in the period."))
 metric(row[1], t("Cohort won"), result.won, help=t("Of the cohort, won by now."))
@@ -114,7 +115,7 @@ st.subheader(t("Opportunities of a stage"))
 chosen = pick(
     st,
     t("Stage reached"),
-    {stage: t(label_of("stage", stage)) for stage in (*FUNNEL_STAGES, "lost")},
+    {stage: stage_text(stage) for stage in (*FUNNEL_STAGES, "lost")},
     "funnel_stage",
 )
 with session() as s:
@@ -128,7 +129,7 @@ if listed:
                 t("Business line"): o.business_line,
                 t("Rep"): o.owner or "",
                 t("Org unit"): o.unit or "",
-                t("Stage now"): t(label_of("stage", o.stage)),
+                t("Stage now"): stage_text(o.stage),
                 t(NC_("dash.col", "Created")): in_company_time(o.created_at),
             }
             for o in listed

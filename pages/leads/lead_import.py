@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.imports.leads import (
-    ALREADY_IMPORTED,
     MODES,
     OPTION_FIELDS,
     ImportOptions,
@@ -24,7 +23,6 @@ from crm_core.imports.leads import (
     list_imports,
     mapping_problems,
     preview_import,
-    rejected_rows_csv,
     run_import,
     value_columns,
 )
@@ -39,7 +37,8 @@ from ui.company_time import file_zone_picker
 from ui.context import actor
 from ui.db import session
 from ui.file_import import column_mapping, placeholder_input
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import language, nt, show_error, t, tmd
+from ui.lead_import_report import show_report
 from ui.value_mapping import value_mapping
 
 _FILE = "lead_import_file"  # (file id, frame)
@@ -69,103 +68,6 @@ def _signature(file_id: str, options: ImportOptions) -> tuple:
         options.time_zone,
         tuple(sorted((f, tuple(sorted(c.items()))) for f, c in options.value_choices.items())),
     )
-
-
-def _issues_table(report: ImportReport) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                t("Row"): issue.row,
-                t("Column"): issue.column or "",
-                t("Reason"): t(issue.reason, **issue.params),
-            }
-            for issue in report.issues
-        ]
-    )
-
-
-def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                t("Row"): c.row,
-                t("Name"): c.name,
-                t("Phone"): c.phone,
-                t("Business line"): line_names.get(c.business_line, c.business_line),
-                t("Current owner"): t("A colleague (outside your scope)")
-                if c.hidden
-                else c.owner_name or t(label_of("pool", c.pool_state)),
-            }
-            for c in report.collisions
-        ]
-    )
-
-
-def _duplicates_table(report: ImportReport) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{t("Row"): row, t("Same person as row"): first} for row, first in report.duplicates]
-    )
-
-
-def _show_report(checked: _Checked, line_names: dict[str, str], key: str) -> None:
-    report = checked.report
-    counts = report.counts
-    statuses = ("created", "added_line", "collision", "duplicate", ALREADY_IMPORTED, "rejected")
-    for column, status in zip(st.columns(len(statuses)), statuses, strict=True):
-        column.metric(t(label_of("lead_import.count", status)), f"{counts.get(status, 0):,}")
-    if report.closed:
-        closes = t(
-            "{won} won and {lost} lost rows close their opportunities (no order: a win without an amount brings no revenue).",
-            won=report.closed.get("won", 0),
-            lost=report.closed.get("lost", 0),
-        )
-        when = (
-            t("They close at the file's close date.")
-            if checked.options.mapping.get("closed_at")
-            else t("The file has no close date column: they close at their first contact date.")
-        )
-        st.info(f"{closes} {when}")
-    if report.already_imported:
-        st.caption(
-            t(
-                "{count} rows were imported before and add nothing.",
-                count=len(report.already_imported),
-            )
-        )
-    tabs = st.tabs(
-        [
-            t("Bad rows ({count})", count=len(report.issues)),
-            t("Collisions ({count})", count=len(report.collisions)),
-            t("Repeated in file ({count})", count=len(report.duplicates)),
-        ]
-    )
-    with tabs[0]:
-        if report.issues:
-            st.dataframe(_issues_table(report), hide_index=True, width="stretch")
-            st.download_button(
-                t("Download the bad rows (CSV)"),
-                rejected_rows_csv(actor(), checked.frame, report, checked.options, language()),
-                file_name=f"rejected-{report.filename or 'leads'}.csv",
-                mime="text/csv",
-                key=f"lead_import_rejected_{key}",
-            )
-        else:
-            st.caption(t("Every row is good."))
-    with tabs[1]:
-        if report.collisions:
-            st.caption(
-                t(
-                    "These people already have an opportunity on that business line. Its owner keeps it and the inquiry is logged on it."
-                )
-            )
-            st.dataframe(_collisions_table(report, line_names), hide_index=True, width="stretch")
-        else:
-            st.caption(t("Nobody in the file is already being followed up."))
-    with tabs[2]:
-        if report.duplicates:
-            st.dataframe(_duplicates_table(report), hide_index=True, width="stretch")
-        else:
-            st.caption(t("No person appears twice in the file."))
 
 
 def _request_import() -> None:
@@ -272,7 +174,7 @@ if upload is None:
                     total=report.total_rows,
                 )
             )
-        _show_report(_Checked(checked.frame, checked.options, (), report), line_names, "result")
+        show_report(checked.frame, checked.options, report, line_names, "result")
     _history()
     st.stop()
 st.session_state.pop(_RESULT, None)
@@ -297,12 +199,23 @@ st.caption(
 )
 with session() as s:
     fields = lead_fields(s, me)
+specs = {spec.name: spec for spec in fields}
+
+
+def _field_label(name: str) -> str:
+    """A built-in field's label, or a custom field's own in the reader's language."""
+    spec = specs.get(name)
+    if spec is not None and spec.label_en:
+        return spec.label_en if language() == "en" else (spec.label_zh or spec.label_en)
+    return t(label_of("lead_import.field", name))
+
+
 mapping = column_mapping(
     frame.columns,
     [spec.name for spec in fields],
     _REQUIRED,
     guess_columns(frame.columns, fields),
-    label=lambda name: t(label_of("lead_import.field", name)),
+    label=_field_label,
     not_mapped=t("- not in the file -"),
     key="lead_import_map",
     file_id=upload.file_id,
@@ -365,9 +278,9 @@ if not problems:
         choices_by_field[name] = value_mapping(
             me,
             name,
-            OPTION_FIELDS[name],
+            specs[name].category or OPTION_FIELDS[name],
             values,
-            title=f"{t(label_of('lead_import.field', name))} ({mapping[name]})",
+            title=f"{_field_label(name)} ({mapping[name]})",
             key=f"lead_import_values_{name}_{upload.file_id}",
             on_created=lambda: st.session_state.pop("lead_import_last", None),
         )
@@ -396,21 +309,45 @@ st.session_state[_PREVIEW] = checked
 
 st.subheader(t("Preview"))
 report = checked.report
-if report.issues and mode == "all_or_nothing":
+bad = len(report.issues)
+if bad and bad == report.total_rows:
     st.error(
-        t(
+        nt(
+            "The file's {count} row is bad; see the reason below. Nothing can be imported.",
+            "All {count} rows are bad; see the reasons below. Nothing can be imported.",
+            bad,
+            count=bad,
+        )
+    )
+elif bad and mode == "all_or_nothing":
+    st.error(
+        nt(
+            "{count} row is bad, so with all or nothing this file would not be imported. Fix the row or choose to import the good ones.",
             "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
-            count=len(report.issues),
+            bad,
+            count=bad,
         )
     )
-elif report.issues:
+elif bad:
     st.warning(
-        t(
-            "{count} rows cannot be imported; see the reasons below. The other rows can be imported.",
-            count=len(report.issues),
+        nt(
+            "{count} row cannot be imported; see the reason below. The other {good} can be imported.",
+            "{count} rows cannot be imported; see the reasons below. The other {good} can be imported.",
+            bad,
+            count=bad,
+            good=report.total_rows - bad,
         )
     )
-_show_report(checked, line_names, "preview")
+elif report.total_rows:
+    st.success(
+        nt(
+            "The file's {count} row is good.",
+            "All {count} rows are good.",
+            report.total_rows,
+            count=report.total_rows,
+        )
+    )
+show_report(checked.frame, checked.options, report, line_names, "preview")
 # Collisions alone are worth a run too: each logs the new inquiry on the owner's opportunity.
 to_store = report.counts["created"] + report.counts["added_line"] + report.counts["collision"]
 st.button(

@@ -9,21 +9,21 @@ import streamlit as st
 
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
-from crm_core.leads.tags import list_tags
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
-from crm_core.platform.metadata import list_business_lines, list_options, option_label
+from crm_core.platform.metadata import list_business_lines, list_options
 from crm_core.platform.permissions import Permission
 from ui.company_time import show_time
 from ui.context import actor
 from ui.custom_fields import filter_inputs
 from ui.db import session
 from ui.feedback import show_flash
-from ui.i18n import language, nt, show_error, t
+from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
+from ui.options import every, labels, stage_text
 
 _FILTER = "leads_filter"
 _PAGE = "leads_page"
@@ -38,6 +38,7 @@ def _total_text(found: LeadPage) -> str:
 def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
     """The search form; a new search starts again on page 1."""
     # Keyed widgets keep what the user typed across runs; the filter is built on submit.
+    channel_labels = {code: channel_labels[code] for code in every("channel")}
     with st.form("leads_search"):
         text = search_input(
             t("Name, phone, last 4 digits or external id"),
@@ -51,11 +52,19 @@ def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
             format_func=lambda c: channel_labels.get(c, t(NC_("leads.search", "Any"))),
             key="leads_q_channel",
         )
-        campaign = row1[1].text_input(t("Campaign starts with"), key="leads_q_campaign")
+        # Filters over history: every entry of the lists, disabled ones too.
+        campaign_words = labels("campaign")
+        campaign = row1[1].selectbox(
+            t("Campaign"),
+            ["", *every("campaign")],
+            format_func=lambda c: campaign_words.get(c, c) or t(NC_("leads.search", "Any")),
+            key="leads_q_campaign",
+        )
+        tag_words = labels("tag")
         tag = row1[2].selectbox(
             t("Tag"),
             ["", *tags],
-            format_func=lambda x: x or t(NC_("leads.search", "Any")),
+            format_func=lambda x: tag_words.get(x, x) or t(NC_("leads.search", "Any")),
             key="leads_q_tag",
         )
         owner_names = dict(owners)
@@ -76,7 +85,7 @@ def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
         stage = row2[1].selectbox(
             t("Stage"),
             ["", *DEFAULT_STAGES],
-            format_func=lambda s: t(label_of("stage", s)) if s else t(NC_("leads.search", "Any")),
+            format_func=lambda s: stage_text(s) if s else t(NC_("leads.search", "Any")),
             key="leads_q_stage",
         )
         pool = row2[2].selectbox(
@@ -99,7 +108,7 @@ def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
             st.session_state[_FILTER] = LeadFilter(
                 text=text.strip() or None,
                 channel=channel or None,
-                campaign=campaign.strip() or None,
+                campaign_code=campaign or None,
                 tag=tag or None,
                 created_from=created_from,
                 created_to=created_to,
@@ -114,6 +123,7 @@ def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
 
 
 def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
+    campaign_words = labels("campaign")
     return pd.DataFrame(
         [
             {
@@ -121,10 +131,10 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
                 t("Name"): row.name,
                 t("Phone"): row.phone or t("(no phone)"),
                 t("Channel"): channel_labels.get(row.channel, row.channel),
-                t("Campaign"): row.campaign or "",
+                t("Campaign"): campaign_words.get(row.campaign, row.campaign) or "",
                 t("Opportunities"): "; ".join(
                     f"{o.business_line}: {o.owner_name or t(label_of('pool', o.pool_state))}"
-                    f" ({t(label_of('stage', o.stage))})"
+                    f" ({stage_text(o.stage)})"
                     for o in row.opportunities
                 ),
                 t("Tags"): ", ".join(row.tags),
@@ -156,17 +166,17 @@ show_flash()
 
 try:
     with session() as s:
-        lines = list_business_lines(s)
+        every_line = list_business_lines(s, active_only=False)  # a filter: disabled ones too
         channels = list_options(s, "channel")
         owners = owner_choices(s, me)
-        tags = list_tags(s, me)
         fields = fields_visible_to(s, me, "lead")
 except CrmError as error:
     show_error(error)
     st.stop()
-channel_labels = {o.code: option_label(o, language()) for o in channels}
+channel_labels = labels("channel")
+tags = every("tag")
 
-_filters(lines, channels, channel_labels, owners, tags, fields)
+_filters(every_line, channels, channel_labels, owners, tags, fields)
 lead_filter: LeadFilter = st.session_state.get(_FILTER, LeadFilter())
 try:
     with session() as s:

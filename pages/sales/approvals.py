@@ -38,7 +38,8 @@ if text:
     st.success(text)
 
 with session() as s:
-    lines = {line.id: line.name for line in list_business_lines(s)}
+    # A filter over existing rows: disabled lines too.
+    lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
     limit = discount_limit(s, me)
 st.caption(t("You may approve discounts of up to {limit}%.", limit=limit))
 left, middle, right = st.columns([3, 2, 1])

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.models import INTENTION_LEVELS, PIPELINE_TYPES
+from crm_core.models import PIPELINE_TYPES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
@@ -30,6 +30,7 @@ from ui.db import session
 from ui.feedback import show_flash
 from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
+from ui.options import every, option_text
 from ui.override_actions import override_actions
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
 from ui.tables import pick_table
@@ -64,10 +65,10 @@ def _filters(
     )
     level = row[1].selectbox(
         t("Intention"),
-        ["", *INTENTION_LEVELS],
+        ["", *every("intention_level")],
         key="board_f_intention",
         on_change=first_page,
-        format_func=lambda v: _any(v, t(label_of("intention", v)) if v else ""),
+        format_func=lambda v: _any(v, option_text("intention_level", v) if v else ""),
     )
     line = row[2].selectbox(
         t("Business line"),
@@ -188,7 +189,8 @@ if st.session_state.pop(_CLEAR, False):
     st.session_state[_PICK] = []
 try:
     with session() as s:
-        lines = {line.id: line.name for line in list_business_lines(s)}
+        # A filter over existing rows: disabled lines too.
+        lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
         owners = None if solo else people(s, me)
         # The board filters by the opportunity's custom fields and by its lead's.
         fields = {entity: fields_visible_to(s, me, entity) for entity in ("opportunity", "lead")}

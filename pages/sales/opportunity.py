@@ -112,7 +112,11 @@ def _summary(detail: OpportunityDetail) -> None:
         channel = option_labels("channel").get(detail.channel, detail.channel)
         st.markdown(
             f"**{t('Channel')}:** {md(channel)}"
-            + (f" · {md(detail.campaign)}" if detail.campaign else "")
+            + (
+                f" · {md(option_labels('campaign').get(detail.campaign, detail.campaign))}"
+                if detail.campaign
+                else ""
+            )
         )
     with right:
         st.markdown(f"**{t('Next follow-up')}:** {local(detail.next_follow_up_at) or '-'}")

@@ -36,7 +36,8 @@ notice = st.session_state.pop(_NOTICE, None)
 if notice:
     {"info": st.info}.get(notice[0], st.success)(notice[1])
 with session() as s:
-    lines = {line.id: line.name for line in list_business_lines(s)}
+    # A filter over existing rows: disabled lines too.
+    lines = {line.id: line.name for line in list_business_lines(s, active_only=False)}
 
 
 def done(kind: str, text: str, reset: str) -> None:

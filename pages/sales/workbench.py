@@ -24,6 +24,7 @@ from ui.db import session
 from ui.figures import percent
 from ui.i18n import nt, show_error, t, tmd
 from ui.notices import notice_text
+from ui.options import option_text
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -82,7 +83,9 @@ def work_list(title: str, lines: list[WorkLine], count: int, empty: str, *, due:
         when = when_relative(line.at, now) if due else local(line.at)
         tags = [line.business_line, stage_text(line.stage), when]
         if line.intention_level:
-            tags.append(t("Intention {level}", level=line.intention_level))
+            tags.append(
+                t("Intention {level}", level=option_text("intention_level", line.intention_level))
+            )
         if line.pipeline_type == "renewal":
             tags.append(t("Renewal"))
         open_link(line.opportunity_id, line_text(line.opportunity_id, line.lead_name, *tags))

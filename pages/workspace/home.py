@@ -13,11 +13,12 @@ from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.notices import list_notices, mark_read, unread_count
 from crm_core.platform.permissions import Permission
 from crm_core.sales.home import home_summary
-from ui.circulation import number, when
+from ui.circulation import label, number, when
 from ui.context import actor
 from ui.db import session
 from ui.i18n import nt, t, tmd
 from ui.notices import notice_text
+from ui.options import stage_text
 from ui.text import md
 
 me = actor()
@@ -50,7 +51,7 @@ for column, (key, value) in zip(st.columns(max(len(shown), 1)), shown, strict=Fa
 def counts_table(title: str, counts: dict[str, int], order, prefix: str, column: str) -> None:
     """A subheading and a two-column table of counts in the domain's order."""
     st.subheader(t(title))
-    rows = [(t(f"{prefix}.{key}"), counts[key]) for key in order if key in counts]
+    rows = [(label(prefix, key), counts[key]) for key in order if key in counts]
     frame = pd.DataFrame(rows, columns=[t(column), t("Count")])
     st.dataframe(frame, hide_index=True, width="stretch")
 
@@ -100,7 +101,7 @@ if due is not None:
                     "#": d.opportunity_id,
                     t("Lead"): d.lead_name,
                     t("Business line"): d.business_line,
-                    t("Stage"): t(label_of("stage", d.stage)),
+                    t("Stage"): stage_text(d.stage),
                     t("Rule"): d.rule_name,
                     t("Recycled at"): when(d.due_at),
                     t(NC_("home.due", "When")): in_days(d.days_left(now)),

@@ -28,6 +28,8 @@ from crm_core.org.users import create_user
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import insert_rows, insert_with_ids
+from crm_core.platform.metadata import fold
+from crm_core.platform.option_values import adopt_values
 from crm_core.platform.search_keys import name_key
 
 _LEAD_COLUMNS = (
@@ -227,6 +229,13 @@ def write_rows(
 
     units = {u.id: u.path for u in session.exec(select(OrgUnit)).all()}
     by = actor.user_id
+    # A campaign takes its list's spelling (any case); a new one joins the campaign list.
+    spelled = adopt_values(
+        session, actor, "campaign", [r.campaign for r in rows if r.campaign], origin="history"
+    )
+    for r in rows:
+        if r.campaign:
+            r.campaign = spelled[fold(r.campaign)]
     new_lead = _new_leads(session, actor, options, rows)
     if progress:
         progress(0.3)

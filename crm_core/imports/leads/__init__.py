@@ -36,7 +36,13 @@ from crm_core.imports.leads.columns import (
     FieldSpec,
     ImportOptions,
 )
-from crm_core.imports.leads.outcomes import apply_outcomes
+from crm_core.imports.leads.custom import (
+    check_visible,
+    custom_specs,
+    refuse_missing_required,
+    write_custom,
+)
+from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
 from crm_core.imports.tabular import guess_mapping
@@ -128,6 +134,8 @@ class ImportReport:
     # field -> each distinct value of the column and the option it maps onto
     values: dict[str, list[ResolvedValue]] = field(default_factory=dict)
     closed: dict[str, int] = field(default_factory=dict)  # won / lost rows among the good
+    warnings: list[ImportIssue] = field(default_factory=list)  # good rows kept with a notice
+    revenue: int = 0  # won rows among the good that bring revenue (an amount)
 
     @property
     def stored(self) -> int:
@@ -140,9 +148,10 @@ class ImportReport:
 
 
 def lead_fields(session: Session, actor: Actor) -> list[FieldSpec]:
-    """The fields a lead file can map, in the page's order: the built-in ones; fields the
-    company defines (custom fields) join here, per session."""
-    return list(LEAD_FIELDS)
+    """The fields a lead file can map, in the page's order: the built-in ones, then the
+    custom fields of leads and of opportunities that `actor` sees (`lead.<code>`,
+    `opportunity.<code>`; their code and both labels are the headers they go by)."""
+    return [*LEAD_FIELDS, *custom_specs(session, actor)]
 
 
 def guess_columns(
@@ -192,11 +201,12 @@ def mapping_problems(options: ImportOptions) -> list[str]:
 _SHARED = {tuple(sorted(pair)) for pair in SHARED_COLUMNS}
 
 
-def _check(actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
+def _check(session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions) -> None:
     actor.require(Permission.IMPORT_LEADS)
     problems = mapping_problems(options)
     if problems:
         raise ValidationError(problems[0])
+    check_visible(session, actor, options.mapping)
     unknown = [c for c in options.mapping.values() if c and c not in frame.columns]
     if unknown:
         raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
@@ -241,6 +251,10 @@ def _report(
         if outcome.status in (CREATED, ADDED_LINE) and said is not None and said.stage:
             if said.stage in CLOSED_STAGES:
                 report.closed[said.stage] = report.closed.get(said.stage, 0) + 1
+            report.revenue += said.amount is not None
+            if position in rows.warnings:
+                name, reason, params = rows.warnings[position]
+                report.warnings.append(ImportIssue(row, options.mapping.get(name), reason, params))
         if outcome.status == REJECTED:
             column = options.mapping.get(field_of(outcome.field) or "")
             report.issues.append(
@@ -266,6 +280,7 @@ def _report(
 
 def _intake(session, actor, frame, options, *, dry_run, progress):
     rows = read_rows(session, actor, frame, options)
+    refuse_missing_required(session, actor, rows.inputs, rows.custom, rows.refused)
     good = [i for i in range(len(rows.inputs)) if i not in rows.refused]
     repeats = already_imported(session, rows.inputs, good, rows.outcomes)
     positions = [i for i in good if i not in repeats]
@@ -279,11 +294,13 @@ def _intake(session, actor, frame, options, *, dry_run, progress):
         dry_run=dry,
         all_or_nothing=refuse_all,
         progress=progress,
+        openings=openings_for(rows, positions),
     )
     if not dry and not result.refused:
-        apply_outcomes(session, actor, clock.now(), rows, positions, result)
+        write_custom(session, rows.custom, positions, result)
+        record_wins(session, actor, rows, positions, result)
         for name, values in rows.values.items():
-            remember_values(session, actor, IMPORT_KIND, OPTION_FIELDS[name], values)
+            remember_values(session, actor, IMPORT_KIND, rows.categories[name], values)
     return rows, positions, result, repeats
 
 
@@ -291,7 +308,7 @@ def preview_import(
     session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions
 ) -> ImportReport:
     """What `run_import` would do with this file, without storing anything."""
-    _check(actor, frame, options)
+    _check(session, actor, frame, options)
     with paused_gc():
         rows, positions, result, repeats = _intake(
             session, actor, frame, options, dry_run=True, progress=None
@@ -310,7 +327,7 @@ def run_import(
 ) -> ImportReport:
     """Import the file as the options say, commit, and record the run (`lead_import` and
     the audit log). On an error or a cancel nothing of the file is stored."""
-    _check(actor, frame, options)
+    _check(session, actor, frame, options)
     started = clock.now()
     with paused_gc():
         rows, positions, result, repeats = _intake(

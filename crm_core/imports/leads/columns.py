@@ -139,6 +139,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "成交日期",
         "关闭时间",
     ),
+    "amount": (
+        "amount",
+        "revenue",
+        "deal amount",
+        "deal value",
+        "declared revenue",
+        "declared monthly revenue",
+        "won amount",
+        "金额",
+        "成交金额",
+        "订单金额",
+        "收入",
+    ),
     "lost_reason": ("lost reason", "reason lost", "loss reason", "流失原因", "丢单原因"),
     "intention_level": ("intention", "intention level", "grade", "意向度", "意向等级"),
     "owner": (
@@ -180,6 +193,9 @@ class FieldSpec:
     name: str
     synonyms: tuple[str, ...]
     category: str | None = None
+    # A custom field's own labels (the built-in fields are labelled by `label_of`).
+    label_en: str | None = None
+    label_zh: str | None = None
 
 
 LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(

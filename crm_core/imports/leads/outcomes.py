@@ -1,9 +1,6 @@
-"""What a lead file says beyond the lead, written onto the opportunities the intake opened
-for it: the stage, a close (won or lost), the owner, the lost reason and intention level.
-
-The intake opens every new opportunity as every entrance does (`unassigned`, stage `new`,
-as old as the row's created date); this module then moves the ones whose row says more, in
-a few bulk statements for the whole file:
+"""What a lead file says beyond the lead, handed to the intake so the opportunities it opens
+for the file are written as they end up (`crm_core.leads.intake.opening`): the stage, a
+close (won or lost), the owner, the lost reason and intention level.
 
 - an open stage past `new` becomes the stage, with one stage-history row at the created
   date (the funnel counts the stages before it as passed, as for any skipped stage);
@@ -11,130 +8,101 @@ a few bulk statements for the whole file:
   its close date (the row's close-date column, else its created date), with one history
   row `new -> won` or `new -> lost`. Its furthest stage stays `new`: the file proves the
   lead and the outcome, not trial lessons or any stage between (the funnel counts a won
-  opportunity as won whatever its furthest stage). A won row creates no order: without an
-  amount there is no revenue;
+  opportunity as won whatever its furthest stage). A won row with an amount (importer with
+  record_payments) carries it and gets its paid order at the close date, attributed to its
+  owner's team as the history import does (`record_wins`); without one it brings no revenue;
 - a row with an owner is the owner's (`owned`, their unit, assigned now); a closed row
   keeps its owner for the team's figures. A row without one goes to dispatch like any
   imported opportunity.
-
-Each change of owner or state writes its flow event; the import run commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlmodel import Session, select
 
-from crm_core.imports.leads.rows import CLOSED_STAGES, FileRows, RowOutcome
-from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeResult
-from crm_core.models import FlowEvent, Opportunity, StageHistory
+from crm_core.imports.leads.rows import FileRows, RowOutcome
+from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeResult, Opening
+from crm_core.models import OrgUnit, SalesOrder
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import insert_rows
-
-_CHUNK = 10_000
-_STAGE_COLUMNS = ("opportunity_id", "from_stage", "to_stage", "changed_at", "actor_id")
-_FLOW_COLUMNS = (
-    "opportunity_id",
-    "at",
-    "from_state",
-    "to_state",
-    "to_owner_id",
-    "reason",
-    "actor_id",
-    "note",
-)
-_SET = (
-    "stage",
-    "furthest_stage",
-    "stage_changed_at",
-    "pool_state",
-    "owner_id",
-    "org_unit_id",
-    "assigned_at",
-    "closed_at",
-    "lost_reason",
-    "intention_level",
-)
+from crm_core.platform.permissions import Permission
 
 
-def _targets(rows: FileRows, positions: Sequence[int], result: IntakeResult, now: datetime):
-    """(opportunity id, created date, outcome) for each new opportunity whose row says more
-    than the lead."""
+def opening_of(said: RowOutcome | None) -> Opening | None:
+    """The intake's opening for a row that says more than the lead (None: it says nothing)."""
+    if said is None:
+        return None
+    owner = said.owner
+    return Opening(
+        stage=said.stage or "new",
+        owner_id=owner.user_id if owner is not None else None,
+        org_unit_id=owner.org_unit_id if owner is not None else None,
+        closed_at=said.closed_at,
+        lost_reason=said.lost_reason,
+        intention_level=said.intention_level,
+        amount=said.amount,
+    )
+
+
+def openings_for(rows: FileRows, positions: Sequence[int]) -> list[Opening | None] | None:
+    """The openings of the rows at `positions`, in their order (None: no row says more)."""
     if not rows.outcomes:
-        return []
-    targets = []
-    for intake in result.outcomes:
-        if intake.status not in (CREATED, ADDED_LINE) or not intake.opportunity_ids:
-            continue
-        position = positions[intake.index]
-        outcome = rows.outcomes[position]
-        if outcome is None:
-            continue
-        created = rows.inputs[position].created_at or now
-        targets.extend((opp, created, outcome) for opp in intake.opportunity_ids)
-    return targets
+        return None
+    return [opening_of(rows.outcomes[i]) for i in positions]
 
 
-def _values(opportunity_id: int, created: datetime, outcome: RowOutcome, now: datetime):
-    stage = outcome.stage or "new"
-    closed = stage in CLOSED_STAGES
-    owner = outcome.owner
-    state = "closed" if closed else ("owned" if owner is not None else "unassigned")
-    return {
-        "b_id": opportunity_id,
-        "stage": stage,
-        "furthest_stage": "new" if closed else stage,
-        "stage_changed_at": outcome.closed_at if closed else created,
-        "pool_state": state,
-        "owner_id": owner.user_id if owner else None,
-        "org_unit_id": owner.org_unit_id if owner else None,
-        "assigned_at": now if owner else None,
-        "closed_at": outcome.closed_at if closed else None,
-        "lost_reason": outcome.lost_reason if stage == "lost" else None,
-        "intention_level": outcome.intention_level,
-    }
+_ORDER_COLUMNS = (
+    "opportunity_id",
+    "list_price",
+    "amount",
+    "status",
+    "approval",
+    "paid_at",
+    "created_by_id",
+    "attributed_owner_id",
+    "attributed_unit_id",
+    "attributed_org_path",
+    "note",
+    "created_at",
+)
 
 
-def apply_outcomes(
-    session,
+def record_wins(
+    session: Session,
     actor: Actor,
-    now: datetime,
     rows: FileRows,
     positions: Sequence[int],
     result: IntakeResult,
 ) -> int:
-    """Write the stage, close and owner the file's rows give onto the opportunities the
-    intake just opened for them (see the module docstring). Flushes; returns how many
-    opportunities changed."""
-    targets = _targets(rows, positions, result, now)
-    if not targets:
+    """The paid order of each won opportunity the intake opened for a row with an amount
+    (set-based); returns how many. The rows were checked: only an importer who may record
+    payments gets amounts (`rows.read_rows`)."""
+    if not rows.outcomes:
         return 0
-    table = Opportunity.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in _SET})
-    )
-    connection = session.connection()
-    note = "import"
-    for start in range(0, len(targets), _CHUNK):
-        chunk = targets[start : start + _CHUNK]
-        values = [_values(opp, created, outcome, now) for opp, created, outcome in chunk]
-        connection.execute(statement, values)
-        stages, flows = [], []
-        for row in values:
-            stage, opp, owner = row["stage"], row["b_id"], row["owner_id"]
-            if stage != "new":
-                stages.append((opp, "new", stage, row["stage_changed_at"], actor.user_id))
-            if row["pool_state"] == "closed":
-                flows.append((opp, now, "unassigned", "closed", owner, stage, actor.user_id, note))
-            elif owner is not None:
-                flows.append(
-                    (opp, now, "unassigned", "owned", owner, "assign", actor.user_id, note)
-                )
-        insert_rows(session, StageHistory.__table__, _STAGE_COLUMNS, stages)
-        insert_rows(session, FlowEvent.__table__, _FLOW_COLUMNS, flows)
-    session.flush()
-    return len(targets)
+    if _any_amount(rows, positions):
+        actor.require(Permission.RECORD_PAYMENTS)
+    units = dict(session.exec(select(OrgUnit.id, OrgUnit.path)).all())
+    orders = []
+    for outcome in result.outcomes:
+        if outcome.status not in (CREATED, ADDED_LINE):
+            continue
+        said = rows.outcomes[positions[outcome.index]]
+        if said is None or said.stage != "won" or said.amount is None:
+            continue
+        owner = said.owner
+        unit = owner.org_unit_id if owner is not None else None
+        amount = str(said.amount)
+        for opportunity_id in outcome.opportunity_ids:
+            orders.append(
+                (opportunity_id, amount, amount, "paid", "none", said.closed_at, actor.user_id)
+                + (owner.user_id if owner else None, unit, units.get(unit), "import")
+                + (said.closed_at,)
+            )
+    insert_rows(session, SalesOrder.__table__, _ORDER_COLUMNS, orders)
+    return len(orders)
+
+
+def _any_amount(rows: FileRows, positions: Sequence[int]) -> bool:
+    return any((s := rows.outcomes[i]) is not None and s.amount is not None for i in positions)

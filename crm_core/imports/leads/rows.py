@@ -4,12 +4,15 @@ here with the same kind of outcome the intake gives."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 from sqlmodel import Session
 
+from crm_core.custom_fields.definitions import CHOICE_KINDS
 from crm_core.imports.leads.columns import (
     COLUMNS,
     IMPORT_KIND,
@@ -17,11 +20,19 @@ from crm_core.imports.leads.columns import (
     ImportOptions,
     split_list,
 )
+from crm_core.imports.leads.custom import (
+    CustomValues,
+    choice_cells,
+    is_custom,
+    mapped_fields,
+    read_custom,
+)
 from crm_core.imports.leads.owners import Holder, owner_words
 from crm_core.imports.value_mapping import (
     ResolvedValue,
     code_map,
     distinct_values,
+    field_category,
     resolve_values,
     value_key,
 )
@@ -32,6 +43,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.cells import parse_datetime
 from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.i18n import N_
+from crm_core.platform.permissions import Permission
 
 # LeadInput's leading fields, in its order: text straight from the cells, except the
 # channel, which is read through value mapping.
@@ -60,6 +72,11 @@ UNKNOWN_OWNER = N_(
     "{value} is no active colleague in your reach who can hold opportunities (give the username or full name)."
 )
 CLOSED_IN_FUTURE = N_("The close date lies in the future.")
+CLOSED_BEFORE_CREATED = N_("Closed before it was created: the file's dates are kept.")
+NOT_AN_AMOUNT = N_("Not an amount of money: {value}.")
+WIN_NEEDS_PAYMENTS = N_(
+    "A won opportunity brings revenue: importing it needs the right to record payments."
+)
 
 
 @dataclass(slots=True)
@@ -72,6 +89,7 @@ class RowOutcome:
     owner: Holder | None = None
     lost_reason: str | None = None
     intention_level: str | None = None
+    amount: Decimal | None = None  # a won row's amount: revenue, as a paid order
 
 
 @dataclass
@@ -84,6 +102,10 @@ class FileRows:
     refused: dict[int, IntakeOutcome]  # input index -> why the file's value cannot be read
     outcomes: list[RowOutcome | None] = field(default_factory=list)
     values: dict[str, list[ResolvedValue]] = field(default_factory=dict)  # field -> mapping
+    custom: CustomValues = field(default_factory=CustomValues)  # custom fields' values
+    categories: dict[str, str] = field(default_factory=dict)  # mapped field -> its list
+    # input index -> (field, reason, params): kept, with a notice (the preview shows them)
+    warnings: dict[int, tuple[str, str, dict]] = field(default_factory=dict)
 
 
 def clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
@@ -124,23 +146,37 @@ def value_columns(
     """For each mapped option column: its distinct values with their row counts and the
     option each resolves to (the user's choice, a remembered mapping, or the option it
     reads as). What the page lists for the user to map."""
+    customs = mapped_fields(session, options.mapping)
+    categories = option_categories(options.mapping, customs)
     columns = {
         name: clean_column(frame[header].tolist(), options.placeholders)
         for name, header in options.mapping.items()
-        if header and name in OPTION_FIELDS
+        if header and name in categories
     }
-    return _resolve(session, columns, options)
+    return _resolve(session, columns, options, categories, customs)
 
 
-def _resolve(session, columns, options) -> dict[str, list[ResolvedValue]]:
+def option_categories(mapping, customs) -> dict[str, str]:
+    """Mapped field -> the list its values map onto: the built-in option fields and the
+    custom choice fields."""
+    categories = {name: OPTION_FIELDS[name] for name in mapping if name in OPTION_FIELDS}
+    for name, custom in customs.items():
+        if custom.kind in CHOICE_KINDS:
+            categories[name] = field_category(custom.id)
+    return categories
+
+
+def _resolve(session, columns, options, categories, customs) -> dict[str, list[ResolvedValue]]:
     resolved = {}
     for name, cells in columns.items():
         if name == "business_line":
             cells = [part for cell in cells if cell is not None for part in split_list(cell)]
+        elif name in customs:
+            cells = choice_cells(customs[name], cells)
         resolved[name] = resolve_values(
             session,
             IMPORT_KIND,
-            OPTION_FIELDS[name],
+            categories[name],
             distinct_values(cells),
             options.value_choices.get(name),
         )
@@ -160,7 +196,11 @@ def read_rows(
         for name, header in options.mapping.items()
         if header
     }
-    resolved = _resolve(session, {n: c for n, c in column.items() if n in OPTION_FIELDS}, options)
+    customs = mapped_fields(session, options.mapping)
+    categories = option_categories(options.mapping, customs)
+    resolved = _resolve(
+        session, {n: c for n, c in column.items() if n in categories}, options, categories, customs
+    )
     maps = {name: code_map(values) for name, values in resolved.items()}
 
     def mapped(name: str):
@@ -202,8 +242,12 @@ def read_rows(
             created = None
         inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
     rows = FileRows(inputs, [int(n) for n in frame.index], refused, values=resolved)
+    rows.categories = categories
+    if customs:
+        rows.custom = read_custom(customs, column, maps, refused, count)
     if any(name in column for name in ("stage", "owner", "lost_reason", "intention_level")):
         rows.outcomes = _outcomes(session, actor, column, maps, dates, date_of, refused, count)
+        _amounts_and_dates(actor, column, rows, dates)
     return rows
 
 
@@ -261,8 +305,41 @@ def _outcomes(session, actor, column, maps, dates, date_of, refused, count):
     return outcomes
 
 
+def _amount(text: str) -> Decimal:
+    value = Decimal(re.sub(r"[,\s¥$€￥]", "", text))
+    if not value.is_finite() or value < 0:
+        raise InvalidOperation(text)
+    return value.quantize(Decimal("0.01"))
+
+
+def _amounts_and_dates(actor: Actor, column, rows: FileRows, dates) -> None:
+    """A won row's amount (revenue only for an importer who may record payments: else the
+    row is bad, as in the history import); a row closed before it was created is kept with
+    a warning. Rows without an amount create no revenue."""
+    amounts = column.get("amount")
+    may_pay = actor.can(Permission.RECORD_PAYMENTS)
+    for i, said in enumerate(rows.outcomes):
+        if said is None or i in rows.refused or said.stage not in CLOSED_STAGES:
+            continue
+        created = dates[i] if isinstance(dates[i], datetime) else None
+        if said.closed_at is not None and created is not None and said.closed_at < created:
+            rows.warnings[i] = ("closed_at", CLOSED_BEFORE_CREATED, {})
+        cell = amounts[i] if amounts is not None and said.stage == "won" else None
+        if cell is None:
+            continue
+        if not may_pay:
+            rows.refused[i] = reject(i, WIN_NEEDS_PAYMENTS, "amount")
+            continue
+        try:
+            said.amount = _amount(cell)
+        except (InvalidOperation, ValueError):
+            rows.refused[i] = reject(i, NOT_AN_AMOUNT, "amount", value=cell)
+
+
 def field_of(intake_field: str | None) -> str | None:
     """The file field an intake outcome points at."""
     if intake_field == "business_line_codes":
         return "business_line"
+    if is_custom(intake_field):
+        return intake_field
     return intake_field if intake_field in COLUMNS else None

@@ -6,6 +6,8 @@ bulk inserts, never a query per row:
 
 1. normalise and validate every input (name; phone valid, or no phone and an external id,
    flagged `no_phone`; an active channel; business lines that exist and are active);
+   campaigns and tags take their list's spelling (`crm_core.leads.intake.catalogue`); new
+   ones join their list when the batch is written;
 2. find each person: by phone, else by external id - within the batch (a later row of the
    same person merges into the earlier one) and against the database;
 3. apply the collision rule per business line: the person already has an open opportunity
@@ -35,6 +37,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from crm_core.leads.intake.catalogue import adopt_batch, canonical_batch
 from crm_core.leads.intake.collisions import screen_collisions, tell_owners_managers
 from crm_core.leads.intake.inputs import (
     ADDED_LINE,
@@ -49,6 +52,7 @@ from crm_core.leads.intake.inputs import (
     IntakeOutcome,
     IntakeResult,
     LeadInput,
+    Opening,
     reject,
     validate,
 )
@@ -76,6 +80,7 @@ __all__ = [
     "IntakeOutcome",
     "IntakeResult",
     "LeadInput",
+    "Opening",
     "intake_leads",
 ]
 
@@ -92,6 +97,7 @@ def intake_leads(
     keep_for_self: bool = False,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    openings: Sequence[Opening | None] | None = None,
 ) -> IntakeResult:
     """Take in a batch of leads from the entrance `source` (form, chat, api, manual, import).
 
@@ -99,7 +105,8 @@ def intake_leads(
     (manual entry by someone who works opportunities) makes the new opportunities the
     actor's own instead of leaving them for dispatch. `progress` is called with the share
     done, from 0 to 1. With `all_or_nothing`, one rejected input means nothing is written
-    (the result says `refused`). Flushes; the caller commits. See the module docstring for the rules.
+    (the result says `refused`). `openings` (aligned with `inputs`, for migrated records)
+    says how an input's new opportunities open: stage, close, owner. Flushes; the caller commits. See the module docstring for the rules.
     """
     actor.require(Permission.CREATE_LEADS)
     if source == "import":
@@ -123,6 +130,7 @@ def intake_leads(
                 keep_for_self,
                 all_or_nothing,
                 progress,
+                openings,
             )
     except IntegrityError as error:
         # Another intake stored the same phone or external id at the same moment.
@@ -158,6 +166,7 @@ def _intake(
     keep_for_self: bool,
     all_or_nothing: bool,
     progress: Progress | None,
+    openings: Sequence[Opening | None] | None = None,
 ) -> IntakeResult:
     now = clock.now()
     channels = active_channels(session)
@@ -177,12 +186,14 @@ def _intake(
             clean.append(checked)
         if progress is not None and index % step == step - 1:
             progress(_VALIDATE_SHARE * (index + 1) / len(inputs))
+    new_campaigns, new_tags = canonical_batch(session, clean)
     plan = plan_batch(session, clean, inputs, lines, actor.user_id, outcomes)
     if progress is not None:
         progress(0.45)
     refused = all_or_nothing and any(o is not None and o.status == REJECTED for o in outcomes)
     writing = not dry_run and not refused
     if writing:
+        adopt_batch(session, actor, new_campaigns, new_tags, source)
         write_batch(
             session,
             actor,
@@ -193,6 +204,7 @@ def _intake(
             outcomes,
             keep_for_self=keep_for_self,
             progress=progress,
+            openings=openings,
         )
     elif progress is not None:
         progress(1.0)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from crm_core.leads.phones import normalise_phone, phone_suffix
 from crm_core.models import BusinessLine
 from crm_core.platform.i18n import N_
+from crm_core.platform.metadata import fold
 from crm_core.platform.search_keys import name_key
 
 CREATED = "created"
@@ -71,6 +73,32 @@ class LeadInput:
     business_line_codes: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How a migrated record's new opportunity opens, where it is more than a fresh inquiry
+    (`intake_leads(openings=...)`): its stage (a won or lost one is `closed` at
+    `closed_at`), its owner with their unit (`owned`), its lost reason and intention level.
+    Written with the opportunity, so no entrance moves it afterwards."""
+
+    stage: str = "new"
+    owner_id: int | None = None
+    org_unit_id: int | None = None
+    closed_at: datetime | None = None
+    lost_reason: str | None = None
+    intention_level: str | None = None
+    amount: Decimal | None = None  # a won one's amount (its paid order is the caller's)
+
+    @property
+    def closed(self) -> bool:
+        return self.stage in ("won", "lost")
+
+    @property
+    def pool_state(self) -> str:
+        if self.closed:
+            return "closed"
+        return "owned" if self.owner_id is not None else "unassigned"
 
 
 @dataclass(frozen=True)
@@ -163,7 +191,7 @@ def reject(index: int, reason: str, field_name: str | None, **params: Any) -> In
 def validate(
     index: int,
     item: LeadInput,
-    channels: set[str],
+    channels: dict[str, str],
     lines: dict[str, BusinessLine],
     now: datetime,
 ) -> Clean | IntakeOutcome:
@@ -205,10 +233,14 @@ def validate(
     channel = str(item.channel).strip().lower() if item.channel is not None else ""
     if not channel:
         return reject(index, N_("A channel is required."), "channel")
-    if channel not in channels:
+    code = channels.get(channel)
+    if code is None:
+        code = channels.get(fold(channel))  # a label, or another width
+    if code is None:
         return reject(
             index, N_("Unknown or disabled channel {channel}."), "channel", channel=channel
         )
+    channel = code
     codes: list[str] = []
     for code in item.business_line_codes or ():
         code = str(code).strip().lower()

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm_core.leads.intake.inputs import (
@@ -21,8 +22,9 @@ from crm_core.leads.intake.inputs import (
     text,
 )
 from crm_core.leads.phones import phone_suffix
-from crm_core.models import BusinessLine, Lead, MetadataOption, Opportunity, User
+from crm_core.models import BusinessLine, Lead, Opportunity, User
 from crm_core.platform.bulk import one_of
+from crm_core.platform.metadata import fold, list_options
 
 CHUNK = 5000  # keys per IN (...) list, well under SQLite's and PostgreSQL's parameter limits
 
@@ -34,16 +36,15 @@ def chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
         yield values[start : start + CHUNK]
 
 
-def active_channels(session: Session) -> set[str]:
-    return set(
-        session.exec(
-            select(MetadataOption.code).where(
-                MetadataOption.category == "channel",
-                MetadataOption.active,
-                col(MetadataOption.business_line_id).is_(None),
-            )
-        ).all()
-    )
+def active_channels(session: Session) -> dict[str, str]:
+    """How an entrance may name an active channel -> its code: the code in lower case, and
+    the code or either label whatever their case or width (`Google`, `谷歌`)."""
+    words: dict[str, str] = {}
+    for option in list_options(session, "channel"):
+        for word in (option.label_zh, option.label_en, option.code):
+            words[fold(word)] = option.code
+        words[option.code.lower()] = option.code
+    return words
 
 
 def lines_of(session: Session, inputs: Sequence[LeadInput]) -> dict[str, BusinessLine]:
@@ -159,11 +160,55 @@ class Plan:
         return list({id(p): p for p in self.person_of.values()}.values())
 
 
+def email_key(text: str | None) -> str | None:
+    """An e-mail as the lead library compares it: trimmed, case-folded."""
+    text = (text or "").strip().casefold()
+    return text or None
+
+
+def contact_key(values: dict[str, Any]) -> str | None:
+    """How a lead without a phone and an external id is found again: its e-mail (folded),
+    else its WeChat id (`wechat:` before it, so the two never meet)."""
+    if values["phone"] or values["external_id"]:
+        return None
+    email = email_key(values["email"])
+    if email:
+        return email
+    wechat = (values["wechat"] or "").strip()
+    return f"wechat:{wechat}" if wechat else None
+
+
+def leads_by_contact(session: Session, keys: Iterable[str]) -> dict[str, Known]:
+    """contact key -> the stored lead with that e-mail or WeChat id (the lowest id)."""
+    keys = list(dict.fromkeys(keys))
+    emails = [k for k in keys if not k.startswith("wechat:")]
+    wechats = [k[len("wechat:") :] for k in keys if k.startswith("wechat:")]
+    table = Lead.__table__
+    found: dict[str, Known] = {}
+    connection = session.connection()
+    folded = func.lower(func.trim(table.c.email))
+    for column, wanted, prefix in ((folded, emails, ""), (table.c.wechat, wechats, "wechat:")):
+        for chunk in chunks(wanted):
+            query = (
+                select(table.c.id, table.c.phone, table.c.external_id, table.c.merged_into_id)
+                .add_columns(column)
+                .where(column.in_(chunk))
+                .order_by(table.c.id.desc())
+            )
+            for lead_id, phone, external_id, merged_into, key in connection.execute(query):
+                merged = merged_into is not None
+                found[f"{prefix}{key}"] = Known(
+                    merged_into if merged else lead_id, phone, external_id, merged
+                )
+    return found
+
+
 def find_people(
     session: Session, clean: list[Clean], created_by_id: int | None
 ) -> dict[int, Person]:
-    """Input index -> person, matching by phone, else by external id, within the batch
-    and against the stored leads (through merges); one person per stored lead."""
+    """Input index -> person, matching by phone, else by external id - and a row with
+    neither by its e-mail, else its WeChat id - within the batch and against the stored
+    leads (through merges); one person per stored lead."""
     stored_by_phone = leads_by(
         session, Lead.phone, (c.values["phone"] for c in clean if c.values["phone"])
     )
@@ -172,18 +217,26 @@ def find_people(
         Lead.external_id,
         (c.values["external_id"] for c in clean if c.values["external_id"]),
     )
+    contacts = {c.index: key for c in clean if (key := contact_key(c.values))}
+    stored_by_contact = leads_by_contact(session, contacts.values()) if contacts else {}
     by_phone: dict[str, Person] = {}
     by_ext: dict[str, Person] = {}
+    by_contact: dict[str, Person] = {}
     by_lead: dict[int, Person] = {}
     person_of: dict[int, Person] = {}
     for row in clean:
         phone, ext = row.values["phone"], row.values["external_id"]
+        contact = contacts.get(row.index)
         person = by_phone.get(phone) if phone else None
         if person is None and ext:
             person = by_ext.get(ext)
+        if person is None and contact:
+            person = by_contact.get(contact)
         if person is None:
-            known = (stored_by_phone.get(phone) if phone else None) or (
-                stored_by_ext.get(ext) if ext else None
+            known = (
+                (stored_by_phone.get(phone) if phone else None)
+                or (stored_by_ext.get(ext) if ext else None)
+                or (stored_by_contact.get(contact) if contact else None)
             )
             if known is not None:
                 person = by_lead.get(known.lead_id)
@@ -221,6 +274,8 @@ def find_people(
             by_phone.setdefault(person.phone, person)
         if person.external_id:
             by_ext.setdefault(person.external_id, person)
+        if contact:
+            by_contact.setdefault(contact, person)
         if row.tags:
             person.tags.extend(tag for tag in row.tags if tag not in person.tags)
         person_of[row.index] = person

@@ -4,15 +4,16 @@ progress callback can follow a long import."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from operator import itemgetter
 
 from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, null, update
 from sqlmodel import Session, col, select
 
-from crm_core.leads.intake.inputs import IntakeOutcome
+from crm_core.leads.intake.inputs import IntakeOutcome, Opening
 from crm_core.leads.intake.matching import Person, Plan, chunks
+from crm_core.leads.intake.opening import open_as_said
 from crm_core.models import Customer, FlowEvent, FollowUp, Lead, LeadTag, Opportunity, StageHistory
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import insert_rows, insert_with_ids, one_of
@@ -124,8 +125,10 @@ def write_batch(
     *,
     keep_for_self: bool,
     progress: Progress | None,
+    openings: Sequence[Opening | None] | None = None,
 ) -> None:
-    """Write `plan` and fill the outcomes' lead and opportunity ids. Flushes, no commit."""
+    """Write `plan` and fill the outcomes' lead and opportunity ids; an input with an
+    opening (`openings[i]`) opens its opportunities as it says. Flushes, no commit."""
     people = plan.people
 
     # Stored leads that gain a phone or an external id.
@@ -145,7 +148,13 @@ def write_batch(
             person.lead_id = lead_id
 
     if plan.new_opportunities:
-        _open(session, actor, now, source, plan, inputs, outcomes, keep_for_self, progress)
+        planned = plan.new_opportunities
+        if openings:
+            opened = [p for p in planned if openings[p[2]] is not None]
+            planned = [p for p in planned if openings[p[2]] is None]
+            open_as_said(session, actor, now, source, opened, inputs, outcomes, openings)
+        if planned:
+            _open(session, actor, now, source, planned, inputs, outcomes, keep_for_self, progress)
     _tag(session, people)
     _log_touches(session, actor, now, source, plan)
     for index, person in plan.person_of.items():
@@ -155,7 +164,7 @@ def write_batch(
         progress(1.0)
 
 
-def _open(session, actor, now, source, plan, inputs, outcomes, keep_for_self, progress) -> None:
+def _open(session, actor, now, source, planned, inputs, outcomes, keep_for_self, progress) -> None:
     """The new opportunities, each with its first stage and its flow event: per business
     line and chunk of leads, three INSERT ... SELECT and one read of the new ids."""
     state = "owned" if keep_for_self else "unassigned"
@@ -179,12 +188,12 @@ def _open(session, actor, now, source, plan, inputs, outcomes, keep_for_self, pr
     )
     by_line: dict[int, list[tuple[int, int]]] = {}  # line id -> (lead id, input index)
     stored: set[int] = set()  # leads stored before this batch: their date is not the row's
-    for person, line_id, index in plan.new_opportunities:
+    for person, line_id, index in planned:
         by_line.setdefault(line_id, []).append((person.lead_id, index))
         if person.values is None:
             stored.add(person.lead_id)
     connection = session.connection()  # Core: the ORM adds nothing to INSERT ... SELECT
-    done, total = 0, len(plan.new_opportunities)
+    done, total = 0, len(planned)
     for line_id, planned in by_line.items():
         line = literal(line_id, Integer)
         opportunity_values = (

@@ -106,6 +106,13 @@ LABELS: dict[str, dict[str, str]] = {
         "board": N_("Board"),
         "list": N_("List"),
     },
+    "channel_group": {
+        "offline": NC_("channel_group", "Offline"),
+        "organic": NC_("channel_group", "Organic"),
+        "other": NC_("channel_group", "Other"),
+        "paid": NC_("channel_group", "Paid"),
+        "referral": NC_("channel_group", "Referral"),
+    },
     "customers.category": {
         "new": N_("New"),
         "rejected": NC_("customers.category", "Rejected"),
@@ -404,6 +411,38 @@ LABELS: dict[str, dict[str, str]] = {
         "refused_inactive": N_("Refused: disabled"),
         "refused_locked": N_("Refused: locked"),
         "success": N_("Signed in"),
+    },
+    "metadata.intro": {
+        "business_line": N_(
+            "The product families that teams, stages, rules and products belong to. Every lead enters one or more business lines."
+        ),
+        "campaign": N_(
+            "Campaigns are matched whatever their case: a lead from `spring-2026` counts under `Spring-2026`. A campaign that arrives with a lead from a form or an import and is not listed yet is added here by itself."
+        ),
+        "channel": N_(
+            "Where leads come from; the group decides where the channel counts in the channel reports."
+        ),
+        "follow_up_result": N_("What a logged contact came to, chosen when a follow-up is logged."),
+        "intention_level": N_(
+            "How close a person is to buying, set by the rep. A code is one letter."
+        ),
+        "lost_reason": N_("Why an opportunity was lost, chosen when it is closed as lost."),
+        "stage": N_(
+            "The stages of the sales process are fixed; their labels are what every page shows."
+        ),
+        "tag": N_(
+            "The tags people may put on leads. Only this page adds a tag by hand; tags that arrive with leads from a form or an import join the catalogue by themselves."
+        ),
+    },
+    "metadata.tab": {
+        "business_line": N_("Business lines"),
+        "campaign": N_("Campaigns"),
+        "channel": N_("Channels"),
+        "follow_up_result": N_("Follow-up results"),
+        "intention_level": N_("Intention levels"),
+        "lost_reason": N_("Lost reasons"),
+        "stage": N_("Stage labels"),
+        "tag": N_("Tags"),
     },
     "notice": {
         "collision.colleague": N_(
