@@ -41,8 +41,9 @@ from crm_core.circulation.pool import claim_from_pool, pool_scope
 from crm_core.circulation.rules import RuleDraft, can_edit, list_rules, save_rule, set_rule_enabled
 from crm_core.commerce.orders import create_order, decide_discount, order_number
 from crm_core.commerce.payments import record_payment, refund_order
+from crm_core.imports import engine as import_engine
 from crm_core.imports.leads import ImportOptions, guess_columns, run_import
-from crm_core.imports.payments import apply_payment_import, preview_payment_import
+from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.tabular import read_table
 from crm_core.models import JOB_NAMES, Opportunity, Product, SalesOrder, User
 from crm_core.models.opportunity import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, OPEN_STAGES
@@ -363,8 +364,8 @@ def act_payment_file(session: Session, world: World, a: int, b: int, c: int) -> 
         writer.writerow([order_number(order_id), f"FILE-{order_id}-{a}", "", ""])
     writer.writerow(["SO999999", f"FILE-X-{a}", "1", ""])  # a bad row the preview must show
     frame = read_table(out.getvalue().encode("utf-8"), f"回款-{a}.csv")
-    preview = preview_payment_import(session, actor, frame)
-    apply_payment_import(session, actor, preview, ("good_rows", "all_or_nothing")[c % 2])
+    preview = import_engine.preview(session, actor, PAYMENTS, frame)
+    import_engine.apply(session, actor, PAYMENTS, preview, ("good_rows", "all_or_nothing")[c % 2])
 
 
 def act_time_passes(session: Session, world: World, a: int, b: int, c: int) -> None:

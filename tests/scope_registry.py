@@ -59,17 +59,16 @@ from crm_core.commerce import order_listing, orders, payments
 from crm_core.custom_fields import values as custom_values
 from crm_core.custom_fields.definitions import list_fields
 from crm_core.custom_fields.filters import condition
+from crm_core.imports import engine as import_engine
 from crm_core.imports import leads as lead_import
+from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.history import HistoryOptions
 from crm_core.imports.history import preview as history_preview
 from crm_core.imports.history import run as history_run
-from crm_core.imports.payments import apply as payment_apply
-from crm_core.imports.payments import preview as payment_preview
-from crm_core.imports.roster import apply as roster_apply
-from crm_core.imports.roster import preview as roster_preview
-from crm_core.imports.study import apply as learning_apply
+from crm_core.imports.payments import PAYMENTS
+from crm_core.imports.roster import ROSTER
+from crm_core.imports.study import STUDY
 from crm_core.imports.study import lookups as learning_lookups
-from crm_core.imports.study import preview as learning_preview
 from crm_core.imports.tabular import read_table
 from crm_core.leads import custom_filter, learning, masking, tags
 from crm_core.leads import edit as lead_edit
@@ -217,6 +216,10 @@ CUSTOMER_DOMAIN = (
     "manage_customers is a company-wide power (the built-in marketing role reaches all) and "
     "linking a lead to its customer by phone is identity resolution, as in the intake"
 )
+ENGINE_STEP = (
+    "a step of an import spec that the import engine (crm_core.imports.engine) runs after "
+    "checking the spec's permission and the preview's owner"
+)
 ENGINE = (
     "the scheduler's job: runs the company's enabled rules over the whole company; "
     "run_jobs only starts it early (run now), as the worker would within minutes"
@@ -296,6 +299,11 @@ def _sh_history(ctx: Ctx):
     return _history_frame("Rep C1", "Team C")
 
 
+def _customer_frame(ctx: Ctx):
+    phone = _sh_phone(ctx, "sh_won")  # a Shanghai lead without a customer
+    return _csv(["User ID", "Phone"], ["U-NEW-1", phone], name="customers.csv")
+
+
 def _payment_frame(ctx: Ctx, what: str = "sh_order", ref: str = "NEW-REF-1"):
     return _csv(["Order No", "Transaction ID"], [_order_number(ctx, what), ref], name="pay.csv")
 
@@ -319,7 +327,7 @@ ROSTER_SH = [
 
 
 def _preview_roster(ctx: Ctx):
-    return roster_preview.preview_roster(ctx.session, ctx.actor, _roster_frame(ROSTER_SH))
+    return import_engine.preview(ctx.session, ctx.actor, ROSTER, _roster_frame(ROSTER_SH))
 
 
 def _sh_role(ctx: Ctx) -> Role:
@@ -457,16 +465,67 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sales.board.count_board": one(H(lambda c: board.count_board(c.session, c.actor))),
     "crm_core.sales.board.board_columns": one(H(lambda c: board.board_columns(c.session, c.actor))),
     # customers
-    "crm_core.imports.customers.apply.link_leads_to_customers": exempt(
+    "crm_core.imports.customers.write.link_leads_to_customers": exempt(
         "company_wide", CUSTOMER_DOMAIN
     ),
-    "crm_core.imports.customers.apply.apply_customer_import": exempt(
-        "company_wide", CUSTOMER_DOMAIN
-    ),
-    "crm_core.imports.customers.apply.rejected_customer_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.customers.spec.check_customers": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.customers.write.write_customers": exempt("company_wide", CUSTOMER_DOMAIN),
     "crm_core.leads.customers.list_customers": exempt("company_wide", CUSTOMER_DOMAIN),
-    "crm_core.imports.customers.preview.preview_customer_import": exempt(
-        "company_wide", CUSTOMER_DOMAIN
+    # the import engine: each spec's reads and writes carry the scope
+    "crm_core.imports.engine.run.preview": cases(
+        customers=U(
+            lambda c: import_engine.preview(
+                c.session, c.actor, CUSTOMERS, _customer_frame(c), import_engine.ImportOptions()
+            ),
+            echoes=lambda c: [_sh_phone(c, "sh_won")],
+        ),
+        study=H(lambda c: import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c))),
+        payments=H(
+            lambda c: import_engine.preview(c.session, c.actor, PAYMENTS, _payment_frame(c))
+        ),
+        # A payment reference is unique company-wide: the row is refused as "used
+        # elsewhere", without naming the order that holds it.
+        payments_sh_ref=U(
+            lambda c: import_engine.preview(
+                c.session, c.actor, PAYMENTS, _payment_frame(c, "sh_order", SH_PAYMENT_REF)
+            ),
+            echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
+        ),
+        roster=U(_preview_roster),
+    ),
+    # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
+    # scoped specs' writes are the cases.
+    "crm_core.imports.engine.run.apply": cases(
+        study=H(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                STUDY,
+                import_engine.preview(c.session, c.actor, STUDY, _learning_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        ),
+        payments=H(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                PAYMENTS,
+                import_engine.preview(c.session, c.actor, PAYMENTS, _payment_frame(c)),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
+        ),
+        roster=U(
+            lambda c: import_engine.apply(
+                c.session, c.actor, ROSTER, _preview_roster(c), "all_or_nothing"
+            )
+        ),
+    ),
+    "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.engine.run.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.imports.engine.runs.last_runs": exempt(
+        "own", "the actor's own runs of an import (their audit entries), nobody else's"
     ),
     # departure
     "crm_core.org.departure.move_open_opportunities": one(
@@ -788,30 +847,13 @@ REGISTRY: dict[str, Row] = {
         R(lambda c: learning.learning_for_lead(c.session, c.actor, c.id("sh_owned_lead")))
     ),
     # study activity import
-    "crm_core.imports.study.apply.apply_learning_import": one(
-        H(
-            lambda c: learning_apply.apply_learning_import(
-                c.session,
-                c.actor,
-                learning_preview.preview_learning_import(c.session, c.actor, _learning_frame(c)),
-                "good_rows",
-            ),
-            project=_without_ids("audit_id"),
-        )
-    ),
-    "crm_core.imports.study.apply.rejected_learning_rows_csv": exempt("no_rows", OWN_PREVIEW),
+    "crm_core.imports.study.spec.check_study": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.study.spec.write_study": exempt("internal", ENGINE_STEP),
     "crm_core.imports.study.lookups.leads_by_phone": one(
         H(lambda c: learning_lookups.leads_by_phone(c.session, c.actor, [_sh_phone(c)]))
     ),
     "crm_core.imports.study.lookups.leads_by_customer": one(
         H(lambda c: learning_lookups.leads_by_customer(c.session, c.actor, ["U-SH-1"]))
-    ),
-    "crm_core.imports.study.preview.preview_learning_import": one(
-        H(
-            lambda c: learning_preview.preview_learning_import(
-                c.session, c.actor, _learning_frame(c)
-            )
-        )
     ),
     # marketing spend
     "crm_core.analytics.marketing_spend.set_spend": exempt(
@@ -980,32 +1022,9 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),
-    # payment file
-    "crm_core.imports.payments.apply.apply_payment_import": one(
-        H(
-            lambda c: payment_apply.apply_payment_import(
-                c.session,
-                c.actor,
-                payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c)),
-                "good_rows",
-            ),
-            project=_without_ids("audit_id"),
-        )
-    ),
-    "crm_core.imports.payments.apply.rejected_payment_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.imports.payments.preview.preview_payment_import": cases(
-        sh_order=H(
-            lambda c: payment_preview.preview_payment_import(c.session, c.actor, _payment_frame(c))
-        ),
-        # A payment reference is unique company-wide: the row is refused as "used
-        # elsewhere", without naming the order that holds it.
-        sh_ref=U(
-            lambda c: payment_preview.preview_payment_import(
-                c.session, c.actor, _payment_frame(c, "sh_order", SH_PAYMENT_REF)
-            ),
-            echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
-        ),
-    ),
+    # payment file: its cases are the engine's (payments=...)
+    "crm_core.imports.payments.spec.check_payments": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.payments.spec.write_payments": exempt("internal", ENGINE_STEP),
     "crm_core.commerce.payments.ref_used_error": one(
         H(lambda c: payments.ref_used_error(c.session, c.actor, SH_PAYMENT_REF))
     ),
@@ -1103,11 +1122,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.org.roles.delete_role": one(
         R(lambda c: roles.delete_role(c.session, c.actor, _sh_role(c).id))
     ),
-    # HR roster
-    "crm_core.imports.roster.apply.apply_roster": one(
-        U(lambda c: roster_apply.apply_roster(c.session, c.actor, _preview_roster(c)))
-    ),
-    "crm_core.imports.roster.preview.preview_roster": one(U(_preview_roster)),
+    # HR roster: its cases are the engine's (roster=...)
+    "crm_core.imports.roster.spec.check_roster": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.roster.write.write_roster": exempt("internal", ENGINE_STEP),
     # rules
     "crm_core.circulation.dry_run.rules_with_draft": exempt(
         "internal",

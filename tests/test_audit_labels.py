@@ -7,6 +7,10 @@ import ast
 from pathlib import Path
 
 from crm_core.circulation.rules import RULE_MODELS
+from crm_core.imports.customers import CUSTOMERS
+from crm_core.imports.payments import PAYMENTS
+from crm_core.imports.roster import ROSTER
+from crm_core.imports.study import STUDY
 from crm_core.platform.i18n import label_of, translate
 from crm_core.platform.i18n.labels import LABELS
 
@@ -62,6 +66,7 @@ def test_computed_actions_are_labelled_too():
         "circulation/rules.py",
         "commerce/products.py",
         "custom_fields/values.py",
+        "imports/engine/run.py",
         "imports/file_import.py",
         "org/roles.py",
         "org/units.py",
@@ -73,6 +78,10 @@ def test_computed_actions_are_labelled_too():
     for entity in ("lead", "opportunity"):
         assert f"{entity}.custom_fields" in LABELS["audit.action"]
         assert entity in LABELS["audit.target"]
+    # The import engine records each spec's action and target.
+    for spec in (CUSTOMERS, STUDY, PAYMENTS, ROSTER):
+        assert spec.audit_action in LABELS["audit.action"]
+        assert spec.audit_target in LABELS["audit.target"]
 
 
 def test_labels_read_in_chinese():

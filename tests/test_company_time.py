@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from crm_core.imports.customers import preview_customer_import
+from crm_core.imports import engine
+from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.leads import ImportOptions, guess_columns, run_import
 from crm_core.imports.tabular import read_table
 from crm_core.models import AuditLog, Lead, LoginEvent
@@ -166,9 +167,8 @@ def test_the_customer_import_reads_the_file_zone(db):
     clock.freeze(datetime(2026, 12, 1, 12))
     data = "用户ID,姓名,手机号,注册时间\nu1,Ann,13800001111,2026-11-01 01:30\n".encode()
     frame = read_table(data, "customers.csv")
-    preview = preview_customer_import(
-        db, company.actor(db, "admin"), frame, time_zone="America/New_York"
-    )
+    options = engine.ImportOptions(time_zone="America/New_York")
+    preview = engine.preview(db, company.actor(db, "admin"), CUSTOMERS, frame, options)
     (row,) = preview.rows
     # 01:30 on the autumn change happens twice; the first (EDT, -4) is read.
     assert row.final("registered_at") == datetime(2026, 11, 1, 5, 30)

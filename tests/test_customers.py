@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import openpyxl
@@ -12,14 +13,11 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
-from crm_core.imports.customers import (
-    REASONS,
-    apply_customer_import,
-    guess_customer_mapping,
-    link_leads_to_customers,
-    preview_customer_import,
-    rejected_customer_rows_csv,
-)
+from crm_core.custom_fields.definitions import ChoiceDraft, define_field
+from crm_core.custom_fields.values import values_for
+from crm_core.imports.customers import CUSTOMERS, link_leads_to_customers
+from crm_core.imports.engine import ImportOptions, apply, guess_columns, rejected_rows_csv
+from crm_core.imports.engine import preview as engine_preview
 from crm_core.imports.tabular import read_table
 from crm_core.leads.customers import list_customers
 from crm_core.models import AuditLog, Customer, Lead
@@ -60,6 +58,23 @@ def xlsx_bytes(rows, header=HEADER_EN) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def preview_customer_import(db, actor, frame, mapping=None, placeholders=None, **kwargs):
+    options = ImportOptions(mapping, placeholders or DEFAULT_PLACEHOLDERS, **kwargs)
+    return engine_preview(db, actor, CUSTOMERS, frame, options)
+
+
+def apply_customer_import(db, actor, plan, mode):
+    return apply(db, actor, CUSTOMERS, plan, mode)
+
+
+def rejected_customer_rows_csv(actor, plan, language):
+    return rejected_rows_csv(actor, CUSTOMERS, plan, language)
+
+
+def guess_customer_mapping(columns):
+    return guess_columns(CUSTOMERS.fields, columns)
 
 
 def preview(db, actor, data: bytes, filename="customers.csv", **kwargs):
@@ -163,8 +178,8 @@ def test_each_rejection_reason_with_row_column_and_params(db, admin):
     assert params[4] == {"value": "2026-02-30"}
     assert [(r.row, r.category) for r in result.rows] == [(7, "new")]
     assert result.counts == {"new": 1, "updated": 0, "unchanged": 0, "rejected": 6}
-    for key in REASONS:
-        assert is_message(key)
+    for issue in result.issues:
+        assert is_message(issue.key)
 
 
 def test_gbk_csv_and_xlsx_read_the_same(db, admin):
@@ -207,7 +222,12 @@ def test_placeholders_become_blank_and_never_erase(db, admin):
 def test_good_rows_stores_the_good_rows_and_audits(db, admin):
     rows = [*GOOD, ("U3", "Bad", "12", "", "")]
     result = apply_customer_import(db, admin, preview(db, admin, csv_bytes(rows)), "good_rows")
-    assert (result.stored, result.created, result.updated, result.rejected) == (True, 2, 0, 1)
+    assert (
+        result.stored,
+        result.counts["new"],
+        result.counts["updated"],
+        result.counts["rejected"],
+    ) == (True, 2, 0, 1)
     stored = customers(db)
     assert sorted(stored) == ["U1", "U2"]
     assert (stored["U1"].name, stored["U1"].phone, stored["U1"].email) == (
@@ -226,11 +246,12 @@ def test_good_rows_stores_the_good_rows_and_audits(db, admin):
 def test_all_or_nothing_stores_nothing_when_a_row_is_rejected(db, admin):
     bad = preview(db, admin, csv_bytes([*GOOD, ("U3", "Bad", "", "", "yesterday")]))
     result = apply_customer_import(db, admin, bad, "all_or_nothing")
-    assert result.refused and (result.created, result.rejected) == (0, 1)
+    # refused: the counts say what the file held; nothing is written
+    assert result.refused and (result.counts["new"], result.counts["rejected"]) == (2, 1)
     assert customers(db) == {}
     assert imports_audited(db) == 0
     clean = apply_customer_import(db, admin, preview(db, admin, csv_bytes(GOOD)), "all_or_nothing")
-    assert clean.stored and clean.created == 2
+    assert clean.stored and clean.counts["new"] == 2
     with pytest.raises(ValidationError) as error:
         apply_customer_import(db, admin, bad, "some_rows")
     assert error.value.key == "Unknown import mode {mode}."
@@ -251,7 +272,7 @@ def test_reimport_updates_changed_fields_and_is_idempotent(db, admin):
         ("unchanged", ()),
     ]
     result = apply_customer_import(db, admin, plan, "good_rows")
-    assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
+    assert (result.counts["new"], result.counts["updated"], result.counts["unchanged"]) == (0, 1, 1)
     second = customers(db)
     assert second["U1"].email == "new@example.com"
     assert second["U1"].registered_at == shanghai(datetime(2026, 3, 1))  # blank cell: kept
@@ -261,7 +282,7 @@ def test_reimport_updates_changed_fields_and_is_idempotent(db, admin):
 
     clock.advance(timedelta(days=1))
     again = apply_customer_import(db, admin, preview(db, admin, csv_bytes(changed)), "good_rows")
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert (again.counts["new"], again.counts["updated"], again.counts["unchanged"]) == (0, 0, 2)
     assert customers(db)["U1"].updated_at == datetime(2026, 3, 2, 8, 0)
     assert db.exec(select(func.count()).select_from(Customer)).one() == 2
 
@@ -290,7 +311,7 @@ def test_an_error_midway_leaves_nothing_written(db, admin, company, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("crm_core.imports.customers.apply.link_leads_to_customers", broken)
+    monkeypatch.setattr("crm_core.imports.customers.write.link_leads_to_customers", broken)
     rows = [("U1", "Ann", "13800000001", "", "")]
     with pytest.raises(RuntimeError):
         apply_customer_import(db, admin, preview(db, admin, csv_bytes(rows)), "good_rows")
@@ -312,7 +333,7 @@ def test_preview_and_import_use_a_few_queries_whatever_the_size(db, admin, engin
         result = apply_customer_import(db, admin, plan, "good_rows")
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    assert result.created == 4500
+    assert result.counts["new"] == 4500
     assert reading <= 8  # 3 chunks of stored customers + 3 of leads
     assert len(statements) - reading <= 30
 
@@ -332,17 +353,17 @@ def test_leads_are_linked_by_phone(db, admin, company):
     db.commit()
     rows = [(f"U{n}", f"P{n}", f"1380000000{n}", "", "") for n in (1, 2, 3)]
     plan = preview(db, admin, csv_bytes(rows))
-    assert plan.leads_to_link == 1
+    assert plan.details["leads_to_link"] == 1
     result = apply_customer_import(db, admin, plan, "good_rows")
-    assert result.linked_leads == 1
+    assert result.details["linked_leads"] == 1
     stored = customers(db)
     assert db.get(Lead, free).customer_id == stored["U1"].id
     assert db.get(Lead, taken).customer_id == other.id
     assert db.get(Lead, merged).customer_id is None
     assert (
-        apply_customer_import(
-            db, admin, preview(db, admin, csv_bytes(rows)), "good_rows"
-        ).linked_leads
+        apply_customer_import(db, admin, preview(db, admin, csv_bytes(rows)), "good_rows").details[
+            "linked_leads"
+        ]
         == 0
     )
 
@@ -458,3 +479,34 @@ def test_list_searches_pages_and_counts_linked_leads(db, admin, company):
         r.platform_user_id: r.linked_leads for r in list_customers(db, admin, "U", 1, 50).rows
     }
     assert counts == {"U100": 1, "U101": 0, "U102": 0}
+
+
+def test_lead_custom_fields_go_onto_the_customers_leads_the_importer_reaches(db, admin, company):
+    define_field(
+        db,
+        admin,
+        "lead",
+        label_en="Level",
+        label_zh="等级",
+        kind="choice",
+        choices=[ChoiceDraft("Gold", "金卡", "gold"), ChoiceDraft("Silver", "银卡", "silver")],
+    )
+    mine = add_owned_opportunity(db, company, "rep_a1", 1).lead_id  # +8613800000001
+    theirs = add_owned_opportunity(db, company, "rep_c1", 2).lead_id  # Shanghai
+    db.commit()
+    header = [*HEADER_EN, "等级"]
+    rows = [
+        ("U1", "A", "13800000001", "", "", "金卡"),
+        ("U2", "B", "13800000002", "", "", "Silver"),
+        ("U3", "C", "13800000003", "", "", "Platinum"),  # no such choice: a bad row
+    ]
+    # A Beijing manager who may also manage customers.
+    manager = replace(company.actor(db, "bj_manager"), permissions=admin.permissions)
+    plan = preview(db, manager, csv_bytes(rows, header))
+    assert plan.mapping["custom.level"] == "等级"
+    assert [(r.row, r.issues[0].field) for r in plan.rejected] == [(4, "custom.level")]
+    run = apply_customer_import(db, manager, plan, "good_rows")
+    assert run.details["linked_leads"] == 2
+    held = values_for(db, admin, "lead", [mine, theirs])
+    assert held[mine]["level"] == "gold"
+    assert "level" not in held.get(theirs, {})  # linked, but outside the importer's reach

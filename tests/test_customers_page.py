@@ -3,13 +3,13 @@ marketing, and a rep kept out."""
 
 from __future__ import annotations
 
-from crm_core.imports.customers import apply_customer_import
 from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.test_customers import (
     GOOD,
     HEADER_ZH,
     add_marketing_user,
+    apply_customer_import,
     csv_bytes,
     customers,
     preview,
@@ -52,6 +52,8 @@ def test_admin_imports_and_searches_through_the_page(app_env, db):
     assert any("导入完成:新增 2" in s.value for s in at.success)
     assert sorted(customers(db)) == ["U1", "U2"]
     assert at.file_uploader[0].value is None  # a fresh uploader after importing
+    # under it, the user's last runs of this import
+    assert [e.label for e in at.expander] == [translate("Your last imports", "zh")]
 
     at.text_input(key="customers_search").input("5678").run()
     assert not at.exception, at.exception
@@ -68,3 +70,21 @@ def test_marketing_sees_masked_phones_and_a_rep_cannot_open_the_page(app_env, db
     assert not at.exception, at.exception
     assert sorted(at.dataframe[0].value[translate("Phone", "zh")]) == ["1****0002", "1****5678"]
     assert_page_refused(signed_in("rep_a1"), PAGE)
+
+
+def test_the_shared_flow_offers_lead_custom_fields_as_columns(app_env, db):
+    from crm_core.custom_fields.definitions import define_field
+
+    define_field(db, app_env.actor(db, "admin"), "lead", label_en="School", kind="text")
+    db.commit()
+    at = login("admin")
+    at.switch_page(PAGE).run()
+    header = [*HEADER_ZH, "School"]
+    rows = [(*row, "PKU") for row in GOOD]
+    at.file_uploader[0].upload("客户.csv", csv_bytes(rows, header), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    box = next(s for s in at.selectbox if (s.key or "").startswith("customers_map_custom.school_"))
+    assert (box.label, box.value) == ("School", "School")
+    assert not at.radio(key="customers_mode").disabled
+    assert not at.button(key="customers_import").disabled

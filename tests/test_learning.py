@@ -13,13 +13,8 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from crm_core.imports.study import (
-    apply_learning_import,
-    guess_learning_mapping,
-    parse_progress,
-    preview_learning_import,
-    rejected_learning_rows_csv,
-)
+from crm_core.imports import engine
+from crm_core.imports.study import STUDY, parse_progress
 from crm_core.imports.tabular import read_table
 from crm_core.leads.learning import learning_for_lead
 from crm_core.leads.merge import merge_leads
@@ -76,6 +71,22 @@ def phone(tail: int) -> str:
 
 def frame(text: str, name: str = "study.csv"):
     return read_table(text.encode("utf-8"), name)
+
+
+def preview_learning_import(db, actor, frame, mapping=None, **kwargs):
+    return engine.preview(db, actor, STUDY, frame, engine.ImportOptions(mapping, **kwargs))
+
+
+def apply_learning_import(db, actor, plan, mode):
+    return engine.apply(db, actor, STUDY, plan, mode)
+
+
+def rejected_learning_rows_csv(actor, plan, language):
+    return engine.rejected_rows_csv(actor, STUDY, plan, language)
+
+
+def guess_learning_mapping(columns):
+    return engine.guess_columns(STUDY.fields, columns)
 
 
 def preview(db, company, text: str, user: str = "mkt", **kwargs):
@@ -157,7 +168,7 @@ def test_a_preview_writes_nothing_and_the_import_stores_the_rows(db, company, le
     ]
     assert stored(db) == []
     done = apply_learning_import(db, company.actor(db, "mkt"), result, "good_rows")
-    assert (done.stored, done.created, done.rejected) == (True, 3, 0)
+    assert (done.stored, done.counts["new"], done.counts["rejected"]) == (True, 3, 0)
     assert stored(db) == [
         (leads["1"].id, "Math", 40, date(2026, 11, 20), None),
         (leads["1"].id, "Politics", 10, None, None),
@@ -221,10 +232,11 @@ def test_all_or_nothing_stores_nothing_while_a_row_is_bad(db, company, leads):
     text = f"{phone(1)},,Math,40,2026-11-20\n{phone(1)},,Physics,abc,2026-11-20\n"
     mkt = company.actor(db, "mkt")
     refused = apply_learning_import(db, mkt, preview(db, company, text), "all_or_nothing")
-    assert (refused.refused, refused.rejected, refused.created) == (True, 1, 0)
+    # refused: the counts say what the file held; nothing is stored
+    assert (refused.refused, refused.counts["rejected"], refused.counts["new"]) == (True, 1, 1)
     assert stored(db) == []
     done = apply_learning_import(db, mkt, preview(db, company, text), "good_rows")
-    assert (done.created, done.rejected) == (1, 1)
+    assert (done.counts["new"], done.counts["rejected"]) == (1, 1)
     assert [row[1] for row in stored(db)] == ["Math"]
 
 
@@ -252,7 +264,12 @@ def test_a_re_import_updates_to_the_newer_values_and_never_back(db, company, lea
     )
     db.commit()
     done = apply_learning_import(db, mkt, again, "good_rows")
-    assert (done.created, done.updated, done.unchanged, done.older) == (1, 1, 1, 1)
+    assert (
+        done.counts["new"],
+        done.counts["updated"],
+        done.counts["unchanged"],
+        done.counts["older"],
+    ) == (1, 1, 1, 1)
     lead = leads["1"].id
     assert stored(db) == [
         (lead, "Chinese", 1, date(2026, 11, 28), None),

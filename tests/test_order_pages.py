@@ -115,14 +115,14 @@ def test_finance_imports_a_payment_file_through_the_page(env, db):
     }
     bad = next(d.value for d in at.dataframe if translate("Reason", "zh") in d.value.columns)
     assert list(bad[translate("Row", "zh")]) == [3]
-    at.radio(key="payments_import_mode").set_value("all_or_nothing")
-    at.button(key="payments_import_run").click()
+    at.radio(key="payments_mode").set_value("all_or_nothing")
+    at.button(key="payments_import").click()
     at.run()
     assert not at.exception, at.exception
     assert any("未登记任何回款" in w.value for w in at.warning)
     assert stored(db, orders[0]).status == "pending"
-    at.radio(key="payments_import_mode").set_value("good_rows")
-    at.button(key="payments_import_run").click()
+    at.radio(key="payments_mode").set_value("good_rows")
+    at.button(key="payments_import").click()
     at.run()
     assert not at.exception, at.exception
     assert any("登记 1 笔回款" in s.value for s in at.success)

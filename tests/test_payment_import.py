@@ -15,12 +15,8 @@ from sqlmodel import select
 
 from crm_core.commerce.orders import cancel_order, order_number
 from crm_core.commerce.payments import record_payment
-from crm_core.imports.payments import (
-    apply_payment_import,
-    guess_payment_mapping,
-    preview_payment_import,
-    rejected_payment_rows_csv,
-)
+from crm_core.imports import engine
+from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.tabular import read_table
 from crm_core.models import AuditLog, SalesOrder
 from crm_core.org.roles import save_role
@@ -58,7 +54,16 @@ def csv_file(rows, header=HEADER_ZH) -> bytes:
 def preview(db, company, data: bytes, username="fin", name="回款.csv", mapping=None):
     clock.freeze(NOW)
     frame = read_table(data, name)
-    return preview_payment_import(db, company.actor(db, username), frame, mapping)
+    options = engine.ImportOptions(mapping, source=name)
+    return engine.preview(db, company.actor(db, username), PAYMENTS, frame, options)
+
+
+def apply_payment_import(db, actor, plan, mode):
+    return engine.apply(db, actor, PAYMENTS, plan, mode)
+
+
+def guess_payment_mapping(columns):
+    return engine.guess_columns(PAYMENTS.fields, columns)
 
 
 def statuses(db, *orders) -> list[str]:
@@ -105,11 +110,15 @@ def test_every_bad_row_is_reported_with_its_row_column_and_reason(db, company):
     ]
     report = preview(db, company, csv_file(rows))
     assert report.counts == {"pay": 1, "already": 1, "rejected": 8}
-    assert [(r.row, r.order_id, r.payment_ref, r.amount) for r in report.rows] == [
-        (2, good.id, "PAY-1", good.amount)
-    ]
-    assert report.rows[0].paid_at == datetime(2026, 12, 1, 2, 30)  # local time, stored as UTC
-    assert [r.row for r in report.already] == [11]
+    (paying,) = report.rows_in("pay")
+    assert (paying.row, paying.order_id, paying.payment_ref, paying.amount) == (
+        2,
+        good.id,
+        "PAY-1",
+        good.amount,
+    )
+    assert paying.paid_at == datetime(2026, 12, 1, 2, 30)  # local time, stored as UTC
+    assert [r.row for r in report.rows_in("already")] == [11]
     found = sorted((i.row, i.column, i.key) for i in report.issues)
     assert found == sorted(
         [
@@ -184,11 +193,12 @@ def test_good_rows_are_recorded_or_nothing_and_a_second_import_records_nothing_n
     )
     finance = company.actor(db, "fin")
     refused = apply_payment_import(db, finance, preview(db, company, data), "all_or_nothing")
-    assert refused.refused and (refused.recorded, refused.rejected) == (0, 1)
+    # refused: the counts say what the file held; nothing is recorded
+    assert refused.refused and (refused.counts["pay"], refused.counts["rejected"]) == (2, 1)
     assert statuses(db, first, second) == ["pending", "pending"]
 
     done = apply_payment_import(db, finance, preview(db, company, data), "good_rows")
-    assert (done.stored, done.recorded, done.already, done.rejected) == (True, 2, 0, 1)
+    assert done.stored and done.counts == {"recorded": 2, "already": 0, "rejected": 1, "failed": 0}
     entry = db.get(AuditLog, done.audit_id)
     assert (entry.action, entry.after["source"], entry.after["counts"]) == (
         "payment.import",
@@ -204,7 +214,7 @@ def test_good_rows_are_recorded_or_nothing_and_a_second_import_records_nothing_n
     again = preview(db, company, data)
     assert again.counts == {"pay": 0, "already": 2, "rejected": 1}
     repeat = apply_payment_import(db, finance, again, "good_rows")
-    assert (repeat.recorded, repeat.already) == (0, 2)
+    assert (repeat.counts["recorded"], repeat.counts["already"]) == (0, 2)
     assert db.get(SalesOrder, first.id).paid_at == datetime(2026, 12, 1, 1, 0)
 
 
@@ -214,7 +224,7 @@ def test_all_or_nothing_records_a_clean_file_in_full(db, company):
     result = apply_payment_import(
         db, company.actor(db, "fin"), preview(db, company, data, name="pay.csv"), "all_or_nothing"
     )
-    assert (result.stored, result.recorded) == (True, 3)
+    assert (result.stored, result.counts["recorded"]) == (True, 3)
     assert statuses(db, *orders) == ["paid"] * 3
 
 
@@ -233,7 +243,7 @@ def test_a_row_that_changed_since_the_preview_is_left_out_or_stops_everything(db
     ]
     assert statuses(db, first) == ["pending"]
     partial = apply_payment_import(db, finance, checked, "good_rows")
-    assert (partial.recorded, [f.row for f in partial.failed]) == (1, [3])
+    assert (partial.counts["recorded"], [f.row for f in partial.failed]) == (1, [3])
     assert statuses(db, first, second) == ["paid", "cancelled"]
 
 
@@ -264,7 +274,7 @@ def test_xlsx_files_read_too(db, company):
     buffer = io.BytesIO()
     book.save(buffer)
     report = preview(db, company, buffer.getvalue(), name="payments.xlsx")
-    assert [(r.order_id, r.payment_ref, r.paid_at) for r in report.rows] == [
+    assert [(r.order_id, r.payment_ref, r.paid_at) for r in report.rows_in("pay")] == [
         (order.id, "PAY-X", datetime(2026, 12, 1, 0, 0))
     ]
 
@@ -272,7 +282,7 @@ def test_xlsx_files_read_too(db, company):
 def test_the_bad_rows_come_back_as_csv_with_a_reason_and_no_formulas(db, company):
     data = csv_file([("=HYPERLINK(1)", "+PAY", "", ""), ("SO000001", "", "", "")])
     report = preview(db, company, data)
-    out = rejected_payment_rows_csv(company.actor(db, "fin"), report, "en")
+    out = engine.rejected_rows_csv(company.actor(db, "fin"), PAYMENTS, report, "en")
     assert out.startswith("\ufeff".encode())
     lines = list(csv.reader(io.StringIO(out.decode("utf-8-sig"))))
     assert lines[0] == ["Row", *HEADER_ZH, "Reason"]

@@ -13,14 +13,13 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.circulation.rules import RuleDraft, save_rule
-from crm_core.imports.study import apply_learning_import
 from crm_core.models import LearningActivity, Opportunity, RenewalRule, RuleVersion
 from crm_core.org.users import create_user
 from crm_core.platform import clock
 from crm_core.platform.i18n import NC_, translate
 from tests.apptest import assert_page_refused, login, signed_in
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity
-from tests.test_learning import NOW
+from tests.test_learning import NOW, apply_learning_import
 from tests.test_learning import preview as learning_preview
 from tests.test_renewals import COURSE_DAYS, START, won
 

@@ -12,13 +12,8 @@ from sqlalchemy import event, func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from crm_core.imports.roster import (
-    apply_roster,
-    guess_columns,
-    parse_date,
-    parse_status,
-    preview_roster,
-)
+from crm_core.imports import engine
+from crm_core.imports.roster import ROSTER, parse_date, parse_status
 from crm_core.imports.tabular import guess_mapping, read_table
 from crm_core.models import (
     AuditLog,
@@ -99,12 +94,24 @@ def company(db):
     return build_small_company(db)
 
 
+def preview_roster(db, actor, frame, mapping=None):
+    return engine.preview(db, actor, ROSTER, frame, engine.ImportOptions(mapping))
+
+
+def apply_roster(db, actor, plan):
+    return engine.apply(db, actor, ROSTER, plan, "all_or_nothing").result
+
+
+def guess_columns(columns):
+    return engine.guess_columns(ROSTER.fields, columns)
+
+
 def preview(db, actor, data: bytes, filename: str = "roster.csv"):
     return preview_roster(db, actor, read_table(data, filename))
 
 
 def reasons(result) -> set[tuple[int, str, str]]:
-    return {(i.row, i.column, i.key) for i in result.issues}
+    return {(i.row, i.field, i.key) for i in result.issues}
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -354,10 +361,10 @@ def test_each_bad_row_reason_with_row_and_column(db, company):
     }
     duplicate = next(i for i in result.issues if i.row == 5)
     assert duplicate.params == {"employee_no": "E0103", "rows": "5, 6"}
-    assert duplicate.header == "Employee No"
+    assert duplicate.column == "Employee No"
     assert next(i for i in result.issues if i.row == 2).params == {"unit": "Beijing/Team Z"}
     assert [r.employee_no for r in result.rows] == ["E0108"]
-    assert result.bad_rows == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert [r.row for r in result.rejected] == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert not result.ok
 
 
@@ -786,7 +793,7 @@ def test_admin_uploads_previews_and_applies(app_company, db):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[translate(NC_("roster.category", "New"), "zh")] == "1"
     assert metrics[translate(NC_("roster.category", "Moved"), "zh")] == "1"
-    apply = at.button(key="roster_apply")
+    apply = at.button(key="roster_import")
     assert not apply.disabled
     apply.click()
     at.run()
@@ -817,7 +824,7 @@ def test_bad_rows_are_listed_and_apply_is_disabled(app_company, db):
         "未知组织“Beijing/Team Z”。",
         "日期“2026-02-30”格式错误:请使用 YYYY-MM-DD。",
     }
-    assert at.button(key="roster_apply").disabled
+    assert at.button(key="roster_import").disabled
 
 
 def test_the_roster_page_is_refused_to_a_rep(app_company):
@@ -838,7 +845,7 @@ def test_a_sales_manager_opens_the_roster_page_and_previews_inside_their_subtree
     assert not at.exception, at.exception
     # The page previews with the manager's own scope: the Shanghai row is a bad row.
     assert set(at.dataframe[0].value[translate("Row", "zh")]) == {3}
-    assert at.button(key="roster_apply").disabled
+    assert at.button(key="roster_import").disabled
 
 
 def test_the_guessed_mapping_can_be_corrected(app_company, db):
@@ -865,4 +872,4 @@ def test_the_guessed_mapping_can_be_corrected(app_company, db):
     assert {m.label: m.value for m in at.metric}[
         translate(NC_("roster.category", "Moved"), "zh")
     ] == "1"
-    assert not at.button(key="roster_apply").disabled
+    assert not at.button(key="roster_import").disabled

@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from crm_core.circulation.opportunities import count_by
 from crm_core.circulation.override import assign_opportunities
-from crm_core.imports.roster import preview_roster
+from crm_core.imports import engine
+from crm_core.imports.roster import ROSTER
 from crm_core.leads.edit import update_lead
 from crm_core.leads.export import export_leads
 from crm_core.leads.intake import LeadInput, intake_leads
@@ -196,8 +197,9 @@ def test_finding_4_the_roster_checks_reach_from_the_rows_unit(db, company):
         "E9001,New Reader,HQ/Shanghai,subtree_reader,active\n"
         "E9002,Team B Reader,HQ/Beijing/Team B,subtree_reader,active\n"
     ).encode()
-    preview = preview_roster(db, company.actor(db, "bj_manager"), read_table(data, "r.csv"))
-    assert [(i.row, i.column, i.key, i.params) for i in preview.issues] == [
+    frame = read_table(data, "r.csv")
+    preview = engine.preview(db, company.actor(db, "bj_manager"), ROSTER, frame)
+    assert [(i.row, i.field, i.key, i.params) for i in preview.issues] == [
         (
             2,
             "unit",

@@ -39,7 +39,7 @@ OWN_TRANSACTIONS: dict[str, set[str]] = {
     "imports/history/run.py": {"*"},
     "imports/leads/__init__.py": {"*"},
     "imports/file_import.py": {"*"},
-    "imports/payments/apply.py": {"*"},
+    "imports/engine/run.py": {"apply"},
     "platform/database.py": {"session_scope"},
     "org/auth.py": {
         "authenticate",

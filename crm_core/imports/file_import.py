@@ -1,11 +1,9 @@
-"""What the file imports share once `crm_core.imports.tabular.read_table` has read the file: the
-column mapping checked against the file, each row's cells with placeholders as blanks, every
-rejected row with its reasons, the two modes, one transaction with its audit entry, and the
-rejected rows as a CSV file to correct and upload again.
-
-Used by the customer, study activity and payment imports; the HR roster uses the mapping
-check, the preview owner check and the transaction, the lead import the modes. Their
-refusals read the same in every import.
+"""The ground floor of the import engine (`crm_core.imports.engine`) once
+`crm_core.imports.tabular.read_table` has read the file: the column mapping checked against
+the file, each row's cells with placeholders as blanks, every rejected row with its reasons,
+the two modes, one transaction with its audit entry, and the rejected rows as a CSV file to
+correct and upload again. The lead and history imports use the modes until they move onto
+the engine. Refusals read the same in every import.
 """
 
 from __future__ import annotations
@@ -116,16 +114,6 @@ class FilePreview:
     @property
     def issues(self) -> list[FieldIssue]:
         return [issue for row in self.rejected for issue in row.issues]
-
-
-def category_counts(preview: FilePreview, categories: Iterable[str]) -> dict[str, int]:
-    """How many good rows fall in each category (`row.category`), and how many are
-    `rejected`."""
-    counts = dict.fromkeys(categories, 0)
-    for row in preview.rows:
-        counts[row.category] += 1
-    counts["rejected"] = len(preview.rejected)
-    return counts
 
 
 # --- columns and cells -----------------------------------------------------------------------
@@ -311,7 +299,6 @@ __all__ = [
     "RejectedRow",
     "all_or_nothing_refuses",
     "audit_import",
-    "category_counts",
     "check_mode",
     "check_preview_owner",
     "checked_mapping",

@@ -1,8 +1,6 @@
-"""HR roster sync (user managers): upload, check the column mapping, preview, apply.
-
-The Apply button only remembers which preview was on screen; the page applies exactly that
-preview on the next run (see `ui.file_import`). The file is never re-read between the
-preview and the apply.
+"""HR roster sync (user managers): upload, check the column mapping, preview, apply, through
+the shared import flow (`ui.import_flow`); what is its own is the changes per category and
+the outcome (new accounts' temporary passwords, departures). Applying is all or nothing.
 """
 
 from __future__ import annotations
@@ -12,29 +10,12 @@ import io
 import pandas as pd
 import streamlit as st
 
-from crm_core.imports.roster import (
-    CATEGORIES,
-    COLUMNS,
-    REQUIRED,
-    RosterPreview,
-    RosterResult,
-    apply_roster,
-    guess_columns,
-    missing_columns,
-    preview_roster,
-)
-from crm_core.platform.i18n import NC_, label_of
+from crm_core.imports.engine import ImportRun, Preview
+from crm_core.imports.roster import CATEGORIES, ROSTER, RosterResult
+from crm_core.platform.i18n import label_of
 from ui.context import actor
-from ui.file_import import ImportFlow, category_metrics, column_mapping, read_upload
-from ui.i18n import t, tmd
-
-FLOW = ImportFlow(
-    preview="roster_preview",
-    pending="roster_apply_pending",
-    result="roster_result",
-    upload_round="roster_upload_round",
-    uploader="roster_file",
-)
+from ui.i18n import t
+from ui.import_flow import ImportTexts, import_page, run_pending
 
 
 def _status(code: str) -> str:
@@ -51,25 +32,7 @@ def _roles(codes) -> str:
     return ", ".join(names)
 
 
-def _issues_table(preview: RosterPreview) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                t("Row"): issue.row,
-                t("Column"): (
-                    t(label_of("roster.column", issue.column))
-                    + (f" ({issue.header})" if issue.header else "")
-                    if issue.column
-                    else ""
-                ),
-                t("Reason"): t(issue.key, **issue.params),
-            }
-            for issue in preview.issues
-        ]
-    )
-
-
-def _rows_table(preview: RosterPreview, category: str) -> pd.DataFrame:
+def _rows_table(preview: Preview, category: str) -> pd.DataFrame:
     records = []
     for row in preview.rows_in(category):
         before = row.before
@@ -95,7 +58,8 @@ def _rows_table(preview: RosterPreview, category: str) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def _show_result(result: RosterResult) -> None:
+def _show_result(run: ImportRun) -> None:
+    result: RosterResult = run.result
     st.success(t("The roster was applied."))
     summary = ", ".join(
         f"{t(label_of('roster.category', c))} {n}" for c, n in result.counts.items() if n
@@ -149,6 +113,25 @@ def _show_result(result: RosterResult) -> None:
         )
 
 
+def _to_change(preview: Preview) -> int:
+    return sum(
+        n for c, n in preview.counts.items() if c not in ("unchanged", "skipped", "rejected")
+    )
+
+
+def _changes(preview: Preview) -> None:
+    """The rows of each category, and whether anything would change."""
+    counts = preview.counts
+    shown = [c for c in CATEGORIES if counts[c]]
+    if shown:
+        tabs = st.tabs([f"{t(label_of('roster.category', c))} ({counts[c]})" for c in shown])
+        for tab, category in zip(tabs, shown, strict=True):
+            with tab:
+                st.dataframe(_rows_table(preview, category), hide_index=True, width="stretch")
+    if preview.ok and not _to_change(preview):
+        st.info(t("Nothing would change."))
+
+
 me = actor()
 st.title(t("HR roster sync"))
 st.caption(
@@ -157,70 +140,18 @@ st.caption(
     )
 )
 
-FLOW.run_pending(lambda s, preview, _mode: apply_roster(s, me, preview))
-
-upload = FLOW.upload(t("Roster file"), _show_result)
-frame = read_upload(upload)
-if frame is None:
-    st.stop()
-st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
-
-st.subheader(t("Columns"))
-st.caption(t("Which column of the file holds each field. Fields marked * are required."))
-mapping = column_mapping(
-    frame.columns,
-    COLUMNS,
-    REQUIRED,
-    guess_columns(frame.columns),
-    label=lambda name: t(label_of("roster.column", name)),
-    not_mapped=t("(not in the file)"),
-    key="roster_map",
-    file_id=upload.file_id,
+run_pending(ROSTER, me, "roster")
+import_page(
+    ROSTER,
+    me,
+    "roster",
+    ImportTexts(
+        upload=t("Roster file"),
+        upload_help=t("The roster from HR: employee number, name, unit, title, status, date."),
+        rejected_file="rejected_roster_rows.csv",
+        import_button=t("Apply the roster"),
+    ),
+    show_result=_show_result,
+    extra=_changes,
+    ready=lambda plan: plan.ok and _to_change(plan) > 0,
 )
-missing = missing_columns(mapping)
-if missing:
-    st.warning(
-        t(
-            "Choose a column for: {columns}.",
-            columns=", ".join(t(label_of("roster.column", m)) for m in missing),
-        )
-    )
-    st.stop()
-
-preview = FLOW.draw_preview(lambda s: preview_roster(s, me, frame, mapping, source=upload.name))
-if preview is None:
-    st.stop()
-
-st.subheader(t("What would change"))
-counts = preview.counts
-st.write(
-    t(
-        "{total} rows: {good} good, {bad} bad.",
-        total=preview.total_rows,
-        good=len(preview.rows),
-        bad=len(preview.bad_rows),
-    )
-)
-category_metrics(counts, CATEGORIES, lambda c: t(label_of("roster.category", c)))
-
-if preview.issues:
-    st.error(
-        t(
-            "{count} rows are bad. Correct the file and upload it again: nothing is applied while a row is bad.",
-            count=len(preview.bad_rows),
-        )
-    )
-    st.subheader(t(NC_("roster", "Bad rows")))
-    st.dataframe(_issues_table(preview), hide_index=True, width="stretch")
-
-shown = [c for c in CATEGORIES if counts[c]]
-if shown:
-    tabs = st.tabs([f"{t(label_of('roster.category', c))} ({counts[c]})" for c in shown])
-    for tab, category in zip(tabs, shown, strict=True):
-        with tab:
-            st.dataframe(_rows_table(preview, category), hide_index=True, width="stretch")
-
-to_change = sum(n for c, n in counts.items() if c not in ("unchanged", "skipped"))
-if preview.ok and not to_change:
-    st.info(t("Nothing would change."))
-FLOW.import_button(t("Apply the roster"), "roster_apply", disabled=not preview.ok or not to_change)

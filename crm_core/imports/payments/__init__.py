@@ -1,55 +1,44 @@
 """Importing a payment file (回款导入): the payment provider's or the bank's export of who
-paid which order, recorded in one go.
+paid which order, recorded in one go through the import engine (`PAYMENTS`).
 
-Two steps, so nothing is recorded that the user has not seen:
+Each row is a payment to record (`pay`), `already` recorded (the order holds that
+reference: not an error), or bad with every reason. Recording runs each payment through
+the rules of a single payment; a row that changed since the preview is `failed` (left out,
+or with all or nothing the end of the whole import). Times in the file are in the file's
+time zone (default the company's). Orders are reached only within the actor's scope.
 
-1. `preview_payment_import` checks each row of a file (read by
-   `crm_core.imports.tabular.read_table`, columns guessed from English or Chinese headers by
-   `guess_payment_mapping`) and files it as a payment to record, as `already` recorded
-   (the order holds that reference: not an error), or as rejected with every reason (row
-   number, the file's column, a translation key and its parameters).
-2. `apply_payment_import` records the good rows ("good_rows") or nothing at all when any row
-   is bad ("all_or_nothing"), in one transaction, each payment through the same rules as a
-   single payment. `rejected_payment_rows_csv` gives the bad rows back as a file to fix.
-
-Times in the file are in the file's time zone (`time_zone`; default the company's, setting
-`company.time_zone`).
+No column holds options of a list: the payment method and channel are not in the file, so
+the import has no value mapping; its rows are orders, not leads or opportunities, so it
+offers no custom fields.
 """
 
-from crm_core.imports.file_import import MODES
-from crm_core.imports.payments.apply import (
-    PaymentImportResult,
-    apply_payment_import,
-    rejected_payment_rows_csv,
-)
-from crm_core.imports.payments.preview import (
+from crm_core.imports.engine import ImportSpec
+from crm_core.imports.payments.spec import (
+    CATEGORIES,
+    CONCURRENT,
+    FIELDS,
     MAX_ROWS,
-    PAYMENT_COLUMNS,
     PAYMENT_FIELDS,
-    REQUIRED,
-    PaymentIssue,
-    PaymentPreview,
     PaymentRow,
-    RejectedRow,
-    guess_payment_mapping,
-    missing_payment_columns,
-    preview_payment_import,
+    check_payments,
+    read_payment,
+    write_payments,
+)
+from crm_core.platform.permissions import Permission
+
+PAYMENTS = ImportSpec(
+    kind="payment_import",
+    permission=Permission.RECORD_PAYMENTS,
+    fields=FIELDS,
+    read=read_payment,
+    check=check_payments,
+    write=write_payments,
+    categories=CATEGORIES,
+    audit_action="payment.import",
+    audit_target="sales_order",
+    concurrent=CONCURRENT,
+    one_column_per_field=True,
+    max_rows=MAX_ROWS,
 )
 
-__all__ = [
-    "MAX_ROWS",
-    "MODES",
-    "PAYMENT_COLUMNS",
-    "PAYMENT_FIELDS",
-    "REQUIRED",
-    "PaymentImportResult",
-    "PaymentIssue",
-    "PaymentPreview",
-    "PaymentRow",
-    "RejectedRow",
-    "apply_payment_import",
-    "guess_payment_mapping",
-    "missing_payment_columns",
-    "preview_payment_import",
-    "rejected_payment_rows_csv",
-]
+__all__ = ["MAX_ROWS", "PAYMENTS", "PAYMENT_FIELDS", "PaymentRow"]

@@ -1,14 +1,15 @@
 """HR roster sync: a file from HR says who works where, in what job and status; the CRM's
 accounts follow it.
 
-Two steps, so nothing changes that the user has not seen:
-
-1. `preview_roster` reads the rows (from `crm_core.imports.tabular.read_table`), checks each one and
-   says what would change. A bad row (unknown unit, unknown role, duplicate employee number,
-   bad date, missing value, outside the actor's scope, ...) is listed with its row number,
-   column and reason; every good row gets one category.
-2. `apply_roster` applies a preview without bad rows, all of it or none, in one transaction,
-   through the user services (which audit each account and run the departure rule).
+`ROSTER` is its spec for the import engine (`crm_core.imports.engine`), all of it or none by
+nature: the preview lists every bad row (unknown unit, unknown role, duplicate employee
+number, bad date, missing value, outside the actor's scope, ...) with its row number, column
+and reason, and gives every good row one category; applying refuses a file with bad rows and
+otherwise applies every row in one transaction through the user services (which audit each
+account and run the departure rule). The run's `result` is a `RosterResult` (new accounts
+with their temporary passwords, departures). Units and titles are the company's structure,
+not options of a list, so the import has no value mapping; its rows are accounts, so it
+offers no custom fields.
 
 Categories. A row gets exactly one, the first that holds in this order:
 `left` (becomes resigned) > `rejoined` (was resigned, is back) > `back_from_leave`
@@ -26,7 +27,7 @@ Dates. The row's date is the hire date of a new (or rejoining) account and the l
 of a departure; for other rows it is only recorded in the audit entry.
 """
 
-from crm_core.imports.roster.apply import apply_roster, temporary_password
+from crm_core.imports.engine import ImportSpec
 from crm_core.imports.roster.fields import (
     CATEGORIES,
     COLUMNS,
@@ -36,36 +37,44 @@ from crm_core.imports.roster.fields import (
     split_unit_path,
     title_map,
 )
-from crm_core.imports.roster.preview import (
+from crm_core.imports.roster.spec import FIELDS, RosterRow, UserState, check_roster, read_roster
+from crm_core.imports.roster.write import (
     Departure,
     NewAccount,
-    RosterPreview,
     RosterResult,
-    RosterRow,
-    RowIssue,
-    UserState,
-    guess_columns,
-    missing_columns,
-    preview_roster,
+    temporary_password,
+    write_roster,
+)
+from crm_core.platform.i18n import N_
+from crm_core.platform.permissions import Permission
+
+ROSTER = ImportSpec(
+    kind="roster",
+    permission=Permission.MANAGE_USERS,
+    fields=FIELDS,
+    read=read_roster,
+    check=check_roster,
+    write=write_roster,
+    categories=CATEGORIES,
+    audit_action="roster.apply",
+    audit_target="roster",
+    audited_by_write=True,  # with the accounts before and after
+    modes=("all_or_nothing",),
+    refusal=N_("The roster has {count} bad rows; nothing was applied."),
 )
 
 __all__ = [
     "CATEGORIES",
     "COLUMNS",
     "REQUIRED",
+    "ROSTER",
     "Departure",
     "NewAccount",
-    "RosterPreview",
     "RosterResult",
     "RosterRow",
-    "RowIssue",
     "UserState",
-    "apply_roster",
-    "guess_columns",
-    "missing_columns",
     "parse_date",
     "parse_status",
-    "preview_roster",
     "split_unit_path",
     "temporary_password",
     "title_map",

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from crm_core.imports.customers.preview import chunks
+from crm_core.imports.customers.spec import chunks
 from crm_core.models import Customer, Lead, LearningActivity
 from crm_core.org.access import lead_scope
 from crm_core.platform.actor import Actor

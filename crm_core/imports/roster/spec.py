@@ -1,19 +1,18 @@
-"""Checking a roster and saying what it would change (see the package docstring)."""
+"""The HR roster as an import spec: its fields, the cells of a row, and what applying each row
+would change (accounts, units, roles and scope read in a handful of queries whatever the
+size of the file). See the package docstring for the categories and the roles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from crm_core.imports.file_import import checked_mapping, missing_fields
+from crm_core.imports.engine import FieldSpec, Findings, RowReader
 from crm_core.imports.roster.fields import (
-    CATEGORIES,
     COLUMNS,
     MAX_LENGTH,
     REQUIRED,
@@ -23,7 +22,6 @@ from crm_core.imports.roster.fields import (
     split_unit_path,
     title_map,
 )
-from crm_core.imports.tabular import guess_mapping
 from crm_core.models import OrgUnit, Role, User, UserRole, path_ids
 from crm_core.org import users
 from crm_core.org.access import org_unit_scope
@@ -31,20 +29,35 @@ from crm_core.org.units import unit_by_path_names
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import PermissionDenied
 from crm_core.platform.i18n import N_
-from crm_core.platform.permissions import DataScope, Permission
+from crm_core.platform.permissions import DataScope
 
-# --- results -------------------------------------------------------------------------------
+FIELDS: tuple[FieldSpec, ...] = tuple(
+    FieldSpec(
+        name,
+        synonyms,
+        required=name in REQUIRED,
+        max_length=MAX_LENGTH.get(name),
+        messages={
+            "missing": N_("A value is required."),
+            "too_long": N_("Too long: at most {maximum} characters."),
+        },
+    )
+    for name, synonyms in COLUMNS.items()
+)
+OUTSIDE = N_("Outside your scope.")
 
 
 @dataclass(frozen=True)
-class RowIssue:
-    """Why a row is bad: translate `key` with `params` in the page."""
+class RosterCells:
+    """A row's cells as read, before the accounts, units and roles are looked up."""
 
     row: int
-    column: str  # the field (employee_no, name, unit, title, status, date) or "" for the row
-    header: str  # the file's column header for that field
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
+    employee_no: str | None
+    name: str | None
+    unit: str | None
+    title: str | None
+    status: str | None
+    effective_date: date | None
 
 
 @dataclass(frozen=True)
@@ -79,85 +92,12 @@ class RosterRow:
     roles_after: tuple[str, ...] | None = None  # None: roles stay as they are
 
 
-@dataclass(frozen=True)
-class RosterPreview:
-    rows: tuple[RosterRow, ...]
-    issues: tuple[RowIssue, ...]
-    mapping: dict[str, str | None]
-    source: str
-    actor_user_id: int | None
-    total_rows: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.issues
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({issue.row for issue in self.issues})
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(CATEGORIES, 0)
-        for row in self.rows:
-            counts[row.category] += 1
-        return counts
-
-    def rows_in(self, category: str) -> list[RosterRow]:
-        return [row for row in self.rows if row.category == category]
-
-
-@dataclass(frozen=True)
-class NewAccount:
-    """An account the roster created; the temporary password is shown once, to hand out."""
-
-    employee_no: str
-    username: str
-    full_name: str
-    temporary_password: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Departure:
-    employee_no: str
-    full_name: str
-    target: str  # team_lead | public_pool | redispatch
-    moved: int
-    to_owner_id: int | None
-    fell_back: bool
-
-
-@dataclass(frozen=True)
-class RosterResult:
-    counts: dict[str, int]
-    created: tuple[NewAccount, ...]
-    departures: tuple[Departure, ...]
-    audit_id: int | None
-
-    @property
-    def opportunities_moved(self) -> int:
-        return sum(d.moved for d in self.departures)
-
-
-# --- preview -------------------------------------------------------------------------------
-
-
-def guess_columns(columns: Iterable[str]) -> dict[str, str | None]:
-    """The file column for each roster field, guessed from English or Chinese headers."""
-    return guess_mapping(columns, COLUMNS)
-
-
-def missing_columns(mapping: Mapping[str, str | None]) -> list[str]:
-    """Required fields the mapping leaves without a column."""
-    return missing_fields(mapping, REQUIRED)
-
-
 def _chunks(values: list, size: int = 900) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def _users_by_number(session: Session, numbers: Iterable[str]) -> dict[str, User]:
+def users_by_number(session: Session, numbers: Iterable[str]) -> dict[str, User]:
     """Existing users by lower-cased employee number (an exact match wins a case clash)."""
     keys = sorted({n.lower() for n in numbers if n})
     found: dict[str, User] = {}
@@ -169,7 +109,7 @@ def _users_by_number(session: Session, numbers: Iterable[str]) -> dict[str, User
     return found
 
 
-def _roles_of(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
+def roles_of(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
     roles: dict[int, list[str]] = {}
     for chunk in _chunks(sorted(set(user_ids))):
         for user_id, code in session.exec(
@@ -239,55 +179,76 @@ def _category(before: UserState | None, status: str, changes: tuple[str, ...]) -
     return "unchanged"
 
 
-def preview_roster(
-    session: Session,
-    actor: Actor,
-    frame: pd.DataFrame,
-    mapping: Mapping[str, str | None] | None = None,
-    *,
-    source: str | None = None,
-) -> RosterPreview:
-    """Check every row of `frame` (from `read_table`) and say what applying it would do.
-
-    `mapping` is field -> file column (guessed from the headers when None). Rows are
-    numbered as in the file: the header is row 1, the first data row row 2. Reads with a
-    handful of queries whatever the size of the file; writes nothing.
-    """
-    actor.require(Permission.MANAGE_USERS)
-    mapping = checked_mapping(frame, mapping, COLUMNS, missing_columns)
-    source = source or str(frame.attrs.get("filename") or "")
-    numbers = (
-        [int(n) for n in frame.index]
-        if frame.index.name == "row"
-        else list(range(2, len(frame) + 2))
+def read_roster(reader: RowReader) -> RosterCells:
+    """The row's status and date read; returned even when bad, so a repeated employee
+    number is reported on every row that has it."""
+    status = None
+    if reader["status"] is not None:
+        status = parse_status(reader["status"])
+        if status is None:
+            reader.bad(
+                "status",
+                N_("Unknown status “{value}”: use active, on leave or resigned."),
+                value=reader["status"],
+            )
+    effective = None
+    if reader["date"] is not None:
+        try:
+            effective = parse_date(reader["date"])
+        except ValueError:
+            reader.bad("date", N_("Bad date “{value}”: use YYYY-MM-DD."), value=reader["date"])
+    number = reader.texts.get("employee_no")  # also when too long: it is still repeated
+    return RosterCells(
+        reader.number, number, reader["name"], reader["unit"], reader["title"], status, effective
     )
 
-    def texts(column: str | None) -> list[str]:
-        if column is None:
-            return [""] * len(frame)
-        return ["" if pd.isna(v) else str(v).strip() for v in frame[column].tolist()]
 
-    columns = {name: texts(mapping[name]) for name in COLUMNS}
-    records = [
-        {name: columns[name][position] for name in COLUMNS} | {"row": number}
-        for position, number in enumerate(numbers)
-    ]
+def _changes(
+    before: UserState | None,
+    cells: RosterCells,
+    unit: OrgUnit,
+    role: Role | None,
+    roles_by_code: dict[str, Role],
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """What applying the row changes on the account, and its roles after (None: kept)."""
+    if before is None:
+        return (), None
+    changes: list[str] = []
+    roles_after: tuple[str, ...] | None = None
+    if cells.name != before.full_name:
+        changes.append("name")
+    if cells.title is not None and cells.title != before.title:
+        changes.append("title")
+    if unit.id != before.org_unit_id:
+        changes.append("unit")
+    if cells.status != before.status:
+        changes.append("status")
+    if role is not None and role.code not in before.roles:
+        kept = [c for c in before.roles if c in roles_by_code and not roles_by_code[c].builtin]
+        roles_after = tuple(sorted({role.code, *kept}))
+        changes.append("roles")
+    return tuple(changes), roles_after
 
-    # Everything the checks need, in a few queries.
+
+def check_roster(
+    session: Session, actor: Actor, rows: list[RosterCells], found: Findings
+) -> list[RosterRow]:
+    """Each row against the accounts, units and roles: a repeated employee number, an
+    unknown unit or title, a role the actor cannot grant, an account or unit outside the
+    actor's scope, a taken username, a disabled unit, an account the actor may not change
+    or themselves marked as left are reasons; a good row gets its category and changes."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     in_scope = (
         None
         if actor.scope is DataScope.ALL
         else set(session.exec(select(OrgUnit.id).where(org_unit_scope(actor))).all())
     )
-    existing = _users_by_number(session, (r["employee_no"] for r in records))
-    current_roles = _roles_of(session, [u.id for u in existing.values()])
+    existing = users_by_number(session, (r.employee_no for r in rows if r.employee_no))
+    current_roles = roles_of(session, [u.id for u in existing.values()])
     all_roles = list(session.exec(select(Role)).all())
     roles_by_code = {role.code: role for role in all_roles}
     titles = title_map(all_roles)
-    new_usernames = sorted(
-        {r["employee_no"].lower() for r in records if r["employee_no"]} - set(existing)
-    )
+    new_usernames = sorted({r.employee_no.lower() for r in rows if r.employee_no} - set(existing))
     taken_usernames: set[str] = set()
     for chunk in _chunks(new_usernames):
         taken_usernames.update(
@@ -295,28 +256,19 @@ def preview_roster(
         )
     resolved: dict[tuple[str, ...], OrgUnit | None] = {}
     grantable: dict[tuple[str, int | None], bool] = {}
-
     rows_by_number: dict[str, list[int]] = {}
-    for record in records:
-        if record["employee_no"]:
-            rows_by_number.setdefault(record["employee_no"].lower(), []).append(record["row"])
+    for cells in rows:
+        if cells.employee_no:
+            rows_by_number.setdefault(cells.employee_no.lower(), []).append(cells.row)
 
-    issues: list[RowIssue] = []
     good: list[RosterRow] = []
-    for record in records:
-        number = record["row"]
-        row_issues: list[RowIssue] = []
+    for cells in rows:
+        number = cells.row
 
-        def bad(name: str, key: str, _number: int = number, _out=row_issues, **params) -> None:
-            _out.append(RowIssue(_number, name, mapping.get(name) or "", key, params))
+        def bad(name: str, key: str, _number: int = number, **params) -> None:
+            found.reject(_number, name, key, **params)
 
-        for name in REQUIRED:
-            if not record[name]:
-                bad(name, N_("A value is required."))
-        for name, limit in MAX_LENGTH.items():
-            if len(record[name]) > limit:
-                bad(name, N_("Too long: at most {maximum} characters."), maximum=limit)
-        employee_no = record["employee_no"]
+        employee_no = cells.employee_no or ""
         key = employee_no.lower()
         if employee_no and len(rows_by_number[key]) > 1:
             bad(
@@ -325,76 +277,35 @@ def preview_roster(
                 employee_no=employee_no,
                 rows=", ".join(str(n) for n in rows_by_number[key]),
             )
-
-        status = None
-        if record["status"]:
-            status = parse_status(record["status"])
-            if status is None:
-                bad(
-                    "status",
-                    N_("Unknown status “{value}”: use active, on leave or resigned."),
-                    value=record["status"],
-                )
-
-        effective = None
-        if record["date"]:
-            try:
-                effective = parse_date(record["date"])
-            except ValueError:
-                bad("date", N_("Bad date “{value}”: use YYYY-MM-DD."), value=record["date"])
-
         unit = None
-        if record["unit"]:
-            names = split_unit_path(record["unit"])
+        if cells.unit:
+            names = split_unit_path(cells.unit)
             path_key = tuple(n.lower() for n in names)
             if path_key not in resolved:
                 resolved[path_key] = unit_by_path_names(session, names) if names else None
             unit = resolved[path_key]
             if unit is None:
-                bad("unit", N_("Unknown unit “{unit}”."), unit=record["unit"])
-
-        title = record["title"] or None
+                bad("unit", N_("Unknown unit “{unit}”."), unit=cells.unit)
         role = None
-        if title:
-            code = titles.get(_word(title))
+        if cells.title:
+            code = titles.get(_word(cells.title))
             role = roles_by_code.get(code) if code else None
             if role is None:
-                bad("title", N_("No role matches the title “{title}”."), title=title)
+                bad("title", N_("No role matches the title “{title}”."), title=cells.title)
             elif not _grantable(session, actor, role, unit.id if unit else None, grantable):
                 bad("title", N_("You cannot grant the role {role}."), role=role.code)
-
         user = existing.get(key) if employee_no else None
         before = _state(user, units, current_roles.get(user.id, ())) if user is not None else None
         if user is not None and in_scope is not None and user.id != actor.user_id:
             if user.org_unit_id not in in_scope:
-                bad("employee_no", N_("Outside your scope."))
+                bad("employee_no", OUTSIDE)
         if unit is not None and in_scope is not None and unit.id not in in_scope:
-            bad("unit", N_("Outside your scope."))
-
-        if row_issues or status is None or unit is None:
-            issues.extend(row_issues)
+            bad("unit", OUTSIDE)
+        if found.is_bad(number) or cells.status is None or unit is None:
             continue
 
-        name = record["name"]
-        changes: list[str] = []
-        roles_after: tuple[str, ...] | None = None
-        if before is not None:
-            if name != before.full_name:
-                changes.append("name")
-            if title is not None and title != before.title:
-                changes.append("title")
-            if unit.id != before.org_unit_id:
-                changes.append("unit")
-            if status != before.status:
-                changes.append("status")
-            if role is not None and role.code not in before.roles:
-                kept = [
-                    c for c in before.roles if c in roles_by_code and not roles_by_code[c].builtin
-                ]
-                roles_after = tuple(sorted({role.code, *kept}))
-                changes.append("roles")
-        category = _category(before, status, tuple(changes))
-
+        changes, roles_after = _changes(before, cells, unit, role, roles_by_code)
+        category = _category(before, cells.status, changes)
         if category == "new" and key in taken_usernames:
             bad(
                 "employee_no",
@@ -403,7 +314,7 @@ def preview_roster(
             )
         if category in ("new", "rejoined") or "unit" in changes:
             if not unit.active:
-                bad("unit", N_("The unit “{unit}” is disabled."), unit=record["unit"])
+                bad("unit", N_("The unit “{unit}” is disabled."), unit=cells.unit)
         if user is not None and changes:
             if not all(
                 _grantable(session, actor, roles_by_code[c], before.org_unit_id, grantable)
@@ -433,32 +344,24 @@ def preview_roster(
                     bad("title", N_("You cannot change your own roles."))
                 if category == "left":
                     bad("status", N_("You cannot mark yourself as left."))
-        if row_issues:
-            issues.extend(row_issues)
+        if found.is_bad(number):
             continue
         good.append(
             RosterRow(
                 row=number,
                 employee_no=employee_no,
-                full_name=name,
+                full_name=cells.name or "",
                 unit_id=unit.id,
                 unit_label=_unit_label(units, unit.id),
-                status=status,
-                title=title,
+                status=cells.status,
+                title=cells.title,
                 role_code=role.code if role else None,
-                effective_date=effective,
+                effective_date=cells.effective_date,
                 category=category,
-                changes=tuple(changes),
+                changes=changes,
                 user_id=user.id if user is not None else None,
                 before=before,
                 roles_after=roles_after,
             )
         )
-    return RosterPreview(
-        rows=tuple(good),
-        issues=tuple(issues),
-        mapping=mapping,
-        source=source,
-        actor_user_id=actor.user_id,
-        total_rows=len(records),
-    )
+    return good

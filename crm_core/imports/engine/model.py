@@ -1,0 +1,107 @@
+"""What the import engine hands around: the row reader a spec builds its typed row with, the
+findings of a spec's set-based check, the preview and the run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from crm_core.imports.engine.spec import FieldSpec
+from crm_core.imports.file_import import FieldIssue, FilePreview, ImportResult
+from crm_core.imports.value_mapping import ResolvedValue
+
+
+@dataclass(frozen=True)
+class Preview(FilePreview):
+    """What storing the file would do: the good `rows` (the spec's typed rows, each with
+    its `category`), the rejected rows, `warnings` (rows that are stored but deserve a
+    look), each option column's distinct values and options (`values`), the custom field
+    values per row number (`custom`), and the spec's own figures (`details`)."""
+
+    kind: str = ""
+    categories: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    warnings: tuple[FieldIssue, ...] = ()
+    values: Mapping[str, list[ResolvedValue]] = field(default_factory=dict)
+    custom: Mapping[int, Mapping[int, Any]] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Good rows per category, and `rejected`."""
+        counts = dict.fromkeys(self.categories, 0)
+        for row in self.rows:
+            counts[row.category] += 1
+        counts["rejected"] = len(self.rejected)
+        return counts
+
+    def rows_in(self, *categories: str) -> list[Any]:
+        """The good rows of these categories, in file order."""
+        return [row for row in self.rows if row.category in categories]
+
+
+@dataclass(frozen=True)
+class ImportRun(ImportResult):
+    """What `apply` did: the write's counts and details, and the audit entry. When all or
+    nothing refused the file (`refused`), nothing was written and `counts` say what the
+    file held."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    audit_id: int | None = None
+    failed: tuple[FieldIssue, ...] = ()  # rows that changed since the preview
+    result: Any = None  # what the spec's write hands back beyond its counts
+
+
+class RowReader:
+    """One row while the spec builds its typed row: `values` holds each field's typed value
+    (None: blank, a placeholder, no column, or a cell that did not read), `texts` the
+    cleaned cells; `bad` rejects the row with a reason."""
+
+    def __init__(
+        self, number: int, values: dict[str, Any], texts: dict[str, str | None], today: date
+    ):
+        self.number = number
+        self.today = today  # the company's date, for "not in the future" checks
+        self.values = values
+        self.texts = texts
+        self.issues: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def bad(self, name: str, key: str, **params: Any) -> None:
+        """Reject the row: field `name` ("" for the row as a whole), reason `key`."""
+        self.issues.append((name, key, params))
+
+
+class Findings:
+    """What the spec's set-based checks found: rows to reject, warnings, and figures."""
+
+    def __init__(self, mapping: Mapping[str, str | None], bad: Iterable[int] = ()):
+        self.mapping = mapping
+        self._bad = set(bad)
+        self.rejected: dict[int, list[FieldIssue]] = {}
+        self.warnings: list[FieldIssue] = []
+        self.details: dict[str, Any] = {}
+
+    def _issue(self, number: int, name: str, key: str, params: dict[str, Any]) -> FieldIssue:
+        return FieldIssue(number, name, self.mapping.get(name) or "", key, params)
+
+    def reject(self, number: int, name: str, key: str, **params: Any) -> None:
+        """Reject row `number` (leave it out of the good rows the check returns)."""
+        self.rejected.setdefault(number, []).append(self._issue(number, name, key, params))
+        self._bad.add(number)
+
+    def is_bad(self, number: int) -> bool:
+        """Whether row `number` has a reason already (from its cells or this check)."""
+        return number in self._bad
+
+    def warn(self, number: int, name: str, key: str, **params: Any) -> None:
+        """A row that is stored all the same, with something to look at."""
+        self.warnings.append(self._issue(number, name, key, params))
+
+
+__all__ = ["Findings", "ImportRun", "Preview", "RowReader"]
