@@ -29,6 +29,10 @@ from crm_core.platform.bootstrap import bootstrap  # noqa: E402
 from db.engine import build_engine  # noqa: E402
 from db.migrate import upgrade_to_head  # noqa: E402
 from tests import dbstate  # noqa: E402
+from tests.isolation import import_app_modules, leaked_test_functions  # noqa: E402
+
+# Before any test can patch: see tests/isolation.py.
+import_app_modules()
 
 _TMP = Path(tempfile.mkdtemp(prefix="crm-tests-"))
 
@@ -217,6 +221,15 @@ def _committing_tests_leave_rows(request) -> Iterator[None]:
     own = set(inspect.signature(request.function).parameters)
     if {"engine", "database_url", "app_settings"} & own:
         dbstate.dirty = True
+
+
+@pytest.fixture(autouse=True)
+def _patches_stay_in_their_test() -> Iterator[None]:
+    """Set up before the test's `monkeypatch`, so checked after it undid its patches: a
+    module of the app still holding a test's function would lend it to the tests after."""
+    yield
+    leaked = leaked_test_functions()
+    assert not leaked, f"a test's function outlived the test in: {', '.join(leaked)}"
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from crm_core.analytics import cache as analytics_cache
 from crm_core.models import Opportunity, SalesOrder
@@ -36,7 +35,6 @@ from db.seed import DEMO_PASSWORD
 from tests.apptest import login
 from tests.conftest import empty_database
 from tests.lived_in import ACTIONS, build_lived_in_demo, named
-from ui import i18n as ui_i18n
 from ui.navigation import allowed_pages
 
 # One demo login per role the demo has.
@@ -130,16 +128,14 @@ def _problems(at, where: str, tracebacks: _Tracebacks) -> list[str]:
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("username", ROLE_LOGINS)
 def test_finding_15_every_page_every_role_after_real_use(
-    lived_in_demo, engine, monkeypatch, tracebacks, username, language
+    lived_in_demo, engine, tracebacks, username, language
 ):
     """Every page the navigation offers the role opens without an exception or an error box,
     in the user's language (the opportunity page with an opportunity in scope and without)."""
-    # AppTest calls a selectbox's format_func outside the script run, where session state
-    # (and so the user's language) is out of reach: it would format the options in the
-    # default language and then fail to find the current value among the user's. Inside a
-    # run the page's own language is used, as in the browser.
-    in_run = ui_i18n.language
-    monkeypatch.setattr(ui_i18n, "language", lambda: in_run() if get_script_run_ctx() else language)
+    # AppTest calls a selectbox's format_func outside the script run: `ui.i18n.language`
+    # answers with the last run's language there, so nothing is patched (a patched
+    # `language` would be kept by every `ui` module first imported under the patch, and
+    # would format later tests' options in this test's language).
     with Session(engine) as session:
         actor = named(session, username)
         set_language(session, actor, language)
@@ -167,18 +163,13 @@ def test_finding_15_every_page_every_role_after_real_use(
 
 @pytest.mark.parametrize("username", ROLE_LOGINS)
 def test_finding_15_switching_the_language_on_every_page_after_real_use(
-    lived_in_demo, engine, monkeypatch, tracebacks, username
+    lived_in_demo, engine, tracebacks, username
 ):
     """On every page of the role, the sidebar's language switch (Chinese to English and
     back) re-renders the page without an exception or an error box: widget state kept from
     one language must still fit the other's options."""
-    current = {"language": "zh"}
-    in_run = ui_i18n.language
     # As above: outside a run AppTest formats the options of the page last rendered, in
-    # the language it was rendered in.
-    monkeypatch.setattr(
-        ui_i18n, "language", lambda: in_run() if get_script_run_ctx() else current["language"]
-    )
+    # the language it was rendered in, which `ui.i18n.language` gives without a patch.
     with Session(engine) as session:
         actor = named(session, username)
         set_language(session, actor, "zh")
@@ -192,7 +183,6 @@ def test_finding_15_switching_the_language_on_every_page_after_real_use(
         problems += _problems(at, f"{spec.path} (zh)", tracebacks)
         for language in ("en", "zh"):
             at.selectbox(key="crm_language_picker").select(language).run()
-            current["language"] = language  # the language the page now shows
             assert at.session_state["crm_language"] == language
             problems += _problems(at, f"{spec.path} (switched to {language})", tracebacks)
     assert not problems, "\n".join(problems)
