@@ -19,12 +19,18 @@ import pandas as pd
 from sqlmodel import Session
 
 from crm_core.custom_fields.cells import import_columns
-from crm_core.custom_fields.definitions import field_label
+from crm_core.custom_fields.definitions import CHOICE_KINDS, field_label
 from crm_core.custom_fields.values import write_values
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.imports.engine.cells import CellProblem, CellReading, message, read_cell
+from crm_core.imports.engine.cells import (
+    CellProblem,
+    CellReading,
+    choice_parts,
+    message,
+    read_cell,
+)
 from crm_core.imports.engine.model import Findings, ImportRun, Preview, RowReader
-from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec
+from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec, split_list
 from crm_core.imports.file_import import (
     FieldIssue,
     FileCells,
@@ -43,6 +49,7 @@ from crm_core.imports.value_mapping import (
     ResolvedValue,
     code_map,
     distinct_values,
+    field_category,
     remember_values,
     resolve_values,
 )
@@ -78,16 +85,28 @@ def _fields(
     for custom in visible:
         synonyms = tuple(headers.get(custom.code, ()))
         labels = {language: field_label(custom, language) for language in ("en", "zh")}
+        choice = custom.kind in CHOICE_KINDS  # its values map onto its choices
         fields.append(
             FieldSpec(
                 CUSTOM_PREFIX + custom.code,
                 synonyms,
+                field_category(custom.id) if choice else None,
                 kind="custom",
                 custom_field_id=custom.id,
                 labels=labels,
+                several=custom.kind == "multi_choice",
             )
         )
     return fields, {custom.id: custom for custom in visible}
+
+
+def _parts(spec: FieldSpec, texts: list[str | None]) -> list[str | None]:
+    """The values of an option column value mapping lists: each part of a list apart."""
+    if spec.kind == "custom":
+        return [part for text in texts if text is not None for part in choice_parts(spec, text)]
+    if spec.several:
+        return [part for text in texts if text is not None for part in split_list(text)]
+    return texts
 
 
 def missing(spec: ImportSpec, mapping: Mapping[str, str | None]) -> list[str]:
@@ -134,13 +153,13 @@ def preview(
     values: dict[str, list[ResolvedValue]] = {}
     for spec_field in fields:
         column = mapping.get(spec_field.name)
-        if spec_field.kind == "option" and column and spec_field.category:
-            texts = (clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers)))
+        if column and spec_field.category:
+            texts = [clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers))]
             values[spec_field.name] = resolve_values(
                 session,
                 spec.kind,
                 spec_field.category,
-                distinct_values(texts),
+                distinct_values(_parts(spec_field, texts)),
                 options.value_choices.get(spec_field.name),
             )
     company = company_zone(session)

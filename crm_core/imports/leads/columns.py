@@ -3,7 +3,6 @@ values read: channels and business lines by code or by name, lists, dates."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -203,11 +202,10 @@ LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(
         OPTION_FIELDS.get(name),
         required=name == "name",
         kind=FIELD_KINDS.get(name, "text"),
+        several=name in ("business_line", "tags"),
     )
     for name, synonyms in COLUMNS.items()
 )
-
-LIST_SEPARATORS = re.compile(r"[,;，；、|/]+")
 
 
 @dataclass(frozen=True)
@@ -234,11 +232,6 @@ class ImportOptions:
 def word(text: str) -> str:
     """Text for matching names: case-folded, spaces collapsed."""
     return " ".join(str(text or "").split()).casefold()
-
-
-def split_list(text: str | None) -> list[str]:
-    """`a, b；c、d` as its parts."""
-    return [part.strip() for part in LIST_SEPARATORS.split(text or "") if part.strip()]
 
 
 def lookup(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
