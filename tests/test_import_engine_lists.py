@@ -16,6 +16,7 @@ from crm_core.imports.engine import FieldSpec, ImportOptions, WriteOutcome
 from crm_core.imports.engine.cells import MESSAGES
 from crm_core.imports.value_mapping import value_key
 from crm_core.models import ImportValueMap, Lead
+from crm_core.platform.errors import ValidationError
 from tests.factories import add_owned_opportunity, build_small_company
 from tests.test_import_engine import SPEC, frame
 
@@ -109,3 +110,23 @@ def test_a_choice_field_maps_through_value_mapping_and_is_remembered(db, admin):
     assert remembered == [("lead_channels", "gold")]
     again = engine.preview(db, admin, SPEC, file)  # the next file of this kind
     assert not again.rejected
+
+
+def test_a_value_for_the_whole_file_fills_blank_cells_and_stands_for_a_column(db, admin):
+    file = frame(
+        ("13800000001", "SEO", ""), ("13800000002", "", "vip"), header=("Phone", "Channels", "Tags")
+    )
+    whole = ImportOptions(defaults={"channels": ("sem",)})
+    plan = engine.preview(db, admin, LISTS, file, whole)
+    assert [r.channels for r in plan.rows] == [("seo",), ("sem",)]  # the file's own wins
+    needs = replace(
+        LISTS, fields=(*LISTS.fields[:1], replace(LISTS.fields[1], required=True), LISTS.fields[2])
+    )
+    tags_only = frame(("13800000001", "vip"), header=("Phone", "Tags"))
+    with pytest.raises(ValidationError):  # a required field needs a column or a default
+        engine.preview(db, admin, needs, tags_only)
+    plan = engine.preview(db, admin, needs, tags_only, whole)
+    assert [r.channels for r in plan.rows] == [("sem",)]
+    with pytest.raises(ValidationError) as refused:  # a default must be an option of its list
+        engine.preview(db, admin, LISTS, file, ImportOptions(defaults={"channels": ("nope",)}))
+    assert refused.value.params == {"value": "nope", "field": "channels"}

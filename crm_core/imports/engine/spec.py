@@ -166,14 +166,18 @@ class ImportSpec:
 class ImportOptions:
     """How to read one file: field -> file column (None: guessed from the headers), the
     cells that mean blank, the zone of the file's times (None: the company's), the user's
-    value mapping (field -> {folded source value -> option code or `value_mapping.LEAVE`})
-    and the file's name."""
+    value mapping (field -> {folded source value -> option code or `value_mapping.LEAVE`}),
+    the file's name and the values for the whole file where it has none (`defaults`)."""
 
     mapping: Mapping[str, str | None] | None = None
     placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS
     time_zone: str | None = None
     value_choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: str | None = None
+    # field -> its typed value where a row's cell is blank or the file has no column for it
+    # (a channel, or business lines, for the whole file); an option field's default must be
+    # options of its list. A field with a default needs no column.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def blanks(self) -> frozenset[str]:
