@@ -110,3 +110,26 @@ def test_a_click_on_a_flow_log_row_opens_the_opportunity(app_url, engine):
         )
         expect(rep).to_have_url(f"{app_url}/opportunity?id={newest}", timeout=30_000)
         browser.close()
+
+
+def test_a_click_on_a_library_row_opens_the_lead_card(app_url, engine):
+    from playwright.sync_api import expect, sync_playwright
+
+    with Session(engine) as session:
+        rep_id = session.exec(select(User.id).where(User.username == "rep_a1")).one()
+        lead_ids = session.exec(
+            select(Opportunity.lead_id).where(Opportunity.owner_id == rep_id)
+        ).all()
+    assert lead_ids, "runs after the claim test of this module"
+    with sync_playwright() as p:
+        browser = launch(p)
+        rep = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(rep, app_url, "rep_a1", PASSWORD)
+        expect(rep.get_by_role("heading", name="欢迎,Rep A1")).to_be_visible(timeout=30_000)
+        rep.get_by_role("link", name=translate("Lead library", "zh")).click()
+        box = grid(rep)
+        rep.mouse.click(box["x"] + 150, box["y"] + ROW * 1.5)
+        card = rep.get_by_role("heading", name="·  #", exact=False)
+        expect(card.first).to_be_visible(timeout=30_000)
+        assert any(f"#{lead_id}" in card.first.inner_text() for lead_id in lead_ids)
+        browser.close()

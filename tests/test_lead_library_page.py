@@ -157,3 +157,27 @@ def test_a_mistyped_phone_is_shown_as_typed_to_whoever_typed_it(leads, db):
     expected = translate("{phone} is not a valid phone number.", "zh").format(phone="138123456789")
     assert expected in errors
     assert db.get(Lead, lead_id).phone == "+8613800000001"
+
+
+def test_checked_rows_narrow_the_tagging_and_the_export(leads, db):
+    """Rows checked on the page: the tagging and the export take those leads only."""
+    create_option(
+        db, app_env_actor(db, "admin"), "tag", label_en="Spring call-back", label_zh="春季回访"
+    )
+    db.commit()
+    at = library("bj_manager")
+    assert len(results(at)) == 3
+    at.session_state["leads_pick"] = [leads[1].lead_id]
+    at.run()
+    assert any(e.label == translate("Tag the checked leads", "zh") for e in at.expander)
+    at.selectbox(key="leads_bulk_tag_pick").set_value("Spring call-back")
+    at.checkbox(key="leads_bulk_sure").check()
+    at.button(key="FormSubmitter:leads_bulk_tag-添加标签").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    assert db.exec(select(LeadTag.lead_id)).all() == [leads[1].lead_id]
+    at.session_state["leads_pick"] = [leads[0].lead_id, leads[2].lead_id]
+    at.run()
+    at.button(key="leads_export_go").click().run()
+    assert not at.exception, at.exception
+    assert "2" in at.get("download_button")[0].proto.label

@@ -6,6 +6,7 @@ user did not see checked."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,7 @@ def pick_table(
     key: str,
     view: str,
     open_page: str | None = None,
+    on_open: Callable[[int], None] | None = None,
     column_config: dict | None = None,
 ) -> list[int]:
     """Show `frame` (one row per id of `ids`, in order) and return the ids checked on it,
@@ -31,7 +33,8 @@ def pick_table(
     while it stays the same, a row checked on the last run that has since left the table
     (someone else took it) stays picked, so the action says what became of it; another view
     starts with nothing checked. With `open_page`, a click on a row's cell opens that page
-    with `?id=<the row's id>`."""
+    with `?id=<the row's id>`; with `on_open`, it calls `on_open(id)` (a record shown on the
+    same page) before the page's next run."""
     opening = st.session_state.pop(f"{key}_open", None)
     if opening is not None and open_page is not None:
         st.switch_page(open_page, query_params={"id": str(opening)})
@@ -46,10 +49,14 @@ def pick_table(
         shown = st.session_state.get(f"{key}_shown", [])
         st.session_state[key] = [shown[row] for row in selection.rows if row < len(shown)]
         cells = getattr(selection, "cells", None) or []
-        if open_page is not None and cells and cells[0][0] < len(shown):
-            st.session_state[f"{key}_open"] = shown[cells[0][0]]
+        if cells and cells[0][0] < len(shown):
+            if on_open is not None:
+                on_open(shown[cells[0][0]])
+            elif open_page is not None:
+                st.session_state[f"{key}_open"] = shown[cells[0][0]]
 
-    modes = ["multi-row", "single-cell"] if open_page is not None else ["multi-row"]
+    opens = open_page is not None or on_open is not None
+    modes = ["multi-row", "single-cell"] if opens else ["multi-row"]
     st.dataframe(
         frame,
         key=widget,

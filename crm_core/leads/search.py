@@ -60,6 +60,8 @@ class LeadFilter:
     pool_state: str | None = None
     # Tests on the lead's custom fields (`custom_fields.filters.condition`).
     custom: tuple[FieldCondition, ...] = ()
+    # Only these leads (the rows checked on a page), within everything above.
+    ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,8 @@ def lead_conditions(
             )
         else:
             conditions.append(Lead.external_id == read.external_id)
+    if f.ids:
+        conditions.append(col(Lead.id).in_(sorted(set(f.ids))))
     if f.channel:
         conditions.append(Lead.channel == f.channel)
     if f.campaign and f.campaign.strip():

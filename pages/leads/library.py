@@ -4,6 +4,8 @@ the page holds one page of leads, never the table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -24,11 +26,18 @@ from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 from ui.options import every, labels, stage_text
+from ui.tables import pick_table
 
 _FILTER = "leads_filter"
 _PAGE = "leads_page"
 _OPEN = "leads_open"
+_PICK = "leads_pick"
 PAGE_SIZE = 50
+
+
+def _open_lead(lead_id: int) -> None:
+    """A click on a row: its card opens below the table."""
+    st.session_state[_OPEN] = lead_id
 
 
 def _total_text(found: LeadPage) -> str:
@@ -194,8 +203,21 @@ except CrmError as error:
 total_text = _total_text(found)
 st.caption(nt("{count} lead found.", "{count} leads found.", found.total, count=total_text))
 
+picked: list[int] = []
 if found.rows:
-    st.dataframe(_table(found, channel_labels), hide_index=True, width="stretch")
+    sort = st.session_state.get("leads_sort", "newest")
+    picked = pick_table(
+        _table(found, channel_labels),
+        [row.id for row in found.rows],
+        key=_PICK,
+        view=f"{lead_filter}|{sort}|{found.page}",
+        on_open=_open_lead,
+    )
+    st.caption(
+        t("Click a row to open its card; check rows to tag or export only those.")
+        if me.can(Permission.EXPORT_LEADS) or me.can(Permission.IMPORT_LEADS)
+        else t("Click a row to open its card.")
+    )
     _pager(found)
     choices = {row.id: f"#{row.id} {row.name} {row.phone}" for row in found.rows}
     opened = st.session_state.get(_OPEN)
@@ -210,18 +232,21 @@ else:
 if st.session_state.get(_OPEN) is not None:
     show_lead_card(st.session_state[_OPEN])
 
+# Checked rows narrow the export and the tagging to themselves; none checked: the search.
+target = replace(lead_filter, ids=tuple(picked)) if picked else lead_filter
+target_text = f"{len(picked):,}" if picked else total_text
 actions = []
 if me.can(Permission.CREATE_LEADS):
     actions.append(("new", t(NC_("leads.action", "New lead"))))
 if me.can(Permission.EXPORT_LEADS):
-    actions.append(("export", t("Export this search")))
+    actions.append(("export", t("Export the checked leads") if picked else t("Export this search")))
 if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
-    actions.append(("tag", t("Tag this search")))
+    actions.append(("tag", t("Tag the checked leads") if picked else t("Tag this search")))
 for code, title in actions:
     with st.expander(title):
         if code == "new":
             new_lead_form(channels, channel_labels)
         elif code == "export":
-            export_panel(lead_filter, st.session_state.get("leads_sort", "newest"), total_text)
+            export_panel(target, st.session_state.get("leads_sort", "newest"), target_text)
         else:
-            bulk_tag_panel(lead_filter, total_text)
+            bulk_tag_panel(target, target_text)
