@@ -205,8 +205,8 @@ specs = {spec.name: spec for spec in fields}
 def _field_label(name: str) -> str:
     """A built-in field's label, or a custom field's own in the reader's language."""
     spec = specs.get(name)
-    if spec is not None and spec.label_en:
-        return spec.label_en if language() == "en" else (spec.label_zh or spec.label_en)
+    if spec is not None and spec.labels:
+        return spec.labels.get(language()) or spec.labels.get("en") or name
     return t(label_of("lead_import.field", name))
 
 

@@ -19,16 +19,19 @@ from crm_core.imports.engine.run import (
 from crm_core.imports.engine.runs import PastRun, last_runs
 from crm_core.imports.engine.spec import (
     KINDS,
+    LIST_SEPARATORS,
     FieldSpec,
     ImportOptions,
     ImportSpec,
     WriteOutcome,
+    split_list,
 )
 from crm_core.imports.file_import import MODES
 
 __all__ = [
     "CUSTOM_PREFIX",
     "KINDS",
+    "LIST_SEPARATORS",
     "MESSAGES",
     "MODES",
     "FieldSpec",
@@ -47,4 +50,5 @@ __all__ = [
     "missing",
     "preview",
     "rejected_rows_csv",
+    "split_list",
 ]

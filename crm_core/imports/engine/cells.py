@@ -6,6 +6,7 @@ field's reason (the import's own wording, else the engine's)."""
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import time
@@ -13,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm_core.custom_fields.cells import parse_cell
-from crm_core.imports.engine.spec import FieldSpec
+from crm_core.imports.engine.spec import FieldSpec, split_list
 from crm_core.imports.value_mapping import value_key
 from crm_core.leads.masking import display_phone
 from crm_core.leads.phones import normalise_phone
@@ -33,7 +34,9 @@ MESSAGES: dict[str, str] = {
     "number": N_("“{value}” is not a number."),
     "money": N_("“{value}” is not an amount."),
     "option": N_("“{value}” is mapped onto no option."),
+    "choice": N_("{field}: “{value}” is not mapped onto one of its choices."),
 }
+_CHOICE_PARTS = re.compile(r"[,;、|，；]")  # several choices split as `parse_cell` does
 
 
 class CellProblem(Exception):
@@ -80,7 +83,7 @@ def read_cell(spec: FieldSpec, text: str, reading: CellReading) -> Any:
             message(spec, "too_long"), {"maximum": spec.max_length, "length": len(text)}
         )
     if kind == "text":
-        return text
+        return tuple(dict.fromkeys(split_list(text))) if spec.several else text
     if kind == "phone":
         phone = normalise_phone(text)
         if phone is None:
@@ -112,15 +115,45 @@ def read_cell(spec: FieldSpec, text: str, reading: CellReading) -> Any:
         except ValidationError:
             raise problem(value=text) from None
     if kind == "option":
-        code = reading.codes.get(spec.name, {}).get(value_key(text))
-        if code is None:
-            raise problem(value=text)
-        return code
+        codes = reading.codes.get(spec.name, {})
+        if not spec.several:
+            code = codes.get(value_key(text))
+            if code is None:
+                raise problem(value=text)
+            return code
+        chosen = []
+        for part in split_list(text):
+            code = codes.get(value_key(part))
+            if code is None:
+                raise problem(value=part)
+            chosen.append(code)
+        return tuple(dict.fromkeys(chosen))
     field = reading.custom[spec.custom_field_id or 0]
+    if spec.category is not None:  # a choice field: its values went through value mapping
+        return _choice(spec, field, text, reading.codes.get(spec.name, {}))
     try:
         return parse_cell(field, text, reading.blanks)
     except ValidationError as error:
         raise CellProblem(error.key, dict(error.params)) from None
 
 
-__all__ = ["MESSAGES", "CellProblem", "CellReading", "message", "read_cell"]
+def choice_parts(spec: FieldSpec, text: str) -> list[str]:
+    """The values a choice field's cell names (one, or several for a multiple choice)."""
+    parts = _CHOICE_PARTS.split(text) if spec.several else [text]
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _choice(spec: FieldSpec, field: CustomField, text: str, codes: dict[str, str]) -> Any:
+    chosen = []
+    for part in choice_parts(spec, text):
+        code = codes.get(value_key(part))
+        if code is None:
+            key = spec.messages.get("invalid", MESSAGES["choice"])
+            raise CellProblem(key, {"field": field.code, "value": part})
+        chosen.append(code)
+    if not chosen:
+        return None
+    return tuple(dict.fromkeys(chosen)) if spec.several else chosen[0]
+
+
+__all__ = ["MESSAGES", "choice_parts", "CellProblem", "CellReading", "message", "read_cell"]

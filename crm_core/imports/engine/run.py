@@ -19,12 +19,18 @@ import pandas as pd
 from sqlmodel import Session
 
 from crm_core.custom_fields.cells import import_columns
-from crm_core.custom_fields.definitions import field_label
+from crm_core.custom_fields.definitions import CHOICE_KINDS, field_label
 from crm_core.custom_fields.values import write_values
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.imports.engine.cells import CellProblem, CellReading, message, read_cell
+from crm_core.imports.engine.cells import (
+    CellProblem,
+    CellReading,
+    choice_parts,
+    message,
+    read_cell,
+)
 from crm_core.imports.engine.model import Findings, ImportRun, Preview, RowReader
-from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec
+from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec, split_list
 from crm_core.imports.file_import import (
     FieldIssue,
     FileCells,
@@ -41,8 +47,10 @@ from crm_core.imports.file_import import rejected_rows_csv as _rejected_csv
 from crm_core.imports.tabular import guess_mapping
 from crm_core.imports.value_mapping import (
     ResolvedValue,
+    choices,
     code_map,
     distinct_values,
+    field_category,
     remember_values,
     resolve_values,
 )
@@ -55,6 +63,7 @@ from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 
 CUSTOM_PREFIX = "custom."  # custom fields' names among an import's fields
+NOT_AN_OPTION = N_("{value} is no option for {field}.")
 OTHER_IMPORT = N_("This preview belongs to another import. Upload the file again.")
 
 
@@ -78,24 +87,59 @@ def _fields(
     for custom in visible:
         synonyms = tuple(headers.get(custom.code, ()))
         labels = {language: field_label(custom, language) for language in ("en", "zh")}
+        choice = custom.kind in CHOICE_KINDS  # its values map onto its choices
         fields.append(
             FieldSpec(
                 CUSTOM_PREFIX + custom.code,
                 synonyms,
+                field_category(custom.id) if choice else None,
                 kind="custom",
                 custom_field_id=custom.id,
                 labels=labels,
+                several=custom.kind == "multi_choice",
             )
         )
     return fields, {custom.id: custom for custom in visible}
 
 
-def missing(spec: ImportSpec, mapping: Mapping[str, str | None]) -> list[str]:
+def _parts(spec: FieldSpec, texts: list[str | None]) -> list[str | None]:
+    """The values of an option column value mapping lists: each part of a list apart."""
+    if spec.kind == "custom":
+        return [part for text in texts if text is not None for part in choice_parts(spec, text)]
+    if spec.several:
+        return [part for text in texts if text is not None for part in split_list(text)]
+    return texts
+
+
+def missing(
+    spec: ImportSpec, mapping: Mapping[str, str | None], defaults: Iterable[str] = ()
+) -> list[str]:
     """Fields the mapping must give a column and does not: the required ones, and the first
-    of each group of `spec.columns_needed` none of whose fields has one."""
-    absent = missing_fields(mapping, spec.required)
-    absent += [group[0] for group in spec.columns_needed if not any(mapping.get(n) for n in group)]
+    of each group of `spec.columns_needed` none of whose fields has one. A field with a
+    value for the whole file (`defaults`) needs no column."""
+    given = {**mapping, **dict.fromkeys(defaults, "(default)")}
+    absent = missing_fields(given, spec.required)
+    absent += [group[0] for group in spec.columns_needed if not any(given.get(n) for n in group)]
     return absent
+
+
+def _checked_defaults(
+    session: Session, fields: list[FieldSpec], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The defaults of known fields; an option field's must be options of its list."""
+    by_name = {f.name: f for f in fields}
+    checked = {}
+    for name, value in defaults.items():
+        spec_field = by_name.get(name)
+        if spec_field is None or value in (None, (), ""):
+            continue
+        if spec_field.category is not None:
+            known = {choice.code for choice in choices(session, spec_field.category)}
+            for code in value if isinstance(value, tuple) else (value,):
+                if code not in known:
+                    raise ValidationError(NOT_AN_OPTION, value=code, field=name)
+        checked[name] = value
+    return checked
 
 
 def guess_columns(fields: Iterable[FieldSpec], columns: Iterable[str]) -> dict[str, str | None]:
@@ -117,8 +161,12 @@ def preview(
     options = options or ImportOptions()
     actor.require(spec.permission)
     fields, custom_fields = _fields(session, actor, spec)
+    defaults = _checked_defaults(session, fields, options.defaults)
     mapping = checked_mapping(
-        frame, options.mapping, {f.name: f.synonyms for f in fields}, lambda m: missing(spec, m)
+        frame,
+        options.mapping,
+        {f.name: f.synonyms for f in fields},
+        lambda m: missing(spec, m, defaults),
     )
     used = [column for column in mapping.values() if column]
     if spec.one_column_per_field and len(used) != len(set(used)):
@@ -134,13 +182,13 @@ def preview(
     values: dict[str, list[ResolvedValue]] = {}
     for spec_field in fields:
         column = mapping.get(spec_field.name)
-        if spec_field.kind == "option" and column and spec_field.category:
-            texts = (clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers)))
+        if column and spec_field.category:
+            texts = [clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers))]
             values[spec_field.name] = resolve_values(
                 session,
                 spec.kind,
                 spec_field.category,
-                distinct_values(texts),
+                distinct_values(_parts(spec_field, texts)),
                 options.value_choices.get(spec_field.name),
             )
     company = company_zone(session)
@@ -167,7 +215,9 @@ def preview(
             text = texts.get(spec_field.name)
             typed[spec_field.name] = None
             if text is None:
-                if spec_field.required:
+                if spec_field.name in defaults:
+                    typed[spec_field.name] = defaults[spec_field.name]
+                elif spec_field.required:
                     reader.bad(
                         spec_field.name, message(spec_field, "missing"), field=spec_field.name
                     )

@@ -8,6 +8,7 @@ cells, value mapping, custom fields, bad rows, warnings, modes, transaction, aud
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from crm_core.imports.engine.model import Findings, Preview, RowReader
 
 DUPLICATE_KEY = N_("{value} is already on row {first_row}.")
+# How a cell that holds several values (`FieldSpec.several`) is split: `a, b；c、d|e/f`.
+LIST_SEPARATORS = re.compile(r"[,;，；、|/]+")
 
 # How a cell reads (`crm_core.imports.engine.cells`): free text, a phone number (E.164), a
 # date (a bare date as it is; with a time of day, the company's date of that instant in the
@@ -48,7 +51,9 @@ class FieldSpec:
     Chinese), and the list its values map onto (`category`, None: not an option). `kind`
     says how a cell reads, `max_length` bounds text, `required` asks for a column and a
     value. A custom field carries its id (`custom_field_id`) and is read with its own
-    definition."""
+    definition; a choice custom field's values map onto its choices (`category`).
+    `several`: a cell holds a list (split at `LIST_SEPARATORS`), each part read and mapped
+    on its own; the typed value is the tuple of parts (codes for options), repeats dropped."""
 
     name: str
     synonyms: tuple[str, ...]
@@ -64,6 +69,7 @@ class FieldSpec:
     # A field the company defines names itself: language -> label. Built-in fields are
     # named by the import's label family (`label_of("<kind>.column", name)`).
     labels: Mapping[str, str] = field(default_factory=dict)
+    several: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -160,22 +166,33 @@ class ImportSpec:
 class ImportOptions:
     """How to read one file: field -> file column (None: guessed from the headers), the
     cells that mean blank, the zone of the file's times (None: the company's), the user's
-    value mapping (field -> {folded source value -> option code or `value_mapping.LEAVE`})
-    and the file's name."""
+    value mapping (field -> {folded source value -> option code or `value_mapping.LEAVE`}),
+    the file's name and the values for the whole file where it has none (`defaults`)."""
 
     mapping: Mapping[str, str | None] | None = None
     placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS
     time_zone: str | None = None
     value_choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: str | None = None
+    # field -> its typed value where a row's cell is blank or the file has no column for it
+    # (a channel, or business lines, for the whole file); an option field's default must be
+    # options of its list. A field with a default needs no column.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def blanks(self) -> frozenset[str]:
         return placeholder_set(self.placeholders)
 
 
+def split_list(text: str | None) -> list[str]:
+    """`a, b；c、d` as its parts (blank parts dropped)."""
+    return [part.strip() for part in LIST_SEPARATORS.split(text or "") if part.strip()]
+
+
 __all__ = [
     "KINDS",
+    "LIST_SEPARATORS",
+    "split_list",
     "CheckRows",
     "FieldSpec",
     "ImportOptions",

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, col, select
 
+from crm_core.imports.engine import guess_columns as guess_fields
 from crm_core.imports.file_import import MODES
 from crm_core.imports.leads.columns import (
     COLUMNS,
@@ -45,7 +46,6 @@ from crm_core.imports.leads.custom import (
 from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, field_of, read_rows, value_columns
-from crm_core.imports.tabular import guess_mapping
 from crm_core.imports.value_mapping import ResolvedValue, remember_values
 from crm_core.leads.intake import (
     ADDED_LINE,
@@ -159,8 +159,7 @@ def guess_columns(
 ) -> dict[str, str | None]:
     """Field -> the file's column that seems to hold it (English or Chinese headers). A
     file without a name column is named by its lead id (`Lead Number` serves as both)."""
-    specs = list(fields) if fields is not None else list(LEAD_FIELDS)
-    mapping = guess_mapping(columns, {spec.name: spec.synonyms for spec in specs})
+    mapping = guess_fields(LEAD_FIELDS if fields is None else fields, columns)
     if not mapping.get("name") and mapping.get("external_id"):
         mapping["name"] = mapping["external_id"]
     return mapping

@@ -3,10 +3,10 @@ values read: channels and business lines by code or by name, lists, dates."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from crm_core.imports.engine.spec import FieldSpec
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
 
 # field -> header names it may have (besides the field's own name), in any language.
@@ -184,25 +184,28 @@ CONTACT_FIELDS = ("phone", "external_id", "email", "wechat")
 IMPORT_KIND = "leads"  # the import kind value mappings are remembered under
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of the lead file: its name, the header names it may have, and the list its
-    values map onto (None: free text). The built-in fields are `LEAD_FIELDS`; fields defined
-    per company (custom fields) join them per session (`crm_core.imports.leads.lead_fields`)."""
+# How each built-in field's cells read (the engine's kinds, `crm_core.imports.engine.KINDS`);
+# the rest are text. Tags and business lines may hold several values in one cell.
+FIELD_KINDS: dict[str, str] = {
+    "phone": "phone",
+    "created_at": "datetime",
+    "closed_at": "datetime",
+    "amount": "money",
+}
 
-    name: str
-    synonyms: tuple[str, ...]
-    category: str | None = None
-    # A custom field's own labels (the built-in fields are labelled by `label_of`).
-    label_en: str | None = None
-    label_zh: str | None = None
-
-
+# The built-in fields, as the import engine's field specs; fields defined per company
+# (custom fields) join them per session (`crm_core.imports.leads.lead_fields`).
 LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(
-    FieldSpec(name, synonyms, OPTION_FIELDS.get(name)) for name, synonyms in COLUMNS.items()
+    FieldSpec(
+        name,
+        synonyms,
+        OPTION_FIELDS.get(name),
+        required=name == "name",
+        kind=FIELD_KINDS.get(name, "text"),
+        several=name in ("business_line", "tags"),
+    )
+    for name, synonyms in COLUMNS.items()
 )
-
-LIST_SEPARATORS = re.compile(r"[,;，；、|/]+")
 
 
 @dataclass(frozen=True)
@@ -229,11 +232,6 @@ class ImportOptions:
 def word(text: str) -> str:
     """Text for matching names: case-folded, spaces collapsed."""
     return " ".join(str(text or "").split()).casefold()
-
-
-def split_list(text: str | None) -> list[str]:
-    """`a, b；c、d` as its parts."""
-    return [part.strip() for part in LIST_SEPARATORS.split(text or "") if part.strip()]
 
 
 def lookup(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, func, select
 
 from crm_core.custom_fields.cells import FieldValue, import_columns, parse_cell
-from crm_core.custom_fields.definitions import CHOICE_KINDS, list_fields
+from crm_core.custom_fields.definitions import CHOICE_KINDS, field_label, list_fields
 from crm_core.custom_fields.values import FIELD_REQUIRED, write_values
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.imports.leads.columns import FieldSpec
+from crm_core.imports.engine.spec import FieldSpec
 from crm_core.imports.value_mapping import field_category, value_key
 from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeOutcome, IntakeResult, LeadInput
 from crm_core.leads.intake.inputs import reject
@@ -62,8 +62,9 @@ def custom_specs(session: Session, actor: Actor) -> list[FieldSpec]:
                     field_name(custom),
                     tuple(headers.get(custom.code, ())),
                     category,
-                    label_en=custom.label_en,
-                    label_zh=custom.label_zh,
+                    kind="custom",
+                    custom_field_id=custom.id,
+                    labels={language: field_label(custom, language) for language in ("en", "zh")},
                 )
             )
     return specs

@@ -13,12 +13,12 @@ import pandas as pd
 from sqlmodel import Session
 
 from crm_core.custom_fields.definitions import CHOICE_KINDS
+from crm_core.imports.engine.spec import split_list
 from crm_core.imports.leads.columns import (
     COLUMNS,
     IMPORT_KIND,
     OPTION_FIELDS,
     ImportOptions,
-    split_list,
 )
 from crm_core.imports.leads.custom import (
     CustomValues,
