@@ -17,23 +17,16 @@ COUNTED = re.compile(
 # is a heading's; none may be added.
 ONE_FORM_LEFT = {
     "Apply to all {count} leads of this search",
-    "Import ({count} rows)",
-    "Import {count} opportunities",
     "Nothing imported: {count} bad rows and all or nothing was asked.",
-    "Nothing was imported: {count} rows are bad and all or nothing was chosen.",
     "Prepare the export ({count} leads)",
     "Saved now, “{name}” would move {count} opportunities at once (more than {limit}). Save it anyway?",
-    "Tag {tag} added to {count} leads.",
-    "Tag {tag} removed from {count} leads.",
     "The role {code} is held by {count} users and cannot be deleted.",
     "You cannot change the role {code}: {count} of the people who hold it are outside your scope.",
     "{unit} still has {count} active users; move them first.",
     "The roster has {count} bad rows; nothing was applied.",
-    "{count} open opportunities moved on departure.",
     "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
     "{count} rows are bad. Correct the file and upload it again: nothing is applied while a row is bad.",
     "{count} rows cannot be imported; see the reasons below. The other rows can be imported.",
-    "{count} rows were imported before and add nothing.",
 }
 
 

@@ -12,7 +12,7 @@ from crm_core.leads.tags import bulk_tag, bulk_untag
 from crm_core.models import MetadataOption
 from crm_core.org.lines import worked_lines
 from crm_core.platform.errors import CrmError
-from crm_core.platform.i18n import N_, label_of
+from crm_core.platform.i18n import NP_, label_of
 from crm_core.platform.permissions import Permission
 from ui import options
 from ui.context import actor
@@ -197,10 +197,10 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
         show_error(error)
         return
     flash(
-        N_("Tag {tag} added to {count} leads.")
+        NP_("Tag {tag} added to {n} lead.", "Tag {tag} added to {n} leads.")
         if do_add
-        else N_("Tag {tag} removed from {count} leads."),
-        count=changed,
+        else NP_("Tag {tag} removed from {n} lead.", "Tag {tag} removed from {n} leads."),
+        n=changed,
         tag=words.get(tag, tag.strip()),
     )
     st.rerun()

@@ -91,9 +91,10 @@ def show_report(
         st.info(f"{closes} {when} {paid}".strip())
     if report.already_imported:
         st.caption(
-            t(
-                "{count} rows were imported before and add nothing.",
-                count=len(report.already_imported),
+            nt(
+                "{n} row was imported before and adds nothing.",
+                "{n} rows were imported before and add nothing.",
+                len(report.already_imported),
             )
         )
     tabs = st.tabs(

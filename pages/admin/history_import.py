@@ -329,7 +329,7 @@ if report.warnings:
     )
     st.dataframe(_issues(report.warnings), hide_index=True, width="stretch", key="history_warnings")
 st.button(
-    t("Import {count} opportunities", count=report.to_import),
+    nt("Import {n} opportunity", "Import {n} opportunities", report.to_import),
     type="primary",
     on_click=_request,
     disabled=not report.to_import or report.refused,

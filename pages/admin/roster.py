@@ -14,7 +14,7 @@ from crm_core.imports.engine import ImportRun, Preview
 from crm_core.imports.roster import CATEGORIES, ROSTER, RosterResult
 from crm_core.platform.i18n import label_of
 from ui.context import actor
-from ui.i18n import t
+from ui.i18n import nt, t
 from ui.import_flow import ImportTexts, import_page, run_pending
 
 
@@ -66,7 +66,14 @@ def _show_result(run: ImportRun) -> None:
     )
     if summary:
         st.write(t("Applied: {summary}.", summary=summary))
-    st.info(t("{count} open opportunities moved on departure.", count=result.opportunities_moved))
+    moved = result.opportunities_moved
+    st.info(
+        nt(
+            "{n} open opportunity moved on departure.",
+            "{n} open opportunities moved on departure.",
+            moved,
+        )
+    )
     if result.departures:
         st.subheader(t("Departures"))
         st.dataframe(

@@ -161,9 +161,10 @@ if upload is None:
         checked, report = done
         if report.refused:
             st.error(
-                t(
-                    "Nothing was imported: {count} rows are bad and all or nothing was chosen.",
-                    count=report.counts["rejected"],
+                nt(
+                    "Nothing was imported: {n} row is bad and all or nothing was chosen.",
+                    "Nothing was imported: {n} rows are bad and all or nothing was chosen.",
+                    report.counts["rejected"],
                 )
             )
         else:
@@ -351,7 +352,7 @@ show_report(checked.frame, checked.options, report, line_names, "preview")
 # Collisions alone are worth a run too: each logs the new inquiry on the owner's opportunity.
 to_store = report.counts["created"] + report.counts["added_line"] + report.counts["collision"]
 st.button(
-    t("Import ({count} rows)", count=to_store),
+    nt("Import ({n} row)", "Import ({n} rows)", to_store),
     type="primary",
     disabled=not to_store or (mode == "all_or_nothing" and bool(report.issues)),
     on_click=_request_import,
