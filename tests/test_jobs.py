@@ -117,19 +117,18 @@ def test_a_run_that_crashes_halfway_leaves_nothing_half_applied(db, company, eng
 
 
 def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engine):
-    last: dict = {}
-    assert [r.job for r in run_due(engine, last)] == [
+    assert [r.job for r in run_due(engine)] == [
         "dispatch",
         "recycle",
         "warnings",
         "renewals",
     ]
     assert owned(db) == 5
-    assert run_due(engine, last) == []
+    assert run_due(engine) == []
     clock.advance(timedelta(seconds=61))
-    assert [r.job for r in run_due(engine, last)] == ["dispatch"]
+    assert [r.job for r in run_due(engine)] == ["dispatch"]
     clock.advance(timedelta(minutes=15))
-    assert due_jobs(db, last, clock.now()) == ["dispatch", "recycle"]
+    assert due_jobs(db, clock.now()) == ["dispatch", "recycle"]
 
 
 def test_the_worker_command_runs_once(db, company, database_url):

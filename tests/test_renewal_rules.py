@@ -283,9 +283,8 @@ def test_the_renewals_job_runs_on_its_schedule_and_opens_nothing_twice(db, compa
     assert (second.status, second.counts["opened"]) == ("done", 0)
     assert len(renewals(db)) == 1
     assert count(db, JobRun, JobRun.job == "renewals") == 2
-    last = {"renewals": clock.now()}
-    assert "renewals" not in due_jobs(db, last, clock.now() + timedelta(minutes=59))
-    assert "renewals" in due_jobs(db, last, clock.now() + timedelta(minutes=60))
+    assert "renewals" not in due_jobs(db, clock.now() + timedelta(minutes=59))
+    assert "renewals" in due_jobs(db, clock.now() + timedelta(minutes=60))
 
 
 def test_a_second_worker_finds_the_renewals_job_busy_and_opens_nothing(db, company, engine):

@@ -35,6 +35,7 @@ CORE = Path(__file__).resolve().parents[1] / "crm_core"
 # guessing), and the worker process that runs the jobs. "*" allows the whole module.
 OWN_TRANSACTIONS: dict[str, set[str]] = {
     "circulation/jobs.py": {"*"},
+    "circulation/job_locks.py": {"*"},
     "circulation/worker.py": {"*"},
     "imports/history/run.py": {"*"},
     "imports/leads/__init__.py": {"*"},

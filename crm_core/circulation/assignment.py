@@ -15,7 +15,7 @@ from crm_core.circulation.flow_events import insert_flow_events
 from crm_core.models import DispatchRule, DispatchTally, Opportunity
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of, rows_source
-from crm_core.platform.notices import send_counts
+from crm_core.platform.notices import add_counts, send_counts
 
 
 def write_picks(session: Session, actor: Actor, picks: list[tuple], now: datetime) -> None:
@@ -108,6 +108,13 @@ def _store_tally(session: Session, rule_id: int, given: dict[int, int]) -> None:
     )
 
 
-def notify_reps(session: Session, per_rep: dict[int, int], now: datetime) -> None:
-    """One notice per rep with how many opportunities they received."""
-    send_counts(session, "dispatch.received", per_rep, now)
+def notify_reps(
+    session: Session, per_rep: dict[int, int], now: datetime, run_after_notice: int | None = None
+) -> None:
+    """One notice per rep with how many opportunities they received. A run in chunks names
+    the newest notice before it (`run_after_notice`): a rep's unread notice of this run
+    then gets the new count added instead of a second notice coming."""
+    if run_after_notice is None:
+        send_counts(session, "dispatch.received", per_rep, now)
+    else:
+        add_counts(session, "dispatch.received", per_rep, now, run_after_notice)

@@ -11,6 +11,7 @@ opportunity write lock from its first read, so caps and exclusions it counted st
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from crm_core.circulation.assignment import (
     write_reasons,
 )
 from crm_core.circulation.choosers import LeastLoaded, Preferring, RoundRobin, Weighted
+from crm_core.circulation.chunks import ChunkSpan
 from crm_core.circulation.locks import hold_opportunity_writes
 from crm_core.circulation.override import override_scope
 from crm_core.circulation.rule_schemas import DispatchSpec
@@ -33,6 +35,7 @@ from crm_core.models import (
     DispatchTally,
     FlowEvent,
     Lead,
+    Notice,
     Opportunity,
     OrgUnit,
     User,
@@ -97,7 +100,7 @@ def _matcher(rule: DispatchRule, spec: DispatchSpec):
     return matches
 
 
-def _waiting(session: Session, limit: int) -> list[tuple]:
+def _waiting(session: Session, limit: int, after: int) -> list[tuple]:
     # Core execution, not the ORM's: plain rows of 100,000 opportunities cost a third.
     rows = (
         session.connection()
@@ -111,7 +114,11 @@ def _waiting(session: Session, limit: int) -> list[tuple]:
                 Lead.region,
             )
             .join(Lead, Lead.id == Opportunity.lead_id)
-            .where(Opportunity.pool_state == "unassigned", Opportunity.locked == false())
+            .where(
+                Opportunity.pool_state == "unassigned",
+                Opportunity.locked == false(),
+                Opportunity.id > after,
+            )
             .order_by(Opportunity.id)
             .limit(limit)
         )
@@ -232,12 +239,13 @@ def _chooser(
     return build(ids)
 
 
-def plan_dispatch(session: Session, rules, now: datetime, limit: int):
-    """Choose a rep for each waiting opportunity: (picks, reasons, result, choosers).
-    Reads only; `rules` are (rule, spec) pairs in the order they apply."""
+def plan_dispatch(session: Session, rules, now: datetime, limit: int, after: int = 0):
+    """Choose a rep for each waiting opportunity (the first `limit` past id `after`):
+    (picks, reasons, result, choosers). Reads only; `rules` are (rule, spec) pairs in the
+    order they apply. Every opportunity read is either picked or given a reason."""
     local = to_company(session, now).time()
     rules = [(r, s) for r, s in rules if s.active_at(local)]
-    waiting = _waiting(session, limit)
+    waiting = _waiting(session, limit, after)
     result = DispatchResult(considered=len(waiting))
     reps_by_rule = {id(r): _rule_reps(session, s) for r, s in rules}
     everyone = {u.id: u for reps in reps_by_rule.values() for u in reps}
@@ -315,6 +323,59 @@ def dispatch_unassigned(
     remember_positions(session, choosers)
     notify_reps(session, result.per_rep, now)
     return result
+
+
+def dispatch_in_chunks(
+    session: Session, actor: Actor, *, first_chunk: int = 5_000
+) -> Generator[DispatchResult, None, DispatchResult]:
+    """Dispatch by the enabled rules in whole chunks of waiting opportunities (up to the
+    `dispatch.batch_size` setting in all): yields after each chunk is written (the caller
+    commits there, see `chunks`), returns the whole run's result.
+
+    Each chunk reads the rules' round-robin positions and tallies and the reps' room as the
+    chunk before left them, so caps and fairness hold across chunks as across runs. A rep
+    gets one notice per run: a later chunk raises the count of the notice an earlier chunk
+    sent, while it is unread."""
+    _require_dispatch(actor, False)
+    budget = get_setting(session, "dispatch.batch_size")
+    notices_before = session.exec(select(func.coalesce(func.max(Notice.id), 0))).one()
+    total = DispatchResult()
+    outcomes: dict[int | None, RuleOutcome] = {}
+    per_rep: Counter = Counter()
+    after = 0
+    span = ChunkSpan(first_chunk, smallest=500, largest=100_000)
+    while budget > 0:
+        span.start()
+        hold_opportunity_writes(session)
+        now = clock.now()
+        size = min(span.size, budget)
+        rules = active_rules(session, "dispatch")
+        picks, reasons, result, choosers = plan_dispatch(session, rules, now, size, after)
+        write_picks(session, actor, picks, now)
+        write_reasons(session, reasons)
+        remember_positions(session, choosers)
+        notify_reps(session, result.per_rep, now, notices_before)
+        for field_name in ("considered", "assigned", "no_rule", "no_room"):
+            setattr(total, field_name, getattr(total, field_name) + getattr(result, field_name))
+        for outcome in result.rules:
+            kept = outcomes.setdefault(outcome.rule_id, RuleOutcome(outcome.rule_id, outcome.name))
+            kept.matched += outcome.matched
+            kept.assigned += outcome.assigned
+            kept.no_room += outcome.no_room
+        per_rep.update(result.per_rep)
+        total.rules, total.per_rep = list(outcomes.values()), dict(per_rep)
+        span.done()
+        budget -= result.considered
+        if result.considered < size:
+            break
+        # Every opportunity read was picked or given a reason: the next chunk starts after.
+        after = max([p[0] for p in picks] + [i for ids in reasons.values() for i in ids])
+        yield total
+        # The next chunk reads rules and reps afresh (another transaction may have changed
+        # a cap or paused a rule meanwhile); nothing of this run is unflushed.
+        session.flush()
+        session.expire_all()
+    return total
 
 
 def waiting_reasons(session: Session, actor: Actor) -> dict[str, int]:

@@ -1,54 +1,43 @@
-"""Scheduled jobs (dispatch, recycling, warnings, renewals) and the lock that keeps one run of each
-at a time, whether the worker or a "run now" button starts it.
+"""Scheduled jobs (dispatch, recycling, warnings, renewals): run by the worker on the
+schedule the job runs in the database make, or by a "run now" button, one run of each at a
+time (the lock: `crm_core.circulation.job_locks`).
 
-A job runs in one transaction of its own: it commits whole or not at all, so a crash
-halfway leaves nothing half-applied. Every run, refused or not, is recorded in `job_run`.
-
-The lock. On PostgreSQL it is an advisory lock held by the job's transaction: it ends with
-the server session, so a worker killed mid-run frees it at once (one whose host died, within
-a minute: see `_advisory_lock`). On SQLite it is a row of `job_lock` naming its holder - host,
-a key of this machine's kernel boot and pid namespace, process id, the process's start time
-and a token of this one take - with a lease:
-
-- A holder on this machine is checked, not waited for: the next taker reads whether that
-  process still lives (`/proc`; the start time tells a reused pid from the holder). A dead
-  holder's lock is free at once; a live one keeps it (up to `HOLD_LIMIT`, see below).
-- A holder elsewhere (another host, another container's pid namespace, or a holder string
-  that names no process) cannot be checked: its lock lapses after the short `LEASE`.
-
-The lease is not renewed while the job runs, and on SQLite it could not be: the job's
-transaction holds the database's single write lock from its first write to its commit, so a
-renewal would wait behind it (or, committed between the job's reads and its first write,
-make that write fail). Instead the run proves it still holds the lock as part of its commit:
-the last statement of its transaction rewrites its own lock row, and a run whose lock was
-taken over meanwhile (its lease lapsed and another host's worker took it) rolls back and
-records `job.error.lock_lost`. SQLite's single writer makes that check and the commit one
-step, so a lock taken over never leads to two runs' work being committed.
+A job runs in transactions of its own. A short job is one transaction: it commits whole or
+not at all. The engine's long jobs (dispatch, the recycle sweep, warnings) run in whole
+chunks (`crm_core.circulation.chunks`): the run commits after each chunk, so a crash
+between chunks leaves only whole chunks, and nobody's write waits behind a whole sweep.
+Every run, refused or not, is recorded in `job_run`; the worker's schedule is read from
+those records, so however many workers run, a job runs once per interval.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
-import socket
-import threading
-import zlib
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 
-from sqlalchemy import text, update
+from sqlalchemy import Connection, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from crm_core.circulation.dispatch import dispatch_unassigned
-from crm_core.circulation.recycle import recycle_idle_opportunities, warn_recycles
+from crm_core.circulation.dispatch import dispatch_in_chunks
+from crm_core.circulation.job_locks import (  # noqa: F401 - the lock's names, as before
+    HOLD_LIMIT,
+    LEASE,
+    LockHolder,
+    advisory_lock,
+    default_holder,
+    holder_is_alive,
+    job_lock_key,
+    lock_is_free,
+    sqlite_lock_row,
+    still_holding,
+)
+from crm_core.circulation.recycle import sweep_idle_opportunities, warn_in_chunks
 from crm_core.circulation.renewals import open_due_renewals
-from crm_core.models import JOB_NAMES, JobLock, JobRun
+from crm_core.models import JOB_NAMES, JobRun
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError, ValidationError
@@ -56,18 +45,12 @@ from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 
-# A holder this machine cannot check loses its lock after this (longer than a normal run:
-# a dispatch tick or a recycle sweep takes seconds; a run that outlives it and is taken over
-# commits nothing, see `_still_holding`).
-LEASE = timedelta(minutes=2)
-# Even a live holder on this machine loses its lock after this: a process that lost track
-# of its lock (its release failed) or hangs must not hold a job for good.
-HOLD_LIMIT = timedelta(minutes=30)
-
+# A job: a function of (session, actor) that returns its result, or a chunked entry point
+# (a generator: the run commits at each yield, see `chunks`).
 JOBS: dict[str, Callable[[Session, Actor], object]] = {
-    "dispatch": lambda session, actor: dispatch_unassigned(session, actor),
-    "recycle": lambda session, actor: recycle_idle_opportunities(session, actor),
-    "warnings": lambda session, actor: {"warned": warn_recycles(session, actor)},
+    "dispatch": lambda session, actor: dispatch_in_chunks(session, actor),
+    "recycle": lambda session, actor: sweep_idle_opportunities(session, actor),
+    "warnings": lambda session, actor: _warned(warn_in_chunks(session, actor)),
     "renewals": lambda session, actor: open_due_renewals(session, actor),
 }
 INTERVAL_SETTINGS = {
@@ -76,209 +59,32 @@ INTERVAL_SETTINGS = {
     "warnings": ("worker.warning_minutes", 60),
     "renewals": ("worker.renewal_minutes", 60),
 }
+# On SQLite, a pause after each chunk's commit: a writer waiting for the database's write
+# lock polls for it every 100 ms at worst, and must find it free at least once between two
+# chunks. (PostgreSQL queues lock waiters: the next chunk's lock waits behind them.)
+SQLITE_CHUNK_PAUSE_S = 0.11
+
+LOCK_LOST = N_(
+    "Another worker took over this job's lock while the run was still working (its lease had run out), so nothing of this run was saved."
+)
+LOCK_LOST_AFTER_CHUNKS = N_(
+    "Another worker took over this job's lock while the run was still working (its lease had run out): the run stopped, and only the whole chunks it had saved before are kept."
+)
 
 
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds a job's SQLite lock row: enough to tell, on the same machine, whether that
-    process is still alive. Stored as `host/machine/pid/started/take` in `job_lock.holder`."""
-
-    host: str  # for people reading the row; `machine` decides
-    machine: str  # this kernel boot and pid namespace: where `pid` means this process
-    pid: int
-    started: str  # the process's start time in clock ticks since boot; "-" if unknown
-    take: str  # one take of the lock, so two runs in one process never share it
-
-    def encode(self) -> str:
-        return f"{self.host}/{self.machine}/{self.pid}/{self.started}/{self.take}"
-
-    @classmethod
-    def parse(cls, text: str | None) -> LockHolder | None:
-        """The holder `text` names, or None when it names no process (a free-form holder)."""
-        parts = (text or "").split("/")
-        if len(parts) != 5 or not parts[2].isdigit():
-            return None
-        return cls(parts[0], parts[1], int(parts[2]), parts[3], parts[4])
-
-
-def _read_proc(path: str) -> str | None:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return None
-
-
-def _process_start(pid: int) -> tuple[str, bool] | None:
-    """(start time in ticks since boot, is a zombie) of `pid` from /proc, or None if there is
-    no such process. ("-", False) where /proc is missing and only the pid can be checked."""
-    stat = _read_proc(f"/proc/{pid}/stat")
-    if stat is None:
-        if Path("/proc/self/stat").exists():
-            return None
+def _warned(chunks: Generator[int, None, int]) -> Generator[dict, None, dict]:
+    """The warnings' chunks, with their count named for the run's record."""
+    while True:
         try:
-            os.kill(pid, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass  # it exists, under another user
-        return "-", False
-    # The command name (field 2) may hold spaces and brackets: count fields after its ")".
-    fields = stat[stat.rfind(")") + 2 :].split()
-    if len(fields) < 20:
-        return "-", False  # unreadable: it exists, its start is unknown
-    return fields[19], fields[0] in ("Z", "X")
-
-
-@cache
-def _this_machine() -> str:
-    """A key of the places where a pid names the same process as here: this boot of this
-    kernel and this pid namespace (containers on one host share a kernel, not a namespace)."""
-    boot = (_read_proc("/proc/sys/kernel/random/boot_id") or "").strip()
-    try:
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        namespace = ""
-    seed = f"{boot}|{namespace}" if boot else f"host|{socket.gethostname()}"
-    return hashlib.sha256(seed.encode()).hexdigest()[:12]
-
-
-_active_lock = threading.Lock()
-_active_takes: set[str] = set()  # holders of the locks this process holds right now
-
-
-def default_holder() -> str:
-    """A new holder for one take of a job lock by this process."""
-    own = _process_start(os.getpid())
-    return LockHolder(
-        host=socket.gethostname()[:40] or "-",
-        machine=_this_machine(),
-        pid=os.getpid(),
-        started=own[0] if own else "-",
-        take=secrets.token_hex(4),
-    ).encode()
-
-
-def holder_is_alive(holder: str) -> bool | None:
-    """Whether the process of a lock holder still holds its lock: True or False for a holder
-    on this machine, None for one this machine cannot check (elsewhere, or free-form)."""
-    parsed = LockHolder.parse(holder)
-    if parsed is None or parsed.machine != _this_machine() or os.name != "posix":
-        return None  # (on Windows os.kill(pid, 0) would end the process, not ask about it)
-    found = _process_start(parsed.pid)
-    if found is None:
-        return False
-    started, zombie = found
-    if zombie or (parsed.started != "-" and started != "-" and started != parsed.started):
-        return False  # it died (not yet reaped), or its pid now names another process
-    if parsed.pid == os.getpid():
-        # This very process: it knows which of its takes are still running.
-        with _active_lock:
-            return holder in _active_takes
-    return True
-
-
-def lock_is_free(holder: str | None, expires_at: datetime | None, now: datetime) -> bool:
-    """Whether a job's lock row, held by `holder` until `expires_at`, may be taken at `now`:
-    it is free, its holder on this machine is dead or past `HOLD_LIMIT`, or its holder
-    cannot be checked and the lease has lapsed."""
-    if holder is None:
-        return True
-    alive = holder_is_alive(holder)
-    if alive is False:
-        return True
-    if expires_at is None:
-        return True
-    if alive is None:
-        return expires_at <= now
-    return expires_at - LEASE + HOLD_LIMIT <= now
+            warned = next(chunks)
+        except StopIteration as stop:
+            return {"warned": stop.value}
+        yield {"warned": warned}
 
 
 def _summary(result: object) -> dict:
     data = asdict(result) if is_dataclass(result) else dict(result or {})
     return {k: v for k, v in data.items() if isinstance(v, int | float) and k != "dry_run"}
-
-
-def job_lock_key(job: str) -> int:
-    return zlib.crc32(f"crm-job:{job}".encode()) & 0x7FFFFFFF
-
-
-@contextmanager
-def sqlite_lock_row(engine: Engine, job: str, holder: str) -> Iterator[bool]:
-    """Take the job's lock row for `holder` (yields whether it was free) and give it back.
-
-    The row is read first and written only to take it: while a run holds SQLite's write lock,
-    a live holder is reported at once instead of after waiting for that lock."""
-    now = clock.now()
-    with Session(engine) as session:
-        if session.get(JobLock, job) is None:
-            session.add(JobLock(name=job))
-            session.commit()
-        row = session.exec(
-            select(JobLock.holder, JobLock.expires_at).where(JobLock.name == job)
-        ).one()
-        taken = 0
-        if lock_is_free(row[0], row[1], now):
-            # Compare and set on the row as judged: of two takers who both found the old
-            # holder gone, one wins.
-            seen = [
-                col(column).is_(None) if value is None else column == value
-                for column, value in ((JobLock.holder, row[0]), (JobLock.expires_at, row[1]))
-            ]
-            taken = session.exec(
-                update(JobLock)
-                .where(JobLock.name == job, *seen)
-                .values(holder=holder, expires_at=now + LEASE)
-            ).rowcount
-            session.commit()
-    if taken == 1:
-        with _active_lock:
-            _active_takes.add(holder)
-    try:
-        yield taken == 1
-    finally:
-        if taken == 1:
-            with _active_lock:
-                _active_takes.discard(holder)
-            with Session(engine) as session:
-                session.exec(
-                    update(JobLock)
-                    .where(JobLock.name == job, JobLock.holder == holder)
-                    .values(holder=None, expires_at=None)
-                )
-                session.commit()
-
-
-def _still_holding(session: Session, job: str, holder: str) -> bool:
-    """In the run's own transaction, just before its commit: whether `holder` still holds the
-    job's lock row. The UPDATE takes SQLite's write lock (if the run had not yet), so nobody
-    can take the lock between this check and the commit; it renews the lease on the way."""
-    return (
-        session.exec(
-            update(JobLock)
-            .where(JobLock.name == job, JobLock.holder == holder)
-            .values(expires_at=clock.now() + LEASE)
-        ).rowcount
-        == 1
-    )
-
-
-def _advisory_lock(session: Session, job: str) -> bool:
-    """Try the job's PostgreSQL advisory lock for this transaction. The lock ends with the
-    server session, which ends when the worker's connection closes - also when the worker is
-    killed. So that a worker whose host dies (no connection closed) cannot keep it for long,
-    the server probes a silent connection after 30 s and drops it a minute after it went
-    quiet; Linux's default would wait more than two hours before the first probe."""
-    for setting in (
-        "SET LOCAL tcp_keepalives_idle = 30",
-        "SET LOCAL tcp_keepalives_interval = 10",
-        "SET LOCAL tcp_keepalives_count = 3",
-    ):
-        session.exec(text(setting))
-    return bool(
-        session.exec(
-            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=job_lock_key(job))
-        ).scalar()
-    )
 
 
 def _record(engine: Engine, run: JobRun) -> JobRun:
@@ -295,9 +101,13 @@ def run_job(
     trigger: str = "worker",
     engine: Engine | None = None,
     holder: str | None = None,
-) -> JobRun:
-    """Run `job` now in its own transaction, unless another run holds its lock (then the
-    returned run says `busy` and nothing was done). Failures roll back and are recorded."""
+    only_if_due: bool = False,
+) -> JobRun | None:
+    """Run `job` now, unless another run holds its lock (then the returned run says `busy`
+    and nothing was done). Failures roll back (a chunked job: the chunk that failed) and are
+    recorded. `only_if_due` (the worker): once the lock is held, run only if no run of the
+    job started within its interval, else return None and record nothing - so two workers
+    that both found the job due run it once."""
     if job not in JOBS:
         raise ValidationError(N_("Unknown job: {job}."), job=job)
     actor = actor or Actor.system()
@@ -310,45 +120,82 @@ def run_job(
     run = JobRun(
         job=job, trigger=trigger, actor_id=actor.user_id, status="busy", started_at=clock.now()
     )
-    if engine.dialect.name == "postgresql":
-        lock = _nothing()
-    else:
-        lock = sqlite_lock_row(engine, job, holder)
-    with lock as free:
-        if free:
-            _run_locked(engine, job, actor, run, holder)
+    with _job_lock(engine, job, holder) as bind:
+        if bind is not None:
+            if only_if_due and not _is_due(bind, job, run.started_at):
+                return None
+            _run_locked(bind, job, actor, run, holder)
+            # Recorded while the lock is held: the next taker's `_is_due` sees this run.
+            run.finished_at = clock.now()
+            return _record(engine, run)
+    if only_if_due:
+        return None  # another worker is running it: its run is the one of this interval
     run.finished_at = clock.now()
     return _record(engine, run)
 
 
 @contextmanager
-def _nothing() -> Iterator[bool]:
-    yield True
+def _job_lock(engine: Engine, job: str, holder: str) -> Iterator[Engine | Connection | None]:
+    """Hold the job's lock for the block; yields what the run's sessions bind to (the
+    lock's own connection on PostgreSQL), or None when another run holds it."""
+    if engine.dialect.name == "postgresql":
+        with advisory_lock(engine, job) as connection:
+            yield connection
+    else:
+        with sqlite_lock_row(engine, job, holder) as taken:
+            yield engine if taken else None
 
 
-def _run_locked(engine: Engine, job: str, actor: Actor, run: JobRun, holder: str) -> None:
-    postgres = engine.dialect.name == "postgresql"
-    with Session(engine, expire_on_commit=False) as session:
+def _is_due(bind: Engine | Connection, job: str, now: datetime) -> bool:
+    with Session(bind) as session:
+        return job in due_jobs(session, now, only=(job,))
+
+
+def _run_locked(
+    bind: Engine | Connection, job: str, actor: Actor, run: JobRun, holder: str
+) -> None:
+    """Run the job in `bind`'s transactions: a plain job in one, a chunked one committing
+    after each chunk. On SQLite each commit first proves the lock is still this run's."""
+    sqlite = bind.dialect.name == "sqlite"
+    saved = None  # the result as of the last commit
+    with Session(bind, expire_on_commit=False) as session:
         try:
-            if postgres and not _advisory_lock(session, job):
-                session.rollback()
-                return
-            result = JOBS[job](session, actor)
-            if not postgres and not _still_holding(session, job, holder):
+            work = JOBS[job](session, actor)
+            chunks = work if isinstance(work, Generator) else None
+            while chunks is not None:
+                try:
+                    result = next(chunks)
+                except StopIteration as stop:
+                    work = stop.value
+                    break
+                if sqlite and not still_holding(session, job, holder):
+                    _lock_lost(session, run, saved)
+                    return
+                session.commit()
+                saved = result
+                if sqlite:
+                    time.sleep(SQLITE_CHUNK_PAUSE_S)
+            if sqlite and not still_holding(session, job, holder):
                 # Another worker took the lock after this run's lease lapsed: its run counts.
-                session.rollback()
-                run.status = "failed"
-                run.error = N_(
-                    "Another worker took over this job's lock while the run was still working (its lease had run out), so nothing of this run was saved."
-                )
+                _lock_lost(session, run, saved)
                 return
             session.commit()
             run.status = "done"
-            run.counts = _summary(result)
+            run.counts = _summary(work)
         except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing kept
             session.rollback()
             run.status = "failed"
             run.error = (error.key if isinstance(error, CrmError) else repr(error))[:400]
+            if saved is not None:
+                run.counts = _summary(saved)  # what the whole chunks before it saved
+
+
+def _lock_lost(session: Session, run: JobRun, saved: object) -> None:
+    session.rollback()
+    run.status = "failed"
+    run.error = LOCK_LOST if saved is None else LOCK_LOST_AFTER_CHUNKS
+    if saved is not None:
+        run.counts = _summary(saved)
 
 
 def last_runs(session: Session, actor: Actor, limit: int = 20) -> list[JobRun]:
@@ -363,13 +210,25 @@ def last_runs(session: Session, actor: Actor, limit: int = 20) -> list[JobRun]:
     )
 
 
-def due_jobs(session: Session, last_started: dict[str, datetime], now: datetime) -> list[str]:
-    """Jobs whose interval (settings `worker.*`) has passed since this worker last ran them."""
-    due = []
-    for job in JOB_NAMES:
-        key, seconds_per_unit = INTERVAL_SETTINGS[job]
-        interval = timedelta(seconds=get_setting(session, key) * seconds_per_unit)
-        started = last_started.get(job)
-        if started is None or now - started >= interval:
-            due.append(job)
-    return due
+def job_interval(session: Session, job: str) -> timedelta:
+    """How often the worker runs `job` (its `worker.*` setting)."""
+    key, seconds_per_unit = INTERVAL_SETTINGS[job]
+    return timedelta(seconds=get_setting(session, key) * seconds_per_unit)
+
+
+def due_jobs(session: Session, now: datetime, only: tuple[str, ...] = JOB_NAMES) -> list[str]:
+    """Jobs whose interval has passed since a run of them last started, by the runs
+    recorded in the database (a run refused as busy did no work and does not count): the
+    same answer for every worker."""
+    last = dict(
+        session.exec(
+            select(JobRun.job, func.max(JobRun.started_at))
+            .where(col(JobRun.job).in_(only), JobRun.status != "busy")
+            .group_by(JobRun.job)
+        ).all()
+    )
+    return [
+        job
+        for job in only
+        if last.get(job) is None or now - last[job] >= job_interval(session, job)
+    ]

@@ -1,21 +1,25 @@
 """The circulation engine (回收): owned opportunities their owners do not work are taken
-back by recycle rules, set-based over the whole table.
+back by recycle rules, set-based.
 
 Per rule, in order, one INSERT ... SELECT writes the flow events and one UPDATE with the
 same conditions moves the opportunities; the run holds the opportunity write lock, so both
 statements see the same rows. An opportunity recycled `dormant_after` times goes dormant.
-Warnings (`warn_recycles`) tell owners a few days ahead; `recycle_due` lists an owner's
+The worker sweeps in whole chunks of opportunity ids (`sweep_idle_opportunities`), committed
+one by one, so that nobody's follow-up or claim waits behind a sweep of a million rows.
+Warnings (`warn_in_chunks`) tell owners a few days ahead; `recycle_due` lists an owner's
 opportunities in that window with the time they are due.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, null, or_, update
 from sqlmodel import Session, col, select
 
+from crm_core.circulation.chunks import ChunkSpan, drain
 from crm_core.circulation.flow_events import insert_flow_events
 from crm_core.circulation.locks import hold_opportunity_writes
 from crm_core.circulation.rule_schemas import RecycleSpec
@@ -130,35 +134,79 @@ def _require_jobs(actor: Actor, dry_run: bool) -> None:
 def recycle_idle_opportunities(
     session: Session, actor: Actor, *, dry_run: bool = False, rules=None
 ) -> RecycleResult:
-    """Take back every owned opportunity a recycle rule finds idle (or, dry, count them).
-    `rules`: (rule, spec) pairs to use instead of the enabled ones (a draft's dry run)."""
+    """Take back every owned opportunity a recycle rule finds idle (or, dry, count them),
+    all in the caller's one transaction. `rules`: (rule, spec) pairs to use instead of the
+    enabled ones (a draft's dry run). The worker sweeps in chunks instead
+    (`sweep_idle_opportunities`); both take back the same opportunities."""
     _require_jobs(actor, dry_run)
+    if not dry_run:
+        return drain(sweep_idle_opportunities(session, actor, rules=rules))
     if rules is None:
         rules = active_rules(session, "recycle")
-    if not dry_run:
-        hold_opportunity_writes(session)
     now = clock.now()
-    result = RecycleResult(dry_run=dry_run)
+    result = RecycleResult(dry_run=True)
     taken: list[ColumnElement[bool]] = []  # a dry run must not count one opportunity twice
     for rule, spec in rules:
         conditions = rule_conditions(session, rule, spec, now)
         outcome = RecycleOutcome(rule.id, rule.name)
-        if dry_run:
-            dormant = Opportunity.recycle_count + 1 >= spec.dormant_after
-            total, to_dormant = session.exec(
-                select(func.count(), func.coalesce(func.sum(case((dormant, 1), else_=0)), 0))
-                .select_from(Opportunity)
-                .where(*conditions, *[~t for t in taken])
-            ).one()
-            outcome.recycled, outcome.dormant = int(total), int(to_dormant)
-            taken.append(and_(*conditions))
-        else:
-            outcome.recycled, outcome.dormant = _recycle_by(
-                session, actor, rule, spec, conditions, now
-            )
+        dormant = Opportunity.recycle_count + 1 >= spec.dormant_after
+        total, to_dormant = session.exec(
+            select(func.count(), func.coalesce(func.sum(case((dormant, 1), else_=0)), 0))
+            .select_from(Opportunity)
+            .where(*conditions, *[~t for t in taken])
+        ).one()
+        outcome.recycled, outcome.dormant = int(total), int(to_dormant)
+        taken.append(and_(*conditions))
         result.rules.append(outcome)
         result.recycled += outcome.recycled
         result.dormant += outcome.dormant
+    return result
+
+
+def sweep_idle_opportunities(
+    session: Session, actor: Actor, *, rules=None, first_span: int = 20_000
+) -> Generator[RecycleResult, None, RecycleResult]:
+    """The recycle sweep in whole chunks: yields after each chunk is written (the caller
+    commits there, see `chunks`), returns the whole sweep's result.
+
+    A chunk is a range of opportunity ids with every rule applied to it in order, so an
+    opportunity's move, its flow event and its dormancy land in one chunk, and the sweep
+    takes back exactly what one statement per rule over the whole table would: whether an
+    opportunity is due depends only on its own row, and every chunk judges at the sweep's
+    one `now`. Opportunities owned after the sweep began (ids past its last) were just
+    assigned and are not idle."""
+    _require_jobs(actor, False)
+    if rules is None:
+        rules = active_rules(session, "recycle")
+    now = clock.now()
+    result = RecycleResult()
+    judged = [
+        (rule, spec, rule_conditions(session, rule, spec, now), RecycleOutcome(rule.id, rule.name))
+        for rule, spec in rules
+    ]
+    result.rules = [outcome for *_, outcome in judged]
+    low, high = session.exec(
+        select(func.min(Opportunity.id), func.max(Opportunity.id)).where(
+            Opportunity.pool_state == "owned"
+        )
+    ).one()
+    if not judged or low is None:
+        return result
+    span = ChunkSpan(first_span, smallest=1_000, largest=1_000_000)
+    while low <= high:
+        span.start()
+        last = low + span.size - 1
+        hold_opportunity_writes(session)
+        for rule, spec, conditions, outcome in judged:
+            in_chunk = [*conditions, col(Opportunity.id).between(low, last)]
+            moved, dormant = _recycle_by(session, actor, rule, spec, in_chunk, now)
+            outcome.recycled += moved
+            outcome.dormant += dormant
+            result.recycled += moved
+            result.dormant += dormant
+        span.done()
+        low = last + 1
+        yield result
     return result
 
 
@@ -216,38 +264,63 @@ def _recycle_by(
 def warn_recycles(session: Session, actor: Actor) -> int:
     """Tell each owner how many of their opportunities will be recycled within a rule's
     warning period; each opportunity is warned once until it is worked or changes owner.
-    Returns how many opportunities were warned."""
+    Returns how many opportunities were warned. All in the caller's one transaction."""
+    return drain(warn_in_chunks(session, actor))
+
+
+def warn_in_chunks(
+    session: Session, actor: Actor, *, owners_per_chunk: int = 200
+) -> Generator[int, None, int]:
+    """The warnings in whole chunks of owners: yields after each chunk (the caller commits
+    there, see `chunks`), returns how many opportunities were warned. A chunk is a run of
+    owners with all their warned opportunities and their one notice, so an owner gets one
+    notice per run, as from one statement over the whole table."""
     _require_jobs(actor, False)
     now = clock.now()
-    warned = 0
-    per_owner: dict[int, int] = {}
-    for rule, spec in active_rules(session, "recycle"):
-        if not spec.warn_days:
-            continue
-        ahead = timedelta(days=spec.warn_days)
-        since_work = func.coalesce(
-            Opportunity.last_follow_up_at, Opportunity.assigned_at, Opportunity.created_at
-        )
-        conditions = [
-            *rule_conditions(session, rule, spec, now, ahead=ahead),
+    warning = [(rule, spec) for rule, spec in active_rules(session, "recycle") if spec.warn_days]
+    since_work = func.coalesce(
+        Opportunity.last_follow_up_at, Opportunity.assigned_at, Opportunity.created_at
+    )
+    judged = [
+        [
+            *rule_conditions(session, rule, spec, now, ahead=timedelta(days=spec.warn_days)),
             or_(
                 col(Opportunity.recycle_warned_at).is_(None),
                 Opportunity.recycle_warned_at < since_work,
             ),
         ]
-        for owner_id, count in session.exec(
-            select(Opportunity.owner_id, func.count())
-            .where(*conditions)
-            .group_by(Opportunity.owner_id)
-        ).all():
-            per_owner[owner_id] = per_owner.get(owner_id, 0) + count
-        warned += session.exec(
-            update(Opportunity)
-            .where(*conditions)
-            .values(recycle_warned_at=now)
-            .execution_options(preserve_rowcount=True, synchronize_session=False)
-        ).rowcount
-    send_counts(session, "recycle.warning", per_owner, now)
+        for rule, spec in warning
+    ]
+    owners = (
+        session.exec(
+            select(Opportunity.owner_id)
+            .where(Opportunity.pool_state == "owned")
+            .distinct()
+            .order_by(Opportunity.owner_id)
+        ).all()
+        if judged
+        else []
+    )
+    warned = 0
+    for start in range(0, len(owners), owners_per_chunk):
+        batch = owners[start : start + owners_per_chunk]
+        of_batch = col(Opportunity.owner_id).between(batch[0], batch[-1])
+        per_owner: dict[int, int] = {}
+        for conditions in judged:
+            for owner_id, count in session.exec(
+                select(Opportunity.owner_id, func.count())
+                .where(*conditions, of_batch)
+                .group_by(Opportunity.owner_id)
+            ).all():
+                per_owner[owner_id] = per_owner.get(owner_id, 0) + count
+            warned += session.exec(
+                update(Opportunity)
+                .where(*conditions, of_batch)
+                .values(recycle_warned_at=now)
+                .execution_options(preserve_rowcount=True, synchronize_session=False)
+            ).rowcount
+        send_counts(session, "recycle.warning", per_owner, now)
+        yield warned
     return warned
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from crm_core.models import Notice
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.bulk import one_of
 
 
 def send_counts(session: Session, kind: str, counts: dict[int, int], at: datetime) -> None:
@@ -23,6 +24,38 @@ def send_counts(session: Session, kind: str, counts: dict[int, int], at: datetim
                 for user_id, n in counts.items()
             ],
         )
+
+
+def add_counts(
+    session: Session, kind: str, counts: dict[int, int], at: datetime, after_id: int
+) -> None:
+    """Like `send_counts`, but a user who still has an unread notice of `kind` newer than
+    `after_id` (one a run in chunks sent in an earlier chunk) has its count raised instead
+    of getting a second notice. One read and two executemany."""
+    if not counts:
+        return
+    unread = session.exec(
+        select(Notice.id, Notice.user_id, Notice.params).where(
+            Notice.kind == kind,
+            Notice.id > after_id,
+            col(Notice.read_at).is_(None),
+            one_of(session, Notice.user_id, list(counts)),
+        )
+    ).all()
+    raised = {}
+    for notice_id, user_id, params in unread:
+        if user_id not in raised:
+            total = int((params or {}).get("count", 0)) + counts[user_id]
+            raised[user_id] = {"notice_id": notice_id, "raised": {**(params or {}), "count": total}}
+    if raised:
+        table = Notice.__table__
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == bindparam("notice_id"))
+            .values(params=bindparam("raised")),
+            list(raised.values()),
+        )
+    send_counts(session, kind, {u: n for u, n in counts.items() if u not in raised}, at)
 
 
 def unread_count(session: Session, actor: Actor) -> int:
