@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -129,6 +131,42 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
     assert [r.job for r in run_due(engine)] == ["dispatch"]
     clock.advance(timedelta(minutes=15))
     assert due_jobs(db, clock.now()) == ["dispatch", "recycle"]
+
+
+def test_two_workers_run_each_job_once_per_interval(db, company, engine):
+    """Two workers' loops over one database, by turns and at the same moment: the schedule
+    is the runs in the database, so neither runs what the other has just run."""
+
+    def both_workers() -> list[str]:
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda _: run_due(engine), range(2)))
+        return sorted(r.job for worker in runs for r in worker)
+
+    assert [r.job for r in run_due(engine)] == ["dispatch", "recycle", "warnings", "renewals"]
+    assert run_due(engine) == []  # the other worker, a moment later
+    clock.advance(timedelta(seconds=30))
+    assert both_workers() == []
+    clock.advance(timedelta(seconds=31))
+    assert both_workers() == ["dispatch"]
+    clock.advance(timedelta(minutes=15))
+    assert both_workers() == ["dispatch", "recycle"]
+    assert run_due(engine) == []
+    db.expire_all()
+    recorded = db.exec(select(JobRun.job, JobRun.status)).all()
+    assert Counter(recorded) == {
+        ("dispatch", "done"): 3,
+        ("recycle", "done"): 2,
+        ("warnings", "done"): 1,
+        ("renewals", "done"): 1,
+    }
+
+
+def test_a_run_now_does_not_wait_for_the_schedule(db, company, engine):
+    assert [r.job for r in run_due(engine)][:1] == ["dispatch"]
+    assert run_job("dispatch", engine=engine, trigger="manual").status == "done"
+    # ... and counts as the interval's run: the worker waits a full interval from it.
+    clock.advance(timedelta(seconds=59))
+    assert "dispatch" not in [r.job for r in run_due(engine)]
 
 
 def test_the_worker_command_runs_once(db, company, database_url):

@@ -32,7 +32,7 @@ class ChunkSpan:
 
     def __init__(self, first: int, smallest: int, largest: int) -> None:
         self.size = first
-        self.smallest = smallest
+        self.smallest = min(smallest, first)
         self.largest = largest
         self._started = 0.0
 

@@ -164,7 +164,7 @@ def recycle_idle_opportunities(
 
 
 def sweep_idle_opportunities(
-    session: Session, actor: Actor, *, rules=None, first_span: int = 20_000
+    session: Session, actor: Actor, *, rules=None, first_span: int = 5_000
 ) -> Generator[RecycleResult, None, RecycleResult]:
     """The recycle sweep in whole chunks: yields after each chunk is written (the caller
     commits there, see `chunks`), returns the whole sweep's result.
