@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from crm_core.org import auth
 from crm_core.platform import clock
-from db.engine import DATA_DIR, session_scope
+from crm_core.platform.secrets import shared_secret
+from db.engine import DATA_DIR, database_url, session_scope
 
 COOKIE_NAME = "crm_session"
 ROUTE_NAME = "crm-session"
@@ -33,17 +34,29 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def cookie_signing_key() -> str:
-    """`CRM_COOKIE_KEY`, or a random secret made once in the (git-ignored) data folder."""
+    """`CRM_COOKIE_KEY`, or the deployment's key kept in the database: every console process
+    on every machine signs and reads cookies with the same key, so a cookie from one works on
+    all. Made once; an install that kept its key in the data folder (`cookie_secret`, before
+    the key moved to the database) keeps it, and its users stay signed in."""
     key = os.environ.get("CRM_COOKIE_KEY", "").strip()
     if key:
         return key
-    path = DATA_DIR / "cookie_secret"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    url = database_url()
+    if url not in _STORED_KEYS:
+        with session_scope() as session:
+            _STORED_KEYS[url] = shared_secret(session, "cookie_key", _first_key)
+    return _STORED_KEYS[url]
+
+
+# The stored key per database, read once per process: once made, it never changes.
+_STORED_KEYS: dict[str, str] = {}
+
+
+def _first_key() -> str:
+    old = DATA_DIR / "cookie_secret"
+    if old.exists() and old.read_text().strip():
+        return old.read_text().strip()
+    return secrets.token_urlsafe(48)
 
 
 def secure_cookies() -> bool:
