@@ -44,23 +44,27 @@ def require_chromium() -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextmanager
-def running_app(database_url: str, data_dir: Path) -> Iterator[str]:
+def running_app(
+    database_url: str, data_dir: Path, env: dict[str, str | None] | None = None
+) -> Iterator[str]:
     """Start `streamlit run server.py` (the app with its cookie route) on a free port and
-    yield its base URL once healthy."""
-    port = _free_port()
+    yield its base URL once healthy. `env`: variables to set, or (None) to leave unset."""
+    port = free_port()
     env = {
         **os.environ,
         "CRM_DATABASE_URL": database_url,
         "CRM_DATA_DIR": str(data_dir),
         "CRM_COOKIE_KEY": "browser-test-cookie-key-0123456789abcdef",
+        **(env or {}),
     }
+    env = {name: value for name, value in env.items() if value is not None}
     process = subprocess.Popen(
         [
             sys.executable,
