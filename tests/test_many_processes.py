@@ -141,3 +141,17 @@ def test_a_change_through_one_process_refreshes_the_dashboards_of_another(db, en
     finally:
         other.stdin.close()
         other.wait(timeout=60)
+
+
+def test_each_process_sizes_its_pool_from_the_environment(monkeypatch):
+    from db.engine import build_engine
+
+    monkeypatch.setenv("CRM_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("CRM_DB_MAX_OVERFLOW", "4")
+    # Building an engine opens no connection: no server is needed at this address.
+    engine = build_engine("postgresql+psycopg://crm:secret@127.0.0.1:1/crm")
+    assert (engine.pool.size(), engine.pool._max_overflow) == (3, 4)
+    monkeypatch.delenv("CRM_DB_POOL_SIZE")
+    monkeypatch.delenv("CRM_DB_MAX_OVERFLOW")
+    engine = build_engine("postgresql+psycopg://crm:secret@127.0.0.1:1/crm")
+    assert (engine.pool.size(), engine.pool._max_overflow) == (10, 20)

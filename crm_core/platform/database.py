@@ -23,6 +23,17 @@ DATA_DIR = Path(os.environ.get("CRM_DATA_DIR", PROJECT_ROOT / "data"))
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def pool_limits() -> tuple[int, int]:
+    """(pool size, overflow) of this process's PostgreSQL connections: `CRM_DB_POOL_SIZE`
+    (default 10) kept open, and up to `CRM_DB_MAX_OVERFLOW` (default 20) more at a peak.
+    Every process has its own pool, so PostgreSQL's `max_connections` must cover the sum
+    over all processes (docs/deploy.md)."""
+    return (
+        int(os.environ.get("CRM_DB_POOL_SIZE", "").strip() or 10),
+        int(os.environ.get("CRM_DB_MAX_OVERFLOW", "").strip() or 20),
+    )
+
+
 def database_url() -> str:
     """The configured database URL, or the default SQLite file."""
     url = os.environ.get("CRM_DATABASE_URL", "").strip()
@@ -61,7 +72,8 @@ def build_engine(url: str | None = None, *, pooled: bool = True) -> Engine:
     postgres = {"connect_args": {"options": "-c jit=off"}}
     if not pooled:
         return create_engine(url, **pool, **postgres)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **postgres)
+    size, overflow = pool_limits()
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow, **postgres)
 
 
 @lru_cache(maxsize=4)
