@@ -150,6 +150,16 @@ def _show_job_result() -> None:
         st.warning(
             t("{job} is already running: nothing was done. Try again in a moment.", job=name)
         )
+    elif counts:
+        # A job in chunks keeps the whole chunks it saved before the one that failed.
+        st.error(
+            tmd(
+                "{job} failed; the whole chunks it had saved before are kept ({counts}): {error}",
+                job=name,
+                counts=_counts(counts),
+                error=_job_error(error),
+            )
+        )
     else:
         st.error(
             tmd("{job} failed and changed nothing: {error}", job=name, error=_job_error(error))
