@@ -547,6 +547,7 @@ REGISTRY: dict[str, Row] = {
     ),
     # dispatch
     "crm_core.circulation.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
+    "crm_core.circulation.dispatch.dispatch_in_chunks": exempt("engine", ENGINE),
     "crm_core.circulation.dispatch.waiting_reasons": one(
         H(lambda c: dispatch.waiting_reasons(c.session, c.actor))
     ),
@@ -1091,6 +1092,8 @@ REGISTRY: dict[str, Row] = {
     # recycling and renewals
     "crm_core.circulation.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.warn_recycles": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle.sweep_idle_opportunities": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle.warn_in_chunks": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.recycle_due": one(
         H(lambda c: recycle.recycle_due(c.session, c.actor), control="rep_c1")
     ),
