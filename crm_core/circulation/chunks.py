@@ -21,9 +21,12 @@ T = TypeVar("T")
 Y = TypeVar("Y")
 
 # What one chunk aims to take. The goal is that no writer waits more than 1 s; a chunk may
-# take twice its aim when its rows are denser than the last one's, and a SQLite writer
-# polls for the lock every 100 ms at worst.
-TARGET_SECONDS = 0.25
+# take more than its aim when its rows are denser than the last one's (or the machine is
+# busier), and a SQLite writer polls for the lock every 100 ms at worst.
+TARGET_SECONDS = 0.2
+# How much one chunk may grow over the last: a sparse stretch of ids must not make the next
+# chunk, over a dense stretch, many times too long.
+GROWTH = 1.5
 
 
 class ChunkSpan:
@@ -41,10 +44,10 @@ class ChunkSpan:
         self._started = time.perf_counter()
 
     def done(self) -> None:
-        """The chunk is written: size the next one from how long this one took (at most
-        doubling, so that a sparse stretch does not make a dense one too long)."""
+        """The chunk is written: size the next one from how long this one took (growing by
+        at most GROWTH)."""
         took = max(time.perf_counter() - self._started, 1e-3)
-        scaled = int(self.size * min(2.0, TARGET_SECONDS / took))
+        scaled = int(self.size * min(GROWTH, TARGET_SECONDS / took))
         self.size = max(self.smallest, min(self.largest, scaled))
 
 
