@@ -496,3 +496,26 @@ def test_each_waiting_reason_says_what_to_do(app_env, db):
             "zh",
         )
     ]
+
+
+def test_a_run_now_that_fails_after_whole_chunks_says_what_it_kept(app_env, db, monkeypatch):
+    from crm_core.circulation import jobs
+    from crm_core.platform.i18n import label_of
+
+    def one_chunk_then_a_failure(session, actor):
+        yield {"warned": 3}
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(jobs.JOBS, "warnings", one_chunk_then_a_failure)
+    at = open_page("bj_manager", RULES)
+    at.button(key="rules_run_warnings").click().run()
+    assert not at.exception, at.exception
+    kept = translate(
+        "{job} failed; the whole chunks it had saved before are kept ({counts}): {error}", "zh"
+    )
+    before_counts = kept.split("{counts}")[0].format(
+        job=translate(label_of("job", "warnings"), "zh")
+    )
+    assert any(e.value.startswith(before_counts) and "3" in e.value for e in at.error), texts(
+        at.error
+    )
