@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.circulation.chunks import ChunkSpan, drain
 from crm_core.circulation.flow_events import insert_flow_events
-from crm_core.circulation.locks import hold_opportunity_writes
+from crm_core.circulation.locks import hold_owned_chunk
 from crm_core.circulation.rule_schemas import RecycleSpec
 from crm_core.circulation.rules import active_rules
 from crm_core.models import (
@@ -198,12 +198,13 @@ def sweep_idle_opportunities(
     while low <= high:
         span.start()
         last = low + span.size - 1
-        hold_opportunity_writes(session)
         # The chunk's ids as a subquery on the key alone: given `id BETWEEN` beside the
         # rules' conditions, SQLite's planner walks an index of every owned opportunity
         # instead (half a second a chunk at a million); `id IN (...)` it looks up by key.
         chunk = aliased(Opportunity)
-        of_chunk = col(Opportunity.id).in_(select(chunk.id).where(col(chunk.id).between(low, last)))
+        chunk_ids = select(chunk.id).where(col(chunk.id).between(low, last))
+        hold_owned_chunk(session, chunk_ids)
+        of_chunk = col(Opportunity.id).in_(chunk_ids)
         for rule, spec, conditions, outcome in judged:
             in_chunk = [*conditions, of_chunk]
             moved, dormant = _recycle_by(session, actor, rule, spec, in_chunk, now)
