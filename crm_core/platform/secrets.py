@@ -6,6 +6,7 @@ again once stored, only replaced."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -18,9 +19,10 @@ def _key() -> bytes:
     key = os.environ.get("CRM_SECRET_KEY", "").strip()
     if key:
         return key.encode()
-    path = DATA_DIR / "secret_key"
+    folder = Path(os.environ.get("CRM_DATA_DIR") or DATA_DIR)
+    path = folder / "secret_key"
     if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

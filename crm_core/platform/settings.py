@@ -94,6 +94,7 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
         SettingDefinition("worker.renewal_minutes", int, 60, 1, 24 * 60),
+        SettingDefinition("worker.sms_seconds", int, 60, 10, 3600),
         # SMS (edited on the SMS page): what a segment costs, how fast the provider is fed,
         # how many messages one lead gets a day, the largest send, the company's signature
         # (China's carriers want 【Name】), and the trial reminder (hour, template; 0 = off).

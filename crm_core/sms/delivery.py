@@ -55,6 +55,9 @@ def deliver_queued(
     ).all()
     now = clock.now()
     settled = "sent" if provider.reports_delivery else "delivered"
+    # Every batch is handed over before anything is written: the provider's answers never
+    # wait inside a write transaction that holds others' writes back.
+    changes = []
     for start in range(0, len(rows), BATCH):
         batch = [OutgoingSms(*row) for row in rows[start : start + BATCH]]
         try:
@@ -62,7 +65,7 @@ def deliver_queued(
         except ProviderUnavailable as exc:
             run.error = str(exc)
             break
-        changes = [
+        changes += [
             {
                 "mid": r.id,
                 "status": settled if r.accepted else "failed",
@@ -73,9 +76,13 @@ def deliver_queued(
             }
             for r in receipts
         ]
+        run.sent += sum(1 for r in receipts if r.accepted)
+        run.failed += sum(1 for r in receipts if not r.accepted)
+    if changes:
+        table = SmsMessage.__table__
         session.execute(
-            update(SmsMessage.__table__)
-            .where(SmsMessage.__table__.c.id == bindparam("mid"))
+            update(table)
+            .where(table.c.id == bindparam("mid"))
             .values(
                 status=bindparam("status"),
                 provider_message_id=bindparam("pid"),
@@ -85,8 +92,6 @@ def deliver_queued(
             ),
             changes,
         )
-        run.sent += sum(1 for r in receipts if r.accepted)
-        run.failed += sum(1 for r in receipts if not r.accepted)
     session.flush()
     run.waiting = _queued(session)
     return run

@@ -937,7 +937,9 @@ _SMS_LABELS: dict[str, dict[str, str]] = {
         "manage_sms": N_("Manage SMS templates and sensitive words"),
         "send_sms": N_("Send SMS"),
     },
+    "job": {"sms": N_("SMS delivery")},
     "settings": {
+        "worker.sms_seconds": N_("SMS delivery runs every (seconds)"),
         "sms.max_per_send": N_("Most leads one send reaches"),
         "sms.per_lead_per_day": N_("Messages one lead gets a day at most"),
         "sms.per_minute": N_("Messages handed to the provider per minute"),
