@@ -18,7 +18,7 @@ from crm_core.calls.setup import list_seats, save_line, save_seat
 from crm_core.models import AuditLog, CallRecord, FollowUp, Opportunity
 from crm_core.platform import clock
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
-from tests.factories import add_owned_opportunity, build_small_company
+from tests.factories import SYSTEM, add_owned_opportunity, build_small_company
 from tests.fake_call_centre import FakeCallCentre
 
 SECRET = "call-secret"
@@ -94,6 +94,7 @@ def test_click_to_call_rings_the_seat_then_the_customer(db, company, vendor):
     # The vendor reports the answer and the hang-up with the recording.
     report = record_call_events(
         db,
+        SYSTEM,
         [
             {
                 "call_id": f"c-{call_id}",
@@ -122,7 +123,7 @@ def test_click_to_call_rings_the_seat_then_the_customer(db, company, vendor):
     db.expire_all()
     assert db.get(Opportunity, opp.id).last_follow_up_at == datetime(2026, 3, 2, 2, 3, 17)
     # The same hang-up again is reported, not counted twice.
-    again = record_call_events(db, [{"call_id": f"c-{call_id}", "event": "ended"}])
+    again = record_call_events(db, SYSTEM, [{"call_id": f"c-{call_id}", "event": "ended"}])
     assert again.repeated == 1 and again.follow_ups == 0
     [row] = list_calls(db, rep, opportunity_id=opp.id)
     assert row.duration_s == 192 and "****" in row.phone
@@ -132,7 +133,9 @@ def test_an_event_before_the_vendors_answer_finds_its_call_by_our_id(db, company
     rep = company.actor(db, "rep_a1")
     call_id = start_call(db, rep, company.opps["rep_a1"].id)
     db.commit()
-    record_call_events(db, [{"call_id": "c-early", "client_id": str(call_id), "event": "ringing"}])
+    record_call_events(
+        db, SYSTEM, [{"call_id": "c-early", "client_id": str(call_id), "event": "ringing"}]
+    )
     db.commit()
     assert db.get(CallRecord, call_id).provider_call_id == "c-early"
 
@@ -165,6 +168,7 @@ def test_calls_dialled_outside_the_console_are_matched_and_unknown_numbers_kept(
     before = db.get(Opportunity, opp.id).last_follow_up_at
     report = record_call_events(
         db,
+        SYSTEM,
         [
             {
                 "call_id": "soft-1",
@@ -205,6 +209,8 @@ def test_calls_dialled_outside_the_console_are_matched_and_unknown_numbers_kept(
     assert len(unknown) == 1 and "****" not in unknown[0].phone  # the admin sees numbers
     with pytest.raises(PermissionDenied):
         list_calls(db, company.actor(db, "rep_a1"), unknown_numbers=True)
+    with pytest.raises(PermissionDenied):  # only the vendor's callback or an administrator
+        record_call_events(db, company.actor(db, "rep_a1"), [{"call_id": "z", "event": "ended"}])
 
 
 def test_a_call_counts_as_a_follow_up_for_the_recycle_rules(db, company):
@@ -227,6 +233,7 @@ def test_a_call_counts_as_a_follow_up_for_the_recycle_rules(db, company):
     clock.advance(timedelta(days=2))
     record_call_events(
         db,
+        SYSTEM,
         [
             {
                 "call_id": "x-1",

@@ -117,3 +117,13 @@ def call_status(session: Session, actor: Actor, call_id: int) -> CallStatus:
     """Where the actor's call is: dialling, ringing, connected, ended or failed."""
     record = _own(session, actor, call_id)
     return CallStatus(record.id, record.state, record.result, record.duration_s, record.error)
+
+
+def click_to_call_ready(session: Session, actor: Actor) -> bool:
+    """Whether the actor can place calls from the console: a vendor is set and the actor has
+    a seat on an active line."""
+    return (
+        actor.can(Permission.WORK_OPPORTUNITIES)
+        and active_call_provider(session) is not None
+        and seat_of(session, actor.user_id) is not None
+    )

@@ -30,6 +30,8 @@ from crm_core.models import (
     Opportunity,
 )
 from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.platform.permissions import Permission
 
 EVENTS = ("ringing", "answered", "ended")
 STATE_OF = {"ringing": "ringing", "answered": "connected", "ended": "ended"}
@@ -168,11 +170,12 @@ def _opportunity_for(options: list[tuple[int, int | None]], user_id: int | None)
 
 
 def record_call_events(
-    session: Session, events: Iterable[Mapping], *, source: str = "callback"
+    session: Session, actor: Actor, events: Iterable[Mapping], *, source: str = "callback"
 ) -> CallReport:
-    """Apply the vendor's call events (see the module's docstring); flushed, not committed.
-    The callback's signature is checked by the shell that receives it; a file import checks
-    the importer's permission."""
+    """Apply the vendor's call events (see the module's docstring) as the vendor's callback
+    (the system, after the shell checked the signature) or a call-centre administrator's
+    file; flushed, not committed."""
+    actor.require(Permission.MANAGE_CALL_CENTER)
     report = CallReport()
     parsed: list[_Event] = []
     for index, raw in enumerate(events):

@@ -974,3 +974,38 @@ _SMS_LABELS: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _SMS_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+# The call centre's codes.
+_CALL_LABELS: dict[str, dict[str, str]] = {
+    "audit.action": {
+        "call_line.save": N_("Call line saved"),
+        "call_seat.save": N_("Call seat saved"),
+        "calls.provider": N_("Call-centre provider changed"),
+    },
+    "audit.target": {
+        "call_line": N_("Call line"),
+        "call_seat": N_("Call seat"),
+    },
+    "permission": {"manage_call_center": N_("Manage the call centre")},
+    "calls.provider": {
+        "demo": N_("Demo (rings nobody)"),
+        "http": N_("HTTP provider"),
+        "none": N_("Off (no click-to-call)"),
+    },
+    "call.state": {
+        "connected": N_("Connected"),
+        "dialling": N_("Dialling"),
+        "ended": N_("Ended"),
+        "failed": N_("Failed"),
+        "ringing": N_("Ringing"),
+    },
+    "call.result": {
+        "answered": N_("Answered"),
+        "busy": N_("Busy"),
+        "failed": N_("Failed"),
+        "no_answer": N_("No answer"),
+        "rejected": N_("Rejected"),
+    },
+}
+for _family, _labels in _CALL_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
