@@ -69,9 +69,10 @@ def test_an_administrator_sets_up_lines_seats_and_the_vendor(app_env, db, lang):
     assert not at.exception, at.exception
     db.expire_all()
     assert "vendor-secret-1" not in str(db.get(Setting, "calls.provider").value)
-    at.session_state["calls_tabs"] = translate("Call log", lang)
-    at.run()
-    assert not at.exception, at.exception
+    for tab in ("Call log", "Import call records"):
+        at.session_state["calls_tabs"] = translate(tab, lang)
+        at.run()
+        assert not at.exception, (tab, at.exception)
     assert_page_refused(signed_in("rep_a1"), PAGE)
 
 

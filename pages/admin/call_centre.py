@@ -10,6 +10,7 @@ import streamlit as st
 from crm_core.calls.log import list_calls
 from crm_core.calls.providers import KINDS, call_provider_config, save_call_provider_config
 from crm_core.calls.setup import list_lines, list_seats, save_line, save_seat
+from crm_core.imports.calls import CALLS
 from crm_core.org.users import list_users
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, label_of
@@ -19,6 +20,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.i18n import show_error, t
+from ui.import_flow import ImportTexts, import_page, run_pending
 from ui.provider_form import provider_form
 
 me = actor()
@@ -143,11 +145,50 @@ def log_tab() -> None:
     )
 
 
+def import_tab() -> None:
+    run_pending(CALLS, me, "calls_import")
+    st.caption(
+        t(
+            "The vendor's export of ended calls: call id, seat, customer number, times, duration, result and recording on each row. Calls recorded before are skipped, so a file can be imported again safely."
+        )
+    )
+    import_page(
+        CALLS,
+        me,
+        "calls_import",
+        ImportTexts(
+            upload=t("Call record file"),
+            upload_help=t("A CSV or Excel export of the vendor's call records."),
+            rejected_file="rejected_calls.csv",
+            import_button=t("Record the calls"),
+        ),
+        show_result=_import_result,
+    )
+
+
+def _import_result(result) -> None:
+    counts = result.counts
+    if result.refused:
+        st.warning(t("Nothing was recorded: some rows are bad."))
+        return
+    st.success(
+        t(
+            "Import done: {recorded} calls recorded ({follow_ups} follow-ups), {unknown} to numbers that are no lead's, {already} recorded already, {rejected} bad rows left out.",
+            recorded=counts.get("recorded", 0),
+            follow_ups=counts.get("follow_ups", 0),
+            unknown=counts.get("unknown_numbers", 0),
+            already=counts.get("already", 0),
+            rejected=counts.get("rejected", 0),
+        )
+    )
+
+
 tabs = [
     (t("Provider"), provider_tab),
     (t("Lines"), lines_tab),
     (t("Seats"), seats_tab),
     (t("Call log"), log_tab),
+    (t("Import call records"), import_tab),
 ]
 shown = st.tabs([title for title, _ in tabs], key="calls_tabs", on_change="rerun")
 for tab, (_, show) in zip(shown, tabs, strict=True):

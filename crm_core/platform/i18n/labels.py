@@ -1009,3 +1009,26 @@ _CALL_LABELS: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _CALL_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+_CALL_LABELS_2: dict[str, dict[str, str]] = {
+    "audit.action": {"calls.import": N_("Call records imported")},
+    "audit.target": {"call_record": N_("Call record")},
+    "call_import.category": {
+        "already": N_("Recorded already"),
+        "record": N_("To record"),
+        "rejected": N_("Bad rows"),
+    },
+    "call_import.column": {
+        "answered_at": N_("Answered at"),
+        "call_id": N_("Call id"),
+        "callee": N_("Customer number"),
+        "caller": N_("Caller number"),
+        "duration": N_("Duration (seconds)"),
+        "ended_at": N_("Ended at"),
+        "recording_url": N_("Recording"),
+        "result": N_("Result"),
+        "seat": N_("Seat"),
+        "started_at": N_("Started at"),
+    },
+}
+for _family, _labels in _CALL_LABELS_2.items():
+    LABELS.setdefault(_family, {}).update(_labels)
