@@ -43,6 +43,9 @@ from sqlmodel import Session, select
 
 from crm_core.analytics import scope as dash_scope
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.calls import dialing as calls_dialing
+from crm_core.calls import log as calls_log
+from crm_core.calls import setup as calls_setup
 from crm_core.circulation import desk as opportunity_desk
 from crm_core.circulation import (
     dispatch,
@@ -82,6 +85,8 @@ from crm_core.platform import audit, notices
 from crm_core.platform.actor import Actor
 from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
 from crm_core.sales import detail as opportunity_detail
+from crm_core.sms import log as sms_log
+from crm_core.sms import sending as sms_sending
 from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
 
 # The package exports functions named like these modules: import the modules themselves.
@@ -1382,4 +1387,149 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sales.workbench.team_backlog": one(
         H(lambda c: workbench.team_backlog(c.session, c.actor))
     ),
+    # SMS
+    "crm_core.sms.sending.preview_send": cases(
+        one_lead=R(
+            lambda c: sms_sending.preview_send(
+                c.session, c.actor, c.id("sms_template"), lead_id=c.id("sh_owned_lead")
+            )
+        ),
+        search=H(
+            lambda c: sms_sending.preview_send(
+                c.session, c.actor, c.id("sms_template"), lead_filter=lead_search.LeadFilter()
+            ),
+            project=lambda p: {k: v for k, v in p.items() if k != "template_id"},
+        ),
+    ),
+    "crm_core.sms.sending.send_sms": cases(
+        one_lead=R(
+            lambda c: sms_sending.send_sms(
+                c.session, c.actor, c.id("sms_template"), lead_id=c.id("sh_owned_lead")
+            )
+        ),
+        search=H(
+            lambda c: sms_sending.send_sms(
+                c.session, c.actor, c.id("sms_template"), lead_filter=lead_search.LeadFilter()
+            ),
+            project=lambda r: {k: v for k, v in r.items() if k != "batch_id"},
+        ),
+    ),
+    "crm_core.sms.sending.opt_out": one(
+        R(lambda c: sms_sending.opt_out(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    "crm_core.sms.sending.opt_in": one(
+        R(lambda c: sms_sending.opt_in(c.session, c.actor, c.id("sh_public_lead")))
+    ),
+    "crm_core.sms.sending.is_opted_out": one(
+        R(lambda c: sms_sending.is_opted_out(c.session, c.actor, c.id("sh_public_lead")))
+    ),
+    "crm_core.sms.sending.queue_messages": exempt(
+        "internal", "queues the recipients a scoped send or the reminder job planned"
+    ),
+    "crm_core.sms.recipients.plan_messages": exempt(
+        "internal", "writes the message of leads its caller found within scope (send_sms)"
+    ),
+    "crm_core.sms.log.list_messages": one(H(lambda c: sms_log.list_messages(c.session, c.actor))),
+    "crm_core.sms.log.status_counts": one(H(lambda c: sms_log.status_counts(c.session, c.actor))),
+    "crm_core.sms.delivery.deliver_queued": exempt(
+        "engine", "hands every queued message to the provider (the SMS job)"
+    ),
+    "crm_core.sms.reminders.queue_trial_reminders": exempt(
+        "engine", "queues tomorrow's trial reminders company-wide (the SMS job)"
+    ),
+    "crm_core.sms.provider_config.provider_config": exempt(
+        "company_wide", "the company's one SMS provider, an administrator's setting"
+    ),
+    "crm_core.sms.provider_config.save_provider_config": exempt(
+        "company_wide", "the company's one SMS provider, an administrator's setting"
+    ),
+    "crm_core.sms.templates.create_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.update_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.submit_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.approve_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.reject_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.retire_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.list_templates": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.words.add_words": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    "crm_core.sms.words.list_words": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    "crm_core.sms.words.remove_word": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    # the call centre
+    "crm_core.calls.dialing.start_call": one(
+        R(lambda c: calls_dialing.start_call(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.calls.dialing.place_call": exempt("own", "places only the actor's own call"),
+    "crm_core.calls.dialing.call_status": exempt("own", "reads only the actor's own call"),
+    "crm_core.calls.dialing.click_to_call_ready": exempt(
+        "own", "whether the actor has a seat and the company a vendor"
+    ),
+    "crm_core.calls.log.list_calls": one(H(lambda c: calls_log.list_calls(c.session, c.actor))),
+    "crm_core.calls.records.record_call_events": exempt(
+        "company_wide",
+        "the vendor reports every call of the company (a signed callback, as the system)",
+    ),
+    "crm_core.calls.setup.save_seat": one(
+        R(
+            lambda c: calls_setup.save_seat(
+                c.session,
+                c.actor,
+                seat_no="9001",
+                user_id=c.user("rep_c1"),
+                line_id=calls_setup.save_line(
+                    c.session, Actor.system(), name="Scope line", caller_number="01055550100"
+                ).id,
+            )
+        )
+    ),
+    "crm_core.calls.setup.list_lines": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.setup.save_line": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.setup.list_seats": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.providers.call_provider_config": exempt(
+        "company_wide", "the company's one call-centre vendor, an administrator's setting"
+    ),
+    "crm_core.calls.providers.save_call_provider_config": exempt(
+        "company_wide", "the company's one call-centre vendor, an administrator's setting"
+    ),
+    "crm_core.sms.delivery.record_reports": exempt(
+        "company_wide", "the provider reports on every message of the company (a signed callback)"
+    ),
+    "crm_core.sms.delivery.record_replies": exempt(
+        "company_wide", "the provider passes on every reply to the company (a signed callback)"
+    ),
+    "crm_core.sms.jobs.run_sms": exempt(
+        "engine", "delivers every queued message and queues the due trial reminders (the SMS job)"
+    ),
+    "crm_core.platform.provider_settings.read_config": exempt(
+        "company_wide", "an outside provider's settings, an administrator's"
+    ),
+    "crm_core.platform.provider_settings.save_config": exempt(
+        "company_wide", "an outside provider's settings, an administrator's"
+    ),
+    "crm_core.imports.calls.spec.check_calls": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.calls.spec.write_calls": exempt("internal", ENGINE_STEP),
 }

@@ -64,6 +64,7 @@ MANAGER_PAGES = (
         "pages/admin/org.py",
         "pages/admin/users.py",
         "pages/admin/roster.py",
+        "pages/leads/sms.py",
     }
 )
 EXECUTIVE_PAGES = EVERYONE | SEES_OPPORTUNITIES | DASHBOARDS
@@ -78,6 +79,7 @@ ALL_PAGES = (
         "pages/admin/products.py",
         "pages/admin/audit_log.py",
         "pages/admin/custom_fields.py",
+        "pages/admin/call_centre.py",
     }
 )
 

@@ -124,13 +124,14 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
         "recycle",
         "warnings",
         "renewals",
+        "sms",
     ]
     assert owned(db) == 5
     assert run_due(engine) == []
     clock.advance(timedelta(seconds=61))
-    assert [r.job for r in run_due(engine)] == ["dispatch"]
+    assert [r.job for r in run_due(engine)] == ["dispatch", "sms"]
     clock.advance(timedelta(minutes=15))
-    assert due_jobs(db, clock.now()) == ["dispatch", "recycle"]
+    assert due_jobs(db, clock.now()) == ["dispatch", "recycle", "sms"]
 
 
 def test_two_workers_run_each_job_once_per_interval(db, company, engine):
@@ -142,14 +143,20 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
             runs = list(pool.map(lambda _: run_due(engine), range(2)))
         return sorted(r.job for worker in runs for r in worker)
 
-    assert [r.job for r in run_due(engine)] == ["dispatch", "recycle", "warnings", "renewals"]
+    assert [r.job for r in run_due(engine)] == [
+        "dispatch",
+        "recycle",
+        "warnings",
+        "renewals",
+        "sms",
+    ]
     assert run_due(engine) == []  # the other worker, a moment later
     clock.advance(timedelta(seconds=30))
     assert both_workers() == []
     clock.advance(timedelta(seconds=31))
-    assert both_workers() == ["dispatch"]
+    assert both_workers() == ["dispatch", "sms"]
     clock.advance(timedelta(minutes=15))
-    assert both_workers() == ["dispatch", "recycle"]
+    assert both_workers() == ["dispatch", "recycle", "sms"]
     assert run_due(engine) == []
     db.expire_all()
     recorded = db.exec(select(JobRun.job, JobRun.status)).all()
@@ -158,6 +165,7 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
         ("recycle", "done"): 2,
         ("warnings", "done"): 1,
         ("renewals", "done"): 1,
+        ("sms", "done"): 3,
     }
 
 

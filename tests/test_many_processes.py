@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from crm_core.analytics import DashboardFilter, funnel
 from crm_core.models import Setting
 from crm_core.platform import clock
-from crm_core.platform.secrets import shared_secret
+from crm_core.platform.shared_secrets import shared_secret
 from crm_core.sales.stages import change_stage
 from db.engine import PROJECT_ROOT
 from tests.dashboard_factories import open_opportunity

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from crm_core.org import auth
 from crm_core.platform import clock
-from crm_core.platform.secrets import shared_secret
+from crm_core.platform.shared_secrets import shared_secret
 from db.engine import DATA_DIR, database_url, session_scope
 
 COOKIE_NAME = "crm_session"

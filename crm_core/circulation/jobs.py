@@ -44,6 +44,7 @@ from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
+from crm_core.sms.jobs import run_sms
 
 # A job: a function of (session, actor) that returns its result, or a chunked entry point
 # (a generator: the run commits at each yield, see `chunks`).
@@ -52,12 +53,14 @@ JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "recycle": lambda session, actor: sweep_idle_opportunities(session, actor),
     "warnings": lambda session, actor: _warned(warn_in_chunks(session, actor)),
     "renewals": lambda session, actor: open_due_renewals(session, actor),
+    "sms": lambda session, actor: run_sms(session, actor),
 }
 INTERVAL_SETTINGS = {
     "dispatch": ("worker.dispatch_seconds", 1),
     "recycle": ("worker.recycle_minutes", 60),
     "warnings": ("worker.warning_minutes", 60),
     "renewals": ("worker.renewal_minutes", 60),
+    "sms": ("worker.sms_seconds", 1),
 }
 # On SQLite, a pause after each chunk's commit: a writer waiting for the database's write
 # lock polls for it every 100 ms at worst, and must find it free at least once between two

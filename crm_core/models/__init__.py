@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
     RULE_KINDS,
@@ -42,9 +43,30 @@ from crm_core.models.rules import (
     RenewalRule,
 )
 from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferRequest, TrialLesson
+from crm_core.models.sms import (
+    MESSAGE_STATUSES,
+    TEMPLATE_PURPOSES,
+    TEMPLATE_STATES,
+    SensitiveWord,
+    SmsMessage,
+    SmsOptOut,
+    SmsTemplate,
+)
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "CALL_RESULTS",
+    "CALL_STATES",
+    "CallLine",
+    "CallRecord",
+    "CallSeat",
+    "MESSAGE_STATUSES",
+    "TEMPLATE_PURPOSES",
+    "TEMPLATE_STATES",
+    "SensitiveWord",
+    "SmsMessage",
+    "SmsOptOut",
+    "SmsTemplate",
     "CustomField",
     "FIELD_ENTITIES",
     "FIELD_KINDS",

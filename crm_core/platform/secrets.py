@@ -1,34 +1,48 @@
-"""Secrets that every process of a deployment shares (console, worker, API, on any number
-of machines), kept in the database beside the settings, never in one machine's files.
-
-A secret is made once: the first process that needs it stores it, and every other process
-reads the stored one; two processes making it at the same moment both end with the value
-that was stored first. No settings page lists it (it is no `SettingDefinition`).
-"""
+"""Credentials kept encrypted in the database (a provider's API secret): Fernet with the key
+in `CRM_SECRET_KEY`, or a random key made once in the (git-ignored) data folder. Every
+process of one deployment must share the key (docs/deploy.md); a secret is never shown
+again once stored, only replaced."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from pathlib import Path
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from cryptography.fernet import Fernet, InvalidToken
 
-from crm_core.models import Setting
+from crm_core.platform.database import DATA_DIR
+from crm_core.platform.errors import ValidationError
+from crm_core.platform.i18n import N_
 
-PREFIX = "secret."
+
+def _key() -> bytes:
+    key = os.environ.get("CRM_SECRET_KEY", "").strip()
+    if key:
+        return key.encode()
+    folder = Path(os.environ.get("CRM_DATA_DIR") or DATA_DIR)
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key())
+    return path.read_bytes().strip()
 
 
-def shared_secret(session: Session, name: str, make: Callable[[], str]) -> str:
-    """The deployment's secret `name`, made with `make()` and stored if there is none yet.
-    Flushes; the caller commits (until then other processes do not see a new one)."""
-    key = PREFIX + name
-    stored = session.exec(select(Setting.value).where(Setting.key == key)).first()
-    if isinstance(stored, str) and stored:
-        return stored
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.exec(
-        dialect.insert(Setting)
-        .values(key=key, value=make())
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    return session.exec(select(Setting.value).where(Setting.key == key)).one()
+def encrypt(text: str) -> str:
+    """`text` encrypted with the deployment's key."""
+    return Fernet(_key()).encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    """The text of `token`; ValidationError when the key changed since it was stored."""
+    try:
+        return Fernet(_key()).decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError) as exc:
+        raise ValidationError(
+            N_("A stored secret cannot be read with this deployment's key: enter it again.")
+        ) from exc

@@ -25,8 +25,10 @@ from crm_core.sales.stages import refresh_furthest_stages
 from db.seed import history
 from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_opportunities
 from db.seed.bulk import BulkWriter, analyze, epoch
+from db.seed.calls import seed_calls
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
+from db.seed.sms import seed_sms
 from db.seed.spend import insert_spend
 from db.seed.trials import insert_trials
 
@@ -100,6 +102,8 @@ def seed_database(
         refresh_furthest_stages(session)
         # The bulk load wrote campaigns as text: each becomes an entry of the campaign list.
         catalogue_stored_values(session)
+        seed_sms(session)
+        seed_calls(session)
         session.commit()
     analyze(engine)
     counts = _counts(engine)
