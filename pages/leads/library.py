@@ -234,6 +234,7 @@ if st.session_state.get(_OPEN) is not None:
 
 # Checked rows narrow the export and the tagging to themselves; none checked: the search.
 target = replace(lead_filter, ids=tuple(picked)) if picked else lead_filter
+target_count = len(picked) if picked else found.total
 target_text = f"{len(picked):,}" if picked else total_text
 actions = []
 if me.can(Permission.CREATE_LEADS):
@@ -247,6 +248,8 @@ for code, title in actions:
         if code == "new":
             new_lead_form(channels, channel_labels)
         elif code == "export":
-            export_panel(target, st.session_state.get("leads_sort", "newest"), target_text)
+            export_panel(
+                target, st.session_state.get("leads_sort", "newest"), target_count, target_text
+            )
         else:
-            bulk_tag_panel(target, target_text)
+            bulk_tag_panel(target, target_count, target_text)
