@@ -242,6 +242,12 @@ def allowed_pages(actor: Actor, must_change_password: bool = False) -> list[Page
     return [p for p in PAGES if p.permission is None or actor.can(p.permission)]
 
 
+def may_open(actor: Actor, path: str) -> bool:
+    """Whether `path` is among the pages `actor`'s navigation offers: a link or a table row
+    leads only where the reader may go (marketing reads the funnel but not opportunities)."""
+    return any(p.path == path for p in allowed_pages(actor))
+
+
 def build_navigation(actor: Actor, must_change_password: bool = False):
     sections: dict[str, list] = {}
     specs = allowed_pages(actor, must_change_password)

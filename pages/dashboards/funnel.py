@@ -136,7 +136,7 @@ if listed:
         ]
     )
     st.caption(t("The newest {count} of the cohort (at most 200).", count=len(listed)))
-    st.caption(t("Click a row to open the opportunity."))
-    table(listed_table, f"funnel-{chosen}", "funnel_list", opens=[o.id for o in listed])
+    if table(listed_table, f"funnel-{chosen}", "funnel_list", opens=[o.id for o in listed]):
+        st.caption(t("Click a row to open the opportunity."))
 else:
     st.caption(t("Nothing in this view."))
