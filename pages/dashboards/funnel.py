@@ -17,7 +17,7 @@ from ui.dashboards import filter_bar, pick, table
 from ui.db import session
 from ui.figures import count, metric
 from ui.i18n import show_error, t
-from ui.options import stage_text
+from ui.options import labels, stage_text
 
 me = actor()
 st.title(t("Funnel"))
@@ -91,11 +91,18 @@ table(
 if result.rows:
     st.subheader(t("By {split}", split=t(label_of("dash.split", view.split))))
     blank = t("(none)")
+    # Channels and campaigns are stored codes: shown by their option's label.
+    coded = labels(view.split) if view.split in ("channel", "campaign") else {}
+
+    def group_name(row) -> str:
+        if row.key is None:
+            return blank
+        return coded.get(row.key) or row.label or str(row.key)
+
     split = pd.DataFrame(
         [
             {
-                t(label_of("dash.split", view.split)): row.label
-                or (blank if row.key is None else row.key),
+                t(label_of("dash.split", view.split)): group_name(row),
                 **dict(zip(stage_names, row.reached, strict=True)),
                 t("Lost"): row.lost,
                 t("Overall conversion"): row.overall,

@@ -1,0 +1,38 @@
+"""The console as people use it: what a walk through the pages found and what keeps it
+fixed (codes shown by their labels, people's text shown as typed)."""
+
+from __future__ import annotations
+
+from crm_core.circulation.override import return_to_pool
+from crm_core.platform.i18n import translate
+from tests.factories import SYSTEM, add_waiting_opportunities
+from tests.test_dashboard_pages import FUNNEL, open_page
+from tests.test_dashboard_pages import company as company  # a fixture
+from ui.text import md
+
+
+def test_the_funnel_split_by_channel_names_channels_by_their_labels(company):
+    at = open_page("boss", FUNNEL, start="2026-03-01", end="2026-03-31", split="channel")
+    split = at.dataframe[1].value
+    names = set(split[translate("Channel", "zh")])
+    assert "信息流广告" in names  # the demo list's label of `feed`
+    assert "feed" not in names
+
+
+def test_a_landing_page_shows_without_backslashes():
+    assert md("m.demo-edu.cn/kaoyan?from=sem") == "m.demo-edu.cn/kaoyan?from=sem"
+
+
+def test_the_claim_message_shows_masked_numbers_as_typed(app_env, db):
+    """`150****3424` inside the success message stays stars, never bold."""
+    from tests.test_circulation_pages import POOL, check, ok
+    from tests.test_circulation_pages import open_page as open_circulation_page
+
+    ids = add_waiting_opportunities(db, app_env, 1)
+    return_to_pool(db, SYSTEM, ids)
+    db.commit()
+    at = open_circulation_page("rep_a1", POOL)
+    check(at, "pool_pick", ids)
+    ok(at.button(key="pool_claim").click().run())
+    message = at.success[0].value
+    assert "\\*\\*\\*\\*" in message and "****" not in message.replace("\\*", "")
