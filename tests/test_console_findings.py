@@ -36,3 +36,45 @@ def test_the_claim_message_shows_masked_numbers_as_typed(app_env, db):
     ok(at.button(key="pool_claim").click().run())
     message = at.success[0].value
     assert "\\*\\*\\*\\*" in message and "****" not in message.replace("\\*", "")
+
+
+def test_checked_rows_go_back_to_the_pool_and_nothing_else(app_env, db):
+    from crm_core.models import Opportunity
+    from tests.apptest import login
+    from tests.factories import add_owned_opportunity
+
+    kept = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    returned = add_owned_opportunity(db, app_env, "rep_a1", 2)
+    db.commit()
+    at = login("bj_manager")
+    at.switch_page("pages/sales/board.py").run()
+    at.segmented_control(key="board_view").set_value("list").run()
+    at.session_state["board_pick"] = [returned.id]
+    at.run()
+    at.button(key="board_return").click().run()
+    assert not at.exception
+    db.expire_all()
+    assert db.get(Opportunity, returned.id).pool_state == "public"
+    assert db.get(Opportunity, kept.id).pool_state == "owned"
+    assert at.session_state["board_pick"] == []
+
+
+def test_a_new_filter_never_keeps_rows_checked_out_of_sight(app_env, db):
+    """Checked on one view, then the filter changes: the bulk actions reach nothing the
+    reader no longer sees checked."""
+    from tests.apptest import login
+    from tests.factories import add_owned_opportunity
+
+    mine = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    add_owned_opportunity(db, app_env, "rep_a2", 2)
+    db.commit()
+    at = login("bj_manager")
+    at.switch_page("pages/sales/board.py").run()
+    at.segmented_control(key="board_view").set_value("list").run()
+    at.session_state["board_pick"] = [mine.id]
+    at.run()
+    assert at.session_state["board_pick"] == [mine.id]
+    at.selectbox(key="board_f_owner").set_value(app_env.users["rep_a2"].id).run()
+    assert not at.exception
+    assert at.session_state["board_pick"] == []
+    assert at.button(key="board_return").disabled
