@@ -78,3 +78,13 @@ def test_a_new_filter_never_keeps_rows_checked_out_of_sight(app_env, db):
     assert not at.exception
     assert at.session_state["board_pick"] == []
     assert at.button(key="board_return").disabled
+
+
+def test_the_funnel_list_writes_times_to_the_minute_in_company_time(company):
+    from crm_core.platform.i18n import NC_
+
+    at = open_page("boss", FUNNEL, start="2026-03-01", end="2026-03-31")
+    at.selectbox(key="funnel_stage_zh").select(translate(NC_("stage", "Won"), "zh")).run()
+    created = list(at.dataframe[-1].value[translate(NC_("dash.col", "Created"), "zh")])
+    # Created 2 March 00:00 UTC: 08:00 in Shanghai, no seconds.
+    assert created == ["2026-03-02 08:00"]

@@ -11,7 +11,7 @@ import streamlit as st
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
-from ui.company_time import in_company_time
+from ui.company_time import show_time
 from ui.context import actor
 from ui.dashboards import filter_bar, pick, table
 from ui.db import session
@@ -137,7 +137,7 @@ if listed:
                 t("Rep"): o.owner or "",
                 t("Org unit"): o.unit or "",
                 t("Stage now"): stage_text(o.stage),
-                t(NC_("dash.col", "Created")): in_company_time(o.created_at),
+                t(NC_("dash.col", "Created")): show_time(o.created_at),
             }
             for o in listed
         ]
