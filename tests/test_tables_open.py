@@ -191,3 +191,21 @@ def test_home_due_rows_open_their_opportunity(app_env, db):
     assert len(due) == 2
     at = click(at, "home_due", 1)
     assert title(at).startswith(f"#{due[1]} ")
+
+
+def test_a_customer_opens_the_card_of_their_linked_lead(app_env, db):
+    from tests.test_customers import GOOD, apply_customer_import, csv_bytes, preview
+
+    lead = add_owned_opportunity(db, app_env, "rep_a1", 12345678).lead_id  # U1's phone
+    admin = app_env.actor(db, "admin")
+    apply_customer_import(db, admin, preview(db, admin, csv_bytes(GOOD)), "good_rows")
+    db.commit()
+    at = ok(login("admin"))
+    at.switch_page("pages/workspace/customers.py").run()
+    shown = ok(at).session_state["customers_rows_shown"]
+    assert lead in shown and None in shown  # U2 has no lead
+    at = click(at, "customers_rows", shown.index(lead))
+    assert title(at) == translate("Lead library", "zh")
+    assert at.session_state["leads_open"] == lead
+    assert any(f"#{lead}" in h.value for h in at.subheader)
+    assert "lead" not in at.query_params

@@ -12,7 +12,7 @@ import streamlit as st
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.platform.errors import CrmError
+from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines, list_options
 from crm_core.platform.permissions import Permission
@@ -26,6 +26,7 @@ from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 from ui.options import every, labels, stage_text
+from ui.query import query_id
 from ui.tables import pick_table
 
 _FILTER = "leads_filter"
@@ -170,6 +171,16 @@ def _pager(found: LeadPage) -> None:
 me = actor()
 if "leads_open_next" in st.session_state:
     st.session_state[_OPEN] = st.session_state.pop("leads_open_next")
+try:
+    # A link from another page (a customer's row) opens a lead's card: `?lead=12`, once.
+    linked = query_id("lead")
+except ValidationError as error:
+    show_error(error)
+    linked = None
+if "lead" in st.query_params:
+    del st.query_params["lead"]
+if linked is not None:
+    st.session_state[_OPEN] = linked
 st.title(t("Lead library"))
 show_flash()
 
