@@ -26,6 +26,7 @@ from ui.inputs import text_input
 from ui.options import choices, labels, option_text, stage_text
 from ui.query import MAX_ID
 from ui.sales import DETAIL_PAGE
+from ui.sms_send import lead_sms
 from ui.tables import open_table
 from ui.text import md
 
@@ -341,6 +342,10 @@ def show_lead_card(lead_id: int) -> None:
                     frame, ids, key=f"lead_card_{table.__name__}", open_page=DETAIL_PAGE
                 ):
                     st.caption(t("Click a row to open the opportunity."))
+                else:
+                    st.dataframe(frame, hide_index=True, width="stretch")
+        if me.can(Permission.SEND_SMS):
+            lead_sms(detail.id)
         if me.can(Permission.CREATE_LEADS):
             _edit(detail, choices("channel"), channel_labels)
             editable = [f for f in fields if f.active]

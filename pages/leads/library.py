@@ -27,6 +27,7 @@ from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 from ui.options import every, labels, stage_text
 from ui.query import query_id
+from ui.sms_send import send_panel
 from ui.tables import pick_table
 
 _FILTER = "leads_filter"
@@ -254,6 +255,10 @@ if me.can(Permission.EXPORT_LEADS):
     actions.append(("export", t("Export the checked leads") if picked else t("Export this search")))
 if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
     actions.append(("tag", t("Tag the checked leads") if picked else t("Tag this search")))
+if me.can(Permission.BULK_SMS):
+    actions.append(
+        ("sms", t("Send SMS to the checked leads") if picked else t("Send SMS to this search"))
+    )
 for code, title in actions:
     with st.expander(title):
         if code == "new":
@@ -262,5 +267,7 @@ for code, title in actions:
             export_panel(
                 target, st.session_state.get("leads_sort", "newest"), target_count, target_text
             )
+        elif code == "sms":
+            send_panel(key="leads_sms", lead_filter=target)
         else:
             bulk_tag_panel(target, target_count, target_text)
