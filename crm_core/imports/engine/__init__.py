@@ -3,6 +3,7 @@ are stored; `preview` and `apply` do the rest the same way for every import (see
 `crm_core.imports.engine.run`). Adding an import is writing a spec."""
 
 from crm_core.imports.engine.cells import MESSAGES
+from crm_core.imports.engine.model import ColumnReader
 from crm_core.imports.engine.run import (
     CUSTOM_PREFIX,
     Findings,
@@ -31,6 +32,7 @@ from crm_core.imports.file_import import MODES
 __all__ = [
     "CUSTOM_PREFIX",
     "KINDS",
+    "ColumnReader",
     "LIST_SEPARATORS",
     "MESSAGES",
     "MODES",
