@@ -141,7 +141,7 @@ def test_web_lead_attributes_land_in_custom_fields(db, clean_start):
     assert options.mapping["opportunity.lead_origin"] == "Lead Origin"
     assert options.mapping["lead.do_not_email"] == "Do Not Email"
     # The choice column's distinct values with their counts; `Select` and blanks are none.
-    listed = {v.key: v for v in value_columns(db, frame, options)["lead.specialization"]}
+    listed = {v.key: v for v in value_columns(db, admin, frame, options)["lead.specialization"]}
     assert set(listed) == set(SPECIALISATION_MAP)
     assert listed["finance management"].rows == sum(
         r["Specialization"] == "Finance Management" for r in rows

@@ -16,6 +16,7 @@ from crm_core.imports.engine.run import (
     missing,
     preview,
     rejected_rows_csv,
+    value_columns,
 )
 from crm_core.imports.engine.runs import PastRun, last_runs
 from crm_core.imports.engine.spec import (
@@ -53,4 +54,5 @@ __all__ = [
     "preview",
     "rejected_rows_csv",
     "split_list",
+    "value_columns",
 ]

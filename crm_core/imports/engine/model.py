@@ -114,12 +114,20 @@ class ColumnReader:
 
     def read(self, name: str) -> list[Any]:
         """Field `name`'s typed values; a cell that does not read as the field's kind (or a
-        required field left blank) rejects its row, unless the row is bad already."""
+        required field left blank) rejects its row."""
         values, problems = self._columns.read(name)
         for position, (key, params) in problems.items():
-            if position not in self.issues:
-                self.bad(position, name, key, **params)
+            self.bad(position, name, key, **params)
         return values
+
+    def typed(self, name: str) -> tuple[list[Any], dict[int, tuple[str, dict[str, Any]]]]:
+        """Field `name`'s typed values and the cells that do not read (position -> reason,
+        params), rejecting nothing: for a field whose cell matters only in some rows."""
+        return self._columns.read(name)
+
+    def default(self, name: str) -> Any:
+        """Field `name`'s value for the whole file (`ImportOptions.defaults`), or None."""
+        return self._columns.defaults.get(name)
 
     def bad(self, position: int, name: str, key: str, **params: Any) -> None:
         """Reject the row at `position`: field `name` ("" for the row), reason `key`."""

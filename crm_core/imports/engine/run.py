@@ -119,16 +119,7 @@ def preview(
     codes: dict[str, dict[str, str]] = {}  # filled by value mapping below
     reading = CellReading(actor, zone, company, codes, custom_fields, cells.blanks)
     columns = FileColumns(cells, mapping, fields, reading, defaults)
-    values: dict[str, list[ResolvedValue]] = {}
-    for spec_field in fields:
-        if mapping.get(spec_field.name) and spec_field.category:
-            values[spec_field.name] = resolve_values(
-                session,
-                spec.kind,
-                spec_field.category,
-                distinct_values(value_parts(spec_field, columns.text(spec_field.name))),
-                options.value_choices.get(spec_field.name),
-            )
+    values = _values(session, spec, fields, columns, options)
     codes.update({name: code_map(resolved) for name, resolved in values.items()})
 
     issues: Issues = {}
@@ -144,7 +135,7 @@ def preview(
                     custom.setdefault(position, {})[field_id] = value
     if spec.read_columns is not None:
         reader = ColumnReader(columns, numbers, codes, custom, issues, today, zone)
-        typed_rows = spec.read_columns(reader)
+        typed_rows = spec.read_columns(session, actor, reader)
     else:
         typed_rows = _read_rows(spec, fields, mapping, columns, numbers, issues, today)
     if spec.key:  # the first row wins, so the user sees which one a later row repeats
@@ -197,6 +188,54 @@ def preview(
         custom={numbers[p]: v for p, v in custom.items() if numbers[p] not in issues_of},
         details=found.details,
     )
+
+
+def _values(
+    session: Session,
+    spec: ImportSpec,
+    fields: list[FieldSpec],
+    columns: FileColumns,
+    options: ImportOptions,
+) -> dict[str, list[ResolvedValue]]:
+    """Each mapped option column's distinct values (parts of lists apart), their row counts
+    and the option each resolves to: the user's choice, a mapping remembered for the
+    spec's kind, or the option it reads as."""
+    values: dict[str, list[ResolvedValue]] = {}
+    for spec_field in fields:
+        if columns.mapping.get(spec_field.name) and spec_field.category:
+            values[spec_field.name] = resolve_values(
+                session,
+                spec.kind,
+                spec_field.category,
+                distinct_values(value_parts(spec_field, columns.text(spec_field.name))),
+                options.value_choices.get(spec_field.name),
+            )
+    return values
+
+
+def value_columns(
+    session: Session,
+    actor: Actor,
+    spec: ImportSpec,
+    frame: pd.DataFrame,
+    options: ImportOptions | None = None,
+) -> dict[str, list[ResolvedValue]]:
+    """What value mapping lists for a file, without the rest of a preview: each mapped
+    option column's distinct values with their row counts and options. The mapping is
+    taken as given (guessed when None) and not checked."""
+    options = options or ImportOptions()
+    actor.require(spec.permission)
+    fields, custom_fields = spec_fields(session, actor, spec)
+    synonyms = {f.name: f.synonyms for f in fields}
+    mapping = dict(
+        guess_mapping(frame.columns, synonyms) if options.mapping is None else options.mapping
+    )
+    mapping = {n: (c if c in frame.columns else None) for n, c in mapping.items() if n in synonyms}
+    cells = FileCells(frame, options.placeholders)
+    company = company_zone(session)
+    reading = CellReading(actor, company, company, {}, custom_fields, cells.blanks)
+    columns = FileColumns(cells, mapping, fields, reading, {})
+    return _values(session, spec, fields, columns, options)
 
 
 def _read_rows(
@@ -372,4 +411,5 @@ __all__ = [
     "missing",
     "preview",
     "rejected_rows_csv",
+    "value_columns",
 ]

@@ -109,9 +109,9 @@ class WriteOutcome:
 # was given reasons for is bad; it still goes to the check when read returns it, so a bad
 # row gets every reason at once.
 ReadRow = Callable[["RowReader"], Any]
-# spec.read_columns(reader) -> the typed rows of the whole file at once, built column by
+# spec.read_columns(session, actor, reader) -> the typed rows of the whole file at once, built column by
 # column (a large file through a set-based service); rows are rejected with `reader.bad`.
-ReadColumns = Callable[["ColumnReader"], list[Any]]
+ReadColumns = Callable[[Session, Actor, "ColumnReader"], list[Any]]
 # spec.check_file(session, actor, frame, options) -> None; refuses (raises) a file or a
 # mapping that cannot be imported at all, in the import's own words, before any row is read.
 CheckFile = Callable[[Session, Actor, Any, "ImportOptions"], None]
