@@ -176,6 +176,18 @@ class ImportSpec:
     # Record a run that all or nothing refused too (audit entry with `refused`), so the
     # run list shows it.
     record_refused: bool = False
+    # (field, other): the field takes the other's column when the headers name none of its
+    # own (a web lead export's lead number is its name too).
+    shared_guess: tuple[tuple[str, str], ...] = ()
+    # Fields the page offers a value for the whole file (`ImportOptions.defaults`): rows
+    # whose cell is blank, or a file without the column, take it.
+    file_defaults: tuple[str, ...] = ()
+    # mapping_problems(mapping, defaults) -> why the mapping cannot work, in the import's
+    # own words (messages without parameters); the page shows them instead of the engine's
+    # "Choose a column for ...".
+    mapping_problems: Callable[[Mapping[str, str | None], Mapping[str, Any]], list[str]] | None = (
+        None
+    )
 
     def __post_init__(self) -> None:
         if self.custom_entity is not None and not self.custom_entities:

@@ -40,6 +40,7 @@ from crm_core.imports.leads.columns import (
 )
 from crm_core.imports.leads.spec import (
     ALREADY_IMPORTED,
+    CATEGORIES,
     LEADS,
     MAX_ROWS,
     ImportCollision,
@@ -58,6 +59,8 @@ from crm_core.platform.permissions import DataScope, Permission
 
 __all__ = [
     "ALREADY_IMPORTED",
+    "CATEGORIES",
+    "IntakeFindings",
     "COLUMNS",
     "LEADS",
     "LEAD_FIELDS",

@@ -7,7 +7,7 @@ before left out (`repeats`), each row's stage, close and owner on the opportunit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,7 @@ class IntakeFindings:
     revenue: int = 0
 
 
-def problems(mapping: dict[str, str | None], defaults: dict[str, Any]) -> list[str]:
+def problems(mapping: Mapping[str, str | None], defaults: Mapping[str, Any]) -> list[str]:
     """Why a mapping (with the values for the whole file) cannot work: messages, or nothing."""
     found = []
     if not mapping.get("name"):
@@ -227,6 +227,7 @@ def write_leads(session: Session, actor: Actor, preview: Preview) -> WriteOutcom
     counts["rejected"] = len(preview.rejected) + len(found.rejected)
     return WriteOutcome(
         counts,
+        {"total_rows": preview.total_rows},
         failed=failed,
         result=seen,
         entity_targets={"lead": leads, "opportunity": opportunities},
@@ -249,6 +250,9 @@ LEADS = ImportSpec(
     custom_entities=ENTITIES,
     check_file=check_file,
     record_refused=True,
+    file_defaults=("channel", "business_line"),
+    shared_guess=(("name", "external_id"),),
+    mapping_problems=problems,
 )
 
 __all__ = [
