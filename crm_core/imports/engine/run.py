@@ -301,7 +301,12 @@ def apply(
         return _refused(session, actor, spec, preview, mode)
     with one_transaction(session, spec.concurrent):
         step(0.05)
-        outcome = spec.write(session, actor, preview)
+        if spec.write_progress:
+            outcome = spec.write(  # type: ignore[call-arg]
+                session, actor, preview, progress=lambda done: step(0.05 + 0.75 * done)
+            )
+        else:
+            outcome = spec.write(session, actor, preview)
         step(0.8)
         if all_or_nothing_refuses(mode, outcome.failed):
             session.rollback()  # nothing to commit: the block ends here

@@ -176,6 +176,9 @@ class ImportSpec:
     # Record a run that all or nothing refused too (audit entry with `refused`), so the
     # run list shows it.
     record_refused: bool = False
+    # The write takes `progress=` (a callable hearing the fraction of the write done), for
+    # a long write the page's progress bar follows.
+    write_progress: bool = False
     # (field, other): the field takes the other's column when the headers name none of its
     # own (a web lead export's lead number is its name too).
     shared_guess: tuple[tuple[str, str], ...] = ()

@@ -7,7 +7,7 @@ before left out (`repeats`), each row's stage, close and owner on the opportunit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +191,12 @@ def check_leads(
     return [row for row in rows if row.category]
 
 
-def write_leads(session: Session, actor: Actor, preview: Preview) -> WriteOutcome:
+def write_leads(
+    session: Session,
+    actor: Actor,
+    preview: Preview,
+    progress: Callable[[float], None] | None = None,
+) -> WriteOutcome:
     """The intake for real over the previewed rows (rows imported before left out), the paid
     orders of won rows, and the ids each row's custom values go onto. A row the intake now
     rejects (the data changed since the preview) is handed back as failed."""
@@ -202,6 +207,7 @@ def write_leads(session: Session, actor: Actor, preview: Preview) -> WriteOutcom
         [row.input for row in rows],
         source="import",
         openings=openings_for(rows),
+        progress=progress,
     )
     found = Findings(preview.mapping)
     seen = sort_intake(actor, rows, result, found)
@@ -253,6 +259,7 @@ LEADS = ImportSpec(
     file_defaults=("channel", "business_line"),
     shared_guess=(("name", "external_id"),),
     mapping_problems=problems,
+    write_progress=True,
 )
 
 __all__ = [
