@@ -525,7 +525,7 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
     "crm_core.imports.engine.fields.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
     "crm_core.imports.engine.fields.spec_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
-    "crm_core.imports.engine.run.value_columns": exempt(
+    "crm_core.imports.engine.values.value_columns": exempt(
         "no_rows", "a file's distinct option values and the options they map onto"
     ),
     "crm_core.imports.engine.runs.last_runs": exempt(

@@ -27,10 +27,10 @@ from crm_core.imports.engine.fields import (
     checked_defaults,
     import_fields,
     spec_fields,
-    value_parts,
 )
 from crm_core.imports.engine.model import ColumnReader, Findings, ImportRun, Preview, RowReader
 from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec, WriteOutcome
+from crm_core.imports.engine.values import option_values, value_columns
 from crm_core.imports.file_import import (
     FieldIssue,
     FileCells,
@@ -46,11 +46,8 @@ from crm_core.imports.file_import import (
 from crm_core.imports.file_import import rejected_rows_csv as _rejected_csv
 from crm_core.imports.tabular import guess_mapping
 from crm_core.imports.value_mapping import (
-    ResolvedValue,
     code_map,
-    distinct_values,
     remember_values,
-    resolve_values,
 )
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
@@ -119,7 +116,7 @@ def preview(
     codes: dict[str, dict[str, str]] = {}  # filled by value mapping below
     reading = CellReading(actor, zone, company, codes, custom_fields, cells.blanks)
     columns = FileColumns(cells, mapping, fields, reading, defaults)
-    values = _values(session, spec, fields, columns, options)
+    values = option_values(session, spec, fields, columns, options)
     codes.update({name: code_map(resolved) for name, resolved in values.items()})
 
     issues: Issues = {}
@@ -188,54 +185,6 @@ def preview(
         custom={numbers[p]: v for p, v in custom.items() if numbers[p] not in issues_of},
         details=found.details,
     )
-
-
-def _values(
-    session: Session,
-    spec: ImportSpec,
-    fields: list[FieldSpec],
-    columns: FileColumns,
-    options: ImportOptions,
-) -> dict[str, list[ResolvedValue]]:
-    """Each mapped option column's distinct values (parts of lists apart), their row counts
-    and the option each resolves to: the user's choice, a mapping remembered for the
-    spec's kind, or the option it reads as."""
-    values: dict[str, list[ResolvedValue]] = {}
-    for spec_field in fields:
-        if columns.mapping.get(spec_field.name) and spec_field.category:
-            values[spec_field.name] = resolve_values(
-                session,
-                spec.kind,
-                spec_field.category,
-                distinct_values(value_parts(spec_field, columns.text(spec_field.name))),
-                options.value_choices.get(spec_field.name),
-            )
-    return values
-
-
-def value_columns(
-    session: Session,
-    actor: Actor,
-    spec: ImportSpec,
-    frame: pd.DataFrame,
-    options: ImportOptions | None = None,
-) -> dict[str, list[ResolvedValue]]:
-    """What value mapping lists for a file, without the rest of a preview: each mapped
-    option column's distinct values with their row counts and options. The mapping is
-    taken as given (guessed when None) and not checked."""
-    options = options or ImportOptions()
-    actor.require(spec.permission)
-    fields, custom_fields = spec_fields(session, actor, spec)
-    synonyms = {f.name: f.synonyms for f in fields}
-    mapping = dict(
-        guess_mapping(frame.columns, synonyms) if options.mapping is None else options.mapping
-    )
-    mapping = {n: (c if c in frame.columns else None) for n, c in mapping.items() if n in synonyms}
-    cells = FileCells(frame, options.placeholders)
-    company = company_zone(session)
-    reading = CellReading(actor, company, company, {}, custom_fields, cells.blanks)
-    columns = FileColumns(cells, mapping, fields, reading, {})
-    return _values(session, spec, fields, columns, options)
 
 
 def _read_rows(
