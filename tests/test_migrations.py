@@ -247,7 +247,7 @@ def test_0019_keeps_every_lead_import_run_in_the_audit_log(scratch_connection):
     conn = scratch_connection
     config = alembic_config()
     config.attributes["connection"] = conn
-    command.upgrade(config, "0020")
+    command.upgrade(config, "0022")
     for run_id, filename, status in ((1, "a.csv", "done"), (2, "b.csv", "refused")):
         conn.execute(
             text(
@@ -283,6 +283,6 @@ def test_0019_keeps_every_lead_import_run_in_the_audit_log(scratch_connection):
         ("b.csv", "refused", 2),
     ]
     assert runs[1].counts["rejected"] == 1
-    command.downgrade(config, "0020")
+    command.downgrade(config, "0022")
     conn.commit()
     assert "lead_import" in _tables(conn)

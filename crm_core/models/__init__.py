@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
     RULE_KINDS,
@@ -54,6 +55,11 @@ from crm_core.models.sms import (
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "CALL_RESULTS",
+    "CALL_STATES",
+    "CallLine",
+    "CallRecord",
+    "CallSeat",
     "MESSAGE_STATUSES",
     "TEMPLATE_PURPOSES",
     "TEMPLATE_STATES",

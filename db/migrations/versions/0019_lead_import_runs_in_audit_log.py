@@ -5,7 +5,7 @@ shape those entries have (`{"filename", "status", <count>: n}`), so the run list
 earlier run.
 
 Revision ID: 0019
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-05 13:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | Sequence[str] | None = "0020"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
