@@ -19,7 +19,7 @@ from crm_core.models.custom_field import (
     OpportunityFieldValue,
 )
 from crm_core.models.dashboards import HistoryImport, MarketingSpend
-from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
+from crm_core.models.lead import Customer, Lead, LeadTag
 from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, ImportValueMap, MetadataOption, Setting
 from crm_core.models.opportunity import (
@@ -102,7 +102,6 @@ __all__ = [
     "INTENTION_LEVELS",
     "ImportValueMap",
     "Lead",
-    "LeadImport",
     "LeadTag",
     "LoginEvent",
     "MetadataOption",

@@ -893,6 +893,12 @@ LABELS: dict[str, dict[str, str]] = {
 
 # Notices whose words follow their count (`params["count"]`): shown with `ntranslate`
 # instead of LABELS["notice"], so one opportunity does not read as "1 opportunities".
+# The lead import runs on the import engine as the spec kind "leads" (also the kind its value
+# mappings are remembered under): the engine's page flow names its fields and categories by
+# the families `leads.column` and `leads.category`, the lead import's own.
+LABELS["leads.column"] = LABELS["lead_import.field"]
+LABELS["leads.category"] = LABELS["lead_import.count"]
+
 NOTICE_PLURALS: dict[str, tuple[str, str]] = {
     "collision.colleagues": NP_(
         "{by} brought in {n} person your team already follows up; the inquiry was logged on the opportunity.",
