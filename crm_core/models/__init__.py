@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.circulation import (
     JOB_NAMES,
     RULE_KINDS,
@@ -45,6 +46,10 @@ from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferReq
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiRateWindow",
+    "ApiReceipt",
     "CustomField",
     "FIELD_ENTITIES",
     "FIELD_KINDS",
