@@ -97,7 +97,7 @@ def error_response(
 
 def _field_of(location: tuple) -> str | None:
     """`("body", "leads", 3, "phone")` -> `leads[3].phone`."""
-    parts = [p for p in location if p != "body"]
+    parts = [p for p in location[1:]] if location[:1] in (("body",), ("header",)) else []
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -123,7 +123,10 @@ async def on_invalid(request: Request, error: RequestValidationError) -> JSONRes
         language_of(request),
         422,
         BAD_INPUT,
-        field=_field_of(tuple(first.get("loc", ()))),
+        # A body that is no JSON at all has no field (its location is a position).
+        field=None
+        if first.get("type") == "json_invalid"
+        else _field_of(tuple(first.get("loc", ()))),
         detail=detail,
     )
 
