@@ -26,7 +26,7 @@ TOO_MANY = N_("Too many requests for this API key; try again in {seconds} s.")
 SERVER_FAULT = N_("Something went wrong on our side; the request was not taken in.")
 NOT_FOUND = N_("There is nothing at this address.")
 WRONG_METHOD = N_("This address does not take this method.")
-BAD_KEY_HEADER = N_("An Idempotency-Key has 1 to {max} characters.")
+UNREADABLE = N_("The body cannot be read as JSON.")
 
 _CODES = {
     400: "bad_request",
@@ -132,6 +132,8 @@ async def on_invalid(request: Request, error: RequestValidationError) -> JSONRes
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 400:  # a body that is not even text: as any body that is no JSON
+        return error_response(language_of(request), 422, UNREADABLE)
     message = {404: NOT_FOUND, 405: WRONG_METHOD}.get(error.status_code, SERVER_FAULT)
     return error_response(language_of(request), error.status_code, message)
 
