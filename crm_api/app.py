@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crm_api.arrivals import Arrivals
 from crm_api.errors import ApiError, on_api_error, on_fault, on_http_error, on_invalid
 from crm_api.intake import engine_of, grant_for, take_leads
 from crm_api.limits import BODY_LIMIT, BodyChecks
@@ -67,6 +68,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         description="Leads from web forms, chat widgets and ad platforms. See docs/api.md.",
     )
     app.state.engine = engine if engine is not None else get_engine()
+    app.state.arrivals = Arrivals(app.state)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

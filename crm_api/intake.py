@@ -14,7 +14,6 @@ from sqlmodel import Session
 from crm_api.answers import api_lead, lead_answer, single_status
 from crm_api.errors import TOO_MANY, ApiError, error_body, language_of
 from crm_api.schemas import LeadIn
-from crm_core.circulation.dispatch import dispatch_arrivals
 from crm_core.leads.api_idempotency import (
     IdempotencyConflict,
     KeptAnswer,
@@ -31,7 +30,6 @@ from crm_core.leads.api_keys import (
     count_request,
 )
 from crm_core.leads.intake import OUTCOME_STATUSES
-from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 
 log = logging.getLogger("crm_api")
@@ -117,17 +115,6 @@ def take_leads(
                     continue
                 raise ApiError(409, error.key, **error.params) from None
         if result.new_opportunity_ids:
-            background.add_task(dispatch_now, engine, result.new_opportunity_ids)
+            background.add_task(request.app.state.arrivals.dispatch, result.new_opportunity_ids)
         return JSONResponse(body, status)
     raise ApiError(409, AT_THE_SAME_MOMENT)  # unreachable: the last attempt raises
-
-
-def dispatch_now(engine: Engine, opportunity_ids: list[int]) -> None:
-    """Dispatch the new opportunities by the rules in their own transaction. A failure
-    leaves them waiting for the worker's periodic dispatch."""
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            dispatch_arrivals(session, Actor.system(), opportunity_ids)
-            session.commit()
-    except Exception:  # noqa: BLE001 - the worker dispatches what this missed
-        log.exception("dispatch on arrival failed for %d opportunities", len(opportunity_ids))

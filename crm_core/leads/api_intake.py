@@ -88,11 +88,16 @@ class ApiIntakeResult:
 def check_scope(session: Session, grant: ApiGrant, leads: Sequence[ApiLead]) -> None:
     """Raise OutsideKeyScope for the first lead naming a known channel or business line the
     key does not hold. Unknown ones pass: the intake rejects them per lead."""
-    channels = active_channels(session)
     lines = lines_of(session, [item.lead for item in leads])
+    channels: dict[str, str] | None = None
     for index, item in enumerate(leads):
         raw = (text(item.lead.channel) or "").lower()
-        code = channels.get(raw) or channels.get(fold(raw))
+        if raw in grant.channels:
+            code = raw  # the key's own code (the intake refuses it if it was disabled)
+        else:
+            # A label or another spelling: read the list (once) to know which channel it is.
+            channels = active_channels(session) if channels is None else channels
+            code = channels.get(raw) or channels.get(fold(raw))
         if code is not None and code not in grant.channels:
             raise OutsideKeyScope(field="channel", index=index, value=code)
         for given in item.lead.business_line_codes or ():
