@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -85,13 +85,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     def post_lead(
         lead: LeadIn,
         request: Request,
-        background: BackgroundTasks,
         grant: Annotated[ApiGrant, Depends(authenticated)],
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """201 for a new lead or opportunity, 200 for a collision or a duplicate, 422 when
         the lead is refused (the body says why and which field)."""
-        return take_leads(request, background, grant, [lead], idempotency_key, single=True)
+        return take_leads(request, grant, [lead], idempotency_key, single=True)
 
     @app.post(
         "/v1/leads:batch",
@@ -102,12 +101,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     def post_leads(
         batch: LeadBatchIn,
         request: Request,
-        background: BackgroundTasks,
         grant: Annotated[ApiGrant, Depends(authenticated)],
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """One answer per lead, in order; a refused lead does not stop the others."""
-        return take_leads(request, background, grant, batch.leads, idempotency_key, single=False)
+        return take_leads(request, grant, batch.leads, idempotency_key, single=False)
 
     @app.get(
         "/v1/health", response_model=Health, responses={503: {"model": Health}}, summary="Health"

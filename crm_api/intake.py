@@ -1,12 +1,13 @@
 """The two intake endpoints' work: authenticate and count the key, claim the
 `Idempotency-Key`, take the leads in through the core in one transaction, keep the answer,
-and dispatch the new opportunities in a second transaction right after the commit."""
+and hand the new opportunities to this process's dispatch on arrival (`crm_api.arrivals`),
+which dispatches them in a transaction of their own right after the commit."""
 
 from __future__ import annotations
 
 import logging
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -61,7 +62,6 @@ def _replay(kept: KeptAnswer) -> JSONResponse:
 
 def take_leads(
     request: Request,
-    background: BackgroundTasks,
     grant: ApiGrant,
     items: list[LeadIn],
     idempotency_key: str | None,
@@ -114,7 +114,6 @@ def take_leads(
                 if error.key == AT_THE_SAME_MOMENT and attempt + 1 < ATTEMPTS:
                     continue
                 raise ApiError(409, error.key, **error.params) from None
-        if result.new_opportunity_ids:
-            background.add_task(request.app.state.arrivals.dispatch, result.new_opportunity_ids)
+        request.app.state.arrivals.hand_over(result.new_opportunity_ids)
         return JSONResponse(body, status)
     raise ApiError(409, AT_THE_SAME_MOMENT)  # unreachable: the last attempt raises

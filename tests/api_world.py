@@ -28,12 +28,20 @@ class ApiWorld:
         return {"Authorization": f"Bearer {self.token}"}
 
     def post(self, lead: dict, **headers: str):
-        return self.client.post("/v1/leads", json=lead, headers={**self.headers, **headers})
+        answer = self.client.post("/v1/leads", json=lead, headers={**self.headers, **headers})
+        self.settle()
+        return answer
 
     def batch(self, leads: list[dict], **headers: str):
-        return self.client.post(
+        answer = self.client.post(
             "/v1/leads:batch", json={"leads": leads}, headers={**self.headers, **headers}
         )
+        self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Wait (at most a second) for the dispatch of what the last request brought."""
+        assert self.client.app.state.arrivals.settle(1.0), "not dispatched within a second"
 
 
 def lead(number: int = 1, **fields) -> dict:
