@@ -11,7 +11,7 @@ from sqlmodel import select
 from crm_api.errors import SERVER_FAULT, TOO_LARGE, TOO_MANY
 from crm_api.limits import BODY_LIMIT
 from crm_core.leads.api_keys import KEY_REFUSED, revoke_api_key, rotate_api_key
-from crm_core.models import ApiKey, Lead
+from crm_core.models import ApiKey, ApiRateWindow, Lead
 from crm_core.platform import clock
 from crm_core.platform.i18n import translate
 from tests.api_world import build_api_world, lead
@@ -145,6 +145,11 @@ def test_over_the_limit_429_with_retry_after_until_the_minute_ends(world, commit
     assert world.post(lead(9)).status_code == 201
     committed_db.expire_all()
     assert committed_db.get(ApiKey, world.key_id).last_used_at == clock.now()
+    # A minute's counter is kept for an hour, then the key's next new minute clears it.
+    clock.advance(timedelta(hours=2))
+    assert world.post(lead(10)).status_code == 201
+    windows = committed_db.exec(select(ApiRateWindow.window_start)).all()
+    assert list(windows) == [clock.now().replace(second=0, microsecond=0)]
 
 
 def test_an_unexpected_fault_is_a_plain_500(world, monkeypatch):

@@ -42,6 +42,7 @@ TOKEN_START = "crm_"
 DEFAULT_REQUESTS_PER_MINUTE = 600
 MAX_REQUESTS_PER_MINUTE = 100_000
 WINDOW = timedelta(minutes=1)
+KEEP_WINDOWS = timedelta(hours=1)
 
 KEY_REFUSED = N_("The API key is missing, unknown or revoked.")
 
@@ -281,6 +282,14 @@ def count_request(session: Session, grant: ApiGrant) -> int | None:
         set_={"requests": table.c.requests + 1},
     ).returning(table.c.requests)
     count = session.connection().execute(statement).scalar_one()
+    if count == 1:
+        # The key's first request of a minute clears its counters of the hour before.
+        windows = ApiRateWindow.__table__
+        session.connection().execute(
+            windows.delete().where(
+                windows.c.api_key_id == grant.key_id, windows.c.window_start < start - KEEP_WINDOWS
+            )
+        )
     if count > grant.requests_per_minute:
         return max(1, math.ceil((start + WINDOW - now).total_seconds()))
     session.connection().execute(
@@ -289,9 +298,3 @@ def count_request(session: Session, grant: ApiGrant) -> int | None:
         .values(last_used_at=now)
     )
     return None
-
-
-def forget_old_windows(session: Session, before: datetime) -> None:
-    """Delete the request counters of windows that ended before `before`."""
-    table = ApiRateWindow.__table__
-    session.connection().execute(table.delete().where(table.c.window_start < before - WINDOW))
