@@ -65,6 +65,14 @@ def test_a_retry_by_external_id_writes_nothing(world, committed_db):
     assert _count(committed_db, Lead) == 1 and _count(committed_db, FollowUp) == 1
 
 
+def test_a_refused_lead_may_be_sent_again_corrected(world, committed_db):
+    refused = world.post(lead(1, phone="12", external_id="ad-9"))
+    assert refused.status_code == 422
+    again = world.post(lead(1, external_id="ad-9"))
+    assert again.status_code == 201 and again.json()["status"] == "created"
+    assert world.post(lead(1, external_id="ad-9")).json()["status"] == "duplicate"
+
+
 def _fire(world, body, headers, path="/v1/leads"):
     """The same request from several threads at once, each with its own client."""
     app = create_app(world.client.app.state.engine)

@@ -216,7 +216,8 @@ def _received(
 
 
 def _remember_leads(session, grant, leads, outcomes, fresh) -> None:
-    """Point each new receipt at the lead its external id became."""
+    """Point each new receipt at the lead its external id became; drop the receipts of
+    refused leads, so the source may send them again corrected."""
     pairs = {}
     for index, item in enumerate(leads):
         ext = text(item.lead.external_id)
@@ -224,6 +225,13 @@ def _remember_leads(session, grant, leads, outcomes, fresh) -> None:
         if ext in fresh and outcome is not None and outcome.lead_id is not None:
             pairs.setdefault(ext, outcome.lead_id)
     table = ApiReceipt.__table__
+    refused = [ext for ext in fresh if ext not in pairs]
+    if refused:
+        session.connection().execute(
+            table.delete().where(
+                table.c.api_key_id == grant.key_id, col(table.c.external_id).in_(refused)
+            )
+        )
     for ext, lead_id in pairs.items():
         session.connection().execute(
             update(table)
