@@ -111,9 +111,12 @@ def take_leads(
                 raise ApiError(403, error.key, field=where, **params) from None
             except ValidationError as error:
                 session.rollback()
-                if error.key == AT_THE_SAME_MOMENT and attempt + 1 < ATTEMPTS:
-                    continue
-                raise ApiError(409, error.key, **error.params) from None
+                if error.key != AT_THE_SAME_MOMENT:
+                    params = dict(error.params)
+                    raise ApiError(422, error.key, field=params.get("field"), **params) from None
+                if attempt + 1 < ATTEMPTS:
+                    continue  # the retry finds the person the other request stored
+                raise ApiError(409, error.key) from None
         request.app.state.arrivals.hand_over(result.new_opportunity_ids)
         return JSONResponse(body, status)
     raise ApiError(409, AT_THE_SAME_MOMENT)  # unreachable: the last attempt raises
