@@ -64,7 +64,8 @@ class ApiError(Exception):
         field: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
-        **params: Any,
+        params: dict[str, Any] | None = None,
+        **more: Any,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -72,7 +73,8 @@ class ApiError(Exception):
         self.field = field
         self.code = code or _CODES.get(status, "error")
         self.headers = headers
-        self.params = params
+        # The message's fields (`params` may hold one named `field`, as core errors do).
+        self.params = {**(params or {}), **more}
 
 
 def error_body(code: str, message: str, field: str | None) -> dict:
@@ -87,9 +89,10 @@ def error_response(
     field: str | None = None,
     code: str | None = None,
     headers: dict[str, str] | None = None,
-    **params: Any,
+    params: dict[str, Any] | None = None,
+    **more: Any,
 ) -> JSONResponse:
-    text = translate(message, language, **params)
+    text = translate(message, language, **{**(params or {}), **more})
     return JSONResponse(
         error_body(code or _CODES.get(status, "error"), text, field), status, headers=headers
     )
@@ -112,7 +115,7 @@ async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
         field=error.field,
         code=error.code,
         headers=error.headers,
-        **error.params,
+        params=error.params,
     )
 
 

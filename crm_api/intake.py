@@ -108,12 +108,12 @@ def take_leads(
                 index, field = params.pop("index"), params.pop("field")
                 where = field if single else f"leads[{index}].{field}"
                 where = where.replace("business_line_codes", "business_lines")
-                raise ApiError(403, error.key, field=where, **params) from None
+                raise ApiError(403, error.key, field=where, params=params) from None
             except ValidationError as error:
                 session.rollback()
                 if error.key != AT_THE_SAME_MOMENT:
-                    params = dict(error.params)
-                    raise ApiError(422, error.key, field=params.get("field"), **params) from None
+                    field = error.params.get("field")
+                    raise ApiError(422, error.key, field=field, params=error.params) from None
                 if attempt + 1 < ATTEMPTS:
                     continue  # the retry finds the person the other request stored
                 raise ApiError(409, error.key) from None

@@ -168,3 +168,17 @@ def test_an_unexpected_fault_is_a_plain_500(world, monkeypatch):
 def test_unknown_address_and_method(world):
     _error(world.client.get("/v1/nothing"), 404, "not_found")
     _error(world.client.get("/v1/leads"), 405, "method_not_allowed")
+
+
+def test_a_core_refusal_naming_its_field_is_a_422(world, monkeypatch):
+    import crm_api.intake
+    from crm_core.platform.errors import ValidationError
+
+    def refuse(*_args, **_kwargs):
+        raise ValidationError("{field} has at most {max} characters.", field="name", max=120)
+
+    monkeypatch.setattr(crm_api.intake, "receive_leads", refuse)
+    error = _error(world.post(lead(1)), 422, "invalid", "name")
+    assert error["message"] == translate(
+        "{field} has at most {max} characters.", "en", field="name", max=120
+    )
