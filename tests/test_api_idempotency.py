@@ -23,7 +23,9 @@ THREADS = 6
 @pytest.fixture
 def world(committed_db, engine):
     clock.freeze(datetime(2027, 3, 2, 2, 0))
-    yield build_api_world(committed_db, engine)
+    world = build_api_world(committed_db, engine)
+    yield world
+    world.settle()  # nothing left dispatching into the next test
     clock.reset()
 
 
@@ -82,7 +84,9 @@ def _fire(world, body, headers, path="/v1/leads"):
             return client.post(path, json=body, headers={**world.headers, **headers})
 
     with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(send, range(THREADS)))
+        answers = list(pool.map(send, range(THREADS)))
+    assert app.state.arrivals.settle(5.0)  # nothing left dispatching into the next test
+    return answers
 
 
 def test_concurrent_retries_with_the_header_make_one_lead(world, committed_db):

@@ -18,7 +18,9 @@ from tests.api_world import build_api_world, lead
 @pytest.fixture
 def world(committed_db, engine):
     clock.freeze(datetime(2027, 3, 2, 2, 0))  # 10:00 in Beijing, a Monday
-    yield build_api_world(committed_db, engine)
+    world = build_api_world(committed_db, engine)
+    yield world
+    world.settle()  # nothing left dispatching into the next test
     clock.reset()
 
 

@@ -22,7 +22,9 @@ ZH = {"Accept-Language": "zh"}
 @pytest.fixture
 def world(committed_db, engine):
     clock.freeze(datetime(2027, 3, 2, 2, 0, 10))
-    yield build_api_world(committed_db, engine, requests_per_minute=3)
+    world = build_api_world(committed_db, engine, requests_per_minute=3)
+    yield world
+    world.settle()  # nothing left dispatching into the next test
     clock.reset()
 
 

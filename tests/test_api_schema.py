@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -42,7 +43,9 @@ def world(committed_db, engine):
     clock.freeze(datetime(2027, 3, 2, 2, 0))
     placeholder = APP.state.engine
     APP.state.engine = engine
-    yield build_api_world(committed_db, engine, requests_per_minute=100_000)
+    world = build_api_world(committed_db, engine, requests_per_minute=100_000)
+    world.client = TestClient(APP, raise_server_exceptions=False)  # the app schemathesis calls
+    yield world
     APP.state.engine = placeholder
     clock.reset()
 
@@ -57,3 +60,4 @@ def world(committed_db, engine):
 )
 def test_the_api_keeps_its_document(case, world):
     case.call_and_validate(headers=world.headers, checks=CHECKS)
+    world.settle()
