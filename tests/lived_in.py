@@ -58,6 +58,8 @@ from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.stages import change_stage, next_stages
 from crm_core.sales.transfers import decide_transfer, list_transfer_requests, request_transfer
 from crm_core.sales.trials import book_trial, mark_trial
+from crm_core.sms import sending as sms_sending
+from crm_core.sms.templates import list_templates
 from db.seed import seed_database
 from db.seed.rules import add_demo_rules
 from tests.conftest import empty_database
@@ -368,6 +370,20 @@ def act_payment_file(session: Session, world: World, a: int, b: int, c: int) -> 
     import_engine.apply(session, actor, PAYMENTS, preview, ("good_rows", "all_or_nothing")[c % 2])
 
 
+def act_sms(session: Session, world: World, a: int, b: int, c: int) -> None:
+    # A rep texts one of their leads with an approved template, or records an opt-out.
+    rep, actor = _rep(session, world, a)
+    opportunity = _pick(_own_open(session, rep), b)
+    templates = list_templates(session, actor)
+    if opportunity is None or not templates:
+        return
+    if c % 5 == 0:
+        sms_sending.opt_out(session, actor, opportunity.lead_id)
+        return
+    template = _pick(templates, c)
+    sms_sending.send_sms(session, actor, template.id, lead_id=opportunity.lead_id)
+
+
 def act_time_passes(session: Session, world: World, a: int, b: int, c: int) -> None:
     # Hours or days pass with the worker running its jobs, as it does beside the console.
     step = timedelta(hours=1 + c % 30)
@@ -397,6 +413,7 @@ ACTIONS: dict[str, Callable[[Session, World, int, int, int], None]] = {
     "rule_edit": act_rule_edit,
     "import": act_import,
     "time_passes": act_time_passes,
+    "sms": act_sms,
 }
 
 action_strategy = st.tuples(

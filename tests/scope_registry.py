@@ -82,6 +82,8 @@ from crm_core.platform import audit, notices
 from crm_core.platform.actor import Actor
 from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
 from crm_core.sales import detail as opportunity_detail
+from crm_core.sms import log as sms_log
+from crm_core.sms import sending as sms_sending
 from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
 
 # The package exports functions named like these modules: import the modules themselves.
@@ -1386,5 +1388,91 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.sales.workbench.team_backlog": one(
         H(lambda c: workbench.team_backlog(c.session, c.actor))
+    ),
+    # SMS
+    "crm_core.sms.sending.preview_send": cases(
+        one_lead=R(
+            lambda c: sms_sending.preview_send(
+                c.session, c.actor, c.id("sms_template"), lead_id=c.id("sh_owned_lead")
+            )
+        ),
+        search=H(
+            lambda c: sms_sending.preview_send(
+                c.session, c.actor, c.id("sms_template"), lead_filter=lead_search.LeadFilter()
+            ),
+            project=lambda p: {k: v for k, v in p.items() if k != "template_id"},
+        ),
+    ),
+    "crm_core.sms.sending.send_sms": cases(
+        one_lead=R(
+            lambda c: sms_sending.send_sms(
+                c.session, c.actor, c.id("sms_template"), lead_id=c.id("sh_owned_lead")
+            )
+        ),
+        search=H(
+            lambda c: sms_sending.send_sms(
+                c.session, c.actor, c.id("sms_template"), lead_filter=lead_search.LeadFilter()
+            ),
+            project=lambda r: {k: v for k, v in r.items() if k != "batch_id"},
+        ),
+    ),
+    "crm_core.sms.sending.opt_out": one(
+        R(lambda c: sms_sending.opt_out(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    "crm_core.sms.sending.opt_in": one(
+        R(lambda c: sms_sending.opt_in(c.session, c.actor, c.id("sh_public_lead")))
+    ),
+    "crm_core.sms.sending.is_opted_out": one(
+        R(lambda c: sms_sending.is_opted_out(c.session, c.actor, c.id("sh_public_lead")))
+    ),
+    "crm_core.sms.sending.queue_messages": exempt(
+        "internal", "queues the recipients a scoped send or the reminder job planned"
+    ),
+    "crm_core.sms.recipients.plan_messages": exempt(
+        "internal", "writes the message of leads its caller found within scope (send_sms)"
+    ),
+    "crm_core.sms.log.list_messages": one(H(lambda c: sms_log.list_messages(c.session, c.actor))),
+    "crm_core.sms.log.status_counts": one(H(lambda c: sms_log.status_counts(c.session, c.actor))),
+    "crm_core.sms.delivery.deliver_queued": exempt(
+        "engine", "hands every queued message to the provider (the SMS job)"
+    ),
+    "crm_core.sms.reminders.queue_trial_reminders": exempt(
+        "engine", "queues tomorrow's trial reminders company-wide (the SMS job)"
+    ),
+    "crm_core.sms.provider_config.provider_config": exempt(
+        "company_wide", "the company's one SMS provider, an administrator's setting"
+    ),
+    "crm_core.sms.provider_config.save_provider_config": exempt(
+        "company_wide", "the company's one SMS provider, an administrator's setting"
+    ),
+    "crm_core.sms.templates.create_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.update_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.submit_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.approve_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.reject_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.retire_template": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.templates.list_templates": exempt(
+        "company_wide", "SMS templates are the company's texts, approved once for every sender"
+    ),
+    "crm_core.sms.words.add_words": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    "crm_core.sms.words.list_words": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    "crm_core.sms.words.remove_word": exempt(
+        "company_wide", "the sensitive-word list is one list for the company"
     ),
 }

@@ -39,6 +39,7 @@ from crm_core.models import (
     LoginEvent,
     Opportunity,
     Role,
+    SmsOptOut,
 )
 from crm_core.org.access import load_actor
 from crm_core.org.departure import set_unit_departure_target
@@ -50,6 +51,8 @@ from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.transfers import request_transfer
 from crm_core.sales.trials import book_trial
+from crm_core.sms.sending import send_sms
+from crm_core.sms.templates import approve_template, create_template, submit_template
 from tests.factories import (
     PASSWORD,
     SYSTEM,
@@ -235,6 +238,13 @@ def build_world(session: Session) -> World:
             action={"target": "public_pool"},
         ),
     )
+    # An approved SMS template (company-wide) and a message to a Beijing lead.
+    template = create_template(session, SYSTEM, name="Scope notice", body="Hi {name}")
+    submit_template(session, SYSTEM, template.id)
+    approve_template(session, SYSTEM, template.id)
+    world.ids["sms_template"] = template.id
+    session.commit()
+    send_sms(session, SYSTEM, template.id, lead_id=world.ids["bj_owned_lead"])
     session.commit()
 
     # --- Shanghai -----------------------------------------------------------------------------
@@ -353,6 +363,8 @@ def build_world(session: Session) -> World:
             session, sh_manager, team_c, "team_lead"
         ).id
         _custom_role(session, "qa_sh", "qa_inspector", [sh, team_c])
+        send_sms(session, rep_c1, template.id, lead_id=world.ids["sh_owned_lead"])
+        session.add(SmsOptOut(lead_id=world.ids["sh_public_lead"], source="rep"))
         session.add(LoginEvent(username="rep_c1", user_id=rep_c1.user_id, event="success"))
         session.add(
             LeadImport(
@@ -462,6 +474,8 @@ def delete_shanghai(session: Session, world: World) -> None:
     # Rows without an id of their own that belong to Shanghai people and leads.
     session.execute(delete(tables["user_role"]).where(tables["user_role"].c.user_id.in_(users)))
     session.execute(delete(tables["lead_tag"]).where(tables["lead_tag"].c.lead_id.in_(leads)))
+    opt_outs = tables["sms_opt_out"]
+    session.execute(delete(opt_outs).where(opt_outs.c.lead_id.in_(leads)))
     tally = tables["dispatch_tally"]
     session.execute(delete(tally).where(tally.c.user_id.in_(users)))
     session.execute(

@@ -69,6 +69,7 @@ MANAGER_PAGES = (
         "pages/admin/org.py",
         "pages/admin/users.py",
         "pages/admin/roster.py",
+        "pages/leads/sms.py",
     }
 )
 EXECUTIVE_PAGES = EVERYONE | SEES_OPPORTUNITIES | DASHBOARDS

@@ -123,13 +123,14 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
         "recycle",
         "warnings",
         "renewals",
+        "sms",
     ]
     assert owned(db) == 5
     assert run_due(engine, last) == []
     clock.advance(timedelta(seconds=61))
-    assert [r.job for r in run_due(engine, last)] == ["dispatch"]
+    assert [r.job for r in run_due(engine, last)] == ["dispatch", "sms"]
     clock.advance(timedelta(minutes=15))
-    assert due_jobs(db, last, clock.now()) == ["dispatch", "recycle"]
+    assert due_jobs(db, last, clock.now()) == ["dispatch", "recycle", "sms"]
 
 
 def test_the_worker_command_runs_once(db, company, database_url):

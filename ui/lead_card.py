@@ -25,6 +25,7 @@ from ui.i18n import show_error, t, tmd
 from ui.inputs import text_input
 from ui.options import choices, labels, option_text, stage_text
 from ui.query import MAX_ID
+from ui.sms_send import lead_sms
 from ui.text import md
 
 
@@ -330,6 +331,8 @@ def show_lead_card(lead_id: int) -> None:
                     st.caption(t(empty))
                 else:
                     st.dataframe(frame, hide_index=True, width="stretch")
+        if me.can(Permission.SEND_SMS):
+            lead_sms(detail.id)
         if me.can(Permission.CREATE_LEADS):
             _edit(detail, choices("channel"), channel_labels)
             editable = [f for f in fields if f.active]

@@ -24,7 +24,8 @@ class PageSpec:
     title_key: str
     icon: str
     section: str
-    permission: str | None = None
+    # Who sees the page: holders of this permission, or of any of these.
+    permission: str | tuple[str, ...] | None = None
     default: bool = False
     # The landing page of those who hold this permission (instead of `default`).
     landing_for: str | None = None
@@ -98,6 +99,13 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/school:",
         NC_("nav.section", "Leads"),
         Permission.MANAGE_CUSTOMERS,
+    ),
+    PageSpec(
+        "pages/leads/sms.py",
+        N_("SMS"),
+        ":material/sms:",
+        NC_("nav.section", "Leads"),
+        (Permission.BULK_SMS, Permission.MANAGE_SMS, Permission.APPROVE_SMS),
     ),
     PageSpec(
         "pages/circulation/pool.py",
@@ -246,7 +254,15 @@ def allowed_pages(actor: Actor, must_change_password: bool = False) -> list[Page
     """The pages `actor` may open; only the account page until a forced password change."""
     if must_change_password:
         return [p for p in PAGES if p.path == "pages/workspace/account.py"]
-    return [p for p in PAGES if p.permission is None or actor.can(p.permission)]
+    return [p for p in PAGES if _may_open(actor, p.permission)]
+
+
+def _may_open(actor: Actor, permission: str | tuple[str, ...] | None) -> bool:
+    if permission is None:
+        return True
+    if isinstance(permission, tuple):
+        return any(actor.can(p) for p in permission)
+    return actor.can(permission)
 
 
 def build_navigation(actor: Actor, must_change_password: bool = False):

@@ -55,6 +55,7 @@ from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
+from crm_core.sms.jobs import run_sms
 
 # A holder this machine cannot check loses its lock after this (longer than a normal run:
 # a dispatch tick or a recycle sweep takes seconds; a run that outlives it and is taken over
@@ -69,12 +70,14 @@ JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "recycle": lambda session, actor: recycle_idle_opportunities(session, actor),
     "warnings": lambda session, actor: {"warned": warn_recycles(session, actor)},
     "renewals": lambda session, actor: open_due_renewals(session, actor),
+    "sms": lambda session, actor: run_sms(session, actor),
 }
 INTERVAL_SETTINGS = {
     "dispatch": ("worker.dispatch_seconds", 1),
     "recycle": ("worker.recycle_minutes", 60),
     "warnings": ("worker.warning_minutes", 60),
     "renewals": ("worker.renewal_minutes", 60),
+    "sms": ("worker.sms_seconds", 1),
 }
 
 

@@ -43,6 +43,15 @@ from crm_core.models.rules import (
     RenewalRule,
 )
 from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferRequest, TrialLesson
+from crm_core.models.sms import (
+    MESSAGE_STATUSES,
+    TEMPLATE_PURPOSES,
+    TEMPLATE_STATES,
+    SensitiveWord,
+    SmsMessage,
+    SmsOptOut,
+    SmsTemplate,
+)
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
@@ -50,6 +59,13 @@ __all__ = [
     "ApiKey",
     "ApiRateWindow",
     "ApiReceipt",
+    "MESSAGE_STATUSES",
+    "TEMPLATE_PURPOSES",
+    "TEMPLATE_STATES",
+    "SensitiveWord",
+    "SmsMessage",
+    "SmsOptOut",
+    "SmsTemplate",
     "CustomField",
     "FIELD_ENTITIES",
     "FIELD_KINDS",

@@ -40,6 +40,12 @@ class Permission(StrEnum):
     MANAGE_METADATA = "manage_metadata"
     MANAGE_SETTINGS = "manage_settings"
     VIEW_AUDIT_LOG = "view_audit_log"
+    # SMS: a message to one lead in reach; a send to a filtered set; writing templates and
+    # the sensitive-word list; approving templates for sending.
+    SEND_SMS = "send_sms"
+    BULK_SMS = "bulk_sms"
+    MANAGE_SMS = "manage_sms"
+    APPROVE_SMS = "approve_sms"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -81,6 +87,7 @@ _REP = {
     P.WORK_OPPORTUNITIES,
     P.CLAIM_FROM_POOL,
     P.CREATE_ORDERS,
+    P.SEND_SMS,
 }
 _TEAM_LEAD = _REP | {P.ASSIGN_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}
 _SALES_MANAGER = (_TEAM_LEAD - {P.RECEIVE_DISPATCH}) | {
@@ -92,6 +99,7 @@ _SALES_MANAGER = (_TEAM_LEAD - {P.RECEIVE_DISPATCH}) | {
     P.MANAGE_ORG,
     P.MANAGE_USERS,
     P.IMPORT_HISTORY,
+    P.BULK_SMS,
 }
 
 # code -> (permissions, data scope). Names are translated through "role.<code>".
@@ -124,6 +132,9 @@ BUILTIN_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
                 P.MANAGE_CUSTOMERS,
                 P.VIEW_DASHBOARDS,
                 P.MANAGE_MARKETING_SPEND,
+                P.SEND_SMS,
+                P.BULK_SMS,
+                P.MANAGE_SMS,
             }
         ),
         DataScope.ALL,

@@ -30,6 +30,11 @@ def _company_name(value: Any) -> None:
         raise ValidationError(N_("Give the company a name (at most 120 characters)."))
 
 
+def _signature(value: Any) -> None:
+    if not isinstance(value, str) or len(value) > 20:
+        raise ValidationError(N_("The SMS signature has at most 20 characters, e.g. 【Demo Edu】."))
+
+
 def _currency(value: Any) -> None:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
         raise ValidationError(
@@ -89,6 +94,17 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
         SettingDefinition("worker.renewal_minutes", int, 60, 1, 24 * 60),
+        SettingDefinition("worker.sms_seconds", int, 60, 10, 3600),
+        # SMS (edited on the SMS page): what a segment costs, how fast the provider is fed,
+        # how many messages one lead gets a day, the largest send, the company's signature
+        # (China's carriers want 【Name】), and the trial reminder (hour, template; 0 = off).
+        SettingDefinition("sms.price_per_segment", float, 0.05, 0, 10),
+        SettingDefinition("sms.per_minute", int, 600, 1, 100_000),
+        SettingDefinition("sms.per_lead_per_day", int, 3, 1, 100),
+        SettingDefinition("sms.max_per_send", int, 10_000, 1, 1_000_000),
+        SettingDefinition("sms.signature", str, "", check=_signature),
+        SettingDefinition("sms.reminder_hour", int, 18, 0, 23),
+        SettingDefinition("sms.reminder_template_id", int, 0, 0, 2**31 - 1),
     )
 }
 

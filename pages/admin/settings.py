@@ -38,8 +38,8 @@ with st.form("settings"):
     for key, label in COMPANY_LABELS.items():
         values[key] = st.text_input(t(label), value=current[key], key=f"setting_{key}").strip()
     for key, definition in DEFINITIONS.items():
-        if definition.kind is str:
-            continue
+        if definition.kind is str or key.startswith("sms."):
+            continue  # text settings have their own fields; SMS ones sit on the SMS page
         kwargs = {
             "min_value": definition.kind(definition.minimum),
             "max_value": definition.kind(definition.maximum),

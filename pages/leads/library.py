@@ -26,6 +26,7 @@ from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 from ui.options import every, labels, stage_text
+from ui.sms_send import send_panel
 from ui.tables import pick_table
 
 _FILTER = "leads_filter"
@@ -242,11 +243,17 @@ if me.can(Permission.EXPORT_LEADS):
     actions.append(("export", t("Export the checked leads") if picked else t("Export this search")))
 if me.can(Permission.IMPORT_LEADS) or me.can(Permission.MANAGE_CUSTOMERS):
     actions.append(("tag", t("Tag the checked leads") if picked else t("Tag this search")))
+if me.can(Permission.BULK_SMS):
+    actions.append(
+        ("sms", t("Send SMS to the checked leads") if picked else t("Send SMS to this search"))
+    )
 for code, title in actions:
     with st.expander(title):
         if code == "new":
             new_lead_form(channels, channel_labels)
         elif code == "export":
             export_panel(target, st.session_state.get("leads_sort", "newest"), target_text)
+        elif code == "sms":
+            send_panel(key="leads_sms", lead_filter=target)
         else:
             bulk_tag_panel(target, target_text)

@@ -914,3 +914,67 @@ NOTICE_PLURALS: dict[str, tuple[str, str]] = {
         "{n} renewal opportunities were opened for you: their students' courses end soon.",
     ),
 }
+
+# The SMS platform's codes.
+_SMS_LABELS: dict[str, dict[str, str]] = {
+    "audit.action": {
+        "sensitive_word.add": N_("Sensitive words added"),
+        "sensitive_word.remove": N_("Sensitive word removed"),
+        "sms.opt_in": N_("Lead takes SMS again"),
+        "sms.opt_out": N_("Lead opted out of SMS"),
+        "sms.provider": N_("SMS provider changed"),
+        "sms.send": N_("SMS sent"),
+        "sms_template.approve": N_("SMS template approved"),
+        "sms_template.create": N_("SMS template added"),
+        "sms_template.reject": N_("SMS template rejected"),
+        "sms_template.retire": N_("SMS template retired"),
+        "sms_template.submit": N_("SMS template submitted"),
+        "sms_template.update": N_("SMS template changed"),
+    },
+    "audit.target": {
+        "sensitive_word": N_("Sensitive word"),
+        "sms_template": N_("SMS template"),
+    },
+    "permission": {
+        "approve_sms": N_("Approve SMS templates"),
+        "bulk_sms": N_("Send SMS to many leads"),
+        "manage_sms": N_("Manage SMS templates and sensitive words"),
+        "send_sms": N_("Send SMS"),
+    },
+    "job": {"sms": N_("SMS delivery")},
+    "settings": {
+        "worker.sms_seconds": N_("SMS delivery runs every (seconds)"),
+        "sms.max_per_send": N_("Most leads one send reaches"),
+        "sms.per_lead_per_day": N_("Messages one lead gets a day at most"),
+        "sms.per_minute": N_("Messages handed to the provider per minute"),
+        "sms.price_per_segment": N_("Price of one message segment"),
+        "sms.reminder_hour": N_("Trial reminders go out from (hour, the day before)"),
+        "sms.reminder_template_id": N_("Trial reminder template"),
+        "sms.signature": N_("Signature before every message"),
+    },
+    "sms.provider": {
+        "demo": N_("Demo (sends nothing, reports delivered)"),
+        "http": N_("HTTP provider"),
+        "none": N_("Off (messages wait)"),
+    },
+    "sms.purpose": {
+        "marketing": N_("Marketing"),
+        "notice": N_("Notice"),
+    },
+    "sms.state": {
+        "approved": N_("Approved"),
+        "draft": N_("Draft"),
+        "pending": N_("Waiting for approval"),
+        "rejected": N_("Rejected"),
+        "retired": N_("Retired"),
+    },
+    "sms.status": {
+        "delivered": N_("Delivered"),
+        "failed": N_("Failed"),
+        "queued": N_("Queued"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+    },
+}
+for _family, _labels in _SMS_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
