@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
+from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
     RULE_KINDS,
@@ -59,6 +60,11 @@ __all__ = [
     "ApiKey",
     "ApiRateWindow",
     "ApiReceipt",
+    "CALL_RESULTS",
+    "CALL_STATES",
+    "CallLine",
+    "CallRecord",
+    "CallSeat",
     "MESSAGE_STATUSES",
     "TEMPLATE_PURPOSES",
     "TEMPLATE_STATES",

@@ -46,6 +46,8 @@ class Permission(StrEnum):
     BULK_SMS = "bulk_sms"
     MANAGE_SMS = "manage_sms"
     APPROVE_SMS = "approve_sms"
+    # The call centre's settings: provider, lines, seats; and importing call records.
+    MANAGE_CALL_CENTER = "manage_call_center"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
