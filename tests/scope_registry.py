@@ -558,6 +558,7 @@ REGISTRY: dict[str, Row] = {
     ),
     # dispatch
     "crm_core.circulation.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
+    "crm_core.circulation.dispatch.dispatch_arrivals": exempt("engine", ENGINE),
     "crm_core.circulation.dispatch.waiting_reasons": one(
         H(lambda c: dispatch.waiting_reasons(c.session, c.actor))
     ),
@@ -1250,6 +1251,13 @@ REGISTRY: dict[str, Row] = {
     "crm_core.circulation.rules.rule_versions": one(
         R(lambda c: rules.rule_versions(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
     ),
+    # API keys
+    **{
+        f"crm_core.leads.api_keys.{name}": exempt(
+            "company_wide", "the company's API keys; manage_settings is an administrator's power"
+        )
+        for name in ("create_api_key", "list_api_keys", "rotate_api_key", "revoke_api_key")
+    },
     # settings
     "crm_core.platform.settings.all_settings": exempt(
         "company_wide", "the company's settings; manage_settings is an administrator's power"

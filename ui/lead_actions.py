@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.circulation.dispatch import dispatch_arrivals
 from crm_core.leads.export import EXPORT_FORMATS, export_leads
-from crm_core.leads.intake import REJECTED, LeadInput, intake_leads
+from crm_core.leads.intake import ADDED_LINE, CREATED, REJECTED, LeadInput, intake_leads
 from crm_core.leads.search import LeadFilter
 from crm_core.leads.tags import bulk_tag, bulk_untag
 from crm_core.models import MetadataOption
 from crm_core.org.lines import worked_lines
+from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NP_, label_of
 from crm_core.platform.permissions import Permission
@@ -92,6 +94,11 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         show_error(error)
         return
     [outcome] = result.outcomes
+    if not keep and outcome.status in (CREATED, ADDED_LINE):
+        # Dispatched on arrival, by the rules, in a transaction of its own (as the API does);
+        # what no rep takes waits for the worker's next dispatch.
+        with session() as s:
+            dispatch_arrivals(s, Actor.system(), outcome.opportunity_ids)
     if outcome.status == REJECTED:
         st.error(tmd(outcome.reason, **outcome.params))
         return

@@ -199,6 +199,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_SETTINGS,
     ),
     PageSpec(
+        "pages/admin/api_keys.py",
+        N_("API keys"),
+        ":material/key:",
+        N_("Administration"),
+        Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
         "pages/admin/custom_fields.py",
         N_("Custom fields"),
         ":material/dynamic_form:",

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
@@ -55,6 +56,10 @@ from crm_core.models.sms import (
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiRateWindow",
+    "ApiReceipt",
     "CALL_RESULTS",
     "CALL_STATES",
     "CallLine",

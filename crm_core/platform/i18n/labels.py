@@ -8,6 +8,9 @@ from crm_core.platform.i18n.markers import N_, NC_, NP_
 
 LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
+        "api_key.create": N_("API key created"),
+        "api_key.revoke": N_("API key revoked"),
+        "api_key.rotate": N_("API key rotated"),
         "business_line.create": N_("Business line added"),
         "business_line.update": N_("Business line changed"),
         "custom_field.create": N_("Custom field added"),
@@ -63,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "user.update": N_("User updated"),
     },
     "audit.target": {
+        "api_key": N_("API key"),
         "business_line": N_("Business line"),
         "claim_rule": N_("Claim rule"),
         "custom_field": N_("Custom field"),
