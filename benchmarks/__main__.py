@@ -11,6 +11,7 @@ from benchmarks import (
     engine,
     engine_sweep,
     home,
+    intake_api,
     lead_import,
     leads,
     option_lists,
@@ -33,6 +34,8 @@ BENCHMARKS = {
     "option_lists": (option_lists.run, True),
     # Builds its own leads (the --opportunities size) in a database of its own.
     "custom_field_filter": (custom_field_filter.run, False),
+    # Starts its own API server over a database of its own (or --database).
+    "intake_api": (intake_api.run, False),
 }
 
 
