@@ -2,7 +2,7 @@
 for `Idempotency-Key` retries, per-minute request counters and the external ids received.
 
 Revision ID: 0016
-Revises: 0022
+Revises: 0019
 Create Date: 2026-12-05 13:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
