@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
@@ -19,7 +20,7 @@ from crm_core.models.custom_field import (
     OpportunityFieldValue,
 )
 from crm_core.models.dashboards import HistoryImport, MarketingSpend
-from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
+from crm_core.models.lead import Customer, Lead, LeadTag
 from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, ImportValueMap, MetadataOption, Setting
 from crm_core.models.opportunity import (
@@ -55,6 +56,10 @@ from crm_core.models.sms import (
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiRateWindow",
+    "ApiReceipt",
     "CALL_RESULTS",
     "CALL_STATES",
     "CallLine",
@@ -102,7 +107,6 @@ __all__ = [
     "INTENTION_LEVELS",
     "ImportValueMap",
     "Lead",
-    "LeadImport",
     "LeadTag",
     "LoginEvent",
     "MetadataOption",
