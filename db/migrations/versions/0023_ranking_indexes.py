@@ -1,7 +1,7 @@
 """The activity rankings read trials booked per rep and period from an index.
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0016
 Create Date: 2026-12-05 14:30:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
