@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from crm_core.commerce.orders import create_order
 from crm_core.commerce.payments import record_payment
@@ -127,3 +128,30 @@ def test_a_rep_sees_their_own_rank_among_their_team(db, company):
 def test_unknown_metric_is_refused(db, company):
     with pytest.raises(ValidationError):
         rankings(db, company.actor(db, "bj_manager"), metric="charm")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_rankings_page_for_a_manager_and_a_rep(app_env, db, lang):
+    from crm_core.models import User  # noqa: PLC0415
+    from crm_core.platform.i18n import translate  # noqa: PLC0415
+    from tests.apptest import signed_in  # noqa: PLC0415
+
+    for username in ("bj_manager", "rep_a1"):
+        user = db.exec(select(User).where(User.username == username)).one()
+        user.language = lang
+        db.add(user)
+    db.commit()
+    at = signed_in("bj_manager")
+    at.switch_page("pages/dashboards/rankings.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == translate("Activity rankings", lang)
+    assert len(at.dataframe) == 2  # teams and reps
+    at.selectbox(key="rank_metric").set_value("calls").run()
+    assert not at.exception, at.exception
+    rep = signed_in("rep_a1")
+    rep.switch_page("pages/dashboards/rankings.py").run()
+    assert not rep.exception, rep.exception
+    frame = rep.dataframe[0].value
+    assert len(frame) == 1  # only the rep's own row
+    rep.switch_page("pages/sales/workbench.py").run()
+    assert not rep.exception, rep.exception
