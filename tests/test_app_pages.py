@@ -53,9 +53,12 @@ DASHBOARDS = {
     "pages/dashboards/circulation_health.py",
     "pages/dashboards/performance.py",
     "pages/dashboards/channel_roi.py",
+    "pages/dashboards/rankings.py",
 }
 REP_PAGES = (
-    EVERYONE | SEES_OPPORTUNITIES | {"pages/sales/workbench.py", "pages/circulation/pool.py"}
+    EVERYONE
+    | SEES_OPPORTUNITIES
+    | {"pages/sales/workbench.py", "pages/circulation/pool.py", "pages/dashboards/rankings.py"}
 )
 MANAGER_PAGES = (
     REP_PAGES
