@@ -50,7 +50,9 @@ DASHBOARDS = {
     "pages/dashboards/channel_roi.py",
 }
 REP_PAGES = (
-    EVERYONE | SEES_OPPORTUNITIES | {"pages/sales/workbench.py", "pages/circulation/pool.py"}
+    EVERYONE
+    | SEES_OPPORTUNITIES
+    | {"pages/sales/workbench.py", "pages/circulation/pool.py", "pages/workspace/qa_results.py"}
 )
 MANAGER_PAGES = (
     REP_PAGES
@@ -79,6 +81,7 @@ ALL_PAGES = (
         "pages/admin/products.py",
         "pages/admin/audit_log.py",
         "pages/admin/custom_fields.py",
+        "pages/workspace/qa.py",
     }
 )
 
