@@ -57,9 +57,7 @@ def upgrade() -> None:
         "qa_plan",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(length=120), nullable=False, unique=True),
-        sa.Column(
-            "checklist_id", sa.Integer(), sa.ForeignKey("qa_checklist.id"), nullable=False
-        ),
+        sa.Column("checklist_id", sa.Integer(), sa.ForeignKey("qa_checklist.id"), nullable=False),
         sa.Column("percent", sa.Integer(), nullable=False),
         sa.Column("filters", sa.JSON(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
