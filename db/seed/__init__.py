@@ -27,6 +27,7 @@ from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_
 from db.seed.bulk import BulkWriter, analyze, epoch
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
+from db.seed.qa import seed_qa
 from db.seed.sms import seed_sms
 from db.seed.spend import insert_spend
 from db.seed.trials import insert_trials
@@ -102,6 +103,7 @@ def seed_database(
         # The bulk load wrote campaigns as text: each becomes an entry of the campaign list.
         catalogue_stored_values(session)
         seed_sms(session)
+        seed_qa(session)
         session.commit()
     analyze(engine)
     counts = _counts(engine)
