@@ -67,6 +67,7 @@ MANAGER_PAGES = (
         "pages/admin/users.py",
         "pages/admin/roster.py",
         "pages/leads/sms.py",
+        "pages/workspace/qa.py",
     }
 )
 EXECUTIVE_PAGES = EVERYONE | SEES_OPPORTUNITIES | DASHBOARDS
@@ -81,7 +82,6 @@ ALL_PAGES = (
         "pages/admin/products.py",
         "pages/admin/audit_log.py",
         "pages/admin/custom_fields.py",
-        "pages/workspace/qa.py",
     }
 )
 
