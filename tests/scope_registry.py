@@ -43,6 +43,9 @@ from sqlmodel import Session, select
 
 from crm_core.analytics import scope as dash_scope
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.calls import dialing as calls_dialing
+from crm_core.calls import log as calls_log
+from crm_core.calls import setup as calls_setup
 from crm_core.circulation import desk as opportunity_desk
 from crm_core.circulation import (
     dispatch,
@@ -1434,9 +1437,6 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sms.delivery.deliver_queued": exempt(
         "engine", "hands every queued message to the provider (the SMS job)"
     ),
-    "crm_core.sms.jobs.run_sms": exempt(
-        "engine", "the SMS job: hands queued messages over and queues trial reminders"
-    ),
     "crm_core.sms.reminders.queue_trial_reminders": exempt(
         "engine", "queues tomorrow's trial reminders company-wide (the SMS job)"
     ),
@@ -1537,4 +1537,63 @@ REGISTRY: dict[str, Row] = {
     "crm_core.qa.report.week_scores": one(
         H(lambda c: qa_report.week_scores(c.session, c.actor, NOW.date()))
     ),
+    # the call centre
+    "crm_core.calls.dialing.start_call": one(
+        R(lambda c: calls_dialing.start_call(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.calls.dialing.place_call": exempt("own", "places only the actor's own call"),
+    "crm_core.calls.dialing.call_status": exempt("own", "reads only the actor's own call"),
+    "crm_core.calls.dialing.click_to_call_ready": exempt(
+        "own", "whether the actor has a seat and the company a vendor"
+    ),
+    "crm_core.calls.log.list_calls": one(H(lambda c: calls_log.list_calls(c.session, c.actor))),
+    "crm_core.calls.records.record_call_events": exempt(
+        "company_wide",
+        "the vendor reports every call of the company (a signed callback, as the system)",
+    ),
+    "crm_core.calls.setup.save_seat": one(
+        R(
+            lambda c: calls_setup.save_seat(
+                c.session,
+                c.actor,
+                seat_no="9001",
+                user_id=c.user("rep_c1"),
+                line_id=calls_setup.save_line(
+                    c.session, Actor.system(), name="Scope line", caller_number="01055550100"
+                ).id,
+            )
+        )
+    ),
+    "crm_core.calls.setup.list_lines": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.setup.save_line": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.setup.list_seats": exempt(
+        "company_wide", "the vendor's lines and seats are the company's call-centre settings"
+    ),
+    "crm_core.calls.providers.call_provider_config": exempt(
+        "company_wide", "the company's one call-centre vendor, an administrator's setting"
+    ),
+    "crm_core.calls.providers.save_call_provider_config": exempt(
+        "company_wide", "the company's one call-centre vendor, an administrator's setting"
+    ),
+    "crm_core.sms.delivery.record_reports": exempt(
+        "company_wide", "the provider reports on every message of the company (a signed callback)"
+    ),
+    "crm_core.sms.delivery.record_replies": exempt(
+        "company_wide", "the provider passes on every reply to the company (a signed callback)"
+    ),
+    "crm_core.sms.jobs.run_sms": exempt(
+        "engine", "delivers every queued message and queues the due trial reminders (the SMS job)"
+    ),
+    "crm_core.platform.provider_settings.read_config": exempt(
+        "company_wide", "an outside provider's settings, an administrator's"
+    ),
+    "crm_core.platform.provider_settings.save_config": exempt(
+        "company_wide", "an outside provider's settings, an administrator's"
+    ),
+    "crm_core.imports.calls.spec.check_calls": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.calls.spec.write_calls": exempt("internal", ENGINE_STEP),
 }

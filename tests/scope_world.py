@@ -31,6 +31,7 @@ from crm_core.commerce.payments import record_payment
 from crm_core.commerce.products import create_product
 from crm_core.leads.tags import add_tag
 from crm_core.models import (
+    CallRecord,
     Customer,
     HistoryImport,
     Lead,
@@ -419,6 +420,20 @@ def build_world(session: Session) -> World:
         ).id
         _custom_role(session, "qa_sh", "qa_inspector", [sh, team_c])
         send_sms(session, rep_c1, template.id, lead_id=world.ids["sh_owned_lead"])
+        session.add(
+            CallRecord(
+                provider_call_id="sh-call-1",
+                opportunity_id=work.id,
+                lead_id=work.lead_id,
+                user_id=rep_c1.user_id,
+                customer_phone=lead.phone,
+                state="ended",
+                result="answered",
+                started_at=NOW,
+                duration_s=90,
+                source="callback",
+            )
+        )
         session.add(SmsOptOut(lead_id=world.ids["sh_public_lead"], source="rep"))
         session.add(LoginEvent(username="rep_c1", user_id=rep_c1.user_id, event="success"))
         session.add(

@@ -82,6 +82,7 @@ ALL_PAGES = (
         "pages/admin/products.py",
         "pages/admin/audit_log.py",
         "pages/admin/custom_fields.py",
+        "pages/admin/call_centre.py",
     }
 )
 

@@ -70,12 +70,15 @@ def test_computed_actions_are_labelled_too():
         "imports/file_import.py",
         "org/roles.py",
         "org/units.py",
+        "platform/provider_settings.py",
         "sms/templates.py",
     ]
     for change in ("create", "update", "enable", "disable", "move", "delete"):
         assert f"rule.{change}" in LABELS["audit.action"]
     for change in ("create", "update", "submit", "approve", "reject", "retire"):
         assert f"sms_template.{change}" in LABELS["audit.action"]
+    for provider in ("sms", "calls"):  # each provider's settings record their own action
+        assert f"{provider}.provider" in LABELS["audit.action"]
     for kind in RULE_MODELS:
         assert f"{kind}_rule" in LABELS["audit.target"]
     for entity in ("lead", "opportunity"):

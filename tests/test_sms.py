@@ -331,6 +331,7 @@ def test_delivery_through_the_provider_and_its_reports(db, company, fake):
     assert sent.status == "sent" and sent.provider_message_id == f"p-{sent.id}"
     result = record_reports(
         db,
+        SYSTEM,
         [
             {"message_id": sent.provider_message_id, "status": "delivered"},
             {
@@ -343,7 +344,9 @@ def test_delivery_through_the_provider_and_its_reports(db, company, fake):
         ],
     )
     assert (result.settled, result.unknown, result.bad) == (2, ["p-unknown"], 1)
-    again = record_reports(db, [{"message_id": sent.provider_message_id, "status": "failed"}])
+    again = record_reports(
+        db, SYSTEM, [{"message_id": sent.provider_message_id, "status": "failed"}]
+    )
     db.expire_all()
     assert again.repeated == 1 and db.get(SmsMessage, sent.id).status == "delivered"
     # Nothing is sent twice.
@@ -381,10 +384,12 @@ def test_without_a_provider_messages_wait_and_the_demo_one_delivers(db, company)
 def test_an_opt_out_reply_stops_further_messages(db, company):
     lead = company.opps["rep_a1"].lead_id
     assert (
-        record_replies(db, [{"from": "13800000001", "text": " 退订 "}, {"from": "x", "text": "hi"}])
+        record_replies(
+            db, SYSTEM, [{"from": "13800000001", "text": " 退订 "}, {"from": "x", "text": "hi"}]
+        )
         == 1
     )
-    assert record_replies(db, [{"from": "+86 138 0000 0001", "text": "TD"}]) == 0
+    assert record_replies(db, SYSTEM, [{"from": "+86 138 0000 0001", "text": "TD"}]) == 0
     rep = company.actor(db, "rep_a1")
     assert preview_send(db, rep, company.template, lead_id=lead).excluded == {"opted_out": 1}
 

@@ -249,6 +249,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_PRODUCTS,
     ),
     PageSpec(
+        "pages/admin/call_centre.py",
+        N_("Call centre"),
+        ":material/support_agent:",
+        N_("Administration"),
+        Permission.MANAGE_CALL_CENTER,
+    ),
+    PageSpec(
         "pages/admin/audit_log.py",
         N_("Audit log"),
         ":material/history:",

@@ -28,6 +28,7 @@ from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import show_error, t
+from ui.provider_form import provider_form
 
 SMS_SETTINGS = (
     "sms.signature",
@@ -192,36 +193,13 @@ def settings_tab() -> None:
     except CrmError as error:
         show_error(error)
         return
-    with st.form("sms_provider"):
-        st.subheader(t("Provider"))
-        kinds = list(KINDS)
-        kind = st.selectbox(
-            t("Provider"),
-            kinds,
-            index=kinds.index(config.kind),
-            format_func=lambda k: t(label_of("sms.provider", k)),
-        )
-        base_url = st.text_input(t("Address (https://...)"), value=config.base_url)
-        account = st.text_input(t("Account"), value=config.account)
-        secret = st.text_input(
-            t("Secret (stored encrypted; leave empty to keep the stored one)"),
-            type="password",
-            placeholder=t("A secret is stored") if config.has_secret else "",
-        )
-        timeout = st.number_input(t("Timeout (seconds)"), 1.0, 60.0, config.timeout_seconds)
-        if st.form_submit_button(t("Save the provider")):
-            _act(
-                lambda s: save_provider_config(
-                    s,
-                    me,
-                    kind=kind,
-                    base_url=base_url,
-                    account=account,
-                    secret=secret or None,
-                    timeout_seconds=timeout,
-                ),
-                N_("Provider saved."),
-            )
+    provider_form(
+        "sms_provider",
+        config,
+        KINDS,
+        "sms.provider",
+        lambda s, **settings: save_provider_config(s, me, **settings),
+    )
     with st.form("sms_settings"):
         st.subheader(t("Sending"))
         values = {

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
     RULE_KINDS,
@@ -66,6 +67,11 @@ __all__ = [
     "QaChecklist",
     "QaPlan",
     "QaReview",
+    "CALL_RESULTS",
+    "CALL_STATES",
+    "CallLine",
+    "CallRecord",
+    "CallSeat",
     "MESSAGE_STATUSES",
     "TEMPLATE_PURPOSES",
     "TEMPLATE_STATES",

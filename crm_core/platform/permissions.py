@@ -48,6 +48,8 @@ class Permission(StrEnum):
     APPROVE_SMS = "approve_sms"
     # QA: settle a rep's appeal against a score (not the inspector who gave it).
     QA_DECIDE = "qa_decide"
+    # The call centre's settings: provider, lines, seats; and importing call records.
+    MANAGE_CALL_CENTER = "manage_call_center"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)

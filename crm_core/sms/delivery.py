@@ -111,10 +111,12 @@ class ReportResult:
     bad: int = 0
 
 
-def record_reports(session: Session, reports: Iterable[Mapping]) -> ReportResult:
+def record_reports(session: Session, actor: Actor, reports: Iterable[Mapping]) -> ReportResult:
     """Settle messages from the provider's delivery reports: `{"message_id", "status":
     "delivered"|"failed", "error"?}`. Called by the provider's signed callback (the API checks
-    the signature); a report for a message already settled counts as repeated."""
+    the signature, and acts as the system); a report for a message already settled counts as
+    repeated."""
+    actor.require(Permission.MANAGE_SMS)
     result = ReportResult()
     wanted: dict[str, tuple[str, str | None]] = {}
     for report in reports:
@@ -157,9 +159,10 @@ def record_reports(session: Session, reports: Iterable[Mapping]) -> ReportResult
     return result
 
 
-def record_replies(session: Session, replies: Iterable[Mapping]) -> int:
+def record_replies(session: Session, actor: Actor, replies: Iterable[Mapping]) -> int:
     """Opt out the leads who replied with an opt-out word (`{"from", "text"}`); the count of
-    leads newly opted out."""
+    leads newly opted out. Called by the provider's signed callback, as the system."""
+    actor.require(Permission.MANAGE_SMS)
     phones = set()
     for reply in replies:
         if fold(str(reply.get("text") or "")) in OPT_OUT_WORDS:

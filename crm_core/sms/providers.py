@@ -11,14 +11,16 @@ with `{"account", "messages": [{"client_id", "to", "text"}]}`, signed in `X-Sign
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from crm_core.platform.provider_http import (  # noqa: F401 - the names SMS callers use
+    ProviderUnavailable,
+    post_json,
+    sign,
+    signature_matches,
+)
 
 
 @dataclass(frozen=True)
@@ -36,27 +38,12 @@ class SendReceipt:
     error: str | None = None
 
 
-class ProviderUnavailable(Exception):
-    """The provider did not take the batch (down, slow, refused the request as a whole): the
-    messages stay queued for the next run."""
-
-
 class SmsProvider(Protocol):
     name: str
     # Whether delivery reports arrive by callback; otherwise acceptance counts as delivery.
     reports_delivery: bool
 
     def send(self, messages: Sequence[OutgoingSms]) -> list[SendReceipt]: ...
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 of `body` with `secret`, as both directions carry it."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
-    """Whether `signature` signs `body` with `secret` (compared in constant time)."""
-    return bool(signature) and hmac.compare_digest(sign(secret, body), signature.strip())
 
 
 class DemoSmsProvider:
@@ -83,26 +70,17 @@ class HttpSmsProvider:
         self.timeout = timeout
 
     def send(self, messages: Sequence[OutgoingSms]) -> list[SendReceipt]:
-        body = json.dumps(
+        answer = post_json(
+            self.url,
             {
                 "account": self.account,
                 "messages": [
                     {"client_id": str(m.id), "to": m.phone, "text": m.text} for m in messages
                 ],
             },
-            ensure_ascii=False,
-        ).encode()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "X-Signature": sign(self.secret, body)},
+            self.secret,
+            self.timeout,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - an admin-set URL
-                answer = json.loads(response.read().decode() or "{}")
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-            raise ProviderUnavailable(str(exc)[:200]) from exc
         results = {str(r.get("client_id")): r for r in answer.get("results", [])}
         receipts = []
         for m in messages:

@@ -25,6 +25,7 @@ from crm_core.sales.stages import refresh_furthest_stages
 from db.seed import history
 from db.seed.activity import OPPORTUNITY_COLUMNS, OWNED, opportunity_rows, plan_opportunities
 from db.seed.bulk import BulkWriter, analyze, epoch
+from db.seed.calls import seed_calls
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
 from db.seed.qa import seed_qa
@@ -103,6 +104,7 @@ def seed_database(
         # The bulk load wrote campaigns as text: each becomes an entry of the campaign list.
         catalogue_stored_values(session)
         seed_sms(session)
+        seed_calls(session)
         seed_qa(session)
         session.commit()
     analyze(engine)

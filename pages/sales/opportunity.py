@@ -12,6 +12,7 @@ from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.masking import reveal_phone
 from crm_core.leads.phones import is_e164, readable_phone
+from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_, label_of
 from crm_core.platform.permissions import Permission
@@ -23,6 +24,7 @@ from crm_core.sales.detail import (
 )
 from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
+from ui.calls import call_button
 from ui.circulation import label
 from ui.context import actor
 from ui.custom_fields import edit_form, show_values
@@ -85,6 +87,8 @@ def _summary(detail: OpportunityDetail) -> None:
         if full and is_e164(full):
             line += f" · [:material/call: {t('Call')}](tel:{full})"
         st.markdown(line)
+        if detail.has_phone and detail.stage in OPEN_STAGES:
+            call_button(detail.id)
         if revealed and revealed[0] == detail.lead_id:
             st.caption(t("The full number is shown once; this look was logged."))
         elif detail.has_phone and not me.can(Permission.VIEW_FULL_PHONE):

@@ -1030,3 +1030,61 @@ _QA_LABELS: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _QA_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+# The call centre's codes.
+_CALL_LABELS: dict[str, dict[str, str]] = {
+    "audit.action": {
+        "call_line.save": N_("Call line saved"),
+        "call_seat.save": N_("Call seat saved"),
+        "calls.provider": N_("Call-centre provider changed"),
+    },
+    "audit.target": {
+        "call_line": N_("Call line"),
+        "call_seat": N_("Call seat"),
+    },
+    "permission": {"manage_call_center": N_("Manage the call centre")},
+    "calls.provider": {
+        "demo": N_("Demo (rings nobody)"),
+        "http": N_("HTTP provider"),
+        "none": N_("Off (no click-to-call)"),
+    },
+    "call.state": {
+        "connected": N_("Connected"),
+        "dialling": N_("Dialling"),
+        "ended": N_("Ended"),
+        "failed": N_("Failed"),
+        "ringing": N_("Ringing"),
+    },
+    "call.result": {
+        "answered": N_("Answered"),
+        "busy": N_("Busy"),
+        "failed": N_("Failed"),
+        "no_answer": N_("No answer"),
+        "rejected": N_("Rejected"),
+    },
+}
+for _family, _labels in _CALL_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
+_CALL_LABELS_2: dict[str, dict[str, str]] = {
+    "audit.action": {"calls.import": N_("Call records imported")},
+    "audit.target": {"call_record": N_("Call record")},
+    "call_import.category": {
+        "already": N_("Recorded already"),
+        "record": N_("To record"),
+        "rejected": N_("Bad rows"),
+    },
+    "call_import.column": {
+        "answered_at": N_("Answered at"),
+        "call_id": N_("Call id"),
+        "callee": N_("Customer number"),
+        "caller": N_("Caller number"),
+        "duration": N_("Duration (seconds)"),
+        "ended_at": N_("Ended at"),
+        "recording_url": N_("Recording"),
+        "result": N_("Result"),
+        "seat": N_("Seat"),
+        "started_at": N_("Started at"),
+    },
+}
+for _family, _labels in _CALL_LABELS_2.items():
+    LABELS.setdefault(_family, {}).update(_labels)
