@@ -10,6 +10,7 @@ from benchmarks import (
     dashboards,
     engine,
     home,
+    intake_api,
     lead_import,
     leads,
     option_lists,
@@ -31,6 +32,8 @@ BENCHMARKS = {
     "option_lists": (option_lists.run, True),
     # Builds its own leads (the --opportunities size) in a database of its own.
     "custom_field_filter": (custom_field_filter.run, False),
+    # Starts its own API server over a database of its own (or --database).
+    "intake_api": (intake_api.run, False),
 }
 
 

@@ -50,7 +50,6 @@ _TABLES = (
     "lead_field_value",
     "opportunity",
     "lead",
-    "lead_import",
     "audit_log",
     "import_value_map",
 )

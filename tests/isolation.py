@@ -19,7 +19,7 @@ from pathlib import Path
 
 # The packages a test may patch and the app imports by name; pages are scripts each run
 # executes afresh, so they take no name for longer than the run.
-APP_PACKAGES = ("ui", "crm_core", "db")
+APP_PACKAGES = ("ui", "crm_core", "crm_api", "db")
 # Run as commands or read by Alembic from files, not imported.
 _NOT_IMPORTED = ("db.migrations",)
 _TESTS = Path(__file__).resolve().parent

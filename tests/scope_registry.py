@@ -534,9 +534,15 @@ REGISTRY: dict[str, Row] = {
         ),
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
-    "crm_core.imports.engine.run.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.imports.engine.fields.import_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.imports.engine.fields.spec_fields": exempt("no_rows", CUSTOM_FIELD_DEFINITIONS),
+    "crm_core.imports.engine.values.value_columns": exempt(
+        "no_rows", "a file's distinct option values and the options they map onto"
+    ),
     "crm_core.imports.engine.runs.last_runs": exempt(
-        "own", "the actor's own runs of an import (their audit entries), nobody else's"
+        "own",
+        "the actor's own runs of an import (their audit entries); every user's only when the"
+        " caller asks for them (list_imports: a company-wide scope)",
     ),
     # departure
     "crm_core.org.departure.move_open_opportunities": one(
@@ -558,6 +564,7 @@ REGISTRY: dict[str, Row] = {
     ),
     # dispatch
     "crm_core.circulation.dispatch.dispatch_unassigned": exempt("engine", ENGINE),
+    "crm_core.circulation.dispatch.dispatch_arrivals": exempt("engine", ENGINE),
     "crm_core.circulation.dispatch.waiting_reasons": one(
         H(lambda c: dispatch.waiting_reasons(c.session, c.actor))
     ),
@@ -681,22 +688,42 @@ REGISTRY: dict[str, Row] = {
     "crm_core.leads.intake.writing.write_batch": exempt(
         "internal", "writes the batch intake_leads planned"
     ),
+    # The lead import is a spec of the engine (LEADS): its cells are judged by the lead
+    # intake, company-wide by identity (a phone is one person whoever holds them).
     "crm_core.imports.leads.preview_import": exempt("company_wide", IDENTITY),
     "crm_core.imports.leads.run_import": exempt("company_wide", IDENTITY),
+    "crm_core.imports.leads.value_columns": exempt(
+        "no_rows", "a lead file's distinct option values and the options they map onto"
+    ),
     "crm_core.imports.leads.rejected_rows_csv": exempt(
         "no_rows", "writes a CSV of the file and report the actor holds; reads no rows"
     ),
     "crm_core.imports.leads.lead_fields": exempt(
         "no_rows", "the fields a lead file can map; reads no business rows"
     ),
-    "crm_core.imports.leads.rows.read_rows": exempt(
-        "internal", "reads the file for preview_import and run_import"
+    "crm_core.imports.leads.rows.read_leads": exempt(
+        "internal", "reads the file column by column for the engine's preview of LEADS"
+    ),
+    "crm_core.imports.leads.spec.check_file": exempt(
+        "no_rows", "refuses a mapping or a file that cannot be imported; reads definitions"
+    ),
+    "crm_core.imports.leads.spec.check_leads": exempt(
+        "company_wide", "the intake's dry run (intake_leads): " + IDENTITY
+    ),
+    "crm_core.imports.leads.spec.write_leads": exempt(
+        "company_wide", "the intake for real (intake_leads): " + IDENTITY
+    ),
+    "crm_core.imports.leads.spec.sort_intake": exempt(
+        "internal", "sorts the outcomes intake_leads gave the actor, masked for them"
+    ),
+    "crm_core.imports.leads.spec.masked": exempt(
+        "no_rows", "masks the phones of a reason for the actor"
     ),
     "crm_core.imports.leads.owners.owner_words": exempt(
-        "internal", "the colleagues read_rows may name as owners, within user_scope(actor)"
+        "internal", "the colleagues read_leads may name as owners, within user_scope(actor)"
     ),
     "crm_core.imports.leads.outcomes.record_wins": exempt(
-        "internal", "the paid orders of the won opportunities run_import's intake just opened"
+        "internal", "the paid orders of the won opportunities write_leads's intake just opened"
     ),
     "crm_core.leads.intake.opening.open_as_said": exempt(
         "internal", "writes the opportunities intake_leads planned, opened as the entrance says"
@@ -704,12 +731,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.imports.leads.custom.check_visible": exempt(
         "no_rows", "refuses a mapping of custom fields the actor does not see; reads definitions"
     ),
-    "crm_core.imports.leads.custom.custom_specs": exempt(
-        "no_rows", "the custom fields the actor sees, as file fields; reads definitions"
-    ),
     "crm_core.imports.leads.custom.refuse_missing_required": exempt(
         "internal",
-        "whether the rows' people are stored leads, for preview_import and run_import",
+        "whether the rows' people are stored leads, for check_leads",
     ),
     "crm_core.imports.value_mapping.create_options_for": exempt(
         "company_wide", "option lists are company-wide settings, not business rows"
@@ -1233,6 +1257,13 @@ REGISTRY: dict[str, Row] = {
     "crm_core.circulation.rules.rule_versions": one(
         R(lambda c: rules.rule_versions(c.session, c.actor, "recycle", c.id("sh_recycle_rule")))
     ),
+    # API keys
+    **{
+        f"crm_core.leads.api_keys.{name}": exempt(
+            "company_wide", "the company's API keys; manage_settings is an administrator's power"
+        )
+        for name in ("create_api_key", "list_api_keys", "rotate_api_key", "revoke_api_key")
+    },
     # settings
     "crm_core.platform.settings.all_settings": exempt(
         "company_wide", "the company's settings; manage_settings is an administrator's power"

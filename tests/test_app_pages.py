@@ -8,7 +8,12 @@ from streamlit.testing.v1 import AppTest
 from crm_core.platform.i18n import translate
 from tests.apptest import APP, assert_page_refused, login, open_pages
 
-ADMIN_PAGES = {"pages/admin/settings.py", "pages/admin/login_log.py", "pages/admin/metadata.py"}
+ADMIN_PAGES = {
+    "pages/admin/settings.py",
+    "pages/admin/login_log.py",
+    "pages/admin/metadata.py",
+    "pages/admin/api_keys.py",
+}
 
 
 def test_login_page_shows_the_form(app_env):

@@ -4,11 +4,11 @@ manager clicks a row of the desk and lands on that opportunity."""
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from crm_core.circulation.override import return_to_pool
 from crm_core.models import Opportunity, User
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import NC_, ntranslate, translate
 from tests.browser import app_with_company, idle, launch, require_chromium, sign_in
 from tests.factories import PASSWORD, SYSTEM, add_owned_opportunity, add_waiting_opportunities
 
@@ -132,4 +132,51 @@ def test_a_click_on_a_library_row_opens_the_lead_card(app_url, engine):
         card = rep.get_by_role("heading", name="·  #", exact=False)
         expect(card.first).to_be_visible(timeout=30_000)
         assert any(f"#{lead_id}" in card.first.inner_text() for lead_id in lead_ids)
+        browser.close()
+
+
+def test_a_click_on_a_rep_of_the_team_backlog_opens_the_board_on_them(app_url, engine):
+    """The workbench's last table is the manager's team backlog; its first row's rep is
+    the board's rep filter after the click, and the list holds only their opportunities."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from crm_core.org.access import load_actor
+    from crm_core.sales.workbench import team_backlog
+
+    with Session(engine) as session:
+        manager_id = session.exec(select(User.id).where(User.username == "bj_manager")).one()
+        first = team_backlog(session, load_actor(session, manager_id))[0]
+        held = session.exec(
+            select(func.count())
+            .select_from(Opportunity)
+            .where(Opportunity.owner_id == first.user_id, Opportunity.pool_state == "owned")
+        ).one()
+    with sync_playwright() as p:
+        browser = launch(p)
+        manager = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        sign_in(manager, app_url, "bj_manager", PASSWORD)
+        expect(manager.get_by_role("heading", name="欢迎,Bj Manager")).to_be_visible(timeout=30_000)
+        manager.get_by_role("link", name=translate("Workbench", "zh")).click()
+        hint = translate("Click a rep to open the board on their opportunities.", "zh")
+        expect(manager.get_by_text(hint)).to_be_visible(timeout=30_000)
+        backlog = manager.locator("[data-testid='stDataFrame']").last
+        backlog.scroll_into_view_if_needed()
+        # The live notices beside the pipeline fill in after the first paint and move the
+        # table down: the click aims at where the table is now, until the board opens.
+        for _ in range(3):
+            idle(manager)
+            box = backlog.bounding_box()
+            manager.mouse.click(box["x"] + 60, box["y"] + ROW * 1.5)
+            try:
+                expect(manager).to_have_url(f"{app_url}/board", timeout=10_000)
+                break
+            except AssertionError:
+                continue
+        expect(manager).to_have_url(f"{app_url}/board", timeout=30_000)
+        count = ntranslate("{count} opportunity.", "{count} opportunities.", held, "zh", count=held)
+        expect(manager.get_by_text(count).first).to_be_visible(timeout=30_000)
+        rep_filter = manager.get_by_role(
+            "combobox", name=translate(NC_("board.filter", "Rep"), "zh")
+        )
+        expect(rep_filter).to_have_value(first.name, timeout=30_000)
         browser.close()

@@ -141,7 +141,7 @@ def test_web_lead_attributes_land_in_custom_fields(db, clean_start):
     assert options.mapping["opportunity.lead_origin"] == "Lead Origin"
     assert options.mapping["lead.do_not_email"] == "Do Not Email"
     # The choice column's distinct values with their counts; `Select` and blanks are none.
-    listed = {v.key: v for v in value_columns(db, frame, options)["lead.specialization"]}
+    listed = {v.key: v for v in value_columns(db, admin, frame, options)["lead.specialization"]}
     assert set(listed) == set(SPECIALISATION_MAP)
     assert listed["finance management"].rows == sum(
         r["Specialization"] == "Finance Management" for r in rows
@@ -260,10 +260,12 @@ def test_the_page_maps_custom_fields_and_their_choices(app_env, db):
     at.file_uploader[0].upload("web.csv", b"\n".join(lines[:31]) + b"\n", "text/csv")
     at.run()
     assert not at.exception, at.exception
-    next(m for m in at.multiselect if m.key.startswith("lead_import_default_lines_")).select(
-        "kaoyan"
-    ).run()
-    channel = next(s for s in at.selectbox if s.key.startswith("lead_import_default_channel_"))
+    next(
+        m for m in at.multiselect if m.key.startswith("lead_import_default_business_line_")
+    ).select("kaoyan").run()
+    channel = next(
+        s for s in at.selectbox if (s.key or "").startswith("lead_import_default_channel_")
+    )
     channel.select("import").run()
     # The sources are left out: every row takes the file's channel.
     next(s for s in at.selectbox if (s.key or "").startswith("lead_import_map_channel_")).select(
@@ -288,7 +290,7 @@ def test_the_page_maps_custom_fields_and_their_choices(app_env, db):
     value_box(at, "stage", "0").select("lost").run()
     assert not at.exception, at.exception
     assert not at.warning  # every row is good
-    at.button(key="lead_import_go").click().run()
+    at.button(key="lead_import_import").click().run()
     assert not at.exception, at.exception
     db.expire_all()
     ids = db.exec(select(Lead.id).where(Lead.external_id.is_not(None))).all()

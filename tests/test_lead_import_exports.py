@@ -69,7 +69,7 @@ def _file(name: str):
 def _map_every_new_value(db, admin, frame, options, field: str, group: str) -> ImportOptions:
     """What a metadata manager does on the page: make an option of each value the lists
     lack, then check the file again."""
-    values = value_columns(db, frame, options)[field]
+    values = value_columns(db, admin, frame, options)[field]
     unmapped = [v.value for v in values if v.code is None]
     create_options_for(db, admin, "channel", unmapped, group=group)
     db.commit()
@@ -94,7 +94,7 @@ def test_web_lead_export_keeps_each_sources_leads_and_conversion(db, clean_start
         default_line_codes=(line.code,),
         value_choices={"stage": {"1": "won", "0": "lost"}},
     )
-    values = value_columns(db, frame, options)
+    values = value_columns(db, admin, frame, options)
     by_key = {v.key: v for v in values["channel"]}
     assert by_key["google"].rows == sum(1 for r in rows if _source(r["Lead Source"]) == "google")
     assert {v.value for v in values["channel"]} >= {"Google", "Olark Chat", "Direct Traffic"}

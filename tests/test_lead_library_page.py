@@ -91,6 +91,36 @@ def test_a_rep_enters_a_lead_and_keeps_it(leads, db):
     )
 
 
+def test_a_lead_entered_for_dispatch_goes_to_the_rules_rep_at_once(leads, db):
+    from crm_core.circulation.rules import RuleDraft, save_rule
+
+    admin = app_env_actor(db, "admin")
+    team_a = db.exec(select(User.org_unit_id).where(User.username == "rep_a1")).one()
+    save_rule(
+        db,
+        admin,
+        "dispatch",
+        RuleDraft(
+            name="All to Team A", priority=1, conditions={}, action={"target_unit_id": team_a}
+        ),
+    )
+    db.commit()
+    at = library("bj_manager")  # a manager enters it for the floor
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["姓名 *"].input("来电客户")
+    form_inputs[translate("Phone", "zh")].input("139 8765 4321")
+    at.multiselect[0].select("kaoyan")
+    keep = translate("Keep this lead for myself", "zh")
+    next(c for c in at.checkbox if c.label == keep).uncheck()
+    at.button(key="FormSubmitter:leads_new-保存名片").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    lead = db.exec(select(Lead).where(Lead.name == "来电客户")).one()
+    opp = db.exec(select(Opportunity).where(Opportunity.lead_id == lead.id)).one()
+    assert opp.pool_state == "owned"
+    assert db.get(User, opp.owner_id).org_unit_id == team_a
+
+
 def app_env_actor(db, username: str):
     return load_actor(db, app_env_user_id(db, username))
 

@@ -3,6 +3,7 @@ match what the migrations build."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -236,3 +237,52 @@ def test_0013_catalogues_stored_campaigns_and_tags(scratch_connection):
         text("SELECT count(*) FROM metadata_option WHERE category IN ('campaign', 'tag')")
     ).scalar()
     assert left == 0
+
+
+def test_0019_keeps_every_lead_import_run_in_the_audit_log(scratch_connection):
+    """A run of the lead import table that has its audit entry keeps that one; a run without
+    one gets it in the same shape, which the run list reads (`engine.runs`)."""
+    from crm_core.imports.engine.runs import _run_of
+
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0022")
+    for run_id, filename, status in ((1, "a.csv", "done"), (2, "b.csv", "refused")):
+        conn.execute(
+            text(
+                "INSERT INTO lead_import (id, filename, mode, status, total_rows, created,"
+                " added_line, collisions, duplicates, rejected, started_at)"
+                " VALUES (:i, :f, 'good_rows', :s, 3, 2, 0, 0, 0, 1, '2026-11-01 08:00:00')"
+            ),
+            {"i": run_id, "f": filename, "s": status},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO audit_log (at, action, target_type, target_id, after)"
+            " VALUES ('2026-11-01 08:00:00', 'lead.import', 'lead_import', '1',"
+            ' \'{"filename": "a.csv", "status": "done", "created": 2}\')'
+        )
+    )
+    conn.commit()
+    command.upgrade(config, "0019")
+    conn.commit()
+    assert "lead_import" not in _tables(conn)
+    rows = conn.execute(
+        text("SELECT at, target_id, after FROM audit_log WHERE action = 'lead.import' ORDER BY id")
+    ).all()
+    assert [r.target_id for r in rows] == ["1", "2"]
+    runs = [
+        _run_of(
+            r.at, r.target_id, r.after if isinstance(r.after, dict) else json.loads(r.after), None
+        )
+        for r in rows
+    ]
+    assert [(r.source, r.status, r.counts["created"]) for r in runs] == [
+        ("a.csv", "done", 2),
+        ("b.csv", "refused", 2),
+    ]
+    assert runs[1].counts["rejected"] == 1
+    command.downgrade(config, "0022")
+    conn.commit()
+    assert "lead_import" in _tables(conn)

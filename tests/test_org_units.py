@@ -61,7 +61,7 @@ def test_disabling_a_unit_with_active_users_is_refused(db, company):
     admin = company.actor(db, "admin")
     with pytest.raises(ValidationError) as caught:
         set_unit_active(db, admin, company.units["team_b"].id, False)
-    assert caught.value.key == "{unit} still has {count} active users; move them first."
+    assert caught.value.key == "{unit} still has {count} active user; move them first."
     update_user(db, admin, company.users["rep_b1"].id, status="resigned")
     set_unit_active(db, admin, company.units["team_b"].id, False)
     db.commit()

@@ -297,7 +297,7 @@ def test_finding_5_role_editor_cannot_change_a_role_held_outside_their_reach(
         )
     assert (
         refused.value.key
-        == "You cannot change the role {code}: {count} of the people who hold it are outside your scope."
+        == "You cannot change the role {code}: {count} person who holds it is outside your scope."
     )
     assert refused.value.params == {"code": "night_shift", "count": 1}
     db.rollback()

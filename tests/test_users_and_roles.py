@@ -252,7 +252,8 @@ def test_builtin_and_used_roles_cannot_be_deleted(db, company):
     set_user_roles(db, admin, company.users["rep_b1"].id, ["rep", "auditor"])
     with pytest.raises(ValidationError) as caught:
         delete_role(db, admin, custom.id)
-    assert caught.value.key == "The role {code} is held by {count} users and cannot be deleted."
+    assert caught.value.key == "The role {code} is held by {count} user and cannot be deleted."
+    assert caught.value.params["count"] == 1
     set_user_roles(db, admin, company.users["rep_b1"].id, ["rep"])
     delete_role(db, admin, custom.id)
     assert "auditor" not in {r.code for r in list_roles(db, admin)}

@@ -4,7 +4,9 @@ parameters, so a view is a link) and the CSV / XLSX downloads of each chart's da
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -35,6 +37,7 @@ from ui.sales import DETAIL_PAGE
 from ui.tables import open_table
 
 _ALL = ""
+FUNNEL_PAGE = "pages/dashboards/funnel.py"
 
 
 def _initial(key: str, value) -> None:
@@ -149,15 +152,20 @@ def table(
     money_columns: tuple[str, ...] = (),
     share_columns: tuple[str, ...] = (),
     count_columns: tuple[str, ...] = (),
-    opens: list[int] | None = None,
-) -> None:
+    opens: list | None = None,
+    open_page: str = DETAIL_PAGE,
+    params_of: Callable[[Any], dict[str, str]] | None = None,
+) -> bool:
     """A table of figures and its downloads: numbers stay numbers (they sort and export as
     numbers) and show as money with the currency, shares and counts of the reader's
-    language. With `opens` (an opportunity id per row), a click on a row opens it."""
+    language. With `opens` (per row an opportunity id, or what `params_of` turns into the
+    query parameters of `open_page`), a click on a row opens it. Return whether rows open
+    (not where the reader may not go to `open_page`)."""
     columns = {"money_columns": money_columns, "share_columns": share_columns}
     shown = styled(frame, **columns, count_columns=count_columns)
+    opened = False
     if opens is not None:
-        open_table(shown, opens, key=key, open_page=DETAIL_PAGE)
+        opened = open_table(shown, opens, key=key, open_page=open_page, params_of=params_of)
     else:
         st.dataframe(shown, hide_index=True, width="stretch", key=key)
     kinds = {
@@ -166,6 +174,13 @@ def table(
         **{c: "count" for c in count_columns},
     }
     downloads(frame, name, key, kinds)
+    return opened
+
+
+def drill_params(view: DashboardFilter, **row: str) -> dict[str, str]:
+    """The query parameters of a drill-down from a row: the view's period and filters,
+    narrowed to the row (`unit=`, `channel=` ...)."""
+    return {**to_query_params(view), **row}
 
 
 def downloads(frame: pd.DataFrame, name: str, key: str, kinds: dict | None = None) -> None:

@@ -8,7 +8,13 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from crm_core.platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, ntranslate, translate
+from crm_core.platform.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    error_count,
+    ntranslate,
+    translate,
+)
 from ui.text import md
 
 _last_run_language = DEFAULT_LANGUAGE
@@ -56,7 +62,11 @@ def error_markdown(error: Exception) -> str:
     key = getattr(error, "key", None)
     if key is None:
         return md(str(error))
-    return tmd(key, **getattr(error, "params", {}))
+    params = getattr(error, "params", {})
+    plural = getattr(error, "plural", None)
+    if plural is not None:
+        return ntmd(key, plural, error_count(params), **params)
+    return tmd(key, **params)
 
 
 def show_error(error: Exception) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from crm_core.imports.engine import (
     ImportOptions,
     ImportRun,
     ImportSpec,
+    PastRun,
     Preview,
     apply,
     guess_columns,
@@ -29,7 +31,10 @@ from crm_core.imports.engine import (
     missing,
     preview,
     rejected_rows_csv,
+    value_columns,
 )
+from crm_core.imports.value_mapping import choices as choices_of
+from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import label_of
 from ui.company_time import file_zone_picker, show_time
 from ui.db import session
@@ -42,7 +47,7 @@ from ui.file_import import (
     placeholder_input,
     read_upload,
 )
-from ui.i18n import language, t, tmd
+from ui.i18n import language, show_error, t, tmd
 from ui.value_mapping import value_mapping
 
 
@@ -127,11 +132,17 @@ def import_page(
     show_result: Callable[[ImportRun], None] | None = None,
     extra: Callable[[Preview], None] | None = None,
     ready: Callable[[Preview], bool] | None = None,
+    keep_preview: bool = False,
+    runs: Callable[[Any], list[PastRun]] | None = None,
+    button: Callable[[Preview], str] | None = None,
 ) -> None:
     """The whole import: upload to Import button. `show_result` draws the last run (by
     default its counts), `extra` draws what the page adds to the preview, `ready` says
     whether the Import button is enabled (by default: the preview has good rows and, for
-    an import that is all or nothing by nature, no bad ones)."""
+    an import that is all or nothing by nature, no bad ones). `keep_preview`: a preview is
+    kept while the file and every choice stay the same (a large file is checked once, not
+    on every click). `runs(session)` lists the last runs (by default the reader's own).
+    `button(preview)` words the Import button (by default `texts.import_button`)."""
     flow = flow_of(key)
     upload = flow.upload(
         texts.upload,
@@ -140,7 +151,7 @@ def import_page(
     )
     frame = read_upload(upload)
     if frame is None:
-        _last_runs(spec, actor, key)
+        _last_runs(spec, actor, key, runs)
         return
     st.caption(tmd("{filename}: {rows} data rows.", filename=upload.name, rows=len(frame)))
     with session() as s:
@@ -149,16 +160,21 @@ def import_page(
 
     st.subheader(t("Columns"))
     st.caption(t("Which column of the file holds each field. Fields marked * are required."))
+    guessed = guess_columns(fields, frame.columns)
+    for name, other in spec.shared_guess:  # a field that goes by another's column
+        if not guessed.get(name) and guessed.get(other):
+            guessed[name] = guessed[other]
     mapping = column_mapping(
         frame.columns,
         list(by_name),
         (*spec.required, *(group[0] for group in spec.columns_needed)),
-        guess_columns(fields, frame.columns),
+        guessed,
         label=lambda name: field_label(spec, by_name[name]),
         not_mapped=t("(not in the file)"),
         key=f"{key}_map",
         file_id=upload.file_id,
     )
+    defaults = file_defaults(spec, actor, key, upload.file_id, by_name)
     placeholders = placeholder_input(
         t('Cells that mean "nothing"'),
         t("Comma separated. A cell equal to one of these (case ignored) counts as blank."),
@@ -167,18 +183,30 @@ def import_page(
     # Only a file with dates or times has a zone to choose.
     timed = any(f.kind in ("date", "datetime") for f in fields)
     zone = file_zone_picker(f"{key}_zone") if timed else None
-    absent = missing(spec, mapping)
+    if spec.mapping_problems is not None:
+        problems = spec.mapping_problems(mapping, defaults)
+        for problem in problems:
+            st.warning(t(problem))
+        if problems:
+            return
+    absent = missing(spec, mapping, defaults)
     if absent:
         names = ", ".join(field_label(spec, by_name[m]) for m in absent)
         st.warning(t("Choose a column for: {columns}.", columns=names))
         return
 
     choices: dict[str, dict[str, str]] = {}
-    options = ImportOptions(mapping, placeholders, zone, choices, upload.name)
-    plan = flow.draw_preview(lambda s: preview(s, actor, spec, frame, options))
-    if plan is not None and plan.values:
+    options = ImportOptions(mapping, placeholders, zone, choices, upload.name, defaults)
+    kept = f"{key}_kept"
+    try:
+        with session() as s:
+            found = value_columns(s, actor, spec, frame, options)
+    except CrmError as error:
+        show_error(error)
+        return
+    if found:
         st.subheader(t("Values"))
-        for name, resolved in plan.values.items():
+        for name, resolved in found.items():
             field = by_name[name]
             choices[name] = value_mapping(
                 actor,
@@ -187,9 +215,24 @@ def import_page(
                 resolved,
                 title=field_label(spec, field),
                 key=f"{key}_values_{name}_{upload.file_id}",
+                on_created=lambda: st.session_state.pop(kept, None),
             )
-        if any(choices.values()):  # the user's choices change what the file holds
-            plan = flow.draw_preview(lambda s: preview(s, actor, spec, frame, options))
+    signature = (
+        upload.file_id,
+        tuple(mapping.items()),
+        tuple(placeholders),
+        zone,
+        tuple(sorted((f, tuple(sorted(c.items()))) for f, c in choices.items())),
+        tuple(sorted(defaults.items())),
+    )
+    last = st.session_state.get(kept)
+    if keep_preview and last is not None and last[0] == signature:
+        plan = last[1]
+        st.session_state[flow.preview] = plan
+    else:
+        plan = flow.draw_preview(lambda s: preview(s, actor, spec, frame, options))
+        if keep_preview and plan is not None:
+            st.session_state[kept] = (signature, plan)
     if plan is None:
         return
     _show_preview(spec, actor, key, texts, plan, extra)
@@ -201,14 +244,56 @@ def import_page(
         can = bool(plan.rows) and (len(spec.modes) > 1 or not plan.rejected)
     else:
         can = ready(plan)
-    label = texts.import_button or t("Import")
+    label = button(plan) if button is not None else texts.import_button or t("Import")
     flow.import_button(label, f"{key}_import", disabled=not can)
 
 
-def _last_runs(spec: ImportSpec, actor, key: str) -> None:
-    """The reader's own last runs of this import: when, which file, what it stored."""
+def file_defaults(
+    spec: ImportSpec, actor, key: str, file_id: str, by_name: dict[str, FieldSpec]
+) -> dict[str, Any]:
+    """A picker per field the spec offers a value for the whole file (options of the
+    field's list; several for a list field): field -> the chosen value."""
+    if not spec.file_defaults:
+        return {}
+    chosen: dict[str, Any] = {}
     with session() as s:
-        runs = last_runs(s, actor, spec)
+        lists = {n: choices_of(s, by_name[n].category or "") for n in spec.file_defaults}
+    grid = st.columns(len(spec.file_defaults))
+    for column, name in zip(grid, spec.file_defaults, strict=True):
+        field = by_name[name]
+        names = {c.code: c.label_zh if language() == "zh" else c.label_en for c in lists[name]}
+        label = t("{field} where the file has none", field=field_label(spec, field))
+        help = t("For rows whose cell is blank, or for every row when the file has no column.")
+        if field.several:
+            picked = column.multiselect(
+                label,
+                list(names),
+                format_func=lambda code, names=names: names.get(code, code),
+                help=help,
+                key=f"{key}_default_{name}_{file_id}",
+            )
+            if picked:
+                chosen[name] = tuple(picked)
+        else:
+            code = column.selectbox(
+                label,
+                ["", *names],
+                format_func=lambda code, names=names: names.get(code, t("- none -")),
+                help=help,
+                key=f"{key}_default_{name}_{file_id}",
+            )
+            if code:
+                chosen[name] = code
+    return chosen
+
+
+def _last_runs(
+    spec: ImportSpec, actor, key: str, listed: Callable[[Any], list[PastRun]] | None
+) -> None:
+    """The last runs of this import (by default the reader's own): when, which file, what
+    it stored (or that all or nothing refused it)."""
+    with session() as s:
+        runs = listed(s) if listed is not None else last_runs(s, actor, spec)
     if not runs:
         return
     with st.expander(t("Your last imports"), expanded=False):
@@ -218,9 +303,7 @@ def _last_runs(spec: ImportSpec, actor, key: str) -> None:
                     {
                         t("Time"): show_time(run.at),
                         t("File"): run.source,
-                        t("Result"): ", ".join(
-                            f"{category_label(spec, c)} {n}" for c, n in run.counts.items() if n
-                        ),
+                        t("Result"): _result(spec, run),
                     }
                     for run in runs
                 ]
@@ -229,6 +312,13 @@ def _last_runs(spec: ImportSpec, actor, key: str) -> None:
             width="stretch",
             key=f"{key}_last_runs",
         )
+
+
+def _result(spec: ImportSpec, run: PastRun) -> str:
+    counts = ", ".join(f"{category_label(spec, c)} {n}" for c, n in run.counts.items() if n)
+    if run.refused:
+        return t("Refused (all or nothing): {counts}", counts=counts)
+    return counts
 
 
 def _show_preview(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.circulation.dispatch import dispatch_arrivals
 from crm_core.leads.export import EXPORT_FORMATS, export_leads
-from crm_core.leads.intake import REJECTED, LeadInput, intake_leads
+from crm_core.leads.intake import ADDED_LINE, CREATED, REJECTED, LeadInput, intake_leads
 from crm_core.leads.search import LeadFilter
 from crm_core.leads.tags import bulk_tag, bulk_untag
 from crm_core.models import MetadataOption
 from crm_core.org.lines import worked_lines
+from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NP_, label_of
 from crm_core.platform.permissions import Permission
@@ -18,7 +20,7 @@ from ui import options
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import language, show_error, t, tmd
+from ui.i18n import language, nt, show_error, t, tmd
 from ui.inputs import text_input
 
 
@@ -92,6 +94,11 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         show_error(error)
         return
     [outcome] = result.outcomes
+    if not keep and outcome.status in (CREATED, ADDED_LINE):
+        # Dispatched on arrival, by the rules, in a transaction of its own (as the API does);
+        # what no rep takes waits for the worker's next dispatch.
+        with session() as s:
+            dispatch_arrivals(s, Actor.system(), outcome.opportunity_ids)
     if outcome.status == REJECTED:
         st.error(tmd(outcome.reason, **outcome.params))
         return
@@ -119,8 +126,9 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         st.rerun()
 
 
-def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
-    """Export the current search (within the user's scope), masked as on screen."""
+def export_panel(lead_filter: LeadFilter, sort: str, total: int, total_text: str) -> None:
+    """Export the current search (within the user's scope), masked as on screen; `total`
+    leads (`total_text` as shown: "1,000+" for a capped count)."""
     me = actor()
     fmt = st.radio(
         t("Format"),
@@ -129,7 +137,13 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
         format_func=lambda f: f.upper(),
         key="leads_export_format",
     )
-    if st.button(t("Prepare the export ({count} leads)", count=total_text), key="leads_export_go"):
+    prepare = nt(
+        "Prepare the export ({count} lead)",
+        "Prepare the export ({count} leads)",
+        total,
+        count=total_text,
+    )
+    if st.button(prepare, key="leads_export_go"):
         try:
             with session() as s:
                 exported = export_leads(s, me, lead_filter, fmt, language(), sort=sort)
@@ -155,8 +169,9 @@ def export_panel(lead_filter: LeadFilter, sort: str, total_text: str) -> None:
         )
 
 
-def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
-    """Add or remove one tag on every lead the search finds, not only the page shown."""
+def bulk_tag_panel(lead_filter: LeadFilter, total: int, total_text: str) -> None:
+    """Add or remove one tag on every lead the search finds, not only the page shown
+    (`total` of them, shown as `total_text`)."""
     me = actor()
     words = options.labels("tag")
     active = options.choices("tag")
@@ -177,7 +192,13 @@ def bulk_tag_panel(lead_filter: LeadFilter, total_text: str) -> None:
             typed = text_input(t("New tag"), key="leads_bulk_tag_text")
             tag = typed.strip() or tag
         sure = st.checkbox(
-            t("Apply to all {count} leads of this search", count=total_text), key="leads_bulk_sure"
+            nt(
+                "Apply to the {count} lead of this search",
+                "Apply to all {count} leads of this search",
+                total,
+                count=total_text,
+            ),
+            key="leads_bulk_sure",
         )
         add, remove = st.columns(2)
         do_add = add.form_submit_button(t("Add the tag"))

@@ -25,7 +25,9 @@ from ui.i18n import show_error, t, tmd
 from ui.inputs import text_input
 from ui.options import choices, labels, option_text, stage_text
 from ui.query import MAX_ID
+from ui.sales import DETAIL_PAGE
 from ui.sms_send import lead_sms
+from ui.tables import open_table
 from ui.text import md
 
 
@@ -315,9 +317,16 @@ def show_lead_card(lead_id: int) -> None:
                 t("Flow history ({count})", count=len(detail.flow)),
             ]
         )
-        for tab, table, empty in zip(
+        # Each row of the three tabs belongs to an opportunity: a click opens it.
+        opens = (
+            [o.id for o in detail.opportunities],
+            [f.opportunity_id for f in detail.follow_ups],
+            [f.opportunity_id for f in detail.flow],
+        )
+        for tab, table, ids, empty in zip(
             tabs,
             (_opportunities, _follow_ups, _flow),
+            opens,
             (
                 N_("No opportunity of this lead is in your reach."),
                 N_("No follow-up yet."),
@@ -329,6 +338,10 @@ def show_lead_card(lead_id: int) -> None:
                 frame = table(detail)
                 if frame.empty:
                     st.caption(t(empty))
+                elif open_table(
+                    frame, ids, key=f"lead_card_{table.__name__}", open_page=DETAIL_PAGE
+                ):
+                    st.caption(t("Click a row to open the opportunity."))
                 else:
                     st.dataframe(frame, hide_index=True, width="stretch")
         if me.can(Permission.SEND_SMS):

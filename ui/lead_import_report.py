@@ -1,37 +1,19 @@
-"""The lead import's report on its page: the counts, what closes and brings revenue, and
-the tabs of bad rows, collisions, repeats in the file and warnings (rows kept with a notice).
-"""
+"""The lead import's own part of its page (the rest is `ui.import_flow`): the preview's
+summary in words, what closes and brings revenue, the rows imported before, the collisions
+with their owners and the repeats in the file; and a finished run's outcome."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from crm_core.imports.leads import (
-    ALREADY_IMPORTED,
-    ImportOptions,
-    ImportReport,
-    rejected_rows_csv,
-)
+from crm_core.imports.engine import ImportRun, Preview
+from crm_core.imports.leads import ALREADY_IMPORTED, CATEGORIES, IntakeFindings
 from crm_core.platform.i18n import label_of
-from ui.context import actor
-from ui.i18n import language, nt, t
+from ui.i18n import nt, t
 
 
-def _issues_table(issues) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                t("Row"): issue.row,
-                t("Column"): issue.column or "",
-                t("Reason"): t(issue.reason, **issue.params),
-            }
-            for issue in issues
-        ]
-    )
-
-
-def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.DataFrame:
+def _collisions_table(seen: IntakeFindings, line_names: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -43,98 +25,138 @@ def _collisions_table(report: ImportReport, line_names: dict[str, str]) -> pd.Da
                 if c.hidden
                 else c.owner_name or t(label_of("pool", c.pool_state)),
             }
-            for c in report.collisions
+            for c in seen.collisions
         ]
     )
 
 
-def _duplicates_table(report: ImportReport) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{t("Row"): row, t("Same person as row"): first} for row, first in report.duplicates]
-    )
+def _summary(plan: Preview, mode: str | None) -> None:
+    bad, total = len(plan.rejected), plan.total_rows
+    if bad and bad == total:
+        st.error(
+            nt(
+                "The file's {count} row is bad; see the reason below. Nothing can be imported.",
+                "All {count} rows are bad; see the reasons below. Nothing can be imported.",
+                bad,
+                count=bad,
+            )
+        )
+    elif bad and mode == "all_or_nothing":
+        st.error(
+            nt(
+                "{count} row is bad, so with all or nothing this file would not be imported. Fix the row or choose to import the good ones.",
+                "{count} rows are bad, so with all or nothing this file would not be imported. Fix the rows or choose to import the good ones.",
+                bad,
+                count=bad,
+            )
+        )
+    elif bad:
+        st.warning(
+            nt(
+                "{count} row cannot be imported; see the reason below. The other {good} can be imported.",
+                "{count} rows cannot be imported; see the reasons below. The other {good} can be imported.",
+                bad,
+                count=bad,
+                good=total - bad,
+            )
+        )
+    elif total:
+        st.success(
+            nt("The file's {count} row is good.", "All {count} rows are good.", total, count=total)
+        )
 
 
-def show_report(
-    frame: pd.DataFrame,
-    options: ImportOptions,
-    report: ImportReport,
-    line_names: dict[str, str],
-    key: str,
+def _findings(
+    seen: IntakeFindings, closes_at_file_dates: bool | None, line_names: dict[str, str]
 ) -> None:
-    """The counts, the closes and revenue, and the tabs of bad rows, collisions, repeats
-    and warnings of a preview or a finished run."""
-    counts = report.counts
-    statuses = ("created", "added_line", "collision", "duplicate", ALREADY_IMPORTED, "rejected")
-    for column, status in zip(st.columns(len(statuses)), statuses, strict=True):
-        column.metric(t(label_of("lead_import.count", status)), f"{counts.get(status, 0):,}")
-    if report.closed:
+    """Closes and revenue (not for a finished run: `closes_at_file_dates` None), collisions
+    and repeats in the file."""
+    if seen.closed and closes_at_file_dates is not None:
         closes = t(
             "{won} won and {lost} lost rows close their opportunities (no order: a win without an amount brings no revenue).",
-            won=report.closed.get("won", 0),
-            lost=report.closed.get("lost", 0),
+            won=seen.closed.get("won", 0),
+            lost=seen.closed.get("lost", 0),
         )
         when = (
             t("They close at the file's close date.")
-            if options.mapping.get("closed_at")
+            if closes_at_file_dates
             else t("The file has no close date column: they close at their first contact date.")
         )
         paid = (
             nt(
                 "{count} won row brings its amount as revenue: a paid order at its close date.",
                 "{count} won rows bring their amounts as revenue: a paid order at each close date.",
-                report.revenue,
-                count=report.revenue,
+                seen.revenue,
+                count=seen.revenue,
             )
-            if report.revenue
+            if seen.revenue
             else ""
         )
         st.info(f"{closes} {when} {paid}".strip())
-    if report.already_imported:
-        st.caption(
-            nt(
-                "{n} row was imported before and adds nothing.",
-                "{n} rows were imported before and add nothing.",
-                len(report.already_imported),
-            )
-        )
-    tabs = st.tabs(
+    collisions, repeats = st.tabs(
         [
-            t("Bad rows ({count})", count=len(report.issues)),
-            t("Collisions ({count})", count=len(report.collisions)),
-            t("Repeated in file ({count})", count=len(report.duplicates)),
-            t("Warnings ({count})", count=len(report.warnings)),
+            t("Collisions ({count})", count=len(seen.collisions)),
+            t("Repeated in file ({count})", count=len(seen.duplicates)),
         ]
     )
-    with tabs[0]:
-        if report.issues:
-            st.dataframe(_issues_table(report.issues), hide_index=True, width="stretch")
-            st.download_button(
-                t("Download the bad rows (CSV)"),
-                rejected_rows_csv(actor(), frame, report, options, language()),
-                file_name=f"rejected-{report.filename or 'leads'}.csv",
-                mime="text/csv",
-                key=f"lead_import_rejected_{key}",
-            )
-        else:
-            st.caption(t("Every row is good."))
-    with tabs[1]:
-        if report.collisions:
+    with collisions:
+        if seen.collisions:
             st.caption(
                 t(
                     "These people already have an opportunity on that business line. Its owner keeps it and the inquiry is logged on it."
                 )
             )
-            st.dataframe(_collisions_table(report, line_names), hide_index=True, width="stretch")
+            st.dataframe(_collisions_table(seen, line_names), hide_index=True, width="stretch")
         else:
             st.caption(t("Nobody in the file is already being followed up."))
-    with tabs[2]:
-        if report.duplicates:
-            st.dataframe(_duplicates_table(report), hide_index=True, width="stretch")
+    with repeats:
+        if seen.duplicates:
+            table = pd.DataFrame(
+                [{t("Row"): row, t("Same person as row"): first} for row, first in seen.duplicates]
+            )
+            st.dataframe(table, hide_index=True, width="stretch")
         else:
             st.caption(t("No person appears twice in the file."))
-    with tabs[3]:
-        if report.warnings:
-            st.caption(t("These rows are imported as the file has them; check them in the source."))
-            st.dataframe(_issues_table(report.warnings), hide_index=True, width="stretch")
-        else:
-            st.caption(t("No row needs a warning."))
+
+
+def show_preview_report(plan: Preview, mode: str | None, line_names: dict[str, str]) -> None:
+    """Beside the engine's preview: the summary in words (with the chosen mode), closes and
+    revenue, rows imported before, collisions and repeats in the file."""
+    _summary(plan, mode)
+    before = len(plan.rows_in(ALREADY_IMPORTED))
+    if before:
+        st.caption(
+            nt(
+                "{n} row was imported before and adds nothing.",
+                "{n} rows were imported before and add nothing.",
+                before,
+            )
+        )
+    seen = plan.details.get("intake") or IntakeFindings()
+    _findings(seen, bool(plan.mapping.get("closed_at")), line_names)
+
+
+def show_run(run: ImportRun, line_names: dict[str, str]) -> None:
+    """A finished run: refused by all or nothing, or what it stored, with its collisions."""
+    counts = run.counts
+    if run.refused:
+        st.error(
+            nt(
+                "Nothing was imported: {n} row is bad and all or nothing was chosen.",
+                "Nothing was imported: {n} rows are bad and all or nothing was chosen.",
+                counts.get("rejected", 0),
+            )
+        )
+        return
+    st.success(
+        t(
+            "Import finished: {stored} of {total} rows added a new lead or business line.",
+            stored=counts.get("created", 0) + counts.get("added_line", 0),
+            total=run.details.get("total_rows", 0),
+        )
+    )
+    statuses = (*CATEGORIES, "rejected")
+    for column, status in zip(st.columns(len(statuses)), statuses, strict=True):
+        column.metric(t(label_of("lead_import.count", status)), f"{counts.get(status, 0):,}")
+    if isinstance(run.result, IntakeFindings):
+        _findings(run.result, None, line_names)

@@ -214,6 +214,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_SETTINGS,
     ),
     PageSpec(
+        "pages/admin/api_keys.py",
+        N_("API keys"),
+        ":material/key:",
+        N_("Administration"),
+        Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
         "pages/admin/custom_fields.py",
         N_("Custom fields"),
         ":material/dynamic_form:",
@@ -278,6 +285,12 @@ def _may_open(actor: Actor, permission: str | tuple[str, ...] | None) -> bool:
     if isinstance(permission, tuple):
         return any(actor.can(p) for p in permission)
     return actor.can(permission)
+
+
+def may_open(actor: Actor, path: str) -> bool:
+    """Whether `path` is among the pages `actor`'s navigation offers: a link or a table row
+    leads only where the reader may go (marketing reads the funnel but not opportunities)."""
+    return any(p.path == path for p in allowed_pages(actor))
 
 
 def build_navigation(actor: Actor, must_change_password: bool = False):

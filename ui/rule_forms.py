@@ -32,11 +32,11 @@ from crm_core.circulation.rule_schemas import (
 from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError, ValidationError
-from crm_core.platform.i18n import N_, label_of
+from crm_core.platform.i18n import N_, error_count, label_of
 from ui.circulation import number
 from ui.db import session
 from ui.feedback import flash
-from ui.i18n import t, tmd
+from ui.i18n import ntmd, t, tmd
 from ui.inputs import clean_text, text_input
 from ui.options import every, option_text, stage_text
 from ui.rule_ops import RuleContext, show_preview
@@ -66,6 +66,8 @@ def rule_error(error: CrmError) -> str:
     if isinstance(field, str):
         text = t(label_of("rules.field", field))
         params["field"] = field if text == label_of("rules.field", field) else text
+    if error.plural is not None:
+        return ntmd(error.key, error.plural, error_count(params), **params)
     return tmd(error.key, **params)
 
 
@@ -562,8 +564,10 @@ def _confirmation(kind: str, ctx: RuleContext, editing_id: int | None) -> RuleDr
         return None
     draft, _, moves = pending
     st.warning(
-        tmd(
+        ntmd(
+            "Saved now, “{name}” would move {count} opportunity at once (more than {limit}). Save it anyway?",
             "Saved now, “{name}” would move {count} opportunities at once (more than {limit}). Save it anyway?",
+            moves,
             name=draft.name,
             count=number(moves),
             limit=CONFIRM_ABOVE,

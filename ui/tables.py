@@ -12,8 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ui.context import actor
+from ui.navigation import may_open
 
-def _version(ids: list[int]) -> str:
+
+def _version(ids: list[Any]) -> str:
     """A short fingerprint of the rows shown: the table's widget changes with them."""
     return format(zlib.crc32(",".join(map(str, ids)).encode()), "x")
 
@@ -75,19 +78,27 @@ def pick_table(
 
 def open_table(
     frame: pd.DataFrame | Any,
-    ids: list[int],
+    targets: list[Any],
     *,
     key: str,
     open_page: str,
     column_config: dict | None = None,
-) -> None:
-    """Show `frame` (a data frame or its styler), a click on a row's cell opening its record
-    on `open_page` (`?id=`)."""
+    params_of: Callable[[Any], dict[str, str]] | None = None,
+) -> bool:
+    """Show `frame` (a data frame or its styler), a click on a row's cell opening what the
+    row names on `open_page`: `targets` holds one entry per row, an id (`?id=`) or, with
+    `params_of`, anything that gives the link's query parameters (a dashboard drill-down
+    keeps its period). Where the reader may not open `open_page`, the rows are plain.
+    Return whether the rows open."""
+    if not may_open(actor(), open_page):
+        st.dataframe(frame, key=key, hide_index=True, width="stretch", column_config=column_config)
+        return False
+    link = params_of or (lambda target: {"id": str(target)})
     opening = st.session_state.pop(f"{key}_open", None)
     if opening is not None:
-        st.switch_page(open_page, query_params={"id": str(opening)})
-    widget = f"{key}_table_{_version(ids)}"
-    st.session_state[f"{key}_shown"] = list(ids)
+        st.switch_page(open_page, query_params=link(opening))
+    widget = f"{key}_table_{_version(targets)}"
+    st.session_state[f"{key}_shown"] = list(targets)
 
     def changed() -> None:
         cells = st.session_state[widget].selection.cells
@@ -104,3 +115,4 @@ def open_table(
         width="stretch",
         column_config=column_config,
     )
+    return True

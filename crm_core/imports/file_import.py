@@ -149,6 +149,16 @@ def split_placeholders(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\uff0c", ",").split(",") if part.strip()]
 
 
+class _Columns:
+    """`FileCells._text[column]`: the column's cells, made text when first asked for."""
+
+    def __init__(self, cells: FileCells):
+        self._cells = cells
+
+    def __getitem__(self, column: str) -> list[str]:
+        return self._cells.column(column)
+
+
 class FileCells:
     """A frame's cells as text, column by column: a Python list per column is far cheaper
     than `frame.iterrows()`. Rows are addressed by position; `numbers` holds the row number
@@ -158,13 +168,30 @@ class FileCells:
         self.columns: tuple[str, ...] = tuple(str(c) for c in frame.columns)
         self.numbers: list[int] = [int(n) for n in frame.index]
         self.blanks = placeholder_set(placeholders)
-        self._text = {
-            c: ["" if pd.isna(v) else str(v) for v in frame[c].tolist()] for c in self.columns
-        }
+        self._frame = frame
+        # A column's cells become text when first asked for: a preview reads the mapped
+        # columns, and every column only of the rejected rows.
+        self._columns: dict[str, list[str]] = {}
+
+    @property
+    def _text(self) -> _Columns:
+        return _Columns(self)
+
+    def column(self, column: str) -> list[str]:
+        """The column's cells as the file has them (blank: "")."""
+        texts = self._columns.get(column)
+        if texts is None:
+            values = self._frame[column].tolist()
+            if all(type(v) is str for v in values):  # read_table gives text already
+                texts = values
+            else:
+                texts = ["" if v is None or pd.isna(v) else str(v) for v in values]
+            self._columns[column] = texts
+        return texts
 
     def text(self, column: str, position: int) -> str:
         """The cell as the file has it."""
-        return self._text[column][position]
+        return self.column(column)[position]
 
     def values(self, position: int, mapping: Mapping[str, str | None]) -> dict[str, str | None]:
         """field -> the stripped cell of its column, None for a blank cell, a placeholder

@@ -30,6 +30,7 @@ class CustomerListRow:
     registered_at: datetime | None
     created_at: datetime
     linked_leads: int
+    lead_id: int | None = None  # the newest linked lead: the row opens its card
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,16 @@ def list_customers(
         .offset((page - 1) * page_size)
     ).all()
     ids = [c.id for c in customers]
-    linked: dict[int, int] = {}
+    linked: dict[int, tuple[int, int]] = {}
     if ids:
-        linked = dict(
-            session.exec(
-                select(Lead.customer_id, func.count())
+        linked = {
+            customer_id: (n, newest)
+            for customer_id, n, newest in session.exec(
+                select(Lead.customer_id, func.count(), func.max(Lead.id))
                 .where(col(Lead.customer_id).in_(ids), col(Lead.merged_into_id).is_(None))
                 .group_by(Lead.customer_id)
             ).all()
-        )
+        }
     rows = [
         CustomerListRow(
             id=c.id,
@@ -112,7 +114,8 @@ def list_customers(
             email=c.email,
             registered_at=c.registered_at,
             created_at=c.created_at,
-            linked_leads=linked.get(c.id, 0),
+            linked_leads=linked.get(c.id, (0, None))[0],
+            lead_id=linked.get(c.id, (0, None))[1],
         )
         for c in customers
     ]

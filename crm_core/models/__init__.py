@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
@@ -19,7 +20,7 @@ from crm_core.models.custom_field import (
     OpportunityFieldValue,
 )
 from crm_core.models.dashboards import HistoryImport, MarketingSpend
-from crm_core.models.lead import Customer, Lead, LeadImport, LeadTag
+from crm_core.models.lead import Customer, Lead, LeadTag
 from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, ImportValueMap, MetadataOption, Setting
 from crm_core.models.opportunity import (
@@ -67,6 +68,10 @@ __all__ = [
     "QaChecklist",
     "QaPlan",
     "QaReview",
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiRateWindow",
+    "ApiReceipt",
     "CALL_RESULTS",
     "CALL_STATES",
     "CallLine",
@@ -114,7 +119,6 @@ __all__ = [
     "INTENTION_LEVELS",
     "ImportValueMap",
     "Lead",
-    "LeadImport",
     "LeadTag",
     "LoginEvent",
     "MetadataOption",

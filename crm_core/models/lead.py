@@ -94,23 +94,3 @@ class LeadTag(SQLModel, table=True):
 
     lead_id: int = Field(foreign_key="lead.id", primary_key=True)
     tag: str = Field(max_length=60, primary_key=True, index=True)
-
-
-class LeadImport(SQLModel, table=True):
-    """One run of the lead import: who, which file, how it ended and what it counted."""
-
-    __tablename__ = "lead_import"
-
-    id: int | None = Field(default=None, primary_key=True)
-    filename: str = Field(max_length=200)
-    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
-    mode: str = Field(max_length=20)  # good_rows | all_or_nothing
-    status: str = Field(max_length=20)  # done | refused
-    total_rows: int = 0
-    created: int = 0
-    added_line: int = 0
-    collisions: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    started_at: datetime = created_at_field()
-    finished_at: datetime | None = datetime_field()

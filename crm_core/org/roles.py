@@ -22,7 +22,7 @@ from crm_core.org.users import discount_limit, ensure_can_grant, ensure_reach_fr
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.platform.i18n import N_
+from crm_core.platform.i18n import N_, NP_
 from crm_core.platform.permissions import ADMIN_PERMISSIONS, ALL_PERMISSIONS, DataScope, Permission
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
@@ -132,8 +132,9 @@ def _ensure_may_change_holders(session: Session, actor: Actor, role: Role, candi
     outside = count(holders) - count(holders.where(user_scope(actor)))
     if outside:
         raise PermissionDenied(
-            N_(
-                "You cannot change the role {code}: {count} of the people who hold it are outside your scope."
+            NP_(
+                "You cannot change the role {code}: {count} person who holds it is outside your scope.",
+                "You cannot change the role {code}: {count} of the people who hold it are outside your scope.",
             ),
             code=role.code,
             count=outside,
@@ -247,7 +248,10 @@ def delete_role(session: Session, actor: Actor, role_id: int) -> None:
     ).one()
     if holders:
         raise ValidationError(
-            N_("The role {code} is held by {count} users and cannot be deleted."),
+            NP_(
+                "The role {code} is held by {count} user and cannot be deleted.",
+                "The role {code} is held by {count} users and cannot be deleted.",
+            ),
             code=role.code,
             count=holders,
         )

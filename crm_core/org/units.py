@@ -17,7 +17,7 @@ from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
-from crm_core.platform.i18n import N_
+from crm_core.platform.i18n import N_, NP_
 from crm_core.platform.permissions import DataScope, Permission
 
 
@@ -194,7 +194,10 @@ def set_unit_active(session: Session, actor: Actor, unit_id: int, active: bool) 
         ).one()
         if people:
             raise ValidationError(
-                N_("{unit} still has {count} active users; move them first."),
+                NP_(
+                    "{unit} still has {count} active user; move them first.",
+                    "{unit} still has {count} active users; move them first.",
+                ),
                 unit=unit.name,
                 count=people,
             )

@@ -9,11 +9,16 @@ from crm_core.platform.i18n import N_
 
 
 class CrmError(Exception):
-    """Base error: `key` is its message in English, the msgid of the catalogues."""
+    """Base error: `key` is its message in English, the msgid of the catalogues. A message
+    about a count is given as `NP_(singular, plural)`: `key` is then the singular (the
+    msgid) and `plural` the other form, chosen by the `count` parameter where it is shown."""
 
     key = N_("Something went wrong.")
+    plural: str | None = None
 
-    def __init__(self, key: str | None = None, **params: Any) -> None:
+    def __init__(self, key: str | tuple[str, str] | None = None, **params: Any) -> None:
+        if isinstance(key, tuple):
+            key, self.plural = key
         self.key = key or self.key
         self.params = params
         super().__init__(f"{self.key} {params}" if params else self.key)

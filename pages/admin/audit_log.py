@@ -20,7 +20,7 @@ from crm_core.platform.audit import (
     search_entries,
 )
 from crm_core.platform.i18n import NC_, label_of
-from ui.company_time import in_company_time, instant_of
+from ui.company_time import instant_of, show_time
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t, tmd
@@ -123,7 +123,7 @@ else:
     frame = pd.DataFrame(
         [
             {
-                t("Time"): in_company_time(row.at),
+                t("Time"): show_time(row.at),
                 t("Actor"): actor_text(row),
                 t("Action"): label("audit.action", row.action),
                 t("Target"): " ".join(

@@ -7,7 +7,7 @@ import streamlit as st
 
 from crm_core.org.auth import recent_login_events
 from crm_core.platform.i18n import label_of
-from ui.company_time import in_company_time
+from ui.company_time import show_time
 from ui.context import actor
 from ui.db import session
 from ui.i18n import t
@@ -31,7 +31,7 @@ else:
     frame = pd.DataFrame(
         [
             {
-                t("Time"): in_company_time(e.at),
+                t("Time"): show_time(e.at),
                 t("Username"): e.username,
                 t("Event"): t(label_of("login_event", e.event)),
                 t("Detail"): detail_text(e),

@@ -14,7 +14,7 @@ from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_
 from crm_core.platform.permissions import Permission
 from ui.context import actor
-from ui.dashboards import bar_chart, filter_bar, pick, table
+from ui.dashboards import FUNNEL_PAGE, bar_chart, drill_params, filter_bar, pick, table
 from ui.db import session
 from ui.feedback import flash, show_flash
 from ui.figures import metric, money
@@ -86,9 +86,28 @@ if not by_channel.empty:
         "roi_chart",
         barmode="group",
     )
-    table(by_channel, "roi-channels", "roi_channels", **kinds)
+    # A channel's or a campaign's row opens the funnel of the same days on its leads'
+    # opportunities.
+    if table(
+        by_channel,
+        "roi-channels",
+        "roi_channels",
+        **kinds,
+        opens=[r.channel for r in result.channels],
+        open_page=FUNNEL_PAGE,
+        params_of=lambda channel: drill_params(view, channel=channel),
+    ):
+        st.caption(t("Click a row to open the funnel of its opportunities for the same days."))
     st.subheader(t("By campaign"))
-    table(frame(result.campaigns, True), "roi-campaigns", "roi_campaigns", **kinds)
+    table(
+        frame(result.campaigns, True),
+        "roi-campaigns",
+        "roi_campaigns",
+        **kinds,
+        opens=[(r.channel, r.campaign or "") for r in result.campaigns],
+        open_page=FUNNEL_PAGE,
+        params_of=lambda row: drill_params(view, channel=row[0], campaign=row[1]),
+    )
 else:
     st.caption(t("Nothing in this view."))
 

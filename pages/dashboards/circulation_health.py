@@ -15,6 +15,7 @@ from ui.dashboards import bar_chart, downloads, filter_bar, table
 from ui.db import session
 from ui.figures import metric
 from ui.i18n import show_error, t
+from ui.sales import BOARD_PAGE
 
 me = actor()
 st.title(t("Circulation health"))
@@ -77,13 +78,17 @@ holdings = pd.DataFrame(
     ],
 )
 bar_chart(holdings, t("Rep"), t("Held"), "health_holdings_chart")
-table(
+if table(
     holdings,
     "top-hoarders",
     "health_holdings",
     count_columns=(t("Held"), t("Holding cap")),
     share_columns=(t("Of the cap"),),
-)
+    opens=[h.user_id for h in health.top_hoarders],
+    open_page=BOARD_PAGE,
+    params_of=lambda rep: {"owner": str(rep)},
+):
+    st.caption(t("Click a person to open the board on their opportunities."))
 
 left, right = st.columns(2)
 with left:

@@ -11,13 +11,13 @@ import streamlit as st
 from crm_core.analytics import FUNNEL_STAGES, funnel, funnel_opportunities
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
-from ui.company_time import in_company_time
+from ui.company_time import show_time
 from ui.context import actor
 from ui.dashboards import filter_bar, pick, table
 from ui.db import session
 from ui.figures import count, metric
 from ui.i18n import show_error, t
-from ui.options import stage_text
+from ui.options import labels, stage_text
 
 me = actor()
 st.title(t("Funnel"))
@@ -91,11 +91,18 @@ table(
 if result.rows:
     st.subheader(t("By {split}", split=t(label_of("dash.split", view.split))))
     blank = t("(none)")
+    # Channels and campaigns are stored codes: shown by their option's label.
+    coded = labels(view.split) if view.split in ("channel", "campaign") else {}
+
+    def group_name(row) -> str:
+        if row.key is None:
+            return blank
+        return coded.get(row.key) or row.label or str(row.key)
+
     split = pd.DataFrame(
         [
             {
-                t(label_of("dash.split", view.split)): row.label
-                or (blank if row.key is None else row.key),
+                t(label_of("dash.split", view.split)): group_name(row),
                 **dict(zip(stage_names, row.reached, strict=True)),
                 t("Lost"): row.lost,
                 t("Overall conversion"): row.overall,
@@ -130,13 +137,13 @@ if listed:
                 t("Rep"): o.owner or "",
                 t("Org unit"): o.unit or "",
                 t("Stage now"): stage_text(o.stage),
-                t(NC_("dash.col", "Created")): in_company_time(o.created_at),
+                t(NC_("dash.col", "Created")): show_time(o.created_at),
             }
             for o in listed
         ]
     )
     st.caption(t("The newest {count} of the cohort (at most 200).", count=len(listed)))
-    st.caption(t("Click a row to open the opportunity."))
-    table(listed_table, f"funnel-{chosen}", "funnel_list", opens=[o.id for o in listed])
+    if table(listed_table, f"funnel-{chosen}", "funnel_list", opens=[o.id for o in listed]):
+        st.caption(t("Click a row to open the opportunity."))
 else:
     st.caption(t("Nothing in this view."))

@@ -10,10 +10,11 @@ from crm_core.analytics import performance
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
 from ui.context import actor
-from ui.dashboards import bar_chart, filter_bar, table
+from ui.dashboards import FUNNEL_PAGE, bar_chart, drill_params, filter_bar, table
 from ui.db import session
 from ui.figures import metric
 from ui.i18n import show_error, t
+from ui.sales import BOARD_PAGE
 
 me = actor()
 st.title(t("Team performance"))
@@ -91,10 +92,30 @@ units = frame(result.units, t("Org unit"))
 if not units.empty:
     bar_chart(units, t("Org unit"), t("Revenue"), "perf_units_chart")
 kinds = {"money_columns": MONEY, "share_columns": SHARES, "count_columns": COUNTS}
-table(units, "performance-units", "perf_units", **kinds)
+# A unit's row opens the funnel of the same period within that unit (its opportunities
+# listed there); a rep's row opens the board on that rep's opportunities.
+if table(
+    units,
+    "performance-units",
+    "perf_units",
+    **kinds,
+    opens=[r.key for r in result.units],
+    open_page=FUNNEL_PAGE,
+    params_of=lambda unit: drill_params(view, unit="" if unit is None else str(unit)),
+):
+    st.caption(t("Click a unit to open the funnel of its opportunities for the same days."))
 
 st.subheader(t("Leaderboard"))
 person = t("Rep") if view.credit == "owner" else t("Who qualified")
 board = frame(result.reps, person)
 board.insert(0, "#", range(1, len(board.index) + 1))
-table(board, "leaderboard", "perf_reps", **kinds)
+if table(
+    board,
+    "leaderboard",
+    "perf_reps",
+    **kinds,
+    opens=[r.key for r in result.reps],
+    open_page=BOARD_PAGE,
+    params_of=lambda rep: {"owner": str(rep)},
+):
+    st.caption(t("Click a person to open the board on their opportunities."))

@@ -12,7 +12,7 @@ import streamlit as st
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.search import SORTS, LeadFilter, LeadPage, owner_choices, search_leads
 from crm_core.models import DEFAULT_STAGES, POOL_STATES
-from crm_core.platform.errors import CrmError
+from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines, list_options
 from crm_core.platform.permissions import Permission
@@ -26,6 +26,7 @@ from ui.inputs import search_input
 from ui.lead_actions import bulk_tag_panel, export_panel, new_lead_form
 from ui.lead_card import show_lead_card
 from ui.options import every, labels, stage_text
+from ui.query import query_id
 from ui.sms_send import send_panel
 from ui.tables import pick_table
 
@@ -171,6 +172,16 @@ def _pager(found: LeadPage) -> None:
 me = actor()
 if "leads_open_next" in st.session_state:
     st.session_state[_OPEN] = st.session_state.pop("leads_open_next")
+try:
+    # A link from another page (a customer's row) opens a lead's card: `?lead=12`, once.
+    linked = query_id("lead")
+except ValidationError as error:
+    show_error(error)
+    linked = None
+if "lead" in st.query_params:
+    del st.query_params["lead"]
+if linked is not None:
+    st.session_state[_OPEN] = linked
 st.title(t("Lead library"))
 show_flash()
 
@@ -235,6 +246,7 @@ if st.session_state.get(_OPEN) is not None:
 
 # Checked rows narrow the export and the tagging to themselves; none checked: the search.
 target = replace(lead_filter, ids=tuple(picked)) if picked else lead_filter
+target_count = len(picked) if picked else found.total
 target_text = f"{len(picked):,}" if picked else total_text
 actions = []
 if me.can(Permission.CREATE_LEADS):
@@ -252,8 +264,10 @@ for code, title in actions:
         if code == "new":
             new_lead_form(channels, channel_labels)
         elif code == "export":
-            export_panel(target, st.session_state.get("leads_sort", "newest"), target_text)
+            export_panel(
+                target, st.session_state.get("leads_sort", "newest"), target_count, target_text
+            )
         elif code == "sms":
             send_panel(key="leads_sms", lead_filter=target)
         else:
-            bulk_tag_panel(target, target_text)
+            bulk_tag_panel(target, target_count, target_text)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.models import PIPELINE_TYPES
-from crm_core.platform.errors import CrmError
+from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import NC_, label_of
 from crm_core.platform.metadata import list_business_lines
 from crm_core.platform.permissions import DataScope, Permission
@@ -32,6 +32,7 @@ from ui.i18n import nt, show_error, t
 from ui.inputs import search_input
 from ui.options import every, option_text
 from ui.override_actions import override_actions
+from ui.query import query_id, query_text
 from ui.sales import DETAIL_PAGE, line_text, local, money, open_link, option_labels, stage_text
 from ui.tables import pick_table
 
@@ -129,6 +130,31 @@ def _filters(
     )
 
 
+def _link_filters(owners: dict[int, str] | None) -> None:
+    """A row of another page opens the board on its opportunities: `?owner=12` (a rep of
+    team performance, the workbench or circulation health) and `?stage=qualified` (a stage
+    of a pipeline) start the list afresh on those filters, once; the widgets keep them."""
+    try:
+        owner = query_id("owner")
+    except ValidationError as error:
+        show_error(error)
+        owner = None
+    stage = query_text("stage")
+    if owner is None and not stage:
+        return
+    for name in [k for k in st.session_state if str(k).startswith("board_f_")]:
+        del st.session_state[name]
+    if owner is not None and owners is not None and owner in owners:
+        st.session_state["board_f_owner"] = owner
+    if stage in BOARD_STAGES:
+        st.session_state["board_f_stage"] = stage
+    st.session_state["board_view"] = "list"
+    st.session_state[_PAGE] = 1
+    for name in ("owner", "stage"):
+        if name in st.query_params:
+            del st.query_params[name]
+
+
 def _board(columns) -> None:
     for chunk in (columns[:4], columns[4:]):
         cells = st.columns(4)
@@ -198,13 +224,15 @@ except CrmError as error:
     show_error(error)
     st.stop()
 channels = option_labels("channel")
+_link_filters(owners)
 board_filter = _filters(lines, channels, owners, fields)
 view, sort = st.columns([1, 1])
+# The view's first value through the state, not `default`: a link sets it to the list.
+st.session_state.setdefault("board_view", "board")
 as_list = (
     view.segmented_control(
         t("View"),
         ["board", "list"],
-        default="board",
         key="board_view",
         format_func=lambda v: t(label_of("board.view", v)),
     )

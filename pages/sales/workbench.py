@@ -34,6 +34,7 @@ from ui.sales import (
     stage_text,
     when_relative,
 )
+from ui.tables import open_table
 
 REFRESH_SECONDS = 15
 me = actor()
@@ -219,7 +220,8 @@ pipeline_col, notices_col = st.columns(2)
 with pipeline_col:
     st.subheader(t("Your pipeline"))
     if bench.pipeline:
-        st.dataframe(
+        # A stage's row opens the board on the reader's own opportunities at that stage.
+        open_table(
             pd.DataFrame(
                 [
                     {
@@ -231,9 +233,12 @@ with pipeline_col:
                     for c in bench.pipeline
                 ]
             ),
-            hide_index=True,
-            width="stretch",
+            [c.stage for c in bench.pipeline],
+            key="bench_pipeline",
+            open_page=BOARD_PAGE,
+            params_of=lambda stage: {"stage": stage, "owner": str(me.user_id)},
         )
+        st.caption(t("Click a stage to open its opportunities on the board."))
         st.caption(
             t(
                 "Amount: the order's amount, else the business line's reference price (the average list price of its active products). Weighted: the amount times the stage's chance of a win: {weights}.",
@@ -274,7 +279,7 @@ if bench.team is not None:
             icon=":material/swap_horiz:",
         )
     if bench.team:
-        st.dataframe(
+        open_table(
             pd.DataFrame(
                 [
                     {
@@ -287,8 +292,11 @@ if bench.team is not None:
                     for r in bench.team
                 ]
             ),
-            hide_index=True,
-            width="stretch",
+            [r.user_id for r in bench.team],
+            key="bench_team",
+            open_page=BOARD_PAGE,
+            params_of=lambda rep: {"owner": str(rep)},
         )
+        st.caption(t("Click a rep to open the board on their opportunities."))
     else:
         st.caption(t("Nobody in your scope holds open opportunities."))

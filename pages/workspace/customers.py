@@ -17,7 +17,9 @@ from ui.db import session
 from ui.i18n import show_error, t
 from ui.import_flow import ImportTexts, import_page, run_pending
 from ui.inputs import search_input
+from ui.tables import open_table
 
+LIBRARY = "pages/leads/library.py"
 PAGE_SIZE = 50
 
 
@@ -72,7 +74,8 @@ def _list_tab() -> None:
     if not page.rows:
         st.info(t("No customers match."))
         return
-    st.dataframe(
+    # A row opens the card of its newest linked lead in the lead library.
+    opens = open_table(
         pd.DataFrame(
             [
                 {
@@ -87,9 +90,13 @@ def _list_tab() -> None:
                 for row in page.rows
             ]
         ),
-        hide_index=True,
-        width="stretch",
+        [row.lead_id for row in page.rows],
+        key="customers_rows",
+        open_page=LIBRARY,
+        params_of=lambda lead: {} if lead is None else {"lead": str(lead)},
     )
+    if opens:
+        st.caption(t("Click a customer to open the card of their newest linked lead."))
 
 
 def _leads_to_link(plan: Preview) -> None:

@@ -19,6 +19,8 @@ from ui.db import session
 from ui.i18n import nt, t, tmd
 from ui.notices import notice_text
 from ui.options import stage_text
+from ui.sales import BOARD_PAGE, DETAIL_PAGE
+from ui.tables import open_table
 from ui.text import md
 
 me = actor()
@@ -48,12 +50,26 @@ for column, (key, value) in zip(st.columns(max(len(shown), 1)), shown, strict=Fa
     column.metric(t(key), f"{value:,}")
 
 
-def counts_table(title: str, counts: dict[str, int], order, prefix: str, column: str) -> None:
-    """A subheading and a two-column table of counts in the domain's order."""
+def counts_table(
+    title: str, counts: dict[str, int], order, prefix: str, column: str, opens: bool = False
+) -> None:
+    """A subheading and a two-column table of counts in the domain's order; with `opens`,
+    a click on a row opens the board on that stage."""
     st.subheader(t(title))
-    rows = [(label(prefix, key), counts[key]) for key in order if key in counts]
-    frame = pd.DataFrame(rows, columns=[t(column), t("Count")])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    codes = [key for key in order if key in counts]
+    frame = pd.DataFrame(
+        [(label(prefix, key), counts[key]) for key in codes], columns=[t(column), t("Count")]
+    )
+    if not opens:
+        st.dataframe(frame, hide_index=True, width="stretch")
+    elif open_table(
+        frame,
+        codes,
+        key=f"home_{prefix}",
+        open_page=BOARD_PAGE,
+        params_of=lambda stage: {"stage": stage},
+    ):
+        st.caption(t("Click a stage to open its opportunities on the board."))
 
 
 if summary.by_stage:
@@ -65,6 +81,7 @@ if summary.by_stage:
             DEFAULT_STAGES,
             "stage",
             N_("Stage"),
+            opens=True,
         )
     with pool_col:
         counts_table(
@@ -109,6 +126,9 @@ if due is not None:
                 for d in due
             ]
         )
-        st.dataframe(frame, hide_index=True, width="stretch", key="home_due")
+        if open_table(
+            frame, [d.opportunity_id for d in due], key="home_due", open_page=DETAIL_PAGE
+        ):
+            st.caption(t("Click a row to open the opportunity."))
     else:
         st.caption(t("None of your opportunities is about to be recycled."))

@@ -3,6 +3,7 @@ are stored; `preview` and `apply` do the rest the same way for every import (see
 `crm_core.imports.engine.run`). Adding an import is writing a spec."""
 
 from crm_core.imports.engine.cells import MESSAGES
+from crm_core.imports.engine.model import ColumnReader
 from crm_core.imports.engine.run import (
     CUSTOM_PREFIX,
     Findings,
@@ -15,6 +16,7 @@ from crm_core.imports.engine.run import (
     missing,
     preview,
     rejected_rows_csv,
+    value_columns,
 )
 from crm_core.imports.engine.runs import PastRun, last_runs
 from crm_core.imports.engine.spec import (
@@ -31,6 +33,7 @@ from crm_core.imports.file_import import MODES
 __all__ = [
     "CUSTOM_PREFIX",
     "KINDS",
+    "ColumnReader",
     "LIST_SEPARATORS",
     "MESSAGES",
     "MODES",
@@ -51,4 +54,5 @@ __all__ = [
     "preview",
     "rejected_rows_csv",
     "split_list",
+    "value_columns",
 ]

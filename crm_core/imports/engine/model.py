@@ -77,6 +77,67 @@ class RowReader:
         self.issues.append((name, key, params))
 
 
+class ColumnReader:
+    """The whole file while a spec builds its rows column by column (`read_columns`):
+    `text(name)` a field's cleaned cells, `read(name)` its typed values (cells that do not
+    read reject their rows with the field's reason), `codes[name]` an option field's folded
+    source value -> code (value mapping), `custom[position]` a row's custom field values
+    (field id -> value); `bad(position, ...)` rejects a row. Rows are addressed by position;
+    `numbers[position]` is the row number the file shows."""
+
+    def __init__(
+        self,
+        columns: Any,
+        numbers: list[int],
+        codes: Mapping[str, Mapping[str, str]],
+        custom: Mapping[int, Mapping[int, Any]],
+        issues: dict[int, list[tuple[str, str, dict[str, Any]]]],
+        today: date,
+        zone: Any,
+    ):
+        self._columns = columns  # crm_core.imports.engine.columns.FileColumns
+        self.numbers = numbers
+        self.count = len(numbers)
+        self.codes = codes
+        self.custom = custom
+        self.issues = issues  # position -> reasons, in the order they were found
+        self.today = today  # the company's date
+        self.zone = zone  # the file's zone
+
+    def text(self, name: str) -> list[str | None]:
+        """Field `name`'s cleaned cells (None: blank, a placeholder, or no column)."""
+        return self._columns.text(name)
+
+    def mapped(self, name: str) -> bool:
+        """Whether the file has a column for field `name`."""
+        return bool(self._columns.mapping.get(name))
+
+    def read(self, name: str) -> list[Any]:
+        """Field `name`'s typed values; a cell that does not read as the field's kind (or a
+        required field left blank) rejects its row."""
+        values, problems = self._columns.read(name)
+        for position, (key, params) in problems.items():
+            self.bad(position, name, key, **params)
+        return values
+
+    def typed(self, name: str) -> tuple[list[Any], dict[int, tuple[str, dict[str, Any]]]]:
+        """Field `name`'s typed values and the cells that do not read (position -> reason,
+        params), rejecting nothing: for a field whose cell matters only in some rows."""
+        return self._columns.read(name)
+
+    def default(self, name: str) -> Any:
+        """Field `name`'s value for the whole file (`ImportOptions.defaults`), or None."""
+        return self._columns.defaults.get(name)
+
+    def bad(self, position: int, name: str, key: str, **params: Any) -> None:
+        """Reject the row at `position`: field `name` ("" for the row), reason `key`."""
+        self.issues.setdefault(position, []).append((name, key, params))
+
+    def is_bad(self, position: int) -> bool:
+        """Whether the row at `position` has a reason already."""
+        return position in self.issues
+
+
 class Findings:
     """What the spec's set-based checks found: rows to reject, warnings, and figures."""
 
@@ -104,4 +165,4 @@ class Findings:
         self.warnings.append(self._issue(number, name, key, params))
 
 
-__all__ = ["Findings", "ImportRun", "Preview", "RowReader"]
+__all__ = ["ColumnReader", "Findings", "ImportRun", "Preview", "RowReader"]

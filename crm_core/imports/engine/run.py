@@ -1,8 +1,9 @@
 """One preview and one apply for every import spec.
 
 `preview` maps the columns (guessed from the headers unless given), reads every cell as its
-field's kind, resolves option columns through value mapping (remembered per spec kind),
-reads custom field columns, rejects a repeated key, builds the spec's typed rows, lets the
+field's kind, column by column (`crm_core.imports.engine.columns`), resolves option columns
+through value mapping (remembered per spec kind), reads custom field columns, rejects a
+repeated key, builds the spec's typed rows (row by row, or the whole file at once), lets the
 spec check them against the database over all rows at once, and returns the good rows by
 category, the rejected rows with every reason, and warnings apart from bad rows. It writes
 nothing. `apply` stores a preview in one transaction - the good rows, or nothing when any row
@@ -18,19 +19,18 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
-from crm_core.custom_fields.cells import import_columns
-from crm_core.custom_fields.definitions import CHOICE_KINDS, field_label
 from crm_core.custom_fields.values import write_values
-from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.imports.engine.cells import (
-    CellProblem,
-    CellReading,
-    choice_parts,
-    message,
-    read_cell,
+from crm_core.imports.engine.cells import CellReading
+from crm_core.imports.engine.columns import FileColumns
+from crm_core.imports.engine.fields import (
+    CUSTOM_PREFIX,
+    checked_defaults,
+    import_fields,
+    spec_fields,
 )
-from crm_core.imports.engine.model import Findings, ImportRun, Preview, RowReader
-from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec, split_list
+from crm_core.imports.engine.model import ColumnReader, Findings, ImportRun, Preview, RowReader
+from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec, WriteOutcome
+from crm_core.imports.engine.values import option_values, value_columns
 from crm_core.imports.file_import import (
     FieldIssue,
     FileCells,
@@ -46,69 +46,17 @@ from crm_core.imports.file_import import (
 from crm_core.imports.file_import import rejected_rows_csv as _rejected_csv
 from crm_core.imports.tabular import guess_mapping
 from crm_core.imports.value_mapping import (
-    ResolvedValue,
-    choices,
     code_map,
-    distinct_values,
-    field_category,
     remember_values,
-    resolve_values,
 )
-from crm_core.models import CustomField
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.cells import clean_cell
 from crm_core.platform.company_time import company_zone, to_local, zone_named
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 
-CUSTOM_PREFIX = "custom."  # custom fields' names among an import's fields
-NOT_AN_OPTION = N_("{value} is no option for {field}.")
 OTHER_IMPORT = N_("This preview belongs to another import. Upload the file again.")
-
-
-def import_fields(session: Session, actor: Actor, spec: ImportSpec) -> list[FieldSpec]:
-    """The fields a file of `spec` can map, in the page's order: the spec's, then the
-    custom fields of its entity that `actor` sees (named `custom.<code>`, each header
-    matching its code or either label)."""
-    return _fields(session, actor, spec)[0]
-
-
-def _fields(
-    session: Session, actor: Actor, spec: ImportSpec
-) -> tuple[list[FieldSpec], dict[int, CustomField]]:
-    fields = list(spec.fields)
-    if spec.custom_entity is None:
-        return fields, {}
-    headers = import_columns(session, actor, spec.custom_entity)
-    if not headers:
-        return fields, {}
-    visible = fields_visible_to(session, actor, spec.custom_entity)
-    for custom in visible:
-        synonyms = tuple(headers.get(custom.code, ()))
-        labels = {language: field_label(custom, language) for language in ("en", "zh")}
-        choice = custom.kind in CHOICE_KINDS  # its values map onto its choices
-        fields.append(
-            FieldSpec(
-                CUSTOM_PREFIX + custom.code,
-                synonyms,
-                field_category(custom.id) if choice else None,
-                kind="custom",
-                custom_field_id=custom.id,
-                labels=labels,
-                several=custom.kind == "multi_choice",
-            )
-        )
-    return fields, {custom.id: custom for custom in visible}
-
-
-def _parts(spec: FieldSpec, texts: list[str | None]) -> list[str | None]:
-    """The values of an option column value mapping lists: each part of a list apart."""
-    if spec.kind == "custom":
-        return [part for text in texts if text is not None for part in choice_parts(spec, text)]
-    if spec.several:
-        return [part for text in texts if text is not None for part in split_list(text)]
-    return texts
+Issues = dict[int, list[tuple[str, str, dict[str, Any]]]]  # position -> (field, reason, params)
 
 
 def missing(
@@ -121,25 +69,6 @@ def missing(
     absent = missing_fields(given, spec.required)
     absent += [group[0] for group in spec.columns_needed if not any(given.get(n) for n in group)]
     return absent
-
-
-def _checked_defaults(
-    session: Session, fields: list[FieldSpec], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The defaults of known fields; an option field's must be options of its list."""
-    by_name = {f.name: f for f in fields}
-    checked = {}
-    for name, value in defaults.items():
-        spec_field = by_name.get(name)
-        if spec_field is None or value in (None, (), ""):
-            continue
-        if spec_field.category is not None:
-            known = {choice.code for choice in choices(session, spec_field.category)}
-            for code in value if isinstance(value, tuple) else (value,):
-                if code not in known:
-                    raise ValidationError(NOT_AN_OPTION, value=code, field=name)
-        checked[name] = value
-    return checked
 
 
 def guess_columns(fields: Iterable[FieldSpec], columns: Iterable[str]) -> dict[str, str | None]:
@@ -160,8 +89,10 @@ def preview(
     option column and custom field list, never per row."""
     options = options or ImportOptions()
     actor.require(spec.permission)
-    fields, custom_fields = _fields(session, actor, spec)
-    defaults = _checked_defaults(session, fields, options.defaults)
+    if spec.check_file is not None:
+        spec.check_file(session, actor, frame, options)
+    fields, custom_fields = spec_fields(session, actor, spec)
+    defaults = checked_defaults(session, fields, options.defaults)
     mapping = checked_mapping(
         frame,
         options.mapping,
@@ -179,82 +110,55 @@ def preview(
         )
     cells = FileCells(frame, options.placeholders)
     numbers = cells.numbers
-    values: dict[str, list[ResolvedValue]] = {}
-    for spec_field in fields:
-        column = mapping.get(spec_field.name)
-        if column and spec_field.category:
-            texts = [clean_cell(cells.text(column, p), cells.blanks) for p in range(len(numbers))]
-            values[spec_field.name] = resolve_values(
-                session,
-                spec.kind,
-                spec_field.category,
-                distinct_values(_parts(spec_field, texts)),
-                options.value_choices.get(spec_field.name),
-            )
     company = company_zone(session)
     today = to_local(clock.now(), company).date()
-    reading = CellReading(
-        actor,
-        zone_named(options.time_zone) if options.time_zone else company,
-        company,
-        {name: code_map(resolved) for name, resolved in values.items()},
-        custom_fields,
-        cells.blanks,
-    )
+    zone = zone_named(options.time_zone) if options.time_zone else company
+    codes: dict[str, dict[str, str]] = {}  # filled by value mapping below
+    reading = CellReading(actor, zone, company, codes, custom_fields, cells.blanks)
+    columns = FileColumns(cells, mapping, fields, reading, defaults)
+    values = option_values(session, spec, fields, columns, options)
+    codes.update({name: code_map(resolved) for name, resolved in values.items()})
 
-    typed_rows: list[Any] = []
-    issues_of: dict[int, list[FieldIssue]] = {}
-    custom: dict[int, dict[int, Any]] = {}
-    first_row: dict[Any, int] = {}
-    position_of = {number: position for position, number in enumerate(numbers)}
-    for position, number in enumerate(numbers):
-        texts = cells.values(position, mapping)
-        typed: dict[str, Any] = {}
-        reader = RowReader(number, typed, texts, today)
-        for spec_field in fields:
-            text = texts.get(spec_field.name)
-            typed[spec_field.name] = None
-            if text is None:
-                if spec_field.name in defaults:
-                    typed[spec_field.name] = defaults[spec_field.name]
-                elif spec_field.required:
-                    reader.bad(
-                        spec_field.name, message(spec_field, "missing"), field=spec_field.name
-                    )
+    issues: Issues = {}
+    custom: dict[int, dict[int, Any]] = {}  # position -> custom field id -> value
+    for spec_field in fields:
+        if spec_field.kind == "custom" and mapping.get(spec_field.name):
+            typed, problems = columns.read(spec_field.name)
+            for position, (key, params) in problems.items():
+                issues.setdefault(position, []).append((spec_field.name, key, params))
+            field_id = spec_field.custom_field_id
+            for position, value in enumerate(typed):
+                if value is not None:
+                    custom.setdefault(position, {})[field_id] = value
+    if spec.read_columns is not None:
+        reader = ColumnReader(columns, numbers, codes, custom, issues, today, zone)
+        typed_rows = spec.read_columns(session, actor, reader)
+    else:
+        typed_rows = _read_rows(spec, fields, mapping, columns, numbers, issues, today)
+    if spec.key:  # the first row wins, so the user sees which one a later row repeats
+        first_row: dict[Any, int] = {}
+        for position, key in enumerate(columns.read(spec.key)[0]):
+            if key is None:
                 continue
-            try:
-                typed[spec_field.name] = read_cell(spec_field, text, reading)
-            except CellProblem as problem:
-                reader.bad(spec_field.name, problem.key, **problem.params)
-        row = spec.read(reader)
-        key = typed.get(spec.key) if spec.key else None
-        if key is not None:
-            if key in first_row:  # the first row wins, so the user sees which one it repeats
+            if key in first_row:
                 params = {spec.key_param: key, "first_row": first_row[key]}
-                reader.bad(spec.key, spec.duplicate, **params)
+                issues.setdefault(position, []).append((spec.key, spec.duplicate, params))
             else:
-                first_row[key] = number
-        if row is not None:
-            typed_rows.append(row)
-        if reader.issues:
-            issues_of[number] = [
-                FieldIssue(number, name, mapping.get(name) or "", k, p)
-                for name, k, p in reader.issues
-            ]
-            continue
-        given = {
-            f.custom_field_id: typed[f.name]
-            for f in fields
-            if f.kind == "custom" and typed[f.name] is not None
-        }
-        if given:
-            custom[number] = given
+                first_row[key] = numbers[position]
 
+    issues_of = {
+        numbers[position]: [
+            FieldIssue(numbers[position], name, mapping.get(name) or "", k, p)
+            for name, k, p in found
+        ]
+        for position, found in issues.items()
+    }
     found = Findings(mapping, issues_of)
     good = spec.check(session, actor, typed_rows, found) if typed_rows else []
-    for number, issues in found.rejected.items():
-        issues_of.setdefault(number, []).extend(issues)
+    for number, more in found.rejected.items():
+        issues_of.setdefault(number, []).extend(more)
     good = [row for row in good if row.row not in issues_of]
+    position_of = {number: position for position, number in enumerate(numbers)}
     # A row's reasons read left to right: the row's own first, then by the fields' order.
     order = {"": -1, **{f.name: at for at, f in enumerate(fields)}}
     rejected = [
@@ -278,9 +182,43 @@ def preview(
         fields=tuple(fields),
         warnings=tuple(found.warnings),
         values=values,
-        custom={n: v for n, v in custom.items() if n not in issues_of},
+        custom={numbers[p]: v for p, v in custom.items() if numbers[p] not in issues_of},
         details=found.details,
     )
+
+
+def _read_rows(
+    spec: ImportSpec,
+    fields: list[FieldSpec],
+    mapping: Mapping[str, str | None],
+    columns: FileColumns,
+    numbers: list[int],
+    issues: Issues,
+    today: Any,
+) -> list[Any]:
+    """The spec's typed rows, one `spec.read` per row, from the columns read as a whole."""
+    assert spec.read is not None
+    typed_columns = {}
+    for spec_field in fields:
+        typed, problems = columns.read(spec_field.name)
+        typed_columns[spec_field.name] = typed
+        if spec_field.kind == "custom":
+            continue  # read with the custom fields already
+        for position, (key, params) in problems.items():
+            issues.setdefault(position, []).append((spec_field.name, key, params))
+    text_columns = {name: columns.text(name) for name in mapping}
+    rows = []
+    for position, number in enumerate(numbers):
+        typed = {name: column[position] for name, column in typed_columns.items()}
+        texts = {name: column[position] for name, column in text_columns.items()}
+        reader = RowReader(number, typed, texts, today)
+        reader.issues = issues.get(position, [])
+        row = spec.read(reader)
+        if row is not None:
+            rows.append(row)
+        if reader.issues:
+            issues[position] = reader.issues
+    return rows
 
 
 def apply(
@@ -294,9 +232,10 @@ def apply(
     """Store a preview of `spec` in one transaction and commit: the spec's write, the
     custom field values onto the ids it stored, the value mappings to remember, and the
     `spec.audit_action` audit entry. `mode` "good_rows" leaves the rejected rows out;
-    "all_or_nothing" stores nothing when any row is rejected (`refused`). On any error
-    rolls back, so nothing half-written remains. Refused for a preview made by another
-    user or of another import. `progress(fraction)` hears how far the run is."""
+    "all_or_nothing" stores nothing when any row is rejected (`refused`; a spec that
+    `record_refused` records the refused run). On any error rolls back, so nothing
+    half-written remains. Refused for a preview made by another user or of another
+    import. `progress(fraction)` hears how far the run is."""
     step = progress or (lambda fraction: None)
     actor.require(spec.permission)
     check_mode(mode)
@@ -308,21 +247,20 @@ def apply(
     if preview.kind != spec.kind:
         raise ValidationError(OTHER_IMPORT)
     if all_or_nothing_refuses(mode, preview.rejected):
-        return ImportRun(mode, False, counts=preview.counts)
+        return _refused(session, actor, spec, preview, mode)
     with one_transaction(session, spec.concurrent):
         step(0.05)
-        outcome = spec.write(session, actor, preview)
+        if spec.write_progress:
+            outcome = spec.write(  # type: ignore[call-arg]
+                session, actor, preview, progress=lambda done: step(0.05 + 0.75 * done)
+            )
+        else:
+            outcome = spec.write(session, actor, preview)
         step(0.8)
         if all_or_nothing_refuses(mode, outcome.failed):
             session.rollback()  # nothing to commit: the block ends here
-            return ImportRun(mode, False, counts=preview.counts, failed=tuple(outcome.failed))
-        if preview.custom and spec.custom_entity is not None:
-            values: dict[int, dict[int, Any]] = {}
-            for number, given in preview.custom.items():
-                for target in outcome.targets.get(number, ()):
-                    values.setdefault(target, {}).update(given)
-            if values:
-                write_values(session, spec.custom_entity, values)
+            return _refused(session, actor, spec, preview, mode, tuple(outcome.failed))
+        _write_custom(session, spec, preview, outcome)
         categories = {f.name: f.category for f in preview.fields if f.category}
         for name, resolved in preview.values.items():
             remember_values(session, actor, spec.kind, categories[name], resolved)
@@ -351,6 +289,63 @@ def apply(
     )
 
 
+def _refused(
+    session: Session,
+    actor: Actor,
+    spec: ImportSpec,
+    preview: Preview,
+    mode: str,
+    failed: tuple[FieldIssue, ...] = (),
+) -> ImportRun:
+    """All or nothing stored nothing; a spec that `record_refused` records the run."""
+    audit_id = None
+    if spec.record_refused:
+        with one_transaction(session):
+            counts = preview.counts
+            if failed:
+                counts["rejected"] = counts.get("rejected", 0) + len(failed)
+            audit_id = audit_import(
+                session,
+                actor,
+                spec.audit_action,
+                spec.audit_target,
+                preview,
+                mode,
+                counts,
+                refused=True,
+            )
+    return ImportRun(mode, False, counts=preview.counts, audit_id=audit_id, failed=failed)
+
+
+def _write_custom(
+    session: Session, spec: ImportSpec, preview: Preview, outcome: WriteOutcome
+) -> None:
+    """Each row's custom values onto the ids the write stored for the row, per entity."""
+    if not preview.custom or not spec.custom_entities:
+        return
+    targets = dict(outcome.entity_targets)
+    if not targets and outcome.targets:
+        targets[spec.custom_entities[0]] = outcome.targets
+    entity_of = {f.custom_field_id: f.entity for f in preview.fields if f.kind == "custom"}
+    for entity in spec.custom_entities:
+        rows = targets.get(entity)
+        if not rows:
+            continue
+        fresh = outcome.inserted.get(entity, frozenset())
+        new: dict[int, dict[int, Any]] = {}  # ids that hold no values yet
+        known: dict[int, dict[int, Any]] = {}
+        for number, given in preview.custom.items():
+            mine = {f: v for f, v in given.items() if entity_of.get(f) == entity}
+            if not mine:
+                continue
+            for target in rows.get(number, ()):
+                (new if target in fresh else known).setdefault(target, {}).update(mine)
+        if new:
+            write_values(session, entity, new, fresh=True)
+        if known:
+            write_values(session, entity, known)
+
+
 def rejected_rows_csv(actor: Actor, spec: ImportSpec, preview: Preview, language: str) -> bytes:
     """The rejected rows as CSV to correct and upload again (see
     `crm_core.imports.file_import.rejected_rows_csv`); needs the spec's permission."""
@@ -370,4 +365,5 @@ __all__ = [
     "missing",
     "preview",
     "rejected_rows_csv",
+    "value_columns",
 ]

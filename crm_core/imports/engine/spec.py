@@ -23,7 +23,7 @@ from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
 if TYPE_CHECKING:
-    from crm_core.imports.engine.model import Findings, Preview, RowReader
+    from crm_core.imports.engine.model import ColumnReader, Findings, Preview, RowReader
 
 DUPLICATE_KEY = N_("{value} is already on row {first_row}.")
 # How a cell that holds several values (`FieldSpec.several`) is split: `a, b；c、d|e/f`.
@@ -70,6 +70,8 @@ class FieldSpec:
     # named by the import's label family (`label_of("<kind>.column", name)`).
     labels: Mapping[str, str] = field(default_factory=dict)
     several: bool = False
+    # A custom field's entity ("lead", "opportunity"): its values go onto that entity's ids.
+    entity: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -95,12 +97,24 @@ class WriteOutcome:
     result: Any = None
     # The audit entry the write recorded itself (a spec `audited_by_write`).
     audit_id: int | None = None
+    # For a spec with custom fields of several entities: entity -> row number -> the ids
+    # of that entity the row's values go onto (`targets` serves a spec of one entity).
+    entity_targets: Mapping[str, Mapping[int, Sequence[int]]] = field(default_factory=dict)
+    # entity -> ids the write just inserted: they hold no custom values yet, so the values
+    # are inserted without deleting first (a bulk import's new leads).
+    inserted: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
 
 # spec.read(reader) -> the typed row, or None when it cannot be built. A row the reader
 # was given reasons for is bad; it still goes to the check when read returns it, so a bad
 # row gets every reason at once.
 ReadRow = Callable[["RowReader"], Any]
+# spec.read_columns(session, actor, reader) -> the typed rows of the whole file at once, built column by
+# column (a large file through a set-based service); rows are rejected with `reader.bad`.
+ReadColumns = Callable[[Session, Actor, "ColumnReader"], list[Any]]
+# spec.check_file(session, actor, frame, options) -> None; refuses (raises) a file or a
+# mapping that cannot be imported at all, in the import's own words, before any row is read.
+CheckFile = Callable[[Session, Actor, Any, "ImportOptions"], None]
 # spec.check(session, actor, rows, findings) -> the good rows, each with its `category`;
 # rejects others through `findings.reject`, warns through `findings.warn`.
 CheckRows = Callable[[Session, Actor, list[Any], "Findings"], list[Any]]
@@ -118,13 +132,17 @@ class ImportSpec:
     action is `audit_action`), `permission` guards preview and apply, `fields` in the
     page's order, `key` the field no two rows may share, `categories` what a good row can
     be. `custom_entity` ("lead" / "opportunity") offers the custom fields the importer sees
-    as extra fields, written onto the ids the write returns. `concurrent` is the error a
-    unique key taken meanwhile by another import raises instead of a database error."""
+    as extra fields (`custom.<code>`), written onto the ids the write returns;
+    `custom_entities` offers those of several entities (`<entity>.<code>`, e.g. a lead file's
+    lead fields and opportunity fields), written onto `WriteOutcome.entity_targets`.
+    `concurrent` is the error a unique key taken meanwhile by another import raises instead
+    of a database error. A spec reads its rows one by one (`read`) or the whole file column
+    by column (`read_columns`: a file of 100,000 rows through a set-based service)."""
 
     kind: str
     permission: Permission
     fields: tuple[FieldSpec, ...]
-    read: ReadRow
+    read: ReadRow | None
     write: WriteRows
     categories: tuple[str, ...]
     # The audit entry of a run (action, target type); apply records it, unless
@@ -152,6 +170,33 @@ class ImportSpec:
     audited_by_write: bool = False
     custom_entity: str | None = None
     concurrent: CrmError | None = None
+    custom_entities: tuple[str, ...] = ()
+    read_columns: ReadColumns | None = None
+    check_file: CheckFile | None = None
+    # Record a run that all or nothing refused too (audit entry with `refused`), so the
+    # run list shows it.
+    record_refused: bool = False
+    # The write takes `progress=` (a callable hearing the fraction of the write done), for
+    # a long write the page's progress bar follows.
+    write_progress: bool = False
+    # (field, other): the field takes the other's column when the headers name none of its
+    # own (a web lead export's lead number is its name too).
+    shared_guess: tuple[tuple[str, str], ...] = ()
+    # Fields the page offers a value for the whole file (`ImportOptions.defaults`): rows
+    # whose cell is blank, or a file without the column, take it.
+    file_defaults: tuple[str, ...] = ()
+    # mapping_problems(mapping, defaults) -> why the mapping cannot work, in the import's
+    # own words (messages without parameters); the page shows them instead of the engine's
+    # "Choose a column for ...".
+    mapping_problems: Callable[[Mapping[str, str | None], Mapping[str, Any]], list[str]] | None = (
+        None
+    )
+
+    def __post_init__(self) -> None:
+        if self.custom_entity is not None and not self.custom_entities:
+            object.__setattr__(self, "custom_entities", (self.custom_entity,))
+        if (self.read is None) == (self.read_columns is None):
+            raise ValueError(f"import {self.kind}: give read or read_columns")
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -193,10 +238,12 @@ __all__ = [
     "KINDS",
     "LIST_SEPARATORS",
     "split_list",
+    "CheckFile",
     "CheckRows",
     "FieldSpec",
     "ImportOptions",
     "ImportSpec",
+    "ReadColumns",
     "ReadRow",
     "WriteOutcome",
     "WriteRows",

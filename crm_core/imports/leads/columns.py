@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from crm_core.imports.engine.spec import FieldSpec
+from crm_core.imports.engine.spec import ImportOptions as EngineOptions
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
+from crm_core.platform.i18n import N_
 
 # field -> header names it may have (besides the field's own name), in any language.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -184,17 +186,22 @@ CONTACT_FIELDS = ("phone", "external_id", "email", "wechat")
 IMPORT_KIND = "leads"  # the import kind value mappings are remembered under
 
 
+NOT_A_DATE = N_("{value} is not a date (use 2024-03-01 or 2024/3/1 14:30).")
 # How each built-in field's cells read (the engine's kinds, `crm_core.imports.engine.KINDS`);
-# the rest are text. Tags and business lines may hold several values in one cell.
+# the rest are text. Tags and business lines may hold several values in one cell. The
+# intake judges names, phones, channels and business lines itself: the spec hands it their
+# text (a channel or business line through value mapping).
 FIELD_KINDS: dict[str, str] = {
     "phone": "phone",
     "created_at": "datetime",
     "closed_at": "datetime",
     "amount": "money",
 }
+_DATES = {"invalid": NOT_A_DATE}
 
 # The built-in fields, as the import engine's field specs; fields defined per company
-# (custom fields) join them per session (`crm_core.imports.leads.lead_fields`).
+# (custom fields of leads and of opportunities) join them per session (the spec's
+# `custom_entities`).
 LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(
     FieldSpec(
         name,
@@ -203,6 +210,7 @@ LEAD_FIELDS: tuple[FieldSpec, ...] = tuple(
         required=name == "name",
         kind=FIELD_KINDS.get(name, "text"),
         several=name in ("business_line", "tags"),
+        messages=_DATES if name in ("created_at", "closed_at") else {},
     )
     for name, synonyms in COLUMNS.items()
 )
@@ -227,6 +235,22 @@ class ImportOptions:
     # `value_mapping.LEAVE`}. Values without a choice take the remembered mapping or the
     # option they read as.
     value_choices: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def for_engine(self, source: str | None = None) -> EngineOptions:
+        """The same as the import engine's options (the mode is the run's)."""
+        defaults: dict[str, object] = {}
+        if self.default_channel:
+            defaults["channel"] = self.default_channel
+        if self.default_line_codes:
+            defaults["business_line"] = tuple(self.default_line_codes)
+        return EngineOptions(
+            mapping=dict(self.mapping),
+            placeholders=tuple(self.placeholders),
+            time_zone=self.time_zone,
+            value_choices=self.value_choices,
+            source=source,
+            defaults=defaults,
+        )
 
 
 def word(text: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from crm_core.imports.leads.rows import FileRows, RowOutcome
+from crm_core.imports.leads.rows import LeadRow, RowOutcome
 from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeResult, Opening
 from crm_core.models import OrgUnit, SalesOrder
 from crm_core.platform.actor import Actor
@@ -46,11 +46,11 @@ def opening_of(said: RowOutcome | None) -> Opening | None:
     )
 
 
-def openings_for(rows: FileRows, positions: Sequence[int]) -> list[Opening | None] | None:
-    """The openings of the rows at `positions`, in their order (None: no row says more)."""
-    if not rows.outcomes:
+def openings_for(rows: Sequence[LeadRow]) -> list[Opening | None] | None:
+    """The openings of `rows`, in their order (None: no row says more than the lead)."""
+    if all(row.outcome is None for row in rows):
         return None
-    return [opening_of(rows.outcomes[i]) for i in positions]
+    return [opening_of(row.outcome) for row in rows]
 
 
 _ORDER_COLUMNS = (
@@ -72,23 +72,22 @@ _ORDER_COLUMNS = (
 def record_wins(
     session: Session,
     actor: Actor,
-    rows: FileRows,
-    positions: Sequence[int],
+    rows: Sequence[LeadRow],
     result: IntakeResult,
 ) -> int:
     """The paid order of each won opportunity the intake opened for a row with an amount
     (set-based); returns how many. The rows were checked: only an importer who may record
-    payments gets amounts (`rows.read_rows`)."""
-    if not rows.outcomes:
-        return 0
-    if _any_amount(rows, positions):
+    payments gets amounts (`rows.read_leads`)."""
+    if any(row.outcome is not None and row.outcome.amount is not None for row in rows):
         actor.require(Permission.RECORD_PAYMENTS)
+    else:
+        return 0
     units = dict(session.exec(select(OrgUnit.id, OrgUnit.path)).all())
     orders = []
     for outcome in result.outcomes:
         if outcome.status not in (CREATED, ADDED_LINE):
             continue
-        said = rows.outcomes[positions[outcome.index]]
+        said = rows[outcome.index].outcome
         if said is None or said.stage != "won" or said.amount is None:
             continue
         owner = said.owner
@@ -102,7 +101,3 @@ def record_wins(
             )
     insert_rows(session, SalesOrder.__table__, _ORDER_COLUMNS, orders)
     return len(orders)
-
-
-def _any_amount(rows: FileRows, positions: Sequence[int]) -> bool:
-    return any((s := rows.outcomes[i]) is not None and s.amount is not None for i in positions)

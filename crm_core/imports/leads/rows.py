@@ -1,47 +1,28 @@
-"""Turning the rows of a lead file into intake inputs. What only the file can get wrong
-(a date that is no date, a channel or business line by a name nobody knows) is answered
-here with the same kind of outcome the intake gives."""
+"""Turning a lead file into the import's rows (`LeadRow`: an intake input, and what the row
+says beyond the lead), column by column (`ColumnReader`), so a 200,000-row file costs little
+more than its cells. What only the file can get wrong (a date that is no date, a stage,
+owner or amount nobody knows) rejects the row here, with the field's reason; what the
+intake judges (names, phones, channels, business lines) it judges in the spec's check."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-import pandas as pd
 from sqlmodel import Session
 
-from crm_core.custom_fields.definitions import CHOICE_KINDS
-from crm_core.imports.engine.spec import split_list
-from crm_core.imports.leads.columns import (
-    COLUMNS,
-    IMPORT_KIND,
-    OPTION_FIELDS,
-    ImportOptions,
-)
-from crm_core.imports.leads.custom import (
-    CustomValues,
-    choice_cells,
-    is_custom,
-    mapped_fields,
-    read_custom,
-)
+from crm_core.imports.engine import ColumnReader, split_list
+from crm_core.imports.leads.columns import COLUMNS, NOT_A_DATE
+from crm_core.imports.leads.custom import is_custom
 from crm_core.imports.leads.owners import Holder, owner_words
-from crm_core.imports.value_mapping import (
-    ResolvedValue,
-    code_map,
-    distinct_values,
-    field_category,
-    resolve_values,
-    value_key,
-)
-from crm_core.leads.intake import IntakeOutcome, LeadInput
-from crm_core.leads.intake.inputs import reject
+from crm_core.imports.value_mapping import value_key
+from crm_core.leads.intake import LeadInput
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
-from crm_core.platform.cells import parse_datetime
-from crm_core.platform.company_time import file_zone, to_utc
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 
@@ -60,11 +41,8 @@ _LEADING_FIELDS = (
     "email",
     "wechat",
 )
-_PLACEHOLDER_MAX = 20  # no placeholder is longer; longer cells skip the check
-_BAD_DATE = object()
 CLOSED_STAGES = ("won", "lost")
 
-NOT_A_DATE = N_("{value} is not a date (use 2024-03-01 or 2024/3/1 14:30).")
 UNMAPPED_STAGE = N_("{value} is not mapped onto a stage.")
 UNMAPPED_LOST_REASON = N_("{value} is not mapped onto a lost reason.")
 UNMAPPED_INTENTION = N_("{value} is not mapped onto an intention level.")
@@ -92,46 +70,22 @@ class RowOutcome:
     amount: Decimal | None = None  # a won row's amount: revenue, as a paid order
 
 
-@dataclass
-class FileRows:
-    """The file as intake inputs; `row_numbers[i]` is input i's row in the spreadsheet;
-    `outcomes[i]` what input i says beyond the lead (None: nothing)."""
+@dataclass(slots=True)
+class LeadRow:
+    """One good row of a lead file: its row number, the intake input, what it says beyond
+    the lead (None: nothing), its custom field values (field id -> value) and a notice to
+    show when it is stored (field, reason, params). `category` is what the intake makes of
+    it (created, added_line, collision, duplicate) or `already_imported`."""
 
-    inputs: list[LeadInput]
-    row_numbers: list[int]
-    refused: dict[int, IntakeOutcome]  # input index -> why the file's value cannot be read
-    outcomes: list[RowOutcome | None] = field(default_factory=list)
-    values: dict[str, list[ResolvedValue]] = field(default_factory=dict)  # field -> mapping
-    custom: CustomValues = field(default_factory=CustomValues)  # custom fields' values
-    categories: dict[str, str] = field(default_factory=dict)  # mapped field -> its list
-    # input index -> (field, reason, params): kept, with a notice (the preview shows them)
-    warnings: dict[int, tuple[str, str, dict]] = field(default_factory=dict)
-
-
-def clean_column(values: list, blanks: frozenset[str]) -> list[str | None]:
-    """A column's cells with blanks and placeholders as None (the frame is stripped)."""
-    # Only a cell that starts like some placeholder is compared in full: names, phones and
-    # most codes never are.
-    starts = {blank[0] for blank in blanks}
-    out: list[str | None] = []
-    for value in values:
-        if not value:
-            out.append(None)
-        elif (
-            len(value) <= _PLACEHOLDER_MAX
-            and value[0].casefold() in starts
-            and (
-                (key := value.casefold()) in blanks
-                or (" " in key and " ".join(key.split()) in blanks)
-            )
-        ):
-            out.append(None)
-        else:
-            out.append(value)
-    return out
+    row: int
+    input: LeadInput
+    outcome: RowOutcome | None = None
+    custom: Mapping[int, Any] | None = None
+    warning: tuple[str, str, dict] | None = None
+    category: str = ""
 
 
-def _by_value(cells: list[str | None], read) -> list:
+def _by_value(cells: list[str | None], read: Callable[[str], Any]) -> list:
     """`read` applied to each distinct cell once: channels, lines and dates repeat a lot."""
     seen: dict[str, object] = {}
     return [
@@ -140,136 +94,60 @@ def _by_value(cells: list[str | None], read) -> list:
     ]
 
 
-def value_columns(
-    session: Session, frame: pd.DataFrame, options: ImportOptions
-) -> dict[str, list[ResolvedValue]]:
-    """For each mapped option column: its distinct values with their row counts and the
-    option each resolves to (the user's choice, a remembered mapping, or the option it
-    reads as). What the page lists for the user to map."""
-    customs = mapped_fields(session, options.mapping)
-    categories = option_categories(options.mapping, customs)
-    columns = {
-        name: clean_column(frame[header].tolist(), options.placeholders)
-        for name, header in options.mapping.items()
-        if header and name in categories
-    }
-    return _resolve(session, columns, options, categories, customs)
+def _mapped(reader: ColumnReader, name: str) -> Callable[[str], str]:
+    """cell -> its option code, or the cell itself when unmapped (the intake names it)."""
+    codes = reader.codes.get(name, {})
+    return lambda cell: codes.get(value_key(cell), cell)
 
 
-def option_categories(mapping, customs) -> dict[str, str]:
-    """Mapped field -> the list its values map onto: the built-in option fields and the
-    custom choice fields."""
-    categories = {name: OPTION_FIELDS[name] for name in mapping if name in OPTION_FIELDS}
-    for name, custom in customs.items():
-        if custom.kind in CHOICE_KINDS:
-            categories[name] = field_category(custom.id)
-    return categories
-
-
-def _resolve(session, columns, options, categories, customs) -> dict[str, list[ResolvedValue]]:
-    resolved = {}
-    for name, cells in columns.items():
-        if name == "business_line":
-            cells = [part for cell in cells if cell is not None for part in split_list(cell)]
-        elif name in customs:
-            cells = choice_cells(customs[name], cells)
-        resolved[name] = resolve_values(
-            session,
-            IMPORT_KIND,
-            categories[name],
-            distinct_values(cells),
-            options.value_choices.get(name),
-        )
-    return resolved
-
-
-def read_rows(
-    session: Session, actor: Actor, frame: pd.DataFrame, options: ImportOptions
-) -> FileRows:
-    """Every data row of `frame` as a LeadInput, with the file-level refusals and what each
-    row says beyond the lead. Works column by column, so a 200,000-row file costs little
-    more than its cells."""
-    count = len(frame.index)
-    blank = [None] * count
-    column = {
-        name: clean_column(frame[header].tolist(), options.placeholders)
-        for name, header in options.mapping.items()
-        if header
-    }
-    customs = mapped_fields(session, options.mapping)
-    categories = option_categories(options.mapping, customs)
-    resolved = _resolve(
-        session, {n: c for n, c in column.items() if n in categories}, options, categories, customs
-    )
-    maps = {name: code_map(values) for name, values in resolved.items()}
-
-    def mapped(name: str):
-        """cell -> its option code, or the cell itself when unmapped (the intake names it)."""
-        codes = maps.get(name, {})
-        return lambda cell: codes.get(value_key(cell), cell)
-
-    channels = _by_value(column.get("channel", blank), mapped("channel"))
-    default_lines = list(options.default_line_codes)
-    line_of = mapped("business_line")
-    lines = _by_value(
-        column.get("business_line", blank), lambda c: [line_of(x) for x in split_list(c)]
-    )
-    tags = _by_value(column.get("tags", blank), split_list)
-
-    zone = file_zone(session, options.time_zone)  # the file's times, read as instants
-
-    def date_of(text: str):
-        try:
-            return to_utc(parse_datetime(text), zone)
-        except ValueError:
-            return _BAD_DATE
-
-    dates = _by_value(column.get("created_at", blank), date_of)
-    if options.default_channel:
-        channels = [c or options.default_channel for c in channels]
-    leading = [
-        channels if name == "channel" else column.get(name, blank) for name in _LEADING_FIELDS
-    ]
-    inputs: list[LeadInput] = []
-    refused: dict[int, IntakeOutcome] = {}
+def read_leads(session: Session, actor: Actor, reader: ColumnReader) -> list[LeadRow]:
+    """The good rows of the file as intake inputs, with what each row says beyond the lead;
+    rows whose cells cannot be read are rejected through `reader.bad`. Column by column."""
+    count = reader.count
+    channels = _by_value(reader.text("channel"), _mapped(reader, "channel"))
+    default_channel = reader.default("channel")
+    if default_channel:
+        channels = [c or default_channel for c in channels]
+    line_of = _mapped(reader, "business_line")
+    lines = _by_value(reader.text("business_line"), lambda c: [line_of(x) for x in split_list(c)])
+    default_lines = list(reader.default("business_line") or ())
+    tags = _by_value(reader.text("tags"), split_list)
+    dates = reader.read("created_at")
+    leading = [channels if name == "channel" else reader.text(name) for name in _LEADING_FIELDS]
+    outcomes: list[RowOutcome | None] = [None] * count
+    warnings: dict[int, tuple[str, str, dict]] = {}
+    if any(reader.mapped(n) for n in ("stage", "owner", "lost_reason", "intention_level")):
+        outcomes = _outcomes(session, actor, reader, dates)
+        _amounts_and_dates(actor, reader, outcomes, dates, warnings)
+    numbers, custom = reader.numbers, reader.custom
     no_tags: list[str] = []
+    rows: list[LeadRow] = []
     # Rows share the list objects of equal cells: the intake only reads them.
     for i, values in enumerate(zip(*leading, strict=True)):
-        created = dates[i]
-        if created is _BAD_DATE:
-            value = column["created_at"][i]
-            refused[i] = reject(i, NOT_A_DATE, "created_at", value=value)
-            created = None
-        inputs.append(LeadInput(*values, lines[i] or default_lines, created, tags[i] or no_tags))
-    rows = FileRows(inputs, [int(n) for n in frame.index], refused, values=resolved)
-    rows.categories = categories
-    if customs:
-        rows.custom = read_custom(customs, column, maps, refused, count)
-    if any(name in column for name in ("stage", "owner", "lost_reason", "intention_level")):
-        rows.outcomes = _outcomes(session, actor, column, maps, dates, date_of, refused, count)
-        _amounts_and_dates(actor, column, rows, dates)
+        if reader.is_bad(i):
+            continue
+        item = LeadInput(*values, lines[i] or default_lines, dates[i], tags[i] or no_tags)
+        rows.append(LeadRow(numbers[i], item, outcomes[i], custom.get(i), warnings.get(i)))
     return rows
 
 
-def _outcomes(session, actor, column, maps, dates, date_of, refused, count):
+def _outcomes(
+    session: Session, actor: Actor, reader: ColumnReader, dates: list
+) -> list[RowOutcome | None]:
     """Each row's stage, close date, owner, lost reason and intention level; a value that
-    maps onto nothing refuses the row (unless the row is refused already)."""
-    blank = [None] * count
-    stages, closes = column.get("stage", blank), column.get("closed_at", blank)
-    owners = column.get("owner", blank)
-    reasons, levels = column.get("lost_reason", blank), column.get("intention_level", blank)
-    stage_codes = maps.get("stage", {})
-    reason_codes = maps.get("lost_reason", {})
-    level_codes = maps.get("intention_level", {})
-    holders = owner_words(session, actor) if "owner" in column else {}
-    close_dates = _by_value(closes, date_of)
+    maps onto nothing rejects the row."""
+    count = reader.count
+    stages, closes = reader.text("stage"), reader.text("closed_at")
+    owners = reader.text("owner")
+    reasons, levels = reader.text("lost_reason"), reader.text("intention_level")
+    stage_codes = reader.codes.get("stage", {})
+    reason_codes = reader.codes.get("lost_reason", {})
+    level_codes = reader.codes.get("intention_level", {})
+    holders = owner_words(session, actor) if reader.mapped("owner") else {}
+    close_dates, bad_closes = reader.typed("closed_at")  # only a closed row's date counts
     now = clock.now()
     outcomes: list[RowOutcome | None] = [None] * count
-
-    def refuse(i: int, reason: str, name: str, **params) -> None:
-        if i not in refused:
-            refused[i] = reject(i, reason, name, **params)
-
+    bad = reader.bad
     for i in range(count):
         stage_cell, owner_cell = stages[i], owners[i]
         reason_cell, level_cell = reasons[i], levels[i]
@@ -279,28 +157,27 @@ def _outcomes(session, actor, column, maps, dates, date_of, refused, count):
         if stage_cell is not None:
             outcome.stage = stage_codes.get(value_key(stage_cell))
             if outcome.stage is None:
-                refuse(i, UNMAPPED_STAGE, "stage", value=stage_cell)
+                bad(i, "stage", UNMAPPED_STAGE, value=stage_cell)
         if outcome.stage in CLOSED_STAGES:
             closed = close_dates[i]
-            if closed is _BAD_DATE:
-                refuse(i, NOT_A_DATE, "closed_at", value=closes[i])
+            if i in bad_closes:
+                bad(i, "closed_at", NOT_A_DATE, value=closes[i])
             elif closed is not None and closed > now:
-                refuse(i, CLOSED_IN_FUTURE, "closed_at")
-            created = dates[i] if dates[i] is not _BAD_DATE else None
+                bad(i, "closed_at", CLOSED_IN_FUTURE)
             # No close date: the row closed when it was created, or now for an undated row.
-            outcome.closed_at = closed if isinstance(closed, datetime) else (created or now)
+            outcome.closed_at = closed or dates[i] or now
         if owner_cell is not None:
             outcome.owner = holders.get(" ".join(owner_cell.split()).casefold())
             if outcome.owner is None:
-                refuse(i, UNKNOWN_OWNER, "owner", value=owner_cell)
+                bad(i, "owner", UNKNOWN_OWNER, value=owner_cell)
         if reason_cell is not None:
             outcome.lost_reason = reason_codes.get(value_key(reason_cell))
             if outcome.lost_reason is None:
-                refuse(i, UNMAPPED_LOST_REASON, "lost_reason", value=reason_cell)
+                bad(i, "lost_reason", UNMAPPED_LOST_REASON, value=reason_cell)
         if level_cell is not None:
             outcome.intention_level = level_codes.get(value_key(level_cell))
             if outcome.intention_level is None:
-                refuse(i, UNMAPPED_INTENTION, "intention_level", value=level_cell)
+                bad(i, "intention_level", UNMAPPED_INTENTION, value=level_cell)
         outcomes[i] = outcome
     return outcomes
 
@@ -312,28 +189,34 @@ def _amount(text: str) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _amounts_and_dates(actor: Actor, column, rows: FileRows, dates) -> None:
+def _amounts_and_dates(
+    actor: Actor,
+    reader: ColumnReader,
+    outcomes: list[RowOutcome | None],
+    dates: list,
+    warnings: dict[int, tuple[str, str, dict]],
+) -> None:
     """A won row's amount (revenue only for an importer who may record payments: else the
     row is bad, as in the history import); a row closed before it was created is kept with
     a warning. Rows without an amount create no revenue."""
-    amounts = column.get("amount")
+    amounts = reader.text("amount") if reader.mapped("amount") else None
     may_pay = actor.can(Permission.RECORD_PAYMENTS)
-    for i, said in enumerate(rows.outcomes):
-        if said is None or i in rows.refused or said.stage not in CLOSED_STAGES:
+    for i, said in enumerate(outcomes):
+        if said is None or reader.is_bad(i) or said.stage not in CLOSED_STAGES:
             continue
-        created = dates[i] if isinstance(dates[i], datetime) else None
+        created = dates[i]
         if said.closed_at is not None and created is not None and said.closed_at < created:
-            rows.warnings[i] = ("closed_at", CLOSED_BEFORE_CREATED, {})
+            warnings[i] = ("closed_at", CLOSED_BEFORE_CREATED, {})
         cell = amounts[i] if amounts is not None and said.stage == "won" else None
         if cell is None:
             continue
         if not may_pay:
-            rows.refused[i] = reject(i, WIN_NEEDS_PAYMENTS, "amount")
+            reader.bad(i, "amount", WIN_NEEDS_PAYMENTS)
             continue
         try:
             said.amount = _amount(cell)
         except (InvalidOperation, ValueError):
-            rows.refused[i] = reject(i, NOT_AN_AMOUNT, "amount", value=cell)
+            reader.bad(i, "amount", NOT_AN_AMOUNT, value=cell)
 
 
 def field_of(intake_field: str | None) -> str | None:

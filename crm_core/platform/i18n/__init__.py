@@ -28,6 +28,7 @@ __all__ = [
     "NC_",
     "NP_",
     "catalogue",
+    "error_count",
     "error_text",
     "is_message",
     "label_of",
@@ -132,4 +133,17 @@ def error_text(error: Exception, language: str) -> str:
     key = getattr(error, "key", None)
     if key is None:
         return str(error)
-    return translate(key, language, **getattr(error, "params", {}))
+    params = getattr(error, "params", {})
+    plural = getattr(error, "plural", None)
+    if plural is not None:
+        return ntranslate(key, plural, error_count(params), language, **params)
+    return translate(key, language, **params)
+
+
+def error_count(params: dict[str, Any]) -> int:
+    """The count a plural error's form follows: its `count` (or `n`) parameter."""
+    value = params.get("count", params.get("n", 0))
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

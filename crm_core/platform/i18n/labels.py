@@ -8,6 +8,9 @@ from crm_core.platform.i18n.markers import N_, NC_, NP_
 
 LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
+        "api_key.create": N_("API key created"),
+        "api_key.revoke": N_("API key revoked"),
+        "api_key.rotate": N_("API key rotated"),
         "business_line.create": N_("Business line added"),
         "business_line.update": N_("Business line changed"),
         "custom_field.create": N_("Custom field added"),
@@ -63,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "user.update": N_("User updated"),
     },
     "audit.target": {
+        "api_key": N_("API key"),
         "business_line": N_("Business line"),
         "claim_rule": N_("Claim rule"),
         "custom_field": N_("Custom field"),
@@ -893,6 +897,12 @@ LABELS: dict[str, dict[str, str]] = {
 
 # Notices whose words follow their count (`params["count"]`): shown with `ntranslate`
 # instead of LABELS["notice"], so one opportunity does not read as "1 opportunities".
+# The lead import runs on the import engine as the spec kind "leads" (also the kind its value
+# mappings are remembered under): the engine's page flow names its fields and categories by
+# the families `leads.column` and `leads.category`, the lead import's own.
+LABELS["leads.column"] = LABELS["lead_import.field"]
+LABELS["leads.category"] = LABELS["lead_import.count"]
+
 NOTICE_PLURALS: dict[str, tuple[str, str]] = {
     "collision.colleagues": NP_(
         "{by} brought in {n} person your team already follows up; the inquiry was logged on the opportunity.",
