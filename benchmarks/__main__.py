@@ -15,6 +15,7 @@ from benchmarks import (
     leads,
     option_lists,
     phones,
+    rankings,
     workbench,
 )
 from benchmarks.common import BenchContext, prepare, report_value
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "workbench": (workbench.run, True),
     "dashboards": (dashboards.run, True),
     "option_lists": (option_lists.run, True),
+    "rankings": (rankings.run, True),
     # Builds its own leads (the --opportunities size) in a database of its own.
     "custom_field_filter": (custom_field_filter.run, False),
     # Starts its own API server over a database of its own (or --database).

@@ -23,6 +23,7 @@ from crm_api.arrivals import Arrivals
 from crm_api.errors import ApiError, on_api_error, on_fault, on_http_error, on_invalid
 from crm_api.intake import engine_of, grant_for, take_leads
 from crm_api.limits import BODY_LIMIT, BodyChecks
+from crm_api.providers import router as provider_callbacks
 from crm_api.schemas import BatchAnswer, ErrorBody, Health, LeadAnswer, LeadBatchIn, LeadIn
 from crm_core.leads.api_idempotency import KEY_LIMIT
 from crm_core.leads.api_keys import ApiGrant
@@ -74,6 +75,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_fault)
     app.add_middleware(BodyChecks, limit=BODY_LIMIT)
+    app.include_router(provider_callbacks)
 
     @app.post(
         "/v1/leads",

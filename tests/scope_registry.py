@@ -89,6 +89,7 @@ from crm_core.qa import report as qa_report
 from crm_core.qa import reviews as qa_reviews
 from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
 from crm_core.sales import detail as opportunity_detail
+from crm_core.sales import rankings as rankings_module
 from crm_core.sms import log as sms_log
 from crm_core.sms import sending as sms_sending
 from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
@@ -1627,4 +1628,18 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.imports.calls.spec.check_calls": exempt("internal", ENGINE_STEP),
     "crm_core.imports.calls.spec.write_calls": exempt("internal", ENGINE_STEP),
+    "crm_core.sales.rankings.rankings": cases(
+        reps=H(
+            lambda c: [
+                (r.name, r.values, r.rank)
+                for r in rankings_module.rankings(c.session, c.actor, period="month").reps
+            ]
+        ),
+        teams=H(
+            lambda c: [
+                (r.name, r.values)
+                for r in rankings_module.rankings(c.session, c.actor, period="month").teams
+            ]
+        ),
+    ),
 }

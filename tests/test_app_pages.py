@@ -53,11 +53,17 @@ DASHBOARDS = {
     "pages/dashboards/circulation_health.py",
     "pages/dashboards/performance.py",
     "pages/dashboards/channel_roi.py",
+    "pages/dashboards/rankings.py",
 }
 REP_PAGES = (
     EVERYONE
     | SEES_OPPORTUNITIES
-    | {"pages/sales/workbench.py", "pages/circulation/pool.py", "pages/workspace/qa_results.py"}
+    | {
+        "pages/sales/workbench.py",
+        "pages/circulation/pool.py",
+        "pages/dashboards/rankings.py",
+        "pages/workspace/qa_results.py",
+    }
 )
 MANAGER_PAGES = (
     REP_PAGES

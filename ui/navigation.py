@@ -172,6 +172,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.VIEW_DASHBOARDS,
     ),
     PageSpec(
+        "pages/dashboards/rankings.py",
+        N_("Activity rankings"),
+        ":material/emoji_events:",
+        N_("Dashboards"),
+        (Permission.VIEW_DASHBOARDS, Permission.WORK_OPPORTUNITIES),
+    ),
+    PageSpec(
         "pages/dashboards/channel_roi.py",
         N_("Channel ROI"),
         ":material/campaign:",

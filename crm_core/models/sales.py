@@ -25,6 +25,8 @@ class TrialLesson(SQLModel, table=True):
         Index("ix_trial_lesson_opportunity", "opportunity_id", "scheduled_at"),
         # A rep's trials of the day.
         Index("ix_trial_lesson_booked_by_at", "booked_by_id", "scheduled_at"),
+        # Trials booked per rep and period (the activity rankings).
+        Index("ix_trial_lesson_booked_by_created", "booked_by_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

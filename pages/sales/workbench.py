@@ -25,6 +25,7 @@ from ui.figures import percent
 from ui.i18n import nt, show_error, t, tmd
 from ui.notices import notice_text
 from ui.options import option_text
+from ui.rankings import my_rank_line
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -257,6 +258,7 @@ with pipeline_col:
             for c, n in sorted(bench.today.by_channel.items())
         )
         st.caption(t("Done today: {done}", done=done))
+    my_rank_line()
 with notices_col:
     live_notices()
 

@@ -1098,3 +1098,18 @@ _CALL_LABELS_2: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _CALL_LABELS_2.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+_RANKING_LABELS: dict[str, dict[str, str]] = {
+    "ranking.metric": {
+        "call_minutes": N_("Call minutes"),
+        "calls": N_("Calls"),
+        "fast_contacts": N_("Contacted within 24 h"),
+        "follow_ups": N_("Follow-ups"),
+        "revenue": N_("Revenue"),
+        "trials": N_("Trials booked"),
+        "wins": N_("Wins"),
+    },
+    "ranking.period": {"day": N_("Today"), "month": N_("This month"), "week": N_("This week")},
+}
+for _family, _labels in _RANKING_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)

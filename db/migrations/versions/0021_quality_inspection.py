@@ -2,7 +2,7 @@
 appeal for the built-in roles that settle them (administrators and sales managers).
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0023
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0016"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
