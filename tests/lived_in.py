@@ -45,7 +45,7 @@ from crm_core.imports import engine as import_engine
 from crm_core.imports.leads import ImportOptions, guess_columns, run_import
 from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.tabular import read_table
-from crm_core.models import JOB_NAMES, Opportunity, Product, SalesOrder, User
+from crm_core.models import JOB_NAMES, Opportunity, Product, QaChecklist, SalesOrder, User
 from crm_core.models.opportunity import FOLLOW_UP_CHANNELS, INTENTION_LEVELS, OPEN_STAGES
 from crm_core.models.sales import TrialLesson
 from crm_core.models.user import Role, UserRole
@@ -54,6 +54,11 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, translate
+from crm_core.qa import appeals as qa_appeals
+from crm_core.qa import plans as qa_plans
+from crm_core.qa import reviews as qa_reviews
+from crm_core.qa.checklists import list_checklists
+from crm_core.qa.scope import company_today
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.stages import change_stage, next_stages
 from crm_core.sales.transfers import decide_transfer, list_transfer_requests, request_transfer
@@ -384,6 +389,60 @@ def act_sms(session: Session, world: World, a: int, b: int, c: int) -> None:
     sms_sending.send_sms(session, actor, template.id, lead_id=opportunity.lead_id)
 
 
+def act_qa_sample(session: Session, world: World, a: int, b: int, c: int) -> None:
+    # The inspector draws this week's (or last week's) sample of a plan.
+    inspector = _named(session, "qa")
+    plan = _pick(qa_plans.list_plans(session, inspector), a)
+    if plan is None:
+        return
+    day = company_today(session, clock.now()) - timedelta(days=7 * (c % 2))
+    qa_plans.run_plan(session, inspector, plan.id, day)
+
+
+def act_qa_score(session: Session, world: World, a: int, b: int, c: int) -> None:
+    # The inspector scores an item of the queue on an active checklist.
+    inspector = _named(session, "qa")
+    row = _pick(qa_reviews.list_queue(session, inspector, limit=50), a)
+    checklist = _pick(list_checklists(session, inspector, active_only=True), 0)
+    if row is None or checklist is None:
+        return
+    scores = {
+        i["code"]: (b + c * n) % (int(i["weight"]) + 1) for n, i in enumerate(checklist.items)
+    }
+    qa_reviews.score_review(
+        session, inspector, row.id, checklist_id=checklist.id, scores=scores, comment="抽检"
+    )
+
+
+def act_qa_appeal(session: Session, world: World, a: int, b: int, c: int) -> None:
+    # A rep contests one of their scores (once).
+    found = _rep(session, world, a)
+    if found is None:
+        return
+    _, actor = found
+    row = _pick([r for r in qa_appeals.my_results(session, actor) if r.status == "scored"], b)
+    if row is not None:
+        qa_appeals.appeal(session, actor, row.id, "我已按流程说明，不同意扣分")
+
+
+def act_qa_decide(session: Session, world: World, a: int, b: int, c: int) -> None:
+    # A sales manager settles an appeal in their region: upheld, or the score raised.
+    person = _pick(world.users_with(session, "sales_manager"), a)
+    if person is None:
+        return
+    actor = load_actor(session, person.id)
+    row = _pick(qa_appeals.list_appeals(session, actor), b)
+    if row is None:
+        return
+    if c % 2:
+        qa_appeals.decide_appeal(session, actor, row.id, note="维持")
+        return
+    detail = qa_reviews.review_detail(session, actor, row.id)
+    checklist = session.get(QaChecklist, detail.checklist_id)
+    full = {i["code"]: int(i["weight"]) for i in checklist.items}
+    qa_appeals.decide_appeal(session, actor, row.id, scores=full, note="改判")
+
+
 def act_time_passes(session: Session, world: World, a: int, b: int, c: int) -> None:
     # Hours or days pass with the worker running its jobs, as it does beside the console.
     step = timedelta(hours=1 + c % 30)
@@ -414,6 +473,10 @@ ACTIONS: dict[str, Callable[[Session, World, int, int, int], None]] = {
     "import": act_import,
     "time_passes": act_time_passes,
     "sms": act_sms,
+    "qa_sample": act_qa_sample,
+    "qa_score": act_qa_score,
+    "qa_appeal": act_qa_appeal,
+    "qa_decide": act_qa_decide,
 }
 
 action_strategy = st.tuples(

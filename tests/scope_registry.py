@@ -83,6 +83,10 @@ from crm_core.org import auth, departure, roles, users
 from crm_core.org import units as org_units
 from crm_core.platform import audit, notices
 from crm_core.platform.actor import Actor
+from crm_core.qa import appeals as qa_appeals
+from crm_core.qa import plans as qa_plans
+from crm_core.qa import report as qa_report
+from crm_core.qa import reviews as qa_reviews
 from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
 from crm_core.sales import detail as opportunity_detail
 from crm_core.sales import rankings as rankings_module
@@ -181,6 +185,8 @@ def exempt(why: str, reason: str) -> Row:
     assert why in EXEMPTIONS, why
     return Row(exempt=Exempt(why, reason))
 
+
+QA_SETTINGS = "checklists and sampling plans are the company's QA settings, like an option list; what they draw is scoped (run_plan)"
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -1504,6 +1510,67 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.sms.words.remove_word": exempt(
         "company_wide", "the sensitive-word list is one list for the company"
+    ),
+    # Quality inspection
+    "crm_core.qa.checklists.create_checklist": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.checklists.set_checklist_active": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.checklists.list_checklists": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.plans.create_plan": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.plans.list_plans": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.plans.draw_sample": exempt(
+        "internal", "the draw of run_plan, which checks the inspector's permission first"
+    ),
+    "crm_core.qa.flags.flag_between": exempt(
+        "internal", "the sensitive-word sweep of run_plan, which checks the permission first"
+    ),
+    "crm_core.qa.scope.follow_up_reach": exempt("no_rows", "builds the inspector's filter"),
+    "crm_core.qa.plans.run_plan": one(
+        H(lambda c: qa_plans.run_plan(c.session, c.actor, c.id("qa_plan"), NOW.date()))
+    ),
+    "crm_core.qa.reviews.list_queue": one(H(lambda c: qa_reviews.list_queue(c.session, c.actor))),
+    "crm_core.qa.reviews.review_detail": one(
+        R(lambda c: qa_reviews.review_detail(c.session, c.actor, c.id("sh_qa_pending")))
+    ),
+    "crm_core.qa.reviews.score_review": one(
+        R(
+            lambda c: (
+                qa_reviews.score_review(
+                    c.session,
+                    c.actor,
+                    c.id("sh_qa_pending"),
+                    checklist_id=c.id("qa_checklist"),
+                    scores={"1": 5, "2": 50},
+                ).total
+            )
+        )
+    ),
+    "crm_core.qa.appeals.my_results": exempt("own", "the actor's own scored follow-ups"),
+    "crm_core.qa.appeals.my_result": one(
+        R(
+            lambda c: qa_appeals.my_result(c.session, c.actor, c.id("sh_qa_scored")),
+            control="rep_c1",
+        )
+    ),
+    "crm_core.qa.appeals.appeal": one(
+        R(
+            lambda c: qa_appeals.appeal(c.session, c.actor, c.id("sh_qa_scored"), "Not me").status,
+            control="rep_c1",
+        )
+    ),
+    "crm_core.qa.appeals.list_appeals": one(
+        H(lambda c: qa_appeals.list_appeals(c.session, c.actor))
+    ),
+    "crm_core.qa.appeals.decide_appeal": one(
+        R(
+            lambda c: (
+                qa_appeals.decide_appeal(
+                    c.session, c.actor, c.id("sh_qa_appealed"), note="Upheld"
+                ).status
+            )
+        )
+    ),
+    "crm_core.qa.report.week_scores": one(
+        H(lambda c: qa_report.week_scores(c.session, c.actor, NOW.date()))
     ),
     # the call centre
     "crm_core.calls.dialing.start_call": one(

@@ -39,6 +39,7 @@ from crm_core.models import (
     LearningActivity,
     LoginEvent,
     Opportunity,
+    QaReview,
     Role,
     SmsOptOut,
 )
@@ -49,11 +50,16 @@ from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.metadata import create_option
 from crm_core.platform.permissions import BUILTIN_ROLES, DataScope
+from crm_core.qa.appeals import appeal
+from crm_core.qa.checklists import create_checklist
+from crm_core.qa.plans import create_plan, run_plan
+from crm_core.qa.reviews import score_review
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
 from crm_core.sales.transfers import request_transfer
 from crm_core.sales.trials import book_trial
 from crm_core.sms.sending import send_sms
 from crm_core.sms.templates import approve_template, create_template, submit_template
+from crm_core.sms.words import add_words
 from tests.factories import (
     PASSWORD,
     SYSTEM,
@@ -163,6 +169,38 @@ def _custom_role(session: Session, code: str, builtin: str, units: list[int]) ->
     session.flush()
 
 
+def _shanghai_reviews(session: Session, world: World, rep_c1: Actor, opportunity_id: int) -> None:
+    """Calls of rep_c1's this week: one flagged for a sensitive word (waiting), one scored,
+    one scored and appealed (drawn by a plan of Shanghai's)."""
+    for text in ("Shanghai: 请加微信", "Shanghai call two", "Shanghai call three"):
+        log_follow_up(
+            session,
+            rep_c1,
+            opportunity_id,
+            FollowUpInput(channel="call", content=text, next_follow_up_at=NOW + timedelta(days=2)),
+        )
+    session.commit()
+    plan = create_plan(
+        session,
+        SYSTEM,
+        name="Shanghai plan",
+        checklist_id=world.ids["qa_checklist"],
+        percent=100,
+        filters={"org_unit_id": world.unit("shanghai")},
+        seed=3,
+    )
+    run_plan(session, SYSTEM, plan.id, NOW.date())
+    reviews = session.execute(select(QaReview.id, QaReview.reason).order_by(QaReview.id)).all()
+    world.ids["sh_qa_pending"] = next(i for i, reason in reviews if reason == "flag")
+    sampled = [i for i, reason in reviews if reason == "sample"]
+    full = {"1": 10, "2": 40}
+    for key, review_id in (("sh_qa_scored", sampled[0]), ("sh_qa_appealed", sampled[1])):
+        score_review(session, SYSTEM, review_id, checklist_id=None, scores=full)
+        world.ids[key] = review_id
+    appeal(session, rep_c1, world.ids["sh_qa_appealed"], "I did ask")
+    session.commit()
+
+
 def _person(
     session: Session, company: SmallCompany, username: str, unit: str, roles: list[str], number: int
 ) -> None:
@@ -247,6 +285,22 @@ def build_world(session: Session) -> World:
     session.commit()
     send_sms(session, SYSTEM, template.id, lead_id=world.ids["bj_owned_lead"])
     session.commit()
+    # Quality inspection's company-wide lists: a violation tag, a sensitive word, a
+    # checklist and a plan drawing every follow-up of a week.
+    create_option(session, SYSTEM, "qa_violation", label_en="False promise", code="false_promise")
+    add_words(session, SYSTEM, "加微信")
+    checklist = create_checklist(
+        session,
+        SYSTEM,
+        name="Scope checklist",
+        items=[("Greeting", 10), ("Needs", 90)],
+        pass_mark=60,
+    )
+    world.ids["qa_checklist"] = checklist.id
+    world.ids["qa_plan"] = create_plan(
+        session, SYSTEM, name="Scope plan", checklist_id=checklist.id, percent=100, seed=1
+    ).id
+    session.commit()
 
     # --- Shanghai -----------------------------------------------------------------------------
     with shanghai_rows(session, world):
@@ -283,6 +337,7 @@ def build_world(session: Session) -> World:
                 next_follow_up_at=NOW + timedelta(days=2),
             ),
         )
+        _shanghai_reviews(session, world, rep_c1, work.id)
         world.ids["sh_trial"] = book_trial(session, rep_c1, work.id, NOW + timedelta(days=1)).id
         world.ids["sh_transfer"] = request_transfer(session, rep_c1, work.id, "Moving city").id
         session.commit()

@@ -58,7 +58,12 @@ DASHBOARDS = {
 REP_PAGES = (
     EVERYONE
     | SEES_OPPORTUNITIES
-    | {"pages/sales/workbench.py", "pages/circulation/pool.py", "pages/dashboards/rankings.py"}
+    | {
+        "pages/sales/workbench.py",
+        "pages/circulation/pool.py",
+        "pages/dashboards/rankings.py",
+        "pages/workspace/qa_results.py",
+    }
 )
 MANAGER_PAGES = (
     REP_PAGES
@@ -73,6 +78,7 @@ MANAGER_PAGES = (
         "pages/admin/users.py",
         "pages/admin/roster.py",
         "pages/leads/sms.py",
+        "pages/workspace/qa.py",
     }
 )
 EXECUTIVE_PAGES = EVERYONE | SEES_OPPORTUNITIES | DASHBOARDS

@@ -43,6 +43,21 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.WORK_OPPORTUNITIES,
         landing_for=Permission.WORK_OPPORTUNITIES,
     ),
+    PageSpec(
+        "pages/workspace/qa.py",
+        N_("QA workbench"),
+        ":material/fact_check:",
+        N_("Workspace"),
+        (Permission.QA_INSPECT, Permission.QA_DECIDE),
+        landing_for=Permission.QA_INSPECT,
+    ),
+    PageSpec(
+        "pages/workspace/qa_results.py",
+        N_("My QA results"),
+        ":material/grading:",
+        N_("Workspace"),
+        Permission.WORK_OPPORTUNITIES,
+    ),
     PageSpec("pages/workspace/account.py", N_("My account"), ":material/person:", N_("Workspace")),
     PageSpec(
         "pages/sales/board.py",

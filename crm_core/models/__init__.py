@@ -36,6 +36,13 @@ from crm_core.models.opportunity import (
     StageHistory,
 )
 from crm_core.models.org import BusinessLine, OrgUnit, path_ids
+from crm_core.models.qa import (
+    REVIEW_REASONS,
+    REVIEW_STATUSES,
+    QaChecklist,
+    QaPlan,
+    QaReview,
+)
 from crm_core.models.rules import (
     ClaimRule,
     DepartureRule,
@@ -56,6 +63,11 @@ from crm_core.models.sms import (
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
+    "REVIEW_REASONS",
+    "REVIEW_STATUSES",
+    "QaChecklist",
+    "QaPlan",
+    "QaReview",
     "ApiIdempotency",
     "ApiKey",
     "ApiRateWindow",

@@ -32,6 +32,7 @@ CATEGORIES = (
     "follow_up_result",
     "tag",
     "stage",
+    "qa_violation",
 )
 # Where a channel's leads come from, for the channel reports.
 CHANNEL_GROUPS = ("paid", "organic", "referral", "offline", "other")

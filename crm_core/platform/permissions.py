@@ -46,6 +46,8 @@ class Permission(StrEnum):
     BULK_SMS = "bulk_sms"
     MANAGE_SMS = "manage_sms"
     APPROVE_SMS = "approve_sms"
+    # QA: settle a rep's appeal against a score (not the inspector who gave it).
+    QA_DECIDE = "qa_decide"
     # The call centre's settings: provider, lines, seats; and importing call records.
     MANAGE_CALL_CENTER = "manage_call_center"
 
@@ -102,6 +104,7 @@ _SALES_MANAGER = (_TEAM_LEAD - {P.RECEIVE_DISPATCH}) | {
     P.MANAGE_USERS,
     P.IMPORT_HISTORY,
     P.BULK_SMS,
+    P.QA_DECIDE,
 }
 
 # code -> (permissions, data scope). Names are translated through "role.<code>".

@@ -21,6 +21,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.option_values import require_intention_level
+from crm_core.qa.flags import flag_follow_up
 from crm_core.sales.stages import apply_stage
 
 MAX_CONTENT = 4000
@@ -132,6 +133,8 @@ def log_follow_up(
         opportunity.intention_level = entry.intention_level
     session.add(opportunity)
     session.flush()
+    # A note holding a sensitive word goes to quality inspection as it is written.
+    flag_follow_up(session, follow_up)
     return follow_up
 
 

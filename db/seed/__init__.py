@@ -28,6 +28,7 @@ from db.seed.bulk import BulkWriter, analyze, epoch
 from db.seed.calls import seed_calls
 from db.seed.company import DEMO_PASSWORD, Company, build_company, fit_holding_caps
 from db.seed.leads import LEAD_COLUMNS, lead_rows, plan_leads
+from db.seed.qa import seed_qa
 from db.seed.sms import seed_sms
 from db.seed.spend import insert_spend
 from db.seed.trials import insert_trials
@@ -104,6 +105,7 @@ def seed_database(
         catalogue_stored_values(session)
         seed_sms(session)
         seed_calls(session)
+        seed_qa(session)
         session.commit()
     analyze(engine)
     counts = _counts(engine)

@@ -985,6 +985,62 @@ _SMS_LABELS: dict[str, dict[str, str]] = {
 for _family, _labels in _SMS_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
 
+# Quality inspection's codes.
+_QA_LABELS: dict[str, dict[str, str]] = {
+    "audit.action": {
+        "qa_checklist.active": N_("QA checklist retired or restored"),
+        "qa_checklist.create": N_("QA checklist added"),
+        "qa_plan.create": N_("Sampling plan added"),
+        "qa_plan.run": N_("Sampling plan run"),
+        "qa_review.appeal": N_("QA score appealed"),
+        "qa_review.decide": N_("QA appeal decided"),
+        "qa_review.score": N_("Follow-up scored by QA"),
+    },
+    "audit.target": {
+        "qa_checklist": N_("QA checklist"),
+        "qa_plan": N_("Sampling plan"),
+        "qa_review": N_("QA review"),
+    },
+    "permission": {"qa_decide": N_("Decide QA appeals")},
+    "metadata.tab": {"qa_violation": N_("QA violation tags")},
+    "metadata.intro": {
+        "qa_violation": N_(
+            "What an inspector may mark on a scored call or note (a false promise, rudeness ...)."
+        )
+    },
+    "notice": {
+        "qa.changed": N_(
+            "Your appeal on QA review #{review} was granted: the score is now {total}."
+        ),
+        "qa.scored": N_(
+            "Quality inspection scored your follow-up: {total} points (review #{review})."
+        ),
+        "qa.upheld": N_(
+            "Your appeal on QA review #{review} was turned down: the score stays {total}."
+        ),
+    },
+    "qa.status": {
+        "appealed": N_("Under appeal"),
+        "decided": N_("Appeal decided"),
+        "pending": N_("Waiting"),
+        "scored": N_("Scored"),
+    },
+    "qa.reason": {
+        "flag": N_("Sensitive words"),
+        "sample": N_("Sampled"),
+    },
+    "qa.filter": {
+        "business_line_id": N_("Business line"),
+        "channel": N_("Channel"),
+        "lost_only": N_("Lost opportunities only"),
+        "max_duration_s": N_("Calls shorter than (seconds)"),
+        "new_rep_days": N_("Reps in their first days (days)"),
+        "org_unit_id": N_("Unit"),
+    },
+}
+for _family, _labels in _QA_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
+
 # The call centre's codes.
 _CALL_LABELS: dict[str, dict[str, str]] = {
     "audit.action": {

@@ -1,0 +1,88 @@
+"""Automatic flags: a follow-up whose text holds a word of the sensitive-word list (the
+SMS platform's) joins the inspection queue with the words it holds. New follow-ups are
+flagged as they are written; older ones by the sampling run, for its week."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, not_, or_
+from sqlmodel import Session, col, select
+
+from crm_core.models import FollowUp, Opportunity, QaReview
+from crm_core.platform import clock
+from crm_core.platform.actor import Actor
+from crm_core.qa.scope import Author, follow_up_reach
+from crm_core.sms.words import word_keys, words_in
+
+FLAG_SOURCE = "flag"
+
+
+def flag_follow_up(session: Session, follow_up: FollowUp) -> list[str]:
+    """Put a just-written follow-up in the queue if its text holds sensitive words; return
+    them. Part of the writer's transaction (flushes)."""
+    found = words_in(follow_up.content or "", word_keys(session))
+    if found:
+        session.add(
+            QaReview(
+                follow_up_id=follow_up.id,
+                rep_id=follow_up.author_id,
+                source=FLAG_SOURCE,
+                reason="flag",
+                flagged_words=found,
+                created_at=clock.now(),
+            )
+        )
+        session.flush()
+    return found
+
+
+def flag_between(session: Session, actor: Actor, since: datetime, until: datetime) -> int:
+    """Flag the follow-ups written in [since, until) within the actor's reach that hold a
+    sensitive word and are not flagged yet; return how many were flagged.
+
+    The database narrows to texts containing a word (lower-cased); only those candidates
+    are read and checked with the list's own comparison."""
+    words = word_keys(session)
+    if not words:
+        return 0
+    flagged = exists().where(QaReview.follow_up_id == FollowUp.id, QaReview.source == FLAG_SOURCE)
+    contains = or_(
+        *[
+            func.lower(FollowUp.content).contains(word.lower(), autoescape=True)
+            for word in words.values()
+        ]
+    )
+    candidates = session.exec(
+        select(FollowUp.id, FollowUp.author_id, FollowUp.content)
+        .join(Opportunity, Opportunity.id == FollowUp.opportunity_id)
+        .outerjoin(Author, Author.id == FollowUp.author_id)
+        .where(
+            and_(FollowUp.created_at >= since, FollowUp.created_at < until),
+            follow_up_reach(actor, Opportunity.org_unit_id, Author.org_unit_id),
+            contains,
+            not_(flagged),
+        )
+        .order_by(col(FollowUp.id))
+    ).all()
+    now = clock.now()
+    rows = []
+    for follow_up_id, author_id, content in candidates:
+        found = words_in(content or "", words)
+        if found:
+            rows.append(
+                {
+                    "follow_up_id": follow_up_id,
+                    "rep_id": author_id,
+                    "source": FLAG_SOURCE,
+                    "reason": "flag",
+                    "flagged_words": found,
+                    "status": "pending",
+                    "scores": {},
+                    "violation_tags": [],
+                    "created_at": now,
+                }
+            )
+    if rows:
+        session.exec(QaReview.__table__.insert(), params=rows)
+    return len(rows)
