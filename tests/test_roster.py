@@ -540,7 +540,7 @@ def test_a_preview_with_bad_rows_is_not_applied(db, company):
     plan = preview(db, admin, csv_bytes(rows))
     with pytest.raises(ValidationError) as error:
         apply_roster(db, admin, plan)
-    assert error.value.key == "The roster has {count} bad rows; nothing was applied."
+    assert error.value.key == "The roster has {count} bad row; nothing was applied."
     db.expire_all()
     assert db.get(User, company.users["rep_a1"].id).org_unit_id == company.units["team_a"].id
     assert (

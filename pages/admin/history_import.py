@@ -262,8 +262,10 @@ if st.session_state.pop(_GO, False):
     bar.empty()
     if done.refused:
         st.error(
-            t(
+            nt(
+                "Nothing imported: {count} bad row and all or nothing was asked.",
                 "Nothing imported: {count} bad rows and all or nothing was asked.",
+                done.rejected,
                 count=done.rejected,
             )
         )

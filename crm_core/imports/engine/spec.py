@@ -166,7 +166,7 @@ class ImportSpec:
     # only "all_or_nothing" and gives `refusal` (param `count`, the bad rows) as the error
     # apply raises for a file with bad rows.
     modes: tuple[str, ...] = MODES
-    refusal: str | None = None
+    refusal: str | tuple[str, str] | None = None
     audited_by_write: bool = False
     custom_entity: str | None = None
     concurrent: CrmError | None = None

@@ -45,7 +45,7 @@ from crm_core.imports.roster.write import (
     temporary_password,
     write_roster,
 )
-from crm_core.platform.i18n import N_
+from crm_core.platform.i18n import NP_
 from crm_core.platform.permissions import Permission
 
 ROSTER = ImportSpec(
@@ -60,7 +60,10 @@ ROSTER = ImportSpec(
     audit_target="roster",
     audited_by_write=True,  # with the accounts before and after
     modes=("all_or_nothing",),
-    refusal=N_("The roster has {count} bad rows; nothing was applied."),
+    refusal=NP_(
+        "The roster has {count} bad row; nothing was applied.",
+        "The roster has {count} bad rows; nothing was applied.",
+    ),
 )
 
 __all__ = [
