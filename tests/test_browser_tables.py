@@ -156,7 +156,7 @@ def test_a_click_on_a_rep_of_the_team_backlog_opens_the_board_on_them(app_url, e
         manager = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
         sign_in(manager, app_url, "bj_manager", PASSWORD)
         expect(manager.get_by_role("heading", name="欢迎,Bj Manager")).to_be_visible(timeout=30_000)
-        manager.get_by_role("link", name=translate("Workbench", "zh")).click()
+        manager.get_by_role("link", name=translate("Workbench", "zh"), exact=True).click()
         hint = translate("Click a rep to open the board on their opportunities.", "zh")
         expect(manager.get_by_text(hint)).to_be_visible(timeout=30_000)
         backlog = manager.locator("[data-testid='stDataFrame']").last
