@@ -1,4 +1,5 @@
-"""`python -m benchmarks [NAME ...] [--opportunities N] [--database URL]`"""
+"""`python -m benchmarks [NAME ...] [--opportunities N] [--database URL]`
+(`load` also takes `--leads N --seconds S`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from benchmarks import (
     intake_api,
     lead_import,
     leads,
+    load,
     option_lists,
     phones,
     rankings,
@@ -38,6 +40,8 @@ BENCHMARKS = {
     "custom_field_filter": (custom_field_filter.run, False),
     # Starts its own API server over a database of its own (or --database).
     "intake_api": (intake_api.run, False),
+    # The floor under load: API, worker and console users at once (see benchmarks/load.py).
+    "load": (load.run, False),
 }
 
 
@@ -50,19 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database", default=None, help="database URL (default: a SQLite file per size)"
     )
+    parser.add_argument("--leads", type=int, default=None, help="load: leads to post")
+    parser.add_argument("--seconds", type=float, default=None, help="load: the time bound")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     # "leads" is both lead benchmarks; the default runs each measure once.
-    chosen = args.names or [n for n in BENCHMARKS if not n.startswith("lead_")]
+    chosen = args.names or [n for n in BENCHMARKS if not n.startswith("lead_") and n != "load"]
     ctx = None
     if any(BENCHMARKS[name][1] for name in chosen):
         ctx = prepare(args.database, args.opportunities)
         if ctx.seeded_now_s is not None:
             report_value(f"seed_{args.opportunities}", ctx.seeded_now_s, "s")
     # A benchmark that builds its own data gets the asked size and database instead.
-    own = BenchContext(None, args.database, args.opportunities, None)  # type: ignore[arg-type]
+    own = BenchContext(None, args.database, args.opportunities, None, args.leads, args.seconds)  # type: ignore[arg-type]
     failed = False
     for name in chosen:
         # A benchmark that checks an outcome (engine: one claim winner) returns False on failure.

@@ -20,6 +20,8 @@ class BenchContext:
     url: str
     opportunities: int
     seeded_now_s: float | None  # seconds the seed took, when this run built the data
+    leads: int | None = None  # the load test's leads (`--leads`)
+    seconds: float | None = None  # the load test's bound (`--seconds`)
 
 
 def default_url(opportunities: int) -> str:
@@ -54,6 +56,10 @@ def best_of(work: Callable[[], object], repeat: int = 5) -> float:
 def report_ratio(name: str, ours: float, plain: float) -> None:
     ratio = ours / plain if plain > 0 else float("inf")
     print(f"{name}: ours={ours:.4f}s plain_sql={plain:.4f}s ratio={ratio:.2f}", flush=True)
+
+
+def report_count(name: str, value: int, unit: str) -> None:
+    print(f"{name}: {value} {unit}", flush=True)
 
 
 def report_value(name: str, value: float, unit: str) -> None:

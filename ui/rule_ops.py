@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_core.circulation.dispatch import NO_ROOM, NO_RULE, DispatchResult, waiting_reasons
+from crm_core.circulation.dispatch import waiting_reasons
+from crm_core.circulation.dispatch_plan import NO_ROOM, NO_RULE, DispatchResult
 from crm_core.circulation.jobs import last_runs, run_job
 from crm_core.circulation.recycle import RecycleResult
 from crm_core.circulation.renewals import RenewalResult
