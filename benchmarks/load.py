@@ -33,7 +33,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -259,9 +258,9 @@ def _start_readers(url: str, seconds: float, out: str) -> subprocess.Popen:
     )
 
 
-def _stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
+def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        process.send_signal(how)
+        process.terminate()
     try:
         process.wait(60)
     except subprocess.TimeoutExpired:
@@ -292,7 +291,8 @@ def run(ctx: BenchContext) -> bool:
     clients = Clients(f"http://127.0.0.1:{port}", token, time.monotonic() + seconds)
     try:
         posting = asyncio.run(clients.run(requests))
-        _stop(readers, signal.SIGINT)
+        Path(f"{out}.stop").touch()
+        readers.wait(90)
         _settle(url, run_id, SETTLE_SECONDS)
     finally:
         for process in (readers, worker, server):
@@ -301,6 +301,7 @@ def run(ctx: BenchContext) -> bool:
     with open(out) as handle:
         reads = json.load(handle)
     os.unlink(out)
+    os.unlink(f"{out}.stop")
 
     report_count("load_leads_sent", len(clients.created), "leads")
     report_count("load_leads_stored", found["stored"], "leads")

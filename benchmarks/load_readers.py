@@ -3,8 +3,8 @@ not slow the posting clients): `python -m benchmarks.load_readers URL USERS SECO
 
 Each simulated user is a thread that reads what the console's workbench and board pages
 read, through the same core functions, then thinks for a moment (the workbench refreshes
-itself every 15 s; a person clicks more often), until SECONDS have passed. The answer times
-go to OUT as JSON: {"workbench": [...], "board": [...]}.
+itself every 15 s; a person clicks more often), until SECONDS have passed or a file OUT.stop
+appears. The answer times then go to OUT as JSON: {"workbench": [...], "board": [...]}.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 import sys
 import threading
 import time
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -73,13 +74,16 @@ def main(argv: list[str]) -> int:
     threads = [threading.Thread(target=user, args=(u,), daemon=True) for u in users]
     for thread in threads:
         thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:
-        stop.set()
+    asked = Path(f"{out}.stop")
+    while time.monotonic() < deadline and not asked.exists():
+        time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    with lock:
+        written = {name: list(values) for name, values in times.items()}
     with open(out, "w") as handle:
-        json.dump({**times, "users": len(users)}, handle)
+        json.dump({**written, "users": len(users)}, handle)
     engine.dispose()
     return 0
 

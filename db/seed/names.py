@@ -130,7 +130,8 @@ GIVEN_CHARS: tuple[str, ...] = tuple(
 
 # Mainland mobile prefixes in real use (China Mobile, Unicom, Telecom and the virtual
 # operators). 174 is left out: it is a satellite range and libphonenumber (which the lead
-# intake validates with) rejects most of its numbers.
+# intake validates with) rejects most of its numbers. 192 is left out too: the API
+# benchmarks post new people there (`benchmarks/api_server.py`).
 MOBILE_PREFIXES: tuple[int, ...] = (
     *range(130, 140),
     145,
