@@ -65,9 +65,8 @@ from crm_core.custom_fields.filters import condition
 from crm_core.imports import engine as import_engine
 from crm_core.imports import leads as lead_import
 from crm_core.imports.customers import CUSTOMERS
-from crm_core.imports.history import HistoryOptions
-from crm_core.imports.history import preview as history_preview
-from crm_core.imports.history import run as history_run
+from crm_core.imports.history import HISTORY, HistoryOptions
+from crm_core.imports.history import report as history_report
 from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
@@ -311,6 +310,18 @@ def _sh_history(ctx: Ctx):
     return _history_frame("Rep C1", "Team C")
 
 
+def _history_report(report):
+    """A history report without the engine's preview it was made from (its rows are
+    objects the matrix compares through the report's own figures)."""
+    report.plan = None
+    return report
+
+
+def _history_engine_options(ctx: Ctx, **changes):
+    options = _history_options(ctx, **changes)
+    return history_report.import_options(ctx.session, options, None, "history.csv")
+
+
 def _customer_frame(ctx: Ctx):
     phone = _sh_phone(ctx, "sh_won")  # a Shanghai lead without a customer
     return _csv(["User ID", "Phone"], ["U-NEW-1", phone], name="customers.csv")
@@ -504,6 +515,26 @@ REGISTRY: dict[str, Row] = {
             echoes=lambda c: [SH_PAYMENT_REF, _order_number(c, "sh_order")],
         ),
         roster=U(_preview_roster),
+        history_sh_owner=H(
+            lambda c: _history_report(
+                history_report.report_of(
+                    import_engine.preview(
+                        c.session, c.actor, HISTORY, _sh_history(c), _history_engine_options(c)
+                    ),
+                    "good_rows",
+                )
+            )
+        ),
+        # A parent unit outside the importer's scope is refused.
+        history_sh_parent=R(
+            lambda c: import_engine.preview(
+                c.session,
+                c.actor,
+                HISTORY,
+                _sh_history(c),
+                _history_engine_options(c, parent_unit_id=c.unit("shanghai")),
+            )
+        ),
     ),
     # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
     # scoped specs' writes are the cases.
@@ -532,6 +563,18 @@ REGISTRY: dict[str, Row] = {
             lambda c: import_engine.apply(
                 c.session, c.actor, ROSTER, _preview_roster(c), "all_or_nothing"
             )
+        ),
+        history=H(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                HISTORY,
+                import_engine.preview(
+                    c.session, c.actor, HISTORY, _sh_history(c), _history_engine_options(c)
+                ),
+                "good_rows",
+            ),
+            project=_without_ids("audit_id"),
         ),
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
@@ -617,49 +660,33 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sales.follow_ups.set_intention": one(
         R(lambda c: follow_ups.set_intention(c.session, c.actor, c.id("sh_owned"), "A"))
     ),
-    # history import
-    "crm_core.imports.history.preview.check_request": exempt(
-        "no_rows", "checks the request's shape and permissions; reads no business rows"
+    # history import: a spec of the engine (HISTORY); its cases run under engine.preview /
+    # engine.apply, its wrappers are the import's words over them
+    "crm_core.imports.history.spec.check_file": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.history.spec.write_history": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.history.check.check_history": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.history.rows.read_history": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.history.write.create_missing": exempt(
+        "internal", "a step of write_history: creates the units and people its check planned"
     ),
-    "crm_core.imports.history.preview.plan_history": cases(
-        sh_owner=H(
-            lambda c: (
-                history_preview.plan_history(
-                    c.session, c.actor, _sh_history(c), None, _history_options(c), NOW
-                ).report
-            )
-        ),
-        sh_parent=R(
-            lambda c: history_preview.plan_history(
-                c.session,
-                c.actor,
-                _sh_history(c),
-                None,
-                _history_options(c, parent_unit_id=c.unit("shanghai")),
-                NOW,
-            )
-        ),
+    "crm_core.imports.history.write.write_rows": exempt(
+        "internal", "a step of write_history: writes the rows its check passed"
     ),
-    "crm_core.imports.history.preview.preview_history": one(
+    "crm_core.imports.history.report.preview_history": one(
         H(
-            lambda c: history_preview.preview_history(
-                c.session, c.actor, _sh_history(c), None, _history_options(c)
+            lambda c: _history_report(
+                history_report.preview_history(
+                    c.session, c.actor, _sh_history(c), None, _history_options(c)
+                )
             )
         )
     ),
-    "crm_core.imports.history.rows.read_history": exempt(
-        "internal", "the reading step of plan_history, which checked the request"
-    ),
-    "crm_core.imports.history.write.create_missing": exempt(
-        "internal", "a step of run_history_import: creates the units and people its plan checked"
-    ),
-    "crm_core.imports.history.write.write_rows": exempt(
-        "internal", "a step of run_history_import: writes the rows its plan checked"
-    ),
-    "crm_core.imports.history.run.run_history_import": one(
+    "crm_core.imports.history.report.run_history_import": one(
         H(
-            lambda c: history_run.run_history_import(
-                c.session, c.actor, _sh_history(c), None, _history_options(c)
+            lambda c: _history_report(
+                history_report.run_history_import(
+                    c.session, c.actor, _sh_history(c), None, _history_options(c)
+                )
             ),
             project=_without_ids("import_id"),
         )
@@ -669,14 +696,11 @@ REGISTRY: dict[str, Row] = {
         "the file's own distinct values against the option lists and the remembered mapping; "
         "reads no business rows",
     ),
-    "crm_core.imports.history.values.remember": exempt(
-        "company_wide", "an import kind's value mapping is a company-wide setting"
-    ),
     "crm_core.imports.history.custom.custom_columns": exempt(
         "company_wide", CUSTOM_FIELD_DEFINITIONS
     ),
-    "crm_core.imports.history.run.list_history_imports": one(
-        H(lambda c: history_run.list_history_imports(c.session, c.actor))
+    "crm_core.imports.history.report.list_history_imports": one(
+        H(lambda c: history_report.list_history_imports(c.session, c.actor))
     ),
     "crm_core.sales.home.home_summary": one(H(lambda c: home.home_summary(c.session, c.actor))),
     # lead intake and the lead import

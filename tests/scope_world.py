@@ -34,7 +34,6 @@ from crm_core.models import (
     AuditLog,
     CallRecord,
     Customer,
-    HistoryImport,
     Lead,
     LearningActivity,
     LoginEvent,
@@ -448,15 +447,11 @@ def build_world(session: Session) -> World:
             )
         )
         session.add(
-            HistoryImport(
-                filename="shanghai-history.csv",
-                source="history",
+            AuditLog(
                 actor_id=sh_manager.user_id,
-                business_line_id=company.line.id,
-                mode="good_rows",
-                status="done",
-                total_rows=1,
-                imported=1,
+                action="history.import",
+                target_type="history_import",
+                after={"filename": "shanghai-history.csv", "status": "done", "imported": 1},
             )
         )
         session.commit()

@@ -286,3 +286,86 @@ def test_0019_keeps_every_lead_import_run_in_the_audit_log(scratch_connection):
     command.downgrade(config, "0022")
     conn.commit()
     assert "lead_import" in _tables(conn)
+
+
+def test_0024_keeps_every_history_import_run_and_batch_id(scratch_connection):
+    """A run of the history import table keeps its audit entry, or gets one in that shape;
+    the opportunities a run wrote carry the id of its audit entry as their batch id, and
+    the table goes. Downgrading brings the table back with those runs."""
+    from crm_core.imports.engine.runs import _run_of
+
+    conn = scratch_connection
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, "0021")
+    conn.execute(
+        text(
+            "INSERT INTO business_line (id, code, name, active, created_at)"
+            " VALUES (1, 'x', 'X', true, '2026-01-01')"
+        )
+    )
+    # Audit entries before the runs', so a run's entry id differs from its own id.
+    for n in range(3):
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, action, target_type, after)"
+                " VALUES ('2026-10-01 08:00:00', 'lead.update', 'lead', '{}')"
+            )
+        )
+    for run_id, filename, imported in ((1, "a.csv", 2), (2, "b.csv", 1)):
+        conn.execute(
+            text(
+                "INSERT INTO history_import (id, filename, source, business_line_id, mode,"
+                " status, total_rows, imported, already_imported, rejected, users_created,"
+                " units_created, started_at) VALUES (:i, :f, 'history', 1, 'good_rows',"
+                " 'done', :n, :n, 0, 0, 0, 0, '2026-11-01 08:00:00')"
+            ),
+            {"i": run_id, "f": filename, "n": imported},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO audit_log (at, action, target_type, target_id, after)"
+            " VALUES ('2026-11-01 08:00:00', 'history.import', 'history_import', '2',"
+            ' \'{"filename": "b.csv", "status": "done", "imported": 1}\')'
+        )
+    )
+    for lead_id, batch in ((1, 1), (2, 1), (3, 2), (4, None)):
+        conn.execute(
+            text(
+                "INSERT INTO lead (id, name, name_key, no_phone, channel, created_at)"
+                " VALUES (:i, 'L', 'l', false, 'sem', '2026-01-01')"
+            ),
+            {"i": lead_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO opportunity (id, lead_id, business_line_id, pipeline_type, stage,"
+                " pool_state, locked, recycle_count, created_at, history_import_id)"
+                " VALUES (:i, :i, 1, 'new', 'new', 'public', false, 0, '2026-01-01', :b)"
+            ),
+            {"i": lead_id, "b": batch},
+        )
+    conn.commit()
+    command.upgrade(config, "0024")
+    conn.commit()
+    assert "history_import" not in _tables(conn)
+    entries = conn.execute(
+        text(
+            "SELECT id, at, target_id, after FROM audit_log"
+            " WHERE action = 'history.import' ORDER BY target_id"
+        )
+    ).all()
+    assert [e.target_id for e in entries] == ["1", "2"]
+    runs = [
+        _run_of(e.at, e.target_id, e.after if isinstance(e.after, dict) else json.loads(e.after), 1)
+        for e in entries
+    ]
+    assert [(r.source, r.counts["imported"]) for r in runs] == [("a.csv", 2), ("b.csv", 1)]
+    batches = dict(conn.execute(text("SELECT id, history_import_id FROM opportunity")).all())
+    entry_of = {e.target_id: e.id for e in entries}
+    assert batches == {1: entry_of["1"], 2: entry_of["1"], 3: entry_of["2"], 4: None}
+    command.downgrade(config, "0021")
+    conn.commit()
+    assert "history_import" in _tables(conn)
+    back = dict(conn.execute(text("SELECT id, filename FROM history_import")).all())
+    assert back == {entry_of["1"]: "a.csv", entry_of["2"]: "b.csv"}

@@ -37,7 +37,6 @@ OWN_TRANSACTIONS: dict[str, set[str]] = {
     "circulation/jobs.py": {"*"},
     "circulation/job_locks.py": {"*"},
     "circulation/worker.py": {"*"},
-    "imports/history/run.py": {"*"},
     "imports/leads/__init__.py": {"*"},
     "imports/file_import.py": {"*"},
     "imports/engine/run.py": {"apply"},

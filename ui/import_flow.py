@@ -135,6 +135,7 @@ def import_page(
     keep_preview: bool = False,
     runs: Callable[[Any], list[PastRun]] | None = None,
     button: Callable[[Preview], str] | None = None,
+    settings: Callable[[], Any] | None = None,
 ) -> None:
     """The whole import: upload to Import button. `show_result` draws the last run (by
     default its counts), `extra` draws what the page adds to the preview, `ready` says
@@ -142,7 +143,9 @@ def import_page(
     an import that is all or nothing by nature, no bad ones). `keep_preview`: a preview is
     kept while the file and every choice stay the same (a large file is checked once, not
     on every click). `runs(session)` lists the last runs (by default the reader's own).
-    `button(preview)` words the Import button (by default `texts.import_button`)."""
+    `button(preview)` words the Import button (by default `texts.import_button`).
+    `settings()` draws the import's own options beyond the file (after the column mapping)
+    and returns them as `ImportOptions.settings` (None: not ready, the page stops there)."""
     flow = flow_of(key)
     upload = flow.upload(
         texts.upload,
@@ -183,6 +186,9 @@ def import_page(
     # Only a file with dates or times has a zone to choose.
     timed = any(f.kind in ("date", "datetime") for f in fields)
     zone = file_zone_picker(f"{key}_zone") if timed else None
+    own = settings() if settings is not None else None
+    if settings is not None and own is None:
+        return
     if spec.mapping_problems is not None:
         problems = spec.mapping_problems(mapping, defaults)
         for problem in problems:
@@ -196,7 +202,7 @@ def import_page(
         return
 
     choices: dict[str, dict[str, str]] = {}
-    options = ImportOptions(mapping, placeholders, zone, choices, upload.name, defaults)
+    options = ImportOptions(mapping, placeholders, zone, choices, upload.name, defaults, own)
     kept = f"{key}_kept"
     try:
         with session() as s:
@@ -224,6 +230,7 @@ def import_page(
         zone,
         tuple(sorted((f, tuple(sorted(c.items()))) for f, c in choices.items())),
         tuple(sorted(defaults.items())),
+        own.signature() if hasattr(own, "signature") else own,
     )
     last = st.session_state.get(kept)
     if keep_preview and last is not None and last[0] == signature:

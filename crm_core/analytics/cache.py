@@ -53,7 +53,8 @@ INPUTS: dict[str, tuple[str, ...]] = {
         # A deleted entry moves no maximum of its table.
         "SELECT max(id) FROM audit_log WHERE action = 'spend.delete'",
     ),
-    "history_import": ("SELECT max(id) FROM history_import",),
+    # A history import's run is its audit entry (the batch id on the rows it wrote).
+    "history_import": ("SELECT max(id) FROM audit_log WHERE action = 'history.import'",),
     "rules": ("SELECT max(id) FROM audit_log WHERE action >= 'rule.' AND action < 'rule/'",),
     # Units moved or renamed and people moved change who is under whom.
     "org": (

@@ -19,7 +19,7 @@ from crm_core.models.custom_field import (
     LeadFieldValue,
     OpportunityFieldValue,
 )
-from crm_core.models.dashboards import HistoryImport, MarketingSpend
+from crm_core.models.dashboards import MarketingSpend
 from crm_core.models.lead import Customer, Lead, LeadTag
 from crm_core.models.learning import LearningActivity
 from crm_core.models.metadata import AuditLog, ImportValueMap, MetadataOption, Setting
@@ -89,7 +89,6 @@ __all__ = [
     "FIELD_KINDS",
     "LeadFieldValue",
     "OpportunityFieldValue",
-    "HistoryImport",
     "MarketingSpend",
     "APPROVAL_STATES",
     "LearningActivity",

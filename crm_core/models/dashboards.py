@@ -1,5 +1,5 @@
-"""What the dashboards add: marketing spend per channel, campaign and month, and the runs
-of the history import (opportunities brought over from another CRM)."""
+"""What the dashboards add: marketing spend per channel, campaign and month. (A run of the
+history import is its audit entry, `history.import`.)"""
 
 from __future__ import annotations
 
@@ -30,26 +30,3 @@ class MarketingSpend(SQLModel, table=True):
     entered_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
-
-
-class HistoryImport(SQLModel, table=True):
-    """One run of the history import: who, which file, into which business line, what it
-    counted. Imported opportunities point at their run."""
-
-    __tablename__ = "history_import"
-
-    id: int | None = Field(default=None, primary_key=True)
-    filename: str = Field(max_length=200)
-    source: str = Field(max_length=40)
-    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
-    business_line_id: int = Field(foreign_key="business_line.id")
-    mode: str = Field(max_length=20)  # good_rows | all_or_nothing
-    status: str = Field(max_length=20)  # done | refused
-    total_rows: int = 0
-    imported: int = 0
-    already_imported: int = 0
-    rejected: int = 0
-    users_created: int = 0
-    units_created: int = 0
-    started_at: datetime = created_at_field()
-    finished_at: datetime | None = datetime_field()

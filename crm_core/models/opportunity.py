@@ -167,9 +167,10 @@ class Opportunity(SQLModel, table=True):
     lost_reason: str | None = Field(default=None, max_length=80)
     closed_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
-    # Set by the history import: the source CRM's id (re-importing skips it) and the run.
+    # Set by the history import: the source CRM's id (re-importing skips it) and the run
+    # (the id of the run's audit entry, `history.import`; 0024).
     external_id: str | None = Field(default=None, max_length=80)
-    history_import_id: int | None = Field(default=None, foreign_key="history_import.id")
+    history_import_id: int | None = None
 
 
 class StageHistory(SQLModel, table=True):

@@ -27,6 +27,7 @@ class Preview(FilePreview):
     values: Mapping[str, list[ResolvedValue]] = field(default_factory=dict)
     custom: Mapping[int, Mapping[int, Any]] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    settings: Any = None  # the import's own options (`ImportOptions.settings`)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -53,6 +54,7 @@ class ImportRun(ImportResult):
     audit_id: int | None = None
     failed: tuple[FieldIssue, ...] = ()  # rows that changed since the preview
     result: Any = None  # what the spec's write hands back beyond its counts
+    custom_values: int = 0  # custom field values stored
 
 
 class RowReader:
@@ -94,6 +96,7 @@ class ColumnReader:
         issues: dict[int, list[tuple[str, str, dict[str, Any]]]],
         today: date,
         zone: Any,
+        settings: Any = None,
     ):
         self._columns = columns  # crm_core.imports.engine.columns.FileColumns
         self.numbers = numbers
@@ -103,6 +106,7 @@ class ColumnReader:
         self.issues = issues  # position -> reasons, in the order they were found
         self.today = today  # the company's date
         self.zone = zone  # the file's zone
+        self.settings = settings  # the import's own options (`ImportOptions.settings`)
 
     def text(self, name: str) -> list[str | None]:
         """Field `name`'s cleaned cells (None: blank, a placeholder, or no column)."""
@@ -141,8 +145,11 @@ class ColumnReader:
 class Findings:
     """What the spec's set-based checks found: rows to reject, warnings, and figures."""
 
-    def __init__(self, mapping: Mapping[str, str | None], bad: Iterable[int] = ()):
+    def __init__(
+        self, mapping: Mapping[str, str | None], bad: Iterable[int] = (), settings: Any = None
+    ):
         self.mapping = mapping
+        self.settings = settings  # the import's own options (`ImportOptions.settings`)
         self._bad = set(bad)
         self.rejected: dict[int, list[FieldIssue]] = {}
         self.warnings: list[FieldIssue] = []

@@ -131,7 +131,9 @@ def preview(
                 if value is not None:
                     custom.setdefault(position, {})[field_id] = value
     if spec.read_columns is not None:
-        reader = ColumnReader(columns, numbers, codes, custom, issues, today, zone)
+        reader = ColumnReader(
+            columns, numbers, codes, custom, issues, today, zone, options.settings
+        )
         typed_rows = spec.read_columns(session, actor, reader)
     else:
         typed_rows = _read_rows(spec, fields, mapping, columns, numbers, issues, today)
@@ -153,7 +155,7 @@ def preview(
         ]
         for position, found in issues.items()
     }
-    found = Findings(mapping, issues_of)
+    found = Findings(mapping, issues_of, options.settings)
     good = spec.check(session, actor, typed_rows, found) if typed_rows else []
     for number, more in found.rejected.items():
         issues_of.setdefault(number, []).extend(more)
@@ -184,6 +186,7 @@ def preview(
         values=values,
         custom={numbers[p]: v for p, v in custom.items() if numbers[p] not in issues_of},
         details=found.details,
+        settings=options.settings,
     )
 
 
@@ -250,17 +253,17 @@ def apply(
         return _refused(session, actor, spec, preview, mode)
     with one_transaction(session, spec.concurrent):
         step(0.05)
+        more: dict[str, Any] = {}
         if spec.write_progress:
-            outcome = spec.write(  # type: ignore[call-arg]
-                session, actor, preview, progress=lambda done: step(0.05 + 0.75 * done)
-            )
-        else:
-            outcome = spec.write(session, actor, preview)
+            more["progress"] = lambda done: step(0.05 + 0.75 * done)
+        if spec.write_mode:
+            more["mode"] = mode
+        outcome = spec.write(session, actor, preview, **more)
         step(0.8)
         if all_or_nothing_refuses(mode, outcome.failed):
             session.rollback()  # nothing to commit: the block ends here
             return _refused(session, actor, spec, preview, mode, tuple(outcome.failed))
-        _write_custom(session, spec, preview, outcome)
+        custom_values = _write_custom(session, spec, preview, outcome)
         categories = {f.name: f.category for f in preview.fields if f.category}
         for name, resolved in preview.values.items():
             remember_values(session, actor, spec.kind, categories[name], resolved)
@@ -286,6 +289,7 @@ def apply(
         audit_id,
         tuple(outcome.failed),
         outcome.result,
+        custom_values,
     )
 
 
@@ -319,10 +323,12 @@ def _refused(
 
 def _write_custom(
     session: Session, spec: ImportSpec, preview: Preview, outcome: WriteOutcome
-) -> None:
-    """Each row's custom values onto the ids the write stored for the row, per entity."""
+) -> int:
+    """Each row's custom values onto the ids the write stored for the row, per entity;
+    returns how many values were stored."""
+    stored = 0
     if not preview.custom or not spec.custom_entities:
-        return
+        return stored
     targets = dict(outcome.entity_targets)
     if not targets and outcome.targets:
         targets[spec.custom_entities[0]] = outcome.targets
@@ -341,9 +347,10 @@ def _write_custom(
             for target in rows.get(number, ()):
                 (new if target in fresh else known).setdefault(target, {}).update(mine)
         if new:
-            write_values(session, entity, new, fresh=True)
+            stored += write_values(session, entity, new, fresh=True)
         if known:
-            write_values(session, entity, known)
+            stored += write_values(session, entity, known)
+    return stored
 
 
 def rejected_rows_csv(actor: Actor, spec: ImportSpec, preview: Preview, language: str) -> bytes:

@@ -191,6 +191,13 @@ class ImportSpec:
     mapping_problems: Callable[[Mapping[str, str | None], Mapping[str, Any]], list[str]] | None = (
         None
     )
+    # category -> folded source word -> option code: words the import's sources use for an
+    # option (another CRM's `Prospecting` for `new`), read as it unless the user chose
+    # otherwise or a remembered mapping says else.
+    option_words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The write takes `mode=` (a write that records its own audit entry says in which mode
+    # the run stored).
+    write_mode: bool = False
 
     def __post_init__(self) -> None:
         if self.custom_entity is not None and not self.custom_entities:
@@ -223,6 +230,9 @@ class ImportOptions:
     # (a channel, or business lines, for the whole file); an option field's default must be
     # options of its list. A field with a default needs no column.
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # The import's own options beyond the file (the history import's teams file, where
+    # unowned rows go ...): handed to the spec's check and write through the preview.
+    settings: Any = None
 
     @property
     def blanks(self) -> frozenset[str]:

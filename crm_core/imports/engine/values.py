@@ -4,6 +4,8 @@ choice, a mapping remembered for the import's kind, or the option the value read
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 from sqlmodel import Session
 
@@ -13,7 +15,12 @@ from crm_core.imports.engine.fields import spec_fields, value_parts
 from crm_core.imports.engine.spec import FieldSpec, ImportOptions, ImportSpec
 from crm_core.imports.file_import import FileCells
 from crm_core.imports.tabular import guess_mapping
-from crm_core.imports.value_mapping import ResolvedValue, distinct_values, resolve_values
+from crm_core.imports.value_mapping import (
+    BY_OPTION,
+    ResolvedValue,
+    distinct_values,
+    resolve_values,
+)
 from crm_core.platform.actor import Actor
 from crm_core.platform.company_time import company_zone
 
@@ -31,13 +38,24 @@ def option_values(
     values: dict[str, list[ResolvedValue]] = {}
     for spec_field in fields:
         if columns.mapping.get(spec_field.name) and spec_field.category:
-            values[spec_field.name] = resolve_values(
+            resolved = resolve_values(
                 session,
                 spec.kind,
                 spec_field.category,
                 distinct_values(value_parts(spec_field, columns.text(spec_field.name))),
                 options.value_choices.get(spec_field.name),
             )
+            words = spec.option_words.get(spec_field.category)
+            if words:
+                # A word the sources use reads as its option, unless the user chose (even
+                # "leave": `how` is set) or a mapping is remembered.
+                resolved = [
+                    replace(r, code=words[r.key], how=BY_OPTION)
+                    if r.how is None and r.key in words
+                    else r
+                    for r in resolved
+                ]
+            values[spec_field.name] = resolved
     return values
 
 

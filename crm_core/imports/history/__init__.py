@@ -1,15 +1,15 @@
 """The history import: bringing a company's past over from another CRM, so that its
-history shows in the dashboards from day one.
+history shows in the dashboards from day one - a spec of the import engine (`HISTORY`,
+`crm_core.imports.history.spec`), shown by the engine's page flow.
 
-The flow the page follows: `read_table` the pipeline file (and optionally a team file:
-owner -> team -> parent unit) -> `guess_columns` / `guess_team_columns` (corrected by hand)
-(custom fields of opportunities and leads among them, `custom_columns`) -> `value_columns`
-(each option column's distinct values with their counts and options: value mapping, the
-user's choices in `HistoryOptions.value_choices`) and the business line -> `preview_history`
-(every bad row with its row, column and reason, every warning on a kept row; the users and
-units that would be created)
--> `run_history_import` (good rows, or all or nothing), idempotent by the source's
-opportunity id; the run remembers the value mapping for the next history file.
+The flow: `read_table` the pipeline file (and optionally a team file: owner -> team ->
+parent unit) -> `guess_columns` / `guess_team_columns` (corrected by hand; custom fields of
+opportunities and leads among the fields) -> `value_columns` (each option column's distinct
+values with their counts and options: value mapping, remembered per import kind) ->
+`preview_history` (every bad row with its row, column and reason, every notice on a kept
+row, the users and units that would be created) -> `run_history_import` (good rows, or all
+or nothing), idempotent by the source's opportunity id. These functions are the history
+import's words over `engine.preview` / `engine.apply`.
 """
 
 from collections.abc import Iterable
@@ -17,30 +17,32 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlmodel import Session
 
+from crm_core.imports import engine
 from crm_core.imports.history.columns import (
     COLUMNS,
     DEFAULT_STAGE_MAP,
+    FIELDS,
     IMPORT_KIND,
     MODES,
     OPTION_FIELDS,
     TEAM_COLUMNS,
     UNOWNED,
     HistoryOptions,
+    HistorySettings,
 )
 from crm_core.imports.history.custom import CustomColumn, custom_columns
-from crm_core.imports.history.people import HistoryIssue, cells_of
-from crm_core.imports.history.preview import (
-    MAX_ROWS,
+from crm_core.imports.history.people import HistoryIssue
+from crm_core.imports.history.report import (
     HistoryReport,
-    mapping_problems,
+    ValueColumn,
+    import_options,
+    list_history_imports,
     preview_history,
+    run_history_import,
 )
-from crm_core.imports.history.run import list_history_imports, run_history_import
-from crm_core.imports.history.values import ValueColumn
-from crm_core.imports.history.values import value_columns as _value_columns
+from crm_core.imports.history.spec import HISTORY, MAX_ROWS, mapping_problems
 from crm_core.imports.tabular import guess_mapping
 from crm_core.platform.actor import Actor
-from crm_core.platform.permissions import Permission
 
 
 def guess_columns(
@@ -52,8 +54,9 @@ def guess_columns(
     fields = dict(COLUMNS)
     fields.update({name: c.synonyms for name, c in (custom or {}).items()})
     mapping = guess_mapping(columns, fields)
-    if not mapping["external_id"] and mapping["lead_id"]:
-        mapping["external_id"] = mapping["lead_id"]
+    for name, other in HISTORY.shared_guess:
+        if not mapping[name] and mapping[other]:
+            mapping[name] = mapping[other]
     return mapping
 
 
@@ -69,29 +72,28 @@ def value_columns(
     channel, lost reason, business line, intention level, a choice custom field): its
     distinct values with their row counts and the option each resolves to - what the page
     lists for the user to map. Needs import_history."""
-    actor.require(Permission.IMPORT_HISTORY)
-    custom = custom_columns(session, actor)
-    cells = {
-        name: cells_of(frame, header, options)
-        for name, header in options.mapping.items()
-        if header and header in frame.columns
-    }
-    return _value_columns(session, cells, options, custom)
+    given = import_options(session, options, None, "")
+    found = engine.value_columns(session, actor, HISTORY, frame, given)
+    categories = {f.name: f.category for f in engine.import_fields(session, actor, HISTORY)}
+    return {name: ValueColumn(categories[name] or "", values) for name, values in found.items()}
 
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_STAGE_MAP",
+    "FIELDS",
+    "HISTORY",
     "IMPORT_KIND",
     "MAX_ROWS",
     "MODES",
     "OPTION_FIELDS",
     "TEAM_COLUMNS",
     "UNOWNED",
+    "CustomColumn",
     "HistoryIssue",
     "HistoryOptions",
     "HistoryReport",
-    "CustomColumn",
+    "HistorySettings",
     "ValueColumn",
     "custom_columns",
     "guess_columns",

@@ -5,9 +5,13 @@ run."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
+from crm_core.imports.engine.spec import FieldSpec
+from crm_core.platform.cells import DEFAULT_PLACEHOLDERS
+from crm_core.platform.i18n import N_
 
 # field -> header names it may have (besides the field's own name), in any language.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -184,6 +188,21 @@ OPTION_FIELDS: dict[str, str] = {
     "business_line": "business_line",
     "intention_level": "intention_level",
 }
+# How a field's cells read on the engine: option fields through value mapping (read by the
+# spec with its own reasons), times in the file's zone; the rest as text the spec reads.
+_KINDS = {"created_at": "datetime", "closed_at": "datetime"}
+NOT_A_DATE = N_("Not a date: {value}.")
+FIELDS: tuple[FieldSpec, ...] = tuple(
+    FieldSpec(
+        name,
+        synonyms,
+        category=OPTION_FIELDS.get(name),
+        required=name in REQUIRED,
+        kind=_KINDS.get(name, "text"),
+        messages={"invalid": NOT_A_DATE} if name in _KINDS else {},
+    )
+    for name, synonyms in COLUMNS.items()
+)
 # What value mapping remembers the history import's choices under.
 IMPORT_KIND = "history"
 # The source's stage words that read as ours besides our own codes and labels, as the
@@ -200,22 +219,55 @@ UNOWNED = ("pool", "dispatch")
 CLOSED = ("won", "lost")
 
 
+@dataclass(frozen=True, eq=False)
+class HistorySettings:
+    """The history import's own options beyond the file (`ImportOptions.settings`).
+
+    `teams`: the optional team file (owner -> team -> parent unit) and `team_mapping` its
+    columns. `parent_unit_id`: where teams are looked up and, with `create_missing`, where
+    missing units are created (missing owners of closed rows become resigned accounts that
+    cannot sign in, so people who left keep their wins). `source` prefixes the external
+    ids, so two CRMs' ids never meet. `unowned`: where open rows without a known owner go
+    (`pool` / `dispatch`). `channel`: the channel of new leads whose row names none.
+    """
+
+    teams: Any = None  # a pandas DataFrame, or None
+    team_mapping: Mapping[str, str | None] = field(default_factory=dict)
+    parent_unit_id: int | None = None
+    create_missing: bool = False
+    source: str = "history"
+    channel: str = "import"
+    unowned: str = "pool"
+
+    def signature(self) -> tuple:
+        """A hashable digest (a page compares previews with it); the teams file by its
+        shape and cells."""
+        teams = None
+        if self.teams is not None:
+            teams = (tuple(self.teams.columns), tuple(map(tuple, self.teams.astype(str).values)))
+        return (
+            teams,
+            tuple(sorted(self.team_mapping.items(), key=str)),
+            self.parent_unit_id,
+            self.create_missing,
+            self.source,
+            self.channel,
+            self.unowned,
+        )
+
+
 @dataclass(frozen=True)
 class HistoryOptions:
-    """How to read a history file.
+    """How to read a history file, in one object (`preview_history` / `run_history_import`
+    turn it into the engine's `ImportOptions` and `HistorySettings`).
 
     `mapping`: field -> the file's column (None: not in the file), custom fields as
     `lead.<code>` / `opportunity.<code>`; `team_mapping` the same for the team file.
     `value_choices`: field -> {folded source value: option code or `LEAVE`}, the user's
-    value mapping (`crm_core.imports.value_mapping`); other values take the remembered
-    mapping or the option they read as. `business_line_id`: the line of rows whose file
-    gives none.
-    `parent_unit_id`: where teams are looked up and, with `create_missing`, where missing
-    units are created (missing owners of closed rows become resigned accounts that cannot
-    sign in, so people who left keep their wins). `source` prefixes the external ids, so
-    two CRMs' ids never meet. `default_stage`: the stage of every row when the file has no
-    stage column. `unowned`: where open rows without a known owner go (`pool`/`dispatch`).
-    `channel`: the channel of new leads when the file has no channel column.
+    value mapping. `business_line_id`: the line of rows whose file gives none.
+    `default_stage`: the stage of rows whose file gives none (a closed-deals export).
+    `time_zone`: the IANA zone of the file's times (None: the company's). The rest is
+    `HistorySettings`'.
     """
 
     mapping: dict[str, str | None]
@@ -229,26 +281,17 @@ class HistoryOptions:
     channel: str = "import"
     default_stage: str | None = None
     unowned: str = "pool"
-    # The IANA zone of the file's times (None: the company's); stored as true instants.
     time_zone: str | None = None
-    placeholders: frozenset[str] = field(
-        default_factory=lambda: placeholder_set(DEFAULT_PLACEHOLDERS)
-    )
+    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
 
-    def signature(self) -> tuple:
-        """A hashable digest of the options (pages compare previews with it)."""
-        return (
-            tuple(sorted(self.mapping.items(), key=str)),
-            tuple(sorted(self.team_mapping.items(), key=str)),
-            tuple(sorted((f, tuple(sorted(c.items()))) for f, c in self.value_choices.items())),
-            self.business_line_id,
-            self.parent_unit_id,
-            self.create_missing,
-            self.mode,
-            self.source,
-            self.channel,
-            self.default_stage,
-            self.unowned,
-            self.time_zone,
-            self.placeholders,
+    def settings(self, teams: Any) -> HistorySettings:
+        """The options beyond the file, with the team file `teams`."""
+        return HistorySettings(
+            teams=teams,
+            team_mapping=dict(self.team_mapping),
+            parent_unit_id=self.parent_unit_id,
+            create_missing=self.create_missing,
+            source=self.source,
+            channel=self.channel,
+            unowned=self.unowned,
         )

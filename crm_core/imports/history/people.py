@@ -16,13 +16,20 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, select
 
-from crm_core.imports.history.columns import HistoryOptions
+from crm_core.imports.history.columns import HistorySettings
 from crm_core.imports.leads.columns import word
 from crm_core.models import OrgUnit, User
 from crm_core.org.access import org_unit_scope, user_scope
 from crm_core.platform.actor import Actor
-from crm_core.platform.cells import clean_cell
+from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, clean_cell, placeholder_set
 from crm_core.platform.i18n import N_
+
+_BLANKS = placeholder_set(DEFAULT_PLACEHOLDERS)
+# A bad row of the team file refuses the file as a whole: the credit of all the owner's
+# rows would be wrong.
+NO_OWNER = N_("Row {row} of the team file names no owner.")
+NO_TEAM = N_("Row {row} of the team file names no team.")
+TWO_TEAMS = N_("Row {row} of the team file gives {owner} a second team.")
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,11 @@ class Unknown(Exception):
     """A person the file names whom no user matches, and who is not to be created."""
 
 
-def cells_of(frame: pd.DataFrame, header: str | None, options: HistoryOptions) -> list:
+def cells_of(frame: pd.DataFrame, header: str | None, placeholders: frozenset[str]) -> list:
     """A column's cells with blanks and placeholders as None (all None: no such column)."""
     if not header:
         return [None] * len(frame.index)
-    return [clean_cell(v, options.placeholders) for v in frame[header].tolist()]
+    return [clean_cell(v, placeholders) for v in frame[header].tolist()]
 
 
 @dataclass
@@ -81,42 +88,30 @@ class Mapping:
 
 
 def read_teams(
-    frame: pd.DataFrame | None, options: HistoryOptions
+    settings: HistorySettings, placeholders: frozenset[str] = _BLANKS
 ) -> tuple[dict[str, tuple[str, str | None]], list[HistoryIssue]]:
     """owner word -> (team, parent unit name) from the team file, and its bad rows."""
+    frame = settings.teams
     if frame is None:
         return {}, []
-    mapping = options.team_mapping
-    owners = cells_of(frame, mapping.get("owner"), options)
-    teams = cells_of(frame, mapping.get("team"), options)
-    parents = cells_of(frame, mapping.get("parent"), options)
+    mapping = settings.team_mapping
+    owners = cells_of(frame, mapping.get("owner"), placeholders)
+    teams = cells_of(frame, mapping.get("team"), placeholders)
+    parents = cells_of(frame, mapping.get("parent"), placeholders)
     found: dict[str, tuple[str, str | None]] = {}
     issues: list[HistoryIssue] = []
     for row, owner, team, parent in zip(frame.index, owners, teams, parents, strict=True):
+        at = int(row)
         if not owner:
-            issues.append(
-                HistoryIssue(
-                    int(row),
-                    mapping.get("owner"),
-                    N_("No owner."),
-                    file="teams",
-                )
-            )
+            issues.append(HistoryIssue(at, mapping.get("owner"), NO_OWNER, {"row": at}, "teams"))
             continue
         if not team:
-            issues.append(HistoryIssue(int(row), mapping.get("team"), N_("No team."), file="teams"))
+            issues.append(HistoryIssue(at, mapping.get("team"), NO_TEAM, {"row": at}, "teams"))
             continue
         key = word(owner)
         if key in found and found[key] != (team, parent):
-            issues.append(
-                HistoryIssue(
-                    int(row),
-                    mapping.get("team"),
-                    N_("{owner} is given two different teams."),
-                    {"owner": owner},
-                    file="teams",
-                )
-            )
+            params = {"row": at, "owner": owner}
+            issues.append(HistoryIssue(at, mapping.get("team"), TWO_TEAMS, params, "teams"))
             continue
         found[key] = (team, parent)
     return found, issues
@@ -125,7 +120,7 @@ def read_teams(
 class PeopleMapper:
     """Matches owners and teams, planning creations as it goes."""
 
-    def __init__(self, session: Session, actor: Actor, options: HistoryOptions) -> None:
+    def __init__(self, session: Session, actor: Actor, options: HistorySettings) -> None:
         self.options = options
         self.mapping = Mapping()
         units = session.exec(select(OrgUnit).where(org_unit_scope(actor))).all()

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from crm_core.imports.history.columns import HistoryOptions
+from crm_core.imports.history.columns import HistorySettings
 from crm_core.imports.history.people import Mapping
 from crm_core.imports.history.rows import HistoryRow, external_key
 from crm_core.leads.phones import phone_suffix
@@ -94,6 +95,18 @@ _ORDER_COLUMNS = (
     "note",
     "created_at",
 )
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `write_rows` stored: each row's (opportunity id, lead id) in the rows' order,
+    and the leads and opportunities it inserted (they hold no custom values yet)."""
+
+    pairs: list[tuple[int, int]]
+    new_leads: frozenset[int]
+    new_opportunities: frozenset[int]
+
+
 _NO_PASSWORD = "!"  # no bcrypt hash: an imported account can never sign in
 _CHUNK = 10_000
 
@@ -181,7 +194,7 @@ def _people(rows: list[HistoryRow]) -> list[list[HistoryRow]]:
     return list(groups.values())
 
 
-def _new_leads(session: Session, actor: Actor, options: HistoryOptions, rows) -> dict[int, int]:
+def _new_leads(session: Session, actor: Actor, options: HistorySettings, rows) -> dict[int, int]:
     """The leads of the rows whose person is not stored yet: id(row) -> new lead id."""
     people = _people([r for r in rows if r.lead_id is None and r.takeover is None])
 
@@ -200,7 +213,7 @@ def _new_leads(session: Session, actor: Actor, options: HistoryOptions, rows) ->
                 phone,
                 phone_suffix(phone),
                 first(group, "email"),
-                first(group, "lead_external_id") or external_key(options, head.external_id),
+                first(group, "lead_external_id") or external_key(options.source, head.external_id),
                 first(group, "channel") or options.channel,
                 first(group, "campaign"),
                 first(group, "landing_page"),
@@ -215,14 +228,15 @@ def _new_leads(session: Session, actor: Actor, options: HistoryOptions, rows) ->
 def write_rows(
     session: Session,
     actor: Actor,
-    options: HistoryOptions,
+    options: HistorySettings,
     rows: list[HistoryRow],
     made: dict,
     batch_id: int,
     progress: Callable[[float], None] | None,
-) -> list[tuple[int, int]]:
+) -> Written:
     """Write the plan's rows (flushes, no commit); returns each row's (opportunity id, lead
-    id), in the rows' order, for what is written beside them (custom field values)."""
+    id), in the rows' order, for what is written beside them (custom field values), with
+    the leads and opportunities it inserted."""
 
     def real(key: int | str | None) -> int | None:
         return key if key is None or isinstance(key, int) else made[key]
@@ -258,7 +272,7 @@ def write_rows(
             r.lost_reason,
             r.closed_at,
             r.created_at,
-            external_key(options, r.external_id),
+            external_key(options.source, r.external_id),
             batch_id,
             r.furthest,
             r.intention_level,
@@ -308,16 +322,17 @@ def write_rows(
         )
     if progress:
         progress(1.0)
-    return [
+    pairs = [
         (
             opportunity_of[id(r)],
             lead_of[r.takeover] if r.takeover is not None else (r.lead_id or new_lead[id(r)]),
         )
         for r in rows
     ]
+    return Written(pairs, frozenset(new_lead.values()), frozenset(ids))
 
 
-def _take_over(session: Session, options: HistoryOptions, rows, real, batch_id: int) -> None:
+def _take_over(session: Session, options: HistorySettings, rows, real, batch_id: int) -> None:
     """Write rows onto the stored, untouched opportunities they close: one executemany."""
     if not rows:
         return
@@ -359,7 +374,7 @@ def _take_over(session: Session, options: HistoryOptions, rows, real, batch_id: 
                 "b_lost_reason": r.lost_reason,
                 "b_closed_at": r.closed_at,
                 "b_created": r.created_at,
-                "b_external": external_key(options, r.external_id),
+                "b_external": external_key(options.source, r.external_id),
                 "b_batch": batch_id,
                 "b_furthest": r.furthest,
                 "b_intention": r.intention_level,

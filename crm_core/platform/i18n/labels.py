@@ -235,7 +235,7 @@ LABELS: dict[str, dict[str, str]] = {
         "visit": N_("Visit"),
         "wechat": N_("WeChat"),
     },
-    "history_import.field": {
+    "history.column": {
         "amount": N_("Closed value"),
         "closed_at": N_("Closed"),
         "created_at": N_("Created (engaged)"),
@@ -257,21 +257,17 @@ LABELS: dict[str, dict[str, str]] = {
         "business_line": N_("Business line"),
         "intention_level": N_("Intention level"),
     },
-    "history_import.file": {
-        "pipeline": NC_("history_import.file", "Opportunities"),
-        "teams": N_("Teams"),
-    },
-    "history_import.mode": {
-        "all_or_nothing": N_("All or nothing"),
-        "good_rows": N_("Import the good rows"),
+    # The history import's good rows, and what its runs counted (`engine.last_runs`).
+    "history.category": {
+        "imported": N_("To import"),
+        "already_imported": N_("Imported before"),
+        "rejected": N_("Bad rows"),
+        "users_created": N_("Users created"),
+        "units_created": N_("Units created"),
     },
     "history_import.unowned": {
         "pool": N_("The public pool"),
         "dispatch": N_("Dispatch"),
-    },
-    "history_import.status": {
-        "done": N_("Done"),
-        "refused": N_("Refused"),
     },
     "intention": {
         "A": N_("A (hot)"),
