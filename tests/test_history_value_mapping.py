@@ -323,7 +323,7 @@ def test_the_page_lists_the_values_maps_them_and_remembers(app_env, db):
     value_box(at, "opportunity.product", "platinum").select("silver").run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[translate("To import", "zh")] == "7"
+    assert metrics[translate("Opportunities", "zh")] == "7"
     assert metrics[translate("Bad rows", "zh")] == "1"  # lots is no deal size
     at.button(key="history_import_import").click().run()
     assert not at.exception, at.exception

@@ -259,7 +259,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     # The history import's good rows, and what its runs counted (`engine.last_runs`).
     "history.category": {
-        "imported": N_("To import"),
+        "imported": N_("Opportunities"),
         "already_imported": N_("Imported before"),
         "rejected": N_("Bad rows"),
         "users_created": N_("Users created"),
