@@ -1094,6 +1094,7 @@ _CALL_LABELS_2: dict[str, dict[str, str]] = {
         "result": N_("Result"),
         "seat": N_("Seat"),
         "started_at": N_("Started at"),
+        "summary": N_("Summary"),
     },
 }
 for _family, _labels in _CALL_LABELS_2.items():
