@@ -1590,6 +1590,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.calls.dialing.click_to_call_ready": exempt(
         "own", "whether the actor has a seat and the company a vendor"
     ),
+    "crm_core.calls.dialing.call_readiness": exempt(
+        "own", "whether the actor has a seat and the company a vendor, and which is missing"
+    ),
     "crm_core.calls.log.list_calls": one(H(lambda c: calls_log.list_calls(c.session, c.actor))),
     "crm_core.calls.records.record_call_events": exempt(
         "company_wide",
