@@ -1541,6 +1541,15 @@ REGISTRY: dict[str, Row] = {
     "crm_core.qa.checklists.list_checklists": exempt("company_wide", QA_SETTINGS),
     "crm_core.qa.plans.create_plan": exempt("company_wide", QA_SETTINGS),
     "crm_core.qa.plans.list_plans": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.plans.set_plan_active": exempt("company_wide", QA_SETTINGS),
+    "crm_core.qa.plans.queue_week": exempt(
+        "internal",
+        "the draw of run_plan and of the weekly QA job, each of which checks its caller first "
+        "and passes whose reach the draw keeps to",
+    ),
+    "crm_core.qa.schedule.run_weekly_plans": exempt(
+        "engine", "draws every running sampling plan for the ended week (the QA job)"
+    ),
     "crm_core.qa.plans.draw_sample": exempt(
         "internal", "the draw of run_plan, which checks the inspector's permission first"
     ),
@@ -1604,6 +1613,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.calls.dialing.call_status": exempt("own", "reads only the actor's own call"),
     "crm_core.calls.dialing.click_to_call_ready": exempt(
         "own", "whether the actor has a seat and the company a vendor"
+    ),
+    "crm_core.calls.dialing.call_readiness": exempt(
+        "own", "whether the actor has a seat and the company a vendor, and which is missing"
     ),
     "crm_core.calls.log.list_calls": one(H(lambda c: calls_log.list_calls(c.session, c.actor))),
     "crm_core.calls.records.record_call_events": exempt(

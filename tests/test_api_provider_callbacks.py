@@ -128,3 +128,32 @@ def test_a_call_rings_is_answered_and_hangs_up_through_the_callback(world, commi
         select(FollowUp).where(FollowUp.opportunity_id == world.opp.id)
     ).one()
     assert follow_up.recording_url == "https://rec.example.com/9.mp3"
+
+
+def test_a_call_summary_through_the_callback_is_flagged_and_no_text_changes_nothing(
+    world, committed_db
+):
+    from crm_core.models import QaReview  # noqa: PLC0415
+    from crm_core.sms.words import add_words  # noqa: PLC0415
+
+    add_words(committed_db, SYSTEM, "加微信")
+    committed_db.commit()
+    ended = {"event": "ended", "seat": "8001", "callee": "13800000001", "duration": 42}
+    plain = signed(
+        world, "/v1/providers/calls/events", {"events": [{**ended, "call_id": "s-0"}]}, CALL_SECRET
+    )
+    assert plain.status_code == 200 and plain.json()["flagged"] == 0
+    committed_db.expire_all()
+    assert committed_db.exec(select(QaReview)).all() == []
+    answer = signed(
+        world,
+        "/v1/providers/calls/events",
+        {"events": [{**ended, "call_id": "s-1", "summary": "客户说可以先加微信再聊"}]},
+        CALL_SECRET,
+    )
+    assert answer.status_code == 200
+    assert (answer.json()["follow_ups"], answer.json()["flagged"]) == (1, 1)
+    committed_db.expire_all()
+    [flag] = committed_db.exec(select(QaReview)).all()
+    assert (flag.reason, flag.flagged_words) == ("flag", ["加微信"])
+    assert committed_db.get(FollowUp, flag.follow_up_id).content == "客户说可以先加微信再聊"

@@ -110,3 +110,63 @@ def test_a_rep_calls_from_the_opportunity(app_env, db, lang):
     at.run()
     assert not at.exception, at.exception
     assert "opp_call_button" not in [b.key for b in at.button]
+
+
+WORKBENCH = "pages/sales/workbench.py"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_rep_calls_from_the_workbench(app_env, db, lang):
+    """The workbench offers the rep's own opportunities with a number and calls the picked
+    one through the opportunity page's button; a rep without a seat gets the reason only,
+    and with calling off nobody sees anything of it."""
+    mine = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    add_owned_opportunity(db, app_env, "rep_a2", 2)  # work for the rep without a seat
+    vendor = FakeCallCentre("s")
+    url = vendor.start()
+    try:
+        save_call_provider_config(
+            db, SYSTEM, kind="http", base_url=url, secret="s", timeout_seconds=2
+        )
+        line = save_line(db, SYSTEM, name="Beijing", caller_number="01055550100")
+        save_seat(db, SYSTEM, seat_no="8001", user_id=app_env.users["rep_a1"].id, line_id=line.id)
+        db.commit()
+        for rep in ("rep_a1", "rep_a2"):
+            speaks(db, rep, lang)
+        at = signed_in("rep_a1")
+        at.switch_page(WORKBENCH).run()
+        assert not at.exception, at.exception
+        picker = at.selectbox(key="bench_call_pick")
+        assert picker.options == [picker.format_func(mine.id)]  # only the rep's own
+        at.button(key="bench_call_button").click().run()
+        assert not at.exception, at.exception
+        assert [r["callee"] for r in vendor.requests] == ["+8613800000001"]
+        db.expire_all()
+        [call] = db.exec(select(CallRecord)).all()
+        assert (call.state, call.opportunity_id, call.user_id, call.source) == (
+            "ringing",
+            mine.id,
+            app_env.users["rep_a1"].id,
+            "click",
+        )
+        assert translate("Ringing", lang) in [c.value for c in at.caption]
+        # Another rep without a seat: no button, the reason in one line.
+        at = signed_in("rep_a2")
+        at.switch_page(WORKBENCH).run()
+        assert not at.exception, at.exception
+        assert "bench_call_button" not in [b.key for b in at.button]
+        reason = translate(
+            "Click-to-call needs a seat on an active line: ask the call-centre administrator.",
+            lang,
+        )
+        assert reason in [c.value for c in at.caption]
+    finally:
+        vendor.stop()
+    # Calling off: nothing of it on the workbench, not even for the rep with the seat.
+    save_call_provider_config(db, SYSTEM, kind="none")
+    db.commit()
+    at = signed_in("rep_a1")
+    at.switch_page(WORKBENCH).run()
+    assert not at.exception, at.exception
+    assert "bench_call_button" not in [b.key for b in at.button]
+    assert "bench_call_pick" not in [s.key for s in at.selectbox]

@@ -79,3 +79,28 @@ def test_a_vendor_export_becomes_calls_and_follow_ups(db, company):
 def test_only_a_call_centre_administrator_imports(db, company):
     with pytest.raises(PermissionDenied):
         _preview(db, company.actor(db, "bj_manager"))
+
+
+def test_an_imported_call_summary_with_a_sensitive_word_is_flagged(db, company):
+    from crm_core.models import QaReview  # noqa: PLC0415
+    from crm_core.sms.words import add_words  # noqa: PLC0415
+    from tests.factories import SYSTEM  # noqa: PLC0415
+
+    add_words(db, SYSTEM, "保证通过")
+    admin = company.actor(db, "admin")
+    file = (
+        "通话ID,坐席,被叫号码,结束时间,通话时长,通话结果,通话摘要\n"
+        "S-1,8001,13800000001,2026-03-01 09:03:05,180,已接通,承诺学员保证通过\n"
+        "S-2,8001,13800000001,2026-03-01 10:03:05,60,已接通,约了周五试听\n"
+        "S-3,8001,13800000001,2026-03-01 11:03:05,20,已接通,\n"
+    )
+    frame = read_table(file.encode("utf-8"), "话单.csv")
+    preview = engine.preview(db, admin, CALLS, frame, ImportOptions(time_zone="Asia/Shanghai"))
+    run = engine.apply(db, admin, CALLS, preview, "good_rows")
+    db.commit()
+    assert (run.counts["follow_ups"], run.counts["flagged"]) == (3, 1)
+    contents = sorted(db.exec(select(FollowUp.content).where(FollowUp.channel == "call")).all())
+    assert contents == ["", "承诺学员保证通过", "约了周五试听"]
+    [flag] = db.exec(select(QaReview)).all()
+    assert flag.flagged_words == ["保证通过"]
+    assert db.get(FollowUp, flag.follow_up_id).content == "承诺学员保证通过"

@@ -251,3 +251,40 @@ def test_a_call_counts_as_a_follow_up_for_the_recycle_rules(db, company):
     db.expire_all()
     assert db.get(Opportunity, company.opps["rep_a1"].id).pool_state == "owned"
     assert db.get(Opportunity, company.opps["rep_b1"].id).pool_state == "public", moved
+
+
+def test_a_call_summary_with_a_sensitive_word_is_flagged_for_qa(db, company):
+    """The ended event's summary (or transcript) is the follow-up's text and is flagged like
+    a note; a call without text, or with a clean one, changes nothing in the QA queue."""
+    from crm_core.models import QaReview  # noqa: PLC0415
+    from crm_core.sms.words import add_words  # noqa: PLC0415
+
+    add_words(db, SYSTEM, "保证通过\nguarantee")
+    call = {"event": "ended", "seat": "8001", "callee": "13800000001", "duration": 60}
+    report = record_call_events(
+        db,
+        SYSTEM,
+        [
+            {**call, "call_id": "t-1", "summary": "Told her we GUARANTEE a pass."},
+            {**call, "call_id": "t-2", "transcript": "坐席：报名就保证通过。"},
+            {**call, "call_id": "t-3", "summary": "Booked a trial on Friday."},
+            {**call, "call_id": "t-4"},
+        ],
+    )
+    db.commit()
+    assert (report.follow_ups, report.flagged) == (4, 2)
+    texts = {
+        f.id: f.content for f in db.exec(select(FollowUp).where(FollowUp.channel == "call")).all()
+    }
+    assert sorted(texts.values()) == sorted(
+        ["Told her we GUARANTEE a pass.", "坐席：报名就保证通过。", "Booked a trial on Friday.", ""]
+    )
+    flags = db.exec(select(QaReview.follow_up_id, QaReview.flagged_words, QaReview.rep_id)).all()
+    assert sorted((texts[f], words, rep) for f, words, rep in flags) == [
+        ("Told her we GUARANTEE a pass.", ["guarantee"], company.users["rep_a1"].id),
+        ("坐席：报名就保证通过。", ["保证通过"], company.users["rep_a1"].id),
+    ]
+    # The hang-up reported again adds no follow-up and no second flag.
+    again = record_call_events(db, SYSTEM, [{**call, "call_id": "t-1", "summary": "guarantee"}])
+    assert (again.repeated, again.follow_ups, again.flagged) == (1, 0, 0)
+    assert len(db.exec(select(QaReview)).all()) == 2

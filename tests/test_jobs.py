@@ -125,6 +125,7 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
         "warnings",
         "renewals",
         "sms",
+        "qa",
     ]
     assert owned(db) == 5
     assert run_due(engine) == []
@@ -149,6 +150,7 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
         "warnings",
         "renewals",
         "sms",
+        "qa",
     ]
     assert run_due(engine) == []  # the other worker, a moment later
     clock.advance(timedelta(seconds=30))
@@ -166,6 +168,7 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
         ("warnings", "done"): 1,
         ("renewals", "done"): 1,
         ("sms", "done"): 3,
+        ("qa", "done"): 1,
     }
 
 

@@ -127,3 +127,35 @@ def test_checklists_and_plans_are_added_on_the_page(qa_env, db):
     db.expire_all()
     plan = db.exec(select(QaPlan).where(QaPlan.name == "Short calls")).one()
     assert plan.filters == {"max_duration_s": 30} and plan.seed
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_inspector_pauses_a_plan_and_retires_its_checklist_on_the_page(qa_env, db, lang):
+    speaks(db, "qa", lang)
+    at = signed_in("qa")
+    open_tab(at, translate("Checklists and plans", lang))
+    plan = db.exec(select(QaPlan)).one()
+    checklist = db.exec(select(QaChecklist)).one()
+    # A running plan keeps its checklist in use: the refusal names the plan.
+    assert at.button(key="qa_cl_toggle").label == translate("Retire the checklist", lang)
+    at.button(key="qa_cl_toggle").click().run()
+    assert not at.exception, at.exception
+    assert "Weekly 5%" in at.error[0].value
+    assert at.button(key="qa_plan_toggle").label == translate("Pause the plan", lang)
+    at.button(key="qa_plan_toggle").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [
+        translate("Sampling plan {name} paused.", lang, name="Weekly 5%")
+    ]
+    assert at.button(key="qa_plan_toggle").label == translate("Resume the plan", lang)
+    at.button(key="qa_cl_toggle").click().run()
+    assert not at.exception, at.exception
+    db.expire_all()
+    assert (db.get(QaPlan, plan.id).active, db.get(QaChecklist, checklist.id).active) == (
+        False,
+        False,
+    )
+    assert at.button(key="qa_cl_toggle").label == translate("Restore the checklist", lang)
+    # The queue has no running plan to draw now.
+    open_tab(at, translate("Queue", lang))
+    assert "qa_run" not in [b.key for b in at.button]

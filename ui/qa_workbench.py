@@ -19,16 +19,20 @@ from crm_core.qa.reviews import list_queue, review_detail, score_review
 from ui.company_time import company_today
 from ui.context import actor
 from ui.db import session
-from ui.i18n import show_error, t
+from ui.i18n import show_error, t, tmd
 from ui.options import labels
 from ui.qa_review import act, points_inputs, row_label, rows_table, show_item, show_scores
 
 
 def _run_plan_form(me) -> None:
     with session() as s:
-        plans = [(p.id, p.name) for p in list_plans(s, me) if p.active]
+        every = list_plans(s, me)
+        plans = [(p.id, p.name) for p in every if p.active]
     if not plans:
-        st.caption(t("No sampling plan yet: add one under Checklists and plans."))
+        if every:
+            st.caption(t("Every sampling plan is paused: resume one under Checklists and plans."))
+        else:
+            st.caption(t("No sampling plan yet: add one under Checklists and plans."))
         return
     names = dict(plans)
     left, middle, right = st.columns([3, 2, 2], vertical_alignment="bottom")
@@ -54,12 +58,16 @@ def _run_plan_form(me) -> None:
 def _score_form(me, review_id: int) -> None:
     with session() as s:
         detail = review_detail(s, me, review_id)
+        # New scores are given on checklists in use only; a retired one is named.
         checklists = {c.id: c for c in list_checklists(s, me, active_only=True)}
+        retired = None
         if detail.checklist_id and detail.checklist_id not in checklists:
-            checklists[detail.checklist_id] = s.get(QaChecklist, detail.checklist_id)
+            retired = s.get(QaChecklist, detail.checklist_id).name
         for c in checklists.values():
             s.expunge(c)
     show_item(detail)
+    if retired:
+        st.caption(tmd("The checklist {name} is retired: choose one in use.", name=retired))
     if not checklists:
         st.caption(t("No checklist yet: add one under Checklists and plans."))
         return

@@ -119,11 +119,17 @@ def call_status(session: Session, actor: Actor, call_id: int) -> CallStatus:
     return CallStatus(record.id, record.state, record.result, record.duration_s, record.error)
 
 
+def call_readiness(session: Session, actor: Actor) -> str:
+    """Whether the actor can place calls from the console: `ready` (a vendor is set and the
+    actor has a seat on an active line), `no_seat` (calling is on, the actor has no seat),
+    `off` (no vendor is set) or `not_allowed` (the actor works no opportunities)."""
+    if not actor.can(Permission.WORK_OPPORTUNITIES):
+        return "not_allowed"
+    if active_call_provider(session) is None:
+        return "off"
+    return "ready" if seat_of(session, actor.user_id) is not None else "no_seat"
+
+
 def click_to_call_ready(session: Session, actor: Actor) -> bool:
-    """Whether the actor can place calls from the console: a vendor is set and the actor has
-    a seat on an active line."""
-    return (
-        actor.can(Permission.WORK_OPPORTUNITIES)
-        and active_call_provider(session) is not None
-        and seat_of(session, actor.user_id) is not None
-    )
+    """Whether the actor can place calls from the console (`call_readiness` is `ready`)."""
+    return call_readiness(session, actor) == "ready"

@@ -8,6 +8,8 @@ user) and the customer's number (the lead; the lead's open opportunity owned by 
 else the lead's newest open one). An ended call to a known lead becomes a follow-up call
 (`channel="call"`, duration, recording) of that opportunity, which the recycle rules count;
 an ended call is never counted twice, and a number that is no lead's is kept and reported.
+The ended event may carry the call's summary or transcript (a vendor's speech-to-text): it
+becomes the follow-up's text, flagged for QA like a note when it holds a sensitive word.
 """
 
 from __future__ import annotations
@@ -32,21 +34,26 @@ from crm_core.models import (
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import Permission
+from crm_core.qa.flags import flag_written
 
 EVENTS = ("ringing", "answered", "ended")
 STATE_OF = {"ringing": "ringing", "answered": "connected", "ended": "ended"}
 RANK = {"dialling": 0, "ringing": 1, "connected": 2, "ended": 3, "failed": 3}
+# A follow-up's text holds at most this much (FollowUp.content); a longer transcript is cut.
+MAX_SUMMARY = 4000
 
 
 @dataclass
 class CallReport:
     """What a batch of events did: records created and updated, follow-ups written, ended
-    calls reported again, numbers that are no lead's, and bad events with the reason."""
+    calls reported again, numbers that are no lead's, bad events with the reason, and the
+    follow-ups flagged for QA by a sensitive word in the call's summary."""
 
     created: int = 0
     updated: int = 0
     follow_ups: int = 0
     repeated: int = 0
+    flagged: int = 0
     unknown_numbers: list[str] = field(default_factory=list)
     bad: list[tuple[int, str]] = field(default_factory=list)
 
@@ -77,6 +84,7 @@ class _Event:
     duration_s: int | None
     result: str | None
     recording_url: str | None
+    summary: str | None = None
 
 
 def _parse(index: int, raw: Mapping) -> _Event | str:
@@ -101,6 +109,8 @@ def _parse(index: int, raw: Mapping) -> _Event | str:
     url = str(raw.get("recording_url") or "").strip() or None
     if url is not None and not url.startswith(("https://", "http://")):
         return "the recording link is not an http(s) address"
+    # Vendors name the text either way: a summary, or the raw transcript.
+    summary = str(raw.get("summary") or raw.get("transcript") or "").strip()[:MAX_SUMMARY]
     return _Event(
         index,
         call_id,
@@ -115,6 +125,7 @@ def _parse(index: int, raw: Mapping) -> _Event | str:
         duration,
         result,
         url[:400] if url else None,
+        summary or None,
     )
 
 
@@ -190,6 +201,7 @@ def record_call_events(
     now = clock.now()
     touched: dict[int, CallRecord] = {}
     ended_now: list[CallRecord] = []
+    summaries: dict[int, str] = {}  # id(record) -> the summary its ending event carried
     for e in parsed:
         record = by_call.get(e.call_id)
         if record is None and e.client_id is not None:
@@ -233,9 +245,13 @@ def record_call_events(
             record.result = e.result or ("answered" if answered else "no_answer")
             record.recording_url = e.recording_url or record.recording_url
             ended_now.append(record)
+            if e.summary:
+                summaries[id(record)] = e.summary
         touched[id(record)] = record
     session.flush()
-    report.follow_ups = _follow_ups(session, [r for r in ended_now if r.opportunity_id])
+    report.follow_ups, report.flagged = _follow_ups(
+        session, [r for r in ended_now if r.opportunity_id], summaries
+    )
     return report
 
 
@@ -255,25 +271,36 @@ FOLLOW_UP_RESULT = {
 }
 
 
-def _follow_ups(session: Session, records: list[CallRecord]) -> int:
-    """One follow-up call per ended call, and the opportunities' follow-up times moved on:
-    two statements for the batch."""
+def _follow_ups(
+    session: Session, records: list[CallRecord], summaries: dict[int, str]
+) -> tuple[int, int]:
+    """One follow-up call per ended call (its text the call's summary), the opportunities'
+    follow-up times moved on, and the summaries holding sensitive words flagged: a few
+    statements for the batch. Returns the follow-ups written and flagged."""
     if not records:
-        return 0
-    session.execute(
-        insert(FollowUp),
+        return 0, 0
+    ids = session.scalars(
+        insert(FollowUp).returning(FollowUp.id, sort_by_parameter_order=True),
         [
             {
                 "opportunity_id": r.opportunity_id,
                 "author_id": r.user_id,
                 "channel": "call",
-                "content": "",
+                "content": summaries.get(id(r), ""),
                 "result": FOLLOW_UP_RESULT.get(r.result or ""),
                 "call_duration_s": r.duration_s,
                 "recording_url": r.recording_url,
                 "created_at": r.ended_at,
             }
             for r in records
+        ],
+    ).all()
+    flagged = flag_written(
+        session,
+        [
+            (follow_up_id, r.user_id, summaries[id(r)])
+            for follow_up_id, r in zip(ids, records, strict=True)
+            if id(r) in summaries
         ],
     )
     latest: dict[int, datetime] = {}
@@ -295,4 +322,4 @@ def _follow_ups(session: Session, records: list[CallRecord]) -> int:
         [{"oid": oid, "at": when} for oid, when in latest.items()],
     )
     session.flush()
-    return len(records)
+    return len(records), flagged

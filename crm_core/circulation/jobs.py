@@ -1,4 +1,4 @@
-"""Scheduled jobs (dispatch, recycling, warnings, renewals): run by the worker on the
+"""Scheduled jobs (dispatch, recycling, warnings, renewals, SMS, QA sampling): run by the worker on the
 schedule the job runs in the database make, or by a "run now" button, one run of each at a
 time (the lock: `crm_core.circulation.job_locks`).
 
@@ -44,6 +44,7 @@ from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
+from crm_core.qa.schedule import run_weekly_plans
 from crm_core.sms.jobs import run_sms
 
 # A job: a function of (session, actor) that returns its result, or a chunked entry point
@@ -54,6 +55,7 @@ JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "warnings": lambda session, actor: _warned(warn_in_chunks(session, actor)),
     "renewals": lambda session, actor: open_due_renewals(session, actor),
     "sms": lambda session, actor: run_sms(session, actor),
+    "qa": lambda session, actor: run_weekly_plans(session, actor),
 }
 INTERVAL_SETTINGS = {
     "dispatch": ("worker.dispatch_seconds", 1),
@@ -61,6 +63,7 @@ INTERVAL_SETTINGS = {
     "warnings": ("worker.warning_minutes", 60),
     "renewals": ("worker.renewal_minutes", 60),
     "sms": ("worker.sms_seconds", 1),
+    "qa": ("worker.qa_minutes", 60),
 }
 # On SQLite, a pause after each chunk's commit: a writer waiting for the database's write
 # lock polls for it every 100 ms at worst, and must find it free at least once between two

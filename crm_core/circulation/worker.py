@@ -1,5 +1,6 @@
-"""The worker: `python -m crm_core.circulation.worker [--once]` runs dispatch, recycling, warnings
-and renewals on the intervals of the `worker.*` settings until stopped.
+"""The worker: `python -m crm_core.circulation.worker [--once]` runs dispatch, recycling, warnings,
+renewals, SMS delivery and QA sampling on the intervals of the `worker.*` settings until
+stopped.
 
 Any number of workers may run, on any number of machines: the schedule is read from the job
 runs recorded in the database, and each job's lock lets only one of them run a job at a time,

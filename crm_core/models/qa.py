@@ -3,7 +3,7 @@ an inspector scores, a rep may appeal once and a decider settles."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -45,7 +45,12 @@ class QaPlan(SQLModel, table=True):
     percent: int = 5
     filters: dict = json_dict_field()
     seed: int = 0
+    # A paused plan (active False, paused since `paused_at`) is skipped by the weekly run.
     active: bool = True
+    paused_at: datetime | None = datetime_field()
+    # The Monday of the latest ended week the plan was drawn for: the weekly run draws a
+    # week once (crm_core.qa.schedule).
+    drawn_week: date | None = Field(default=None, nullable=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
 

@@ -95,6 +95,9 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),
         SettingDefinition("worker.renewal_minutes", int, 60, 1, 24 * 60),
         SettingDefinition("worker.sms_seconds", int, 60, 10, 3600),
+        # The QA job draws each plan once a week; it only looks this often for a newly
+        # ended week (or a plan just added or resumed).
+        SettingDefinition("worker.qa_minutes", int, 60, 1, 24 * 60),
         # SMS (edited on the SMS page): what a segment costs, how fast the provider is fed,
         # how many messages one lead gets a day, the largest send, the company's signature
         # (China's carriers want 【Name】), and the trial reminder (hour, template; 0 = off).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from crm_core.models import QaChecklist
+from crm_core.models import QaChecklist, QaPlan
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
@@ -64,15 +64,40 @@ def create_checklist(
 
 
 def set_checklist_active(session: Session, actor: Actor, checklist_id: int, active: bool) -> None:
-    """Retire a checklist (no new scores on it) or bring it back."""
+    """Retire a checklist (no new plan or score on it; the scores given on it keep it) or
+    bring it back. A checklist that a running sampling plan uses is not retired: the plan
+    is paused first, so the weekly run never queues follow-ups on a retired checklist."""
     actor.require(Permission.QA_INSPECT)
     checklist = session.get(QaChecklist, checklist_id)
     if checklist is None:
         raise NotFound(entity="qa_checklist", id=checklist_id)
+    if checklist.active == active:
+        return
+    if not active:
+        running = session.exec(
+            select(QaPlan.name)
+            .where(QaPlan.checklist_id == checklist_id, col(QaPlan.active).is_(True))
+            .order_by(QaPlan.name)
+        ).all()
+        if running:
+            raise ValidationError(
+                N_("Pause the sampling plans that use this checklist first: {plans}."),
+                plans=", ".join(running),
+            )
     checklist.active = active
     session.add(checklist)
-    audit.record(session, actor, "qa_checklist.active", "qa_checklist", checklist_id, None, active)
+    audit.record(
+        session, actor, "qa_checklist.active", "qa_checklist", checklist_id, not active, active
+    )
     session.flush()
+
+
+def require_active(checklist: QaChecklist) -> None:
+    """New scores are given on checklists in use only."""
+    if not checklist.active:
+        raise ValidationError(
+            N_("The checklist {name} is retired: choose one in use."), name=checklist.name
+        )
 
 
 def list_checklists(

@@ -37,6 +37,35 @@ def flag_follow_up(session: Session, follow_up: FollowUp) -> list[str]:
     return found
 
 
+def flag_written(session: Session, written: list[tuple[int, int | None, str]]) -> int:
+    """Queue the just-written follow-ups `(id, author id, text)` whose text holds sensitive
+    words, in one statement (call records arrive in batches); return how many were flagged.
+    Part of the writer's transaction."""
+    texts = [(i, author, text) for i, author, text in written if text]
+    words = word_keys(session) if texts else {}
+    if not words:
+        return 0
+    now = clock.now()
+    rows = [
+        {
+            "follow_up_id": follow_up_id,
+            "rep_id": author_id,
+            "source": FLAG_SOURCE,
+            "reason": "flag",
+            "flagged_words": found,
+            "status": "pending",
+            "scores": {},
+            "violation_tags": [],
+            "created_at": now,
+        }
+        for follow_up_id, author_id, text in texts
+        if (found := words_in(text, words))
+    ]
+    if rows:
+        session.exec(QaReview.__table__.insert(), params=rows)
+    return len(rows)
+
+
 def flag_between(session: Session, actor: Actor, since: datetime, until: datetime) -> int:
     """Flag the follow-ups written in [since, until) within the actor's reach that hold a
     sensitive word and are not flagged yet; return how many were flagged.

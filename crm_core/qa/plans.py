@@ -2,7 +2,8 @@
 narrowed by filters, drawn by a seed stored on the plan. The draw is an ordering of the
 week's follow-ups by a hash of their id and the seed, taken per rep inside the database,
 so running the same plan for the same week again draws the same sample, and only the
-sample itself is read back."""
+sample itself is read back. A plan is paused and resumed here; the worker's weekly run
+(`crm_core.qa.schedule`) skips a paused plan."""
 
 from __future__ import annotations
 
@@ -84,6 +85,45 @@ def list_plans(session: Session, actor: Actor) -> list[QaPlan]:
     return list(session.exec(select(QaPlan).order_by(QaPlan.name)).all())
 
 
+def _plan(session: Session, plan_id: int) -> QaPlan:
+    plan = session.get(QaPlan, plan_id)
+    if plan is None:
+        raise NotFound(entity="qa_plan", id=plan_id)
+    return plan
+
+
+def _require_runnable(session: Session, plan: QaPlan) -> None:
+    """A plan is drawn only while it runs and its checklist is in use."""
+    if not plan.active:
+        raise ValidationError(N_("This sampling plan is paused."))
+    _require_checklist_active(session, plan)
+
+
+def _require_checklist_active(session: Session, plan: QaPlan) -> None:
+    checklist = session.get(QaChecklist, plan.checklist_id)
+    if checklist is None or not checklist.active:
+        raise ValidationError(
+            N_("The checklist of the sampling plan {name} is retired: add a new plan."),
+            name=plan.name,
+        )
+
+
+def set_plan_active(session: Session, actor: Actor, plan_id: int, active: bool) -> QaPlan:
+    """Pause a sampling plan (the weekly run and the queue's run skip it; what it drew
+    stays) or resume it. A plan on a retired checklist cannot be resumed."""
+    actor.require(Permission.QA_INSPECT)
+    plan = _plan(session, plan_id)
+    if plan.active == active:
+        return plan
+    if active:
+        _require_checklist_active(session, plan)
+    plan.active, plan.paused_at = active, None if active else clock.now()
+    session.add(plan)
+    audit.record(session, actor, "qa_plan.active", "qa_plan", plan.id, not active, active)
+    session.flush()
+    return plan
+
+
 def _filter_clauses(session: Session, filters: dict[str, Any], until) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.get("channel"):
@@ -157,12 +197,17 @@ def run_plan(session: Session, actor: Actor, plan_id: int, day: date) -> dict[st
     that week's follow-ups holding sensitive words. Returns the counts drawn, added and
     flagged."""
     actor.require(Permission.QA_INSPECT)
-    plan = session.get(QaPlan, plan_id)
-    if plan is None:
-        raise NotFound(entity="qa_plan", id=plan_id)
-    if not plan.active:
-        raise ValidationError(N_("This sampling plan is paused."))
-    sample = draw_sample(session, actor, plan, day)
+    return queue_week(session, actor, actor, _plan(session, plan_id), day)
+
+
+def queue_week(
+    session: Session, actor: Actor, reach: Actor, plan: QaPlan, day: date
+) -> dict[str, int]:
+    """The run itself, for a caller that checked the permission: draw among the
+    follow-ups `reach` inspects, audited as `actor`. An ended week's draw is remembered on
+    the plan (`drawn_week`), so the weekly run does not draw it again."""
+    _require_runnable(session, plan)
+    sample = draw_sample(session, reach, plan, day)
     source = plan_source(plan.id, day)
     ids = [f for f, _ in sample]
     queued = (
@@ -197,7 +242,11 @@ def run_plan(session: Session, actor: Actor, plan_id: int, day: date) -> dict[st
     if rows:
         session.exec(QaReview.__table__.insert(), params=rows)
     since, until = week_bounds(session, day)
-    flagged = flag_between(session, actor, since, until)
+    flagged = flag_between(session, reach, since, until)
+    monday = week_start(day)
+    if until <= clock.now() and (plan.drawn_week is None or plan.drawn_week < monday):
+        plan.drawn_week = monday
+        session.add(plan)
     outcome = {"drawn": len(sample), "added": len(rows), "flagged": flagged}
     audit.record(
         session,
@@ -206,7 +255,7 @@ def run_plan(session: Session, actor: Actor, plan_id: int, day: date) -> dict[st
         "qa_plan",
         plan.id,
         None,
-        {"week": week_start(day).isoformat(), **outcome},
+        {"week": monday.isoformat(), **outcome},
     )
     session.flush()
     return outcome

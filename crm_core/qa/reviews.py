@@ -25,7 +25,7 @@ from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
-from crm_core.qa.checklists import check_scores, violation_codes
+from crm_core.qa.checklists import check_scores, require_active, violation_codes
 from crm_core.qa.scope import Author, follow_up_reach
 
 MAX_COMMENT = 2000
@@ -186,12 +186,21 @@ def check_tags(session: Session, tags: list[str]) -> list[str]:
 
 
 def apply_scores(
-    session: Session, review: QaReview, checklist_id: int | None, scores: dict[str, int]
+    session: Session,
+    review: QaReview,
+    checklist_id: int | None,
+    scores: dict[str, int],
+    *,
+    new_score: bool = False,
 ) -> None:
-    """Set the checklist, the per-item points, the total and whether it passes."""
+    """Set the checklist, the per-item points, the total and whether it passes. A new score
+    (`new_score`) is given on a checklist in use; a decision on an appeal keeps the
+    checklist the score was given on, retired or not."""
     checklist = session.get(QaChecklist, checklist_id) if checklist_id else None
     if checklist is None:
         raise ValidationError(N_("Choose a checklist."))
+    if new_score:
+        require_active(checklist)
     checked = check_scores(checklist, scores)
     review.checklist_id = checklist.id
     review.scores = checked
@@ -219,7 +228,7 @@ def score_review(
     comment = (comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
         raise ValidationError(N_("A comment has at most {limit} characters."), limit=MAX_COMMENT)
-    apply_scores(session, review, checklist_id or review.checklist_id, scores)
+    apply_scores(session, review, checklist_id or review.checklist_id, scores, new_score=True)
     review.violation_tags = check_tags(session, violation_tags or [])
     review.comment = comment
     review.status = "scored"

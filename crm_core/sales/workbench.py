@@ -52,6 +52,7 @@ class WorkLine:
     intention_level: str | None
     pipeline_type: str
     at: datetime | None
+    has_phone: bool = False  # the lead has a number to call (click-to-call offers it)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,14 @@ def _lines(session: Session, where: list, order, limit: int) -> tuple[list[WorkL
     o = Opportunity
     rows = session.exec(
         select(
-            o.id, Lead.name, BusinessLine.name, o.stage, o.intention_level, o.pipeline_type, order
+            o.id,
+            Lead.name,
+            BusinessLine.name,
+            o.stage,
+            o.intention_level,
+            o.pipeline_type,
+            order,
+            func.coalesce(Lead.phone, "") != "",
         )
         .join(Lead, Lead.id == o.lead_id)
         .join(BusinessLine, BusinessLine.id == o.business_line_id)
@@ -126,7 +134,7 @@ def _lines(session: Session, where: list, order, limit: int) -> tuple[list[WorkL
     count = len(rows)
     if count == limit:
         count = session.exec(select(func.count()).select_from(o).where(*where)).one()
-    return [WorkLine(*row) for row in rows], count
+    return [WorkLine(*row[:7], bool(row[7])) for row in rows], count
 
 
 def workbench(session: Session, actor: Actor, *, limit: int = LINES) -> Workbench:

@@ -19,7 +19,7 @@ from ui.company_time import show_time, zone_caption
 from ui.context import actor
 from ui.db import session
 from ui.feedback import flash, show_flash
-from ui.i18n import show_error, t
+from ui.i18n import nt, show_error, t
 from ui.import_flow import ImportTexts, import_page, run_pending
 from ui.provider_form import provider_form
 
@@ -181,6 +181,14 @@ def _import_result(result) -> None:
             rejected=counts.get("rejected", 0),
         )
     )
+    if counts.get("flagged"):
+        st.info(
+            nt(
+                "{n} call summary holds sensitive words: it waits in the QA queue.",
+                "{n} call summaries hold sensitive words: they wait in the QA queue.",
+                counts["flagged"],
+            )
+        )
 
 
 tabs = [

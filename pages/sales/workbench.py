@@ -1,7 +1,8 @@
 """The workbench (工作台), a rep's home: follow-ups overdue and due today, new assignments not
 yet touched, what a recycle rule will soon take back, today's trials, the pipeline by stage
-and how the day went; one click from each line to the opportunity. A manager also sees
-each rep's backlog and the transfer requests waiting for them."""
+and how the day went; one click from each line to the opportunity, and a call from the
+rep's seat to any of them. A manager also sees each rep's backlog and the transfer requests
+waiting for them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from crm_core.platform.permissions import Permission
 from crm_core.sales.expected_value import STAGE_WEIGHTS
 from crm_core.sales.transfers import count_pending_transfers
 from crm_core.sales.workbench import WorkLine, new_assignments, workbench
+from ui.calls import call_picker
 from ui.circulation import number
 from ui.context import actor
 from ui.db import session
@@ -72,6 +74,19 @@ metrics[4].metric(
         connected=number(bench.today.connected_calls),
         minutes=number(bench.today.call_seconds // 60),
     ),
+)
+
+
+# Click-to-call on the rep's own work (overdue, due today, new), each line with a number;
+# the opportunity page's button, so the same checks and the same call state.
+call_picker(
+    {
+        line.opportunity_id: line_text(
+            line.opportunity_id, line.lead_name, line.business_line, stage_text(line.stage)
+        )
+        for line in [*bench.overdue, *bench.due_today, *bench.new_assignments]
+        if line.has_phone
+    }
 )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from crm_core.calls.records import record_call_events
+from crm_core.calls.records import MAX_SUMMARY, record_call_events
 from crm_core.imports.engine import FieldSpec, Findings, Preview, RowReader, WriteOutcome
 from crm_core.models import CALL_RESULTS, CallRecord, CallSeat, Lead
 from crm_core.platform.actor import Actor
@@ -52,6 +52,25 @@ FIELDS: tuple[FieldSpec, ...] = (
         ("recording", "recording url", "录音", "录音地址", "录音链接"),
         max_length=400,
     ),
+    # The vendor's summary or speech-to-text of the call: the follow-up's text, flagged for
+    # QA when it holds a sensitive word.
+    FieldSpec(
+        "summary",
+        (
+            "summary",
+            "transcript",
+            "call summary",
+            "notes",
+            "通话摘要",
+            "通话小结",
+            "摘要",
+            "小结",
+            "通话内容",
+            "转写文本",
+            "录音转写",
+        ),
+        max_length=MAX_SUMMARY,
+    ),
 )
 
 
@@ -68,6 +87,7 @@ class CallRow:
     duration: int | None
     result: str | None
     recording_url: str | None
+    summary: str | None = None
     category: str = "record"
 
 
@@ -120,6 +140,7 @@ def read_call(reader: RowReader) -> CallRow:
         None if duration is None else int(duration),
         result,
         url,
+        reader["summary"],
     )
 
 
@@ -197,6 +218,7 @@ def write_calls(session: Session, actor: Actor, preview: Preview) -> WriteOutcom
                 "duration": r.duration,
                 "result": r.result,
                 "recording_url": r.recording_url,
+                "summary": r.summary,
             }
             for r in rows
         ],
@@ -210,5 +232,6 @@ def write_calls(session: Session, actor: Actor, preview: Preview) -> WriteOutcom
             "unknown_numbers": len(report.unknown_numbers),
             "already": counts["already"] + report.repeated,
             "rejected": counts["rejected"],
+            "flagged": report.flagged,
         }
     )

@@ -987,6 +987,7 @@ _QA_LABELS: dict[str, dict[str, str]] = {
         "qa_checklist.active": N_("QA checklist retired or restored"),
         "qa_checklist.create": N_("QA checklist added"),
         "qa_plan.create": N_("Sampling plan added"),
+        "qa_plan.active": N_("Sampling plan paused or resumed"),
         "qa_plan.run": N_("Sampling plan run"),
         "qa_review.appeal": N_("QA score appealed"),
         "qa_review.decide": N_("QA appeal decided"),
@@ -998,6 +999,16 @@ _QA_LABELS: dict[str, dict[str, str]] = {
         "qa_review": N_("QA review"),
     },
     "permission": {"qa_decide": N_("Decide QA appeals")},
+    "job": {"qa": N_("QA sampling")},
+    "rules.jobs.run": {"qa": N_("Draw QA samples now")},
+    "rules.count": {
+        "added": N_("New in the QA queue"),
+        "drawn": N_("Drawn"),
+        "flagged": N_("Flagged"),
+        "paused": N_("Plans paused"),
+        "plans": N_("Plans drawn"),
+    },
+    "settings": {"worker.qa_minutes": N_("QA sampling looks for an ended week every (minutes)")},
     "metadata.tab": {"qa_violation": N_("QA violation tags")},
     "metadata.intro": {
         "qa_violation": N_(
@@ -1090,6 +1101,7 @@ _CALL_LABELS_2: dict[str, dict[str, str]] = {
         "result": N_("Result"),
         "seat": N_("Seat"),
         "started_at": N_("Started at"),
+        "summary": N_("Summary"),
     },
 }
 for _family, _labels in _CALL_LABELS_2.items():
