@@ -83,6 +83,11 @@ def test_click_to_call_rings_the_seat_then_the_customer(db, company, vendor):
     status = place_call(db, rep, call_id)
     db.commit()
     assert status.state == "ringing" and vendor.bad_signatures == 0
+    # The start is audited on the opportunity, without the customer's number.
+    [entry] = db.exec(select(AuditLog).where(AuditLog.action == "call.start")).all()
+    assert (entry.actor_id, entry.target_id) == (rep.user_id, str(opp.id))
+    assert entry.after == {"call_id": call_id, "seat": "8001"}
+    assert "13800000001" not in str(entry.after)
     [sent] = vendor.requests
     assert sent == {
         "account": "acme",

@@ -14,7 +14,7 @@ from crm_core.calls.providers import CallProvider, ProviderUnavailable, active_c
 from crm_core.calls.setup import seat_of
 from crm_core.models import OPEN_STAGES, CallRecord, Lead, Opportunity
 from crm_core.org.access import opportunity_scope
-from crm_core.platform import clock
+from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.i18n import N_
@@ -69,6 +69,15 @@ def start_call(session: Session, actor: Actor, opportunity_id: int) -> int:
     )
     session.add(record)
     session.flush()
+    # Who called whom and when; the number stays out of the log (the call record holds it).
+    audit.record(
+        session,
+        actor,
+        "call.start",
+        "opportunity",
+        opportunity_id,
+        after={"call_id": record.id, "seat": seat[0].seat_no},
+    )
     return record.id
 
 

@@ -1051,6 +1051,7 @@ for _family, _labels in _QA_LABELS.items():
 # The call centre's codes.
 _CALL_LABELS: dict[str, dict[str, str]] = {
     "audit.action": {
+        "call.start": N_("Call started from a seat"),
         "call_line.save": N_("Call line saved"),
         "call_seat.save": N_("Call seat saved"),
         "calls.provider": N_("Call-centre provider changed"),
