@@ -37,14 +37,9 @@ def flag_follow_up(session: Session, follow_up: FollowUp) -> list[str]:
     return found
 
 
-def flag_written(session: Session, written: list[tuple[int, int | None, str]]) -> int:
-    """Queue the just-written follow-ups `(id, author id, text)` whose text holds sensitive
-    words, in one statement (call records arrive in batches); return how many were flagged.
-    Part of the writer's transaction."""
-    texts = [(i, author, text) for i, author, text in written if text]
-    words = word_keys(session) if texts else {}
-    if not words:
-        return 0
+def _insert_flags(session: Session, texts: list[tuple[int, int | None, str]], words: dict) -> int:
+    """Queue, in one statement, those of `(follow-up id, author id, text)` whose text holds
+    sensitive words; how many."""
     now = clock.now()
     rows = [
         {
@@ -59,11 +54,22 @@ def flag_written(session: Session, written: list[tuple[int, int | None, str]]) -
             "created_at": now,
         }
         for follow_up_id, author_id, text in texts
-        if (found := words_in(text, words))
+        if (found := words_in(text or "", words))
     ]
     if rows:
         session.exec(QaReview.__table__.insert(), params=rows)
     return len(rows)
+
+
+def flag_written(session: Session, written: list[tuple[int, int | None, str]]) -> int:
+    """Queue the just-written follow-ups `(id, author id, text)` whose text holds sensitive
+    words, in one statement (call records arrive in batches); return how many were flagged.
+    Part of the writer's transaction."""
+    texts = [(i, author, text) for i, author, text in written if text]
+    words = word_keys(session) if texts else {}
+    if not words:
+        return 0
+    return _insert_flags(session, texts, words)
 
 
 def flag_between(session: Session, actor: Actor, since: datetime, until: datetime) -> int:
@@ -94,24 +100,4 @@ def flag_between(session: Session, actor: Actor, since: datetime, until: datetim
         )
         .order_by(col(FollowUp.id))
     ).all()
-    now = clock.now()
-    rows = []
-    for follow_up_id, author_id, content in candidates:
-        found = words_in(content or "", words)
-        if found:
-            rows.append(
-                {
-                    "follow_up_id": follow_up_id,
-                    "rep_id": author_id,
-                    "source": FLAG_SOURCE,
-                    "reason": "flag",
-                    "flagged_words": found,
-                    "status": "pending",
-                    "scores": {},
-                    "violation_tags": [],
-                    "created_at": now,
-                }
-            )
-    if rows:
-        session.exec(QaReview.__table__.insert(), params=rows)
-    return len(rows)
+    return _insert_flags(session, list(candidates), words)
