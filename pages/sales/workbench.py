@@ -26,6 +26,7 @@ from ui.i18n import nt, show_error, t, tmd
 from ui.notices import notice_text
 from ui.options import option_text
 from ui.rankings import my_rank_line
+from ui.targets import my_targets_line
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -259,6 +260,7 @@ with pipeline_col:
         )
         st.caption(t("Done today: {done}", done=done))
     my_rank_line()
+    my_targets_line()
 with notices_col:
     live_notices()
 
