@@ -25,6 +25,7 @@ from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.outcomes import WON_STATUSES
 from crm_core.analytics.scope import check_view, unit_groups
 from crm_core.models import TARGET_METRICS, Opportunity, SalesOrder, SalesTarget, User, path_ids
+from crm_core.org.access import user_scope
 from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
@@ -184,7 +185,7 @@ def attainment(session: Session, actor: Actor, day: date, period: str = "month")
     working = set(
         session.exec(
             select(User.id).where(
-                col(User.id).in_(list(people)), User.status == "active", dispatch_receivers(session)
+                user_scope(actor), User.status == "active", dispatch_receivers(session)
             )
         ).all()
     )
