@@ -26,7 +26,6 @@ from ui.i18n import nt, show_error, t, tmd
 from ui.notices import notice_text
 from ui.options import option_text
 from ui.rankings import my_rank_line
-from ui.targets import my_targets_line
 from ui.sales import (
     BOARD_PAGE,
     line_text,
@@ -37,6 +36,7 @@ from ui.sales import (
     when_relative,
 )
 from ui.tables import open_table
+from ui.targets import my_targets_line
 
 REFRESH_SECONDS = 15
 me = actor()
