@@ -72,6 +72,7 @@ from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
 from crm_core.imports.study import lookups as learning_lookups
 from crm_core.imports.tabular import read_table
+from crm_core.imports.targets import TARGETS
 from crm_core.leads import custom_filter, learning, masking, tags
 from crm_core.leads import edit as lead_edit
 from crm_core.leads import export as lead_export
@@ -86,9 +87,21 @@ from crm_core.qa import appeals as qa_appeals
 from crm_core.qa import plans as qa_plans
 from crm_core.qa import report as qa_report
 from crm_core.qa import reviews as qa_reviews
-from crm_core.sales import board, follow_ups, home, lead_card, stages, transfers, trials, workbench
+from crm_core.sales import (
+    board,
+    follow_ups,
+    home,
+    lead_card,
+    stages,
+    target_attainment,
+    target_history,
+    transfers,
+    trials,
+    workbench,
+)
 from crm_core.sales import detail as opportunity_detail
 from crm_core.sales import rankings as rankings_module
+from crm_core.sales import targets as sales_targets
 from crm_core.sms import log as sms_log
 from crm_core.sms import sending as sms_sending
 from tests.scope_world import NOW, SH_PAYMENT_REF, SH_TAG, World
@@ -341,6 +354,29 @@ def _roster_frame(rows: list[list[str]]):
     return _csv(["Employee No", "Name", "Unit", "Title", "Status"], *rows, name="roster.csv")
 
 
+def _target_frame():
+    """A target file naming Shanghai's unit and one of its reps."""
+    return _csv(
+        ["Month", "Unit", "Rep", "Metric", "Value"],
+        ["2026-03", "Team C", "", "revenue", "70000"],
+        ["2026-03", "", "Rep C1", "won", "5"],
+        name="targets.csv",
+    )
+
+
+def _attainment(c: Ctx, period: str = "month"):
+    """What the actor reads of the targets page: each unit's and person's figures."""
+    found = target_attainment.attainment(c.session, c.actor, NOW.date(), period)
+    return [
+        (row.kind, row.name, {m: (f.target, f.actual) for m, f in row.figures.items()})
+        for row in (*found.units, *found.people)
+    ]
+
+
+def _names(rows: dict) -> list[str]:
+    return sorted(getattr(r, "full_name", None) or r.name for r in rows.values())
+
+
 ROSTER_SH = [
     # rep_c1 (E0008) moved into Beijing, a new hire put into Shanghai, sh_manager resigned.
     ["E0008", "Moved Person", "Beijing/Team A", "Sales rep", "Active"],
@@ -535,6 +571,10 @@ REGISTRY: dict[str, Row] = {
                 _history_engine_options(c, parent_unit_id=c.unit("shanghai")),
             )
         ),
+        targets=U(
+            lambda c: import_engine.preview(c.session, c.actor, TARGETS, _target_frame()),
+            echoes=lambda c: ["Rep C1"],
+        ),
     ),
     # The customer spec's write is company-wide (write_customers, CUSTOMER_DOMAIN); the
     # scoped specs' writes are the cases.
@@ -575,6 +615,16 @@ REGISTRY: dict[str, Row] = {
                 "good_rows",
             ),
             project=_without_ids("audit_id"),
+        ),
+        targets=U(
+            lambda c: import_engine.apply(
+                c.session,
+                c.actor,
+                TARGETS,
+                import_engine.preview(c.session, c.actor, TARGETS, _target_frame()),
+                "good_rows",
+            ),
+            echoes=lambda c: ["Rep C1"],
         ),
     ),
     "crm_core.imports.engine.run.rejected_rows_csv": exempt("no_rows", OWN_PREVIEW),
@@ -1681,4 +1731,87 @@ REGISTRY: dict[str, Row] = {
             ]
         ),
     ),
+    "crm_core.sales.targets.own_only": exempt("no_rows", NO_ROWS),
+    "crm_core.sales.targets.require_reader": exempt("no_rows", NO_ROWS),
+    "crm_core.sales.targets.unit_read_clause": exempt("no_rows", NO_ROWS),
+    "crm_core.sales.targets.readable_units": one(
+        H(lambda c: _names(sales_targets.readable_units(c.session, c.actor)))
+    ),
+    "crm_core.sales.targets.readable_users": one(
+        H(lambda c: _names(sales_targets.readable_users(c.session, c.actor)))
+    ),
+    "crm_core.sales.targets.settable_units": one(
+        H(lambda c: _names(sales_targets.settable_units(c.session, c.actor)))
+    ),
+    "crm_core.sales.targets.settable_users": one(
+        H(lambda c: _names(sales_targets.settable_users(c.session, c.actor)))
+    ),
+    "crm_core.sales.targets.set_target": cases(
+        unit=Refuses(
+            lambda c: sales_targets.set_target(
+                c.session,
+                c.actor,
+                month=NOW.date(),
+                metric="revenue",
+                value="80000",
+                unit_id=c.unit("team_c"),
+            )
+        ),
+        rep=Refuses(
+            lambda c: sales_targets.set_target(
+                c.session,
+                c.actor,
+                month=NOW.date(),
+                metric="won",
+                value="9",
+                user_id=c.user("rep_c1"),
+            )
+        ),
+    ),
+    "crm_core.sales.targets.set_targets": one(
+        Refuses(
+            lambda c: sales_targets.set_targets(
+                c.session,
+                c.actor,
+                [
+                    sales_targets.TargetEntry(
+                        NOW.date(), "new_students", 4, unit_id=c.unit("shanghai")
+                    )
+                ],
+            )
+        )
+    ),
+    "crm_core.sales.targets.write_targets": exempt(
+        "internal",
+        "the write of set_targets and of the target import, which check every subject "
+        "against the actor's reach first",
+    ),
+    "crm_core.sales.targets.split_of": one(
+        Refuses(
+            lambda c: sales_targets.split_of(c.session, c.actor, c.unit("shanghai"), NOW.date())
+        )
+    ),
+    "crm_core.sales.target_attainment.attainment": cases(
+        month=H(_attainment), quarter=H(lambda c: _attainment(c, "quarter"))
+    ),
+    "crm_core.sales.target_attainment.my_attainment": exempt(
+        "own", "the actor's own targets of the month and what they reached"
+    ),
+    "crm_core.sales.target_attainment.performance_targets": one(
+        H(
+            lambda c: target_attainment.performance_targets(
+                c.session, c.actor, DashboardFilter(start=NOW.date().replace(day=1), end=NOW.date())
+            )
+        )
+    ),
+    "crm_core.sales.target_history.target_history": one(
+        H(
+            lambda c: [
+                (r.subject_name, r.metric, r.old_value, r.new_value, r.changed_by)
+                for r in target_history.target_history(c.session, c.actor)
+            ]
+        )
+    ),
+    "crm_core.imports.targets.spec.check_targets": exempt("internal", ENGINE_STEP),
+    "crm_core.imports.targets.spec.write_targets_file": exempt("internal", ENGINE_STEP),
 }

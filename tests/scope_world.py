@@ -54,6 +54,7 @@ from crm_core.qa.checklists import create_checklist
 from crm_core.qa.plans import create_plan, run_plan
 from crm_core.qa.reviews import score_review
 from crm_core.sales.follow_ups import FollowUpInput, log_follow_up
+from crm_core.sales.targets import set_target
 from crm_core.sales.transfers import request_transfer
 from crm_core.sales.trials import book_trial
 from crm_core.sms.sending import send_sms
@@ -301,6 +302,11 @@ def build_world(session: Session) -> World:
     ).id
     session.commit()
 
+    set_target(
+        session, SYSTEM, month=NOW.date(), metric="revenue", value="90000", unit_id=u["team_a"].id
+    )
+    session.commit()
+
     # --- Shanghai -----------------------------------------------------------------------------
     with shanghai_rows(session, world):
         _person(session, company, "sh_manager", "shanghai", ["sales_manager"], 30)
@@ -418,6 +424,16 @@ def build_world(session: Session) -> World:
             session, sh_manager, team_c, "team_lead"
         ).id
         _custom_role(session, "qa_sh", "qa_inspector", [sh, team_c])
+        # Targets: the region's from the top, split by its manager, one changed since.
+        month = NOW.date()
+        set_target(session, admin, month=month, metric="revenue", value="100000", unit_id=sh)
+        for value in ("50000", "60000"):
+            set_target(
+                session, sh_manager, month=month, metric="revenue", value=value, unit_id=team_c
+            )
+        set_target(
+            session, sh_manager, month=month, metric="won", value="3", user_id=rep_c1.user_id
+        )
         send_sms(session, rep_c1, template.id, lead_id=world.ids["sh_owned_lead"])
         session.add(
             CallRecord(

@@ -54,6 +54,7 @@ DASHBOARDS = {
     "pages/dashboards/performance.py",
     "pages/dashboards/channel_roi.py",
     "pages/dashboards/rankings.py",
+    "pages/sales/targets.py",
 }
 REP_PAGES = (
     EVERYONE

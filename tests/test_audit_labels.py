@@ -11,6 +11,7 @@ from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
+from crm_core.imports.targets import TARGETS
 from crm_core.platform.i18n import label_of, translate
 from crm_core.platform.i18n.labels import LABELS
 
@@ -85,7 +86,7 @@ def test_computed_actions_are_labelled_too():
         assert f"{entity}.custom_fields" in LABELS["audit.action"]
         assert entity in LABELS["audit.target"]
     # The import engine records each spec's action and target.
-    for spec in (CUSTOMERS, STUDY, PAYMENTS, ROSTER):
+    for spec in (CUSTOMERS, STUDY, PAYMENTS, ROSTER, TARGETS):
         assert spec.audit_action in LABELS["audit.action"]
         assert spec.audit_target in LABELS["audit.target"]
 

@@ -81,6 +81,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.APPROVE_DISCOUNTS,
     ),
     PageSpec(
+        "pages/sales/targets.py",
+        N_("Sales targets"),
+        ":material/flag:",
+        N_("Sales"),
+        (Permission.MANAGE_TARGETS, Permission.VIEW_DASHBOARDS),
+    ),
+    PageSpec(
         "pages/sales/payments.py",
         N_("Payments"),
         ":material/payments:",

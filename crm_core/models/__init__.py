@@ -60,6 +60,7 @@ from crm_core.models.sms import (
     SmsOptOut,
     SmsTemplate,
 )
+from crm_core.models.targets import TARGET_METRICS, SalesTarget, SalesTargetChange
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
 
 __all__ = [
@@ -97,6 +98,9 @@ __all__ = [
     "TRANSFER_STATUSES",
     "TRIAL_STATUSES",
     "TransferRequest",
+    "TARGET_METRICS",
+    "SalesTarget",
+    "SalesTargetChange",
     "TrialLesson",
     "DispatchTally",
     "JOB_NAMES",

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     QA_DECIDE = "qa_decide"
     # The call centre's settings: provider, lines, seats; and importing call records.
     MANAGE_CALL_CENTER = "manage_call_center"
+    # Sales targets: set and split the targets of the units and people in reach (not one's
+    # own, nor one's own unit's: those come from the level above).
+    MANAGE_TARGETS = "manage_targets"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)
@@ -93,7 +96,12 @@ _REP = {
     P.CREATE_ORDERS,
     P.SEND_SMS,
 }
-_TEAM_LEAD = _REP | {P.ASSIGN_OPPORTUNITIES, P.VIEW_DASHBOARDS, P.EXPORT_LEADS}
+_TEAM_LEAD = _REP | {
+    P.ASSIGN_OPPORTUNITIES,
+    P.VIEW_DASHBOARDS,
+    P.EXPORT_LEADS,
+    P.MANAGE_TARGETS,
+}
 _SALES_MANAGER = (_TEAM_LEAD - {P.RECEIVE_DISPATCH}) | {
     P.MANAGE_RULES,
     P.RUN_JOBS,

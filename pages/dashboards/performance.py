@@ -9,6 +9,7 @@ import streamlit as st
 from crm_core.analytics import performance
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NC_, label_of
+from crm_core.sales.target_attainment import performance_targets
 from ui.context import actor
 from ui.dashboards import FUNNEL_PAGE, bar_chart, drill_params, filter_bar, table
 from ui.db import session
@@ -27,6 +28,7 @@ view = filter_bar("perf", split=False, credit=True)
 try:
     with session() as s:
         result = performance(s, me, view)
+        targets = performance_targets(s, me, view)
 except CrmError as error:
     show_error(error)
     st.stop()
@@ -47,9 +49,28 @@ metric(
 metric(row[4], t("Win rate"), total.win_rate, "share")
 metric(row[5], t("Average order"), total.average_order, "money")
 
-MONEY = tuple(t(label_of("dash.col", c)) for c in ("revenue", "average_order", "refunds", "net"))
+REVENUE_TARGET, REVENUE_SHARE = t("Revenue target"), t("Revenue attainment")
+WON_TARGET, WON_SHARE = t("Won target"), t("Won attainment")
+MONEY = (
+    *(t(label_of("dash.col", c)) for c in ("revenue", "average_order", "refunds", "net")),
+    REVENUE_TARGET,
+)
 COUNTS = tuple(t(label_of("dash.col", c)) for c in ("orders", "won", "lost"))
-SHARES = (t(label_of("dash.col", "win_rate")),)
+SHARES = (t(label_of("dash.col", "win_rate")), REVENUE_SHARE, WON_SHARE)
+
+
+def with_targets(table: pd.DataFrame, rows, of: dict) -> pd.DataFrame:
+    """The target and attainment columns of revenue and won (a month the period covers in
+    part counts by its share of days; a won target may then be a fraction)."""
+    revenue = [of.get(r.key, {}).get("revenue") for r in rows]
+    won = [of.get(r.key, {}).get("won") for r in rows]
+    table[REVENUE_TARGET] = [None if v is None else float(v) for v in revenue]
+    table[REVENUE_SHARE] = [
+        float(r.revenue / v) if v else None for r, v in zip(rows, revenue, strict=True)
+    ]
+    table[WON_TARGET] = [None if v is None else round(float(v), 1) for v in won]
+    table[WON_SHARE] = [r.won / float(v) if v else None for r, v in zip(rows, won, strict=True)]
+    return table
 
 
 def frame(rows, first: str) -> pd.DataFrame:
@@ -87,8 +108,14 @@ def frame(rows, first: str) -> pd.DataFrame:
     )
 
 
+if targets.prorated:
+    st.caption(
+        t(
+            "Targets: a month the period covers only in part counts by its share of days. Set and split targets on the Sales targets page."
+        )
+    )
 st.subheader(t("By org unit"))
-units = frame(result.units, t("Org unit"))
+units = with_targets(frame(result.units, t("Org unit")), result.units, targets.units)
 if not units.empty:
     bar_chart(units, t("Org unit"), t("Revenue"), "perf_units_chart")
 kinds = {"money_columns": MONEY, "share_columns": SHARES, "count_columns": COUNTS}
@@ -108,6 +135,8 @@ if table(
 st.subheader(t("Leaderboard"))
 person = t("Rep") if view.credit == "owner" else t("Who qualified")
 board = frame(result.reps, person)
+if view.credit == "owner":  # targets are the owners': no column for who qualified
+    board = with_targets(board, result.reps, targets.people)
 board.insert(0, "#", range(1, len(board.index) + 1))
 if table(
     board,

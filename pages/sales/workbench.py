@@ -38,6 +38,7 @@ from ui.sales import (
     when_relative,
 )
 from ui.tables import open_table
+from ui.targets import my_targets_line
 
 REFRESH_SECONDS = 15
 me = actor()
@@ -274,6 +275,7 @@ with pipeline_col:
         )
         st.caption(t("Done today: {done}", done=done))
     my_rank_line()
+    my_targets_line()
 with notices_col:
     live_notices()
 

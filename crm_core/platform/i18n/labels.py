@@ -1122,3 +1122,35 @@ _RANKING_LABELS: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _RANKING_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+# Sales targets (业绩目标).
+_TARGET_LABELS: dict[str, dict[str, str]] = {
+    "audit.action": {
+        "target.import": N_("Targets imported"),
+        "target.set": N_("Target set"),
+    },
+    "audit.target": {"sales_target": N_("Sales target")},
+    "permission": {"manage_targets": N_("Set sales targets")},
+    "target.metric": {
+        "new_students": N_("New paid students"),
+        "revenue": N_("Revenue"),
+        "won": N_("Won opportunities"),
+    },
+    "target.period": {"month": N_("Month"), "quarter": N_("Quarter")},
+    "target.source": {"form": N_("By hand"), "import": N_("Import")},
+    "target_import.column": {
+        "metric": N_("Metric"),
+        "month": N_("Month"),
+        "rep": N_("Person (employee no. or name)"),
+        "unit": N_("Org unit (name or path)"),
+        "value": N_("Target value"),
+    },
+    "target_import.category": {
+        "created": N_("New targets"),
+        "rejected": N_("Bad rows"),
+        "unchanged": N_("Unchanged"),
+        "updated": N_("Changed targets"),
+    },
+}
+for _family, _labels in _TARGET_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
