@@ -310,3 +310,43 @@ def test_a_merge_fills_contact_values_and_audits_them_masked(db, company):
 def test_display_contact_shows_nothing_for_no_value(db, company):
     rep = company.actor(db, "rep_a1")
     assert [display_contact(rep, f, None) for f in CONTACT_FIELDS] == ["", "", "", ""]
+
+
+# --- the lead import -----------------------------------------------------------------------
+
+
+def test_the_lead_import_reads_a_qq_column_and_masks_contact_values_in_rejected_rows(db, company):
+    from crm_core.imports.leads import (
+        ImportOptions,
+        guess_columns,
+        preview_import,
+        rejected_rows_csv,
+        run_import,
+    )
+    from crm_core.imports.tabular import read_table
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["姓名", "手机号", "渠道", "业务线", "邮箱", "微信号", "QQ号"])
+    writer.writerow(
+        ["李雷", "13900001111", "sem", "kaoyan", "li.lei@example.com", "lilei_88", "10001"]
+    )
+    writer.writerow(
+        ["", "13900002222", "sem", "kaoyan", "han@example.com", "hanmm_99", "987654321"]
+    )
+    frame = read_table(out.getvalue().encode("utf-8"), "leads.csv")
+    mapping = guess_columns(frame.columns)
+    assert (mapping["email"], mapping["wechat"], mapping["qq"]) == ("邮箱", "微信号", "QQ号")
+    options = ImportOptions(mapping=mapping)
+    team_lead = company.actor(db, "lead_a")
+    team_lead = dataclasses.replace(team_lead, permissions=team_lead.permissions | {"import_leads"})
+    report = preview_import(db, team_lead, frame, options)
+    data = rejected_rows_csv(team_lead, frame, report, options, "en").decode("utf-8-sig")
+    assert "h***@example.com" in data and "h****_99" in data and "9****321" in data
+    assert "han@example.com" not in data and "hanmm_99" not in data and "987654321" not in data
+    admin = company.actor(db, "admin")
+    whole = rejected_rows_csv(admin, frame, report, options, "en").decode("utf-8-sig")
+    assert "han@example.com" in whole and "987654321" in whole
+    assert run_import(db, admin, frame, options).stored == 1
+    lead = db.exec(select(Lead).where(Lead.name == "李雷")).one()
+    assert (lead.email, lead.wechat, lead.qq) == ("li.lei@example.com", "lilei_88", "10001")
