@@ -34,7 +34,8 @@ class SearchText:
     phone: str | None = None
     name_prefix: str | None = None
     external_id: str | None = None
-    email: str | None = None  # lower-cased, as `lower(trim(email))` reads stored ones
+    # Lower-cased, as `lower(email)` reads stored ones (every entrance strips them).
+    email: str | None = None
     wechat: str | None = None
     qq: str | None = None
 
@@ -103,7 +104,7 @@ def text_condition(read: SearchText, *, walk_dates: bool) -> ColumnElement[bool]
         found = Lead.external_id == read.external_id
     contacts: list[ColumnElement[bool]] = []
     if read.email:
-        contacts.append(func.lower(func.trim(Lead.email)) == read.email)
+        contacts.append(func.lower(Lead.email) == read.email)
     if read.wechat:
         contacts.append(Lead.wechat == read.wechat)
     if read.qq:

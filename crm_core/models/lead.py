@@ -54,9 +54,9 @@ class Lead(SQLModel, table=True):
             postgresql_where=text("merged_into_id IS NOT NULL"),
         ),
         Index("ix_lead_created_by", "created_by_id"),
-        # Search by a whole e-mail (case ignored, as the intake compares them), WeChat id or
-        # QQ number finds the lead through these.
-        Index("ix_lead_email_folded", func.lower(func.trim(text("email")))),
+        # Search by a whole e-mail (case ignored, as the intake compares them; every
+        # entrance stores it stripped), WeChat id or QQ number finds the lead through these.
+        Index("ix_lead_email_folded", func.lower(text("email"))),
         Index("ix_lead_wechat", "wechat"),
         Index("ix_lead_qq", "qq"),
     )

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("lead", sa.Column("qq", sa.String(length=20), nullable=True))
-    op.create_index("ix_lead_email_folded", "lead", [sa.text("lower(trim(email))")])
+    op.create_index("ix_lead_email_folded", "lead", [sa.text("lower(email)")])
     op.create_index("ix_lead_wechat", "lead", ["wechat"])
     op.create_index("ix_lead_qq", "lead", ["qq"])
 
