@@ -350,3 +350,13 @@ def test_the_lead_import_reads_a_qq_column_and_masks_contact_values_in_rejected_
     assert run_import(db, admin, frame, options).stored == 1
     lead = db.exec(select(Lead).where(Lead.name == "李雷")).one()
     assert (lead.email, lead.wechat, lead.qq) == ("li.lei@example.com", "lilei_88", "10001")
+
+
+def test_an_export_by_a_searched_e_mail_or_qq_audits_the_search_masked(db, company):
+    admin = company.actor(db, "admin")
+    for text, masked in ((EMAIL, MASKED["email"]), ("10001", "1****1")):
+        export_leads(db, admin, LeadFilter(text=text), "csv", "en")
+        entry = db.exec(
+            select(AuditLog).where(AuditLog.action == "lead.export").order_by(AuditLog.id.desc())
+        ).first()
+        assert entry.after["filter"]["text"] == masked
