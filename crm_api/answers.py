@@ -30,6 +30,7 @@ def api_lead(item: LeadIn) -> ApiLead:
             city=item.city,
             email=item.email,
             wechat=item.wechat,
+            qq=item.qq,
             business_line_codes=list(item.business_lines),
             tags=list(item.tags),
         ),

@@ -72,6 +72,7 @@ class LeadIn(BaseModel):
     )
     email: _text(200) = None
     wechat: _text(80) = None
+    qq: _text(20) = None
     channel: _text(60, required=True)
     campaign: _text(120) = None
     landing_page: _text(400) = None

@@ -976,10 +976,19 @@ REGISTRY: dict[str, Row] = {
     "crm_core.analytics.marketing_spend.list_spend": exempt(
         "company_wide", "spend is per channel and month for the whole company, no org unit"
     ),
-    # phones
+    # phones and the other contact values
     "crm_core.leads.masking.display_phone": exempt("no_rows", "masks a number the caller read"),
+    "crm_core.leads.masking.display_contact": exempt(
+        "no_rows", "masks a contact value the caller read"
+    ),
+    "crm_core.leads.masking.sees_full_contact": exempt(
+        "no_rows", "reads the actor's permissions only"
+    ),
     "crm_core.leads.masking.reveal_phone": one(
         R(lambda c: masking.reveal_phone(c.session, c.actor, c.id("sh_owned_lead")))
+    ),
+    "crm_core.leads.masking.reveal_contact": one(
+        R(lambda c: masking.reveal_contact(c.session, c.actor, c.id("sh_owned_lead"), "phone"))
     ),
     # notices
     "crm_core.platform.notices.unread_count": one(

@@ -42,6 +42,14 @@ def test_a_lead_is_created_and_owned_by_the_rules_rep_at_once(world, committed_d
     assert stored.channel == "form" and stored.landing_page == "https://example.com/kaoyan"
 
 
+def test_a_lead_brings_its_e_mail_wechat_id_and_qq_number(world, committed_db):
+    answer = world.post(lead(1, email="a@example.com", wechat="wx_a1", qq="10001"))
+    assert answer.status_code == 201, answer.text
+    committed_db.expire_all()
+    stored = committed_db.get(Lead, answer.json()["lead_id"])
+    assert (stored.email, stored.wechat, stored.qq) == ("a@example.com", "wx_a1", "10001")
+
+
 def test_arrivals_are_dispatched_fairly_within_caps(world, committed_db):
     answer = world.batch([lead(n) for n in range(1, 7)])
     assert answer.status_code == 200, answer.text

@@ -68,7 +68,9 @@ def test_upload_fix_the_mapping_import_and_find_the_lead(app_url, engine, tmp_pa
             timeout=30_000
         )
         idle(page)
-        page.get_by_label(translate("Name, phone, last 4 digits or external id", "zh")).fill("5678")
+        page.get_by_label(
+            translate("Name, phone, last 4 digits, external id, e-mail, WeChat or QQ", "zh")
+        ).fill("5678")
         page.get_by_role("button", name=translate("Search", "zh")).click()
         expect(page.get_by_text("找到 1 张名片。")).to_be_visible(timeout=30_000)
         idle(page)

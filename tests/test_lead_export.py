@@ -39,6 +39,9 @@ EN_HEADERS = [
     "Created at (UTC)",
     "Tags",
     "Opportunities",
+    "Email",
+    "WeChat",
+    "QQ",
 ]
 ZH_HEADERS = [
     translate("ID", "zh"),
@@ -52,6 +55,9 @@ ZH_HEADERS = [
     translate("Created at (UTC)", "zh"),
     translate("Tag", "zh"),
     translate("Opportunities", "zh"),
+    translate("Email", "zh"),
+    translate("WeChat", "zh"),
+    translate("QQ", "zh"),
 ]
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
 
@@ -138,6 +144,9 @@ def test_csv_in_english_reads_back(db, company):
         "2024-05-06 09:30:00",
         "alpha, vip",
         "Postgraduate exam: Rep A1 / Contacted / Owned",
+        "",
+        "",
+        "",
     ]
     hostile = by_id(rows)[leads["hyperlink"]]
     assert hostile[3:8] == ["X-5", "Feed ads", "'+cmd", "北京", "海淀"]

@@ -137,6 +137,9 @@ def test_finding_7_opportunity_page_shows_user_text_literally(hostile_company):
     at = login("rep_a1")
     at.query_params["id"] = str(hostile_company.opportunity_id)
     at.switch_page("pages/sales/opportunity.py").run()
+    # The rep sees the WeChat id masked: the whole one, shown by a (logged) reveal, must
+    # read literally too.
+    at.button(key="opp_reveal_wechat").click().run()
     assert_shown_literally(
         at, ["lead9", "line9", "wechat9", "region9", "campaign9", "owner9", "unit9"]
     )

@@ -64,6 +64,8 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         external_id = text_input(t("External id"), container=right)
         wechat = text_input(t("WeChat"), container=left)
         city = text_input(t("City"), container=right)
+        email = text_input(t("Email"), container=left)
+        qq = text_input(t("QQ"), container=right)
         keep = (
             st.checkbox(
                 t("Keep this lead for myself"),
@@ -85,6 +87,8 @@ def new_lead_form(channels: list[MetadataOption], labels) -> None:
         campaign=campaign or None,
         external_id=external_id,
         wechat=wechat,
+        qq=qq,
+        email=email,
         city=city,
     )
     try:

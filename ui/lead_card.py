@@ -1,5 +1,5 @@
-"""The lead card on the lead library page: the person, the number behind a logged reveal,
-tags, opportunities, follow-ups, flow history, and (by permission) edit and merge."""
+"""The lead card on the lead library page: the person, the contact values behind a logged
+reveal, tags, opportunities, follow-ups, flow history, and (by permission) edit and merge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.edit import BAD_PHONE, EDITABLE_FIELDS, update_lead
-from crm_core.leads.masking import reveal_phone
+from crm_core.leads.masking import reveal_contact
 from crm_core.leads.merge import merge_leads
 from crm_core.leads.tags import add_tag, remove_tag
 from crm_core.platform.errors import CrmError
@@ -103,32 +103,57 @@ def _fact(label_key: str, value: str | None) -> None:
     st.markdown(f"**{t(label_key)}:** " + (md(value) if value else "-"))
 
 
-def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
+# Contact fields of the card: their label, the reveal button's, and the note shown with the
+# full value. The phone's keys and words are those the card always had.
+_CONTACTS = {
+    "phone": (N_("Phone"), N_("Show number"), N_("Full number: {value} (this look was logged)")),
+    "email": (N_("Email"), N_("Show e-mail"), N_("Full e-mail: {value} (this look was logged)")),
+    "wechat": (
+        N_("WeChat"),
+        N_("Show WeChat id"),
+        N_("Full WeChat id: {value} (this look was logged)"),
+    ),
+    "qq": (N_("QQ"), N_("Show QQ number"), N_("Full QQ number: {value} (this look was logged)")),
+}
+_REVEALED = "leads_revealed"  # (lead id, field, full value) of the one reveal shown
+
+
+def _contact(detail: LeadDetail, field: str) -> None:
+    """One contact value as the reader may see it, with a logged reveal where it is masked."""
     me = actor()
+    label, button, note = _CONTACTS[field]
+    value = getattr(detail, field)
+    _fact(label, value)
+    revealed = st.session_state.get(_REVEALED)
+    if revealed and revealed[:2] == (detail.id, field):
+        st.info(tmd(note, value=revealed[2]))
+    elif value and not me.can(Permission.VIEW_FULL_PHONE):
+        key = (
+            f"leads_reveal_{detail.id}" if field == "phone" else f"leads_reveal_{field}_{detail.id}"
+        )
+        if st.button(
+            t(button),
+            key=key,
+            help=t("Shows the full value once; every reveal is written to the audit log."),
+        ):
+            try:
+                # Kept (and shown) only after the session committed the audit entry.
+                with session() as s:
+                    full = reveal_contact(s, me, detail.id, field)
+            except CrmError as error:
+                show_error(error)
+            else:
+                st.session_state[_REVEALED] = (detail.id, field, full)
+                st.rerun()
+
+
+def _facts(detail: LeadDetail, channel_labels: dict[str, str]) -> None:
     left, right = st.columns(2)
     with left:
-        _fact(N_("Phone"), detail.phone)
-        revealed = st.session_state.get("leads_revealed")
-        if revealed and revealed[0] == detail.id:
-            st.info(tmd("Full number: {phone} (this look was logged)", phone=revealed[1]))
-        elif detail.phone and not me.can(Permission.VIEW_FULL_PHONE):
-            if st.button(
-                t("Show number"),
-                key=f"leads_reveal_{detail.id}",
-                help=t("Shows the full number once; every reveal is written to the audit log."),
-            ):
-                try:
-                    # Kept (and shown) only after the session committed the audit entry.
-                    with session() as s:
-                        phone = reveal_phone(s, me, detail.id)
-                except CrmError as error:
-                    show_error(error)
-                else:
-                    st.session_state["leads_revealed"] = (detail.id, phone)
-                    st.rerun()
+        _contact(detail, "phone")
         _fact(N_("External id"), detail.external_id)
-        _fact(N_("Email"), detail.email)
-        _fact(N_("WeChat"), detail.wechat)
+        for field in ("email", "wechat", "qq"):
+            _contact(detail, field)
         _fact(N_("Place"), " ".join(x for x in (detail.region, detail.city) if x))
     with right:
         _fact(N_("Channel"), channel_labels.get(detail.channel, detail.channel))
@@ -230,9 +255,15 @@ def _edit(detail: LeadDetail, channel_codes: list[str], channel_labels: dict[str
                     key=f"leads_edit_campaign_{detail.id}",
                 )
             else:
+                # A masked contact value sent back unchanged keeps the stored one (the core
+                # reads its own mask as no change).
+                masked = name in _CONTACTS and not me.can(Permission.VIEW_FULL_PHONE)
                 values[name] = text_input(
                     t(label_of("lead_card.field", name)),
                     value=current or "",
+                    help=t("Shown masked: leave it as it is to keep the value, or type a new one.")
+                    if masked and current
+                    else None,
                     key=f"leads_edit_{name}_{detail.id}",
                 )
         if st.form_submit_button(t("Save changes")):

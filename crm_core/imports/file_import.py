@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm_core.imports.tabular import guess_mapping
-from crm_core.leads.masking import display_phone
+from crm_core.leads.masking import CONTACT_FIELDS, display_contact, display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.platform import audit
 from crm_core.platform.actor import Actor
@@ -285,13 +285,16 @@ def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str) -> byte
     """The rejected rows as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese):
     the row number, the file's own columns and the reasons in `language`.
 
-    The cell of the `phone` field, where the import has one, shows as `display_phone`
-    shows it to `actor` (masked without view_full_phone), and every cell is neutralised
-    so no cell runs as a formula. Refused for a preview made for another user; the
-    caller checks the permission."""
+    The cells of the contact fields (`phone`, `email`, `wechat`, `qq`), where the import
+    has them, show as `display_contact` shows them to `actor` (masked without
+    view_full_phone), and every cell is neutralised so no cell runs as a formula. Refused
+    for a preview made for another user; the caller checks the permission."""
     check_preview_owner(actor, preview)
-    phone_column = preview.mapping.get("phone")
-    phone_at = preview.columns.index(phone_column) if phone_column in preview.columns else None
+    contact_at = {
+        preview.columns.index(column): name
+        for name in CONTACT_FIELDS
+        if (column := preview.mapping.get(name)) in preview.columns
+    }
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     header = [
@@ -302,9 +305,12 @@ def rejected_rows_csv(actor: Actor, preview: FilePreview, language: str) -> byte
     writer.writerow([neutralise_cell(c) for c in header])
     for row in preview.rejected:
         cells = list(row.cells)
-        if phone_at is not None and cells[phone_at].strip():
-            raw = cells[phone_at].strip()
-            cells[phone_at] = display_phone(actor, normalise_phone(raw) or raw)
+        for at, name in contact_at.items():
+            raw = cells[at].strip()
+            if raw and name == "phone":
+                cells[at] = display_phone(actor, normalise_phone(raw) or raw)
+            elif raw:
+                cells[at] = display_contact(actor, name, raw)
         reasons = "; ".join(
             f"{issue.column}: {translate(issue.key, language, **issue.params)}"
             if issue.column

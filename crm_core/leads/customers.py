@@ -1,4 +1,5 @@
-"""The customer list: server-side search and paging, masked phones, linked-lead counts."""
+"""The customer list: server-side search and paging, masked phones and e-mails, linked-lead
+counts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, false, func, or_
 from sqlmodel import Session, col, select
 
-from crm_core.leads.masking import display_phone
+from crm_core.leads.masking import display_contact, display_phone
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import Customer, Lead
 from crm_core.platform.actor import Actor
@@ -20,7 +21,8 @@ MAX_PAGE_SIZE = 200
 
 @dataclass(frozen=True)
 class CustomerListRow:
-    """One customer as the list shows it; `phone` is already masked for the actor."""
+    """One customer as the list shows it; `phone` and `email` are already masked for the
+    actor."""
 
     id: int
     platform_user_id: str
@@ -75,8 +77,8 @@ def list_customers(
 ) -> CustomerPage:
     """One page (1-based) of customers matching `query`, newest first, with the total.
 
-    A page past the end shows the last page. Phones are shown as `display_phone` shows
-    them to the actor; each row counts its linked leads (not merged away) with one
+    A page past the end shows the last page. Phones and e-mails are shown as
+    `display_contact` shows them to the actor; each row counts its linked leads (not merged away) with one
     grouped query for the whole page.
     """
     actor.require(Permission.MANAGE_CUSTOMERS)
@@ -111,7 +113,7 @@ def list_customers(
             platform_user_id=c.platform_user_id,
             name=c.name,
             phone=display_phone(actor, c.phone),
-            email=c.email,
+            email=display_contact(actor, "email", c.email) or None,
             registered_at=c.registered_at,
             created_at=c.created_at,
             linked_leads=linked.get(c.id, (0, None))[0],

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm_core.leads.intake.inputs import TEXT_FIELDS
-from crm_core.leads.masking import mask_phone
+from crm_core.leads.masking import CONTACT_FIELDS, mask_contact, mask_phone, sees_full_contact
 from crm_core.leads.phones import normalise_phone, phone_suffix
 from crm_core.models import Lead
 from crm_core.org.access import lead_scope
@@ -34,6 +34,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "external_id",
     "email",
     "wechat",
+    "qq",
     "region",
     "city",
     "channel",
@@ -95,18 +96,27 @@ def _check_free(
 
 
 def _changes(
-    session: Session, lead: Lead, changes: Mapping[str, str | None]
+    session: Session, actor: Actor, lead: Lead, changes: Mapping[str, str | None]
 ) -> dict[str, str | None]:
     """The cleaned values of the fields that differ from what the lead holds; a channel or
-    campaign the list knows is taken in the list's spelling (`google` -> `Google`)."""
+    campaign the list knows is taken in the list's spelling (`google` -> `Google`); a
+    contact value sent back as the mask the actor was shown is no change."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(N_("{field} cannot be edited on a lead."), field=unknown[0])
+    masked = not sees_full_contact(actor)
     changed: dict[str, str | None] = {}
     for field in EDITABLE_FIELDS:
         if field not in changes:
             continue
         value = _clean(changes[field])
+        if (
+            masked
+            and field in CONTACT_FIELDS
+            and value is not None
+            and value == mask_contact(field, getattr(lead, field))
+        ):
+            continue
         if field == "phone" and value is not None:
             phone = normalise_phone(value)
             if phone is None:
@@ -179,7 +189,7 @@ def _validate(session: Session, actor: Actor, lead: Lead, changed: dict[str, str
 
 
 def _audit_value(field: str, value: str | None) -> str | None:
-    return (mask_phone(value) or None) if field == "phone" else value
+    return (mask_contact(field, value) or None) if field in CONTACT_FIELDS else value
 
 
 BAD_PHONE = N_("{phone} is not a valid phone number.")
@@ -209,7 +219,7 @@ def update_lead(
             ).first()
             if lead is None:
                 raise NotFound(entity="lead", id=lead_id)
-            changed = _changes(session, lead, changes)
+            changed = _changes(session, actor, lead, changes)
             if not changed:
                 return lead
             _validate(session, actor, lead, changed)

@@ -2,7 +2,8 @@
 
 The set is `lead_search.lead_conditions` - the same leads the search page shows - read in
 keyset-paged chunks through `lead_search.lead_rows`, so a large export costs a few queries
-per 2,000 leads and never one per lead, and phones come out masked exactly as on screen.
+per 2,000 leads and never one per lead, and contact values (phone, e-mail, WeChat id, QQ
+number) come out masked exactly as on screen.
 Every text cell is neutralised against formula injection; the export is audited.
 """
 
@@ -55,6 +56,10 @@ COLUMNS = (
     "created_at",
     "tags",
     "opportunities",
+    # Last, so the columns files had before keep their places.
+    "email",
+    "wechat",
+    "qq",
 )
 
 
@@ -203,6 +208,9 @@ def _cells(
         row.created_at.replace(microsecond=0),
         ", ".join(words["tag"].get(tag, tag) for tag in row.tags),
         _opportunities(row, words["stage"], language),
+        row.email,
+        row.wechat,
+        row.qq,
     ]
     # Control characters go first (XLSX cannot hold them), so that "\x01=cmd" cannot shed
     # its first character after the formula check and start with "=" in the file.

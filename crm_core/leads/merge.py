@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from crm_core.leads.masking import mask_phone
+from crm_core.leads.masking import CONTACT_FIELDS, mask_contact, mask_phone
 from crm_core.leads.phones import phone_suffix
 from crm_core.models import FlowEvent, Lead, LeadFieldValue, LeadTag, Opportunity
 from crm_core.org.access import lead_scope
@@ -48,6 +48,7 @@ from crm_core.platform.permissions import Permission
 FILLED_FIELDS: tuple[str, ...] = (
     "email",
     "wechat",
+    "qq",
     "region",
     "city",
     "campaign",
@@ -205,13 +206,14 @@ def _take_field_values(session: Session, keep: Lead, merge: Lead) -> list[int]:
 
 
 def _fill_fields(keep: Lead, merge: Lead) -> dict[str, Any]:
-    """Give the kept lead the merged lead's value of each field it has empty."""
+    """Give the kept lead the merged lead's value of each field it has empty; return what
+    was filled (contact values masked, for the audit entry)."""
     filled: dict[str, Any] = {}
     for field in FILLED_FIELDS:
         theirs = getattr(merge, field)
         if getattr(keep, field) in (None, "") and theirs not in (None, ""):
             setattr(keep, field, theirs)
-            filled[field] = theirs
+            filled[field] = mask_contact(field, theirs) if field in CONTACT_FIELDS else theirs
     return filled
 
 

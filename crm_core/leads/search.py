@@ -2,7 +2,8 @@
 tagging, so all three always mean the same set of leads.
 
 Every query is server-side and index-backed: a name is a prefix range on `name_key`, a phone
-is an exact match on the unique phone or on its last four digits, the list is ordered on an
+is an exact match on the unique phone or on its last four digits, an e-mail, WeChat id or QQ
+number an exact match on its own index (`search_text`), the list is ordered on an
 index and cut with LIMIT; what a page shows about each lead's opportunities and tags comes in
 one query per page, never one per row. Counts stop at COUNT_CAP so a broad search does not
 count a million rows to print "10,000+".
@@ -10,33 +11,30 @@ count a million rows to print "10,000+".
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, exists, func
 from sqlmodel import Session, col, select
 
 from crm_core.custom_fields.filters import FieldCondition, check_conditions, filter_clause
 from crm_core.leads.custom_filter import CustomPlan, plan_custom
-from crm_core.leads.masking import display_phone
-from crm_core.leads.phones import normalise_phone
+from crm_core.leads.masking import display_contact, display_phone
+from crm_core.leads.search_text import read_search_text, text_condition
 from crm_core.models import BusinessLine, Lead, LeadTag, Opportunity, User
 from crm_core.org.access import lead_scope, lead_scope_parts, opportunity_scope, user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
-from crm_core.platform.search_keys import name_key, prefix_range
+from crm_core.platform.search_keys import prefix_range
 
 COUNT_CAP = 10_000
 BROAD = 2_000
 MAX_PAGE_SIZE = 200
 SORTS = ("newest", "oldest", "name")
-_PHONE_CHARS = re.compile(r"[\s\-()+.]")
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class LeadFilter:
     """What the user searches for; every part is optional and they combine with AND.
 
     `text` is read as: four digits -> the phone's last four; seven or more digits -> the full
-    phone (any common spelling); anything else -> the start of the name, or an external id.
+    phone (any common spelling); anything else -> the start of the name, or an external id;
+    and a whole e-mail, WeChat id or QQ number too (`crm_core.leads.search_text`).
     """
 
     text: str | None = None
@@ -78,7 +77,8 @@ class OpportunitySummary:
 
 @dataclass(frozen=True)
 class LeadRow:
-    """A lead as lists and exports show it: the phone already masked for the reader."""
+    """A lead as lists and exports show it: its contact values (phone, e-mail, WeChat id,
+    QQ number) already masked for the reader ("" for none)."""
 
     id: int
     name: str
@@ -91,6 +91,9 @@ class LeadRow:
     city: str | None
     customer_id: int | None
     created_at: datetime
+    email: str = ""
+    wechat: str = ""
+    qq: str = ""
     tags: tuple[str, ...] = ()
     opportunities: tuple[OpportunitySummary, ...] = ()
 
@@ -106,38 +109,6 @@ class LeadPage:
     @property
     def page_count(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-@dataclass
-class _Text:
-    suffix: str | None = None
-    phone: str | None = None
-    name_prefix: str | None = None
-    external_id: str | None = None
-    impossible: bool = False  # e.g. a number that is no phone: nothing can match
-
-
-def _read_text(text: str) -> _Text:
-    digits = _PHONE_CHARS.sub("", text)
-    if digits.isdigit():
-        # Imported web leads are often named by their number (`Lead Number` 660737): a
-        # number also finds the leads whose name starts with it.
-        name = name_key(text)
-        if len(digits) == 4:
-            return _Text(suffix=digits, name_prefix=name)
-        if len(digits) >= 7:
-            phone = normalise_phone(text)
-            return _Text(phone=phone, external_id=text, name_prefix=name)
-        return _Text(external_id=text, name_prefix=name)
-    # External ids carry digits ("OLD-1024"); a plain name is only a name.
-    has_digit = any(c.isdigit() for c in text)
-    return _Text(name_prefix=name_key(text), external_id=text if has_digit else None)
-
-
-def _name_is(prefix: str | None) -> ColumnElement[bool]:
-    """Leads whose name starts with `prefix` (a range on the name index)."""
-    low, high = prefix_range(prefix or "")
-    return and_(Lead.name_key >= low, Lead.name_key < high)
 
 
 def lead_conditions(
@@ -164,39 +135,14 @@ def lead_conditions(
     `per_lead`: the page walks few leads, so the reach is checked lead by lead."""
     f = lead_filter
     text = (f.text or "").strip()
-    read = _read_text(text) if text else None
+    read = read_search_text(text) if text else None
     # A number, or a name that few leads share, leaves few candidates to check one by one.
     narrow = per_lead or (read is not None and (read.name_prefix is None or not broad))
     conditions: list[ColumnElement[bool]] = [col(Lead.merged_into_id).is_(None)]
     if scoped:
         conditions.append(lead_scope(actor, per_lead=narrow))
     if read is not None:
-        if read.suffix:
-            conditions.append(or_(Lead.phone_suffix == read.suffix, _name_is(read.name_prefix)))
-        elif read.phone:
-            # A number that went into another lead by a merge finds that lead.
-            merged = aliased(Lead)
-            conditions.append(
-                or_(
-                    Lead.phone == read.phone,
-                    Lead.external_id == read.external_id,
-                    Lead.id.in_(
-                        select(merged.merged_into_id).where(
-                            merged.phone == read.phone, col(merged.merged_into_id).is_not(None)
-                        )
-                    ),
-                    _name_is(read.name_prefix),
-                )
-            )
-        elif read.name_prefix:
-            low, high = prefix_range(read.name_prefix)
-            key = Lead.name_key.concat("") if broad and by_date else Lead.name_key
-            name = and_(key >= low, key < high)
-            conditions.append(
-                or_(name, Lead.external_id == read.external_id) if read.external_id else name
-            )
-        else:
-            conditions.append(Lead.external_id == read.external_id)
+        conditions.append(text_condition(read, walk_dates=broad and by_date))
     if f.ids:
         conditions.append(col(Lead.id).in_(sorted(set(f.ids))))
     if f.channel:
@@ -292,7 +238,7 @@ def _broad_name(session: Session, lead_filter: LeadFilter) -> bool:
     """Whether the filter's name prefix is shared by more than BROAD leads (ignoring scope):
     an index-only count that stops at BROAD + 1."""
     text = (lead_filter.text or "").strip()
-    read = _read_text(text) if text else None
+    read = read_search_text(text) if text else None
     if read is None or read.name_prefix is None:
         return False
     low, high = prefix_range(read.name_prefix)
@@ -313,8 +259,8 @@ def search_leads(
     page: int = 1,
     page_size: int = 50,
 ) -> LeadPage:
-    """One page of the leads matching `lead_filter` in the actor's scope, phones masked for
-    the actor, each with its tags and its opportunities that the actor may see."""
+    """One page of the leads matching `lead_filter` in the actor's scope, contact values
+    masked for the actor, each with its tags and its opportunities that the actor may see."""
     actor.require(Permission.VIEW_LEADS)
     if sort not in SORTS:
         raise ValidationError(N_("Unknown sort order {sort}."), sort=sort)
@@ -347,7 +293,7 @@ def search_leads(
 
 
 def lead_rows(session: Session, actor: Actor, leads: list[Lead]) -> list[LeadRow]:
-    """Leads as rows for `actor`: masked phones, tags and visible opportunities, read in one
+    """Leads as rows for `actor`: masked contact values, tags and visible opportunities, read in one
     query each for the whole list."""
     ids = [lead.id for lead in leads]
     tags: dict[int, list[str]] = defaultdict(list)
@@ -388,6 +334,9 @@ def lead_rows(session: Session, actor: Actor, leads: list[Lead]) -> list[LeadRow
             city=lead.city,
             customer_id=lead.customer_id,
             created_at=lead.created_at,
+            email=display_contact(actor, "email", lead.email),
+            wechat=display_contact(actor, "wechat", lead.wechat),
+            qq=display_contact(actor, "qq", lead.qq),
             tags=tuple(tags[lead.id]),
             opportunities=tuple(opportunities[lead.id]),
         )

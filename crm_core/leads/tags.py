@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, cast, delete, exists, insert, lite
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from crm_core.leads.masking import mask_any_phone
+from crm_core.leads.masking import mask_any_phone, mask_email, mask_handle
 from crm_core.leads.search import LeadFilter, lead_conditions
 from crm_core.models import Lead, LeadTag
 from crm_core.org.access import lead_scope
@@ -81,7 +81,8 @@ def stored_tag(session: Session, text: str | None) -> str:
 
 def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
     """`lead_filter` as a JSON-ready dict for the audit log: dates as ISO strings, and a
-    searched phone number masked, because the audit never holds a full number."""
+    searched phone number, e-mail or QQ number masked, because the audit never holds a
+    whole contact value. (A WeChat id reads like a name and is kept as typed.)"""
     record: dict[str, Any] = {}
     for name, value in dataclasses.asdict(lead_filter).items():
         if name == "custom":
@@ -96,6 +97,12 @@ def filter_for_audit(lead_filter: LeadFilter) -> dict[str, Any]:
     # Seven or more digits is what the search reads as a full phone (see lead_search).
     if len(digits) >= 7:
         record["text"] = mask_any_phone(text)
+    elif "@" in text:
+        # What the search reads as a whole e-mail (`search_text`).
+        record["text"] = mask_email(text)
+    elif len(digits) >= 5 and digits == text:
+        # The shortest QQ numbers.
+        record["text"] = mask_handle(text)
     return record
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, func, text
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
@@ -54,6 +54,11 @@ class Lead(SQLModel, table=True):
             postgresql_where=text("merged_into_id IS NOT NULL"),
         ),
         Index("ix_lead_created_by", "created_by_id"),
+        # Search by a whole e-mail (case ignored, as the intake compares them; every
+        # entrance stores it stripped), WeChat id or QQ number finds the lead through these.
+        Index("ix_lead_email_folded", func.lower(text("email"))),
+        Index("ix_lead_wechat", "wechat"),
+        Index("ix_lead_qq", "qq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -73,6 +78,7 @@ class Lead(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=80, unique=True)
     email: str | None = Field(default=None, max_length=200)
     wechat: str | None = Field(default=None, max_length=80)
+    qq: str | None = Field(default=None, max_length=20)
     region: str | None = Field(default=None, max_length=80)
     city: str | None = Field(default=None, max_length=80)
     channel: str = Field(max_length=40)

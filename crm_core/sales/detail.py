@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core.circulation.flow_log import flow_rows
-from crm_core.leads.masking import display_phone
+from crm_core.leads.masking import display_contact, display_phone
 from crm_core.models import (
     BusinessLine,
     FlowEvent,
@@ -70,8 +70,9 @@ class OpportunityDetail:
     lead_name: str
     phone: str
     has_phone: bool
-    wechat: str | None
-    email: str | None
+    wechat: str | None  # the contact values as the actor may see them (masked without
+    email: str | None  # view_full_phone); None: the lead has none
+    qq: str | None
     region: str | None
     city: str | None
     channel: str
@@ -144,8 +145,9 @@ def get_opportunity_detail(
         lead_name=lead.name,
         phone=display_phone(actor, lead.phone),
         has_phone=lead.phone is not None,
-        wechat=lead.wechat,
-        email=lead.email,
+        wechat=display_contact(actor, "wechat", lead.wechat) or None,
+        email=display_contact(actor, "email", lead.email) or None,
+        qq=display_contact(actor, "qq", lead.qq) or None,
         region=lead.region,
         city=lead.city,
         channel=lead.channel,

@@ -3,7 +3,8 @@
 A card is read in one query per kind of thing - the lead (with its creator and customer),
 its tags, its opportunities, their follow-ups, their flow events and the leads merged into
 it - whatever the number of opportunities. Opportunities outside the actor's scope are left
-out, and so are their follow-ups and flow events; the phone is masked for the actor.
+out, and so are their follow-ups and flow events; the contact values (phone, e-mail, WeChat
+id, QQ number) are masked for the actor.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core.circulation.flow_log import flow_rows
-from crm_core.leads.masking import display_phone
+from crm_core.leads.masking import display_contact, display_phone
 from crm_core.models import (
     BusinessLine,
     Customer,
@@ -96,7 +97,8 @@ class FlowView:
 
 @dataclass(frozen=True)
 class LeadDetail:
-    """A lead as its card shows it; `phone` is already in the form the actor may see."""
+    """A lead as its card shows it; `phone`, `email`, `wechat` and `qq` are already in the
+    form the actor may see (None: the lead has none)."""
 
     id: int
     name: str
@@ -105,6 +107,7 @@ class LeadDetail:
     external_id: str | None
     email: str | None
     wechat: str | None
+    qq: str | None
     region: str | None
     city: str | None
     channel: str
@@ -159,8 +162,9 @@ def get_lead_detail(
         phone=display_phone(actor, lead.phone),
         no_phone=lead.no_phone,
         external_id=lead.external_id,
-        email=lead.email,
-        wechat=lead.wechat,
+        email=display_contact(actor, "email", lead.email) or None,
+        wechat=display_contact(actor, "wechat", lead.wechat) or None,
+        qq=display_contact(actor, "qq", lead.qq) or None,
         region=lead.region,
         city=lead.city,
         channel=lead.channel,

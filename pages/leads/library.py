@@ -52,7 +52,7 @@ def _filters(lines, channels, channel_labels, owners, tags, fields) -> None:
     channel_labels = {code: channel_labels[code] for code in every("channel")}
     with st.form("leads_search"):
         text = search_input(
-            t("Name, phone, last 4 digits or external id"),
+            t("Name, phone, last 4 digits, external id, e-mail, WeChat or QQ"),
             placeholder=t("e.g. 王, 13800001111 or 1111"),
             key="leads_q_text",
         )
@@ -141,6 +141,10 @@ def _table(found: LeadPage, channel_labels: dict[str, str]) -> pd.DataFrame:
                 "#": row.id,
                 t("Name"): row.name,
                 t("Phone"): row.phone or t("(no phone)"),
+                # Masked like the phone for readers without view_full_phone (the core's rows).
+                t("Email"): row.email,
+                t("WeChat"): row.wechat,
+                t("QQ"): row.qq,
                 t("Channel"): channel_labels.get(row.channel, row.channel),
                 t("Campaign"): campaign_words.get(row.campaign, row.campaign) or "",
                 t("Opportunities"): "; ".join(

@@ -10,7 +10,7 @@ import streamlit as st
 
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
-from crm_core.leads.masking import reveal_phone
+from crm_core.leads.masking import reveal_contact, reveal_phone
 from crm_core.leads.phones import is_e164, readable_phone
 from crm_core.models import OPEN_STAGES
 from crm_core.platform.errors import CrmError
@@ -38,6 +38,7 @@ from ui.sales import BOARD_PAGE, local, money, option_labels, stage_text
 from ui.text import md
 
 _REVEALED = "opp_revealed"
+_REVEALED_WECHAT = "opp_revealed_wechat"
 
 
 def _opportunity_id() -> int | None:
@@ -60,6 +61,31 @@ def _lookup() -> None:
         st.query_params["id"] = str(int(number))
         st.rerun()
     st.page_link(BOARD_PAGE, label=t("To the opportunity board"), icon=":material/view_kanban:")
+
+
+def _wechat(detail: OpportunityDetail) -> None:
+    """The WeChat id as the reader may see it; a masked one is shown whole by a logged
+    reveal (the rep adds the person on WeChat)."""
+    revealed = st.session_state.get(_REVEALED_WECHAT)
+    shown = revealed[1] if revealed and revealed[0] == detail.lead_id else detail.wechat
+    st.markdown(f"**{t('WeChat')}:** {md(shown) or '-'}")
+    if revealed and revealed[0] == detail.lead_id:
+        st.caption(t("The full value is shown once; this look was logged."))
+    elif detail.wechat and not me.can(Permission.VIEW_FULL_PHONE):
+        if st.button(
+            t("Show WeChat id"),
+            key="opp_reveal_wechat",
+            help=t("Shows the full value once; every reveal is written to the audit log."),
+        ):
+            try:
+                # Kept (and shown) only once the session has committed its audit entry.
+                with session() as s:
+                    wechat = reveal_contact(s, me, detail.lead_id, "wechat")
+            except CrmError as error:
+                show_error(error)
+            else:
+                st.session_state[_REVEALED_WECHAT] = (detail.lead_id, wechat)
+                st.rerun()
 
 
 def _summary(detail: OpportunityDetail) -> None:
@@ -107,7 +133,7 @@ def _summary(detail: OpportunityDetail) -> None:
                 else:
                     st.session_state[_REVEALED] = (detail.lead_id, phone)
                     st.rerun()
-        st.markdown(f"**{t('WeChat')}:** {md(detail.wechat) or '-'}")
+        _wechat(detail)
         place = " / ".join(p for p in (detail.region, detail.city) if p)
         st.markdown(f"**{t('Region / city')}:** {md(place) or '-'}")
     with middle:

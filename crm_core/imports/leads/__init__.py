@@ -11,7 +11,7 @@ The run writes in one transaction, committed at the end, so a failed or cancelle
 leaves nothing behind; it remembers the value mapping for the next file, and its audit entry
 is the run's record (`list_imports`). A row's stage, close and owner go onto its
 opportunity (`crm_core.imports.leads.outcomes`); a row imported before adds nothing
-(`crm_core.imports.leads.repeats`). Phone numbers in every report are masked for readers
+(`crm_core.imports.leads.repeats`). Contact values in every report are masked for readers
 without `view_full_phone`. The functions here are thin wrappers that put the engine's
 preview and run in the words of the lead report; the page and the tests read them.
 """
@@ -49,7 +49,7 @@ from crm_core.imports.leads.spec import (
 )
 from crm_core.imports.value_mapping import ResolvedValue
 from crm_core.leads.intake import OUTCOME_STATUSES
-from crm_core.leads.masking import mask_any_phone
+from crm_core.leads.masking import CONTACT_FIELDS, mask_any_phone, mask_contact, sees_full_contact
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import paused_gc
 from crm_core.platform.cells import neutralise_cell
@@ -223,10 +223,11 @@ def rejected_rows_csv(
     actor: Actor, frame: pd.DataFrame, report: ImportReport, options: ImportOptions, language: str
 ) -> bytes:
     """The bad rows as CSV (UTF-8 with BOM, for Excel): the spreadsheet row, the file's own
-    columns, the column at fault and the reason. Phones are masked as in the report; no cell
-    can run as a formula."""
+    columns, the column at fault and the reason. Contact values (phone, e-mail, WeChat, QQ)
+    are masked as in the report; no cell can run as a formula."""
     actor.require(Permission.IMPORT_LEADS)
-    phone_column = options.mapping.get("phone")
+    contact_of = {options.mapping.get(name): name for name in CONTACT_FIELDS}
+    masked = not sees_full_contact(actor)
     out = io.StringIO()
     writer = csv.writer(out)
     header = [str(c) for c in frame.columns]
@@ -242,8 +243,10 @@ def rejected_rows_csv(
         values = frame.loc[issue.row].tolist()
         cells = []
         for column, value in zip(header, values, strict=True):
-            if column == phone_column and value and not actor.can(Permission.VIEW_FULL_PHONE):
-                value = mask_any_phone(str(value))
+            field = contact_of.get(column)
+            if field is not None and value and masked:
+                text = str(value)
+                value = mask_any_phone(text) if field == "phone" else mask_contact(field, text)
             cells.append(value)
         reason = translate(issue.reason, language, **issue.params)
         writer.writerow(

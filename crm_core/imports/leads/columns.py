@@ -89,6 +89,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "city": ("city", "城市", "市"),
     "email": ("email", "e-mail", "mail", "邮箱", "电子邮件"),
     "wechat": ("wechat", "weixin", "wechat id", "微信", "微信号"),
+    "qq": ("qq", "qq number", "qq no", "qq号", "qq号码", "腾讯qq"),
     "business_line": (
         "business line",
         "project",

@@ -40,6 +40,7 @@ _LEADING_FIELDS = (
     "city",
     "email",
     "wechat",
+    "qq",
 )
 CLOSED_STAGES = ("won", "lost")
 

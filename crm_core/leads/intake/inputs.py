@@ -41,6 +41,7 @@ TEXT_FIELDS = {
     "external_id": 80,
     "email": 200,
     "wechat": 80,
+    "qq": 20,
     "region": 80,
     "city": 80,
     "campaign": 120,
@@ -70,6 +71,7 @@ class LeadInput:
     city: str | None = None
     email: str | None = None
     wechat: str | None = None
+    qq: str | None = None
     business_line_codes: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     tags: list[str] = field(default_factory=list)

@@ -36,6 +36,7 @@ LEAD_COLUMNS = (
     "external_id",
     "email",
     "wechat",
+    "qq",
     "region",
     "city",
     "channel",
