@@ -30,7 +30,11 @@ WORK_CHAT_LABELS: dict[str, dict[str, str]] = {
         "push.max_age_hours": N_("Oldest notice still pushed (hours)"),
         "push.timeout_seconds": N_("Wait for a work-chat robot's answer (seconds)"),
     },
-    "work_chat.kind": {"dingtalk": N_("DingTalk robot"), "wecom": N_("WeCom group robot")},
+    "work_chat.kind": {
+        "dingtalk": N_("DingTalk robot"),
+        "none": N_("No robot"),
+        "wecom": N_("WeCom group robot"),
+    },
     "work_chat.state": {
         "failed": NC_("work_chat.state", "Failed"),
         "queued": NC_("work_chat.state", "Queued"),
