@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_core.models import AuditLog, Notice, WorkChatDelivery, WorkChatRobot
 from crm_core.platform import clock
@@ -17,7 +17,7 @@ from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.notices import send_counts
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import set_setting
-from crm_core.work_chat.delivery import NO_ROBOT, deliver_pushes, queue_pushes, run_push
+from crm_core.work_chat.delivery import NO_ROBOT, TOO_OLD, deliver_pushes, queue_pushes, run_push
 from crm_core.work_chat.kinds import mask_numbers
 from crm_core.work_chat.log import list_deliveries, state_counts
 from crm_core.work_chat.opt_in import my_push_kinds, set_my_push_kinds
@@ -263,6 +263,13 @@ def test_a_robot_down_or_slow_keeps_its_pushes_queued(db, company, robots, troub
     assert len(dingtalk.received) == 1
     waiting = db.exec(select(WorkChatDelivery).where(WorkChatDelivery.state == "queued")).all()
     assert all(r.attempts == 0 and r.last_error for r in waiting)
+    # A push that cannot go out for longer than push.max_age_hours (24) fails as too old;
+    # its notice stays in the app, unread.
+    if trouble == "down":
+        clock.freeze(clock.now() + timedelta(hours=25))
+        assert deliver_pushes(db, SYSTEM).failed == 2
+        assert {r.last_error for r in db.exec(select(WorkChatDelivery)).all()} == {None, TOO_OLD}
+        assert len(db.exec(select(Notice).where(col(Notice.read_at).is_(None))).all()) == 3
 
 
 def test_run_push_is_the_job(db, company, robots):

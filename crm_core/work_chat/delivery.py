@@ -34,6 +34,7 @@ from crm_core.work_chat.setup import adapter_of
 
 QUEUE_BATCH = 5_000
 NO_ROBOT = "no robot for the user's unit"
+TOO_OLD = "waited too long: the notice is older than push.max_age_hours"
 UNREADABLE = "the stored webhook cannot be read with this key: enter it again"
 
 
@@ -215,6 +216,14 @@ def deliver_pushes(session: Session, actor: Actor) -> PushRun:
             ),
             changes,
         )
+    # A push that waited past `push.max_age_hours` (its robot off or down all that time)
+    # would only be stale news: it fails, and the notice is still in the app.
+    oldest = now - timedelta(hours=get_setting(session, "push.max_age_hours"))
+    run.failed += session.exec(
+        update(WorkChatDelivery)
+        .where(WorkChatDelivery.state == "queued", WorkChatDelivery.created_at < oldest)
+        .values(state="failed", last_error=TOO_OLD)
+    ).rowcount
     session.flush()
     run.waiting = session.exec(select(func.count()).where(WorkChatDelivery.state == "queued")).one()
     return run
