@@ -1715,6 +1715,36 @@ REGISTRY: dict[str, Row] = {
     "crm_core.sms.delivery.record_replies": exempt(
         "company_wide", "the provider passes on every reply to the company (a signed callback)"
     ),
+    "crm_core.work_chat.setup.list_robots": exempt(
+        "company_wide", "the org units' work-chat robots, an administrator's setting"
+    ),
+    "crm_core.work_chat.setup.save_robot": exempt(
+        "company_wide", "the org units' work-chat robots, an administrator's setting"
+    ),
+    "crm_core.work_chat.setup.remove_robot": exempt(
+        "company_wide", "the org units' work-chat robots, an administrator's setting"
+    ),
+    "crm_core.work_chat.setup.send_test_push": exempt(
+        "company_wide", "a test message through a unit's robot, an administrator's act"
+    ),
+    "crm_core.work_chat.log.list_deliveries": exempt(
+        "company_wide",
+        "the push log of the company's robots (administrators; users and kinds only)",
+    ),
+    "crm_core.work_chat.log.state_counts": exempt(
+        "company_wide", "the push log of the company's robots (administrators)"
+    ),
+    "crm_core.work_chat.opt_in.my_push_kinds": exempt("own", "the actor's own push choices"),
+    "crm_core.work_chat.opt_in.set_my_push_kinds": exempt("own", "the actor's own push choices"),
+    "crm_core.work_chat.delivery.queue_pushes": exempt(
+        "engine", "queues every opted-in user's new notices (the push job)"
+    ),
+    "crm_core.work_chat.delivery.deliver_pushes": exempt(
+        "engine", "hands every queued push to its robot (the push job)"
+    ),
+    "crm_core.work_chat.delivery.run_push": exempt(
+        "engine", "delivers queued pushes and queues new notices (the push job)"
+    ),
     "crm_core.sms.jobs.run_sms": exempt(
         "engine", "delivers every queued message and queues the due trial reminders (the SMS job)"
     ),

@@ -95,6 +95,7 @@ ALL_PAGES = (
         "pages/admin/audit_log.py",
         "pages/admin/custom_fields.py",
         "pages/admin/call_centre.py",
+        "pages/admin/work_chat.py",
     }
 )
 

@@ -126,13 +126,14 @@ def test_the_worker_runs_each_job_when_its_interval_has_passed(db, company, engi
         "renewals",
         "sms",
         "qa",
+        "push",
     ]
     assert owned(db) == 5
     assert run_due(engine) == []
     clock.advance(timedelta(seconds=61))
-    assert [r.job for r in run_due(engine)] == ["dispatch", "sms"]
+    assert [r.job for r in run_due(engine)] == ["dispatch", "sms", "push"]
     clock.advance(timedelta(minutes=15))
-    assert due_jobs(db, clock.now()) == ["dispatch", "recycle", "sms"]
+    assert due_jobs(db, clock.now()) == ["dispatch", "recycle", "sms", "push"]
 
 
 def test_two_workers_run_each_job_once_per_interval(db, company, engine):
@@ -151,14 +152,15 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
         "renewals",
         "sms",
         "qa",
+        "push",
     ]
     assert run_due(engine) == []  # the other worker, a moment later
     clock.advance(timedelta(seconds=30))
     assert both_workers() == []
     clock.advance(timedelta(seconds=31))
-    assert both_workers() == ["dispatch", "sms"]
+    assert both_workers() == ["dispatch", "push", "sms"]
     clock.advance(timedelta(minutes=15))
-    assert both_workers() == ["dispatch", "recycle", "sms"]
+    assert both_workers() == ["dispatch", "push", "recycle", "sms"]
     assert run_due(engine) == []
     db.expire_all()
     recorded = db.exec(select(JobRun.job, JobRun.status)).all()
@@ -169,6 +171,7 @@ def test_two_workers_run_each_job_once_per_interval(db, company, engine):
         ("renewals", "done"): 1,
         ("sms", "done"): 3,
         ("qa", "done"): 1,
+        ("push", "done"): 3,
     }
 
 

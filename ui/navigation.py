@@ -235,6 +235,13 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.MANAGE_SETTINGS,
     ),
     PageSpec(
+        "pages/admin/work_chat.py",
+        N_("Work-chat notices"),
+        ":material/forum:",
+        N_("Administration"),
+        Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
         "pages/admin/custom_fields.py",
         N_("Custom fields"),
         ":material/dynamic_form:",

@@ -46,6 +46,7 @@ from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 from crm_core.qa.schedule import run_weekly_plans
 from crm_core.sms.jobs import run_sms
+from crm_core.work_chat.delivery import run_push
 
 # A job: a function of (session, actor) that returns its result, or a chunked entry point
 # (a generator: the run commits at each yield, see `chunks`).
@@ -56,6 +57,7 @@ JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "renewals": lambda session, actor: open_due_renewals(session, actor),
     "sms": lambda session, actor: run_sms(session, actor),
     "qa": lambda session, actor: run_weekly_plans(session, actor),
+    "push": lambda session, actor: run_push(session, actor),
 }
 INTERVAL_SETTINGS = {
     "dispatch": ("worker.dispatch_seconds", 1),
@@ -64,6 +66,7 @@ INTERVAL_SETTINGS = {
     "renewals": ("worker.renewal_minutes", 60),
     "sms": ("worker.sms_seconds", 1),
     "qa": ("worker.qa_minutes", 60),
+    "push": ("worker.push_seconds", 1),
 }
 # On SQLite, a pause after each chunk's commit: a writer waiting for the database's write
 # lock polls for it every 100 ms at worst, and must find it free at least once between two

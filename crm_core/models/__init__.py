@@ -62,8 +62,20 @@ from crm_core.models.sms import (
 )
 from crm_core.models.targets import TARGET_METRICS, SalesTarget, SalesTargetChange
 from crm_core.models.user import USER_STATUSES, LoginEvent, Role, SetupToken, User, UserRole
+from crm_core.models.work_chat import (
+    PUSH_STATES,
+    ROBOT_KINDS,
+    WorkChatDelivery,
+    WorkChatOptIn,
+    WorkChatRobot,
+)
 
 __all__ = [
+    "PUSH_STATES",
+    "ROBOT_KINDS",
+    "WorkChatDelivery",
+    "WorkChatOptIn",
+    "WorkChatRobot",
     "REVIEW_REASONS",
     "REVIEW_STATUSES",
     "QaChecklist",

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from crm_core.models.base import created_at_field, datetime_field, json_dict_field
 
 RULE_KINDS = ("dispatch", "recycle", "claim", "departure", "renewal")
-JOB_NAMES = ("dispatch", "recycle", "warnings", "renewals", "sms", "qa")
+JOB_NAMES = ("dispatch", "recycle", "warnings", "renewals", "sms", "qa", "push")
 
 
 class RuleVersion(SQLModel, table=True):

@@ -98,6 +98,15 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         # The QA job draws each plan once a week; it only looks this often for a newly
         # ended week (or a plan just added or resumed).
         SettingDefinition("worker.qa_minutes", int, 60, 1, 24 * 60),
+        SettingDefinition("worker.push_seconds", int, 60, 10, 3600),
+        # Work-chat pushes (docs/work_chat.md): messages per robot per minute (WeCom's group
+        # robots take 20), attempts before a refused push fails, the first wait before a
+        # retry (doubled each time), and how old a notice may be and still be pushed.
+        SettingDefinition("push.per_minute", int, 20, 1, 1000),
+        SettingDefinition("push.max_attempts", int, 5, 1, 20),
+        SettingDefinition("push.retry_minutes", int, 5, 1, 24 * 60),
+        SettingDefinition("push.max_age_hours", int, 24, 1, 7 * 24),
+        SettingDefinition("push.timeout_seconds", float, 5.0, 1, 30),
         # SMS (edited on the SMS page): what a segment costs, how fast the provider is fed,
         # how many messages one lead gets a day, the largest send, the company's signature
         # (China's carriers want 【Name】), and the trial reminder (hour, template; 0 = off).

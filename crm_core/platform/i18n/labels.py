@@ -1160,3 +1160,8 @@ _TARGET_LABELS: dict[str, dict[str, str]] = {
 }
 for _family, _labels in _TARGET_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+from crm_core.platform.i18n.work_chat_labels import WORK_CHAT_LABELS  # noqa: E402
+
+for _family, _labels in WORK_CHAT_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
