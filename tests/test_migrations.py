@@ -305,7 +305,7 @@ def test_0024_keeps_every_history_import_run_and_batch_id(scratch_connection):
         )
     )
     # Audit entries before the runs', so a run's entry id differs from its own id.
-    for n in range(3):
+    for _n in range(3):
         conn.execute(
             text(
                 "INSERT INTO audit_log (at, action, target_type, after)"
