@@ -53,6 +53,7 @@ from crm_core.circulation import (
     opportunities,
     override,
     pool,
+    pools,
     recycle,
     renewals,
     rules,
@@ -1110,8 +1111,19 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),
-    "crm_core.circulation.override.return_to_pool": one(
-        R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")]))
+    "crm_core.circulation.override.return_to_pool": cases(
+        shanghai=R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")])),
+        to_shanghai_pool=U(
+            lambda c: override.return_to_pool(
+                c.session, c.actor, [c.id("bj_owned")], c.unit("team_c")
+            )
+        ),
+    ),
+    "crm_core.circulation.pools.pool_choices": one(
+        H(lambda c: pools.pool_choices(c.session, c.actor))
+    ),
+    "crm_core.circulation.pools.check_pool": one(
+        U(lambda c: pools.check_pool(c.session, c.actor, c.unit("team_c")))
     ),
     "crm_core.circulation.override.set_locked": one(
         R(lambda c: override.set_locked(c.session, c.actor, [c.id("sh_owned")], True))

@@ -1,0 +1,51 @@
+"""The pools of item 8 through the real app (AppTest), in both languages: a manager returns
+picked opportunities to another team's pool from the desk, and a pool outside the scope is
+not offered."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from crm_core.models import FlowEvent, Opportunity, User
+from crm_core.platform.i18n import translate
+from tests.apptest import signed_in
+from tests.factories import add_owned_opportunity
+
+DESK = "pages/circulation/desk.py"
+
+
+def speaks(db, username: str, lang: str) -> None:
+    user = db.exec(select(User).where(User.username == username)).one()
+    user.language = lang
+    db.add(user)
+    db.commit()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_manager_returns_to_another_team_pool_from_the_desk(app_env, db, lang):
+    opp = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    speaks(db, "bj_manager", lang)
+    at = signed_in("bj_manager")
+    ok(at.switch_page(DESK).run())
+    pool = at.selectbox(key="desk_pool")
+    team_b = app_env.units["team_b"].id
+    labels = list(pool.options)  # AppTest shows the labels
+    assert labels == [translate("Their own unit", lang), "Beijing", "Team A", "Team B"]
+    assert translate("The whole company", lang) not in labels  # Beijing's scope only
+    assert not any("Team C" in label for label in labels)
+    at.session_state["desk_pick"] = [opp.id]
+    ok(at.run())
+    ok(at.selectbox(key="desk_pool").set_value(team_b).run())
+    ok(at.button(key="desk_return").click().run())
+    db.expire_all()
+    moved = db.get(Opportunity, opp.id)
+    assert (moved.pool_state, moved.org_unit_id) == ("public", team_b)
+    event = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == opp.id)).one()
+    assert event.reason == "return"
