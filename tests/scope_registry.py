@@ -68,6 +68,7 @@ from crm_core.imports import leads as lead_import
 from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.history import HISTORY, HistoryOptions
 from crm_core.imports.history import report as history_report
+from crm_core.imports.leads import landing as lead_landing
 from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
@@ -1121,6 +1122,18 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.circulation.pools.pool_choices": one(
         H(lambda c: pools.pool_choices(c.session, c.actor))
+    ),
+    "crm_core.imports.leads.landing.chosen_pool": one(
+        U(
+            lambda c: lead_landing.chosen_pool(
+                c.session, c.actor, lead_landing.LeadSettings(pool=c.unit("team_c"))
+            )
+        )
+    ),
+    "crm_core.imports.leads.landing.land_in_pool": exempt(
+        "internal",
+        "a step of the lead import's write: moves the opportunities that write just opened,"
+        " into a pool chosen_pool checked within the write",
     ),
     "crm_core.circulation.pools.check_pool": one(
         U(lambda c: pools.check_pool(c.session, c.actor, c.unit("team_c")))

@@ -49,3 +49,28 @@ def test_a_manager_returns_to_another_team_pool_from_the_desk(app_env, db, lang)
     assert (moved.pool_state, moved.org_unit_id) == ("public", team_b)
     event = db.exec(select(FlowEvent).where(FlowEvent.opportunity_id == opp.id)).one()
     assert event.reason == "return"
+
+
+LEAD_IMPORT = "pages/leads/lead_import.py"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_lead_import_lands_its_new_opportunities_in_a_chosen_pool(app_env, db, lang):
+    from tests.test_lead_import import csv_bytes
+
+    speaks(db, "bj_manager", lang)
+    at = signed_in("bj_manager")
+    ok(at.switch_page(LEAD_IMPORT).run())
+    header = ["Name", "Mobile", "Source", "Business line"]
+    rows = [["王芳", "13800001111", "sem", "kaoyan"], ["李雷", "13800002222", "sem", "kaoyan"]]
+    at.file_uploader[0].upload("leads.csv", csv_bytes(rows, header), "text/csv")
+    ok(at.run())
+    pool = at.selectbox(key="lead_import_pool")
+    assert pool.options[0] == translate("Dispatch, as the rules say", lang)
+    assert not any("Team C" in label for label in pool.options)
+    team_b = app_env.units["team_b"].id
+    ok(pool.set_value(team_b).run())
+    ok(at.button(key="lead_import_import").click().run())
+    db.expire_all()
+    states = db.exec(select(Opportunity.pool_state, Opportunity.org_unit_id)).all()
+    assert sorted(states) == [("public", team_b), ("public", team_b)]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.circulation.pools import COMPANY_POOL, pool_choices
 from crm_core.imports.engine import ImportRun, Preview
 from crm_core.imports.leads import LEADS, list_imports
+from crm_core.imports.leads.landing import LeadSettings
 from crm_core.imports.leads.spec import STORED
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
@@ -59,6 +61,29 @@ def _result(run: ImportRun) -> None:
     show_run(run, line_names)
 
 
+def _settings() -> LeadSettings:
+    """Where the new opportunities go: dispatch as always, or a pool the importer may
+    choose (`crm_core.circulation.pools`)."""
+    with session() as s:
+        pools = {c.unit_id: c.label for c in pool_choices(s, me)}
+    pool = st.selectbox(
+        t("New opportunities go to"),
+        [None, *pools],
+        key=f"{KEY}_pool",
+        format_func=lambda u: (
+            t("Dispatch, as the rules say")
+            if u is None
+            else t("The pool of the whole company")
+            if u == COMPANY_POOL
+            else t("The pool of {unit}", unit=pools[u])
+        ),
+        help=t(
+            "In a pool, reps claim them instead of dispatch handing them out. Rows that name an owner or close stay as they say."
+        ),
+    )
+    return LeadSettings(pool=pool)
+
+
 run_pending(LEADS, me, KEY)
 import_page(
     LEADS,
@@ -77,4 +102,5 @@ import_page(
     keep_preview=True,
     runs=lambda s: list_imports(s, me),
     button=_button,
+    settings=_settings,
 )

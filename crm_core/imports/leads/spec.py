@@ -18,6 +18,12 @@ from crm_core.imports.engine import Findings, ImportOptions, ImportSpec, Preview
 from crm_core.imports.file_import import FieldIssue
 from crm_core.imports.leads.columns import CONTACT_FIELDS, IMPORT_KIND, LEAD_FIELDS, SHARED_COLUMNS
 from crm_core.imports.leads.custom import ENTITIES, check_visible, refuse_missing_required
+from crm_core.imports.leads.landing import (
+    chosen_pool,
+    land_in_pool,
+    reject_other_lines,
+    settings_of,
+)
 from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, LeadRow, field_of, read_leads
@@ -104,6 +110,7 @@ def check_file(session: Session, actor: Actor, frame: pd.DataFrame, options: Imp
     if found:
         raise ValidationError(found[0])
     check_visible(session, actor, mapping)
+    chosen_pool(session, actor, settings_of(options))
     unknown = [c for c in mapping.values() if c and c not in frame.columns]
     if unknown:
         raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
@@ -169,6 +176,7 @@ def check_leads(
     """A dry run of the intake over the good rows at once: each row's category (or its
     rejection), rows imported before, and the intake's findings (`found.details["intake"]`)."""
     refuse_missing_required(session, actor, rows, found)
+    reject_other_lines(session, chosen_pool(session, actor, settings_of(found)), rows, found)
     rows = [row for row in rows if not found.is_bad(row.row)]
     repeats = already_imported(
         session, [r.input for r in rows], range(len(rows)), [r.outcome for r in rows]
@@ -225,6 +233,11 @@ def write_leads(
         if outcome.status == CREATED:
             new_leads.add(outcome.lead_id)
     record_wins(session, actor, rows, result)
+    details: dict = {"total_rows": preview.total_rows}
+    pool = chosen_pool(session, actor, settings_of(preview))
+    if pool is not None:
+        details["pool"] = pool.label or "company"
+        details["pooled"] = land_in_pool(session, actor, pool, sorted(opened))
     counts = dict.fromkeys(CATEGORIES, 0)
     for category in seen.categories.values():
         counts[category] += 1
@@ -233,7 +246,7 @@ def write_leads(
     counts["rejected"] = len(preview.rejected) + len(found.rejected)
     return WriteOutcome(
         counts,
-        {"total_rows": preview.total_rows},
+        details,
         failed=failed,
         result=seen,
         entity_targets={"lead": leads, "opportunity": opportunities},
