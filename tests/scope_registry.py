@@ -1227,6 +1227,7 @@ REGISTRY: dict[str, Row] = {
     # recycling and renewals
     "crm_core.circulation.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.warn_recycles": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle_teams.warn_team_managers": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.sweep_idle_opportunities": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.warn_in_chunks": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.recycle_due": one(

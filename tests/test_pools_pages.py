@@ -74,3 +74,35 @@ def test_a_lead_import_lands_its_new_opportunities_in_a_chosen_pool(app_env, db,
     db.expire_all()
     states = db.exec(select(Opportunity.pool_state, Opportunity.org_unit_id)).all()
     assert sorted(states) == [("public", team_b), ("public", team_b)]
+
+
+RULES = "pages/circulation/rules.py"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_recycle_dry_run_shows_the_per_team_counts_against_the_threshold(app_env, db, lang):
+    from datetime import timedelta
+
+    from crm_core.platform import clock
+    from crm_core.platform.settings import set_setting
+    from tests.factories import SYSTEM
+
+    set_setting(db, SYSTEM, "recycle.warn_over", 1)
+    for tail in (1, 2):
+        add_owned_opportunity(db, app_env, "rep_a1", tail)
+    add_owned_opportunity(db, app_env, "rep_b1", 3)
+    db.commit()
+    speaks(db, "bj_manager", lang)
+    clock.freeze(clock.now() + timedelta(days=10))
+    try:
+        at = signed_in("bj_manager")
+        ok(at.switch_page(RULES).run())
+        gen = at.session_state["rules_recycle_gen"]
+        at.text_input(key=f"rules_recycle_name_{gen}").input("Idle")
+        at.number_input(key=f"rules_recycle_after_{gen}").set_value(3)
+        ok(at.button(key="rules_recycle_dry").click().run())
+    finally:
+        clock.reset()
+    teams = next(d.value for d in at.dataframe if translate("Team", lang) in d.value.columns)
+    assert list(teams[translate("Team", lang)]) == ["Team A", "Team B"]
+    assert list(teams[translate("Over the threshold", lang)]) == [translate("Yes", lang), ""]
