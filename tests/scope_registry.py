@@ -261,6 +261,21 @@ def _sh_phone(ctx: Ctx, what: str = "sh_owned") -> str:
     return ctx.world.company_phones[what]
 
 
+def _sh_update_frame(ctx: Ctx):
+    """A lead file renaming Shanghai's lead, for "add new and update existing"."""
+    header = ["Name", "Phone", "Channel", "Business line", "City"]
+    return _csv(header, ["Renamed", _sh_phone(ctx), "sem", "kaoyan", "Hangzhou"])
+
+
+def _lead_update(ctx: Ctx, run: bool):
+    frame = _sh_update_frame(ctx)
+    options = lead_import.ImportOptions(
+        mapping=lead_import.guess_columns(frame.columns), update_existing=True
+    )
+    call = lead_import.run_import if run else lead_import.preview_import
+    return call(ctx.session, ctx.actor, frame, options)
+
+
 def _without_ids(*names: str) -> Callable[[Any], Any]:
     """Drop the named keys (at any depth) from a plain outcome."""
 
@@ -769,6 +784,13 @@ REGISTRY: dict[str, Row] = {
     # The lead import is a spec of the engine (LEADS): its cells are judged by the lead
     # intake, company-wide by identity (a phone is one person whoever holds them).
     "crm_core.imports.leads.preview_import": exempt("company_wide", IDENTITY),
+    # "Add new and update existing": a row naming a lead outside the scope is a bad row.
+    "crm_core.imports.leads.updates.match_existing": one(
+        U(lambda c: _lead_update(c, False), echoes=lambda c: [_sh_phone(c)])
+    ),
+    "crm_core.imports.leads.updates.write_updates": one(
+        U(lambda c: _lead_update(c, True), echoes=lambda c: [_sh_phone(c)])
+    ),
     "crm_core.imports.leads.run_import": exempt("company_wide", IDENTITY),
     "crm_core.imports.leads.value_columns": exempt(
         "no_rows", "a lead file's distinct option values and the options they map onto"

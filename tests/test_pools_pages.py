@@ -106,3 +106,31 @@ def test_the_recycle_dry_run_shows_the_per_team_counts_against_the_threshold(app
     teams = next(d.value for d in at.dataframe if translate("Team", lang) in d.value.columns)
     assert list(teams[translate("Team", lang)]) == ["Team A", "Team B"]
     assert list(teams[translate("Over the threshold", lang)]) == [translate("Yes", lang), ""]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_lead_import_updates_stored_leads_listing_each_change(app_env, db, lang):
+    from crm_core.models import Lead
+    from tests.test_lead_import import csv_bytes
+
+    opp = add_owned_opportunity(db, app_env, "rep_a1", 1)
+    db.commit()
+    speaks(db, "bj_manager", lang)
+    at = signed_in("bj_manager")
+    ok(at.switch_page(LEAD_IMPORT).run())
+    header = ["Name", "Mobile", "Source", "Business line", "City"]
+    rows = [["Lead One", "13800000001", "sem", "kaoyan", "北京"]]
+    at.file_uploader[0].upload("leads.csv", csv_bytes(rows, header), "text/csv")
+    ok(at.run())
+    ok(at.selectbox(key="lead_import_update").set_value(True).run())
+    changes = next(
+        d.value for d in at.dataframe if translate("After the import", lang) in d.value.columns
+    )
+    assert list(changes[translate("After the import", lang)]) == ["Lead One", "北京"]
+    assert list(changes[translate("Now", lang)]) == ["Lead 1", ""]
+    go = at.button(key="lead_import_import")
+    assert not go.disabled
+    ok(go.click().run())
+    db.expire_all()
+    lead = db.get(Lead, opp.lead_id)
+    assert (lead.name, lead.city) == ("Lead One", "北京")

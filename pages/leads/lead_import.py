@@ -17,6 +17,7 @@ from crm_core.imports.engine import ImportRun, Preview
 from crm_core.imports.leads import LEADS, list_imports
 from crm_core.imports.leads.landing import LeadSettings
 from crm_core.imports.leads.spec import STORED
+from crm_core.imports.leads.updates import UPDATED
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
@@ -48,12 +49,12 @@ def _extra(plan: Preview) -> None:
 def _ready(plan: Preview) -> bool:
     # Collisions alone are worth a run too: each logs the new inquiry on the owner's
     # opportunity.
-    to_store = len(plan.rows_in(*STORED))
+    to_store = len(plan.rows_in(*STORED, UPDATED))
     return bool(to_store) and not (_mode() == "all_or_nothing" and plan.rejected)
 
 
 def _button(plan: Preview) -> str:
-    to_store = len(plan.rows_in(*STORED))
+    to_store = len(plan.rows_in(*STORED, UPDATED))
     return nt("Import ({n} row)", "Import ({n} rows)", to_store)
 
 
@@ -81,7 +82,20 @@ def _settings() -> LeadSettings:
             "In a pool, reps claim them instead of dispatch handing them out. Rows that name an owner or close stay as they say."
         ),
     )
-    return LeadSettings(pool=pool)
+    existing = st.selectbox(
+        t("Rows of leads already stored"),
+        [False, True],
+        format_func=lambda update: (
+            t("Update their fields (add new and update existing)")
+            if update
+            else t("Only add (the owner sees the new inquiry)")
+        ),
+        key=f"{KEY}_update",
+        help=t(
+            "Matched by external id, else by phone. Blank cells never erase a value; the preview lists every field that would change."
+        ),
+    )
+    return LeadSettings(pool=pool, update_existing=existing)
 
 
 run_pending(LEADS, me, KEY)

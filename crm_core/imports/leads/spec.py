@@ -27,6 +27,7 @@ from crm_core.imports.leads.landing import (
 from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, LeadRow, field_of, read_leads
+from crm_core.imports.leads.updates import UNCHANGED, UPDATED, match_existing, write_updates
 from crm_core.leads.intake import (
     ADDED_LINE,
     COLLISION,
@@ -44,7 +45,7 @@ from crm_core.platform.permissions import Permission
 
 MAX_ROWS = 200_000
 ALREADY_IMPORTED = "already_imported"  # a category: rows a run of this file stored before
-CATEGORIES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, ALREADY_IMPORTED)
+CATEGORIES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, ALREADY_IMPORTED, UPDATED, UNCHANGED)
 STORED = (CREATED, ADDED_LINE, COLLISION, DUPLICATE)  # what the intake is handed on a run
 _SHARED = {tuple(sorted(pair)) for pair in SHARED_COLUMNS}
 
@@ -178,6 +179,11 @@ def check_leads(
     refuse_missing_required(session, actor, rows, found)
     reject_other_lines(session, chosen_pool(session, actor, settings_of(found)), rows, found)
     rows = [row for row in rows if not found.is_bad(row.row)]
+    matched: list[LeadRow] = []
+    if settings_of(found).update_existing:
+        rest = match_existing(session, actor, rows, found)
+        matched = [row for row in rows if row.category in (UPDATED, UNCHANGED)]
+        rows = rest
     repeats = already_imported(
         session, [r.input for r in rows], range(len(rows)), [r.outcome for r in rows]
     )
@@ -196,7 +202,7 @@ def check_leads(
     for row in handed:
         row.category = seen.categories.get(row.row, "")
     found.details["intake"] = seen
-    return [row for row in rows if row.category]
+    return sorted([row for row in rows if row.category] + matched, key=lambda row: row.row)
 
 
 def write_leads(
@@ -242,6 +248,13 @@ def write_leads(
     for category in seen.categories.values():
         counts[category] += 1
     counts[ALREADY_IMPORTED] = len(preview.rows_in(ALREADY_IMPORTED))
+    counts[UNCHANGED] = len(preview.rows_in(UNCHANGED))
+    if settings_of(preview).update_existing:
+        to_update = preview.rows_in(UPDATED)
+        details["updated_leads"], redone = write_updates(session, actor, to_update)
+        for number, issues in redone.rejected.items():
+            found.rejected.setdefault(number, []).extend(issues)
+        counts[UPDATED] = len(to_update) - len(redone.rejected)
     failed = tuple(issue for issues in found.rejected.values() for issue in issues)
     counts["rejected"] = len(preview.rejected) + len(found.rejected)
     return WriteOutcome(

@@ -313,6 +313,8 @@ LABELS: dict[str, dict[str, str]] = {
         "created": N_("New leads"),
         "duplicate": N_("Repeated in file"),
         "rejected": N_("Bad rows"),
+        "unchanged": N_("Known, nothing new"),
+        "updated": N_("Leads updated"),
     },
     "lead_import.field": {
         "business_line": N_("Business line"),
