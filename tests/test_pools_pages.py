@@ -134,3 +134,48 @@ def test_a_lead_import_updates_stored_leads_listing_each_change(app_env, db, lan
     db.expire_all()
     lead = db.get(Lead, opp.lead_id)
     assert (lead.name, lead.city) == ("Lead One", "北京")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_manager_reads_the_big_recycle_notice_on_home(app_env, db, lang):
+    from datetime import timedelta
+
+    from crm_core.circulation.recycle_teams import warn_team_managers
+    from crm_core.circulation.rules import RuleDraft, save_rule
+    from crm_core.platform import clock
+    from crm_core.platform.settings import set_setting
+    from tests.factories import SYSTEM
+
+    set_setting(db, SYSTEM, "recycle.warn_over", 1)
+    save_rule(
+        db,
+        SYSTEM,
+        "recycle",
+        RuleDraft(
+            name="Idle",
+            priority=10,
+            org_unit_id=app_env.units["hq"].id,
+            conditions={"trigger": "no_follow_up", "after": 3},
+            action={},
+        ),
+    )
+    for tail in (1, 2):
+        add_owned_opportunity(db, app_env, "rep_a1", tail)
+    db.commit()
+    clock.freeze(clock.now() + timedelta(days=2, hours=12))
+    try:
+        assert warn_team_managers(db, SYSTEM) == 2  # Team A's lead and Beijing's manager
+        db.commit()
+    finally:
+        clock.reset()
+    speaks(db, "lead_a", lang)
+    at = signed_in("lead_a")
+    ok(at.switch_page("pages/workspace/home.py").run())
+    wanted = translate(
+        "Recycling will take back {count} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up.",
+        lang,
+        count=2,
+        unit="Team A",
+        limit=1,
+    )
+    assert any(wanted in i.value for i in at.info), [i.value for i in at.info]
