@@ -134,3 +134,29 @@ def test_add_only_stays_the_default(db, company):
     lead = db.get(Lead, company.ours)
     db.refresh(lead)
     assert (lead.name, lead.city) == ("Lead 1", None)
+
+
+def test_a_file_named_by_its_lead_number_does_not_rename_the_lead(db, company):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Lead Number", "渠道", "业务线", "城市"])
+    writer.writerow(["CRM-1", "搜索广告", "kaoyan", "天津"])
+    frame = read_table(out.getvalue().encode(), "leads.csv")
+    mapping = guess_columns(frame.columns)
+    assert mapping["name"] == mapping["external_id"] == "Lead Number"
+    report = run_import(db, company.actor(db, "admin"), frame, options(frame, update_existing=True))
+    [update] = report.updates
+    assert update.changes == (FieldChange("city", None, "天津"),)
+    lead = db.get(Lead, company.ours)
+    db.refresh(lead)
+    assert (lead.name, lead.city) == ("Lead 1", "天津")
+
+
+def test_an_unknown_external_id_falls_back_to_the_phone(db, company):
+    frame = frame_of([["Lead 1", "13800000001", "NEW-9", "搜索广告", "kaoyan", "南京", ""]])
+    report = preview_import(
+        db, company.actor(db, "admin"), frame, options(frame, update_existing=True)
+    )
+    [update] = report.updates
+    assert update.lead_id == company.ours
+    assert update.changes == (FieldChange("city", None, "南京"),)

@@ -251,7 +251,7 @@ def write_leads(
     counts[UNCHANGED] = len(preview.rows_in(UNCHANGED))
     if settings_of(preview).update_existing:
         to_update = preview.rows_in(UPDATED)
-        details["updated_leads"], redone = write_updates(session, actor, to_update)
+        details["updated_leads"], redone = write_updates(session, actor, to_update, preview.mapping)
         for number, issues in redone.rejected.items():
             found.rejected.setdefault(number, []).extend(issues)
         counts[UPDATED] = len(to_update) - len(redone.rejected)

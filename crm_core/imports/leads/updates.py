@@ -1,7 +1,8 @@
 """A lead file that updates the stored leads it names ("add new and update existing",
-`LeadSettings.update_existing`): a row whose external id, else whose phone (E.164), is a
-stored lead's is not handed to the intake; it updates that lead's fields where its cells
-say something else, and every such change is listed in the preview (old -> new).
+`LeadSettings.update_existing`): a row whose external id (when that names no stored
+lead, whose phone in E.164) is a stored lead's is not handed to the intake; it updates
+that lead's fields where its cells say something else, and every such change is listed
+in the preview (old -> new).
 
 - Only text fields of the lead are updated (`UPDATABLE`): name, e-mail, WeChat, region,
   city, campaign, landing page, keyword. The phone and external id are how the row found
@@ -16,7 +17,7 @@ say something else, and every such change is listed in the preview (old -> new).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
@@ -60,13 +61,16 @@ class LeadUpdate:
     changes: tuple[FieldChange, ...]
 
 
-def _key(row) -> tuple[str, str] | None:
-    """How the row names a lead: ("external_id", id) or ("phone", E.164)."""
+def _keys(row) -> list[tuple[str, str]]:
+    """How the row may name a lead, in order: ("external_id", id), ("phone", E.164)."""
+    keys = []
     external = (row.input.external_id or "").strip()
     if external:
-        return ("external_id", external)
+        keys.append(("external_id", external))
     phone = normalise_phone(str(row.input.phone)) if row.input.phone else None
-    return ("phone", phone) if phone else None
+    if phone:
+        keys.append(("phone", phone))
+    return keys
 
 
 def _stored(session: Session, column, keys: set[str]) -> dict[str, Lead]:
@@ -90,10 +94,10 @@ def _reached(session: Session, actor: Actor, lead_ids: Sequence[int]) -> set[int
     return reached
 
 
-def changes_of(row, lead: Lead) -> list[FieldChange]:
-    """The fields whose non-blank cell differs from what the lead holds."""
+def changes_of(row, lead: Lead, fields: Sequence[str] = UPDATABLE) -> list[FieldChange]:
+    """The `fields` whose non-blank cell differs from what the lead holds."""
     found = []
-    for field in UPDATABLE:
+    for field in fields:
         value = getattr(row.input, field, None)
         text = " ".join(str(value).split()) if value is not None else ""
         if text and text != (getattr(lead, field) or ""):
@@ -105,26 +109,34 @@ def match_existing(session: Session, actor: Actor, rows: list, found: Findings) 
     """Sort out the rows that name stored leads: each becomes `UPDATED` or `UNCHANGED`
     (its `LeadUpdate` in `found.details["updates"]`) or a bad row; returns the other rows,
     for the intake."""
-    keyed = {id(row): key for row in rows if (key := _key(row)) is not None}
+    keyed = {id(row): _keys(row) for row in rows}
+    wanted = [key for keys in keyed.values() for key in keys]
     leads = {
-        ("external_id", k): lead
-        for k, lead in _stored(
-            session,
-            Lead.external_id,
-            {k for kind, k in keyed.values() if kind == "external_id"},
-        ).items()
+        (kind, k): lead
+        for kind, column in (("external_id", Lead.external_id), ("phone", Lead.phone))
+        for k, lead in _stored(session, column, {k for c, k in wanted if c == kind}).items()
     }
-    leads.update(
-        {
-            ("phone", k): lead
-            for k, lead in _stored(
-                session, Lead.phone, {k for kind, k in keyed.values() if kind == "phone"}
-            ).items()
-        }
-    )
-    matched = {id(row): leads[keyed[id(row)]] for row in rows if keyed.get(id(row)) in leads}
+    # The first key that names a stored lead: the external id, else the phone.
+    named: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        key = next((key for key in keyed[id(row)] if key in leads), None)
+        if key is not None:
+            named[id(row)] = key
+    matched = {row_id: leads[key] for row_id, key in named.items()}
     reached = _reached(session, actor, sorted({lead.id for lead in matched.values()}))
     updates: dict[int, LeadUpdate] = dict(found.details.get("updates") or {})
+    mapping = found.mapping or {}
+    # A file without a name column is named by its lead number (`guess_columns`): that
+    # "name" must not rename the stored lead.
+    fields = [
+        f
+        for f in UPDATABLE
+        if not (
+            f == "name"
+            and mapping.get("name")
+            and mapping.get("name") == mapping.get("external_id")
+        )
+    ]
     first_row: dict[int, int] = {}
     rest = []
     for row in rows:
@@ -132,14 +144,14 @@ def match_existing(session: Session, actor: Actor, rows: list, found: Findings) 
         if lead is None:
             rest.append(row)
             continue
-        field = keyed[id(row)][0]
+        field = named[id(row)][0]
         if lead.id not in reached:
             found.reject(row.row, field, OUTSIDE_SCOPE)
             continue
         if lead.id in first_row:
             found.reject(row.row, field, SAME_LEAD, first=first_row[lead.id])
             continue
-        changes = changes_of(row, lead)
+        changes = changes_of(row, lead, fields)
         long = [c for c in changes if len(c.new) > TEXT_FIELDS[c.field]]
         if long:
             limit = TEXT_FIELDS[long[0].field]
@@ -152,12 +164,14 @@ def match_existing(session: Session, actor: Actor, rows: list, found: Findings) 
     return rest
 
 
-def write_updates(session: Session, actor: Actor, rows: list) -> tuple[int, Findings]:
+def write_updates(
+    session: Session, actor: Actor, rows: list, mapping: Mapping[str, str | None]
+) -> tuple[int, Findings]:
     """Update the stored leads the `UPDATED` rows name with what still differs (scope
     checked again), one executemany per field, and one audit entry per lead; returns how
     many leads changed, and the findings (rows now bad in `rejected`). In the caller's
     transaction."""
-    found = Findings({})
+    found = Findings(mapping)
     match_existing(session, actor, rows, found)
     updates = [u for u in (found.details.get("updates") or {}).values() if u.changes]
     if not updates:
