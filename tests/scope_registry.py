@@ -53,6 +53,7 @@ from crm_core.circulation import (
     opportunities,
     override,
     pool,
+    pools,
     recycle,
     renewals,
     rules,
@@ -67,6 +68,7 @@ from crm_core.imports import leads as lead_import
 from crm_core.imports.customers import CUSTOMERS
 from crm_core.imports.history import HISTORY, HistoryOptions
 from crm_core.imports.history import report as history_report
+from crm_core.imports.leads import landing as lead_landing
 from crm_core.imports.payments import PAYMENTS
 from crm_core.imports.roster import ROSTER
 from crm_core.imports.study import STUDY
@@ -257,6 +259,21 @@ def _csv(header: list[str], *rows: list[str], name: str = "file.csv"):
 
 def _sh_phone(ctx: Ctx, what: str = "sh_owned") -> str:
     return ctx.world.company_phones[what]
+
+
+def _sh_update_frame(ctx: Ctx):
+    """A lead file renaming Shanghai's lead, for "add new and update existing"."""
+    header = ["Name", "Phone", "Channel", "Business line", "City"]
+    return _csv(header, ["Renamed", _sh_phone(ctx), "sem", "kaoyan", "Hangzhou"])
+
+
+def _lead_update(ctx: Ctx, run: bool):
+    frame = _sh_update_frame(ctx)
+    options = lead_import.ImportOptions(
+        mapping=lead_import.guess_columns(frame.columns), update_existing=True
+    )
+    call = lead_import.run_import if run else lead_import.preview_import
+    return call(ctx.session, ctx.actor, frame, options)
 
 
 def _without_ids(*names: str) -> Callable[[Any], Any]:
@@ -767,6 +784,13 @@ REGISTRY: dict[str, Row] = {
     # The lead import is a spec of the engine (LEADS): its cells are judged by the lead
     # intake, company-wide by identity (a phone is one person whoever holds them).
     "crm_core.imports.leads.preview_import": exempt("company_wide", IDENTITY),
+    # "Add new and update existing": a row naming a lead outside the scope is a bad row.
+    "crm_core.imports.leads.updates.match_existing": one(
+        U(lambda c: _lead_update(c, False), echoes=lambda c: [_sh_phone(c)])
+    ),
+    "crm_core.imports.leads.updates.write_updates": one(
+        U(lambda c: _lead_update(c, True), echoes=lambda c: [_sh_phone(c)])
+    ),
     "crm_core.imports.leads.run_import": exempt("company_wide", IDENTITY),
     "crm_core.imports.leads.value_columns": exempt(
         "no_rows", "a lead file's distinct option values and the options they map onto"
@@ -1119,8 +1143,31 @@ REGISTRY: dict[str, Row] = {
             )
         ),
     ),
-    "crm_core.circulation.override.return_to_pool": one(
-        R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")]))
+    "crm_core.circulation.override.return_to_pool": cases(
+        shanghai=R(lambda c: override.return_to_pool(c.session, c.actor, [c.id("sh_owned")])),
+        to_shanghai_pool=U(
+            lambda c: override.return_to_pool(
+                c.session, c.actor, [c.id("bj_owned")], c.unit("team_c")
+            )
+        ),
+    ),
+    "crm_core.circulation.pools.pool_choices": one(
+        H(lambda c: pools.pool_choices(c.session, c.actor))
+    ),
+    "crm_core.imports.leads.landing.chosen_pool": one(
+        U(
+            lambda c: lead_landing.chosen_pool(
+                c.session, c.actor, lead_landing.LeadSettings(pool=c.unit("team_c"))
+            )
+        )
+    ),
+    "crm_core.imports.leads.landing.land_in_pool": exempt(
+        "internal",
+        "a step of the lead import's write: moves the opportunities that write just opened,"
+        " into a pool chosen_pool checked within the write",
+    ),
+    "crm_core.circulation.pools.check_pool": one(
+        U(lambda c: pools.check_pool(c.session, c.actor, c.unit("team_c")))
     ),
     "crm_core.circulation.override.set_locked": one(
         R(lambda c: override.set_locked(c.session, c.actor, [c.id("sh_owned")], True))
@@ -1211,6 +1258,7 @@ REGISTRY: dict[str, Row] = {
     # recycling and renewals
     "crm_core.circulation.recycle.recycle_idle_opportunities": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.warn_recycles": exempt("engine", ENGINE),
+    "crm_core.circulation.recycle_teams.warn_team_managers": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.sweep_idle_opportunities": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.warn_in_chunks": exempt("engine", ENGINE),
     "crm_core.circulation.recycle.recycle_due": one(

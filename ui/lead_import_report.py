@@ -134,6 +134,40 @@ def show_preview_report(plan: Preview, mode: str | None, line_names: dict[str, s
         )
     seen = plan.details.get("intake") or IntakeFindings()
     _findings(seen, bool(plan.mapping.get("closed_at")), line_names)
+    _updates(plan)
+
+
+def _updates(plan: Preview) -> None:
+    """Every field each row would change on the stored lead it names (old -> new)."""
+    updates = sorted((plan.details.get("updates") or {}).values(), key=lambda u: u.row)
+    changes = [(u, c) for u in updates for c in u.changes]
+    if not changes:
+        return
+    st.markdown(f"**{t('Changes to stored leads')}**")
+    st.caption(
+        nt(
+            "{n} stored lead would be updated; blank cells change nothing.",
+            "{n} stored leads would be updated; blank cells change nothing.",
+            sum(1 for u in updates if u.changes),
+        )
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    t("Row"): u.row,
+                    t("Lead"): f"#{u.lead_id}",
+                    t("Field"): t(label_of("lead_import.field", c.field)),
+                    t("Now"): c.old or "",
+                    t("After the import"): c.new,
+                }
+                for u, c in changes
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="lead_import_updates",
+    )
 
 
 def show_run(run: ImportRun, line_names: dict[str, str]) -> None:

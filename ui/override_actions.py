@@ -16,6 +16,7 @@ from crm_core.circulation.override import (
     return_to_pool,
     set_locked,
 )
+from crm_core.circulation.pools import COMPANY_POOL, pool_choices
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import NP_
@@ -77,11 +78,30 @@ def override_actions(
                 name=names.get(rep),
             )
     with pool_tab:
-        st.caption(t("Owned or waiting opportunities go to the public pool of their unit."))
+        with session() as s:
+            choices = {c.unit_id: c.label for c in pool_choices(s, me)}
+        pool = st.selectbox(
+            t("To the pool of"),
+            [None, *choices],
+            key=f"{key}_pool",
+            format_func=lambda u: (
+                t("Their own unit")
+                if u is None
+                else t("The whole company")
+                if u == COMPANY_POOL
+                else choices[u]
+            ),
+        )
+        st.caption(
+            t(
+                "Owned or waiting opportunities go to the public pool of their unit, or of the unit you choose within your scope."
+            )
+        )
         if st.button(t("Return to pool"), key=f"{key}_return", disabled=not picked):
             act(
                 return_to_pool,
                 picked,
+                pool,
                 success=NP_(
                     "{n} opportunity returned to the pool.",
                     "{n} opportunities returned to the pool.",

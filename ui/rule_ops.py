@@ -215,6 +215,33 @@ def _rule_name(name: str, rule_id: int | None, editing_id: int | None) -> str:
     return name
 
 
+def _per_team(kind: str, result: RecycleResult) -> None:
+    """Per team, what the rules would take back now against the threshold above which its
+    managers are told a day ahead (`recycle.warn_over`)."""
+    if not result.per_team:
+        return
+    limit = result.warn_over
+    st.markdown(f"**{t('Per team')}**")
+    if limit:
+        st.caption(
+            t(
+                "A team's managers are told a day ahead when more than {limit} of its opportunities are due at once.",
+                limit=number(limit),
+            )
+        )
+    rows = [
+        {
+            t("Team"): result.team_names.get(unit, t("(no unit)")) if unit else t("(no unit)"),
+            label("rules.count", "recycled"): number(n),
+            t("Over the threshold"): t("Yes") if limit and n > limit else "",
+        }
+        for unit, n in sorted(result.per_team.items(), key=lambda item: -item[1])
+    ]
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch", key=f"rules_{kind}_dry_teams"
+    )
+
+
 def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str]) -> None:
     """What the rules would do now with the draft in place; nothing was saved."""
     st.markdown(f"**{t('Dry run: what would happen now')}**")
@@ -276,6 +303,7 @@ def show_preview(kind: str, result, editing_id: int | None, names: dict[int, str
             st.dataframe(
                 pd.DataFrame(rows), hide_index=True, width="stretch", key=f"rules_{kind}_dry_rules"
             )
+        _per_team(kind, result)
     elif isinstance(result, RenewalResult):
         shown = ("opened", "to_owner", "to_dispatch")
         metrics = [(name, getattr(result, name)) for name in shown]

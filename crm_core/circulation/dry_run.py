@@ -7,12 +7,16 @@ from sqlmodel import Session, col, select
 
 from crm_core.circulation.dispatch import DispatchResult, dispatch_unassigned
 from crm_core.circulation.recycle import RecycleResult, recycle_idle_opportunities
+from crm_core.circulation.recycle_teams import due_per_team
 from crm_core.circulation.renewals import RenewalResult, open_due_renewals
 from crm_core.circulation.rules import RULE_MODELS, RuleDraft, active_rules, check_rule, list_rules
-from crm_core.models import User
-from crm_core.org.access import user_scope
+from crm_core.models import OrgUnit, User
+from crm_core.org.access import unit_clause, user_scope
+from crm_core.org.unit_labels import unit_labels
+from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.permissions import DataScope, Permission
+from crm_core.platform.settings import get_setting
 
 
 def rules_with_draft(
@@ -55,6 +59,9 @@ def preview_rule(
         result = open_due_renewals(session, actor, dry_run=True, rules=rules)
     else:
         result = recycle_idle_opportunities(session, actor, dry_run=True, rules=rules)
+        result.per_team = due_per_team(session, rules, clock.now())
+        result.warn_over = get_setting(session, "recycle.warn_over")
+        result.team_names = unit_labels(session, result.per_team)
     return _within_reach(session, actor, kind, result, rule_id)
 
 
@@ -65,6 +72,17 @@ def _within_reach(session: Session, actor: Actor, kind: str, result, rule_id: in
     the sums of those outcomes: another unit's rule only takes that unit's opportunities."""
     if actor.scope is DataScope.ALL:
         return result
+    if isinstance(result, RecycleResult) and result.per_team:
+        reached = set(
+            session.exec(
+                select(OrgUnit.id).where(
+                    col(OrgUnit.id).in_([u for u in result.per_team if u is not None]),
+                    unit_clause(actor, OrgUnit.id),
+                )
+            ).all()
+        )
+        result.per_team = {u: n for u, n in result.per_team.items() if u in reached}
+        result.team_names = {u: name for u, name in result.team_names.items() if u in reached}
     readable = {rule.id for rule in list_rules(session, actor, kind, above=False)}
     result.rules = [o for o in result.rules if o.rule_id in readable or o.rule_id == rule_id]
     if isinstance(result, RecycleResult):

@@ -36,6 +36,7 @@ from crm_core.circulation.job_locks import (  # noqa: F401 - the lock's names, a
     still_holding,
 )
 from crm_core.circulation.recycle import sweep_idle_opportunities, warn_in_chunks
+from crm_core.circulation.recycle_teams import warn_team_managers
 from crm_core.circulation.renewals import open_due_renewals
 from crm_core.models import JOB_NAMES, JobRun
 from crm_core.platform import clock
@@ -53,7 +54,7 @@ from crm_core.work_chat.delivery import run_push
 JOBS: dict[str, Callable[[Session, Actor], object]] = {
     "dispatch": lambda session, actor: dispatch_in_chunks(session, actor),
     "recycle": lambda session, actor: sweep_idle_opportunities(session, actor),
-    "warnings": lambda session, actor: _warned(warn_in_chunks(session, actor)),
+    "warnings": lambda session, actor: _warned(session, actor, warn_in_chunks(session, actor)),
     "renewals": lambda session, actor: open_due_renewals(session, actor),
     "sms": lambda session, actor: run_sms(session, actor),
     "qa": lambda session, actor: run_weekly_plans(session, actor),
@@ -81,14 +82,22 @@ LOCK_LOST_AFTER_CHUNKS = N_(
 )
 
 
-def _warned(chunks: Generator[int, None, int]) -> Generator[dict, None, dict]:
-    """The warnings' chunks, with their count named for the run's record."""
+def _warned(
+    session: Session, actor: Actor, chunks: Generator[int, None, int]
+) -> Generator[dict, None, dict]:
+    """The warnings' chunks, with their count named for the run's record; then the
+    managers of teams about to lose many opportunities at once (`recycle_teams`), as the
+    last chunk."""
     while True:
         try:
             warned = next(chunks)
         except StopIteration as stop:
-            return {"warned": stop.value}
+            warned = stop.value
+            break
         yield {"warned": warned}
+    told = warn_team_managers(session, actor)
+    yield {"warned": warned, "managers_told": told}
+    return {"warned": warned, "managers_told": told}
 
 
 def _summary(result: object) -> dict:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from crm_core.circulation.flow_events import insert_flow_events
 from crm_core.circulation.locks import hold_opportunity_writes
+from crm_core.circulation.pools import COMPANY_POOL, OTHER_LINE, check_pool, line_name
 from crm_core.models import Opportunity, User
 from crm_core.org.access import opportunity_scope, user_scope
 from crm_core.platform import clock
@@ -129,9 +130,39 @@ def assign_opportunities(
     )
 
 
-def return_to_pool(session: Session, actor: Actor, opportunity_ids: list[int]) -> int:
-    """Put owned (or waiting) opportunities into the public pool of their unit."""
-    _, chosen = _selection(session, actor, opportunity_ids, ("owned", "unassigned"))
+def return_to_pool(
+    session: Session, actor: Actor, opportunity_ids: list[int], pool: int | None = None
+) -> int:
+    """Put owned (or waiting) opportunities into a public pool: their unit's (`pool` None),
+    or the one chosen, a unit's in the manager's scope or the company's (`COMPANY_POOL`,
+    company-wide scope only; see `pools`). A pool serving one business line refuses the
+    whole selection if an opportunity is of another line."""
+    values: dict = {
+        "owner_id": None,
+        "pool_state": "public",
+        "assigned_at": None,
+        "recycle_warned_at": None,
+    }
+    note = None
+    if pool is not None:
+        choice = check_pool(session, actor, pool)
+        values["org_unit_id"] = None if choice.unit_id == COMPANY_POOL else choice.unit_id
+        # The flow log names the unit's pool; the company's pool is the one without a unit.
+        note = choice.label[:400] if choice.unit_id != COMPANY_POOL else None
+    ids, chosen = _selection(session, actor, opportunity_ids, ("owned", "unassigned"))
+    if pool is not None and choice.business_line_id is not None:
+        other = session.exec(
+            select(Opportunity.id).where(
+                chosen, Opportunity.business_line_id != choice.business_line_id
+            )
+        ).all()
+        if other:
+            raise ValidationError(
+                OTHER_LINE,
+                unit=choice.label,
+                line=line_name(session, choice.business_line_id),
+                ids=", ".join(map(str, sorted(other)[:10])),
+            )
     return _apply(
         session,
         actor,
@@ -139,12 +170,8 @@ def return_to_pool(session: Session, actor: Actor, opportunity_ids: list[int]) -
         reason=literal("return"),
         to_owner=null(),
         to_state=literal("public"),
-        values={
-            "owner_id": None,
-            "pool_state": "public",
-            "assigned_at": None,
-            "recycle_warned_at": None,
-        },
+        values=values,
+        note=note,
     )
 
 

@@ -58,6 +58,11 @@ class RecycleResult:
     dormant: int = 0
     rules: list[RecycleOutcome] = field(default_factory=list)
     dry_run: bool = False
+    # The rule editor's dry run: unit id -> opportunities taken back now, and the
+    # threshold above which that team's managers are told a day ahead (`recycle_teams`).
+    per_team: dict[int | None, int] = field(default_factory=dict)
+    team_names: dict[int, str] = field(default_factory=dict)
+    warn_over: int = 0
 
 
 def _span(spec: RecycleSpec, amount: int) -> timedelta:

@@ -90,6 +90,9 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("dispatch.batch_size", int, 100_000, 100, 1_000_000),
         SettingDefinition("claim.default_daily_claims", int, 20, 1, 10_000),
         SettingDefinition("claim.default_cooldown_days", int, 7, 0, 365),
+        # Managers hear of a recycle taking more of one team's opportunities than this
+        # within a day (crm_core.circulation.recycle_teams); 0: never.
+        SettingDefinition("recycle.warn_over", int, 200, 0, 1_000_000),
         SettingDefinition("worker.dispatch_seconds", int, 60, 5, 24 * 3600),
         SettingDefinition("worker.recycle_minutes", int, 15, 1, 24 * 60),
         SettingDefinition("worker.warning_minutes", int, 60, 1, 24 * 60),

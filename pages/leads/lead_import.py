@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.circulation.pools import COMPANY_POOL, pool_choices
 from crm_core.imports.engine import ImportRun, Preview
 from crm_core.imports.leads import LEADS, list_imports
+from crm_core.imports.leads.landing import LeadSettings
 from crm_core.imports.leads.spec import STORED
+from crm_core.imports.leads.updates import UPDATED
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
 from ui.db import session
@@ -46,17 +49,53 @@ def _extra(plan: Preview) -> None:
 def _ready(plan: Preview) -> bool:
     # Collisions alone are worth a run too: each logs the new inquiry on the owner's
     # opportunity.
-    to_store = len(plan.rows_in(*STORED))
+    to_store = len(plan.rows_in(*STORED, UPDATED))
     return bool(to_store) and not (_mode() == "all_or_nothing" and plan.rejected)
 
 
 def _button(plan: Preview) -> str:
-    to_store = len(plan.rows_in(*STORED))
+    to_store = len(plan.rows_in(*STORED, UPDATED))
     return nt("Import ({n} row)", "Import ({n} rows)", to_store)
 
 
 def _result(run: ImportRun) -> None:
     show_run(run, line_names)
+
+
+def _settings() -> LeadSettings:
+    """Where the new opportunities go: dispatch as always, or a pool the importer may
+    choose (`crm_core.circulation.pools`)."""
+    with session() as s:
+        pools = {c.unit_id: c.label for c in pool_choices(s, me)}
+    pool = st.selectbox(
+        t("New opportunities go to"),
+        [None, *pools],
+        key=f"{KEY}_pool",
+        format_func=lambda u: (
+            t("Dispatch, as the rules say")
+            if u is None
+            else t("The pool of the whole company")
+            if u == COMPANY_POOL
+            else t("The pool of {unit}", unit=pools[u])
+        ),
+        help=t(
+            "In a pool, reps claim them instead of dispatch handing them out. Rows that name an owner or close stay as they say."
+        ),
+    )
+    existing = st.selectbox(
+        t("Rows of leads already stored"),
+        [False, True],
+        format_func=lambda update: (
+            t("Update their fields (add new and update existing)")
+            if update
+            else t("Only add (the owner sees the new inquiry)")
+        ),
+        key=f"{KEY}_update",
+        help=t(
+            "Matched by external id, else by phone. Blank cells never erase a value; the preview lists every field that would change."
+        ),
+    )
+    return LeadSettings(pool=pool, update_existing=existing)
 
 
 run_pending(LEADS, me, KEY)
@@ -77,4 +116,5 @@ import_page(
     keep_preview=True,
     runs=lambda s: list_imports(s, me),
     button=_button,
+    settings=_settings,
 )

@@ -47,6 +47,7 @@ from crm_core.imports.leads.spec import (
     IntakeFindings,
     problems,
 )
+from crm_core.imports.leads.updates import LeadUpdate
 from crm_core.imports.value_mapping import ResolvedValue
 from crm_core.leads.intake import OUTCOME_STATUSES
 from crm_core.leads.masking import CONTACT_FIELDS, mask_any_phone, mask_contact, sees_full_contact
@@ -116,6 +117,8 @@ class ImportReport:
     warnings: list[ImportIssue] = field(default_factory=list)  # good rows kept with a notice
     revenue: int = 0  # won rows among the good that bring revenue (an amount)
     plan: Preview | None = None
+    # rows of stored leads and what each changes ("add new and update existing")
+    updates: list[LeadUpdate] = field(default_factory=list)
 
     @property
     def stored(self) -> int:
@@ -176,6 +179,7 @@ def report_of(plan: Preview, run: engine.ImportRun | None = None) -> ImportRepor
     report.already_imported = [row.row for row in plan.rows_in(ALREADY_IMPORTED)]
     report.values = dict(plan.values)
     report.warnings = [_issue(issue) for issue in plan.warnings]
+    report.updates = sorted((plan.details.get("updates") or {}).values(), key=lambda u: u.row)
     if run is not None:
         report.preview = False
         report.refused = run.refused

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from crm_core.imports.engine.spec import FieldSpec
 from crm_core.imports.engine.spec import ImportOptions as EngineOptions
+from crm_core.imports.leads.landing import LeadSettings
 from crm_core.platform.cells import DEFAULT_PLACEHOLDERS, placeholder_set
 from crm_core.platform.i18n import N_
 
@@ -236,6 +237,10 @@ class ImportOptions:
     # `value_mapping.LEAVE`}. Values without a choice take the remembered mapping or the
     # option they read as.
     value_choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The pool the new opportunities land in (a unit id, or `pools.COMPANY_POOL`; None:
+    # dispatch), and whether rows of stored leads update them (see `leads.landing`).
+    pool: int | None = None
+    update_existing: bool = False
 
     def for_engine(self, source: str | None = None) -> EngineOptions:
         """The same as the import engine's options (the mode is the run's)."""
@@ -251,6 +256,7 @@ class ImportOptions:
             value_choices=self.value_choices,
             source=source,
             defaults=defaults,
+            settings=LeadSettings(self.pool, self.update_existing),
         )
 
 

@@ -18,9 +18,16 @@ from crm_core.imports.engine import Findings, ImportOptions, ImportSpec, Preview
 from crm_core.imports.file_import import FieldIssue
 from crm_core.imports.leads.columns import CONTACT_FIELDS, IMPORT_KIND, LEAD_FIELDS, SHARED_COLUMNS
 from crm_core.imports.leads.custom import ENTITIES, check_visible, refuse_missing_required
+from crm_core.imports.leads.landing import (
+    chosen_pool,
+    land_in_pool,
+    reject_other_lines,
+    settings_of,
+)
 from crm_core.imports.leads.outcomes import openings_for, record_wins
 from crm_core.imports.leads.repeats import already_imported
 from crm_core.imports.leads.rows import CLOSED_STAGES, LeadRow, field_of, read_leads
+from crm_core.imports.leads.updates import UNCHANGED, UPDATED, match_existing, write_updates
 from crm_core.leads.intake import (
     ADDED_LINE,
     COLLISION,
@@ -38,7 +45,7 @@ from crm_core.platform.permissions import Permission
 
 MAX_ROWS = 200_000
 ALREADY_IMPORTED = "already_imported"  # a category: rows a run of this file stored before
-CATEGORIES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, ALREADY_IMPORTED)
+CATEGORIES = (CREATED, ADDED_LINE, COLLISION, DUPLICATE, ALREADY_IMPORTED, UPDATED, UNCHANGED)
 STORED = (CREATED, ADDED_LINE, COLLISION, DUPLICATE)  # what the intake is handed on a run
 _SHARED = {tuple(sorted(pair)) for pair in SHARED_COLUMNS}
 
@@ -104,6 +111,7 @@ def check_file(session: Session, actor: Actor, frame: pd.DataFrame, options: Imp
     if found:
         raise ValidationError(found[0])
     check_visible(session, actor, mapping)
+    chosen_pool(session, actor, settings_of(options))
     unknown = [c for c in mapping.values() if c and c not in frame.columns]
     if unknown:
         raise ValidationError(N_("The file has no column {column}."), column=unknown[0])
@@ -169,7 +177,13 @@ def check_leads(
     """A dry run of the intake over the good rows at once: each row's category (or its
     rejection), rows imported before, and the intake's findings (`found.details["intake"]`)."""
     refuse_missing_required(session, actor, rows, found)
+    reject_other_lines(session, chosen_pool(session, actor, settings_of(found)), rows, found)
     rows = [row for row in rows if not found.is_bad(row.row)]
+    matched: list[LeadRow] = []
+    if settings_of(found).update_existing:
+        rest = match_existing(session, actor, rows, found)
+        matched = [row for row in rows if row.category in (UPDATED, UNCHANGED)]
+        rows = rest
     repeats = already_imported(
         session, [r.input for r in rows], range(len(rows)), [r.outcome for r in rows]
     )
@@ -188,7 +202,7 @@ def check_leads(
     for row in handed:
         row.category = seen.categories.get(row.row, "")
     found.details["intake"] = seen
-    return [row for row in rows if row.category]
+    return sorted([row for row in rows if row.category] + matched, key=lambda row: row.row)
 
 
 def write_leads(
@@ -225,15 +239,27 @@ def write_leads(
         if outcome.status == CREATED:
             new_leads.add(outcome.lead_id)
     record_wins(session, actor, rows, result)
+    details: dict = {"total_rows": preview.total_rows}
+    pool = chosen_pool(session, actor, settings_of(preview))
+    if pool is not None:
+        details["pool"] = pool.label or "company"
+        details["pooled"] = land_in_pool(session, actor, pool, sorted(opened))
     counts = dict.fromkeys(CATEGORIES, 0)
     for category in seen.categories.values():
         counts[category] += 1
     counts[ALREADY_IMPORTED] = len(preview.rows_in(ALREADY_IMPORTED))
+    counts[UNCHANGED] = len(preview.rows_in(UNCHANGED))
+    if settings_of(preview).update_existing:
+        to_update = preview.rows_in(UPDATED)
+        details["updated_leads"], redone = write_updates(session, actor, to_update, preview.mapping)
+        for number, issues in redone.rejected.items():
+            found.rejected.setdefault(number, []).extend(issues)
+        counts[UPDATED] = len(to_update) - len(redone.rejected)
     failed = tuple(issue for issues in found.rejected.values() for issue in issues)
     counts["rejected"] = len(preview.rejected) + len(found.rejected)
     return WriteOutcome(
         counts,
-        {"total_rows": preview.total_rows},
+        details,
         failed=failed,
         result=seen,
         entity_targets={"lead": leads, "opportunity": opportunities},

@@ -318,6 +318,8 @@ LABELS: dict[str, dict[str, str]] = {
         "created": N_("New leads"),
         "duplicate": N_("Repeated in file"),
         "rejected": N_("Bad rows"),
+        "unchanged": N_("Known, nothing new"),
+        "updated": N_("Leads updated"),
     },
     "lead_import.field": {
         "business_line": N_("Business line"),
@@ -470,6 +472,9 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "order.paid": N_("Order {order} was paid (¥{amount}): opportunity #{opportunity} is won."),
         "order.refunded": N_("Order {order} was refunded."),
+        "recycle.team_warning": N_(
+            "Recycling will take back {count} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up."
+        ),
         "recycle.warning": N_(
             "Opportunities of yours to be recycled soon: {count}. Follow them up."
         ),
@@ -702,6 +707,7 @@ LABELS: dict[str, dict[str, str]] = {
         "assigned": NC_("rules.count", "Assigned"),
         "considered": N_("Waiting"),
         "dormant": N_("To dormant"),
+        "managers_told": N_("Managers told of a big recycle"),
         "matched": N_("Matched"),
         "no_room": N_("No rep with room"),
         "no_rule": N_("No rule matched"),
@@ -828,6 +834,9 @@ LABELS: dict[str, dict[str, str]] = {
         "login.lock_minutes": N_("Lock duration (minutes)"),
         "login.max_failed_attempts": N_("Failed sign-ins before the account locks"),
         "login.session_idle_minutes": N_("Sign out after this many minutes without activity"),
+        "recycle.warn_over": N_(
+            "Tell a team's managers a day ahead when recycling takes back more than this many of the team's opportunities (0: never)"
+        ),
         "save": N_("Save settings"),
         "saved": N_("Settings saved."),
         "title": N_("Settings"),
