@@ -160,3 +160,21 @@ def test_an_unknown_external_id_falls_back_to_the_phone(db, company):
     [update] = report.updates
     assert update.lead_id == company.ours
     assert update.changes == (FieldChange("city", None, "南京"),)
+
+
+def test_a_stored_e_mail_is_masked_in_the_preview_and_the_audit(db, company):
+    # A manager without the right to full contact details sees the stored e-mail masked in
+    # the list of changes, as everywhere; the audit log masks it for everyone.
+    frame = frame_of([["Lead 1", "138 0000 0001", "", "搜索广告", "kaoyan", "", "new@example.com"]])
+    manager = company.actor(db, "bj_manager")
+    [update] = preview_import(db, manager, frame, options(frame, update_existing=True)).updates
+    assert update.changes == (FieldChange("email", "o***@example.com", "new@example.com"),)
+    assert "old@example.com" not in repr(update)
+    admin = company.actor(db, "admin")
+    [update] = preview_import(db, admin, frame, options(frame, update_existing=True)).updates
+    assert update.changes == (FieldChange("email", "old@example.com", "new@example.com"),)
+    run_import(db, manager, frame, options(frame, update_existing=True))
+    assert db.get(Lead, company.ours).email == "new@example.com"
+    entry = db.exec(select(AuditLog).where(AuditLog.action == "lead.update")).one()
+    assert entry.before == {"email": "o***@example.com"}
+    assert entry.after == {"email": "n***@example.com"}

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from crm_core.imports.engine import Findings
 from crm_core.leads.intake.inputs import TEXT_FIELDS
 from crm_core.leads.intake.matching import chunks
+from crm_core.leads.masking import CONTACT_FIELDS, display_contact, mask_contact
 from crm_core.leads.phones import normalise_phone
 from crm_core.models import AuditLog, Lead
 from crm_core.org.access import lead_scope
@@ -94,15 +95,26 @@ def _reached(session: Session, actor: Actor, lead_ids: Sequence[int]) -> set[int
     return reached
 
 
-def changes_of(row, lead: Lead, fields: Sequence[str] = UPDATABLE) -> list[FieldChange]:
-    """The `fields` whose non-blank cell differs from what the lead holds."""
+def changes_of(
+    row, lead: Lead, actor: Actor, fields: Sequence[str] = UPDATABLE
+) -> list[FieldChange]:
+    """The `fields` whose non-blank cell differs from what the lead holds. A stored contact
+    value (e-mail, WeChat id) is given as the actor may see it: masked without the
+    permission (the file's own value is the importer's, and stays whole)."""
     found = []
     for field in fields:
         value = getattr(row.input, field, None)
         text = " ".join(str(value).split()) if value is not None else ""
-        if text and text != (getattr(lead, field) or ""):
-            found.append(FieldChange(field, getattr(lead, field), text))
+        stored = getattr(lead, field)
+        if text and text != (stored or ""):
+            shown = display_contact(actor, field, stored) if field in CONTACT_FIELDS else stored
+            found.append(FieldChange(field, shown or None, text))
     return found
+
+
+def _audit_value(field: str, value: str | None) -> str | None:
+    """Contact values are masked in the audit log for everyone, as the lead edit does."""
+    return (mask_contact(field, value) or None) if field in CONTACT_FIELDS else value
 
 
 def match_existing(session: Session, actor: Actor, rows: list, found: Findings) -> list:
@@ -151,7 +163,7 @@ def match_existing(session: Session, actor: Actor, rows: list, found: Findings) 
         if lead.id in first_row:
             found.reject(row.row, field, SAME_LEAD, first=first_row[lead.id])
             continue
-        changes = changes_of(row, lead, fields)
+        changes = changes_of(row, lead, actor, fields)
         long = [c for c in changes if len(c.new) > TEXT_FIELDS[c.field]]
         if long:
             limit = TEXT_FIELDS[long[0].field]
@@ -198,8 +210,8 @@ def write_updates(
             "action": "lead.update",
             "target_type": "lead",
             "target_id": str(item.lead_id),
-            "before": {c.field: c.old for c in item.changes},
-            "after": {c.field: c.new for c in item.changes},
+            "before": {c.field: _audit_value(c.field, c.old) for c in item.changes},
+            "after": {c.field: _audit_value(c.field, c.new) for c in item.changes},
         }
         for item in updates
     ]
