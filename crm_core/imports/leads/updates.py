@@ -95,7 +95,7 @@ def _reached(session: Session, actor: Actor, lead_ids: Sequence[int]) -> set[int
     return reached
 
 
-def changes_of(
+def _changes_of(
     row, lead: Lead, actor: Actor, fields: Sequence[str] = UPDATABLE
 ) -> list[FieldChange]:
     """The `fields` whose non-blank cell differs from what the lead holds. A stored contact
@@ -163,7 +163,7 @@ def match_existing(session: Session, actor: Actor, rows: list, found: Findings) 
         if lead.id in first_row:
             found.reject(row.row, field, SAME_LEAD, first=first_row[lead.id])
             continue
-        changes = changes_of(row, lead, actor, fields)
+        changes = _changes_of(row, lead, actor, fields)
         long = [c for c in changes if len(c.new) > TEXT_FIELDS[c.field]]
         if long:
             limit = TEXT_FIELDS[long[0].field]
