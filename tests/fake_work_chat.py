@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -21,6 +20,7 @@ class FakeRobot:
     received: list[dict] = field(default_factory=list)
     bad_signatures: int = 0
     delay: float = 3.0
+    released: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> str:
         fake = self
@@ -40,7 +40,8 @@ class FakeRobot:
                         self._answer({"errcode": 310000, "errmsg": "sign not match"})
                         return
                 if fake.mode == "slow":
-                    time.sleep(fake.delay)
+                    # Held past the client's timeout, or until the test stops the robot.
+                    fake.released.wait(fake.delay)
                 if fake.mode == "refuse":
                     self._answer({"errcode": 93000, "errmsg": "invalid webhook url"})
                     return
@@ -68,6 +69,7 @@ class FakeRobot:
         return f"http://127.0.0.1:{port}/send?key=test-key"
 
     def stop(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
