@@ -14,13 +14,8 @@ from crm_core.platform.i18n.labels import LABELS, NOTICE_PLURALS
 COUNTED = re.compile(
     r"\{(count|n)\}(?:[^{.;:]*?)\b(leads|opportunities|people|reps|users|rows|days|orders)\b"
 )
-# Messages still written with one form: none may be added. Two import messages are left
-# while the import pages and the roster spec are being reworked elsewhere.
-# The managers' recycle warning is one notice text for every count (its count is always over
-# the threshold, at least 2); it moves to a plural form with the notice kinds' next change.
-ONE_FORM_LEFT: set[str] = {
-    "Recycling will take back {count} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up."
-}
+# Messages still written with one form: none may be added.
+ONE_FORM_LEFT: set[str] = set()
 
 
 def test_notices_with_a_count_take_its_form():
@@ -29,6 +24,16 @@ def test_notices_with_a_count_take_its_form():
     assert ntranslate(*forms, 3, "en") == "You received 3 new opportunities."
     assert ntranslate(*forms, 1, "zh") == "您收到了 1 个新商机。"
     assert set(NOTICE_PLURALS) <= set(LABELS["notice"])
+
+
+def test_the_managers_recycle_warning_takes_the_count_form():
+    forms = NOTICE_PLURALS["recycle.team_warning"]
+    one = ntranslate(*forms, 1, "en", unit="Team A", limit=0)
+    many = ntranslate(*forms, 40, "en", unit="Team A", limit=30)
+    assert one.startswith("Recycling will take back 1 opportunity of Team A")
+    assert "have it followed up" in one
+    assert many.startswith("Recycling will take back 40 opportunities of Team A")
+    assert "40" in ntranslate(*forms, 40, "zh", unit="一组", limit=30)
 
 
 def test_no_new_count_message_has_one_form_only():

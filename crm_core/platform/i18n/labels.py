@@ -473,7 +473,7 @@ LABELS: dict[str, dict[str, str]] = {
         "order.paid": N_("Order {order} was paid (¥{amount}): opportunity #{opportunity} is won."),
         "order.refunded": N_("Order {order} was refunded."),
         "recycle.team_warning": N_(
-            "Recycling will take back {count} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up."
+            "Opportunities of {unit} to be recycled within a day: {count}, more than {limit} at once. Check the rules or have them followed up."
         ),
         "recycle.warning": N_(
             "Opportunities of yours to be recycled soon: {count}. Follow them up."
@@ -925,6 +925,10 @@ NOTICE_PLURALS: dict[str, tuple[str, str]] = {
     "recycle.warning": NP_(
         "{n} of your opportunities will be recycled soon: follow it up.",
         "{n} of your opportunities will be recycled soon: follow them up.",
+    ),
+    "recycle.team_warning": NP_(
+        "Recycling will take back {n} opportunity of {unit} within a day, more than {limit} at once. Check the rules or have it followed up.",
+        "Recycling will take back {n} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up.",
     ),
     "renewal.opened": NP_(
         "{n} renewal opportunity was opened for you: the student's course ends soon.",
