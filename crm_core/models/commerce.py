@@ -122,7 +122,8 @@ class OrderPayment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="sales_order.id", index=True)
-    payment_ref: str = Field(max_length=80, unique=True)
+    # None for a payment written with an order from a file that gave no reference.
+    payment_ref: str | None = Field(default=None, max_length=80, unique=True)
     amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     paid_at: datetime = Field(sa_type=DateTime, nullable=False, index=True)
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")

@@ -47,7 +47,7 @@ def upgrade() -> None:
         "order_payment",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("order_id", sa.Integer(), sa.ForeignKey("sales_order.id"), nullable=False),
-        sa.Column("payment_ref", sa.String(length=80), nullable=False),
+        sa.Column("payment_ref", sa.String(length=80), nullable=True),
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("paid_at", sa.DateTime(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=True),
@@ -83,7 +83,7 @@ def upgrade() -> None:
     op.execute(
         "INSERT INTO order_payment (order_id, payment_ref, amount, paid_at, recorded_by_id,"
         " attributed_owner_id, attributed_unit_id, attributed_org_path, created_at)"
-        " SELECT id, COALESCE(payment_ref, 'SO' || CAST(id AS VARCHAR(20))), amount, paid_at,"
+        " SELECT id, payment_ref, amount, paid_at,"
         " payment_recorded_by_id, attributed_owner_id, attributed_unit_id,"
         " attributed_org_path, paid_at"
         " FROM sales_order WHERE status IN ('paid', 'refunded') AND paid_at IS NOT NULL"
