@@ -6,7 +6,6 @@ from __future__ import annotations
 from crm_core.platform.i18n.markers import N_
 
 INSTALMENT_LABELS: dict[str, dict[str, str]] = {
-    "audit.action": {"order.plan": N_("Instalment plan set")},
     "instalment.kind": {"deposit": N_("Deposit"), "instalment": N_("Instalment")},
     "instalment.state": {
         "open": N_("Open"),
