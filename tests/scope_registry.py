@@ -1213,6 +1213,9 @@ REGISTRY: dict[str, Row] = {
     "crm_core.commerce.instalments.order_plan": one(
         R(lambda c: instalments.order_plan(c.session, c.actor, c.id("sh_plan_order")))
     ),
+    "crm_core.commerce.instalments.plans_of_opportunity": one(
+        R(lambda c: instalments.plans_of_opportunity(c.session, c.actor, c.id("sh_plan_opp")))
+    ),
     "crm_core.commerce.instalments.overdue_instalments": cases(
         all=H(lambda c: instalments.overdue_instalments(c.session, c.actor)),
         of_owner=H(

@@ -165,6 +165,12 @@ def _state(part: OrderInstalment, today: date) -> str:
     return "partly_paid" if part.paid_amount > 0 else "open"
 
 
+def _row(p: OrderInstalment, today: date) -> InstalmentRow:
+    return InstalmentRow(
+        p.id, p.sequence, p.kind, p.due_on, p.amount, p.paid_amount, p.settled_at, _state(p, today)
+    )
+
+
 def company_today(session: Session) -> date:
     """Today in the company's time zone."""
     return to_company(session, clock.now()).date()
@@ -187,19 +193,31 @@ def order_plan(session: Session, actor: Actor, order_id: int) -> list[Instalment
         .where(OrderInstalment.order_id == order_id)
         .order_by(col(OrderInstalment.sequence))
     ).all()
-    return [
-        InstalmentRow(
-            p.id,
-            p.sequence,
-            p.kind,
-            p.due_on,
-            p.amount,
-            p.paid_amount,
-            p.settled_at,
-            _state(p, today),
-        )
-        for p in parts
-    ]
+    return [_row(p, today) for p in parts]
+
+
+def plans_of_opportunity(
+    session: Session, actor: Actor, opportunity_id: int
+) -> dict[int, list[InstalmentRow]]:
+    """order id -> the parts of its plan, for the orders of one opportunity the actor
+    reaches (one query); NotFound outside the scope."""
+    actor.require(Permission.VIEW_OPPORTUNITIES)
+    reached = session.exec(
+        select(Opportunity.id).where(Opportunity.id == opportunity_id, opportunity_scope(actor))
+    ).first()
+    if reached is None:
+        raise NotFound(entity="opportunity", id=opportunity_id)
+    today = company_today(session)
+    parts = session.exec(
+        select(OrderInstalment)
+        .join(SalesOrder, col(SalesOrder.id) == col(OrderInstalment.order_id))
+        .where(SalesOrder.opportunity_id == opportunity_id)
+        .order_by(col(OrderInstalment.order_id), col(OrderInstalment.sequence))
+    ).all()
+    plans: dict[int, list[InstalmentRow]] = {}
+    for p in parts:
+        plans.setdefault(p.order_id, []).append(_row(p, today))
+    return plans
 
 
 def overdue_instalments(
