@@ -131,6 +131,9 @@ def test_a_deposit_and_two_instalments_move_the_rankings_and_attainment(app_url,
         expect(rep.get_by_text(re.compile(re.escape(line) + ".*1,800.*30,000"))).to_be_visible(
             timeout=30_000
         )
+        expect(
+            rep.get_by_text(re.compile(r"本周你在 \d+ 名销售中业绩排第 1（.*1,800"))
+        ).to_be_visible()
 
         record(finance, "3600", "INS-0001")
         record(finance, "3600", "INS-0002")
@@ -139,8 +142,9 @@ def test_a_deposit_and_two_instalments_move_the_rankings_and_attainment(app_url,
         expect(rep.get_by_text(re.compile(re.escape(line) + ".*9,000.*30,000.*30"))).to_be_visible(
             timeout=30_000
         )
-        rank = re.compile(r"9,000")
-        expect(rep.get_by_text(rank).first).to_be_visible(timeout=30_000)
+        # The week's ranking line: first by revenue, with the three payments.
+        rank = re.compile(r"本周你在 \d+ 名销售中业绩排第 1（.*9,000")
+        expect(rep.get_by_text(rank)).to_be_visible(timeout=30_000)
         browser.close()
 
     with Session(engine) as session:
