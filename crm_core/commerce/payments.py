@@ -4,8 +4,9 @@ Finance or an admin (`record_payments`) records that an order was paid, by hand 
 payment file (`crm_core.imports.payments`). A payment is identified by its reference (the
 payment provider's transaction number): recording the same reference on the same order
 again is "already recorded" and changes nothing, and a reference already used by another
-order is refused. The unique index on `sales_order.payment_ref` backs this when two
-payments race: the loser's IntegrityError becomes the same refusal.
+order is refused. The unique indexes on `order_payment.payment_ref` and
+`sales_order.payment_ref` back this when two payments race: the loser's IntegrityError
+becomes the same refusal.
 
 Every payment is an `OrderPayment` row that freezes the attribution - the opportunity's
 owner (without one, the order's creator), that person's org unit and the unit's path at
