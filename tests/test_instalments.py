@@ -316,3 +316,17 @@ def test_revenue_is_credited_per_payment_and_refunds_apart(db, company):
     assert by_user[rep]["revenue"] == Decimal("8000")
     assert by_unit[company.units["beijing"].id]["revenue"] == Decimal("4000")
     assert by_unit[company.units["shanghai"].id]["revenue"] == Decimal("4000")
+
+
+def test_an_instalment_reference_finds_its_order_in_the_lists(db, company):
+    from crm_core.commerce.order_listing import OrderFilter, paid_orders
+
+    order = planned_order(db, company)
+    pay(db, company, order, "DEP-1", "2000")
+    pay(db, company, order, "INS-7", "4000")
+    found = paid_orders(db, company.actor(db, "fin"), OrderFilter(search="INS-7"))
+    assert [r.id for r in found.rows] == [order.id]
+    assert (found.rows[0].paid_amount, found.rows[0].owed) == (
+        Decimal("6000.00"),
+        Decimal("4000.00"),
+    )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import discount_pct, order_number, parse_order_number
-from crm_core.models import Lead, Opportunity, OrgUnit, Product, SalesOrder, User
+from crm_core.models import Lead, Opportunity, OrderPayment, OrgUnit, Product, SalesOrder, User
 from crm_core.org.access import opportunity_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound
@@ -110,7 +110,14 @@ def _filtered(query, filters: OrderFilter, time_column):
     text = search_text(filters.search)
     if text:
         # The lead's name literally: `%` or `_` typed in the box are not wildcards.
-        matches = [col(SalesOrder.payment_ref) == text, contains(col(Lead.name), text)]
+        matches = [
+            col(SalesOrder.payment_ref) == text,
+            # A later payment's reference (an instalment) finds its order too.
+            col(SalesOrder.id).in_(
+                select(OrderPayment.order_id).where(OrderPayment.payment_ref == text)
+            ),
+            contains(col(Lead.name), text),
+        ]
         order_id = parse_order_number(text)
         if order_id is not None:
             matches.append(col(SalesOrder.id) == order_id)
