@@ -137,12 +137,20 @@ def _plain_health(session: Session, kind: str, params: dict) -> None:
 
 def _plain_performance(session: Session, kind: str, params: dict) -> None:
     scope = REVENUE_SCOPE[kind]
-    for statuses, moment in (("'paid', 'refunded'", "paid_at"), ("'refunded'", "refunded_at")):
+    session.execute(
+        text(
+            "SELECT attributed_org_path, attributed_owner_id, count(*),"
+            " count(DISTINCT opportunity_id) FROM sales_order s"
+            f" WHERE s.paid_at IS NOT NULL AND {scope} AND s.paid_at >= :since"
+            " AND s.paid_at < :until GROUP BY attributed_org_path, attributed_owner_id"
+        ),
+        params,
+    ).all()
+    for table, moment in (("order_payment", "paid_at"), ("order_refund", "refunded_at")):
         session.execute(
             text(
-                "SELECT attributed_org_path, attributed_owner_id, count(*),"
-                " count(DISTINCT opportunity_id), sum(amount) FROM sales_order s"
-                f" WHERE s.status IN ({statuses}) AND {scope} AND s.{moment} >= :since"
+                "SELECT attributed_org_path, attributed_owner_id, count(DISTINCT order_id),"
+                f" sum(amount) FROM {table} s WHERE {scope} AND s.{moment} >= :since"
                 f" AND s.{moment} < :until GROUP BY attributed_org_path, attributed_owner_id"
             ),
             params,
@@ -176,9 +184,10 @@ def _plain_roi(session: Session, kind: str, params: dict) -> None:
     ).all()
     session.execute(
         text(
-            "SELECT l.channel, l.campaign, count(DISTINCT o.id), sum(s.amount) FROM sales_order s"
+            "SELECT l.channel, l.campaign, count(DISTINCT o.id),"
+            " sum(s.paid_amount - s.refunded_amount) FROM sales_order s"
             " JOIN opportunity o ON o.id = s.opportunity_id JOIN lead l ON l.id = o.lead_id"
-            f" WHERE {leads} AND s.status = 'paid' AND {REVENUE_SCOPE[kind]}"
+            f" WHERE {leads} AND s.paid_amount > s.refunded_amount AND {REVENUE_SCOPE[kind]}"
             " GROUP BY l.channel, l.campaign"
         ),
         params,

@@ -28,9 +28,10 @@ _PLAIN = (
     " WHERE created_at >= :since AND created_at < :until GROUP BY author_id",
     "SELECT booked_by_id, count(*) FROM trial_lesson"
     " WHERE created_at >= :since AND created_at < :until GROUP BY booked_by_id",
-    "SELECT attributed_owner_id, count(DISTINCT opportunity_id), coalesce(sum(amount), 0)"
-    " FROM sales_order WHERE status IN ('paid', 'refunded')"
-    " AND paid_at >= :since AND paid_at < :until GROUP BY attributed_owner_id",
+    "SELECT attributed_owner_id, count(DISTINCT opportunity_id) FROM sales_order"
+    " WHERE paid_at >= :since AND paid_at < :until GROUP BY attributed_owner_id",
+    "SELECT attributed_owner_id, coalesce(sum(amount), 0) FROM order_payment"
+    " WHERE paid_at >= :since AND paid_at < :until GROUP BY attributed_owner_id",
 )
 
 

@@ -59,7 +59,7 @@ from crm_core.circulation import (
     rules,
 )
 from crm_core.circulation import dry_run as rule_preview
-from crm_core.commerce import order_listing, orders, payments
+from crm_core.commerce import instalments, order_listing, orders, payments, refunds
 from crm_core.custom_fields import values as custom_values
 from crm_core.custom_fields.definitions import list_fields
 from crm_core.custom_fields.filters import condition
@@ -1201,8 +1201,26 @@ REGISTRY: dict[str, Row] = {
     "crm_core.commerce.payments.record_payment": one(
         R(lambda c: payments.record_payment(c.session, c.actor, c.id("sh_order"), "NEW-REF-3"))
     ),
-    "crm_core.commerce.payments.refund_order": one(
-        R(lambda c: payments.refund_order(c.session, c.actor, c.id("sh_paid_order"), "Moved"))
+    "crm_core.commerce.refunds.refund_order": cases(
+        whole=R(lambda c: refunds.refund_order(c.session, c.actor, c.id("sh_paid_order"), "Moved")),
+        part=R(
+            lambda c: refunds.refund_order(
+                c.session, c.actor, c.id("sh_plan_order"), "Moved", amount="1000"
+            )
+        ),
+    ),
+    # instalment plans
+    "crm_core.commerce.instalments.order_plan": one(
+        R(lambda c: instalments.order_plan(c.session, c.actor, c.id("sh_plan_order")))
+    ),
+    "crm_core.commerce.instalments.plans_of_opportunity": one(
+        R(lambda c: instalments.plans_of_opportunity(c.session, c.actor, c.id("sh_plan_opp")))
+    ),
+    "crm_core.commerce.instalments.overdue_instalments": cases(
+        all=H(lambda c: instalments.overdue_instalments(c.session, c.actor)),
+        of_owner=H(
+            lambda c: instalments.overdue_instalments(c.session, c.actor, owner_id=c.user("rep_c1"))
+        ),
     ),
     # the public pool
     "crm_core.circulation.pool.pool_scope": exempt("no_rows", NO_ROWS),

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, SQLModel
 
 from crm_core.circulation.rules import RuleDraft, save_rule
+from crm_core.commerce.instalments import PlanPart
 from crm_core.commerce.orders import create_order
 from crm_core.commerce.payments import record_payment
 from crm_core.commerce.products import create_product
@@ -93,6 +94,7 @@ BEIJING_ROLES: dict[str, str] = {
 }
 
 SH_PAYMENT_REF = "SH-PAY-0001"
+SH_DEPOSIT_REF = "SH-DEP-0001"
 SH_TAG = "sh-vip"
 SH_COURSE = "Shanghai weekend class"
 BJ_RULE_PRIORITY = 40
@@ -360,6 +362,18 @@ def build_world(session: Session) -> World:
         world.ids["sh_paid_order"] = create_order(session, rep_c1, won.id, product.id, "10000").id
         session.commit()
         record_payment(session, admin, world.ids["sh_paid_order"], SH_PAYMENT_REF)
+        session.commit()
+        # Paid in a deposit and an instalment: the deposit paid, the instalment overdue.
+        planned = _owned(session, world, "rep_c1", 108, "sh_plan_opp")
+        plan = [
+            PlanPart("deposit", (NOW - timedelta(days=10)).date(), "3000"),
+            PlanPart("instalment", (NOW - timedelta(days=2)).date(), "7000"),
+        ]
+        world.ids["sh_plan_order"] = create_order(
+            session, rep_c1, planned.id, product.id, "10000", plan=plan
+        ).id
+        session.commit()
+        record_payment(session, admin, world.ids["sh_plan_order"], SH_DEPOSIT_REF, amount="3000")
         session.commit()
 
         # Idle for two and a half days: inside the Shanghai recycle rule's warning period.

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
+from crm_core.commerce.instalments import plans_of_opportunity
 from crm_core.commerce.order_listing import OrderRow, orders_of_opportunity
 from crm_core.commerce.orders import cancel_order, create_order, discount_within, order_number
 from crm_core.commerce.products import list_products
@@ -24,6 +25,7 @@ from crm_core.platform.permissions import Permission
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import text_input
+from ui.instalments import plan_editor, show_plans
 from ui.sales import local
 
 _NOTICE = "orders_notice"
@@ -105,11 +107,12 @@ def _order_form(me: Actor, opportunity_id: int, products, limit: int) -> None:
             )
         )
     generation = st.session_state.setdefault(f"orders_gen_{opportunity_id}", 0)
+    plan = plan_editor(f"orders_plan_{opportunity_id}_{generation}", price)
     note = text_input(t("Note (optional)"), key=f"orders_note_{opportunity_id}_{generation}")
     if st.button(t("Create order"), key=f"orders_create_{opportunity_id}", type="primary"):
         try:
             with session() as s:
-                order = create_order(s, me, opportunity_id, product_id, price, note)
+                order = create_order(s, me, opportunity_id, product_id, price, note, plan=plan)
                 number, waiting = order_number(order.id), order.approval == "requested"
         except CrmError as error:
             show_error(error)
@@ -157,6 +160,7 @@ def show_orders(me: Actor, opportunity_id: int, business_line_id: int, is_open: 
     try:
         with session() as s:
             rows = orders_of_opportunity(s, me, opportunity_id)
+            plans = plans_of_opportunity(s, me, opportunity_id) if rows else {}
             products = list_products(s, me, business_line_id) if may_order else []
             limit = discount_limit(s, me) if may_order else 0
     except CrmError as error:
@@ -166,6 +170,7 @@ def show_orders(me: Actor, opportunity_id: int, business_line_id: int, is_open: 
         st.dataframe(order_frame(rows), hide_index=True, width="stretch")
     else:
         st.caption(t("No orders yet."))
+    show_plans(plans)
     pending = [r for r in rows if r.status == "pending"]
     for row in pending:
         if row.approval == "requested":

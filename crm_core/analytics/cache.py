@@ -42,6 +42,9 @@ INPUTS: dict[str, tuple[str, ...]] = {
         "SELECT max(id) FROM sales_order",
         "SELECT max(paid_at) FROM sales_order WHERE status = 'paid'",
         "SELECT max(refunded_at) FROM sales_order WHERE status = 'refunded'",
+        # Payments of instalments and refunds of a part (0029).
+        "SELECT max(id) FROM order_payment",
+        "SELECT max(id) FROM order_refund",
         # A payment dated in the past moves no maximum above; its audit entry does.
         "SELECT max(id) FROM audit_log WHERE action = 'order.pay'",
         "SELECT max(id) FROM audit_log WHERE action = 'payment.import'",

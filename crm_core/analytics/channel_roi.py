@@ -150,12 +150,16 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
             Lead.channel,
             Lead.campaign,
             func.count(func.distinct(Opportunity.id)),
-            func.sum(SalesOrder.amount),
+            func.sum(SalesOrder.paid_amount - SalesOrder.refunded_amount),
         )
         .select_from(SalesOrder)
         .join(Opportunity, Opportunity.id == SalesOrder.opportunity_id)
         .join(Lead, Lead.id == Opportunity.lead_id)
-        .where(*leads_where, SalesOrder.status == "paid", revenue_scope(actor))
+        .where(
+            *leads_where,
+            SalesOrder.paid_amount > SalesOrder.refunded_amount,
+            revenue_scope(actor),
+        )
     )
     if view.business_line_id is not None:
         paid = paid.where(Opportunity.business_line_id == view.business_line_id)

@@ -29,19 +29,20 @@ from crm_core.models import Opportunity, OrgUnit, SalesOrder
 from crm_core.platform.actor import Actor
 
 # The order statuses that count as a win at their payment time (a later refund is shown
-# apart as a refund; the win stays where it happened).
+# apart as a refund; the win stays where it happened). An order paid in instalments counts
+# from its first payment (`paid_at`, set then) while still `pending`.
 WON_STATUSES = ("paid", "refunded")
 
 
 def won_in_period(session: Session, actor: Actor, view: DashboardFilter, unit: OrgUnit | None):
-    """Opportunities with an order paid in the view's period, in the viewer's revenue scope.
+    """Opportunities with an order first paid in the view's period, in the viewer's revenue scope.
     `unit` is the view's checked unit (`scope.check_view`)."""
     o = SalesOrder
     query = select(func.count(func.distinct(o.opportunity_id))).select_from(o)
     if needs_opportunity(view):
         query = with_lead(query.join(Opportunity, Opportunity.id == o.opportunity_id), view)
     query = query.where(
-        col(o.status).in_(WON_STATUSES),
+        col(o.paid_at).is_not(None),
         *revenue_conditions(actor, view, unit),
         *in_period(o.paid_at, period_bounds(session, view)),
     )

@@ -2,10 +2,12 @@
 order, per unit of a drill-down and per rep, for a period; won count, win rate, average
 order, a leaderboard; refunds apart.
 
-- Revenue: orders paid in the period (still paid, or refunded later), credited to the
-  owner and the unit path frozen at payment: a reorganisation never moves past revenue.
-- Refunds: orders refunded in the period, credited the same way, shown apart; net =
-  revenue - refunds.
+- Revenue: payments (`order_payment`) made in the period - an order paid at once is one
+  payment, a deposit and each instalment one each - credited to the owner and the unit
+  path frozen at that payment: a reorganisation never moves past revenue.
+- Refunds: refunds (`order_refund`, whole or a part) made in the period, credited to the
+  attribution of the payment they give back, shown apart; net = revenue - refunds.
+- Orders: orders first paid in the period.
 - Won: opportunities with an order paid in the period (`outcomes.won_in_period`, the
   funnel's "won in the period" too). Lost: opportunities lost (closed) in the period,
   counted for their owner and their unit. Win rate = won / (won + lost).
@@ -27,7 +29,7 @@ from sqlmodel import Session, col, select
 from crm_core.analytics.cache import cached
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.analytics.funnel import rate
-from crm_core.analytics.outcomes import WON_STATUSES, won_in_period
+from crm_core.analytics.outcomes import won_in_period
 from crm_core.analytics.scope import (
     check_view,
     in_period,
@@ -38,7 +40,7 @@ from crm_core.analytics.scope import (
     unit_groups,
     with_lead,
 )
-from crm_core.models import Opportunity, OrgUnit, SalesOrder, User
+from crm_core.models import Opportunity, OrderPayment, OrderRefund, OrgUnit, SalesOrder, User
 from crm_core.platform.actor import Actor
 
 ZERO = Decimal(0)
@@ -99,25 +101,47 @@ def performance(session: Session, actor: Actor, view: DashboardFilter) -> Perfor
     )
 
 
-def _orders(session: Session, actor: Actor, view: DashboardFilter, unit, moment, statuses):
-    """(frozen path, frozen owner) -> (orders, opportunities, amount) for the orders whose
-    `moment` column falls in the period."""
+def _sales(session: Session, actor: Actor, view: DashboardFilter, unit):
+    """(frozen path, frozen owner) -> (orders, opportunities) first paid in the period: a
+    sale counts once, at its first payment, however many instalments follow."""
     o = SalesOrder
     person = Opportunity.qualified_by_id if view.credit == "qualifier" else o.attributed_owner_id
     query = select(
-        o.attributed_org_path,
-        person,
-        func.count(),
-        func.count(func.distinct(o.opportunity_id)),
-        func.sum(o.amount),
+        o.attributed_org_path, person, func.count(), func.count(func.distinct(o.opportunity_id))
     ).select_from(o)
     if needs_opportunity(view) or view.credit == "qualifier":
         query = with_lead(query.join(Opportunity, Opportunity.id == o.opportunity_id), view)
     query = query.where(
-        col(o.status).in_(statuses),
+        col(o.paid_at).is_not(None),
         *revenue_conditions(actor, view, unit),
-        *in_period(moment, period_bounds(session, view)),
+        *in_period(o.paid_at, period_bounds(session, view)),
     ).group_by(o.attributed_org_path, person)
+    return session.exec(query).all()
+
+
+def _money(session: Session, actor: Actor, view: DashboardFilter, unit, source, moment):
+    """(frozen path, frozen owner) -> (orders, amount) of the payments (`OrderPayment`) or
+    refunds (`OrderRefund`) whose `moment` falls in the period, by their own attribution."""
+    person = (
+        Opportunity.qualified_by_id if view.credit == "qualifier" else source.attributed_owner_id
+    )
+    query = select(
+        source.attributed_org_path,
+        person,
+        func.count(func.distinct(source.order_id)),
+        func.sum(source.amount),
+    ).select_from(source)
+    if needs_opportunity(view) or view.credit == "qualifier":
+        query = with_lead(
+            query.join(SalesOrder, SalesOrder.id == source.order_id).join(
+                Opportunity, Opportunity.id == SalesOrder.opportunity_id
+            ),
+            view,
+        )
+    query = query.where(
+        *revenue_conditions(actor, view, unit, source),
+        *in_period(moment, period_bounds(session, view)),
+    ).group_by(source.attributed_org_path, person)
     return session.exec(query).all()
 
 
@@ -152,11 +176,13 @@ def _performance(session: Session, actor: Actor, view: DashboardFilter, unit) ->
         if owner_id is not None:
             reps.setdefault(owner_id, PerformanceRow(owner_id, None)).add(row)
 
-    paid = _orders(session, actor, view, unit, SalesOrder.paid_at, WON_STATUSES)
-    for path, owner_id, orders, won, amount in paid:
-        credit(path, owner_id, PerformanceRow(None, None, Decimal(amount or 0), orders, won))
-    refunded = _orders(session, actor, view, unit, SalesOrder.refunded_at, ("refunded",))
-    for path, owner_id, orders, _, amount in refunded:
+    for path, owner_id, orders, won in _sales(session, actor, view, unit):
+        credit(path, owner_id, PerformanceRow(None, None, orders=orders, won=won))
+    paid = _money(session, actor, view, unit, OrderPayment, OrderPayment.paid_at)
+    for path, owner_id, _, amount in paid:
+        credit(path, owner_id, PerformanceRow(None, None, Decimal(amount or 0)))
+    refunded = _money(session, actor, view, unit, OrderRefund, OrderRefund.refunded_at)
+    for path, owner_id, orders, amount in refunded:
         row = PerformanceRow(None, None, refunds=Decimal(amount or 0), refund_count=orders)
         credit(path, owner_id, row)
     for path, owner_id, lost in _lost(session, actor, view, unit):

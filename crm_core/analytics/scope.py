@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, true
 from sqlmodel import Session, col, select
@@ -129,37 +130,39 @@ def with_lead(query: Select, view: DashboardFilter) -> Select:
     return query.join(Lead, Lead.id == Opportunity.lead_id) if needs_lead(view) else query
 
 
-def _unit_segment(unit_id: int) -> ColumnElement[bool]:
+def _unit_segment(unit_id: int, source: Any = SalesOrder) -> ColumnElement[bool]:
     # The frozen path holds the unit's id wherever the unit sat at payment time.
-    return col(SalesOrder.attributed_org_path).like(f"%/{unit_id}/%")
+    return col(source.attributed_org_path).like(f"%/{unit_id}/%")
 
 
-def revenue_scope(actor: Actor) -> ColumnElement[bool]:
-    """Orders credited, at payment time, to the actor or to a unit in their scope."""
+def revenue_scope(actor: Actor, source: Any = SalesOrder) -> ColumnElement[bool]:
+    """Orders (or, with `source`, payments or refunds: any row with the frozen attribution
+    columns) credited, at payment time, to the actor or to a unit in their scope."""
     if actor.scope is DataScope.ALL:
         return true()
     parts: list[ColumnElement[bool]] = []
     if actor.user_id is not None:
-        parts.append(SalesOrder.attributed_owner_id == actor.user_id)
+        parts.append(source.attributed_owner_id == actor.user_id)
     if actor.exact_unit_ids:
-        parts.append(col(SalesOrder.attributed_unit_id).in_(sorted(actor.exact_unit_ids)))
+        parts.append(col(source.attributed_unit_id).in_(sorted(actor.exact_unit_ids)))
     for path in sorted(actor.subtree_paths):
         ids = path_ids(path)
         if ids:
-            parts.append(_unit_segment(ids[-1]))
+            parts.append(_unit_segment(ids[-1], source))
     return or_(*parts) if parts else false()
 
 
 def revenue_conditions(
-    actor: Actor, view: DashboardFilter, unit: OrgUnit | None
+    actor: Actor, view: DashboardFilter, unit: OrgUnit | None, source: Any = SalesOrder
 ) -> list[ColumnElement[bool]]:
-    """The revenue scope and the filters on `sales_order` (joined to its opportunity and,
-    when `needs_lead`, its lead). The period is left to the caller (paid or refunded)."""
-    conditions = [revenue_scope(actor)]
+    """The revenue scope and the filters on `sales_order` - or on `source`, its payments or
+    refunds - joined to its opportunity and, when `needs_lead`, its lead. The period is
+    left to the caller (paid or refunded)."""
+    conditions = [revenue_scope(actor, source)]
     if unit is not None:
-        conditions.append(_unit_segment(unit.id))
+        conditions.append(_unit_segment(unit.id, source))
     if view.owner_id is not None:
-        conditions.append(SalesOrder.attributed_owner_id == view.owner_id)
+        conditions.append(source.attributed_owner_id == view.owner_id)
     if view.business_line_id is not None:
         conditions.append(Opportunity.business_line_id == view.business_line_id)
     if view.channel:

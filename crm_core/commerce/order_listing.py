@@ -4,7 +4,7 @@ with every name a row shows read in the same query (no query per row).
 - `orders_of_opportunity`: one opportunity's orders (the opportunity page);
 - `discount_requests`: orders waiting for a discount approval that the reader may decide;
 - `payable_orders`: pending orders that may be paid (finance);
-- `paid_orders`: paid (and, if asked, refunded) orders, for refunds.
+- `paid_orders`: paid (and partly paid, and, if asked, refunded) orders, for refunds.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import discount_pct, order_number, parse_order_number
-from crm_core.models import Lead, Opportunity, OrgUnit, Product, SalesOrder, User
+from crm_core.models import Lead, Opportunity, OrderPayment, OrgUnit, Product, SalesOrder, User
 from crm_core.org.access import opportunity_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound
@@ -58,6 +58,18 @@ class OrderRow:
     course_ends_at: datetime | None
     refunded_at: datetime | None
     refund_reason: str | None
+    # Paid in a deposit and instalments; what its payments and refunds add up to so far.
+    instalments: bool = False
+    paid_amount: Decimal = Decimal(0)
+    refunded_amount: Decimal = Decimal(0)
+
+    @property
+    def owed(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,14 @@ def _filtered(query, filters: OrderFilter, time_column):
     text = search_text(filters.search)
     if text:
         # The lead's name literally: `%` or `_` typed in the box are not wildcards.
-        matches = [col(SalesOrder.payment_ref) == text, contains(col(Lead.name), text)]
+        matches = [
+            col(SalesOrder.payment_ref) == text,
+            # A later payment's reference (an instalment) finds its order too.
+            col(SalesOrder.id).in_(
+                select(OrderPayment.order_id).where(OrderPayment.payment_ref == text)
+            ),
+            contains(col(Lead.name), text),
+        ]
         order_id = parse_order_number(text)
         if order_id is not None:
             matches.append(col(SalesOrder.id) == order_id)
@@ -185,6 +204,9 @@ def _rows(session: Session, ids_query, order_by, limit: int, offset: int) -> lis
                 course_ends_at=order.course_ends_at,
                 refunded_at=order.refunded_at,
                 refund_reason=order.refund_reason,
+                instalments=order.instalments,
+                paid_amount=order.paid_amount,
+                refunded_amount=order.refunded_amount,
             )
         )
     return rows
@@ -262,11 +284,13 @@ def paid_orders(
     limit: int = 50,
     offset: int = 0,
 ) -> OrderPage:
-    """Paid orders in the actor's scope (refunded ones too if asked), latest payment first;
-    the time filters apply to the payment time."""
+    """Paid orders in the actor's scope - and those paid in part, by instalments so far
+    (refunded ones too if asked) - latest first payment first; the time filters apply to
+    the first payment's time."""
     actor.require(Permission.RECORD_PAYMENTS)
     statuses = ("paid", "refunded") if include_refunded else ("paid",)
-    query = _base(actor, col(SalesOrder.status).in_(statuses))
+    partly = and_(SalesOrder.status == "pending", SalesOrder.paid_amount > 0)
+    query = _base(actor, or_(col(SalesOrder.status).in_(statuses), partly))
     query = _filtered(query, filters or OrderFilter(), col(SalesOrder.paid_at))
     order_by = [col(SalesOrder.paid_at).desc(), col(SalesOrder.id).desc()]
     return _page(session, query, order_by, limit, offset)

@@ -26,6 +26,7 @@ from sqlalchemy import literal, union_all
 from sqlmodel import Session, col, select
 
 from crm_core.circulation.opportunities import lock_for_change
+from crm_core.commerce.instalments import add_plan, check_plan
 from crm_core.models import Notice, Opportunity, OrgUnit, Product, Role, SalesOrder, User, UserRole
 from crm_core.org.access import actor_from_roles, opportunity_scope
 from crm_core.org.users import discount_limit
@@ -179,8 +180,11 @@ def create_order(
     product_id: int,
     amount: object,
     note: str | None = None,
+    plan: list | None = None,
 ) -> SalesOrder:
     """An order for an open opportunity in the actor's scope; flushes, the caller commits.
+    `plan` (a list of `instalments.PlanPart`) splits it into a deposit and instalments,
+    checked before anything is written (`instalments.check_plan`).
 
     The product must be active and of the opportunity's business line; the amount above
     zero, at most the list price, with at most two decimals. A discount above the creator's
@@ -216,6 +220,7 @@ def create_order(
             N_("Order {order} is already waiting for payment: cancel it first."),
             order=order_number(pending),
         )
+    checked_plan = check_plan(list(plan), price) if plan else None
     now = clock.now()
     limit = discount_limit(session, actor)
     needs_approval = not discount_within(product.list_price, price, limit)
@@ -234,6 +239,8 @@ def create_order(
     opportunity.amount = price
     session.add(opportunity)
     session.flush()
+    if checked_plan:
+        add_plan(session, order, checked_plan)
     if needs_approval:
         approvers = _approvers_reaching(session, opportunity.id, order, actor.user_id)
         params = {
@@ -314,6 +321,11 @@ def cancel_order(session: Session, actor: Actor, order_id: int) -> SalesOrder:
     if order.status != "pending":
         raise ValidationError(
             N_("Order {order} is not waiting for payment."), order=order_number(order.id)
+        )
+    if order.paid_amount > 0:
+        raise ValidationError(
+            N_("Order {order} is partly paid: refund it rather than cancel it."),
+            order=order_number(order.id),
         )
     order.status = "cancelled"
     order.cancelled_at = clock.now()

@@ -11,7 +11,16 @@ from crm_core.models.circulation import (
     Notice,
     RuleVersion,
 )
-from crm_core.models.commerce import APPROVAL_STATES, ORDER_STATUSES, Product, SalesOrder
+from crm_core.models.commerce import (
+    APPROVAL_STATES,
+    INSTALMENT_KINDS,
+    ORDER_STATUSES,
+    OrderInstalment,
+    OrderPayment,
+    OrderRefund,
+    Product,
+    SalesOrder,
+)
 from crm_core.models.custom_field import (
     FIELD_ENTITIES,
     FIELD_KINDS,
@@ -143,6 +152,10 @@ __all__ = [
     "OrgUnit",
     "POOL_STATES",
     "Product",
+    "OrderInstalment",
+    "OrderPayment",
+    "OrderRefund",
+    "INSTALMENT_KINDS",
     "RecycleRule",
     "Role",
     "SalesOrder",

@@ -35,6 +35,14 @@ def _signature(value: Any) -> None:
         raise ValidationError(N_("The SMS signature has at most 20 characters, e.g. 【Demo Edu】."))
 
 
+def _won_at(value: Any) -> None:
+    if value not in ("deposit", "full"):
+        raise ValidationError(
+            N_("An instalment order wins its opportunity at the deposit or when paid in full."),
+            setting="orders.won_at",
+        )
+
+
 def _currency(value: Any) -> None:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
         raise ValidationError(
@@ -87,6 +95,9 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition("company.time_zone", str, "Asia/Shanghai", check=_known_zone),
         SettingDefinition("company.name", str, "", check=_company_name),
         SettingDefinition("company.currency", str, "CNY", check=_currency),
+        # An order paid in instalments wins its opportunity at its first payment (deposit)
+        # or when paid in full (full); revenue is credited per payment either way.
+        SettingDefinition("orders.won_at", str, "deposit", check=_won_at),
         SettingDefinition("dispatch.batch_size", int, 100_000, 100, 1_000_000),
         SettingDefinition("claim.default_daily_claims", int, 20, 1, 10_000),
         SettingDefinition("claim.default_cooldown_days", int, 7, 0, 365),

@@ -22,8 +22,15 @@ from decimal import Decimal
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from crm_core.analytics.outcomes import WON_STATUSES
-from crm_core.models import FollowUp, Opportunity, OrgUnit, SalesOrder, TrialLesson, User
+from crm_core.models import (
+    FollowUp,
+    Opportunity,
+    OrderPayment,
+    OrgUnit,
+    SalesOrder,
+    TrialLesson,
+    User,
+)
 from crm_core.org.access import user_scope
 from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import clock
@@ -145,21 +152,34 @@ def _figures(session: Session, ids: list[int], since: datetime, until: datetime)
             .group_by(TrialLesson.booked_by_id)
         ):
             values[uid]["trials"] = trials
-        for uid, wins, revenue in session.exec(
+        # A sale counts once, at its first payment; revenue is every payment in the period
+        # (a deposit, each instalment), by the attribution frozen at that payment.
+        for uid, wins in session.exec(
             select(
                 SalesOrder.attributed_owner_id,
                 func.count(func.distinct(SalesOrder.opportunity_id)),
-                func.coalesce(func.sum(SalesOrder.amount), 0),
             )
             .where(
                 col(SalesOrder.attributed_owner_id).in_(part),
-                col(SalesOrder.status).in_(WON_STATUSES),
                 SalesOrder.paid_at >= since,
                 SalesOrder.paid_at < until,
             )
             .group_by(SalesOrder.attributed_owner_id)
         ):
-            values[uid].update(wins=wins, revenue=Decimal(str(revenue)))
+            values[uid]["wins"] = wins
+        for uid, revenue in session.exec(
+            select(
+                OrderPayment.attributed_owner_id,
+                func.coalesce(func.sum(OrderPayment.amount), 0),
+            )
+            .where(
+                col(OrderPayment.attributed_owner_id).in_(part),
+                OrderPayment.paid_at >= since,
+                OrderPayment.paid_at < until,
+            )
+            .group_by(OrderPayment.attributed_owner_id)
+        ):
+            values[uid]["revenue"] = Decimal(str(revenue))
         # Assigned in the period and first followed up within a day: the assignment index
         # holds both times, so only the period's assignments are read.
         for uid, assigned, first in session.exec(

@@ -22,9 +22,16 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm_core.analytics.filters import DashboardFilter
-from crm_core.analytics.outcomes import WON_STATUSES
 from crm_core.analytics.scope import check_view, unit_groups
-from crm_core.models import TARGET_METRICS, Opportunity, SalesOrder, SalesTarget, User, path_ids
+from crm_core.models import (
+    TARGET_METRICS,
+    Opportunity,
+    OrderPayment,
+    SalesOrder,
+    SalesTarget,
+    User,
+    path_ids,
+)
 from crm_core.org.access import user_scope
 from crm_core.org.roles import dispatch_receivers
 from crm_core.platform import clock
@@ -118,19 +125,26 @@ def actuals(
     units = {u: dict.fromkeys(TARGET_METRICS, ZERO) for u in unit_ids}
     users = {u: dict.fromkeys(TARGET_METRICS, ZERO) for u in user_ids}
     o = SalesOrder
-    paid = [col(o.status).in_(WON_STATUSES), o.paid_at >= since, o.paid_at < until]
-    grouped = session.exec(
+    # A sale counts once, at its first payment (`paid_at`); revenue is every payment in the
+    # period (a deposit, each instalment), by the attribution frozen at that payment.
+    paid = [o.paid_at >= since, o.paid_at < until]
+    won = session.exec(
         select(
             o.attributed_org_path,
             o.attributed_owner_id,
             func.count(func.distinct(o.opportunity_id)),
-            func.sum(o.amount),
         )
         .where(*paid)
         .group_by(o.attributed_org_path, o.attributed_owner_id)
     ).all()
-    _fold(((p, w, a) for p, w, _, a in grouped), unit_ids, user_ids, units, users, "revenue")
-    _fold(((p, w, n) for p, w, n, _ in grouped), unit_ids, user_ids, units, users, "won")
+    p = OrderPayment
+    revenue = session.exec(
+        select(p.attributed_org_path, p.attributed_owner_id, func.sum(p.amount))
+        .where(p.paid_at >= since, p.paid_at < until)
+        .group_by(p.attributed_org_path, p.attributed_owner_id)
+    ).all()
+    _fold(revenue, unit_ids, user_ids, units, users, "revenue")
+    _fold(won, unit_ids, user_ids, units, users, "won")
     # Each person's first paid order ever, for the people who paid in the period.
     payers = (
         select(Opportunity.lead_id)
@@ -147,7 +161,7 @@ def actuals(
             .label("place"),
         )
         .join(Opportunity, col(Opportunity.id) == col(o.opportunity_id))
-        .where(col(o.status).in_(WON_STATUSES), col(Opportunity.lead_id).in_(payers))
+        .where(col(o.paid_at).is_not(None), col(Opportunity.lead_id).in_(payers))
         .subquery()
     )
     firsts = session.exec(

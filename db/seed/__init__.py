@@ -17,6 +17,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from crm_core.commerce.payment_rows import write_payment_rows
 from crm_core.models import User
 from crm_core.platform import clock
 from crm_core.platform.bootstrap import bootstrap
@@ -176,6 +177,8 @@ def _insert_activity(
     say(f"marketing_spend: {spend} rows")
     t0 = time.perf_counter()
     writer.finish()
+    # Revenue is read from the payments: each paid order's one payment (and refund).
+    write_payment_rows(session)
     say(f"finished the load in {time.perf_counter() - t0:.1f}s")
 
 

@@ -35,6 +35,14 @@ with st.form("settings"):
     values["company.time_zone"] = st.selectbox(
         t("Company time zone"), zones, index=zones.index(zone), key="setting_company.time_zone"
     )
+    won_at = ("deposit", "full")
+    values["orders.won_at"] = st.selectbox(
+        t(label_of("settings", "orders.won_at")),
+        won_at,
+        index=won_at.index(current["orders.won_at"]) if current["orders.won_at"] in won_at else 0,
+        format_func=lambda code: t(label_of("orders.won_at", code)),
+        key="setting_orders.won_at",
+    )
     for key, label in COMPANY_LABELS.items():
         values[key] = st.text_input(t(label), value=current[key], key=f"setting_{key}").strip()
     for key, definition in DEFINITIONS.items():

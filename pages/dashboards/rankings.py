@@ -32,7 +32,7 @@ if found is None:
     st.stop()
 st.caption(
     t(
-        "Wins and revenue: orders paid in the period, credited to the owner at payment, as on team performance."
+        "Wins: orders first paid in the period. Revenue: payments in the period, deposits and instalments as they arrive. Both credited to the owner at payment, as on team performance."
     )
 )
 if found.me is not None:

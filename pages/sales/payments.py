@@ -1,5 +1,6 @@
-"""Payments (record_payments): the orders waiting for payment, recording one by hand,
-importing a payment file, and refunding paid orders.
+"""Payments (record_payments): the orders waiting for payment, recording one by hand (of
+an amount, for an order paid in instalments), the overdue instalments, importing a payment
+file, and refunding paid orders in whole or in part.
 
 A payment wins the opportunity and freezes who the revenue belongs to; the rules live in
 `crm_core.commerce.payments`. Times on this page are the company's local time.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.commerce.instalments import overdue_instalments
 from crm_core.commerce.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
 from crm_core.commerce.payments import record_payment, refund_order
 from crm_core.platform.errors import CrmError
@@ -17,6 +19,7 @@ from ui.context import actor
 from ui.db import session
 from ui.i18n import show_error, t
 from ui.inputs import search_input, text_input
+from ui.instalments import show_overdue
 from ui.orders import order_frame, yuan
 from ui.payment_import import show_payment_import
 from ui.sales import DETAIL_PAGE, local_now, to_utc
@@ -70,6 +73,9 @@ def listed(page: OrderPage, *, paid: bool) -> None:
     frame = order_frame(page.rows, payment=paid)
     frame.insert(1, t("Opportunity"), [f"#{r.opportunity_id} {r.lead_name}" for r in page.rows])
     frame[t("Owner now")] = [r.owner_name or "" for r in page.rows]
+    if any(r.instalments for r in page.rows):
+        frame[t("Paid")] = [yuan(r.paid_amount) for r in page.rows]
+        frame[t("Still owed")] = [yuan(r.owed) for r in page.rows]
     if paid:
         frame[t("Refund reason")] = [r.refund_reason or "" for r in page.rows]
     key = "payments_paid_rows" if paid else "payments_due_rows"
@@ -115,15 +121,44 @@ def payable_tab() -> None:
         value=now.time().replace(second=0, microsecond=0),
         key=f"payments_time_{gen}",
     )
+    chosen = next(r for r in page.rows if r.id == order_id)
+    amount = None
+    if chosen.instalments:
+        amount = st.number_input(
+            t("Amount paid (¥)"),
+            min_value=0.01,
+            max_value=float(chosen.owed),
+            value=float(chosen.owed),
+            step=100.0,
+            format="%.2f",
+            key=f"payments_amount_{gen}_{order_id}",
+        )
+        st.caption(
+            t(
+                "Paid in instalments: {owed} still owed. A payment settles the earliest open instalments.",
+                owed=yuan(chosen.owed),
+            )
+        )
     if st.button(t("Record payment"), key="payments_record", type="primary"):
-        number_text = next(r.number for r in page.rows if r.id == order_id)
+        number_text = chosen.number
+        paid = None if amount is None else f"{amount:.2f}"
         try:
             with session() as s:
-                outcome = record_payment(s, me, order_id, ref, paid_at=to_utc(day, at))
+                outcome = record_payment(s, me, order_id, ref, amount=paid, paid_at=to_utc(day, at))
         except CrmError as error:
             show_error(error)
             return
-        if outcome.recorded:
+        if outcome.recorded and chosen.instalments:
+            done(
+                "success",
+                t(
+                    "Payment of {amount} on order {number} recorded.",
+                    amount=yuan(outcome.amount),
+                    number=number_text,
+                ),
+                "record",
+            )
+        elif outcome.recorded:
             done(
                 "success",
                 t(
@@ -163,29 +198,61 @@ def paid_tab() -> None:
         st.info(t("No paid orders found."))
         return
     listed(page, paid=True)
-    refundable = OrderPage([r for r in page.rows if r.status == "paid"], page.total)
+    refundable = OrderPage(
+        [r for r in page.rows if r.status in ("paid", "pending") and r.refundable > 0],
+        page.total,
+    )
     if not refundable.rows:
         return
     st.subheader(t("Refund"))
     gen = st.session_state.get("payments_gen_refund", 0)
     order_id = choose(t("Order"), refundable, "payments_refund_order")
+    chosen = next(r for r in refundable.rows if r.id == order_id)
+    amount = st.number_input(
+        t("Amount to refund (¥)"),
+        min_value=0.01,
+        max_value=float(chosen.refundable),
+        value=float(chosen.refundable),
+        step=100.0,
+        format="%.2f",
+        key=f"payments_refund_amount_{gen}_{order_id}",
+    )
     reason = text_input(t("Reason for the refund"), key=f"payments_reason_{gen}")
     if st.button(t("Refund order"), key="payments_refund"):
-        number_text = next(r.number for r in refundable.rows if r.id == order_id)
+        number_text = chosen.number
+        part = None if f"{amount:.2f}" == f"{chosen.refundable:.2f}" else f"{amount:.2f}"
         try:
             with session() as s:
-                refund_order(s, me, order_id, reason)
+                refund_order(s, me, order_id, reason, amount=part)
         except CrmError as error:
             show_error(error)
             return
         done("success", t("Order {number} refunded.", number=number_text), "refund")
 
 
-payable, import_tab, paid = st.tabs(
-    [t("Awaiting payment"), t("Import a payment file"), t("Paid and refunds")]
+def overdue_tab() -> None:
+    search = search_input(t("Name"), key="payments_overdue_search")
+    try:
+        with session() as s:
+            found = overdue_instalments(s, me, search=search or None)
+    except CrmError as error:
+        show_error(error)
+        return
+    show_overdue(found, "payments_overdue_rows")
+
+
+payable, overdue, import_tab, paid = st.tabs(
+    [
+        t("Awaiting payment"),
+        t("Overdue instalments"),
+        t("Import a payment file"),
+        t("Paid and refunds"),
+    ]
 )
 with payable:
     payable_tab()
+with overdue:
+    overdue_tab()
 with import_tab:
     show_payment_import(me)
 with paid:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.circulation.recycle import recycle_due
+from crm_core.commerce.instalments import OverdueList, overdue_instalments
 from crm_core.models import OPEN_STAGES
 from crm_core.platform import clock
 from crm_core.platform.errors import CrmError
@@ -47,6 +48,11 @@ try:
     with session() as s:
         bench = workbench(s, me)
         due = recycle_due(s, me)
+        overdue = (
+            overdue_instalments(s, me, owner_id=me.user_id, limit=20)
+            if me.can(Permission.VIEW_OPPORTUNITIES)
+            else OverdueList(0, [])
+        )
         transfers = (
             count_pending_transfers(s, me) if me.can(Permission.ASSIGN_OPPORTUNITIES) else None
         )
@@ -217,6 +223,19 @@ with right:
             )
     else:
         st.caption(t("No recycle rule will take anything back from you soon."))
+    st.subheader(t("Overdue instalments ({count})", count=number(overdue.total)))
+    for item in overdue.rows:
+        open_link(
+            item.opportunity_id,
+            line_text(
+                item.opportunity_id,
+                item.lead_name or "",
+                t("due {day}", day=item.due_on.isoformat()),
+                t("{amount} owed", amount=money(item.owed)),
+            ),
+        )
+    if not overdue.rows:
+        st.caption(t("No instalment of your customers is overdue."))
 
 st.subheader(t("Trial lessons today ({count})", count=number(len(bench.trials_today))))
 if bench.trials_today:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
+from crm_core.commerce.payment_rows import write_payment_rows
 from crm_core.imports.history.columns import HistorySettings
 from crm_core.imports.history.people import Mapping
 from crm_core.imports.history.rows import HistoryRow, external_key
@@ -310,6 +311,8 @@ def write_rows(
     _chunked(session, StageHistory, _STAGE_COLUMNS, stages)
     _chunked(session, FlowEvent, _FLOW_COLUMNS, flows)
     _chunked(session, SalesOrder, _ORDER_COLUMNS, orders)
+    if orders:
+        write_payment_rows(session, [order[0] for order in orders])
     lead_of = {r.takeover: r.lead_id for r in taken}
     if taken:
         # A row written onto a stored opportunity is of that opportunity's lead.

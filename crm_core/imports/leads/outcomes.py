@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
+from crm_core.commerce.payment_rows import write_payment_rows
 from crm_core.imports.leads.rows import LeadRow, RowOutcome
 from crm_core.leads.intake import ADDED_LINE, CREATED, IntakeResult, Opening
 from crm_core.models import OrgUnit, SalesOrder
@@ -100,4 +101,6 @@ def record_wins(
                 + (said.closed_at,)
             )
     insert_rows(session, SalesOrder.__table__, _ORDER_COLUMNS, orders)
+    if orders:
+        write_payment_rows(session, [order[0] for order in orders])
     return len(orders)

@@ -13,15 +13,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import order_number, parse_order_number
-from crm_core.commerce.payments import MAX_REF, check_payable, pay_order
+from crm_core.commerce.payments import MAX_REF, check_payable, owed, pay_order
 from crm_core.imports.engine import FieldSpec, Findings, Preview, RowReader, WriteOutcome
 from crm_core.imports.file_import import FieldIssue
-from crm_core.models import Opportunity, SalesOrder
+from crm_core.models import Opportunity, OrderPayment, SalesOrder
 from crm_core.org.access import opportunity_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
+from crm_core.platform.money import format_money
 
 # Field -> header names it may have, English and Chinese (compared without case, spaces,
 # `_`, `-`, `.`, `:` or brackets), as payment providers and bank statements name them.
@@ -116,6 +117,8 @@ CHUNK = 2000  # values per IN (...) list
 # The field at fault when the payment rules refuse a row (else the order number).
 _FIELD_OF = {
     N_("The amount {amount} differs from order {order}'s amount {expected}."): "amount",
+    N_("The amount {amount} is more than the {owed} still owed on order {order}."): "amount",
+    N_("A payment needs an amount above zero."): "amount",
     N_("The payment time is before order {order} was made."): "paid_at",
 }
 CONCURRENT = ValidationError(
@@ -178,6 +181,25 @@ def _ref_holders(session: Session, actor: Actor, refs: Iterable[str]) -> dict[st
             )
         ).all():
             holders[ref] = (order_id, order_id in reached)
+        # The references of later payments (instalments) live on the payments.
+        paid = session.exec(
+            select(OrderPayment.order_id, OrderPayment.payment_ref).where(
+                col(OrderPayment.payment_ref).in_(chunk)
+            )
+        ).all()
+        if paid:
+            reached_paid = set(
+                session.exec(
+                    select(SalesOrder.id)
+                    .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
+                    .where(
+                        col(SalesOrder.id).in_({order_id for order_id, _ in paid}),
+                        opportunity_scope(actor),
+                    )
+                ).all()
+            )
+            for order_id, ref in paid:
+                holders.setdefault(ref, (order_id, order_id in reached_paid))
     return holders
 
 
@@ -212,17 +234,21 @@ def check_payments(
     holders = _ref_holders(session, actor, (r.payment_ref for r in rows if r.payment_ref))
     first_ref: dict[str, int] = {}
     first_order: dict[int, int] = {}
+    in_file: dict[int, Decimal] = {}
     checked = []
     for row in rows:
         number, order_id, ref = row.row, row.order_id, row.payment_ref
         order = orders.get(order_id) if order_id is not None else None
         if order_id is not None and order is None:
             found.reject(number, "order_number", NO_ORDER, order=order_number(order_id))
+        held = holders.get(ref) if ref is not None else None
         done = (
             order is not None
             and ref is not None
-            and order.payment_ref == ref
-            and order.status in ("paid", "refunded")
+            and (
+                (held is not None and held[0] == order.id)
+                or (order.payment_ref == ref and order.status in ("paid", "refunded"))
+            )
         )
         if ref is not None:
             if ref in first_ref:
@@ -252,7 +278,30 @@ def check_payments(
                         N_("Payment reference {ref} is already used by another order."),
                         ref=ref,
                     )
-        if order is not None:
+        if order is not None and order.instalments:
+            # An order paid in instalments may take several rows, together at most what
+            # is owed.
+            if not done:
+                try:
+                    pay = check_payable(order, amount=row.amount, paid_at=row.paid_at)
+                except CrmError as error:
+                    field = _FIELD_OF.get(error.key, "order_number")
+                    found.reject(number, field, error.key, **error.params)
+                else:
+                    so_far = in_file.get(order.id, Decimal(0)) + pay
+                    in_file[order.id] = so_far
+                    if so_far > owed(order):
+                        found.reject(
+                            number,
+                            "amount",
+                            N_(
+                                "Rows of this file pay {amount} on order {order}, more than the {owed} still owed."
+                            ),
+                            amount=format_money(so_far),
+                            order=order_number(order.id),
+                            owed=format_money(owed(order)),
+                        )
+        elif order is not None:
             if order.id in first_order:
                 found.reject(
                     number,
