@@ -123,7 +123,9 @@ def _visible_lead(session: Session, actor: Actor, lead_id: int) -> int:
     """The id of a lead the actor reaches; NotFound otherwise (scope never leaks existence)."""
     found = session.exec(
         select(Lead.id).where(
-            Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor, per_lead=True)
+            Lead.id == lead_id,
+            col(Lead.merged_into_id).is_(None),
+            lead_scope(actor, per_lead=True, shared=False),
         )
     ).first()
     if found is None:
