@@ -66,6 +66,9 @@ def test_owner_adds_a_colleague_of_another_region_who_then_reads_it(db, company)
     assert company.users["rep_c1"].id in dict(candidates(db, owner, opp.id))
     add_collaborator(db, owner, opp.id, company.users["rep_c1"].id, "read")
     db.commit()
+    # The actor of the colleague's next request reaches it.
+    teacher = company.actor(db, "rep_c1")
+    assert teacher.collaborates
     assert get_opportunity(db, teacher, opp.id).id == opp.id
     assert get_opportunity_detail(db, teacher, opp.id).id == opp.id
     assert get_lead_detail(db, teacher, opp.lead_id).id == opp.lead_id

@@ -39,11 +39,22 @@ def load_actor(session: Session, user_id: int) -> Actor:
     if user.org_unit_id is not None:
         unit = session.get(OrgUnit, user.org_unit_id)
         unit_path = unit.path if unit else None
-    return actor_from_roles(user, unit_path, roles)
+    collaborates = (
+        session.exec(
+            select(OpportunityCollaborator.id)
+            .where(OpportunityCollaborator.user_id == user_id)
+            .limit(1)
+        ).first()
+        is not None
+    )
+    return actor_from_roles(user, unit_path, roles, collaborates=collaborates)
 
 
-def actor_from_roles(user: User, unit_path: str | None, roles: Iterable[Role]) -> Actor:
-    """Combine `roles` into one actor for `user` (whose unit has path `unit_path`)."""
+def actor_from_roles(
+    user: User, unit_path: str | None, roles: Iterable[Role], *, collaborates: bool = False
+) -> Actor:
+    """Combine `roles` into one actor for `user` (whose unit has path `unit_path`);
+    `collaborates`: whether the scope includes the opportunities shared with them."""
     permissions: set[str] = set()
     exact_units: set[int] = set()
     subtree_paths: set[str] = set()
@@ -73,6 +84,7 @@ def actor_from_roles(user: User, unit_path: str | None, roles: Iterable[Role]) -
         subtree_paths=frozenset(subtree_paths),
         role_codes=tuple(sorted(codes)),
         language=user.language,
+        collaborates=collaborates,
     )
 
 
@@ -137,7 +149,7 @@ def opportunity_scope(actor: Actor, *, shared: bool = True) -> ColumnElement[boo
     if actor.scope is DataScope.ALL:
         return true()
     owning = [Opportunity.owner_id == actor.user_id, unit_clause(actor, Opportunity.org_unit_id)]
-    if shared:
+    if shared and actor.collaborates:
         owning.append(Opportunity.id.in_(shared_opportunity_ids(actor)))
     return or_(*owning)
 
@@ -160,7 +172,7 @@ def opportunity_scope_parts(actor: Actor, *, shared: bool = True) -> list[Column
             or_(Opportunity.org_unit_id.is_(None), not_(units)),
         )
         parts = [units, own_elsewhere]
-    if shared:
+    if shared and actor.collaborates:
         parts.append(
             and_(
                 Opportunity.id.in_(shared_opportunity_ids(actor)),
@@ -207,7 +219,7 @@ def lead_scope_parts(
         # beats collecting every id of the share first.
         reach = exists().where(Opportunity.lead_id == Lead.id, owning)
     parts = [reach, waiting_own_leads(actor, per_lead=per_lead)]
-    if shared:
+    if shared and actor.collaborates:
         parts.append(
             and_(
                 Lead.id.in_(_shared_lead_ids(actor)),
@@ -238,6 +250,8 @@ def lead_id_scope_parts(actor: Actor, lead_id) -> list[ColumnElement[bool]]:
         or_(Opportunity.owner_id.is_not(None), Opportunity.org_unit_id.is_not(None)),
     )
     waiting = lead_id.in_(select(own.id).where(own.created_by_id == actor.user_id, not_(taken)))
+    if not actor.collaborates:
+        return [reach, waiting]
     shared = and_(lead_id.in_(_shared_lead_ids(actor)), not_(reach), not_(waiting))
     return [reach, waiting, shared]
 
