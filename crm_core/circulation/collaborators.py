@@ -85,19 +85,29 @@ def _managed(
     return opportunity
 
 
-def may_manage(session: Session, actor: Actor, opportunity_id: int) -> bool:
-    """Whether the actor may add, change and remove the collaborators of the opportunity
-    (read only, no lock): the page shows the controls only then."""
-    if not actor.can(Permission.WORK_OPPORTUNITIES):
-        return False
+def _reached(session: Session, actor: Actor, opportunity_id: int) -> tuple[int, int | None]:
+    """(id, owner id) of the opportunity when the actor's own scope (not a collaboration)
+    reaches it; NotFound otherwise. No lock: for what the page shows."""
+    actor.require(Permission.WORK_OPPORTUNITIES)
     found = session.exec(
         select(Opportunity.id, Opportunity.owner_id).where(
             Opportunity.id == opportunity_id, opportunity_scope(actor, shared=False)
         )
     ).first()
     if found is None:
+        raise NotFound(entity="opportunity", id=opportunity_id)
+    return found[0], found[1]
+
+
+def may_manage(session: Session, actor: Actor, opportunity_id: int) -> bool:
+    """Whether the actor may add, change and remove the collaborators of the opportunity
+    (read only, no lock): the page shows the controls only then."""
+    if not actor.can(Permission.WORK_OPPORTUNITIES):
         return False
-    owner = found[1]
+    try:
+        _, owner = _reached(session, actor, opportunity_id)
+    except NotFound:
+        return False
     return owner == actor.user_id or actor.can(Permission.ASSIGN_OPPORTUNITIES)
 
 
@@ -113,8 +123,11 @@ def _holders(session: Session, permission: str):
 
 def candidates(session: Session, actor: Actor, opportunity_id: int) -> list[tuple[int, str]]:
     """(id, name) of the colleagues the actor may add to the opportunity: active, enabled
-    users who may view opportunities, not the owner nor one already added."""
-    opportunity = _managed(session, actor, opportunity_id, open_only=False)
+    users who may view opportunities, not the owner nor one already added. Refused as
+    `add_collaborator` would refuse the actor, without locking the opportunity."""
+    if not may_manage(session, actor, opportunity_id):
+        _managed(session, actor, opportunity_id, open_only=False)  # raises the reason
+    _, owner_id = _reached(session, actor, opportunity_id)
     added = select(OpportunityCollaborator.user_id).where(
         OpportunityCollaborator.opportunity_id == opportunity_id
     )
@@ -124,8 +137,8 @@ def candidates(session: Session, actor: Actor, opportunity_id: int) -> list[tupl
         col(User.id).in_(_holders(session, Permission.VIEW_OPPORTUNITIES)),
         col(User.id).not_in(added),
     ]
-    if opportunity.owner_id is not None:
-        where.append(User.id != opportunity.owner_id)
+    if owner_id is not None:
+        where.append(User.id != owner_id)
     rows = session.exec(select(User.id, User.full_name).where(*where).order_by(User.full_name))
     return [(user_id, name) for user_id, name in rows.all()]
 
