@@ -46,8 +46,8 @@ from crm_core.analytics.filters import DashboardFilter
 from crm_core.calls import dialing as calls_dialing
 from crm_core.calls import log as calls_log
 from crm_core.calls import setup as calls_setup
-from crm_core.circulation import desk as opportunity_desk
 from crm_core.circulation import (
+    collaborators,
     dispatch,
     flow_log,
     opportunities,
@@ -58,6 +58,7 @@ from crm_core.circulation import (
     renewals,
     rules,
 )
+from crm_core.circulation import desk as opportunity_desk
 from crm_core.circulation import dry_run as rule_preview
 from crm_core.commerce import instalments, order_listing, orders, payments, refunds
 from crm_core.custom_fields import values as custom_values
@@ -427,6 +428,7 @@ REGISTRY: dict[str, Row] = {
     "crm_core.org.access.unit_clause": exempt("no_rows", NO_ROWS),
     "crm_core.org.access.opportunity_scope": exempt("no_rows", NO_ROWS),
     "crm_core.org.access.opportunity_scope_parts": exempt("no_rows", NO_ROWS),
+    "crm_core.org.access.shared_opportunity_ids": exempt("no_rows", NO_ROWS),
     "crm_core.org.access.lead_scope": exempt("no_rows", NO_ROWS),
     "crm_core.org.access.lead_scope_parts": exempt("no_rows", NO_ROWS),
     "crm_core.org.access.waiting_own_leads": exempt("no_rows", NO_ROWS),
@@ -1042,6 +1044,43 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.circulation.opportunities.set_intention_level": one(
         R(lambda c: opportunities.set_intention_level(c.session, c.actor, [c.id("sh_owned")], "A"))
+    ),
+    # collaborators
+    "crm_core.circulation.collaborators.may_manage": one(
+        R(lambda c: collaborators.may_manage(c.session, c.actor, c.id("sh_owned")), falsy=True)
+    ),
+    "crm_core.circulation.collaborators.candidates": one(
+        R(lambda c: collaborators.candidates(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.circulation.collaborators.add_collaborator": one(
+        R(
+            lambda c: collaborators.add_collaborator(
+                c.session, c.actor, c.id("sh_owned"), c.user("rep_a2"), "read"
+            )
+        )
+    ),
+    "crm_core.circulation.collaborators.change_access": one(
+        R(
+            lambda c: collaborators.change_access(
+                c.session, c.actor, c.id("sh_owned"), c.user("rep_c2"), "read"
+            )
+        )
+    ),
+    "crm_core.circulation.collaborators.remove_collaborator": one(
+        R(
+            lambda c: collaborators.remove_collaborator(
+                c.session, c.actor, c.id("sh_owned"), c.user("rep_c2")
+            )
+        )
+    ),
+    "crm_core.circulation.collaborators.list_collaborators": one(
+        R(lambda c: collaborators.list_collaborators(c.session, c.actor, c.id("sh_owned")))
+    ),
+    "crm_core.circulation.collaborators.my_access": exempt(
+        "own", "the actor's own collaborator row on the opportunity named, or None"
+    ),
+    "crm_core.circulation.collaborators.shared_with_me": exempt(
+        "own", "only the opportunities the actor was added to as a collaborator"
     ),
     "crm_core.circulation.desk.list_desk": one(
         H(lambda c: opportunity_desk.list_desk(c.session, c.actor))

@@ -39,6 +39,7 @@ from crm_core.models import (
     LearningActivity,
     LoginEvent,
     Opportunity,
+    OpportunityCollaborator,
     QaReview,
     Role,
     SmsOptOut,
@@ -319,6 +320,15 @@ def build_world(session: Session) -> World:
         admin = load_actor(session, company.users["admin"].id)
 
         work = _owned(session, world, "rep_c1", 101, "sh_owned")
+        # A Shanghai colleague collaborating on it (the collaborator services' Shanghai row).
+        session.add(
+            OpportunityCollaborator(
+                opportunity_id=work.id,
+                user_id=company.users["rep_c2"].id,
+                access="follow_up",
+                added_by_id=rep_c1.user_id,
+            )
+        )
         lead = session.get(Lead, work.lead_id)
         lead.customer_id = customer.id
         lead.created_by_id = rep_c1.user_id

@@ -137,7 +137,7 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
 
     # Leads in the viewer's scope, counted per disjoint part of it (each from its own
     # index); revenue below is scoped by its frozen attribution.
-    for part in lead_scope_parts(actor):
+    for part in lead_scope_parts(actor, shared=False):
         for channel, campaign, n in session.exec(
             select(Lead.channel, Lead.campaign, func.count())
             .where(*leads_where, part)
@@ -179,7 +179,7 @@ def _roi(session: Session, actor: Actor, view: DashboardFilter, unit) -> Channel
         .where(
             *leads_where,
             Opportunity.stage == "won",
-            opportunity_scope(actor),
+            opportunity_scope(actor, shared=False),
             ~exists().where(SalesOrder.opportunity_id == Opportunity.id),
         )
     )

@@ -82,7 +82,7 @@ def opportunity_conditions(
     `cohort`: the period that selects opportunities by their creation date. `by_period`:
     a period range drives the query (the cohort, the assignments of a period)."""
     by_period = by_period or cohort is not None
-    conditions = [scope_as_filter(actor) if by_period else opportunity_scope(actor)]
+    conditions = [scope_as_filter(actor) if by_period else opportunity_scope(actor, shared=False)]
     if cohort is not None:
         conditions += in_period(Opportunity.created_at, cohort)
     return conditions + opportunity_filters(view, unit)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from crm_core.models import Opportunity
-from crm_core.org.access import opportunity_scope, opportunity_scope_parts
+from crm_core.models import Opportunity, OpportunityCollaborator
+from crm_core.org.access import opportunity_scope, opportunity_scope_parts, shared_opportunity_ids
 from crm_core.platform.actor import Actor
 from crm_core.platform.database import savepoint
-from crm_core.platform.errors import NotFound, ValidationError
+from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.option_values import require_intention_level
 from crm_core.platform.permissions import Permission
@@ -22,6 +22,7 @@ def lock_for_change(
     *,
     permission: str = Permission.WORK_OPPORTUNITIES,
     open_only: bool = True,
+    shared_access: str | None = None,
 ) -> Opportunity:
     """One opportunity in the actor's scope, locked for the rest of the transaction, for a
     one-row change a person makes (a follow-up, a stage, a payment).
@@ -31,15 +32,43 @@ def lock_for_change(
     left it, so a rep never writes onto an opportunity that was recycled away from them a
     moment earlier, and no lock is taken in an order that could deadlock with the engine.
     Outside the scope the opportunity does not exist (NotFound); `open_only` refuses a
-    closed one (won or lost) with `opportunity.error.closed`."""
+    closed one (won or lost) with `opportunity.error.closed`.
+
+    A collaborator reaches the opportunity for reading only: the change is theirs to make
+    only when `shared_access` names their access (`follow_up` for a follow-up); otherwise
+    they are refused with the reason, and anyone else finds nothing."""
     actor.require(permission)
+    reach = opportunity_scope(actor, shared=False)
+    if shared_access is not None:
+        reach = or_(reach, Opportunity.id.in_(shared_opportunity_ids(actor, access=shared_access)))
     locked = session.exec(
         update(Opportunity)
-        .where(Opportunity.id == opportunity_id, opportunity_scope(actor))
+        .where(Opportunity.id == opportunity_id, reach)
         .values(id=Opportunity.id)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not locked:
+        access = session.exec(
+            select(OpportunityCollaborator.access).where(
+                OpportunityCollaborator.opportunity_id == opportunity_id,
+                OpportunityCollaborator.user_id == actor.user_id,
+            )
+        ).first()
+        if access == "read":
+            raise PermissionDenied(
+                N_(
+                    "You have read access to opportunity #{id} as a collaborator: you cannot change it."
+                ),
+                id=opportunity_id,
+            )
+        if access is not None:
+            raise PermissionDenied(
+                N_(
+                    "As a collaborator on opportunity #{id} you may log follow-ups; only its "
+                    "owner or a manager may do this."
+                ),
+                id=opportunity_id,
+            )
         raise NotFound(entity="opportunity", id=opportunity_id)
     row = session.exec(
         select(Opportunity)
@@ -110,7 +139,7 @@ def set_intention_level(
     with savepoint(session):
         result = session.exec(
             update(Opportunity)
-            .where(col(Opportunity.id).in_(ids), opportunity_scope(actor))
+            .where(col(Opportunity.id).in_(ids), opportunity_scope(actor, shared=False))
             .values(intention_level=level)
         )
         if result.rowcount != len(ids):

@@ -32,7 +32,7 @@ OPEN_STATES = ("unassigned", "owned", "public", "dormant")
 def override_scope(actor: Actor) -> ColumnElement[bool]:
     """Opportunities a manager may change by hand."""
     return or_(
-        opportunity_scope(actor),
+        opportunity_scope(actor, shared=False),
         and_(col(Opportunity.org_unit_id).is_(None), col(Opportunity.owner_id).is_(None)),
     )
 

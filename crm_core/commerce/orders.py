@@ -165,7 +165,7 @@ def _approvers_reaching(
         parts = [
             select(literal(a.user_id).label("user_id"))
             .select_from(Opportunity)
-            .where(Opportunity.id == opportunity_id, opportunity_scope(a))
+            .where(Opportunity.id == opportunity_id, opportunity_scope(a, shared=False))
             for a in candidates[start : start + _UNION_PARTS]
         ]
         statement = parts[0] if len(parts) == 1 else union_all(*parts)

@@ -170,13 +170,15 @@ def _reach(session: Session, actor: Actor, entity: str, row_id: int) -> None:
             select(Lead.id).where(
                 Lead.id == row_id,
                 col(Lead.merged_into_id).is_(None),
-                lead_scope(actor, per_lead=True),
+                lead_scope(actor, per_lead=True, shared=False),
             )
         ).first()
     else:
         actor.require(Permission.WORK_OPPORTUNITIES)
         found = session.exec(
-            select(Opportunity.id).where(Opportunity.id == row_id, opportunity_scope(actor))
+            select(Opportunity.id).where(
+                Opportunity.id == row_id, opportunity_scope(actor, shared=False)
+            )
         ).first()
     if found is None:
         raise NotFound(entity=entity, id=row_id)

@@ -214,7 +214,7 @@ def update_lead(
                 select(Lead).where(
                     Lead.id == lead_id,
                     col(Lead.merged_into_id).is_(None),
-                    lead_scope(actor, per_lead=True),
+                    lead_scope(actor, per_lead=True, shared=False),
                 )
             ).first()
             if lead is None:

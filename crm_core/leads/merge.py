@@ -81,7 +81,10 @@ def _load_pair(session: Session, actor: Actor, keep_id: int, merge_id: int) -> t
         lead.id: lead
         for lead in session.exec(
             select(Lead)
-            .where(col(Lead.id).in_([keep_id, merge_id]), lead_scope(actor, per_lead=True))
+            .where(
+                col(Lead.id).in_([keep_id, merge_id]),
+                lead_scope(actor, per_lead=True, shared=False),
+            )
             .order_by(Lead.id)
             .with_for_update()
             .execution_options(populate_existing=True)

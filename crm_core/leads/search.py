@@ -121,6 +121,7 @@ def lead_conditions(
     custom_clauses: Mapping[FieldCondition, ColumnElement[bool]] | None = None,
     scoped: bool = True,
     per_lead: bool = False,
+    shared: bool = True,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions of `lead_filter` within the actor's scope (merged leads never
     match). Raise ValidationError for a filter that cannot be read.
@@ -132,7 +133,8 @@ def lead_conditions(
     sorted page (`by_date`, or by name) asks them per lead for the same reason.
     `custom_clauses`: the condition to use for each custom test (`leads.custom_filter`);
     `scoped=False`: they already hold the actor's reach, so it is not added again;
-    `per_lead`: the page walks few leads, so the reach is checked lead by lead."""
+    `per_lead`: the page walks few leads, so the reach is checked lead by lead;
+    `shared=False`: a bulk change, which leaves out leads reached only as a collaborator."""
     f = lead_filter
     text = (f.text or "").strip()
     read = read_search_text(text) if text else None
@@ -140,7 +142,7 @@ def lead_conditions(
     narrow = per_lead or (read is not None and (read.name_prefix is None or not broad))
     conditions: list[ColumnElement[bool]] = [col(Lead.merged_into_id).is_(None)]
     if scoped:
-        conditions.append(lead_scope(actor, per_lead=narrow))
+        conditions.append(lead_scope(actor, per_lead=narrow, shared=shared))
     if read is not None:
         conditions.append(text_condition(read, walk_dates=broad and by_date))
     if f.ids:

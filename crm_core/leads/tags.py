@@ -123,7 +123,9 @@ def _visible_lead(session: Session, actor: Actor, lead_id: int) -> int:
     """The id of a lead the actor reaches; NotFound otherwise (scope never leaks existence)."""
     found = session.exec(
         select(Lead.id).where(
-            Lead.id == lead_id, col(Lead.merged_into_id).is_(None), lead_scope(actor, per_lead=True)
+            Lead.id == lead_id,
+            col(Lead.merged_into_id).is_(None),
+            lead_scope(actor, per_lead=True, shared=False),
         )
     ).first()
     if found is None:
@@ -206,7 +208,7 @@ def bulk_tag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str) 
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
     tag = catalogue_tag(session, actor, tag)
-    added = _insert_tags(session, tag, lead_conditions(actor, lead_filter))
+    added = _insert_tags(session, tag, lead_conditions(actor, lead_filter, shared=False))
     after = {"tag": tag, "count": added, "filter": filter_for_audit(lead_filter)}
     audit.record(session, actor, "lead.bulk_tag", "lead", None, None, after)
     session.flush()
@@ -222,7 +224,7 @@ def bulk_untag(session: Session, actor: Actor, lead_filter: LeadFilter, tag: str
     """
     _require_any(actor, BULK_TAG_PERMISSIONS)
     tag = stored_tag(session, tag)
-    matching = select(Lead.id).where(*lead_conditions(actor, lead_filter))
+    matching = select(Lead.id).where(*lead_conditions(actor, lead_filter, shared=False))
     removed = _delete_tags(session, tag, matching)
     after = {"tag": tag, "count": removed, "filter": filter_for_audit(lead_filter)}
     audit.record(session, actor, "lead.bulk_untag", "lead", None, None, after)

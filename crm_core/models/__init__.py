@@ -59,7 +59,14 @@ from crm_core.models.rules import (
     RecycleRule,
     RenewalRule,
 )
-from crm_core.models.sales import TRANSFER_STATUSES, TRIAL_STATUSES, TransferRequest, TrialLesson
+from crm_core.models.sales import (
+    COLLABORATOR_ACCESS,
+    TRANSFER_STATUSES,
+    TRIAL_STATUSES,
+    OpportunityCollaborator,
+    TransferRequest,
+    TrialLesson,
+)
 from crm_core.models.sms import (
     MESSAGE_STATUSES,
     TEMPLATE_PURPOSES,
@@ -116,6 +123,8 @@ __all__ = [
     "LearningActivity",
     "PIPELINE_TYPES",
     "RenewalRule",
+    "COLLABORATOR_ACCESS",
+    "OpportunityCollaborator",
     "TRANSFER_STATUSES",
     "TRIAL_STATUSES",
     "TransferRequest",

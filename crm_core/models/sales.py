@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, text
+from sqlalchemy import CheckConstraint, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field
@@ -71,3 +71,29 @@ class TransferRequest(SQLModel, table=True):
     decided_at: datetime | None = datetime_field()
     decision_note: str | None = Field(default=None, max_length=400)
     created_at: datetime = created_at_field()
+
+
+COLLABORATOR_ACCESS = ("read", "follow_up")
+
+
+class OpportunityCollaborator(SQLModel, table=True):
+    """A colleague an owner or a manager added to one opportunity: `read` lets them see it
+    (and its lead) as the owner does, `follow_up` also lets them log follow-ups on it. Neither
+    gives any other power over it (see `circulation.collaborators`)."""
+
+    __tablename__ = "opportunity_collaborator"
+    __table_args__ = (
+        CheckConstraint(
+            "access IN ('read','follow_up')", name="ck_opportunity_collaborator_access"
+        ),
+        UniqueConstraint("opportunity_id", "user_id", name="uq_opportunity_collaborator"),
+        # What one user collaborates on: the scope's shared part, read from the index alone.
+        Index("ix_opportunity_collaborator_user", "user_id", "opportunity_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    opportunity_id: int = Field(foreign_key="opportunity.id")
+    user_id: int = Field(foreign_key="app_user.id")
+    access: str = Field(default="read", max_length=20)
+    added_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    added_at: datetime = created_at_field()

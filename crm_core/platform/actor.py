@@ -25,6 +25,10 @@ class Actor:
     subtree_paths: frozenset[str] = field(default_factory=frozenset)
     role_codes: tuple[str, ...] = ()
     language: str = "zh"
+    # Whether the user collaborated on any opportunity when the actor was loaded: the scope
+    # reads the collaborator table only then (the part itself is read live, so a removal
+    # counts at once; an addition, from the user's next request).
+    collaborates: bool = False
 
     @classmethod
     def system(cls) -> Actor:

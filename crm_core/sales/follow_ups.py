@@ -101,8 +101,10 @@ def log_follow_up(
     the caller's transaction (flushed, not committed)."""
     now = clock.now()
     check_follow_up(session, entry, now)
-    opportunity = lock_for_change(session, actor, opportunity_id)
+    opportunity = lock_for_change(session, actor, opportunity_id, shared_access="follow_up")
     if entry.stage and entry.stage != opportunity.stage:
+        # A collaborator logs the contact; moving the stage stays with the owner's side.
+        lock_for_change(session, actor, opportunity_id)
         apply_stage(
             session,
             actor,
@@ -148,7 +150,7 @@ def set_next_follow_up(
         raise ValidationError(N_("The next follow-up must be in the future."))
     if at is not None and at > now + MAX_AHEAD:
         raise ValidationError(N_("The next follow-up must be within a year."))
-    opportunity = lock_for_change(session, actor, opportunity_id)
+    opportunity = lock_for_change(session, actor, opportunity_id, shared_access="follow_up")
     opportunity.next_follow_up_at = at
     session.add(opportunity)
     session.flush()
@@ -157,7 +159,7 @@ def set_next_follow_up(
 def set_intention(session: Session, actor: Actor, opportunity_id: int, level: str) -> None:
     """Set the intention level (意向度) of one open opportunity in scope."""
     require_intention_level(session, level)
-    opportunity = lock_for_change(session, actor, opportunity_id)
+    opportunity = lock_for_change(session, actor, opportunity_id, shared_access="follow_up")
     opportunity.intention_level = level
     session.add(opportunity)
     session.flush()

@@ -70,7 +70,7 @@ def _latest_open(session: Session, actor: Actor, ids: list[int]) -> dict[int, tu
         .where(
             col(Opportunity.lead_id).in_(ids),
             col(Opportunity.stage).in_(OPEN_STAGES),
-            opportunity_scope(actor),
+            opportunity_scope(actor, shared=False),
         )
         .order_by(Opportunity.lead_id, col(Opportunity.id).desc())
     ).all()

@@ -77,7 +77,7 @@ def _one_lead(session: Session, actor: Actor, lead_id: int) -> list[int]:
         select(Lead.id).where(
             Lead.id == lead_id,
             col(Lead.merged_into_id).is_(None),
-            lead_scope(actor, per_lead=True),
+            lead_scope(actor, per_lead=True, shared=False),
         )
     ).first()
     if found is None:

@@ -24,6 +24,7 @@ from crm_core.sales.board import (
     list_board,
 )
 from ui.circulation import number, pager, people
+from ui.collaborators import show_shared_with_me
 from ui.context import actor
 from ui.custom_fields import filter_inputs
 from ui.db import session
@@ -211,6 +212,7 @@ me = actor()
 solo = me.scope is DataScope.SELF
 st.title(t("Opportunity board"))
 show_flash()
+show_shared_with_me(me)
 if st.session_state.pop(_CLEAR, False):
     st.session_state[_PICK] = []
 try:

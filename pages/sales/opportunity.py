@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.circulation.collaborators import list_collaborators, may_manage, my_access
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
 from crm_core.leads.masking import reveal_contact, reveal_phone
@@ -26,6 +27,7 @@ from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
 from ui.calls import call_button
 from ui.circulation import label
+from ui.collaborators import show_collaborators
 from ui.context import actor
 from ui.custom_fields import edit_form, show_values
 from ui.db import session
@@ -238,6 +240,12 @@ try:
     with session() as s:
         detail = get_opportunity_detail(s, me, opportunity_id)
         requests = requests_of_opportunity(s, me, opportunity_id)
+        collaborators = list_collaborators(s, me, opportunity_id)
+        manages = may_manage(s, me, opportunity_id)
+        # Set when the reader reaches the opportunity only as a collaborator.
+        shared = (
+            None if manages or detail.owner_id == me.user_id else my_access(s, me, opportunity_id)
+        )
         # The opportunity's custom fields: disabled ones still show what they hold.
         fields = fields_visible_to(s, me, "opportunity", include_disabled=True)
         field_values = values_for(
@@ -257,8 +265,19 @@ _summary(detail)
 show_values(fields, field_values)
 editable_fields = [f for f in fields if f.active]
 
-can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES)
-if can_work:
+can_work = detail.is_open and me.can(Permission.WORK_OPPORTUNITIES) and shared != "read"
+if can_work and shared == "follow_up":
+    # A collaborator with follow-up access: the follow-up forms only.
+    sections = {
+        N_("Log a follow-up"): lambda: actions.follow_up_form(me, detail),
+        N_("Intention and next follow-up"): lambda: actions.plan_form(me, detail),
+    }
+    tabs = st.tabs([t(k) for k in sections], key="opp_tabs_shared", on_change="rerun")
+    for tab, build in zip(tabs, sections.values(), strict=True):
+        if tab.open:
+            with tab:
+                build()
+elif can_work:
     # Keyed: after an action the page reruns on the tab it was taken in, and only the open
     # tab's form is built.
     sections = {
@@ -289,6 +308,7 @@ else:
         )
     show_orders(me, detail.id, detail.business_line_id, detail.is_open)
 show_renewal_action(me, detail)
+show_collaborators(me, detail, collaborators, manage=manages, mine=shared)
 
 timeline_col, side_col = st.columns([3, 1])
 with timeline_col:

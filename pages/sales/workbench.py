@@ -22,6 +22,7 @@ from crm_core.sales.transfers import count_pending_transfers
 from crm_core.sales.workbench import WorkLine, new_assignments, workbench
 from ui.calls import call_picker
 from ui.circulation import number
+from ui.collaborators import show_shared_with_me
 from ui.context import actor
 from ui.db import session
 from ui.figures import percent
@@ -67,6 +68,7 @@ st.caption(
         "Your day: who to call, what is new, what a rule will soon take back. Times are company time."
     )
 )
+show_shared_with_me(me)
 
 metrics = st.columns(5)
 metrics[0].metric(t("Overdue follow-ups"), number(bench.overdue_count))

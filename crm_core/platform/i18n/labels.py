@@ -30,6 +30,9 @@ LABELS: dict[str, dict[str, str]] = {
         "learning.import": N_("Study activity imported"),
         "metadata.create": N_("Option added"),
         "metadata.update": N_("Option changed"),
+        "opportunity.collaborator_access": N_("Collaborator's access changed"),
+        "opportunity.collaborator_add": N_("Collaborator added"),
+        "opportunity.collaborator_remove": N_("Collaborator removed"),
         "opportunity.custom_fields": N_("Opportunity's custom fields changed"),
         "order.pay": N_("Payment recorded"),
         "order.refund": N_("Order refunded"),
@@ -117,6 +120,10 @@ LABELS: dict[str, dict[str, str]] = {
         "other": NC_("channel_group", "Other"),
         "paid": NC_("channel_group", "Paid"),
         "referral": NC_("channel_group", "Referral"),
+    },
+    "collaborator.access": {
+        "follow_up": N_("Read and follow up"),
+        "read": NC_("collaborator.access", "Read"),
     },
     "customers.category": {
         "new": N_("New"),
@@ -453,6 +460,9 @@ LABELS: dict[str, dict[str, str]] = {
         "tag": N_("Tags"),
     },
     "notice": {
+        "collaborator.added": N_(
+            "{name} added you as a collaborator on opportunity #{opportunity}."
+        ),
         "collision.colleague": N_(
             "{by} entered a person your team already follows up (opportunity #{opportunity}); the inquiry was logged on it."
         ),
