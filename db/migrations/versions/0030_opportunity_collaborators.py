@@ -2,7 +2,7 @@
 read-and-follow-up access; the scope reaches their opportunities through this table.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-06 02:40:00
 """
 
