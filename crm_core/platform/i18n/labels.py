@@ -1174,3 +1174,8 @@ from crm_core.platform.i18n.work_chat_labels import WORK_CHAT_LABELS  # noqa: E4
 
 for _family, _labels in WORK_CHAT_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+from crm_core.platform.i18n.approval_labels import APPROVAL_LABELS  # noqa: E402
+
+for _family, _labels in APPROVAL_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
