@@ -203,9 +203,7 @@ def test_a_running_request_keeps_the_steps_it_was_asked_with(db, company):
     made = flow(db, "refund", ["sales_manager", "admin"])
     order = paid_order(db, company)
     [request_id] = request_refund(db, company.actor(db, "fin"), order.id, "Why").request_ids
-    save_flow(
-        db, SYSTEM, "refund", None, [role_by_code(db, "admin").id], flow_id=made.id
-    )
+    save_flow(db, SYSTEM, "refund", None, [role_by_code(db, "admin").id], flow_id=made.id)
     db.commit()
     decide_request(db, company.actor(db, "bj_manager"), request_id, True)
     db.commit()
@@ -240,9 +238,7 @@ def test_reactivation_waits_for_approval_and_is_rechecked(db, company):
 def test_the_requester_may_withdraw_and_nobody_else(db, company):
     flow(db, "reactivation", ["admin"])
     opp = dormant(db, company)
-    [request_id] = request_or_reactivate(
-        db, company.actor(db, "bj_manager"), [opp.id]
-    ).request_ids
+    [request_id] = request_or_reactivate(db, company.actor(db, "bj_manager"), [opp.id]).request_ids
     db.commit()
     for other in ("admin", "rep_a1"):
         with pytest.raises(NotFound):

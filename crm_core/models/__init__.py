@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.approvals import (
     APPROVAL_KINDS,
     DECISIONS,
@@ -8,7 +9,6 @@ from crm_core.models.approvals import (
     ApprovalFlow,
     ApprovalRequest,
 )
-from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
 from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
