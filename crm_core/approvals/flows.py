@@ -64,6 +64,12 @@ def flow_for(session: Session, kind: str, amount: Decimal | None) -> ApprovalFlo
     return pick(enabled_flows(session, kind), amount)
 
 
+def role_choices(session: Session) -> dict[int, tuple[str, str, bool]]:
+    """role id -> (code, name, built in), for naming steps."""
+    rows = session.exec(select(Role.id, Role.code, Role.name, Role.builtin)).all()
+    return {i: (code, name, builtin) for i, code, name, builtin in rows}
+
+
 def pending_request_of_order(session: Session, order_id: int) -> int | None:
     """The pending request on an order, if any (a discount under a flow waits for it)."""
     return session.exec(

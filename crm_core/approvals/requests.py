@@ -381,13 +381,3 @@ def request_history(session: Session, actor: Actor, request_id: int) -> list[His
         .order_by(col(d.at), col(d.id))
     ).all()
     return [HistoryRow(*row) for row in rows]
-
-
-def role_names(session: Session, role_ids: list) -> dict[int, tuple[str, str]]:
-    """role id -> (code, name) for showing steps."""
-    if not role_ids:
-        return {}
-    rows = session.exec(
-        select(Role.id, Role.code, Role.name).where(col(Role.id).in_(list(set(role_ids))))
-    ).all()
-    return {i: (c, n) for i, c, n in rows}

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.approvals.entry import request_refund
 from crm_core.commerce.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
-from crm_core.commerce.payments import record_payment, refund_order
+from crm_core.commerce.payments import record_payment
 from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
@@ -174,11 +175,18 @@ def paid_tab() -> None:
         number_text = next(r.number for r in refundable.rows if r.id == order_id)
         try:
             with session() as s:
-                refund_order(s, me, order_id, reason)
+                routed = request_refund(s, me, order_id, reason)
         except CrmError as error:
             show_error(error)
             return
-        done("success", t("Order {number} refunded.", number=number_text), "refund")
+        if routed.sent:
+            message = t(
+                "The refund of order {number} is sent for approval (see Approvals).",
+                number=number_text,
+            )
+            done("success", message, "refund")
+        else:
+            done("success", t("Order {number} refunded.", number=number_text), "refund")
 
 
 payable, import_tab, paid = st.tabs(
