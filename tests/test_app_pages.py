@@ -44,7 +44,7 @@ def test_rep_logs_in_and_sees_home(app_env):
 EVERYONE = {
     "pages/workspace/home.py",
     "pages/workspace/account.py",
-    "pages/workspace/approvals.py",
+    "pages/workspace/approval_inbox.py",
 }
 SEES_OPPORTUNITIES = {
     "pages/sales/board.py",

@@ -59,7 +59,7 @@ PAGES: tuple[PageSpec, ...] = (
         Permission.WORK_OPPORTUNITIES,
     ),
     PageSpec(
-        "pages/workspace/approvals.py", N_("Approvals"), ":material/approval:", N_("Workspace")
+        "pages/workspace/approval_inbox.py", N_("Approvals"), ":material/approval:", N_("Workspace")
     ),
     PageSpec("pages/workspace/account.py", N_("My account"), ":material/person:", N_("Workspace")),
     PageSpec(
