@@ -1922,6 +1922,11 @@ REGISTRY: dict[str, Row] = {
         "opens the request of an entry point (approvals.entry, orders.create_order) that has"
         " checked the action itself within the actor's scope",
     ),
+    "crm_core.approvals.requests.open_requests": exempt(
+        "internal",
+        "opens the requests of an entry point (approvals.entry) that has checked the actions"
+        " themselves within the actor's scope",
+    ),
     "crm_core.approvals.effects.apply_request": exempt(
         "internal",
         "runs the effect of a request decide_request checked the approver may decide; the"

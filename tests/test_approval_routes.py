@@ -168,3 +168,34 @@ def test_a_discount_within_the_limit_never_meets_the_flow(db, company):
     db.commit()
     assert order.approval == "none"
     assert db.exec(select(ApprovalRequest)).all() == []
+
+
+def test_many_requests_open_in_a_handful_of_statements(db, company):
+    from sqlalchemy import update
+
+    from crm_core.approvals.entry import request_or_reactivate
+    from tests.test_lead_card import counting_queries
+
+    flow(db, "reactivation", ["admin"])
+
+    def dormant_ones(count, start):
+        ids = [add_owned_opportunity(db, company, "rep_a1", start + i).id for i in range(count)]
+        db.exec(
+            update(Opportunity)
+            .where(Opportunity.id.in_(ids))
+            .values(pool_state="dormant", owner_id=None)
+        )
+        db.commit()
+        return ids
+
+    manager = company.actor(db, "bj_manager")
+    few, many = dormant_ones(2, 600), dormant_ones(40, 700)
+    with counting_queries(db) as small:
+        request_or_reactivate(db, manager, few)
+    with counting_queries(db) as large:
+        routed = request_or_reactivate(db, manager, many)
+    db.commit()
+    assert routed.sent == 40
+    assert len(large) <= len(small) + 3
+    told = db.exec(select(Notice).where(Notice.kind == "approval.requested")).all()
+    assert {n.user_id for n in told} == {uid(company, "admin")} and len(told) == 42

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from crm_core.approvals.effects import _apply_refund
 from crm_core.approvals.flows import enabled_flows, flow_for, pick
-from crm_core.approvals.requests import open_request
+from crm_core.approvals.requests import Ask, open_request, open_requests
 from crm_core.circulation import override
 from crm_core.circulation.override import OPEN_STATES, override_scope
 from crm_core.commerce.orders import clean_note, lock_order, order_number
@@ -126,17 +126,17 @@ def request_or_assign(
     selection = _checked(session, actor, opportunity_ids, OPEN_STATES)
     rep = _rep(session, actor, rep_id)
     flows = enabled_flows(session, "transfer")
-    now_ids, request_ids = [], []
+    now_ids, asks = [], []
     for opportunity_id, unit_id, amount in selection:
         flow = None
         if unit_id is not None and unit_id != rep.org_unit_id:
             flow = pick(flows, amount)
         if flow is None:
             now_ids.append(opportunity_id)
-            continue
-        payload = {"rep_id": rep.id, "to": rep.full_name, "from_unit": unit_id}
-        request = open_request(session, actor, flow, opportunity_id, payload, amount=amount)
-        request_ids.append(request.id)
+        else:
+            payload = {"rep_id": rep.id, "to": rep.full_name, "from_unit": unit_id}
+            asks.append(Ask(flow, opportunity_id, payload, amount))
+    request_ids = [r.id for r in open_requests(session, actor, asks)]
     done = override.assign_opportunities(session, actor, now_ids, rep.id) if now_ids else 0
     return Routed(done=done, request_ids=request_ids)
 
@@ -194,13 +194,13 @@ def request_or_reactivate(session: Session, actor: Actor, opportunity_ids: list[
     covers waits for approval instead."""
     selection = _checked(session, actor, opportunity_ids, ("dormant",))
     flows = enabled_flows(session, "reactivation")
-    now_ids, request_ids = [], []
+    now_ids, asks = [], []
     for opportunity_id, _, amount in selection:
         flow = pick(flows, amount)
         if flow is None:
             now_ids.append(opportunity_id)
-            continue
-        request = open_request(session, actor, flow, opportunity_id, {}, amount=amount)
-        request_ids.append(request.id)
+        else:
+            asks.append(Ask(flow, opportunity_id, {}, amount))
+    request_ids = [r.id for r in open_requests(session, actor, asks)]
     done = override.reactivate(session, actor, now_ids) if now_ids else 0
     return Routed(done=done, request_ids=request_ids)

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import literal, true, union_all, update
+from sqlalchemy import literal, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from crm_core.models import (
     ApprovalFlow,
     ApprovalRequest,
     Lead,
+    Notice,
     Opportunity,
     OrgUnit,
     Role,
@@ -35,6 +36,7 @@ from crm_core.models import (
 from crm_core.org.access import actor_from_roles, opportunity_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
+from crm_core.platform.bulk import one_of
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
@@ -91,13 +93,12 @@ def _record(
     )
 
 
-def step_approvers(session: Session, request: ApprovalRequest) -> list[int]:
-    """Who may decide the request's current step: active holders of the step's role who
-    reach its opportunity, the requester left out. A handful of queries whatever their
-    number (one compound SELECT asks which holders reach the row)."""
-    if request.state != "pending" or request.current_step >= len(request.steps):
-        return []
-    role_id = request.steps[request.current_step]
+def _reaching(
+    session: Session, role_id: int, opportunity_ids: list[int], exclude: int | None
+) -> dict[int, list[int]]:
+    """opportunity id -> the active holders of `role_id` who reach it, `exclude` left out.
+    A handful of queries whatever their number: the holders, their roles, and compound
+    SELECTs asking the database which holder reaches which of the opportunities."""
     holders = session.exec(
         select(User, OrgUnit.path)
         .join(OrgUnit, col(OrgUnit.id) == col(User.org_unit_id), isouter=True)
@@ -107,9 +108,9 @@ def step_approvers(session: Session, request: ApprovalRequest) -> list[int]:
             User.enabled,
         )
     ).all()
-    holders = [(u, p) for u, p in holders if u.id != request.requested_by_id]
-    if not holders:
-        return []
+    holders = [(u, p) for u, p in holders if u.id != exclude]
+    if not holders or not opportunity_ids:
+        return {}
     roles = {r.id: r for r in session.exec(select(Role)).all()}
     held: dict[int, list[Role]] = {}
     for user_id, held_role in session.exec(
@@ -119,31 +120,160 @@ def step_approvers(session: Session, request: ApprovalRequest) -> list[int]:
     ).all():
         held.setdefault(user_id, []).append(roles[held_role])
     candidates = [actor_from_roles(u, p, held[u.id]) for u, p in holders]
-    reached: list[int] = []
+    chosen = one_of(session, Opportunity.id, sorted(set(opportunity_ids)))
+    reached: dict[int, set[int]] = {}
     for start in range(0, len(candidates), _UNION_PARTS):
         parts = [
-            select(literal(a.user_id).label("user_id"))
+            select(literal(a.user_id).label("user_id"), Opportunity.id.label("opportunity_id"))
             .select_from(Opportunity)
-            .where(Opportunity.id == request.opportunity_id, opportunity_scope(a))
+            .where(chosen, opportunity_scope(a))
             for a in candidates[start : start + _UNION_PARTS]
         ]
         statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        reached.extend(row[0] for row in session.execute(statement).all())
-    return sorted(set(reached))
+        for user_id, opportunity_id in session.execute(statement).all():
+            reached.setdefault(opportunity_id, set()).add(user_id)
+    return {o: sorted(users) for o, users in reached.items()}
+
+
+def step_approvers(session: Session, request: ApprovalRequest) -> list[int]:
+    """Who may decide the request's current step: active holders of the step's role who
+    reach its opportunity, the requester left out."""
+    if request.state != "pending" or request.current_step >= len(request.steps):
+        return []
+    role_id = request.steps[request.current_step]
+    reached = _reaching(session, role_id, [request.opportunity_id], request.requested_by_id)
+    return reached.get(request.opportunity_id, [])
 
 
 def _params(request: ApprovalRequest, **more: Any) -> dict:
     return {"request": request.id, "opportunity": request.opportunity_id, **more}
 
 
-def _tell_approvers(session: Session, request: ApprovalRequest, requester: str) -> None:
-    notify(
-        session,
-        step_approvers(session, request),
-        "approval.requested",
-        _params(request, requester=requester),
-        clock.now(),
+def _tell_approvers(
+    session: Session, requests: list[ApprovalRequest], requester: str, exclude: int | None
+) -> None:
+    """Tell each request's current-step approvers (one insert for all of them)."""
+    by_role: dict[int, list[ApprovalRequest]] = {}
+    for request in requests:
+        by_role.setdefault(request.steps[request.current_step], []).append(request)
+    now = clock.now()
+    rows = []
+    for role_id, asked in by_role.items():
+        reached = _reaching(session, role_id, [r.opportunity_id for r in asked], exclude)
+        for request in asked:
+            params = _params(request, requester=requester)
+            for user_id in reached.get(request.opportunity_id, []):
+                rows.append(
+                    {
+                        "user_id": user_id,
+                        "kind": "approval.requested",
+                        "params": params,
+                        "created_at": now,
+                    }
+                )
+    if rows:
+        session.exec(Notice.__table__.insert(), params=rows)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request to open: the flow that governs it, the opportunity (and order), what to
+    do once approved, the amount weighed."""
+
+    flow: ApprovalFlow
+    opportunity_id: int
+    payload: dict
+    amount: Decimal | None = None
+    order_id: int | None = None
+
+
+def open_requests(session: Session, actor: Actor, asks: list[Ask]) -> list[ApprovalRequest]:
+    """Requests for the actor (who has been checked for the actions themselves), each
+    waiting at its first step, their approvers told; flushes. A handful of statements
+    whatever their number. Refused while another request of the same kind waits on the
+    same opportunity (and order)."""
+    if not asks:
+        return []
+    waiting = session.exec(
+        select(
+            ApprovalRequest.id,
+            ApprovalRequest.kind,
+            ApprovalRequest.opportunity_id,
+            ApprovalRequest.order_id,
+        ).where(
+            ApprovalRequest.state == "pending",
+            col(ApprovalRequest.kind).in_(sorted({a.flow.kind for a in asks})),
+            one_of(session, ApprovalRequest.opportunity_id, [a.opportunity_id for a in asks]),
+        )
+    ).all()
+    for request_id, kind, opportunity_id, order_id in waiting:
+        for ask in asks:
+            same_order = ask.order_id is None or ask.order_id == order_id
+            if (ask.flow.kind, ask.opportunity_id) == (kind, opportunity_id) and same_order:
+                raise ValidationError(
+                    N_("Request #{request} for this is already waiting for approval."),
+                    request=request_id,
+                )
+    now = clock.now()
+    # Core inserts (one executemany each): the ORM would insert row by row to learn ids.
+    session.exec(
+        ApprovalRequest.__table__.insert(),
+        params=[
+            {
+                "kind": ask.flow.kind,
+                "state": "pending",
+                "opportunity_id": ask.opportunity_id,
+                "order_id": ask.order_id,
+                "payload": ask.payload,
+                "amount": ask.amount,
+                "flow_id": ask.flow.id,
+                "steps": list(ask.flow.steps),
+                "current_step": 0,
+                "requested_by_id": actor.user_id,
+                "requested_at": now,
+            }
+            for ask in asks
+        ],
     )
+    # Just opened, pending and not duplicated: (kind, opportunity, order) names each one.
+    opened = session.exec(
+        select(ApprovalRequest)
+        .where(
+            ApprovalRequest.state == "pending",
+            ApprovalRequest.requested_at == now,
+            col(ApprovalRequest.kind).in_(sorted({a.flow.kind for a in asks})),
+            one_of(session, ApprovalRequest.opportunity_id, [a.opportunity_id for a in asks]),
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    by_key = {(r.kind, r.opportunity_id, r.order_id): r for r in opened}
+    requests = [by_key[(a.flow.kind, a.opportunity_id, a.order_id)] for a in asks]
+    session.exec(
+        ApprovalDecision.__table__.insert(),
+        params=[
+            {
+                "request_id": r.id,
+                "step": 0,
+                "approver_id": actor.user_id,
+                "decision": "requested",
+                "note": r.payload.get("reason"),
+                "at": now,
+            }
+            for r in requests
+        ],
+    )
+    audit.record(
+        session,
+        actor,
+        "approval.request",
+        "approval_request",
+        requests[0].id if len(requests) == 1 else None,
+        None,
+        {"requests": [{"id": r.id, "kind": r.kind, **r.payload} for r in requests]},
+    )
+    _tell_approvers(session, requests, actor.full_name, actor.user_id)
+    session.flush()
+    return requests
 
 
 def open_request(
@@ -156,40 +286,10 @@ def open_request(
     amount: Decimal | None = None,
     order_id: int | None = None,
 ) -> ApprovalRequest:
-    """A request of the flow's kind for the actor (who has been checked for the action
-    itself), waiting at the first step; flushes. Refused while another request of the same
-    kind waits on the same opportunity (and order)."""
-    waiting = session.exec(
-        select(ApprovalRequest.id).where(
-            ApprovalRequest.kind == flow.kind,
-            ApprovalRequest.opportunity_id == opportunity_id,
-            ApprovalRequest.order_id == order_id if order_id is not None else true(),
-            ApprovalRequest.state == "pending",
-        )
-    ).first()
-    if waiting is not None:
-        raise ValidationError(
-            N_("Request #{request} for this is already waiting for approval."), request=waiting
-        )
-    request = ApprovalRequest(
-        kind=flow.kind,
-        state="pending",
-        opportunity_id=opportunity_id,
-        order_id=order_id,
-        payload=payload,
-        amount=amount,
-        flow_id=flow.id,
-        steps=list(flow.steps),
-        current_step=0,
-        requested_by_id=actor.user_id,
-        requested_at=clock.now(),
+    """One request (`open_requests`)."""
+    [request] = open_requests(
+        session, actor, [Ask(flow, opportunity_id, payload, amount, order_id)]
     )
-    session.add(request)
-    session.flush()
-    _record(session, request, "requested", actor.user_id, payload.get("reason"))
-    audit.record(session, actor, "approval.request", "approval_request", request.id, None, payload)
-    _tell_approvers(session, request, actor.full_name)
-    session.flush()
     return request
 
 
@@ -267,7 +367,8 @@ def decide_request(
         session.add(request)
         session.flush()
         requester = session.get(User, request.requested_by_id) if request.requested_by_id else None
-        _tell_approvers(session, request, requester.full_name if requester else "-")
+        name = requester.full_name if requester else "-"
+        _tell_approvers(session, [request], name, request.requested_by_id)
     else:
         request.current_step += 1
         apply_request(session, request, actor)
