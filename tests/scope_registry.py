@@ -1961,6 +1961,16 @@ REGISTRY: dict[str, Row] = {
         ),
         all=H(lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor, "all"))),
     ),
+    "crm_core.approvals.requests.request_histories": one(
+        H(
+            lambda c: {
+                i: [(h.decision, h.who) for h in rows]
+                for i, rows in approval_requests.request_histories(
+                    c.session, c.actor, [c.id("sh_approval")]
+                ).items()
+            }
+        )
+    ),
     "crm_core.approvals.requests.count_waiting": one(
         H(lambda c: approval_requests.count_waiting(c.session, c.actor))
     ),

@@ -289,6 +289,9 @@ def test_a_discount_flow_replaces_the_single_approver(db, company):
     assert notices(db, "order.discount_requested") == []
     [request] = list_requests(db, company.actor(db, "lead_a"))
     assert request.order_id == order.id
+    from crm_core.commerce.order_listing import discount_requests
+
+    assert discount_requests(db, company.actor(db, "bj_manager")).rows == []
     with pytest.raises(ValidationError):
         decide_discount(db, company.actor(db, "bj_manager"), order.id, True)
     db.rollback()

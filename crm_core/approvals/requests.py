@@ -402,7 +402,7 @@ def withdraw_request(session: Session, actor: Actor, request_id: int) -> Approva
     return request
 
 
-def _rows(session: Session, where: list) -> list[ApprovalRow]:
+def _rows(session: Session, where: list, limit: int | None = _LIMIT) -> list[ApprovalRow]:
     requester = aliased(User)
     r = ApprovalRequest
     rows = session.exec(
@@ -428,7 +428,7 @@ def _rows(session: Session, where: list) -> list[ApprovalRow]:
         .outerjoin(requester, requester.id == r.requested_by_id)
         .where(*where)
         .order_by(col(r.requested_at).desc(), col(r.id).desc())
-        .limit(_LIMIT)
+        .limit(limit)
     ).all()
     return [ApprovalRow(*row) for row in rows]
 
@@ -453,11 +453,13 @@ def list_requests(
             where.append(col(r.requested_by_id).is_distinct_from(actor.user_id))
     if state is not None:
         where.append(r.state == state)
-    rows = _rows(session, where)
-    if view == "waiting":
-        held = _held_roles(session, actor)
-        rows = [row for row in rows if row.steps[row.current_step] in held]
-    return rows
+    if view != "waiting":
+        return _rows(session, where)
+    # Pending ones in reach, then those at a step of a role the actor holds (the step's
+    # role sits in a JSON list): the newest _LIMIT of them.
+    held = _held_roles(session, actor)
+    rows = _rows(session, where, None)
+    return [row for row in rows if row.steps[row.current_step] in held][:_LIMIT]
 
 
 def count_waiting(session: Session, actor: Actor) -> int:
@@ -467,18 +469,29 @@ def count_waiting(session: Session, actor: Actor) -> int:
 
 def request_history(session: Session, actor: Actor, request_id: int) -> list[HistoryRow]:
     """Every step of a request the actor may read, oldest first."""
-    visible = session.exec(
-        select(ApprovalRequest.id)
-        .join(Opportunity, Opportunity.id == ApprovalRequest.opportunity_id)
-        .where(ApprovalRequest.id == request_id, _visible(actor))
-    ).first()
-    if visible is None:
+    found = request_histories(session, actor, [request_id])
+    if request_id not in found:
         raise NotFound(entity="approval_request", id=request_id)
+    return found[request_id]
+
+
+def request_histories(
+    session: Session, actor: Actor, request_ids: list[int]
+) -> dict[int, list[HistoryRow]]:
+    """The histories of the requests among `request_ids` the actor may read, oldest first
+    (one query for a whole list); the others are left out."""
+    if not request_ids:
+        return {}
     d = ApprovalDecision
     rows = session.exec(
-        select(d.at, d.step, d.decision, User.full_name, d.note)
+        select(d.request_id, d.at, d.step, d.decision, User.full_name, d.note)
+        .join(ApprovalRequest, ApprovalRequest.id == d.request_id)
+        .join(Opportunity, Opportunity.id == ApprovalRequest.opportunity_id)
         .outerjoin(User, User.id == d.approver_id)
-        .where(d.request_id == request_id)
-        .order_by(col(d.at), col(d.id))
+        .where(one_of(session, d.request_id, request_ids), _visible(actor))
+        .order_by(col(d.request_id), col(d.at), col(d.id))
     ).all()
-    return [HistoryRow(*row) for row in rows]
+    found: dict[int, list[HistoryRow]] = {}
+    for request_id, *rest in rows:
+        found.setdefault(request_id, []).append(HistoryRow(*rest))
+    return found

@@ -15,7 +15,7 @@ from crm_core.approvals.requests import (
     VIEWS,
     decide_request,
     list_requests,
-    request_history,
+    request_histories,
     withdraw_request,
 )
 from crm_core.platform.errors import CrmError
@@ -50,6 +50,7 @@ view = (
 try:
     with session() as s:
         rows = list_requests(s, me, view)
+        histories = request_histories(s, me, [r.id for r in rows])
         roles = role_choices(s)
 except CrmError as error:
     show_error(error)
@@ -93,9 +94,7 @@ for row in rows:
         if row.outcome:
             st.warning(outcome_text(row))
         with st.expander(t("History")):
-            with session() as s:
-                history = request_history(s, me, row.id)
-            show_history(history, roles, row.steps)
+            show_history(histories.get(row.id, []), roles, row.steps)
         if row.state != "pending":
             continue
         if view == "waiting":
