@@ -43,6 +43,8 @@ from sqlmodel import Session, select
 
 from crm_core.analytics import scope as dash_scope
 from crm_core.analytics.filters import DashboardFilter
+from crm_core.approvals import entry as approval_entry
+from crm_core.approvals import requests as approval_requests
 from crm_core.calls import dialing as calls_dialing
 from crm_core.calls import log as calls_log
 from crm_core.calls import setup as calls_setup
@@ -415,6 +417,16 @@ def _sh_notice(ctx: Ctx) -> int:
     return ctx.session.exec(
         select(Notice.id).where(Notice.user_id == ctx.user("rep_c1")).order_by(Notice.id)
     ).first()
+
+
+APPROVAL_FLOWS = (
+    "approval flows (which roles approve what, from which amount) are company settings like"
+    " roles; the requests they govern are scoped (decide_request, list_requests)"
+)
+
+
+def _approval_ids(rows) -> list[tuple[int, str, int]]:
+    return [(r.id, r.state, r.opportunity_id) for r in rows]
 
 
 # --- the registry ------------------------------------------------------------------------------
@@ -1958,4 +1970,99 @@ REGISTRY: dict[str, Row] = {
     ),
     "crm_core.imports.targets.spec.check_targets": exempt("internal", ENGINE_STEP),
     "crm_core.imports.targets.spec.write_targets_file": exempt("internal", ENGINE_STEP),
+    # approval flows
+    "crm_core.approvals.flows.list_flows": exempt("company_wide", APPROVAL_FLOWS),
+    "crm_core.approvals.flows.save_flow": exempt("company_wide", APPROVAL_FLOWS),
+    "crm_core.approvals.flows.delete_flow": exempt("company_wide", APPROVAL_FLOWS),
+    "crm_core.approvals.requests.open_request": exempt(
+        "internal",
+        "opens the request of an entry point (approvals.entry, orders.create_order) that has"
+        " checked the action itself within the actor's scope",
+    ),
+    "crm_core.approvals.requests.open_requests": exempt(
+        "internal",
+        "opens the requests of an entry point (approvals.entry) that has checked the actions"
+        " themselves within the actor's scope",
+    ),
+    "crm_core.approvals.effects.apply_request": exempt(
+        "internal",
+        "runs the effect of a request decide_request checked the approver may decide; the"
+        " effect itself runs as the requester through the scoped service",
+    ),
+    "crm_core.approvals.requests.decide_request": cases(
+        approve=R(
+            lambda c: approval_requests.decide_request(
+                c.session, c.actor, c.id("sh_approval"), True
+            )
+        ),
+        reject=R(
+            lambda c: approval_requests.decide_request(
+                c.session, c.actor, c.id("sh_approval"), False, "no"
+            )
+        ),
+    ),
+    "crm_core.approvals.requests.withdraw_request": one(
+        R(
+            lambda c: approval_requests.withdraw_request(c.session, c.actor, c.id("sh_approval")),
+            control="sh_manager",
+        )
+    ),
+    "crm_core.approvals.requests.request_history": one(
+        R(lambda c: approval_requests.request_history(c.session, c.actor, c.id("sh_approval")))
+    ),
+    "crm_core.approvals.requests.list_requests": cases(
+        waiting=H(lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor))),
+        mine=H(
+            lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor, "mine")),
+            control="sh_manager",
+        ),
+        all=H(lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor, "all"))),
+    ),
+    "crm_core.approvals.requests.request_histories": one(
+        H(
+            lambda c: {
+                i: [(h.decision, h.who) for h in rows]
+                for i, rows in approval_requests.request_histories(
+                    c.session, c.actor, [c.id("sh_approval")]
+                ).items()
+            }
+        )
+    ),
+    "crm_core.approvals.requests.count_waiting": one(
+        H(lambda c: approval_requests.count_waiting(c.session, c.actor))
+    ),
+    "crm_core.approvals.entry.request_refund": one(
+        R(
+            lambda c: approval_entry.request_refund(
+                c.session, c.actor, c.id("sh_paid_order"), "Moved"
+            )
+        )
+    ),
+    "crm_core.approvals.entry.request_or_assign": cases(
+        shanghai_opportunity=R(
+            lambda c: approval_entry.request_or_assign(
+                c.session, c.actor, [c.id("sh_owned")], c.user("rep_a2")
+            )
+        ),
+        to_shanghai_rep=R(
+            lambda c: approval_entry.request_or_assign(
+                c.session, c.actor, [c.id("bj_owned")], c.user("rep_c1")
+            )
+        ),
+    ),
+    "crm_core.approvals.entry.decide_transfer_routed": cases(
+        reject=R(
+            lambda c: approval_entry.decide_transfer_routed(
+                c.session, c.actor, c.id("sh_transfer"), approve=False
+            )
+        ),
+        approve_to_rep=R(
+            lambda c: approval_entry.decide_transfer_routed(
+                c.session, c.actor, c.id("sh_transfer"), approve=True, to_user_id=c.user("rep_c2")
+            )
+        ),
+    ),
+    "crm_core.approvals.entry.request_or_reactivate": one(
+        R(lambda c: approval_entry.request_or_reactivate(c.session, c.actor, [c.id("sh_dormant")]))
+    ),
 }

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, SQLModel
 
+from crm_core.approvals.flows import save_flow
+from crm_core.approvals.requests import open_request
 from crm_core.circulation.rules import RuleDraft, save_rule
 from crm_core.commerce.instalments import PlanPart
 from crm_core.commerce.orders import create_order
@@ -46,7 +48,7 @@ from crm_core.models import (
 )
 from crm_core.org.access import load_actor
 from crm_core.org.departure import set_unit_departure_target
-from crm_core.org.users import create_user
+from crm_core.org.users import create_user, role_by_code
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.metadata import create_option
@@ -255,6 +257,11 @@ def build_world(session: Session) -> World:
         course_days=30,
     )
     world.ids["product"] = product.id
+    # A re-activation flow through the administrators, switched off so that direct calls
+    # stay direct; the Shanghai request below was asked while it was on.
+    approval_flow = save_flow(
+        session, SYSTEM, "reactivation", None, [role_by_code(session, "admin").id], enabled=False
+    )
     session.commit()
     _owned(session, world, "rep_a1", 1, "bj_owned")
     _owned(session, world, "rep_b1", 2, "bj_owned_b")
@@ -415,6 +422,10 @@ def build_world(session: Session) -> World:
             .where(Opportunity.id == dormant.id)
             .values(owner_id=None, pool_state="dormant", recycle_count=3)
         )
+        session.commit()
+        world.ids["sh_approval"] = open_request(
+            session, sh_manager, approval_flow, dormant.id, {}
+        ).id
         session.commit()
 
         sh, team_c = u["shanghai"].id, u["team_c"].id

@@ -41,7 +41,11 @@ def test_rep_logs_in_and_sees_home(app_env):
     assert any("Rep A1" in t.value for t in at.title)
 
 
-EVERYONE = {"pages/workspace/home.py", "pages/workspace/account.py"}
+EVERYONE = {
+    "pages/workspace/home.py",
+    "pages/workspace/account.py",
+    "pages/workspace/approval_inbox.py",
+}
 SEES_OPPORTUNITIES = {
     "pages/sales/board.py",
     "pages/sales/opportunity.py",
@@ -96,6 +100,7 @@ ALL_PAGES = (
         "pages/admin/custom_fields.py",
         "pages/admin/call_centre.py",
         "pages/admin/work_chat.py",
+        "pages/admin/approval_flows.py",
     }
 )
 

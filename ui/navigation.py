@@ -58,6 +58,9 @@ PAGES: tuple[PageSpec, ...] = (
         N_("Workspace"),
         Permission.WORK_OPPORTUNITIES,
     ),
+    PageSpec(
+        "pages/workspace/approval_inbox.py", N_("Approvals"), ":material/approval:", N_("Workspace")
+    ),
     PageSpec("pages/workspace/account.py", N_("My account"), ":material/person:", N_("Workspace")),
     PageSpec(
         "pages/sales/board.py",
@@ -233,6 +236,13 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/key:",
         N_("Administration"),
         Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
+        "pages/admin/approval_flows.py",
+        N_("Approval flows"),
+        ":material/account_tree:",
+        N_("Administration"),
+        Permission.MANAGE_APPROVAL_FLOWS,
     ),
     PageSpec(
         "pages/admin/work_chat.py",

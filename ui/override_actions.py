@@ -1,7 +1,9 @@
 """The manager's hand on picked opportunities, the same on the desk and on the board's list:
 assign or transfer to a rep, return to the pool, lock, unlock, protect until a date,
 re-activate dormant ones. Each act is one core function (`crm_core.circulation.override`)
-that checks scope and writes the flow events."""
+that checks scope and writes the flow events; assigning to a rep of another unit and
+re-activating go through `crm_core.approvals.entry`, which sends them for approval where an
+approval flow applies."""
 
 from __future__ import annotations
 
@@ -9,10 +11,9 @@ from datetime import timedelta
 
 import streamlit as st
 
+from crm_core.approvals.entry import Routed, request_or_assign, request_or_reactivate
 from crm_core.circulation.override import (
-    assign_opportunities,
     protect_until,
-    reactivate,
     return_to_pool,
     set_locked,
 )
@@ -24,6 +25,11 @@ from ui.company_time import company_today, instant_of
 from ui.db import session
 from ui.feedback import flash
 from ui.i18n import show_error, t
+
+SENT = NP_(
+    "{n} request sent for approval (see Approvals); {done} done at once.",
+    "{n} requests sent for approval (see Approvals); {done} done at once.",
+)
 
 
 def override_actions(
@@ -40,7 +46,10 @@ def override_actions(
         except CrmError as error:
             show_error(error)
         else:
-            flash(success, n=count, **params)
+            if isinstance(count, Routed) and count.sent:
+                flash(SENT, n=count.sent, done=count.done)
+            else:
+                flash(success, n=count.done if isinstance(count, Routed) else count, **params)
             st.session_state[after] = True
             st.rerun()
 
@@ -69,7 +78,7 @@ def override_actions(
             t("Assign"), key=f"{key}_assign", type="primary", disabled=not picked or rep is None
         ):
             act(
-                assign_opportunities,
+                request_or_assign,
                 picked,
                 rep,
                 success=NP_(
@@ -161,7 +170,7 @@ def override_actions(
         st.caption(t("Dormant opportunities go back to dispatch with their recycle count reset."))
         if st.button(t("Re-activate"), key=f"{key}_reactivate", disabled=not picked):
             act(
-                reactivate,
+                request_or_reactivate,
                 picked,
                 success=NP_("{n} opportunity re-activated.", "{n} opportunities re-activated."),
             )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.approvals.entry import decide_transfer_routed
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, NC_
-from crm_core.sales.transfers import decide_transfer, list_transfer_requests
+from crm_core.sales.transfers import list_transfer_requests
 from ui.circulation import number
 from ui.db import session
 from ui.feedback import flash
@@ -22,11 +23,16 @@ def _decide(
 ) -> None:
     try:
         with session() as s:
-            decide_transfer(s, me, request_id, approve=approve, to_user_id=to_user_id, note=note)
+            routed = decide_transfer_routed(
+                s, me, request_id, approve=approve, to_user_id=to_user_id, note=note
+            )
     except CrmError as error:
         show_error(error)
     else:
-        flash(success)
+        if routed.sent:
+            flash(N_("The move to another unit is sent for approval (see Approvals)."))
+        else:
+            flash(success)
         st.rerun()
 
 

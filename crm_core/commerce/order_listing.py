@@ -18,7 +18,16 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import discount_pct, order_number, parse_order_number
-from crm_core.models import Lead, Opportunity, OrderPayment, OrgUnit, Product, SalesOrder, User
+from crm_core.models import (
+    ApprovalRequest,
+    Lead,
+    Opportunity,
+    OrderPayment,
+    OrgUnit,
+    Product,
+    SalesOrder,
+    User,
+)
 from crm_core.org.access import opportunity_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.errors import NotFound
@@ -239,9 +248,17 @@ def discount_requests(
     offset: int = 0,
 ) -> OrderPage:
     """Pending orders waiting for a discount approval on opportunities the actor reaches,
-    oldest first, leaving out the actor's own orders (nobody decides those)."""
+    oldest first, leaving out the actor's own orders (nobody decides those) and those an
+    approval flow decides (they wait under Approvals)."""
     actor.require(Permission.APPROVE_DISCOUNTS)
-    query = _base(actor, SalesOrder.status == "pending", SalesOrder.approval == "requested")
+    under_flow = (
+        select(ApprovalRequest.id)
+        .where(ApprovalRequest.order_id == SalesOrder.id, ApprovalRequest.state == "pending")
+        .exists()
+    )
+    query = _base(
+        actor, SalesOrder.status == "pending", SalesOrder.approval == "requested", ~under_flow
+    )
     if actor.user_id is not None:
         query = query.where(
             or_(

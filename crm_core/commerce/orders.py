@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import literal, union_all
 from sqlmodel import Session, col, select
 
+from crm_core.approvals.flows import flow_for, pending_request_of_order
 from crm_core.circulation.opportunities import lock_for_change
 from crm_core.commerce.instalments import add_plan, check_plan
 from crm_core.models import Notice, Opportunity, OrgUnit, Product, Role, SalesOrder, User, UserRole
@@ -189,7 +190,9 @@ def create_order(
     The product must be active and of the opportunity's business line; the amount above
     zero, at most the list price, with at most two decimals. A discount above the creator's
     limit makes the order wait for approval (`approval` = `requested`) and tells the
-    approvers who reach the opportunity. The opportunity's amount becomes the order's."""
+    approvers who reach the opportunity - or, when a discount flow (`crm_core.approvals`)
+    covers the amount, opens an approval request through the flow's steps instead. The
+    opportunity's amount becomes the order's."""
     actor.require(Permission.CREATE_ORDERS)
     opportunity = lock_for_change(
         session, actor, opportunity_id, permission=Permission.CREATE_ORDERS
@@ -241,7 +244,21 @@ def create_order(
     session.flush()
     if checked_plan:
         add_plan(session, order, checked_plan)
+    flow = None
     if needs_approval:
+        flow = flow_for(session, "discount", price)
+    if flow is not None:
+        # A discount flow covers this amount: its steps approve instead of one approver.
+        from crm_core.approvals.requests import open_request  # noqa: PLC0415
+
+        payload = {
+            "order_id": order.id,
+            "order": order_number(order.id),
+            "pct": str(discount_pct(order.list_price, order.amount)),
+            "money": str(price),
+        }
+        open_request(session, actor, flow, opportunity.id, payload, amount=price, order_id=order.id)
+    elif needs_approval:
         approvers = _approvers_reaching(session, opportunity.id, order, actor.user_id)
         params = {
             "order": order_number(order.id),
@@ -276,6 +293,11 @@ def decide_discount(
         )
     if order.created_by_id is not None and order.created_by_id == actor.user_id:
         raise PermissionDenied(N_("Nobody approves the discount of their own order."))
+    if pending_request_of_order(session, order.id) is not None:
+        raise ValidationError(
+            N_("Order {order} waits for its approval flow: decide it under Approvals."),
+            order=order_number(order.id),
+        )
     if approve:
         limit = discount_limit(session, actor)
         if not discount_within(order.list_price, order.amount, limit):

@@ -32,18 +32,10 @@ def refundable(order: SalesOrder) -> Decimal:
     return (order.paid_amount or ZERO) - (order.refunded_amount or ZERO)
 
 
-def refund_order(
-    session: Session, actor: Actor, order_id: int, reason: str, amount: object = None
-) -> SalesOrder:
-    """Refund `amount` of an order (None: everything still refundable), with why; flushes.
-    Refused without a reason, on an order with nothing refundable, or for more than what
-    is refundable. The refunded revenue leaves the attribution of the payments it came
-    from, latest payment first."""
-    actor.require(Permission.RECORD_PAYMENTS)
-    why = clean_note(reason, field="refund_reason")
-    if why is None:
-        raise ValidationError(N_("Say why the order is refunded."))
-    order, _ = lock_order(session, actor, order_id, Permission.RECORD_PAYMENTS)
+def refund_amount(order: SalesOrder, amount: object = None) -> Decimal:
+    """What refunding `amount` (None: everything refundable) of `order` gives back; refused
+    on an order with nothing refundable, for nothing, or for more than is refundable. The
+    check `refund_order` makes, also asked before a refund is sent for approval."""
     number = order_number(order.id)
     room = refundable(order)
     if order.status not in ("paid", "pending") or room <= 0:
@@ -62,6 +54,23 @@ def refund_order(
             refundable=format_money(room),
             amount=format_money(take),
         )
+    return take
+
+
+def refund_order(
+    session: Session, actor: Actor, order_id: int, reason: str, amount: object = None
+) -> SalesOrder:
+    """Refund `amount` of an order (None: everything still refundable), with why; flushes.
+    Refused without a reason, on an order with nothing refundable, or for more than what
+    is refundable. The refunded revenue leaves the attribution of the payments it came
+    from, latest payment first."""
+    actor.require(Permission.RECORD_PAYMENTS)
+    why = clean_note(reason, field="refund_reason")
+    if why is None:
+        raise ValidationError(N_("Say why the order is refunded."))
+    order, _ = lock_order(session, actor, order_id, Permission.RECORD_PAYMENTS)
+    number = order_number(order.id)
+    take = refund_amount(order, amount)
     now = clock.now()
     payments = session.exec(
         select(OrderPayment)

@@ -1,6 +1,14 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from crm_core.models.api import ApiIdempotency, ApiKey, ApiRateWindow, ApiReceipt
+from crm_core.models.approvals import (
+    APPROVAL_KINDS,
+    DECISIONS,
+    REQUEST_STATES,
+    ApprovalDecision,
+    ApprovalFlow,
+    ApprovalRequest,
+)
 from crm_core.models.calls import CALL_RESULTS, CALL_STATES, CallLine, CallRecord, CallSeat
 from crm_core.models.circulation import (
     JOB_NAMES,
@@ -87,6 +95,12 @@ from crm_core.models.work_chat import (
 )
 
 __all__ = [
+    "APPROVAL_KINDS",
+    "DECISIONS",
+    "REQUEST_STATES",
+    "ApprovalDecision",
+    "ApprovalFlow",
+    "ApprovalRequest",
     "PUSH_STATES",
     "ROBOT_KINDS",
     "WorkChatDelivery",

@@ -53,6 +53,9 @@ class Permission(StrEnum):
     # Sales targets: set and split the targets of the units and people in reach (not one's
     # own, nor one's own unit's: those come from the level above).
     MANAGE_TARGETS = "manage_targets"
+    # Approval flows: which roles approve refunds, discounts, transfers across units and
+    # re-activations, in which order, from which amount.
+    MANAGE_APPROVAL_FLOWS = "manage_approval_flows"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in Permission)

@@ -20,6 +20,7 @@ PUSH_KINDS: dict[str, str] = {
     "renewal.opened": N_("Renewal opportunities opened for me"),
     "recycle.warning": N_("Opportunities of mine about to be recycled"),
     "order.discount_requested": N_("Approval requests (order discounts waiting for me)"),
+    "approval.requested": N_("Approval flow requests waiting for me"),
 }
 
 PUSH_TITLE = N_("CRM notice")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.approvals.entry import request_refund
 from crm_core.commerce.instalments import overdue_instalments
 from crm_core.commerce.order_listing import OrderFilter, OrderPage, paid_orders, payable_orders
-from crm_core.commerce.payments import record_payment, refund_order
+from crm_core.commerce.payments import record_payment
 from crm_core.platform.errors import CrmError
 from crm_core.platform.metadata import list_business_lines
 from ui.context import actor
@@ -223,11 +224,18 @@ def paid_tab() -> None:
         part = None if f"{amount:.2f}" == f"{chosen.refundable:.2f}" else f"{amount:.2f}"
         try:
             with session() as s:
-                refund_order(s, me, order_id, reason, amount=part)
+                routed = request_refund(s, me, order_id, reason, amount=part)
         except CrmError as error:
             show_error(error)
             return
-        done("success", t("Order {number} refunded.", number=number_text), "refund")
+        if routed.sent:
+            message = t(
+                "The refund of order {number} is sent for approval (see Approvals).",
+                number=number_text,
+            )
+            done("success", message, "refund")
+        else:
+            done("success", t("Order {number} refunded.", number=number_text), "refund")
 
 
 def overdue_tab() -> None:

@@ -1193,3 +1193,8 @@ from crm_core.platform.i18n.instalment_labels import INSTALMENT_LABELS  # noqa: 
 
 for _family, _labels in INSTALMENT_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+
+from crm_core.platform.i18n.approval_labels import APPROVAL_LABELS  # noqa: E402
+
+for _family, _labels in APPROVAL_LABELS.items():
+    LABELS.setdefault(_family, {}).update(_labels)
