@@ -330,3 +330,26 @@ def test_an_instalment_reference_finds_its_order_in_the_lists(db, company):
         Decimal("6000.00"),
         Decimal("4000.00"),
     )
+
+
+def test_the_warnings_job_tells_owners_of_overdue_instalments_once(db, company):
+    from crm_core.commerce.instalments import notify_overdue
+    from crm_core.models import Notice
+
+    planned_order(db, company)
+    planned_order(db, company, "rep_c1")
+    with pytest.raises(PermissionDenied):
+        notify_overdue(db, company.actor(db, "rep_a1"))
+    clock.freeze(datetime(2026, 4, 10, 2, 0))
+    assert notify_overdue(db, SYSTEM) == 4  # each order's deposit and first instalment
+    db.commit()
+    notices = db.exec(
+        select(Notice.user_id, Notice.params).where(Notice.kind == "instalment.overdue")
+    ).all()
+    owners = {company.users["rep_a1"].id, company.users["rep_c1"].id}
+    assert {user for user, _ in notices} == owners
+    assert all(params == {"count": 2} for _, params in notices)
+    assert notify_overdue(db, SYSTEM) == 0  # told once
+    clock.freeze(datetime(2026, 5, 10, 2, 0))
+    assert notify_overdue(db, SYSTEM) == 2  # the second instalments, now overdue too
+    db.commit()

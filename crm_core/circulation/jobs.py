@@ -38,6 +38,7 @@ from crm_core.circulation.job_locks import (  # noqa: F401 - the lock's names, a
 from crm_core.circulation.recycle import sweep_idle_opportunities, warn_in_chunks
 from crm_core.circulation.recycle_teams import warn_team_managers
 from crm_core.circulation.renewals import open_due_renewals
+from crm_core.commerce.instalments import notify_overdue
 from crm_core.models import JOB_NAMES, JobRun
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
@@ -86,8 +87,8 @@ def _warned(
     session: Session, actor: Actor, chunks: Generator[int, None, int]
 ) -> Generator[dict, None, dict]:
     """The warnings' chunks, with their count named for the run's record; then the
-    managers of teams about to lose many opportunities at once (`recycle_teams`), as the
-    last chunk."""
+    managers of teams about to lose many opportunities at once (`recycle_teams`) and the
+    owners of newly overdue instalments (`instalments.notify_overdue`), as the last chunk."""
     while True:
         try:
             warned = next(chunks)
@@ -96,8 +97,9 @@ def _warned(
             break
         yield {"warned": warned}
     told = warn_team_managers(session, actor)
-    yield {"warned": warned, "managers_told": told}
-    return {"warned": warned, "managers_told": told}
+    overdue = notify_overdue(session, actor)
+    yield {"warned": warned, "managers_told": told, "instalments_overdue": overdue}
+    return {"warned": warned, "managers_told": told, "instalments_overdue": overdue}
 
 
 def _summary(result: object) -> dict:

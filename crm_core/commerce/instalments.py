@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from crm_core.models import Opportunity, OrderInstalment, SalesOrder, User
@@ -25,6 +25,7 @@ from crm_core.platform.company_time import to_company
 from crm_core.platform.errors import NotFound, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.money import format_money, parse_money
+from crm_core.platform.notices import send_counts
 from crm_core.platform.permissions import Permission
 
 MAX_PARTS = 24
@@ -274,3 +275,44 @@ def overdue_instalments(
         .limit(limit)
     ).all()
     return OverdueList(total, [OverdueRow(*row[:8], Decimal(str(row[8]))) for row in rows])
+
+
+def notify_overdue(session: Session, actor: Actor) -> int:
+    """Tell each owner how many of their customers' instalments fell overdue since they
+    were last told (one notice `instalment.overdue` per owner; each part once); set-based,
+    in the caller's transaction. Part of the warnings job. Returns how many parts."""
+    actor.require(Permission.RUN_JOBS)
+    now = clock.now()
+    conditions = [
+        col(OrderInstalment.settled_at).is_(None),
+        col(OrderInstalment.overdue_notified_at).is_(None),
+        OrderInstalment.due_on < company_today(session),
+        SalesOrder.status == "pending",
+        col(Opportunity.owner_id).is_not(None),
+    ]
+    per_owner = dict(
+        session.exec(
+            select(Opportunity.owner_id, func.count())
+            .select_from(OrderInstalment)
+            .join(SalesOrder, col(SalesOrder.id) == col(OrderInstalment.order_id))
+            .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
+            .where(*conditions)
+            .group_by(Opportunity.owner_id)
+        ).all()
+    )
+    if not per_owner:
+        return 0
+    due = (
+        select(OrderInstalment.id)
+        .join(SalesOrder, col(SalesOrder.id) == col(OrderInstalment.order_id))
+        .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
+        .where(*conditions)
+    )
+    session.exec(
+        update(OrderInstalment)
+        .where(col(OrderInstalment.id).in_(due))
+        .values(overdue_notified_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    send_counts(session, "instalment.overdue", per_owner, now)
+    return sum(per_owner.values())

@@ -108,6 +108,8 @@ class OrderInstalment(SQLModel, table=True):
         default=Decimal(0), sa_column=Column(Numeric(12, 2), nullable=False, server_default="0")
     )
     settled_at: datetime | None = datetime_field()
+    # When the owner was told it is overdue (once per part).
+    overdue_notified_at: datetime | None = datetime_field()
 
 
 class OrderPayment(SQLModel, table=True):

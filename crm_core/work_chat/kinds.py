@@ -1,9 +1,9 @@
 """Which in-app notices may be pushed, and the text a push carries.
 
-The list is a registry: a kind added here (say an instalment due, once such a notice exists)
-is offered on every user's account page and pushed by the same job. A pushed text is the
-notice's own message in the user's language, naming the user; it carries names and
-opportunity ids only, and any run of digits that looks like a phone number is masked.
+The list is a registry: a kind added here is offered on every user's account page and
+pushed by the same job. A pushed text is the notice's own message in the user's language,
+naming the user; it carries names and opportunity ids only, and any run of digits that
+looks like a phone number is masked.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ PUSH_KINDS: dict[str, str] = {
     "renewal.opened": N_("Renewal opportunities opened for me"),
     "recycle.warning": N_("Opportunities of mine about to be recycled"),
     "order.discount_requested": N_("Approval requests (order discounts waiting for me)"),
+    "instalment.overdue": N_("Overdue instalments of my customers"),
     "approval.requested": N_("Approval flow requests waiting for me"),
 }
 

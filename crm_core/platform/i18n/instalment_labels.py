@@ -3,7 +3,7 @@ instalment order wins its opportunity, and the audit actions of payments and ref
 
 from __future__ import annotations
 
-from crm_core.platform.i18n.markers import N_
+from crm_core.platform.i18n.markers import N_, NP_
 
 INSTALMENT_LABELS: dict[str, dict[str, str]] = {
     "instalment.kind": {"deposit": N_("Deposit"), "instalment": N_("Instalment")},
@@ -18,4 +18,13 @@ INSTALMENT_LABELS: dict[str, dict[str, str]] = {
         "full": N_("When paid in full"),
     },
     "settings": {"orders.won_at": N_("An instalment order wins its opportunity")},
+    # With a count, INSTALMENT_NOTICE_PLURALS words it.
+    "notice": {"instalment.overdue": N_("Instalments of your customers are overdue ({count}).")},
+}
+
+INSTALMENT_NOTICE_PLURALS = {
+    "instalment.overdue": NP_(
+        "{n} instalment of your customers is overdue: see the workbench.",
+        "{n} instalments of your customers are overdue: see the workbench.",
+    ),
 }

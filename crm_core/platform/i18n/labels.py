@@ -1189,10 +1189,14 @@ from crm_core.platform.i18n.work_chat_labels import WORK_CHAT_LABELS  # noqa: E4
 for _family, _labels in WORK_CHAT_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
 
-from crm_core.platform.i18n.instalment_labels import INSTALMENT_LABELS  # noqa: E402
+from crm_core.platform.i18n.instalment_labels import (  # noqa: E402
+    INSTALMENT_LABELS,
+    INSTALMENT_NOTICE_PLURALS,
+)
 
 for _family, _labels in INSTALMENT_LABELS.items():
     LABELS.setdefault(_family, {}).update(_labels)
+NOTICE_PLURALS.update(INSTALMENT_NOTICE_PLURALS)
 
 from crm_core.platform.i18n.approval_labels import APPROVAL_LABELS  # noqa: E402
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("paid_amount", MONEY, nullable=False, server_default="0"),
         sa.Column("settled_at", sa.DateTime(), nullable=True),
+        sa.Column("overdue_notified_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint("kind IN ('deposit','instalment')", name="ck_order_instalment_kind"),
         sa.UniqueConstraint("order_id", "sequence", name="uq_order_instalment_sequence"),
     )
