@@ -250,3 +250,32 @@ def test_counts_over_the_scope_parts_count_a_shared_opportunity_once(db, company
     assert theirs.id in {
         o.id for o in list_opportunities(db, company.actor(db, "bj_manager"), limit=100)
     }
+
+
+def test_a_collaborator_finds_the_lead_and_sees_contacts_as_their_role_allows(db, company):
+    from crm_core.custom_fields.values import set_values
+    from crm_core.leads.masking import reveal_phone
+    from crm_core.leads.search import LeadFilter, search_leads
+
+    opp = add_owned_opportunity(db, company, "rep_a1", 1)
+    add_collaborator(db, company.actor(db, "rep_a1"), opp.id, company.users["rep_c1"].id)
+    db.commit()
+    teacher = company.actor(db, "rep_c1")
+    page = search_leads(db, teacher, LeadFilter(text="Lead 1"))
+    assert [r.id for r in page.rows] == [opp.lead_id]
+    # A rep's role masks the phone; a reveal is theirs to make, and is logged.
+    detail = get_opportunity_detail(db, teacher, opp.id)
+    assert detail.phone != "+8613800000001"
+    assert reveal_phone(db, teacher, opp.lead_id) == "+8613800000001"
+    db.commit()
+    assert db.exec(
+        select(AuditLog).where(
+            AuditLog.action == "phone.unmask", AuditLog.actor_id == teacher.user_id
+        )
+    ).first()
+    # Writes on the lead and the opportunity's fields stay with the owner's side.
+    with pytest.raises(NotFound):
+        set_values(db, teacher, "opportunity", opp.id, {})
+    # Another rep of the owner's team, collaborating on nothing, still reaches nothing.
+    with pytest.raises(NotFound):
+        get_opportunity(db, company.actor(db, "rep_b1"), opp.id)
