@@ -44,6 +44,7 @@ from sqlmodel import Session, select
 from crm_core.analytics import scope as dash_scope
 from crm_core.analytics.filters import DashboardFilter
 from crm_core.approvals import entry as approval_entry
+from crm_core.approvals import listing as approval_listing
 from crm_core.approvals import requests as approval_requests
 from crm_core.calls import dialing as calls_dialing
 from crm_core.calls import log as calls_log
@@ -2008,29 +2009,29 @@ REGISTRY: dict[str, Row] = {
             control="sh_manager",
         )
     ),
-    "crm_core.approvals.requests.request_history": one(
-        R(lambda c: approval_requests.request_history(c.session, c.actor, c.id("sh_approval")))
+    "crm_core.approvals.listing.request_history": one(
+        R(lambda c: approval_listing.request_history(c.session, c.actor, c.id("sh_approval")))
     ),
-    "crm_core.approvals.requests.list_requests": cases(
-        waiting=H(lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor))),
+    "crm_core.approvals.listing.list_requests": cases(
+        waiting=H(lambda c: _approval_ids(approval_listing.list_requests(c.session, c.actor))),
         mine=H(
-            lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor, "mine")),
+            lambda c: _approval_ids(approval_listing.list_requests(c.session, c.actor, "mine")),
             control="sh_manager",
         ),
-        all=H(lambda c: _approval_ids(approval_requests.list_requests(c.session, c.actor, "all"))),
+        all=H(lambda c: _approval_ids(approval_listing.list_requests(c.session, c.actor, "all"))),
     ),
-    "crm_core.approvals.requests.request_histories": one(
+    "crm_core.approvals.listing.request_histories": one(
         H(
             lambda c: {
                 i: [(h.decision, h.who) for h in rows]
-                for i, rows in approval_requests.request_histories(
+                for i, rows in approval_listing.request_histories(
                     c.session, c.actor, [c.id("sh_approval")]
                 ).items()
             }
         )
     ),
-    "crm_core.approvals.requests.count_waiting": one(
-        H(lambda c: approval_requests.count_waiting(c.session, c.actor))
+    "crm_core.approvals.listing.count_waiting": one(
+        H(lambda c: approval_listing.count_waiting(c.session, c.actor))
     ),
     "crm_core.approvals.entry.request_refund": one(
         R(

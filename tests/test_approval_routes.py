@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import select
 
 from crm_core.approvals.entry import decide_transfer_routed, request_or_assign
-from crm_core.approvals.requests import decide_request, list_requests, withdraw_request
+from crm_core.approvals.listing import list_requests
+from crm_core.approvals.requests import decide_request, withdraw_request
 from crm_core.commerce.orders import create_order
 from crm_core.models import ApprovalRequest, Notice, Opportunity, SalesOrder, TransferRequest
 from crm_core.platform.errors import ValidationError

@@ -14,13 +14,8 @@ from crm_core.approvals.entry import (
     request_refund,
 )
 from crm_core.approvals.flows import delete_flow, flow_for, list_flows, save_flow
-from crm_core.approvals.requests import (
-    count_waiting,
-    decide_request,
-    list_requests,
-    request_history,
-    withdraw_request,
-)
+from crm_core.approvals.listing import count_waiting, list_requests, request_history
+from crm_core.approvals.requests import decide_request, withdraw_request
 from crm_core.commerce.refunds import refund_order
 from crm_core.models import ApprovalRequest, Opportunity, SalesOrder
 from crm_core.org.users import role_by_code

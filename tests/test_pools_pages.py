@@ -9,7 +9,8 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from crm_core.models import FlowEvent, Opportunity, User
-from crm_core.platform.i18n import translate
+from crm_core.platform.i18n import ntranslate, translate
+from crm_core.platform.i18n.labels import NOTICE_PLURALS
 from tests.apptest import signed_in
 from tests.factories import add_owned_opportunity
 
@@ -171,11 +172,5 @@ def test_a_manager_reads_the_big_recycle_notice_on_home(app_env, db, lang):
     speaks(db, "lead_a", lang)
     at = signed_in("lead_a")
     ok(at.switch_page("pages/workspace/home.py").run())
-    wanted = translate(
-        "Recycling will take back {count} opportunities of {unit} within a day, more than {limit} at once. Check the rules or have them followed up.",
-        lang,
-        count=2,
-        unit="Team A",
-        limit=1,
-    )
+    wanted = ntranslate(*NOTICE_PLURALS["recycle.team_warning"], 2, lang, unit="Team A", limit=1)
     assert any(wanted in i.value for i in at.info), [i.value for i in at.info]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.approvals.requests import ApprovalRow, HistoryRow
+from crm_core.approvals.listing import ApprovalRow, HistoryRow
 from crm_core.platform.i18n import label_of
 from ui.company_time import show_time
 from ui.i18n import t

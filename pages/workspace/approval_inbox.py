@@ -11,13 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.approvals.flows import role_choices
-from crm_core.approvals.requests import (
-    VIEWS,
-    decide_request,
-    list_requests,
-    request_histories,
-    withdraw_request,
-)
+from crm_core.approvals.listing import VIEWS, list_requests, request_histories
+from crm_core.approvals.requests import decide_request, withdraw_request
 from crm_core.platform.errors import CrmError
 from crm_core.platform.i18n import N_, label_of
 from ui.approvals import outcome_text, show_history, steps_text, what_text

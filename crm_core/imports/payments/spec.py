@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import case
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import order_number, parse_order_number
@@ -165,41 +166,18 @@ def _orders_in_scope(session: Session, actor: Actor, ids: Iterable[int]) -> dict
 
 
 def _ref_holders(session: Session, actor: Actor, refs: Iterable[str]) -> dict[str, tuple]:
-    """reference -> (order id, whether the actor reaches that order), for stored refs."""
+    """reference -> (order id, whether the actor reaches that order), for stored refs. Every
+    stored reference is a payment's (an order's first one included), so one query a chunk."""
     holders: dict[str, tuple] = {}
+    reached = case((opportunity_scope(actor), True), else_=False)
     for chunk in _chunks(refs):
-        reached = set(
-            session.exec(
-                select(SalesOrder.id)
-                .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
-                .where(col(SalesOrder.payment_ref).in_(chunk), opportunity_scope(actor))
-            ).all()
-        )
-        for order_id, ref in session.exec(
-            select(SalesOrder.id, SalesOrder.payment_ref).where(
-                col(SalesOrder.payment_ref).in_(chunk)
-            )
+        for ref, order_id, reaches in session.exec(
+            select(OrderPayment.payment_ref, OrderPayment.order_id, reached)
+            .join(SalesOrder, col(SalesOrder.id) == col(OrderPayment.order_id))
+            .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
+            .where(col(OrderPayment.payment_ref).in_(chunk))
         ).all():
-            holders[ref] = (order_id, order_id in reached)
-        # The references of later payments (instalments) live on the payments.
-        paid = session.exec(
-            select(OrderPayment.order_id, OrderPayment.payment_ref).where(
-                col(OrderPayment.payment_ref).in_(chunk)
-            )
-        ).all()
-        if paid:
-            reached_paid = set(
-                session.exec(
-                    select(SalesOrder.id)
-                    .join(Opportunity, col(Opportunity.id) == col(SalesOrder.opportunity_id))
-                    .where(
-                        col(SalesOrder.id).in_({order_id for order_id, _ in paid}),
-                        opportunity_scope(actor),
-                    )
-                ).all()
-            )
-            for order_id, ref in paid:
-                holders.setdefault(ref, (order_id, order_id in reached_paid))
+            holders[ref] = (order_id, bool(reaches))
     return holders
 
 
