@@ -1266,6 +1266,7 @@ REGISTRY: dict[str, Row] = {
         R(lambda c: instalments.order_plan(c.session, c.actor, c.id("sh_plan_order")))
     ),
     "crm_core.commerce.instalments.notify_overdue": exempt("engine", ENGINE),
+    "crm_core.sales.follow_up_reminders.notify_overdue_follow_ups": exempt("engine", ENGINE),
     "crm_core.commerce.instalments.plans_of_opportunity": one(
         R(lambda c: instalments.plans_of_opportunity(c.session, c.actor, c.id("sh_plan_opp")))
     ),

@@ -47,6 +47,7 @@ from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
 from crm_core.platform.settings import get_setting
 from crm_core.qa.schedule import run_weekly_plans
+from crm_core.sales.follow_up_reminders import notify_overdue_follow_ups
 from crm_core.sms.jobs import run_sms
 from crm_core.work_chat.delivery import run_push
 
@@ -88,7 +89,8 @@ def _warned(
 ) -> Generator[dict, None, dict]:
     """The warnings' chunks, with their count named for the run's record; then the
     managers of teams about to lose many opportunities at once (`recycle_teams`) and the
-    owners of newly overdue instalments (`instalments.notify_overdue`), as the last chunk."""
+    owners of newly overdue instalments (`instalments.notify_overdue`) and of planned
+    follow-ups that came due (`follow_up_reminders`), as the last chunk."""
     while True:
         try:
             warned = next(chunks)
@@ -98,8 +100,15 @@ def _warned(
         yield {"warned": warned}
     told = warn_team_managers(session, actor)
     overdue = notify_overdue(session, actor)
-    yield {"warned": warned, "managers_told": told, "instalments_overdue": overdue}
-    return {"warned": warned, "managers_told": told, "instalments_overdue": overdue}
+    follow_ups = notify_overdue_follow_ups(session, actor)
+    counts = {
+        "warned": warned,
+        "managers_told": told,
+        "instalments_overdue": overdue,
+        "follow_ups_overdue": follow_ups,
+    }
+    yield counts
+    return counts
 
 
 def _summary(result: object) -> dict:

@@ -126,6 +126,8 @@ class Opportunity(SQLModel, table=True):
             "org_unit_id",
             "owner_id",
         ),
+        # Planned follow-ups coming due in a window, for the warnings job's reminders (0032).
+        Index("ix_opportunity_follow_up_due", "next_follow_up_at", "pool_state", "owner_id"),
         # The source's id of an opportunity brought over by the history import (0008).
         Index("uq_opportunity_external_id", "external_id", unique=True),
     )

@@ -19,6 +19,7 @@ PUSH_KINDS: dict[str, str] = {
     "dispatch.received": N_("New opportunities assigned to me"),
     "renewal.opened": N_("Renewal opportunities opened for me"),
     "recycle.warning": N_("Opportunities of mine about to be recycled"),
+    "follow_up.overdue": N_("My planned follow-ups that fell overdue"),
     "order.discount_requested": N_("Approval requests (order discounts waiting for me)"),
     "instalment.overdue": N_("Overdue instalments of my customers"),
     "approval.requested": N_("Approval flow requests waiting for me"),

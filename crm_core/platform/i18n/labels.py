@@ -471,6 +471,7 @@ LABELS: dict[str, dict[str, str]] = {
             "{by} brought in people your team already follows up ({count}); each inquiry was logged on its opportunity."
         ),
         "dispatch.received": N_("New opportunities for you: {count}."),
+        "follow_up.overdue": N_("Planned follow-ups now overdue: {count}. See your workbench."),
         "order.discount_approved": N_(
             "{approver} approved the discount of order {order}: it can be paid."
         ),
@@ -717,6 +718,8 @@ LABELS: dict[str, dict[str, str]] = {
         "assigned": NC_("rules.count", "Assigned"),
         "considered": N_("Waiting"),
         "dormant": N_("To dormant"),
+        "follow_ups_overdue": N_("Overdue follow-ups told"),
+        "instalments_overdue": N_("Overdue instalments told"),
         "managers_told": N_("Managers told of a big recycle"),
         "matched": N_("Matched"),
         "no_room": N_("No rep with room"),
@@ -935,6 +938,10 @@ NOTICE_PLURALS: dict[str, tuple[str, str]] = {
     "recycle.warning": NP_(
         "{n} of your opportunities will be recycled soon: follow it up.",
         "{n} of your opportunities will be recycled soon: follow them up.",
+    ),
+    "follow_up.overdue": NP_(
+        "{n} follow-up you planned is now overdue: see your workbench.",
+        "{n} follow-ups you planned are now overdue: see your workbench.",
     ),
     "recycle.team_warning": NP_(
         "Recycling will take back {n} opportunity of {unit} within a day, more than {limit} at once. Check the rules or have it followed up.",
