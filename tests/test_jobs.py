@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, text
+from sqlalchemy import event, func, text
 from sqlmodel import Session, select
 
 from crm_core.circulation import dispatch, jobs
@@ -307,3 +307,30 @@ def test_a_job_session_on_postgresql_probes_a_silent_worker(db, company, engine,
         "tcp_keepalives_interval": "10",
         "tcp_keepalives_count": "3",
     }
+
+
+def test_a_thread_reading_the_row_just_after_another_took_it_finds_it_held(db, company, engine):
+    """Two threads of one process (two "run now" clicks in one console): the second reads the
+    row the moment the first's take is committed, and must see a live holder, not a take
+    this process lost track of."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lock row is SQLite's")
+    with Session(engine) as session:
+        session.merge(JobLock(name="sms"))
+        session.commit()
+    second: list[bool] = []
+
+    def just_after_a_commit(session) -> None:
+        if second:
+            return
+        second.append(False)  # its own commits come back here: look once
+        with sqlite_lock_row(engine, "sms", default_holder()) as taken:
+            second[0] = taken
+
+    event.listen(Session, "after_commit", just_after_a_commit)
+    try:
+        with sqlite_lock_row(engine, "sms", default_holder()) as first:
+            assert first
+    finally:
+        event.remove(Session, "after_commit", just_after_a_commit)
+    assert second == [False]

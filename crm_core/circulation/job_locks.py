@@ -191,20 +191,26 @@ def sqlite_lock_row(engine: Engine, job: str, holder: str) -> Iterator[bool]:
         taken = 0
         if lock_is_free(row[0], row[1], now):
             # Compare and set on the row as judged: of two takers who both found the old
-            # holder gone, one wins.
+            # holder gone, one wins. The take is known to this process before the row names
+            # it: another thread of this process that reads the row in between must find
+            # its holder alive, not lost track of (`holder_is_alive`).
+            with _active_lock:
+                _active_takes.add(holder)
             seen = [
                 col(column).is_(None) if value is None else column == value
                 for column, value in ((JobLock.holder, row[0]), (JobLock.expires_at, row[1]))
             ]
-            taken = session.exec(
-                update(JobLock)
-                .where(JobLock.name == job, *seen)
-                .values(holder=holder, expires_at=now + LEASE)
-            ).rowcount
-            session.commit()
-    if taken == 1:
-        with _active_lock:
-            _active_takes.add(holder)
+            try:
+                taken = session.exec(
+                    update(JobLock)
+                    .where(JobLock.name == job, *seen)
+                    .values(holder=holder, expires_at=now + LEASE)
+                ).rowcount
+                session.commit()
+            finally:
+                if taken != 1:
+                    with _active_lock:
+                        _active_takes.discard(holder)
     try:
         yield taken == 1
     finally:
