@@ -1534,6 +1534,9 @@ REGISTRY: dict[str, Row] = {
             )
         )
     ),
+    "crm_core.sales.transfers.pending_transfer": one(
+        R(lambda c: transfers.pending_transfer(c.session, c.actor, c.id("sh_transfer")))
+    ),
     "crm_core.sales.transfers.withdraw_transfer": one(
         R(
             lambda c: transfers.withdraw_transfer(c.session, c.actor, c.id("sh_transfer")),

@@ -24,7 +24,7 @@ from crm_core.circulation import override
 from crm_core.circulation.override import OPEN_STATES, override_scope
 from crm_core.commerce.orders import clean_note, lock_order, order_number
 from crm_core.commerce.refunds import refund_amount
-from crm_core.models import Opportunity, TransferRequest, User
+from crm_core.models import Opportunity, User
 from crm_core.org.access import user_scope
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of
@@ -149,18 +149,7 @@ def decide_transfer_routed(
     under a transfer flow sends the move for approval; the rep's request stays open until
     that approval ends it."""
     if approve and to_user_id is not None:
-        actor.require(Permission.ASSIGN_OPPORTUNITIES)
-        transfer = session.exec(
-            select(TransferRequest)
-            .join(Opportunity, Opportunity.id == TransferRequest.opportunity_id)
-            .where(TransferRequest.id == request_id, override_scope(actor))
-        ).first()
-        if transfer is None:
-            raise NotFound(entity="transfer_request", id=request_id)
-        if transfer.status != "pending":
-            raise ValidationError(N_("This request has been decided already."))
-        if to_user_id == transfer.requested_by_id:
-            raise ValidationError(N_("Give it to someone other than the rep who asked."))
+        transfer = transfers.pending_transfer(session, actor, request_id, to_user_id)
         [(opportunity_id, unit_id, amount)] = _checked(
             session, actor, [transfer.opportunity_id], OPEN_STATES
         )

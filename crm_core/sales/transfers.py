@@ -224,6 +224,27 @@ def requests_of_opportunity(
     return _rows(session, [TransferRequest.opportunity_id == opportunity_id])
 
 
+def pending_transfer(
+    session: Session, actor: Actor, request_id: int, to_user_id: int | None = None
+) -> TransferRequest:
+    """A pending request on an opportunity the manager may move, refused for a move to
+    `to_user_id` when that is the rep who asked. What `decide_transfer` and the approval
+    route (`approvals.entry.decide_transfer_routed`) check before anything else."""
+    actor.require(Permission.ASSIGN_OPPORTUNITIES)
+    request = session.exec(
+        select(TransferRequest)
+        .join(Opportunity, Opportunity.id == TransferRequest.opportunity_id)
+        .where(TransferRequest.id == request_id, override_scope(actor))
+    ).first()
+    if request is None:
+        raise NotFound(entity="transfer_request", id=request_id)
+    if request.status != "pending":
+        raise ValidationError(N_("This request has been decided already."))
+    if to_user_id is not None and to_user_id == request.requested_by_id:
+        raise ValidationError(N_("Give it to someone other than the rep who asked."))
+    return request
+
+
 def decide_transfer(
     session: Session,
     actor: Actor,
@@ -235,18 +256,7 @@ def decide_transfer(
 ) -> int:
     """Approve (move the opportunity to `to_user_id`, or to the public pool when None) or
     reject a pending request; the rep is told. Returns how many flow events were written."""
-    actor.require(Permission.ASSIGN_OPPORTUNITIES)
-    request = session.exec(
-        select(TransferRequest)
-        .join(Opportunity, Opportunity.id == TransferRequest.opportunity_id)
-        .where(TransferRequest.id == request_id, override_scope(actor))
-    ).first()
-    if request is None:
-        raise NotFound(entity="transfer_request", id=request_id)
-    if request.status != "pending":
-        raise ValidationError(N_("This request has been decided already."))
-    if approve and to_user_id is not None and to_user_id == request.requested_by_id:
-        raise ValidationError(N_("Give it to someone other than the rep who asked."))
+    request = pending_transfer(session, actor, request_id, to_user_id if approve else None)
     moved = 0
     if approve:
         if to_user_id is None:
