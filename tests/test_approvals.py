@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlmodel import select
 
 from crm_core.approvals.entry import (
     request_or_assign,
@@ -312,3 +313,36 @@ def test_a_rejected_discount_under_a_flow_cancels_the_order(db, company):
     cancelled = db.get(SalesOrder, order.id)
     assert (cancelled.status, cancelled.approval) == ("cancelled", "rejected")
     assert fresh(db, Opportunity, opp.id).amount is None
+
+
+def test_two_asking_at_once_open_one_request(db, company, monkeypatch):
+    """The second asker's check ran before the first's request was stored: the unique index
+    keeps one waiting request, and the second is refused naming it, their transaction still
+    usable."""
+    from crm_core.approvals import requests as approval_requests
+
+    flow(db, "reactivation", ["admin"])
+    opportunity = dormant(db, company)
+    manager = company.actor(db, "bj_manager")
+    first = request_or_reactivate(db, manager, [opportunity.id])
+    db.commit()
+    checks = []
+    real_check = approval_requests._refuse_waiting
+
+    def saw_nothing_the_first_time(session, asks):
+        checks.append(len(checks))
+        if len(checks) > 1:
+            real_check(session, asks)
+
+    monkeypatch.setattr(approval_requests, "_refuse_waiting", saw_nothing_the_first_time)
+    with pytest.raises(ValidationError) as refused:
+        request_or_reactivate(db, company.actor(db, "lead_a"), [opportunity.id])
+    assert refused.value.params["request"] == first.request_ids[0]
+    assert checks == [0, 1]
+    db.commit()
+    waiting = db.exec(
+        select(ApprovalRequest.id).where(
+            ApprovalRequest.opportunity_id == opportunity.id, ApprovalRequest.state == "pending"
+        )
+    ).all()
+    assert waiting == first.request_ids

@@ -12,10 +12,12 @@ step. A rejection at any step ends the request; the last approval runs its effec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import literal, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm_core.commerce.orders import clean_note, notify
@@ -34,6 +36,7 @@ from crm_core.org.access import actor_from_roles, opportunity_scope
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
 from crm_core.platform.bulk import one_of
+from crm_core.platform.database import savepoint
 from crm_core.platform.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.permissions import Permission
@@ -157,6 +160,33 @@ def open_requests(session: Session, actor: Actor, asks: list[Ask]) -> list[Appro
     same opportunity (and order)."""
     if not asks:
         return []
+    _refuse_waiting(session, asks)
+    now = clock.now()
+    try:
+        with savepoint(session):
+            requests = _insert(session, actor, asks, now)
+    except IntegrityError:
+        # Someone asked for the same thing between the check and the insert: the unique
+        # index kept one request; name it.
+        _refuse_waiting(session, asks)
+        raise
+    audit.record(
+        session,
+        actor,
+        "approval.request",
+        "approval_request",
+        requests[0].id if len(requests) == 1 else None,
+        None,
+        {"requests": [{"id": r.id, "kind": r.kind, **r.payload} for r in requests]},
+    )
+    _tell_approvers(session, requests, actor.full_name, actor.user_id)
+    session.flush()
+    return requests
+
+
+def _refuse_waiting(session: Session, asks: list[Ask]) -> None:
+    """Refuse, naming it, a request of the same kind already waiting on an asked opportunity
+    (and order)."""
     waiting = session.exec(
         select(
             ApprovalRequest.id,
@@ -177,7 +207,12 @@ def open_requests(session: Session, actor: Actor, asks: list[Ask]) -> list[Appro
                     N_("Request #{request} for this is already waiting for approval."),
                     request=request_id,
                 )
-    now = clock.now()
+
+
+def _insert(
+    session: Session, actor: Actor, asks: list[Ask], now: datetime
+) -> list[ApprovalRequest]:
+    """The requests and their first history lines; flushed."""
     # Core inserts (one executemany each): the ORM would insert row by row to learn ids.
     session.exec(
         ApprovalRequest.__table__.insert(),
@@ -225,16 +260,6 @@ def open_requests(session: Session, actor: Actor, asks: list[Ask]) -> list[Appro
             for r in requests
         ],
     )
-    audit.record(
-        session,
-        actor,
-        "approval.request",
-        "approval_request",
-        requests[0].id if len(requests) == 1 else None,
-        None,
-        {"requests": [{"id": r.id, "kind": r.kind, **r.payload} for r in requests]},
-    )
-    _tell_approvers(session, requests, actor.full_name, actor.user_id)
     session.flush()
     return requests
 

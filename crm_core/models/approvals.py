@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Numeric
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
 from crm_core.models.base import created_at_field, datetime_field, json_dict_field, json_list_field
@@ -58,6 +58,16 @@ class ApprovalRequest(SQLModel, table=True):
         Index("ix_approval_request_opportunity", "opportunity_id"),
         Index("ix_approval_request_order", "order_id"),
         Index("ix_approval_request_requester", "requested_by_id", "requested_at"),
+        # One waiting request per kind and opportunity, also when two people ask at once
+        # (0033).
+        Index(
+            "uq_approval_request_pending",
+            "kind",
+            "opportunity_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
