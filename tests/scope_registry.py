@@ -2034,6 +2034,13 @@ REGISTRY: dict[str, Row] = {
             }
         )
     ),
+    "crm_core.approvals.listing.requests_of_opportunity": one(
+        H(
+            lambda c: _approval_ids(
+                approval_listing.requests_of_opportunity(c.session, c.actor, c.id("sh_dormant"))
+            )
+        )
+    ),
     "crm_core.approvals.listing.count_waiting": one(
         H(lambda c: approval_listing.count_waiting(c.session, c.actor))
     ),

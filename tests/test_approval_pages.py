@@ -81,3 +81,24 @@ def test_a_rep_sees_an_empty_inbox_and_cannot_configure_flows(app_env, db):
     assert not at.exception, at.exception
     assert at.info
     assert_page_refused(signed_in("rep_a1"), FLOWS)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_opportunity_page_shows_its_waiting_request_and_history(app_env, db, lang):
+    flow(db, "reactivation", ["admin"])
+    opp = dormant(db, app_env)
+    request_or_reactivate(db, load_actor(db, app_env.users["bj_manager"].id), [opp.id])
+    db.commit()
+    [request] = db.exec(select(ApprovalRequest)).all()
+    speaks(db, "bj_manager", lang)
+    at = signed_in("bj_manager")
+    at.switch_page("pages/sales/opportunity.py")
+    at.query_params["id"] = str(opp.id)
+    at.run()
+    assert not at.exception, at.exception
+    heading = translate("Approval requests ({count})", lang, count=1)
+    assert any(e.label == heading for e in at.expander)
+    assert any(f"#{request.id}" in m.value for m in at.markdown)
+    decision = translate("Decision", lang)
+    [history] = [d.value for d in at.dataframe if decision in d.value.columns]
+    assert list(history[decision]) == [translate("Asked", lang)]

@@ -57,3 +57,32 @@ def show_history(history: list[HistoryRow], roles: dict, steps: list) -> None:
         ]
     )
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def show_opportunity_requests(
+    rows: list[ApprovalRow], histories: dict[int, list[HistoryRow]], roles: dict
+) -> None:
+    """The opportunity's approval requests, in an expander open while one waits: what each
+    asks, its state, its steps and its history."""
+    if not rows:
+        return
+    waiting = any(r.state == "pending" for r in rows)
+    with st.expander(t("Approval requests ({count})", count=len(rows)), expanded=waiting):
+        for row in rows:
+            st.markdown(
+                t(
+                    "**#{id} {kind}** · {state} · asked by {who} at {at}",
+                    id=row.id,
+                    kind=t(label_of("approval.kind", row.kind)),
+                    state=t(label_of("approval.state", row.state)),
+                    who=row.requester or "-",
+                    at=show_time(row.requested_at),
+                )
+            )
+            st.caption(what_text(row))
+            st.caption(
+                steps_text(roles, row.steps, row.current_step if row.state == "pending" else None)
+            )
+            if row.outcome:
+                st.warning(outcome_text(row))
+            show_history(histories.get(row.id, []), roles, row.steps)

@@ -147,3 +147,12 @@ def request_histories(
     for request_id, *rest in rows:
         found.setdefault(request_id, []).append(HistoryRow(*rest))
     return found
+
+
+def requests_of_opportunity(
+    session: Session, actor: Actor, opportunity_id: int, limit: int = 20
+) -> list[ApprovalRow]:
+    """The approval requests of one opportunity the actor may read (their own, or any when
+    they reach it as its owner's side), newest first: what the opportunity page shows."""
+    where = [ApprovalRequest.opportunity_id == opportunity_id, _visible(actor)]
+    return _rows(session, where, limit)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.approvals import listing as approval_listing
+from crm_core.approvals.flows import role_choices
 from crm_core.circulation.collaborators import list_collaborators, may_manage, my_access
 from crm_core.custom_fields.values import values_for
 from crm_core.custom_fields.visibility import fields_visible_to
@@ -25,6 +27,7 @@ from crm_core.sales.detail import (
 )
 from crm_core.sales.transfers import requests_of_opportunity
 from ui import opportunity_actions as actions
+from ui.approvals import show_opportunity_requests
 from ui.calls import call_button
 from ui.circulation import label
 from ui.collaborators import show_collaborators
@@ -241,6 +244,9 @@ try:
         detail = get_opportunity_detail(s, me, opportunity_id)
         requests = requests_of_opportunity(s, me, opportunity_id)
         collaborators = list_collaborators(s, me, opportunity_id)
+        approvals = approval_listing.requests_of_opportunity(s, me, opportunity_id)
+        approval_history = approval_listing.request_histories(s, me, [r.id for r in approvals])
+        approval_roles = role_choices(s) if approvals else {}
         manages = may_manage(s, me, opportunity_id)
         # Set when the reader reaches the opportunity only as a collaborator.
         shared = (
@@ -309,6 +315,7 @@ else:
     show_orders(me, detail.id, detail.business_line_id, detail.is_open)
 show_renewal_action(me, detail)
 show_collaborators(me, detail, collaborators, manage=manages, mine=shared)
+show_opportunity_requests(approvals, approval_history, approval_roles)
 
 timeline_col, side_col = st.columns([3, 1])
 with timeline_col:
