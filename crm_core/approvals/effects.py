@@ -16,8 +16,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from crm_core.circulation import override
+from crm_core.commerce.orders import set_discount_decision
 from crm_core.commerce.refunds import refund_order
-from crm_core.models import ApprovalRequest, Notice, Opportunity, SalesOrder, TransferRequest
+from crm_core.models import ApprovalRequest, Opportunity, SalesOrder, TransferRequest
 from crm_core.org.access import load_actor
 from crm_core.platform import audit, clock
 from crm_core.platform.actor import Actor
@@ -25,6 +26,7 @@ from crm_core.platform.database import savepoint
 from crm_core.platform.errors import CrmError, ValidationError
 from crm_core.platform.i18n import N_
 from crm_core.platform.money import parse_money
+from crm_core.sales.transfers import close_transfer
 
 
 def _apply_refund(session: Session, actor: Actor, payload: dict) -> None:
@@ -48,22 +50,8 @@ def _apply_transfer(session: Session, actor: Actor, request: ApprovalRequest) ->
 
 def _close_transfer(session: Session, transfer_id: int, status: str, by: int | None) -> None:
     transfer = session.get(TransferRequest, transfer_id)
-    if transfer is None or transfer.status != "pending":
-        return
-    now = clock.now()
-    transfer.status = status
-    transfer.decided_by_id = by
-    transfer.decided_at = now
-    session.add(transfer)
-    if transfer.requested_by_id is not None:
-        session.add(
-            Notice(
-                user_id=transfer.requested_by_id,
-                kind=f"transfer.{status}",
-                params={"opportunity": transfer.opportunity_id},
-                created_at=now,
-            )
-        )
+    if transfer is not None and transfer.status == "pending":
+        close_transfer(session, transfer, status, by)
 
 
 def _apply_discount(session: Session, request: ApprovalRequest, approver: Actor) -> None:
@@ -74,10 +62,9 @@ def _apply_discount(session: Session, request: ApprovalRequest, approver: Actor)
     ).one()
     if order.status != "pending" or order.approval != "requested":
         raise ValidationError(N_("The order is no longer waiting for a discount approval."))
-    order.approval = "approved"
     order.approved_by_id = approver.user_id
-    order.approved_at = clock.now()
-    session.add(order)
+    opportunity = session.get(Opportunity, order.opportunity_id)
+    set_discount_decision(session, order, opportunity, True, clock.now())
 
 
 def apply_request(session: Session, request: ApprovalRequest, approver: Actor) -> None:
@@ -113,6 +100,7 @@ def apply_request(session: Session, request: ApprovalRequest, approver: Actor) -
 
     _record(session, request, decision, approver.user_id, request.outcome)
     after = {"kind": request.kind, "outcome": request.outcome}
+    # Each action written out, so the audit labels' check sees both.
     if decision == "applied":
         audit.record(
             session, approver, "approval.applied", "approval_request", request.id, None, after
@@ -138,16 +126,8 @@ def reject_effect(session: Session, request: ApprovalRequest) -> None:
     if request.kind == "discount" and request.order_id is not None:
         order = session.get(SalesOrder, request.order_id)
         if order is not None and order.status == "pending":
-            now = clock.now()
-            order.approval = "rejected"
-            order.status = "cancelled"
-            order.cancelled_at = now
-            order.approved_at = now
-            session.add(order)
             opportunity = session.get(Opportunity, order.opportunity_id)
-            if opportunity is not None and opportunity.stage != "won":
-                opportunity.amount = None
-                session.add(opportunity)
+            set_discount_decision(session, order, opportunity, False, clock.now())
     transfer_id = request.payload.get("transfer_request_id")
     if request.kind == "transfer" and transfer_id is not None and request.state == "rejected":
         _close_transfer(session, transfer_id, "rejected", None)

@@ -304,6 +304,10 @@ def shared_with_me(session: Session, actor: Actor) -> list[SharedRow]:
     """The opportunities shared with the actor (open first, by next follow-up); one query
     from the collaborator table's user index."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
+    if not actor.collaborates:
+        # Loaded with the actor for this request: most people collaborate on nothing, and
+        # the board and workbench ask on every rerun.
+        return []
     owner = User.__table__.alias("owner")
     rows = session.exec(
         select(

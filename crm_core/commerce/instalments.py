@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from crm_core.models import Opportunity, OrderInstalment, SalesOrder, User
+from crm_core.models import Lead, Opportunity, OrderInstalment, SalesOrder, User
 from crm_core.org.access import opportunity_scope
 from crm_core.platform import clock
 from crm_core.platform.actor import Actor
@@ -233,8 +233,6 @@ def overdue_instalments(
     reaches (of `owner_id` when given; `search` in the lead's name), earliest due first:
     how many in all, and the first `limit`."""
     actor.require(Permission.VIEW_OPPORTUNITIES)
-    from crm_core.models import Lead
-
     today = company_today(session)
     conditions = [
         col(OrderInstalment.settled_at).is_(None),

@@ -277,6 +277,21 @@ def _drop_expected_amount(opportunity: Opportunity, session: Session) -> None:
         session.add(opportunity)
 
 
+def set_discount_decision(
+    session: Session, order: SalesOrder, opportunity: Opportunity, approve: bool, at: datetime
+) -> None:
+    """Mark a pending order's discount approved or rejected at `at`; a rejection cancels the
+    order and takes its amount off the opportunity. For `decide_discount` and the approval
+    flows' last step (`approvals.effects`), whose callers have checked who decides."""
+    order.approval = "approved" if approve else "rejected"
+    order.approved_at = at
+    if not approve:
+        order.status = "cancelled"
+        order.cancelled_at = at
+        _drop_expected_amount(opportunity, session)
+    session.add(order)
+
+
 def decide_discount(
     session: Session, actor: Actor, order_id: int, approve: bool, note: str | None = None
 ) -> SalesOrder:
@@ -307,15 +322,9 @@ def decide_discount(
                 pct=str(discount_pct(order.list_price, order.amount)),
             )
     now = clock.now()
-    order.approval = "approved" if approve else "rejected"
     order.approval_note = clean_note(note, field="approval_note")
     order.approved_by_id = actor.user_id
-    order.approved_at = now
-    if not approve:
-        order.status = "cancelled"
-        order.cancelled_at = now
-        _drop_expected_amount(opportunity, session)
-    session.add(order)
+    set_discount_decision(session, order, opportunity, approve, now)
     session.flush()
     if order.created_by_id is not None and order.created_by_id != actor.user_id:
         kind = "order.discount_approved" if approve else "order.discount_rejected"

@@ -263,9 +263,24 @@ def decide_transfer(
             moved = return_to_pool(session, actor, [request.opportunity_id])
         else:
             moved = assign_opportunities(session, actor, [request.opportunity_id], to_user_id)
+    close_transfer(session, request, "approved" if approve else "rejected", actor.user_id, note)
+    session.flush()
+    return moved
+
+
+def close_transfer(
+    session: Session,
+    request: TransferRequest,
+    status: str,
+    by: int | None,
+    note: str | None = None,
+) -> None:
+    """End a pending request as `approved` or `rejected` by `by` and tell the rep. For
+    `decide_transfer` and the approval flow that a move across units waits for
+    (`approvals.effects`), whose callers have checked who decides."""
     now = clock.now()
-    request.status = "approved" if approve else "rejected"
-    request.decided_by_id = actor.user_id
+    request.status = status
+    request.decided_by_id = by
     request.decided_at = now
     request.decision_note = (note or "").strip()[:MAX_REASON] or None
     session.add(request)
@@ -273,12 +288,10 @@ def decide_transfer(
         _tell(
             session,
             [request.requested_by_id],
-            f"transfer.{request.status}",
+            f"transfer.{status}",
             {"opportunity": request.opportunity_id},
             now,
         )
-    session.flush()
-    return moved
 
 
 def withdraw_transfer(session: Session, actor: Actor, request_id: int) -> None:
