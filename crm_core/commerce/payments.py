@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -77,11 +76,9 @@ def clean_ref(payment_ref: object) -> str:
 def ref_used_error(session: Session, actor: Actor, ref: str) -> ValidationError:
     """The refusal of a reference another order holds, naming that order when the actor
     reaches it (outside the scope an order does not exist, even by its reference)."""
-    held = or_(
-        SalesOrder.payment_ref == ref,
-        col(SalesOrder.id).in_(
-            select(OrderPayment.order_id).where(OrderPayment.payment_ref == ref)
-        ),
+    # Every stored reference is a payment's (an order's first one included).
+    held = col(SalesOrder.id).in_(
+        select(OrderPayment.order_id).where(OrderPayment.payment_ref == ref)
     )
     other = session.exec(
         select(SalesOrder.id)
@@ -197,12 +194,9 @@ def pay_order(
     holder = session.exec(
         select(OrderPayment.order_id).where(OrderPayment.payment_ref == ref)
     ).first()
-    if holder == order.id or (order.payment_ref == ref and order.status in ("paid", "refunded")):
+    if holder == order.id:
         return PaymentOutcome(order.id, recorded=False)
-    taken = session.exec(
-        select(SalesOrder.id).where(SalesOrder.payment_ref == ref, SalesOrder.id != order.id)
-    ).first()
-    if taken is not None or holder is not None:
+    if holder is not None:
         raise ref_used_error(session, actor, ref)
     pay = check_payable(order, amount=amount, paid_at=paid_at)
     at = paid_at or clock.now()
